@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * ownership_cache.c
+ *		Backend-local cache answering "which domain owns this relation?"
+ *		for the hot paths: the executor hooks of the runtime monitor and
+ *		the change callbacks of the output plugin.
+ *
+ * The answer comes from migration_split.ownership, read through the catalog
+ * snapshot.  In a normal backend that is a fresh MVCC snapshot; inside
+ * logical decoding it is the historic snapshot, which is why the ownership
+ * table is a user_catalog_table: the decoder sees a tag exactly as of the
+ * LSN being decoded.
+ *
+ * Resolution rule (kept identical to migration_split.relation_domains in
+ * the install script): an explicit tag wins; otherwise a partition takes
+ * the domain of its nearest tagged ancestor, and an inheritance child that
+ * of its first parent, recursively.
+ *
+ * Invalidation: every change of migration_split.ownership fires a trigger
+ * (ms_ownership_changed in ownership.c) that queues a relcache invalidation
+ * for the tagged relation and all its inheritors.  Our relcache callback
+ * drops the matching entries, in every backend at its next
+ * AcceptInvalidationMessages(), and in a decoding walsender when the
+ * decoder reaches the tagging transaction's invalidations.  Schema
+ * creation and removal (CREATE/DROP EXTENSION) flush everything through a
+ * pg_namespace syscache callback.
+ *
+ * Domain names are interned into small backend-local integers so that
+ * callers can keep and compare sets of domains cheaply.  Interned names are
+ * never freed; a database has a handful of domains.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "migration_split.h"
+
+/* Attribute numbers of migration_split.ownership (see the install script). */
+#define Anum_ownership_rel		1
+#define Anum_ownership_domain	2
+
+typedef struct OwnershipCacheEntry
+{
+	Oid			relid;			/* hash key */
+	MsDomainId	domain;			/* MS_NO_DOMAIN if unowned */
+	Oid			source;			/* relation carrying the tag, or InvalidOid */
+} OwnershipCacheEntry;
+
+typedef struct DomainNameEntry
+{
+	NameData	name;			/* hash key */
+	MsDomainId	id;
+} DomainNameEntry;
+
+static MemoryContext OwnershipCacheContext = NULL;
+static HTAB *OwnershipCache = NULL;
+static HTAB *DomainNames = NULL;
+static NameData *DomainNameById = NULL; /* index = id; slot 0 unused */
+static int	DomainNameCount = 0;
+static int	DomainNameCapacity = 0;
+
+/* Location of the ownership catalog, looked up once and invalidated. */
+static bool OwnerTableValid = false;
+static Oid	OwnerTableOid = InvalidOid;
+static Oid	OwnerIndexOid = InvalidOid;
+
+static void ownership_cache_setup(void);
+static void ownership_relcache_callback(Datum arg, Oid relid);
+static void ownership_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
+static void lookup_owner_table(void);
+static MsDomainId lookup_explicit_tag(Oid relid);
+static Oid	first_inheritance_parent(Oid relid);
+static OwnershipCacheEntry *resolve_relation(Oid relid);
+
+/*
+ * Create the hash tables and register the invalidation callbacks, once per
+ * backend.
+ */
+static void
+ownership_cache_setup(void)
+{
+	HASHCTL		ctl;
+
+	if (OwnershipCache != NULL)
+		return;
+
+	if (OwnershipCacheContext == NULL)
+		OwnershipCacheContext = AllocSetContextCreate(CacheMemoryContext,
+													  "migration_split ownership cache",
+													  ALLOCSET_SMALL_SIZES);
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(OwnershipCacheEntry);
+	ctl.hcxt = OwnershipCacheContext;
+	OwnershipCache = hash_create("migration_split ownership cache", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(DomainNameEntry);
+	ctl.hcxt = OwnershipCacheContext;
+	DomainNames = hash_create("migration_split domain names", 16, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	DomainNameCapacity = 16;
+	DomainNameById = MemoryContextAllocZero(OwnershipCacheContext,
+											sizeof(NameData) * DomainNameCapacity);
+	DomainNameCount = 0;
+
+	CacheRegisterRelcacheCallback(ownership_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, ownership_namespace_callback,
+								  (Datum) 0);
+}
+
+/*
+ * Relcache invalidation: forget the entry of the invalidated relation, or
+ * everything when the whole relcache is reset or the ownership catalog
+ * itself changed shape.
+ */
+static void
+ownership_relcache_callback(Datum arg, Oid relid)
+{
+	if (OwnershipCache == NULL)
+		return;
+
+	if (relid == InvalidOid || (OwnerTableValid && relid == OwnerTableOid))
+	{
+		HASH_SEQ_STATUS status;
+		OwnershipCacheEntry *entry;
+
+		hash_seq_init(&status, OwnershipCache);
+		while ((entry = hash_seq_search(&status)) != NULL)
+			hash_search(OwnershipCache, &entry->relid, HASH_REMOVE, NULL);
+		if (relid != InvalidOid)
+			OwnerTableValid = false;
+	}
+	else
+		hash_search(OwnershipCache, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * A schema was created, renamed or dropped: the ownership catalog may have
+ * appeared or gone (CREATE/DROP EXTENSION).  Forget all we know.
+ */
+static void
+ownership_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	OwnerTableValid = false;
+	ownership_relcache_callback((Datum) 0, InvalidOid);
+}
+
+/*
+ * Find migration_split.ownership and its primary key index in the current
+ * database; both are InvalidOid when the extension is not installed.
+ */
+static void
+lookup_owner_table(void)
+{
+	Oid			nspid;
+
+	if (OwnerTableValid)
+		return;
+
+	OwnerTableOid = InvalidOid;
+	OwnerIndexOid = InvalidOid;
+	nspid = get_namespace_oid(MS_SCHEMA_NAME, true);
+	if (OidIsValid(nspid))
+	{
+		OwnerTableOid = get_relname_relid(MS_OWNER_TABLE_NAME, nspid);
+		OwnerIndexOid = get_relname_relid(MS_OWNER_INDEX_NAME, nspid);
+		if (!OidIsValid(OwnerTableOid) || !OidIsValid(OwnerIndexOid))
+			OwnerTableOid = OwnerIndexOid = InvalidOid;
+	}
+	OwnerTableValid = true;
+}
+
+/*
+ * Return the oid of migration_split.ownership in this database, or
+ * InvalidOid when the extension is not installed here.
+ */
+Oid
+ms_owner_table_oid(void)
+{
+	ownership_cache_setup();
+	lookup_owner_table();
+	return OwnerTableOid;
+}
+
+/*
+ * The domain tagged directly on relid, ignoring partitions and inheritance.
+ */
+static MsDomainId
+lookup_explicit_tag(Oid relid)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	MsDomainId	result = MS_NO_DOMAIN;
+
+	lookup_owner_table();
+	if (!OidIsValid(OwnerTableOid))
+		return MS_NO_DOMAIN;
+
+	rel = table_open(OwnerTableOid, AccessShareLock);
+	ScanKeyInit(&key, Anum_ownership_rel, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, OwnerIndexOid, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tuple, Anum_ownership_domain,
+									 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+		{
+			char	   *name = TextDatumGetCString(d);
+
+			result = ms_domain_id(name, true);
+			pfree(name);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	return result;
+}
+
+/*
+ * The first (lowest inhseqno) parent of an inheritance child, or InvalidOid.
+ */
+static Oid
+first_inheritance_parent(Oid relid)
+{
+	Relation	inhrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	Oid			parent = InvalidOid;
+
+	inhrel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true,
+							  NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		parent = ((Form_pg_inherits) GETSTRUCT(tuple))->inhparent;
+	systable_endscan(scan);
+	table_close(inhrel, AccessShareLock);
+
+	return parent;
+}
+
+/*
+ * Look relid up in the cache, resolving and caching it on a miss.
+ *
+ * Ancestors are resolved (and cached) first, so a deep partition tree costs
+ * one catalog probe per level once, then one hash lookup per relation.
+ */
+static OwnershipCacheEntry *
+resolve_relation(Oid relid)
+{
+	OwnershipCacheEntry *entry;
+	bool		found;
+	MsDomainId	domain;
+	Oid			source = InvalidOid;
+	Oid			parent = InvalidOid;
+
+	entry = hash_search(OwnershipCache, &relid, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	domain = lookup_explicit_tag(relid);
+	if (domain != MS_NO_DOMAIN)
+		source = relid;
+	else if (get_rel_relispartition(relid))
+		parent = get_partition_parent(relid, true);
+	else if (get_rel_relkind(relid) != '\0')
+		parent = first_inheritance_parent(relid);
+
+	if (OidIsValid(parent))
+	{
+		OwnershipCacheEntry *pentry = resolve_relation(parent);
+
+		domain = pentry->domain;
+		source = pentry->source;
+	}
+
+	/* Resolving the parent may have run invalidations; insert only now. */
+	entry = hash_search(OwnershipCache, &relid, HASH_ENTER, &found);
+	entry->domain = domain;
+	entry->source = source;
+	return entry;
+}
+
+/*
+ * The domain owning relid, or MS_NO_DOMAIN.  Cheap after the first call for
+ * a relation: one hash lookup.
+ */
+MsDomainId
+ms_relation_domain(Oid relid)
+{
+	ownership_cache_setup();
+	return resolve_relation(relid)->domain;
+}
+
+/*
+ * The relation whose tag gives relid its domain: relid itself when tagged
+ * directly, the partition root (or tagged ancestor) otherwise; InvalidOid
+ * when relid is unowned.  The output plugin reports partition changes under
+ * this relation.
+ */
+Oid
+ms_relation_owning_root(Oid relid)
+{
+	ownership_cache_setup();
+	return resolve_relation(relid)->source;
+}
+
+/*
+ * Intern a domain name.  With create = false, return MS_NO_DOMAIN for a
+ * name not seen yet in this backend.
+ */
+MsDomainId
+ms_domain_id(const char *name, bool create)
+{
+	DomainNameEntry *entry;
+	NameData	key;
+	bool		found;
+
+	ownership_cache_setup();
+	namestrcpy(&key, name);
+	entry = hash_search(DomainNames, &key, create ? HASH_ENTER : HASH_FIND,
+						&found);
+	if (entry == NULL)
+		return MS_NO_DOMAIN;
+	if (!found)
+	{
+		if (DomainNameCount + 1 >= DomainNameCapacity)
+		{
+			int			newcap = DomainNameCapacity * 2;
+
+			DomainNameById = repalloc(DomainNameById, sizeof(NameData) * newcap);
+			memset(DomainNameById + DomainNameCapacity, 0,
+				   sizeof(NameData) * (newcap - DomainNameCapacity));
+			DomainNameCapacity = newcap;
+		}
+		entry->id = ++DomainNameCount;
+		DomainNameById[entry->id] = key;
+	}
+	return entry->id;
+}
+
+/*
+ * The name of an interned domain; NULL for MS_NO_DOMAIN.  The pointer stays
+ * valid for the life of the backend.
+ */
+const char *
+ms_domain_name(MsDomainId id)
+{
+	if (id <= MS_NO_DOMAIN || id > DomainNameCount)
+		return NULL;
+	return NameStr(DomainNameById[id]);
+}

@@ -1,0 +1,53 @@
+#!/bin/bash
+# Run every test of migration_split: pg_regress suites, isolation specs and
+# TAP scenarios, each on private temporary clusters.
+#
+#   bash test/run.sh
+#
+# Installs missing Debian packages, builds with -Werror, installs the
+# extension (sudo when not root), then runs "make installcheck" as an
+# unprivileged user in a scratch copy of the tree (initdb refuses root).
+# Ends with one line "tests: N passed, M failed".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash test/install-deps.sh || exit 1
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+make -s WERROR=1 >/dev/null || { echo "build failed"; exit 1; }
+$SUDO make -s install >/dev/null || { echo "install failed"; exit 1; }
+
+# Run as the invoking user, or as "postgres" when that is root.
+scratch=$(mktemp -d /tmp/migration_split_test.XXXXXX)
+cp -a "$top"/. "$scratch"/ && rm -rf "$scratch"/.git "$scratch"/tmp_check* "$scratch"/results "$scratch"/output_iso
+runas=()
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R postgres: "$scratch"
+	runas=(runuser -u postgres --)
+fi
+
+log="$scratch/installcheck.log"
+( cd "$scratch" && "${runas[@]}" make -s installcheck ) 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# Tally: one per pg_regress or isolation test, one per TAP assertion.
+read -r npass nfail < <(awk '
+	/ \.\.\. ok/ { p++ }
+	/ \.\.\. FAILED/ { f++ }
+	/^Files=[0-9]+, Tests=[0-9]+/ { split($2, a, "="); p += a[2] + 0 }
+	/Failed [0-9]+\/[0-9]+ subtests/ { split($2, a, "/"); p -= a[1]; f += a[1] }
+	END { printf "%d %d\n", p, f }' "$log")
+
+if [ "$status" -ne 0 ]; then
+	find "$scratch" -name regression.diffs -exec cat {} + 2>/dev/null | head -300
+	[ "$nfail" -eq 0 ] && nfail=1
+	echo "test logs kept in $scratch"
+else
+	rm -rf "$scratch"
+fi
+echo "tests: $npass passed, $nfail failed"
+exit "$status"
