@@ -2,8 +2,12 @@
 # Run every test of migration_split: pg_regress suites, isolation specs and
 # TAP scenarios, each on private temporary clusters.
 #
-#   bash test/run.sh
+#   bash test/run.sh                      # everything
+#   bash test/run.sh REGRESS=ownership ISOLATION= TAP_TESTS=   # a subset
+#   bash test/run.sh REGRESS= ISOLATION= PROVE_TESTS=test/t/001_install.pl
 #
+# Arguments are passed to "make installcheck".  PG_CONFIG selects another
+# PostgreSQL installation (default: pg_config on PATH).
 # Installs missing Debian packages, builds with -Werror, installs the
 # extension (sudo when not root), then runs "make installcheck" as an
 # unprivileged user in a scratch copy of the tree (initdb refuses root).
@@ -18,8 +22,10 @@ bash test/install-deps.sh || exit 1
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-make -s WERROR=1 >/dev/null || { echo "build failed"; exit 1; }
-$SUDO make -s install >/dev/null || { echo "install failed"; exit 1; }
+export PG_CONFIG=${PG_CONFIG:-pg_config}
+[ -w "$($PG_CONFIG --pkglibdir)" ] && SUDO=""
+make -s WERROR=1 PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "build failed"; exit 1; }
+$SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "install failed"; exit 1; }
 
 # Run as the invoking user, or as "postgres" when that is root.
 scratch=$(mktemp -d /tmp/migration_split_test.XXXXXX)
@@ -31,7 +37,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 log="$scratch/installcheck.log"
-( cd "$scratch" && "${runas[@]}" make -s installcheck ) 2>&1 | tee "$log"
+( cd "$scratch" && "${runas[@]}" make -s installcheck PG_CONFIG="$PG_CONFIG" "$@" ) 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Tally: one per pg_regress or isolation test, one per TAP assertion.
