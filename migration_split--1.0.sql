@@ -73,8 +73,52 @@ CREATE TRIGGER ownership_changed
 	AFTER INSERT OR UPDATE OR DELETE ON migration_split.ownership
 	FOR EACH ROW EXECUTE FUNCTION migration_split.ownership_changed();
 
+-- Every relation that has a domain, with the rule that gives it: its own
+-- tag, its partition or inheritance parent (first parent), or for TOAST
+-- tables and owned sequences (serial, identity, OWNED BY) its table.  This
+-- is the set-oriented twin of the C cache in src/ownership_cache.c (used
+-- by table_domain() and the hot paths); the two must agree.
+CREATE VIEW migration_split.relation_domains AS
+WITH RECURSIVE owned (relid, domain, tagged_rel, via) AS (
+	SELECT o.rel::pg_catalog.oid, o.domain, o.rel, 'tag'::text
+	  FROM migration_split.ownership o
+	UNION ALL
+	SELECT i.inhrelid, p.domain, p.tagged_rel,
+		   CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END
+	  FROM owned p
+	  JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) p.relid
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+	 WHERE p.via OPERATOR(pg_catalog.<>) 'dependent'
+	   AND i.inhseqno OPERATOR(pg_catalog.=) 1
+	   AND NOT EXISTS (SELECT FROM migration_split.ownership o2
+					   WHERE o2.rel::pg_catalog.oid OPERATOR(pg_catalog.=) i.inhrelid)
+)
+SELECT o.relid::pg_catalog.regclass AS rel, o.domain, o.tagged_rel, o.via
+  FROM owned o
+UNION ALL
+SELECT d.objid::pg_catalog.regclass, o.domain, o.tagged_rel,
+	   CASE c.relkind WHEN 't' THEN 'toast' ELSE 'sequence' END
+  FROM owned o
+  JOIN pg_catalog.pg_depend d
+	ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND d.refobjid OPERATOR(pg_catalog.=) o.relid
+   AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND d.deptype IN ('i', 'a')
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid
+ WHERE c.relkind IN ('t', 'S');
+
+COMMENT ON VIEW migration_split.relation_domains IS
+	'every relation with an owning domain, and whether it is tagged itself or follows a partition root, inheritance parent or table';
+
+-- The effective domain of one relation, from the backend's ownership cache.
+CREATE FUNCTION migration_split.table_domain(rel regclass)
+RETURNS text
+LANGUAGE C STRICT STABLE
+AS 'MODULE_PATHNAME', 'ms_table_domain';
+
 REVOKE ALL ON migration_split.domains, migration_split.ownership FROM PUBLIC;
-GRANT SELECT ON migration_split.domains, migration_split.ownership TO PUBLIC;
+GRANT SELECT ON migration_split.domains, migration_split.ownership,
+	migration_split.relation_domains TO PUBLIC;
 GRANT USAGE ON SCHEMA migration_split TO PUBLIC;
 
 --------------------------------------------------------------------------

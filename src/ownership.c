@@ -14,10 +14,13 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -25,13 +28,43 @@
 #include "migration_split.h"
 
 PG_FUNCTION_INFO_V1(ms_ownership_changed);
+PG_FUNCTION_INFO_V1(ms_table_domain);
 
 static void invalidate_tree(Oid relid);
+static void invalidate_with_dependents(Oid relid);
 
 /*
- * Queue a relcache invalidation for relid and every relation inheriting
- * from it, so that cached "owning domain" answers for the whole tree are
- * recomputed once this transaction commits.  A relation that no longer
+ * Queue a relcache invalidation for a table, its TOAST table and its owned
+ * sequences: all of them take their domain from the table.
+ */
+static void
+invalidate_with_dependents(Oid relid)
+{
+	HeapTuple	tuple;
+	Oid			toastrelid = InvalidOid;
+	List	   *seqs;
+	ListCell   *lc;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return;
+	toastrelid = ((Form_pg_class) GETSTRUCT(tuple))->reltoastrelid;
+	ReleaseSysCache(tuple);
+
+	CacheInvalidateRelcacheByRelid(relid);
+	if (OidIsValid(toastrelid))
+		CacheInvalidateRelcacheByRelid(toastrelid);
+
+	seqs = getOwnedSequences(relid);
+	foreach(lc, seqs)
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	list_free(seqs);
+}
+
+/*
+ * Queue relcache invalidations for relid and every relation inheriting
+ * from it (with their dependents), so that cached "owning domain" answers
+ * for the whole tree are recomputed once this transaction commits.  A relation that no longer
  * exists (the tag is removed because the table was dropped) needs nothing.
  */
 static void
@@ -45,12 +78,7 @@ invalidate_tree(Oid relid)
 
 	tree = find_all_inheritors(relid, NoLock, NULL);
 	foreach(lc, tree)
-	{
-		Oid			member = lfirst_oid(lc);
-
-		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(member)))
-			CacheInvalidateRelcacheByRelid(member);
-	}
+		invalidate_with_dependents(lfirst_oid(lc));
 	list_free(tree);
 }
 
@@ -88,4 +116,26 @@ ms_ownership_changed(PG_FUNCTION_ARGS)
 	}
 
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * migration_split.table_domain(regclass): the effective domain of any
+ * relation (explicit tag, partition or inheritance root, table of a TOAST
+ * table or owned sequence), answered from the same cache the hot paths use.
+ */
+Datum
+ms_table_domain(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	MsDomainId	domain;
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+
+	domain = ms_relation_domain(relid);
+	if (domain == MS_NO_DOMAIN)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(ms_domain_name(domain)));
 }

@@ -13,8 +13,8 @@
  *
  * Resolution rule (kept identical to migration_split.relation_domains in
  * the install script): an explicit tag wins; otherwise a partition takes
- * the domain of its nearest tagged ancestor, and an inheritance child that
- * of its first parent, recursively.
+ * the domain of its parent, an inheritance child that of its first parent,
+ * and a TOAST table or owned sequence that of its table, recursively.
  *
  * Invalidation: every change of migration_split.ownership fires a trigger
  * (ms_ownership_changed in ownership.c) that queues a relcache invalidation
@@ -38,9 +38,12 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
 #include "catalog/pg_inherits.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -88,6 +91,7 @@ static void ownership_namespace_callback(Datum arg, int cacheid, uint32 hashvalu
 static void lookup_owner_table(void);
 static MsDomainId lookup_explicit_tag(Oid relid);
 static Oid	first_inheritance_parent(Oid relid);
+static Oid	owning_table_of(Oid relid);
 static OwnershipCacheEntry *resolve_relation(Oid relid);
 
 /*
@@ -271,6 +275,45 @@ first_inheritance_parent(Oid relid)
 }
 
 /*
+ * The table a TOAST table or an owned sequence (serial, identity or OWNED
+ * BY) belongs to, found through its internal or auto dependency; InvalidOid
+ * for anything else.
+ */
+static Oid
+owning_table_of(Oid relid)
+{
+	Relation	deprel;
+	SysScanDesc scan;
+	ScanKeyData key[2];
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(RelationRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true,
+							  NULL, 2, key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+
+		if (dep->refclassid == RelationRelationId &&
+			(dep->deptype == DEPENDENCY_INTERNAL ||
+			 dep->deptype == DEPENDENCY_AUTO))
+		{
+			owner = dep->refobjid;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+
+	return owner;
+}
+
+/*
  * Look relid up in the cache, resolving and caching it on a miss.
  *
  * Ancestors are resolved (and cached) first, so a deep partition tree costs
@@ -292,10 +335,17 @@ resolve_relation(Oid relid)
 	domain = lookup_explicit_tag(relid);
 	if (domain != MS_NO_DOMAIN)
 		source = relid;
-	else if (get_rel_relispartition(relid))
-		parent = get_partition_parent(relid, true);
-	else if (get_rel_relkind(relid) != '\0')
-		parent = first_inheritance_parent(relid);
+	else
+	{
+		char		relkind = get_rel_relkind(relid);
+
+		if (relkind == RELKIND_TOASTVALUE || relkind == RELKIND_SEQUENCE)
+			parent = owning_table_of(relid);
+		else if (get_rel_relispartition(relid))
+			parent = get_partition_parent(relid, true);
+		else if (relkind != '\0')
+			parent = first_inheritance_parent(relid);
+	}
 
 	if (OidIsValid(parent))
 	{
