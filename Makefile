@@ -28,7 +28,10 @@ endif
 # pg_regress suites.  Every suite runs against a private temporary instance
 # that preloads the library and allows logical decoding (test/regress.conf).
 REGRESS = \
-	catalog
+	catalog \
+	ownership \
+	ownership_errors \
+	ownership_privileges
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

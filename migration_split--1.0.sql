@@ -125,6 +125,438 @@ GRANT USAGE ON SCHEMA migration_split TO PUBLIC;
 -- 2. Ownership functions
 --------------------------------------------------------------------------
 
+/*
+ * Privileges.  Who may tag a table is decided by the ownership table
+ * itself: a BEFORE ROW trigger checks every insert, update and delete
+ * against the current user (the table's owner or a member of its owning
+ * role, a superuser, or a member of migration_split_admin) and the kind of
+ * relation.  The functions below are SECURITY INVOKER on purpose: a
+ * SECURITY DEFINER function cannot see who called it, and checking
+ * session_user instead would let a trojan SECURITY DEFINER function or
+ * trigger tag tables with the privileges of whoever happens to run it.
+ * Every function pins search_path to pg_catalog, pg_temp and qualifies
+ * every name.  Only the sql_drop event trigger, which must remove tags of
+ * tables that no longer have an owner to check, runs as the extension's
+ * owner.
+ */
+
+-- Lock a table against a concurrent DROP while its tag is written (C,
+-- src/ownership.c); locks only tables the current user may tag.
+CREATE FUNCTION migration_split.lock_table_for_tagging(rel pg_catalog.oid)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'ms_lock_table_for_tagging';
+
+-- Row check on migration_split.ownership: what may carry a tag, and who
+-- may change it.
+CREATE FUNCTION migration_split.check_ownership_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	target		pg_catalog.oid;
+	c			record;
+	parent		name;
+	kind		text;
+	hint		text;
+	is_admin	boolean := pg_catalog.pg_has_role('migration_split_admin', 'MEMBER');
+BEGIN
+	-- The old row: a tag can be removed by whoever may tag the table; a
+	-- tag of a table that no longer exists can be removed by anyone.
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT cl.relowner, cl.relname INTO c
+		  FROM pg_catalog.pg_class cl
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace
+		 WHERE cl.oid OPERATOR(pg_catalog.=) OLD.rel::pg_catalog.oid;
+		IF FOUND AND NOT is_admin
+		   AND NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER') THEN
+			RAISE EXCEPTION 'permission denied to change the domain of table "%"',
+				c.relname
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = 'Only the owner of the table, a superuser or a member of migration_split_admin may change its domain.';
+		END IF;
+		IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+			RETURN OLD;
+		END IF;
+	END IF;
+
+	IF NEW.rel IS NULL THEN
+		RETURN NEW;				-- the primary key rejects it
+	END IF;
+	target := NEW.rel::pg_catalog.oid;
+	-- Keep a concurrent DROP TABLE from leaving a tag on a dead OID.
+	PERFORM migration_split.lock_table_for_tagging(target);
+
+	SELECT cl.relname, cl.relkind, cl.relowner, cl.relispartition,
+		   cl.relpersistence, n.nspname
+	  INTO c
+	  FROM pg_catalog.pg_class cl
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace
+	 WHERE cl.oid OPERATOR(pg_catalog.=) target;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', target
+			USING ERRCODE = 'undefined_table';
+	END IF;
+
+	IF c.relkind NOT IN ('r', 'p') THEN
+		kind := CASE c.relkind
+			WHEN 'v' THEN 'a view'
+			WHEN 'm' THEN 'a materialized view'
+			WHEN 'i' THEN 'an index'
+			WHEN 'I' THEN 'a partitioned index'
+			WHEN 'S' THEN 'a sequence'
+			WHEN 't' THEN 'a TOAST table'
+			WHEN 'f' THEN 'a foreign table'
+			WHEN 'c' THEN 'a composite type'
+			ELSE 'not a table' END;
+		hint := CASE WHEN c.relkind IN ('S', 't', 'i', 'I')
+					 THEN 'Indexes, TOAST tables and owned sequences follow the domain of their table.'
+					 WHEN c.relkind IN ('v', 'm')
+					 THEN 'Views belong to no domain; migration_split.cross_domain_dependencies shows which domains they read.'
+					 ELSE 'Assign the tables that hold its data.' END;
+		RAISE EXCEPTION '"%" is not a table', c.relname
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('"%s" is %s; only tables and partitioned tables can be assigned to a domain.', c.relname, kind),
+				  HINT = hint;
+	END IF;
+
+	IF c.relispartition THEN
+		SELECT p.relname INTO parent
+		  FROM pg_catalog.pg_inherits i
+		  JOIN pg_catalog.pg_class p ON p.oid OPERATOR(pg_catalog.=) i.inhparent
+		 WHERE i.inhrelid OPERATOR(pg_catalog.=) target;
+		RAISE EXCEPTION 'cannot assign partition "%" to a domain', c.relname
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('A partition belongs to the domain of its partitioned table "%s".', parent),
+				  HINT = 'Assign the root partitioned table instead.';
+	END IF;
+
+	IF c.relpersistence OPERATOR(pg_catalog.=) 't' THEN
+		RAISE EXCEPTION 'cannot assign temporary table "%" to a domain', c.relname
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+
+	IF c.nspname IN ('pg_catalog', 'information_schema', 'migration_split') THEN
+		RAISE EXCEPTION 'cannot assign system table "%" to a domain', c.relname
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('Tables in schema %s belong to no domain.', c.nspname);
+	END IF;
+
+	IF NOT is_admin AND NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to change the domain of table "%"', c.relname
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only the owner of the table, a superuser or a member of migration_split_admin may change its domain.';
+	END IF;
+
+	-- Only administrators may write history (pg_restore does); everybody
+	-- else's tags say who set them and when.
+	IF NOT is_admin THEN
+		NEW.assigned_at := pg_catalog.now();
+		NEW.assigned_by := CURRENT_USER;
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER ownership_check
+	BEFORE INSERT OR UPDATE OR DELETE ON migration_split.ownership
+	FOR EACH ROW EXECUTE FUNCTION migration_split.check_ownership_change();
+
+GRANT INSERT, UPDATE, DELETE ON migration_split.ownership TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE ON migration_split.domains TO migration_split_admin;
+
+-- Raise the error for a NULL argument.
+CREATE FUNCTION migration_split.require_argument(value anyelement, argname text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF value IS NULL THEN
+		RAISE EXCEPTION 'argument "%" must not be null', argname
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+END
+$$;
+
+-- Raise the error for a domain that does not exist.
+CREATE FUNCTION migration_split.require_domain(domain text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM migration_split.require_argument(domain, 'domain');
+	IF NOT EXISTS (SELECT FROM migration_split.domains d
+				   WHERE d.domain OPERATOR(pg_catalog.=) require_domain.domain) THEN
+		RAISE EXCEPTION 'domain "%" does not exist', domain
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Create it with migration_split.create_domain().';
+	END IF;
+END
+$$;
+
+-- Raise the error for a caller who may not create or drop domains.
+CREATE FUNCTION migration_split.require_admin(action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT pg_catalog.pg_has_role('migration_split_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to % domains', action
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only superusers and members of migration_split_admin may create or drop domains.';
+	END IF;
+END
+$$;
+
+CREATE FUNCTION migration_split.create_domain(domain text, description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM migration_split.require_argument(domain, 'domain');
+	PERFORM migration_split.require_admin('create');
+	IF domain OPERATOR(pg_catalog.!~) '^[a-z_][a-z0-9_]*$'
+	   OR pg_catalog.length(domain) OPERATOR(pg_catalog.>) 63 THEN
+		RAISE EXCEPTION 'invalid domain name "%"', domain
+			USING ERRCODE = 'invalid_name',
+				  DETAIL = 'A domain name is a lower-case identifier of at most 63 characters: a letter or underscore followed by letters, digits and underscores.',
+				  HINT = 'Domain names become schema and service names, so they follow the rules for unquoted identifiers.';
+	END IF;
+	IF EXISTS (SELECT FROM migration_split.domains d
+			   WHERE d.domain OPERATOR(pg_catalog.=) create_domain.domain) THEN
+		RAISE EXCEPTION 'domain "%" already exists', domain
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	INSERT INTO migration_split.domains (domain, description, created_at, created_by)
+	VALUES (domain, description, pg_catalog.now(), CURRENT_USER);
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.create_domain(text, text) IS
+	'create a business domain (a future service) that tables can be assigned to';
+
+CREATE FUNCTION migration_split.drop_domain(domain text, force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ntables		bigint;
+BEGIN
+	PERFORM migration_split.require_argument(domain, 'domain');
+	PERFORM migration_split.require_argument(force, 'force');
+	PERFORM migration_split.require_admin('drop');
+	PERFORM migration_split.require_domain(domain);
+
+	-- Lock the domain row first so that no tag appears meanwhile.
+	PERFORM FROM migration_split.domains d
+	  WHERE d.domain OPERATOR(pg_catalog.=) drop_domain.domain FOR UPDATE;
+	SELECT pg_catalog.count(*) INTO ntables FROM migration_split.ownership o
+	 WHERE o.domain OPERATOR(pg_catalog.=) drop_domain.domain;
+	IF ntables OPERATOR(pg_catalog.>) 0 AND NOT force THEN
+		RAISE EXCEPTION 'cannot drop domain "%" because it owns tables', domain
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = pg_catalog.format('Domain "%s" owns %s table(s).', domain, ntables),
+				  HINT = 'Unassign its tables first, or use force => true to remove their tags too.';
+	END IF;
+	DELETE FROM migration_split.ownership o
+	 WHERE o.domain OPERATOR(pg_catalog.=) drop_domain.domain;
+	DELETE FROM migration_split.domains d
+	 WHERE d.domain OPERATOR(pg_catalog.=) drop_domain.domain;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.drop_domain(text, boolean) IS
+	'drop a domain; with force, also remove the tags of its tables';
+
+-- Set the tag of one table; true when it was set or changed.  The row
+-- trigger checks the relation and the caller's privileges.  (ON CONFLICT
+-- is not available on a user_catalog_table.)
+CREATE FUNCTION migration_split.set_tag(rel regclass, domain text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	current_domain	text;
+BEGIN
+	SELECT o.domain INTO current_domain FROM migration_split.ownership o
+	 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel FOR UPDATE;
+	IF NOT FOUND THEN
+		INSERT INTO migration_split.ownership (rel, domain, assigned_at, assigned_by)
+		VALUES (rel, domain, pg_catalog.now(), CURRENT_USER);
+	ELSIF current_domain OPERATOR(pg_catalog.<>) domain THEN
+		UPDATE migration_split.ownership o
+		   SET domain = set_tag.domain, assigned_at = pg_catalog.now(),
+			   assigned_by = CURRENT_USER
+		 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel;
+	ELSE
+		RETURN false;
+	END IF;
+	RETURN true;
+END
+$$;
+
+CREATE FUNCTION migration_split.assign_table(rel regclass, domain text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_domain(domain);
+	PERFORM migration_split.set_tag(rel, domain);
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.assign_table(regclass, text) IS
+	'tag a table (with its partitions, inheritance children, TOAST table and owned sequences) with a domain';
+
+CREATE FUNCTION migration_split.unassign_table(rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	relname		name;
+	via			record;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	DELETE FROM migration_split.ownership o
+	 WHERE o.rel OPERATOR(pg_catalog.=) unassign_table.rel;
+	IF NOT FOUND THEN
+		SELECT c.relname INTO relname FROM pg_catalog.pg_class c
+		 WHERE c.oid OPERATOR(pg_catalog.=) rel::pg_catalog.oid;
+		SELECT r.domain, t.relname INTO via
+		  FROM migration_split.relation_domains r
+		  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) r.tagged_rel::pg_catalog.oid
+		 WHERE r.rel OPERATOR(pg_catalog.=) unassign_table.rel;
+		IF FOUND THEN
+			RAISE EXCEPTION 'table "%" is not assigned to a domain', relname
+				USING ERRCODE = 'undefined_object',
+					  DETAIL = pg_catalog.format('It belongs to domain "%s" through "%s".', via.domain, via.relname),
+					  HINT = pg_catalog.format('Unassign "%s" instead.', via.relname);
+		END IF;
+		RAISE EXCEPTION 'table "%" is not assigned to a domain', relname
+			USING ERRCODE = 'undefined_object';
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.unassign_table(regclass) IS
+	'remove the tag of a table';
+
+CREATE FUNCTION migration_split.assign_tables(pattern text, domain text, schema text DEFAULT 'public')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	nsp		pg_catalog.oid;
+	n		integer;
+BEGIN
+	PERFORM migration_split.require_argument(pattern, 'pattern');
+	PERFORM migration_split.require_argument(schema, 'schema');
+	PERFORM migration_split.require_domain(domain);
+	SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n
+	 WHERE n.nspname OPERATOR(pg_catalog.=) assign_tables.schema;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'schema "%" does not exist', schema
+			USING ERRCODE = 'invalid_schema_name';
+	END IF;
+
+	-- Tables only; partitions follow their root.  The row trigger checks
+	-- privileges: one table the caller may not tag fails the whole call.
+	SELECT pg_catalog.count(*) FILTER (WHERE migration_split.set_tag(t.rel, domain))
+	  INTO n
+	  FROM (SELECT c.oid::pg_catalog.regclass AS rel
+			  FROM pg_catalog.pg_class c
+			 WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+			   AND c.relkind IN ('r', 'p')
+			   AND NOT c.relispartition
+			   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
+			   AND c.relname OPERATOR(pg_catalog.~~) pattern
+			 ORDER BY c.relname) t;
+	RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.assign_tables(text, text, text) IS
+	'tag every table of a schema whose name matches a LIKE pattern; returns how many tags were set or changed';
+
+-- One row per tagged table.
+CREATE VIEW migration_split.table_owners AS
+SELECT o.rel, n.nspname AS schema_name, c.relname AS table_name, o.domain,
+	   o.assigned_at, o.assigned_by
+  FROM migration_split.ownership o
+  LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.rel::pg_catalog.oid
+  LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
+
+COMMENT ON VIEW migration_split.table_owners IS
+	'every explicitly tagged table with its domain and who tagged it when';
+
+-- Every user table that still needs a domain: tables and partitioned
+-- tables that are not partitions or inheritance children (those follow
+-- their root), outside system schemas, not members of an extension, and
+-- with no domain of their own.
+CREATE VIEW migration_split.unowned_tables AS
+SELECT c.oid::pg_catalog.regclass AS rel, n.nspname AS schema_name,
+	   c.relname AS table_name, c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
+	   CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0
+			THEN c.reltuples::bigint END AS estimated_rows
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ WHERE c.relkind IN ('r', 'p')
+   AND NOT c.relispartition
+   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
+   AND NOT EXISTS (SELECT FROM migration_split.ownership o
+				   WHERE o.rel::pg_catalog.oid OPERATOR(pg_catalog.=) c.oid)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
+				   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
+   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+				   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+					 AND d.objid OPERATOR(pg_catalog.=) c.oid
+					 AND d.deptype OPERATOR(pg_catalog.=) 'e');
+
+COMMENT ON VIEW migration_split.unowned_tables IS
+	'user tables that have no domain yet (partitions and inheritance children follow their root)';
+
+GRANT SELECT ON migration_split.table_owners, migration_split.unowned_tables TO PUBLIC;
+
+-- Tags follow the table: DROP TABLE, DROP SCHEMA ... CASCADE and DROP
+-- OWNED remove the tags of the dropped tables, so that a reused OID never
+-- inherits a stale tag.  Runs as the extension's owner because the
+-- dropped table no longer has an owner to check.
+CREATE FUNCTION migration_split.forget_dropped_tables()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- DROP EXTENSION drops the ownership table in the same command.
+	IF pg_catalog.to_regclass('migration_split.ownership') IS NULL THEN
+		RETURN;
+	END IF;
+	DELETE FROM migration_split.ownership o
+	 USING pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid OPERATOR(pg_catalog.=) 0
+	   AND o.rel::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.forget_dropped_tables() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
+	EXECUTE FUNCTION migration_split.forget_dropped_tables();
+
 --------------------------------------------------------------------------
 -- 3. Suggestions
 --------------------------------------------------------------------------
