@@ -561,6 +561,351 @@ CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
 -- 3. Suggestions
 --------------------------------------------------------------------------
 
+/*
+ * suggest_domains() proposes a domain for every user table that is not a
+ * partition or inheritance child (those follow their root).  Rules, first
+ * match wins:
+ *
+ *   tag       the table is already tagged
+ *   django    one of Django's own tables with a fixed name (django_session,
+ *             django_admin_log, django_content_type, django_migrations,
+ *             django_site, auth_*, ...): its app label
+ *   model     <app_label>_<model> of a row of django_content_type in the
+ *             same schema
+ *   m2m       <app_label>_<model>_<field>: an automatic many-to-many table
+ *   app       the name starts with a known app label (from content types
+ *             or django_migrations) and "_"; the longest label wins:
+ *             authtoken_token is not auth's
+ *   db_table  a Meta.db_table that ends in the name of exactly one app's
+ *             model
+ *   schema    a table in a schema other than public that has no Django
+ *             content types: the schema is the domain
+ *   prefix    the first word of the name, shared with another table
+ *   m2m/fk    foreign-key neighbourhood, repeated until nothing changes:
+ *             a "<table>_<field>" table referencing <table> goes with it,
+ *             otherwise the domain most of its neighbours belong to
+ *             (references out count twice, references in once; a tie is
+ *             no answer)
+ *
+ * A table no rule places is returned with a NULL domain.  Domain names are
+ * made valid (lower case, [a-z0-9_], at most 63 characters).
+ */
+
+-- A valid domain name made from a Django app label, schema or prefix.
+CREATE FUNCTION migration_split.domain_name_from(name text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN s OPERATOR(pg_catalog.~) '^[0-9]' THEN '_' OPERATOR(pg_catalog.||) s ELSE s END
+	  FROM (SELECT pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(name),
+									'[^a-z0-9_]', '_', 'g'), 62) AS s) t
+	 WHERE s OPERATOR(pg_catalog.<>) ''
+$$;
+
+CREATE FUNCTION migration_split.suggest_domains()
+RETURNS TABLE (rel regclass, domain text, reason text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ct_nsp		pg_catalog.oid[] := '{}';
+	ct_app		text[] := '{}';
+	ct_model	text[] := '{}';
+	mig_nsp		pg_catalog.oid[] := '{}';
+	mig_app		text[] := '{}';
+	t			record;
+	found_oids	pg_catalog.oid[];
+	found_doms	text[];
+	found_why	text[];
+	todo		pg_catalog.oid[];
+	progress	boolean;
+BEGIN
+	-- Django content types of every schema we may read.
+	FOR t IN
+		SELECT c.oid, n.oid AS nsp, n.nspname, c.relname
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE c.relname OPERATOR(pg_catalog.=) 'django_content_type'
+		   AND c.relkind IN ('r', 'p', 'v')
+		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+		   AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+				 WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+				   AND a.attname IN ('app_label', 'model')
+				   AND NOT a.attisdropped) OPERATOR(pg_catalog.=) 2
+	LOOP
+		EXECUTE pg_catalog.format(
+			'SELECT pg_catalog.array_agg(app_label::text ORDER BY app_label, model),
+					pg_catalog.array_agg(model::text ORDER BY app_label, model)
+			   FROM %I.%I WHERE app_label IS NOT NULL AND model IS NOT NULL',
+			t.nspname, t.relname)
+		   INTO found_doms, found_why;
+		IF found_doms IS NOT NULL THEN
+			ct_nsp := ct_nsp OPERATOR(pg_catalog.||)
+				pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(found_doms)]);
+			ct_app := ct_app OPERATOR(pg_catalog.||) found_doms;
+			ct_model := ct_model OPERATOR(pg_catalog.||) found_why;
+		END IF;
+	END LOOP;
+
+	-- App labels of Django's migration history: apps whose content types
+	-- are missing still have their migrations recorded.
+	FOR t IN
+		SELECT c.oid, n.oid AS nsp, n.nspname, c.relname
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE c.relname OPERATOR(pg_catalog.=) 'django_migrations'
+		   AND c.relkind IN ('r', 'p', 'v')
+		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
+		   AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+					   WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+						 AND a.attname OPERATOR(pg_catalog.=) 'app' AND NOT a.attisdropped)
+	LOOP
+		EXECUTE pg_catalog.format(
+			'SELECT pg_catalog.array_agg(DISTINCT app::text) FROM %I.%I WHERE app IS NOT NULL',
+			t.nspname, t.relname)
+		   INTO found_doms;
+		IF found_doms IS NOT NULL THEN
+			mig_nsp := mig_nsp OPERATOR(pg_catalog.||)
+				pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(found_doms)]);
+			mig_app := mig_app OPERATOR(pg_catalog.||) found_doms;
+		END IF;
+	END LOOP;
+
+	-- Rules by name, set at a time.
+	WITH cand AS (
+		SELECT c.oid, c.relname::text AS name, c.relnamespace AS nsp,
+			   n.nspname::text AS schema_name
+		  FROM pg_catalog.pg_class c
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE c.relkind IN ('r', 'p')
+		   AND NOT c.relispartition
+		   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
+		   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
+						   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+						   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+							 AND d.objid OPERATOR(pg_catalog.=) c.oid
+							 AND d.deptype OPERATOR(pg_catalog.=) 'e')
+	),
+	ct AS (
+		SELECT u.nsp, u.app, u.model
+		  FROM ROWS FROM (pg_catalog.unnest(ct_nsp), pg_catalog.unnest(ct_app), pg_catalog.unnest(ct_model)) AS u(nsp, app, model)
+	),
+	apps AS (
+		SELECT ct.nsp, ct.app FROM ct
+		UNION
+		SELECT u.nsp, u.app
+		  FROM ROWS FROM (pg_catalog.unnest(mig_nsp), pg_catalog.unnest(mig_app)) AS u(nsp, app)
+	),
+	django_tables (name, app, what) AS (
+		VALUES ('django_migrations', 'django', 'Django''s migration history'),
+			   ('django_content_type', 'contenttypes', 'django.contrib.contenttypes'),
+			   ('django_session', 'sessions', 'django.contrib.sessions'),
+			   ('django_admin_log', 'admin', 'django.contrib.admin'),
+			   ('django_site', 'sites', 'django.contrib.sites'),
+			   ('django_flatpage', 'flatpages', 'django.contrib.flatpages'),
+			   ('django_flatpage_sites', 'flatpages', 'django.contrib.flatpages'),
+			   ('django_redirect', 'redirects', 'django.contrib.redirects'),
+			   ('auth_user', 'auth', 'django.contrib.auth'),
+			   ('auth_group', 'auth', 'django.contrib.auth'),
+			   ('auth_permission', 'auth', 'django.contrib.auth'),
+			   ('auth_user_groups', 'auth', 'django.contrib.auth'),
+			   ('auth_user_user_permissions', 'auth', 'django.contrib.auth'),
+			   ('auth_group_permissions', 'auth', 'django.contrib.auth')
+	),
+	prefixes AS (
+		SELECT cand.nsp, pg_catalog.split_part(cand.name, '_', 1) AS word
+		  FROM cand
+		 WHERE cand.name OPERATOR(pg_catalog.~) '^[^_]+_'
+		 GROUP BY 1, 2
+		HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) 2
+	),
+	rules (oid, domain, reason, prio, specificity) AS (
+		SELECT cand.oid, o.domain, 'already assigned to this domain', 0, 0
+		  FROM cand JOIN migration_split.ownership o
+			ON o.rel::pg_catalog.oid OPERATOR(pg_catalog.=) cand.oid
+		UNION ALL
+		SELECT cand.oid, dt.app,
+			   pg_catalog.format('Django''s own table (%s)', dt.what), 1, 0
+		  FROM cand JOIN django_tables dt ON dt.name OPERATOR(pg_catalog.=) cand.name
+		UNION ALL
+		SELECT cand.oid, ct.app,
+			   pg_catalog.format('table of Django model %s.%s (django_content_type)', ct.app, ct.model),
+			   2, 0
+		  FROM cand JOIN ct ON ct.nsp OPERATOR(pg_catalog.=) cand.nsp
+		   AND cand.name OPERATOR(pg_catalog.=) (ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model)
+		UNION ALL
+		SELECT cand.oid, ct.app,
+			   pg_catalog.format('many-to-many table of Django model %s.%s', ct.app, ct.model),
+			   3, pg_catalog.length(ct.app) OPERATOR(pg_catalog.+) pg_catalog.length(ct.model)
+		  FROM cand JOIN ct ON ct.nsp OPERATOR(pg_catalog.=) cand.nsp
+		   AND pg_catalog.starts_with(cand.name,
+				ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model OPERATOR(pg_catalog.||) '_')
+		UNION ALL
+		SELECT cand.oid, apps.app,
+			   pg_catalog.format('name starts with Django app label "%s"', apps.app),
+			   4, pg_catalog.length(apps.app)
+		  FROM cand JOIN apps ON apps.nsp OPERATOR(pg_catalog.=) cand.nsp
+		   AND pg_catalog.starts_with(cand.name, apps.app OPERATOR(pg_catalog.||) '_')
+		UNION ALL
+		SELECT m.oid, m.app,
+			   pg_catalog.format('Meta.db_table ending in the name of Django model %s.%s', m.app, m.model),
+			   5, 0
+		  FROM (SELECT cand.oid, ct.app, ct.model,
+					   pg_catalog.min(ct.app) OVER (PARTITION BY cand.oid) AS first_app,
+					   pg_catalog.max(ct.app) OVER (PARTITION BY cand.oid) AS last_app
+				  FROM cand JOIN ct ON ct.nsp OPERATOR(pg_catalog.=) cand.nsp
+				   AND (cand.name OPERATOR(pg_catalog.=) ct.model
+						OR pg_catalog.right(cand.name, pg_catalog.length(ct.model) OPERATOR(pg_catalog.+) 1)
+						   OPERATOR(pg_catalog.=) ('_' OPERATOR(pg_catalog.||) ct.model))) m
+		 WHERE m.first_app OPERATOR(pg_catalog.=) m.last_app
+		UNION ALL
+		SELECT cand.oid, migration_split.domain_name_from(cand.schema_name),
+			   pg_catalog.format('table of schema %s', pg_catalog.quote_ident(cand.schema_name)), 6, 0
+		  FROM cand
+		 WHERE cand.schema_name OPERATOR(pg_catalog.<>) 'public'
+		   AND NOT EXISTS (SELECT FROM apps WHERE apps.nsp OPERATOR(pg_catalog.=) cand.nsp)
+		UNION ALL
+		SELECT cand.oid, migration_split.domain_name_from(p.word),
+			   pg_catalog.format('name prefix "%s_" shared with other tables', p.word), 7, 0
+		  FROM cand JOIN prefixes p ON p.nsp OPERATOR(pg_catalog.=) cand.nsp
+		   AND pg_catalog.starts_with(cand.name, p.word OPERATOR(pg_catalog.||) '_')
+	),
+	best AS (
+		SELECT DISTINCT ON (r.oid) r.oid, r.domain, r.reason
+		  FROM rules r
+		 WHERE r.domain IS NOT NULL
+		 ORDER BY r.oid, r.prio, r.specificity DESC, r.domain
+	)
+	SELECT pg_catalog.array_agg(b.oid ORDER BY b.oid),
+		   pg_catalog.array_agg(b.domain ORDER BY b.oid),
+		   pg_catalog.array_agg(b.reason ORDER BY b.oid),
+		   (SELECT pg_catalog.array_agg(cand.oid) FROM cand
+			 WHERE cand.oid OPERATOR(pg_catalog.<>) ALL (SELECT b2.oid FROM best b2))
+	  INTO found_oids, found_doms, found_why, todo
+	  FROM best b;
+	found_oids := COALESCE(found_oids, '{}');
+	found_doms := COALESCE(found_doms, '{}');
+	found_why := COALESCE(found_why, '{}');
+	todo := COALESCE(todo, '{}');
+
+	-- Foreign-key neighbourhood, until nothing changes.
+	progress := true;
+	WHILE progress AND pg_catalog.cardinality(todo) OPERATOR(pg_catalog.>) 0 LOOP
+		progress := false;
+		FOR t IN
+			WITH known AS (
+				SELECT u.oid, u.domain
+				  FROM ROWS FROM (pg_catalog.unnest(found_oids), pg_catalog.unnest(found_doms)) AS u(oid, domain)
+			),
+			edges AS (
+				-- references out (weight 2) and in (weight 1)
+				SELECT f.conrelid AS me, f.confrelid AS other, 2 AS weight, true AS outgoing
+				  FROM pg_catalog.pg_constraint f
+				 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+				   AND f.conrelid OPERATOR(pg_catalog.=) ANY (todo)
+				   AND f.conparentid OPERATOR(pg_catalog.=) 0
+				UNION ALL
+				SELECT f.confrelid, f.conrelid, 1, false
+				  FROM pg_catalog.pg_constraint f
+				 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+				   AND f.confrelid OPERATOR(pg_catalog.=) ANY (todo)
+				   AND f.conparentid OPERATOR(pg_catalog.=) 0
+			),
+			m2m AS (
+				SELECT DISTINCT ON (e.me) e.me, k.domain,
+					   pg_catalog.format('many-to-many table of %s', o.relname) AS reason
+				  FROM edges e
+				  JOIN known k ON k.oid OPERATOR(pg_catalog.=) e.other
+				  JOIN pg_catalog.pg_class me ON me.oid OPERATOR(pg_catalog.=) e.me
+				  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
+				 WHERE e.outgoing
+				   AND pg_catalog.starts_with(me.relname::text, o.relname::text OPERATOR(pg_catalog.||) '_')
+				 ORDER BY e.me, pg_catalog.length(o.relname) DESC
+			),
+			votes AS (
+				SELECT e.me, k.domain, pg_catalog.sum(e.weight) AS score,
+					   pg_catalog.string_agg(DISTINCT o.relname, ', ') AS via
+				  FROM edges e
+				  JOIN known k ON k.oid OPERATOR(pg_catalog.=) e.other
+				  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
+				 WHERE e.other OPERATOR(pg_catalog.<>) e.me
+				 GROUP BY e.me, k.domain
+			),
+			ranked AS (
+				SELECT v.*, pg_catalog.rank() OVER w AS rnk,
+					   pg_catalog.count(*) OVER (PARTITION BY v.me, v.score) AS tied,
+					   pg_catalog.sum(v.score) OVER (PARTITION BY v.me) AS total
+				  FROM votes v
+				WINDOW w AS (PARTITION BY v.me ORDER BY v.score DESC)
+			)
+			SELECT m2m.me, m2m.domain, m2m.reason FROM m2m
+			UNION ALL
+			SELECT r.me, r.domain,
+				   pg_catalog.format('foreign keys: %s of %s weighted references are with domain %s (%s)',
+									 r.score, r.total, r.domain, r.via)
+			  FROM ranked r
+			 WHERE r.rnk OPERATOR(pg_catalog.=) 1 AND r.tied OPERATOR(pg_catalog.=) 1
+			   AND NOT EXISTS (SELECT FROM m2m WHERE m2m.me OPERATOR(pg_catalog.=) r.me)
+		LOOP
+			found_oids := found_oids OPERATOR(pg_catalog.||) t.me;
+			found_doms := found_doms OPERATOR(pg_catalog.||) t.domain;
+			found_why := found_why OPERATOR(pg_catalog.||) t.reason;
+			todo := pg_catalog.array_remove(todo, t.me);
+			progress := true;
+		END LOOP;
+	END LOOP;
+
+	RETURN QUERY
+		SELECT u.oid::pg_catalog.regclass, u.domain, u.reason
+		  FROM ROWS FROM (pg_catalog.unnest(found_oids), pg_catalog.unnest(found_doms), pg_catalog.unnest(found_why)) AS u(oid, domain, reason)
+		UNION ALL
+		SELECT u.oid::pg_catalog.regclass, NULL::text,
+			   'no rule applies: assign it yourself'
+		  FROM pg_catalog.unnest(todo) AS u(oid)
+		 ORDER BY 2 NULLS LAST, 1;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.suggest_domains() IS
+	'a suggested domain for every table, from Django content types and naming, schemas, name prefixes and foreign keys, with the reason';
+
+-- Tag every table that has a suggestion and no domain yet, creating the
+-- suggested domains that do not exist.  Returns how many tables were tagged.
+CREATE FUNCTION migration_split.apply_suggestions()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s		record;
+	n		integer := 0;
+BEGIN
+	FOR s IN
+		SELECT g.rel, g.domain
+		  FROM migration_split.suggest_domains() g
+		 WHERE g.domain IS NOT NULL
+		   AND migration_split.table_domain(g.rel) IS NULL
+		 ORDER BY g.rel::pg_catalog.oid
+	LOOP
+		IF NOT EXISTS (SELECT FROM migration_split.domains d
+					   WHERE d.domain OPERATOR(pg_catalog.=) s.domain) THEN
+			PERFORM migration_split.create_domain(s.domain,
+												  'created by migration_split.apply_suggestions()');
+		END IF;
+		IF migration_split.set_tag(s.rel, s.domain) THEN
+			n := n OPERATOR(pg_catalog.+) 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.apply_suggestions() IS
+	'tag every still unowned table with its suggested domain, creating missing domains; returns how many were tagged';
+
 --------------------------------------------------------------------------
 -- 4. Static boundary reports
 --------------------------------------------------------------------------
