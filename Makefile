@@ -31,7 +31,8 @@ REGRESS = \
 	catalog \
 	ownership \
 	ownership_errors \
-	ownership_privileges
+	ownership_privileges \
+	suggestions
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

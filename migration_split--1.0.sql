@@ -579,16 +579,21 @@ CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
  *   db_table  a Meta.db_table that ends in the name of exactly one app's
  *             model
  *   schema    a table in a schema other than public that has no Django
- *             content types: the schema is the domain
- *   prefix    the first word of the name, shared with another table
- *   m2m/fk    foreign-key neighbourhood, repeated until nothing changes:
- *             a "<table>_<field>" table referencing <table> goes with it,
- *             otherwise the domain most of its neighbours belong to
- *             (references out count twice, references in once; a tie is
- *             no answer)
+ *             tables: the schema is the domain
+ *   m2m       a table "<table>_<field>" referencing <table> goes with it
+ *             (repeated until nothing changes)
+ *   prefix    the longest prefix of the name, in whole words, shared with
+ *             another table; not one that is itself a table's name (two
+ *             words or more: orders_order_tags goes with orders_order)
+ *   fk        foreign-key neighbourhood, repeated until nothing changes:
+ *             many-to-many tables as above, otherwise the domain most of
+ *             its neighbours belong to (references out count twice,
+ *             references in once; a tie is no answer)
  *
  * A table no rule places is returned with a NULL domain.  Domain names are
- * made valid (lower case, [a-z0-9_], at most 63 characters).
+ * made valid (lower case, [a-z0-9_], at most 63 characters).  JIT is off:
+ * catalog queries over set-returning functions are estimated far too big
+ * and would spend most of their time compiling.
  */
 
 -- A valid domain name made from a Django app label, schema or prefix.
@@ -603,101 +608,214 @@ AS $$
 	 WHERE s OPERATOR(pg_catalog.<>) ''
 $$;
 
+-- The tables suggestions are made for: the same set as unowned_tables,
+-- tagged or not.
+CREATE FUNCTION migration_split.suggestion_candidates()
+RETURNS TABLE (oid pg_catalog.oid, name text, nsp pg_catalog.oid, schema_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.oid, c.relname::text, c.relnamespace, n.nspname::text
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.relkind IN ('r', 'p')
+	   AND NOT c.relispartition
+	   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
+					   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+					   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						 AND d.objid OPERATOR(pg_catalog.=) c.oid
+						 AND d.deptype OPERATOR(pg_catalog.=) 'e')
+$$;
+
+-- Suggestions from foreign keys for the tables in todo, given the tables
+-- placed so far: many-to-many tables by name, then (unless m2m_only) the
+-- domain most neighbours belong to.
+CREATE FUNCTION migration_split.foreign_key_suggestions(
+	known_oids pg_catalog.oid[], known_domains text[], todo pg_catalog.oid[],
+	m2m_only boolean)
+RETURNS TABLE (oid pg_catalog.oid, domain text, reason text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	WITH known AS (
+		SELECT u.oid, u.domain
+		  FROM ROWS FROM (pg_catalog.unnest(known_oids), pg_catalog.unnest(known_domains)) AS u(oid, domain)
+	),
+	edges AS (
+		-- references out (weight 2) and in (weight 1); partitions'
+		-- inherited constraints are counted once, on their root
+		SELECT f.conrelid AS me, f.confrelid AS other, 2 AS weight, true AS outgoing
+		  FROM pg_catalog.pg_constraint f
+		 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+		   AND f.conrelid OPERATOR(pg_catalog.=) ANY (todo)
+		   AND f.conparentid OPERATOR(pg_catalog.=) 0
+		UNION ALL
+		SELECT f.confrelid, f.conrelid, 1, false
+		  FROM pg_catalog.pg_constraint f
+		 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+		   AND f.confrelid OPERATOR(pg_catalog.=) ANY (todo)
+		   AND f.conparentid OPERATOR(pg_catalog.=) 0
+	),
+	m2m AS (
+		SELECT DISTINCT ON (e.me) e.me, k.domain,
+			   pg_catalog.format('named after %s, which it references (many-to-many or detail table)', o.relname) AS reason
+		  FROM edges e
+		  JOIN known k ON k.oid OPERATOR(pg_catalog.=) e.other
+		  JOIN pg_catalog.pg_class me ON me.oid OPERATOR(pg_catalog.=) e.me
+		  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
+		 WHERE e.outgoing
+		   AND pg_catalog.starts_with(me.relname::text, o.relname::text OPERATOR(pg_catalog.||) '_')
+		 ORDER BY e.me, pg_catalog.length(o.relname) DESC
+	),
+	votes AS (
+		SELECT e.me, k.domain, pg_catalog.sum(e.weight) AS score,
+			   pg_catalog.string_agg(DISTINCT o.relname, ', ') AS via
+		  FROM edges e
+		  JOIN known k ON k.oid OPERATOR(pg_catalog.=) e.other
+		  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
+		 WHERE e.other OPERATOR(pg_catalog.<>) e.me
+		   AND NOT m2m_only
+		 GROUP BY e.me, k.domain
+	),
+	ranked AS (
+		SELECT v.*, pg_catalog.rank() OVER (PARTITION BY v.me ORDER BY v.score DESC) AS rnk,
+			   pg_catalog.count(*) OVER (PARTITION BY v.me, v.score) AS tied,
+			   pg_catalog.sum(v.score) OVER (PARTITION BY v.me) AS total
+		  FROM votes v
+	)
+	SELECT m2m.me, m2m.domain, m2m.reason FROM m2m
+	UNION ALL
+	SELECT r.me, r.domain,
+		   pg_catalog.format('foreign keys: %s of %s weighted references are with domain %s (%s)',
+							 r.score, r.total, r.domain, r.via)
+	  FROM ranked r
+	 WHERE r.rnk OPERATOR(pg_catalog.=) 1 AND r.tied OPERATOR(pg_catalog.=) 1
+	   AND NOT EXISTS (SELECT FROM m2m WHERE m2m.me OPERATOR(pg_catalog.=) r.me)
+$$;
+
+-- For every candidate table, the longest prefix of its name in whole words
+-- that it shares with another table, unless a table is named after that
+-- prefix or after a shorter prefix of two words or more (the longer names
+-- are then that table's many-to-many or history tables).
+CREATE FUNCTION migration_split.name_prefix_suggestions()
+RETURNS TABLE (oid pg_catalog.oid, prefix text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	WITH cand AS (SELECT * FROM migration_split.suggestion_candidates()),
+	name_prefixes AS (
+		SELECT cand.oid, cand.nsp, k.k,
+			   pg_catalog.array_to_string(
+				   (pg_catalog.string_to_array(cand.name, '_'))[1:k.k], '_') AS prefix
+		  FROM cand,
+			   pg_catalog.generate_series(1,
+				   pg_catalog.cardinality(pg_catalog.string_to_array(cand.name, '_'))
+				   OPERATOR(pg_catalog.-) 1) AS k(k)
+	),
+	prefix_use AS (
+		SELECT np.nsp, np.prefix, pg_catalog.count(*) AS ntables
+		  FROM name_prefixes np
+		 GROUP BY 1, 2
+	)
+	SELECT DISTINCT ON (x.oid) x.oid, x.prefix
+	  FROM (SELECT np.oid, np.k, np.prefix, pu.ntables,
+				   pg_catalog.bool_or(np.k OPERATOR(pg_catalog.>=) 2 AND EXISTS (
+						SELECT FROM cand c2
+						 WHERE c2.nsp OPERATOR(pg_catalog.=) np.nsp
+						   AND c2.name OPERATOR(pg_catalog.=) np.prefix))
+					   OVER (PARTITION BY np.oid ORDER BY np.k) AS blocked
+			  FROM name_prefixes np
+			  JOIN prefix_use pu ON pu.nsp OPERATOR(pg_catalog.=) np.nsp
+			   AND pu.prefix OPERATOR(pg_catalog.=) np.prefix) x
+	 WHERE x.ntables OPERATOR(pg_catalog.>=) 2 AND NOT x.blocked
+	   AND x.prefix OPERATOR(pg_catalog.<>) ''
+	 ORDER BY x.oid, x.k DESC
+$$;
+
 CREATE FUNCTION migration_split.suggest_domains()
 RETURNS TABLE (rel regclass, domain text, reason text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	ct_nsp		pg_catalog.oid[] := '{}';
 	ct_app		text[] := '{}';
 	ct_model	text[] := '{}';
-	mig_nsp		pg_catalog.oid[] := '{}';
-	mig_app		text[] := '{}';
+	app_nsp		pg_catalog.oid[] := '{}';
+	app_label	text[] := '{}';
+	labels		text[];
+	models		text[];
 	t			record;
 	found_oids	pg_catalog.oid[];
 	found_doms	text[];
 	found_why	text[];
 	todo		pg_catalog.oid[];
+	pass		integer;
 	progress	boolean;
 BEGIN
-	-- Django content types of every schema we may read.
+	-- Django's content types and migration history, in every schema we
+	-- may read: the app labels and models of the project.
 	FOR t IN
-		SELECT c.oid, n.oid AS nsp, n.nspname, c.relname
+		SELECT n.oid AS nsp, n.nspname, c.relname,
+			   pg_catalog.array_agg(a.attname::text) AS cols
 		  FROM pg_catalog.pg_class c
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-		 WHERE c.relname OPERATOR(pg_catalog.=) 'django_content_type'
+		  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+		   AND a.attname IN ('app_label', 'model', 'app') AND NOT a.attisdropped
+		 WHERE c.relname IN ('django_content_type', 'django_migrations')
 		   AND c.relkind IN ('r', 'p', 'v')
 		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
-		   AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
-				 WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
-				   AND a.attname IN ('app_label', 'model')
-				   AND NOT a.attisdropped) OPERATOR(pg_catalog.=) 2
+		 GROUP BY 1, 2, 3
+		 ORDER BY 3
 	LOOP
-		EXECUTE pg_catalog.format(
-			'SELECT pg_catalog.array_agg(app_label::text ORDER BY app_label, model),
-					pg_catalog.array_agg(model::text ORDER BY app_label, model)
-			   FROM %I.%I WHERE app_label IS NOT NULL AND model IS NOT NULL',
-			t.nspname, t.relname)
-		   INTO found_doms, found_why;
-		IF found_doms IS NOT NULL THEN
-			ct_nsp := ct_nsp OPERATOR(pg_catalog.||)
-				pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(found_doms)]);
-			ct_app := ct_app OPERATOR(pg_catalog.||) found_doms;
-			ct_model := ct_model OPERATOR(pg_catalog.||) found_why;
-		END IF;
-	END LOOP;
-
-	-- App labels of Django's migration history: apps whose content types
-	-- are missing still have their migrations recorded.
-	FOR t IN
-		SELECT c.oid, n.oid AS nsp, n.nspname, c.relname
-		  FROM pg_catalog.pg_class c
-		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-		 WHERE c.relname OPERATOR(pg_catalog.=) 'django_migrations'
-		   AND c.relkind IN ('r', 'p', 'v')
-		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
-		   AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
-					   WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
-						 AND a.attname OPERATOR(pg_catalog.=) 'app' AND NOT a.attisdropped)
-	LOOP
-		EXECUTE pg_catalog.format(
-			'SELECT pg_catalog.array_agg(DISTINCT app::text) FROM %I.%I WHERE app IS NOT NULL',
-			t.nspname, t.relname)
-		   INTO found_doms;
-		IF found_doms IS NOT NULL THEN
-			mig_nsp := mig_nsp OPERATOR(pg_catalog.||)
-				pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(found_doms)]);
-			mig_app := mig_app OPERATOR(pg_catalog.||) found_doms;
+		IF t.relname OPERATOR(pg_catalog.=) 'django_content_type'
+		   AND t.cols OPERATOR(pg_catalog.@>) ARRAY['app_label', 'model'] THEN
+			EXECUTE pg_catalog.format(
+				'SELECT pg_catalog.array_agg(app_label::text ORDER BY app_label, model),
+						pg_catalog.array_agg(model::text ORDER BY app_label, model)
+				   FROM %I.%I WHERE app_label IS NOT NULL AND model IS NOT NULL',
+				t.nspname, t.relname)
+			   INTO labels, models;
+			IF labels IS NOT NULL THEN
+				ct_nsp := ct_nsp OPERATOR(pg_catalog.||)
+					pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(labels)]);
+				ct_app := ct_app OPERATOR(pg_catalog.||) labels;
+				ct_model := ct_model OPERATOR(pg_catalog.||) models;
+				app_nsp := app_nsp OPERATOR(pg_catalog.||)
+					pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(labels)]);
+				app_label := app_label OPERATOR(pg_catalog.||) labels;
+			END IF;
+		ELSIF t.relname OPERATOR(pg_catalog.=) 'django_migrations'
+		   AND t.cols OPERATOR(pg_catalog.@>) ARRAY['app'] THEN
+			-- apps whose content types are missing still have migrations
+			EXECUTE pg_catalog.format(
+				'SELECT pg_catalog.array_agg(DISTINCT app::text) FROM %I.%I WHERE app IS NOT NULL',
+				t.nspname, t.relname)
+			   INTO labels;
+			IF labels IS NOT NULL THEN
+				app_nsp := app_nsp OPERATOR(pg_catalog.||)
+					pg_catalog.array_fill(t.nsp, ARRAY[pg_catalog.cardinality(labels)]);
+				app_label := app_label OPERATOR(pg_catalog.||) labels;
+			END IF;
 		END IF;
 	END LOOP;
 
 	-- Rules by name, set at a time.
-	WITH cand AS (
-		SELECT c.oid, c.relname::text AS name, c.relnamespace AS nsp,
-			   n.nspname::text AS schema_name
-		  FROM pg_catalog.pg_class c
-		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-		 WHERE c.relkind IN ('r', 'p')
-		   AND NOT c.relispartition
-		   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
-		   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
-		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
-						   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
-		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-						   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-							 AND d.objid OPERATOR(pg_catalog.=) c.oid
-							 AND d.deptype OPERATOR(pg_catalog.=) 'e')
-	),
+	WITH cand AS (SELECT * FROM migration_split.suggestion_candidates()),
 	ct AS (
 		SELECT u.nsp, u.app, u.model
-		  FROM ROWS FROM (pg_catalog.unnest(ct_nsp), pg_catalog.unnest(ct_app), pg_catalog.unnest(ct_model)) AS u(nsp, app, model)
+		  FROM ROWS FROM (pg_catalog.unnest(ct_nsp), pg_catalog.unnest(ct_app),
+						  pg_catalog.unnest(ct_model)) AS u(nsp, app, model)
 	),
 	apps AS (
-		SELECT ct.nsp, ct.app FROM ct
-		UNION
-		SELECT u.nsp, u.app
-		  FROM ROWS FROM (pg_catalog.unnest(mig_nsp), pg_catalog.unnest(mig_app)) AS u(nsp, app)
+		SELECT DISTINCT u.nsp, u.app
+		  FROM ROWS FROM (pg_catalog.unnest(app_nsp), pg_catalog.unnest(app_label)) AS u(nsp, app)
 	),
 	django_tables (name, app, what) AS (
 		VALUES ('django_migrations', 'django', 'Django''s migration history'),
@@ -714,13 +832,6 @@ BEGIN
 			   ('auth_user_groups', 'auth', 'django.contrib.auth'),
 			   ('auth_user_user_permissions', 'auth', 'django.contrib.auth'),
 			   ('auth_group_permissions', 'auth', 'django.contrib.auth')
-	),
-	prefixes AS (
-		SELECT cand.nsp, pg_catalog.split_part(cand.name, '_', 1) AS word
-		  FROM cand
-		 WHERE cand.name OPERATOR(pg_catalog.~) '^[^_]+_'
-		 GROUP BY 1, 2
-		HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>=) 2
 	),
 	rules (oid, domain, reason, prio, specificity) AS (
 		SELECT cand.oid, o.domain, 'already assigned to this domain', 0, 0
@@ -767,11 +878,6 @@ BEGIN
 		  FROM cand
 		 WHERE cand.schema_name OPERATOR(pg_catalog.<>) 'public'
 		   AND NOT EXISTS (SELECT FROM apps WHERE apps.nsp OPERATOR(pg_catalog.=) cand.nsp)
-		UNION ALL
-		SELECT cand.oid, migration_split.domain_name_from(p.word),
-			   pg_catalog.format('name prefix "%s_" shared with other tables', p.word), 7, 0
-		  FROM cand JOIN prefixes p ON p.nsp OPERATOR(pg_catalog.=) cand.nsp
-		   AND pg_catalog.starts_with(cand.name, p.word OPERATOR(pg_catalog.||) '_')
 	),
 	best AS (
 		SELECT DISTINCT ON (r.oid) r.oid, r.domain, r.reason
@@ -779,88 +885,54 @@ BEGIN
 		 WHERE r.domain IS NOT NULL
 		 ORDER BY r.oid, r.prio, r.specificity DESC, r.domain
 	)
-	SELECT pg_catalog.array_agg(b.oid ORDER BY b.oid),
-		   pg_catalog.array_agg(b.domain ORDER BY b.oid),
-		   pg_catalog.array_agg(b.reason ORDER BY b.oid),
-		   (SELECT pg_catalog.array_agg(cand.oid) FROM cand
-			 WHERE cand.oid OPERATOR(pg_catalog.<>) ALL (SELECT b2.oid FROM best b2))
-	  INTO found_oids, found_doms, found_why, todo
-	  FROM best b;
-	found_oids := COALESCE(found_oids, '{}');
-	found_doms := COALESCE(found_doms, '{}');
-	found_why := COALESCE(found_why, '{}');
-	todo := COALESCE(todo, '{}');
+	SELECT COALESCE((SELECT pg_catalog.array_agg(b.oid ORDER BY b.oid) FROM best b), '{}'),
+		   COALESCE((SELECT pg_catalog.array_agg(b.domain ORDER BY b.oid) FROM best b), '{}'),
+		   COALESCE((SELECT pg_catalog.array_agg(b.reason ORDER BY b.oid) FROM best b), '{}'),
+		   COALESCE((SELECT pg_catalog.array_agg(cand.oid ORDER BY cand.oid) FROM cand
+					  WHERE NOT EXISTS (SELECT FROM best b
+										WHERE b.oid OPERATOR(pg_catalog.=) cand.oid)), '{}')
+	  INTO found_oids, found_doms, found_why, todo;
 
-	-- Foreign-key neighbourhood, until nothing changes.
-	progress := true;
-	WHILE progress AND pg_catalog.cardinality(todo) OPERATOR(pg_catalog.>) 0 LOOP
-		progress := false;
-		FOR t IN
-			WITH known AS (
-				SELECT u.oid, u.domain
-				  FROM ROWS FROM (pg_catalog.unnest(found_oids), pg_catalog.unnest(found_doms)) AS u(oid, domain)
-			),
-			edges AS (
-				-- references out (weight 2) and in (weight 1)
-				SELECT f.conrelid AS me, f.confrelid AS other, 2 AS weight, true AS outgoing
-				  FROM pg_catalog.pg_constraint f
-				 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
-				   AND f.conrelid OPERATOR(pg_catalog.=) ANY (todo)
-				   AND f.conparentid OPERATOR(pg_catalog.=) 0
-				UNION ALL
-				SELECT f.confrelid, f.conrelid, 1, false
-				  FROM pg_catalog.pg_constraint f
-				 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
-				   AND f.confrelid OPERATOR(pg_catalog.=) ANY (todo)
-				   AND f.conparentid OPERATOR(pg_catalog.=) 0
-			),
-			m2m AS (
-				SELECT DISTINCT ON (e.me) e.me, k.domain,
-					   pg_catalog.format('many-to-many table of %s', o.relname) AS reason
-				  FROM edges e
-				  JOIN known k ON k.oid OPERATOR(pg_catalog.=) e.other
-				  JOIN pg_catalog.pg_class me ON me.oid OPERATOR(pg_catalog.=) e.me
-				  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
-				 WHERE e.outgoing
-				   AND pg_catalog.starts_with(me.relname::text, o.relname::text OPERATOR(pg_catalog.||) '_')
-				 ORDER BY e.me, pg_catalog.length(o.relname) DESC
-			),
-			votes AS (
-				SELECT e.me, k.domain, pg_catalog.sum(e.weight) AS score,
-					   pg_catalog.string_agg(DISTINCT o.relname, ', ') AS via
-				  FROM edges e
-				  JOIN known k ON k.oid OPERATOR(pg_catalog.=) e.other
-				  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
-				 WHERE e.other OPERATOR(pg_catalog.<>) e.me
-				 GROUP BY e.me, k.domain
-			),
-			ranked AS (
-				SELECT v.*, pg_catalog.rank() OVER w AS rnk,
-					   pg_catalog.count(*) OVER (PARTITION BY v.me, v.score) AS tied,
-					   pg_catalog.sum(v.score) OVER (PARTITION BY v.me) AS total
-				  FROM votes v
-				WINDOW w AS (PARTITION BY v.me ORDER BY v.score DESC)
-			)
-			SELECT m2m.me, m2m.domain, m2m.reason FROM m2m
-			UNION ALL
-			SELECT r.me, r.domain,
-				   pg_catalog.format('foreign keys: %s of %s weighted references are with domain %s (%s)',
-									 r.score, r.total, r.domain, r.via)
-			  FROM ranked r
-			 WHERE r.rnk OPERATOR(pg_catalog.=) 1 AND r.tied OPERATOR(pg_catalog.=) 1
-			   AND NOT EXISTS (SELECT FROM m2m WHERE m2m.me OPERATOR(pg_catalog.=) r.me)
-		LOOP
-			found_oids := found_oids OPERATOR(pg_catalog.||) t.me;
-			found_doms := found_doms OPERATOR(pg_catalog.||) t.domain;
-			found_why := found_why OPERATOR(pg_catalog.||) t.reason;
-			todo := pg_catalog.array_remove(todo, t.me);
-			progress := true;
+	-- Then many-to-many tables by name, name prefixes, and foreign-key
+	-- neighbourhood, each pass until nothing changes.
+	FOR pass IN 1..3 LOOP
+		IF pass OPERATOR(pg_catalog.=) 2 THEN
+			FOR t IN
+				SELECT p.oid, migration_split.domain_name_from(p.prefix) AS domain,
+					   pg_catalog.format('name prefix "%s_" shared with other tables', p.prefix) AS reason
+				  FROM migration_split.name_prefix_suggestions() p
+				 WHERE p.oid OPERATOR(pg_catalog.=) ANY (todo)
+				 ORDER BY p.oid
+			LOOP
+				found_oids := found_oids OPERATOR(pg_catalog.||) t.oid;
+				found_doms := found_doms OPERATOR(pg_catalog.||) t.domain;
+				found_why := found_why OPERATOR(pg_catalog.||) t.reason;
+				todo := pg_catalog.array_remove(todo, t.oid);
+			END LOOP;
+			CONTINUE;
+		END IF;
+		progress := true;
+		WHILE progress AND pg_catalog.cardinality(todo) OPERATOR(pg_catalog.>) 0 LOOP
+			progress := false;
+			FOR t IN
+				SELECT f.oid, f.domain, f.reason
+				  FROM migration_split.foreign_key_suggestions(found_oids, found_doms, todo,
+															   pass OPERATOR(pg_catalog.=) 1) f
+				 ORDER BY f.oid
+			LOOP
+				found_oids := found_oids OPERATOR(pg_catalog.||) t.oid;
+				found_doms := found_doms OPERATOR(pg_catalog.||) t.domain;
+				found_why := found_why OPERATOR(pg_catalog.||) t.reason;
+				todo := pg_catalog.array_remove(todo, t.oid);
+				progress := true;
+			END LOOP;
 		END LOOP;
 	END LOOP;
 
 	RETURN QUERY
 		SELECT u.oid::pg_catalog.regclass, u.domain, u.reason
-		  FROM ROWS FROM (pg_catalog.unnest(found_oids), pg_catalog.unnest(found_doms), pg_catalog.unnest(found_why)) AS u(oid, domain, reason)
+		  FROM ROWS FROM (pg_catalog.unnest(found_oids), pg_catalog.unnest(found_doms),
+						  pg_catalog.unnest(found_why)) AS u(oid, domain, reason)
 		UNION ALL
 		SELECT u.oid::pg_catalog.regclass, NULL::text,
 			   'no rule applies: assign it yourself'
