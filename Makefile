@@ -29,7 +29,11 @@ endif
 # pg_regress suites.  Every suite runs against a private temporary instance
 # that preloads the library and allows logical decoding (test/regress.conf).
 REGRESS = \
-	catalog
+	catalog \
+	fk_report \
+	dependencies_report \
+	domain_summary \
+	boundary_graph
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
