@@ -13,7 +13,8 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/monitor.o \
-	src/decoder.o
+	src/decoder.o \
+	src/reports.o
 
 EXTENSION = migration_split
 DATA = migration_split--1.0.sql
@@ -32,7 +33,11 @@ REGRESS = \
 	ownership \
 	ownership_errors \
 	ownership_privileges \
-	suggestions
+	suggestions \
+	fk_report \
+	dependencies_report \
+	domain_summary \
+	boundary_graph
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

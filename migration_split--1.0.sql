@@ -14,6 +14,7 @@
  *   4. Static boundary reports  (cross_domain_foreign_keys, ...)
  *   5. Runtime monitor          (cross_domain_queries, enforcement, ...)
  *   6. Extraction               (output plugin support)
+ *   7. Summary                  (domain_summary: static and runtime)
  */
 
 --------------------------------------------------------------------------
@@ -129,8 +130,8 @@ GRANT USAGE ON SCHEMA migration_split TO PUBLIC;
  * Privileges.  Who may tag a table is decided by the ownership table
  * itself: a BEFORE ROW trigger checks every insert, update and delete
  * against the current user (the table's owner or a member of its owning
- * role, a superuser, or a member of migration_split_admin) and the kind of
- * relation.  The functions below are SECURITY INVOKER on purpose: a
+ * role, a superuser, or a member of migration_split_admin).  What may be
+ * tagged (tables, not partitions, ...) is checked by the functions.  The functions below are SECURITY INVOKER on purpose: a
  * SECURITY DEFINER function cannot see who called it, and checking
  * session_user instead would let a trojan SECURITY DEFINER function or
  * trigger tag tables with the privileges of whoever happens to run it.
@@ -149,47 +150,24 @@ AS 'MODULE_PATHNAME', 'ms_lock_table_for_tagging';
 
 -- Row check on migration_split.ownership: what may carry a tag, and who
 -- may change it.
-CREATE FUNCTION migration_split.check_ownership_change()
-RETURNS trigger
-LANGUAGE plpgsql
+-- Raise the error for a relation that cannot carry a tag of its own:
+-- anything but a table or partitioned table, a partition (it follows its
+-- root), a temporary table, a system table.  The functions check this; the
+-- catalog itself accepts any relation (an attached partition keeps its
+-- tag, and the resolver and the reports handle it).
+CREATE FUNCTION migration_split.check_taggable(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	target		pg_catalog.oid;
+	target		pg_catalog.oid := rel::pg_catalog.oid;
 	c			record;
 	parent		name;
 	kind		text;
 	hint		text;
-	is_admin	boolean := pg_catalog.pg_has_role('migration_split_admin', 'MEMBER');
 BEGIN
-	-- The old row: a tag can be removed by whoever may tag the table; a
-	-- tag of a table that no longer exists can be removed by anyone.
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		SELECT cl.relowner, cl.relname INTO c
-		  FROM pg_catalog.pg_class cl
-		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace
-		 WHERE cl.oid OPERATOR(pg_catalog.=) OLD.rel::pg_catalog.oid;
-		IF FOUND AND NOT is_admin
-		   AND NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER') THEN
-			RAISE EXCEPTION 'permission denied to change the domain of table "%"',
-				c.relname
-				USING ERRCODE = 'insufficient_privilege',
-					  DETAIL = 'Only the owner of the table, a superuser or a member of migration_split_admin may change its domain.';
-		END IF;
-		IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
-			RETURN OLD;
-		END IF;
-	END IF;
-
-	IF NEW.rel IS NULL THEN
-		RETURN NEW;				-- the primary key rejects it
-	END IF;
-	target := NEW.rel::pg_catalog.oid;
-	-- Keep a concurrent DROP TABLE from leaving a tag on a dead OID.
-	PERFORM migration_split.lock_table_for_tagging(target);
-
-	SELECT cl.relname, cl.relkind, cl.relowner, cl.relispartition,
-		   cl.relpersistence, n.nspname
+	SELECT cl.relname, cl.relkind, cl.relispartition, cl.relpersistence, n.nspname
 	  INTO c
 	  FROM pg_catalog.pg_class cl
 	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) cl.relnamespace
@@ -241,6 +219,53 @@ BEGIN
 		RAISE EXCEPTION 'cannot assign system table "%" to a domain', c.relname
 			USING ERRCODE = 'wrong_object_type',
 				  DETAIL = pg_catalog.format('Tables in schema %s belong to no domain.', c.nspname);
+	END IF;
+END
+$$;
+
+-- Row check on migration_split.ownership: who may change a tag.
+
+CREATE FUNCTION migration_split.check_ownership_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	target		pg_catalog.oid;
+	c			record;
+	is_admin	boolean := pg_catalog.pg_has_role('migration_split_admin', 'MEMBER');
+BEGIN
+	-- The old row: a tag can be removed by whoever may tag the table; a
+	-- tag of a table that no longer exists can be removed by anyone.
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT cl.relowner, cl.relname INTO c
+		  FROM pg_catalog.pg_class cl
+		 WHERE cl.oid OPERATOR(pg_catalog.=) OLD.rel::pg_catalog.oid;
+		IF FOUND AND NOT is_admin
+		   AND NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER') THEN
+			RAISE EXCEPTION 'permission denied to change the domain of table "%"',
+				c.relname
+				USING ERRCODE = 'insufficient_privilege',
+					  DETAIL = 'Only the owner of the table, a superuser or a member of migration_split_admin may change its domain.';
+		END IF;
+		IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+			RETURN OLD;
+		END IF;
+	END IF;
+
+	IF NEW.rel IS NULL THEN
+		RETURN NEW;				-- the primary key rejects it
+	END IF;
+	target := NEW.rel::pg_catalog.oid;
+	-- Keep a concurrent DROP TABLE from leaving a tag on a dead OID.
+	PERFORM migration_split.lock_table_for_tagging(target);
+
+	SELECT cl.relname, cl.relowner INTO c
+	  FROM pg_catalog.pg_class cl
+	 WHERE cl.oid OPERATOR(pg_catalog.=) target;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', target
+			USING ERRCODE = 'undefined_table';
 	END IF;
 
 	IF NOT is_admin AND NOT pg_catalog.pg_has_role(c.relowner, 'MEMBER') THEN
@@ -375,7 +400,7 @@ COMMENT ON FUNCTION migration_split.drop_domain(text, boolean) IS
 	'drop a domain; with force, also remove the tags of its tables';
 
 -- Set the tag of one table; true when it was set or changed.  The row
--- trigger checks the relation and the caller's privileges.  (ON CONFLICT
+-- trigger checks the caller's privileges.  (ON CONFLICT
 -- is not available on a user_catalog_table.)
 CREATE FUNCTION migration_split.set_tag(rel regclass, domain text)
 RETURNS boolean
@@ -385,6 +410,7 @@ AS $$
 DECLARE
 	current_domain	text;
 BEGIN
+	PERFORM migration_split.check_taggable(rel);
 	SELECT o.domain INTO current_domain FROM migration_split.ownership o
 	 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel FOR UPDATE;
 	IF NOT FOUND THEN
@@ -982,6 +1008,476 @@ COMMENT ON FUNCTION migration_split.apply_suggestions() IS
 -- 4. Static boundary reports
 --------------------------------------------------------------------------
 
+-- The rule of every report: two ends cross a boundary when their effective
+-- domains (relation_domains) differ; an unowned end differs from every
+-- domain, but two unowned ends never cross.  Each view reads
+-- relation_domains once (MATERIALIZED) and joins it, so the cost is a few
+-- hash joins over the catalogs however many tables there are.
+
+-- Foreign keys whose two tables are in different domains.  A foreign key
+-- on a partitioned table, or to one, is one constraint (its clones on the
+-- partitions are left out).
+CREATE VIEW migration_split.cross_domain_foreign_keys AS
+WITH rd AS MATERIALIZED (
+	SELECT r.rel::pg_catalog.oid AS relid, r.domain
+	  FROM migration_split.relation_domains r
+)
+SELECT c.conname AS constraint_name,
+	   c.conrelid::pg_catalog.regclass AS from_table,
+	   f.domain AS from_domain,
+	   ARRAY(SELECT a.attname::pg_catalog.text
+			   FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+			   JOIN pg_catalog.pg_attribute a
+				 ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid
+				AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+			  ORDER BY k.n) AS from_columns,
+	   c.confrelid::pg_catalog.regclass AS to_table,
+	   t.domain AS to_domain,
+	   ARRAY(SELECT a.attname::pg_catalog.text
+			   FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY AS k(attnum, n)
+			   JOIN pg_catalog.pg_attribute a
+				 ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid
+				AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+			  ORDER BY k.n) AS to_columns,
+	   CASE c.confdeltype
+			WHEN 'a' THEN 'no action'
+			WHEN 'r' THEN 'restrict'
+			WHEN 'c' THEN 'cascade'
+			WHEN 'n' THEN 'set null'
+			WHEN 'd' THEN 'set default'
+	   END OPERATOR(pg_catalog.||)
+	   CASE WHEN c.confdelsetcols IS NULL THEN ''
+			ELSE ' (' OPERATOR(pg_catalog.||)
+				 (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.n)
+					FROM pg_catalog.unnest(c.confdelsetcols) WITH ORDINALITY AS k(attnum, n)
+					JOIN pg_catalog.pg_attribute a
+					  ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid
+					 AND a.attnum OPERATOR(pg_catalog.=) k.attnum)
+				 OPERATOR(pg_catalog.||) ')'
+	   END AS on_delete,
+	   CASE c.confupdtype
+			WHEN 'a' THEN 'no action'
+			WHEN 'r' THEN 'restrict'
+			WHEN 'c' THEN 'cascade'
+			WHEN 'n' THEN 'set null'
+			WHEN 'd' THEN 'set default'
+	   END AS on_update,
+	   CASE WHEN NOT c.condeferrable THEN 'not deferrable'
+			WHEN c.condeferred THEN 'deferrable initially deferred'
+			ELSE 'deferrable initially immediate'
+	   END AS deferrable
+  FROM pg_catalog.pg_constraint c
+  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+ WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+   AND c.conparentid OPERATOR(pg_catalog.=) 0
+   AND f.domain IS DISTINCT FROM t.domain
+ ORDER BY f.domain, t.domain, c.conrelid::pg_catalog.regclass::pg_catalog.text,
+		  c.conname;
+
+COMMENT ON VIEW migration_split.cross_domain_foreign_keys IS
+	'foreign keys between tables of different domains (an unowned end has a NULL domain)';
+
+-- The tables written by a function body, where that is visible: exact for
+-- SQL standard bodies (BEGIN ATOMIC), static statements for SQL string
+-- bodies and PL/pgSQL (never dynamic SQL), nothing for other languages.
+CREATE FUNCTION migration_split.function_writes(func pg_catalog.regprocedure)
+RETURNS TABLE (rel pg_catalog.regclass, command pg_catalog.text)
+LANGUAGE C STRICT STABLE
+AS 'MODULE_PATHNAME', 'ms_function_writes';
+
+COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
+	'tables the function statically writes (INSERT, UPDATE, DELETE, MERGE, TRUNCATE), as far as its body shows';
+
+-- Ties between domains other than foreign keys, one row per pair of
+-- objects, with the kind of tie:
+--   view, materialized view  a view reading tables of another domain than
+--                            its own, or, for a view of no domain, reading
+--                            tables of two or more domains (through views
+--                            of views too); to_table is each table read
+--   sequence default         a column default calling nextval() of a
+--                            sequence that belongs to another domain's table
+--                            or to no table at all
+--   trigger                  a trigger whose function writes a table of
+--                            another domain (see function_writes)
+--   inheritance, partition   a child in another domain than its parent
+CREATE VIEW migration_split.cross_domain_dependencies AS
+WITH RECURSIVE rd AS MATERIALIZED (
+	SELECT r.rel::pg_catalog.oid AS relid, r.domain
+	  FROM migration_split.relation_domains r
+),
+-- (view, relation it reads, first view on the way or NULL when direct)
+reads (viewid, relid, via) AS (
+	SELECT DISTINCT v.oid, d.refobjid, NULL::pg_catalog.oid
+	  FROM pg_catalog.pg_class v
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
+	  JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) v.oid
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) w.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+	 WHERE v.relkind IN ('v', 'm')
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'migration_split')
+	UNION
+	SELECT r.viewid, d.refobjid, COALESCE(r.via, r.relid)
+	  FROM reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.relid
+	  JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) v.oid
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) w.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+	 WHERE v.relkind IN ('v', 'm')
+	   AND NOT EXISTS (SELECT FROM rd WHERE rd.relid OPERATOR(pg_catalog.=) r.relid)
+),
+-- (view, table or owned relation it reads, how)
+view_reads AS (
+	SELECT r.viewid, r.relid, rd.domain,
+		   pg_catalog.string_agg(r.via::pg_catalog.regclass::pg_catalog.text, ', '
+								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text)
+			 FILTER (WHERE r.via IS NOT NULL) AS vias,
+		   pg_catalog.bool_or(r.via IS NULL) AS direct
+	  FROM reads r
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+	  LEFT JOIN rd ON rd.relid OPERATOR(pg_catalog.=) r.relid
+	 WHERE c.relkind NOT IN ('v', 'm') OR rd.domain IS NOT NULL
+	 GROUP BY r.viewid, r.relid, rd.domain
+),
+view_domains AS (
+	SELECT r.viewid, pg_catalog.count(DISTINCT r.domain) AS domains
+	  FROM view_reads r
+	 GROUP BY r.viewid
+),
+trigger_writes AS (
+	SELECT f.fn, w.rel::pg_catalog.oid AS relid, w.command
+	  FROM (SELECT DISTINCT t.tgfoid AS fn
+			  FROM pg_catalog.pg_trigger t
+			 WHERE NOT t.tgisinternal) f,
+		   LATERAL migration_split.function_writes(f.fn) w
+)
+SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+	   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
+	   r.viewid::pg_catalog.regclass AS from_table,
+	   vd.domain AS from_domain,
+	   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
+	   r.relid::pg_catalog.regclass AS to_table,
+	   r.domain AS to_domain,
+	   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
+			WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
+			ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
+	   END AS detail
+  FROM view_reads r
+  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
+  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
+  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
+ WHERE CASE WHEN vd.domain IS NULL
+			THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
+			ELSE r.domain IS DISTINCT FROM vd.domain
+	   END
+UNION ALL
+SELECT 'sequence default',
+	   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
+	   ad.adrelid::pg_catalog.regclass,
+	   td.domain,
+	   s.oid::pg_catalog.regclass::pg_catalog.text,
+	   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
+	   sd.domain,
+	   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+	   OPERATOR(pg_catalog.||)
+	   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
+			ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
+				 so.refobjid::pg_catalog.regclass::pg_catalog.text
+	   END
+  FROM pg_catalog.pg_attrdef ad
+  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+  JOIN pg_catalog.pg_attribute a
+	ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+  JOIN pg_catalog.pg_depend d
+	ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+   AND d.objid OPERATOR(pg_catalog.=) ad.oid
+   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+  JOIN pg_catalog.pg_class s
+	ON s.oid OPERATOR(pg_catalog.=) d.refobjid
+   AND s.relkind OPERATOR(pg_catalog.=) 'S'
+  LEFT JOIN pg_catalog.pg_depend so
+	ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND so.objid OPERATOR(pg_catalog.=) s.oid
+   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+   AND so.deptype IN ('a', 'i')
+  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
+  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
+ WHERE NOT t.relispartition
+   AND td.domain IS DISTINCT FROM sd.domain
+UNION ALL
+SELECT 'trigger',
+	   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
+	   t.tgrelid::pg_catalog.regclass,
+	   fd.domain,
+	   w.relid::pg_catalog.regclass::pg_catalog.text,
+	   w.relid::pg_catalog.regclass,
+	   wd.domain,
+	   pg_catalog.format('function %s runs %s on it',
+						 t.tgfoid::pg_catalog.regprocedure, w.command)
+  FROM pg_catalog.pg_trigger t
+  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
+  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
+  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
+ WHERE NOT t.tgisinternal
+   AND t.tgparentid OPERATOR(pg_catalog.=) 0
+   AND fd.domain IS DISTINCT FROM wd.domain
+UNION ALL
+SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
+	   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
+	   i.inhrelid::pg_catalog.regclass,
+	   cd.domain,
+	   i.inhparent::pg_catalog.regclass::pg_catalog.text,
+	   i.inhparent::pg_catalog.regclass,
+	   pd.domain,
+	   CASE WHEN c.relispartition THEN 'is a partition of it'
+			ELSE 'inherits from it' END
+  FROM pg_catalog.pg_inherits i
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
+  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
+ WHERE c.relkind IN ('r', 'p', 'f')
+   AND cd.domain IS DISTINCT FROM pd.domain
+ ORDER BY 1, 2, 5;
+
+COMMENT ON VIEW migration_split.cross_domain_dependencies IS
+	'ties between domains other than foreign keys: views, sequence defaults, triggers, inheritance';
+
+GRANT SELECT ON migration_split.cross_domain_foreign_keys,
+	migration_split.cross_domain_dependencies TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) TO PUBLIC;
+
+-- The domain map as a graph: domains as clusters (DOT) or subgraphs
+-- (Mermaid), tables as nodes, foreign keys as edges (grey inside a domain,
+-- bold red across domains) and the ties of cross_domain_dependencies as
+-- dashed orange edges.  Partitions, TOAST tables and owned sequences are
+-- drawn as their table; views and unowned tables appear when an edge
+-- needs them.
+CREATE FUNCTION migration_split.boundary_graph(format pg_catalog.text DEFAULT 'dot')
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	fmt			text := lower(format);
+	e_src		oid[];
+	e_dst		oid[];
+	e_style		text[];
+	e_label		text[];
+	n_rel		oid[];
+	n_domain	text[];
+	n_kind		"char"[];
+	result		text;
+BEGIN
+	IF format IS NULL THEN
+		RAISE EXCEPTION 'graph format must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Valid formats are "dot" and "mermaid".';
+	END IF;
+	IF fmt NOT IN ('dot', 'mermaid') THEN
+		RAISE EXCEPTION 'unknown graph format "%"', format
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Valid formats are "dot" and "mermaid".';
+	END IF;
+
+	-- Edges between graph nodes: every foreign key with an owned end, and
+	-- every cross-domain dependency.
+	WITH rd AS MATERIALIZED (
+		SELECT r.rel::oid AS relid, r.domain, r.tagged_rel::oid AS root, r.via
+		  FROM migration_split.relation_domains r
+	),
+	raw AS (
+		SELECT c.conrelid AS src, c.confrelid AS dst, 'fk' AS style,
+			   c.conname::text AS label
+		  FROM pg_constraint c
+		 WHERE c.contype = 'f' AND c.conparentid = 0
+		UNION ALL
+		SELECT d.from_table::oid, d.to_table::oid, 'dependency', d.kind
+		  FROM migration_split.cross_domain_dependencies d
+	),
+	mapped AS (
+		SELECT CASE WHEN s.via IN ('partition', 'toast', 'sequence')
+					THEN s.root ELSE r.src END AS src,
+			   CASE WHEN t.via IN ('partition', 'toast', 'sequence')
+					THEN t.root ELSE r.dst END AS dst,
+			   CASE WHEN r.style = 'dependency' THEN 'dependency'
+					WHEN s.domain IS NOT DISTINCT FROM t.domain THEN 'fk'
+					ELSE 'cross fk' END AS style,
+			   r.label
+		  FROM raw r
+		  LEFT JOIN rd s ON s.relid = r.src
+		  LEFT JOIN rd t ON t.relid = r.dst
+		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
+	)
+	SELECT array_agg(m.src ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label),
+		   array_agg(m.dst ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label),
+		   array_agg(m.style ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label),
+		   array_agg(m.label ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label)
+	  INTO e_src, e_dst, e_style, e_label
+	  FROM mapped m;
+
+	-- Nodes: every owned table (not partitions), and every edge end.
+	WITH rd AS MATERIALIZED (
+		SELECT r.rel::oid AS relid, r.domain, r.via
+		  FROM migration_split.relation_domains r
+	),
+	nodes AS (
+		SELECT u.rel, rd.domain, c.relkind
+		  FROM (SELECT rd.relid
+				  FROM rd JOIN pg_class c ON c.oid = rd.relid
+				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
+				   AND rd.via IN ('tag', 'inheritance')
+				UNION
+				SELECT unnest(e_src)
+				UNION
+				SELECT unnest(e_dst)) u(rel)
+		  JOIN pg_class c ON c.oid = u.rel
+		  LEFT JOIN rd ON rd.relid = u.rel
+	)
+	SELECT array_agg(n.rel ORDER BY n.domain, n.rel::regclass::text),
+		   array_agg(n.domain ORDER BY n.domain, n.rel::regclass::text),
+		   array_agg(n.relkind ORDER BY n.domain, n.rel::regclass::text)
+	  INTO n_rel, n_domain, n_kind
+	  FROM nodes n;
+
+	IF fmt = 'dot' THEN
+		-- Quoted IDs: backslash and double quote escaped.
+		WITH n AS (
+			SELECT u.rel, u.domain, u.kind, u.ord,
+				   '"' || replace(replace(replace(u.rel::regclass::text, '\', '\\'),
+										  '"', '\"'), E'\n', '\n') || '"' AS id
+			  FROM unnest(n_rel, n_domain, n_kind) WITH ORDINALITY AS u(rel, domain, kind, ord)
+		),
+		attrs AS (
+			SELECT n.*,
+				   CASE WHEN n.kind IN ('v', 'm') AND n.domain IS NULL
+						THEN ' [shape=ellipse, style=dashed]'
+						WHEN n.kind IN ('v', 'm') THEN ' [shape=ellipse]'
+						WHEN n.domain IS NULL THEN ' [style="rounded,dashed"]'
+						ELSE '' END AS attr
+			  FROM n
+		),
+		clusters AS (
+			SELECT string_agg(c.body, '' ORDER BY c.domain) AS body
+			  FROM (SELECT a.domain,
+						   E'\tsubgraph "cluster_' || a.domain || E'" {\n'
+						   || E'\t\tlabel="' || a.domain || E'";\n'
+						   || string_agg(E'\t\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord)
+						   || E'\t}\n' AS body
+					  FROM attrs a
+					 WHERE a.domain IS NOT NULL
+					 GROUP BY a.domain) c
+		),
+		loose AS (
+			SELECT string_agg(E'\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord) AS body
+			  FROM attrs a
+			 WHERE a.domain IS NULL
+		),
+		edges AS (
+			SELECT string_agg(E'\t' || s.id || ' -> ' || t.id
+							  || CASE e.style
+									WHEN 'fk' THEN ''
+									WHEN 'cross fk' THEN ' [color="#d62728", penwidth=2, label="'
+									ELSE ' [color="#ff7f0e", style=dashed, label="' END
+							  || CASE WHEN e.style = 'fk' THEN ''
+									ELSE replace(replace(replace(e.label, '\', '\\'), '"', '\"'),
+												 E'\n', '\n') || '"]' END
+							  || E';\n', '' ORDER BY e.ord) AS body
+			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS e(src, dst, style, label, ord)
+			  JOIN n s ON s.rel = e.src
+			  JOIN n t ON t.rel = e.dst
+		)
+		SELECT E'digraph migration_split {\n'
+			   || E'\tgraph [rankdir=LR, fontname="Helvetica"];\n'
+			   || E'\tnode [shape=box, style=rounded, fontname="Helvetica", fontsize=10];\n'
+			   || E'\tedge [color="#9e9e9e", fontname="Helvetica", fontsize=9];\n'
+			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
+			   || coalesce(edges.body, '') || E'}\n'
+		  INTO result
+		  FROM clusters, loose, edges;
+	ELSE
+		-- Mermaid: generated node IDs; labels quoted, with #, ", < and >
+		-- written as entities.
+		WITH n AS (
+			SELECT u.rel, u.domain, u.kind, 'n' || u.ord AS id,
+				   '"' || replace(replace(replace(replace(replace(u.rel::regclass::text,
+						'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), E'\n', ' ')
+				   || '"' AS label,
+				   u.ord
+			  FROM unnest(n_rel, n_domain, n_kind) WITH ORDINALITY AS u(rel, domain, kind, ord)
+		),
+		decl AS (
+			SELECT n.*,
+				   n.id || CASE WHEN n.kind IN ('v', 'm') THEN '([' || n.label || '])'
+								ELSE '[' || n.label || ']' END AS text
+			  FROM n
+		),
+		clusters AS (
+			SELECT string_agg(c.body, '' ORDER BY c.domain) AS body
+			  FROM (SELECT d.domain,
+						   '    subgraph d_' || d.domain || ' ["' || d.domain || E'"]\n'
+						   || string_agg('        ' || d.text || E'\n', '' ORDER BY d.ord)
+						   || E'    end\n' AS body
+					  FROM decl d
+					 WHERE d.domain IS NOT NULL
+					 GROUP BY d.domain) c
+		),
+		loose AS (
+			SELECT string_agg('    ' || d.text || E'\n', '' ORDER BY d.ord) AS body,
+				   string_agg(d.id, ',' ORDER BY d.ord) AS ids
+			  FROM decl d
+			 WHERE d.domain IS NULL
+		),
+		e AS (
+			SELECT u.*, s.id AS sid, t.id AS tid
+			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS u(src, dst, style, label, ord)
+			  JOIN n s ON s.rel = u.src
+			  JOIN n t ON t.rel = u.dst
+		),
+		edges AS (
+			SELECT string_agg('    ' || e.sid
+							  || CASE e.style WHEN 'fk' THEN ' --> '
+									WHEN 'cross fk' THEN ' ==>|' ELSE ' -.->|' END
+							  || CASE WHEN e.style = 'fk' THEN ''
+									ELSE '"' || replace(replace(replace(replace(replace(e.label,
+										'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'),
+										E'\n', ' ') || '"| ' END
+							  || e.tid || E'\n', '' ORDER BY e.ord) AS body,
+				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
+					 FILTER (WHERE e.style = 'cross fk') AS cross_fks,
+				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
+					 FILTER (WHERE e.style = 'dependency') AS dependencies
+			  FROM e
+		)
+		SELECT E'flowchart LR\n'
+			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
+			   || coalesce(edges.body, '')
+			   || coalesce('    linkStyle ' || edges.cross_fks
+						   || E' stroke:#d62728,stroke-width:2px\n', '')
+			   || coalesce('    linkStyle ' || edges.dependencies
+						   || E' stroke:#ff7f0e\n', '')
+			   || CASE WHEN loose.ids IS NULL THEN ''
+					   ELSE E'    classDef unowned stroke-dasharray:5 5\n'
+							|| '    class ' || loose.ids || E' unowned\n' END
+		  INTO result
+		  FROM clusters, loose, edges;
+	END IF;
+
+	RETURN result;
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text) IS
+	'the domains, their tables and the edges between them as Graphviz DOT (''dot'') or Mermaid (''mermaid'')';
+
+GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text) TO PUBLIC;
+
 --------------------------------------------------------------------------
 -- 5. Runtime monitor
 --------------------------------------------------------------------------
@@ -989,3 +1485,105 @@ COMMENT ON FUNCTION migration_split.apply_suggestions() IS
 --------------------------------------------------------------------------
 -- 6. Extraction
 --------------------------------------------------------------------------
+
+--------------------------------------------------------------------------
+-- 7. Summary
+--------------------------------------------------------------------------
+
+-- placeholder until section 5 lands: the runtime monitor's per-domain
+-- counters (section 5 declares the real function; no rows when the library
+-- is not preloaded).
+CREATE FUNCTION migration_split.domain_runtime_stats(
+	OUT domain pg_catalog.text,
+	OUT crossing_queries pg_catalog.int8,
+	OUT crossing_calls pg_catalog.int8,
+	OUT crossing_transactions pg_catalog.int8,
+	OUT last_violation pg_catalog.timestamptz)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+AS $$ SELECT NULL::pg_catalog.text, NULL::pg_catalog.int8, NULL::pg_catalog.int8,
+			 NULL::pg_catalog.int8, NULL::pg_catalog.timestamptz WHERE false $$;
+
+-- One row per domain: how big it is, what ties it to other domains, and
+-- whether it is ready to be extracted (no blockers: no cross-domain foreign
+-- keys in either direction, no cross-domain dependencies, no crossing
+-- queries seen by the runtime monitor).  Sizes count tables, partitions,
+-- matviews, their indexes and TOAST, and owned sequences; estimated_rows
+-- sums pg_class.reltuples of tables that have been analyzed or vacuumed
+-- (NULL when none has).
+CREATE VIEW migration_split.domain_summary AS
+WITH rd AS MATERIALIZED (
+	SELECT r.rel::pg_catalog.oid AS relid, r.domain, r.via
+	  FROM migration_split.relation_domains r
+),
+sizes AS (
+	SELECT rd.domain,
+		   pg_catalog.count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')
+									 AND rd.via IN ('tag', 'inheritance')) AS tables,
+		   pg_catalog.sum(pg_catalog.pg_total_relation_size(c.oid))
+			 FILTER (WHERE c.relkind IN ('r', 'm', 'S')) AS total_size,
+		   pg_catalog.sum(c.reltuples)
+			 FILTER (WHERE c.relkind IN ('r', 'm')
+					   AND c.reltuples OPERATOR(pg_catalog.>=) 0) AS estimated_rows
+	  FROM rd
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rd.relid
+	 GROUP BY rd.domain
+),
+fks_out AS (
+	SELECT f.from_domain AS domain, pg_catalog.count(*) AS n
+	  FROM migration_split.cross_domain_foreign_keys f
+	 GROUP BY f.from_domain
+),
+fks_in AS (
+	SELECT f.to_domain AS domain, pg_catalog.count(*) AS n
+	  FROM migration_split.cross_domain_foreign_keys f
+	 GROUP BY f.to_domain
+),
+deps AS (
+	SELECT e.domain, pg_catalog.count(*) AS n
+	  FROM migration_split.cross_domain_dependencies d,
+		   LATERAL (VALUES (d.from_domain), (d.to_domain)) AS e(domain)
+	 GROUP BY e.domain
+),
+runtime AS (
+	SELECT s.domain, s.crossing_queries, s.crossing_calls,
+		   s.crossing_transactions, s.last_violation
+	  FROM migration_split.domain_runtime_stats() s
+),
+summary AS (
+	SELECT d.domain,
+		   COALESCE(s.tables, 0) AS tables,
+		   COALESCE(s.total_size, 0)::pg_catalog.int8 AS total_size,
+		   pg_catalog.round(s.estimated_rows)::pg_catalog.int8 AS estimated_rows,
+		   COALESCE(fo.n, 0) AS fks_out,
+		   COALESCE(fi.n, 0) AS fks_in,
+		   COALESCE(dp.n, 0) AS dependencies,
+		   rt.crossing_queries, rt.crossing_calls, rt.crossing_transactions,
+		   rt.last_violation
+	  FROM migration_split.domains d
+	  LEFT JOIN sizes s ON s.domain OPERATOR(pg_catalog.=) d.domain
+	  LEFT JOIN fks_out fo ON fo.domain OPERATOR(pg_catalog.=) d.domain
+	  LEFT JOIN fks_in fi ON fi.domain OPERATOR(pg_catalog.=) d.domain
+	  LEFT JOIN deps dp ON dp.domain OPERATOR(pg_catalog.=) d.domain
+	  LEFT JOIN runtime rt ON rt.domain OPERATOR(pg_catalog.=) d.domain
+)
+SELECT s.domain, s.tables, s.total_size,
+	   pg_catalog.pg_size_pretty(s.total_size) AS total_size_pretty,
+	   s.estimated_rows, s.fks_out, s.fks_in, s.dependencies,
+	   s.crossing_queries, s.crossing_calls, s.crossing_transactions,
+	   s.last_violation,
+	   s.fks_out OPERATOR(pg_catalog.+) s.fks_in
+		 OPERATOR(pg_catalog.+) s.dependencies
+		 OPERATOR(pg_catalog.+) COALESCE(s.crossing_queries, 0) AS blockers,
+	   s.fks_out OPERATOR(pg_catalog.+) s.fks_in
+		 OPERATOR(pg_catalog.+) s.dependencies
+		 OPERATOR(pg_catalog.+) COALESCE(s.crossing_queries, 0)
+		 OPERATOR(pg_catalog.=) 0 AS ready
+  FROM summary s
+ ORDER BY s.domain;
+
+COMMENT ON VIEW migration_split.domain_summary IS
+	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, and readiness for extraction';
+
+GRANT SELECT ON migration_split.domain_summary TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.domain_runtime_stats() TO PUBLIC;
