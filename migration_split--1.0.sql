@@ -188,8 +188,10 @@ BEGIN
 			WHEN 'f' THEN 'a foreign table'
 			WHEN 'c' THEN 'a composite type'
 			ELSE 'not a table' END;
-		hint := CASE WHEN c.relkind IN ('S', 't', 'i', 'I')
-					 THEN 'Indexes, TOAST tables and owned sequences follow the domain of their table.'
+		hint := CASE WHEN c.relkind IN ('i', 'I')
+					 THEN 'An index is part of its table: assign the table.'
+					 WHEN c.relkind IN ('S', 't')
+					 THEN 'TOAST tables and owned sequences follow the domain of their table.'
 					 WHEN c.relkind IN ('v', 'm')
 					 THEN 'Views belong to no domain; migration_split.cross_domain_dependencies shows which domains they read.'
 					 ELSE 'Assign the tables that hold its data.' END;

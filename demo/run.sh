@@ -37,13 +37,13 @@ sql() {
 cleanup() {
 	local status=$?
 	if [ -n "$work" ] && [ -d "$work" ]; then
-		if [ -f "$work/data/postmaster.pid" ]; then
-			"${runas[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 ||
-				"${runas[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
-		fi
 		if [ "$status" -ne 0 ] && [ -f "$work/server.log" ]; then
 			echo "--- server log (last lines) ---" >&2
 			tail -20 "$work/server.log" >&2 || true
+		fi
+		if [ -f "$work/data/postmaster.pid" ]; then
+			"${runas[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 ||
+				"${runas[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
 		fi
 		rm -rf "$work"
 	fi
