@@ -42,7 +42,8 @@ REGRESS = \
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
-ISOLATION =
+ISOLATION = \
+	ownership_concurrency
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 

@@ -416,8 +416,14 @@ BEGIN
 	SELECT o.domain INTO current_domain FROM migration_split.ownership o
 	 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel FOR UPDATE;
 	IF NOT FOUND THEN
-		INSERT INTO migration_split.ownership (rel, domain, assigned_at, assigned_by)
-		VALUES (rel, domain, pg_catalog.now(), CURRENT_USER);
+		BEGIN
+			INSERT INTO migration_split.ownership (rel, domain, assigned_at, assigned_by)
+			VALUES (rel, domain, pg_catalog.now(), CURRENT_USER);
+		EXCEPTION WHEN unique_violation THEN
+			-- A concurrent transaction tagged the table first and has
+			-- committed: its row is there now; move it.
+			RETURN migration_split.set_tag(rel, domain);
+		END;
 	ELSIF current_domain OPERATOR(pg_catalog.<>) domain THEN
 		UPDATE migration_split.ownership o
 		   SET domain = set_tag.domain, assigned_at = pg_catalog.now(),
@@ -528,29 +534,41 @@ SELECT o.rel, n.nspname AS schema_name, c.relname AS table_name, o.domain,
 COMMENT ON VIEW migration_split.table_owners IS
 	'every explicitly tagged table with its domain and who tagged it when';
 
--- Every user table that still needs a domain: tables and partitioned
+-- The tables that need a domain, tagged or not: tables and partitioned
 -- tables that are not partitions or inheritance children (those follow
--- their root), outside system schemas, not members of an extension, and
--- with no domain of their own.
+-- their root), outside system schemas, not temporary, not members of an
+-- extension.  unowned_tables and suggest_domains() list these.
+CREATE FUNCTION migration_split.user_tables()
+RETURNS TABLE (oid pg_catalog.oid, name text, nsp pg_catalog.oid, schema_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.oid, c.relname::text, c.relnamespace, n.nspname::text
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.relkind IN ('r', 'p')
+	   AND NOT c.relispartition
+	   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
+					   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+					   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+						 AND d.objid OPERATOR(pg_catalog.=) c.oid
+						 AND d.deptype OPERATOR(pg_catalog.=) 'e')
+$$;
+
+-- Every user table that still needs a domain.
 CREATE VIEW migration_split.unowned_tables AS
 SELECT c.oid::pg_catalog.regclass AS rel, n.nspname AS schema_name,
 	   c.relname AS table_name, c.relkind OPERATOR(pg_catalog.=) 'p' AS partitioned,
 	   CASE WHEN c.reltuples OPERATOR(pg_catalog.>=) 0
 			THEN c.reltuples::bigint END AS estimated_rows
-  FROM pg_catalog.pg_class c
+  FROM migration_split.user_tables() u
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) u.oid
   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
- WHERE c.relkind IN ('r', 'p')
-   AND NOT c.relispartition
-   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
-   AND NOT EXISTS (SELECT FROM migration_split.ownership o
-				   WHERE o.rel::pg_catalog.oid OPERATOR(pg_catalog.=) c.oid)
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
-				   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
-   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-				   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-					 AND d.objid OPERATOR(pg_catalog.=) c.oid
-					 AND d.deptype OPERATOR(pg_catalog.=) 'e');
+ WHERE NOT EXISTS (SELECT FROM migration_split.ownership o
+				   WHERE o.rel::pg_catalog.oid OPERATOR(pg_catalog.=) c.oid);
 
 COMMENT ON VIEW migration_split.unowned_tables IS
 	'user tables that have no domain yet (partitions and inheritance children follow their root)';
@@ -636,28 +654,6 @@ AS $$
 	 WHERE s OPERATOR(pg_catalog.<>) ''
 $$;
 
--- The tables suggestions are made for: the same set as unowned_tables,
--- tagged or not.
-CREATE FUNCTION migration_split.suggestion_candidates()
-RETURNS TABLE (oid pg_catalog.oid, name text, nsp pg_catalog.oid, schema_name text)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT c.oid, c.relname::text, c.relnamespace, n.nspname::text
-	  FROM pg_catalog.pg_class c
-	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-	 WHERE c.relkind IN ('r', 'p')
-	   AND NOT c.relispartition
-	   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
-	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
-	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i
-					   WHERE i.inhrelid OPERATOR(pg_catalog.=) c.oid)
-	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
-					   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-						 AND d.objid OPERATOR(pg_catalog.=) c.oid
-						 AND d.deptype OPERATOR(pg_catalog.=) 'e')
-$$;
-
 -- Suggestions from foreign keys for the tables in todo, given the tables
 -- placed so far: many-to-many tables by name, then (unless m2m_only) the
 -- domain most neighbours belong to.
@@ -735,7 +731,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
-	WITH cand AS (SELECT * FROM migration_split.suggestion_candidates()),
+	WITH cand AS (SELECT * FROM migration_split.user_tables()),
 	name_prefixes AS (
 		SELECT cand.oid, cand.nsp, k.k,
 			   pg_catalog.array_to_string(
@@ -835,7 +831,7 @@ BEGIN
 	END LOOP;
 
 	-- Rules by name, set at a time.
-	WITH cand AS (SELECT * FROM migration_split.suggestion_candidates()),
+	WITH cand AS (SELECT * FROM migration_split.user_tables()),
 	ct AS (
 		SELECT u.nsp, u.app, u.model
 		  FROM ROWS FROM (pg_catalog.unnest(ct_nsp), pg_catalog.unnest(ct_app),
