@@ -102,6 +102,23 @@ SELECT migration_split.assign_table('inventory_item_legacy', '_legacy_2');
 SELECT rel, domain, tagged_rel, via FROM migration_split.relation_domains
  WHERE rel::text LIKE 'inventory_item%' ORDER BY rel::text;
 
+-- more shapes for the agreement check below: identity and serial columns
+-- and indexes of a partitioned table, a second inheritance parent, a
+-- materialized view tagged directly in the catalog, a partition attached
+-- with a tag of its own
+CREATE TABLE orders_line (id int GENERATED ALWAYS AS IDENTITY, n serial, note text,
+	PRIMARY KEY (id, n)) PARTITION BY HASH (id);
+CREATE TABLE orders_line_0 PARTITION OF orders_line FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE orders_line_1 (id int NOT NULL, n int NOT NULL DEFAULT 0, note text);
+SELECT migration_split.assign_table('orders_line', 'orders');
+SELECT migration_split.assign_table('orders_line_1', 'inventory');
+ALTER TABLE orders_line ATTACH PARTITION orders_line_1 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+CREATE TABLE inventory_mixed () INHERITS (orders_event_2025, inventory_item);
+CREATE MATERIALIZED VIEW inventory_mv AS SELECT repeat('x', 10000) AS big;
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('inventory_mv', 'inventory');
+SELECT rel, domain, tagged_rel, via FROM migration_split.relation_domains
+ WHERE rel::text LIKE 'orders_line%' OR rel::text LIKE 'inventory_m%' ORDER BY rel::text;
+
 -- the set-oriented view and the backend cache agree for every relation
 SELECT count(*) AS relations_with_domain FROM migration_split.relation_domains;
 SELECT c.oid::regclass, c.relkind, migration_split.table_domain(c.oid) AS cache,
@@ -120,8 +137,9 @@ SELECT * FROM pg_temp.owners();
 SELECT domain FROM migration_split.domains ORDER BY domain;
 
 -- clean up for the suites that follow
+DROP MATERIALIZED VIEW inventory_mv;
 DROP TABLE orders_purchase, orders_orderitem, inventory_product, "Order Lines",
-	orders_event, orders_event_2025, inventory_item CASCADE;
+	orders_event, orders_event_2025, inventory_item, orders_line CASCADE;
 DROP SEQUENCE shared_seq;
 DROP SCHEMA "Sales Dept";
 SELECT migration_split.drop_domain('orders');
