@@ -6,7 +6,8 @@
 # Builds a throwaway Django project from the real Django apps Debian packages
 # (Django's contrib apps, Django REST framework, allauth, Mailman 3's
 # HyperKitty and Postorius, django-celery-beat, django-q, guardian,
-# oauth-toolkit, reversion, taggit, organizations, ...), migrates it into a
+# oauth-toolkit, reversion, taggit, organizations, axes, cas-server, otp,
+# invitations, waffle, tagging), migrates it into a
 # temporary PostgreSQL cluster, and compares every suggested domain with the
 # app label Django itself gives the table (apps.get_models(): db_table and
 # app_label, plus automatic many-to-many tables).  Prints the accuracy twice:
@@ -30,7 +31,9 @@ packages=(python3-django python3-psycopg2 python3-djangorestframework
 	python3-django-allauth python3-django-hyperkitty python3-django-postorius
 	python3-django-celery-beat python3-django-q python3-django-guardian
 	python3-django-oauth-toolkit python3-django-reversion python3-django-taggit
-	python3-django-organizations)
+	python3-django-organizations python3-django-axes python3-django-cas-server
+	python3-django-invitations python3-django-waffle python3-django-tagging
+	python3-django-otp)
 if [ "${1:-}" != "--no-install" ]; then
 	bash "$top/test/install-deps.sh"
 	missing=()
@@ -68,7 +71,7 @@ psql -d postgres -c 'CREATE DATABASE django'
 # The Django project: every candidate app whose Python package is installed.
 mkdir -p "$work/project"
 cat > "$work/project/settings.py" <<PYEOF
-import importlib.util
+import importlib
 SECRET_KEY = 'bench'
 USE_TZ = True
 SITE_ID = 1
@@ -84,12 +87,18 @@ candidates = [
     'guardian', 'oauth2_provider', 'reversion', 'django_q', 'organizations',
     'allauth', 'allauth.account', 'allauth.socialaccount',
     'django_mailman3', 'hyperkitty', 'postorius', 'haystack',
+    'axes', 'cas_server', 'invitations', 'waffle', 'tagging',
+    'django_otp', 'django_otp.plugins.otp_static',
+    'django_otp.plugins.otp_totp', 'django_otp.plugins.otp_hotp',
+    'django_otp.plugins.otp_email',
 ]
 def _installed(name):
+    # an app whose package is missing or broken (a missing dependency) is left out
     try:
-        return importlib.util.find_spec(name) is not None
-    except ImportError:
-        return False
+        importlib.import_module(name)
+        return True
+    except Exception as e:
+        return type(e).__name__ in ('AppRegistryNotReady', 'ImproperlyConfigured')
 INSTALLED_APPS = [a for a in candidates if _installed(a)]
 MIDDLEWARE = []
 TEMPLATES = [{'BACKEND': 'django.template.backends.django.DjangoTemplates', 'APP_DIRS': True}]
@@ -112,7 +121,11 @@ for table, label in sorted(tables.items()):
     print(f"{table}\t{label}")
 PYEOF
 export DJANGO_SETTINGS_MODULE=settings PYTHONPATH="$work/project"
-(cd "$work/project" && $PY -W ignore -m django migrate -v 0 2>&1 | grep -v -i warn || true)
+if ! (cd "$work/project" && $PY -W ignore -m django migrate -v 0 > "$work/migrate.log" 2>&1); then
+	cat "$work/migrate.log" >&2
+	echo "manage.py migrate failed" >&2
+	exit 1
+fi
 (cd "$work/project" && $PY -W ignore truth.py 2>/dev/null) > "$work/truth.tsv"
 napps=$(cut -f2 "$work/truth.tsv" | sort -u | wc -l)
 echo "Django project: $(wc -l < "$work/truth.tsv") tables of $napps apps"
