@@ -13,7 +13,8 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/monitor.o \
-	src/decoder.o
+	src/decoder.o \
+	src/reports.o
 
 EXTENSION = migration_split
 DATA = migration_split--1.0.sql
@@ -28,12 +29,21 @@ endif
 # pg_regress suites.  Every suite runs against a private temporary instance
 # that preloads the library and allows logical decoding (test/regress.conf).
 REGRESS = \
-	catalog
+	catalog \
+	ownership \
+	ownership_errors \
+	ownership_privileges \
+	suggestions \
+	fk_report \
+	dependencies_report \
+	domain_summary \
+	boundary_graph
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
-ISOLATION =
+ISOLATION = \
+	ownership_concurrency
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 

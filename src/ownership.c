@@ -20,6 +20,9 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "nodes/pg_list.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/rel.h"
@@ -29,6 +32,7 @@
 
 PG_FUNCTION_INFO_V1(ms_ownership_changed);
 PG_FUNCTION_INFO_V1(ms_table_domain);
+PG_FUNCTION_INFO_V1(ms_lock_table_for_tagging);
 
 static void invalidate_tree(Oid relid);
 static void invalidate_with_dependents(Oid relid);
@@ -138,4 +142,43 @@ ms_table_domain(PG_FUNCTION_ARGS)
 	if (domain == MS_NO_DOMAIN)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(ms_domain_name(domain)));
+}
+
+/*
+ * migration_split.lock_table_for_tagging(oid): before a tag is written,
+ * hold AccessShareLock on the table until the end of the transaction so
+ * that a concurrent DROP TABLE waits for the tag to commit (and its sql_drop
+ * event trigger then removes it) instead of leaving a tag on a dead OID.
+ *
+ * The lock is taken only when the current user could tag the table (a
+ * member of its owner, which includes superusers, or of
+ * migration_split_admin), so the function cannot be used to lock arbitrary
+ * tables.  Returns true when the table exists and is locked; the caller
+ * (the row trigger on the ownership table) raises the proper error
+ * otherwise.
+ */
+Datum
+ms_lock_table_for_tagging(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	HeapTuple	tuple;
+	Oid			relowner;
+	Oid			adminid;
+	Oid			userid = GetUserId();
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		PG_RETURN_BOOL(false);
+	relowner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+
+	adminid = get_role_oid("migration_split_admin", true);
+	if (!is_member_of_role(userid, relowner) &&
+		!(OidIsValid(adminid) && is_member_of_role(userid, adminid)))
+		PG_RETURN_BOOL(false);
+
+	LockRelationOid(relid, AccessShareLock);
+
+	/* The table may have been dropped while we waited for the lock. */
+	PG_RETURN_BOOL(SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)));
 }

@@ -1,0 +1,63 @@
+-- boundary_graph(): the domain map as Graphviz DOT or Mermaid.
+INSERT INTO migration_split.domains (domain) VALUES ('accounts'), ('orders'), ('empty');
+
+CREATE SCHEMA "My Schema";
+CREATE TABLE accounts_user (id int PRIMARY KEY);
+CREATE TABLE "My Schema"."we""ird name" (id int PRIMARY KEY,
+	user_id int REFERENCES accounts_user);
+CREATE TABLE "back\slash" (id int PRIMARY KEY);
+CREATE TABLE "tag#<b>" (id int PRIMARY KEY, user_id int REFERENCES accounts_user);
+CREATE TABLE orders_order (id int PRIMARY KEY,
+	user_id int CONSTRAINT "order ""user""" REFERENCES accounts_user,
+	other int REFERENCES "back\slash") PARTITION BY HASH (id);
+CREATE TABLE orders_order_0 PARTITION OF orders_order FOR VALUES WITH (MODULUS 1, REMAINDER 0);
+CREATE TABLE orders_item (id int, order_id int REFERENCES orders_order,
+	parent int REFERENCES orders_order);
+CREATE TABLE unowned_a (id int PRIMARY KEY);
+CREATE TABLE unowned_b (a int REFERENCES unowned_a);   -- both unowned: not drawn
+CREATE VIEW order_users AS
+	SELECT o.id, u.id AS user_id FROM orders_order o JOIN accounts_user u ON u.id = o.user_id;
+INSERT INTO migration_split.ownership (rel, domain) VALUES
+	('accounts_user', 'accounts'), ('"My Schema"."we""ird name"', 'accounts'),
+	('orders_order', 'orders'), ('orders_item', 'orders'), ('"tag#<b>"', 'orders');
+
+\pset format unaligned
+\pset tuples_only on
+SELECT migration_split.boundary_graph();
+SELECT migration_split.boundary_graph('mermaid');
+
+-- the DOT output is valid Graphviz input
+\o results/boundary_graph.dot
+SELECT migration_split.boundary_graph('DOT');
+\o
+\! command -v dot >/dev/null || echo "graphviz is not installed"; dot -Tsvg results/boundary_graph.dot -o results/boundary_graph.svg && echo "dot accepts the graph"
+\pset format aligned
+\pset tuples_only off
+
+-- an empty catalog gives an empty but valid graph
+BEGIN;
+DELETE FROM migration_split.ownership;
+SELECT migration_split.boundary_graph() AS dot, migration_split.boundary_graph('mermaid') AS mermaid;
+ROLLBACK;
+
+-- bad formats
+SELECT migration_split.boundary_graph('svg');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.boundary_graph(NULL);
+\echo :LAST_ERROR_SQLSTATE
+
+-- callable by everyone, independent of the caller's search_path
+CREATE ROLE regress_graph_reader;
+SET ROLE regress_graph_reader;
+SET search_path = pg_temp;
+SELECT length(migration_split.boundary_graph()) > 0 AS drawn;
+RESET search_path;
+RESET ROLE;
+DROP ROLE regress_graph_reader;
+
+DROP VIEW order_users;
+DROP TABLE orders_item, orders_order, "tag#<b>", "back\slash",
+	"My Schema"."we""ird name", accounts_user, unowned_b, unowned_a;
+DROP SCHEMA "My Schema";
+DELETE FROM migration_split.ownership;
+DELETE FROM migration_split.domains;

@@ -1,0 +1,77 @@
+-- domain_summary: per domain, size and ties, and readiness at a glance.
+INSERT INTO migration_split.domains (domain)
+VALUES ('accounts'), ('orders'), ('inventory'), ('notifications'), ('empty');
+
+CREATE TABLE accounts_user (id serial PRIMARY KEY, email text);
+CREATE TABLE accounts_group (id int PRIMARY KEY);
+CREATE TABLE orders_order (id int PRIMARY KEY, user_id int REFERENCES accounts_user,
+	note text) PARTITION BY RANGE (id);
+CREATE TABLE orders_order_1 PARTITION OF orders_order FOR VALUES FROM (0) TO (1000);
+CREATE TABLE orders_order_2 PARTITION OF orders_order FOR VALUES FROM (1000) TO (2000);
+ALTER TABLE orders_order ALTER COLUMN note SET STORAGE EXTERNAL;   -- always TOASTed
+CREATE TABLE orders_orderitem (id int, order_id int REFERENCES orders_order);
+CREATE TABLE inventory_stock (sku text PRIMARY KEY, n int);
+CREATE TABLE notifications_notification (id int,
+	user_id int REFERENCES accounts_user, body text);
+CREATE VIEW order_emails AS
+	SELECT o.id, u.email FROM orders_order o JOIN accounts_user u ON u.id = o.user_id;
+INSERT INTO migration_split.ownership (rel, domain) VALUES
+	('accounts_user', 'accounts'), ('accounts_group', 'accounts'),
+	('orders_order', 'orders'), ('orders_orderitem', 'orders'),
+	('inventory_stock', 'inventory'),
+	('notifications_notification', 'notifications');
+
+INSERT INTO accounts_user (email) SELECT 'u' || i FROM generate_series(1, 100) i;
+INSERT INTO orders_order SELECT i, 1 + i % 100, repeat('x', 3000) FROM generate_series(1, 1500) i;
+INSERT INTO orders_orderitem SELECT i, 1 + i % 1500 FROM generate_series(1, 3000) i;
+-- inventory_stock and notifications: never analyzed, no estimate
+ANALYZE accounts_user, accounts_group, orders_order, orders_orderitem;
+
+-- everything but the sizes, which depend on the platform
+SELECT domain, tables, estimated_rows, fks_out, fks_in, dependencies,
+	   crossing_queries, crossing_calls, crossing_transactions, last_violation,
+	   blockers, ready
+  FROM migration_split.domain_summary;
+
+-- sizes: tables with their indexes, TOAST and owned sequences, partitions
+-- counted once (the partitioned table itself has no storage)
+SELECT s.domain,
+	   s.total_size = (SELECT sum(pg_total_relation_size(r)) FROM unnest(x.rels) r) AS size_matches,
+	   s.total_size_pretty = pg_size_pretty(s.total_size) AS pretty_matches,
+	   s.total_size > 0 AS nonzero
+  FROM migration_split.domain_summary s
+  JOIN (VALUES ('accounts', ARRAY['accounts_user', 'accounts_group', 'accounts_user_id_seq']::regclass[]),
+			   ('orders', ARRAY['orders_order_1', 'orders_order_2', 'orders_orderitem']::regclass[]),
+			   ('inventory', ARRAY['inventory_stock']::regclass[]),
+			   ('notifications', ARRAY['notifications_notification']::regclass[]))
+		AS x(domain, rels) USING (domain)
+ ORDER BY s.domain;
+-- TOAST counts: the order notes are stored out of line
+SELECT toast > 0 AS toasted, s.total_size >= main + toast AS includes_toast
+  FROM migration_split.domain_summary s,
+	   LATERAL (SELECT sum(pg_relation_size(c.oid)) AS main,
+					   sum(pg_relation_size(c.reltoastrelid)) AS toast
+				  FROM pg_class c
+				 WHERE c.oid IN ('orders_order_1'::regclass, 'orders_order_2'::regclass)) x
+ WHERE s.domain = 'orders';
+SELECT total_size, total_size_pretty FROM migration_split.domain_summary WHERE domain = 'empty';
+
+-- untie accounts from notifications: fewer blockers
+ALTER TABLE notifications_notification DROP CONSTRAINT notifications_notification_user_id_fkey;
+DROP VIEW order_emails;
+SELECT domain, fks_out, fks_in, dependencies, blockers, ready
+  FROM migration_split.domain_summary;
+
+-- readable by everyone, and independent of the caller's search_path
+CREATE ROLE regress_summary_reader;
+SET ROLE regress_summary_reader;
+SET search_path = pg_temp;
+SELECT count(*) FROM migration_split.domain_summary;
+RESET search_path;
+RESET ROLE;
+DROP ROLE regress_summary_reader;
+
+DROP TABLE orders_orderitem, orders_order, notifications_notification,
+	inventory_stock, accounts_group, accounts_user;
+DELETE FROM migration_split.ownership;
+DELETE FROM migration_split.domains;

@@ -1,0 +1,403 @@
+/*-------------------------------------------------------------------------
+ *
+ * reports.c
+ *		C support for the static boundary reports: which tables a function
+ *		writes, for the "trigger" kind of
+ *		migration_split.cross_domain_dependencies.
+ *
+ * Everything else in the reports is plain SQL over the catalogs (section 4
+ * of the install script).  What SQL cannot see is the body of a function,
+ * so function_writes() reads it:
+ *
+ *	- SQL functions with a standard body (BEGIN ATOMIC or RETURN): the
+ *	  stored parse tree is walked, and every INSERT, UPDATE, DELETE or MERGE
+ *	  target, also inside CTEs and sub-selects, is exact.
+ *	- SQL functions with a string body and PL/pgSQL functions: the source is
+ *	  split into tokens with the core SQL scanner (the one PL/pgSQL itself
+ *	  uses), so comments and string literals are skipped, and the statically
+ *	  written targets are recognised: INSERT INTO t, UPDATE [ONLY] t,
+ *	  DELETE FROM [ONLY] t, MERGE INTO [ONLY] t, TRUNCATE [TABLE] [ONLY] t,
+ *	  ....  Names are resolved like the function would at run time: with
+ *	  its own SET search_path when it has one, else with the caller's.
+ *	  Dynamic SQL (EXECUTE of a string) and writes done by other functions
+ *	  it calls are invisible.
+ *	- Other languages: nothing is visible.
+ *
+ * A body that the scanner rejects (possible only when it was created with
+ * check_function_bodies off) yields no rows rather than failing the whole
+ * report: the scan runs in a subtransaction.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "commands/proclang.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "parser/scanner.h"
+#include "parser/gram.h"	/* after scanner.h: token codes */
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
+
+#include "migration_split.h"
+
+PG_FUNCTION_INFO_V1(ms_function_writes);
+
+/* One written table: relation and the command writing it. */
+typedef struct WrittenTable
+{
+	Oid			relid;
+	const char *command;		/* "INSERT", "UPDATE", ... (static string) */
+} WrittenTable;
+
+/* The tables found so far, in order of first appearance, without repeats. */
+typedef struct WriteCollector
+{
+	WrittenTable *items;
+	int			count;
+	int			capacity;
+} WriteCollector;
+
+/* One token of a function body, as far as we need it. */
+typedef struct BodyToken
+{
+	int			token;			/* core scanner token code */
+	char	   *name;			/* identifier text if usable as a name */
+} BodyToken;
+
+static void collect(WriteCollector *wc, Oid relid, const char *command);
+static bool parse_tree_walker(Node *node, WriteCollector *wc);
+static void scan_source(const char *source, WriteCollector *wc);
+static int	scan_qualified_name(BodyToken *tokens, int ntokens, int pos,
+								List **names);
+static void apply_function_search_path(HeapTuple proctup);
+
+static void
+collect(WriteCollector *wc, Oid relid, const char *command)
+{
+	int			i;
+
+	if (!OidIsValid(relid))
+		return;
+	for (i = 0; i < wc->count; i++)
+		if (wc->items[i].relid == relid &&
+			strcmp(wc->items[i].command, command) == 0)
+			return;
+	if (wc->count == wc->capacity)
+	{
+		wc->capacity = wc->capacity == 0 ? 8 : wc->capacity * 2;
+		wc->items = wc->items == NULL ?
+			palloc(sizeof(WrittenTable) * wc->capacity) :
+			repalloc(wc->items, sizeof(WrittenTable) * wc->capacity);
+	}
+	wc->items[wc->count].relid = relid;
+	wc->items[wc->count].command = command;
+	wc->count++;
+}
+
+/*
+ * Walk a stored standard body (a Query, or lists of them), collecting the
+ * target of every data-modifying query, including those in CTEs and
+ * sub-selects.
+ */
+static bool
+parse_tree_walker(Node *node, WriteCollector *wc)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		const char *command = NULL;
+
+		switch (query->commandType)
+		{
+			case CMD_INSERT:
+				command = "INSERT";
+				break;
+			case CMD_UPDATE:
+				command = "UPDATE";
+				break;
+			case CMD_DELETE:
+				command = "DELETE";
+				break;
+			case CMD_MERGE:
+				command = "MERGE";
+				break;
+			default:
+				break;
+		}
+		if (command != NULL && query->resultRelation > 0)
+			collect(wc, rt_fetch(query->resultRelation, query->rtable)->relid,
+					command);
+		return query_tree_walker(query, parse_tree_walker, (void *) wc, 0);
+	}
+	return expression_tree_walker(node, parse_tree_walker, (void *) wc);
+}
+
+/*
+ * Read a possibly qualified name (up to catalog.schema.relation) starting
+ * at tokens[pos].  Returns the position after it, or -1 when there is no
+ * name there.
+ */
+static int
+scan_qualified_name(BodyToken *tokens, int ntokens, int pos, List **names)
+{
+	*names = NIL;
+	while (pos < ntokens && tokens[pos].name != NULL)
+	{
+		*names = lappend(*names, makeString(tokens[pos].name));
+		pos++;
+		if (list_length(*names) == 3 || pos >= ntokens ||
+			tokens[pos].token != '.')
+			break;
+		pos++;					/* the dot */
+	}
+	return *names == NIL ? -1 : pos;
+}
+
+/*
+ * Tokenize a SQL or PL/pgSQL source text and collect the tables that its
+ * static statements write.
+ */
+static void
+scan_source(const char *source, WriteCollector *wc)
+{
+	core_yy_extra_type yyextra;
+	core_yyscan_t scanner;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	BodyToken  *tokens;
+	int			ntokens = 0;
+	int			capacity = 64;
+	int			i;
+
+	tokens = palloc(sizeof(BodyToken) * capacity);
+	scanner = scanner_init(source, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	for (;;)
+	{
+		int			token = core_yylex(&yylval, &yylloc, scanner);
+		char	   *name = NULL;
+
+		if (token == 0)
+			break;
+		if (token == IDENT)
+			name = pstrdup(yylval.str);
+		else if (token >= ABORT_P && token <= ZONE)
+		{
+			/* Unreserved and column-name keywords can name a table. */
+			int			kwnum = ScanKeywordLookup(yylval.keyword, &ScanKeywords);
+
+			if (kwnum >= 0 &&
+				(ScanKeywordCategories[kwnum] == UNRESERVED_KEYWORD ||
+				 ScanKeywordCategories[kwnum] == COL_NAME_KEYWORD))
+				name = pstrdup(yylval.keyword);
+		}
+		if (ntokens == capacity)
+		{
+			capacity *= 2;
+			tokens = repalloc(tokens, sizeof(BodyToken) * capacity);
+		}
+		tokens[ntokens].token = token;
+		tokens[ntokens].name = name;
+		ntokens++;
+	}
+	scanner_finish(scanner);
+
+	for (i = 0; i < ntokens; i++)
+	{
+		int			prev = i > 0 ? tokens[i - 1].token : 0;
+		int			pos = i + 1;
+		const char *command = NULL;
+		bool		list = false;
+		List	   *names;
+
+		switch (tokens[i].token)
+		{
+			case INSERT:
+				if (pos < ntokens && tokens[pos].token == INTO)
+				{
+					command = "INSERT";
+					pos++;
+				}
+				break;
+			case UPDATE:
+				/* not FOR [NO KEY] UPDATE, DO UPDATE, ON UPDATE, OR UPDATE */
+				if (prev != FOR && prev != KEY && prev != DO && prev != ON &&
+					prev != OR && prev != THEN && prev != '.' && prev != ',')
+					command = "UPDATE";
+				break;
+			case DELETE_P:
+				if (pos < ntokens && tokens[pos].token == FROM)
+				{
+					command = "DELETE";
+					pos++;
+				}
+				break;
+			case MERGE:
+				if (pos < ntokens && tokens[pos].token == INTO)
+				{
+					command = "MERGE";
+					pos++;
+				}
+				break;
+			case TRUNCATE:
+				command = "TRUNCATE";
+				list = true;
+				if (pos < ntokens && tokens[pos].token == TABLE)
+					pos++;
+				break;
+			default:
+				break;
+		}
+		if (command == NULL)
+			continue;
+
+		for (;;)
+		{
+			if (pos < ntokens && tokens[pos].token == ONLY)
+				pos++;
+			pos = scan_qualified_name(tokens, ntokens, pos, &names);
+			if (pos < 0)
+				break;
+			collect(wc, RangeVarGetRelid(makeRangeVarFromNameList(names),
+										 NoLock, true),
+					command);
+			if (!list)
+				break;
+			if (pos < ntokens && tokens[pos].token == '*')
+				pos++;
+			if (pos >= ntokens || tokens[pos].token != ',')
+				break;
+			pos++;
+		}
+	}
+}
+
+/*
+ * Make the function's own SET search_path, if it has one, the current one
+ * (in a GUC nest level the caller pops), so that unqualified names resolve
+ * as they do when the function runs.
+ */
+static void
+apply_function_search_path(HeapTuple proctup)
+{
+	bool		isnull;
+	Datum		config;
+	ArrayType  *array;
+	Datum	   *values;
+	int			nvalues;
+	int			i;
+
+	config = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_proconfig, &isnull);
+	if (isnull)
+		return;
+	array = DatumGetArrayTypeP(config);
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
+					  &values, NULL, &nvalues);
+	for (i = 0; i < nvalues; i++)
+	{
+		char	   *setting = TextDatumGetCString(values[i]);
+
+		if (strncmp(setting, "search_path=", 12) == 0)
+			(void) set_config_option("search_path", setting + 12,
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+/*
+ * function_writes(func regprocedure) RETURNS TABLE (rel regclass, command text)
+ *
+ * The tables the function's body statically writes, each with the command
+ * (INSERT, UPDATE, DELETE, MERGE, TRUNCATE), in order of appearance.  See
+ * the file header for what is visible.
+ */
+Datum
+ms_function_writes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			funcoid = PG_GETARG_OID(0);
+	HeapTuple	proctup;
+	Form_pg_proc proc;
+	Oid			plpgsql;
+	bool		isnull;
+	Datum		body;
+	WriteCollector wc = {0};
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
+	if (!HeapTupleIsValid(proctup))
+		return (Datum) 0;		/* a dropped function writes nothing */
+	proc = (Form_pg_proc) GETSTRUCT(proctup);
+	plpgsql = get_language_oid("plpgsql", true);
+
+	body = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_prosqlbody, &isnull);
+	if (proc->prolang == SQLlanguageId && !isnull)
+		(void) parse_tree_walker(stringToNode(TextDatumGetCString(body)), &wc);
+	else if (proc->prolang == SQLlanguageId ||
+			 (OidIsValid(plpgsql) && proc->prolang == plpgsql))
+	{
+		MemoryContext oldcontext = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+		char	   *source;
+
+		source = TextDatumGetCString(SysCacheGetAttr(PROCOID, proctup,
+													 Anum_pg_proc_prosrc,
+													 &isnull));
+
+		/* A source the scanner rejects must not fail the whole report. */
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcontext);
+		PG_TRY();
+		{
+			int			nestlevel = NewGUCNestLevel();
+
+			apply_function_search_path(proctup);
+			scan_source(source, &wc);
+			AtEOXact_GUC(true, nestlevel);
+
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcontext);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(oldcontext);
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcontext);
+			CurrentResourceOwner = oldowner;
+			wc.count = 0;
+		}
+		PG_END_TRY();
+	}
+	ReleaseSysCache(proctup);
+
+	for (i = 0; i < wc.count; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = ObjectIdGetDatum(wc.items[i].relid);
+		values[1] = CStringGetTextDatum(wc.items[i].command);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	return (Datum) 0;
+}

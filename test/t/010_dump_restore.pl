@@ -1,0 +1,132 @@
+# Tags survive pg_dump/pg_restore (custom and plain formats) into a new
+# database, including renamed tables, other schemas, names that need
+# quoting, partitioned roots and inheritance children; DROP EXTENSION with
+# tags in place works and leaves nothing behind.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('dump');
+$node->init;
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE src');
+$node->safe_psql(
+	'src', q{
+CREATE EXTENSION migration_split;
+SELECT migration_split.create_domain('orders', 'Orders and checkout');
+SELECT migration_split.create_domain('inventory');
+SELECT migration_split.create_domain('accounts');
+
+CREATE TABLE accounts_user (id serial PRIMARY KEY, email text);
+CREATE TABLE orders_order (id serial PRIMARY KEY,
+	user_id int REFERENCES accounts_user, note text);
+CREATE SCHEMA "Sales Dept";
+CREATE TABLE "Sales Dept"."Order Lines" (id int, "Qty" int);
+CREATE SCHEMA inv;
+CREATE TABLE inv."Stock" (id int);
+CREATE TABLE orders_event (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE orders_event_2026 PARTITION OF orders_event
+	FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE inventory_item (id int);
+CREATE TABLE inventory_item_legacy () INHERITS (inventory_item);
+CREATE TABLE untagged (id int);
+
+SELECT migration_split.assign_table('accounts_user', 'accounts');
+SELECT migration_split.assign_table('orders_order', 'orders');
+SELECT migration_split.assign_table('"Sales Dept"."Order Lines"', 'orders');
+SELECT migration_split.assign_table('inv."Stock"', 'inventory');
+SELECT migration_split.assign_table('orders_event', 'orders');
+SELECT migration_split.assign_table('inventory_item', 'inventory');
+SELECT migration_split.assign_table('inventory_item_legacy', 'accounts');
+ALTER TABLE orders_order RENAME TO "Orders Renamed";
+});
+
+# What must survive: tags by name, when and by whom, domains, and the
+# effective domain of every relation (partitions, inheritance, sequences).
+my $owners_q = q{
+SELECT rel::text, domain, assigned_at, assigned_by
+  FROM migration_split.table_owners ORDER BY 1};
+my $domains_q = q{
+SELECT domain, description, created_at, created_by
+  FROM migration_split.domains ORDER BY 1};
+my $effective_q = q{
+SELECT c.oid::regclass::text, migration_split.table_domain(c.oid)
+  FROM pg_class c
+ WHERE c.relnamespace IN ('public'::regnamespace, 'inv'::regnamespace,
+						  '"Sales Dept"'::regnamespace)
+   AND c.relkind IN ('r', 'p', 'S')
+ ORDER BY 1};
+
+my $owners = $node->safe_psql('src', $owners_q);
+my $domains = $node->safe_psql('src', $domains_q);
+my $effective = $node->safe_psql('src', $effective_q);
+like($owners, qr/^"Orders Renamed"\|orders\|/m, 'renamed table keeps its tag');
+like($owners, qr/^"Sales Dept"\."Order Lines"\|orders\|/m,
+	'quoted names in another schema are tagged');
+like($effective, qr/^orders_event_2026\|orders$/m, 'partition follows its root');
+like($effective, qr/^orders_order_id_seq\|orders$/m,
+	'owned sequence follows its renamed table');
+like($effective, qr/^untagged\|$/m, 'untagged table has no domain');
+
+my $tempdir = PostgreSQL::Test::Utils::tempdir;
+
+# custom format, pg_restore into a new database
+$node->command_ok(
+	[ 'pg_dump', '-Fc', '-f', "$tempdir/src.dump", '-d', $node->connstr('src') ],
+	'pg_dump -Fc');
+$node->safe_psql('postgres', 'CREATE DATABASE dst_custom');
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst_custom'),
+		"$tempdir/src.dump" ],
+	'pg_restore into a new database');
+is($node->safe_psql('dst_custom', $owners_q), $owners, 'custom format: tags restored');
+is($node->safe_psql('dst_custom', $domains_q), $domains, 'custom format: domains restored');
+is($node->safe_psql('dst_custom', $effective_q), $effective,
+	'custom format: effective domains restored');
+isnt(
+	$node->safe_psql('dst_custom', q{SELECT 'accounts_user'::regclass::oid}),
+	$node->safe_psql('src', q{SELECT 'accounts_user'::regclass::oid}),
+	'restored tables have new OIDs');
+
+# plain format, restored with psql
+$node->command_ok(
+	[ 'pg_dump', '-Fp', '-f', "$tempdir/src.sql", '-d', $node->connstr('src') ],
+	'pg_dump -Fp');
+$node->safe_psql('postgres', 'CREATE DATABASE dst_plain');
+$node->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', "$tempdir/src.sql",
+		'-d', $node->connstr('dst_plain') ],
+	'plain dump restored with psql');
+is($node->safe_psql('dst_plain', $owners_q), $owners, 'plain format: tags restored');
+is($node->safe_psql('dst_plain', $domains_q), $domains, 'plain format: domains restored');
+is($node->safe_psql('dst_plain', $effective_q), $effective,
+	'plain format: effective domains restored');
+
+# a restored database keeps working: drop and rename follow the tags
+$node->safe_psql('dst_custom', q{DROP TABLE inv."Stock"; ALTER TABLE accounts_user RENAME TO accounts_member});
+is( $node->safe_psql(
+		'dst_custom',
+		q{SELECT string_agg(rel::text, ',' ORDER BY rel::text) FROM migration_split.table_owners WHERE domain <> 'orders'}),
+	'accounts_member,inventory_item,inventory_item_legacy',
+	'tags follow renames and drops after restore');
+
+# DROP EXTENSION with tags in place, then a clean reinstall
+$node->safe_psql('src', 'DROP EXTENSION migration_split');
+is( $node->safe_psql(
+		'src',
+		q{SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+				   WHERE n.nspname = 'migration_split')
+			   + (SELECT count(*) FROM pg_event_trigger)}),
+	'0', 'DROP EXTENSION removes its tables and event trigger');
+$node->safe_psql('src', 'DROP TABLE untagged');
+$node->safe_psql('src', 'CREATE EXTENSION migration_split');
+is($node->safe_psql('src', 'SELECT count(*) FROM migration_split.ownership'),
+	'0', 'reinstalled extension starts without tags');
+is($node->safe_psql('src', q{SELECT migration_split.table_domain('accounts_user')}),
+	'', 'no stale domain after reinstall');
+
+$node->stop;
+done_testing();
