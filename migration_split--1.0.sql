@@ -1012,31 +1012,45 @@ COMMENT ON FUNCTION migration_split.apply_suggestions() IS
 -- relation_domains once (MATERIALIZED) and joins it, so the cost is a few
 -- hash joins over the catalogs however many tables there are.
 
+-- Names of columns given by number, as in pg_constraint.conkey.
+CREATE FUNCTION migration_split.column_names(rel pg_catalog.regclass,
+											 attnums pg_catalog.int2[])
+RETURNS pg_catalog.text[]
+LANGUAGE C STRICT STABLE
+AS 'MODULE_PATHNAME', 'ms_column_names';
+
+COMMENT ON FUNCTION migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) IS
+	'names of the columns of rel with the given numbers, in order (for conkey, confkey)';
+
+-- relation_domains for the reports, as a function scan: the planner then
+-- sees ROWS instead of the recursive CTE's estimate (ten times the tags
+-- per level), which pushed every report over jit_above_cost, and JIT
+-- compilation cost more than the report itself.  Internal to the reports.
+CREATE FUNCTION migration_split.report_relation_domains()
+RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
+			   root pg_catalog.oid, via pg_catalog.text)
+LANGUAGE sql STABLE ROWS 10000
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.rel::oid, r.domain, r.tagged_rel::oid, r.via
+	  FROM migration_split.relation_domains r
+$$;
+
 -- Foreign keys whose two tables are in different domains.  A foreign key
 -- on a partitioned table, or to one, is one constraint (its clones on the
 -- partitions are left out).
 CREATE VIEW migration_split.cross_domain_foreign_keys AS
 WITH rd AS MATERIALIZED (
-	SELECT r.rel::pg_catalog.oid AS relid, r.domain
-	  FROM migration_split.relation_domains r
+	SELECT r.relid, r.domain
+	  FROM migration_split.report_relation_domains() r
 )
 SELECT c.conname AS constraint_name,
 	   c.conrelid::pg_catalog.regclass AS from_table,
 	   f.domain AS from_domain,
-	   ARRAY(SELECT a.attname::pg_catalog.text
-			   FROM pg_catalog.unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
-			   JOIN pg_catalog.pg_attribute a
-				 ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid
-				AND a.attnum OPERATOR(pg_catalog.=) k.attnum
-			  ORDER BY k.n) AS from_columns,
+	   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
 	   c.confrelid::pg_catalog.regclass AS to_table,
 	   t.domain AS to_domain,
-	   ARRAY(SELECT a.attname::pg_catalog.text
-			   FROM pg_catalog.unnest(c.confkey) WITH ORDINALITY AS k(attnum, n)
-			   JOIN pg_catalog.pg_attribute a
-				 ON a.attrelid OPERATOR(pg_catalog.=) c.confrelid
-				AND a.attnum OPERATOR(pg_catalog.=) k.attnum
-			  ORDER BY k.n) AS to_columns,
+	   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
 	   CASE c.confdeltype
 			WHEN 'a' THEN 'no action'
 			WHEN 'r' THEN 'restrict'
@@ -1046,11 +1060,8 @@ SELECT c.conname AS constraint_name,
 	   END OPERATOR(pg_catalog.||)
 	   CASE WHEN c.confdelsetcols IS NULL THEN ''
 			ELSE ' (' OPERATOR(pg_catalog.||)
-				 (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.n)
-					FROM pg_catalog.unnest(c.confdelsetcols) WITH ORDINALITY AS k(attnum, n)
-					JOIN pg_catalog.pg_attribute a
-					  ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid
-					 AND a.attnum OPERATOR(pg_catalog.=) k.attnum)
+				 pg_catalog.array_to_string(migration_split.column_names(c.conrelid,
+															c.confdelsetcols), ', ')
 				 OPERATOR(pg_catalog.||) ')'
 	   END AS on_delete,
 	   CASE c.confupdtype
@@ -1081,7 +1092,7 @@ COMMENT ON VIEW migration_split.cross_domain_foreign_keys IS
 -- bodies and PL/pgSQL (never dynamic SQL), nothing for other languages.
 CREATE FUNCTION migration_split.function_writes(func pg_catalog.regprocedure)
 RETURNS TABLE (rel pg_catalog.regclass, command pg_catalog.text)
-LANGUAGE C STRICT STABLE
+LANGUAGE C STRICT STABLE ROWS 2
 AS 'MODULE_PATHNAME', 'ms_function_writes';
 
 COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
@@ -1101,8 +1112,8 @@ COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
 --   inheritance, partition   a child in another domain than its parent
 CREATE VIEW migration_split.cross_domain_dependencies AS
 WITH RECURSIVE rd AS MATERIALIZED (
-	SELECT r.rel::pg_catalog.oid AS relid, r.domain
-	  FROM migration_split.relation_domains r
+	SELECT r.relid, r.domain
+	  FROM migration_split.report_relation_domains() r
 ),
 -- (view, relation it reads, first view on the way or NULL when direct)
 reads (viewid, relid, via) AS (
@@ -1249,7 +1260,9 @@ COMMENT ON VIEW migration_split.cross_domain_dependencies IS
 
 GRANT SELECT ON migration_split.cross_domain_foreign_keys,
 	migration_split.cross_domain_dependencies TO PUBLIC;
-GRANT EXECUTE ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
+	migration_split.function_writes(pg_catalog.regprocedure),
+	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
 
 -- The domain map as a graph: domains as clusters (DOT) or subgraphs
 -- (Mermaid), tables as nodes, foreign keys as edges (grey inside a domain,
@@ -1261,6 +1274,7 @@ CREATE FUNCTION migration_split.boundary_graph(format pg_catalog.text DEFAULT 'd
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $function$
 DECLARE
 	fmt			text := lower(format);
@@ -1287,8 +1301,8 @@ BEGIN
 	-- Edges between graph nodes: every foreign key with an owned end, and
 	-- every cross-domain dependency.
 	WITH rd AS MATERIALIZED (
-		SELECT r.rel::oid AS relid, r.domain, r.tagged_rel::oid AS root, r.via
-		  FROM migration_split.relation_domains r
+		SELECT r.relid, r.domain, r.root, r.via
+		  FROM migration_split.report_relation_domains() r
 	),
 	raw AS (
 		SELECT c.conrelid AS src, c.confrelid AS dst, 'fk' AS style,
@@ -1313,17 +1327,17 @@ BEGIN
 		  LEFT JOIN rd t ON t.relid = r.dst
 		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
 	)
-	SELECT array_agg(m.src ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label),
-		   array_agg(m.dst ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label),
-		   array_agg(m.style ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label),
-		   array_agg(m.label ORDER BY m.style, m.src::regclass::text, m.dst::regclass::text, m.label)
+	SELECT array_agg(e.src ORDER BY e.ord), array_agg(e.dst ORDER BY e.ord),
+		   array_agg(e.style ORDER BY e.ord), array_agg(e.label ORDER BY e.ord)
 	  INTO e_src, e_dst, e_style, e_label
-	  FROM mapped m;
+	  FROM (SELECT m.*, row_number() OVER (ORDER BY m.style, m.src::regclass::text,
+												m.dst::regclass::text, m.label) AS ord
+			  FROM mapped m) e;
 
 	-- Nodes: every owned table (not partitions), and every edge end.
 	WITH rd AS MATERIALIZED (
-		SELECT r.rel::oid AS relid, r.domain, r.via
-		  FROM migration_split.relation_domains r
+		SELECT r.relid, r.domain, r.via
+		  FROM migration_split.report_relation_domains() r
 	),
 	nodes AS (
 		SELECT u.rel, rd.domain, c.relkind
@@ -1338,11 +1352,12 @@ BEGIN
 		  JOIN pg_class c ON c.oid = u.rel
 		  LEFT JOIN rd ON rd.relid = u.rel
 	)
-	SELECT array_agg(n.rel ORDER BY n.domain, n.rel::regclass::text),
-		   array_agg(n.domain ORDER BY n.domain, n.rel::regclass::text),
-		   array_agg(n.relkind ORDER BY n.domain, n.rel::regclass::text)
+	SELECT array_agg(n.rel ORDER BY n.ord), array_agg(n.domain ORDER BY n.ord),
+		   array_agg(n.relkind ORDER BY n.ord)
 	  INTO n_rel, n_domain, n_kind
-	  FROM nodes n;
+	  FROM (SELECT nodes.*, row_number() OVER (ORDER BY nodes.domain,
+													nodes.rel::regclass::text) AS ord
+			  FROM nodes) n;
 
 	IF fmt = 'dot' THEN
 		-- Quoted IDs: backslash and double quote escaped.
@@ -1502,24 +1517,35 @@ LANGUAGE sql STABLE
 AS $$ SELECT NULL::pg_catalog.text, NULL::pg_catalog.int8, NULL::pg_catalog.int8,
 			 NULL::pg_catalog.int8, NULL::pg_catalog.timestamptz WHERE false $$;
 
+-- The disk space of every relation file of the database, by tablespace and
+-- relfilenode (all forks), from one walk over the database's directories.
+CREATE FUNCTION migration_split.storage_sizes()
+RETURNS TABLE (tablespace pg_catalog.oid, relfilenode pg_catalog.oid,
+			   bytes pg_catalog.int8)
+LANGUAGE C STRICT VOLATILE ROWS 10000
+AS 'MODULE_PATHNAME', 'ms_storage_sizes';
+
+COMMENT ON FUNCTION migration_split.storage_sizes() IS
+	'disk space of every relation file of the current database by tablespace (0: default) and relfilenode, all forks summed';
+
 -- One row per domain: how big it is, what ties it to other domains, and
 -- whether it is ready to be extracted (no blockers: no cross-domain foreign
 -- keys in either direction, no cross-domain dependencies, no crossing
--- queries seen by the runtime monitor).  Sizes count tables, partitions,
--- matviews, their indexes and TOAST, and owned sequences; estimated_rows
--- sums pg_class.reltuples of tables that have been analyzed or vacuumed
--- (NULL when none has).
+-- queries seen by the runtime monitor).  total_size is what
+-- pg_total_relation_size() gives summed over the domain's tables,
+-- partitions, materialized views and owned sequences (indexes and TOAST
+-- included), but read from one walk over the data directory instead of
+-- opening every relation.  estimated_rows sums pg_class.reltuples of the
+-- tables that have been analyzed or vacuumed (NULL when none has).
 CREATE VIEW migration_split.domain_summary AS
 WITH rd AS MATERIALIZED (
-	SELECT r.rel::pg_catalog.oid AS relid, r.domain, r.via
-	  FROM migration_split.relation_domains r
+	SELECT r.relid, r.domain, r.via
+	  FROM migration_split.report_relation_domains() r
 ),
-sizes AS (
+counts AS (
 	SELECT rd.domain,
 		   pg_catalog.count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')
 									 AND rd.via IN ('tag', 'inheritance')) AS tables,
-		   pg_catalog.sum(pg_catalog.pg_total_relation_size(c.oid))
-			 FILTER (WHERE c.relkind IN ('r', 'm', 'S')) AS total_size,
 		   pg_catalog.sum(c.reltuples)
 			 FILTER (WHERE c.relkind IN ('r', 'm')
 					   AND c.reltuples OPERATOR(pg_catalog.>=) 0) AS estimated_rows
@@ -1527,14 +1553,46 @@ sizes AS (
 	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rd.relid
 	 GROUP BY rd.domain
 ),
+-- every relation file of a domain: its tables, partitions, materialized
+-- views, sequences and TOAST tables, and the indexes of all of them
+storage AS (
+	SELECT rd.domain, c.reltablespace, c.relfilenode
+	  FROM rd
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rd.relid
+	 WHERE c.relkind IN ('r', 'm', 'S', 't')
+	UNION ALL
+	SELECT rd.domain, ic.reltablespace, ic.relfilenode
+	  FROM rd
+	  JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) rd.relid
+	  JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+),
+sizes AS (
+	SELECT s.domain, pg_catalog.sum(f.bytes) AS total_size
+	  FROM storage s
+	  JOIN migration_split.storage_sizes() f
+		ON f.tablespace OPERATOR(pg_catalog.=) s.reltablespace
+	   AND f.relfilenode OPERATOR(pg_catalog.=) s.relfilenode
+	 GROUP BY s.domain
+),
+-- the rows of cross_domain_foreign_keys, reusing rd (the view would
+-- compute it again); sql/domain_summary.sql checks that they agree
+fks AS MATERIALIZED (
+	SELECT f.domain AS from_domain, t.domain AS to_domain
+	  FROM pg_catalog.pg_constraint c
+	  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+	  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+	 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+	   AND c.conparentid OPERATOR(pg_catalog.=) 0
+	   AND f.domain IS DISTINCT FROM t.domain
+),
 fks_out AS (
 	SELECT f.from_domain AS domain, pg_catalog.count(*) AS n
-	  FROM migration_split.cross_domain_foreign_keys f
+	  FROM fks f
 	 GROUP BY f.from_domain
 ),
 fks_in AS (
 	SELECT f.to_domain AS domain, pg_catalog.count(*) AS n
-	  FROM migration_split.cross_domain_foreign_keys f
+	  FROM fks f
 	 GROUP BY f.to_domain
 ),
 deps AS (
@@ -1550,15 +1608,16 @@ runtime AS (
 ),
 summary AS (
 	SELECT d.domain,
-		   COALESCE(s.tables, 0) AS tables,
+		   COALESCE(n.tables, 0) AS tables,
 		   COALESCE(s.total_size, 0)::pg_catalog.int8 AS total_size,
-		   pg_catalog.round(s.estimated_rows)::pg_catalog.int8 AS estimated_rows,
+		   pg_catalog.round(n.estimated_rows)::pg_catalog.int8 AS estimated_rows,
 		   COALESCE(fo.n, 0) AS fks_out,
 		   COALESCE(fi.n, 0) AS fks_in,
 		   COALESCE(dp.n, 0) AS dependencies,
 		   rt.crossing_queries, rt.crossing_calls, rt.crossing_transactions,
 		   rt.last_violation
 	  FROM migration_split.domains d
+	  LEFT JOIN counts n ON n.domain OPERATOR(pg_catalog.=) d.domain
 	  LEFT JOIN sizes s ON s.domain OPERATOR(pg_catalog.=) d.domain
 	  LEFT JOIN fks_out fo ON fo.domain OPERATOR(pg_catalog.=) d.domain
 	  LEFT JOIN fks_in fi ON fi.domain OPERATOR(pg_catalog.=) d.domain
@@ -1584,4 +1643,5 @@ COMMENT ON VIEW migration_split.domain_summary IS
 	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, and readiness for extraction';
 
 GRANT SELECT ON migration_split.domain_summary TO PUBLIC;
-GRANT EXECUTE ON FUNCTION migration_split.domain_runtime_stats() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.domain_runtime_stats(),
+	migration_split.storage_sizes() TO PUBLIC;

@@ -33,6 +33,16 @@ SELECT domain, tables, estimated_rows, fks_out, fks_in, dependencies,
 	   blockers, ready
   FROM migration_split.domain_summary;
 
+-- the counts agree with the reports they summarize (no rows)
+SELECT s.domain, s.fks_out, s.fks_in, s.dependencies
+  FROM migration_split.domain_summary s
+ WHERE s.fks_out <> (SELECT count(*) FROM migration_split.cross_domain_foreign_keys
+					  WHERE from_domain = s.domain)
+	OR s.fks_in <> (SELECT count(*) FROM migration_split.cross_domain_foreign_keys
+					 WHERE to_domain = s.domain)
+	OR s.dependencies <> (SELECT count(*) FROM migration_split.cross_domain_dependencies
+						   WHERE s.domain IN (from_domain, to_domain));
+
 -- sizes: tables with their indexes, TOAST and owned sequences, partitions
 -- counted once (the partitioned table itself has no storage)
 SELECT s.domain,
@@ -55,6 +65,37 @@ SELECT toast > 0 AS toasted, s.total_size >= main + toast AS includes_toast
 				 WHERE c.oid IN ('orders_order_1'::regclass, 'orders_order_2'::regclass)) x
  WHERE s.domain = 'orders';
 SELECT total_size, total_size_pretty FROM migration_split.domain_summary WHERE domain = 'empty';
+
+-- storage in another tablespace counts too, and an index moved there
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE regress_ms_space LOCATION '';
+RESET allow_in_place_tablespaces;
+CREATE TABLE inventory_history (id int PRIMARY KEY USING INDEX TABLESPACE regress_ms_space,
+	at timestamptz) TABLESPACE regress_ms_space;
+INSERT INTO migration_split.ownership VALUES ('inventory_history', 'inventory');
+ALTER INDEX inventory_stock_pkey SET TABLESPACE regress_ms_space;
+INSERT INTO inventory_history SELECT i, now() FROM generate_series(1, 1000) i;
+SELECT total_size = pg_total_relation_size('inventory_stock')
+					+ pg_total_relation_size('inventory_history') AS size_matches,
+	   total_size > 40000 AS counted
+  FROM migration_split.domain_summary WHERE domain = 'inventory';
+-- storage_sizes() on its own: one row per relfilenode, all forks
+VACUUM inventory_history;   -- creates the free space and visibility maps
+SELECT f.tablespace = (SELECT oid FROM pg_tablespace WHERE spcname = 'regress_ms_space') AS in_space,
+	   f.bytes = pg_relation_size('inventory_history', 'main')
+				 + pg_relation_size('inventory_history', 'fsm')
+				 + pg_relation_size('inventory_history', 'vm') AS all_forks,
+	   pg_relation_size('inventory_history', 'fsm') > 0 AS has_fsm
+  FROM migration_split.storage_sizes() f
+ WHERE f.relfilenode = pg_relation_filenode('inventory_history');
+SELECT count(*) FILTER (WHERE f.relfilenode IS NULL) AS missing
+  FROM pg_class c LEFT JOIN migration_split.storage_sizes() f
+	ON f.tablespace = c.reltablespace AND f.relfilenode = c.relfilenode
+ WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 'S', 't', 'm');
+DELETE FROM migration_split.ownership WHERE rel = 'inventory_history'::regclass;
+DROP TABLE inventory_history;
+ALTER INDEX inventory_stock_pkey SET TABLESPACE pg_default;
+DROP TABLESPACE regress_ms_space;
 
 -- untie accounts from notifications: fewer blockers
 ALTER TABLE notifications_notification DROP CONSTRAINT notifications_notification_user_id_fkey;

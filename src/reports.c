@@ -6,8 +6,16 @@
  *		migration_split.cross_domain_dependencies.
  *
  * Everything else in the reports is plain SQL over the catalogs (section 4
- * of the install script).  What SQL cannot see is the body of a function,
- * so function_writes() reads it:
+ * of the install script), helped by column_names(), which turns a
+ * constraint's column numbers into names with syscache lookups (a
+ * correlated subquery per foreign key costs the planner so much that JIT
+ * compilation alone took longer than the report), and storage_sizes(),
+ * which sizes every relation of the database from one walk over its
+ * directories (pg_total_relation_size() per table opens every relation
+ * and builds its relcache entry: seconds for 10,000 tables).
+ *
+ * What SQL cannot see is the body of a function, so function_writes()
+ * reads it:
  *
  *	- SQL functions with a standard body (BEGIN ATOMIC or RETURN): the
  *	  stored parse tree is walked, and every INSERT, UPDATE, DELETE or MERGE
@@ -33,20 +41,28 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_tablespace_d.h"
+#include "common/relpath.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
 #include "commands/proclang.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
 #include "parser/scanner.h"
 #include "parser/gram.h"	/* after scanner.h: token codes */
+#include "storage/fd.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
@@ -55,6 +71,8 @@
 #include "migration_split.h"
 
 PG_FUNCTION_INFO_V1(ms_function_writes);
+PG_FUNCTION_INFO_V1(ms_column_names);
+PG_FUNCTION_INFO_V1(ms_storage_sizes);
 
 /* One written table: relation and the command writing it. */
 typedef struct WrittenTable
@@ -398,6 +416,166 @@ ms_function_writes(PG_FUNCTION_ARGS)
 		values[1] = CStringGetTextDatum(wc.items[i].command);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+
+	return (Datum) 0;
+}
+
+/*
+ * column_names(rel regclass, attnums smallint[]) RETURNS text[]
+ *
+ * The names of the given columns of rel, in the given order (a
+ * constraint's conkey or confkey); NULL for a column that does not exist.
+ */
+Datum
+ms_column_names(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ArrayType  *attnums = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	if (ARR_NDIM(attnums) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("column numbers must be a one-dimensional array")));
+	deconstruct_array(attnums, INT2OID, sizeof(int16), true, TYPALIGN_SHORT,
+					  &values, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		char	   *name = nulls[i] ? NULL :
+			get_attname(relid, DatumGetInt16(values[i]), true);
+
+		nulls[i] = (name == NULL);
+		values[i] = name == NULL ? (Datum) 0 : CStringGetTextDatum(name);
+	}
+	dims[0] = n;
+	if (n == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs,
+											 TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * Add the size of every file in one database directory to the tuplestore,
+ * one row per relfilenode (all forks and segments summed).  Temporary
+ * relations (t<backend>_<relfilenode>) are skipped.
+ */
+static void
+storage_sizes_in(const char *dirpath, Oid spcoid, ReturnSetInfo *rsinfo)
+{
+	DIR		   *dir;
+	struct dirent *de;
+	HTAB	   *sizes;
+	HASHCTL		ctl;
+	HASH_SEQ_STATUS status;
+	struct
+	{
+		Oid			relfilenode;
+		int64		bytes;
+	}		   *entry;
+
+	dir = AllocateDir(dirpath);
+	if (dir == NULL && errno == ENOENT)
+		return;					/* no relation of this database here */
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(*entry);
+	ctl.hcxt = CurrentMemoryContext;
+	sizes = hash_create("migration_split storage sizes", 1024, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	while ((de = ReadDir(dir, dirpath)) != NULL)
+	{
+		char		path[MAXPGPATH];
+		struct stat st;
+		char	   *end;
+		unsigned long number;
+		Oid			relfilenode;
+		bool		found;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;			/* temporary relations, PG_VERSION, ... */
+		errno = 0;
+		number = strtoul(de->d_name, &end, 10);
+		if (errno != 0 || number == 0 || number > PG_UINT32_MAX ||
+			(*end != '\0' && *end != '.' && *end != '_'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirpath, de->d_name);
+		if (stat(path, &st) < 0)
+		{
+			if (errno == ENOENT)
+				continue;		/* dropped meanwhile */
+			ereport(ERROR,
+					(errcode_for_file_access(),
+					 errmsg("could not stat file \"%s\": %m", path)));
+		}
+		if (!S_ISREG(st.st_mode))
+			continue;
+		relfilenode = (Oid) number;
+		entry = hash_search(sizes, &relfilenode, HASH_ENTER, &found);
+		if (!found)
+			entry->bytes = 0;
+		entry->bytes += st.st_size;
+	}
+	FreeDir(dir);
+
+	hash_seq_init(&status, sizes);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = ObjectIdGetDatum(spcoid);
+		values[1] = ObjectIdGetDatum(entry->relfilenode);
+		values[2] = Int64GetDatum(entry->bytes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	hash_destroy(sizes);
+}
+
+/*
+ * storage_sizes() RETURNS TABLE (tablespace oid, relfilenode oid, bytes bigint)
+ *
+ * The disk space of every relation file of the current database, summed
+ * over forks and segments, by tablespace (0 for the database's default
+ * tablespace, as in pg_class.reltablespace) and relfilenode.  Joined with
+ * pg_class this gives pg_relation_size(rel, all forks) for every relation
+ * at once, without opening any.
+ */
+Datum
+ms_storage_sizes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char		path[MAXPGPATH];
+	DIR		   *dir;
+	struct dirent *de;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* The database's default tablespace. */
+	snprintf(path, sizeof(path), "base/%u", MyDatabaseId);
+	if (MyDatabaseTableSpace == DEFAULTTABLESPACE_OID)
+		storage_sizes_in(path, InvalidOid, rsinfo);
+
+	/* Every other tablespace: pg_tblspc/<oid>/<version>/<database>. */
+	dir = AllocateDir("pg_tblspc");
+	while ((de = ReadDir(dir, "pg_tblspc")) != NULL)
+	{
+		Oid			spcoid = atooid(de->d_name);
+
+		if (!OidIsValid(spcoid))
+			continue;
+		snprintf(path, sizeof(path), "pg_tblspc/%s/%s/%u", de->d_name,
+				 TABLESPACE_VERSION_DIRECTORY, MyDatabaseId);
+		storage_sizes_in(path,
+						 spcoid == MyDatabaseTableSpace ? InvalidOid : spcoid,
+						 rsinfo);
+	}
+	FreeDir(dir);
 
 	return (Datum) 0;
 }
