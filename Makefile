@@ -13,6 +13,10 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/monitor.o \
+	src/monitor_stats.o \
+	src/monitor_track.o \
+	src/monitor_enforce.o \
+	src/monitor_analyze.o \
 	src/decoder.o
 
 EXTENSION = migration_split
