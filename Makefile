@@ -34,7 +34,9 @@ endif
 REGRESS = \
 	catalog \
 	monitor \
-	enforcement
+	enforcement \
+	monitor_privileges \
+	analyze_statements
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
