@@ -41,7 +41,8 @@ REGRESS = \
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
-ISOLATION =
+ISOLATION = \
+	monitor_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
