@@ -7,7 +7,9 @@
  * defines the migration_split.* GUCs of the monitor, requests shared memory
  * (monitor_stats.c) and installs the hooks:
  *
- *	post_parse_analyze_hook   remembers constant locations for normalizing
+ *	post_parse_analyze_hook   computes the query id of statements that may
+ *	                          cross domains when query ids are not on, and
+ *	                          remembers constant locations for normalizing
  *	                          the query text (monitor_track.c)
  *	ExecutorStart_hook        classifies the statement's relations by domain,
  *	                          enforces, counts crossings (monitor_track.c)
@@ -125,9 +127,6 @@ ms_monitor_init(void)
 							   NULL, &ms_service, "",
 							   PGC_USERSET, 0, NULL, NULL, NULL);
 
-	/* Same query id as pg_stat_statements under compute_query_id = auto. */
-	EnableQueryId();
-
 	ms_track_init();
 	ms_enforce_init();
 
@@ -168,7 +167,27 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
-	if (jstate && ms_track != MS_TRACK_NONE)
+	if (ms_track == MS_TRACK_NONE)
+		return;
+
+	/*
+	 * Query ids not computed for every statement (compute_query_id = auto
+	 * and no other module asked for them): compute the same id for the
+	 * statements that may cross domains only, sparing every other
+	 * statement the cost of the jumble.  JumbleQuery insists that query
+	 * ids be enabled, so enable them for the call.
+	 */
+	if (jstate == NULL && query->queryId == UINT64CONST(0) &&
+		compute_query_id != COMPUTE_QUERY_ID_OFF &&
+		ms_query_may_cross(query))
+	{
+		bool		save = query_id_enabled;
+
+		query_id_enabled = true;
+		jstate = JumbleQuery(query, pstate->p_sourcetext);
+		query_id_enabled = save;
+	}
+	if (jstate)
 		ms_track_post_parse(query, jstate, pstate->p_sourcetext);
 }
 

@@ -90,6 +90,7 @@ extern void ms_track_init(void);
 extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 								const char *sourceText);
 extern void ms_track_executor_start(QueryDesc *queryDesc);
+extern bool ms_query_may_cross(Query *query);
 extern char *ms_normalize_query(const char *query, int query_loc,
 								int *query_len, const LocationLen *locs,
 								int nlocs, int first_param);

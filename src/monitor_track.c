@@ -129,6 +129,63 @@ ms_track_post_parse(Query *query, JumbleState *jstate, const char *sourceText)
 }
 
 /*
+ * Might this freshly analyzed statement reach two domains once executed?
+ * Cheap and conservative: true for views and sublinks (not expanded yet),
+ * otherwise compares the domains of the relations of the range table, its
+ * subqueries and CTEs.  Inheritance children tagged with another domain
+ * than their parent are not seen here.
+ */
+static bool
+ms_may_cross_walk(Query *query, MsDomainId *first)
+{
+	ListCell   *lc;
+
+	if (query->hasSubLinks)
+		return true;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			MsDomainId	d;
+
+			if (rte->relkind == RELKIND_VIEW)
+				return true;
+			d = ms_relation_domain(rte->relid);
+			if (d == MS_NO_DOMAIN)
+				continue;
+			if (*first == MS_NO_DOMAIN)
+				*first = d;
+			else if (d != *first)
+				return true;
+		}
+		else if (rte->rtekind == RTE_SUBQUERY &&
+				 ms_may_cross_walk(rte->subquery, first))
+			return true;
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query) &&
+			ms_may_cross_walk((Query *) cte->ctequery, first))
+			return true;
+	}
+	return false;
+}
+
+bool
+ms_query_may_cross(Query *query)
+{
+	MsDomainId	first = MS_NO_DOMAIN;
+
+	if (query->commandType == CMD_UTILITY)
+		return false;
+	return ms_may_cross_walk(query, &first);
+}
+
+/*
  * Classify the statement's relations; enforce, count the statement when it
  * crosses domains, and remember the domains it writes to.
  */

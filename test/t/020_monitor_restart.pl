@@ -11,7 +11,6 @@ my $node = PostgreSQL::Test::Cluster->new('monitor_restart');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'migration_split'
-compute_query_id = on
 restart_after_crash = on
 });
 $node->start;
@@ -23,6 +22,21 @@ CREATE TABLE ta (id int);
 CREATE TABLE tb (id int);
 INSERT INTO migration_split.ownership VALUES ('ta', 'a'), ('tb', 'b');
 });
+# compute_query_id = auto and no other module: the monitor computes the
+# query id itself for statements that may cross domains (views, sublinks,
+# several domains) and leaves the others alone
+$node->safe_psql('postgres', q{
+CREATE VIEW v AS SELECT ta.id FROM ta JOIN tb USING (id);
+CREATE TABLE tc (id int);
+});
+$node->safe_psql('postgres', 'SELECT count(*) FROM v WHERE id = 5');
+$node->safe_psql('postgres', 'SELECT count(*) FROM ta WHERE id IN (SELECT id FROM tb WHERE id > 5)');
+$node->safe_psql('postgres', 'SELECT count(*) FROM ta JOIN tc USING (id)');
+is($node->safe_psql('postgres', q{SELECT string_agg(query, E'\n' ORDER BY query) FROM migration_split.cross_domain_queries WHERE query NOT LIKE '%ta.id > %'}),
+	"SELECT count(*) FROM ta WHERE id IN (SELECT id FROM tb WHERE id > \$1)\nSELECT count(*) FROM v WHERE id = \$1",
+	'query ids computed for crossing statements under compute_query_id = auto');
+is($node->safe_psql('postgres', q{SHOW compute_query_id}), 'auto', 'compute_query_id is auto');
+$node->safe_psql('postgres', q{DROP VIEW v; SELECT migration_split.reset()});
 $node->safe_psql('postgres', 'SELECT count(*) FROM ta JOIN tb USING (id) WHERE ta.id > 1') for 1 .. 3;
 $node->safe_psql('postgres', q{
 BEGIN; INSERT INTO ta VALUES (1); INSERT INTO tb VALUES (1); COMMIT;

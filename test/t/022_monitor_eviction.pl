@@ -11,7 +11,6 @@ my $node = PostgreSQL::Test::Cluster->new('monitor_eviction');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'migration_split'
-compute_query_id = on
 migration_split.max = 20
 migration_split.track = all
 max_connections = 20
