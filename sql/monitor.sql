@@ -135,3 +135,12 @@ SELECT domain, crossing_queries, crossing_calls, crossing_transactions
 -- EXPLAIN alone executes nothing
 EXPLAIN (COSTS OFF) SELECT * FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id;
 SELECT count(*) FROM migration_split.cross_domain_queries;
+
+-- tagging and untagging take effect at once (cached answers invalidated)
+SELECT migration_split.reset();
+SELECT count(*) FROM mon_order o JOIN mon_unowned u ON u.id = o.id;
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('mon_unowned', 'mon_billing');
+SELECT count(*) FROM mon_order o JOIN mon_unowned u ON u.id = o.id;
+DELETE FROM migration_split.ownership WHERE rel = 'mon_unowned'::regclass;
+SELECT count(*) FROM mon_order o JOIN mon_unowned u ON u.id = o.id;
+SELECT domains, tables, calls FROM migration_split.cross_domain_queries;

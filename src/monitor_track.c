@@ -50,7 +50,9 @@
 #include "parser/scanner.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "monitor.h"
 
@@ -71,7 +73,26 @@ static int	stash_nlocs = 0;
 static int	stash_cap = 0;
 static int	stash_first_param = 0;
 
+/*
+ * Direct-mapped front cache of ms_relation_domain(): the hot path asks for
+ * the same few relations at parse time and at executor start, and a slot
+ * compare is much cheaper than a dynahash lookup.  Slots are cleared by the
+ * same relcache invalidations that clear the ownership cache (a tag change
+ * invalidates the tagged relation and all its inheritors).
+ */
+#define MS_FRONT_SIZE	256
+
+typedef struct MsFrontSlot
+{
+	Oid			relid;			/* InvalidOid: empty */
+	MsDomainId	domain;
+} MsFrontSlot;
+
+static MsFrontSlot ms_front[MS_FRONT_SIZE];
+
 static void ms_xact_callback(XactEvent event, void *arg);
+static void ms_front_relcache_callback(Datum arg, Oid relid);
+static void ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
 								int ndomains);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
@@ -82,6 +103,40 @@ void
 ms_track_init(void)
 {
 	RegisterXactCallback(ms_xact_callback, NULL);
+	CacheRegisterRelcacheCallback(ms_front_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, ms_front_namespace_callback,
+								  (Datum) 0);
+}
+
+static void
+ms_front_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid)
+		memset(ms_front, 0, sizeof(ms_front));
+	else if (ms_front[relid % MS_FRONT_SIZE].relid == relid)
+		ms_front[relid % MS_FRONT_SIZE].relid = InvalidOid;
+}
+
+static void
+ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memset(ms_front, 0, sizeof(ms_front));
+}
+
+/* ms_relation_domain() through the front cache. */
+static inline MsDomainId
+ms_domain_of(Oid relid)
+{
+	MsFrontSlot *slot = &ms_front[relid % MS_FRONT_SIZE];
+	MsDomainId	d;
+
+	if (slot->relid == relid && OidIsValid(relid))
+		return slot->domain;
+	d = ms_relation_domain(relid);
+	slot = &ms_front[relid % MS_FRONT_SIZE];
+	slot->relid = relid;
+	slot->domain = d;
+	return d;
 }
 
 /* Add d to a small set; false when the set is full. */
@@ -152,7 +207,7 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 
 			if (rte->relkind == RELKIND_VIEW)
 				return true;
-			d = ms_relation_domain(rte->relid);
+			d = ms_domain_of(rte->relid);
 			if (d == MS_NO_DOMAIN)
 				continue;
 			if (*first == MS_NO_DOMAIN)
@@ -216,7 +271,7 @@ ms_track_executor_start(QueryDesc *queryDesc)
 
 		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW)
 			continue;
-		d = ms_relation_domain(rte->relid);
+		d = ms_domain_of(rte->relid);
 		if (d != MS_NO_DOMAIN)
 			(void) ms_add_domain(domains, &ndomains, d);
 	}
@@ -234,7 +289,7 @@ ms_track_executor_start(QueryDesc *queryDesc)
 		foreach(lc, ps->resultRelations)
 		{
 			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
-			MsDomainId	d = ms_relation_domain(rte->relid);
+			MsDomainId	d = ms_domain_of(rte->relid);
 
 			if (d != MS_NO_DOMAIN && ms_add_domain(xact_domains, &xact_ndomains, d))
 				added = true;
