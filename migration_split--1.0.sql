@@ -143,7 +143,10 @@ CREATE FUNCTION migration_split.monitor_info_internal(
 	OUT stats_reset timestamptz,
 	OUT statements bigint,
 	OUT transactions bigint,
-	OUT max integer)
+	OUT max integer,
+	OUT shared_memory_bytes bigint,
+	OUT statement_entry_bytes bigint,
+	OUT transaction_entry_bytes bigint)
 RETURNS record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_monitor_info';

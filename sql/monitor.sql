@@ -144,3 +144,30 @@ SELECT count(*) FROM mon_order o JOIN mon_unowned u ON u.id = o.id;
 DELETE FROM migration_split.ownership WHERE rel = 'mon_unowned'::regclass;
 SELECT count(*) FROM mon_order o JOIN mon_unowned u ON u.id = o.id;
 SELECT domains, tables, calls FROM migration_split.cross_domain_queries;
+
+-- writes rolled back to a savepoint or by an exception block do not count
+SELECT migration_split.reset();
+BEGIN;
+UPDATE mon_order SET total = total + 1 WHERE id = 10;
+SAVEPOINT s;
+UPDATE mon_customer SET name = 'ann' WHERE id = 1;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+DO $$
+BEGIN
+	UPDATE mon_order SET total = total + 1 WHERE id = 10;
+	BEGIN
+		UPDATE mon_customer SET name = 'ann' WHERE id = 1;
+		RAISE EXCEPTION 'undo';
+	EXCEPTION WHEN raise_exception THEN NULL;
+	END;
+END $$;
+SELECT count(*) FROM migration_split.cross_domain_transactions;
+-- released savepoints keep their writes
+BEGIN;
+UPDATE mon_order SET total = total + 1 WHERE id = 10;
+SAVEPOINT s;
+UPDATE mon_customer SET name = 'ann' WHERE id = 1;
+RELEASE SAVEPOINT s;
+COMMIT;
+SELECT domains, count FROM migration_split.cross_domain_transactions;

@@ -170,11 +170,9 @@ ms_query_entry_size(void)
 	return MAXALIGN(offsetof(MsQueryEntry, text) + ms_max_text);
 }
 
-/*
- * Reserve shared memory and the LWLock (shmem_request_hook).
- */
-void
-ms_stats_shmem_request(void)
+/* Bytes of shared memory the monitor needs for the current settings. */
+static Size
+ms_shmem_size(void)
 {
 	Size		size;
 
@@ -182,7 +180,16 @@ ms_stats_shmem_request(void)
 	size = add_size(size, hash_estimate_size(ms_max, ms_query_entry_size()));
 	size = add_size(size, hash_estimate_size(ms_max, sizeof(MsXactEntry)));
 	size = add_size(size, hash_estimate_size(MS_EVENT_MAX, sizeof(MsEventEntry)));
-	RequestAddinShmemSpace(size);
+	return size;
+}
+
+/*
+ * Reserve shared memory and the LWLock (shmem_request_hook).
+ */
+void
+ms_stats_shmem_request(void)
+{
+	RequestAddinShmemSpace(ms_shmem_size());
 	RequestNamedLWLockTranche("migration_split", 1);
 }
 
@@ -960,14 +967,16 @@ ms_cross_domain_transactions(PG_FUNCTION_ARGS)
 
 /*
  * migration_split.monitor_info: evictions and the time of the last reset,
- * plus the current number of entries and the configured maximum.
+ * the current number of entries and the configured maximum, and the shared
+ * memory used: in total and per statement and transaction entry (entry,
+ * hash element header and bucket share, as hash_estimate_size counts).
  */
 Datum
 ms_monitor_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {0};
+	Datum		values[8];
+	bool		nulls[8] = {0};
 
 	ms_stats_require();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -982,6 +991,11 @@ ms_monitor_info(PG_FUNCTION_ARGS)
 	values[1] = TimestampTzGetDatum(ms_shared->stats_reset);
 	SpinLockRelease(&ms_shared->mutex);
 	values[4] = Int32GetDatum(ms_max);
+	values[5] = Int64GetDatum((int64) ms_shmem_size());
+	values[6] = Int64GetDatum((int64) (hash_estimate_size(ms_max * 2, ms_query_entry_size()) -
+									   hash_estimate_size(ms_max, ms_query_entry_size())) / ms_max);
+	values[7] = Int64GetDatum((int64) (hash_estimate_size(ms_max * 2, sizeof(MsXactEntry)) -
+									   hash_estimate_size(ms_max, sizeof(MsXactEntry))) / ms_max);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -65,6 +65,20 @@ static int	xact_ndomains = 0;
 static uint64 xact_samples[MS_XACT_SAMPLES];
 static int	xact_nsamples = 0;
 
+/*
+ * Sizes of the sets above when each open subtransaction started, indexed
+ * by nesting level; the sets only grow, so truncating them to these sizes
+ * forgets the writes of an aborted subtransaction.
+ */
+typedef struct MsSubSave
+{
+	int			ndomains;
+	int			nsamples;
+} MsSubSave;
+
+static MsSubSave *sub_saves = NULL;
+static int	sub_saves_len = 0;
+
 /* Constant locations of the last analyzed statement. */
 static uint64 stash_queryid = 0;
 static const char *stash_source = NULL;
@@ -91,6 +105,8 @@ typedef struct MsFrontSlot
 static MsFrontSlot ms_front[MS_FRONT_SIZE];
 
 static void ms_xact_callback(XactEvent event, void *arg);
+static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								SubTransactionId parentSubid, void *arg);
 static void ms_front_relcache_callback(Datum arg, Oid relid);
 static void ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
@@ -103,6 +119,7 @@ void
 ms_track_init(void)
 {
 	RegisterXactCallback(ms_xact_callback, NULL);
+	RegisterSubXactCallback(ms_subxact_callback, NULL);
 	CacheRegisterRelcacheCallback(ms_front_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, ms_front_namespace_callback,
 								  (Datum) 0);
@@ -445,6 +462,45 @@ ms_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			xact_ndomains = 0;
 			xact_nsamples = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Subtransaction start and abort: remember, and return to, the sizes of
+ * the transaction's write sets.
+ */
+static void
+ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			if (level >= sub_saves_len)
+			{
+				int			newlen = Max(16, level * 2);
+
+				if (sub_saves == NULL)
+					sub_saves = MemoryContextAlloc(TopMemoryContext,
+												   sizeof(MsSubSave) * newlen);
+				else
+					sub_saves = repalloc(sub_saves, sizeof(MsSubSave) * newlen);
+				sub_saves_len = newlen;
+			}
+			sub_saves[level].ndomains = xact_ndomains;
+			sub_saves[level].nsamples = xact_nsamples;
+			break;
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (level < sub_saves_len)
+			{
+				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);
+				xact_nsamples = Min(xact_nsamples, sub_saves[level].nsamples);
+			}
 			break;
 		default:
 			break;
