@@ -171,3 +171,12 @@ UPDATE mon_customer SET name = 'ann' WHERE id = 1;
 RELEASE SAVEPOINT s;
 COMMIT;
 SELECT domains, count FROM migration_split.cross_domain_transactions;
+
+-- a prepared statement counts as top-level when EXECUTEd at top level
+SELECT migration_split.reset();
+PREPARE mon_prep (int) AS
+	SELECT count(*) FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id WHERE o.total > $1;
+EXECUTE mon_prep(1);
+EXECUTE mon_prep(2);
+SELECT domains, calls, query FROM migration_split.cross_domain_queries;
+DEALLOCATE mon_prep;

@@ -251,6 +251,21 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  ParamListInfo params, QueryEnvironment *queryEnv,
 				  DestReceiver *dest, QueryCompletion *qc)
 {
+	/*
+	 * EXECUTE of a prepared statement runs that statement at the level of
+	 * the EXECUTE itself, as pg_stat_statements counts it.
+	 */
+	if (IsA(pstmt->utilityStmt, ExecuteStmt))
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+
 	ms_nesting_level++;
 	PG_TRY();
 	{
