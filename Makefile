@@ -12,9 +12,13 @@ OBJS = \
 	src/migration_split.o \
 	src/ownership_cache.o \
 	src/ownership.o \
+	src/reports.o \
 	src/monitor.o \
-	src/decoder.o \
-	src/reports.o
+	src/monitor_stats.o \
+	src/monitor_track.o \
+	src/monitor_enforce.o \
+	src/monitor_analyze.o \
+	src/decoder.o
 
 EXTENSION = migration_split
 DATA = migration_split--1.0.sql
@@ -37,13 +41,18 @@ REGRESS = \
 	fk_report \
 	dependencies_report \
 	domain_summary \
-	boundary_graph
+	boundary_graph \
+	monitor \
+	enforcement \
+	monitor_privileges \
+	analyze_statements
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
 ISOLATION = \
-	ownership_concurrency
+	ownership_concurrency \
+	monitor_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 

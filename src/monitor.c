@@ -1,7 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * monitor.c
- *		Runtime boundary monitor (executor hooks, shared memory).
+ *		Runtime boundary monitor: GUCs and hook wiring.
+ *
+ * When the library is in shared_preload_libraries, ms_monitor_init()
+ * defines the migration_split.* GUCs of the monitor, requests shared memory
+ * (monitor_stats.c) and installs the hooks:
+ *
+ *	post_parse_analyze_hook   computes the query id of statements that may
+ *	                          cross domains when query ids are not on, and
+ *	                          remembers constant locations for normalizing
+ *	                          the query text (monitor_track.c)
+ *	ExecutorStart_hook        classifies the statement's relations by domain,
+ *	                          enforces, counts crossings (monitor_track.c)
+ *	ExecutorRun/Finish_hook,  track the nesting level, as pg_stat_statements
+ *	ProcessUtility_hook       does, for migration_split.track = top
+ *
+ * Every hook calls the previous one.  Nothing here takes locks; see
+ * monitor_stats.c for the shared memory locking rules.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -9,7 +25,66 @@
  */
 #include "postgres.h"
 
-#include "migration_split.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+
+#include "monitor.h"
+
+/* GUC variables */
+int			ms_track = MS_TRACK_TOP;
+int			ms_max = 5000;
+int			ms_max_text = 1024;
+bool		ms_save = true;
+int			ms_enforce = MS_ENFORCE_OFF;
+char	   *ms_service = NULL;
+
+/* Current nesting depth of ExecutorRun/Finish and ProcessUtility calls. */
+int			ms_nesting_level = 0;
+
+static const struct config_enum_entry track_options[] = {
+	{"none", MS_TRACK_NONE, false},
+	{"top", MS_TRACK_TOP, false},
+	{"all", MS_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry enforce_options[] = {
+	{"off", MS_ENFORCE_OFF, false},
+	{"warn", MS_ENFORCE_WARN, false},
+	{"error", MS_ENFORCE_ERROR, false},
+	{"false", MS_ENFORCE_OFF, true},
+	{"no", MS_ENFORCE_OFF, true},
+	{"0", MS_ENFORCE_OFF, true},
+	{NULL, 0, false}
+};
+
+/* Saved hook values */
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void ms_shmem_request(void);
+static void ms_shmem_startup(void);
+static void ms_post_parse_analyze(ParseState *pstate, Query *query,
+								  JumbleState *jstate);
+static void ms_ExecutorStart(QueryDesc *queryDesc, int eflags);
+static void ms_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
+						   uint64 count, bool execute_once);
+static void ms_ExecutorFinish(QueryDesc *queryDesc);
+static void ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+							  bool readOnlyTree, ProcessUtilityContext context,
+							  ParamListInfo params, QueryEnvironment *queryEnv,
+							  DestReceiver *dest, QueryCompletion *qc);
 
 /*
  * Install hooks and request shared memory; called from _PG_init only while
@@ -18,4 +93,192 @@
 void
 ms_monitor_init(void)
 {
+	DefineCustomEnumVariable("migration_split.track",
+							 "Selects which statements the boundary monitor records.",
+							 "none records nothing, top records top-level statements, "
+							 "all also records statements run inside functions.",
+							 &ms_track, MS_TRACK_TOP, track_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migration_split.max",
+							"Maximum number of cross-domain statements and transaction "
+							"shapes kept in shared memory.",
+							NULL, &ms_max, 5000, 10, INT_MAX / 2,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("migration_split.max_query_text",
+							"Bytes of normalized query text kept per cross-domain statement.",
+							NULL, &ms_max_text, 1024, 64, 65536,
+							PGC_POSTMASTER, GUC_UNIT_BYTE, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("migration_split.save",
+							 "Saves the monitor's statistics across server shutdowns.",
+							 NULL, &ms_save, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("migration_split.enforce",
+							 "Reacts to statements of a service that touch another domain's tables.",
+							 "off does nothing, warn raises a WARNING, error fails the statement.",
+							 &ms_enforce, MS_ENFORCE_OFF, enforce_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+
+	DefineCustomStringVariable("migration_split.service",
+							   "Domain the session acts for, checked by migration_split.enforce.",
+							   NULL, &ms_service, "",
+							   PGC_USERSET, 0, NULL, NULL, NULL);
+
+	ms_track_init();
+	ms_enforce_init();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = ms_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = ms_shmem_startup;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = ms_post_parse_analyze;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = ms_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = ms_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = ms_ExecutorFinish;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = ms_ProcessUtility;
+}
+
+static void
+ms_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	ms_stats_shmem_request();
+}
+
+static void
+ms_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	ms_stats_shmem_startup();
+}
+
+static void
+ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+	if (ms_track == MS_TRACK_NONE)
+		return;
+
+	/*
+	 * Query ids not computed for every statement (compute_query_id = auto
+	 * and no other module asked for them): compute the same id for the
+	 * statements that may cross domains only, sparing every other
+	 * statement the cost of the jumble.  JumbleQuery insists that query
+	 * ids be enabled, so enable them for the call.
+	 */
+	if (jstate == NULL && query->queryId == UINT64CONST(0) &&
+		compute_query_id != COMPUTE_QUERY_ID_OFF &&
+		ms_query_may_cross(query))
+	{
+		bool		save = query_id_enabled;
+
+		query_id_enabled = true;
+		jstate = JumbleQuery(query, pstate->p_sourcetext);
+		query_id_enabled = save;
+	}
+	if (jstate)
+		ms_track_post_parse(query, jstate, pstate->p_sourcetext);
+}
+
+/*
+ * Classify and count the statement once the executor has its final range
+ * table (views expanded, partitions added), but before any row is touched,
+ * so that enforcement can stop it.
+ */
+static void
+ms_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		ms_track_executor_start(queryDesc);
+}
+
+static void
+ms_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			   bool execute_once)
+{
+	ms_nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		ms_nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+ms_ExecutorFinish(QueryDesc *queryDesc)
+{
+	ms_nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		ms_nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+static void
+ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				  bool readOnlyTree, ProcessUtilityContext context,
+				  ParamListInfo params, QueryEnvironment *queryEnv,
+				  DestReceiver *dest, QueryCompletion *qc)
+{
+	/*
+	 * EXECUTE of a prepared statement runs that statement at the level of
+	 * the EXECUTE itself, as pg_stat_statements counts it.
+	 */
+	if (IsA(pstmt->utilityStmt, ExecuteStmt))
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+
+	ms_nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		ms_nesting_level--;
+	}
+	PG_END_TRY();
 }

@@ -1,0 +1,116 @@
+-- Per-service enforcement and the allowlist of known crossings.
+INSERT INTO migration_split.domains (domain) VALUES ('enf_orders'), ('enf_customers'), ('enf_billing');
+CREATE TABLE enf_customer (id int PRIMARY KEY, name text);
+CREATE TABLE enf_order (id int PRIMARY KEY,
+	customer_id int REFERENCES enf_customer ON DELETE CASCADE, total int);
+CREATE TABLE enf_invoice (id int PRIMARY KEY, order_id int);
+CREATE TABLE enf_free (id int);
+INSERT INTO migration_split.ownership (rel, domain) VALUES
+	('enf_customer', 'enf_customers'), ('enf_order', 'enf_orders'),
+	('enf_invoice', 'enf_billing');
+INSERT INTO enf_customer VALUES (1, 'ann'), (2, 'bob');
+INSERT INTO enf_order VALUES (10, 1, 5);
+CREATE VIEW enf_order_names AS
+	SELECT o.id, c.name FROM enf_order o JOIN enf_customer c ON c.id = o.customer_id;
+SELECT migration_split.reset();
+SHOW migration_split.enforce;
+
+-- off (default): nothing happens
+SET migration_split.service = 'enf_orders';
+SELECT count(*) FROM enf_order_names;
+
+\set VERBOSITY verbose
+-- warn: the statement runs, with a WARNING
+SET migration_split.enforce = 'warn';
+SELECT count(*) FROM enf_order_names;
+-- own tables and unowned tables are fine
+SELECT count(*) FROM enf_order o, enf_free f;
+-- error: a stable SQLSTATE, the table and its owner, a hint
+SET migration_split.enforce = 'error';
+SELECT count(*) FROM enf_customer;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM enf_order o, enf_customer c, enf_invoice i;
+-- writes too
+UPDATE enf_customer SET name = 'x' WHERE id = 1;
+-- nested statements (functions) are enforced at any migration_split.track
+CREATE FUNCTION enf_peek() RETURNS bigint LANGUAGE sql
+	AS 'SELECT count(*) FROM enf_invoice';
+SELECT enf_peek();
+\set VERBOSITY default
+
+-- foreign-key checks and cascades fired by the service's own writes are fine
+INSERT INTO enf_order VALUES (11, 2, 3);
+UPDATE enf_order SET customer_id = 1 WHERE id = 11;
+DELETE FROM enf_order WHERE id = 11;
+-- ... including cascades into the service's tables fired by others
+RESET migration_split.service;
+INSERT INTO enf_customer VALUES (3, 'cy');
+INSERT INTO enf_order VALUES (12, 3, 1);
+SET migration_split.service = 'enf_customers';
+DELETE FROM enf_customer WHERE id = 3;
+-- but writing the other domain's table directly is not
+INSERT INTO enf_order VALUES (13, 1, 1);
+SET migration_split.service = 'enf_orders';
+SELECT count(*) FROM enf_order;
+
+-- the allowlist: a domain-wide entry, a table-specific entry
+RESET migration_split.enforce;
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason, expires_at)
+	VALUES ('enf_orders', 'enf_customers', 'order page shows customer names', now() + interval '1 day');
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+	VALUES ('enf_orders', 'enf_billing', 'enf_invoice', 'invoice link');
+SET migration_split.enforce = 'error';
+SELECT count(*) FROM enf_order_names;
+SELECT count(*) FROM enf_order o, enf_customer c, enf_invoice i;
+SELECT count(*) FROM enf_order_names;
+-- a service not covered by the entries is still stopped
+SET migration_split.service = 'enf_billing';
+SELECT count(*) FROM enf_order_names;
+SET migration_split.service = 'enf_orders';
+
+-- an expired entry stops exempting
+RESET migration_split.enforce;
+UPDATE migration_split.allowed_crossings SET expires_at = now() - interval '1 second'
+ WHERE to_domain = 'enf_customers';
+SET migration_split.enforce = 'error';
+SELECT count(*) FROM enf_order_names;
+RESET migration_split.enforce;
+
+-- usage of the entries; the expired one exempted statements, the table one too
+SELECT from_domain, to_domain, rel, expired, exemptions, last_exempted IS NOT NULL AS used
+  FROM migration_split.allowed_crossings_usage ORDER BY id;
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+	VALUES ('enf_billing', 'enf_orders', 'never used');
+SELECT from_domain, to_domain, expired, last_exempted IS NULL AS never
+  FROM migration_split.unused_allowed_crossings() ORDER BY id;
+SELECT count(*) FROM migration_split.unused_allowed_crossings('0 seconds');
+
+-- violations show in the per-domain runtime figures
+SELECT domain, last_violation IS NOT NULL AS violated
+  FROM migration_split.domain_runtime_stats() WHERE domain LIKE 'enf\_%' ORDER BY domain;
+
+-- the allowlist is checked
+\set VERBOSITY terse
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+	VALUES ('enf_orders', 'enf_orders', 'self');
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+	VALUES ('enf_orders', 'nowhere', 'unknown domain');
+\set VERBOSITY default
+
+-- ALTER ROLE ... SET works for the service GUC
+CREATE ROLE enf_orders_svc LOGIN;
+GRANT SELECT ON enf_order, enf_customer TO enf_orders_svc;
+ALTER ROLE enf_orders_svc SET migration_split.service = 'enf_orders';
+ALTER ROLE enf_orders_svc SET migration_split.enforce = 'error';
+SELECT current_user AS regress_superuser \gset
+\c - enf_orders_svc
+SHOW migration_split.service;
+SELECT count(*) FROM enf_order;
+SELECT count(*) FROM enf_customer;
+-- enforce itself can only be changed by superusers
+SET migration_split.enforce = 'off';
+\c - :regress_superuser
+DROP OWNED BY enf_orders_svc;
+ALTER ROLE enf_orders_svc RESET ALL;
+DROP ROLE enf_orders_svc;
+RESET migration_split.service;

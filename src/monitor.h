@@ -1,0 +1,103 @@
+/*-------------------------------------------------------------------------
+ *
+ * monitor.h
+ *		Declarations shared by the files of the runtime boundary monitor:
+ *
+ *		monitor.c          GUCs, hook wiring, nesting level
+ *		monitor_stats.c    shared memory statistics, stats file, views
+ *		monitor_track.c    per-statement analysis, RI detection, per-
+ *		                   transaction write tracking, text normalization
+ *		monitor_enforce.c  per-service enforcement and the allowlist
+ *		monitor_analyze.c  analyze_statements() over pg_stat_statements
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MIGRATION_SPLIT_MONITOR_H
+#define MIGRATION_SPLIT_MONITOR_H
+
+#include "executor/execdesc.h"
+#include "nodes/parsenodes.h"
+#include "utils/queryjumble.h"
+#include "utils/timestamp.h"
+
+#include "migration_split.h"
+
+/* Most domains remembered per statement or transaction entry. */
+#define MS_ENTRY_DOMAINS		8
+/* Most distinct domain names the shared dictionary holds. */
+#define MS_MAX_SHARED_DOMAINS	256
+/* Bytes of table names kept per statement entry. */
+#define MS_TABLES_LEN			256
+/* Sample queryids kept per transaction entry. */
+#define MS_XACT_SAMPLES			4
+
+/* SQLSTATE of enforcement violations (class MS: migration_split). */
+#define ERRCODE_MS_CROSS_DOMAIN_ACCESS	MAKE_SQLSTATE('M','S','0','0','1')
+
+typedef enum MsTrackLevel
+{
+	MS_TRACK_NONE,
+	MS_TRACK_TOP,
+	MS_TRACK_ALL
+} MsTrackLevel;
+
+typedef enum MsEnforceMode
+{
+	MS_ENFORCE_OFF,
+	MS_ENFORCE_WARN,
+	MS_ENFORCE_ERROR
+} MsEnforceMode;
+
+/*
+ * Sorted set of shared domain indexes (see monitor_stats.c); unused slots
+ * are zero.  Shared indexes start at 1.
+ */
+typedef struct MsDomainSet
+{
+	int			count;
+	uint16		ids[MS_ENTRY_DOMAINS];
+} MsDomainSet;
+
+/* GUCs (monitor.c) */
+extern int	ms_track;
+extern int	ms_max;
+extern int	ms_max_text;
+extern bool ms_save;
+extern int	ms_enforce;
+extern char *ms_service;
+extern int	ms_nesting_level;
+
+/* monitor_stats.c */
+extern void ms_stats_shmem_request(void);
+extern void ms_stats_shmem_startup(void);
+extern bool ms_stats_available(void);
+extern void ms_stats_require(void);
+extern uint16 ms_shared_domain(MsDomainId local);
+extern bool ms_stats_count_query(uint64 queryid, CmdType kind,
+								 const MsDomainSet *domains);
+extern void ms_stats_create_query(uint64 queryid, CmdType kind,
+								  const MsDomainSet *domains,
+								  const char *tables, const char *text);
+extern void ms_stats_count_xact(const MsDomainSet *domains,
+								const uint64 *samples, int nsamples);
+extern void ms_stats_note_violation(const MsDomainSet *domains);
+extern void ms_stats_note_exemption(int64 allowlist_id);
+
+/* monitor_track.c */
+extern void ms_track_init(void);
+extern void ms_track_post_parse(Query *query, JumbleState *jstate,
+								const char *sourceText);
+extern void ms_track_executor_start(QueryDesc *queryDesc);
+extern bool ms_query_may_cross(Query *query);
+extern char *ms_normalize_query(const char *query, int query_loc,
+								int *query_len, const LocationLen *locs,
+								int nlocs, int first_param);
+
+/* monitor_enforce.c */
+extern void ms_enforce_init(void);
+extern void ms_enforce_check(List *rtable, const MsDomainId *domains,
+							 int ndomains);
+
+#endif							/* MIGRATION_SPLIT_MONITOR_H */

@@ -1,0 +1,1144 @@
+/*-------------------------------------------------------------------------
+ *
+ * monitor_stats.c
+ *		Shared memory statistics of the runtime boundary monitor, the stats
+ *		file that keeps them across restarts, and the SQL functions behind
+ *		the monitor's views.
+ *
+ * Shared memory holds:
+ *
+ *	- a dictionary of domain names (at most MS_MAX_SHARED_DOMAINS), so
+ *	  entries can store small shared indexes instead of names; indexes are
+ *	  never reused while the server runs and survive restarts in the file;
+ *	- the statement hash: one entry per (userid, dbid, queryid) of a
+ *	  statement that reached tables of two or more domains, with its
+ *	  normalized text (at most migration_split.max_query_text bytes, kept
+ *	  inside the entry) and the names of its tables;
+ *	- the transaction hash: one entry per (dbid, set of domains written);
+ *	- a small "event" hash: last violation per (dbid, domain) and use of
+ *	  each allowlist entry.
+ *
+ * Locking follows pg_stat_statements: one LWLock protects the shape of all
+ * hashes and the dictionary.  It is taken in shared mode to look an entry
+ * up (the common case: the entry exists), and in exclusive mode only to add
+ * or evict entries or reset.  Counters of an entry are protected by the
+ * entry's spinlock; readers copy them under the spinlock.  Nothing in here
+ * runs catalog access or allocates while holding the LWLock, except palloc
+ * in the SRFs, which hold it in shared mode only.
+ *
+ * When a hash is full, the least-used 5% of its entries (at least 10) are
+ * evicted at once; usage is the number of calls, decayed by 1% at every
+ * eviction so that old entries eventually give way.  Evictions are counted
+ * in migration_split.monitor_info.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "monitor.h"
+
+PG_FUNCTION_INFO_V1(ms_cross_domain_queries);
+PG_FUNCTION_INFO_V1(ms_cross_domain_transactions);
+PG_FUNCTION_INFO_V1(ms_monitor_info);
+PG_FUNCTION_INFO_V1(ms_monitor_reset);
+PG_FUNCTION_INFO_V1(ms_monitor_loaded);
+PG_FUNCTION_INFO_V1(ms_domain_runtime_stats);
+PG_FUNCTION_INFO_V1(ms_allowlist_usage);
+
+#define MS_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/migration_split.stat"
+#define MS_STATS_MAGIC		0x4d534d31	/* "MSM1" */
+#define MS_STATS_VERSION	1
+
+#define MS_EVENT_MAX		2048
+#define MS_EVENT_VIOLATION	1
+#define MS_EVENT_EXEMPTION	2
+
+#define USAGE_DECREASE_FACTOR	0.99
+#define EVICT_PERCENT			5
+#define EVICT_MIN				10
+
+typedef struct MsQueryKey
+{
+	Oid			userid;
+	Oid			dbid;
+	uint64		queryid;
+} MsQueryKey;
+
+typedef struct MsQueryEntry
+{
+	MsQueryKey	key;			/* hash key, must be first */
+	slock_t		mutex;			/* protects the fields below key */
+	int64		calls;
+	double		usage;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	char		appname[NAMEDATALEN];
+	/* set at creation, then read-only: */
+	CmdType		kind;
+	MsDomainSet domains;
+	char		tables[MS_TABLES_LEN];	/* NUL-separated, ends with "" */
+	char		text[FLEXIBLE_ARRAY_MEMBER];	/* ms_max_text bytes */
+} MsQueryEntry;
+
+typedef struct MsXactKey
+{
+	Oid			dbid;
+	MsDomainSet domains;
+} MsXactKey;
+
+typedef struct MsXactEntry
+{
+	MsXactKey	key;			/* hash key, must be first */
+	slock_t		mutex;
+	int64		count;
+	double		usage;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	int			nsamples;
+	uint64		samples[MS_XACT_SAMPLES];
+} MsXactEntry;
+
+typedef struct MsEventKey
+{
+	Oid			dbid;
+	int32		kind;			/* MS_EVENT_* */
+	int64		id;				/* shared domain index or allowlist id */
+} MsEventKey;
+
+typedef struct MsEventEntry
+{
+	MsEventKey	key;
+	slock_t		mutex;
+	int64		count;
+	TimestampTz last;
+} MsEventEntry;
+
+typedef struct MsSharedState
+{
+	LWLock	   *lock;			/* shape of the hashes and the dictionary */
+	slock_t		mutex;			/* protects dealloc and stats_reset */
+	int64		dealloc;
+	TimestampTz stats_reset;
+	int			ndomains;
+	NameData	domains[MS_MAX_SHARED_DOMAINS + 1]; /* index 0 unused */
+} MsSharedState;
+
+static MsSharedState *ms_shared = NULL;
+static HTAB *ms_query_hash = NULL;
+static HTAB *ms_xact_hash = NULL;
+static HTAB *ms_event_hash = NULL;
+
+/* Backend-local map from interned domain id to shared index. */
+static uint16 *ms_local_to_shared = NULL;
+static int	ms_local_to_shared_len = 0;
+
+static Size ms_query_entry_size(void);
+static void ms_shmem_shutdown(int code, Datum arg);
+static void ms_load_file(void);
+static void ms_evict(HTAB *hash, bool is_query);
+static Datum ms_domain_array(const MsDomainSet *set);
+
+static Size
+ms_query_entry_size(void)
+{
+	return MAXALIGN(offsetof(MsQueryEntry, text) + ms_max_text);
+}
+
+/* Bytes of shared memory the monitor needs for the current settings. */
+static Size
+ms_shmem_size(void)
+{
+	Size		size;
+
+	size = MAXALIGN(sizeof(MsSharedState));
+	size = add_size(size, hash_estimate_size(ms_max, ms_query_entry_size()));
+	size = add_size(size, hash_estimate_size(ms_max, sizeof(MsXactEntry)));
+	size = add_size(size, hash_estimate_size(MS_EVENT_MAX, sizeof(MsEventEntry)));
+	return size;
+}
+
+/*
+ * Reserve shared memory and the LWLock (shmem_request_hook).
+ */
+void
+ms_stats_shmem_request(void)
+{
+	RequestAddinShmemSpace(ms_shmem_size());
+	RequestNamedLWLockTranche("migration_split", 1);
+}
+
+/*
+ * Attach to (or create and load) the shared state (shmem_startup_hook).
+ */
+void
+ms_stats_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	ms_shared = NULL;
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	ms_shared = ShmemInitStruct("migration_split monitor",
+								sizeof(MsSharedState), &found);
+	if (!found)
+	{
+		ms_shared->lock = &(GetNamedLWLockTranche("migration_split"))->lock;
+		SpinLockInit(&ms_shared->mutex);
+		ms_shared->dealloc = 0;
+		ms_shared->stats_reset = GetCurrentTimestamp();
+		ms_shared->ndomains = 0;
+	}
+
+	info.keysize = sizeof(MsQueryKey);
+	info.entrysize = ms_query_entry_size();
+	ms_query_hash = ShmemInitHash("migration_split statements", ms_max, ms_max,
+								  &info, HASH_ELEM | HASH_BLOBS);
+	info.keysize = sizeof(MsXactKey);
+	info.entrysize = sizeof(MsXactEntry);
+	ms_xact_hash = ShmemInitHash("migration_split transactions", ms_max, ms_max,
+								 &info, HASH_ELEM | HASH_BLOBS);
+	info.keysize = sizeof(MsEventKey);
+	info.entrysize = sizeof(MsEventEntry);
+	ms_event_hash = ShmemInitHash("migration_split events", MS_EVENT_MAX,
+								  MS_EVENT_MAX, &info, HASH_ELEM | HASH_BLOBS);
+
+	LWLockRelease(AddinShmemInitLock);
+
+	/* The postmaster saves the statistics when it shuts down. */
+	if (!IsUnderPostmaster)
+		on_shmem_exit(ms_shmem_shutdown, (Datum) 0);
+
+	if (!found)
+		ms_load_file();
+}
+
+bool
+ms_stats_available(void)
+{
+	return ms_shared != NULL;
+}
+
+/*
+ * Fail clearly when a runtime function is called on a server that does not
+ * preload the library.
+ */
+void
+ms_stats_require(void)
+{
+	if (ms_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration_split must be loaded via \"shared_preload_libraries\""),
+				 errdetail("The runtime boundary monitor keeps its statistics in shared memory."),
+				 errhint("Add migration_split to shared_preload_libraries and restart the server.")));
+}
+
+/*
+ * The shared index of a backend-local domain id, adding the name to the
+ * shared dictionary on first use; 0 when the dictionary is full.
+ */
+uint16
+ms_shared_domain(MsDomainId local)
+{
+	const char *name;
+	uint16		result = 0;
+	int			i;
+
+	if (local <= MS_NO_DOMAIN)
+		return 0;
+	if (local < ms_local_to_shared_len && ms_local_to_shared[local] != 0)
+		return ms_local_to_shared[local];
+
+	name = ms_domain_name(local);
+	if (name == NULL)
+		return 0;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	for (i = 1; i <= ms_shared->ndomains; i++)
+		if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
+			break;
+	LWLockRelease(ms_shared->lock);
+
+	if (i > ms_shared->ndomains)
+	{
+		LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+		for (i = 1; i <= ms_shared->ndomains; i++)
+			if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
+				break;
+		if (i > ms_shared->ndomains && i <= MS_MAX_SHARED_DOMAINS)
+		{
+			namestrcpy(&ms_shared->domains[i], name);
+			ms_shared->ndomains = i;
+		}
+		LWLockRelease(ms_shared->lock);
+	}
+	if (i <= MS_MAX_SHARED_DOMAINS)
+		result = (uint16) i;
+
+	if (local >= ms_local_to_shared_len)
+	{
+		int			newlen = Max(16, local * 2);
+
+		if (ms_local_to_shared == NULL)
+			ms_local_to_shared = MemoryContextAllocZero(TopMemoryContext,
+														sizeof(uint16) * newlen);
+		else
+		{
+			ms_local_to_shared = repalloc(ms_local_to_shared,
+										  sizeof(uint16) * newlen);
+			memset(ms_local_to_shared + ms_local_to_shared_len, 0,
+				   sizeof(uint16) * (newlen - ms_local_to_shared_len));
+		}
+		ms_local_to_shared_len = newlen;
+	}
+	ms_local_to_shared[local] = result;
+	return result;
+}
+
+/*
+ * Count one more call of an existing statement entry.  Returns false when
+ * the entry does not exist; the caller then gathers text and table names
+ * (outside any lock) and calls ms_stats_create_query.
+ */
+bool
+ms_stats_count_query(uint64 queryid, CmdType kind, const MsDomainSet *domains)
+{
+	MsQueryKey	key;
+	MsQueryEntry *entry;
+
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	key.queryid = queryid;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	entry = hash_search(ms_query_hash, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		SpinLockAcquire(&entry->mutex);
+		entry->calls++;
+		entry->usage += 1.0;
+		entry->last_seen = GetCurrentStatementStartTimestamp();
+		strlcpy(entry->appname, application_name ? application_name : "",
+				NAMEDATALEN);
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(ms_shared->lock);
+	return entry != NULL;
+}
+
+/*
+ * Create the entry of a statement (or count a call if another backend
+ * created it meanwhile).  tables is a NUL-separated list ending with an
+ * empty string; text is the normalized statement.
+ */
+void
+ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
+					  const char *tables, const char *text)
+{
+	MsQueryKey	key;
+	MsQueryEntry *entry;
+	bool		found;
+
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	key.queryid = queryid;
+
+	LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+	if (hash_get_num_entries(ms_query_hash) >= ms_max)
+		ms_evict(ms_query_hash, true);
+	entry = hash_search(ms_query_hash, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		Size		len;
+
+		SpinLockInit(&entry->mutex);
+		entry->calls = 0;
+		entry->usage = 0;
+		entry->first_seen = GetCurrentStatementStartTimestamp();
+		entry->kind = kind;
+		entry->domains = *domains;
+		/* tables: copy whole names while they fit, always terminate */
+		len = 0;
+		while (tables[len] != '\0')
+		{
+			Size		n = strlen(tables + len) + 1;
+
+			if (len + n + 1 > MS_TABLES_LEN)
+				break;
+			len += n;
+		}
+		memcpy(entry->tables, tables, len);
+		entry->tables[len] = '\0';
+		len = pg_mbcliplen(text, strlen(text), ms_max_text - 1);
+		memcpy(entry->text, text, len);
+		entry->text[len] = '\0';
+	}
+	SpinLockAcquire(&entry->mutex);
+	entry->calls++;
+	entry->usage += 1.0;
+	entry->last_seen = GetCurrentStatementStartTimestamp();
+	strlcpy(entry->appname, application_name ? application_name : "",
+			NAMEDATALEN);
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(ms_shared->lock);
+}
+
+/*
+ * Count a committed transaction that wrote to the given domains.
+ */
+void
+ms_stats_count_xact(const MsDomainSet *domains, const uint64 *samples,
+					int nsamples)
+{
+	MsXactKey	key;
+	MsXactEntry *entry;
+	bool		found = true;
+	int			i;
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.domains = *domains;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	entry = hash_search(ms_xact_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		LWLockRelease(ms_shared->lock);
+		LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+		if (hash_get_num_entries(ms_xact_hash) >= ms_max)
+			ms_evict(ms_xact_hash, false);
+		entry = hash_search(ms_xact_hash, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			SpinLockInit(&entry->mutex);
+			entry->count = 0;
+			entry->usage = 0;
+			entry->first_seen = GetCurrentStatementStartTimestamp();
+			entry->nsamples = 0;
+		}
+	}
+
+	SpinLockAcquire(&entry->mutex);
+	entry->count++;
+	entry->usage += 1.0;
+	entry->last_seen = GetCurrentStatementStartTimestamp();
+	for (i = 0; i < nsamples && entry->nsamples < MS_XACT_SAMPLES; i++)
+	{
+		int			j;
+
+		for (j = 0; j < entry->nsamples; j++)
+			if (entry->samples[j] == samples[i])
+				break;
+		if (j == entry->nsamples)
+			entry->samples[entry->nsamples++] = samples[i];
+	}
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(ms_shared->lock);
+}
+
+/*
+ * Bump an event counter (violation of a domain, use of an allowlist
+ * entry).  Events beyond MS_EVENT_MAX distinct keys are dropped.
+ */
+static void
+ms_note_event(int32 kind, int64 id)
+{
+	MsEventKey	key;
+	MsEventEntry *entry;
+	bool		found;
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.kind = kind;
+	key.id = id;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	entry = hash_search(ms_event_hash, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		LWLockRelease(ms_shared->lock);
+		LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+		if (hash_get_num_entries(ms_event_hash) >= MS_EVENT_MAX)
+		{
+			LWLockRelease(ms_shared->lock);
+			return;
+		}
+		entry = hash_search(ms_event_hash, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			SpinLockInit(&entry->mutex);
+			entry->count = 0;
+			entry->last = 0;
+		}
+	}
+	SpinLockAcquire(&entry->mutex);
+	entry->count++;
+	entry->last = GetCurrentTimestamp();
+	SpinLockRelease(&entry->mutex);
+	LWLockRelease(ms_shared->lock);
+}
+
+void
+ms_stats_note_violation(const MsDomainSet *domains)
+{
+	int			i;
+
+	for (i = 0; i < domains->count; i++)
+		ms_note_event(MS_EVENT_VIOLATION, domains->ids[i]);
+}
+
+void
+ms_stats_note_exemption(int64 allowlist_id)
+{
+	ms_note_event(MS_EVENT_EXEMPTION, allowlist_id);
+}
+
+/* qsort comparator: ascending usage */
+static int
+ms_usage_cmp(const void *a, const void *b)
+{
+	double		l = (*(const double *const *) a)[0];
+	double		r = (*(const double *const *) b)[0];
+
+	return (l < r) ? -1 : (l > r) ? 1 : 0;
+}
+
+/*
+ * Evict the least-used entries of a hash.  Caller holds the LWLock
+ * exclusively.
+ */
+static void
+ms_evict(HTAB *hash, bool is_query)
+{
+	HASH_SEQ_STATUS seq;
+	void	  **entries;
+	void	   *entry;
+	int			n = 0;
+	int			nvictims;
+	int			i;
+
+	entries = palloc(hash_get_num_entries(hash) * sizeof(void *));
+	hash_seq_init(&seq, hash);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		double	   *usage = is_query ? &((MsQueryEntry *) entry)->usage
+			: &((MsXactEntry *) entry)->usage;
+
+		*usage *= USAGE_DECREASE_FACTOR;
+		entries[n++] = usage;
+	}
+	qsort(entries, n, sizeof(void *), ms_usage_cmp);
+
+	nvictims = Max(EVICT_MIN, n * EVICT_PERCENT / 100);
+	nvictims = Min(nvictims, n);
+	for (i = 0; i < nvictims; i++)
+	{
+		char	   *e = (char *) entries[i] -
+			(is_query ? offsetof(MsQueryEntry, usage) : offsetof(MsXactEntry, usage));
+
+		hash_search(hash, e, HASH_REMOVE, NULL);
+	}
+	pfree(entries);
+
+	SpinLockAcquire(&ms_shared->mutex);
+	ms_shared->dealloc += nvictims;
+	SpinLockRelease(&ms_shared->mutex);
+}
+
+/*
+ * Stats file layout: magic, version, domain dictionary, info counters,
+ * then each hash as a count followed by its entries.  Statement entries
+ * are written without their text buffer, followed by the text length and
+ * text, so that migration_split.max_query_text may change across restarts.
+ */
+static void
+ms_shmem_shutdown(int code, Datum arg)
+{
+	FILE	   *file;
+	HASH_SEQ_STATUS seq;
+	MsQueryEntry *qe;
+	MsXactEntry *xe;
+	MsEventEntry *ee;
+	uint32		header[2] = {MS_STATS_MAGIC, MS_STATS_VERSION};
+	int32		n;
+
+	/* Don't save after a crash, nor when not asked to. */
+	if (code != 0 || ms_shared == NULL || !ms_save)
+		return;
+
+	file = AllocateFile(MS_STATS_FILE ".tmp", PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+
+	if (fwrite(header, sizeof(header), 1, file) != 1 ||
+		fwrite(&ms_shared->ndomains, sizeof(int), 1, file) != 1 ||
+		fwrite(ms_shared->domains, sizeof(NameData),
+			   ms_shared->ndomains + 1, file) != ms_shared->ndomains + 1 ||
+		fwrite(&ms_shared->dealloc, sizeof(int64), 1, file) != 1 ||
+		fwrite(&ms_shared->stats_reset, sizeof(TimestampTz), 1, file) != 1)
+		goto error;
+
+	n = hash_get_num_entries(ms_query_hash);
+	if (fwrite(&n, sizeof(int32), 1, file) != 1)
+		goto error;
+	hash_seq_init(&seq, ms_query_hash);
+	while ((qe = hash_seq_search(&seq)) != NULL)
+	{
+		int32		len = strlen(qe->text);
+
+		if (fwrite(qe, offsetof(MsQueryEntry, text), 1, file) != 1 ||
+			fwrite(&len, sizeof(int32), 1, file) != 1 ||
+			fwrite(qe->text, 1, len, file) != len)
+		{
+			hash_seq_term(&seq);
+			goto error;
+		}
+	}
+
+	n = hash_get_num_entries(ms_xact_hash);
+	if (fwrite(&n, sizeof(int32), 1, file) != 1)
+		goto error;
+	hash_seq_init(&seq, ms_xact_hash);
+	while ((xe = hash_seq_search(&seq)) != NULL)
+	{
+		if (fwrite(xe, sizeof(MsXactEntry), 1, file) != 1)
+		{
+			hash_seq_term(&seq);
+			goto error;
+		}
+	}
+
+	n = hash_get_num_entries(ms_event_hash);
+	if (fwrite(&n, sizeof(int32), 1, file) != 1)
+		goto error;
+	hash_seq_init(&seq, ms_event_hash);
+	while ((ee = hash_seq_search(&seq)) != NULL)
+	{
+		if (fwrite(ee, sizeof(MsEventEntry), 1, file) != 1)
+		{
+			hash_seq_term(&seq);
+			goto error;
+		}
+	}
+
+	if (FreeFile(file))
+	{
+		file = NULL;
+		goto error;
+	}
+	(void) durable_rename(MS_STATS_FILE ".tmp", MS_STATS_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write file \"%s\": %m", MS_STATS_FILE ".tmp")));
+	if (file)
+		FreeFile(file);
+	unlink(MS_STATS_FILE ".tmp");
+}
+
+/*
+ * Load the statistics saved at the last clean shutdown, then remove the
+ * file so that a crash does not bring back stale numbers.
+ */
+static void
+ms_load_file(void)
+{
+	FILE	   *file;
+	uint32		header[2];
+	int32		n;
+	int			ndomains;
+	int			i;
+	char	   *text = NULL;
+
+	file = AllocateFile(MS_STATS_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			goto read_error;
+		return;
+	}
+
+	if (fread(header, sizeof(header), 1, file) != 1 ||
+		header[0] != MS_STATS_MAGIC || header[1] != MS_STATS_VERSION)
+		goto data_error;
+	if (fread(&ndomains, sizeof(int), 1, file) != 1 ||
+		ndomains < 0 || ndomains > MS_MAX_SHARED_DOMAINS ||
+		fread(ms_shared->domains, sizeof(NameData), ndomains + 1, file) != ndomains + 1)
+		goto data_error;
+	ms_shared->ndomains = ndomains;
+	if (fread(&ms_shared->dealloc, sizeof(int64), 1, file) != 1 ||
+		fread(&ms_shared->stats_reset, sizeof(TimestampTz), 1, file) != 1)
+		goto data_error;
+
+	if (fread(&n, sizeof(int32), 1, file) != 1)
+		goto data_error;
+	text = palloc(ms_max_text);
+	for (i = 0; i < n; i++)
+	{
+		MsQueryEntry *entry;
+		MsQueryEntry *tmp = palloc(offsetof(MsQueryEntry, text));
+		int32		len;
+		bool		found;
+
+		if (fread(tmp, offsetof(MsQueryEntry, text), 1, file) != 1 ||
+			fread(&len, sizeof(int32), 1, file) != 1 || len < 0 || len > 1024 * 1024)
+			goto data_error;
+		{
+			char	   *buf = palloc(len + 1);
+
+			if (fread(buf, 1, len, file) != len)
+				goto data_error;
+			buf[len] = '\0';
+			len = pg_mbcliplen(buf, len, ms_max_text - 1);
+			memcpy(text, buf, len);
+			text[len] = '\0';
+			pfree(buf);
+		}
+		if (hash_get_num_entries(ms_query_hash) >= ms_max)
+			continue;
+		entry = hash_search(ms_query_hash, &tmp->key, HASH_ENTER, &found);
+		memcpy(entry, tmp, offsetof(MsQueryEntry, text));
+		SpinLockInit(&entry->mutex);
+		strcpy(entry->text, text);
+		pfree(tmp);
+	}
+
+	if (fread(&n, sizeof(int32), 1, file) != 1)
+		goto data_error;
+	for (i = 0; i < n; i++)
+	{
+		MsXactEntry tmp;
+		MsXactEntry *entry;
+		bool		found;
+
+		if (fread(&tmp, sizeof(tmp), 1, file) != 1)
+			goto data_error;
+		if (hash_get_num_entries(ms_xact_hash) >= ms_max)
+			continue;
+		entry = hash_search(ms_xact_hash, &tmp.key, HASH_ENTER, &found);
+		*entry = tmp;
+		SpinLockInit(&entry->mutex);
+	}
+
+	if (fread(&n, sizeof(int32), 1, file) != 1)
+		goto data_error;
+	for (i = 0; i < n; i++)
+	{
+		MsEventEntry tmp;
+		MsEventEntry *entry;
+		bool		found;
+
+		if (fread(&tmp, sizeof(tmp), 1, file) != 1)
+			goto data_error;
+		if (hash_get_num_entries(ms_event_hash) >= MS_EVENT_MAX)
+			continue;
+		entry = hash_search(ms_event_hash, &tmp.key, HASH_ENTER, &found);
+		*entry = tmp;
+		SpinLockInit(&entry->mutex);
+	}
+
+	FreeFile(file);
+	pfree(text);
+	unlink(MS_STATS_FILE);
+	return;
+
+read_error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not read file \"%s\": %m", MS_STATS_FILE)));
+	goto fail;
+data_error:
+	ereport(LOG,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("ignoring invalid data in file \"%s\"", MS_STATS_FILE)));
+fail:
+	if (file)
+		FreeFile(file);
+	unlink(MS_STATS_FILE);
+}
+
+/* Empty all hashes under the exclusive lock. */
+static void
+ms_reset_all(void)
+{
+	HASH_SEQ_STATUS seq;
+	void	   *entry;
+	HTAB	   *hashes[3] = {ms_query_hash, ms_xact_hash, ms_event_hash};
+	int			h;
+
+	LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+	for (h = 0; h < 3; h++)
+	{
+		hash_seq_init(&seq, hashes[h]);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+			hash_search(hashes[h], entry, HASH_REMOVE, NULL);
+	}
+	SpinLockAcquire(&ms_shared->mutex);
+	ms_shared->dealloc = 0;
+	ms_shared->stats_reset = GetCurrentTimestamp();
+	SpinLockRelease(&ms_shared->mutex);
+	LWLockRelease(ms_shared->lock);
+}
+
+/* text[] of the names of a domain set; caller holds the LWLock. */
+static Datum
+ms_domain_array(const MsDomainSet *set)
+{
+	Datum		elems[MS_ENTRY_DOMAINS];
+	const char *names[MS_ENTRY_DOMAINS];
+	int			i;
+	int			j;
+
+	/* sorted by name, for stable output */
+	for (i = 0; i < set->count; i++)
+	{
+		const char *name = NameStr(ms_shared->domains[set->ids[i]]);
+
+		for (j = i; j > 0 && strcmp(names[j - 1], name) > 0; j--)
+			names[j] = names[j - 1];
+		names[j] = name;
+	}
+	for (i = 0; i < set->count; i++)
+		elems[i] = CStringGetTextDatum(names[i]);
+	return PointerGetDatum(construct_array(elems, set->count, TEXTOID, -1,
+										   false, TYPALIGN_INT));
+}
+
+static const char *
+ms_kind_name(CmdType kind)
+{
+	switch (kind)
+	{
+		case CMD_SELECT:
+			return "select";
+		case CMD_INSERT:
+			return "insert";
+		case CMD_UPDATE:
+			return "update";
+		case CMD_DELETE:
+			return "delete";
+		case CMD_MERGE:
+			return "merge";
+		default:
+			return "other";
+	}
+}
+
+/*
+ * migration_split.cross_domain_queries: one row per statement entry.
+ * Query texts of other users show only to superusers and members of
+ * pg_read_all_stats.
+ */
+Datum
+ms_cross_domain_queries(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	MsQueryEntry *entry;
+	Oid			userid = GetUserId();
+	bool		all_texts;
+
+	ms_stats_require();
+	all_texts = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	hash_seq_init(&seq, ms_query_hash);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[12];
+		bool		nulls[12] = {0};
+		Datum		tables[MS_TABLES_LEN / 2];
+		int			ntables = 0;
+		const char *t;
+		int64		calls;
+		TimestampTz first_seen;
+		TimestampTz last_seen;
+		char		appname[NAMEDATALEN];
+		int			i = 0;
+
+		SpinLockAcquire(&entry->mutex);
+		calls = entry->calls;
+		first_seen = entry->first_seen;
+		last_seen = entry->last_seen;
+		memcpy(appname, entry->appname, NAMEDATALEN);
+		SpinLockRelease(&entry->mutex);
+
+		for (t = entry->tables; *t != '\0'; t += strlen(t) + 1)
+			tables[ntables++] = CStringGetTextDatum(t);
+
+		values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
+		values[i++] = ObjectIdGetDatum(entry->key.userid);
+		values[i++] = ObjectIdGetDatum(entry->key.dbid);
+		values[i++] = ms_domain_array(&entry->domains);
+		values[i++] = PointerGetDatum(construct_array(tables, ntables, TEXTOID,
+													  -1, false, TYPALIGN_INT));
+		values[i++] = CStringGetTextDatum(ms_kind_name(entry->kind));
+		values[i++] = Int64GetDatumFast(calls);
+		values[i++] = TimestampTzGetDatum(first_seen);
+		values[i++] = TimestampTzGetDatum(last_seen);
+		values[i++] = CStringGetTextDatum(appname);
+		if (all_texts || entry->key.userid == userid)
+			values[i++] = CStringGetTextDatum(entry->text);
+		else
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(ms_shared->lock);
+
+	return (Datum) 0;
+}
+
+/*
+ * migration_split.cross_domain_transactions: one row per set of domains
+ * written together by committed transactions.
+ */
+Datum
+ms_cross_domain_transactions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	MsXactEntry *entry;
+
+	ms_stats_require();
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	hash_seq_init(&seq, ms_xact_hash);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+		MsXactEntry copy;
+		Datum		samples[MS_XACT_SAMPLES];
+		int			i;
+
+		SpinLockAcquire(&entry->mutex);
+		copy = *entry;
+		SpinLockRelease(&entry->mutex);
+
+		for (i = 0; i < copy.nsamples; i++)
+			samples[i] = Int64GetDatum((int64) copy.samples[i]);
+
+		values[0] = ObjectIdGetDatum(copy.key.dbid);
+		values[1] = ms_domain_array(&copy.key.domains);
+		values[2] = Int64GetDatumFast(copy.count);
+		values[3] = TimestampTzGetDatum(copy.first_seen);
+		values[4] = TimestampTzGetDatum(copy.last_seen);
+		values[5] = PointerGetDatum(construct_array(samples, copy.nsamples,
+													INT8OID, 8, FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(ms_shared->lock);
+
+	return (Datum) 0;
+}
+
+/*
+ * migration_split.monitor_info: evictions and the time of the last reset,
+ * the current number of entries and the configured maximum, and the shared
+ * memory used: in total and per statement and transaction entry (entry,
+ * hash element header and bucket share, as hash_estimate_size counts).
+ */
+Datum
+ms_monitor_info(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {0};
+
+	ms_stats_require();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	values[2] = Int64GetDatum(hash_get_num_entries(ms_query_hash));
+	values[3] = Int64GetDatum(hash_get_num_entries(ms_xact_hash));
+	LWLockRelease(ms_shared->lock);
+	SpinLockAcquire(&ms_shared->mutex);
+	values[0] = Int64GetDatum(ms_shared->dealloc);
+	values[1] = TimestampTzGetDatum(ms_shared->stats_reset);
+	SpinLockRelease(&ms_shared->mutex);
+	values[4] = Int32GetDatum(ms_max);
+	values[5] = Int64GetDatum((int64) ms_shmem_size());
+	values[6] = Int64GetDatum((int64) (hash_estimate_size(ms_max * 2, ms_query_entry_size()) -
+									   hash_estimate_size(ms_max, ms_query_entry_size())) / ms_max);
+	values[7] = Int64GetDatum((int64) (hash_estimate_size(ms_max * 2, sizeof(MsXactEntry)) -
+									   hash_estimate_size(ms_max, sizeof(MsXactEntry))) / ms_max);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+Datum
+ms_monitor_reset(PG_FUNCTION_ARGS)
+{
+	ms_stats_require();
+	ms_reset_all();
+	PG_RETURN_VOID();
+}
+
+Datum
+ms_monitor_loaded(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(ms_stats_available());
+}
+
+/*
+ * Per-domain runtime figures of the current database, for
+ * migration_split.domain_runtime_stats(): statements and calls that
+ * involved the domain, cross-domain transactions that wrote to it, and the
+ * last enforcement violation by or against it.  Returns no rows when the
+ * library is not preloaded, so that static reports built on it keep
+ * working.
+ */
+Datum
+ms_domain_runtime_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	MsQueryEntry *qe;
+	MsXactEntry *xe;
+	MsEventEntry *ee;
+	int64	   *queries;
+	int64	   *calls;
+	int64	   *xacts;
+	TimestampTz *last;
+	int			ndomains;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!ms_stats_available())
+		return (Datum) 0;
+
+	queries = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	calls = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	xacts = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	last = palloc0(sizeof(TimestampTz) * (MS_MAX_SHARED_DOMAINS + 1));
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	ndomains = ms_shared->ndomains;
+	hash_seq_init(&seq, ms_query_hash);
+	while ((qe = hash_seq_search(&seq)) != NULL)
+	{
+		int64		c;
+
+		if (qe->key.dbid != MyDatabaseId)
+			continue;
+		SpinLockAcquire(&qe->mutex);
+		c = qe->calls;
+		SpinLockRelease(&qe->mutex);
+		for (i = 0; i < qe->domains.count; i++)
+		{
+			queries[qe->domains.ids[i]]++;
+			calls[qe->domains.ids[i]] += c;
+		}
+	}
+	hash_seq_init(&seq, ms_xact_hash);
+	while ((xe = hash_seq_search(&seq)) != NULL)
+	{
+		int64		c;
+
+		if (xe->key.dbid != MyDatabaseId)
+			continue;
+		SpinLockAcquire(&xe->mutex);
+		c = xe->count;
+		SpinLockRelease(&xe->mutex);
+		for (i = 0; i < xe->key.domains.count; i++)
+			xacts[xe->key.domains.ids[i]] += c;
+	}
+	hash_seq_init(&seq, ms_event_hash);
+	while ((ee = hash_seq_search(&seq)) != NULL)
+	{
+		if (ee->key.dbid != MyDatabaseId || ee->key.kind != MS_EVENT_VIOLATION ||
+			ee->key.id < 1 || ee->key.id > ndomains)
+			continue;
+		SpinLockAcquire(&ee->mutex);
+		last[ee->key.id] = ee->last;
+		SpinLockRelease(&ee->mutex);
+	}
+
+	for (i = 1; i <= ndomains; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		if (queries[i] == 0 && xacts[i] == 0 && last[i] == 0)
+			continue;
+		values[0] = CStringGetTextDatum(NameStr(ms_shared->domains[i]));
+		values[1] = Int64GetDatum(queries[i]);
+		values[2] = Int64GetDatum(calls[i]);
+		values[3] = Int64GetDatum(xacts[i]);
+		values[4] = TimestampTzGetDatum(last[i]);
+		nulls[4] = (last[i] == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(ms_shared->lock);
+
+	return (Datum) 0;
+}
+
+/*
+ * Use of the allowlist entries of the current database: how many
+ * statements each entry exempted, and when it last did.
+ */
+Datum
+ms_allowlist_usage(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	MsEventEntry *ee;
+
+	ms_stats_require();
+	InitMaterializedSRF(fcinfo, 0);
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	hash_seq_init(&seq, ms_event_hash);
+	while ((ee = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		if (ee->key.dbid != MyDatabaseId || ee->key.kind != MS_EVENT_EXEMPTION)
+			continue;
+		SpinLockAcquire(&ee->mutex);
+		values[1] = Int64GetDatum(ee->count);
+		values[2] = TimestampTzGetDatum(ee->last);
+		SpinLockRelease(&ee->mutex);
+		values[0] = Int64GetDatum(ee->key.id);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(ms_shared->lock);
+
+	return (Datum) 0;
+}

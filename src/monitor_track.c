@@ -1,0 +1,600 @@
+/*-------------------------------------------------------------------------
+ *
+ * monitor_track.c
+ *		Per-statement work of the runtime boundary monitor: classify the
+ *		relations a statement reaches by domain, count cross-domain
+ *		statements, remember the domains a transaction writes to and count
+ *		the transaction at commit, and normalize query texts.
+ *
+ * Hot path (every executed statement): one walk over the final range table
+ * with one ownership-cache hash lookup per relation (ms_relation_domain),
+ * no allocation and no lock unless the statement crosses domains; then a
+ * shared LWLock and the entry's spinlock when the entry exists.  Catalog
+ * access (table names) and text normalization happen only when an entry is
+ * created.
+ *
+ * Which relations count: every RTE_RELATION of the executor's range table
+ * except views.  After rewriting, PostgreSQL 15 keeps the view's own entry
+ * and adds the base tables behind it, so base tables reached through views
+ * count; subqueries, CTEs and data-modifying CTEs are flattened into the
+ * same range table; partitions resolve to their root's domain.  Statements
+ * run inside functions have their own ExecutorStart and count at
+ * migration_split.track = all.
+ *
+ * Foreign-key enforcement: ri_triggers.c runs its check and cascade
+ * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
+ * else in PostgreSQL sets.  Those statements are neither counted nor
+ * enforced nor recorded as transaction writes.
+ *
+ * Normalized texts: post_parse_analyze_hook copies the constant locations
+ * the query jumble found (a few bytes per constant) into a backend-local
+ * stash together with the query id.  When ExecutorStart creates an entry
+ * for that query id, the stash replaces each constant by $n, as
+ * pg_stat_statements does.  When the stash belongs to another statement
+ * (a prepared statement parsed long before it ran), the statement text is
+ * stored as is.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "common/keywords.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "parser/parsetree.h"
+#include "parser/scanner.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "monitor.h"
+
+/* Most relations of one statement whose domains are examined one by one. */
+#define MS_MAX_DISTINCT		MS_ENTRY_DOMAINS
+
+/* Domains written by the current transaction (backend-local ids). */
+static MsDomainId xact_domains[MS_ENTRY_DOMAINS];
+static int	xact_ndomains = 0;
+static uint64 xact_samples[MS_XACT_SAMPLES];
+static int	xact_nsamples = 0;
+
+/*
+ * Sizes of the sets above when each open subtransaction started, indexed
+ * by nesting level; the sets only grow, so truncating them to these sizes
+ * forgets the writes of an aborted subtransaction.
+ */
+typedef struct MsSubSave
+{
+	int			ndomains;
+	int			nsamples;
+} MsSubSave;
+
+static MsSubSave *sub_saves = NULL;
+static int	sub_saves_len = 0;
+
+/* Constant locations of the last analyzed statement. */
+static uint64 stash_queryid = 0;
+static const char *stash_source = NULL;
+static LocationLen *stash_locs = NULL;
+static int	stash_nlocs = 0;
+static int	stash_cap = 0;
+static int	stash_first_param = 0;
+
+/*
+ * Direct-mapped front cache of ms_relation_domain(): the hot path asks for
+ * the same few relations at parse time and at executor start, and a slot
+ * compare is much cheaper than a dynahash lookup.  Slots are cleared by the
+ * same relcache invalidations that clear the ownership cache (a tag change
+ * invalidates the tagged relation and all its inheritors).
+ */
+#define MS_FRONT_SIZE	256
+
+typedef struct MsFrontSlot
+{
+	Oid			relid;			/* InvalidOid: empty */
+	MsDomainId	domain;
+} MsFrontSlot;
+
+static MsFrontSlot ms_front[MS_FRONT_SIZE];
+
+static void ms_xact_callback(XactEvent event, void *arg);
+static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								SubTransactionId parentSubid, void *arg);
+static void ms_front_relcache_callback(Datum arg, Oid relid);
+static void ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
+static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
+								int ndomains);
+static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
+static char *ms_table_list(List *rtable);
+static int	ms_loc_cmp(const void *a, const void *b);
+
+void
+ms_track_init(void)
+{
+	RegisterXactCallback(ms_xact_callback, NULL);
+	RegisterSubXactCallback(ms_subxact_callback, NULL);
+	CacheRegisterRelcacheCallback(ms_front_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, ms_front_namespace_callback,
+								  (Datum) 0);
+}
+
+static void
+ms_front_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid)
+		memset(ms_front, 0, sizeof(ms_front));
+	else if (ms_front[relid % MS_FRONT_SIZE].relid == relid)
+		ms_front[relid % MS_FRONT_SIZE].relid = InvalidOid;
+}
+
+static void
+ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memset(ms_front, 0, sizeof(ms_front));
+}
+
+/* ms_relation_domain() through the front cache. */
+static inline MsDomainId
+ms_domain_of(Oid relid)
+{
+	MsFrontSlot *slot = &ms_front[relid % MS_FRONT_SIZE];
+	MsDomainId	d;
+
+	if (slot->relid == relid && OidIsValid(relid))
+		return slot->domain;
+	d = ms_relation_domain(relid);
+	slot = &ms_front[relid % MS_FRONT_SIZE];
+	slot->relid = relid;
+	slot->domain = d;
+	return d;
+}
+
+/* Add d to a small set; false when the set is full. */
+static inline bool
+ms_add_domain(MsDomainId *set, int *n, MsDomainId d)
+{
+	int			i;
+
+	for (i = 0; i < *n; i++)
+		if (set[i] == d)
+			return true;
+	if (*n >= MS_ENTRY_DOMAINS)
+		return false;
+	set[(*n)++] = d;
+	return true;
+}
+
+/*
+ * Remember the constant locations of a freshly analyzed statement
+ * (post_parse_analyze_hook).
+ */
+void
+ms_track_post_parse(Query *query, JumbleState *jstate, const char *sourceText)
+{
+	if (query->queryId == UINT64CONST(0))
+		return;
+
+	if (jstate->clocations_count > stash_cap)
+	{
+		int			newcap = Max(32, jstate->clocations_count * 2);
+
+		if (stash_locs)
+			pfree(stash_locs);
+		stash_locs = MemoryContextAlloc(TopMemoryContext,
+										sizeof(LocationLen) * newcap);
+		stash_cap = newcap;
+	}
+	if (jstate->clocations_count > 0)
+		memcpy(stash_locs, jstate->clocations,
+			   sizeof(LocationLen) * jstate->clocations_count);
+	stash_nlocs = jstate->clocations_count;
+	stash_first_param = jstate->highest_extern_param_id;
+	stash_queryid = query->queryId;
+	stash_source = sourceText;
+}
+
+/*
+ * Might this freshly analyzed statement reach two domains once executed?
+ * Cheap and conservative: true for views and sublinks (not expanded yet),
+ * otherwise compares the domains of the relations of the range table, its
+ * subqueries and CTEs.  Inheritance children tagged with another domain
+ * than their parent are not seen here.
+ */
+static bool
+ms_may_cross_walk(Query *query, MsDomainId *first)
+{
+	ListCell   *lc;
+
+	if (query->hasSubLinks)
+		return true;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			MsDomainId	d;
+
+			if (rte->relkind == RELKIND_VIEW)
+				return true;
+			d = ms_domain_of(rte->relid);
+			if (d == MS_NO_DOMAIN)
+				continue;
+			if (*first == MS_NO_DOMAIN)
+				*first = d;
+			else if (d != *first)
+				return true;
+		}
+		else if (rte->rtekind == RTE_SUBQUERY &&
+				 ms_may_cross_walk(rte->subquery, first))
+			return true;
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query) &&
+			ms_may_cross_walk((Query *) cte->ctequery, first))
+			return true;
+	}
+	return false;
+}
+
+bool
+ms_query_may_cross(Query *query)
+{
+	MsDomainId	first = MS_NO_DOMAIN;
+
+	if (query->commandType == CMD_UTILITY)
+		return false;
+	return ms_may_cross_walk(query, &first);
+}
+
+/*
+ * Classify the statement's relations; enforce, count the statement when it
+ * crosses domains, and remember the domains it writes to.
+ */
+void
+ms_track_executor_start(QueryDesc *queryDesc)
+{
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	MsDomainId	domains[MS_ENTRY_DOMAINS];
+	int			ndomains = 0;
+	bool		tracked;
+	bool		enforcing;
+	ListCell   *lc;
+
+	if (ps->commandType == CMD_UTILITY || IsParallelWorker() ||
+		InNoForceRLSOperation())
+		return;
+
+	tracked = (ms_track == MS_TRACK_ALL ||
+			   (ms_track == MS_TRACK_TOP && ms_nesting_level == 0));
+	enforcing = (ms_enforce != MS_ENFORCE_OFF && ms_service[0] != '\0');
+	if (!tracked && !enforcing && ps->resultRelations == NIL)
+		return;
+
+	foreach(lc, ps->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		MsDomainId	d;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW)
+			continue;
+		d = ms_domain_of(rte->relid);
+		if (d != MS_NO_DOMAIN)
+			(void) ms_add_domain(domains, &ndomains, d);
+	}
+	if (ndomains == 0)
+		return;
+
+	if (enforcing)
+		ms_enforce_check(ps->rtable, domains, ndomains);
+
+	/* Domains written by this statement join the transaction's set. */
+	if (ps->resultRelations != NIL)
+	{
+		bool		added = false;
+
+		foreach(lc, ps->resultRelations)
+		{
+			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+			MsDomainId	d = ms_domain_of(rte->relid);
+
+			if (d != MS_NO_DOMAIN && ms_add_domain(xact_domains, &xact_ndomains, d))
+				added = true;
+		}
+		if (added && xact_nsamples < MS_XACT_SAMPLES && ps->queryId != UINT64CONST(0))
+		{
+			int			i;
+
+			for (i = 0; i < xact_nsamples; i++)
+				if (xact_samples[i] == ps->queryId)
+					break;
+			if (i == xact_nsamples)
+				xact_samples[xact_nsamples++] = ps->queryId;
+		}
+	}
+
+	if (tracked && ndomains >= 2 && ps->queryId != UINT64CONST(0))
+		ms_record_statement(queryDesc, domains, ndomains);
+}
+
+/*
+ * Count a cross-domain statement, creating its entry on first sight.
+ */
+static void
+ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomains)
+{
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	MsDomainSet set;
+	char	   *tables;
+	char	   *text;
+	int			loc = ps->stmt_location;
+	int			len = ps->stmt_len;
+	const char *src = queryDesc->sourceText ? queryDesc->sourceText : "";
+
+	ms_to_shared_set(domains, ndomains, &set);
+	if (set.count < 2)
+		return;
+	if (ms_stats_count_query(ps->queryId, ps->commandType, &set))
+		return;
+
+	/* First sight: gather text and table names outside any lock. */
+	if (loc < 0 || loc > strlen(src))
+	{
+		loc = 0;
+		len = strlen(src);
+	}
+	else if (len <= 0 || loc + len > strlen(src))
+		len = strlen(src) - loc;
+
+	if (stash_queryid == ps->queryId && stash_source == queryDesc->sourceText)
+		text = ms_normalize_query(src, loc, &len, stash_locs, stash_nlocs,
+								  stash_first_param);
+	else
+		text = pnstrdup(src + loc, len);
+	tables = ms_table_list(ps->rtable);
+
+	ms_stats_create_query(ps->queryId, ps->commandType, &set, tables, text);
+	pfree(text);
+	pfree(tables);
+}
+
+/* Sorted set of shared indexes of local domain ids. */
+static void
+ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set)
+{
+	int			i;
+
+	memset(set, 0, sizeof(*set));
+	for (i = 0; i < n; i++)
+	{
+		uint16		id = ms_shared_domain(local[i]);
+		int			j;
+
+		if (id == 0)
+			continue;
+		/* insertion sort, the set is tiny */
+		for (j = set->count; j > 0 && set->ids[j - 1] > id; j--)
+			set->ids[j] = set->ids[j - 1];
+		set->ids[j] = id;
+		set->count++;
+	}
+}
+
+/*
+ * Qualified names of the owned tables of a range table (partitions shown
+ * as their tagged root), NUL-separated and ending with an empty string.
+ */
+static char *
+ms_table_list(List *rtable)
+{
+	StringInfoData buf;
+	Oid			seen[64];
+	int			nseen = 0;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Oid			root;
+		char	   *relname;
+		int			i;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind == RELKIND_VIEW)
+			continue;
+		root = ms_relation_owning_root(rte->relid);
+		if (!OidIsValid(root))
+			continue;
+		for (i = 0; i < nseen; i++)
+			if (seen[i] == root)
+				break;
+		if (i < nseen || nseen >= lengthof(seen))
+			continue;
+		seen[nseen++] = root;
+		relname = get_rel_name(root);
+		if (relname == NULL)
+			continue;
+		appendStringInfoString(&buf,
+							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
+														  relname));
+		appendStringInfoChar(&buf, '\0');
+	}
+	appendStringInfoChar(&buf, '\0');
+	return buf.data;
+}
+
+/*
+ * Transaction end: count a committed transaction that wrote to two or more
+ * domains, forget everything otherwise.  A prepared transaction is counted
+ * when it is prepared.
+ */
+static void
+ms_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
+			if (xact_ndomains >= 2 && ms_stats_available() &&
+				ms_track != MS_TRACK_NONE)
+			{
+				MsDomainSet set;
+
+				ms_to_shared_set(xact_domains, xact_ndomains, &set);
+				if (set.count >= 2)
+					ms_stats_count_xact(&set, xact_samples, xact_nsamples);
+			}
+			xact_ndomains = 0;
+			xact_nsamples = 0;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			xact_ndomains = 0;
+			xact_nsamples = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Subtransaction start and abort: remember, and return to, the sizes of
+ * the transaction's write sets.
+ */
+static void
+ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+
+	switch (event)
+	{
+		case SUBXACT_EVENT_START_SUB:
+			if (level >= sub_saves_len)
+			{
+				int			newlen = Max(16, level * 2);
+
+				if (sub_saves == NULL)
+					sub_saves = MemoryContextAlloc(TopMemoryContext,
+												   sizeof(MsSubSave) * newlen);
+				else
+					sub_saves = repalloc(sub_saves, sizeof(MsSubSave) * newlen);
+				sub_saves_len = newlen;
+			}
+			sub_saves[level].ndomains = xact_ndomains;
+			sub_saves[level].nsamples = xact_nsamples;
+			break;
+		case SUBXACT_EVENT_ABORT_SUB:
+			if (level < sub_saves_len)
+			{
+				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);
+				xact_nsamples = Min(xact_nsamples, sub_saves[level].nsamples);
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+static int
+ms_loc_cmp(const void *a, const void *b)
+{
+	int			l = ((const LocationLen *) a)->location;
+	int			r = ((const LocationLen *) b)->location;
+
+	return (l < r) ? -1 : (l > r) ? 1 : 0;
+}
+
+/*
+ * Replace the constants at the given locations of query (the statement
+ * starting at query_loc, *query_len bytes) by $n parameters numbered after
+ * first_param.  Each constant's extent is the token at its location (plus
+ * the number after a leading minus sign), found with the core scanner.
+ * Returns a palloc'd string and sets *query_len to its length.
+ */
+char *
+ms_normalize_query(const char *query, int query_loc, int *query_len,
+				   const LocationLen *locs, int nlocs, int first_param)
+{
+	char	   *stmt = pnstrdup(query + query_loc, *query_len);
+	int			len = strlen(stmt);
+	LocationLen *sorted;
+	StringInfoData out;
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int			next = 0;
+	int			copied = 0;
+	int			param = first_param;
+
+	initStringInfo(&out);
+	sorted = palloc(sizeof(LocationLen) * Max(nlocs, 1));
+	memcpy(sorted, locs, sizeof(LocationLen) * nlocs);
+	qsort(sorted, nlocs, sizeof(LocationLen), ms_loc_cmp);
+
+	yyscanner = scanner_init(stmt, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	/* Standard-conforming strings matter only for backslashes; be safe. */
+	yyextra.escape_string_warning = false;
+
+	while (next < nlocs)
+	{
+		int			tok;
+		int			start;
+		int			end;
+
+		/* Locations outside this statement belong to other statements. */
+		if (sorted[next].location - query_loc < 0)
+		{
+			next++;
+			continue;
+		}
+		tok = core_yylex(&yylval, &yylloc, yyscanner);
+		if (tok == 0)
+			break;
+		if (yylloc < sorted[next].location - query_loc)
+			continue;
+		if (yylloc > sorted[next].location - query_loc)
+		{
+			/* not a token start; drop the location */
+			next++;
+			continue;
+		}
+
+		start = yylloc;
+		if (tok == '-')
+		{
+			/* a negative number: its text spans the sign and the number */
+			tok = core_yylex(&yylval, &yylloc, yyscanner);
+			if (tok == 0)
+				break;
+		}
+		end = yylloc + strlen(yyextra.scanbuf + yylloc);
+
+		appendBinaryStringInfo(&out, stmt + copied, start - copied);
+		appendStringInfo(&out, "$%d", ++param);
+		copied = end;
+
+		/* skip duplicates of this location */
+		while (next < nlocs && sorted[next].location - query_loc <= start)
+			next++;
+	}
+	scanner_finish(yyscanner);
+
+	appendBinaryStringInfo(&out, stmt + copied, len - copied);
+	pfree(stmt);
+	pfree(sorted);
+	*query_len = out.len;
+	return out.data;
+}

@@ -1,0 +1,59 @@
+# Without shared_preload_libraries the extension installs, the catalog and
+# domain_runtime_stats() work (no rows), and the runtime views and functions
+# fail with an error naming shared_preload_libraries.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('monitor_plain');
+$node->init;
+$node->start;
+
+$node->safe_psql('postgres', q{
+CREATE EXTENSION migration_split;
+INSERT INTO migration_split.domains (domain) VALUES ('a'), ('b');
+CREATE TABLE ta (id int);
+CREATE TABLE tb (id int);
+INSERT INTO migration_split.ownership VALUES ('ta', 'a'), ('tb', 'b');
+SELECT count(*) FROM ta JOIN tb USING (id);
+});
+
+is($node->safe_psql('postgres', 'SELECT migration_split.monitor_loaded()'), 'f',
+	'monitor_loaded() is false');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM migration_split.domain_runtime_stats()'),
+	'0', 'domain_runtime_stats() returns no rows');
+
+# the allowlist table itself is usable
+$node->safe_psql('postgres', q{
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason) VALUES ('a', 'b', 'x')});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM migration_split.allowed_crossings'),
+	'1', 'allowlist usable without preloading');
+
+for my $sql (
+	'SELECT * FROM migration_split.cross_domain_queries',
+	'SELECT * FROM migration_split.cross_domain_transactions',
+	'SELECT * FROM migration_split.monitor_info',
+	'SELECT * FROM migration_split.allowed_crossings_usage',
+	'SELECT migration_split.reset()')
+{
+	my ($ret, $stdout, $stderr) = $node->psql('postgres', $sql);
+	isnt($ret, 0, "fails: $sql");
+	like($stderr,
+		qr/migration_split must be loaded via "shared_preload_libraries"/,
+		"error names shared_preload_libraries: $sql");
+}
+
+
+# analyze_statements() does not need preloading, only pg_stat_statements
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM migration_split.analyze_statements()');
+like($stderr, qr/extension "pg_stat_statements" is not installed/,
+	'analyze_statements() asks for pg_stat_statements');
+
+# enforcement GUCs are not defined: no hooks, no effect
+is($node->safe_psql('postgres', q{SET migration_split.enforce = 'error'; SET migration_split.service = 'a'; SELECT count(*) FROM tb}),
+	'0', 'no enforcement without preloading');
+
+$node->stop;
+done_testing();
