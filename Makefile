@@ -13,7 +13,8 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/monitor.o \
-	src/decoder.o
+	src/decoder.o \
+	src/decoder_json.o
 
 EXTENSION = migration_split
 DATA = migration_split--1.0.sql
