@@ -29,7 +29,8 @@ endif
 # pg_regress suites.  Every suite runs against a private temporary instance
 # that preloads the library and allows logical decoding (test/regress.conf).
 REGRESS = \
-	catalog
+	catalog \
+	decoder_actions
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

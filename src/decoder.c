@@ -92,6 +92,7 @@ typedef struct MsRelEntry
 	bool		schema_sent;	/* R message sent ... */
 	TransactionId schema_sent_xid;	/* ... inside this stream, or outside */
 	Oid			report_relid;	/* relation named in the output */
+	struct MsRelEntry *report;	/* its entry: keeps the sent/warned state */
 	bool		has_key;		/* the reported relation has a usable key */
 	MemoryContext cxt;			/* owns everything below; NULL until owned */
 	int			ncols;
@@ -165,6 +166,7 @@ static void ms_parse_options(MsDecodingState *state, List *options);
 static void ms_relcache_setup(MemoryContext parent);
 static void ms_relcache_reset_cb(void *arg);
 static void ms_relcache_invalidate(Datum arg, Oid relid);
+static void ms_init_entry(MsRelEntry *entry);
 static MsRelEntry *ms_get_entry(MsDecodingState *state, Relation relation);
 static void ms_build_entry(MsDecodingState *state, MsRelEntry *entry,
 						   Relation relation, MsDomainId domain);
@@ -410,7 +412,10 @@ ms_relcache_invalidate(Datum arg, Oid relid)
 	{
 		entry = hash_search(MsRelCache, &relid, HASH_FIND, NULL);
 		if (entry != NULL)
+		{
 			entry->valid = false;
+			entry->schema_sent = false;
+		}
 	}
 	else
 	{
@@ -421,9 +426,28 @@ ms_relcache_invalidate(Datum arg, Oid relid)
 		{
 			if (!OidIsValid(relid) || entry->relid == relid ||
 				entry->report_relid == relid)
+			{
 				entry->valid = false;
+				entry->schema_sent = false;
+			}
 		}
 	}
+}
+
+/*
+ * Initialise a new, not yet built, cache entry.
+ */
+static void
+ms_init_entry(MsRelEntry *entry)
+{
+	entry->valid = false;
+	entry->owned = false;
+	entry->warned_no_key = false;
+	entry->schema_sent = false;
+	entry->schema_sent_xid = InvalidTransactionId;
+	entry->report_relid = entry->relid;
+	entry->report = entry;
+	entry->cxt = NULL;
 }
 
 /*
@@ -444,15 +468,11 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 		return entry;
 
 	if (!found)
-	{
-		entry->cxt = NULL;
-		entry->warned_no_key = false;
-		entry->report_relid = relid;
-	}
+		ms_init_entry(entry);
 	entry->valid = true;
 	entry->owned = false;
-	entry->schema_sent = false;
-	entry->schema_sent_xid = InvalidTransactionId;
+	entry->report_relid = relid;
+	entry->report = entry;
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 
@@ -497,14 +517,24 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	else
 		MemoryContextReset(entry->cxt);
 
-	/* Partitions are reported as the relation carrying the tag. */
+	/*
+	 * Partitions are reported as the relation carrying the tag.  Whether
+	 * its R message was sent is kept in that relation's entry, created
+	 * unbuilt if needed, so all partitions share it.
+	 */
 	entry->report_relid = relid;
+	entry->report = entry;
 	if (relation->rd_rel->relispartition && OidIsValid(root) && root != relid)
 	{
+		bool		found;
+
 		reportrel = RelationIdGetRelation(root);
 		if (!RelationIsValid(reportrel))
 			elog(ERROR, "could not open relation with OID %u", root);
 		entry->report_relid = root;
+		entry->report = hash_search(MsRelCache, &root, HASH_ENTER, &found);
+		if (!found)
+			ms_init_entry(entry->report);
 		MsRelCacheHasReported = true;
 	}
 	outdesc = RelationGetDescr(reportrel);
@@ -579,7 +609,7 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 
 	MemoryContextSwitchTo(oldcxt);
 
-	if (!entry->has_key && !entry->warned_no_key)
+	if (!entry->has_key && !entry->report->warned_no_key)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -589,7 +619,7 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 						ms_domain_name(domain)),
 				 errdetail("Its updates and deletes are emitted with a null key, which a consumer cannot apply."),
 				 errhint("Add a primary key, or use ALTER TABLE ... REPLICA IDENTITY FULL or USING INDEX.")));
-		entry->warned_no_key = true;
+		entry->report->warned_no_key = true;
 	}
 
 	if (reportrel != relation)
@@ -720,15 +750,16 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 {
 	MsDecodingState *state = ctx->output_plugin_private;
 	TransactionId xid = state->in_stream ? state->stream_xid : InvalidTransactionId;
+	MsRelEntry *report = entry->report;
 
-	if (entry->schema_sent && entry->schema_sent_xid == xid)
+	if (report->schema_sent && report->schema_sent_xid == xid)
 		return;
 
 	OutputPluginPrepareWrite(ctx, true);
 	appendBinaryStringInfo(ctx->out, entry->rmsg, entry->rmsglen);
 	OutputPluginWrite(ctx, true);
-	entry->schema_sent = true;
-	entry->schema_sent_xid = xid;
+	report->schema_sent = true;
+	report->schema_sent_xid = xid;
 }
 
 /*
