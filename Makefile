@@ -30,7 +30,8 @@ endif
 # that preloads the library and allows logical decoding (test/regress.conf).
 REGRESS = \
 	catalog \
-	decoder_actions
+	decoder_actions \
+	decoder_types
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
