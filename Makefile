@@ -31,7 +31,10 @@ endif
 REGRESS = \
 	catalog \
 	decoder_actions \
-	decoder_types
+	decoder_types \
+	decoder_ownership \
+	decoder_partitions \
+	decoder_errors
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
