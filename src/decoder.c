@@ -122,6 +122,8 @@ typedef struct MsDecodingState
 	bool		in_stream;		/* between stream start and stop */
 	bool		stream_wrote_start; /* S sent for the current stream block */
 	TransactionId stream_xid;	/* top-level xid of the current stream */
+
+	struct MsRelEntry *last_entry;	/* entry of the last changed relation */
 } MsDecodingState;
 
 /* Per streamed transaction, in txn->output_plugin_private of the top level. */
@@ -463,7 +465,13 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	MsDomainId	domain;
 	int			i;
 
+	/* Changes come in runs of the same relation: skip the hash lookup. */
+	entry = state->last_entry;
+	if (likely(entry != NULL && entry->relid == relid && entry->valid))
+		return entry;
+
 	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
+	state->last_entry = entry;
 	if (likely(found && entry->valid))
 		return entry;
 
@@ -768,7 +776,10 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 static void
 ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
 {
-	appendStringInfo(out, "{\"action\":\"%c\",", action);
+	char		head[] = "{\"action\":\"?\",";
+
+	head[11] = action;
+	appendBinaryStringInfo(out, head, sizeof(head) - 1);
 	if (state->in_stream && state->include_xids)
 		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
 }
