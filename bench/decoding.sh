@@ -6,7 +6,9 @@
 #   SCALE=0.1 bash bench/decoding.sh       # a tenth of that, while developing
 #
 # Environment: PG_CONFIG (default pg_config on PATH), PORT (55310), DIR
-# (/tmp/migration_split_bench), SCALE (1).  Runs PostgreSQL as "postgres"
+# (/tmp/migration_split_bench), SCALE (1), REPEAT (2: every decoding runs
+# that many times, alternating the order of the plugins; the best time is
+# reported, so that neither the order nor a neighbour's load decides).  Runs PostgreSQL as "postgres"
 # when started as root.  Results go to bench/results/decoding-<time>.txt
 # (and stdout).
 #
@@ -31,6 +33,7 @@ BINDIR=$($PG_CONFIG --bindir)
 PORT=${PORT:-55310}
 DIR=${DIR:-/tmp/migration_split_bench}
 SCALE=${SCALE:-1}
+REPEAT=${REPEAT:-2}
 INSERTS=$(awk -v s="$SCALE" 'BEGIN { printf "%d", 1000000 * s }')
 UPDATES=$(( INSERTS / 2 ))
 BATCH=1000
@@ -68,7 +71,7 @@ listen_addresses = ''
 unix_socket_directories = '$DIR'
 port = $PORT
 wal_level = logical
-max_replication_slots = 10
+max_replication_slots = 40
 max_wal_senders = 10
 output_plugin_libraries = 'pgoutput, test_decoding, migration_split, wal2json'
 shared_buffers = 256MB
@@ -115,15 +118,19 @@ EOF
 slot() { psql_ -c "SELECT 'ok' FROM pg_create_logical_replication_slot('$1', '$2')" >/dev/null; }
 
 # Workload A
-for p in ms:migration_split pgo:pgoutput td:test_decoding w2j:wal2json; do
-	slot "a_${p%%:*}" "${p#*:}"
+for r in $(seq "$REPEAT"); do
+	for p in ms:migration_split pgo:pgoutput td:test_decoding w2j:wal2json; do
+		slot "a_${p%%:*}_$r" "${p#*:}"
+	done
 done
 psql_ -c "CALL workload('bench_t', $INSERTS, $UPDATES, $BATCH, 0)"
 lsn_a=$(psql_ -c "SELECT pg_current_wal_insert_lsn()")
 
 # Workload B: per 1000 changes, 900 on the other domain's table, 100 on ours
-slot b_ms migration_split
-slot b_floor pgoutput
+for r in $(seq "$REPEAT"); do
+	slot "b_ms_$r" migration_split
+	slot "b_floor_$r" pgoutput
+done
 psql_ -c "CALL workload('other_t', $(( INSERTS * 9 / 10 )), $(( UPDATES * 9 / 10 )), 900, 0)" &
 psql_ -c "CALL workload('bench_t', $(( INSERTS / 10 )), $(( UPDATES / 10 )), 100, $INSERTS)"
 wait
@@ -179,19 +186,53 @@ line() {
 		"$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" | tee -a "$results"
 }
 
-read -r t_ms kb_ms c_ms < <(decode a_ms "$lsn_a" domain=bench include-xids=0)
-line "A migration_split" "$t_ms" "$kb_ms" "$c_ms" "$t_ms" "$c_ms"
-read -r t kb c < <(decode a_pgo "$lsn_a" proto_version=1 publication_names=pub_bench)
+# plan KIND WORKLOAD ENDPOS OPTIONS...: decode the slots of plugin KIND for
+# WORKLOAD, one per repetition (run_plan runs them all)
+plan() {
+	local kind=$1 w=$2 endpos=$3
+	shift 3
+	echo "$kind $w $endpos $*" >>"$DIR/plan"
+}
+run_plan() {
+	local r line kind w endpos opts t kb c
+	for r in $(seq "$REPEAT"); do
+		if [ $(( r % 2 )) -eq 1 ]; then order=(cat); else order=(tac); fi
+		while read -r kind w endpos opts; do
+			# shellcheck disable=SC2086
+			read -r t kb c < <(decode "${w}_${kind}_$r" "$endpos" $opts)
+			echo "$w $kind $t $kb $c" >>"$DIR/times"
+		done < <("${order[@]}" "$DIR/plan")
+	done
+}
+rm -f "$DIR/plan" "$DIR/times"
+plan ms a "$lsn_a" domain=bench include-xids=0
+plan pgo a "$lsn_a" proto_version=1 publication_names=pub_bench
+plan td a "$lsn_a" skip-empty-xacts=1
+plan w2j a "$lsn_a" format-version=2
+plan floor b "$lsn_b" proto_version=1 publication_names=pub_none
+plan ms b "$lsn_b" domain=bench include-xids=0
+run_plan
+# min time, min CPU, max peak of one plugin and workload
+stat() { awk -v w="$1" -v k="$2" '$1 == w && $2 == k {
+	if (t == "" || $3 < t) t = $3; if (c == "" || $5 < c) c = $5; if ($4 > m) m = $4 }
+	END { print t, m, c }' "$DIR/times"; }
+read -r t_ms kb c_ms < <(stat a ms)
+line "A migration_split" "$t_ms" "$kb" "$c_ms" "$t_ms" "$c_ms"
+read -r t kb c < <(stat a pgo)
 line "A pgoutput (proto 1)" "$t" "$kb" "$c" "$t_ms" "$c_ms"
-read -r t kb c < <(decode a_td "$lsn_a" skip-empty-xacts=1)
+read -r t kb c < <(stat a td)
 line "A test_decoding" "$t" "$kb" "$c" "$t_ms" "$c_ms"
-read -r t kb c < <(decode a_w2j "$lsn_a" format-version=2)
+read -r t kb c < <(stat a w2j)
 line "A wal2json (format 2)" "$t" "$kb" "$c" "$t_ms" "$c_ms"
-
-read -r t_floor kb_floor c_floor < <(decode b_floor "$lsn_b" proto_version=1 publication_names=pub_none)
-read -r t kb c < <(decode b_ms "$lsn_b" domain=bench include-xids=0)
+read -r t_floor kb_floor c_floor < <(stat b floor)
+read -r t kb c < <(stat b ms)
 line "B migration_split (10% owned)" "$t" "$kb" "$c" "$t_floor" "$c_floor"
 line "B floor: pgoutput, empty pub." "$t_floor" "$kb_floor" "$c_floor" "$t_floor" "$c_floor"
+{
+	echo
+	echo "all runs (workload plugin seconds peak_kB cpu_seconds):"
+	cat "$DIR/times"
+} >>"$results"
 
-echo "(ratio: time / migration_split's for A, time / the floor's for B)" | tee -a "$results"
+echo "(best of $REPEAT runs each; ratio: to migration_split's for A, to the floor's for B)" | tee -a "$results"
 echo "results: $results"

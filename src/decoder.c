@@ -463,6 +463,7 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	MsRelEntry *entry;
 	bool		found;
 	MsDomainId	domain;
+	MemoryContext oldcxt;
 	int			i;
 
 	/* Changes come in runs of the same relation: skip the hash lookup. */
@@ -484,6 +485,8 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 
+	/* Catalog lookups allocate: keep that out of the caller's context. */
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	domain = ms_relation_domain(relid);
 	for (i = 0; i < state->ndomains; i++)
 	{
@@ -493,6 +496,7 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 			break;
 		}
 	}
+	MemoryContextSwitchTo(oldcxt);
 	return entry;
 }
 
@@ -1011,9 +1015,12 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	MsDecodingState *state = ctx->output_plugin_private;
 	StringInfo	out = ctx->out;
 
+	MemoryContext oldcxt;
+
 	if (strcmp(prefix, MS_MESSAGE_PREFIX) != 0)
 		return;
 
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	if (transactional)
 		ms_write_header(ctx, txn);
 
@@ -1029,6 +1036,9 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	ms_json_string(out, message, message_size);
 	appendStringInfoChar(out, '}');
 	OutputPluginWrite(ctx, true);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 }
 
 /*
