@@ -18,7 +18,8 @@ OBJS = \
 	src/monitor_track.o \
 	src/monitor_enforce.o \
 	src/monitor_analyze.o \
-	src/decoder.o
+	src/decoder.o \
+	src/decoder_json.o
 
 EXTENSION = migration_split
 DATA = migration_split--1.0.sql
@@ -45,14 +46,20 @@ REGRESS = \
 	monitor \
 	enforcement \
 	monitor_privileges \
-	analyze_statements
+	analyze_statements \
+	decoder_actions \
+	decoder_types \
+	decoder_ownership \
+	decoder_partitions \
+	decoder_errors
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
 ISOLATION = \
 	ownership_concurrency \
-	monitor_concurrent
+	monitor_concurrent \
+	decoder_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
