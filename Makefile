@@ -13,7 +13,8 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/monitor.o \
-	src/decoder.o
+	src/decoder.o \
+	src/decoder_json.o
 
 EXTENSION = migration_split
 DATA = migration_split--1.0.sql
@@ -28,12 +29,18 @@ endif
 # pg_regress suites.  Every suite runs against a private temporary instance
 # that preloads the library and allows logical decoding (test/regress.conf).
 REGRESS = \
-	catalog
+	catalog \
+	decoder_actions \
+	decoder_types \
+	decoder_ownership \
+	decoder_partitions \
+	decoder_errors
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 
-ISOLATION =
+ISOLATION = \
+	decoder_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
 

@@ -1,7 +1,39 @@
 /*-------------------------------------------------------------------------
  *
  * decoder.c
- *		Logical decoding output plugin "migration_split".
+ *		Logical decoding output plugin "migration_split": the committed
+ *		changes of the tables one or more domains own, as one JSON object
+ *		per message, ready for the replication job to apply.
+ *
+ * The output format is documented in the README (section "decoder") and is
+ * the contract with the replication job: B/C around each transaction that
+ * has at least one change of the domain(s), R (relation metadata) before
+ * the first change of a relation and again after it changed, I/U/D/T row
+ * changes and truncates, M for logical messages with prefix
+ * "migration_split", and S/E/A plus a streamed C for in-progress
+ * transactions when the consumer asks for stream-changes.
+ *
+ * Deciding what to emit.  Ownership comes from the ownership cache
+ * (ownership_cache.c), which reads migration_split.ownership through the
+ * catalog snapshot; during decoding that is the historic snapshot, so a
+ * tag takes effect exactly at the commit that made it.  The decision is
+ * taken once per relation and kept in this plugin's relation cache,
+ * together with everything needed to print the relation's changes (output
+ * functions, key columns, partition-to-root column map, the R message).
+ * A relcache invalidation callback marks entries stale: the ownership
+ * trigger queues such invalidations for the tagged table and its
+ * inheritors, and decoding replays them at the right LSN; DDL on the table
+ * does the same, after which the R message is sent again.  A change of a
+ * table the domain does not own costs one hash lookup.
+ *
+ * Memory.  Session state (options, relation cache) lives in children of
+ * ctx->context and disappears with the decoding context.  Everything done
+ * for one change (deformed tuples, detoasted values, output function
+ * results) happens in a per-change context that is reset after each
+ * change, so the plugin holds no memory proportional to a transaction: in
+ * particular it never holds more than logical_decoding_work_mem worth of a
+ * streamed transaction.  Each owned relation has a small context of its
+ * own for its cached metadata, reset when the entry is rebuilt.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -9,8 +41,1067 @@
  */
 #include "postgres.h"
 
+#include "access/attmap.h"
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "nodes/bitmapset.h"
+#include "replication/logical.h"
 #include "replication/output_plugin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/pg_lsn.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
 
+#include "decoder.h"
 #include "migration_split.h"
 
+/* Prefix of the logical messages that pass through (pg_logical_emit_message). */
+#define MS_MESSAGE_PREFIX	"migration_split"
+
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+/* One output column: a non-dropped, non-generated column of the reported relation. */
+typedef struct MsColumn
+{
+	AttrNumber	inattno;		/* its attnum in the changed relation */
+	bool		isvarlena;		/* may hold an unchanged TOAST pointer */
+	bool		key;			/* part of the replica identity */
+	MsOutKind	kind;			/* fast path for the value's text */
+	FmgrInfo	outfunc;		/* type output function */
+} MsColumn;
+
+/*
+ * What the plugin knows about one relation whose changes it has seen.
+ * Entries are never removed during a session, only marked stale; dynahash
+ * keeps their addresses stable.
+ */
+typedef struct MsRelEntry
+{
+	Oid			relid;			/* hash key: the changed relation */
+	bool		valid;			/* false: rebuild before next use */
+	bool		owned;			/* changes are emitted */
+	bool		warned_no_key;	/* WARNING about replica identity given */
+	bool		schema_sent;	/* R message sent ... */
+	TransactionId schema_sent_xid;	/* ... inside this stream, or outside */
+	Oid			report_relid;	/* relation named in the output */
+	struct MsRelEntry *report;	/* its entry: keeps the sent/warned state */
+	bool		has_key;		/* the reported relation has a usable key */
+	MemoryContext cxt;			/* owns everything below; NULL until owned */
+	int			ncols;
+	MsColumn   *cols;
+	char	   *ident;			/* "relid":N,"schema":"..","table":".." */
+	int			identlen;
+	char	   *rmsg;			/* the complete R message */
+	int			rmsglen;
+	int			natts;			/* attributes of the changed relation */
+	Datum	   *values;			/* deform buffers, natts long */
+	bool	   *nulls;
+} MsRelEntry;
+
+/* Per-session state, in ctx->output_plugin_private. */
+typedef struct MsDecodingState
+{
+	MemoryContext change_cxt;	/* reset after every change */
+	int			ndomains;
+	MsDomainId *domains;
+	bool		include_xids;
+	bool		include_timestamp;
+	bool		include_lsn;
+	bool		skip_empty_xacts;
+	bool		stream_changes;
+
+	bool		xact_wrote_begin;	/* B sent for the current transaction */
+	bool		in_stream;		/* between stream start and stop */
+	bool		stream_wrote_start; /* S sent for the current stream block */
+	TransactionId stream_xid;	/* top-level xid of the current stream */
+} MsDecodingState;
+
+/* Per streamed transaction, in txn->output_plugin_private of the top level. */
+typedef struct MsStreamTxn
+{
+	bool		any_changes;	/* a stream block of it was emitted */
+} MsStreamTxn;
+
+/*
+ * The relation cache of the active decoding session.  Static because the
+ * relcache callback cannot be unregistered; the hash lives in a child of
+ * ctx->context and the pointer is cleared when that context goes away.
+ */
+static HTAB *MsRelCache = NULL;
+static MemoryContext MsRelCacheContext = NULL;
+static bool MsRelCacheHasReported = false;	/* some entry reports another rel */
+static bool MsRelCallbackRegistered = false;
+
+static void ms_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
+					   bool is_init);
+static void ms_shutdown(LogicalDecodingContext *ctx);
+static void ms_begin_txn(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
+static void ms_commit_txn(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+						  XLogRecPtr commit_lsn);
+static void ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					  Relation relation, ReorderBufferChange *change);
+static void ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+						int nrelations, Relation relations[],
+						ReorderBufferChange *change);
+static void ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					   XLogRecPtr message_lsn, bool transactional,
+					   const char *prefix, Size message_size,
+					   const char *message);
+static void ms_stream_start(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
+static void ms_stream_stop(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
+static void ms_stream_abort(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+							XLogRecPtr abort_lsn);
+static void ms_stream_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+							 XLogRecPtr commit_lsn);
+
+static void ms_parse_options(MsDecodingState *state, List *options);
+static void ms_relcache_setup(MemoryContext parent);
+static void ms_relcache_reset_cb(void *arg);
+static void ms_relcache_invalidate(Datum arg, Oid relid);
+static void ms_init_entry(MsRelEntry *entry);
+static MsRelEntry *ms_get_entry(MsDecodingState *state, Relation relation);
+static void ms_build_entry(MsDecodingState *state, MsRelEntry *entry,
+						   Relation relation, MsDomainId domain);
+static void ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
+static void ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry);
+static void ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+						  char action, XLogRecPtr commit_lsn, bool streamed);
+static void ms_write_change_start(MsDecodingState *state, StringInfo out,
+								  char action);
+static void ms_write_values(StringInfo out, MsRelEntry *entry,
+							TupleDesc desc, HeapTuple tuple, bool keyonly,
+							bool deformed);
+
+/*
+ * Register the callbacks of the output plugin.
+ */
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = ms_startup;
+	cb->begin_cb = ms_begin_txn;
+	cb->change_cb = ms_change;
+	cb->truncate_cb = ms_truncate;
+	cb->commit_cb = ms_commit_txn;
+	cb->message_cb = ms_message;
+	cb->shutdown_cb = ms_shutdown;
+	cb->stream_start_cb = ms_stream_start;
+	cb->stream_stop_cb = ms_stream_stop;
+	cb->stream_abort_cb = ms_stream_abort;
+	cb->stream_commit_cb = ms_stream_commit;
+	cb->stream_change_cb = ms_change;
+	cb->stream_message_cb = ms_message;
+	cb->stream_truncate_cb = ms_truncate;
+}
+
+/*
+ * Parse a boolean option the way test_decoding does: a bare option means
+ * true.
+ */
+static bool
+ms_bool_option(DefElem *elem)
+{
+	bool		result;
+
+	if (elem->arg == NULL)
+		return true;
+	if (!parse_bool(strVal(elem->arg), &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+						strVal(elem->arg), elem->defname)));
+	return result;
+}
+
+/*
+ * Parse the plugin options into state.  Called with the session's memory
+ * context current.
+ */
+static void
+ms_parse_options(MsDecodingState *state, List *options)
+{
+	ListCell   *option;
+
+	foreach(option, options)
+	{
+		DefElem    *elem = lfirst(option);
+
+		Assert(elem->arg == NULL || IsA(elem->arg, String));
+
+		if (strcmp(elem->defname, "domain") == 0)
+		{
+			char	   *rawstring;
+			List	   *names;
+			ListCell   *lc;
+
+			if (elem->arg == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" needs a value", elem->defname),
+						 errhint("Name one domain or a comma-separated list of domains.")));
+
+			rawstring = pstrdup(strVal(elem->arg));
+			if (!SplitIdentifierString(rawstring, ',', &names) || names == NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+								strVal(elem->arg), elem->defname),
+						 errhint("Name one domain or a comma-separated list of domains.")));
+
+			state->domains = palloc(sizeof(MsDomainId) * list_length(names));
+			state->ndomains = 0;
+			foreach(lc, names)
+			{
+				const char *name = lfirst(lc);
+
+				if (name[0] == '\0' || strlen(name) >= NAMEDATALEN)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+									strVal(elem->arg), elem->defname)));
+				state->domains[state->ndomains++] = ms_domain_id(name, true);
+			}
+		}
+		else if (strcmp(elem->defname, "include-xids") == 0)
+			state->include_xids = ms_bool_option(elem);
+		else if (strcmp(elem->defname, "include-timestamp") == 0)
+			state->include_timestamp = ms_bool_option(elem);
+		else if (strcmp(elem->defname, "include-lsn") == 0)
+			state->include_lsn = ms_bool_option(elem);
+		else if (strcmp(elem->defname, "skip-empty-xacts") == 0)
+			state->skip_empty_xacts = ms_bool_option(elem);
+		else if (strcmp(elem->defname, "stream-changes") == 0)
+			state->stream_changes = ms_bool_option(elem);
+		else if (strcmp(elem->defname, "format") == 0)
+		{
+			if (elem->arg == NULL || strcmp(strVal(elem->arg), "json") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+								elem->arg ? strVal(elem->arg) : "(null)",
+								elem->defname),
+						 errhint("The only supported format is \"json\".")));
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" = \"%s\" is unknown",
+							elem->defname,
+							elem->arg ? strVal(elem->arg) : "(null)")));
+	}
+}
+
+/*
+ * Startup: parse options and set up the session's state.
+ *
+ * At slot creation (is_init) no options are given, whether through
+ * pg_create_logical_replication_slot() or the replication protocol's
+ * CREATE_REPLICATION_SLOT; the domain is only required when decoding.
+ */
+static void
+ms_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
+{
+	MsDecodingState *state;
+	MemoryContext oldcxt;
+
+	oldcxt = MemoryContextSwitchTo(ctx->context);
+
+	state = palloc0(sizeof(MsDecodingState));
+	state->change_cxt = AllocSetContextCreate(ctx->context,
+											  "migration_split change",
+											  ALLOCSET_DEFAULT_SIZES);
+	state->include_xids = true;
+	state->include_timestamp = false;
+	state->include_lsn = false;
+	state->skip_empty_xacts = true;
+	state->stream_changes = false;
+
+	ms_parse_options(state, ctx->output_plugin_options);
+
+	if (!is_init && state->ndomains == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"domain\" is required"),
+				 errdetail("The output plugin \"migration_split\" emits the changes of the tables one or more domains own."),
+				 errhint("Name one domain or a comma-separated list of domains, for example 'domain', 'orders'.")));
+
+	ctx->output_plugin_private = state;
+	opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
+	opt->receive_rewrites = false;
+	ctx->streaming &= state->stream_changes;
+
+	ms_relcache_setup(ctx->context);
+	ms_json_init_encoding();
+
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Shutdown: all state lives in ctx->context, which the caller frees.
+ */
+static void
+ms_shutdown(LogicalDecodingContext *ctx)
+{
+}
+
+/*
+ * Create the session's relation cache, and register the relcache callback
+ * once per process.
+ */
+static void
+ms_relcache_setup(MemoryContext parent)
+{
+	HASHCTL		ctl;
+	MemoryContext cxt;
+	MemoryContextCallback *cb;
+
+	cxt = AllocSetContextCreate(parent, "migration_split relation cache",
+								ALLOCSET_DEFAULT_SIZES);
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(MsRelEntry);
+	ctl.hcxt = cxt;
+	MsRelCache = hash_create("migration_split relation cache", 128, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	MsRelCacheContext = cxt;
+	MsRelCacheHasReported = false;
+
+	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
+	cb->func = ms_relcache_reset_cb;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(cxt, cb);
+
+	if (!MsRelCallbackRegistered)
+	{
+		CacheRegisterRelcacheCallback(ms_relcache_invalidate, (Datum) 0);
+		MsRelCallbackRegistered = true;
+	}
+}
+
+/* The session's relation cache is going away with its context. */
+static void
+ms_relcache_reset_cb(void *arg)
+{
+	MsRelCache = NULL;
+	MsRelCacheContext = NULL;
+	MsRelCacheHasReported = false;
+}
+
+/*
+ * Relcache invalidation: mark the relation's entry stale, and the entries
+ * of partitions reported under it; everything when relid is InvalidOid.
+ * Only flags change here: the entry's data stays usable until the next
+ * change rebuilds it.
+ */
+static void
+ms_relcache_invalidate(Datum arg, Oid relid)
+{
+	MsRelEntry *entry;
+
+	if (MsRelCache == NULL)
+		return;
+
+	if (OidIsValid(relid) && !MsRelCacheHasReported)
+	{
+		entry = hash_search(MsRelCache, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+		{
+			entry->valid = false;
+			entry->schema_sent = false;
+		}
+	}
+	else
+	{
+		HASH_SEQ_STATUS status;
+
+		hash_seq_init(&status, MsRelCache);
+		while ((entry = hash_seq_search(&status)) != NULL)
+		{
+			if (!OidIsValid(relid) || entry->relid == relid ||
+				entry->report_relid == relid)
+			{
+				entry->valid = false;
+				entry->schema_sent = false;
+			}
+		}
+	}
+}
+
+/*
+ * Initialise a new, not yet built, cache entry.
+ */
+static void
+ms_init_entry(MsRelEntry *entry)
+{
+	entry->valid = false;
+	entry->owned = false;
+	entry->warned_no_key = false;
+	entry->schema_sent = false;
+	entry->schema_sent_xid = InvalidTransactionId;
+	entry->report_relid = entry->relid;
+	entry->report = entry;
+	entry->cxt = NULL;
+}
+
+/*
+ * The cache entry of relation, built or rebuilt as needed.  This is the
+ * whole cost of a change the domain does not own once the entry exists.
+ */
+static MsRelEntry *
+ms_get_entry(MsDecodingState *state, Relation relation)
+{
+	Oid			relid = RelationGetRelid(relation);
+	MsRelEntry *entry;
+	bool		found;
+	MsDomainId	domain;
+	int			i;
+
+	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
+	if (likely(found && entry->valid))
+		return entry;
+
+	if (!found)
+		ms_init_entry(entry);
+	entry->valid = true;
+	entry->owned = false;
+	entry->report_relid = relid;
+	entry->report = entry;
+	if (entry->cxt != NULL)
+		MemoryContextReset(entry->cxt);
+
+	domain = ms_relation_domain(relid);
+	for (i = 0; i < state->ndomains; i++)
+	{
+		if (state->domains[i] == domain)
+		{
+			ms_build_entry(state, entry, relation, domain);
+			break;
+		}
+	}
+	return entry;
+}
+
+/*
+ * Fill an owned relation's entry: the reported relation (the owning root
+ * for a partition), its columns with output functions and key flags, the
+ * column map from the changed relation, and the R message.
+ */
+static void
+ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
+			   MsDomainId domain)
+{
+	Oid			relid = RelationGetRelid(relation);
+	Oid			root = ms_relation_owning_root(relid);
+	Relation	reportrel = relation;
+	TupleDesc	indesc = RelationGetDescr(relation);
+	TupleDesc	outdesc;
+	AttrMap    *attrmap = NULL;
+	Bitmapset  *idattrs = NULL;
+	char		replident;
+	MemoryContext oldcxt;
+	StringInfoData buf;
+	int			i;
+	bool		first = true;
+
+	if (entry->cxt == NULL)
+		entry->cxt = AllocSetContextCreate(MsRelCacheContext,
+										   "migration_split relation",
+										   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(entry->cxt);
+
+	/*
+	 * Partitions are reported as the relation carrying the tag.  Whether
+	 * its R message was sent is kept in that relation's entry, created
+	 * unbuilt if needed, so all partitions share it.
+	 */
+	entry->report_relid = relid;
+	entry->report = entry;
+	if (relation->rd_rel->relispartition && OidIsValid(root) && root != relid)
+	{
+		bool		found;
+
+		reportrel = RelationIdGetRelation(root);
+		if (!RelationIsValid(reportrel))
+			elog(ERROR, "could not open relation with OID %u", root);
+		entry->report_relid = root;
+		entry->report = hash_search(MsRelCache, &root, HASH_ENTER, &found);
+		if (!found)
+			ms_init_entry(entry->report);
+		MsRelCacheHasReported = true;
+	}
+	outdesc = RelationGetDescr(reportrel);
+
+	oldcxt = MemoryContextSwitchTo(entry->cxt);
+
+	if (reportrel != relation)
+		attrmap = build_attrmap_by_name_if_req(indesc, outdesc);
+
+	replident = reportrel->rd_rel->relreplident;
+	if (replident != REPLICA_IDENTITY_FULL)
+		idattrs = RelationGetIdentityKeyBitmap(reportrel);
+	entry->has_key = (replident == REPLICA_IDENTITY_FULL || !bms_is_empty(idattrs));
+
+	entry->natts = indesc->natts;
+	entry->values = palloc(sizeof(Datum) * Max(indesc->natts, 1));
+	entry->nulls = palloc(sizeof(bool) * Max(indesc->natts, 1));
+	entry->cols = palloc(sizeof(MsColumn) * Max(outdesc->natts, 1));
+	entry->ncols = 0;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "\"relid\":%u,\"schema\":", RelationGetRelid(reportrel));
+	ms_json_cstring(&buf, get_namespace_name(RelationGetNamespace(reportrel)));
+	appendStringInfoString(&buf, ",\"table\":");
+	ms_json_cstring(&buf, RelationGetRelationName(reportrel));
+	entry->ident = buf.data;
+	entry->identlen = buf.len;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"action\":\"R\",");
+	appendBinaryStringInfo(&buf, entry->ident, entry->identlen);
+	appendStringInfoString(&buf, ",\"domain\":");
+	ms_json_cstring(&buf, ms_domain_name(domain));
+	appendStringInfo(&buf, ",\"replica_identity\":\"%c\",\"columns\":[", replident);
+
+	for (i = 0; i < outdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(outdesc, i);
+		MsColumn   *col;
+		Oid			outfn;
+		bool		isvarlena;
+
+		/* Dropped columns are gone; generated ones the target computes. */
+		if (att->attisdropped || att->attgenerated)
+			continue;
+
+		col = &entry->cols[entry->ncols++];
+		col->inattno = attrmap ? attrmap->attnums[i] : att->attnum;
+		col->key = (replident == REPLICA_IDENTITY_FULL ||
+					bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber,
+								  idattrs));
+		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
+		fmgr_info_cxt(outfn, &col->outfunc, entry->cxt);
+		col->isvarlena = (att->attlen == -1);
+		col->kind = ms_json_out_kind(getBaseType(att->atttypid));
+
+		if (!first)
+			appendStringInfoChar(&buf, ',');
+		first = false;
+		appendStringInfoString(&buf, "{\"name\":");
+		ms_json_cstring(&buf, NameStr(att->attname));
+		appendStringInfoString(&buf, ",\"type\":");
+		ms_json_cstring(&buf, format_type_with_typemod(att->atttypid, att->atttypmod));
+		appendStringInfo(&buf, ",\"typoid\":%u,\"typmod\":%d,\"not_null\":%s,\"key\":%s}",
+						 att->atttypid, att->atttypmod,
+						 att->attnotnull ? "true" : "false",
+						 col->key ? "true" : "false");
+	}
+	appendStringInfoString(&buf, "]}");
+	entry->rmsg = buf.data;
+	entry->rmsglen = buf.len;
+
+	MemoryContextSwitchTo(oldcxt);
+
+	if (!entry->has_key && !entry->report->warned_no_key)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s.%s\" of domain \"%s\" has no replica identity",
+						get_namespace_name(RelationGetNamespace(reportrel)),
+						RelationGetRelationName(reportrel),
+						ms_domain_name(domain)),
+				 errdetail("Its updates and deletes are emitted with a null key, which a consumer cannot apply."),
+				 errhint("Add a primary key, or use ALTER TABLE ... REPLICA IDENTITY FULL or USING INDEX.")));
+		entry->report->warned_no_key = true;
+	}
+
+	if (reportrel != relation)
+		RelationClose(reportrel);
+	entry->owned = true;
+}
+
+/*
+ * Begin: with skip-empty-xacts (the default) B is written lazily, before
+ * the first change of the domain.
+ */
+static void
+ms_begin_txn(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+
+	state->xact_wrote_begin = false;
+	if (!state->skip_empty_xacts)
+		ms_write_header(ctx, txn);
+}
+
+/*
+ * Commit: C, if B was written.
+ */
+static void
+ms_commit_txn(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+			  XLogRecPtr commit_lsn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	bool		skipped = !state->xact_wrote_begin;
+
+	OutputPluginUpdateProgress(ctx, skipped);
+	if (skipped)
+		return;
+
+	ms_write_xact(ctx, txn, 'C', commit_lsn, false);
+	state->xact_wrote_begin = false;
+}
+
+/*
+ * Append ,"name":"X/X" for an LSN.
+ */
+static void
+ms_append_lsn(StringInfo out, const char *name, XLogRecPtr lsn)
+{
+	appendStringInfo(out, ",\"%s\":\"%X/%X\"", name, LSN_FORMAT_ARGS(lsn));
+}
+
+/*
+ * Write B (outside a stream) or S (inside one) unless already written for
+ * the current transaction or stream block.
+ */
+static void
+ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	StringInfo	out = ctx->out;
+
+	if (state->in_stream)
+	{
+		MsStreamTxn *stxn = txn->output_plugin_private;
+
+		if (state->stream_wrote_start)
+			return;
+		OutputPluginPrepareWrite(ctx, true);
+		appendStringInfoString(out, "{\"action\":\"S\"");
+		if (state->include_xids)
+			appendStringInfo(out, ",\"xid\":%u", txn->xid);
+		appendStringInfoChar(out, '}');
+		OutputPluginWrite(ctx, true);
+		state->stream_wrote_start = true;
+		if (stxn != NULL)
+			stxn->any_changes = true;
+		return;
+	}
+
+	if (state->xact_wrote_begin)
+		return;
+	OutputPluginPrepareWrite(ctx, true);
+	appendStringInfoString(out, "{\"action\":\"B\"");
+	if (state->include_xids)
+		appendStringInfo(out, ",\"xid\":%u", txn->xid);
+	if (state->include_lsn)
+		ms_append_lsn(out, "commit_lsn", txn->final_lsn);
+	if (state->include_timestamp)
+		appendStringInfo(out, ",\"commit_time\":\"%s\"",
+						 timestamptz_to_str(txn->xact_time.commit_time));
+	appendStringInfoChar(out, '}');
+	OutputPluginWrite(ctx, true);
+	state->xact_wrote_begin = true;
+}
+
+/*
+ * Write C for a transaction (streamed or not).
+ */
+static void
+ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, char action,
+			  XLogRecPtr commit_lsn, bool streamed)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	StringInfo	out = ctx->out;
+
+	OutputPluginPrepareWrite(ctx, true);
+	appendStringInfo(out, "{\"action\":\"%c\"", action);
+	if (state->include_xids)
+		appendStringInfo(out, ",\"xid\":%u", txn->xid);
+	if (state->include_lsn)
+	{
+		ms_append_lsn(out, "commit_lsn", commit_lsn);
+		ms_append_lsn(out, "end_lsn", txn->end_lsn);
+	}
+	if (state->include_timestamp)
+		appendStringInfo(out, ",\"commit_time\":\"%s\"",
+						 timestamptz_to_str(txn->xact_time.commit_time));
+	if (streamed)
+		appendStringInfoString(out, ",\"streamed\":true");
+	appendStringInfoChar(out, '}');
+	OutputPluginWrite(ctx, true);
+}
+
+/*
+ * Write the R message of entry unless the consumer already has it: sent
+ * in this session outside any stream, or inside the current stream (a
+ * streamed transaction may still abort, and with it the schema it saw).
+ */
+static void
+ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	TransactionId xid = state->in_stream ? state->stream_xid : InvalidTransactionId;
+	MsRelEntry *report = entry->report;
+
+	if (report->schema_sent && report->schema_sent_xid == xid)
+		return;
+
+	OutputPluginPrepareWrite(ctx, true);
+	appendBinaryStringInfo(ctx->out, entry->rmsg, entry->rmsglen);
+	OutputPluginWrite(ctx, true);
+	report->schema_sent = true;
+	report->schema_sent_xid = xid;
+}
+
+/*
+ * Start a change object: {"action":"X" and, inside a stream, the xid.
+ */
+static void
+ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
+{
+	appendStringInfo(out, "{\"action\":\"%c\",", action);
+	if (state->in_stream && state->include_xids)
+		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
+}
+
+/*
+ * Append a JSON array of the tuple's values in output column order: all
+ * columns, or with keyonly the key columns.  Unchanged TOASTed values are
+ * written as null; for all columns their positions follow in "unchanged".
+ * With deformed, the entry's buffers already hold this tuple.
+ */
+static void
+ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
+				HeapTuple tuple, bool keyonly, bool deformed)
+{
+	int			i;
+	bool		first = true;
+	int			nunchanged = 0;
+	int		   *unchanged = NULL;
+
+	if (!deformed)
+		heap_deform_tuple(tuple, desc, entry->values, entry->nulls);
+
+	appendStringInfoChar(out, '[');
+	for (i = 0; i < entry->ncols; i++)
+	{
+		MsColumn   *col = &entry->cols[i];
+		int			k = col->inattno - 1;
+		Datum		value;
+
+		if (keyonly && !col->key)
+			continue;
+		if (!first)
+			appendStringInfoChar(out, ',');
+		first = false;
+
+		if (k < 0 || entry->nulls[k])
+		{
+			appendBinaryStringInfoNT(out, "null", 4);
+			continue;
+		}
+		value = entry->values[k];
+		if (col->isvarlena && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value)))
+		{
+			appendBinaryStringInfoNT(out, "null", 4);
+			if (!keyonly)
+			{
+				if (unchanged == NULL)
+					unchanged = palloc(sizeof(int) * entry->ncols);
+				unchanged[nunchanged++] = i;
+			}
+			continue;
+		}
+		ms_json_value(out, value, col->kind, &col->outfunc);
+	}
+	appendStringInfoChar(out, ']');
+
+	if (nunchanged > 0)
+	{
+		appendStringInfoString(out, ",\"unchanged\":[");
+		for (i = 0; i < nunchanged; i++)
+		{
+			if (i > 0)
+				appendStringInfoChar(out, ',');
+			appendStringInfo(out, "%d", unchanged[i]);
+		}
+		appendStringInfoChar(out, ']');
+	}
+}
+
+/*
+ * A row change: I, U or D of an owned relation.
+ */
+static void
+ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+		  Relation relation, ReorderBufferChange *change)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MsRelEntry *entry;
+	MemoryContext oldcxt;
+	StringInfo	out;
+	TupleDesc	desc;
+	HeapTuple	newtuple;
+	HeapTuple	oldtuple;
+
+	entry = ms_get_entry(state, relation);
+	if (!entry->owned)
+		return;
+
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+
+	ms_write_header(ctx, txn);
+	ms_write_relation(ctx, entry);
+
+	out = ctx->out;
+	desc = RelationGetDescr(relation);
+	newtuple = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
+	oldtuple = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL;
+
+	OutputPluginPrepareWrite(ctx, true);
+	switch (change->action)
+	{
+		case REORDER_BUFFER_CHANGE_INSERT:
+			ms_write_change_start(state, out, 'I');
+			appendBinaryStringInfo(out, entry->ident, entry->identlen);
+			appendStringInfoString(out, ",\"new\":");
+			if (newtuple)
+				ms_write_values(out, entry, desc, newtuple, false, false);
+			else
+				appendStringInfoString(out, "null");
+			break;
+
+		case REORDER_BUFFER_CHANGE_UPDATE:
+			ms_write_change_start(state, out, 'U');
+			appendBinaryStringInfo(out, entry->ident, entry->identlen);
+			appendStringInfoString(out, ",\"key\":");
+			if (!entry->has_key)
+				appendStringInfoString(out, "null");
+			else if (oldtuple)
+				ms_write_values(out, entry, desc, oldtuple, true, false);
+			else if (newtuple)
+				ms_write_values(out, entry, desc, newtuple, true, false);
+			else
+				appendStringInfoString(out, "null");
+			appendStringInfoString(out, ",\"new\":");
+			if (newtuple)
+				ms_write_values(out, entry, desc, newtuple, false,
+								entry->has_key && oldtuple == NULL);
+			else
+				appendStringInfoString(out, "null");
+			break;
+
+		case REORDER_BUFFER_CHANGE_DELETE:
+			ms_write_change_start(state, out, 'D');
+			appendBinaryStringInfo(out, entry->ident, entry->identlen);
+			appendStringInfoString(out, ",\"key\":");
+			if (entry->has_key && oldtuple)
+				ms_write_values(out, entry, desc, oldtuple, true, false);
+			else
+				appendStringInfoString(out, "null");
+			break;
+
+		default:
+			Assert(false);
+	}
+	appendStringInfoChar(out, '}');
+	OutputPluginWrite(ctx, true);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * TRUNCATE: T listing the owned relations among those truncated.  A
+ * partition reported under its root is left out (truncating the root
+ * lists it too, as pgoutput does with publish_via_partition_root); a
+ * partition truncated on its own cannot be expressed and is reported.
+ */
+static void
+ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+			int nrelations, Relation relations[], ReorderBufferChange *change)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt;
+	Oid		   *sent;
+	int			nsent = 0;
+	int			i;
+	StringInfo	out = ctx->out;
+
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	sent = palloc(sizeof(Oid) * nrelations);
+
+	for (i = 0; i < nrelations; i++)
+	{
+		MsRelEntry *entry = ms_get_entry(state, relations[i]);
+		int			j;
+		bool		rootlisted = false;
+
+		if (!entry->owned)
+			continue;
+		if (entry->report_relid != entry->relid)
+		{
+			for (j = 0; j < nrelations; j++)
+				if (RelationGetRelid(relations[j]) == entry->report_relid)
+					rootlisted = true;
+			if (!rootlisted)
+				ereport(WARNING,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("truncate of partition \"%s\" is not emitted",
+								RelationGetRelationName(relations[i])),
+						 errdetail("Changes of partitions are emitted as changes of their root table, and only part of it was truncated.")));
+			continue;
+		}
+
+		if (nsent == 0)
+		{
+			ms_write_header(ctx, txn);
+			OutputPluginPrepareWrite(ctx, true);
+			ms_write_change_start(state, out, 'T');
+			appendStringInfoString(out, "\"relations\":[");
+		}
+		else
+			appendStringInfoChar(out, ',');
+		appendStringInfoChar(out, '{');
+		appendBinaryStringInfo(out, entry->ident, entry->identlen);
+		appendStringInfoChar(out, '}');
+		sent[nsent++] = entry->relid;
+	}
+
+	if (nsent > 0)
+	{
+		appendStringInfo(out, "],\"cascade\":%s,\"restart_identity\":%s}",
+						 change->data.truncate.cascade ? "true" : "false",
+						 change->data.truncate.restart_seqs ? "true" : "false");
+		OutputPluginWrite(ctx, true);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * Logical messages: only those with prefix "migration_split" pass.
+ */
+static void
+ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+		   XLogRecPtr message_lsn, bool transactional, const char *prefix,
+		   Size message_size, const char *message)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	StringInfo	out = ctx->out;
+
+	if (strcmp(prefix, MS_MESSAGE_PREFIX) != 0)
+		return;
+
+	if (transactional)
+		ms_write_header(ctx, txn);
+
+	OutputPluginPrepareWrite(ctx, true);
+	if (transactional)
+		ms_write_change_start(state, out, 'M');
+	else
+		appendStringInfoString(out, "{\"action\":\"M\",");
+	appendStringInfo(out, "\"transactional\":%s,\"prefix\":",
+					 transactional ? "true" : "false");
+	ms_json_cstring(out, prefix);
+	appendStringInfoString(out, ",\"content\":");
+	ms_json_string(out, message, message_size);
+	appendStringInfoChar(out, '}');
+	OutputPluginWrite(ctx, true);
+}
+
+/*
+ * Streaming of in-progress transactions.  S is written lazily like B;
+ * changes inside carry the xid; A and the streamed C are written only for
+ * transactions of which a stream block was written.
+ */
+static void
+ms_stream_start(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+
+	if (txn->output_plugin_private == NULL)
+		txn->output_plugin_private = MemoryContextAllocZero(ctx->context,
+															sizeof(MsStreamTxn));
+	state->in_stream = true;
+	state->stream_wrote_start = false;
+	state->stream_xid = txn->xid;
+	if (!state->skip_empty_xacts)
+		ms_write_header(ctx, txn);
+}
+
+static void
+ms_stream_stop(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+
+	if (state->stream_wrote_start)
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		appendStringInfoString(ctx->out, "{\"action\":\"E\"");
+		if (state->include_xids)
+			appendStringInfo(ctx->out, ",\"xid\":%u", txn->xid);
+		appendStringInfoChar(ctx->out, '}');
+		OutputPluginWrite(ctx, true);
+	}
+	state->in_stream = false;
+	state->stream_wrote_start = false;
+}
+
+/* Forget a top-level streamed transaction's state. */
+static void
+ms_stream_forget(ReorderBufferTXN *txn)
+{
+	if (txn->output_plugin_private != NULL)
+	{
+		pfree(txn->output_plugin_private);
+		txn->output_plugin_private = NULL;
+	}
+}
+
+static void
+ms_stream_abort(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				XLogRecPtr abort_lsn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	ReorderBufferTXN *toptxn = txn->toptxn ? txn->toptxn : txn;
+	MsStreamTxn *stxn = toptxn->output_plugin_private;
+
+	if (stxn != NULL && stxn->any_changes)
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		appendStringInfoString(ctx->out, "{\"action\":\"A\"");
+		if (state->include_xids)
+		{
+			appendStringInfo(ctx->out, ",\"xid\":%u", toptxn->xid);
+			if (toptxn != txn)
+				appendStringInfo(ctx->out, ",\"subxid\":%u", txn->xid);
+		}
+		appendStringInfoChar(ctx->out, '}');
+		OutputPluginWrite(ctx, true);
+	}
+	if (toptxn == txn)
+		ms_stream_forget(txn);
+}
+
+static void
+ms_stream_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				 XLogRecPtr commit_lsn)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MsStreamTxn *stxn = txn->output_plugin_private;
+
+	if ((stxn != NULL && stxn->any_changes) || !state->skip_empty_xacts)
+		ms_write_xact(ctx, txn, 'C', commit_lsn, true);
+	ms_stream_forget(txn);
+}
