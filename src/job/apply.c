@@ -794,8 +794,8 @@ apply_flush(void)
 						  "UPDATE " MS_STATE_SCHEMA ".jobs SET applied_lsn = $2,"
 						  " applied_commit_time = COALESCE($3::timestamptz, applied_commit_time),"
 						  " applied_at = pg_catalog.now(), rows_applied = rows_applied + $4,"
-						  " xacts_applied = xacts_applied + $5, last_error = NULL"
-						  " WHERE domain = $1",
+						  " xacts_applied = xacts_applied + $5, last_error = NULL,"
+						  " last_error_at = NULL WHERE domain = $1",
 						  5, NULL, params, NULL, NULL, 0) != 1)
 		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
 	queue('S', true, NULL);

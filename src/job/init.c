@@ -133,9 +133,19 @@ drop_slot_if_idle(PGconn *src, const char *slot)
 	const char *params[1] = {slot};
 	PGresult   *res;
 
-	res = job_query(src, "source",
-					"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-					1, params);
+	int			tries;
+
+	/* a killed predecessor's walsender may take a moment to go away */
+	for (tries = 0;; tries++)
+	{
+		res = job_query(src, "source",
+						"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+						1, params);
+		if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || tries >= 20)
+			break;
+		PQclear(res);
+		pg_usleep(250000);
+	}
 	if (PQntuples(res) == 1)
 	{
 		if (!PQgetisnull(res, 0, 0))
@@ -408,9 +418,19 @@ cmd_init(const JobOptions *opts)
 		}
 		{
 			const char *params[1] = {js.slot_name};
-			PGresult   *res = job_query(src, "source",
-										"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-										1, params);
+			PGresult   *res;
+			int			tries;
+
+			for (tries = 0;; tries++)
+			{
+				res = job_query(src, "source",
+								"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+								1, params);
+				if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || tries >= 20)
+					break;
+				PQclear(res);
+				pg_usleep(250000);
+			}
 
 			if (PQntuples(res) == 0)
 			{
@@ -438,7 +458,6 @@ cmd_init(const JobOptions *opts)
 	{
 		const char *params[6];
 		PQExpBufferData sql;
-		char	   *err;
 
 		check_target_fresh(tgt, target_schema);
 		check_slot_free(src, opts->slot);
@@ -484,8 +503,6 @@ cmd_init(const JobOptions *opts)
 						  2, params));
 		pg_log_info("created replication slot \"%s\" at %s, exported snapshot %s",
 					opts->slot, lsn, snapshot);
-		err = NULL;
-		(void) err;
 	}
 	else
 	{

@@ -6,8 +6,8 @@
  * Reads the job row on the target and, when --source is given, the slot on
  * the source.  Lag in bytes is the distance from the applied (or confirmed,
  * whichever is further) position to the source's current WAL position; lag
- * in seconds is the age of the last applied source commit while changes are
- * pending, 0 when nothing is pending.
+ * in seconds is the delay of the last applied source transaction: the time
+ * it was committed on the target minus the time it committed on the source.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -72,6 +72,17 @@ cmd_status(const JobOptions *opts)
 	bool		slot_exists = false;
 
 	tgt = job_connect(opts->target, "target", false, true);
+	if (state_read_job(tgt, opts->domain, &js) && js.applied_at && js.applied_commit_time)
+	{
+		/* delay of the last applied transaction: apply time - commit time */
+		const char *lp[2] = {js.applied_at, js.applied_commit_time};
+		PGresult   *r = job_query(tgt, "target",
+									"SELECT round(extract(epoch FROM $1::timestamptz - $2::timestamptz), 3)",
+									2, lp);
+
+		lag_seconds = pg_strdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
 	if (!state_read_job(tgt, opts->domain, &js))
 	{
 		pg_log_error("domain \"%s\" has no job on the target", opts->domain);
@@ -124,17 +135,13 @@ cmd_status(const JobOptions *opts)
 		sp[1] = js.applied_lsn ? js.applied_lsn : "0/0";
 		sp[2] = slot_confirmed ? slot_confirmed : "0/0";
 		{
-			const char *lp[4] = {sp[0], sp[1], sp[2], js.applied_commit_time};
+			const char *lp[3] = {sp[0], sp[1], sp[2]};
 
 			lagres = job_query(tgt, "target",
-							   "WITH p AS (SELECT GREATEST($2::pg_catalog.pg_lsn, $3::pg_catalog.pg_lsn) AS done)"
-							   " SELECT GREATEST(pg_catalog.pg_wal_lsn_diff($1::pg_catalog.pg_lsn, done), 0)::bigint,"
-							   " CASE WHEN pg_catalog.pg_wal_lsn_diff($1::pg_catalog.pg_lsn, done) <= 0 THEN 0"
-							   "  ELSE round(extract(epoch FROM pg_catalog.now() - $4::timestamptz), 3) END"
-							   " FROM p",
-							   4, lp);
+							   "SELECT GREATEST(pg_catalog.pg_wal_lsn_diff($1::pg_catalog.pg_lsn,"
+							   " GREATEST($2::pg_catalog.pg_lsn, $3::pg_catalog.pg_lsn)), 0)::bigint",
+							   3, lp);
 			lag_bytes = pg_strdup(PQgetvalue(lagres, 0, 0));
-			lag_seconds = PQgetisnull(lagres, 0, 1) ? NULL : pg_strdup(PQgetvalue(lagres, 0, 1));
 			PQclear(lagres);
 		}
 	}
