@@ -129,6 +129,13 @@ state_record_error(PGconn *tgt, const char *domain, const char *error)
 
 	if (tgt == NULL || PQstatus(tgt) != CONNECTION_OK)
 		return;
+	if (PQpipelineStatus(tgt) != PQ_PIPELINE_OFF)
+	{
+		while ((res = PQgetResult(tgt)) != NULL)
+			PQclear(res);
+		if (PQexitPipelineMode(tgt) != 1)
+			return;
+	}
 	if (PQtransactionStatus(tgt) != PQTRANS_IDLE)
 		PQclear(PQexec(tgt, "ROLLBACK"));
 	res = PQexecParams(tgt,
