@@ -485,6 +485,42 @@ apply_relation(Message *m)
 					r->qname, m->schema, m->table, lsn_format(xact_commit_lsn, lsnbuf));
 	}
 
+	/*
+	 * A target column the source no longer sends, while the source sends one
+	 * the target lacks, looks like a rename: adding the new column would send
+	 * the data to another column than before.  Stop instead.
+	 */
+	for (j = 0; j < PQntuples(res); j++)
+	{
+		bool		in_source = PQgetvalue(res, j, 1)[0] == 't';	/* generated */
+		bool		source_has_new = false;
+
+		for (i = 0; i < m->ncolumns && !in_source; i++)
+			if (m->columns[i].name && strcmp(m->columns[i].name, PQgetvalue(res, j, 0)) == 0)
+				in_source = true;
+		if (in_source)
+			continue;
+		for (i = 0; i < m->ncolumns; i++)
+		{
+			int			k;
+			bool		found = false;
+
+			for (k = 0; k < PQntuples(res); k++)
+				if (m->columns[i].name && strcmp(m->columns[i].name, PQgetvalue(res, k, 0)) == 0)
+					found = true;
+			if (!found)
+				source_has_new = true;
+		}
+		if (source_has_new)
+		{
+			char	   *col = pg_strdup(PQgetvalue(res, j, 0));
+
+			PQclear(res);
+			return fail(EXIT_APPLY, "columns of table \"%s.%s\" changed on the source in a way that cannot be applied (source commit LSN %s): target column \"%s\" is gone and new columns appeared; a renamed column must be renamed on the target by hand",
+						m->schema, m->table, lsn_format(xact_commit_lsn, lsnbuf), col);
+		}
+	}
+
 	r->ncols = m->ncolumns;
 	r->qcols = pg_malloc0(sizeof(char *) * (m->ncolumns + 1));
 	r->skip = pg_malloc0(sizeof(bool) * (m->ncolumns + 1));

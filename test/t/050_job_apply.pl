@@ -148,6 +148,16 @@ $tgt->safe_psql('postgres', "INSERT INTO orders.customer (id, name, email) VALUE
 ok(run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ]), 'stream resumes after the fix');
 same_tables('after the fix');
 
+# a renamed column is not mistaken for a new one
+$src->safe_psql('postgres', "ALTER TABLE doc RENAME COLUMN n TO m; INSERT INTO doc VALUES (99, 1, 'r', NULL)");
+$ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>', \$stdout, '2>', \$stderr);
+is($? >> 8, 7, 'renamed column: exit code 7');
+like($stderr, qr/columns of table "public\.doc" changed on the source in a way that cannot be applied \(source commit LSN [0-9A-F\/]+\): target column "n" is gone/,
+	'renamed column: clear message');
+$tgt->safe_psql('postgres', 'ALTER TABLE orders.doc RENAME COLUMN n TO m');
+ok(run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ]), 'stream goes on after the rename on the target');
+same_tables('after rename');
+
 $src->stop;
 $tgt->stop;
 done_testing();
