@@ -1,7 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * main.c
- *		Entry point of the migration-split replication job.
+ *		Command line of the migration-split replication job.
+ *
+ *	migration-split init   --source S --target T --domain D [options]
+ *	migration-split stream --source S --target T --domain D [options]
+ *	migration-split status --source S --target T --domain D [--json]
+ *
+ * Subcommands in the style of git and pgcopydb; every subcommand has its own
+ * --help.  The exit codes are in exit_codes.h and in the README.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -9,12 +16,380 @@
  */
 #include "postgres_fe.h"
 
+#include <signal.h>
+
 #include "common/logging.h"
+#include "getopt_long.h"
+
+#include "job.h"
+
+volatile sig_atomic_t job_interrupted = 0;
+
+static const char *progname;
+
+static void
+help_common_options(void)
+{
+	printf(_("\nConnection and naming options:\n"));
+	printf(_("  -s, --source=CONNINFO      the monolith database (conninfo string or URI)\n"));
+	printf(_("  -t, --target=CONNINFO      the service database (conninfo string or URI)\n"));
+	printf(_("  -d, --domain=NAME          the domain to extract (migration_split.domains)\n"));
+	printf(_("      --target-schema=NAME   schema of the tables on the target\n"
+			 "                             (default: the domain name)\n"));
+	printf(_("      --slot=NAME            logical replication slot on the source\n"
+			 "                             (default: migration_split_DOMAIN)\n"));
+	printf(_("  -v, --verbose              more messages (repeat for even more)\n"));
+	printf(_("  -?, --help                 show this help, then exit\n"));
+	printf(_("\nCONNINFO is a libpq connection string (\"host=db1 dbname=shop\") or URI\n"
+			 "(\"postgresql://db1/shop\").  Missing parameters come from the PG* environment\n"
+			 "variables; passwords from PGPASSWORD or the password file (~/.pgpass).\n"
+			 "Passwords are never printed.\n"));
+}
+
+static void
+help_exit_codes(void)
+{
+	printf(_("\nExit status:\n"
+			 "  0 success (stream --until-caught-up: caught up)   1 bad command line\n"
+			 "  2 a server could not be reached                   3 domain problem\n"
+			 "  4 target not in the expected state                5 replication slot problem\n"
+			 "  6 missing privilege                               7 a change could not be applied\n"
+			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"));
+}
+
+static void
+usage(void)
+{
+	printf(_("%s copies the tables of one domain of a monolith database into a service\n"
+			 "database and keeps them up to date with logical decoding.\n\n"), progname);
+	printf(_("Usage:\n"));
+	printf(_("  %s COMMAND [OPTION]...\n\n"), progname);
+	printf(_("Commands:\n"));
+	printf(_("  init     create the slot, the target tables, and copy the data\n"));
+	printf(_("  stream   apply the changes made since init, exactly once\n"));
+	printf(_("  status   show lag, counters, slot state and the last error\n"));
+	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
+	help_exit_codes();
+}
+
+static void
+usage_init(void)
+{
+	printf(_("%s init creates a logical replication slot on the source with the\n"
+			 "migration_split output plugin, creates the domain's tables in the target\n"
+			 "schema (types, sequences, defaults, NOT NULL, checks, keys, indexes, then\n"
+			 "foreign keys between the domain's own tables), and copies every row as of\n"
+			 "the slot's snapshot with COPY over --jobs parallel connections.  Foreign keys\n"
+			 "to tables of other domains are not created; they are listed as \"to be\n"
+			 "replaced\".  An interrupted init resumes where it stopped when run again:\n"
+			 "copied tables are kept, a partially copied table is copied again.\n\n"),
+		   progname);
+	printf(_("Usage:\n  %s init --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for init:\n"));
+	printf(_("  -j, --jobs=N               copy N tables at a time (default: 4)\n"));
+	printf(_("      --progress             progress bar even when not on a terminal\n"));
+	printf(_("      --no-progress          no progress output, only the summary\n"));
+	printf(_("      --drop                 start over: drop the slot, the target schema and\n"
+			 "                             the job's state for this domain, then init\n"));
+	help_exit_codes();
+}
+
+static void
+usage_stream(void)
+{
+	printf(_("%s stream applies the domain's changes from the slot to the target in\n"
+			 "source commit order.  The position of the last applied source commit is\n"
+			 "stored in the target in the same transaction as the changes, so a crash at\n"
+			 "any moment resumes without losing or repeating a change.  Flushed positions\n"
+			 "are confirmed to the source, which then releases WAL.  When either server\n"
+			 "restarts, the job reconnects with backoff.  A change that cannot be applied\n"
+			 "stops the job with a message naming the table and the LSN.\n\n"), progname);
+	printf(_("Usage:\n  %s stream --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for stream:\n"));
+	printf(_("      --until-caught-up      exit 0 once every change committed on the source\n"
+			 "                             before the command started is applied\n"));
+	printf(_("      --batch-changes=N      at most N changes per target transaction\n"
+			 "                             (default: 10000)\n"));
+	printf(_("      --batch-time=MS        commit on the target at least every MS\n"
+			 "                             milliseconds (default: 500)\n"));
+	printf(_("      --status-interval=SEC  print a status line every SEC seconds, 0 = never\n"
+			 "                             (default: 10)\n"));
+	printf(_("      --max-retries=N        give up after N failed reconnections in a row,\n"
+			 "                             0 = never (default: 0)\n"));
+	help_exit_codes();
+}
+
+static void
+usage_status(void)
+{
+	printf(_("%s status shows the state of the job: phase, lag in bytes and seconds,\n"
+			 "rows and transactions applied, the slot's state and retained WAL, and the\n"
+			 "last error.  The source is optional: without it only the target's view is\n"
+			 "shown.\n\n"), progname);
+	printf(_("Usage:\n  %s status --target=CONNINFO --domain=NAME [--source=CONNINFO] [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for status:\n"));
+	printf(_("      --json                 one JSON object instead of text\n"));
+	help_exit_codes();
+}
+
+static void
+handle_signal(int signo)
+{
+	job_interrupted = 1;
+}
+
+void
+job_install_signal_handlers(void)
+{
+	pqsignal(SIGINT, handle_signal);
+	pqsignal(SIGTERM, handle_signal);
+	pqsignal(SIGPIPE, SIG_IGN);
+}
+
+enum
+{
+	OPT_TARGET_SCHEMA = 256,
+	OPT_SLOT,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_DROP,
+	OPT_UNTIL_CAUGHT_UP,
+	OPT_BATCH_CHANGES,
+	OPT_BATCH_TIME,
+	OPT_STATUS_INTERVAL,
+	OPT_MAX_RETRIES,
+	OPT_JSON
+};
+
+static int
+parse_int_option(const char *arg, const char *name, int min, int max)
+{
+	char	   *end;
+	long		val;
+
+	errno = 0;
+	val = strtol(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || val < min || val > max)
+	{
+		pg_log_error("invalid value \"%s\" for option %s", arg, name);
+		pg_log_error_detail("The value must be an integer between %d and %d.", min, max);
+		exit(EXIT_USAGE);
+	}
+	return (int) val;
+}
 
 int
 main(int argc, char **argv)
 {
+	static struct option long_options[] = {
+		{"source", required_argument, NULL, 's'},
+		{"target", required_argument, NULL, 't'},
+		{"domain", required_argument, NULL, 'd'},
+		{"target-schema", required_argument, NULL, OPT_TARGET_SCHEMA},
+		{"slot", required_argument, NULL, OPT_SLOT},
+		{"jobs", required_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"drop", no_argument, NULL, OPT_DROP},
+		{"until-caught-up", no_argument, NULL, OPT_UNTIL_CAUGHT_UP},
+		{"batch-changes", required_argument, NULL, OPT_BATCH_CHANGES},
+		{"batch-time", required_argument, NULL, OPT_BATCH_TIME},
+		{"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
+		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+		{"json", no_argument, NULL, OPT_JSON},
+		{NULL, 0, NULL, 0}
+	};
+	JobOptions	opts;
+	const char *command;
+	void		(*command_usage) (void);
+	int			c;
+	int			optindex;
+
 	pg_logging_init(argv[0]);
-	pg_log_error("not implemented yet");
-	return 1;
+	progname = get_progname(argv[0]);
+
+	if (argc < 2)
+	{
+		pg_log_error("no command given");
+		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+		exit(EXIT_USAGE);
+	}
+	command = argv[1];
+	if (strcmp(command, "--help") == 0 || strcmp(command, "-?") == 0 ||
+		strcmp(command, "help") == 0)
+	{
+		usage();
+		exit(EXIT_OK);
+	}
+	if (strcmp(command, "--version") == 0 || strcmp(command, "-V") == 0)
+	{
+		puts("migration-split (migration_split) 1.0");
+		exit(EXIT_OK);
+	}
+	if (strcmp(command, "init") == 0)
+		command_usage = usage_init;
+	else if (strcmp(command, "stream") == 0)
+		command_usage = usage_stream;
+	else if (strcmp(command, "status") == 0)
+		command_usage = usage_status;
+	else
+	{
+		pg_log_error("unknown command \"%s\"", command);
+		pg_log_error_hint("Try \"%s --help\" for more information.", progname);
+		exit(EXIT_USAGE);
+	}
+
+	memset(&opts, 0, sizeof(opts));
+	opts.jobs = 4;
+	opts.progress = -1;
+	opts.batch_changes = 10000;
+	opts.batch_ms = 500;
+	opts.status_interval = 10;
+
+	/* parse the options after the command */
+	argc--;
+	argv++;
+	for (c = 1; c < argc; c++)
+	{
+		if (strcmp(argv[c], "--help") == 0 || strcmp(argv[c], "-?") == 0)
+		{
+			command_usage();
+			exit(EXIT_OK);
+		}
+	}
+	while ((c = getopt_long(argc, argv, "s:t:d:j:v", long_options, &optindex)) != -1)
+	{
+		switch (c)
+		{
+			case 's':
+				opts.source = pg_strdup(optarg);
+				break;
+			case 't':
+				opts.target = pg_strdup(optarg);
+				break;
+			case 'd':
+				opts.domain = pg_strdup(optarg);
+				break;
+			case OPT_TARGET_SCHEMA:
+				opts.target_schema = pg_strdup(optarg);
+				break;
+			case OPT_SLOT:
+				opts.slot = pg_strdup(optarg);
+				break;
+			case 'j':
+				opts.jobs = parse_int_option(optarg, "-j/--jobs", 1, 64);
+				break;
+			case 'v':
+				pg_logging_increase_verbosity();
+				break;
+			case OPT_PROGRESS:
+				opts.progress = 1;
+				break;
+			case OPT_NO_PROGRESS:
+				opts.progress = 0;
+				break;
+			case OPT_DROP:
+				opts.drop = true;
+				break;
+			case OPT_UNTIL_CAUGHT_UP:
+				opts.until_caught_up = true;
+				break;
+			case OPT_BATCH_CHANGES:
+				opts.batch_changes = parse_int_option(optarg, "--batch-changes", 1, 10000000);
+				break;
+			case OPT_BATCH_TIME:
+				opts.batch_ms = parse_int_option(optarg, "--batch-time", 1, 3600000);
+				break;
+			case OPT_STATUS_INTERVAL:
+				opts.status_interval = parse_int_option(optarg, "--status-interval", 0, 86400);
+				break;
+			case OPT_MAX_RETRIES:
+				opts.max_retries = parse_int_option(optarg, "--max-retries", 0, 1000000);
+				break;
+			case OPT_JSON:
+				opts.json = true;
+				break;
+			default:
+				pg_log_error_hint("Try \"%s %s --help\" for more information.",
+								  progname, command);
+				exit(EXIT_USAGE);
+		}
+	}
+
+	if (optind < argc)
+	{
+		pg_log_error("too many command-line arguments (first is \"%s\")", argv[optind]);
+		pg_log_error_hint("Try \"%s %s --help\" for more information.", progname, command);
+		exit(EXIT_USAGE);
+	}
+
+	/* options that only make sense for one command */
+	if (strcmp(command, "init") != 0 && (opts.drop || opts.progress != -1 || opts.jobs != 4))
+	{
+		pg_log_error("options --jobs, --progress, --no-progress and --drop are only valid for init");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "stream") != 0 && opts.until_caught_up)
+	{
+		pg_log_error("option --until-caught-up is only valid for stream");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "status") != 0 && opts.json)
+	{
+		pg_log_error("option --json is only valid for status");
+		exit(EXIT_USAGE);
+	}
+
+	if (opts.domain == NULL)
+	{
+		pg_log_error("no domain specified");
+		pg_log_error_hint("Use --domain to name the domain to extract.");
+		exit(EXIT_USAGE);
+	}
+	if (opts.target == NULL)
+	{
+		pg_log_error("no target database specified");
+		pg_log_error_hint("Use --target to give the service database's connection string.");
+		exit(EXIT_USAGE);
+	}
+	if (opts.source == NULL && strcmp(command, "status") != 0)
+	{
+		pg_log_error("no source database specified");
+		pg_log_error_hint("Use --source to give the monolith database's connection string.");
+		exit(EXIT_USAGE);
+	}
+	if (strlen(opts.domain) == 0 || strlen(opts.domain) > 63 ||
+		strspn(opts.domain, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts.domain) ||
+		(opts.domain[0] >= '0' && opts.domain[0] <= '9'))
+	{
+		pg_log_error("invalid domain name \"%s\"", opts.domain);
+		pg_log_error_detail("Domain names are lower-case identifiers of at most 63 characters.");
+		exit(EXIT_USAGE);
+	}
+	if (opts.target_schema == NULL)
+		opts.target_schema = opts.domain;
+	if (opts.slot == NULL)
+		opts.slot = psprintf("migration_split_%s", opts.domain);
+	if (strlen(opts.slot) > 63 ||
+		strspn(opts.slot, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts.slot))
+	{
+		pg_log_error("invalid replication slot name \"%s\"", opts.slot);
+		pg_log_error_detail("Replication slot names may only contain lower case letters, numbers, and the underscore character, at most 63.");
+		exit(EXIT_USAGE);
+	}
+
+	job_install_signal_handlers();
+
+	if (strcmp(command, "init") == 0)
+		return cmd_init(&opts);
+	if (strcmp(command, "stream") == 0)
+		return cmd_stream(&opts);
+	return cmd_status(&opts);
 }

@@ -1,0 +1,71 @@
+#!/bin/bash
+# Helpers shared by the bench/job_*.sh benchmarks of the migration-split job:
+# two throwaway clusters (source and target) on private ports, run as the
+# "postgres" user when started as root.
+#
+# Environment: PG_CONFIG (default pg_config on PATH), BENCH_DIR (default
+# /tmp/ms_job_bench), BENCH_PORT (first of two ports, default 55410).
+
+set -euo pipefail
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+BIN=$($PG_CONFIG --bindir)
+BENCH_DIR=${BENCH_DIR:-/tmp/ms_job_bench}
+BENCH_PORT=${BENCH_PORT:-55410}
+SRC_PORT=$BENCH_PORT
+TGT_PORT=$((BENCH_PORT + 1))
+SRC="host=$BENCH_DIR port=$SRC_PORT user=postgres dbname=postgres"
+TGT="host=$BENCH_DIR port=$TGT_PORT user=postgres dbname=postgres"
+
+runas=()
+[ "$(id -u)" -eq 0 ] && runas=(runuser -u postgres --)
+
+psql_src() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres "$@"; }
+psql_tgt() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$BENCH_DIR" -p "$TGT_PORT" -U postgres "$@"; }
+
+# seconds since the epoch with fractions, and arithmetic on them
+now() { date +%s.%N; }
+elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# "2GB", "500MB", "100kB" -> bytes
+parse_size()
+{
+	echo "$1" | awk '{ s = toupper($0); n = s + 0;
+		if (s ~ /GB$/) n *= 1024^3; else if (s ~ /MB$/) n *= 1024^2; else if (s ~ /KB$/) n *= 1024;
+		printf "%d", n }'
+}
+
+bench_start_clusters()
+{
+	bench_stop_clusters 2>/dev/null || true
+	rm -rf "$BENCH_DIR"
+	mkdir -p "$BENCH_DIR"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$BENCH_DIR"
+	for node in src tgt; do
+		"${runas[@]}" "$BIN/initdb" -D "$BENCH_DIR/$node" -A trust -U postgres >/dev/null
+		cat >> "$BENCH_DIR/$node/postgresql.conf" <<CONF
+shared_buffers = 256MB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+wal_level = logical
+max_replication_slots = 10
+max_wal_senders = 10
+max_worker_processes = 16
+output_plugin_libraries = 'pgoutput, test_decoding, migration_split'
+unix_socket_directories = '$BENCH_DIR'
+listen_addresses = ''
+CONF
+	done
+	"${runas[@]}" "$BIN/pg_ctl" -D "$BENCH_DIR/src" -o "-p $SRC_PORT" -l "$BENCH_DIR/src.log" -w start >/dev/null
+	"${runas[@]}" "$BIN/pg_ctl" -D "$BENCH_DIR/tgt" -o "-p $TGT_PORT" -l "$BENCH_DIR/tgt.log" -w start >/dev/null
+}
+
+bench_stop_clusters()
+{
+	for node in src tgt; do
+		[ -f "$BENCH_DIR/$node/postmaster.pid" ] &&
+			"${runas[@]}" "$BIN/pg_ctl" -D "$BENCH_DIR/$node" -m fast -w stop >/dev/null
+	done
+	return 0
+}

@@ -1,0 +1,1027 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *		Apply decoded changes to the target, exactly once.
+ *
+ * Many source transactions are applied in one target transaction (a
+ * "batch").  The batch ends with an UPDATE of migration_split_job.jobs that
+ * records the end LSN of the last source commit it contains, then COMMIT:
+ * the position and the changes it covers become durable together.  On
+ * restart, source transactions whose commit record starts before that
+ * position are skipped, so none is applied twice and none is lost.
+ *
+ * Statements are prepared once per relation (and per set of unchanged TOAST
+ * columns for UPDATE) and sent in libpq pipeline mode: the job does not wait
+ * for one change to be applied before sending the next.  Results are checked
+ * in order at every synchronisation point; an error, or an UPDATE or DELETE
+ * that finds no row, stops the job with the table and the source LSN, and
+ * the batch is rolled back.  The check happens before COMMIT is sent.
+ *
+ * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn) implement
+ * resumed inits: a change of a table in a transaction that committed before
+ * the table's snapshot is already in the copied data and is skipped.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <time.h>
+
+#include "common/logging.h"
+
+#include "job.h"
+#include "apply.h"
+
+typedef struct UpdStmt
+{
+	char	   *sig;			/* unchanged column positions, "" if none */
+	char		name[64];
+	struct UpdStmt *next;
+} UpdStmt;
+
+typedef struct ApplyRel
+{
+	unsigned int relid;
+	char	   *schema;			/* source names */
+	char	   *table;
+	char	   *qname;			/* quoted target name */
+	int			ncols;
+	char	  **qcols;			/* quoted column names */
+	bool	   *skip;			/* generated column on the target */
+	int			nkey;
+	int		   *keypos;
+	char		replident;
+	unsigned long long sync_lsn;
+	int			version;
+	bool		ins_ready;
+	bool		del_ready;
+	UpdStmt    *upds;
+} ApplyRel;
+
+typedef struct Pending
+{
+	char		action;			/* I, U, D, T, or 'S' for a statement */
+	bool		expect_one;		/* must affect exactly one row */
+	ApplyRel   *rel;
+	unsigned long long commit_lsn;
+	unsigned long long xid;
+} Pending;
+
+#define MAX_PENDING 1000
+
+static PGconn *tgt;
+static const JobOptions *aopts;
+static ApplyRel **rels;
+static int	nrels;
+static int	caprels;
+static ApplyRel *lastrel;
+static int	rel_versions;
+
+static Pending pending[MAX_PENDING + 8];
+static int	npending;
+
+/* the open target transaction */
+static bool batch_open;
+static long long batch_rows;
+static long long batch_xacts;
+static unsigned long long batch_lsn;	/* end LSN of its last source commit */
+static char *batch_commit_time;
+static double batch_started;
+
+/* the source transaction being received */
+static bool in_xact;
+static bool skip_xact;
+static unsigned long long xact_commit_lsn;
+static unsigned long long xact_xid;
+
+/* positions */
+static unsigned long long start_lsn;	/* applied position at session start */
+static unsigned long long applied_lsn;	/* committed on the target */
+
+/* table snapshot LSNs: source schema, table, sync lsn */
+static int	nsync;
+static char **sync_schema;
+static char **sync_table;
+static unsigned long long *sync_lsn;
+
+static char *apply_error;
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *
+apply_last_error(void)
+{
+	return apply_error;
+}
+
+static int
+fail(int code, const char *fmt,...) pg_attribute_printf(2, 3);
+
+static int
+fail(int code, const char *fmt,...)
+{
+	va_list		ap;
+	char		buf[4096];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pg_free(apply_error);
+	apply_error = pg_strdup(buf);
+	return code;
+}
+
+static bool
+connection_lost(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(tgt) == CONNECTION_BAD)
+		return true;
+	return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0);
+}
+
+static const char *
+action_name(char a)
+{
+	switch (a)
+	{
+		case 'I':
+			return "INSERT";
+		case 'U':
+			return "UPDATE";
+		case 'D':
+			return "DELETE";
+		case 'T':
+			return "TRUNCATE";
+		default:
+			return "statement";
+	}
+}
+
+/*
+ * Send a Sync and check the results of every queued statement, in order.
+ * Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY.
+ */
+static int
+pipe_sync(void)
+{
+	PGresult   *res;
+	int			i;
+	int			rc = APPLY_OK;
+	char		lsnbuf[32];
+
+	if (PQpipelineSync(tgt) != 1)
+		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+
+	for (i = 0; i < npending; i++)
+	{
+		Pending    *p = &pending[i];
+		ExecStatusType st;
+
+		res = PQgetResult(tgt);
+		if (res == NULL)
+		{
+			if (rc == APPLY_OK)
+				rc = fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+			break;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_FATAL_ERROR && rc == APPLY_OK)
+		{
+			if (connection_lost(res))
+				rc = fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+			else if (p->rel)
+				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
+						  action_name(p->action), p->rel->schema, p->rel->table,
+						  lsn_format(p->commit_lsn, lsnbuf), p->xid,
+						  PQresultErrorMessage(res));
+			else
+				rc = fail(EXIT_APPLY, "target: %s", PQresultErrorMessage(res));
+		}
+		else if (st == PGRES_COMMAND_OK && p->expect_one && rc == APPLY_OK &&
+				 strcmp(PQcmdTuples(res), "1") != 0)
+		{
+			if (p->rel)
+				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s rows match the old key on the target",
+						  action_name(p->action), p->rel->schema, p->rel->table,
+						  lsn_format(p->commit_lsn, lsnbuf), p->xid, PQcmdTuples(res));
+			else
+				rc = fail(EXIT_APPLY, "the job's state row on the target is missing");
+		}
+		PQclear(res);
+		/* each statement's results end with NULL */
+		while ((res = PQgetResult(tgt)) != NULL)
+		{
+			if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+				break;
+			PQclear(res);
+		}
+		if (res != NULL)
+		{
+			/* premature sync: connection trouble */
+			PQclear(res);
+			npending = 0;
+			return rc != APPLY_OK ? rc : fail(APPLY_RECONNECT, "target: lost pipeline results");
+		}
+	}
+	npending = 0;
+	/* the sync itself */
+	for (;;)
+	{
+		res = PQgetResult(tgt);
+		if (res == NULL)
+		{
+			if (PQstatus(tgt) == CONNECTION_BAD)
+				return rc != APPLY_OK ? rc : fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+		{
+			PQclear(res);
+			break;
+		}
+		PQclear(res);
+	}
+	return rc;
+}
+
+static void
+queue(char action, bool expect_one, ApplyRel *rel)
+{
+	Pending    *p = &pending[npending++];
+
+	p->action = action;
+	p->expect_one = expect_one;
+	p->rel = rel;
+	p->commit_lsn = xact_commit_lsn;
+	p->xid = xact_xid;
+}
+
+static int
+send_ok(int ok)
+{
+	if (ok != 1)
+		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+	if (npending >= MAX_PENDING)
+		return pipe_sync();
+	return APPLY_OK;
+}
+
+static int
+send_statement(const char *sql, int nparams, const char *const *params)
+{
+	int			ok = PQsendQueryParams(tgt, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	queue('S', false, NULL);
+	return send_ok(ok);
+}
+
+/*
+ * Run one statement synchronously (pipeline drained first); returns the
+ * result or NULL after setting the error.
+ */
+static PGresult *
+pipe_query(const char *sql, int nparams, const char *const *params, int *rc)
+{
+	PGresult   *res;
+	PGresult   *r;
+
+	*rc = pipe_sync();
+	if (*rc != APPLY_OK)
+		return NULL;
+	if (PQsendQueryParams(tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1 ||
+		PQpipelineSync(tgt) != 1)
+	{
+		*rc = fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		return NULL;
+	}
+	res = PQgetResult(tgt);
+	while ((r = PQgetResult(tgt)) != NULL)
+		PQclear(r);
+	while ((r = PQgetResult(tgt)) != NULL)
+	{
+		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			break;
+	}
+	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
+						PQresultStatus(res) != PGRES_COMMAND_OK))
+	{
+		*rc = fail(connection_lost(res) ? APPLY_RECONNECT : EXIT_APPLY,
+				   "target: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(tgt));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int
+begin_batch(void)
+{
+	if (batch_open)
+		return APPLY_OK;
+	batch_open = true;
+	batch_started = now_seconds();
+	return send_statement("BEGIN", 0, NULL);
+}
+
+/*
+ * Start applying on a fresh target connection.
+ */
+int
+apply_start(PGconn *conn, const JobOptions *opts, const char *applied)
+{
+	PGresult   *res;
+	const char *params[1] = {opts->domain};
+	char	   *q;
+	int			i;
+
+	tgt = conn;
+	aopts = opts;
+	start_lsn = applied_lsn = lsn_parse(applied);
+	batch_open = false;
+	batch_rows = batch_xacts = 0;
+	batch_lsn = 0;
+	in_xact = skip_xact = false;
+	npending = 0;
+	nrels = 0;
+	lastrel = NULL;
+
+	q = job_quote_ident(conn, opts->target_schema);
+	job_set_search_path(conn, "target", q);
+	pg_free(q);
+
+	res = job_query(conn, "target",
+					"SELECT source_schema, source_table, sync_lsn FROM " MS_STATE_SCHEMA ".tables"
+					" WHERE domain = $1 AND state = 'copied'",
+					1, params);
+	nsync = PQntuples(res);
+	sync_schema = pg_malloc(sizeof(char *) * (nsync + 1));
+	sync_table = pg_malloc(sizeof(char *) * (nsync + 1));
+	sync_lsn = pg_malloc(sizeof(unsigned long long) * (nsync + 1));
+	for (i = 0; i < nsync; i++)
+	{
+		sync_schema[i] = pg_strdup(PQgetvalue(res, i, 0));
+		sync_table[i] = pg_strdup(PQgetvalue(res, i, 1));
+		sync_lsn[i] = lsn_parse(PQgetvalue(res, i, 2));
+	}
+	PQclear(res);
+
+	if (PQenterPipelineMode(conn) != 1)
+		return fail(APPLY_RECONNECT, "target: could not enter pipeline mode: %s", PQerrorMessage(conn));
+	return APPLY_OK;
+}
+
+static ApplyRel *
+find_rel(unsigned int relid)
+{
+	int			i;
+
+	if (lastrel && lastrel->relid == relid)
+		return lastrel;
+	for (i = 0; i < nrels; i++)
+		if (rels[i]->relid == relid)
+			return lastrel = rels[i];
+	return NULL;
+}
+
+/*
+ * An "R" message: (re)build the relation's description, add columns the
+ * target lacks.
+ */
+static int
+apply_relation(Message *m)
+{
+	ApplyRel   *r = find_rel(m->relid);
+	PGresult   *res;
+	int			rc;
+	int			i,
+				j;
+	const char *params[2];
+	char	   *qschema;
+	char	   *qtable;
+	char		lsnbuf[32];
+
+	if (m->schema == NULL || m->table == NULL)
+		return fail(EXIT_APPLY, "relation message without schema or table name");
+
+	if (r == NULL)
+	{
+		if (nrels >= caprels)
+		{
+			caprels = caprels ? caprels * 2 : 16;
+			rels = pg_realloc(rels, sizeof(ApplyRel *) * caprels);
+		}
+		r = pg_malloc0(sizeof(ApplyRel));
+		rels[nrels++] = r;
+	}
+	else
+	{
+		UpdStmt    *u = r->upds;
+
+		while (u)
+		{
+			UpdStmt    *next = u->next;
+
+			pg_free(u->sig);
+			pg_free(u);
+			u = next;
+		}
+		for (i = 0; i < r->ncols; i++)
+			pg_free(r->qcols[i]);
+		pg_free(r->qcols);
+		pg_free(r->skip);
+		pg_free(r->keypos);
+		pg_free(r->schema);
+		pg_free(r->table);
+		pg_free(r->qname);
+		memset(r, 0, sizeof(ApplyRel));
+	}
+	r->relid = m->relid;
+	r->schema = pg_strdup(m->schema);
+	r->table = pg_strdup(m->table);
+	r->version = ++rel_versions;
+	r->replident = m->replica_identity ? m->replica_identity : 'd';
+	lastrel = r;
+
+	r->sync_lsn = (unsigned long long) -1;
+	for (i = 0; i < nsync; i++)
+		if (strcmp(sync_schema[i], m->schema) == 0 && strcmp(sync_table[i], m->table) == 0)
+			r->sync_lsn = sync_lsn[i];
+	if (r->sync_lsn == (unsigned long long) -1)
+		return fail(EXIT_APPLY, "table \"%s.%s\" of domain \"%s\" was not copied by init (source commit LSN %s); it was probably added to the domain after init",
+					m->schema, m->table, aopts->domain, lsn_format(xact_commit_lsn, lsnbuf));
+
+	qschema = job_quote_ident(tgt, aopts->target_schema);
+	qtable = job_quote_ident(tgt, m->table);
+	r->qname = psprintf("%s.%s", qschema, qtable);
+
+	/* the target's columns */
+	params[0] = aopts->target_schema;
+	params[1] = m->table;
+	res = pipe_query("SELECT a.attname, a.attgenerated <> '' FROM pg_catalog.pg_attribute a"
+					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+					 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					 " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+					 2, params, &rc);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		return fail(EXIT_APPLY, "table %s does not exist on the target (changes of \"%s.%s\", source commit LSN %s)",
+					r->qname, m->schema, m->table, lsn_format(xact_commit_lsn, lsnbuf));
+	}
+
+	/*
+	 * A target column the source no longer sends, while the source sends one
+	 * the target lacks, looks like a rename: adding the new column would send
+	 * the data to another column than before.  Stop instead.
+	 */
+	for (j = 0; j < PQntuples(res); j++)
+	{
+		bool		in_source = PQgetvalue(res, j, 1)[0] == 't';	/* generated */
+		bool		source_has_new = false;
+
+		for (i = 0; i < m->ncolumns && !in_source; i++)
+			if (m->columns[i].name && strcmp(m->columns[i].name, PQgetvalue(res, j, 0)) == 0)
+				in_source = true;
+		if (in_source)
+			continue;
+		for (i = 0; i < m->ncolumns; i++)
+		{
+			int			k;
+			bool		found = false;
+
+			for (k = 0; k < PQntuples(res); k++)
+				if (m->columns[i].name && strcmp(m->columns[i].name, PQgetvalue(res, k, 0)) == 0)
+					found = true;
+			if (!found)
+				source_has_new = true;
+		}
+		if (source_has_new)
+		{
+			char	   *col = pg_strdup(PQgetvalue(res, j, 0));
+
+			PQclear(res);
+			return fail(EXIT_APPLY, "columns of table \"%s.%s\" changed on the source in a way that cannot be applied (source commit LSN %s): target column \"%s\" is gone and new columns appeared; a renamed column must be renamed on the target by hand",
+						m->schema, m->table, lsn_format(xact_commit_lsn, lsnbuf), col);
+		}
+	}
+
+	r->ncols = m->ncolumns;
+	r->qcols = pg_malloc0(sizeof(char *) * (m->ncolumns + 1));
+	r->skip = pg_malloc0(sizeof(bool) * (m->ncolumns + 1));
+	r->keypos = pg_malloc0(sizeof(int) * (m->ncolumns + 1));
+	for (i = 0; i < m->ncolumns; i++)
+	{
+		MsgColumn  *c = &m->columns[i];
+		bool		found = false;
+
+		if (c->name == NULL || c->type == NULL)
+		{
+			PQclear(res);
+			return fail(EXIT_APPLY, "relation message for \"%s.%s\" has a column without name or type",
+						m->schema, m->table);
+		}
+		r->qcols[i] = job_quote_ident(tgt, c->name);
+		for (j = 0; j < PQntuples(res); j++)
+			if (strcmp(PQgetvalue(res, j, 0), c->name) == 0)
+			{
+				found = true;
+				r->skip[i] = PQgetvalue(res, j, 1)[0] == 't';
+			}
+		if (!found)
+		{
+			/* a column added on the source: add it here, in this batch */
+			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s", r->qname, r->qcols[i], c->type);
+			PGresult   *ares;
+
+			if ((rc = begin_batch()) != APPLY_OK)
+				return rc;
+			ares = pipe_query(sql, 0, NULL, &rc);
+			if (ares == NULL)
+			{
+				PQclear(res);
+				return fail(rc, "could not add column \"%s\" (%s) to table %s (source commit LSN %s): %s",
+							c->name, c->type, r->qname, lsn_format(xact_commit_lsn, lsnbuf), apply_error);
+			}
+			PQclear(ares);
+			pg_log_info("added column %s %s to table %s (source commit LSN %s)",
+						r->qcols[i], c->type, r->qname, lsn_format(xact_commit_lsn, lsnbuf));
+			pg_free(sql);
+		}
+		if (c->key)
+			r->keypos[r->nkey++] = i;
+	}
+	PQclear(res);
+	pg_free(qschema);
+	pg_free(qtable);
+	return APPLY_OK;
+}
+
+/* WHERE clause matching the key parameters starting at $first */
+static void
+append_where(PQExpBuffer buf, ApplyRel *r, int first)
+{
+	int			k;
+
+	if (r->replident == 'f')
+	{
+		/* no unique key: change one of the identical rows */
+		appendPQExpBuffer(buf, " WHERE ctid = (SELECT ctid FROM %s WHERE ", r->qname);
+		for (k = 0; k < r->nkey; k++)
+			appendPQExpBuffer(buf, "%s%s IS NOT DISTINCT FROM $%d", k ? " AND " : "",
+							  r->qcols[r->keypos[k]], first + k);
+		appendPQExpBufferStr(buf, " LIMIT 1)");
+		return;
+	}
+	appendPQExpBufferStr(buf, " WHERE ");
+	for (k = 0; k < r->nkey; k++)
+		appendPQExpBuffer(buf, "%s%s = $%d", k ? " AND " : "", r->qcols[r->keypos[k]], first + k);
+}
+
+static int
+prepare(const char *name, const char *sql)
+{
+	int			ok = PQsendPrepare(tgt, name, sql, 0, NULL);
+
+	queue('S', false, NULL);
+	return send_ok(ok);
+}
+
+static int
+apply_insert(ApplyRel *r, Message *m)
+{
+	char		name[64];
+	const char *vals[1600];
+	int			n = 0;
+	int			i;
+	int			rc;
+
+	snprintf(name, sizeof(name), "i%d", r->version);
+	if (!r->ins_ready)
+	{
+		PQExpBufferData sql;
+		int			p = 0;
+
+		initPQExpBuffer(&sql);
+		appendPQExpBuffer(&sql, "INSERT INTO %s (", r->qname);
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i])
+				appendPQExpBuffer(&sql, "%s%s", p++ ? ", " : "", r->qcols[i]);
+		appendPQExpBufferStr(&sql, ") OVERRIDING SYSTEM VALUE VALUES (");
+		for (i = 0, p = 0; i < r->ncols; i++)
+			if (!r->skip[i])
+			{
+				appendPQExpBuffer(&sql, "%s$%d", p ? ", " : "", p + 1);
+				p++;
+			}
+		appendPQExpBufferChar(&sql, ')');
+		rc = prepare(name, sql.data);
+		termPQExpBuffer(&sql);
+		if (rc != APPLY_OK)
+			return rc;
+		r->ins_ready = true;
+	}
+	for (i = 0; i < r->ncols; i++)
+		if (!r->skip[i])
+			vals[n++] = m->newvals[i];
+	rc = PQsendQueryPrepared(tgt, name, n, vals, NULL, NULL, 0);
+	queue('I', false, r);
+	return send_ok(rc);
+}
+
+static int
+apply_update(ApplyRel *r, Message *m)
+{
+	const char *vals[3200];
+	char		sig[512];
+	UpdStmt    *u;
+	bool	   *unch = NULL;
+	int			n = 0;
+	int			i;
+	int			rc;
+
+	sig[0] = '\0';
+	if (m->nunchanged > 0)
+	{
+		unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
+		for (i = 0; i < m->nunchanged; i++)
+		{
+			int			pos = m->unchanged[i];
+
+			if (pos >= 0 && pos < r->ncols)
+			{
+				unch[pos] = true;
+				snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d,", pos);
+			}
+		}
+	}
+	for (u = r->upds; u; u = u->next)
+		if (strcmp(u->sig, sig) == 0)
+			break;
+	if (u == NULL)
+	{
+		PQExpBufferData sql;
+		int			p = 0;
+
+		u = pg_malloc0(sizeof(UpdStmt));
+		u->sig = pg_strdup(sig);
+		snprintf(u->name, sizeof(u->name), "u%d_%p", r->version, (void *) u);
+		u->next = r->upds;
+		r->upds = u;
+
+		initPQExpBuffer(&sql);
+		appendPQExpBuffer(&sql, "UPDATE %s SET ", r->qname);
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i] && !(unch && unch[i]))
+			{
+				appendPQExpBuffer(&sql, "%s%s = $%d", p ? ", " : "", r->qcols[i], p + 1);
+				p++;
+			}
+		if (p == 0)
+		{
+			/* every column unchanged TOAST: nothing to write, but check the row */
+			appendPQExpBuffer(&sql, "%s = %s", r->qcols[r->keypos[0]], r->qcols[r->keypos[0]]);
+		}
+		append_where(&sql, r, p + 1);
+		rc = prepare(u->name, sql.data);
+		termPQExpBuffer(&sql);
+		if (rc != APPLY_OK)
+		{
+			pg_free(unch);
+			return rc;
+		}
+	}
+	for (i = 0; i < r->ncols; i++)
+		if (!r->skip[i] && !(unch && unch[i]))
+			vals[n++] = m->newvals[i];
+	for (i = 0; i < r->nkey; i++)
+		vals[n++] = m->keyvals[i];
+	pg_free(unch);
+	rc = PQsendQueryPrepared(tgt, u->name, n, vals, NULL, NULL, 0);
+	queue('U', true, r);
+	return send_ok(rc);
+}
+
+static int
+apply_delete(ApplyRel *r, Message *m)
+{
+	char		name[64];
+	int			rc;
+
+	snprintf(name, sizeof(name), "d%d", r->version);
+	if (!r->del_ready)
+	{
+		PQExpBufferData sql;
+
+		initPQExpBuffer(&sql);
+		appendPQExpBuffer(&sql, "DELETE FROM %s", r->qname);
+		append_where(&sql, r, 1);
+		rc = prepare(name, sql.data);
+		termPQExpBuffer(&sql);
+		if (rc != APPLY_OK)
+			return rc;
+		r->del_ready = true;
+	}
+	rc = PQsendQueryPrepared(tgt, name, r->nkey, (const char *const *) m->keyvals, NULL, NULL, 0);
+	queue('D', true, r);
+	return send_ok(rc);
+}
+
+static int
+apply_truncate(Message *m)
+{
+	PQExpBufferData sql;
+	int			n = 0;
+	int			i,
+				j;
+	int			rc = APPLY_OK;
+
+	initPQExpBuffer(&sql);
+	appendPQExpBufferStr(&sql, "TRUNCATE ");
+	for (i = 0; i < m->nrelations; i++)
+	{
+		unsigned long long slsn = (unsigned long long) -1;
+		char	   *qs;
+		char	   *qt;
+
+		if (m->trunc_schemas[i] == NULL || m->trunc_tables[i] == NULL)
+			continue;
+		for (j = 0; j < nsync; j++)
+			if (strcmp(sync_schema[j], m->trunc_schemas[i]) == 0 &&
+				strcmp(sync_table[j], m->trunc_tables[i]) == 0)
+				slsn = sync_lsn[j];
+		if (slsn == (unsigned long long) -1)
+		{
+			char		lsnbuf[32];
+
+			termPQExpBuffer(&sql);
+			return fail(EXIT_APPLY, "could not apply TRUNCATE on table \"%s.%s\" (source commit LSN %s): the table was not copied by init",
+						m->trunc_schemas[i], m->trunc_tables[i], lsn_format(xact_commit_lsn, lsnbuf));
+		}
+		if (xact_commit_lsn < slsn)
+			continue;
+		qs = job_quote_ident(tgt, aopts->target_schema);
+		qt = job_quote_ident(tgt, m->trunc_tables[i]);
+		appendPQExpBuffer(&sql, "%s%s.%s", n++ ? ", " : "", qs, qt);
+		pg_free(qs);
+		pg_free(qt);
+	}
+	if (m->restart_identity)
+		appendPQExpBufferStr(&sql, " RESTART IDENTITY");
+	if (m->cascade)
+		appendPQExpBufferStr(&sql, " CASCADE");
+	if (n > 0)
+	{
+		int			ok = PQsendQueryParams(tgt, sql.data, 0, NULL, NULL, NULL, NULL, 0);
+
+		queue('T', false, NULL);
+		pending[npending - 1].rel = NULL;
+		rc = send_ok(ok);
+		batch_rows++;
+	}
+	termPQExpBuffer(&sql);
+	return rc;
+}
+
+/*
+ * Commit the open batch with its position.  Returns APPLY_OK,
+ * APPLY_RECONNECT or an exit code.
+ */
+int
+apply_flush(void)
+{
+	int			rc;
+	char		lsnbuf[32];
+	char		rowsbuf[32];
+	char		xactsbuf[32];
+	const char *params[5];
+
+	if (batch_xacts == 0 && !batch_open)
+		return APPLY_OK;
+	if ((rc = begin_batch()) != APPLY_OK)
+		return rc;
+	/* check every change before COMMIT is sent */
+	if ((rc = pipe_sync()) != APPLY_OK)
+		return rc;
+
+	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", batch_rows);
+	snprintf(xactsbuf, sizeof(xactsbuf), "%lld", batch_xacts);
+	params[0] = aopts->domain;
+	params[1] = lsn_format(batch_lsn ? batch_lsn : applied_lsn, lsnbuf);
+	params[2] = batch_commit_time;
+	params[3] = rowsbuf;
+	params[4] = xactsbuf;
+	if (PQsendQueryParams(tgt,
+						  "UPDATE " MS_STATE_SCHEMA ".jobs SET applied_lsn = $2,"
+						  " applied_commit_time = COALESCE($3::timestamptz, applied_commit_time),"
+						  " applied_at = pg_catalog.now(), rows_applied = rows_applied + $4,"
+						  " xacts_applied = xacts_applied + $5, last_error = NULL,"
+						  " last_error_at = NULL WHERE domain = $1",
+						  5, NULL, params, NULL, NULL, 0) != 1)
+		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+	queue('S', true, NULL);
+	if ((rc = send_statement("COMMIT", 0, NULL)) != APPLY_OK)
+		return rc;
+	if ((rc = pipe_sync()) != APPLY_OK)
+		return rc;
+
+	if (batch_lsn)
+		applied_lsn = batch_lsn;
+	pg_log_debug("committed %lld source transactions, %lld changes, up to %s",
+				 batch_xacts, batch_rows, lsn_format(applied_lsn, lsnbuf));
+	apply_stats.rows += batch_rows;
+	apply_stats.xacts += batch_xacts;
+	batch_open = false;
+	batch_rows = batch_xacts = 0;
+	batch_lsn = 0;
+	pg_free(batch_commit_time);
+	batch_commit_time = NULL;
+	return APPLY_OK;
+}
+
+ApplyStats	apply_stats;
+
+bool
+apply_batch_due(void)
+{
+	if (!batch_open && batch_xacts == 0)
+		return false;
+	return batch_rows >= aopts->batch_changes ||
+		(now_seconds() - batch_started) * 1000 >= aopts->batch_ms;
+}
+
+bool
+apply_idle(void)
+{
+	return !in_xact && !batch_open && batch_xacts == 0;
+}
+
+bool
+apply_in_xact(void)
+{
+	return in_xact;
+}
+
+unsigned long long
+apply_position(void)
+{
+	return applied_lsn;
+}
+
+/*
+ * Apply one message.  dataStart is the LSN of the XLogData header.
+ */
+int
+apply_message(Message *m, unsigned long long data_start)
+{
+	ApplyRel   *r;
+	char		lsnbuf[32];
+	int			rc;
+
+	switch (m->action)
+	{
+		case MSG_BEGIN:
+			if (m->streamed)
+				return fail(EXIT_APPLY, "streamed in-progress transactions are not supported");
+			in_xact = true;
+			xact_xid = m->xid;
+			xact_commit_lsn = m->commit_lsn ? lsn_parse(m->commit_lsn) : data_start;
+			skip_xact = xact_commit_lsn < start_lsn;
+			if (skip_xact)
+				pg_log_debug("skipping transaction %llu committed at %s, already applied",
+							 xact_xid, lsn_format(xact_commit_lsn, lsnbuf));
+			return APPLY_OK;
+
+		case MSG_COMMIT:
+			if (!in_xact)
+				return fail(EXIT_APPLY, "commit message without a transaction (LSN %s)",
+							lsn_format(data_start, lsnbuf));
+			in_xact = false;
+			if (skip_xact)
+				return APPLY_OK;
+			batch_xacts++;
+			batch_lsn = m->end_lsn ? lsn_parse(m->end_lsn) : data_start;
+			if (m->commit_time)
+			{
+				pg_free(batch_commit_time);
+				batch_commit_time = pg_strdup(m->commit_time);
+			}
+			if (batch_xacts == 1 && !batch_open)
+				batch_started = now_seconds();
+			return APPLY_OK;
+
+		case MSG_RELATION:
+			return apply_relation(m);
+
+		case MSG_INSERT:
+		case MSG_UPDATE:
+		case MSG_DELETE:
+			if (!in_xact)
+				return fail(EXIT_APPLY, "change outside of a transaction (LSN %s)",
+							lsn_format(data_start, lsnbuf));
+			if (skip_xact)
+				return APPLY_OK;
+			r = find_rel(m->relid);
+			if (r == NULL)
+				return fail(EXIT_APPLY, "change of relation %u (\"%s.%s\") without relation message (source commit LSN %s)",
+							m->relid, m->schema ? m->schema : "?", m->table ? m->table : "?",
+							lsn_format(xact_commit_lsn, lsnbuf));
+			if (xact_commit_lsn < r->sync_lsn)
+				return APPLY_OK;	/* already in the table's copy */
+			if (m->action != MSG_DELETE && m->nnew != r->ncols)
+				return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
+							r->schema, r->table, m->nnew, r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
+			if (m->action != MSG_INSERT && (m->key_null || m->nkey != r->nkey || r->nkey == 0))
+				return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
+							action_name(m->action), r->schema, r->table,
+							lsn_format(xact_commit_lsn, lsnbuf), r->replident);
+			if ((rc = begin_batch()) != APPLY_OK)
+				return rc;
+			batch_rows++;
+			if (m->action == MSG_INSERT)
+				return apply_insert(r, m);
+			if (m->action == MSG_UPDATE)
+				return apply_update(r, m);
+			return apply_delete(r, m);
+
+		case MSG_TRUNCATE:
+			if (skip_xact)
+				return APPLY_OK;
+			if ((rc = begin_batch()) != APPLY_OK)
+				return rc;
+			return apply_truncate(m);
+
+		default:
+			/* M and anything newer: nothing to apply */
+			return APPLY_OK;
+	}
+}
+
+/*
+ * Forget the connection (after an error); an open batch is rolled back by
+ * the server when the connection closes.
+ */
+void
+apply_reset(void)
+{
+	int			i;
+
+	for (i = 0; i < nrels; i++)
+	{
+		ApplyRel   *r = rels[i];
+		UpdStmt    *u = r->upds;
+		int			j;
+
+		while (u)
+		{
+			UpdStmt    *next = u->next;
+
+			pg_free(u->sig);
+			pg_free(u);
+			u = next;
+		}
+		for (j = 0; j < r->ncols; j++)
+			pg_free(r->qcols[j]);
+		pg_free(r->qcols);
+		pg_free(r->skip);
+		pg_free(r->keypos);
+		pg_free(r->schema);
+		pg_free(r->table);
+		pg_free(r->qname);
+		pg_free(r);
+	}
+	nrels = 0;
+	lastrel = NULL;
+	for (i = 0; i < nsync; i++)
+	{
+		pg_free(sync_schema[i]);
+		pg_free(sync_table[i]);
+	}
+	pg_free(sync_schema);
+	pg_free(sync_table);
+	pg_free(sync_lsn);
+	sync_schema = sync_table = NULL;
+	sync_lsn = NULL;
+	nsync = 0;
+	batch_open = false;
+	batch_rows = batch_xacts = 0;
+	batch_lsn = 0;
+	in_xact = false;
+	npending = 0;
+	tgt = NULL;
+}

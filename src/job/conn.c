@@ -1,0 +1,216 @@
+/*-------------------------------------------------------------------------
+ *
+ * conn.c
+ *		Connections to the source and the target, and query helpers.
+ *
+ * Connection strings are passed to libpq as "dbname" with expand_dbname, so
+ * both key=value strings and URIs work and the PG* environment variables and
+ * the password file fill in what is missing.  Messages about a connection
+ * show host, port and database only: never the password.
+ *
+ * Query helpers exit the program on error, with the exit code that matches
+ * the SQLSTATE (privilege, slot in use, connection lost, other).
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include "common/logging.h"
+
+#include "job.h"
+
+/*
+ * Describe a connection string without its secrets: "host=... port=...
+ * dbname=...", values libpq would take from the environment shown as such.
+ */
+char *
+job_describe_conninfo(const char *conninfo)
+{
+	PQconninfoOption *opts;
+	PQconninfoOption *o;
+	const char *host = NULL;
+	const char *port = NULL;
+	const char *dbname = NULL;
+	char	   *err = NULL;
+	char	   *result;
+
+	opts = PQconninfoParse(conninfo, &err);
+	if (opts == NULL)
+	{
+		if (err)
+			PQfreemem(err);
+		return pg_strdup("(invalid connection string)");
+	}
+	for (o = opts; o->keyword != NULL; o++)
+	{
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0 ||
+			(host == NULL && strcmp(o->keyword, "hostaddr") == 0))
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			dbname = o->val;
+	}
+	if (host == NULL)
+		host = getenv("PGHOST") ? getenv("PGHOST") : "(default)";
+	if (port == NULL)
+		port = getenv("PGPORT") ? getenv("PGPORT") : "(default)";
+	if (dbname == NULL)
+		dbname = getenv("PGDATABASE") ? getenv("PGDATABASE") : "(default)";
+	result = psprintf("host=%s port=%s dbname=%s", host, port, dbname);
+	PQconninfoFree(opts);
+	return result;
+}
+
+/*
+ * Open a connection.  "what" names it in messages ("source", "target").
+ * replication: a logical replication connection (replication=database).
+ * fatal: exit with EXIT_CONNECTION on failure, else return NULL.
+ */
+PGconn *
+job_connect(const char *conninfo, const char *what, bool replication,
+			bool fatal)
+{
+	const char *keywords[5];
+	const char *values[5];
+	int			n = 0;
+	PGconn	   *conn;
+
+	keywords[n] = "dbname";
+	values[n++] = conninfo;
+	if (replication)
+	{
+		keywords[n] = "replication";
+		values[n++] = "database";
+	}
+	keywords[n] = "fallback_application_name";
+	values[n++] = "migration-split";
+	keywords[n] = NULL;
+	values[n] = NULL;
+
+	conn = PQconnectdbParams(keywords, values, true);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		char	   *desc = job_describe_conninfo(conninfo);
+
+		if (fatal)
+		{
+			pg_log_error("could not connect to the %s database (%s): %s",
+						 what, desc, conn ? PQerrorMessage(conn) : "out of memory");
+			if (conn)
+				PQfinish(conn);
+			exit(EXIT_CONNECTION);
+		}
+		pg_log_warning("could not connect to the %s database (%s): %s",
+					   what, desc, conn ? PQerrorMessage(conn) : "out of memory");
+		pg_free(desc);
+		if (conn)
+			PQfinish(conn);
+		return NULL;
+	}
+	pg_log_debug("connected to the %s database (host=%s port=%s dbname=%s)",
+				 what, PQhost(conn), PQport(conn), PQdb(conn));
+
+	/* our queries are schema-qualified; keep them safe from search_path */
+	if (!replication)
+		job_set_search_path(conn, what, "pg_catalog");
+	return conn;
+}
+
+/*
+ * Map a failed result to an exit code.
+ */
+int
+job_exit_code_for(const PGresult *res, PGconn *conn)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(conn) == CONNECTION_BAD)
+		return EXIT_CONNECTION;
+	if (state == NULL)
+		return EXIT_SERVER;
+	if (strcmp(state, "42501") == 0)
+		return EXIT_PRIVILEGE;
+	if (strcmp(state, "55006") == 0)
+		return EXIT_SLOT;
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+		return EXIT_CONNECTION;
+	return EXIT_SERVER;
+}
+
+/*
+ * Run a query with text parameters; on error report and exit.
+ */
+PGresult *
+job_query(PGconn *conn, const char *what, const char *sql,
+		  int nparams, const char *const *params)
+{
+	PGresult   *res;
+	ExecStatusType st;
+
+	pg_log_debug("%s: %s", what, sql);
+	if (nparams > 0)
+		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	else
+		res = PQexec(conn, sql);
+	st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+	{
+		int			code = job_exit_code_for(res, conn);
+
+		pg_log_error("query on the %s database failed: %s", what, PQerrorMessage(conn));
+		pg_log_error_detail("Query was: %s", sql);
+		PQclear(res);
+		PQfinish(conn);
+		exit(code);
+	}
+	return res;
+}
+
+void
+job_command(PGconn *conn, const char *what, const char *sql)
+{
+	PQclear(job_query(conn, what, sql, 0, NULL));
+}
+
+void
+job_set_search_path(PGconn *conn, const char *what, const char *path)
+{
+	PGresult   *res;
+	const char *params[1] = {path};
+
+	res = job_query(conn, what,
+					"SELECT pg_catalog.set_config('search_path', $1, false)",
+					1, params);
+	PQclear(res);
+}
+
+char *
+job_quote_ident(PGconn *conn, const char *ident)
+{
+	char	   *q = PQescapeIdentifier(conn, ident, strlen(ident));
+	char	   *r;
+
+	if (q == NULL)
+		pg_fatal("could not quote identifier \"%s\": %s", ident, PQerrorMessage(conn));
+	r = pg_strdup(q);
+	PQfreemem(q);
+	return r;
+}
+
+char *
+job_quote_literal(PGconn *conn, const char *str)
+{
+	char	   *q = PQescapeLiteral(conn, str, strlen(str));
+	char	   *r;
+
+	if (q == NULL)
+		pg_fatal("could not quote literal: %s", PQerrorMessage(conn));
+	r = pg_strdup(q);
+	PQfreemem(q);
+	return r;
+}

@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * copy.c
+ *		Copy the domain's tables as of the slot's exported snapshot.
+ *
+ * N worker threads each open one source connection that imports the
+ * snapshot (REPEATABLE READ, SET TRANSACTION SNAPSHOT) and one target
+ * connection, then take tables from a shared queue.  A table is copied in
+ * one target transaction: TRUNCATE, COPY ... FROM STDIN (FREEZE), keys and
+ * indexes, and the row in migration_split_job.tables marking it copied with
+ * the LSN of the snapshot.  A crash leaves either the whole table or nothing,
+ * so a rerun copies exactly the tables not marked copied.
+ *
+ * Binary COPY when every column type has binary send/receive functions,
+ * text otherwise.  Workers never exit the process: a failure is recorded in
+ * the table and the other workers stop taking new tables.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+
+#include "job.h"
+
+typedef struct CopyShared
+{
+	const JobOptions *opts;
+	Domain	   *d;
+	const char *snapshot;
+	const char *sync_lsn;
+	const char *target_schema;
+	pthread_mutex_t lock;
+	int			next;			/* next table index to consider */
+	volatile bool failed;
+	volatile int running;
+} CopyShared;
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* run a command; on failure record the message and return false */
+static bool
+worker_exec(PGconn *conn, const char *sql, DomainTable *t, const char *what)
+{
+	PGresult   *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+	{
+		if (t && t->error == NULL)
+			t->error = psprintf("%s: %s", what, PQerrorMessage(conn));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+static bool
+copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
+{
+	PQExpBufferData sql;
+	PQExpBufferData cols;
+	char	   *srcname = schema_qualified(src, t->schema, t->name);
+	char	   *tgtname = schema_qualified(tgt, cs->target_schema, t->name);
+	char	   *qschema = job_quote_ident(tgt, cs->target_schema);
+	PGresult   *res;
+	char	   *buf;
+	int			len;
+	bool		ok = true;
+	double		start = now_seconds();
+	long long	rows = 0;
+	int			i;
+	const char *params[6];
+	char		rowsbuf[32];
+	char		bytesbuf[32];
+	char		secbuf[32];
+
+	initPQExpBuffer(&sql);
+	initPQExpBuffer(&cols);
+	for (i = 0; i < t->ncolumns; i++)
+	{
+		char	   *c;
+
+		if (t->columns[i].generated != '\0')
+			continue;
+		c = job_quote_ident(src, t->columns[i].name);
+		appendPQExpBuffer(&cols, "%s%s", cols.len ? ", " : "", c);
+		pg_free(c);
+	}
+
+	t->rows_done = 0;
+	t->bytes_done = 0;
+
+	/* target side first, so that COPY data has somewhere to go */
+	appendPQExpBuffer(&sql, "BEGIN; SET LOCAL search_path = %s; SET LOCAL synchronous_commit = off; TRUNCATE %s",
+					  qschema, tgtname);
+	if (!worker_exec(tgt, sql.data, t, "target"))
+		goto fail;
+	resetPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "COPY %s (%s) FROM STDIN WITH (FORMAT %s, FREEZE)",
+					  tgtname, cols.data, t->binary ? "binary" : "text");
+	res = PQexec(tgt, sql.data);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+	{
+		t->error = psprintf("target: %s", PQerrorMessage(tgt));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+
+	resetPQExpBuffer(&sql);
+	if (t->relkind == 'p')
+		appendPQExpBuffer(&sql, "COPY (SELECT %s FROM %s) TO STDOUT WITH (FORMAT %s)",
+						  cols.data, srcname, t->binary ? "binary" : "text");
+	else
+		appendPQExpBuffer(&sql, "COPY %s (%s) TO STDOUT WITH (FORMAT %s)",
+						  srcname, cols.data, t->binary ? "binary" : "text");
+	res = PQexec(src, sql.data);
+	if (PQresultStatus(res) != PGRES_COPY_OUT)
+	{
+		t->error = psprintf("source: %s", PQerrorMessage(src));
+		PQclear(res);
+		PQputCopyEnd(tgt, "source failed");
+		goto fail;
+	}
+	PQclear(res);
+
+	while ((len = PQgetCopyData(src, &buf, 0)) > 0)
+	{
+		if (PQputCopyData(tgt, buf, len) != 1)
+		{
+			PQfreemem(buf);
+			t->error = psprintf("target: %s", PQerrorMessage(tgt));
+			ok = false;
+			break;
+		}
+		PQfreemem(buf);
+		t->rows_done++;
+		t->bytes_done += len;
+		if (job_interrupted || cs->failed)
+		{
+			ok = false;
+			break;
+		}
+	}
+	if (!ok)
+	{
+		PQputCopyEnd(tgt, "aborted");
+		goto fail;
+	}
+	if (len == -2)
+	{
+		t->error = psprintf("source: %s", PQerrorMessage(src));
+		PQputCopyEnd(tgt, "source failed");
+		goto fail;
+	}
+	res = PQgetResult(src);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		t->error = psprintf("source: %s", PQerrorMessage(src));
+		PQclear(res);
+		PQputCopyEnd(tgt, "source failed");
+		goto fail;
+	}
+	rows = atoll(PQcmdTuples(res));
+	PQclear(res);
+	while ((res = PQgetResult(src)) != NULL)
+		PQclear(res);
+
+	if (PQputCopyEnd(tgt, NULL) != 1)
+	{
+		t->error = psprintf("target: %s", PQerrorMessage(tgt));
+		goto fail;
+	}
+	res = PQgetResult(tgt);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		t->error = psprintf("target: %s", PQerrorMessage(tgt));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	while ((res = PQgetResult(tgt)) != NULL)
+		PQclear(res);
+	t->rows_done = rows;
+
+	/* keys and indexes, then mark the table copied */
+	if (t->index_ddl[0] != '\0' && !worker_exec(tgt, t->index_ddl, t, "target"))
+		goto fail;
+
+	t->seconds = now_seconds() - start;
+	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", rows);
+	snprintf(bytesbuf, sizeof(bytesbuf), "%lld", (long long) t->bytes_done);
+	snprintf(secbuf, sizeof(secbuf), "%.3f", t->seconds);
+	params[0] = cs->d->name;
+	params[1] = t->schema;
+	params[2] = t->name;
+	params[3] = cs->sync_lsn;
+	params[4] = rowsbuf;
+	params[5] = bytesbuf;
+	{
+		const char *p[7] = {params[0], params[1], params[2], params[3], params[4], params[5], secbuf};
+
+		res = PQexecParams(tgt,
+						   "UPDATE " MS_STATE_SCHEMA ".tables SET state = 'copied', sync_lsn = $4,"
+						   " rows_copied = $5, bytes_copied = $6, seconds = $7, copied_at = pg_catalog.now()"
+						   " WHERE domain = $1 AND source_schema = $2 AND source_table = $3",
+						   7, NULL, p, NULL, NULL, 0);
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK || strcmp(PQcmdTuples(res), "1") != 0)
+	{
+		t->error = psprintf("target: could not mark table copied: %s", PQerrorMessage(tgt));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	if (!worker_exec(tgt, "COMMIT", t, "target"))
+		goto fail;
+
+	t->sync_lsn = pg_strdup(cs->sync_lsn);
+	t->state = TABLE_COPIED;
+	termPQExpBuffer(&sql);
+	termPQExpBuffer(&cols);
+	return true;
+
+fail:
+	/* drain and roll back; the table stays pending */
+	while ((res = PQgetResult(tgt)) != NULL)
+		PQclear(res);
+	if (PQtransactionStatus(tgt) != PQTRANS_IDLE)
+		PQclear(PQexec(tgt, "ROLLBACK"));
+	if (t->error == NULL)
+		t->error = pg_strdup(job_interrupted ? "interrupted" : "stopped after another table failed");
+	t->state = TABLE_FAILED;
+	termPQExpBuffer(&sql);
+	termPQExpBuffer(&cols);
+	return false;
+}
+
+static void *
+copy_worker(void *arg)
+{
+	CopyShared *cs = arg;
+	PGconn	   *src;
+	PGconn	   *tgt;
+	PQExpBufferData sql;
+
+	src = job_connect(cs->opts->source, "source", false, false);
+	tgt = src ? job_connect(cs->opts->target, "target", false, false) : NULL;
+	if (src == NULL || tgt == NULL)
+	{
+		cs->failed = true;
+		goto done;
+	}
+
+	initPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
+					  cs->snapshot);
+	if (!worker_exec(src, sql.data, NULL, "source"))
+	{
+		pg_log_error("could not import the snapshot of the slot: %s", PQerrorMessage(src));
+		cs->failed = true;
+		termPQExpBuffer(&sql);
+		goto done;
+	}
+	termPQExpBuffer(&sql);
+
+	for (;;)
+	{
+		DomainTable *t = NULL;
+
+		pthread_mutex_lock(&cs->lock);
+		while (cs->next < cs->d->ntables)
+		{
+			DomainTable *cand = &cs->d->tables[cs->next++];
+
+			if (cand->state == TABLE_PENDING)
+			{
+				t = cand;
+				t->state = TABLE_COPYING;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&cs->lock);
+		if (t == NULL || cs->failed || job_interrupted)
+		{
+			if (t)
+				t->state = TABLE_PENDING;
+			break;
+		}
+		if (!copy_one_table(cs, src, tgt, t))
+		{
+			cs->failed = true;
+			break;
+		}
+	}
+
+done:
+	if (src)
+		PQfinish(src);
+	if (tgt)
+		PQfinish(tgt);
+	pthread_mutex_lock(&cs->lock);
+	cs->running--;
+	pthread_mutex_unlock(&cs->lock);
+	return NULL;
+}
+
+/*
+ * Copy every table in state TABLE_PENDING.  Returns true when all are
+ * copied.  Tables are taken largest first so that the longest copy starts
+ * early.
+ */
+bool
+copy_tables(const JobOptions *opts, Domain *d, const char *snapshot,
+			const char *sync_lsn, const char *target_schema)
+{
+	CopyShared	cs;
+	pthread_t  *threads;
+	int			nworkers = opts->jobs;
+	int			pending = 0;
+	int			i;
+
+	for (i = 0; i < d->ntables; i++)
+		if (d->tables[i].state == TABLE_PENDING)
+			pending++;
+	if (pending == 0)
+		return true;
+	if (nworkers > pending)
+		nworkers = pending;
+
+	memset(&cs, 0, sizeof(cs));
+	cs.opts = opts;
+	cs.d = d;
+	cs.snapshot = snapshot;
+	cs.sync_lsn = sync_lsn;
+	cs.target_schema = target_schema;
+	pthread_mutex_init(&cs.lock, NULL);
+	cs.running = nworkers;
+
+	threads = pg_malloc(sizeof(pthread_t) * nworkers);
+	for (i = 0; i < nworkers; i++)
+	{
+		if (pthread_create(&threads[i], NULL, copy_worker, &cs) != 0)
+			pg_fatal("could not create thread: %m");
+	}
+	for (;;)
+	{
+		int			running;
+
+		pthread_mutex_lock(&cs.lock);
+		running = cs.running;
+		pthread_mutex_unlock(&cs.lock);
+		if (running == 0)
+			break;
+		progress_update(false);
+		usleep(100000);
+	}
+	for (i = 0; i < nworkers; i++)
+		pthread_join(threads[i], NULL);
+	pg_free(threads);
+	pthread_mutex_destroy(&cs.lock);
+	progress_update(true);
+
+	for (i = 0; i < d->ntables; i++)
+		if (d->tables[i].state != TABLE_COPIED)
+			return false;
+	return true;
+}

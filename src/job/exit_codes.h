@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * exit_codes.h
+ *		Exit codes of the migration-split replication job.
+ *
+ * Every way the program can end is named here and documented in the
+ * README (section "job"), so that scripts and orchestration can tell a
+ * configuration mistake, which retrying will not fix, from a transient
+ * failure, which it will.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MS_JOB_EXIT_CODES_H
+#define MS_JOB_EXIT_CODES_H
+
+/* success; for "stream --until-caught-up": caught up */
+#define EXIT_OK					0
+/* bad command line: unknown subcommand or option, missing argument */
+#define EXIT_USAGE				1
+/* a server could not be reached or refused the login (retrying may help) */
+#define EXIT_CONNECTION			2
+/* domain unknown or without tables, table without a usable key,
+ * extension not installed on the source, wal_level not logical */
+#define EXIT_DOMAIN				3
+/* the target is not in the expected state: target schema holds other
+ * tables, job state belongs to another source, init not done or done */
+#define EXIT_TARGET				4
+/* replication slot problem: slot in use by another process, slot missing,
+ * slot exists without a job that owns it */
+#define EXIT_SLOT				5
+/* missing privilege on the source or the target */
+#define EXIT_PRIVILEGE			6
+/* a change could not be applied on the target; the job stopped before it */
+#define EXIT_APPLY				7
+/* a server reported an unexpected error, or a protocol error */
+#define EXIT_SERVER				8
+/* interrupted by SIGINT or SIGTERM; state is consistent, rerun resumes */
+#define EXIT_INTERRUPTED		9
+
+#endif							/* MS_JOB_EXIT_CODES_H */

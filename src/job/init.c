@@ -1,0 +1,578 @@
+/*-------------------------------------------------------------------------
+ *
+ * init.c
+ *		The "init" subcommand: slot, target schema, consistent copy.
+ *
+ * Order of work, chosen so that an interruption at any point can be retried:
+ *
+ *	1. Validate everything that can be validated (domain, keys, privileges,
+ *	   target schema empty, slot free) before creating anything.
+ *	2. One target transaction: state schema, job row in phase "creating",
+ *	   target schema with types, sequences and tables, one row per table.
+ *	3. Create the slot with an exported snapshot; job row to phase
+ *	   "copying" with the slot's consistent point.  A rerun that finds phase
+ *	   "creating" drops what step 2 and 3 made and starts over.
+ *	4. Copy the tables (copy.c), each in its own target transaction that
+ *	   also marks it copied together with the snapshot's LSN.
+ *	5. One target transaction: foreign keys between the domain's tables,
+ *	   sequence values, phase "streaming".
+ *
+ * A rerun in phase "copying" cannot get the original snapshot back: it
+ * creates a temporary slot for a new snapshot and copies the remaining
+ * tables as of that snapshot, recording its LSN per table.  The stream then
+ * skips, per table, changes that committed before the table's snapshot,
+ * exactly like PostgreSQL's table synchronization workers do.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <unistd.h>
+
+#include "common/logging.h"
+
+#include "job.h"
+
+static int
+cmp_tables_by_size(const void *a, const void *b)
+{
+	const DomainTable *ta = a;
+	const DomainTable *tb = b;
+
+	if (ta->est_bytes != tb->est_bytes)
+		return ta->est_bytes > tb->est_bytes ? -1 : 1;
+	return strcmp(ta->name, tb->name);
+}
+
+/* source role must be allowed to use replication connections */
+static void
+check_source_privileges(PGconn *src)
+{
+	PGresult   *res;
+
+	res = job_query(src, "source",
+					"SELECT rolsuper OR rolreplication, current_user FROM pg_catalog.pg_roles"
+					" WHERE rolname = current_user",
+					0, NULL);
+	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't')
+	{
+		pg_log_error("role \"%s\" on the source may not use replication",
+					 PQntuples(res) ? PQgetvalue(res, 0, 1) : "?");
+		pg_log_error_hint("ALTER ROLE ... REPLICATION, or use a role that has it.");
+		exit(EXIT_PRIVILEGE);
+	}
+	PQclear(res);
+}
+
+/* the source's system identifier, over the replication connection */
+static char *
+identify_system(PGconn *repl)
+{
+	PGresult   *res = job_query(repl, "source", "IDENTIFY_SYSTEM", 0, NULL);
+	char	   *sysid = pg_strdup(PQgetvalue(res, 0, 0));
+
+	PQclear(res);
+	return sysid;
+}
+
+/*
+ * Create a logical slot with an exported snapshot.  Returns the snapshot
+ * name and sets *lsn to the consistent point.  The snapshot lives as long
+ * as "repl" sends no other command.
+ */
+static char *
+create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
+{
+	PQExpBufferData sql;
+	PGresult   *res;
+	char	   *qslot = job_quote_ident(repl, slot);
+	char	   *snapshot;
+
+	initPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "CREATE_REPLICATION_SLOT %s %sLOGICAL %s (SNAPSHOT 'export')",
+					  qslot, temporary ? "TEMPORARY " : "", MS_PLUGIN_NAME);
+	res = PQexec(repl, sql.data);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		int			code = job_exit_code_for(res, repl);
+
+		pg_log_error("could not create replication slot \"%s\" on the source: %s",
+					 slot, PQerrorMessage(repl));
+		if (state && strcmp(state, "42710") == 0)
+			code = EXIT_SLOT;
+		else if (state && strcmp(state, "53400") == 0)
+		{
+			pg_log_error_hint("Increase max_replication_slots on the source.");
+			code = EXIT_SLOT;
+		}
+		else if (state && strcmp(state, "58P01") == 0)
+		{
+			pg_log_error_hint("Add migration_split to output_plugin_libraries on the source, and install the extension's library there.");
+			code = EXIT_DOMAIN;
+		}
+		PQclear(res);
+		*lsn = NULL;
+		termPQExpBuffer(&sql);
+		return psprintf("!%d", code);
+	}
+	*lsn = pg_strdup(PQgetvalue(res, 0, 1));
+	snapshot = pg_strdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	termPQExpBuffer(&sql);
+	pg_free(qslot);
+	return snapshot;
+}
+
+/* drop the slot if it exists and nobody uses it; returns false if in use */
+static bool
+drop_slot_if_idle(PGconn *src, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res;
+
+	int			tries;
+
+	/* a killed predecessor's walsender may take a moment to go away */
+	for (tries = 0;; tries++)
+	{
+		res = job_query(src, "source",
+						"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+						1, params);
+		if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || tries >= 20)
+			break;
+		PQclear(res);
+		pg_usleep(250000);
+	}
+	if (PQntuples(res) == 1)
+	{
+		if (!PQgetisnull(res, 0, 0))
+		{
+			pg_log_error("replication slot \"%s\" is in use by process %s on the source",
+						 slot, PQgetvalue(res, 0, 0));
+			pg_log_error_hint("Stop the other migration-split job for this slot first.");
+			PQclear(res);
+			return false;
+		}
+		PQclear(res);
+		res = job_query(src, "source", "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, params);
+		pg_log_info("dropped replication slot \"%s\" on the source", slot);
+	}
+	PQclear(res);
+	return true;
+}
+
+/* drop the target schema and the job's state for the domain */
+static void
+drop_target(PGconn *tgt, const char *domain, const char *target_schema)
+{
+	char	   *q = job_quote_ident(tgt, target_schema);
+	char	   *sql = psprintf("DROP SCHEMA IF EXISTS %s CASCADE", q);
+	const char *params[1] = {domain};
+
+	job_command(tgt, "target", "BEGIN");
+	job_command(tgt, "target", sql);
+	if (state_schema_exists(tgt))
+		PQclear(job_query(tgt, "target",
+						  "DELETE FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
+						  1, params));
+	job_command(tgt, "target", "COMMIT");
+	pg_free(sql);
+	pg_free(q);
+}
+
+/* fresh init: target checks before anything is created */
+static void
+check_target_fresh(PGconn *tgt, const char *target_schema)
+{
+	const char *params[1] = {target_schema};
+	PGresult   *res;
+
+	if (strcmp(target_schema, MS_STATE_SCHEMA) == 0)
+	{
+		pg_log_error("target schema may not be \"%s\"", MS_STATE_SCHEMA);
+		exit(EXIT_USAGE);
+	}
+	res = job_query(tgt, "target",
+					"SELECT count(c.oid), pg_catalog.string_agg(c.relname, ', ' ORDER BY c.relname),"
+					" pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),"
+					" (SELECT pg_catalog.has_schema_privilege(n2.oid, 'CREATE')"
+					"  FROM pg_catalog.pg_namespace n2 WHERE n2.nspname = $1),"
+					" pg_catalog.to_regclass('" MS_STATE_SCHEMA ".jobs') IS NOT NULL"
+					" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					" WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+					1, params);
+	if (atoi(PQgetvalue(res, 0, 0)) > 0)
+	{
+		pg_log_error("target schema \"%s\" already holds other tables: %s",
+					 target_schema, PQgetvalue(res, 0, 1));
+		pg_log_error_hint("Use --target-schema to choose another schema, or drop these tables.");
+		exit(EXIT_TARGET);
+	}
+	if (PQgetvalue(res, 0, 2)[0] != 't' &&
+		(PQgetisnull(res, 0, 3) || PQgetvalue(res, 0, 4)[0] != 't'))
+	{
+		pg_log_error("permission denied to create schemas in the target database");
+		pg_log_error_hint("GRANT CREATE ON DATABASE ... to the role of --target.");
+		exit(EXIT_PRIVILEGE);
+	}
+	if (!PQgetisnull(res, 0, 3) && PQgetvalue(res, 0, 3)[0] != 't')
+	{
+		pg_log_error("permission denied to create tables in target schema \"%s\"", target_schema);
+		pg_log_error_hint("GRANT CREATE ON SCHEMA ... to the role of --target, or use --target-schema.");
+		exit(EXIT_PRIVILEGE);
+	}
+	PQclear(res);
+}
+
+static void
+check_slot_free(PGconn *src, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res;
+
+	res = job_query(src, "source",
+					"SELECT active_pid, plugin, database FROM pg_catalog.pg_replication_slots"
+					" WHERE slot_name = $1",
+					1, params);
+	if (PQntuples(res) == 1)
+	{
+		if (!PQgetisnull(res, 0, 0))
+			pg_log_error("replication slot \"%s\" already exists and is in use by process %s on the source",
+						 slot, PQgetvalue(res, 0, 0));
+		else
+			pg_log_error("replication slot \"%s\" already exists on the source (plugin %s, database %s)",
+						 slot, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		pg_log_error_detail("The target has no job for this slot, so another job or target may own it.");
+		pg_log_error_hint("Use --slot to choose another name, or drop the slot with SELECT pg_drop_replication_slot('%s') if it is unused.",
+						  slot);
+		exit(EXIT_SLOT);
+	}
+	PQclear(res);
+}
+
+/* load per-table state of a resumed init; tables must match the catalog */
+static void
+load_table_states(PGconn *tgt, Domain *d)
+{
+	const char *params[1] = {d->name};
+	PGresult   *res;
+	int			i,
+				j;
+
+	res = job_query(tgt, "target",
+					"SELECT source_schema, source_table, state, sync_lsn, rows_copied,"
+					" bytes_copied, seconds FROM " MS_STATE_SCHEMA ".tables WHERE domain = $1",
+					1, params);
+	if (PQntuples(res) != d->ntables)
+	{
+		pg_log_error("the tables of domain \"%s\" changed since init started (%d then, %d now)",
+					 d->name, PQntuples(res), d->ntables);
+		pg_log_error_hint("Run init again with --drop to start over.");
+		exit(EXIT_TARGET);
+	}
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		DomainTable *t = NULL;
+
+		for (j = 0; j < d->ntables; j++)
+			if (strcmp(d->tables[j].schema, PQgetvalue(res, i, 0)) == 0 &&
+				strcmp(d->tables[j].name, PQgetvalue(res, i, 1)) == 0)
+				t = &d->tables[j];
+		if (t == NULL)
+		{
+			pg_log_error("table \"%s.%s\" is no longer part of domain \"%s\"",
+						 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), d->name);
+			pg_log_error_hint("Run init again with --drop to start over.");
+			exit(EXIT_TARGET);
+		}
+		if (strcmp(PQgetvalue(res, i, 2), "copied") == 0)
+		{
+			t->state = TABLE_COPIED;
+			t->sync_lsn = pg_strdup(PQgetvalue(res, i, 3));
+			t->rows_done = atoll(PQgetvalue(res, i, 4));
+			t->bytes_done = atoll(PQgetvalue(res, i, 5));
+			t->seconds = atof(PQgetvalue(res, i, 6));
+		}
+	}
+	PQclear(res);
+}
+
+/* set the target's sequences to the source's current values */
+static void
+sync_sequences(PGconn *src, PGconn *tgt, Domain *d, const char *target_schema)
+{
+	int			i,
+				j;
+	char	   *qschema = job_quote_ident(tgt, target_schema);
+
+	job_set_search_path(tgt, "target", qschema);
+	for (i = 0; i < d->ntables; i++)
+	{
+		DomainTable *t = &d->tables[i];
+
+		for (j = 0; j < t->ncolumns; j++)
+		{
+			DomainColumn *c = &t->columns[j];
+			const char *seq = c->identity_seq ? c->identity_seq : c->owned_seq;
+			const char *sp[1];
+			PGresult   *res;
+
+			if (seq == NULL)
+				continue;
+			sp[0] = seq;
+			res = job_query(src, "source",
+							"SELECT pg_catalog.pg_sequence_last_value($1::pg_catalog.regclass)",
+							1, sp);
+			if (!PQgetisnull(res, 0, 0))
+			{
+				char	   *tname = job_quote_ident(tgt, t->name);
+				const char *tp[3] = {tname, c->name, PQgetvalue(res, 0, 0)};
+
+				PQclear(job_query(tgt, "target",
+								  "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence($1, $2), $3)",
+								  3, tp));
+				pg_free(tname);
+			}
+			PQclear(res);
+		}
+	}
+	job_set_search_path(tgt, "target", "pg_catalog");
+	pg_free(qschema);
+}
+
+int
+cmd_init(const JobOptions *opts)
+{
+	PGconn	   *src;
+	PGconn	   *tgt;
+	PGconn	   *repl;
+	Domain	   *d;
+	JobState	js;
+	bool		have_job;
+	bool		resume = false;
+	char	   *sysid;
+	char	   *snapshot;
+	char	   *lsn;
+	const char *target_schema = opts->target_schema;
+	int			i;
+
+	src = job_connect(opts->source, "source", false, true);
+	tgt = job_connect(opts->target, "target", false, true);
+
+	check_source_privileges(src);
+	catalog_check_source(src, opts->domain);
+
+	have_job = state_read_job(tgt, opts->domain, &js);
+
+	if (opts->drop)
+	{
+		const char *slot = have_job ? js.slot_name : opts->slot;
+
+		if (!drop_slot_if_idle(src, slot))
+			exit(EXIT_SLOT);
+		if (have_job)
+		{
+			drop_target(tgt, opts->domain, js.target_schema);
+			pg_log_info("dropped target schema \"%s\" and the job's state", js.target_schema);
+		}
+		have_job = false;
+	}
+	else if (have_job && strcmp(js.phase, "creating") == 0)
+	{
+		/* an init that died before its slot was recorded: start over */
+		pg_log_info("previous init of domain \"%s\" stopped before the copy began; starting over",
+					opts->domain);
+		if (!drop_slot_if_idle(src, js.slot_name))
+			exit(EXIT_SLOT);
+		drop_target(tgt, opts->domain, js.target_schema);
+		have_job = false;
+	}
+
+	repl = job_connect(opts->source, "source", true, true);
+	sysid = identify_system(repl);
+
+	if (have_job)
+	{
+		if (strcmp(js.system_id, sysid) != 0)
+		{
+			pg_log_error("the job of domain \"%s\" on the target was fed by another source (system identifier %s, this source is %s)",
+						 opts->domain, js.system_id, sysid);
+			exit(EXIT_TARGET);
+		}
+		if (strcmp(js.phase, "streaming") == 0)
+		{
+			pg_log_error("init of domain \"%s\" is already done (at %s)", opts->domain,
+						 js.init_done_at ? js.init_done_at : "?");
+			pg_log_error_hint("Run \"migration-split stream\", or init --drop to start over.");
+			exit(EXIT_TARGET);
+		}
+		if (strcmp(js.target_schema, target_schema) != 0 || strcmp(js.slot_name, opts->slot) != 0)
+		{
+			pg_log_error("an init of domain \"%s\" with target schema \"%s\" and slot \"%s\" is in progress",
+						 opts->domain, js.target_schema, js.slot_name);
+			pg_log_error_hint("Rerun with the same --target-schema and --slot, or use --drop to start over.");
+			exit(EXIT_TARGET);
+		}
+		{
+			const char *params[1] = {js.slot_name};
+			PGresult   *res;
+			int			tries;
+
+			for (tries = 0;; tries++)
+			{
+				res = job_query(src, "source",
+								"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+								1, params);
+				if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || tries >= 20)
+					break;
+				PQclear(res);
+				pg_usleep(250000);
+			}
+
+			if (PQntuples(res) == 0)
+			{
+				pg_log_error("replication slot \"%s\" of the interrupted init no longer exists on the source",
+							 js.slot_name);
+				pg_log_error_hint("Run init again with --drop to start over.");
+				exit(EXIT_SLOT);
+			}
+			if (!PQgetisnull(res, 0, 0))
+			{
+				pg_log_error("replication slot \"%s\" is in use by process %s on the source",
+							 js.slot_name, PQgetvalue(res, 0, 0));
+				exit(EXIT_SLOT);
+			}
+			PQclear(res);
+		}
+		resume = true;
+	}
+
+	/* validation of the domain; nothing is created before this passes */
+	d = catalog_read_domain(src, opts->domain);
+	qsort(d->tables, d->ntables, sizeof(DomainTable), cmp_tables_by_size);
+
+	if (!resume)
+	{
+		const char *params[6];
+		PQExpBufferData sql;
+
+		check_target_fresh(tgt, target_schema);
+		check_slot_free(src, opts->slot);
+
+		/* step 2: state and schema, in one transaction */
+		job_command(tgt, "target", "BEGIN");
+		state_ensure_schema(tgt);
+		params[0] = opts->domain;
+		params[1] = target_schema;
+		params[2] = opts->slot;
+		params[3] = sysid;
+		params[4] = PQdb(src);
+		PQclear(job_query(tgt, "target",
+						  "INSERT INTO " MS_STATE_SCHEMA ".jobs (domain, target_schema, slot_name,"
+						  " source_system_id, source_database, phase) VALUES ($1, $2, $3, $4, $5, 'creating')",
+						  5, params));
+		initPQExpBuffer(&sql);
+		for (i = 0; i < d->ntables; i++)
+		{
+			const char *tp[3] = {opts->domain, d->tables[i].schema, d->tables[i].name};
+
+			PQclear(job_query(tgt, "target",
+							  "INSERT INTO " MS_STATE_SCHEMA ".tables (domain, source_schema, source_table, state)"
+							  " VALUES ($1, $2, $3, 'pending')", 3, tp));
+		}
+		termPQExpBuffer(&sql);
+		schema_create_target(tgt, d, target_schema);
+		job_command(tgt, "target", "COMMIT");
+
+		/* step 3: the slot */
+		snapshot = create_slot(repl, opts->slot, false, &lsn);
+		if (snapshot[0] == '!')
+		{
+			int			code = atoi(snapshot + 1);
+
+			drop_target(tgt, opts->domain, target_schema);
+			exit(code);
+		}
+		params[1] = lsn;
+		PQclear(job_query(tgt, "target",
+						  "UPDATE " MS_STATE_SCHEMA ".jobs SET phase = 'copying', consistent_lsn = $2,"
+						  " applied_lsn = $2 WHERE domain = $1",
+						  2, params));
+		pg_log_info("created replication slot \"%s\" at %s, exported snapshot %s",
+					opts->slot, lsn, snapshot);
+	}
+	else
+	{
+		load_table_states(tgt, d);
+		snapshot = create_slot(repl, psprintf("%s_resume_%d", opts->slot, (int) getpid()),
+							   true, &lsn);
+		if (snapshot[0] == '!')
+			exit(atoi(snapshot + 1));
+		pg_log_info("resuming init of domain \"%s\": copying the remaining tables as of %s",
+					opts->domain, lsn);
+	}
+
+	/* step 4: copy */
+	progress_start(d, opts->progress);
+	if (!copy_tables(opts, d, snapshot, lsn, target_schema))
+	{
+		progress_finish();
+		progress_summary(d);
+		if (job_interrupted)
+		{
+			pg_log_error("interrupted; run the same command again to resume");
+			exit(EXIT_INTERRUPTED);
+		}
+		pg_log_error("copy of domain \"%s\" failed; tables marked copied are kept", opts->domain);
+		pg_log_error_hint("Fix the cause and run the same command again to copy the remaining tables.");
+		for (i = 0; i < d->ntables; i++)
+			if (d->tables[i].state == TABLE_FAILED &&
+				strcmp(d->tables[i].error, "stopped after another table failed") != 0)
+			{
+				state_record_error(tgt, opts->domain,
+								   psprintf("init: %s.%s: %s", d->tables[i].schema,
+											d->tables[i].name, d->tables[i].error));
+				break;
+			}
+		exit(EXIT_SERVER);
+	}
+	progress_finish();
+
+	/* step 5: foreign keys, sequences, phase */
+	{
+		char	   *qschema = job_quote_ident(tgt, target_schema);
+		const char *params[1] = {opts->domain};
+
+		job_command(tgt, "target", "BEGIN");
+		job_set_search_path(tgt, "target", qschema);
+		for (i = 0; i < d->ntables; i++)
+			if (d->tables[i].fk_ddl[0] != '\0')
+				job_command(tgt, "target", d->tables[i].fk_ddl);
+		job_set_search_path(tgt, "target", "pg_catalog");
+		sync_sequences(src, tgt, d, target_schema);
+		PQclear(job_query(tgt, "target",
+						  "UPDATE " MS_STATE_SCHEMA ".jobs SET phase = 'streaming',"
+						  " init_done_at = pg_catalog.now(), last_error = NULL WHERE domain = $1",
+						  1, params));
+		job_command(tgt, "target", "COMMIT");
+		pg_free(qschema);
+	}
+	PQfinish(repl);				/* releases the snapshot, drops a temporary slot */
+
+	progress_summary(d);
+	if (d->external_fks.len > 0)
+		printf("\nforeign keys to other domains, not created (to be replaced):\n%s",
+			   d->external_fks.data);
+	if (d->skipped_defaults.len > 0)
+		printf("\ncolumn defaults pointing outside the domain, not created:\n%s",
+			   d->skipped_defaults.data);
+	printf("\ninit of domain \"%s\" done: %d tables in schema \"%s\"; next: migration-split stream\n",
+		   opts->domain, d->ntables, target_schema);
+
+	PQfinish(src);
+	PQfinish(tgt);
+	return EXIT_OK;
+}

@@ -1,0 +1,262 @@
+/*-------------------------------------------------------------------------
+ *
+ * job.h
+ *		Declarations shared by the files of the migration-split job.
+ *
+ * The job is a libpq client.  One file per responsibility:
+ *
+ *	main.c		command line, subcommands, --help
+ *	conn.c		connections, query helpers, error to exit code mapping
+ *	catalog.c	reading the domain's tables from the source catalog
+ *	schema.c	DDL for the target: types, sequences, tables, constraints
+ *	state.c		the job's own state on the target (schema migration_split_job)
+ *	copy.c		parallel COPY of the tables as of the slot's snapshot
+ *	progress.c	progress bar on a terminal, periodic lines otherwise
+ *	init.c		the "init" subcommand
+ *	message.c	parsing of the output plugin's JSON messages
+ *	apply.c		applying decoded changes to the target
+ *	stream.c	the "stream" subcommand: replication protocol loop
+ *	status.c	the "status" subcommand
+ *
+ * Memory: this is a short-lived client; per-change allocations are freed
+ * after the change is applied, the catalog description lives until exit.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MS_JOB_H
+#define MS_JOB_H
+
+#include <signal.h>
+
+#include "libpq-fe.h"
+#include "pqexpbuffer.h"
+
+#include "exit_codes.h"
+
+/* Name of the output plugin and of the job's state schema on the target. */
+#define MS_PLUGIN_NAME		"migration_split"
+#define MS_STATE_SCHEMA		"migration_split_job"
+#define MS_MESSAGE_PREFIX	"migration_split"
+
+/* Options common to every subcommand, plus per-subcommand ones. */
+typedef struct JobOptions
+{
+	const char *source;			/* conninfo or URI of the monolith */
+	const char *target;			/* conninfo or URI of the service database */
+	const char *domain;
+	const char *target_schema;	/* default: domain name */
+	const char *slot;			/* default: migration_split_<domain> */
+	int			jobs;			/* init: parallel COPY connections */
+	bool		until_caught_up;	/* stream */
+	bool		json;			/* status */
+	int			progress;		/* -1 auto, 0 off, 1 on */
+	int			batch_changes;	/* stream: changes per target transaction */
+	int			batch_ms;		/* stream: max time per target transaction */
+	int			status_interval;	/* stream: seconds between status lines */
+	int			max_retries;	/* stream: reconnect attempts, 0 = forever */
+	bool		drop;			/* init --drop: start over */
+} JobOptions;
+
+/* A column of a domain table, as read from the source catalog. */
+typedef struct DomainColumn
+{
+	char	   *name;
+	char	   *type;			/* format_type() with the domain's search_path */
+	unsigned int typoid;
+	bool		not_null;
+	char	   *collation;		/* qualified COLLATE name, or NULL */
+	char	   *default_expr;	/* usable default, or NULL */
+	char	   *skipped_default;	/* default pointing outside the domain */
+	char		identity;		/* attidentity: '\0', 'a', 'd' */
+	char		generated;		/* attgenerated: '\0', 's' */
+	char	   *identity_seq;	/* sequence behind an identity column */
+	char	   *owned_seq;		/* sequence owned by this column (serial) */
+} DomainColumn;
+
+typedef enum TableCopyState
+{
+	TABLE_PENDING,
+	TABLE_COPYING,
+	TABLE_COPIED,
+	TABLE_FAILED
+} TableCopyState;
+
+/* A table of the domain (partitioned tables are one table: the root). */
+typedef struct DomainTable
+{
+	unsigned int relid;
+	char	   *schema;
+	char	   *name;
+	char		relkind;
+	char		replident;
+	bool		binary;			/* every column type has send/receive */
+	double		est_rows;		/* reltuples, for progress */
+	long long	est_bytes;		/* pg_total_relation_size, for progress */
+	int			ncolumns;
+	DomainColumn *columns;
+	char	   *check_ddl;		/* ALTER TABLE ... ADD CONSTRAINT CHECK ... */
+	char	   *index_ddl;		/* PK, unique, exclusion, indexes: after load */
+	char	   *fk_ddl;			/* FKs to the domain's own tables */
+
+	/* copy progress, updated by the copy workers */
+	volatile TableCopyState state;
+	volatile long long rows_done;
+	volatile long long bytes_done;
+	double		seconds;
+	char	   *sync_lsn;
+	char	   *error;
+} DomainTable;
+
+typedef struct Domain
+{
+	char	   *name;
+	char	   *search_path;	/* source schemas of the domain's tables */
+	int			ntables;
+	DomainTable *tables;
+	char	   *types_ddl;		/* enum, domain and composite types */
+	char	   *sequences_ddl;	/* sequences owned by the domain's columns */
+	char	   *sequences_owned_ddl;	/* ALTER SEQUENCE ... OWNED BY */
+	PQExpBufferData external_fks;	/* lines "table: constraint ..." */
+	PQExpBufferData skipped_defaults;	/* lines "table.column: expr" */
+} Domain;
+
+/* A column of a relation as announced by an "R" message. */
+typedef struct MsgColumn
+{
+	char	   *name;
+	char	   *type;
+	unsigned int typoid;
+	bool		key;
+} MsgColumn;
+
+typedef enum MsgAction
+{
+	MSG_BEGIN = 'B',
+	MSG_COMMIT = 'C',
+	MSG_RELATION = 'R',
+	MSG_INSERT = 'I',
+	MSG_UPDATE = 'U',
+	MSG_DELETE = 'D',
+	MSG_TRUNCATE = 'T',
+	MSG_MESSAGE = 'M',
+	MSG_OTHER = '?'
+} MsgAction;
+
+/* One decoded message of the output plugin. */
+typedef struct Message
+{
+	MsgAction	action;
+	unsigned int relid;
+	char	   *schema;
+	char	   *table;
+	unsigned long long xid;
+	char	   *commit_lsn;
+	char	   *end_lsn;
+	char	   *commit_time;
+	char		replica_identity;
+	bool		streamed;
+	/* R */
+	int			ncolumns;
+	MsgColumn  *columns;
+	/* I, U: new values; U, D: key values (NULL array when JSON null) */
+	int			nnew;
+	char	  **newvals;
+	int			nkey;
+	char	  **keyvals;
+	bool		key_null;
+	int			nunchanged;
+	int		   *unchanged;
+	/* T */
+	int			nrelations;
+	unsigned int *trunc_relids;
+	char	  **trunc_schemas;
+	char	  **trunc_tables;
+	bool		cascade;
+	bool		restart_identity;
+	/* M */
+	bool		transactional;
+	char	   *prefix;
+	char	   *content;
+} Message;
+
+/* interrupt flag set by SIGINT/SIGTERM */
+extern volatile sig_atomic_t job_interrupted;
+
+/* main.c */
+extern void job_install_signal_handlers(void);
+
+/* conn.c */
+extern PGconn *job_connect(const char *conninfo, const char *what,
+						   bool replication, bool fatal);
+extern char *job_describe_conninfo(const char *conninfo);
+extern int	job_exit_code_for(const PGresult *res, PGconn *conn);
+extern PGresult *job_query(PGconn *conn, const char *what, const char *sql,
+						   int nparams, const char *const *params);
+extern void job_command(PGconn *conn, const char *what, const char *sql);
+extern char *job_quote_ident(PGconn *conn, const char *ident);
+extern char *job_quote_literal(PGconn *conn, const char *str);
+extern void job_set_search_path(PGconn *conn, const char *what,
+								const char *path);
+
+/* catalog.c */
+extern Domain *catalog_read_domain(PGconn *src, const char *domain);
+extern void catalog_check_source(PGconn *src, const char *domain);
+
+/* schema.c */
+extern void schema_create_target(PGconn *tgt, Domain *d,
+								 const char *target_schema);
+extern char *schema_qualified(PGconn *conn, const char *schema,
+							  const char *name);
+
+/* state.c: the job row of a domain on the target */
+typedef struct JobState
+{
+	char	   *target_schema;
+	char	   *slot_name;
+	char	   *system_id;
+	char	   *phase;			/* creating, copying, streaming */
+	char	   *consistent_lsn;
+	char	   *applied_lsn;
+	char	   *applied_commit_time;
+	char	   *applied_at;
+	char	   *init_done_at;
+	long long	rows_applied;
+	long long	xacts_applied;
+	char	   *last_error;
+	char	   *last_error_at;
+} JobState;
+
+extern void state_ensure_schema(PGconn *tgt);
+extern bool state_schema_exists(PGconn *tgt);
+extern bool state_read_job(PGconn *tgt, const char *domain, JobState *js);
+extern void state_record_error(PGconn *tgt, const char *domain,
+							   const char *error);
+
+/* copy.c */
+extern bool copy_tables(const JobOptions *opts, Domain *d,
+						const char *snapshot, const char *sync_lsn,
+						const char *target_schema);
+
+/* progress.c */
+extern void progress_start(Domain *d, int mode);
+extern void progress_update(bool force);
+extern void progress_finish(void);
+extern void progress_summary(Domain *d);
+
+/* init.c, stream.c, status.c */
+extern int	cmd_init(const JobOptions *opts);
+extern int	cmd_stream(const JobOptions *opts);
+extern int	cmd_status(const JobOptions *opts);
+
+/* message.c */
+extern bool message_parse(const char *data, int len, Message *msg,
+						  char **errmsg);
+extern void message_free(Message *msg);
+
+/* lsn helpers (stream.c) */
+extern unsigned long long lsn_parse(const char *str);
+extern char *lsn_format(unsigned long long lsn, char *buf);
+
+#endif							/* MS_JOB_H */

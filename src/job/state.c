@@ -1,0 +1,146 @@
+/*-------------------------------------------------------------------------
+ *
+ * state.c
+ *		The job's own state on the target, in schema migration_split_job.
+ *
+ * One row per domain in migration_split_job.jobs (slot, source system
+ * identifier, phase, last applied source commit, counters, last error) and
+ * one row per table in migration_split_job.tables (copy state and the LSN of
+ * the snapshot the table was copied at).  The applied position is updated in
+ * the same transaction as the changes it covers: that is what makes the
+ * stream exactly-once.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include "common/logging.h"
+
+#include "job.h"
+
+static const char *state_ddl =
+"CREATE SCHEMA IF NOT EXISTS " MS_STATE_SCHEMA ";\n"
+"CREATE TABLE IF NOT EXISTS " MS_STATE_SCHEMA ".jobs (\n"
+"  domain text PRIMARY KEY,\n"
+"  target_schema name NOT NULL,\n"
+"  slot_name name NOT NULL,\n"
+"  source_system_id text NOT NULL,\n"
+"  source_database name NOT NULL,\n"
+"  phase text NOT NULL CHECK (phase IN ('creating', 'copying', 'streaming')),\n"
+"  consistent_lsn pg_catalog.pg_lsn,\n"
+"  applied_lsn pg_catalog.pg_lsn,\n"
+"  applied_commit_time timestamptz,\n"
+"  applied_at timestamptz,\n"
+"  rows_applied bigint NOT NULL DEFAULT 0,\n"
+"  xacts_applied bigint NOT NULL DEFAULT 0,\n"
+"  last_error text,\n"
+"  last_error_at timestamptz,\n"
+"  created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),\n"
+"  init_done_at timestamptz\n"
+");\n"
+"CREATE TABLE IF NOT EXISTS " MS_STATE_SCHEMA ".tables (\n"
+"  domain text NOT NULL REFERENCES " MS_STATE_SCHEMA ".jobs ON DELETE CASCADE,\n"
+"  source_schema name NOT NULL,\n"
+"  source_table name NOT NULL,\n"
+"  state text NOT NULL CHECK (state IN ('pending', 'copied')),\n"
+"  sync_lsn pg_catalog.pg_lsn,\n"
+"  rows_copied bigint,\n"
+"  bytes_copied bigint,\n"
+"  seconds float8,\n"
+"  copied_at timestamptz,\n"
+"  PRIMARY KEY (domain, source_schema, source_table)\n"
+");\n"
+"COMMENT ON SCHEMA " MS_STATE_SCHEMA " IS 'state of migration-split jobs feeding this database';\n";
+
+bool
+state_schema_exists(PGconn *tgt)
+{
+	PGresult   *res;
+	bool		exists;
+
+	res = job_query(tgt, "target",
+					"SELECT pg_catalog.to_regclass('" MS_STATE_SCHEMA ".jobs') IS NOT NULL",
+					0, NULL);
+	exists = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return exists;
+}
+
+void
+state_ensure_schema(PGconn *tgt)
+{
+	if (!state_schema_exists(tgt))
+		job_command(tgt, "target", state_ddl);
+}
+
+/*
+ * Read the job row of a domain.  Returns false when there is none.
+ */
+bool
+state_read_job(PGconn *tgt, const char *domain, JobState *js)
+{
+	PGresult   *res;
+	const char *params[1] = {domain};
+
+	memset(js, 0, sizeof(*js));
+	if (!state_schema_exists(tgt))
+		return false;
+	res = job_query(tgt, "target",
+					"SELECT target_schema, slot_name, source_system_id, phase,"
+					" consistent_lsn, applied_lsn, applied_commit_time, rows_applied,"
+					" xacts_applied, last_error, last_error_at, applied_at, init_done_at"
+					" FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
+					1, params);
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		return false;
+	}
+#define S(i) (PQgetisnull(res, 0, (i)) ? NULL : pg_strdup(PQgetvalue(res, 0, (i))))
+	js->target_schema = S(0);
+	js->slot_name = S(1);
+	js->system_id = S(2);
+	js->phase = S(3);
+	js->consistent_lsn = S(4);
+	js->applied_lsn = S(5);
+	js->applied_commit_time = S(6);
+	js->rows_applied = atoll(PQgetvalue(res, 0, 7));
+	js->xacts_applied = atoll(PQgetvalue(res, 0, 8));
+	js->last_error = S(9);
+	js->last_error_at = S(10);
+	js->applied_at = S(11);
+	js->init_done_at = S(12);
+#undef S
+	PQclear(res);
+	return true;
+}
+
+/*
+ * Record an error in the job row (in its own transaction), so that status
+ * can show it.  Best effort: the connection may be the reason of the error.
+ */
+void
+state_record_error(PGconn *tgt, const char *domain, const char *error)
+{
+	const char *params[2] = {domain, error};
+	PGresult   *res;
+
+	if (tgt == NULL || PQstatus(tgt) != CONNECTION_OK)
+		return;
+	if (PQpipelineStatus(tgt) != PQ_PIPELINE_OFF)
+	{
+		while ((res = PQgetResult(tgt)) != NULL)
+			PQclear(res);
+		if (PQexitPipelineMode(tgt) != 1)
+			return;
+	}
+	if (PQtransactionStatus(tgt) != PQTRANS_IDLE)
+		PQclear(PQexec(tgt, "ROLLBACK"));
+	res = PQexecParams(tgt,
+					   "UPDATE " MS_STATE_SCHEMA ".jobs SET last_error = $2,"
+					   " last_error_at = pg_catalog.now() WHERE domain = $1",
+					   2, NULL, params, NULL, NULL, 0);
+	PQclear(res);
+}

@@ -1,0 +1,454 @@
+/*-------------------------------------------------------------------------
+ *
+ * stream.c
+ *		The "stream" subcommand: replication protocol loop.
+ *
+ * One session = one target connection + one replication connection to the
+ * source.  START_REPLICATION begins at the position stored on the target;
+ * XLogData messages carry the plugin's JSON messages, which apply.c applies.
+ * Standby status updates report as flushed the end of the last source
+ * commit that is committed on the target, or, when nothing is in flight,
+ * the server's own WAL end from keepalives (everything before it that
+ * concerned the domain has been applied), so the slot releases WAL even when
+ * the domain is quiet.
+ *
+ * When a session ends because a server went away, the next one starts
+ * after a backoff (1 s doubling to 30 s).  Errors that retrying cannot fix
+ * end the program with their exit code, after being recorded in the job row.
+ *
+ * --until-caught-up captures pg_current_wal_lsn() on the source when the
+ * command starts and ends once the confirmed position has passed it with no
+ * transaction in flight.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <sys/select.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+#include "port/pg_bswap.h"
+
+#include "job.h"
+#include "apply.h"
+
+#define SESSION_RECONNECT	(-1)
+
+/* microseconds between 2000-01-01 and 1970-01-01 */
+#define PG_EPOCH_OFFSET_USEC	(946684800LL * 1000000LL)
+
+static unsigned long long stop_lsn;	/* --until-caught-up target */
+static unsigned long long server_end;	/* WAL end seen while idle */
+static unsigned long long received_lsn;
+static unsigned long long last_reported;
+
+unsigned long long
+lsn_parse(const char *str)
+{
+	unsigned int hi,
+				lo;
+
+	if (str == NULL || sscanf(str, "%X/%X", &hi, &lo) != 2)
+		return 0;
+	return ((unsigned long long) hi << 32) | lo;
+}
+
+char *
+lsn_format(unsigned long long lsn, char *buf)
+{
+	snprintf(buf, 32, "%X/%X", (unsigned int) (lsn >> 32), (unsigned int) lsn);
+	return buf;
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long long
+pg_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long) ts.tv_sec * 1000000LL + ts.tv_nsec / 1000 - PG_EPOCH_OFFSET_USEC;
+}
+
+static void
+put64(char *p, unsigned long long v)
+{
+	v = pg_hton64(v);
+	memcpy(p, &v, 8);
+}
+
+static unsigned long long
+get64(const char *p)
+{
+	unsigned long long v;
+
+	memcpy(&v, p, 8);
+	return pg_ntoh64(v);
+}
+
+/* the position that may be confirmed as flushed */
+static unsigned long long
+confirmable_position(void)
+{
+	unsigned long long pos = apply_position();
+
+	if (apply_idle() && server_end > pos)
+		pos = server_end;
+	return pos;
+}
+
+static bool
+send_feedback(PGconn *repl, bool force)
+{
+	char		buf[1 + 8 * 4 + 1];
+	unsigned long long flush = confirmable_position();
+
+	if (!force && flush == last_reported)
+		return true;
+	buf[0] = 'r';
+	put64(buf + 1, received_lsn > flush ? received_lsn : flush);	/* write */
+	put64(buf + 9, flush);		/* flush */
+	put64(buf + 17, flush);		/* apply */
+	put64(buf + 25, (unsigned long long) pg_now_usec());
+	buf[33] = 0;
+	if (PQputCopyData(repl, buf, sizeof(buf)) <= 0 || PQflush(repl) != 0)
+	{
+		pg_log_warning("could not send feedback to the source: %s", PQerrorMessage(repl));
+		return false;
+	}
+	last_reported = flush;
+	return true;
+}
+
+static void
+print_status(const char *domain)
+{
+	char		b1[32];
+
+	pg_log_info("domain %s: applied up to %s, %lld transactions and %lld changes in this run",
+				domain, lsn_format(apply_position(), b1), apply_stats.xacts, apply_stats.rows);
+}
+
+/*
+ * One session.  Returns SESSION_RECONNECT, or an exit code.  *progress is
+ * set when the session applied something (the backoff then restarts).
+ */
+static int
+stream_session(const JobOptions *opts, bool *progress)
+{
+	PGconn	   *tgt;
+	PGconn	   *repl;
+	JobState	js;
+	PGresult   *res;
+	PQExpBufferData sql;
+	char	   *qslot;
+	char	   *qdomain;
+	char		lsnbuf[32];
+	double		last_status = now_seconds();
+	double		last_feedback = 0;
+	int			rc = SESSION_RECONNECT;
+	int			attempt;
+
+	tgt = job_connect(opts->target, "target", false, false);
+	if (tgt == NULL)
+		return SESSION_RECONNECT;
+	if (!state_read_job(tgt, opts->domain, &js))
+	{
+		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
+		pg_log_error_hint("Run \"migration-split init\" first.");
+		PQfinish(tgt);
+		return EXIT_TARGET;
+	}
+	if (strcmp(js.phase, "streaming") != 0)
+	{
+		pg_log_error("init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, js.phase);
+		pg_log_error_hint("Run \"migration-split init\" again to finish it.");
+		PQfinish(tgt);
+		return EXIT_TARGET;
+	}
+	if (strcmp(js.slot_name, opts->slot) != 0 || strcmp(js.target_schema, opts->target_schema) != 0)
+	{
+		pg_log_error("the job of domain \"%s\" uses slot \"%s\" and target schema \"%s\"",
+					 opts->domain, js.slot_name, js.target_schema);
+		pg_log_error_hint("Pass the same --slot and --target-schema as to init.");
+		PQfinish(tgt);
+		return EXIT_USAGE;
+	}
+
+	repl = job_connect(opts->source, "source", true, false);
+	if (repl == NULL)
+	{
+		PQfinish(tgt);
+		return SESSION_RECONNECT;
+	}
+	res = PQexec(repl, "IDENTIFY_SYSTEM");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		pg_log_warning("IDENTIFY_SYSTEM failed on the source: %s", PQerrorMessage(repl));
+		PQclear(res);
+		goto done;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), js.system_id) != 0)
+	{
+		pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
+					 PQgetvalue(res, 0, 0), opts->domain, js.system_id);
+		PQclear(res);
+		rc = EXIT_TARGET;
+		goto done;
+	}
+	PQclear(res);
+
+	if (opts->until_caught_up && stop_lsn == 0)
+	{
+		res = PQexec(repl, "SELECT pg_catalog.pg_current_wal_lsn()");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			pg_log_warning("could not read the source's WAL position: %s", PQerrorMessage(repl));
+			PQclear(res);
+			goto done;
+		}
+		stop_lsn = lsn_parse(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		pg_log_info("streaming until the source's position %s is applied", lsn_format(stop_lsn, lsnbuf));
+	}
+
+	/* START_REPLICATION; the slot may still be held by a killed predecessor */
+	qslot = job_quote_ident(repl, opts->slot);
+	qdomain = job_quote_literal(repl, opts->domain);
+	initPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"domain\" %s, \"include-xids\" 'on', \"include-lsn\" 'on', \"include-timestamp\" 'on')",
+					  qslot, js.applied_lsn ? js.applied_lsn : "0/0", qdomain);
+	for (attempt = 0;; attempt++)
+	{
+		const char *state;
+
+		res = PQexec(repl, sql.data);
+		if (PQresultStatus(res) == PGRES_COPY_BOTH)
+			break;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state && strcmp(state, "55006") == 0 && attempt < 20 && !job_interrupted)
+		{
+			/* in use: wait a little, it may be our own killed predecessor */
+			PQclear(res);
+			pg_usleep(500000);
+			continue;
+		}
+		if (state && (strcmp(state, "55006") == 0 || strcmp(state, "42704") == 0))
+		{
+			pg_log_error("could not start streaming from slot \"%s\": %s", opts->slot, PQerrorMessage(repl));
+			if (strcmp(state, "55006") == 0)
+				pg_log_error_hint("Another migration-split stream for this domain is running.");
+			else
+				pg_log_error_hint("The slot was dropped; run init --drop to start over.");
+			state_record_error(tgt, opts->domain, PQerrorMessage(repl));
+			rc = EXIT_SLOT;
+		}
+		else
+		{
+			pg_log_warning("could not start streaming from slot \"%s\": %s", opts->slot, PQerrorMessage(repl));
+			if (state && strncmp(state, "08", 2) != 0 && strncmp(state, "57P", 3) != 0 &&
+				PQstatus(repl) == CONNECTION_OK)
+			{
+				state_record_error(tgt, opts->domain, PQerrorMessage(repl));
+				rc = EXIT_SERVER;
+			}
+		}
+		PQclear(res);
+		termPQExpBuffer(&sql);
+		goto done;
+	}
+	PQclear(res);
+	termPQExpBuffer(&sql);
+	pg_log_info("streaming domain \"%s\" from slot \"%s\" at %s", opts->domain, opts->slot,
+				js.applied_lsn ? js.applied_lsn : "0/0");
+
+	if (apply_start(tgt, opts, js.applied_lsn) != APPLY_OK)
+		goto done;
+	last_reported = 0;
+	server_end = 0;
+	send_feedback(repl, true);
+
+	for (;;)
+	{
+		char	   *buf = NULL;
+		int			len;
+		int			arc = APPLY_OK;
+
+		if (job_interrupted)
+		{
+			arc = apply_flush();
+			if (arc == APPLY_OK)
+				send_feedback(repl, true);
+			rc = EXIT_INTERRUPTED;
+			pg_log_info("interrupted; everything received so far is applied");
+			break;
+		}
+
+		len = PQgetCopyData(repl, &buf, 1);
+		if (len == 0)
+		{
+			/* nothing to read now: commit what we have, report, wait */
+			fd_set		fds;
+			struct timeval tv;
+			int			sock = PQsocket(repl);
+
+			if (!apply_in_xact() && (arc = apply_flush()) != APPLY_OK)
+				goto apply_failed;
+			send_feedback(repl, false);
+			if (opts->until_caught_up && stop_lsn > 0 && apply_idle() &&
+				confirmable_position() >= stop_lsn)
+			{
+				send_feedback(repl, true);
+				pg_log_info("caught up: applied everything up to %s", lsn_format(confirmable_position(), lsnbuf));
+				rc = EXIT_OK;
+				break;
+			}
+			if (opts->status_interval > 0 && now_seconds() - last_status >= opts->status_interval)
+			{
+				print_status(opts->domain);
+				last_status = now_seconds();
+			}
+			FD_ZERO(&fds);
+			FD_SET(sock, &fds);
+			tv.tv_sec = 1;
+			tv.tv_usec = 0;
+			if (now_seconds() - last_feedback > 10)
+			{
+				send_feedback(repl, true);
+				last_feedback = now_seconds();
+			}
+			if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+			{
+				pg_log_warning("select() failed: %m");
+				break;
+			}
+			if (PQconsumeInput(repl) == 0)
+			{
+				pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+				break;
+			}
+			continue;
+		}
+		if (len == -1)
+		{
+			/* the server ended the COPY: slot dropped, shutdown, ... */
+			res = PQgetResult(repl);
+			pg_log_warning("replication stream from the source ended: %s",
+						   PQresultStatus(res) == PGRES_COMMAND_OK ? "server ended streaming" : PQresultErrorMessage(res));
+			PQclear(res);
+			break;
+		}
+		if (len == -2)
+		{
+			pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+			break;
+		}
+
+		if (buf[0] == 'k' && len >= 18)
+		{
+			unsigned long long wal_end = get64(buf + 1);
+			bool		reply = buf[17] != 0;
+
+			if (apply_idle() && wal_end > server_end)
+				server_end = wal_end;
+			PQfreemem(buf);
+			if (reply || apply_idle())
+				send_feedback(repl, reply);
+			continue;
+		}
+		if (buf[0] == 'w' && len >= 25)
+		{
+			unsigned long long data_start = get64(buf + 1);
+			Message		m;
+			char	   *perr = NULL;
+
+			if (data_start > received_lsn)
+				received_lsn = data_start;
+			if (!message_parse(buf + 25, len - 25, &m, &perr))
+			{
+				pg_log_error("%s (at LSN %s): %.*s", perr, lsn_format(data_start, lsnbuf),
+							 Min(len - 25, 200), buf + 25);
+				state_record_error(tgt, opts->domain, perr);
+				PQfreemem(buf);
+				rc = EXIT_SERVER;
+				break;
+			}
+			PQfreemem(buf);
+			arc = apply_message(&m, data_start);
+			if (arc == APPLY_OK && m.action == MSG_COMMIT && apply_batch_due())
+				arc = apply_flush();
+			message_free(&m);
+			if (arc != APPLY_OK)
+				goto apply_failed;
+			*progress = true;
+			continue;
+		}
+		PQfreemem(buf);
+		continue;
+
+apply_failed:
+		if (arc == APPLY_RECONNECT)
+		{
+			pg_log_warning("lost the connection to the target: %s", apply_last_error());
+			break;
+		}
+		pg_log_error("%s", apply_last_error());
+		pg_log_error_hint("The job stopped before this change; nothing after it was applied. Fix the target and run stream again.");
+		state_record_error(tgt, opts->domain, apply_last_error());
+		rc = arc;
+		break;
+	}
+
+done:
+	apply_reset();
+	PQfinish(repl);
+	PQfinish(tgt);
+	return rc;
+}
+
+int
+cmd_stream(const JobOptions *opts)
+{
+	int			failures = 0;
+	int			delay = 1;
+
+	for (;;)
+	{
+		bool		progress = false;
+		int			rc = stream_session(opts, &progress);
+
+		if (rc != SESSION_RECONNECT)
+		{
+			print_status(opts->domain);
+			return rc;
+		}
+		if (job_interrupted)
+			return EXIT_INTERRUPTED;
+		if (progress)
+		{
+			failures = 0;
+			delay = 1;
+		}
+		failures++;
+		if (opts->max_retries > 0 && failures > opts->max_retries)
+		{
+			pg_log_error("giving up after %d failed attempts to stream", opts->max_retries);
+			return EXIT_CONNECTION;
+		}
+		pg_log_info("reconnecting in %d s", delay);
+		pg_usleep(delay * 1000000L);
+		delay = Min(delay * 2, 30);
+	}
+}
