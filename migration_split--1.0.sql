@@ -1694,20 +1694,6 @@ GRANT SELECT ON migration_split.cross_domain_queries,
 -- 7. Summary
 --------------------------------------------------------------------------
 
--- placeholder until section 5 lands: the runtime monitor's per-domain
--- counters (section 5 declares the real function; no rows when the library
--- is not preloaded).
-CREATE FUNCTION migration_split.domain_runtime_stats(
-	OUT domain pg_catalog.text,
-	OUT crossing_queries pg_catalog.int8,
-	OUT crossing_calls pg_catalog.int8,
-	OUT crossing_transactions pg_catalog.int8,
-	OUT last_violation pg_catalog.timestamptz)
-RETURNS SETOF record
-LANGUAGE sql STABLE
-AS $$ SELECT NULL::pg_catalog.text, NULL::pg_catalog.int8, NULL::pg_catalog.int8,
-			 NULL::pg_catalog.int8, NULL::pg_catalog.timestamptz WHERE false $$;
-
 -- The disk space of every relation file of the database, by tablespace and
 -- relfilenode (all forks), from one walk over the database's directories.
 CREATE FUNCTION migration_split.storage_sizes()
