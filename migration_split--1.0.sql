@@ -131,12 +131,14 @@ GRANT USAGE ON SCHEMA migration_split TO PUBLIC;
  * itself: a BEFORE ROW trigger checks every insert, update and delete
  * against the current user (the table's owner or a member of its owning
  * role, a superuser, or a member of migration_split_admin).  What may be
- * tagged (tables, not partitions, ...) is checked by the functions.  The functions below are SECURITY INVOKER on purpose: a
- * SECURITY DEFINER function cannot see who called it, and checking
- * session_user instead would let a trojan SECURITY DEFINER function or
- * trigger tag tables with the privileges of whoever happens to run it.
- * Every function pins search_path to pg_catalog, pg_temp and qualifies
- * every name.  Only the sql_drop event trigger, which must remove tags of
+ * tagged (tables, not partitions, ...) is checked by the functions.
+ *
+ * The functions below are SECURITY INVOKER on purpose: a SECURITY DEFINER
+ * function cannot see who called it, and checking session_user instead
+ * would let a trojan SECURITY DEFINER function or trigger tag tables with
+ * the privileges of whoever happens to run it.  Every function pins
+ * search_path to pg_catalog, pg_temp and qualifies every name and
+ * operator.  Only the sql_drop event trigger, which must remove tags of
  * tables that no longer have an owner to check, runs as the extension's
  * owner.
  */
@@ -148,8 +150,6 @@ RETURNS boolean
 LANGUAGE C STRICT VOLATILE
 AS 'MODULE_PATHNAME', 'ms_lock_table_for_tagging';
 
--- Row check on migration_split.ownership: what may carry a tag, and who
--- may change it.
 -- Raise the error for a relation that cannot carry a tag of its own:
 -- anything but a table or partitioned table, a partition (it follows its
 -- root), a temporary table, a system table.  The functions check this; the
@@ -226,7 +226,6 @@ END
 $$;
 
 -- Row check on migration_split.ownership: who may change a tag.
-
 CREATE FUNCTION migration_split.check_ownership_change()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -402,8 +401,8 @@ COMMENT ON FUNCTION migration_split.drop_domain(text, boolean) IS
 	'drop a domain; with force, also remove the tags of its tables';
 
 -- Set the tag of one table; true when it was set or changed.  The row
--- trigger checks the caller's privileges.  (ON CONFLICT
--- is not available on a user_catalog_table.)
+-- trigger checks the caller's privileges.  (ON CONFLICT is not available
+-- on a user_catalog_table, hence the retry.)
 CREATE FUNCTION migration_split.set_tag(rel regclass, domain text)
 RETURNS boolean
 LANGUAGE plpgsql
