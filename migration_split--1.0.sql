@@ -633,7 +633,10 @@ CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
  *   fk        foreign-key neighbourhood, repeated until nothing changes:
  *             many-to-many tables as above, otherwise the domain most of
  *             its neighbours belong to (references out count twice,
- *             references in once; a tie is no answer)
+ *             references in once; a tie is no answer; tables referenced
+ *             from three or more other domains, like auth_user, do not
+ *             count)
+ *   word      the first word of a name of several words (a one-table app)
  *
  * A table no rule places is returned with a NULL domain.  Domain names are
  * made valid (lower case, [a-z0-9_], at most 63 characters).  JIT is off:
@@ -694,6 +697,18 @@ AS $$
 		   AND pg_catalog.starts_with(me.relname::text, o.relname::text OPERATOR(pg_catalog.||) '_')
 		 ORDER BY e.me, pg_catalog.length(o.relname) DESC
 	),
+	-- Tables referenced from three or more other domains (auth_user in a
+	-- Django project) say nothing about where a table belongs.
+	hubs AS (
+		SELECT f.confrelid AS oid
+		  FROM pg_catalog.pg_constraint f
+		  JOIN known src ON src.oid OPERATOR(pg_catalog.=) f.conrelid
+		  JOIN known dst ON dst.oid OPERATOR(pg_catalog.=) f.confrelid
+		 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+		   AND src.domain OPERATOR(pg_catalog.<>) dst.domain
+		 GROUP BY f.confrelid
+		HAVING pg_catalog.count(DISTINCT src.domain) OPERATOR(pg_catalog.>=) 3
+	),
 	votes AS (
 		SELECT e.me, k.domain, pg_catalog.sum(e.weight) AS score,
 			   pg_catalog.string_agg(DISTINCT o.relname, ', ') AS via
@@ -702,6 +717,7 @@ AS $$
 		  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
 		 WHERE e.other OPERATOR(pg_catalog.<>) e.me
 		   AND NOT m2m_only
+		   AND NOT EXISTS (SELECT FROM hubs WHERE hubs.oid OPERATOR(pg_catalog.=) e.other)
 		 GROUP BY e.me, k.domain
 	),
 	ranked AS (
@@ -950,6 +966,21 @@ BEGIN
 				progress := true;
 			END LOOP;
 		END LOOP;
+	END LOOP;
+
+	-- Last, the first word of a name of several words: a one-table app.
+	FOR t IN
+		SELECT c.oid, migration_split.domain_name_from(pg_catalog.split_part(c.relname, '_', 1)) AS domain,
+			   pg_catalog.format('first word of the name ("%s_")', pg_catalog.split_part(c.relname, '_', 1)) AS reason
+		  FROM pg_catalog.pg_class c
+		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (todo)
+		   AND c.relname OPERATOR(pg_catalog.~) '^[^_]+_.'
+		 ORDER BY c.oid
+	LOOP
+		found_oids := found_oids OPERATOR(pg_catalog.||) t.oid;
+		found_doms := found_doms OPERATOR(pg_catalog.||) t.domain;
+		found_why := found_why OPERATOR(pg_catalog.||) t.reason;
+		todo := pg_catalog.array_remove(todo, t.oid);
 	END LOOP;
 
 	RETURN QUERY
