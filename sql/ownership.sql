@@ -102,6 +102,20 @@ SELECT migration_split.assign_table('inventory_item_legacy', '_legacy_2');
 SELECT rel, domain, tagged_rel, via FROM migration_split.relation_domains
  WHERE rel::text LIKE 'inventory_item%' ORDER BY rel::text;
 
+-- the cache follows ALTER TABLE ... INHERIT / NO INHERIT: a grandchild and
+-- an owned sequence resolved before take the new parent's domain
+CREATE TABLE inventory_bin (id serial);
+CREATE TABLE inventory_bin_small () INHERITS (inventory_bin);
+SELECT migration_split.table_domain('inventory_bin_small') AS grandchild,
+	   migration_split.table_domain('inventory_bin_id_seq') AS sequence;
+ALTER TABLE inventory_bin INHERIT inventory_item;
+SELECT migration_split.table_domain('inventory_bin_small') AS grandchild,
+	   migration_split.table_domain('inventory_bin_id_seq') AS sequence;
+ALTER TABLE inventory_bin NO INHERIT inventory_item;
+SELECT migration_split.table_domain('inventory_bin_small') AS grandchild,
+	   migration_split.table_domain('inventory_bin_id_seq') AS sequence;
+ALTER TABLE inventory_bin INHERIT inventory_item;
+
 -- more shapes for the agreement check below: identity and serial columns
 -- and indexes of a partitioned table, a second inheritance parent, a
 -- materialized view tagged directly in the catalog, a partition attached
