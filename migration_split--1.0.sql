@@ -602,6 +602,36 @@ REVOKE ALL ON FUNCTION migration_split.forget_dropped_tables() FROM PUBLIC;
 CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
 	EXECUTE FUNCTION migration_split.forget_dropped_tables();
 
+-- ALTER SEQUENCE ... OWNED BY moves a sequence to another table (and
+-- domain) without invalidating it: tell the ownership caches (C,
+-- src/ownership.c).
+CREATE FUNCTION migration_split.invalidate_relation(rel pg_catalog.oid)
+RETURNS void
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'ms_invalidate_relation';
+
+REVOKE ALL ON FUNCTION migration_split.invalidate_relation(pg_catalog.oid) FROM PUBLIC;
+
+CREATE FUNCTION migration_split.follow_sequence_owner()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM migration_split.invalidate_relation(c.objid)
+	   FROM pg_catalog.pg_event_trigger_ddl_commands() c
+	  WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		AND c.object_type OPERATOR(pg_catalog.=) 'sequence';
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.follow_sequence_owner() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migration_split_follow_sequence_owner ON ddl_command_end
+	WHEN TAG IN ('ALTER SEQUENCE')
+	EXECUTE FUNCTION migration_split.follow_sequence_owner();
+
 --------------------------------------------------------------------------
 -- 3. Suggestions
 --------------------------------------------------------------------------
