@@ -131,12 +131,14 @@ GRANT USAGE ON SCHEMA migration_split TO PUBLIC;
  * itself: a BEFORE ROW trigger checks every insert, update and delete
  * against the current user (the table's owner or a member of its owning
  * role, a superuser, or a member of migration_split_admin).  What may be
- * tagged (tables, not partitions, ...) is checked by the functions.  The functions below are SECURITY INVOKER on purpose: a
- * SECURITY DEFINER function cannot see who called it, and checking
- * session_user instead would let a trojan SECURITY DEFINER function or
- * trigger tag tables with the privileges of whoever happens to run it.
- * Every function pins search_path to pg_catalog, pg_temp and qualifies
- * every name.  Only the sql_drop event trigger, which must remove tags of
+ * tagged (tables, not partitions, ...) is checked by the functions.
+ *
+ * The functions below are SECURITY INVOKER on purpose: a SECURITY DEFINER
+ * function cannot see who called it, and checking session_user instead
+ * would let a trojan SECURITY DEFINER function or trigger tag tables with
+ * the privileges of whoever happens to run it.  Every function pins
+ * search_path to pg_catalog, pg_temp and qualifies every name and
+ * operator.  Only the sql_drop event trigger, which must remove tags of
  * tables that no longer have an owner to check, runs as the extension's
  * owner.
  */
@@ -148,8 +150,6 @@ RETURNS boolean
 LANGUAGE C STRICT VOLATILE
 AS 'MODULE_PATHNAME', 'ms_lock_table_for_tagging';
 
--- Row check on migration_split.ownership: what may carry a tag, and who
--- may change it.
 -- Raise the error for a relation that cannot carry a tag of its own:
 -- anything but a table or partitioned table, a partition (it follows its
 -- root), a temporary table, a system table.  The functions check this; the
@@ -226,7 +226,6 @@ END
 $$;
 
 -- Row check on migration_split.ownership: who may change a tag.
-
 CREATE FUNCTION migration_split.check_ownership_change()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -402,8 +401,8 @@ COMMENT ON FUNCTION migration_split.drop_domain(text, boolean) IS
 	'drop a domain; with force, also remove the tags of its tables';
 
 -- Set the tag of one table; true when it was set or changed.  The row
--- trigger checks the caller's privileges.  (ON CONFLICT
--- is not available on a user_catalog_table.)
+-- trigger checks the caller's privileges.  (ON CONFLICT is not available
+-- on a user_catalog_table, hence the retry.)
 CREATE FUNCTION migration_split.set_tag(rel regclass, domain text)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -603,6 +602,36 @@ REVOKE ALL ON FUNCTION migration_split.forget_dropped_tables() FROM PUBLIC;
 CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
 	EXECUTE FUNCTION migration_split.forget_dropped_tables();
 
+-- ALTER SEQUENCE ... OWNED BY moves a sequence to another table (and
+-- domain) without invalidating it: tell the ownership caches (C,
+-- src/ownership.c).
+CREATE FUNCTION migration_split.invalidate_relation(rel pg_catalog.oid)
+RETURNS void
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'ms_invalidate_relation';
+
+REVOKE ALL ON FUNCTION migration_split.invalidate_relation(pg_catalog.oid) FROM PUBLIC;
+
+CREATE FUNCTION migration_split.follow_sequence_owner()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM migration_split.invalidate_relation(c.objid)
+	   FROM pg_catalog.pg_event_trigger_ddl_commands() c
+	  WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		AND c.object_type OPERATOR(pg_catalog.=) 'sequence';
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.follow_sequence_owner() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migration_split_follow_sequence_owner ON ddl_command_end
+	WHEN TAG IN ('ALTER SEQUENCE')
+	EXECUTE FUNCTION migration_split.follow_sequence_owner();
+
 --------------------------------------------------------------------------
 -- 3. Suggestions
 --------------------------------------------------------------------------
@@ -634,7 +663,10 @@ CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
  *   fk        foreign-key neighbourhood, repeated until nothing changes:
  *             many-to-many tables as above, otherwise the domain most of
  *             its neighbours belong to (references out count twice,
- *             references in once; a tie is no answer)
+ *             references in once; a tie is no answer; tables referenced
+ *             from three or more other domains, like auth_user, do not
+ *             count)
+ *   word      the first word of a name of several words (a one-table app)
  *
  * A table no rule places is returned with a NULL domain.  Domain names are
  * made valid (lower case, [a-z0-9_], at most 63 characters).  JIT is off:
@@ -695,6 +727,18 @@ AS $$
 		   AND pg_catalog.starts_with(me.relname::text, o.relname::text OPERATOR(pg_catalog.||) '_')
 		 ORDER BY e.me, pg_catalog.length(o.relname) DESC
 	),
+	-- Tables referenced from three or more other domains (auth_user in a
+	-- Django project) say nothing about where a table belongs.
+	hubs AS (
+		SELECT f.confrelid AS oid
+		  FROM pg_catalog.pg_constraint f
+		  JOIN known src ON src.oid OPERATOR(pg_catalog.=) f.conrelid
+		  JOIN known dst ON dst.oid OPERATOR(pg_catalog.=) f.confrelid
+		 WHERE f.contype OPERATOR(pg_catalog.=) 'f'
+		   AND src.domain OPERATOR(pg_catalog.<>) dst.domain
+		 GROUP BY f.confrelid
+		HAVING pg_catalog.count(DISTINCT src.domain) OPERATOR(pg_catalog.>=) 3
+	),
 	votes AS (
 		SELECT e.me, k.domain, pg_catalog.sum(e.weight) AS score,
 			   pg_catalog.string_agg(DISTINCT o.relname, ', ') AS via
@@ -703,6 +747,7 @@ AS $$
 		  JOIN pg_catalog.pg_class o ON o.oid OPERATOR(pg_catalog.=) e.other
 		 WHERE e.other OPERATOR(pg_catalog.<>) e.me
 		   AND NOT m2m_only
+		   AND NOT EXISTS (SELECT FROM hubs WHERE hubs.oid OPERATOR(pg_catalog.=) e.other)
 		 GROUP BY e.me, k.domain
 	),
 	ranked AS (
@@ -951,6 +996,21 @@ BEGIN
 				progress := true;
 			END LOOP;
 		END LOOP;
+	END LOOP;
+
+	-- Last, the first word of a name of several words: a one-table app.
+	FOR t IN
+		SELECT c.oid, migration_split.domain_name_from(pg_catalog.split_part(c.relname, '_', 1)) AS domain,
+			   pg_catalog.format('first word of the name ("%s_")', pg_catalog.split_part(c.relname, '_', 1)) AS reason
+		  FROM pg_catalog.pg_class c
+		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (todo)
+		   AND c.relname OPERATOR(pg_catalog.~) '^[^_]+_.'
+		 ORDER BY c.oid
+	LOOP
+		found_oids := found_oids OPERATOR(pg_catalog.||) t.oid;
+		found_doms := found_doms OPERATOR(pg_catalog.||) t.domain;
+		found_why := found_why OPERATOR(pg_catalog.||) t.reason;
+		todo := pg_catalog.array_remove(todo, t.oid);
 	END LOOP;
 
 	RETURN QUERY

@@ -102,6 +102,28 @@ SELECT migration_split.assign_table('inventory_item_legacy', '_legacy_2');
 SELECT rel, domain, tagged_rel, via FROM migration_split.relation_domains
  WHERE rel::text LIKE 'inventory_item%' ORDER BY rel::text;
 
+-- the cache follows ALTER TABLE ... INHERIT / NO INHERIT: a grandchild and
+-- an owned sequence resolved before take the new parent's domain
+CREATE TABLE inventory_bin (id serial);
+CREATE TABLE inventory_bin_small () INHERITS (inventory_bin);
+SELECT migration_split.table_domain('inventory_bin_small') AS grandchild,
+	   migration_split.table_domain('inventory_bin_id_seq') AS sequence;
+ALTER TABLE inventory_bin INHERIT inventory_item;
+SELECT migration_split.table_domain('inventory_bin_small') AS grandchild,
+	   migration_split.table_domain('inventory_bin_id_seq') AS sequence;
+ALTER TABLE inventory_bin NO INHERIT inventory_item;
+SELECT migration_split.table_domain('inventory_bin_small') AS grandchild,
+	   migration_split.table_domain('inventory_bin_id_seq') AS sequence;
+ALTER TABLE inventory_bin INHERIT inventory_item;
+
+-- ... and ALTER SEQUENCE ... OWNED BY
+CREATE SEQUENCE inventory_free_seq;
+SELECT migration_split.table_domain('inventory_free_seq') AS free;
+ALTER SEQUENCE inventory_free_seq OWNED BY inventory_item.id;
+SELECT migration_split.table_domain('inventory_free_seq') AS owned;
+ALTER SEQUENCE inventory_free_seq OWNED BY NONE;
+SELECT migration_split.table_domain('inventory_free_seq') AS free_again;
+
 -- more shapes for the agreement check below: identity and serial columns
 -- and indexes of a partitioned table, a second inheritance parent, a
 -- materialized view tagged directly in the catalog, a partition attached
@@ -140,7 +162,7 @@ SELECT domain FROM migration_split.domains ORDER BY domain;
 DROP MATERIALIZED VIEW inventory_mv;
 DROP TABLE orders_purchase, orders_orderitem, inventory_product, "Order Lines",
 	orders_event, orders_event_2025, inventory_item, orders_line CASCADE;
-DROP SEQUENCE shared_seq;
+DROP SEQUENCE shared_seq, inventory_free_seq;
 DROP SCHEMA "Sales Dept";
 SELECT migration_split.drop_domain('orders');
 SELECT count(*) AS tags_left FROM migration_split.ownership;

@@ -34,12 +34,15 @@ CREATE TABLE legacy_user (id int);
 CREATE TABLE legacy_customer (id int);
 -- an app known only from the migration history
 CREATE TABLE payments_refund (id int);
--- no name rule: foreign-key neighbourhood (orders 2+2 against auth 2), a
--- tie (no answer), and nothing at all
+-- no name rule: foreign-key neighbourhood (orders 2+2; auth_user,
+-- referenced from admin, authtoken and orders, does not count), a table
+-- named after it, a tie (no answer), a table whose only neighbour is
+-- auth_user (the first word of its name), and nothing at all
 CREATE TABLE shipment (id serial PRIMARY KEY, order_id int REFERENCES orders_order,
 	item_id int REFERENCES orders_orderitem, user_id int REFERENCES auth_user);
 CREATE TABLE shipment_event (id int, shipment_id int REFERENCES shipment);
-CREATE TABLE tiebreak (u int REFERENCES auth_user, o int REFERENCES orders_order);
+CREATE TABLE tiebreak (p int REFERENCES wh_product, o int REFERENCES orders_order);
+CREATE TABLE rewards_badge (id int, user_id int REFERENCES auth_user);
 CREATE TABLE lonely (id int);
 -- schemas without Django tables are domains
 CREATE SCHEMA billing;
@@ -83,7 +86,7 @@ SELECT migration_split.apply_suggestions() AS nothing_left;
 
 -- clean up
 DROP TABLE django_admin_log, auth_user_groups, authtoken_token, shipment_event, shipment,
-	tiebreak, orders_orderitem, orders_order_coupons, orders_order, auth_user, auth_group,
+	tiebreak, rewards_badge, orders_orderitem, orders_order_coupons, orders_order, auth_user, auth_group,
 	django_content_type, django_migrations, django_session, orders_archive, orders_event,
 	django_celery_beat_periodictask, django_celery_beat_crontabschedule,
 	wh_product_suppliers, wh_product, legacy_user, legacy_customer, payments_refund, lonely;

@@ -33,6 +33,7 @@
 PG_FUNCTION_INFO_V1(ms_ownership_changed);
 PG_FUNCTION_INFO_V1(ms_table_domain);
 PG_FUNCTION_INFO_V1(ms_lock_table_for_tagging);
+PG_FUNCTION_INFO_V1(ms_invalidate_relation);
 
 static void invalidate_tree(Oid relid);
 static void invalidate_with_dependents(Oid relid);
@@ -181,4 +182,21 @@ ms_lock_table_for_tagging(PG_FUNCTION_ARGS)
 
 	/* The table may have been dropped while we waited for the lock. */
 	PG_RETURN_BOOL(SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)));
+}
+
+/*
+ * migration_split.invalidate_relation(oid): queue a relcache invalidation
+ * for a relation whose owning table changed without PostgreSQL invalidating
+ * it (ALTER SEQUENCE ... OWNED BY), so that every backend and decoding
+ * walsender recomputes its domain once this transaction commits.  Called
+ * by a ddl_command_end event trigger.
+ */
+Datum
+ms_invalidate_relation(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		CacheInvalidateRelcacheByRelid(relid);
+	PG_RETURN_VOID();
 }

@@ -19,9 +19,12 @@
  * Invalidation: every change of migration_split.ownership fires a trigger
  * (ms_ownership_changed in ownership.c) that queues a relcache invalidation
  * for the tagged relation and all its inheritors.  Our relcache callback
- * drops the matching entries, in every backend at its next
+ * drops the matching entry, in every backend at its next
  * AcceptInvalidationMessages(), and in a decoding walsender when the
- * decoder reaches the tagging transaction's invalidations.  Schema
+ * decoder reaches the tagging transaction's invalidations.  When other
+ * entries were resolved through the invalidated one it drops everything:
+ * ALTER TABLE ... INHERIT / NO INHERIT invalidates only the altered table,
+ * not its descendants, TOAST table and owned sequences.  Schema
  * creation and removal (CREATE/DROP EXTENSION) flush everything through a
  * pg_namespace syscache callback.
  *
@@ -65,6 +68,7 @@ typedef struct OwnershipCacheEntry
 	Oid			relid;			/* hash key */
 	MsDomainId	domain;			/* MS_NO_DOMAIN if unowned */
 	Oid			source;			/* relation carrying the tag, or InvalidOid */
+	bool		has_dependents; /* some entry was resolved through this one */
 } OwnershipCacheEntry;
 
 typedef struct DomainNameEntry
@@ -135,28 +139,38 @@ ownership_cache_setup(void)
 
 /*
  * Relcache invalidation: forget the entry of the invalidated relation, or
- * everything when the whole relcache is reset or the ownership catalog
- * itself changed shape.
+ * everything when the whole relcache is reset, the ownership catalog itself
+ * changed shape, or other entries were resolved through the invalidated
+ * one.  The last case matters for ALTER TABLE ... INHERIT / NO INHERIT and
+ * ATTACH / DETACH PARTITION: only the altered table is invalidated, yet its
+ * children, TOAST table and owned sequences took their answer from it.
  */
 static void
 ownership_relcache_callback(Datum arg, Oid relid)
 {
+	HASH_SEQ_STATUS status;
+	OwnershipCacheEntry *entry;
+
 	if (OwnershipCache == NULL)
 		return;
 
-	if (relid == InvalidOid || (OwnerTableValid && relid == OwnerTableOid))
+	if (OwnerTableValid && relid == OwnerTableOid)
+		OwnerTableValid = false;
+	else if (relid != InvalidOid)
 	{
-		HASH_SEQ_STATUS status;
-		OwnershipCacheEntry *entry;
-
-		hash_seq_init(&status, OwnershipCache);
-		while ((entry = hash_seq_search(&status)) != NULL)
-			hash_search(OwnershipCache, &entry->relid, HASH_REMOVE, NULL);
-		if (relid != InvalidOid)
-			OwnerTableValid = false;
+		entry = hash_search(OwnershipCache, &relid, HASH_FIND, NULL);
+		if (entry == NULL)
+			return;
+		if (!entry->has_dependents)
+		{
+			hash_search(OwnershipCache, &relid, HASH_REMOVE, NULL);
+			return;
+		}
 	}
-	else
-		hash_search(OwnershipCache, &relid, HASH_REMOVE, NULL);
+
+	hash_seq_init(&status, OwnershipCache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(OwnershipCache, &entry->relid, HASH_REMOVE, NULL);
 }
 
 /*
@@ -353,12 +367,15 @@ resolve_relation(Oid relid)
 
 		domain = pentry->domain;
 		source = pentry->source;
+		pentry->has_dependents = true;
 	}
 
 	/* Resolving the parent may have run invalidations; insert only now. */
 	entry = hash_search(OwnershipCache, &relid, HASH_ENTER, &found);
 	entry->domain = domain;
 	entry->source = source;
+	if (!found)
+		entry->has_dependents = false;
 	return entry;
 }
 
