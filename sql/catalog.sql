@@ -8,8 +8,9 @@ SELECT c.relname, c.reloptions
  ORDER BY c.relname;
 
 -- pg_dump keeps the user's tags and domains
-SELECT unnest(extconfig)::regclass AS dumped
-  FROM pg_extension WHERE extname = 'migration_split' ORDER BY 1::text;
+SELECT c::regclass AS dumped
+  FROM pg_extension, unnest(extconfig) c
+ WHERE extname = 'migration_split' ORDER BY c::regclass::text;
 
 SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = 'migration_split_admin';
 
