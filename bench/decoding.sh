@@ -22,7 +22,9 @@
 #   wal2json          format-version 2
 # Workload B (filtering): 90% of the changes on a table of another domain,
 # 10% on the domain's table; migration_split against the floor, pgoutput
-# with a publication that contains neither table.
+# with a publication that contains neither table (it sends nothing).  Also
+# migration_split for a domain that owns neither table: the cost of the
+# filtering alone, without the 10% of changes to send.
 # For each run: wall time of the decoding, and the walsender's peak resident
 # memory (VmHWM from /proc, sampled while it runs).
 set -euo pipefail
@@ -85,7 +87,7 @@ run "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
 
 psql_ <<'EOF'
 CREATE EXTENSION migration_split;
-INSERT INTO migration_split.domains (domain) VALUES ('bench'), ('other');
+INSERT INTO migration_split.domains (domain) VALUES ('bench'), ('other'), ('other_service');
 CREATE TABLE bench_t (id int PRIMARY KEY, qty int, label text, at timestamptz, price numeric(12,2));
 CREATE TABLE other_t (id int PRIMARY KEY, qty int, label text, at timestamptz, price numeric(12,2));
 INSERT INTO migration_split.ownership (rel, domain) VALUES ('bench_t', 'bench'), ('other_t', 'other');
@@ -129,6 +131,7 @@ lsn_a=$(psql_ -c "SELECT pg_current_wal_insert_lsn()")
 # Workload B: per 1000 changes, 900 on the other domain's table, 100 on ours
 for r in $(seq "$REPEAT"); do
 	slot "b_ms_$r" migration_split
+	slot "b_none_$r" migration_split
 	slot "b_floor_$r" pgoutput
 done
 psql_ -c "CALL workload('other_t', $(( INSERTS * 9 / 10 )), $(( UPDATES * 9 / 10 )), 900, 0)" &
@@ -211,6 +214,7 @@ plan td a "$lsn_a" skip-empty-xacts=1
 plan w2j a "$lsn_a" format-version=2
 plan floor b "$lsn_b" proto_version=1 publication_names=pub_none
 plan ms b "$lsn_b" domain=bench include-xids=0
+plan none b "$lsn_b" domain=other_service include-xids=0
 run_plan
 # min time, min CPU, max peak of one plugin and workload
 stat() { awk -v w="$1" -v k="$2" '$1 == w && $2 == k {
@@ -227,6 +231,8 @@ line "A wal2json (format 2)" "$t" "$kb" "$c" "$t_ms" "$c_ms"
 read -r t_floor kb_floor c_floor < <(stat b floor)
 read -r t kb c < <(stat b ms)
 line "B migration_split (10% owned)" "$t" "$kb" "$c" "$t_floor" "$c_floor"
+read -r t kb c < <(stat b none)
+line "B migration_split (0% owned)" "$t" "$kb" "$c" "$t_floor" "$c_floor"
 line "B floor: pgoutput, empty pub." "$t_floor" "$kb_floor" "$c_floor" "$t_floor" "$c_floor"
 {
 	echo
