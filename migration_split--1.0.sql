@@ -427,7 +427,9 @@ BEGIN
 	END IF;
 
 	-- Edges between graph nodes: every foreign key with an owned end, and
-	-- every cross-domain dependency.
+	-- every cross-domain dependency, partitions, TOAST tables and owned
+	-- sequences drawn as their table.  Nodes: every owned table (not
+	-- partitions), and every edge end.
 	WITH rd AS MATERIALIZED (
 		SELECT r.relid, r.domain, r.root, r.via
 		  FROM migration_split.report_relation_domains() r
@@ -441,11 +443,13 @@ BEGIN
 		SELECT d.from_table::oid, d.to_table::oid, 'dependency', d.kind
 		  FROM migration_split.cross_domain_dependencies d
 	),
-	mapped AS (
+	mapped AS MATERIALIZED (
 		SELECT CASE WHEN s.via IN ('partition', 'toast', 'sequence')
 					THEN s.root ELSE r.src END AS src,
+			   s.domain AS src_domain,
 			   CASE WHEN t.via IN ('partition', 'toast', 'sequence')
 					THEN t.root ELSE r.dst END AS dst,
+			   t.domain AS dst_domain,
 			   CASE WHEN r.style = 'dependency' THEN 'dependency'
 					WHEN s.domain IS NOT DISTINCT FROM t.domain THEN 'fk'
 					ELSE 'cross fk' END AS style,
@@ -454,37 +458,35 @@ BEGIN
 		  LEFT JOIN rd s ON s.relid = r.src
 		  LEFT JOIN rd t ON t.relid = r.dst
 		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
-	)
-	SELECT array_agg(e.src ORDER BY e.ord), array_agg(e.dst ORDER BY e.ord),
-		   array_agg(e.style ORDER BY e.ord), array_agg(e.label ORDER BY e.ord)
-	  INTO e_src, e_dst, e_style, e_label
-	  FROM (SELECT m.*, row_number() OVER (ORDER BY m.style, m.src::regclass::text,
-												m.dst::regclass::text, m.label) AS ord
-			  FROM mapped m) e;
-
-	-- Nodes: every owned table (not partitions), and every edge end.
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.via
-		  FROM migration_split.report_relation_domains() r
+	),
+	edges AS (
+		SELECT m.*, row_number() OVER (ORDER BY m.style, m.src::regclass::text,
+											m.dst::regclass::text, m.label) AS ord
+		  FROM mapped m
 	),
 	nodes AS (
-		SELECT u.rel, rd.domain, c.relkind
-		  FROM (SELECT rd.relid
+		SELECT u.rel, u.domain, c.relkind,
+			   row_number() OVER (ORDER BY u.domain, u.rel::regclass::text) AS ord
+		  FROM (SELECT rd.relid, rd.domain
 				  FROM rd JOIN pg_class c ON c.oid = rd.relid
 				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
 				   AND rd.via IN ('tag', 'inheritance')
 				UNION
-				SELECT unnest(e_src)
+				SELECT m.src, m.src_domain FROM mapped m
 				UNION
-				SELECT unnest(e_dst)) u(rel)
+				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
 		  JOIN pg_class c ON c.oid = u.rel
-		  LEFT JOIN rd ON rd.relid = u.rel
 	)
-	SELECT array_agg(n.rel ORDER BY n.ord), array_agg(n.domain ORDER BY n.ord),
-		   array_agg(n.relkind ORDER BY n.ord)
-	  INTO n_rel, n_domain, n_kind
-	  FROM (SELECT nodes.*, row_number() OVER (ORDER BY nodes.domain,
-													nodes.rel::regclass::text) AS ord
+	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind
+	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind
+	  FROM (SELECT array_agg(edges.src ORDER BY edges.ord) AS src,
+				   array_agg(edges.dst ORDER BY edges.ord) AS dst,
+				   array_agg(edges.style ORDER BY edges.ord) AS style,
+				   array_agg(edges.label ORDER BY edges.ord) AS label
+			  FROM edges) e,
+		   (SELECT array_agg(nodes.rel ORDER BY nodes.ord) AS rel,
+				   array_agg(nodes.domain ORDER BY nodes.ord) AS domain,
+				   array_agg(nodes.relkind ORDER BY nodes.ord) AS relkind
 			  FROM nodes) n;
 
 	IF fmt = 'dot' THEN
