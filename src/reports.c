@@ -34,7 +34,8 @@
  *
  * A body that the scanner rejects (possible only when it was created with
  * check_function_bodies off) yields no rows rather than failing the whole
- * report: the scan runs in a subtransaction.
+ * report: the scan runs in a subtransaction, and syntax errors (only those)
+ * are swallowed.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -452,11 +453,21 @@ ms_function_writes(PG_FUNCTION_ARGS)
 		}
 		PG_CATCH();
 		{
+			ErrorData  *edata;
+
 			MemoryContextSwitchTo(oldcontext);
+			edata = CopyErrorData();
 			FlushErrorState();
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
+
+			/* Only the scanner's complaints; never a cancel or out of memory. */
+			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) !=
+				ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+				ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+				ReThrowError(edata);
+			FreeErrorData(edata);
 			wc.count = 0;
 		}
 		PG_END_TRY();
