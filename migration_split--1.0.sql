@@ -413,6 +413,7 @@ DECLARE
 	n_rel		oid[];
 	n_domain	text[];
 	n_kind		"char"[];
+	n_name		text[];
 	result		text;
 BEGIN
 	IF format IS NULL THEN
@@ -459,14 +460,9 @@ BEGIN
 		  LEFT JOIN rd t ON t.relid = r.dst
 		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
 	),
-	edges AS (
-		SELECT m.*, row_number() OVER (ORDER BY m.style, m.src::regclass::text,
-											m.dst::regclass::text, m.label) AS ord
-		  FROM mapped m
-	),
-	nodes AS (
-		SELECT u.rel, u.domain, c.relkind,
-			   row_number() OVER (ORDER BY u.domain, u.rel::regclass::text) AS ord
+	-- each node's name computed once (regclass output is not free)
+	nodes AS MATERIALIZED (
+		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
 		  FROM (SELECT rd.relid, rd.domain
 				  FROM rd JOIN pg_class c ON c.oid = rd.relid
 				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
@@ -476,26 +472,38 @@ BEGIN
 				UNION
 				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
 		  JOIN pg_class c ON c.oid = u.rel
+	),
+	ordered_nodes AS (
+		SELECT n.*, row_number() OVER (ORDER BY n.domain, n.name) AS ord
+		  FROM nodes n
+	),
+	edges AS (
+		SELECT m.*, row_number() OVER (ORDER BY m.style, s.name, t.name, m.label) AS ord
+		  FROM mapped m
+		  JOIN nodes s ON s.rel = m.src
+		  JOIN nodes t ON t.rel = m.dst
 	)
-	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind
-	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind
+	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind, n.name
+	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind, n_name
 	  FROM (SELECT array_agg(edges.src ORDER BY edges.ord) AS src,
 				   array_agg(edges.dst ORDER BY edges.ord) AS dst,
 				   array_agg(edges.style ORDER BY edges.ord) AS style,
 				   array_agg(edges.label ORDER BY edges.ord) AS label
 			  FROM edges) e,
-		   (SELECT array_agg(nodes.rel ORDER BY nodes.ord) AS rel,
-				   array_agg(nodes.domain ORDER BY nodes.ord) AS domain,
-				   array_agg(nodes.relkind ORDER BY nodes.ord) AS relkind
-			  FROM nodes) n;
+		   (SELECT array_agg(o.rel ORDER BY o.ord) AS rel,
+				   array_agg(o.domain ORDER BY o.ord) AS domain,
+				   array_agg(o.relkind ORDER BY o.ord) AS relkind,
+				   array_agg(o.name ORDER BY o.ord) AS name
+			  FROM ordered_nodes o) n;
 
 	IF fmt = 'dot' THEN
 		-- Quoted IDs: backslash and double quote escaped.
 		WITH n AS (
 			SELECT u.rel, u.domain, u.kind, u.ord,
-				   '"' || replace(replace(replace(u.rel::regclass::text, '\', '\\'),
+				   '"' || replace(replace(replace(u.name, '\', '\\'),
 										  '"', '\"'), E'\n', '\n') || '"' AS id
-			  FROM unnest(n_rel, n_domain, n_kind) WITH ORDINALITY AS u(rel, domain, kind, ord)
+			  FROM unnest(n_rel, n_domain, n_kind, n_name)
+				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
 		),
 		attrs AS (
 			SELECT n.*,
@@ -549,11 +557,12 @@ BEGIN
 		-- written as entities.
 		WITH n AS (
 			SELECT u.rel, u.domain, u.kind, 'n' || u.ord AS id,
-				   '"' || replace(replace(replace(replace(replace(u.rel::regclass::text,
+				   '"' || replace(replace(replace(replace(replace(u.name,
 						'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), E'\n', ' ')
 				   || '"' AS label,
 				   u.ord
-			  FROM unnest(n_rel, n_domain, n_kind) WITH ORDINALITY AS u(rel, domain, kind, ord)
+			  FROM unnest(n_rel, n_domain, n_kind, n_name)
+				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
 		),
 		decl AS (
 			SELECT n.*,
