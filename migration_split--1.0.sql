@@ -238,7 +238,19 @@ COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
 --   trigger                  a trigger whose function writes a table of
 --                            another domain (see function_writes)
 --   inheritance, partition   a child in another domain than its parent
-CREATE VIEW migration_split.cross_domain_dependencies AS
+-- The body runs as a function so that it is planned with jit = off: its
+-- estimates (joins with relation_domains, whose keys the planner cannot
+-- know to be unique) reach jit_above_cost on small schemas already, and JIT
+-- compilation costs more than the query.
+CREATE FUNCTION migration_split.report_cross_domain_dependencies()
+RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
+			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
+			   to_object pg_catalog.text, to_table pg_catalog.regclass,
+			   to_domain pg_catalog.text, detail pg_catalog.text)
+LANGUAGE sql STABLE ROWS 1000
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
 WITH RECURSIVE rd AS MATERIALIZED (
 	SELECT r.relid, r.domain
 	  FROM migration_split.report_relation_domains() r
@@ -381,7 +393,13 @@ SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
   LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
  WHERE c.relkind IN ('r', 'p', 'f')
    AND cd.domain IS DISTINCT FROM pd.domain
- ORDER BY 1, 2, 5;
+ ORDER BY 1, 2, 5
+$function$;
+
+CREATE VIEW migration_split.cross_domain_dependencies AS
+SELECT d.kind, d.from_object, d.from_table, d.from_domain,
+	   d.to_object, d.to_table, d.to_domain, d.detail
+  FROM migration_split.report_cross_domain_dependencies() d;
 
 COMMENT ON VIEW migration_split.cross_domain_dependencies IS
 	'ties between domains other than foreign keys: views, sequence defaults, triggers, inheritance';
@@ -389,6 +407,7 @@ COMMENT ON VIEW migration_split.cross_domain_dependencies IS
 GRANT SELECT ON migration_split.cross_domain_foreign_keys,
 	migration_split.cross_domain_dependencies TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
+	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
 
@@ -676,7 +695,19 @@ COMMENT ON FUNCTION migration_split.storage_sizes() IS
 -- included), but read from one walk over the data directory instead of
 -- opening every relation.  estimated_rows sums pg_class.reltuples of the
 -- tables that have been analyzed or vacuumed (NULL when none has).
-CREATE VIEW migration_split.domain_summary AS
+CREATE FUNCTION migration_split.report_domain_summary()
+RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
+			   total_size pg_catalog.int8, total_size_pretty pg_catalog.text,
+			   estimated_rows pg_catalog.int8, fks_out pg_catalog.int8,
+			   fks_in pg_catalog.int8, dependencies pg_catalog.int8,
+			   crossing_queries pg_catalog.int8, crossing_calls pg_catalog.int8,
+			   crossing_transactions pg_catalog.int8,
+			   last_violation pg_catalog.timestamptz,
+			   blockers pg_catalog.int8, ready boolean)
+LANGUAGE sql STABLE ROWS 20
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
 WITH rd AS MATERIALIZED (
 	SELECT r.relid, r.domain, r.via
 	  FROM migration_split.report_relation_domains() r
@@ -776,11 +807,20 @@ SELECT s.domain, s.tables, s.total_size,
 		 OPERATOR(pg_catalog.+) COALESCE(s.crossing_queries, 0)
 		 OPERATOR(pg_catalog.=) 0 AS ready
   FROM summary s
- ORDER BY s.domain;
+ ORDER BY s.domain
+$function$;
+
+-- Planned with jit = off, like cross_domain_dependencies.
+CREATE VIEW migration_split.domain_summary AS
+SELECT s.domain, s.tables, s.total_size, s.total_size_pretty, s.estimated_rows,
+	   s.fks_out, s.fks_in, s.dependencies, s.crossing_queries, s.crossing_calls,
+	   s.crossing_transactions, s.last_violation, s.blockers, s.ready
+  FROM migration_split.report_domain_summary() s;
 
 COMMENT ON VIEW migration_split.domain_summary IS
 	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, and readiness for extraction';
 
 GRANT SELECT ON migration_split.domain_summary TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.report_domain_summary() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.domain_runtime_stats(),
 	migration_split.storage_sizes() TO PUBLIC;
