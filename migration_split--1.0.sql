@@ -209,7 +209,8 @@ SELECT c.conname AS constraint_name,
  WHERE c.contype OPERATOR(pg_catalog.=) 'f'
    AND c.conparentid OPERATOR(pg_catalog.=) 0
    AND f.domain IS DISTINCT FROM t.domain
- ORDER BY f.domain, t.domain, c.conrelid::pg_catalog.regclass::pg_catalog.text,
+ ORDER BY f.domain COLLATE "C", t.domain COLLATE "C",
+		  c.conrelid::pg_catalog.regclass::pg_catalog.text COLLATE "C",
 		  c.conname;
 
 COMMENT ON VIEW migration_split.cross_domain_foreign_keys IS
@@ -285,7 +286,7 @@ reads (viewid, relid, via) AS (
 view_reads AS (
 	SELECT r.viewid, r.relid, rd.domain,
 		   pg_catalog.string_agg(r.via::pg_catalog.regclass::pg_catalog.text, ', '
-								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text)
+								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text COLLATE "C")
 			 FILTER (WHERE r.via IS NOT NULL) AS vias,
 		   pg_catalog.bool_or(r.via IS NULL) AS direct
 	  FROM reads r
@@ -305,95 +306,100 @@ trigger_writes AS (
 			  FROM pg_catalog.pg_trigger t
 			 WHERE NOT t.tgisinternal) f,
 		   LATERAL migration_split.function_writes(f.fn) w
+),
+report AS (
+	SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+		   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
+		   r.viewid::pg_catalog.regclass AS from_table,
+		   vd.domain AS from_domain,
+		   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
+		   r.relid::pg_catalog.regclass AS to_table,
+		   r.domain AS to_domain,
+		   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
+				WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
+				ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
+		   END AS detail
+	  FROM view_reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
+	  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
+	  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
+	 WHERE CASE WHEN vd.domain IS NULL
+				THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
+				ELSE r.domain IS DISTINCT FROM vd.domain
+		   END
+	UNION ALL
+	SELECT 'sequence default',
+		   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
+		   ad.adrelid::pg_catalog.regclass,
+		   td.domain,
+		   s.oid::pg_catalog.regclass::pg_catalog.text,
+		   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
+		   sd.domain,
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+		   OPERATOR(pg_catalog.||)
+		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
+				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
+					 so.refobjid::pg_catalog.regclass::pg_catalog.text
+		   END
+	  FROM pg_catalog.pg_attrdef ad
+	  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+	  JOIN pg_catalog.pg_attribute a
+		ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+	   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) ad.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	  JOIN pg_catalog.pg_class s
+		ON s.oid OPERATOR(pg_catalog.=) d.refobjid
+	   AND s.relkind OPERATOR(pg_catalog.=) 'S'
+	  LEFT JOIN pg_catalog.pg_depend so
+		ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.objid OPERATOR(pg_catalog.=) s.oid
+	   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.deptype IN ('a', 'i')
+	  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
+	  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
+	 WHERE NOT t.relispartition
+	   AND td.domain IS DISTINCT FROM sd.domain
+	UNION ALL
+	SELECT 'trigger',
+		   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
+		   t.tgrelid::pg_catalog.regclass,
+		   fd.domain,
+		   w.relid::pg_catalog.regclass::pg_catalog.text,
+		   w.relid::pg_catalog.regclass,
+		   wd.domain,
+		   pg_catalog.format('function %s runs %s on it',
+							 t.tgfoid::pg_catalog.regprocedure, w.command)
+	  FROM pg_catalog.pg_trigger t
+	  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
+	  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
+	  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
+	 WHERE NOT t.tgisinternal
+	   AND t.tgparentid OPERATOR(pg_catalog.=) 0
+	   AND fd.domain IS DISTINCT FROM wd.domain
+	UNION ALL
+	SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
+		   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
+		   i.inhrelid::pg_catalog.regclass,
+		   cd.domain,
+		   i.inhparent::pg_catalog.regclass::pg_catalog.text,
+		   i.inhparent::pg_catalog.regclass,
+		   pd.domain,
+		   CASE WHEN c.relispartition THEN 'is a partition of it'
+				ELSE 'inherits from it' END
+	  FROM pg_catalog.pg_inherits i
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+	  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
+	  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
+	 WHERE c.relkind IN ('r', 'p', 'f')
+	   AND cd.domain IS DISTINCT FROM pd.domain
 )
-SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
-	   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
-	   r.viewid::pg_catalog.regclass AS from_table,
-	   vd.domain AS from_domain,
-	   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
-	   r.relid::pg_catalog.regclass AS to_table,
-	   r.domain AS to_domain,
-	   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
-			WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
-			ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
-	   END AS detail
-  FROM view_reads r
-  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
-  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
-  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
- WHERE CASE WHEN vd.domain IS NULL
-			THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
-			ELSE r.domain IS DISTINCT FROM vd.domain
-	   END
-UNION ALL
-SELECT 'sequence default',
-	   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
-	   ad.adrelid::pg_catalog.regclass,
-	   td.domain,
-	   s.oid::pg_catalog.regclass::pg_catalog.text,
-	   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
-	   sd.domain,
-	   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
-	   OPERATOR(pg_catalog.||)
-	   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
-			ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
-				 so.refobjid::pg_catalog.regclass::pg_catalog.text
-	   END
-  FROM pg_catalog.pg_attrdef ad
-  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
-  JOIN pg_catalog.pg_attribute a
-	ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
-   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-  JOIN pg_catalog.pg_depend d
-	ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-   AND d.objid OPERATOR(pg_catalog.=) ad.oid
-   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-  JOIN pg_catalog.pg_class s
-	ON s.oid OPERATOR(pg_catalog.=) d.refobjid
-   AND s.relkind OPERATOR(pg_catalog.=) 'S'
-  LEFT JOIN pg_catalog.pg_depend so
-	ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-   AND so.objid OPERATOR(pg_catalog.=) s.oid
-   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-   AND so.deptype IN ('a', 'i')
-  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
-  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
- WHERE NOT t.relispartition
-   AND td.domain IS DISTINCT FROM sd.domain
-UNION ALL
-SELECT 'trigger',
-	   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
-	   t.tgrelid::pg_catalog.regclass,
-	   fd.domain,
-	   w.relid::pg_catalog.regclass::pg_catalog.text,
-	   w.relid::pg_catalog.regclass,
-	   wd.domain,
-	   pg_catalog.format('function %s runs %s on it',
-						 t.tgfoid::pg_catalog.regprocedure, w.command)
-  FROM pg_catalog.pg_trigger t
-  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
-  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
-  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
- WHERE NOT t.tgisinternal
-   AND t.tgparentid OPERATOR(pg_catalog.=) 0
-   AND fd.domain IS DISTINCT FROM wd.domain
-UNION ALL
-SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
-	   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
-	   i.inhrelid::pg_catalog.regclass,
-	   cd.domain,
-	   i.inhparent::pg_catalog.regclass::pg_catalog.text,
-	   i.inhparent::pg_catalog.regclass,
-	   pd.domain,
-	   CASE WHEN c.relispartition THEN 'is a partition of it'
-			ELSE 'inherits from it' END
-  FROM pg_catalog.pg_inherits i
-  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
-  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
- WHERE c.relkind IN ('r', 'p', 'f')
-   AND cd.domain IS DISTINCT FROM pd.domain
- ORDER BY 1, 2, 5
+SELECT r.kind, r.from_object, r.from_table, r.from_domain,
+	   r.to_object, r.to_table, r.to_domain, r.detail
+  FROM report r
+ ORDER BY r.kind COLLATE "C", r.from_object COLLATE "C", r.to_object COLLATE "C"
 $function$;
 
 CREATE VIEW migration_split.cross_domain_dependencies AS
@@ -493,11 +499,12 @@ BEGIN
 		  JOIN pg_class c ON c.oid = u.rel
 	),
 	ordered_nodes AS (
-		SELECT n.*, row_number() OVER (ORDER BY n.domain, n.name) AS ord
+		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
 		  FROM nodes n
 	),
 	edges AS (
-		SELECT m.*, row_number() OVER (ORDER BY m.style, s.name, t.name, m.label) AS ord
+		SELECT m.*, row_number() OVER (ORDER BY m.style COLLATE "C", s.name COLLATE "C",
+										t.name COLLATE "C", m.label COLLATE "C") AS ord
 		  FROM mapped m
 		  JOIN nodes s ON s.rel = m.src
 		  JOIN nodes t ON t.rel = m.dst
@@ -534,7 +541,7 @@ BEGIN
 			  FROM n
 		),
 		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain) AS body
+			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
 			  FROM (SELECT a.domain,
 						   E'\tsubgraph "cluster_' || a.domain || E'" {\n'
 						   || E'\t\tlabel="' || a.domain || E'";\n'
@@ -590,7 +597,7 @@ BEGIN
 			  FROM n
 		),
 		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain) AS body
+			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
 			  FROM (SELECT d.domain,
 						   '    subgraph d_' || d.domain || ' ["' || d.domain || E'"]\n'
 						   || string_agg('        ' || d.text || E'\n', '' ORDER BY d.ord)
@@ -807,7 +814,7 @@ SELECT s.domain, s.tables, s.total_size,
 		 OPERATOR(pg_catalog.+) COALESCE(s.crossing_queries, 0)
 		 OPERATOR(pg_catalog.=) 0 AS ready
   FROM summary s
- ORDER BY s.domain
+ ORDER BY s.domain COLLATE "C"
 $function$;
 
 -- Planned with jit = off, like cross_domain_dependencies.
