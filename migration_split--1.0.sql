@@ -1141,7 +1141,8 @@ SELECT c.conname AS constraint_name,
  WHERE c.contype OPERATOR(pg_catalog.=) 'f'
    AND c.conparentid OPERATOR(pg_catalog.=) 0
    AND f.domain IS DISTINCT FROM t.domain
- ORDER BY f.domain, t.domain, c.conrelid::pg_catalog.regclass::pg_catalog.text,
+ ORDER BY f.domain COLLATE "C", t.domain COLLATE "C",
+		  c.conrelid::pg_catalog.regclass::pg_catalog.text COLLATE "C",
 		  c.conname;
 
 COMMENT ON VIEW migration_split.cross_domain_foreign_keys IS
@@ -1170,7 +1171,19 @@ COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
 --   trigger                  a trigger whose function writes a table of
 --                            another domain (see function_writes)
 --   inheritance, partition   a child in another domain than its parent
-CREATE VIEW migration_split.cross_domain_dependencies AS
+-- The body runs as a function so that it is planned with jit = off: its
+-- estimates (joins with relation_domains, whose keys the planner cannot
+-- know to be unique) reach jit_above_cost on small schemas already, and JIT
+-- compilation costs more than the query.
+CREATE FUNCTION migration_split.report_cross_domain_dependencies()
+RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
+			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
+			   to_object pg_catalog.text, to_table pg_catalog.regclass,
+			   to_domain pg_catalog.text, detail pg_catalog.text)
+LANGUAGE sql STABLE ROWS 1000
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
 WITH RECURSIVE rd AS MATERIALIZED (
 	SELECT r.relid, r.domain
 	  FROM migration_split.report_relation_domains() r
@@ -1205,7 +1218,7 @@ reads (viewid, relid, via) AS (
 view_reads AS (
 	SELECT r.viewid, r.relid, rd.domain,
 		   pg_catalog.string_agg(r.via::pg_catalog.regclass::pg_catalog.text, ', '
-								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text)
+								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text COLLATE "C")
 			 FILTER (WHERE r.via IS NOT NULL) AS vias,
 		   pg_catalog.bool_or(r.via IS NULL) AS direct
 	  FROM reads r
@@ -1225,95 +1238,106 @@ trigger_writes AS (
 			  FROM pg_catalog.pg_trigger t
 			 WHERE NOT t.tgisinternal) f,
 		   LATERAL migration_split.function_writes(f.fn) w
+),
+report AS (
+	SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+		   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
+		   r.viewid::pg_catalog.regclass AS from_table,
+		   vd.domain AS from_domain,
+		   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
+		   r.relid::pg_catalog.regclass AS to_table,
+		   r.domain AS to_domain,
+		   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
+				WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
+				ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
+		   END AS detail
+	  FROM view_reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
+	  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
+	  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
+	 WHERE CASE WHEN vd.domain IS NULL
+				THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
+				ELSE r.domain IS DISTINCT FROM vd.domain
+		   END
+	UNION ALL
+	SELECT 'sequence default',
+		   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
+		   ad.adrelid::pg_catalog.regclass,
+		   td.domain,
+		   s.oid::pg_catalog.regclass::pg_catalog.text,
+		   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
+		   sd.domain,
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+		   OPERATOR(pg_catalog.||)
+		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
+				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
+					 so.refobjid::pg_catalog.regclass::pg_catalog.text
+		   END
+	  FROM pg_catalog.pg_attrdef ad
+	  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+	  JOIN pg_catalog.pg_attribute a
+		ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+	   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) ad.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	  JOIN pg_catalog.pg_class s
+		ON s.oid OPERATOR(pg_catalog.=) d.refobjid
+	   AND s.relkind OPERATOR(pg_catalog.=) 'S'
+	  LEFT JOIN pg_catalog.pg_depend so
+		ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.objid OPERATOR(pg_catalog.=) s.oid
+	   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.deptype IN ('a', 'i')
+	  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
+	  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
+	 WHERE NOT t.relispartition
+	   AND td.domain IS DISTINCT FROM sd.domain
+	UNION ALL
+	SELECT 'trigger',
+		   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
+		   t.tgrelid::pg_catalog.regclass,
+		   fd.domain,
+		   w.relid::pg_catalog.regclass::pg_catalog.text,
+		   w.relid::pg_catalog.regclass,
+		   wd.domain,
+		   pg_catalog.format('function %s runs %s on it',
+							 t.tgfoid::pg_catalog.regprocedure, w.command)
+	  FROM pg_catalog.pg_trigger t
+	  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
+	  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
+	  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
+	 WHERE NOT t.tgisinternal
+	   AND t.tgparentid OPERATOR(pg_catalog.=) 0
+	   AND fd.domain IS DISTINCT FROM wd.domain
+	UNION ALL
+	SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
+		   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
+		   i.inhrelid::pg_catalog.regclass,
+		   cd.domain,
+		   i.inhparent::pg_catalog.regclass::pg_catalog.text,
+		   i.inhparent::pg_catalog.regclass,
+		   pd.domain,
+		   CASE WHEN c.relispartition THEN 'is a partition of it'
+				ELSE 'inherits from it' END
+	  FROM pg_catalog.pg_inherits i
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+	  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
+	  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
+	 WHERE c.relkind IN ('r', 'p', 'f')
+	   AND cd.domain IS DISTINCT FROM pd.domain
 )
-SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
-	   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
-	   r.viewid::pg_catalog.regclass AS from_table,
-	   vd.domain AS from_domain,
-	   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
-	   r.relid::pg_catalog.regclass AS to_table,
-	   r.domain AS to_domain,
-	   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
-			WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
-			ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
-	   END AS detail
-  FROM view_reads r
-  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
-  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
-  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
- WHERE CASE WHEN vd.domain IS NULL
-			THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
-			ELSE r.domain IS DISTINCT FROM vd.domain
-	   END
-UNION ALL
-SELECT 'sequence default',
-	   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
-	   ad.adrelid::pg_catalog.regclass,
-	   td.domain,
-	   s.oid::pg_catalog.regclass::pg_catalog.text,
-	   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
-	   sd.domain,
-	   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
-	   OPERATOR(pg_catalog.||)
-	   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
-			ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
-				 so.refobjid::pg_catalog.regclass::pg_catalog.text
-	   END
-  FROM pg_catalog.pg_attrdef ad
-  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
-  JOIN pg_catalog.pg_attribute a
-	ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
-   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-  JOIN pg_catalog.pg_depend d
-	ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-   AND d.objid OPERATOR(pg_catalog.=) ad.oid
-   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-  JOIN pg_catalog.pg_class s
-	ON s.oid OPERATOR(pg_catalog.=) d.refobjid
-   AND s.relkind OPERATOR(pg_catalog.=) 'S'
-  LEFT JOIN pg_catalog.pg_depend so
-	ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-   AND so.objid OPERATOR(pg_catalog.=) s.oid
-   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-   AND so.deptype IN ('a', 'i')
-  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
-  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
- WHERE NOT t.relispartition
-   AND td.domain IS DISTINCT FROM sd.domain
-UNION ALL
-SELECT 'trigger',
-	   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
-	   t.tgrelid::pg_catalog.regclass,
-	   fd.domain,
-	   w.relid::pg_catalog.regclass::pg_catalog.text,
-	   w.relid::pg_catalog.regclass,
-	   wd.domain,
-	   pg_catalog.format('function %s runs %s on it',
-						 t.tgfoid::pg_catalog.regprocedure, w.command)
-  FROM pg_catalog.pg_trigger t
-  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
-  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
-  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
- WHERE NOT t.tgisinternal
-   AND t.tgparentid OPERATOR(pg_catalog.=) 0
-   AND fd.domain IS DISTINCT FROM wd.domain
-UNION ALL
-SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
-	   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
-	   i.inhrelid::pg_catalog.regclass,
-	   cd.domain,
-	   i.inhparent::pg_catalog.regclass::pg_catalog.text,
-	   i.inhparent::pg_catalog.regclass,
-	   pd.domain,
-	   CASE WHEN c.relispartition THEN 'is a partition of it'
-			ELSE 'inherits from it' END
-  FROM pg_catalog.pg_inherits i
-  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
-  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
- WHERE c.relkind IN ('r', 'p', 'f')
-   AND cd.domain IS DISTINCT FROM pd.domain
- ORDER BY 1, 2, 5;
+SELECT r.kind, r.from_object, r.from_table, r.from_domain,
+	   r.to_object, r.to_table, r.to_domain, r.detail
+  FROM report r
+ ORDER BY r.kind COLLATE "C", r.from_object COLLATE "C", r.to_object COLLATE "C"
+$function$;
+
+CREATE VIEW migration_split.cross_domain_dependencies AS
+SELECT d.kind, d.from_object, d.from_table, d.from_domain,
+	   d.to_object, d.to_table, d.to_domain, d.detail
+  FROM migration_split.report_cross_domain_dependencies() d;
 
 COMMENT ON VIEW migration_split.cross_domain_dependencies IS
 	'ties between domains other than foreign keys: views, sequence defaults, triggers, inheritance';
@@ -1321,6 +1345,7 @@ COMMENT ON VIEW migration_split.cross_domain_dependencies IS
 GRANT SELECT ON migration_split.cross_domain_foreign_keys,
 	migration_split.cross_domain_dependencies TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
+	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
 
@@ -1345,6 +1370,7 @@ DECLARE
 	n_rel		oid[];
 	n_domain	text[];
 	n_kind		"char"[];
+	n_name		text[];
 	result		text;
 BEGIN
 	IF format IS NULL THEN
@@ -1359,7 +1385,9 @@ BEGIN
 	END IF;
 
 	-- Edges between graph nodes: every foreign key with an owned end, and
-	-- every cross-domain dependency.
+	-- every cross-domain dependency, partitions, TOAST tables and owned
+	-- sequences drawn as their table.  Nodes: every owned table (not
+	-- partitions), and every edge end.
 	WITH rd AS MATERIALIZED (
 		SELECT r.relid, r.domain, r.root, r.via
 		  FROM migration_split.report_relation_domains() r
@@ -1373,11 +1401,13 @@ BEGIN
 		SELECT d.from_table::oid, d.to_table::oid, 'dependency', d.kind
 		  FROM migration_split.cross_domain_dependencies d
 	),
-	mapped AS (
+	mapped AS MATERIALIZED (
 		SELECT CASE WHEN s.via IN ('partition', 'toast', 'sequence')
 					THEN s.root ELSE r.src END AS src,
+			   s.domain AS src_domain,
 			   CASE WHEN t.via IN ('partition', 'toast', 'sequence')
 					THEN t.root ELSE r.dst END AS dst,
+			   t.domain AS dst_domain,
 			   CASE WHEN r.style = 'dependency' THEN 'dependency'
 					WHEN s.domain IS NOT DISTINCT FROM t.domain THEN 'fk'
 					ELSE 'cross fk' END AS style,
@@ -1386,46 +1416,52 @@ BEGIN
 		  LEFT JOIN rd s ON s.relid = r.src
 		  LEFT JOIN rd t ON t.relid = r.dst
 		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
-	)
-	SELECT array_agg(e.src ORDER BY e.ord), array_agg(e.dst ORDER BY e.ord),
-		   array_agg(e.style ORDER BY e.ord), array_agg(e.label ORDER BY e.ord)
-	  INTO e_src, e_dst, e_style, e_label
-	  FROM (SELECT m.*, row_number() OVER (ORDER BY m.style, m.src::regclass::text,
-												m.dst::regclass::text, m.label) AS ord
-			  FROM mapped m) e;
-
-	-- Nodes: every owned table (not partitions), and every edge end.
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.via
-		  FROM migration_split.report_relation_domains() r
 	),
-	nodes AS (
-		SELECT u.rel, rd.domain, c.relkind
-		  FROM (SELECT rd.relid
+	-- each node's name computed once (regclass output is not free)
+	nodes AS MATERIALIZED (
+		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
+		  FROM (SELECT rd.relid, rd.domain
 				  FROM rd JOIN pg_class c ON c.oid = rd.relid
 				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
 				   AND rd.via IN ('tag', 'inheritance')
 				UNION
-				SELECT unnest(e_src)
+				SELECT m.src, m.src_domain FROM mapped m
 				UNION
-				SELECT unnest(e_dst)) u(rel)
+				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
 		  JOIN pg_class c ON c.oid = u.rel
-		  LEFT JOIN rd ON rd.relid = u.rel
+	),
+	ordered_nodes AS (
+		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
+		  FROM nodes n
+	),
+	edges AS (
+		SELECT m.*, row_number() OVER (ORDER BY m.style COLLATE "C", s.name COLLATE "C",
+										t.name COLLATE "C", m.label COLLATE "C") AS ord
+		  FROM mapped m
+		  JOIN nodes s ON s.rel = m.src
+		  JOIN nodes t ON t.rel = m.dst
 	)
-	SELECT array_agg(n.rel ORDER BY n.ord), array_agg(n.domain ORDER BY n.ord),
-		   array_agg(n.relkind ORDER BY n.ord)
-	  INTO n_rel, n_domain, n_kind
-	  FROM (SELECT nodes.*, row_number() OVER (ORDER BY nodes.domain,
-													nodes.rel::regclass::text) AS ord
-			  FROM nodes) n;
+	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind, n.name
+	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind, n_name
+	  FROM (SELECT array_agg(edges.src ORDER BY edges.ord) AS src,
+				   array_agg(edges.dst ORDER BY edges.ord) AS dst,
+				   array_agg(edges.style ORDER BY edges.ord) AS style,
+				   array_agg(edges.label ORDER BY edges.ord) AS label
+			  FROM edges) e,
+		   (SELECT array_agg(o.rel ORDER BY o.ord) AS rel,
+				   array_agg(o.domain ORDER BY o.ord) AS domain,
+				   array_agg(o.relkind ORDER BY o.ord) AS relkind,
+				   array_agg(o.name ORDER BY o.ord) AS name
+			  FROM ordered_nodes o) n;
 
 	IF fmt = 'dot' THEN
 		-- Quoted IDs: backslash and double quote escaped.
 		WITH n AS (
 			SELECT u.rel, u.domain, u.kind, u.ord,
-				   '"' || replace(replace(replace(u.rel::regclass::text, '\', '\\'),
+				   '"' || replace(replace(replace(u.name, '\', '\\'),
 										  '"', '\"'), E'\n', '\n') || '"' AS id
-			  FROM unnest(n_rel, n_domain, n_kind) WITH ORDINALITY AS u(rel, domain, kind, ord)
+			  FROM unnest(n_rel, n_domain, n_kind, n_name)
+				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
 		),
 		attrs AS (
 			SELECT n.*,
@@ -1437,7 +1473,7 @@ BEGIN
 			  FROM n
 		),
 		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain) AS body
+			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
 			  FROM (SELECT a.domain,
 						   E'\tsubgraph "cluster_' || a.domain || E'" {\n'
 						   || E'\t\tlabel="' || a.domain || E'";\n'
@@ -1479,11 +1515,12 @@ BEGIN
 		-- written as entities.
 		WITH n AS (
 			SELECT u.rel, u.domain, u.kind, 'n' || u.ord AS id,
-				   '"' || replace(replace(replace(replace(replace(u.rel::regclass::text,
+				   '"' || replace(replace(replace(replace(replace(u.name,
 						'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), E'\n', ' ')
 				   || '"' AS label,
 				   u.ord
-			  FROM unnest(n_rel, n_domain, n_kind) WITH ORDINALITY AS u(rel, domain, kind, ord)
+			  FROM unnest(n_rel, n_domain, n_kind, n_name)
+				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
 		),
 		decl AS (
 			SELECT n.*,
@@ -1492,7 +1529,7 @@ BEGIN
 			  FROM n
 		),
 		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain) AS body
+			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
 			  FROM (SELECT d.domain,
 						   '    subgraph d_' || d.domain || ' ["' || d.domain || E'"]\n'
 						   || string_agg('        ' || d.text || E'\n', '' ORDER BY d.ord)
@@ -1774,7 +1811,19 @@ COMMENT ON FUNCTION migration_split.storage_sizes() IS
 -- included), but read from one walk over the data directory instead of
 -- opening every relation.  estimated_rows sums pg_class.reltuples of the
 -- tables that have been analyzed or vacuumed (NULL when none has).
-CREATE VIEW migration_split.domain_summary AS
+CREATE FUNCTION migration_split.report_domain_summary()
+RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
+			   total_size pg_catalog.int8, total_size_pretty pg_catalog.text,
+			   estimated_rows pg_catalog.int8, fks_out pg_catalog.int8,
+			   fks_in pg_catalog.int8, dependencies pg_catalog.int8,
+			   crossing_queries pg_catalog.int8, crossing_calls pg_catalog.int8,
+			   crossing_transactions pg_catalog.int8,
+			   last_violation pg_catalog.timestamptz,
+			   blockers pg_catalog.int8, ready boolean)
+LANGUAGE sql STABLE ROWS 20
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
 WITH rd AS MATERIALIZED (
 	SELECT r.relid, r.domain, r.via
 	  FROM migration_split.report_relation_domains() r
@@ -1874,11 +1923,20 @@ SELECT s.domain, s.tables, s.total_size,
 		 OPERATOR(pg_catalog.+) COALESCE(s.crossing_queries, 0)
 		 OPERATOR(pg_catalog.=) 0 AS ready
   FROM summary s
- ORDER BY s.domain;
+ ORDER BY s.domain COLLATE "C"
+$function$;
+
+-- Planned with jit = off, like cross_domain_dependencies.
+CREATE VIEW migration_split.domain_summary AS
+SELECT s.domain, s.tables, s.total_size, s.total_size_pretty, s.estimated_rows,
+	   s.fks_out, s.fks_in, s.dependencies, s.crossing_queries, s.crossing_calls,
+	   s.crossing_transactions, s.last_violation, s.blockers, s.ready
+  FROM migration_split.report_domain_summary() s;
 
 COMMENT ON VIEW migration_split.domain_summary IS
 	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, and readiness for extraction';
 
 GRANT SELECT ON migration_split.domain_summary TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.report_domain_summary() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.domain_runtime_stats(),
 	migration_split.storage_sizes() TO PUBLIC;

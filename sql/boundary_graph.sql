@@ -41,10 +41,12 @@ SELECT migration_split.boundary_graph() AS dot, migration_split.boundary_graph('
 ROLLBACK;
 
 -- bad formats
+\set SHOW_CONTEXT never
 SELECT migration_split.boundary_graph('svg');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.boundary_graph(NULL);
 \echo :LAST_ERROR_SQLSTATE
+\set SHOW_CONTEXT errors
 
 -- callable by everyone, independent of the caller's search_path
 CREATE ROLE regress_graph_reader;

@@ -171,7 +171,8 @@ RESET check_function_bodies;
 SELECT count(*) FROM migration_split.function_writes('broken()');
 SELECT count(*) FROM migration_split.function_writes(NULL);
 
--- readable by everyone, and independent of the caller's search_path
+-- readable by everyone, and independent of the caller's search_path and
+-- privileges (the same rows as above, audit.log included)
 CREATE ROLE regress_dep_reader;
 SET ROLE regress_dep_reader;
 SET search_path = pg_temp;

@@ -34,14 +34,19 @@ SELECT domain, tables, estimated_rows, fks_out, fks_in, dependencies,
   FROM migration_split.domain_summary;
 
 -- the counts agree with the reports they summarize (no rows)
+WITH fo AS (SELECT from_domain AS domain, count(*) AS n
+			  FROM migration_split.cross_domain_foreign_keys GROUP BY 1),
+	 fi AS (SELECT to_domain AS domain, count(*) AS n
+			  FROM migration_split.cross_domain_foreign_keys GROUP BY 1),
+	 dp AS (SELECT e.domain, count(*) AS n
+			  FROM migration_split.cross_domain_dependencies,
+				   LATERAL (VALUES (from_domain), (to_domain)) e(domain)
+			 GROUP BY 1)
 SELECT s.domain, s.fks_out, s.fks_in, s.dependencies
   FROM migration_split.domain_summary s
- WHERE s.fks_out <> (SELECT count(*) FROM migration_split.cross_domain_foreign_keys
-					  WHERE from_domain = s.domain)
-	OR s.fks_in <> (SELECT count(*) FROM migration_split.cross_domain_foreign_keys
-					 WHERE to_domain = s.domain)
-	OR s.dependencies <> (SELECT count(*) FROM migration_split.cross_domain_dependencies
-						   WHERE s.domain IN (from_domain, to_domain));
+  LEFT JOIN fo USING (domain) LEFT JOIN fi USING (domain) LEFT JOIN dp USING (domain)
+ WHERE s.fks_out <> coalesce(fo.n, 0) OR s.fks_in <> coalesce(fi.n, 0)
+	OR s.dependencies <> coalesce(dp.n, 0);
 
 -- sizes: tables with their indexes, TOAST and owned sequences, partitions
 -- counted once (the partitioned table itself has no storage)

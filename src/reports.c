@@ -25,15 +25,17 @@
  *	  uses), so comments and string literals are skipped, and the statically
  *	  written targets are recognised: INSERT INTO t, UPDATE [ONLY] t,
  *	  DELETE FROM [ONLY] t, MERGE INTO [ONLY] t, TRUNCATE [TABLE] [ONLY] t,
- *	  ....  Names are resolved like the function would at run time: with
- *	  its own SET search_path when it has one, else with the caller's.
+ *	  ....  Unqualified names are resolved with the function's own SET
+ *	  search_path when it has one, else with the default search_path (not
+ *	  the one the reader SET), without privilege checks.
  *	  Dynamic SQL (EXECUTE of a string) and writes done by other functions
  *	  it calls are invisible.
  *	- Other languages: nothing is visible.
  *
  * A body that the scanner rejects (possible only when it was created with
  * check_function_bodies off) yields no rows rather than failing the whole
- * report: the scan runs in a subtransaction.
+ * report: the scan runs in a subtransaction, and syntax errors (only those)
+ * are swallowed.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -49,7 +51,9 @@
 #include "common/relpath.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_language.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
+#include "commands/dbcommands.h"
 #include "commands/proclang.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -67,6 +71,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
+#include "utils/varlena.h"
 
 #include "migration_split.h"
 
@@ -98,10 +103,12 @@ typedef struct BodyToken
 
 static void collect(WriteCollector *wc, Oid relid, const char *command);
 static bool parse_tree_walker(Node *node, WriteCollector *wc);
-static void scan_source(const char *source, WriteCollector *wc);
+static void scan_source(const char *source, const char *search_path,
+						WriteCollector *wc);
 static int	scan_qualified_name(BodyToken *tokens, int ntokens, int pos,
 								List **names);
-static void apply_function_search_path(HeapTuple proctup);
+static const char *function_search_path(HeapTuple proctup);
+static Oid	resolve_table_name(List *names, const char *search_path);
 
 static void
 collect(WriteCollector *wc, Oid relid, const char *command)
@@ -188,11 +195,65 @@ scan_qualified_name(BodyToken *tokens, int ntokens, int pos, List **names)
 }
 
 /*
+ * The table a (possibly qualified) name in a function body refers to, or
+ * InvalidOid; unqualified names are looked up along search_path (pg_catalog
+ * first unless listed, "$user" for the current user, temporary schemas
+ * skipped).  Unlike RangeVarGetRelid() this checks no privileges, so that
+ * every reader of the report sees the same.
+ */
+static Oid
+resolve_table_name(List *names, const char *search_path)
+{
+	RangeVar   *rv = makeRangeVarFromNameList(names);
+	char	   *rawpath;
+	List	   *schemas;
+	ListCell   *lc;
+	Oid			relid;
+
+	if (rv->catalogname != NULL &&
+		strcmp(rv->catalogname, get_database_name(MyDatabaseId)) != 0)
+		return InvalidOid;
+	if (rv->schemaname != NULL)
+	{
+		Oid			nspid = get_namespace_oid(rv->schemaname, true);
+
+		return OidIsValid(nspid) ? get_relname_relid(rv->relname, nspid) : InvalidOid;
+	}
+
+	rawpath = pstrdup(search_path);
+	if (!SplitIdentifierString(rawpath, ',', &schemas))
+		return InvalidOid;
+	foreach(lc, schemas)
+	{
+		if (strcmp((char *) lfirst(lc), "pg_catalog") == 0)
+			break;
+	}
+	if (lc == NULL &&
+		OidIsValid(relid = get_relname_relid(rv->relname, PG_CATALOG_NAMESPACE)))
+		return relid;
+	foreach(lc, schemas)
+	{
+		char	   *schema = (char *) lfirst(lc);
+		Oid			nspid;
+
+		if (strcmp(schema, "$user") == 0)
+			schema = GetUserNameFromId(GetUserId(), true);
+		if (schema == NULL || strcmp(schema, "pg_temp") == 0)
+			continue;
+		nspid = get_namespace_oid(schema, true);
+		if (OidIsValid(nspid) &&
+			OidIsValid(relid = get_relname_relid(rv->relname, nspid)))
+			return relid;
+	}
+	return InvalidOid;
+}
+
+/*
  * Tokenize a SQL or PL/pgSQL source text and collect the tables that its
  * static statements write.
  */
 static void
-scan_source(const char *source, WriteCollector *wc)
+scan_source(const char *source, const char *search_path, WriteCollector *wc)
 {
 	core_yy_extra_type yyextra;
 	core_yyscan_t scanner;
@@ -291,9 +352,7 @@ scan_source(const char *source, WriteCollector *wc)
 			pos = scan_qualified_name(tokens, ntokens, pos, &names);
 			if (pos < 0)
 				break;
-			collect(wc, RangeVarGetRelid(makeRangeVarFromNameList(names),
-										 NoLock, true),
-					command);
+			collect(wc, resolve_table_name(names, search_path), command);
 			if (!list)
 				break;
 			if (pos < ntokens && tokens[pos].token == '*')
@@ -306,35 +365,37 @@ scan_source(const char *source, WriteCollector *wc)
 }
 
 /*
- * Make the function's own SET search_path, if it has one, the current one
- * (in a GUC nest level the caller pops), so that unqualified names resolve
- * as they do when the function runs.
+ * The search_path the function runs with, as far as we can know: its own
+ * SET search_path, else the default one (the reset value: server, database
+ * and role settings), never whatever the report's reader happens to have
+ * SET, so that the report does not depend on it.
  */
-static void
-apply_function_search_path(HeapTuple proctup)
+static const char *
+function_search_path(HeapTuple proctup)
 {
 	bool		isnull;
 	Datum		config;
-	ArrayType  *array;
-	Datum	   *values;
-	int			nvalues;
-	int			i;
+	const char *path = GetConfigOptionResetString("search_path");
 
 	config = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_proconfig, &isnull);
-	if (isnull)
-		return;
-	array = DatumGetArrayTypeP(config);
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
-					  &values, NULL, &nvalues);
-	for (i = 0; i < nvalues; i++)
+	if (!isnull)
 	{
-		char	   *setting = TextDatumGetCString(values[i]);
+		ArrayType  *array = DatumGetArrayTypeP(config);
+		Datum	   *values;
+		int			nvalues;
+		int			i;
 
-		if (strncmp(setting, "search_path=", 12) == 0)
-			(void) set_config_option("search_path", setting + 12,
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
+		deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
+						  &values, NULL, &nvalues);
+		for (i = 0; i < nvalues; i++)
+		{
+			char	   *setting = TextDatumGetCString(values[i]);
+
+			if (strncmp(setting, "search_path=", 12) == 0)
+				path = setting + 12;
+		}
 	}
+	return path;
 }
 
 /*
@@ -384,11 +445,7 @@ ms_function_writes(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcontext);
 		PG_TRY();
 		{
-			int			nestlevel = NewGUCNestLevel();
-
-			apply_function_search_path(proctup);
-			scan_source(source, &wc);
-			AtEOXact_GUC(true, nestlevel);
+			scan_source(source, function_search_path(proctup), &wc);
 
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
@@ -396,11 +453,21 @@ ms_function_writes(PG_FUNCTION_ARGS)
 		}
 		PG_CATCH();
 		{
+			ErrorData  *edata;
+
 			MemoryContextSwitchTo(oldcontext);
+			edata = CopyErrorData();
 			FlushErrorState();
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
 			CurrentResourceOwner = oldowner;
+
+			/* Only the scanner's complaints; never a cancel or out of memory. */
+			if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) !=
+				ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION &&
+				ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+				ReThrowError(edata);
+			FreeErrorData(edata);
 			wc.count = 0;
 		}
 		PG_END_TRY();
