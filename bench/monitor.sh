@@ -2,7 +2,7 @@
 # Benchmark of the runtime boundary monitor.
 #
 #   bash bench/monitor.sh            # full run (a few minutes)
-#   DURATION=5 N=300 bash bench/monitor.sh   # quick run while developing
+#   DURATION=2 ROUNDS=1 N=300 bash bench/monitor.sh   # quick run while developing
 #
 # Three configurations, each on its own temporary cluster:
 #   bare   nothing preloaded
@@ -20,7 +20,8 @@
 # Results go to bench/results/monitor-<timestamp>/ with a summary.md.
 #
 # Environment: PG_CONFIG, PORT (first of 3 ports), SCALE, CLIENTS,
-# DURATION (seconds per pgbench run), N (statements for callgrind), WORKDIR.
+# DURATION (seconds per pgbench run), ROUNDS (pgbench rounds, median
+# reported), N (statements for callgrind), WORKDIR.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,8 @@ BINDIR=$($PG_CONFIG --bindir)
 PORT=${PORT:-55250}
 SCALE=${SCALE:-1}
 CLIENTS=${CLIENTS:-2}
-DURATION=${DURATION:-20}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
 N=${N:-1000}
 WORKDIR=${WORKDIR:-/tmp/h2/bench}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -90,13 +92,25 @@ EOF
 done
 
 # --- 1. pgbench TPS --------------------------------------------------------
-declare -A tps
+# Configurations alternate within each round so that background load hits
+# them alike; the median of the rounds is reported.
+declare -A tps runs
+for round in $(seq 1 "$ROUNDS"); do
+	for script in select-only tpcb-like; do
+		for c in "${configs[@]}"; do
+			f="$out/pgbench-$c-$script-$round.txt"
+			pg pgbench -n -b "$script" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
+				-h "$WORKDIR" -p "${port[$c]}" postgres >"$f" 2>&1
+			t=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$f" | head -1)
+			runs[$c,$script]="${runs[$c,$script]:-} $t"
+			echo "pgbench round $round $script $c: $t tps"
+		done
+	done
+done
 for script in select-only tpcb-like; do
 	for c in "${configs[@]}"; do
-		pg pgbench -n -b "$script" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
-			-h "$WORKDIR" -p "${port[$c]}" postgres >"$out/pgbench-$c-$script.txt" 2>&1
-		tps[$c,$script]=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out/pgbench-$c-$script.txt" | head -1)
-		echo "pgbench $script $c: ${tps[$c,$script]} tps"
+		tps[$c,$script]=$(echo ${runs[$c,$script]} | tr ' ' '\n' | sort -n |
+			awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 	done
 done
 if [ -f "$WORKDIR/ms/postmaster.pid" ]; then
@@ -151,10 +165,10 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%+.2f%%", (a / b - 1
 {
 	echo "# Runtime monitor benchmark ($stamp)"
 	echo
-	echo "pgbench -c $CLIENTS -T $DURATION, scale $SCALE; callgrind with N = $N and 3N"
+	echo "pgbench -c $CLIENTS -T $DURATION, scale $SCALE, median of $ROUNDS rounds; callgrind with N = $N and 3N"
 	echo "(unit: one statement for select-only, one 7-statement transaction for tpcb-like)."
 	echo
-	echo "| script | config | TPS | TPS vs bare | instructions per unit | instructions vs bare |"
+	echo "| script | config | TPS (median) | TPS vs bare | instructions per unit | instructions vs bare |"
 	echo "|---|---|---|---|---|---|"
 	for script in select-only tpcb-like; do
 		for c in "${configs[@]}"; do

@@ -434,17 +434,20 @@ ms_table_list(List *rtable)
 }
 
 /*
- * Transaction end: count a committed transaction that wrote to two or more
- * domains, forget everything otherwise.  A prepared transaction is counted
- * when it is prepared.
+ * Transaction end: count a transaction that wrote to two or more domains,
+ * forget everything otherwise.  The count is taken just before commit (or
+ * PREPARE TRANSACTION), where an error would still abort the transaction
+ * cleanly rather than after the commit record, where it could not; a
+ * transaction that fails in the last steps of commit (a serialization
+ * failure at commit) is therefore still counted.
  */
 static void
 ms_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
 			if (xact_ndomains >= 2 && ms_stats_available() &&
 				ms_track != MS_TRACK_NONE)
 			{
@@ -457,6 +460,8 @@ ms_xact_callback(XactEvent event, void *arg)
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PARALLEL_COMMIT:
