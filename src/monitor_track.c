@@ -7,11 +7,13 @@
  *		the transaction at commit, and normalize query texts.
  *
  * Hot path (every executed statement): one walk over the final range table
- * with one ownership-cache hash lookup per relation (ms_relation_domain),
- * no allocation and no lock unless the statement crosses domains; then a
- * shared LWLock and the entry's spinlock when the entry exists.  Catalog
- * access (table names) and text normalization happen only when an entry is
- * created.
+ * with one domain lookup per relation (a direct-mapped front cache over
+ * ms_relation_domain's hash), no allocation and no lock unless the
+ * statement crosses domains; then a shared LWLock and the entry's spinlock
+ * when the entry exists.  Catalog access (table names) and text
+ * normalization happen only when an entry is created.  At parse time,
+ * ms_query_may_cross() does a similar cheap walk to decide whether the
+ * statement needs a query id (see ms_post_parse_analyze in monitor.c).
  *
  * Which relations count: every RTE_RELATION of the executor's range table
  * except views.  After rewriting, PostgreSQL 15 keeps the view's own entry
