@@ -2,7 +2,7 @@
 # Benchmark of the runtime boundary monitor.
 #
 #   bash bench/monitor.sh            # full run (a few minutes)
-#   DURATION=5 N=300 bash bench/monitor.sh   # quick run while developing
+#   DURATION=2 ROUNDS=1 N=300 bash bench/monitor.sh   # quick run while developing
 #
 # Three configurations, each on its own temporary cluster:
 #   bare   nothing preloaded
@@ -12,15 +12,17 @@
 #   pgss   pg_stat_statements preloaded
 # and two pgbench scripts, select-only and tpcb-like.
 #
-# 1. pgbench TPS (noisy on a shared 2-core machine: 10-15% run to run).
-# 2. Instructions per statement, counted by valgrind's callgrind on a
+# 1. Instructions per statement, counted by valgrind's callgrind on a
 #    single-user backend (postgres --single honours shared_preload_libraries)
-#    running N and 3N statements: the slope (I(3N) - I(N)) / 2N is the cost
-#    per statement without startup, identical run to run.
+#    running N and 3N statements on identical fresh data: the slope
+#    (I(3N) - I(N)) / 2N is the cost per statement without startup.
+# 2. pgbench TPS (noisy on a shared 2-core machine: 10-15% run to run, far
+#    more when other work runs).
 # Results go to bench/results/monitor-<timestamp>/ with a summary.md.
 #
 # Environment: PG_CONFIG, PORT (first of 3 ports), SCALE, CLIENTS,
-# DURATION (seconds per pgbench run), N (statements for callgrind), WORKDIR.
+# DURATION (seconds per pgbench run), ROUNDS (pgbench rounds, median
+# reported), N (statements for callgrind), WORKDIR.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +31,8 @@ BINDIR=$($PG_CONFIG --bindir)
 PORT=${PORT:-55250}
 SCALE=${SCALE:-1}
 CLIENTS=${CLIENTS:-2}
-DURATION=${DURATION:-20}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
 N=${N:-1000}
 WORKDIR=${WORKDIR:-/tmp/h2/bench}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -89,22 +92,7 @@ EOF
 	psql_c "$c" "CHECKPOINT"
 done
 
-# --- 1. pgbench TPS --------------------------------------------------------
-declare -A tps
-for script in select-only tpcb-like; do
-	for c in "${configs[@]}"; do
-		pg pgbench -n -b "$script" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
-			-h "$WORKDIR" -p "${port[$c]}" postgres >"$out/pgbench-$c-$script.txt" 2>&1
-		tps[$c,$script]=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out/pgbench-$c-$script.txt" | head -1)
-		echo "pgbench $script $c: ${tps[$c,$script]} tps"
-	done
-done
-if [ -f "$WORKDIR/ms/postmaster.pid" ]; then
-	psql_c ms "SELECT domains, count FROM migration_split.cross_domain_transactions" >"$out/ms-transactions.txt"
-fi
-for c in "${configs[@]}"; do stop "$c"; done
-
-# --- 2. callgrind instructions per statement -------------------------------
+# --- 1. callgrind instructions per statement -------------------------------
 naccounts=$((100000 * SCALE))
 gen_select() {	# $1 = number of statements
 	awk -v n="$1" -v m="$naccounts" 'BEGIN {
@@ -136,6 +124,9 @@ instructions() {
 	rm -f "$cg"
 }
 
+# First, while every cluster holds the same freshly loaded data: pgbench
+# writes change the tables, and with them the work of later statements.
+for c in "${configs[@]}"; do stop "$c"; done
 declare -A slope
 for script in select-only tpcb-like; do
 	for c in "${configs[@]}"; do
@@ -146,15 +137,45 @@ for script in select-only tpcb-like; do
 	done
 done
 
+for c in "${configs[@]}"; do start "$c"; done
+
+# --- 2. pgbench TPS --------------------------------------------------------
+# Configurations alternate within each round so that background load hits
+# them alike; the median of the rounds is reported.
+declare -A tps runs
+for round in $(seq 1 "$ROUNDS"); do
+	for script in select-only tpcb-like; do
+		for c in "${configs[@]}"; do
+			f="$out/pgbench-$c-$script-$round.txt"
+			pg pgbench -n -b "$script" -c "$CLIENTS" -j "$CLIENTS" -T "$DURATION" \
+				-h "$WORKDIR" -p "${port[$c]}" postgres >"$f" 2>&1
+			t=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$f" | head -1)
+			runs[$c,$script]="${runs[$c,$script]:-} $t"
+			echo "pgbench round $round $script $c: $t tps"
+		done
+	done
+done
+for script in select-only tpcb-like; do
+	for c in "${configs[@]}"; do
+		tps[$c,$script]=$(echo ${runs[$c,$script]} | tr ' ' '\n' | sort -n |
+			awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	done
+done
+if [ -f "$WORKDIR/ms/postmaster.pid" ]; then
+	psql_c ms "SELECT domains, count FROM migration_split.cross_domain_transactions" >"$out/ms-transactions.txt"
+fi
+for c in "${configs[@]}"; do stop "$c"; done
+
+
 # --- summary -----------------------------------------------------------------
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%+.2f%%", (a / b - 1) * 100; else print "n/a" }'; }
 {
 	echo "# Runtime monitor benchmark ($stamp)"
 	echo
-	echo "pgbench -c $CLIENTS -T $DURATION, scale $SCALE; callgrind with N = $N and 3N"
+	echo "pgbench -c $CLIENTS -T $DURATION, scale $SCALE, median of $ROUNDS rounds; callgrind with N = $N and 3N"
 	echo "(unit: one statement for select-only, one 7-statement transaction for tpcb-like)."
 	echo
-	echo "| script | config | TPS | TPS vs bare | instructions per unit | instructions vs bare |"
+	echo "| script | config | TPS (median) | TPS vs bare | instructions per unit | instructions vs bare |"
 	echo "|---|---|---|---|---|---|"
 	for script in select-only tpcb-like; do
 		for c in "${configs[@]}"; do

@@ -74,6 +74,11 @@ SELECT count(*) FROM migration_split.cross_domain_queries;
 SET migration_split.track = 'all';
 SELECT mon_sql_f(), mon_plpgsql_f();
 SELECT domains, calls, query FROM migration_split.cross_domain_queries ORDER BY query COLLATE "C";
+-- ... also when the function is reached through a view
+CREATE VIEW mon_fn_view AS SELECT mon_plpgsql_f() AS n;
+SELECT migration_split.reset();
+SELECT n FROM mon_fn_view;
+SELECT domains, calls, query FROM migration_split.cross_domain_queries ORDER BY query COLLATE "C";
 SET migration_split.track = 'none';
 SELECT migration_split.reset();
 SELECT count(*) FROM mon_order_view;

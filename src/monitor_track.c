@@ -7,11 +7,13 @@
  *		the transaction at commit, and normalize query texts.
  *
  * Hot path (every executed statement): one walk over the final range table
- * with one ownership-cache hash lookup per relation (ms_relation_domain),
- * no allocation and no lock unless the statement crosses domains; then a
- * shared LWLock and the entry's spinlock when the entry exists.  Catalog
- * access (table names) and text normalization happen only when an entry is
- * created.
+ * with one domain lookup per relation (a direct-mapped front cache over
+ * ms_relation_domain's hash), no allocation and no lock unless the
+ * statement crosses domains; then a shared LWLock and the entry's spinlock
+ * when the entry exists.  Catalog access (table names) and text
+ * normalization happen only when an entry is created.  At parse time,
+ * ms_query_may_cross() does a similar cheap walk to decide whether the
+ * statement needs a query id (see ms_post_parse_analyze in monitor.c).
  *
  * Which relations count: every RTE_RELATION of the executor's range table
  * except views.  After rewriting, PostgreSQL 15 keeps the view's own entry
@@ -434,17 +436,20 @@ ms_table_list(List *rtable)
 }
 
 /*
- * Transaction end: count a committed transaction that wrote to two or more
- * domains, forget everything otherwise.  A prepared transaction is counted
- * when it is prepared.
+ * Transaction end: count a transaction that wrote to two or more domains,
+ * forget everything otherwise.  The count is taken just before commit (or
+ * PREPARE TRANSACTION), where an error would still abort the transaction
+ * cleanly rather than after the commit record, where it could not; a
+ * transaction that fails in the last steps of commit (a serialization
+ * failure at commit) is therefore still counted.
  */
 static void
 ms_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
 			if (xact_ndomains >= 2 && ms_stats_available() &&
 				ms_track != MS_TRACK_NONE)
 			{
@@ -457,6 +462,8 @@ ms_xact_callback(XactEvent event, void *arg)
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PARALLEL_COMMIT:
