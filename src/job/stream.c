@@ -304,8 +304,29 @@ stream_session(const JobOptions *opts, bool *progress)
 			struct timeval tv;
 			int			sock = PQsocket(repl);
 
-			if (!apply_in_xact() && (arc = apply_flush()) != APPLY_OK)
-				goto apply_failed;
+			/*
+			 * Commit when the source stays quiet for a moment: committing
+			 * at every momentary gap would mean one fsync per few changes
+			 * when the decoder is just slower than we are.
+			 */
+			if (!apply_in_xact() && !apply_idle())
+			{
+				FD_ZERO(&fds);
+				FD_SET(sock, &fds);
+				tv.tv_sec = 0;
+				tv.tv_usec = 20000;
+				if (select(sock + 1, &fds, NULL, NULL, &tv) > 0 && !apply_batch_due())
+				{
+					if (PQconsumeInput(repl) == 0)
+					{
+						pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+						break;
+					}
+					continue;
+				}
+				if ((arc = apply_flush()) != APPLY_OK)
+					goto apply_failed;
+			}
 			send_feedback(repl, false);
 			if (opts->until_caught_up && stop_lsn > 0 && apply_idle() &&
 				confirmable_position() >= stop_lsn)
