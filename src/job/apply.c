@@ -865,6 +865,14 @@ apply_batch_due(void)
 		(now_seconds() - batch_started) * 1000 >= aopts->batch_ms;
 }
 
+double
+apply_batch_age_ms(void)
+{
+	if (!batch_open && batch_xacts == 0)
+		return 0;
+	return (now_seconds() - batch_started) * 1000;
+}
+
 bool
 apply_idle(void)
 {

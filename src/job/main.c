@@ -115,7 +115,7 @@ usage_stream(void)
 	printf(_("      --batch-changes=N      at most N changes per target transaction\n"
 			 "                             (default: 10000)\n"));
 	printf(_("      --batch-time=MS        commit on the target at least every MS\n"
-			 "                             milliseconds (default: 500)\n"));
+			 "                             milliseconds (default: 100)\n"));
 	printf(_("      --status-interval=SEC  print a status line every SEC seconds, 0 = never\n"
 			 "                             (default: 10)\n"));
 	printf(_("      --max-retries=N        give up after N failed reconnections in a row,\n"
@@ -250,7 +250,7 @@ main(int argc, char **argv)
 	opts.jobs = 4;
 	opts.progress = -1;
 	opts.batch_changes = 10000;
-	opts.batch_ms = 500;
+	opts.batch_ms = 100;
 	opts.status_interval = 10;
 
 	/* parse the options after the command */

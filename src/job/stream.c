@@ -38,6 +38,9 @@
 
 #define SESSION_RECONNECT	(-1)
 
+/* a batch younger than this waits for more data before committing */
+#define QUIET_MS			20
+
 /* microseconds between 2000-01-01 and 1970-01-01 */
 #define PG_EPOCH_OFFSET_USEC	(946684800LL * 1000000LL)
 
@@ -305,17 +308,21 @@ stream_session(const JobOptions *opts, bool *progress)
 			int			sock = PQsocket(repl);
 
 			/*
-			 * Commit when the source stays quiet for a moment: committing
-			 * at every momentary gap would mean one fsync per few changes
-			 * when the decoder is just slower than we are.
+			 * Nothing to read: commit, unless the batch is younger than
+			 * QUIET_MS and more data arrives meanwhile.  Committing at every
+			 * momentary gap would mean one fsync per few changes when the
+			 * decoder is just slower than we are; never committing in gaps
+			 * would make a steady trickle wait for --batch-time.
 			 */
 			if (!apply_in_xact() && !apply_idle())
 			{
+				double		wait_ms = QUIET_MS - apply_batch_age_ms();
+
 				FD_ZERO(&fds);
 				FD_SET(sock, &fds);
 				tv.tv_sec = 0;
-				tv.tv_usec = 20000;
-				if (select(sock + 1, &fds, NULL, NULL, &tv) > 0 && !apply_batch_due())
+				tv.tv_usec = wait_ms > 0 ? (long) (wait_ms * 1000) : 0;
+				if (wait_ms > 0 && select(sock + 1, &fds, NULL, NULL, &tv) > 0 && !apply_batch_due())
 				{
 					if (PQconsumeInput(repl) == 0)
 					{
