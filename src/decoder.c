@@ -122,6 +122,8 @@ typedef struct MsDecodingState
 	bool		in_stream;		/* between stream start and stop */
 	bool		stream_wrote_start; /* S sent for the current stream block */
 	TransactionId stream_xid;	/* top-level xid of the current stream */
+
+	struct MsRelEntry *last_entry;	/* entry of the last changed relation */
 } MsDecodingState;
 
 /* Per streamed transaction, in txn->output_plugin_private of the top level. */
@@ -461,9 +463,16 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	MsRelEntry *entry;
 	bool		found;
 	MsDomainId	domain;
+	MemoryContext oldcxt;
 	int			i;
 
+	/* Changes come in runs of the same relation: skip the hash lookup. */
+	entry = state->last_entry;
+	if (likely(entry != NULL && entry->relid == relid && entry->valid))
+		return entry;
+
 	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
+	state->last_entry = entry;
 	if (likely(found && entry->valid))
 		return entry;
 
@@ -476,6 +485,8 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 
+	/* Catalog lookups allocate: keep that out of the caller's context. */
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	domain = ms_relation_domain(relid);
 	for (i = 0; i < state->ndomains; i++)
 	{
@@ -485,6 +496,7 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 			break;
 		}
 	}
+	MemoryContextSwitchTo(oldcxt);
 	return entry;
 }
 
@@ -768,7 +780,10 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 static void
 ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
 {
-	appendStringInfo(out, "{\"action\":\"%c\",", action);
+	char		head[] = "{\"action\":\"?\",";
+
+	head[11] = action;
+	appendBinaryStringInfo(out, head, sizeof(head) - 1);
 	if (state->in_stream && state->include_xids)
 		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
 }
@@ -1000,9 +1015,12 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	MsDecodingState *state = ctx->output_plugin_private;
 	StringInfo	out = ctx->out;
 
+	MemoryContext oldcxt;
+
 	if (strcmp(prefix, MS_MESSAGE_PREFIX) != 0)
 		return;
 
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	if (transactional)
 		ms_write_header(ctx, txn);
 
@@ -1018,6 +1036,9 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	ms_json_string(out, message, message_size);
 	appendStringInfoChar(out, '}');
 	OutputPluginWrite(ctx, true);
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 }
 
 /*
