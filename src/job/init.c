@@ -367,17 +367,13 @@ cmd_init(const JobOptions *opts)
 
 	have_job = state_read_job(tgt, opts->domain, &js);
 
-	if (opts->drop)
+	if (opts->drop && have_job)
 	{
-		const char *slot = have_job ? js.slot_name : opts->slot;
-
-		if (!drop_slot_if_idle(src, slot))
+		/* only what this target's job owns: never another job's slot */
+		if (!drop_slot_if_idle(src, js.slot_name))
 			exit(EXIT_SLOT);
-		if (have_job)
-		{
-			drop_target(tgt, opts->domain, js.target_schema);
-			pg_log_info("dropped target schema \"%s\" and the job's state", js.target_schema);
-		}
+		drop_target(tgt, opts->domain, js.target_schema);
+		pg_log_info("dropped target schema \"%s\" and the job's state", js.target_schema);
 		have_job = false;
 	}
 	else if (have_job && strcmp(js.phase, "creating") == 0)

@@ -92,7 +92,9 @@ usage_init(void)
 	printf(_("      --progress             progress bar even when not on a terminal\n"));
 	printf(_("      --no-progress          no progress output, only the summary\n"));
 	printf(_("      --drop                 start over: drop the slot, the target schema and\n"
-			 "                             the job's state for this domain, then init\n"));
+			 "                             the job's state recorded for this domain on the\n"
+			 "                             target, then init (a slot or schema the target's\n"
+			 "                             job does not record is never dropped)\n"));
 	help_exit_codes();
 }
 
