@@ -159,6 +159,17 @@ $tgt->safe_psql('postgres', "INSERT INTO orders.customer (id, name, email) VALUE
 ok(run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ]), 'stream resumes after the fix');
 same_tables('after the fix');
 
+# a run of deletes, sent as one statement, with one row missing on the target
+$tgt->safe_psql('postgres', 'DELETE FROM orders.customer WHERE id = 42');
+$src->safe_psql('postgres', 'DELETE FROM customer WHERE id BETWEEN 40 AND 45');
+$ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>', \$stdout, '2>', \$stderr);
+is($? >> 8, 7, 'run of deletes with a missing row: exit code 7');
+like($stderr, qr/could not apply DELETE of 6 rows on table "public\.customer" \(source commit LSN [0-9A-F\/]+ to [0-9A-F\/]+, first xid \d+\): 5 rows match their old keys on the target/,
+	'run of deletes: clear message');
+$tgt->safe_psql('postgres', "INSERT INTO orders.customer (id, name) VALUES (42, 'back')");
+ok(run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ]), 'stream goes on after the fix');
+same_tables('after the run of deletes');
+
 # a renamed column is not mistaken for a new one
 $src->safe_psql('postgres', "ALTER TABLE doc RENAME COLUMN n TO m; INSERT INTO doc VALUES (99, 1, 'r', NULL)");
 $ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>', \$stdout, '2>', \$stderr);
