@@ -69,6 +69,10 @@ usage(void)
 	printf(_("  stream   apply the changes made since init, exactly once\n"));
 	printf(_("  status   show lag, counters, slot state and the last error\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
+	printf(_("\nExamples:\n"));
+	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
+	printf(_("  %s stream -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders\n"), progname);
+	printf(_("  %s status -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders --json\n"), progname);
 	help_exit_codes();
 }
 
