@@ -344,8 +344,10 @@ sync_sequences(PGconn *src, PGconn *tgt, Domain *d, const char *target_schema)
 }
 
 int
-cmd_init(const JobOptions *opts)
+cmd_init(const JobOptions *given)
 {
+	JobOptions	o = *given;
+	const JobOptions *opts = &o;
 	PGconn	   *src;
 	PGconn	   *tgt;
 	PGconn	   *repl;
@@ -356,7 +358,7 @@ cmd_init(const JobOptions *opts)
 	char	   *sysid;
 	char	   *snapshot;
 	char	   *lsn;
-	const char *target_schema = opts->target_schema;
+	const char *target_schema;
 	int			i;
 
 	src = job_connect(opts->source, "source", false, true);
@@ -366,6 +368,13 @@ cmd_init(const JobOptions *opts)
 	catalog_check_source(src, opts->domain);
 
 	have_job = state_read_job(tgt, opts->domain, &js);
+
+	/* a rerun takes the slot and target schema of the first run unless given */
+	if (have_job && !given->slot_given)
+		o.slot = js.slot_name;
+	if (have_job && !given->target_schema_given)
+		o.target_schema = js.target_schema;
+	target_schema = opts->target_schema;
 
 	if (opts->drop && have_job)
 	{

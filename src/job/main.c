@@ -285,9 +285,11 @@ main(int argc, char **argv)
 				break;
 			case OPT_TARGET_SCHEMA:
 				opts.target_schema = pg_strdup(optarg);
+				opts.target_schema_given = true;
 				break;
 			case OPT_SLOT:
 				opts.slot = pg_strdup(optarg);
+				opts.slot_given = true;
 				break;
 			case 'j':
 				opts.jobs = parse_int_option(optarg, "-j/--jobs", 1, 64);

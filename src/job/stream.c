@@ -149,8 +149,10 @@ print_status(const char *domain)
  * set when the session applied something (the backoff then restarts).
  */
 static int
-stream_session(const JobOptions *opts, bool *progress)
+stream_session(const JobOptions *given, bool *progress)
 {
+	JobOptions	o = *given;
+	const JobOptions *opts = &o;
 	PGconn	   *tgt;
 	PGconn	   *repl;
 	JobState	js;
@@ -181,6 +183,11 @@ stream_session(const JobOptions *opts, bool *progress)
 		PQfinish(tgt);
 		return EXIT_TARGET;
 	}
+	/* slot and target schema: those of init unless given */
+	if (!given->slot_given)
+		o.slot = js.slot_name;
+	if (!given->target_schema_given)
+		o.target_schema = js.target_schema;
 	if (strcmp(js.slot_name, opts->slot) != 0 || strcmp(js.target_schema, opts->target_schema) != 0)
 	{
 		pg_log_error("the job of domain \"%s\" uses slot \"%s\" and target schema \"%s\"",
