@@ -20,7 +20,7 @@ SCALE=${SCALE:-10}
 CLIENTS=${CLIENTS:-4}
 
 bench_start_clusters
-trap 'kill $stream_pid 2>/dev/null; bench_stop_clusters' EXIT
+trap 'kill $stream_pid 2>/dev/null || true; bench_stop_clusters' EXIT
 
 "$BIN/pgbench" -i -q -s "$SCALE" -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres postgres >/dev/null 2>&1
 psql_src -c "CREATE EXTENSION migration_split" \
