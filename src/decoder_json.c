@@ -7,10 +7,11 @@
  * Every column value is written as a JSON string holding the type's text
  * output (or JSON null, decided by the caller), so that a consumer can feed
  * it back to the type's input function and get the same value.  Escaping
- * follows RFC 8259 exactly: '"' and '\' are escaped, control characters
- * below 0x20 use the short forms \b \f \n \r \t or \u00XX, everything else
- * (including non-ASCII UTF-8) is copied as is.  Databases in another
- * server encoding have their strings converted to UTF-8.
+ * follows RFC 8259 exactly: '"' and '\' are escaped as \" and \\, every
+ * control character below 0x20 as \u00XX (also newline and tab: one rule,
+ * easy to check), everything else (including non-ASCII UTF-8) is copied as
+ * is.  Databases in another server encoding have their strings converted to
+ * UTF-8.
  *
  * Runs of characters that need no escaping are copied with one memcpy; the
  * common types (integers, booleans, text-like types) are printed without
@@ -111,21 +112,6 @@ ms_json_string(StringInfo buf, const char *s, int len)
 				break;
 			case '\\':
 				buf->data[buf->len++] = '\\';
-				break;
-			case '\b':
-				buf->data[buf->len++] = 'b';
-				break;
-			case '\f':
-				buf->data[buf->len++] = 'f';
-				break;
-			case '\n':
-				buf->data[buf->len++] = 'n';
-				break;
-			case '\r':
-				buf->data[buf->len++] = 'r';
-				break;
-			case '\t':
-				buf->data[buf->len++] = 't';
 				break;
 			default:
 				buf->data[buf->len++] = 'u';
