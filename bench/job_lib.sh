@@ -57,6 +57,7 @@ unix_socket_directories = '$BENCH_DIR'
 listen_addresses = ''
 CONF
 	done
+	echo "${EXTRA_TGT_CONF:-}" >> "$BENCH_DIR/tgt/postgresql.conf"
 	"${runas[@]}" "$BIN/pg_ctl" -D "$BENCH_DIR/src" -o "-p $SRC_PORT" -l "$BENCH_DIR/src.log" -w start >/dev/null
 	"${runas[@]}" "$BIN/pg_ctl" -D "$BENCH_DIR/tgt" -o "-p $TGT_PORT" -l "$BENCH_DIR/tgt.log" -w start >/dev/null
 }

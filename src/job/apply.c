@@ -12,7 +12,9 @@
  *
  * Statements are prepared once per relation (and per set of unchanged TOAST
  * columns for UPDATE) and sent in libpq pipeline mode: the job does not wait
- * for one change to be applied before sending the next.  Results are checked
+ * for one change to be applied before sending the next.  Runs of inserts
+ * into one table become one multi-row INSERT, runs of deletes by a
+ * one-column key one DELETE ... = ANY (array) whose row count is checked.  Results are checked
  * in order at every synchronisation point; an error, or an UPDATE or DELETE
  * that finds no row, stops the job with the table and the source LSN, and
  * the batch is rolled back.  The check happens before COMMIT is sent.
@@ -33,6 +35,9 @@
 
 #include "job.h"
 #include "apply.h"
+
+/* longest run of inserts or deletes sent as one statement */
+#define RUN_MAX 100
 
 typedef struct UpdStmt
 {
@@ -57,19 +62,34 @@ typedef struct ApplyRel
 	int			version;
 	bool		ins_ready;
 	bool		del_ready;
+	bool		ins_run_ready[RUN_MAX + 1];
+	bool		del_run_ready;
+	char	   *keytype;		/* type of a one-column key, for "= ANY" */
+	int			nsent;			/* columns sent (not generated on the target) */
 	UpdStmt    *upds;
 } ApplyRel;
 
 typedef struct Pending
 {
 	char		action;			/* I, U, D, T, or 'S' for a statement */
-	bool		expect_one;		/* must affect exactly one row */
+	int			expect_rows;	/* must affect exactly this many rows; 0: any */
+	int			nrows;			/* source changes in this statement */
 	ApplyRel   *rel;
-	unsigned long long commit_lsn;
+	unsigned long long commit_lsn;	/* of the (first) change */
+	unsigned long long last_lsn;	/* of the last change */
 	unsigned long long xid;
 } Pending;
 
-#define MAX_PENDING 1000
+/*
+ * Runs of inserts into one table, and of deletes from one table with a
+ * one-column key, are sent as one statement (multi-row VALUES, or
+ * "= ANY (array)"): far less work per row for the target.
+ */
+
+
+/* statements sent but not yet checked: at most MAX_PENDING */
+#define MAX_PENDING 2000
+#define PENDING_RING (MAX_PENDING + 16)
 
 static PGconn *tgt;
 static const JobOptions *aopts;
@@ -79,7 +99,8 @@ static int	caprels;
 static ApplyRel *lastrel;
 static int	rel_versions;
 
-static Pending pending[MAX_PENDING + 8];
+static Pending pending[PENDING_RING];
+static int	phead;
 static int	npending;
 
 /* the open target transaction */
@@ -169,101 +190,132 @@ action_name(char a)
 }
 
 /*
- * Send a Sync and check the results of every queued statement, in order.
- * Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY.
+ * Check the result of one queued statement; returns the new rc.
+ */
+static int
+check_result(Pending *p, PGresult *res)
+{
+	char		lsnbuf[32];
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED)
+	{
+		if (connection_lost(res))
+			return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		if (p->rel && p->nrows > 1)
+		{
+			char		lsnbuf2[32];
+
+			return fail(EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s",
+						action_name(p->action), p->nrows, p->rel->schema, p->rel->table,
+						lsn_format(p->commit_lsn, lsnbuf), lsn_format(p->last_lsn, lsnbuf2),
+						p->xid, PQresultErrorMessage(res));
+		}
+		if (p->rel)
+			return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
+						action_name(p->action), p->rel->schema, p->rel->table,
+						lsn_format(p->commit_lsn, lsnbuf), p->xid,
+						PQresultErrorMessage(res));
+		return fail(EXIT_APPLY, "target: %s", PQresultErrorMessage(res));
+	}
+	if (st == PGRES_COMMAND_OK && p->expect_rows > 0 && atoi(PQcmdTuples(res)) != p->expect_rows)
+	{
+		char		lsnbuf2[32];
+
+		if (p->rel && p->nrows > 1)
+			return fail(EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s rows match their old keys on the target",
+						action_name(p->action), p->nrows, p->rel->schema, p->rel->table,
+						lsn_format(p->commit_lsn, lsnbuf), lsn_format(p->last_lsn, lsnbuf2),
+						p->xid, PQcmdTuples(res));
+		if (p->rel)
+			return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s rows match the old key on the target",
+						action_name(p->action), p->rel->schema, p->rel->table,
+						lsn_format(p->commit_lsn, lsnbuf), p->xid, PQcmdTuples(res));
+		return fail(EXIT_APPLY, "the job's state row on the target is missing");
+	}
+	return APPLY_OK;
+}
+
+/*
+ * Read results of the oldest queued statements, in order, until at most
+ * "keep" are outstanding.  Without a Sync, a Flush request makes the server
+ * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
+ * an error the session ends, so the rest of the queue does not matter.
+ */
+static int
+consume_results(int keep, bool flush_request)
+{
+	if (flush_request && (PQsendFlushRequest(tgt) != 1 || PQflush(tgt) < 0))
+		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+	while (npending > keep)
+	{
+		Pending    *p = &pending[phead];
+		PGresult   *res = PQgetResult(tgt);
+		PGresult   *extra;
+		int			rc;
+
+		if (res == NULL)
+			return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+		{
+			PQclear(res);
+			return fail(APPLY_RECONNECT, "target: lost pipeline results");
+		}
+		rc = check_result(p, res);
+		PQclear(res);
+		/* each statement's results end with NULL */
+		while ((extra = PQgetResult(tgt)) != NULL)
+			PQclear(extra);
+		phead = (phead + 1) % PENDING_RING;
+		npending--;
+		if (rc != APPLY_OK)
+			return rc;
+	}
+	return APPLY_OK;
+}
+
+/*
+ * Send a Sync and check the results of every queued statement.
  */
 static int
 pipe_sync(void)
 {
 	PGresult   *res;
-	int			i;
-	int			rc = APPLY_OK;
-	char		lsnbuf[32];
+	int			rc;
 
 	if (PQpipelineSync(tgt) != 1)
 		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
-
-	for (i = 0; i < npending; i++)
-	{
-		Pending    *p = &pending[i];
-		ExecStatusType st;
-
-		res = PQgetResult(tgt);
-		if (res == NULL)
-		{
-			if (rc == APPLY_OK)
-				rc = fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
-			break;
-		}
-		st = PQresultStatus(res);
-		if (st == PGRES_FATAL_ERROR && rc == APPLY_OK)
-		{
-			if (connection_lost(res))
-				rc = fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
-			else if (p->rel)
-				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
-						  action_name(p->action), p->rel->schema, p->rel->table,
-						  lsn_format(p->commit_lsn, lsnbuf), p->xid,
-						  PQresultErrorMessage(res));
-			else
-				rc = fail(EXIT_APPLY, "target: %s", PQresultErrorMessage(res));
-		}
-		else if (st == PGRES_COMMAND_OK && p->expect_one && rc == APPLY_OK &&
-				 strcmp(PQcmdTuples(res), "1") != 0)
-		{
-			if (p->rel)
-				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s rows match the old key on the target",
-						  action_name(p->action), p->rel->schema, p->rel->table,
-						  lsn_format(p->commit_lsn, lsnbuf), p->xid, PQcmdTuples(res));
-			else
-				rc = fail(EXIT_APPLY, "the job's state row on the target is missing");
-		}
-		PQclear(res);
-		/* each statement's results end with NULL */
-		while ((res = PQgetResult(tgt)) != NULL)
-		{
-			if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
-				break;
-			PQclear(res);
-		}
-		if (res != NULL)
-		{
-			/* premature sync: connection trouble */
-			PQclear(res);
-			npending = 0;
-			return rc != APPLY_OK ? rc : fail(APPLY_RECONNECT, "target: lost pipeline results");
-		}
-	}
-	npending = 0;
-	/* the sync itself */
+	if ((rc = consume_results(0, false)) != APPLY_OK)
+		return rc;
 	for (;;)
 	{
 		res = PQgetResult(tgt);
 		if (res == NULL)
 		{
 			if (PQstatus(tgt) == CONNECTION_BAD)
-				return rc != APPLY_OK ? rc : fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+				return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
 		{
 			PQclear(res);
-			break;
+			return APPLY_OK;
 		}
 		PQclear(res);
 	}
-	return rc;
 }
 
 static void
-queue(char action, bool expect_one, ApplyRel *rel)
+queue(char action, int expect_rows, ApplyRel *rel)
 {
-	Pending    *p = &pending[npending++];
+	Pending    *p = &pending[(phead + npending) % PENDING_RING];
 
+	npending++;
 	p->action = action;
-	p->expect_one = expect_one;
+	p->expect_rows = expect_rows;
+	p->nrows = 1;
 	p->rel = rel;
-	p->commit_lsn = xact_commit_lsn;
+	p->commit_lsn = p->last_lsn = xact_commit_lsn;
 	p->xid = xact_xid;
 }
 
@@ -272,8 +324,9 @@ send_ok(int ok)
 {
 	if (ok != 1)
 		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+	/* keep the queue bounded without ever letting the target run dry */
 	if (npending >= MAX_PENDING)
-		return pipe_sync();
+		return consume_results(MAX_PENDING / 4, true);
 	return APPLY_OK;
 }
 
@@ -355,7 +408,7 @@ apply_start(PGconn *conn, const JobOptions *opts, const char *applied)
 	batch_rows = batch_xacts = 0;
 	batch_lsn = 0;
 	in_xact = skip_xact = false;
-	npending = 0;
+	npending = phead = 0;
 	nrels = 0;
 	lastrel = NULL;
 
@@ -444,6 +497,7 @@ apply_relation(Message *m)
 		pg_free(r->qcols);
 		pg_free(r->skip);
 		pg_free(r->keypos);
+		pg_free(r->keytype);
 		pg_free(r->schema);
 		pg_free(r->table);
 		pg_free(r->qname);
@@ -565,8 +619,12 @@ apply_relation(Message *m)
 		}
 		if (c->key)
 			r->keypos[r->nkey++] = i;
+		if (!r->skip[i])
+			r->nsent++;
 	}
 	PQclear(res);
+	if (r->nkey == 1 && r->replident != 'f')
+		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
 	pg_free(qschema);
 	pg_free(qtable);
 	return APPLY_OK;
@@ -602,12 +660,210 @@ prepare(const char *name, const char *sql)
 	return send_ok(ok);
 }
 
+/* the run being collected */
+static ApplyRel *run_rel;
+static char run_action;
+static int	run_n;
+static char **run_vals;			/* run_n rows of nsent values (I) or 1 key (D) */
+static unsigned long long run_first_lsn;
+static unsigned long long run_first_xid;
+
+static void
+run_discard(void)
+{
+	int			i;
+	int			width = run_action == 'I' && run_rel ? run_rel->nsent : 1;
+
+	for (i = 0; i < run_n * width; i++)
+		pg_free(run_vals[i]);
+	run_n = 0;
+	run_rel = NULL;
+}
+
+/* append "value" to an array literal, quoted */
+static void
+append_array_elem(PQExpBuffer buf, const char *value)
+{
+	const char *c;
+
+	appendPQExpBufferChar(buf, '"');
+	for (c = value; *c; c++)
+	{
+		if (*c == '"' || *c == '\\')
+			appendPQExpBufferChar(buf, '\\');
+		appendPQExpBufferChar(buf, *c);
+	}
+	appendPQExpBufferChar(buf, '"');
+}
+
+static int	apply_insert_one(ApplyRel *r, const char *const *vals);
+static int	apply_delete_one(ApplyRel *r, const char *const *keys);
+
+/*
+ * Send the collected run as one statement.
+ */
+static int
+run_flush(void)
+{
+	ApplyRel   *r = run_rel;
+	int			n = run_n;
+	int			rc;
+	int			i,
+				j;
+	char		name[64];
+	unsigned long long save_lsn = xact_commit_lsn;
+	unsigned long long save_xid = xact_xid;
+	Pending    *p;
+
+	if (n == 0)
+		return APPLY_OK;
+
+	/* the queued statement is described by the run's first change */
+	xact_commit_lsn = run_first_lsn;
+	xact_xid = run_first_xid;
+
+	if (n == 1)
+	{
+		rc = run_action == 'I' ? apply_insert_one(r, (const char *const *) run_vals)
+			: apply_delete_one(r, (const char *const *) run_vals);
+	}
+	else if (run_action == 'I')
+	{
+		snprintf(name, sizeof(name), "i%d_%d", r->version, n);
+		rc = APPLY_OK;
+		if (!r->ins_run_ready[n])
+		{
+			PQExpBufferData sql;
+			int			k = 0;
+
+			initPQExpBuffer(&sql);
+			appendPQExpBuffer(&sql, "INSERT INTO %s (", r->qname);
+			for (i = 0; i < r->ncols; i++)
+				if (!r->skip[i])
+					appendPQExpBuffer(&sql, "%s%s", k++ ? ", " : "", r->qcols[i]);
+			appendPQExpBufferStr(&sql, ") OVERRIDING SYSTEM VALUE VALUES ");
+			for (j = 0, k = 0; j < n; j++)
+			{
+				appendPQExpBuffer(&sql, "%s(", j ? ", " : "");
+				for (i = 0; i < r->nsent; i++, k++)
+					appendPQExpBuffer(&sql, "%s$%d", i ? ", " : "", k + 1);
+				appendPQExpBufferChar(&sql, ')');
+			}
+			rc = prepare(name, sql.data);
+			termPQExpBuffer(&sql);
+			r->ins_run_ready[n] = (rc == APPLY_OK);
+		}
+		if (rc == APPLY_OK)
+		{
+			rc = PQsendQueryPrepared(tgt, name, n * r->nsent, (const char *const *) run_vals,
+									 NULL, NULL, 0);
+			queue('I', 0, r);
+			p = &pending[(phead + npending - 1) % PENDING_RING];
+			p->nrows = n;
+			p->last_lsn = save_lsn;
+			rc = send_ok(rc);
+		}
+	}
+	else
+	{
+		PQExpBufferData arr;
+		const char *param[1];
+
+		snprintf(name, sizeof(name), "da%d", r->version);
+		rc = APPLY_OK;
+		if (!r->del_run_ready)
+		{
+			char	   *sql = psprintf("DELETE FROM %s WHERE %s = ANY ($1::%s[])",
+									   r->qname, r->qcols[r->keypos[0]], r->keytype);
+
+			rc = prepare(name, sql);
+			pg_free(sql);
+			r->del_run_ready = (rc == APPLY_OK);
+		}
+		if (rc == APPLY_OK)
+		{
+			initPQExpBuffer(&arr);
+			appendPQExpBufferChar(&arr, '{');
+			for (j = 0; j < n; j++)
+			{
+				if (j)
+					appendPQExpBufferChar(&arr, ',');
+				append_array_elem(&arr, run_vals[j]);
+			}
+			appendPQExpBufferChar(&arr, '}');
+			param[0] = arr.data;
+			rc = PQsendQueryPrepared(tgt, name, 1, param, NULL, NULL, 0);
+			termPQExpBuffer(&arr);
+			queue('D', n, r);
+			p = &pending[(phead + npending - 1) % PENDING_RING];
+			p->nrows = n;
+			p->last_lsn = save_lsn;
+			rc = send_ok(rc);
+		}
+	}
+	xact_commit_lsn = save_lsn;
+	xact_xid = save_xid;
+	run_discard();
+	return rc;
+}
+
+/*
+ * Add an insert or a delete to the run, sending the run first when the
+ * change does not continue it.  Takes the values out of the message.
+ */
+static int
+run_add(ApplyRel *r, char action, Message *m)
+{
+	int			width = action == 'I' ? r->nsent : 1;
+	int			max_rows = Min(RUN_MAX, 65535 / Max(width, 1));
+	int			rc;
+	int			i;
+
+	if (run_n > 0 && (run_rel != r || run_action != action || run_n >= max_rows))
+	{
+		if ((rc = run_flush()) != APPLY_OK)
+			return rc;
+	}
+	if (run_vals == NULL)
+		run_vals = pg_malloc(sizeof(char *) * 65536);
+	if (run_n == 0)
+	{
+		run_rel = r;
+		run_action = action;
+		run_first_lsn = xact_commit_lsn;
+		run_first_xid = xact_xid;
+	}
+	if (action == 'I')
+	{
+		int			k = run_n * width;
+
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i])
+			{
+				run_vals[k++] = m->newvals[i];
+				m->newvals[i] = NULL;
+			}
+	}
+	else
+	{
+		run_vals[run_n] = m->keyvals[0];
+		m->keyvals[0] = NULL;
+	}
+	run_n++;
+	return APPLY_OK;
+}
+
 static int
 apply_insert(ApplyRel *r, Message *m)
 {
+	return run_add(r, 'I', m);
+}
+
+/* one row, values of the columns sent (generated ones left out) */
+static int
+apply_insert_one(ApplyRel *r, const char *const *vals)
+{
 	char		name[64];
-	const char *vals[1600];
-	int			n = 0;
 	int			i;
 	int			rc;
 
@@ -636,11 +892,8 @@ apply_insert(ApplyRel *r, Message *m)
 			return rc;
 		r->ins_ready = true;
 	}
-	for (i = 0; i < r->ncols; i++)
-		if (!r->skip[i])
-			vals[n++] = m->newvals[i];
-	rc = PQsendQueryPrepared(tgt, name, n, vals, NULL, NULL, 0);
-	queue('I', false, r);
+	rc = PQsendQueryPrepared(tgt, name, r->nsent, vals, NULL, NULL, 0);
+	queue('I', 0, r);
 	return send_ok(rc);
 }
 
@@ -720,6 +973,18 @@ apply_update(ApplyRel *r, Message *m)
 static int
 apply_delete(ApplyRel *r, Message *m)
 {
+	int			rc;
+
+	if (r->keytype != NULL && m->keyvals[0] != NULL)
+		return run_add(r, 'D', m);
+	if ((rc = run_flush()) != APPLY_OK)
+		return rc;
+	return apply_delete_one(r, (const char *const *) m->keyvals);
+}
+
+static int
+apply_delete_one(ApplyRel *r, const char *const *keys)
+{
 	char		name[64];
 	int			rc;
 
@@ -737,8 +1002,8 @@ apply_delete(ApplyRel *r, Message *m)
 			return rc;
 		r->del_ready = true;
 	}
-	rc = PQsendQueryPrepared(tgt, name, r->nkey, (const char *const *) m->keyvals, NULL, NULL, 0);
-	queue('D', true, r);
+	rc = PQsendQueryPrepared(tgt, name, r->nkey, keys, NULL, NULL, 0);
+	queue('D', 1, r);
 	return send_ok(rc);
 }
 
@@ -790,7 +1055,6 @@ apply_truncate(Message *m)
 		int			ok = PQsendQueryParams(tgt, sql.data, 0, NULL, NULL, NULL, NULL, 0);
 
 		queue('T', false, NULL);
-		pending[npending - 1].rel = NULL;
 		rc = send_ok(ok);
 		batch_rows++;
 	}
@@ -814,6 +1078,8 @@ apply_flush(void)
 	if (batch_xacts == 0 && !batch_open)
 		return APPLY_OK;
 	if ((rc = begin_batch()) != APPLY_OK)
+		return rc;
+	if ((rc = run_flush()) != APPLY_OK)
 		return rc;
 	/* check every change before COMMIT is sent */
 	if ((rc = pipe_sync()) != APPLY_OK)
@@ -865,6 +1131,14 @@ apply_batch_due(void)
 		(now_seconds() - batch_started) * 1000 >= aopts->batch_ms;
 }
 
+double
+apply_batch_age_ms(void)
+{
+	if (!batch_open && batch_xacts == 0)
+		return 0;
+	return (now_seconds() - batch_started) * 1000;
+}
+
 bool
 apply_idle(void)
 {
@@ -892,6 +1166,12 @@ apply_message(Message *m, unsigned long long data_start)
 	ApplyRel   *r;
 	char		lsnbuf[32];
 	int			rc;
+
+	/* a run continues only through inserts, deletes and transaction ends */
+	if (run_n > 0 && m->action != MSG_INSERT && m->action != MSG_DELETE &&
+		m->action != MSG_BEGIN && m->action != MSG_COMMIT &&
+		(rc = run_flush()) != APPLY_OK)
+		return rc;
 
 	switch (m->action)
 	{
@@ -1000,11 +1280,13 @@ apply_reset(void)
 		pg_free(r->qcols);
 		pg_free(r->skip);
 		pg_free(r->keypos);
+		pg_free(r->keytype);
 		pg_free(r->schema);
 		pg_free(r->table);
 		pg_free(r->qname);
 		pg_free(r);
 	}
+	run_discard();
 	nrels = 0;
 	lastrel = NULL;
 	for (i = 0; i < nsync; i++)
@@ -1022,6 +1304,6 @@ apply_reset(void)
 	batch_rows = batch_xacts = 0;
 	batch_lsn = 0;
 	in_xact = false;
-	npending = 0;
+	npending = phead = 0;
 	tgt = NULL;
 }

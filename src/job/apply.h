@@ -29,6 +29,7 @@ extern int	apply_message(Message *m, unsigned long long data_start);
 extern int	apply_flush(void);
 extern bool apply_batch_due(void);
 extern bool apply_idle(void);
+extern double apply_batch_age_ms(void);
 extern bool apply_in_xact(void);
 extern unsigned long long apply_position(void);
 extern const char *apply_last_error(void);

@@ -83,7 +83,7 @@ static const char *tables_sql =
 "  SELECT o.rel::pg_catalog.oid FROM migration_split.ownership o WHERE o.domain = $1"
 "  UNION"
 "  SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN d ON i.inhparent = d.oid"
-"  WHERE NOT EXISTS (SELECT FROM migration_split.ownership o2"
+"  WHERE i.inhseqno = 1 AND NOT EXISTS (SELECT FROM migration_split.ownership o2"
 "                    WHERE o2.rel::pg_catalog.oid = i.inhrelid))"
 " SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident,"
 "  GREATEST(c.reltuples, 0),"

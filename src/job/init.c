@@ -344,8 +344,10 @@ sync_sequences(PGconn *src, PGconn *tgt, Domain *d, const char *target_schema)
 }
 
 int
-cmd_init(const JobOptions *opts)
+cmd_init(const JobOptions *given)
 {
+	JobOptions	o = *given;
+	const JobOptions *opts = &o;
 	PGconn	   *src;
 	PGconn	   *tgt;
 	PGconn	   *repl;
@@ -356,7 +358,7 @@ cmd_init(const JobOptions *opts)
 	char	   *sysid;
 	char	   *snapshot;
 	char	   *lsn;
-	const char *target_schema = opts->target_schema;
+	const char *target_schema;
 	int			i;
 
 	src = job_connect(opts->source, "source", false, true);
@@ -367,17 +369,20 @@ cmd_init(const JobOptions *opts)
 
 	have_job = state_read_job(tgt, opts->domain, &js);
 
-	if (opts->drop)
-	{
-		const char *slot = have_job ? js.slot_name : opts->slot;
+	/* a rerun takes the slot and target schema of the first run unless given */
+	if (have_job && !given->slot_given)
+		o.slot = js.slot_name;
+	if (have_job && !given->target_schema_given)
+		o.target_schema = js.target_schema;
+	target_schema = opts->target_schema;
 
-		if (!drop_slot_if_idle(src, slot))
+	if (opts->drop && have_job)
+	{
+		/* only what this target's job owns: never another job's slot */
+		if (!drop_slot_if_idle(src, js.slot_name))
 			exit(EXIT_SLOT);
-		if (have_job)
-		{
-			drop_target(tgt, opts->domain, js.target_schema);
-			pg_log_info("dropped target schema \"%s\" and the job's state", js.target_schema);
-		}
+		drop_target(tgt, opts->domain, js.target_schema);
+		pg_log_info("dropped target schema \"%s\" and the job's state", js.target_schema);
 		have_job = false;
 	}
 	else if (have_job && strcmp(js.phase, "creating") == 0)

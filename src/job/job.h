@@ -48,6 +48,8 @@ typedef struct JobOptions
 	const char *domain;
 	const char *target_schema;	/* default: domain name */
 	const char *slot;			/* default: migration_split_<domain> */
+	bool		target_schema_given;	/* else stream takes the job's */
+	bool		slot_given;
 	int			jobs;			/* init: parallel COPY connections */
 	bool		until_caught_up;	/* stream */
 	bool		json;			/* status */

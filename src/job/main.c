@@ -69,6 +69,10 @@ usage(void)
 	printf(_("  stream   apply the changes made since init, exactly once\n"));
 	printf(_("  status   show lag, counters, slot state and the last error\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
+	printf(_("\nExamples:\n"));
+	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
+	printf(_("  %s stream -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders\n"), progname);
+	printf(_("  %s status -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders --json\n"), progname);
 	help_exit_codes();
 }
 
@@ -92,7 +96,9 @@ usage_init(void)
 	printf(_("      --progress             progress bar even when not on a terminal\n"));
 	printf(_("      --no-progress          no progress output, only the summary\n"));
 	printf(_("      --drop                 start over: drop the slot, the target schema and\n"
-			 "                             the job's state for this domain, then init\n"));
+			 "                             the job's state recorded for this domain on the\n"
+			 "                             target, then init (a slot or schema the target's\n"
+			 "                             job does not record is never dropped)\n"));
 	help_exit_codes();
 }
 
@@ -115,7 +121,7 @@ usage_stream(void)
 	printf(_("      --batch-changes=N      at most N changes per target transaction\n"
 			 "                             (default: 10000)\n"));
 	printf(_("      --batch-time=MS        commit on the target at least every MS\n"
-			 "                             milliseconds (default: 500)\n"));
+			 "                             milliseconds (default: 100)\n"));
 	printf(_("      --status-interval=SEC  print a status line every SEC seconds, 0 = never\n"
 			 "                             (default: 10)\n"));
 	printf(_("      --max-retries=N        give up after N failed reconnections in a row,\n"
@@ -250,7 +256,7 @@ main(int argc, char **argv)
 	opts.jobs = 4;
 	opts.progress = -1;
 	opts.batch_changes = 10000;
-	opts.batch_ms = 500;
+	opts.batch_ms = 100;
 	opts.status_interval = 10;
 
 	/* parse the options after the command */
@@ -279,9 +285,11 @@ main(int argc, char **argv)
 				break;
 			case OPT_TARGET_SCHEMA:
 				opts.target_schema = pg_strdup(optarg);
+				opts.target_schema_given = true;
 				break;
 			case OPT_SLOT:
 				opts.slot = pg_strdup(optarg);
+				opts.slot_given = true;
 				break;
 			case 'j':
 				opts.jobs = parse_int_option(optarg, "-j/--jobs", 1, 64);

@@ -86,7 +86,8 @@ progress_update(bool force)
 	double		interval = pmode == 1 ? 0.25 : 10.0;
 	long long	rows = 0;
 	long long	bytes = 0;
-	double		est_bytes = 0;
+	double		est_rows = 0;
+	double		done_rows = 0;
 	int			done = 0;
 	int			total;
 	double		frac;
@@ -110,9 +111,11 @@ progress_update(bool force)
 	for (i = 0; i < total; i++)
 	{
 		DomainTable *t = &pdomain->tables[i];
-		double		tb = t->est_bytes > 0 ? t->est_bytes : 8192;
+		double		tr = t->est_rows > 0 ? t->est_rows : 1;
 
-		est_bytes += tb;
+		/* a copied table counts fully, whatever the estimate said */
+		est_rows += Max(tr, t->rows_done);
+		done_rows += t->state == TABLE_COPIED ? Max(tr, t->rows_done) : Min(tr, t->rows_done);
 		rows += t->rows_done;
 		if (t->state == TABLE_COPIED)
 		{
@@ -124,11 +127,11 @@ progress_update(bool force)
 			bytes += t->bytes_done;
 			if (t->state == TABLE_COPYING)
 				appendPQExpBuffer(&current, "%s%s %.0f%%", current.len ? ", " : "",
-								  t->name, tb > 0 ? Min(100.0, 100.0 * t->bytes_done / tb) : 0);
+								  t->name, Min(100.0, 100.0 * t->rows_done / tr));
 		}
 	}
-	/* COPY data is somewhat smaller than the relation on disk */
-	frac = est_bytes > 0 ? Min(1.0, (double) bytes / est_bytes) : 0;
+	/* by rows: reltuples estimates rows far better than sizes estimate COPY bytes */
+	frac = est_rows > 0 ? Min(1.0, done_rows / est_rows) : 0;
 	if (done == total)
 		frac = 1.0;
 	rate = now > pstart ? bytes / (now - pstart) : 0;

@@ -131,10 +131,28 @@ state_record_error(PGconn *tgt, const char *domain, const char *error)
 		return;
 	if (PQpipelineStatus(tgt) != PQ_PIPELINE_OFF)
 	{
-		while ((res = PQgetResult(tgt)) != NULL)
-			PQclear(res);
-		if (PQexitPipelineMode(tgt) != 1)
+		/* end the pipeline: Sync, then discard everything up to it */
+		if (PQpipelineSync(tgt) != 1)
 			return;
+		for (;;)
+		{
+			res = PQgetResult(tgt);
+			if (res == NULL)
+			{
+				if (PQstatus(tgt) == CONNECTION_BAD)
+					return;
+				continue;
+			}
+			if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+			{
+				/* an earlier Sync may still have been outstanding */
+				PQclear(res);
+				if (PQexitPipelineMode(tgt) == 1)
+					break;
+				continue;
+			}
+			PQclear(res);
+		}
 	}
 	if (PQtransactionStatus(tgt) != PQTRANS_IDLE)
 		PQclear(PQexec(tgt, "ROLLBACK"));

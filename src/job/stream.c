@@ -38,6 +38,9 @@
 
 #define SESSION_RECONNECT	(-1)
 
+/* a batch younger than this waits for more data before committing */
+#define QUIET_MS			20
+
 /* microseconds between 2000-01-01 and 1970-01-01 */
 #define PG_EPOCH_OFFSET_USEC	(946684800LL * 1000000LL)
 
@@ -146,8 +149,10 @@ print_status(const char *domain)
  * set when the session applied something (the backoff then restarts).
  */
 static int
-stream_session(const JobOptions *opts, bool *progress)
+stream_session(const JobOptions *given, bool *progress)
 {
+	JobOptions	o = *given;
+	const JobOptions *opts = &o;
 	PGconn	   *tgt;
 	PGconn	   *repl;
 	JobState	js;
@@ -178,6 +183,11 @@ stream_session(const JobOptions *opts, bool *progress)
 		PQfinish(tgt);
 		return EXIT_TARGET;
 	}
+	/* slot and target schema: those of init unless given */
+	if (!given->slot_given)
+		o.slot = js.slot_name;
+	if (!given->target_schema_given)
+		o.target_schema = js.target_schema;
 	if (strcmp(js.slot_name, opts->slot) != 0 || strcmp(js.target_schema, opts->target_schema) != 0)
 	{
 		pg_log_error("the job of domain \"%s\" uses slot \"%s\" and target schema \"%s\"",
@@ -304,8 +314,33 @@ stream_session(const JobOptions *opts, bool *progress)
 			struct timeval tv;
 			int			sock = PQsocket(repl);
 
-			if (!apply_in_xact() && (arc = apply_flush()) != APPLY_OK)
-				goto apply_failed;
+			/*
+			 * Nothing to read: commit, unless the batch is younger than
+			 * QUIET_MS and more data arrives meanwhile.  Committing at every
+			 * momentary gap would mean one fsync per few changes when the
+			 * decoder is just slower than we are; never committing in gaps
+			 * would make a steady trickle wait for --batch-time.
+			 */
+			if (!apply_in_xact() && !apply_idle())
+			{
+				double		wait_ms = QUIET_MS - apply_batch_age_ms();
+
+				FD_ZERO(&fds);
+				FD_SET(sock, &fds);
+				tv.tv_sec = 0;
+				tv.tv_usec = wait_ms > 0 ? (long) (wait_ms * 1000) : 0;
+				if (wait_ms > 0 && select(sock + 1, &fds, NULL, NULL, &tv) > 0 && !apply_batch_due())
+				{
+					if (PQconsumeInput(repl) == 0)
+					{
+						pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+						break;
+					}
+					continue;
+				}
+				if ((arc = apply_flush()) != APPLY_OK)
+					goto apply_failed;
+			}
 			send_feedback(repl, false);
 			if (opts->until_caught_up && stop_lsn > 0 && apply_idle() &&
 				confirmable_position() >= stop_lsn)

@@ -39,9 +39,14 @@ CREATE TABLE alltypes (
 );
 CREATE TABLE doc (id int PRIMARY KEY, n int, body text, customer_id int REFERENCES customer (id));
 CREATE TABLE other_domain (id int PRIMARY KEY);
+CREATE TABLE part (id int, k int, v text, PRIMARY KEY (id, k)) PARTITION BY RANGE (k);
+CREATE TABLE part_1 PARTITION OF part FOR VALUES FROM (0) TO (100);
+CREATE TABLE part_2 PARTITION OF part FOR VALUES FROM (100) TO (200);
+CREATE INDEX ON part (v);
+INSERT INTO part SELECT i, i % 200, 'v' || i FROM generate_series(1, 400) i;
 INSERT INTO migration_split.domains (domain) VALUES ('orders');
 INSERT INTO migration_split.ownership (rel, domain)
-	VALUES ('customer', 'orders'), ('alltypes', 'orders'), ('doc', 'orders');
+	VALUES ('customer', 'orders'), ('alltypes', 'orders'), ('doc', 'orders'), ('part', 'orders');
 INSERT INTO customer (name, email) SELECT 'c' || i, 'c' || i || '@example.com' FROM generate_series(1, 50) i;
 });
 
@@ -72,7 +77,7 @@ sub rows
 sub same_tables
 {
 	my ($what) = @_;
-	for my $t (['customer', 'id'], ['alltypes', 'id'], ['doc', 'id'])
+	for my $t (['customer', 'id'], ['alltypes', 'id'], ['doc', 'id'], ['part', 'id, k'])
 	{
 		is(rows($tgt, 'orders', @$t), rows($src, 'public', @$t), "$what: $t->[0] equal on both sides");
 	}
@@ -83,7 +88,10 @@ my ($stdout, $stderr);
 my $ret = run_log([ 'migration-split', 'init', @common, '--jobs', '2' ], '>', \$stdout, '2>', \$stderr);
 ok($ret, 'init succeeds');
 like($stdout, qr/public\.alltypes\s+copied\s+23 /, 'summary shows alltypes copied with 23 rows');
-like($stdout, qr/init of domain "orders" done: 3 tables in schema "orders"/, 'init summary line');
+like($stdout, qr/init of domain "orders" done: 4 tables in schema "orders"/, 'init summary line');
+like($stdout, qr/public\.part\s+copied\s+400 /, 'partitioned table copied through its root');
+is($tgt->safe_psql('postgres', "SELECT relkind FROM pg_class WHERE oid = 'orders.part'::regclass"), 'r',
+	'partitioned table is a plain table on the target');
 same_tables('after init');
 is($tgt->safe_psql('postgres', "SELECT nextval('orders.customer_id_seq')"), '51',
 	'serial sequence continues after the source value');
@@ -100,6 +108,9 @@ UPDATE doc SET body = repeat('new', 5000), id = id + 500 WHERE id = 11; -- key c
 DELETE FROM doc WHERE id = 12;
 BEGIN; DELETE FROM doc WHERE id = 13; INSERT INTO doc VALUES (13, -1, 'short', NULL); COMMIT;
 INSERT INTO other_domain VALUES (1);
+UPDATE part SET k = k + 100 WHERE id <= 20 AND k < 100;             -- moves between partitions
+DELETE FROM part WHERE id BETWEEN 30 AND 40;
+INSERT INTO part VALUES (1000, 150, 'new');
 ALTER TABLE customer ADD COLUMN phone text;
 INSERT INTO customer (name, phone) VALUES ('new', '555-1234');
 UPDATE customer SET phone = '1' WHERE id = 1;
@@ -147,6 +158,17 @@ like($stdout, qr/last error:\s+could not apply UPDATE on table "public\.customer
 $tgt->safe_psql('postgres', "INSERT INTO orders.customer (id, name, email) VALUES (2, 'c2', 'c2\@example.com')");
 ok(run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ]), 'stream resumes after the fix');
 same_tables('after the fix');
+
+# a run of deletes, sent as one statement, with one row missing on the target
+$tgt->safe_psql('postgres', 'DELETE FROM orders.customer WHERE id = 42');
+$src->safe_psql('postgres', 'DELETE FROM customer WHERE id BETWEEN 40 AND 45');
+$ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>', \$stdout, '2>', \$stderr);
+is($? >> 8, 7, 'run of deletes with a missing row: exit code 7');
+like($stderr, qr/could not apply DELETE of 6 rows on table "public\.customer" \(source commit LSN [0-9A-F\/]+ to [0-9A-F\/]+, first xid \d+\): 5 rows match their old keys on the target/,
+	'run of deletes: clear message');
+$tgt->safe_psql('postgres', "INSERT INTO orders.customer (id, name) VALUES (42, 'back')");
+ok(run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ]), 'stream goes on after the fix');
+same_tables('after the run of deletes');
 
 # a renamed column is not mistaken for a new one
 $src->safe_psql('postgres', "ALTER TABLE doc RENAME COLUMN n TO m; INSERT INTO doc VALUES (99, 1, 'r', NULL)");

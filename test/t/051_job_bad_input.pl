@@ -153,6 +153,19 @@ $src->safe_psql('postgres', "SELECT pg_drop_replication_slot('migration_split_or
 bad('slot missing', 5, qr/could not start streaming from slot "migration_split_orders"/,
 	'stream', '--source', $S, '--target', $T, '--domain', 'orders', '--until-caught-up');
 
+# init --drop to another schema and slot; later commands find them without the options
+($rc, $out, $err) = job('init', '--source', $S, '--target', $T, '--domain', 'orders', '--drop',
+	'--target-schema', 'svc', '--slot', 'myslot', '--no-progress');
+is($rc, 0, 'init --drop with another target schema and slot');
+is($tgt->safe_psql('postgres', "SELECT to_regclass('orders.orders_t') IS NULL, count(*) FROM svc.orders_t"),
+	't|10', 'old schema dropped, new one filled');
+$src->safe_psql('postgres', "INSERT INTO orders_t VALUES (11, 'v11')");
+($rc, $out, $err) = job('stream', '--source', $S, '--target', $T, '--domain', 'orders', '--until-caught-up');
+is($rc, 0, 'stream finds the target schema and slot of init');
+is($tgt->safe_psql('postgres', 'SELECT count(*) FROM svc.orders_t'), '11', 'change applied to svc');
+bad('stream with another slot', 1, qr/the job of domain "orders" uses slot "myslot" and target schema "svc"/,
+	'stream', '--source', $S, '--target', $T, '--domain', 'orders', '--slot', 'other', '--until-caught-up');
+
 $src->stop;
 $tgt->stop;
 done_testing();

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Benchmark (b) of the migration-split job: catch-up apply of CHANGES
+# changed rows (inserts, updates, deletes in transactions of 1 to 100 rows)
+# by "migration-split stream --until-caught-up", compared with PostgreSQL's
+# own logical replication (CREATE SUBSCRIPTION to identical tables) catching
+# up the same changes.  Both slots exist before the changes are made; each
+# catch-up runs alone.
+#
+#   CHANGES=1000000 PG_CONFIG=... bash bench/job_apply.sh
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/job_lib.sh"
+
+CHANGES=${CHANGES:-1000000}
+ROWS=${ROWS:-200000}
+
+bench_start_clusters
+trap bench_stop_clusters EXIT
+
+table_sql="CREATE TABLE t (id bigserial PRIMARY KEY, a int, b text, c timestamptz);"
+psql_src -c "CREATE EXTENSION migration_split" -c "$table_sql" \
+	-c "INSERT INTO t (a, b, c) SELECT i, md5(i::text), now() FROM generate_series(1, $ROWS) i" \
+	-c "INSERT INTO migration_split.domains (domain) VALUES ('bench')" \
+	-c "INSERT INTO migration_split.ownership (rel, domain) VALUES ('t', 'bench')" \
+	-c "CREATE PUBLICATION pub FOR TABLE t"
+psql_src <<'SQL'
+CREATE PROCEDURE gen(total int) LANGUAGE plpgsql AS $$
+DECLARE
+	done int := 0;
+	n int;
+	x bigint;
+	c int;
+	maxid bigint;
+BEGIN
+	SELECT max(id) INTO maxid FROM t;
+	WHILE done < total LOOP
+		n := 1 + floor(random() * 100)::int;
+		x := 1 + floor(random() * maxid)::bigint;
+		CASE floor(random() * 3)::int
+			WHEN 0 THEN
+				INSERT INTO t (a, b, c) SELECT i, md5(i::text), now() FROM generate_series(1, n) i;
+			WHEN 1 THEN
+				UPDATE t SET a = a + 1, b = md5(b) WHERE id >= x AND id < x + n;
+			ELSE
+				DELETE FROM t WHERE id >= x AND id < x + n;
+		END CASE;
+		GET DIAGNOSTICS c = ROW_COUNT;
+		done := done + c;
+		COMMIT;
+	END LOOP;
+END
+$$;
+SQL
+
+# our job: init
+psql_tgt -c "CREATE DATABASE ours" -c "CREATE DATABASE native"
+"$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours" --domain bench --no-progress >/dev/null
+
+# native: subscription, initial sync, then disabled
+psql_tgt -d native -c "$table_sql" \
+	-c "CREATE SUBSCRIPTION sub CONNECTION 'host=$BENCH_DIR port=$SRC_PORT user=postgres dbname=postgres' PUBLICATION pub"
+until [ "$(psql_tgt -d native -At -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = 0 ]; do sleep 0.5; done
+psql_tgt -d native -c "ALTER SUBSCRIPTION sub DISABLE"
+until [ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 0 ]; do sleep 0.2; done
+
+echo "making $CHANGES changes on the source"
+start=$(now)
+psql_src -c "CALL gen($CHANGES)"
+echo "  took $(elapsed "$start") s"
+end_lsn=$(psql_src -At -c "SELECT pg_current_wal_lsn()")
+psql_src -At -c "SELECT 'WAL to decode: ' || pg_size_pretty(pg_wal_lsn_diff('$end_lsn', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'sub'"
+psql_src -c "CHECKPOINT"; psql_tgt -c "CHECKPOINT"
+
+start=$(now)
+"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" --domain bench --until-caught-up \
+	--status-interval 0 2>"$BENCH_DIR/stream.err"
+t_ours=$(elapsed "$start")
+echo "migration-split stream --until-caught-up: $t_ours s"
+psql_tgt -c "CHECKPOINT"
+
+# The native apply worker reports its position lazily (up to
+# wal_receiver_status_interval), so watch its data instead: done when a
+# fingerprint of the table equals the source's.
+fp="SELECT count(*) || ' ' || sum(a) || ' ' || sum(hashtext(b)::bigint) FROM t"
+want=$(psql_src -At -c "$fp")
+start=$(now)
+psql_tgt -d native -c "ALTER SUBSCRIPTION sub ENABLE"
+until [ "$(psql_tgt -d native -At -c "$fp")" = "$want" ]; do
+	sleep 0.05
+done
+t_native=$(elapsed "$start")
+echo "CREATE SUBSCRIPTION apply worker:         $t_native s"
+
+q="SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY id)) FROM %s.t t"
+s=$(psql_src -At -c "$(printf "$q" public)")
+o=$(psql_tgt -d ours -At -c "$(printf "$q" bench)")
+n=$(psql_tgt -d native -At -c "$(printf "$q" public)")
+echo "check: source $s / ours $o / native $n"
+[ "$s" = "$o" ] && [ "$s" = "$n" ] || { echo "MISMATCH"; exit 1; }
+echo "ratio native / migration-split: $(ratio "$t_native" "$t_ours") (goal >= 1.0)"
