@@ -77,23 +77,22 @@ catalog_check_source(PGconn *src, const char *domain)
 	PQclear(res);
 }
 
-/* the domain's relations: tagged ones and inheritance children following them */
+/*
+ * The domain's tables, by the extension's own resolution rule
+ * (migration_split.relation_domains): tagged ones and inheritance children
+ * following them; partitions travel with their root.
+ */
 static const char *tables_sql =
-"WITH RECURSIVE d(oid) AS ("
-"  SELECT o.rel::pg_catalog.oid FROM migration_split.ownership o WHERE o.domain = $1"
-"  UNION"
-"  SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN d ON i.inhparent = d.oid"
-"  WHERE i.inhseqno = 1 AND NOT EXISTS (SELECT FROM migration_split.ownership o2"
-"                    WHERE o2.rel::pg_catalog.oid = i.inhrelid))"
 " SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident,"
 "  GREATEST(c.reltuples, 0),"
 "  pg_catalog.pg_total_relation_size(c.oid),"
 "  EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
 "  EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),"
 "  pg_catalog.has_table_privilege(c.oid, 'SELECT')"
-" FROM d JOIN pg_catalog.pg_class c ON c.oid = d.oid"
+" FROM migration_split.relation_domains d"
+" JOIN pg_catalog.pg_class c ON c.oid = d.rel::pg_catalog.oid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-" WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
+" WHERE d.domain = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
 " ORDER BY n.nspname, c.relname";
 
 static const char *columns_sql =
