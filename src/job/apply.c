@@ -437,6 +437,35 @@ apply_start(PGconn *conn, const JobOptions *opts, const char *applied)
 	return APPLY_OK;
 }
 
+/*
+ * Free what an ApplyRel points to (its prepared UPDATE variants, quoted
+ * names, key layout), leaving the struct itself to the caller.
+ */
+static void
+free_rel_contents(ApplyRel *r)
+{
+	UpdStmt    *u = r->upds;
+	int			i;
+
+	while (u)
+	{
+		UpdStmt    *next = u->next;
+
+		pg_free(u->sig);
+		pg_free(u);
+		u = next;
+	}
+	for (i = 0; i < r->ncols; i++)
+		pg_free(r->qcols[i]);
+	pg_free(r->qcols);
+	pg_free(r->skip);
+	pg_free(r->keypos);
+	pg_free(r->keytype);
+	pg_free(r->schema);
+	pg_free(r->table);
+	pg_free(r->qname);
+}
+
 static ApplyRel *
 find_rel(unsigned int relid)
 {
@@ -482,25 +511,7 @@ apply_relation(Message *m)
 	}
 	else
 	{
-		UpdStmt    *u = r->upds;
-
-		while (u)
-		{
-			UpdStmt    *next = u->next;
-
-			pg_free(u->sig);
-			pg_free(u);
-			u = next;
-		}
-		for (i = 0; i < r->ncols; i++)
-			pg_free(r->qcols[i]);
-		pg_free(r->qcols);
-		pg_free(r->skip);
-		pg_free(r->keypos);
-		pg_free(r->keytype);
-		pg_free(r->schema);
-		pg_free(r->table);
-		pg_free(r->qname);
+		free_rel_contents(r);
 		memset(r, 0, sizeof(ApplyRel));
 	}
 	r->relid = m->relid;
@@ -1263,28 +1274,8 @@ apply_reset(void)
 
 	for (i = 0; i < nrels; i++)
 	{
-		ApplyRel   *r = rels[i];
-		UpdStmt    *u = r->upds;
-		int			j;
-
-		while (u)
-		{
-			UpdStmt    *next = u->next;
-
-			pg_free(u->sig);
-			pg_free(u);
-			u = next;
-		}
-		for (j = 0; j < r->ncols; j++)
-			pg_free(r->qcols[j]);
-		pg_free(r->qcols);
-		pg_free(r->skip);
-		pg_free(r->keypos);
-		pg_free(r->keytype);
-		pg_free(r->schema);
-		pg_free(r->table);
-		pg_free(r->qname);
-		pg_free(r);
+		free_rel_contents(rels[i]);
+		pg_free(rels[i]);
 	}
 	run_discard();
 	nrels = 0;

@@ -126,26 +126,37 @@ create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
 	return snapshot;
 }
 
-/* drop the slot if it exists and nobody uses it; returns false if in use */
-static bool
-drop_slot_if_idle(PGconn *src, const char *slot)
+/*
+ * Look the slot up on the source, waiting up to five seconds for it to
+ * become inactive: a killed predecessor's walsender may take a moment to go
+ * away.  Returns the (active_pid) row, none when the slot does not exist.
+ */
+static PGresult *
+wait_for_idle_slot(PGconn *src, const char *slot)
 {
 	const char *params[1] = {slot};
 	PGresult   *res;
-
 	int			tries;
 
-	/* a killed predecessor's walsender may take a moment to go away */
 	for (tries = 0;; tries++)
 	{
 		res = job_query(src, "source",
 						"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
 						1, params);
 		if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || tries >= 20)
-			break;
+			return res;
 		PQclear(res);
 		pg_usleep(250000);
 	}
+}
+
+/* drop the slot if it exists and nobody uses it; returns false if in use */
+static bool
+drop_slot_if_idle(PGconn *src, const char *slot)
+{
+	const char *params[1] = {slot};
+	PGresult   *res = wait_for_idle_slot(src, slot);
+
 	if (PQntuples(res) == 1)
 	{
 		if (!PQgetisnull(res, 0, 0))
@@ -422,20 +433,7 @@ cmd_init(const JobOptions *given)
 			exit(EXIT_TARGET);
 		}
 		{
-			const char *params[1] = {js.slot_name};
-			PGresult   *res;
-			int			tries;
-
-			for (tries = 0;; tries++)
-			{
-				res = job_query(src, "source",
-								"SELECT active_pid FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-								1, params);
-				if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || tries >= 20)
-					break;
-				PQclear(res);
-				pg_usleep(250000);
-			}
+			PGresult   *res = wait_for_idle_slot(src, js.slot_name);
 
 			if (PQntuples(res) == 0)
 			{
