@@ -465,6 +465,10 @@ BEGIN
 	IF NOT FOUND THEN
 		SELECT c.relname INTO relname FROM pg_catalog.pg_class c
 		 WHERE c.oid OPERATOR(pg_catalog.=) rel::pg_catalog.oid;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'relation with OID % does not exist', rel::pg_catalog.oid
+				USING ERRCODE = 'undefined_table';
+		END IF;
 		SELECT r.domain, t.relname INTO via
 		  FROM migration_split.relation_domains r
 		  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) r.tagged_rel::pg_catalog.oid

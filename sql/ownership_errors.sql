@@ -64,6 +64,8 @@ SELECT migration_split.assign_table(4000000000::oid::regclass, 'orders');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.table_domain(4000000000::oid::regclass);
 \echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.unassign_table(4000000000::oid::regclass);
+\echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.assign_tables('%', 'orders', 'no_such_schema');
 \echo :LAST_ERROR_SQLSTATE
 
