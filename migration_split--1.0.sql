@@ -479,6 +479,12 @@ BEGIN
 					  DETAIL = pg_catalog.format('It belongs to domain "%s" through "%s".', via.domain, via.relname),
 					  HINT = pg_catalog.format('Unassign "%s" instead.', via.relname);
 		END IF;
+		-- A view, index, ... is "not a table" (42809), as in assign_table().
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+					   WHERE c.oid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
+						 AND c.relkind IN ('r', 'p')) THEN
+			PERFORM migration_split.check_taggable(rel);
+		END IF;
 		RAISE EXCEPTION 'table "%" is not assigned to a domain', relname
 			USING ERRCODE = 'undefined_object';
 	END IF;
