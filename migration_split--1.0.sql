@@ -465,6 +465,10 @@ BEGIN
 	IF NOT FOUND THEN
 		SELECT c.relname INTO relname FROM pg_catalog.pg_class c
 		 WHERE c.oid OPERATOR(pg_catalog.=) rel::pg_catalog.oid;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'relation with OID % does not exist', rel::pg_catalog.oid
+				USING ERRCODE = 'undefined_table';
+		END IF;
 		SELECT r.domain, t.relname INTO via
 		  FROM migration_split.relation_domains r
 		  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) r.tagged_rel::pg_catalog.oid
@@ -474,6 +478,12 @@ BEGIN
 				USING ERRCODE = 'undefined_object',
 					  DETAIL = pg_catalog.format('It belongs to domain "%s" through "%s".', via.domain, via.relname),
 					  HINT = pg_catalog.format('Unassign "%s" instead.', via.relname);
+		END IF;
+		-- A view, index, ... is "not a table" (42809), as in assign_table().
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+					   WHERE c.oid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
+						 AND c.relkind IN ('r', 'p')) THEN
+			PERFORM migration_split.check_taggable(rel);
 		END IF;
 		RAISE EXCEPTION 'table "%" is not assigned to a domain', relname
 			USING ERRCODE = 'undefined_object';

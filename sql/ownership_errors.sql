@@ -64,6 +64,8 @@ SELECT migration_split.assign_table(4000000000::oid::regclass, 'orders');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.table_domain(4000000000::oid::regclass);
 \echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.unassign_table(4000000000::oid::regclass);
+\echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.assign_tables('%', 'orders', 'no_such_schema');
 \echo :LAST_ERROR_SQLSTATE
 
@@ -102,7 +104,7 @@ INSERT INTO migration_split.ownership (rel, domain) VALUES ('orders_order', 'shi
 SELECT migration_split.assign_tables('orders_%', 'orders');
 SELECT rel FROM migration_split.table_owners ORDER BY rel::text;
 
--- unassigning a table without a tag of its own
+-- unassigning a table without a tag of its own; a view is not a table
 SELECT migration_split.unassign_table('orders_view');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.unassign_table('orders_part_1');
