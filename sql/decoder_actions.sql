@@ -65,6 +65,8 @@ SELECT slot_changes('domain', 'dec_billing,dec_orders', 'skip-empty-xacts', 'off
 SELECT 'msg' FROM pg_logical_emit_message(true, 'migration_split', E'cut-over "1"\n');
 SELECT 'msg' FROM pg_logical_emit_message(false, 'migration_split', 'now');
 SELECT 'msg' FROM pg_logical_emit_message(true, 'other', 'dropped');
+-- content that is not text in the database encoding comes as hex
+SELECT 'msg' FROM pg_logical_emit_message(false, 'migration_split', '\xff41c3'::bytea);
 SELECT slot_changes('domain', 'dec_orders');
 
 -- truncate lists only the domain's relations

@@ -29,7 +29,8 @@ UPDATE part_root SET region = 'eu' WHERE id = 2;
 DELETE FROM part_root WHERE id = 3;
 SELECT part_changes();
 
--- truncating the root: once, as the root; a partition alone cannot be said
+-- truncating the root: once, as the root; a partition alone is named as a
+-- partition of its root, so a consumer can refuse to guess
 TRUNCATE part_root;
 TRUNCATE part_us;
 SELECT part_changes();

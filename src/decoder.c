@@ -49,6 +49,7 @@
 #include "nodes/bitmapset.h"
 #include "replication/logical.h"
 #include "replication/output_plugin.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -284,12 +285,16 @@ ms_parse_options(MsDecodingState *state, List *options)
 			state->stream_changes = ms_bool_option(elem);
 		else if (strcmp(elem->defname, "format") == 0)
 		{
-			if (elem->arg == NULL || strcmp(strVal(elem->arg), "json") != 0)
+			if (elem->arg == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" needs a value", elem->defname),
+						 errhint("The only supported format is \"json\".")));
+			if (strcmp(strVal(elem->arg), "json") != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("could not parse value \"%s\" for parameter \"%s\"",
-								elem->arg ? strVal(elem->arg) : "(null)",
-								elem->defname),
+								strVal(elem->arg), elem->defname),
 						 errhint("The only supported format is \"json\".")));
 		}
 		else
@@ -963,18 +968,20 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 		if (!entry->owned)
 			continue;
+
+		/*
+		 * A partition truncated with its root is covered by the root's entry.
+		 * One truncated alone empties only part of the root table the
+		 * consumer knows: name it, so that the consumer can refuse to
+		 * guess rather than silently keep its rows.
+		 */
 		if (entry->report_relid != entry->relid)
 		{
 			for (j = 0; j < nrelations; j++)
 				if (RelationGetRelid(relations[j]) == entry->report_relid)
 					rootlisted = true;
-			if (!rootlisted)
-				ereport(WARNING,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("truncate of partition \"%s\" is not emitted",
-								RelationGetRelationName(relations[i])),
-						 errdetail("Changes of partitions are emitted as changes of their root table, and only part of it was truncated.")));
-			continue;
+			if (rootlisted)
+				continue;
 		}
 
 		if (nsent == 0)
@@ -988,6 +995,14 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			appendStringInfoChar(out, ',');
 		appendStringInfoChar(out, '{');
 		appendBinaryStringInfo(out, entry->ident, entry->identlen);
+		if (entry->report_relid != entry->relid)
+		{
+			appendStringInfoString(out, ",\"partition\":{\"schema\":");
+			ms_json_cstring(out, get_namespace_name(RelationGetNamespace(relations[i])));
+			appendStringInfoString(out, ",\"table\":");
+			ms_json_cstring(out, RelationGetRelationName(relations[i]));
+			appendStringInfoChar(out, '}');
+		}
 		appendStringInfoChar(out, '}');
 		sent[nsent++] = entry->relid;
 	}
@@ -1032,8 +1047,20 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	appendStringInfo(out, "\"transactional\":%s,\"prefix\":",
 					 transactional ? "true" : "false");
 	ms_json_cstring(out, prefix);
-	appendStringInfoString(out, ",\"content\":");
-	ms_json_string(out, message, message_size);
+	if (pg_verify_mbstr(GetDatabaseEncoding(), message, message_size, true))
+	{
+		appendStringInfoString(out, ",\"content\":");
+		ms_json_string(out, message, message_size);
+	}
+	else
+	{
+		/* not text in the database encoding: hex keeps the JSON valid */
+		appendStringInfoString(out, ",\"content_hex\":\"");
+		enlargeStringInfo(out, message_size * 2);
+		out->len += hex_encode(message, message_size, out->data + out->len);
+		out->data[out->len] = '\0';
+		appendStringInfoChar(out, '"');
+	}
 	appendStringInfoChar(out, '}');
 	OutputPluginWrite(ctx, true);
 

@@ -47,6 +47,16 @@ $node->command_ok(
 	],
 	'pg_recvlogical creates a slot');
 
+# A bare option that needs a value (only the replication protocol can send
+# one): a clear error, not "(null)".
+$node->command_fails_like(
+	[
+		'pg_recvlogical', '-d', $node->connstr('postgres'), '-S', 'live',
+		'--start', '-f', '-', '--no-loop', '-o', 'domain=orders', '-o', 'format'
+	],
+	qr/option "format" needs a value/,
+	'bare format option: needs a value');
+
 # Stream live: pg_recvlogical in the background, writing every line.
 my $outfile = $node->basedir . '/live.jsonl';
 my ($stdout, $stderr) = ('', '');
