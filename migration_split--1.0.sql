@@ -114,7 +114,7 @@ COMMENT ON VIEW migration_split.relation_domains IS
 -- The effective domain of one relation, from the backend's ownership cache.
 CREATE FUNCTION migration_split.table_domain(rel regclass)
 RETURNS text
-LANGUAGE C STRICT STABLE
+LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'ms_table_domain';
 
 REVOKE ALL ON migration_split.domains, migration_split.ownership FROM PUBLIC;
@@ -316,6 +316,14 @@ BEGIN
 	PERFORM migration_split.require_argument(domain, 'domain');
 	IF NOT EXISTS (SELECT FROM migration_split.domains d
 				   WHERE d.domain OPERATOR(pg_catalog.=) require_domain.domain) THEN
+		IF domain OPERATOR(pg_catalog.<>) pg_catalog.lower(domain)
+		   AND EXISTS (SELECT FROM migration_split.domains d
+					   WHERE d.domain OPERATOR(pg_catalog.=) pg_catalog.lower(require_domain.domain)) THEN
+			RAISE EXCEPTION 'domain "%" does not exist', domain
+				USING ERRCODE = 'undefined_object',
+					  HINT = pg_catalog.format('Domain names are lower case: did you mean "%s"?',
+											   pg_catalog.lower(domain));
+		END IF;
 		RAISE EXCEPTION 'domain "%" does not exist', domain
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Create it with migration_split.create_domain().';

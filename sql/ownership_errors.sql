@@ -32,7 +32,8 @@ SELECT migration_split.assign_tables('orders%', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.assign_tables('orders%', 'orders', NULL);
 \echo :LAST_ERROR_SQLSTATE
-SELECT migration_split.table_domain(NULL) IS NULL AS strict;
+SELECT migration_split.table_domain(NULL);
+\echo :LAST_ERROR_SQLSTATE
 
 -- invalid and duplicate domain names
 SELECT migration_split.create_domain('Orders');
@@ -53,6 +54,9 @@ SELECT migration_split.create_domain('orders');
 SELECT migration_split.assign_table('orders_order', 'shipping');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.assign_tables('orders%', 'shipping');
+\echo :LAST_ERROR_SQLSTATE
+-- a domain named in the wrong case: the hint says so
+SELECT migration_split.assign_table('orders_order', 'Orders');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.drop_domain('shipping');
 \echo :LAST_ERROR_SQLSTATE

@@ -131,8 +131,14 @@ ms_ownership_changed(PG_FUNCTION_ARGS)
 Datum
 ms_table_domain(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
+	Oid			relid;
 	MsDomainId	domain;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"rel\" must not be null")));
+	relid = PG_GETARG_OID(0);
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
