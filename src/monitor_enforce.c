@@ -207,15 +207,22 @@ ms_allow_find(MsDomainId from, MsDomainId to, Oid rel)
 	return best;
 }
 
+/*
+ * schema.table of a relation, unquoted: the messages put it in double
+ * quotes, as PostgreSQL's own messages do with "%s.%s".
+ */
 static char *
 ms_qualified_name(Oid relid)
 {
 	char	   *relname = get_rel_name(relid);
+	char	   *nspname;
 
 	if (relname == NULL)
 		return psprintf("%u", relid);
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  relname);
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	if (nspname == NULL)
+		return relname;
+	return psprintf("%s.%s", nspname, relname);
 }
 
 /*
@@ -304,7 +311,7 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 			first_table = ms_qualified_name(root);
 		else
 			appendStringInfoString(&detail, ", ");
-		appendStringInfo(&detail, "%s (domain \"%s\")", ms_qualified_name(root),
+		appendStringInfo(&detail, "\"%s\" (domain \"%s\")", ms_qualified_name(root),
 						 ms_domain_name(d));
 		ntables++;
 	}
@@ -333,9 +340,9 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 		if (ntables == 1)
 			ereport(ms_enforce == MS_ENFORCE_ERROR ? ERROR : WARNING,
 					(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
-					 errmsg("service \"%s\" must not access table %s of domain \"%s\"",
+					 errmsg("service \"%s\" must not access table \"%s\" of domain \"%s\"",
 							cached_service, first_table, ms_domain_name(violated[0])),
-					 errdetail("Table %s is owned by domain \"%s\", not by \"%s\".",
+					 errdetail("Table \"%s\" is owned by domain \"%s\", not by \"%s\".",
 							   first_table, ms_domain_name(violated[0]),
 							   cached_service),
 					 errhint("Use the owning service's interface, or allow this crossing for a limited time with an entry in migration_split.allowed_crossings.")));
