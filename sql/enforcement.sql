@@ -134,6 +134,11 @@ SELECT set_config('migration_split.service', repeat('x', 64), false);
 SHOW migration_split.service;
 SELECT set_config('migration_split.service', repeat('x', 63), false) = repeat('x', 63);
 SET migration_split.service = '_not_yet_a_domain9';
+-- ... but then every owned table is another domain's, and the hint says why
+SET migration_split.enforce = 'error';
+SELECT count(*) FROM enf_order;
+SELECT count(*) FROM enf_order o, enf_customer c;
+RESET migration_split.enforce;
 SET migration_split.service = '';
 SET migration_split.service = 'enf_orders';
 

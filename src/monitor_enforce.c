@@ -26,6 +26,7 @@
 #include "catalog/namespace.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -56,7 +57,7 @@ static MsAllowEntry *allow_entries = NULL;
 static int	allow_count = 0;
 static bool allow_valid = false;
 static Oid	allow_relid = InvalidOid;
-static bool allow_loading = false;
+static bool allow_loading = false;	/* also while ms_domain_exists runs */
 
 /* migration_split.service, interned; recomputed when the GUC changes */
 static char cached_service[NAMEDATALEN] = "";
@@ -208,6 +209,45 @@ ms_allow_find(MsDomainId from, MsDomainId to, Oid rel)
 }
 
 /*
+ * Whether domain "name" exists in this database.  Only called on the way
+ * to a violation, to tell a service name that is no domain at all (the GUC
+ * check hook cannot read the catalog); never on the hot path.
+ */
+static bool
+ms_domain_exists(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	volatile bool exists = true;
+
+	if (!OidIsValid(get_namespace_oid(MS_SCHEMA_NAME, true)))
+		return true;
+	values[0] = CStringGetTextDatum(name);
+	allow_loading = true;
+	PG_TRY();
+	{
+		int			ret;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute_with_args("SELECT FROM migration_split.domains"
+									" WHERE domain OPERATOR(pg_catalog.=) $1",
+									1, argtypes, values, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read migration_split.domains: %s",
+				 SPI_result_code_string(ret));
+		exists = (SPI_processed > 0);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		allow_loading = false;
+	}
+	PG_END_TRY();
+	return exists;
+}
+
+/*
  * schema.table of a relation, unquoted: the messages put it in double
  * quotes, as PostgreSQL's own messages do with "%s.%s".
  */
@@ -321,6 +361,7 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 		MsDomainId	all[MS_ENTRY_DOMAINS];
 		int			nall = 0;
 		MsDomainSet set;
+		bool		known_service = ms_domain_exists(cached_service);
 
 		/* remember the violation for the service and the domains touched */
 		if (service != MS_NO_DOMAIN)
@@ -345,14 +386,20 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 					 errdetail("Table \"%s\" is owned by domain \"%s\", not by \"%s\".",
 							   first_table, ms_domain_name(violated[0]),
 							   cached_service),
-					 errhint("Use the owning service's interface, or allow this crossing for a limited time with an entry in migration_split.allowed_crossings.")));
+					 known_service ?
+					 errhint("Use the owning service's interface, or allow this crossing for a limited time with an entry in migration_split.allowed_crossings.") :
+					 errhint("Domain \"%s\" does not exist; check the setting of migration_split.service.",
+							 cached_service)));
 		else
 			ereport(ms_enforce == MS_ENFORCE_ERROR ? ERROR : WARNING,
 					(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
 					 errmsg("service \"%s\" must not access tables of other domains",
 							cached_service),
 					 errdetail("Tables owned by other domains: %s.", detail.data),
-					 errhint("Use the owning services' interfaces, or allow these crossings for a limited time with entries in migration_split.allowed_crossings.")));
+					 known_service ?
+					 errhint("Use the owning services' interfaces, or allow these crossings for a limited time with entries in migration_split.allowed_crossings.") :
+					 errhint("Domain \"%s\" does not exist; check the setting of migration_split.service.",
+							 cached_service)));
 	}
 	pfree(detail.data);
 }
