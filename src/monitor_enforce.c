@@ -15,7 +15,14 @@
  * table: a statement-level trigger on it queues a relcache invalidation of
  * the table, which our relcache callback receives in every backend.  Expiry
  * is checked at use, against the statement start time, so an entry stops
- * exempting the moment it expires without any invalidation.
+ * exempting the moment it expires without any invalidation.  Entries are
+ * validated when written, in SQL (check_allowed_crossing() in the install
+ * script): an entry's rel is the tagged table, matched against the owning
+ * root of each relation here.
+ *
+ * The service name is checked for its form by the GUC's check hook
+ * (monitor.c); whether it is a domain at all is looked up only on the way
+ * to a violation, to say so in the hint.
  *
  * Copyright (c) 2026, migration_split developers
  *
