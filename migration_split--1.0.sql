@@ -1711,7 +1711,10 @@ $$;
 
 -- Known, time-boxed crossings that enforcement lets through: statements of
 -- service from_domain may touch tables of to_domain (only rel, when given)
--- until expires_at (for ever when NULL).
+-- until expires_at (for ever when NULL).  rel must be a tagged table of
+-- to_domain (checked by the row trigger below; its partitions and children
+-- follow it); untagging or dropping it removes the entry.  The foreign key
+-- also makes pg_dump restore the tags before the entries.
 CREATE TABLE migration_split.allowed_crossings (
 	id			bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	from_domain	text NOT NULL
@@ -1720,7 +1723,8 @@ CREATE TABLE migration_split.allowed_crossings (
 	to_domain	text NOT NULL
 				REFERENCES migration_split.domains (domain)
 				ON UPDATE CASCADE ON DELETE CASCADE,
-	rel			regclass,
+	rel			regclass
+				REFERENCES migration_split.ownership (rel) ON DELETE CASCADE,
 	reason		text NOT NULL,
 	expires_at	timestamptz,
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -1729,6 +1733,53 @@ CREATE TABLE migration_split.allowed_crossings (
 );
 
 SELECT pg_catalog.pg_extension_config_dump('migration_split.allowed_crossings', '');
+
+-- Row check on migration_split.allowed_crossings: rel, when given, is a
+-- table tagged with to_domain itself (enforcement matches an entry against
+-- the tagged table, so an entry naming a partition would never apply).
+CREATE FUNCTION migration_split.check_allowed_crossing()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tag_domain text;
+	rd record;
+BEGIN
+	IF NEW.rel IS NULL THEN
+		RETURN NEW;
+	END IF;
+	SELECT o.domain INTO tag_domain
+	  FROM migration_split.ownership o
+	 WHERE o.rel OPERATOR(pg_catalog.=) NEW.rel;
+	IF FOUND THEN
+		IF tag_domain OPERATOR(pg_catalog.<>) NEW.to_domain THEN
+			RAISE EXCEPTION 'table "%" does not belong to domain "%"', NEW.rel, NEW.to_domain
+				USING ERRCODE = 'check_violation',
+					  DETAIL = pg_catalog.format('Table "%s" belongs to domain "%s".', NEW.rel, tag_domain),
+					  HINT = 'The table of an allowlist entry must be a table of its to_domain.';
+		END IF;
+		RETURN NEW;
+	END IF;
+	SELECT r.domain, r.tagged_rel INTO rd
+	  FROM migration_split.relation_domains r
+	 WHERE r.rel OPERATOR(pg_catalog.=) NEW.rel;
+	IF FOUND THEN
+		RAISE EXCEPTION 'relation "%" has no domain tag of its own', NEW.rel
+			USING ERRCODE = 'check_violation',
+				  DETAIL = pg_catalog.format('It follows table "%s" of domain "%s".', rd.tagged_rel, rd.domain),
+				  HINT = 'Name the tagged table in the entry; the entry then covers its partitions and children as well.';
+	END IF;
+	RAISE EXCEPTION 'relation "%" does not belong to any domain', NEW.rel
+		USING ERRCODE = 'check_violation',
+			  DETAIL = 'Only tables tagged with a domain can be named in an allowlist entry.',
+			  HINT = 'Tag the table with migration_split.assign_table(), or leave rel empty.';
+END
+$$;
+
+CREATE TRIGGER check_allowed_crossing
+	BEFORE INSERT OR UPDATE ON migration_split.allowed_crossings
+	FOR EACH ROW EXECUTE FUNCTION migration_split.check_allowed_crossing();
 
 -- Every change reloads the cached allowlist in all backends.
 CREATE FUNCTION migration_split.allowed_crossings_changed()
@@ -1772,6 +1823,7 @@ RETURNS TABLE (id bigint, from_domain text, to_domain text, rel regclass,
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+	SELECT migration_split.require_argument(unused_for, 'unused_for');
 	SELECT u.id, u.from_domain, u.to_domain, u.rel, u.reason, u.expires_at,
 		   u.expired, u.last_exempted
 	  FROM migration_split.allowed_crossings_usage u

@@ -19,10 +19,13 @@ SHOW migration_split.enforce;
 SET migration_split.service = 'enf_orders';
 SELECT count(*) FROM enf_order_names;
 
-\set VERBOSITY verbose
--- warn: the statement runs, with a WARNING
+-- warn: the statement runs, with a WARNING ...
 SET migration_split.enforce = 'warn';
 SELECT count(*) FROM enf_order_names;
+-- ... of SQLSTATE MS001
+\set VERBOSITY sqlstate
+SELECT count(*) FROM enf_order_names;
+\set VERBOSITY default
 -- own tables and unowned tables are fine
 SELECT count(*) FROM enf_order o, enf_free f;
 -- error: a stable SQLSTATE, the table and its owner, a hint
@@ -36,7 +39,7 @@ UPDATE enf_customer SET name = 'x' WHERE id = 1;
 CREATE FUNCTION enf_peek() RETURNS bigint LANGUAGE sql
 	AS 'SELECT count(*) FROM enf_invoice';
 SELECT enf_peek();
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 
 -- foreign-key checks and cascades fired by the service's own writes are fine
 INSERT INTO enf_order VALUES (11, 2, 3);
@@ -89,17 +92,60 @@ SELECT count(*) FROM migration_split.unused_allowed_crossings('0 seconds');
 SELECT domain, last_violation IS NOT NULL AS violated
   FROM migration_split.domain_runtime_stats() WHERE domain LIKE 'enf\_%' ORDER BY domain;
 
+-- unused_for must not be null
+SELECT * FROM migration_split.unused_allowed_crossings(NULL);
+\echo :LAST_ERROR_SQLSTATE
+
 -- the allowlist is checked
 \set VERBOSITY terse
 INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
 	VALUES ('enf_orders', 'enf_orders', 'self');
 INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
 	VALUES ('enf_orders', 'nowhere', 'unknown domain');
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+	VALUES ('nowhere', 'enf_orders', 'unknown domain');
 \set VERBOSITY default
+-- rel must be a table of to_domain, tagged itself
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+	VALUES ('enf_billing', 'enf_customers', 'enf_order', 'wrong domain');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE migration_split.allowed_crossings SET rel = 'enf_customer'
+ WHERE rel = 'enf_invoice'::regclass;
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+	VALUES ('enf_billing', 'enf_customers', 'enf_free', 'unowned');
+CREATE TABLE enf_ledger (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE enf_ledger_2026 PARTITION OF enf_ledger
+	FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('enf_ledger', 'enf_billing');
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+	VALUES ('enf_orders', 'enf_billing', 'enf_ledger_2026', 'partition');
+-- the tagged table is accepted; the entry goes with the tag
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+	VALUES ('enf_orders', 'enf_billing', 'enf_ledger', 'ledger totals');
+SELECT count(*) FROM migration_split.allowed_crossings WHERE rel = 'enf_ledger'::regclass;
+DROP TABLE enf_ledger;
+SELECT count(*) FROM migration_split.allowed_crossings WHERE reason = 'ledger totals';
 
--- ALTER ROLE ... SET works for the service GUC
+-- the service is empty or a valid domain name (lower case, at most 63
+-- bytes), checked when set; a domain that does not exist (yet) is accepted
+SET migration_split.service = 'Enf_orders';
+SET migration_split.service = 'enf orders';
+SELECT set_config('migration_split.service', repeat('x', 64), false);
+SHOW migration_split.service;
+SELECT set_config('migration_split.service', repeat('x', 63), false) = repeat('x', 63);
+SET migration_split.service = '_not_yet_a_domain9';
+-- ... but then every owned table is another domain's, and the hint says why
+SET migration_split.enforce = 'error';
+SELECT count(*) FROM enf_order;
+SELECT count(*) FROM enf_order o, enf_customer c;
+RESET migration_split.enforce;
+SET migration_split.service = '';
+SET migration_split.service = 'enf_orders';
+
+-- ALTER ROLE ... SET works for the service GUC, and checks it too
 CREATE ROLE enf_orders_svc LOGIN;
 GRANT SELECT ON enf_order, enf_customer TO enf_orders_svc;
+ALTER ROLE enf_orders_svc SET migration_split.service = 'Enf_orders';
 ALTER ROLE enf_orders_svc SET migration_split.service = 'enf_orders';
 ALTER ROLE enf_orders_svc SET migration_split.enforce = 'error';
 SELECT current_user AS regress_superuser \gset

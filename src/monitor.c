@@ -73,6 +73,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+static bool ms_check_service(char **newval, void **extra, GucSource source);
 static void ms_shmem_request(void);
 static void ms_shmem_startup(void);
 static void ms_post_parse_analyze(ParseState *pstate, Query *query,
@@ -124,8 +125,9 @@ ms_monitor_init(void)
 
 	DefineCustomStringVariable("migration_split.service",
 							   "Domain the session acts for, checked by migration_split.enforce.",
-							   NULL, &ms_service, "",
-							   PGC_USERSET, 0, NULL, NULL, NULL);
+							   "Empty for none, or a domain name.",
+							   &ms_service, "",
+							   PGC_USERSET, 0, ms_check_service, NULL, NULL);
 
 	ms_track_init();
 	ms_enforce_init();
@@ -144,6 +146,36 @@ ms_monitor_init(void)
 	ExecutorFinish_hook = ms_ExecutorFinish;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = ms_ProcessUtility;
+}
+
+/*
+ * Check hook of migration_split.service: the empty string (no service) or a
+ * valid domain name, by the rule of the CHECK constraint on
+ * migration_split.domains, so that a misspelt or wrongly cased name fails
+ * where it is set instead of denying the service its own tables.  Whether
+ * the domain exists is not checked: the hook also runs at connection start
+ * and for ALTER ROLE ... SET, where the catalog may not be readable.
+ */
+static bool
+ms_check_service(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+
+	if (p == NULL || *p == '\0')
+		return true;
+	if (strlen(p) < NAMEDATALEN &&
+		((*p >= 'a' && *p <= 'z') || *p == '_'))
+	{
+		for (p++; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+				  *p == '_'))
+				break;
+		if (*p == '\0')
+			return true;
+	}
+	GUC_check_errdetail("Domain names are lower-case identifiers of at most 63 characters.");
+	GUC_check_errhint("Set it to the name of a row of migration_split.domains, or to an empty string for no service.");
+	return false;
 }
 
 static void

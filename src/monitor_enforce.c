@@ -15,7 +15,14 @@
  * table: a statement-level trigger on it queues a relcache invalidation of
  * the table, which our relcache callback receives in every backend.  Expiry
  * is checked at use, against the statement start time, so an entry stops
- * exempting the moment it expires without any invalidation.
+ * exempting the moment it expires without any invalidation.  Entries are
+ * validated when written, in SQL (check_allowed_crossing() in the install
+ * script): an entry's rel is the tagged table, matched against the owning
+ * root of each relation here.
+ *
+ * The service name is checked for its form by the GUC's check hook
+ * (monitor.c); whether it is a domain at all is looked up only on the way
+ * to a violation, to say so in the hint.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -26,6 +33,7 @@
 #include "catalog/namespace.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -56,7 +64,7 @@ static MsAllowEntry *allow_entries = NULL;
 static int	allow_count = 0;
 static bool allow_valid = false;
 static Oid	allow_relid = InvalidOid;
-static bool allow_loading = false;
+static bool allow_loading = false;	/* also while ms_domain_exists runs */
 
 /* migration_split.service, interned; recomputed when the GUC changes */
 static char cached_service[NAMEDATALEN] = "";
@@ -207,15 +215,61 @@ ms_allow_find(MsDomainId from, MsDomainId to, Oid rel)
 	return best;
 }
 
+/*
+ * Whether domain "name" exists in this database.  Only called on the way
+ * to a violation, to tell a service name that is no domain at all (the GUC
+ * check hook cannot read the catalog); never on the hot path.
+ */
+static bool
+ms_domain_exists(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+	volatile bool exists = true;
+
+	if (!OidIsValid(get_namespace_oid(MS_SCHEMA_NAME, true)))
+		return true;
+	values[0] = CStringGetTextDatum(name);
+	allow_loading = true;
+	PG_TRY();
+	{
+		int			ret;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		ret = SPI_execute_with_args("SELECT FROM migration_split.domains"
+									" WHERE domain OPERATOR(pg_catalog.=) $1",
+									1, argtypes, values, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "could not read migration_split.domains: %s",
+				 SPI_result_code_string(ret));
+		exists = (SPI_processed > 0);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		allow_loading = false;
+	}
+	PG_END_TRY();
+	return exists;
+}
+
+/*
+ * schema.table of a relation, unquoted: the messages put it in double
+ * quotes, as PostgreSQL's own messages do with "%s.%s".
+ */
 static char *
 ms_qualified_name(Oid relid)
 {
 	char	   *relname = get_rel_name(relid);
+	char	   *nspname;
 
 	if (relname == NULL)
 		return psprintf("%u", relid);
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  relname);
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	if (nspname == NULL)
+		return relname;
+	return psprintf("%s.%s", nspname, relname);
 }
 
 /*
@@ -304,7 +358,7 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 			first_table = ms_qualified_name(root);
 		else
 			appendStringInfoString(&detail, ", ");
-		appendStringInfo(&detail, "%s (domain \"%s\")", ms_qualified_name(root),
+		appendStringInfo(&detail, "\"%s\" (domain \"%s\")", ms_qualified_name(root),
 						 ms_domain_name(d));
 		ntables++;
 	}
@@ -314,6 +368,7 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 		MsDomainId	all[MS_ENTRY_DOMAINS];
 		int			nall = 0;
 		MsDomainSet set;
+		bool		known_service = ms_domain_exists(cached_service);
 
 		/* remember the violation for the service and the domains touched */
 		if (service != MS_NO_DOMAIN)
@@ -333,19 +388,25 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 		if (ntables == 1)
 			ereport(ms_enforce == MS_ENFORCE_ERROR ? ERROR : WARNING,
 					(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
-					 errmsg("service \"%s\" must not access table %s of domain \"%s\"",
+					 errmsg("service \"%s\" must not access table \"%s\" of domain \"%s\"",
 							cached_service, first_table, ms_domain_name(violated[0])),
-					 errdetail("Table %s is owned by domain \"%s\", not by \"%s\".",
+					 errdetail("Table \"%s\" is owned by domain \"%s\", not by \"%s\".",
 							   first_table, ms_domain_name(violated[0]),
 							   cached_service),
-					 errhint("Use the owning service's interface, or allow this crossing for a limited time with an entry in migration_split.allowed_crossings.")));
+					 known_service ?
+					 errhint("Use the owning service's interface, or allow this crossing for a limited time with an entry in migration_split.allowed_crossings.") :
+					 errhint("Domain \"%s\" does not exist; check the setting of migration_split.service.",
+							 cached_service)));
 		else
 			ereport(ms_enforce == MS_ENFORCE_ERROR ? ERROR : WARNING,
 					(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
 					 errmsg("service \"%s\" must not access tables of other domains",
 							cached_service),
 					 errdetail("Tables owned by other domains: %s.", detail.data),
-					 errhint("Use the owning services' interfaces, or allow these crossings for a limited time with entries in migration_split.allowed_crossings.")));
+					 known_service ?
+					 errhint("Use the owning services' interfaces, or allow these crossings for a limited time with entries in migration_split.allowed_crossings.") :
+					 errhint("Domain \"%s\" does not exist; check the setting of migration_split.service.",
+							 cached_service)));
 	}
 	pfree(detail.data);
 }
