@@ -160,6 +160,16 @@ SELECT migration_split.assign_table('django_session', 'accounts')" \
 		-c 'SELECT * FROM migration_split.unowned_tables ORDER BY rel::text' \
 		-c "SELECT rel, domain, via FROM migration_split.relation_domains
 			 WHERE via <> 'tag' AND rel::text NOT LIKE 'pg_toast.%' ORDER BY rel::text"
+	check "every table has a domain" \
+		"SELECT NOT EXISTS (SELECT FROM migration_split.unowned_tables)"
+	check "the 20 tables are tagged with their Django app (django_session: accounts)" \
+		"SELECT count(*) = 20 AND bool_and(domain = CASE
+				WHEN table_name = 'django_session' THEN 'accounts'
+				WHEN table_name = 'django_admin_log' THEN 'admin'
+				WHEN table_name = 'django_content_type' THEN 'contenttypes'
+				WHEN table_name = 'django_migrations' THEN 'django'
+				ELSE split_part(table_name, '_', 1) END)
+		   FROM migration_split.table_owners"
 }
 
 step_reports() {
@@ -173,6 +183,16 @@ step_reports() {
 	sql -c 'SELECT domain, tables, total_size_pretty, estimated_rows, fks_out, fks_in,
 				   dependencies, blockers, ready
 			  FROM migration_split.domain_summary'
+	check "9 foreign keys cross domains, orders has 3 out and 1 in" \
+		"SELECT count(*) = 9 AND count(*) FILTER (WHERE from_domain = 'orders') = 3
+			AND count(*) FILTER (WHERE to_domain = 'orders') = 1
+		   FROM migration_split.cross_domain_foreign_keys"
+	check "the ghost dependencies: the shared sequence, the trigger's two writes, the view's four tables" \
+		"SELECT array_agg(kind ORDER BY kind) = '{sequence default,trigger,trigger,view,view,view,view}'
+		   FROM migration_split.cross_domain_dependencies"
+	check "only the django domain is ready for extraction" \
+		"SELECT count(*) = 8 AND array_agg(domain) FILTER (WHERE ready) = '{django}'
+		   FROM migration_split.domain_summary"
 }
 
 step_graph() {
@@ -183,6 +203,10 @@ step_graph() {
 	"$bindir/psql" -X -At -h "$work" -p "$port" -U postgres -d shop \
 		-c "SELECT migration_split.boundary_graph('mermaid')" > "$out/boundary.mmd"
 	echo "wrote $out/boundary.dot and $out/boundary.mmd"
+	head -1 "$out/boundary.dot" | grep -q '^digraph ' && grep -q '"cluster_orders"' "$out/boundary.dot" ||
+		fail "boundary_graph() did not return a DOT graph with a cluster for domain orders"
+	head -1 "$out/boundary.mmd" | grep -q '^flowchart ' && grep -q 'public.orders_order"' "$out/boundary.mmd" ||
+		fail "boundary_graph('mermaid') did not return a Mermaid flowchart with the orders tables"
 	if command -v dot >/dev/null; then
 		dot -Tsvg "$out/boundary.dot" -o "$out/boundary.svg"
 		echo "wrote $out/boundary.svg"
