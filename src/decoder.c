@@ -341,7 +341,7 @@ ms_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	ctx->streaming &= state->stream_changes;
 
 	ms_relcache_setup(ctx->context);
-	ms_json_init_encoding();
+	ms_json_init_session();
 
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -572,6 +572,7 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	ms_json_cstring(&buf, get_namespace_name(RelationGetNamespace(reportrel)));
 	appendStringInfoString(&buf, ",\"table\":");
 	ms_json_cstring(&buf, RelationGetRelationName(reportrel));
+	ms_buf_finish(&buf);
 	entry->ident = buf.data;
 	entry->identlen = buf.len;
 
@@ -783,7 +784,7 @@ ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
 	char		head[] = "{\"action\":\"?\",";
 
 	head[11] = action;
-	appendBinaryStringInfo(out, head, sizeof(head) - 1);
+	ms_buf_bytes(out, head, sizeof(head) - 1);
 	if (state->in_stream && state->include_xids)
 		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
 }
@@ -806,7 +807,7 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 	if (!deformed)
 		heap_deform_tuple(tuple, desc, entry->values, entry->nulls);
 
-	appendStringInfoChar(out, '[');
+	ms_buf_char(out, '[');
 	for (i = 0; i < entry->ncols; i++)
 	{
 		MsColumn   *col = &entry->cols[i];
@@ -816,18 +817,18 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 		if (keyonly && !col->key)
 			continue;
 		if (!first)
-			appendStringInfoChar(out, ',');
+			ms_buf_char(out, ',');
 		first = false;
 
 		if (k < 0 || entry->nulls[k])
 		{
-			appendBinaryStringInfoNT(out, "null", 4);
+			ms_buf_literal(out, "null");
 			continue;
 		}
 		value = entry->values[k];
 		if (col->isvarlena && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value)))
 		{
-			appendBinaryStringInfoNT(out, "null", 4);
+			ms_buf_literal(out, "null");
 			if (!keyonly)
 			{
 				if (unchanged == NULL)
@@ -838,7 +839,7 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 		}
 		ms_json_value(out, value, col->kind, &col->outfunc);
 	}
-	appendStringInfoChar(out, ']');
+	ms_buf_char(out, ']');
 
 	if (nunchanged > 0)
 	{
@@ -887,48 +888,49 @@ ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
 			ms_write_change_start(state, out, 'I');
-			appendBinaryStringInfo(out, entry->ident, entry->identlen);
-			appendStringInfoString(out, ",\"new\":");
+			ms_buf_bytes(out, entry->ident, entry->identlen);
+			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, false, false);
 			else
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			break;
 
 		case REORDER_BUFFER_CHANGE_UPDATE:
 			ms_write_change_start(state, out, 'U');
-			appendBinaryStringInfo(out, entry->ident, entry->identlen);
-			appendStringInfoString(out, ",\"key\":");
+			ms_buf_bytes(out, entry->ident, entry->identlen);
+			ms_buf_literal(out, ",\"key\":");
 			if (!entry->has_key)
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			else if (oldtuple)
 				ms_write_values(out, entry, desc, oldtuple, true, false);
 			else if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, true, false);
 			else
-				appendStringInfoString(out, "null");
-			appendStringInfoString(out, ",\"new\":");
+				ms_buf_literal(out, "null");
+			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, false,
 								entry->has_key && oldtuple == NULL);
 			else
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			break;
 
 		case REORDER_BUFFER_CHANGE_DELETE:
 			ms_write_change_start(state, out, 'D');
-			appendBinaryStringInfo(out, entry->ident, entry->identlen);
-			appendStringInfoString(out, ",\"key\":");
+			ms_buf_bytes(out, entry->ident, entry->identlen);
+			ms_buf_literal(out, ",\"key\":");
 			if (entry->has_key && oldtuple)
 				ms_write_values(out, entry, desc, oldtuple, true, false);
 			else
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			break;
 
 		default:
 			Assert(false);
 	}
-	appendStringInfoChar(out, '}');
+	ms_buf_char(out, '}');
+	ms_buf_finish(out);
 	OutputPluginWrite(ctx, true);
 
 	MemoryContextSwitchTo(oldcxt);

@@ -13,9 +13,14 @@
  * is.  Databases in another server encoding have their strings converted to
  * UTF-8.
  *
- * Runs of characters that need no escaping are copied with one memcpy; the
- * common types (integers, booleans, text-like types) are printed without
- * going through the function manager.
+ * Strings are scanned and copied eight bytes at a time while no byte needs
+ * escaping (a word-at-a-time test for '"', '\\' and bytes below 0x20).  The
+ * common types (integers, booleans, text-like types, timestamps) are
+ * printed without going through the function manager, with the same
+ * functions their output functions use, so the text is identical.
+ * timestamptz skips the time zone lookup only when the session's TimeZone
+ * has one fixed UTC offset and DateStyle is ISO, after checking at session
+ * start that it prints sample values exactly as timestamptz_out does.
  *
  * Memory: everything is appended to the caller's StringInfo; temporaries
  * (detoasted values, output function results) are allocated in the current
@@ -30,7 +35,11 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
 
 #include "decoder.h"
 
@@ -50,15 +59,72 @@ static const char hexdigits[] = "0123456789abcdef";
 static bool json_convert_to_utf8 = false;
 
 /*
+ * timestamptz fast path: usable when the session's time zone has a fixed
+ * UTC offset (seconds east of Greenwich) and DateStyle is ISO.
+ */
+static bool json_tstz_fixed = false;
+static long json_tstz_gmtoff = 0;
+
+/* Word-at-a-time test: some byte of w is below 0x20, '"' or '\\'. */
+#define ONES	UINT64CONST(0x0101010101010101)
+#define HIGHS	UINT64CONST(0x8080808080808080)
+
+static inline bool
+json_word_needs_escape(uint64 w)
+{
+	uint64		quote = w ^ (ONES * '"');
+	uint64		bslash = w ^ (ONES * '\\');
+
+	/* exact for "any byte below n" with n <= 0x80 (zero byte: n = 1) */
+	return (((w - ONES * 0x20) & ~w) |
+			((quote - ONES) & ~quote) |
+			((bslash - ONES) & ~bslash)) & HIGHS;
+}
+
+static bool ms_json_tstz_fast(TimestampTz dt, char *buf);
+
+/*
  * Decide once per decoding session whether strings need converting to
- * UTF-8.
+ * UTF-8 and whether the timestamptz fast path applies.
  */
 void
-ms_json_init_encoding(void)
+ms_json_init_session(void)
 {
 	int			enc = GetDatabaseEncoding();
+	long		gmtoff;
 
 	json_convert_to_utf8 = (enc != PG_UTF8 && enc != PG_SQL_ASCII);
+
+	json_tstz_fixed = false;
+	if (DateStyle == USE_ISO_DATES &&
+		pg_get_timezone_offset(session_timezone, &gmtoff))
+	{
+		/*
+		 * One offset in the zone's type table does not exclude leap
+		 * seconds (the "right/" zones): compare some values with the output
+		 * function before trusting the arithmetic.
+		 */
+		static const TimestampTz samples[] = {
+			INT64CONST(0),		/* 2000-01-01 */
+			INT64CONST(-3155673600000000),	/* 1900-01-01 */
+			INT64CONST(838956896789012),	/* 2026-08-03 ... */
+			INT64CONST(-63082281600000000),	/* 0001-01-01 BC */
+		};
+		char		fast[MAXDATELEN + 1];
+		int			i;
+
+		json_tstz_gmtoff = gmtoff;
+		json_tstz_fixed = true;
+		for (i = 0; i < lengthof(samples); i++)
+		{
+			char	   *slow = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																  TimestampTzGetDatum(samples[i])));
+
+			if (!ms_json_tstz_fast(samples[i], fast) || strcmp(fast, slow) != 0)
+				json_tstz_fixed = false;
+			pfree(slow);
+		}
+	}
 }
 
 /*
@@ -67,11 +133,11 @@ ms_json_init_encoding(void)
 void
 ms_json_string(StringInfo buf, const char *s, int len)
 {
-	const unsigned char *p;
-	const unsigned char *end;
-	const unsigned char *run;
+	const char *p;
+	const char *end;
+	char	   *dst;
 
-	if (json_convert_to_utf8)
+	if (unlikely(json_convert_to_utf8))
 	{
 		int			i;
 
@@ -86,45 +152,62 @@ ms_json_string(StringInfo buf, const char *s, int len)
 		}
 	}
 
-	/* The common case (nothing to escape) needs exactly len + 2 bytes. */
-	enlargeStringInfo(buf, len + 2);
+	/*
+	 * Room for the string and both quotes; each escape reserves its extra
+	 * bytes (and the rest of the string) again.
+	 */
+	ms_buf_reserve(buf, len + 2);
 	buf->data[buf->len++] = '"';
 
-	p = run = (const unsigned char *) s;
-	end = p + len;
-	for (; p < end; p++)
+	p = s;
+	end = s + len;
+	for (;;)
 	{
-		unsigned char c = *p;
+		unsigned char c;
 
-		if (likely(!json_escape_needed[c]))
-			continue;
+		/* Copy the run of bytes that need no escaping. */
+		dst = buf->data + buf->len;
+		while (end - p >= 8)
+		{
+			uint64		w;
 
-		if (p > run)
-			appendBinaryStringInfoNT(buf, (const char *) run, p - run);
-		run = p + 1;
+			memcpy(&w, p, 8);
+			if (json_word_needs_escape(w))
+				break;
+			memcpy(dst, &w, 8);
+			p += 8;
+			dst += 8;
+		}
+		while (p < end && !json_escape_needed[(unsigned char) *p])
+			*dst++ = *p++;
+		buf->len = dst - buf->data;
+		if (p == end)
+			break;
 
-		enlargeStringInfo(buf, 6 + (end - p));
-		buf->data[buf->len++] = '\\';
+		/* Escape one byte: up to 6 bytes instead of 1. */
+		c = (unsigned char) *p++;
+		ms_buf_reserve(buf, 6 + (end - p) + 1);
+		dst = buf->data + buf->len;
+		*dst++ = '\\';
 		switch (c)
 		{
 			case '"':
-				buf->data[buf->len++] = '"';
+				*dst++ = '"';
 				break;
 			case '\\':
-				buf->data[buf->len++] = '\\';
+				*dst++ = '\\';
 				break;
 			default:
-				buf->data[buf->len++] = 'u';
-				buf->data[buf->len++] = '0';
-				buf->data[buf->len++] = '0';
-				buf->data[buf->len++] = hexdigits[c >> 4];
-				buf->data[buf->len++] = hexdigits[c & 0x0f];
+				*dst++ = 'u';
+				*dst++ = '0';
+				*dst++ = '0';
+				*dst++ = hexdigits[c >> 4];
+				*dst++ = hexdigits[c & 0x0f];
 				break;
 		}
+		buf->len = dst - buf->data;
 	}
-	if (p > run)
-		appendBinaryStringInfoNT(buf, (const char *) run, p - run);
-	appendStringInfoCharMacro(buf, '"');
+	buf->data[buf->len++] = '"';
 }
 
 /*
@@ -158,9 +241,51 @@ ms_json_out_kind(Oid typid)
 		case BPCHAROID:
 		case JSONOID:
 			return MS_OUT_TEXTLIKE;
+		case TIMESTAMPOID:
+			return MS_OUT_TIMESTAMP;
+		case TIMESTAMPTZOID:
+			return MS_OUT_TIMESTAMPTZ;
 		default:
 			return MS_OUT_GENERIC;
 	}
+}
+
+/*
+ * timestamptz_out for a zone with the fixed offset json_tstz_gmtoff and
+ * DateStyle ISO: the local time is the UTC time shifted by the offset.
+ * False (buf undefined) when the value is not finite or too close to the
+ * ends of the range: the caller uses the output function.
+ */
+static bool
+ms_json_tstz_fast(TimestampTz dt, char *buf)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (dt < MIN_TIMESTAMP + USECS_PER_DAY || dt >= END_TIMESTAMP - USECS_PER_DAY)
+		return false;
+	if (timestamp2tm(dt + json_tstz_gmtoff * USECS_PER_SEC, NULL, &tm, &fsec,
+					 NULL, NULL) != 0)
+		return false;
+	tm.tm_isdst = 0;			/* a valid zone: print the offset */
+	EncodeDateTime(&tm, fsec, true, (int) -json_tstz_gmtoff, NULL,
+				   USE_ISO_DATES, buf);
+	return true;
+}
+
+/* Append a NUL-terminated ASCII string (no escaping needed) as a JSON string. */
+static inline void
+ms_json_ascii(StringInfo buf, const char *s)
+{
+	int			n = strlen(s);
+	char	   *dst;
+
+	ms_buf_reserve(buf, n + 2);
+	dst = buf->data + buf->len;
+	dst[0] = '"';
+	memcpy(dst + 1, s, n);
+	dst[n + 1] = '"';
+	buf->len += n + 2;
 }
 
 /*
@@ -170,37 +295,75 @@ ms_json_out_kind(Oid typid)
 void
 ms_json_value(StringInfo buf, Datum value, MsOutKind kind, FmgrInfo *outfunc)
 {
-	char		num[MAXINT8LEN + 3];
+	char	   *dst;
 	int			n;
 
 	switch (kind)
 	{
 		case MS_OUT_INT2:
 		case MS_OUT_INT4:
-			num[0] = '"';
+			ms_buf_reserve(buf, 12 + 2);	/* "-2147483648" */
+			dst = buf->data + buf->len;
+			dst[0] = '"';
 			n = pg_ltoa(kind == MS_OUT_INT2 ? (int32) DatumGetInt16(value) :
-						DatumGetInt32(value), num + 1);
-			num[n + 1] = '"';
-			appendBinaryStringInfoNT(buf, num, n + 2);
-			break;
+						DatumGetInt32(value), dst + 1);
+			dst[n + 1] = '"';
+			buf->len += n + 2;
+			return;
 		case MS_OUT_INT8:
-			num[0] = '"';
-			n = pg_lltoa(DatumGetInt64(value), num + 1);
-			num[n + 1] = '"';
-			appendBinaryStringInfoNT(buf, num, n + 2);
-			break;
+			ms_buf_reserve(buf, MAXINT8LEN + 2);
+			dst = buf->data + buf->len;
+			dst[0] = '"';
+			n = pg_lltoa(DatumGetInt64(value), dst + 1);
+			dst[n + 1] = '"';
+			buf->len += n + 2;
+			return;
 		case MS_OUT_BOOL:
-			appendBinaryStringInfoNT(buf, DatumGetBool(value) ? "\"t\"" : "\"f\"", 3);
-			break;
+			if (DatumGetBool(value))
+				ms_buf_literal(buf, "\"t\"");
+			else
+				ms_buf_literal(buf, "\"f\"");
+			return;
 		case MS_OUT_TEXTLIKE:
 			{
-				struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+				struct varlena *v = (struct varlena *) DatumGetPointer(value);
 
+				if (VARATT_IS_EXTENDED(v))
+					v = pg_detoast_datum_packed(v);
 				ms_json_string(buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+			}
+			return;
+		case MS_OUT_TIMESTAMP:
+			{
+				Timestamp	ts = DatumGetTimestamp(value);
+				struct pg_tm tm;
+				fsec_t		fsec;
+				char		tmp[MAXDATELEN + 1];
+
+				/* timestamp_out, without the function call and pstrdup */
+				if (TIMESTAMP_NOT_FINITE(ts))
+					EncodeSpecialTimestamp(ts, tmp);
+				else if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) == 0)
+					EncodeDateTime(&tm, fsec, false, 0, NULL, DateStyle, tmp);
+				else
+					break;		/* the output function reports the error */
+				ms_json_ascii(buf, tmp);
+			}
+			return;
+		case MS_OUT_TIMESTAMPTZ:
+			if (json_tstz_fixed)
+			{
+				char		tmp[MAXDATELEN + 1];
+
+				if (ms_json_tstz_fast(DatumGetTimestampTz(value), tmp))
+				{
+					ms_json_ascii(buf, tmp);
+					return;
+				}
 			}
 			break;
 		default:
-			ms_json_cstring(buf, OutputFunctionCall(outfunc, value));
 			break;
 	}
+	ms_json_cstring(buf, OutputFunctionCall(outfunc, value));
 }
