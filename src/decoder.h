@@ -28,6 +28,7 @@ typedef enum MsOutKind
 	MS_OUT_INT8,
 	MS_OUT_BOOL,
 	MS_OUT_TEXTLIKE,			/* text, varchar, bpchar, json: stored bytes */
+	MS_OUT_NUMERIC,				/* numeric: digits printed from the datum */
 	MS_OUT_TIMESTAMP,			/* timestamp: no function manager */
 	MS_OUT_TIMESTAMPTZ			/* timestamptz: no time zone lookup when the
 								 * session's zone has a fixed offset */

@@ -15,7 +15,7 @@
  *
  * Strings are scanned and copied eight bytes at a time while no byte needs
  * escaping (a word-at-a-time test for '"', '\\' and bytes below 0x20).  The
- * common types (integers, booleans, text-like types, timestamps) are
+ * common types (integers, booleans, text-like types, numeric, timestamps) are
  * printed without going through the function manager, with the same
  * functions their output functions use, so the text is identical.
  * timestamptz skips the time zone lookup only when the session's TimeZone
@@ -241,6 +241,8 @@ ms_json_out_kind(Oid typid)
 		case BPCHAROID:
 		case JSONOID:
 			return MS_OUT_TEXTLIKE;
+		case NUMERICOID:
+			return MS_OUT_NUMERIC;
 		case TIMESTAMPOID:
 			return MS_OUT_TIMESTAMP;
 		case TIMESTAMPTZOID:
@@ -271,6 +273,153 @@ ms_json_tstz_fast(TimestampTz dt, char *buf)
 	EncodeDateTime(&tm, fsec, true, (int) -json_tstz_gmtoff, NULL,
 				   USE_ISO_DATES, buf);
 	return true;
+}
+
+/*
+ * numeric_out without the function manager, the detoasted copy and the
+ * palloc'd result: the digits are printed straight from the stored value
+ * (which may have a short varlena header, hence unaligned: read with
+ * memcpy).  This follows the on-disk format of numeric (numeric.c: a
+ * uint16 header, short or long, then base-10000 int16 digits) and prints
+ * exactly what numeric_out's get_str_from_var prints.
+ */
+#define MS_NUMERIC_SIGN_MASK	0xC000
+#define MS_NUMERIC_NEG			0x4000
+#define MS_NUMERIC_SHORT		0x8000
+#define MS_NUMERIC_SPECIAL		0xC000
+#define MS_NUMERIC_NAN			0xC000
+#define MS_NUMERIC_PINF			0xD000
+#define MS_NUMERIC_NINF			0xF000
+#define MS_NUMERIC_SHORT_SIGN_MASK		0x2000
+#define MS_NUMERIC_SHORT_DSCALE_MASK	0x1F80
+#define MS_NUMERIC_SHORT_DSCALE_SHIFT	7
+#define MS_NUMERIC_SHORT_WEIGHT_SIGN_MASK	0x0040
+#define MS_NUMERIC_SHORT_WEIGHT_MASK	0x003F
+#define MS_NUMERIC_DSCALE_MASK	0x3FFF
+#define MS_DEC_DIGITS			4
+
+static void
+ms_json_numeric(StringInfo buf, struct varlena *v)
+{
+	const char *p = VARDATA_ANY(v);
+	int			size = VARSIZE_ANY_EXHDR(v);
+	uint16		header;
+	int			hdrsize;
+	int			ndigits;
+	int			weight;
+	int			dscale;
+	bool		neg;
+	const char *digits;
+	char	   *dst;
+	char	   *cp;
+	int			d;
+
+	memcpy(&header, p, sizeof(uint16));
+	if ((header & MS_NUMERIC_SIGN_MASK) == MS_NUMERIC_SPECIAL)
+	{
+		if (header == MS_NUMERIC_PINF)
+			ms_buf_literal(buf, "\"Infinity\"");
+		else if (header == MS_NUMERIC_NINF)
+			ms_buf_literal(buf, "\"-Infinity\"");
+		else
+			ms_buf_literal(buf, "\"NaN\"");
+		return;
+	}
+	if (header & MS_NUMERIC_SHORT)
+	{
+		hdrsize = sizeof(uint16);
+		neg = (header & MS_NUMERIC_SHORT_SIGN_MASK) != 0;
+		dscale = (header & MS_NUMERIC_SHORT_DSCALE_MASK) >> MS_NUMERIC_SHORT_DSCALE_SHIFT;
+		weight = (header & MS_NUMERIC_SHORT_WEIGHT_MASK);
+		if (header & MS_NUMERIC_SHORT_WEIGHT_SIGN_MASK)
+			weight |= ~MS_NUMERIC_SHORT_WEIGHT_MASK;
+	}
+	else
+	{
+		int16		w;
+
+		hdrsize = sizeof(uint16) + sizeof(int16);
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		neg = (header & MS_NUMERIC_SIGN_MASK) == MS_NUMERIC_NEG;
+		dscale = header & MS_NUMERIC_DSCALE_MASK;
+		weight = w;
+	}
+	digits = p + hdrsize;
+	ndigits = (size - hdrsize) / sizeof(int16);
+
+	/* quotes, sign, integer part, point, fraction rounded up to a digit */
+	ms_buf_reserve(buf, 2 + 1 + (weight >= 0 ? (weight + 1) * MS_DEC_DIGITS : 1) +
+				   1 + dscale + MS_DEC_DIGITS);
+	dst = cp = buf->data + buf->len;
+	*cp++ = '"';
+	if (neg)
+		*cp++ = '-';
+
+	/* the integer part: leading zeroes of the first digit suppressed */
+	if (weight < 0)
+	{
+		d = weight + 1;
+		*cp++ = '0';
+	}
+	else
+	{
+		for (d = 0; d <= weight; d++)
+		{
+			int16		dig = 0;
+			int			d1;
+			bool		putit = (d > 0);
+
+			if (d < ndigits)
+				memcpy(&dig, digits + d * sizeof(int16), sizeof(int16));
+			d1 = dig / 1000;
+			dig -= d1 * 1000;
+			putit |= (d1 > 0);
+			if (putit)
+				*cp++ = d1 + '0';
+			d1 = dig / 100;
+			dig -= d1 * 100;
+			putit |= (d1 > 0);
+			if (putit)
+				*cp++ = d1 + '0';
+			d1 = dig / 10;
+			dig -= d1 * 10;
+			putit |= (d1 > 0);
+			if (putit)
+				*cp++ = d1 + '0';
+			*cp++ = dig + '0';
+		}
+	}
+
+	/* the fraction: dscale digits, written four at a time */
+	if (dscale > 0)
+	{
+		char	   *endcp;
+		int			i;
+
+		*cp++ = '.';
+		endcp = cp + dscale;
+		for (i = 0; i < dscale; d++, i += MS_DEC_DIGITS)
+		{
+			int16		dig = 0;
+			int			d1;
+
+			if (d >= 0 && d < ndigits)
+				memcpy(&dig, digits + d * sizeof(int16), sizeof(int16));
+			d1 = dig / 1000;
+			dig -= d1 * 1000;
+			*cp++ = d1 + '0';
+			d1 = dig / 100;
+			dig -= d1 * 100;
+			*cp++ = d1 + '0';
+			d1 = dig / 10;
+			dig -= d1 * 10;
+			*cp++ = d1 + '0';
+			*cp++ = dig + '0';
+		}
+		cp = endcp;
+	}
+	*cp++ = '"';
+	buf->len += cp - dst;
 }
 
 /* Append a NUL-terminated ASCII string (no escaping needed) as a JSON string. */
@@ -331,6 +480,15 @@ ms_json_value(StringInfo buf, Datum value, MsOutKind kind, FmgrInfo *outfunc)
 				if (VARATT_IS_EXTENDED(v))
 					v = pg_detoast_datum_packed(v);
 				ms_json_string(buf, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+			}
+			return;
+		case MS_OUT_NUMERIC:
+			{
+				struct varlena *v = (struct varlena *) DatumGetPointer(value);
+
+				if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+					v = pg_detoast_datum_packed(v);
+				ms_json_numeric(buf, v);
 			}
 			return;
 		case MS_OUT_TIMESTAMP:
