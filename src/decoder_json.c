@@ -64,6 +64,8 @@ static bool json_convert_to_utf8 = false;
  */
 static bool json_tstz_fixed = false;
 static long json_tstz_gmtoff = 0;
+static char json_tstz_suffix[16];	/* the offset as printed: "+00" */
+static int	json_tstz_suffixlen = 0;
 
 /* Word-at-a-time test: some byte of w is below 0x20, '"' or '\\'. */
 #define ONES	UINT64CONST(0x0101010101010101)
@@ -81,7 +83,7 @@ json_word_needs_escape(uint64 w)
 			((bslash - ONES) & ~bslash)) & HIGHS;
 }
 
-static bool ms_json_tstz_fast(TimestampTz dt, char *buf);
+static char *ms_json_tstz_fast(TimestampTz dt, char *str);
 
 /*
  * Decide once per decoding session whether strings need converting to
@@ -101,28 +103,45 @@ ms_json_init_session(void)
 	{
 		/*
 		 * One offset in the zone's type table does not exclude leap
-		 * seconds (the "right/" zones): compare some values with the output
-		 * function before trusting the arithmetic.
+		 * seconds (the "right/" zones, which PostgreSQL refuses today):
+		 * compare some values with the output function before trusting the
+		 * arithmetic.
 		 */
 		static const TimestampTz samples[] = {
-			INT64CONST(0),		/* 2000-01-01 */
-			INT64CONST(-3155673600000000),	/* 1900-01-01 */
-			INT64CONST(838956896789012),	/* 2026-08-03 ... */
-			INT64CONST(-63082281600000000),	/* 0001-01-01 BC */
+			INT64CONST(0),		/* 2000-01-01 00:00:00 UTC */
+			INT64CONST(-3155673600000000),	/* 1900-01-01 00:00:00 */
+			INT64CONST(838956896789012),	/* 2026-08-02 03:34:56.789012 */
+			INT64CONST(-64464465599500000),	/* 0044-03-15 12:00:00.5 BC */
+			INT64CONST(316400886489010000),	/* 12026-05-06 07:08:09.01 */
 		};
+		struct pg_tm tm;
+		fsec_t		fsec;
 		char		fast[MAXDATELEN + 1];
+		char		slow[MAXDATELEN + 1];
 		int			i;
+
+		/* the offset as timestamptz_out prints it: "+00", "+05:30", ... */
+		if (timestamp2tm(0, NULL, &tm, &fsec, NULL, NULL) != 0)
+			return;
+		tm.tm_isdst = 0;
+		EncodeDateTime(&tm, 0, true, (int) -gmtoff, NULL, USE_ISO_DATES, slow);
+		if (strlen(slow) <= 19 || strlen(slow) - 19 >= sizeof(json_tstz_suffix))
+			return;
+		strcpy(json_tstz_suffix, slow + 19);
+		json_tstz_suffixlen = strlen(json_tstz_suffix);
 
 		json_tstz_gmtoff = gmtoff;
 		json_tstz_fixed = true;
 		for (i = 0; i < lengthof(samples); i++)
 		{
-			char	   *slow = DatumGetCString(DirectFunctionCall1(timestamptz_out,
-																  TimestampTzGetDatum(samples[i])));
+			char	   *out = DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																 TimestampTzGetDatum(samples[i])));
+			char	   *end = ms_json_tstz_fast(samples[i], fast);
 
-			if (!ms_json_tstz_fast(samples[i], fast) || strcmp(fast, slow) != 0)
+			if (end == NULL || end - fast != strlen(out) ||
+				memcmp(fast, out, end - fast) != 0)
 				json_tstz_fixed = false;
-			pfree(slow);
+			pfree(out);
 		}
 	}
 }
@@ -252,27 +271,90 @@ ms_json_out_kind(Oid typid)
 	}
 }
 
+/* Two decimal digits of 0 <= v < 100. */
+static inline char *
+ms_two_digits(char *str, int v)
+{
+	str[0] = '0' + v / 10;
+	str[1] = '0' + v % 10;
+	return str + 2;
+}
+
+/*
+ * What EncodeDateTime prints in DateStyle ISO before the time zone and the
+ * era: "YYYY-MM-DD HH:MM:SS", then the microseconds without their trailing
+ * zeroes when not zero.  Returns the end (not NUL-terminated).
+ */
+static char *
+ms_iso_datetime(char *str, const struct pg_tm *tm, fsec_t fsec)
+{
+	int			year = tm->tm_year > 0 ? tm->tm_year : -(tm->tm_year - 1);
+
+	if (year < 10000)
+	{
+		str = ms_two_digits(str, year / 100);
+		str = ms_two_digits(str, year % 100);
+	}
+	else
+		str = pg_ultostr_zeropad(str, year, 4);
+	*str++ = '-';
+	str = ms_two_digits(str, tm->tm_mon);
+	*str++ = '-';
+	str = ms_two_digits(str, tm->tm_mday);
+	*str++ = ' ';
+	str = ms_two_digits(str, tm->tm_hour);
+	*str++ = ':';
+	str = ms_two_digits(str, tm->tm_min);
+	*str++ = ':';
+	str = ms_two_digits(str, tm->tm_sec);
+	if (fsec != 0)
+	{
+		int32		value = Abs(fsec);
+		char	   *end;
+		int			i;
+
+		/* 0 < fsec < 1000000 for a timestamp */
+		*str++ = '.';
+		end = str + 6;
+		for (i = 5; i >= 0; i--)
+		{
+			str[i] = '0' + value % 10;
+			value /= 10;
+		}
+		while (end[-1] == '0')
+			end--;
+		str = end;
+	}
+	return str;
+}
+
 /*
  * timestamptz_out for a zone with the fixed offset json_tstz_gmtoff and
  * DateStyle ISO: the local time is the UTC time shifted by the offset.
- * False (buf undefined) when the value is not finite or too close to the
- * ends of the range: the caller uses the output function.
+ * Returns the end of the text written at str (at most MAXDATELEN bytes,
+ * not NUL-terminated), or NULL when the value is not finite or too close
+ * to the ends of the range: the caller uses the output function.
  */
-static bool
-ms_json_tstz_fast(TimestampTz dt, char *buf)
+static char *
+ms_json_tstz_fast(TimestampTz dt, char *str)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
 
 	if (dt < MIN_TIMESTAMP + USECS_PER_DAY || dt >= END_TIMESTAMP - USECS_PER_DAY)
-		return false;
+		return NULL;
 	if (timestamp2tm(dt + json_tstz_gmtoff * USECS_PER_SEC, NULL, &tm, &fsec,
 					 NULL, NULL) != 0)
-		return false;
-	tm.tm_isdst = 0;			/* a valid zone: print the offset */
-	EncodeDateTime(&tm, fsec, true, (int) -json_tstz_gmtoff, NULL,
-				   USE_ISO_DATES, buf);
-	return true;
+		return NULL;
+	str = ms_iso_datetime(str, &tm, fsec);
+	memcpy(str, json_tstz_suffix, json_tstz_suffixlen);
+	str += json_tstz_suffixlen;
+	if (tm.tm_year <= 0)
+	{
+		memcpy(str, " BC", 3);
+		str += 3;
+	}
+	return str;
 }
 
 /*
@@ -499,23 +581,41 @@ ms_json_value(StringInfo buf, Datum value, MsOutKind kind, FmgrInfo *outfunc)
 				char		tmp[MAXDATELEN + 1];
 
 				/* timestamp_out, without the function call and pstrdup */
-				if (TIMESTAMP_NOT_FINITE(ts))
-					EncodeSpecialTimestamp(ts, tmp);
-				else if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) == 0)
+				if (TIMESTAMP_NOT_FINITE(ts) ||
+					timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+					break;		/* the output function prints or complains */
+				if (DateStyle != USE_ISO_DATES)
+				{
 					EncodeDateTime(&tm, fsec, false, 0, NULL, DateStyle, tmp);
-				else
-					break;		/* the output function reports the error */
-				ms_json_ascii(buf, tmp);
+					ms_json_ascii(buf, tmp);
+					return;
+				}
+				ms_buf_reserve(buf, MAXDATELEN + 2);
+				dst = buf->data + buf->len;
+				*dst++ = '"';
+				dst = ms_iso_datetime(dst, &tm, fsec);
+				if (tm.tm_year <= 0)
+				{
+					memcpy(dst, " BC", 3);
+					dst += 3;
+				}
+				*dst++ = '"';
+				buf->len = dst - buf->data;
 			}
 			return;
 		case MS_OUT_TIMESTAMPTZ:
 			if (json_tstz_fixed)
 			{
-				char		tmp[MAXDATELEN + 1];
+				char	   *end;
 
-				if (ms_json_tstz_fast(DatumGetTimestampTz(value), tmp))
+				ms_buf_reserve(buf, MAXDATELEN + 2);
+				dst = buf->data + buf->len;
+				end = ms_json_tstz_fast(DatumGetTimestampTz(value), dst + 1);
+				if (end != NULL)
 				{
-					ms_json_ascii(buf, tmp);
+					*dst = '"';
+					*end++ = '"';
+					buf->len = end - buf->data;
 					return;
 				}
 			}
