@@ -15,12 +15,17 @@
  *
  * Strings are scanned and copied eight bytes at a time while no byte needs
  * escaping (a word-at-a-time test for '"', '\\' and bytes below 0x20).  The
- * common types (integers, booleans, text-like types, numeric, timestamps) are
- * printed without going through the function manager, with the same
- * functions their output functions use, so the text is identical.
- * timestamptz skips the time zone lookup only when the session's TimeZone
- * has one fixed UTC offset and DateStyle is ISO, after checking at session
- * start that it prints sample values exactly as timestamptz_out does.
+ * common types are printed straight into the output buffer, without the
+ * function manager and the palloc'd result of an output function:
+ * integers with pg_ltoa/pg_lltoa, text-like types as their stored bytes,
+ * numeric from its stored base-10000 digits (the algorithm of numeric_out),
+ * timestamp with timestamp2tm and, in DateStyle ISO, our own digits (the
+ * format of EncodeDateTime).  timestamptz skips the time zone lookup only
+ * when the session's TimeZone has one fixed UTC offset and DateStyle is
+ * ISO, after checking at session start that it prints sample values
+ * exactly as timestamptz_out does; otherwise, and for every other type, the
+ * type's output function is called.  Test decoder_fastpaths compares every
+ * fast path with the output functions.
  *
  * Memory: everything is appended to the caller's StringInfo; temporaries
  * (detoasted values, output function results) are allocated in the current
