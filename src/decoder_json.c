@@ -23,7 +23,8 @@
  * format of EncodeDateTime).  timestamptz skips the time zone lookup only
  * when the session's TimeZone has one fixed UTC offset and DateStyle is
  * ISO, after checking at session start that it prints sample values
- * exactly as timestamptz_out does; otherwise, and for every other type, the
+ * exactly as timestamptz_out does (and while TimeZone and DateStyle stay
+ * those); otherwise, and for every other type, the
  * type's output function is called.  Test decoder_fastpaths compares every
  * fast path with the output functions.
  *
@@ -68,6 +69,7 @@ static bool json_convert_to_utf8 = false;
  * UTC offset (seconds east of Greenwich) and DateStyle is ISO.
  */
 static bool json_tstz_fixed = false;
+static pg_tz *json_tstz_zone = NULL;	/* the zone it was decided for */
 static long json_tstz_gmtoff = 0;
 static char json_tstz_suffix[16];	/* the offset as printed: "+00" */
 static int	json_tstz_suffixlen = 0;
@@ -135,6 +137,7 @@ ms_json_init_session(void)
 		strcpy(json_tstz_suffix, slow + 19);
 		json_tstz_suffixlen = strlen(json_tstz_suffix);
 
+		json_tstz_zone = session_timezone;
 		json_tstz_gmtoff = gmtoff;
 		json_tstz_fixed = true;
 		for (i = 0; i < lengthof(samples); i++)
@@ -609,7 +612,9 @@ ms_json_value(StringInfo buf, Datum value, MsOutKind kind, FmgrInfo *outfunc)
 			}
 			return;
 		case MS_OUT_TIMESTAMPTZ:
-			if (json_tstz_fixed)
+			/* a configuration reload may have changed the settings since */
+			if (json_tstz_fixed && session_timezone == json_tstz_zone &&
+				DateStyle == USE_ISO_DATES)
 			{
 				char	   *end;
 
