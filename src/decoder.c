@@ -169,7 +169,7 @@ static void ms_relcache_setup(MemoryContext parent);
 static void ms_relcache_reset_cb(void *arg);
 static void ms_relcache_invalidate(Datum arg, Oid relid);
 static void ms_init_entry(MsRelEntry *entry);
-static MsRelEntry *ms_get_entry(MsDecodingState *state, Relation relation);
+static MsRelEntry *ms_lookup_entry(MsDecodingState *state, Relation relation);
 static void ms_build_entry(MsDecodingState *state, MsRelEntry *entry,
 						   Relation relation, MsDomainId domain);
 static void ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
@@ -178,6 +178,9 @@ static void ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						  char action, XLogRecPtr commit_lsn, bool streamed);
 static void ms_write_change_start(MsDecodingState *state, StringInfo out,
 								  char action);
+static void ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+						   Relation relation, ReorderBufferChange *change,
+						   MsRelEntry *entry);
 static void ms_write_values(StringInfo out, MsRelEntry *entry,
 							TupleDesc desc, HeapTuple tuple, bool keyonly,
 							bool deformed);
@@ -454,10 +457,27 @@ ms_init_entry(MsRelEntry *entry)
 
 /*
  * The cache entry of relation, built or rebuilt as needed.  This is the
- * whole cost of a change the domain does not own once the entry exists.
+ * whole cost of a change the domain does not own once the entry exists:
+ * inline, with the lookup and the rebuild out of line.
  */
-static MsRelEntry *
+static inline MsRelEntry *
 ms_get_entry(MsDecodingState *state, Relation relation)
+{
+	MsRelEntry *entry = state->last_entry;
+
+	/* Changes come in runs of the same relation: skip the hash lookup. */
+	if (likely(entry != NULL && entry->relid == RelationGetRelid(relation) &&
+			   entry->valid))
+		return entry;
+	return ms_lookup_entry(state, relation);
+}
+
+/*
+ * ms_get_entry's hash lookup, and the decision (and for an owned relation
+ * the build) when the entry is new or stale.
+ */
+static pg_noinline MsRelEntry *
+ms_lookup_entry(MsDecodingState *state, Relation relation)
 {
 	Oid			relid = RelationGetRelid(relation);
 	MsRelEntry *entry;
@@ -465,11 +485,6 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	MsDomainId	domain;
 	MemoryContext oldcxt;
 	int			i;
-
-	/* Changes come in runs of the same relation: skip the hash lookup. */
-	entry = state->last_entry;
-	if (likely(entry != NULL && entry->relid == relid && entry->valid))
-		return entry;
 
 	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
 	state->last_entry = entry;
@@ -855,23 +870,34 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 }
 
 /*
- * A row change: I, U or D of an owned relation.
+ * A row change: I, U or D.  Filtering is inline here, so that a change of a
+ * relation the domain does not own costs a few instructions once its entry
+ * is cached; the formatting is out of line.
  */
 static void
 ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		  Relation relation, ReorderBufferChange *change)
 {
+	MsRelEntry *entry = ms_get_entry(ctx->output_plugin_private, relation);
+
+	if (entry->owned)
+		ms_emit_change(ctx, txn, relation, change, entry);
+}
+
+/*
+ * Write the I, U or D message of a change of an owned relation.
+ */
+static pg_noinline void
+ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+			   Relation relation, ReorderBufferChange *change,
+			   MsRelEntry *entry)
+{
 	MsDecodingState *state = ctx->output_plugin_private;
-	MsRelEntry *entry;
 	MemoryContext oldcxt;
 	StringInfo	out;
 	TupleDesc	desc;
 	HeapTuple	newtuple;
 	HeapTuple	oldtuple;
-
-	entry = ms_get_entry(state, relation);
-	if (!entry->owned)
-		return;
 
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 
