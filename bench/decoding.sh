@@ -74,6 +74,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ "$CG_INSERTS" -gt 0 ] && ! command -v valgrind >/dev/null; then
+	echo "valgrind is needed for the instruction counts (or set CG_SCALE=0 to skip them)" >&2
+	exit 1
+fi
+
 # The extension must be installed in this PostgreSQL.
 if [ ! -f "$($PG_CONFIG --pkglibdir)/migration_split.so" ]; then
 	echo "migration_split is not installed for $PG_CONFIG: run make install first" >&2
