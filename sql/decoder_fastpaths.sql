@@ -31,6 +31,11 @@ SELECT 100 + ord, v::numeric
 					'1e100', '-1e300', '1e-300', '12345678901234567890123456789.5',
 					'0.5000000000000000000000000000000000000000000000000000000000000000000001'])
 	   WITH ORDINALITY AS x(v, ord);
+-- large values: compressed in line, and stored out of line
+INSERT INTO fast (id, num) VALUES
+	(150, repeat('9', 20000)::numeric),
+	(151, (SELECT ('-0.' || string_agg(lpad(((g * 7919) % 10000)::text, 4, '0'), ''))::numeric
+			 FROM generate_series(1, 3000) g));
 INSERT INTO fast (id, num, num_t)
 SELECT 200 + g, round(g::numeric ^ 3 / 7 * CASE WHEN g % 2 = 0 THEN 1 ELSE -1 END, g % 13), (g * 37.01 - 5000)::numeric(12,2)
   FROM generate_series(1, 400) g;
