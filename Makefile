@@ -51,7 +51,8 @@ REGRESS = \
 	decoder_types \
 	decoder_ownership \
 	decoder_partitions \
-	decoder_errors
+	decoder_errors \
+	decoder_fastpaths
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

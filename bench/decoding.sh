@@ -3,20 +3,19 @@
 # test_decoding and wal2json, on a temporary cluster of its own.
 #
 #   bash bench/decoding.sh                 # 1M inserts + 0.5M updates
-#   SCALE=0.1 bash bench/decoding.sh       # a tenth of that, while developing
+#   SCALE=0.1 CG_SCALE=0.01 bash bench/decoding.sh   # while developing
 #
 # Environment: PG_CONFIG (default pg_config on PATH), PORT (55310), DIR
-# (/tmp/migration_split_bench), SCALE (1), REPEAT (2: every decoding runs
-# that many times, alternating the order of the plugins; the best time is
-# reported, so that neither the order nor a neighbour's load decides).  Runs PostgreSQL as "postgres"
-# when started as root.  Results go to bench/results/decoding-<time>.txt
-# (and stdout).
+# (/tmp/migration_split_bench), SCALE (1), CG_SCALE (0.1; 0 skips the
+# callgrind measure), REPEAT (2: every timed decoding runs that many times,
+# alternating the order of the plugins; the best time is reported, so that
+# neither the order nor a neighbour's load decides).  Runs PostgreSQL as
+# "postgres" when started as root.  Results go to
+# bench/results/decoding-<time>.txt (and stdout).
 #
 # Workload A (throughput): 1M inserts and 0.5M updates on a 5-column table
-# owned by domain "bench", in transactions of 1000 rows.
-# Every plugin decodes the same WAL through a walsender, as pg_recvlogical
-# (the same path as the replication job), output to /dev/null:
-#   migration_split   domain=bench
+# owned by domain "bench", in transactions of 1000 rows, decoded by
+#   migration_split   domain=bench, include-xids=0
 #   pgoutput          proto_version 1, a publication with the table
 #   test_decoding     skip-empty-xacts
 #   wal2json          format-version 2
@@ -25,8 +24,22 @@
 # with a publication that contains neither table (it sends nothing).  Also
 # migration_split for a domain that owns neither table: the cost of the
 # filtering alone, without the 10% of changes to send.
-# For each run: wall time of the decoding, and the walsender's peak resident
-# memory (VmHWM from /proc, sampled while it runs).
+#
+# Three measures of the same decodings:
+# 1. instructions: the same WAL at CG_SCALE (default a tenth: 100k inserts
+#    + 50k updates) decoded through the SQL interface
+#    (pg_logical_slot_peek_changes, peek_binary_changes for pgoutput) in a
+#    single-user backend under valgrind --tool=callgrind, counting only the
+#    instructions executed inside the peek function (decoding, the plugin,
+#    and storing the rows of the result).  Deterministic: the machine's
+#    load does not change it.
+# 2. SQL interface: SELECT count(*) FROM pg_logical_slot_peek_changes(...)
+#    at SCALE: wall time and the backend's CPU time, without any network
+#    send.
+# 3. walsender: pg_recvlogical (the replication protocol, as the job
+#    uses it) at SCALE, output to /dev/null: wall time, the walsender's CPU
+#    time and its peak resident memory (VmHWM from /proc, sampled while it
+#    runs).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,9 +48,12 @@ BINDIR=$($PG_CONFIG --bindir)
 PORT=${PORT:-55310}
 DIR=${DIR:-/tmp/migration_split_bench}
 SCALE=${SCALE:-1}
+CG_SCALE=${CG_SCALE:-0.1}
 REPEAT=${REPEAT:-2}
 INSERTS=$(awk -v s="$SCALE" 'BEGIN { printf "%d", 1000000 * s }')
 UPDATES=$(( INSERTS / 2 ))
+CG_INSERTS=$(awk -v s="$CG_SCALE" 'BEGIN { printf "%d", 1000000 * s }')
+CG_UPDATES=$(( CG_INSERTS / 2 ))
 BATCH=1000
 
 runas=()
@@ -57,6 +73,11 @@ cleanup() {
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
+
+if [ "$CG_INSERTS" -gt 0 ] && ! command -v valgrind >/dev/null; then
+	echo "valgrind is needed for the instruction counts (or set CG_SCALE=0 to skip them)" >&2
+	exit 1
+fi
 
 # The extension must be installed in this PostgreSQL.
 if [ ! -f "$($PG_CONFIG --pkglibdir)/migration_split.so" ]; then
@@ -119,30 +140,95 @@ EOF
 
 slot() { psql_ -c "SELECT 'ok' FROM pg_create_logical_replication_slot('$1', '$2')" >/dev/null; }
 
-# Workload A
-for r in $(seq "$REPEAT"); do
-	for p in ms:migration_split pgo:pgoutput td:test_decoding w2j:wal2json; do
-		slot "a_${p%%:*}_$r" "${p#*:}"
+# workloads PREFIX NINSERT NUPDATE NSLOTS: workload A, then workload B, each
+# preceded by the creation of NSLOTS slots per plugin that decode it
+# (PREFIXa_ms_1, ...); sets lsn_a and lsn_b to the end of each.
+workloads() {
+	local pre=$1 n=$2 u=$3 nslots=$4 r p
+	for r in $(seq "$nslots"); do
+		for p in ms:migration_split pgo:pgoutput td:test_decoding w2j:wal2json; do
+			slot "${pre}a_${p%%:*}_$r" "${p#*:}"
+		done
 	done
-done
-psql_ -c "CALL workload('bench_t', $INSERTS, $UPDATES, $BATCH, 0)"
-lsn_a=$(psql_ -c "SELECT pg_current_wal_insert_lsn()")
+	psql_ -c "CALL workload('bench_t', $n, $u, $BATCH, 0)"
+	lsn_a=$(psql_ -c "SELECT pg_current_wal_insert_lsn()")
+	# per 1000 changes, 900 on the other domain's table, 100 on ours
+	for r in $(seq "$nslots"); do
+		slot "${pre}b_ms_$r" migration_split
+		slot "${pre}b_none_$r" migration_split
+		slot "${pre}b_floor_$r" pgoutput
+	done
+	psql_ -c "CALL workload('other_t', $(( n * 9 / 10 )), $(( u * 9 / 10 )), 900, 0)" &
+	psql_ -c "CALL workload('bench_t', $(( n / 10 )), $(( u / 10 )), 100, $n)"
+	wait
+	lsn_b=$(psql_ -c "SELECT pg_current_wal_insert_lsn()")
+}
 
-# Workload B: per 1000 changes, 900 on the other domain's table, 100 on ours
-for r in $(seq "$REPEAT"); do
-	slot "b_ms_$r" migration_split
-	slot "b_none_$r" migration_split
-	slot "b_floor_$r" pgoutput
-done
-psql_ -c "CALL workload('other_t', $(( INSERTS * 9 / 10 )), $(( UPDATES * 9 / 10 )), 900, 0)" &
-psql_ -c "CALL workload('bench_t', $(( INSERTS / 10 )), $(( UPDATES / 10 )), 100, $INSERTS)"
-wait
-lsn_b=$(psql_ -c "SELECT pg_current_wal_insert_lsn()")
+# The small workloads for callgrind first; the tables are emptied before
+# the slots of the big ones exist (they do not see the truncate).
+if [ "$CG_INSERTS" -gt 0 ]; then
+	workloads cg_ "$CG_INSERTS" "$CG_UPDATES" 1
+	cg_lsn_a=$lsn_a
+	cg_lsn_b=$lsn_b
+	psql_ -c "TRUNCATE bench_t, other_t"
+fi
+workloads "" "$INSERTS" "$UPDATES" "$REPEAT"
 psql_ -c "CHECKPOINT"
 wal_mb=$(psql_ -c "SELECT round(pg_wal_lsn_diff('$lsn_b', '0/0') / 1048576)")
 
-# decode SLOT ENDPOS OPTIONS...: prints "seconds peak_kB cpu_seconds" (the
-# walsender's CPU time is sampled every 0.1 s: its last 0.1 s may be missed)
+# Every decoding: KIND WORKLOAD ENDPOS OPTIONS (name=value ...)
+plan=(
+	"ms a $lsn_a domain=bench include-xids=0"
+	"pgo a $lsn_a proto_version=1 publication_names=pub_bench"
+	"td a $lsn_a skip-empty-xacts=1"
+	"w2j a $lsn_a format-version=2"
+	"floor b $lsn_b proto_version=1 publication_names=pub_none"
+	"ms b $lsn_b domain=bench include-xids=0"
+	"none b $lsn_b domain=other_service include-xids=0"
+)
+label() {
+	case "$1 $2" in
+		"a ms") echo "A migration_split" ;;
+		"a pgo") echo "A pgoutput (proto 1)" ;;
+		"a td") echo "A test_decoding" ;;
+		"a w2j") echo "A wal2json (format 2)" ;;
+		"b ms") echo "B migration_split (10% owned)" ;;
+		"b none") echo "B migration_split (0% owned)" ;;
+		"b floor") echo "B floor: pgoutput, empty pub." ;;
+	esac
+}
+
+# peek_sql SLOT ENDPOS KIND OPTIONS...: the SELECT that decodes SLOT
+# through the SQL interface, counting the messages
+peek_sql() {
+	local slot=$1 endpos=$2 kind=$3 func=pg_logical_slot_peek_changes args="" o
+	shift 3
+	case $kind in pgo | floor) func=pg_logical_slot_peek_binary_changes ;; esac
+	for o in "$@"; do args+=", '${o%%=*}', '${o#*=}'"; done
+	echo "SELECT count(*) FROM $func('$slot', '$endpos', NULL$args)"
+}
+
+# sql_decode SLOT ENDPOS KIND OPTIONS...: prints "seconds cpu_seconds
+# messages" of one decoding through the SQL interface (the backend's CPU
+# time from /proc before and after)
+sql_decode() {
+	local q stat="awk '{ print \$14 + \$15 }' /proc/\$BPID/stat"
+	q=$(peek_sql "$@")
+	printf '%s\n' \
+		"SELECT pg_backend_pid() AS pid \\gset" \
+		"\\setenv BPID :pid" \
+		"\\! $stat >$DIR/cpu0; date +%s.%N >$DIR/t0" \
+		"$q;" \
+		"\\! $stat >$DIR/cpu1; date +%s.%N >$DIR/t1" |
+		psql_ >"$DIR/sql.out"
+	awk -v t0="$(cat "$DIR/t0")" -v t1="$(cat "$DIR/t1")" -v c0="$(cat "$DIR/cpu0")" \
+		-v c1="$(cat "$DIR/cpu1")" -v hz="$(getconf CLK_TCK)" -v n="$(cat "$DIR/sql.out")" \
+		'BEGIN { printf "%.2f %.2f %d\n", t1 - t0, (c1 - c0) / hz, n }'
+}
+
+# decode SLOT ENDPOS OPTIONS...: prints "seconds peak_kB cpu_seconds" of
+# one decoding through a walsender (its CPU time is sampled every 0.1 s:
+# its last 0.1 s may be missed)
 decode() {
 	local slot=$1 endpos=$2
 	shift 2
@@ -172,73 +258,116 @@ decode() {
 	echo "$(cat "$DIR/elapsed") $hwm $(awk -v c="$cpu" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", c / t }')"
 }
 
+# ratio A B: A / B as "1.23x"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+# base WORKLOAD: the kind every ratio of the workload is relative to
+base() { if [ "$1" = a ]; then echo ms; else echo floor; fi; }
+
 {
 	echo "migration_split decoding benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "PostgreSQL: $("$BINDIR/postgres" --version); $(nproc) cores"
+	echo "PostgreSQL: $("$BINDIR/postgres" --version); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "workload A: $INSERTS inserts + $UPDATES updates of a 5-column table, $BATCH per transaction"
 	echo "workload B: the same amount, 90% on another domain's table; WAL written: ${wal_mb} MB"
-	echo
-	printf "%-32s %8s %7s %12s %7s %15s\n" "plugin" "seconds" "ratio" "walsender CPU" "ratio" "walsender peak"
+	echo "ratios: to migration_split for A, to the floor for B (above 1: more than the base)"
 } | tee "$results"
 
-line() {
-	local name=$1 t=$2 kb=$3 cpu=$4 base=$5 basecpu=$6
-	printf "%-32s %8s %7s %12s %7s %12s MB\n" "$name" "$t" \
-		"$(awk -v a="$t" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')" \
-		"$cpu" "$(awk -v a="$cpu" -v b="$basecpu" 'BEGIN { printf "%.2fx", a / b }')" \
-		"$(awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }')" | tee -a "$results"
-}
+# Times through the SQL interface and the walsender: REPEAT rounds,
+# alternating the order of the plan.  The SQL interface only peeks (the
+# slots of round 1 serve every round); the walsender consumes its slot.
+rm -f "$DIR/sqltimes" "$DIR/times"
+for r in $(seq "$REPEAT"); do
+	if [ $(( r % 2 )) -eq 1 ]; then order=(cat); else order=(tac); fi
+	while read -r kind w endpos opts; do
+		# shellcheck disable=SC2086
+		read -r t c n < <(sql_decode "${w}_${kind}_1" "$endpos" "$kind" $opts)
+		echo "$w $kind $t 0 $c $n" >>"$DIR/sqltimes"
+	done < <(printf '%s\n' "${plan[@]}" | "${order[@]}")
+done
+for r in $(seq "$REPEAT"); do
+	if [ $(( r % 2 )) -eq 1 ]; then order=(cat); else order=(tac); fi
+	while read -r kind w endpos opts; do
+		# shellcheck disable=SC2086
+		read -r t kb c < <(decode "${w}_${kind}_$r" "$endpos" $opts)
+		echo "$w $kind $t $kb $c" >>"$DIR/times"
+	done < <(printf '%s\n' "${plan[@]}" | "${order[@]}")
+done
 
-# plan KIND WORKLOAD ENDPOS OPTIONS...: decode the slots of plugin KIND for
-# WORKLOAD, one per repetition (run_plan runs them all)
-plan() {
-	local kind=$1 w=$2 endpos=$3
-	shift 3
-	echo "$kind $w $endpos $*" >>"$DIR/plan"
-}
-run_plan() {
-	local r line kind w endpos opts t kb c
-	for r in $(seq "$REPEAT"); do
-		if [ $(( r % 2 )) -eq 1 ]; then order=(cat); else order=(tac); fi
-		while read -r kind w endpos opts; do
-			# shellcheck disable=SC2086
-			read -r t kb c < <(decode "${w}_${kind}_$r" "$endpos" $opts)
-			echo "$w $kind $t $kb $c" >>"$DIR/times"
-		done < <("${order[@]}" "$DIR/plan")
+# stat FILE WORKLOAD KIND: min time, max peak, min CPU, messages
+stat() { awk -v w="$2" -v k="$3" '$1 == w && $2 == k {
+	if (t == "" || $3 < t) t = $3; if (c == "" || $5 < c) c = $5; if ($4 > m) m = $4; n = $6 }
+	END { print t, m + 0, c, n + 0 }' "$1"; }
+
+# Instructions: stop the server, decode each plan's callgrind slot in a
+# single-user backend under callgrind.
+declare -A instr
+if [ "$CG_INSERTS" -gt 0 ]; then
+	run "$BINDIR/pg_ctl" -D "$DIR/data" -m fast stop >/dev/null
+	while read -r kind w endpos opts; do
+		if [ "$w" = a ]; then endpos=$cg_lsn_a; else endpos=$cg_lsn_b; fi
+		# shellcheck disable=SC2086
+		q=$(peek_sql "cg_${w}_${kind}_1" "$endpos" "$kind" $opts)
+		run valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.$w.$kind" \
+			"--toggle-collect=pg_logical_slot_peek*" \
+			"$BINDIR/postgres" --single -D "$DIR/data" postgres <<<"$q" >"$DIR/cg.out" 2>"$DIR/cg.err"
+		n=$(sed -n 's/.*count = "\([0-9]*\)".*/\1/p' "$DIR/cg.out")
+		if [ -z "$n" ]; then
+			echo "callgrind run of $w $kind failed:" >&2
+			cat "$DIR/cg.out" "$DIR/cg.err" >&2
+			exit 1
+		fi
+		instr[$w.$kind]="$(awk '/Collected :/ { print $NF }' "$DIR/cg.err") $n"
+	done < <(printf '%s\n' "${plan[@]}")
+
+	{
+		echo
+		echo "1. instructions (callgrind; SQL interface in a single-user backend): $CG_INSERTS inserts + $CG_UPDATES updates"
+		printf "%-32s %10s %14s %7s\n" "decoding" "messages" "instructions" "ratio"
+	} | tee -a "$results"
+	for p in "${plan[@]}"; do
+		read -r kind w _ <<<"$p"
+		read -r i n <<<"${instr[$w.$kind]}"
+		read -r ib _ <<<"${instr[$w.$(base "$w")]}"
+		printf "%-32s %10s %14s %7s\n" "$(label "$w" "$kind")" "$n" "$i" "$(ratio "$i" "$ib")" | tee -a "$results"
 	done
-}
-rm -f "$DIR/plan" "$DIR/times"
-plan ms a "$lsn_a" domain=bench include-xids=0
-plan pgo a "$lsn_a" proto_version=1 publication_names=pub_bench
-plan td a "$lsn_a" skip-empty-xacts=1
-plan w2j a "$lsn_a" format-version=2
-plan floor b "$lsn_b" proto_version=1 publication_names=pub_none
-plan ms b "$lsn_b" domain=bench include-xids=0
-plan none b "$lsn_b" domain=other_service include-xids=0
-run_plan
-# min time, min CPU, max peak of one plugin and workload
-stat() { awk -v w="$1" -v k="$2" '$1 == w && $2 == k {
-	if (t == "" || $3 < t) t = $3; if (c == "" || $5 < c) c = $5; if ($4 > m) m = $4 }
-	END { print t, m, c }' "$DIR/times"; }
-read -r t_ms kb c_ms < <(stat a ms)
-line "A migration_split" "$t_ms" "$kb" "$c_ms" "$t_ms" "$c_ms"
-read -r t kb c < <(stat a pgo)
-line "A pgoutput (proto 1)" "$t" "$kb" "$c" "$t_ms" "$c_ms"
-read -r t kb c < <(stat a td)
-line "A test_decoding" "$t" "$kb" "$c" "$t_ms" "$c_ms"
-read -r t kb c < <(stat a w2j)
-line "A wal2json (format 2)" "$t" "$kb" "$c" "$t_ms" "$c_ms"
-read -r t_floor kb_floor c_floor < <(stat b floor)
-read -r t kb c < <(stat b ms)
-line "B migration_split (10% owned)" "$t" "$kb" "$c" "$t_floor" "$c_floor"
-read -r t kb c < <(stat b none)
-line "B migration_split (0% owned)" "$t" "$kb" "$c" "$t_floor" "$c_floor"
-line "B floor: pgoutput, empty pub." "$t_floor" "$kb_floor" "$c_floor" "$t_floor" "$c_floor"
+fi
+
 {
 	echo
-	echo "all runs (workload plugin seconds peak_kB cpu_seconds):"
-	cat "$DIR/times"
-} >>"$results"
+	echo "2. SQL interface (SELECT count(*) FROM pg_logical_slot_peek_changes(...)), best of $REPEAT"
+	printf "%-32s %10s %8s %7s %11s %7s\n" "decoding" "messages" "seconds" "ratio" "backend CPU" "ratio"
+} | tee -a "$results"
+for p in "${plan[@]}"; do
+	read -r kind w _ <<<"$p"
+	read -r t _ c n < <(stat "$DIR/sqltimes" "$w" "$kind")
+	read -r tb _ cb _ < <(stat "$DIR/sqltimes" "$w" "$(base "$w")")
+	printf "%-32s %10s %8s %7s %11s %7s\n" "$(label "$w" "$kind")" "$n" "$t" "$(ratio "$t" "$tb")" \
+		"$c" "$(ratio "$c" "$cb")" | tee -a "$results"
+done
 
-echo "(best of $REPEAT runs each; ratio: to migration_split's for A, to the floor's for B)" | tee -a "$results"
+{
+	echo
+	echo "3. walsender (pg_recvlogical to /dev/null), best of $REPEAT"
+	printf "%-32s %8s %7s %13s %7s %14s\n" "decoding" "seconds" "ratio" "walsender CPU" "ratio" "walsender peak"
+} | tee -a "$results"
+for p in "${plan[@]}"; do
+	read -r kind w _ <<<"$p"
+	read -r t kb c _ < <(stat "$DIR/times" "$w" "$kind")
+	read -r tb _ cb _ < <(stat "$DIR/times" "$w" "$(base "$w")")
+	printf "%-32s %8s %7s %13s %7s %11.1f MB\n" "$(label "$w" "$kind")" "$t" "$(ratio "$t" "$tb")" \
+		"$c" "$(ratio "$c" "$cb")" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" | tee -a "$results"
+done
+
+{
+	echo
+	echo "all timed runs (workload plugin seconds peak_kB cpu_seconds [messages]):"
+	echo "SQL interface:"
+	cat "$DIR/sqltimes"
+	echo "walsender:"
+	cat "$DIR/times"
+	if [ "$CG_INSERTS" -gt 0 ] && command -v callgrind_annotate >/dev/null; then
+		echo
+		echo "migration_split, workload A: callgrind_annotate --inclusive=yes (top 40)"
+		callgrind_annotate --inclusive=yes "$DIR/callgrind.a.ms" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n 3,42p
+	fi
+} >>"$results"
 echo "results: $results"

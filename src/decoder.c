@@ -170,7 +170,7 @@ static void ms_relcache_setup(MemoryContext parent);
 static void ms_relcache_reset_cb(void *arg);
 static void ms_relcache_invalidate(Datum arg, Oid relid);
 static void ms_init_entry(MsRelEntry *entry);
-static MsRelEntry *ms_get_entry(MsDecodingState *state, Relation relation);
+static MsRelEntry *ms_lookup_entry(MsDecodingState *state, Relation relation);
 static void ms_build_entry(MsDecodingState *state, MsRelEntry *entry,
 						   Relation relation, MsDomainId domain);
 static void ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
@@ -179,6 +179,9 @@ static void ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						  char action, XLogRecPtr commit_lsn, bool streamed);
 static void ms_write_change_start(MsDecodingState *state, StringInfo out,
 								  char action);
+static void ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+						   Relation relation, ReorderBufferChange *change,
+						   MsRelEntry *entry);
 static void ms_write_values(StringInfo out, MsRelEntry *entry,
 							TupleDesc desc, HeapTuple tuple, bool keyonly,
 							bool deformed);
@@ -346,7 +349,7 @@ ms_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	ctx->streaming &= state->stream_changes;
 
 	ms_relcache_setup(ctx->context);
-	ms_json_init_encoding();
+	ms_json_init_session();
 
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -459,10 +462,27 @@ ms_init_entry(MsRelEntry *entry)
 
 /*
  * The cache entry of relation, built or rebuilt as needed.  This is the
- * whole cost of a change the domain does not own once the entry exists.
+ * whole cost of a change the domain does not own once the entry exists:
+ * inline, with the lookup and the rebuild out of line.
  */
-static MsRelEntry *
+static inline MsRelEntry *
 ms_get_entry(MsDecodingState *state, Relation relation)
+{
+	MsRelEntry *entry = state->last_entry;
+
+	/* Changes come in runs of the same relation: skip the hash lookup. */
+	if (likely(entry != NULL && entry->relid == RelationGetRelid(relation) &&
+			   entry->valid))
+		return entry;
+	return ms_lookup_entry(state, relation);
+}
+
+/*
+ * ms_get_entry's hash lookup, and the decision (and for an owned relation
+ * the build) when the entry is new or stale.
+ */
+static pg_noinline MsRelEntry *
+ms_lookup_entry(MsDecodingState *state, Relation relation)
 {
 	Oid			relid = RelationGetRelid(relation);
 	MsRelEntry *entry;
@@ -470,11 +490,6 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 	MsDomainId	domain;
 	MemoryContext oldcxt;
 	int			i;
-
-	/* Changes come in runs of the same relation: skip the hash lookup. */
-	entry = state->last_entry;
-	if (likely(entry != NULL && entry->relid == relid && entry->valid))
-		return entry;
 
 	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
 	state->last_entry = entry;
@@ -577,6 +592,7 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	ms_json_cstring(&buf, get_namespace_name(RelationGetNamespace(reportrel)));
 	appendStringInfoString(&buf, ",\"table\":");
 	ms_json_cstring(&buf, RelationGetRelationName(reportrel));
+	ms_buf_finish(&buf);
 	entry->ident = buf.data;
 	entry->identlen = buf.len;
 
@@ -788,7 +804,7 @@ ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
 	char		head[] = "{\"action\":\"?\",";
 
 	head[11] = action;
-	appendBinaryStringInfo(out, head, sizeof(head) - 1);
+	ms_buf_bytes(out, head, sizeof(head) - 1);
 	if (state->in_stream && state->include_xids)
 		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
 }
@@ -811,7 +827,7 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 	if (!deformed)
 		heap_deform_tuple(tuple, desc, entry->values, entry->nulls);
 
-	appendStringInfoChar(out, '[');
+	ms_buf_char(out, '[');
 	for (i = 0; i < entry->ncols; i++)
 	{
 		MsColumn   *col = &entry->cols[i];
@@ -821,18 +837,18 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 		if (keyonly && !col->key)
 			continue;
 		if (!first)
-			appendStringInfoChar(out, ',');
+			ms_buf_char(out, ',');
 		first = false;
 
 		if (k < 0 || entry->nulls[k])
 		{
-			appendBinaryStringInfoNT(out, "null", 4);
+			ms_buf_literal(out, "null");
 			continue;
 		}
 		value = entry->values[k];
 		if (col->isvarlena && VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value)))
 		{
-			appendBinaryStringInfoNT(out, "null", 4);
+			ms_buf_literal(out, "null");
 			if (!keyonly)
 			{
 				if (unchanged == NULL)
@@ -843,7 +859,7 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 		}
 		ms_json_value(out, value, col->kind, &col->outfunc);
 	}
-	appendStringInfoChar(out, ']');
+	ms_buf_char(out, ']');
 
 	if (nunchanged > 0)
 	{
@@ -859,23 +875,34 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 }
 
 /*
- * A row change: I, U or D of an owned relation.
+ * A row change: I, U or D.  Filtering is inline here, so that a change of a
+ * relation the domain does not own costs a few instructions once its entry
+ * is cached; the formatting is out of line.
  */
 static void
 ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		  Relation relation, ReorderBufferChange *change)
 {
+	MsRelEntry *entry = ms_get_entry(ctx->output_plugin_private, relation);
+
+	if (entry->owned)
+		ms_emit_change(ctx, txn, relation, change, entry);
+}
+
+/*
+ * Write the I, U or D message of a change of an owned relation.
+ */
+static pg_noinline void
+ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+			   Relation relation, ReorderBufferChange *change,
+			   MsRelEntry *entry)
+{
 	MsDecodingState *state = ctx->output_plugin_private;
-	MsRelEntry *entry;
 	MemoryContext oldcxt;
 	StringInfo	out;
 	TupleDesc	desc;
 	HeapTuple	newtuple;
 	HeapTuple	oldtuple;
-
-	entry = ms_get_entry(state, relation);
-	if (!entry->owned)
-		return;
 
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 
@@ -892,48 +919,49 @@ ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
 			ms_write_change_start(state, out, 'I');
-			appendBinaryStringInfo(out, entry->ident, entry->identlen);
-			appendStringInfoString(out, ",\"new\":");
+			ms_buf_bytes(out, entry->ident, entry->identlen);
+			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, false, false);
 			else
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			break;
 
 		case REORDER_BUFFER_CHANGE_UPDATE:
 			ms_write_change_start(state, out, 'U');
-			appendBinaryStringInfo(out, entry->ident, entry->identlen);
-			appendStringInfoString(out, ",\"key\":");
+			ms_buf_bytes(out, entry->ident, entry->identlen);
+			ms_buf_literal(out, ",\"key\":");
 			if (!entry->has_key)
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			else if (oldtuple)
 				ms_write_values(out, entry, desc, oldtuple, true, false);
 			else if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, true, false);
 			else
-				appendStringInfoString(out, "null");
-			appendStringInfoString(out, ",\"new\":");
+				ms_buf_literal(out, "null");
+			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, false,
 								entry->has_key && oldtuple == NULL);
 			else
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			break;
 
 		case REORDER_BUFFER_CHANGE_DELETE:
 			ms_write_change_start(state, out, 'D');
-			appendBinaryStringInfo(out, entry->ident, entry->identlen);
-			appendStringInfoString(out, ",\"key\":");
+			ms_buf_bytes(out, entry->ident, entry->identlen);
+			ms_buf_literal(out, ",\"key\":");
 			if (entry->has_key && oldtuple)
 				ms_write_values(out, entry, desc, oldtuple, true, false);
 			else
-				appendStringInfoString(out, "null");
+				ms_buf_literal(out, "null");
 			break;
 
 		default:
 			Assert(false);
 	}
-	appendStringInfoChar(out, '}');
+	ms_buf_char(out, '}');
+	ms_buf_finish(out);
 	OutputPluginWrite(ctx, true);
 
 	MemoryContextSwitchTo(oldcxt);
