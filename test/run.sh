@@ -28,7 +28,7 @@ make -s WERROR=1 PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "build failed"; exi
 $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "install failed"; exit 1; }
 
 # Run as the invoking user, or as "postgres" when that is root.
-scratch=$(mktemp -d /tmp/migration_split_test.XXXXXX)
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/migration_split_test.XXXXXX")
 cp -a "$top"/. "$scratch"/ && rm -rf "$scratch"/.git "$scratch"/tmp_check* "$scratch"/results "$scratch"/output_iso
 runas=()
 if [ "$(id -u)" -eq 0 ]; then
