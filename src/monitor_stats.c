@@ -665,6 +665,31 @@ error:
 	unlink(MS_STATS_FILE ".tmp");
 }
 
+/* Is a domain set read from the statistics file usable? */
+static bool
+ms_domain_set_valid(const MsDomainSet *set, int ndomains)
+{
+	int			i;
+
+	if (set->count < 0 || set->count > MS_ENTRY_DOMAINS)
+		return false;
+	for (i = 0; i < set->count; i++)
+		if (set->ids[i] < 1 || set->ids[i] > ndomains)
+			return false;
+	return true;
+}
+
+/* Does a table list read from the file end with "" inside the field? */
+static bool
+ms_tables_valid(const char *tables)
+{
+	Size		len = 0;
+
+	while (len < MS_TABLES_LEN && tables[len] != '\0')
+		len += strnlen(tables + len, MS_TABLES_LEN - len) + 1;
+	return len < MS_TABLES_LEN;
+}
+
 /*
  * Load the statistics saved at the last clean shutdown, then remove the
  * file so that a crash does not bring back stale numbers.
@@ -694,6 +719,9 @@ ms_load_file(void)
 		ndomains < 0 || ndomains > MS_MAX_SHARED_DOMAINS ||
 		fread(ms_shared->domains, sizeof(NameData), ndomains + 1, file) != ndomains + 1)
 		goto data_error;
+	for (i = 1; i <= ndomains; i++)
+		if (NameStr(ms_shared->domains[i])[NAMEDATALEN - 1] != '\0')
+			goto data_error;
 	ms_shared->ndomains = ndomains;
 	if (fread(&ms_shared->dealloc, sizeof(int64), 1, file) != 1 ||
 		fread(&ms_shared->stats_reset, sizeof(TimestampTz), 1, file) != 1)
@@ -710,6 +738,8 @@ ms_load_file(void)
 		bool		found;
 
 		if (fread(tmp, offsetof(MsQueryEntry, text), 1, file) != 1 ||
+			!ms_domain_set_valid(&tmp->domains, ndomains) ||
+			!ms_tables_valid(tmp->tables) ||
 			fread(&len, sizeof(int32), 1, file) != 1 || len < 0 || len > 1024 * 1024)
 			goto data_error;
 		{
@@ -740,7 +770,9 @@ ms_load_file(void)
 		MsXactEntry *entry;
 		bool		found;
 
-		if (fread(&tmp, sizeof(tmp), 1, file) != 1)
+		if (fread(&tmp, sizeof(tmp), 1, file) != 1 ||
+			!ms_domain_set_valid(&tmp.key.domains, ndomains) ||
+			tmp.nsamples < 0 || tmp.nsamples > MS_XACT_SAMPLES)
 			goto data_error;
 		if (hash_get_num_entries(ms_xact_hash) >= ms_max)
 			continue;

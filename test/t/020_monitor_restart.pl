@@ -100,5 +100,22 @@ $node->restart;
 is($node->safe_psql('postgres', 'SELECT length(query) FROM migration_split.cross_domain_queries'),
 	'63', 'text clipped to the new max_query_text');
 
+# a damaged statistics file is reported and ignored, never trusted: here the
+# domain count of the first saved statement claims 200 domains
+$node->stop;
+my $statfile = $node->data_dir . '/pg_stat/migration_split.stat';
+open(my $fh, '+<:raw', $statfile) or die "could not open $statfile: $!";
+read($fh, my $head, 12) == 12 or die 'short statistics file';
+my $ndomains = unpack('l', substr($head, 8, 4));
+my $first_entry = 12 + 64 * ($ndomains + 1) + 8 + 8 + 4;
+seek($fh, $first_entry + 124, 0) or die;
+print $fh pack('l', 200);
+close($fh);
+$node->start;
+is($node->safe_psql('postgres', 'SELECT count(*) FROM migration_split.cross_domain_queries'),
+	'0', 'damaged statistics file ignored');
+like(slurp_file($node->logfile), qr/ignoring invalid data in file/,
+	'damaged statistics file reported in the log');
+
 $node->stop;
 done_testing();
