@@ -168,6 +168,13 @@ connection_lost(const PGresult *res)
 
 	if (PQstatus(tgt) == CONNECTION_BAD)
 		return true;
+
+	/*
+	 * Class 08 and shutdowns mean the connection is gone; 08P01 (protocol
+	 * violation) is a bug of ours on a live connection: stop, don't retry.
+	 */
+	if (state && strcmp(state, "08P01") == 0)
+		return false;
 	return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0);
 }
 
@@ -912,14 +919,15 @@ static int
 apply_update(ApplyRel *r, Message *m)
 {
 	const char *vals[3200];
-	char		sig[512];
+	PQExpBufferData sig;
 	UpdStmt    *u;
 	bool	   *unch = NULL;
 	int			n = 0;
 	int			i;
 	int			rc;
 
-	sig[0] = '\0';
+	/* the set of unchanged columns selects the prepared UPDATE, whole */
+	initPQExpBuffer(&sig);
 	if (m->nunchanged > 0)
 	{
 		unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
@@ -930,12 +938,12 @@ apply_update(ApplyRel *r, Message *m)
 			if (pos >= 0 && pos < r->ncols)
 			{
 				unch[pos] = true;
-				snprintf(sig + strlen(sig), sizeof(sig) - strlen(sig), "%d,", pos);
+				appendPQExpBuffer(&sig, "%d,", pos);
 			}
 		}
 	}
 	for (u = r->upds; u; u = u->next)
-		if (strcmp(u->sig, sig) == 0)
+		if (strcmp(u->sig, sig.data) == 0)
 			break;
 	if (u == NULL)
 	{
@@ -943,7 +951,7 @@ apply_update(ApplyRel *r, Message *m)
 		int			p = 0;
 
 		u = pg_malloc0(sizeof(UpdStmt));
-		u->sig = pg_strdup(sig);
+		u->sig = pg_strdup(sig.data);
 		snprintf(u->name, sizeof(u->name), "u%d_%p", r->version, (void *) u);
 		u->next = r->upds;
 		r->upds = u;
@@ -967,9 +975,11 @@ apply_update(ApplyRel *r, Message *m)
 		if (rc != APPLY_OK)
 		{
 			pg_free(unch);
+			termPQExpBuffer(&sig);
 			return rc;
 		}
 	}
+	termPQExpBuffer(&sig);
 	for (i = 0; i < r->ncols; i++)
 		if (!r->skip[i] && !(unch && unch[i]))
 			vals[n++] = m->newvals[i];
