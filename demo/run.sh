@@ -299,16 +299,16 @@ SELECT price FROM inventory_product WHERE id = 5;
 \echo SQLSTATE :SQLSTATE
 SQL
 	cat "$log"
-	grep -q '^WARNING:  service "orders" must not access table public.inventory_stock of domain "inventory"$' "$log" ||
+	grep -q '^WARNING:  service "orders" must not access table "public.inventory_stock" of domain "inventory"$' "$log" ||
 		fail "enforce = warn: no WARNING for service \"orders\" reading public.inventory_stock"
 	echo "ok: enforce = warn raised the WARNING"
-	grep -q '^ERROR:  service "orders" must not access table public.inventory_stock of domain "inventory"$' "$log" ||
+	grep -q '^ERROR:  service "orders" must not access table "public.inventory_stock" of domain "inventory"$' "$log" ||
 		fail "enforce = error: no ERROR for service \"orders\" reading public.inventory_stock"
 	# the SQLSTATE after each \echo: error, allowed by the entry, error
 	[ "$(grep '^SQLSTATE ' "$log" | tr '\n' ' ')" = "SQLSTATE MS001 SQLSTATE 00000 SQLSTATE MS001 " ] ||
 		fail "expected SQLSTATE MS001 (error), 00000 (allowlisted), MS001 (other table); got: $(grep '^SQLSTATE ' "$log" | tr '\n' ' ')"
 	echo "ok: enforce = error failed the statements with SQLSTATE MS001"
-	grep -q '^ERROR:  service "orders" must not access table public.inventory_product of domain "inventory"$' "$log" ||
+	grep -q '^ERROR:  service "orders" must not access table "public.inventory_product" of domain "inventory"$' "$log" ||
 		fail "the entry for inventory_stock also let inventory_product through"
 	echo "ok: the allowlist entry let exactly inventory_stock through"
 	sql -c 'SELECT from_domain, to_domain, rel, reason, expired, exemptions, last_exempted
