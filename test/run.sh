@@ -11,7 +11,8 @@
 # Installs missing Debian packages, builds with -Werror, installs the
 # extension (sudo when not root), then runs "make installcheck" as an
 # unprivileged user in a scratch copy of the tree (initdb refuses root).
-# Ends with one line "tests: N passed, M failed".
+# A full run (no arguments) also runs the demo, demo/run.sh, and counts it
+# as one test.  Ends with one line "tests: N passed, M failed".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +48,20 @@ read -r npass nfail < <(awk '
 	/^Files=[0-9]+, Tests=[0-9]+/ { split($2, a, "="); p += a[2] + 0 }
 	/Failed [0-9]+\/[0-9]+ subtests/ { split($2, a, "/"); p -= a[1]; f += a[1] }
 	END { printf "%d %d\n", p, f }' "$log")
+
+# The demo is the README's first command: it must keep working.  Run it
+# only for a full run (no make variables given).
+if [ $# -eq 0 ] && [ -z "${SKIP_DEMO:-}" ]; then
+	if bash "$top/demo/run.sh" >"$scratch/demo.log" 2>&1; then
+		echo "demo/run.sh .. ok"
+		npass=$((npass + 1))
+	else
+		tail -40 "$scratch/demo.log"
+		echo "demo/run.sh .. FAILED (log: $scratch/demo.log)"
+		nfail=$((nfail + 1))
+		status=1
+	fi
+fi
 
 if [ "$status" -ne 0 ]; then
 	find "$scratch" -name regression.diffs -exec cat {} + 2>/dev/null | head -300
