@@ -60,8 +60,9 @@ REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.co
 ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
+	monitor_eviction \
 	decoder_concurrent
-ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/regress.conf \
+ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--load-extension=migration_split
 
 TAP_TESTS = 1
