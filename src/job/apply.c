@@ -19,6 +19,12 @@
  * that finds no row, stops the job with the table and the source LSN, and
  * the batch is rolled back.  The check happens before COMMIT is sent.
  *
+ * A column added on the source is added on the target (ALTER TABLE) in a
+ * batch that holds no earlier source transaction: deferred trigger events
+ * of those would make the ALTER fail (see commit_before_alter).  A change
+ * that cannot be applied sets the error and, when the usual "fix the target
+ * and run again" cannot work, a hint of its own (apply_last_hint).
+ *
  * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn) implement
  * resumed inits: a change of a table in a transaction that committed before
  * the table's snapshot is already in the copied data and is skipped.

@@ -13,7 +13,10 @@
  * the domain is quiet.
  *
  * When a session ends because a server went away, the next one starts
- * after a backoff (1 s doubling to 30 s).  Errors that retrying cannot fix
+ * after a backoff (1 s doubling to 30 s); when apply.c asks to receive the
+ * same transactions again (APPLY_REPLAY, to cut a batch before a column is
+ * added), at once.  Errors of a session that never acquired the slot are
+ * not recorded in the job row: the job holding the slot may be healthy.  Errors that retrying cannot fix
  * end the program with their exit code, after being recorded in the job row.
  *
  * --until-caught-up captures pg_current_wal_lsn() on the source when the
