@@ -158,8 +158,8 @@ clean_error_text(const char *raw, char *buf, size_t size)
 	{
 		if (*raw == '\n')
 		{
-			/* line break: one space, unless at the end */
-			while (raw[1] == '\n')
+			/* line break and indentation: one space, unless at the end */
+			while (raw[1] == '\n' || raw[1] == '\t' || raw[1] == ' ')
 				raw++;
 			if (raw[1] != '\0' && n > 0)
 				buf[n++] = ' ';
