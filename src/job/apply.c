@@ -19,6 +19,12 @@
  * that finds no row, stops the job with the table and the source LSN, and
  * the batch is rolled back.  The check happens before COMMIT is sent.
  *
+ * A column added on the source is added on the target (ALTER TABLE) in a
+ * batch that holds no earlier source transaction: deferred trigger events
+ * of those would make the ALTER fail (see commit_before_alter).  A change
+ * that cannot be applied sets the error and, when the usual "fix the target
+ * and run again" cannot work, a hint of its own (apply_last_hint).
+ *
  * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn) implement
  * resumed inits: a change of a table in a transaction that committed before
  * the table's snapshot is already in the copied data and is skipped.
@@ -114,6 +120,7 @@ static double batch_started;
 /* the source transaction being received */
 static bool in_xact;
 static bool skip_xact;
+static bool xact_sent;			/* some of its changes are in the batch */
 static unsigned long long xact_commit_lsn;
 static unsigned long long xact_xid;
 
@@ -128,6 +135,13 @@ static char **sync_table;
 static unsigned long long *sync_lsn;
 
 static char *apply_error;
+static const char *apply_hint;	/* NULL: the generic one of stream.c */
+
+/*
+ * The source transaction whose changes must start a target transaction of
+ * their own (see apply_relation); survives sessions.
+ */
+static unsigned long long split_before_lsn;
 
 static double
 now_seconds(void)
@@ -144,6 +158,12 @@ apply_last_error(void)
 	return apply_error;
 }
 
+const char *
+apply_last_hint(void)
+{
+	return apply_hint;
+}
+
 static int
 fail(int code, const char *fmt,...) pg_attribute_printf(2, 3);
 
@@ -158,6 +178,7 @@ fail(int code, const char *fmt,...)
 	va_end(ap);
 	pg_free(apply_error);
 	apply_error = pg_strdup(buf);
+	apply_hint = NULL;
 	return code;
 }
 
@@ -208,7 +229,7 @@ check_result(Pending *p, PGresult *res)
 	if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED)
 	{
 		if (connection_lost(res))
-			return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+			return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 		if (p->rel && p->nrows > 1)
 		{
 			char		lsnbuf2[32];
@@ -216,14 +237,14 @@ check_result(Pending *p, PGresult *res)
 			return fail(EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s",
 						action_name(p->action), p->nrows, p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), lsn_format(p->last_lsn, lsnbuf2),
-						p->xid, PQresultErrorMessage(res));
+						p->xid, job_result_error(res));
 		}
 		if (p->rel)
 			return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
 						action_name(p->action), p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), p->xid,
-						PQresultErrorMessage(res));
-		return fail(EXIT_APPLY, "target: %s", PQresultErrorMessage(res));
+						job_result_error(res));
+		return fail(EXIT_APPLY, "target: %s", job_result_error(res));
 	}
 	if (st == PGRES_COMMAND_OK && p->expect_rows > 0 && atoi(PQcmdTuples(res)) != p->expect_rows)
 	{
@@ -253,7 +274,7 @@ static int
 consume_results(int keep, bool flush_request)
 {
 	if (flush_request && (PQsendFlushRequest(tgt) != 1 || PQflush(tgt) < 0))
-		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 	while (npending > keep)
 	{
 		Pending    *p = &pending[phead];
@@ -262,7 +283,7 @@ consume_results(int keep, bool flush_request)
 		int			rc;
 
 		if (res == NULL)
-			return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+			return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
 		{
 			PQclear(res);
@@ -291,7 +312,7 @@ pipe_sync(void)
 	int			rc;
 
 	if (PQpipelineSync(tgt) != 1)
-		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 	if ((rc = consume_results(0, false)) != APPLY_OK)
 		return rc;
 	for (;;)
@@ -300,7 +321,7 @@ pipe_sync(void)
 		if (res == NULL)
 		{
 			if (PQstatus(tgt) == CONNECTION_BAD)
-				return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+				return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
@@ -330,7 +351,7 @@ static int
 send_ok(int ok)
 {
 	if (ok != 1)
-		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 	/* keep the queue bounded without ever letting the target run dry */
 	if (npending >= MAX_PENDING)
 		return consume_results(MAX_PENDING / 4, true);
@@ -362,7 +383,7 @@ pipe_query(const char *sql, int nparams, const char *const *params, int *rc)
 	if (PQsendQueryParams(tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1 ||
 		PQpipelineSync(tgt) != 1)
 	{
-		*rc = fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		*rc = fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 		return NULL;
 	}
 	res = PQgetResult(tgt);
@@ -380,7 +401,7 @@ pipe_query(const char *sql, int nparams, const char *const *params, int *rc)
 						PQresultStatus(res) != PGRES_COMMAND_OK))
 	{
 		*rc = fail(connection_lost(res) ? APPLY_RECONNECT : EXIT_APPLY,
-				   "target: %s", res ? PQresultErrorMessage(res) : PQerrorMessage(tgt));
+				   "target: %s", res ? job_result_error(res) : job_error(tgt));
 		PQclear(res);
 		return NULL;
 	}
@@ -440,7 +461,7 @@ apply_start(PGconn *conn, const JobOptions *opts, const char *applied)
 	PQclear(res);
 
 	if (PQenterPipelineMode(conn) != 1)
-		return fail(APPLY_RECONNECT, "target: could not enter pipeline mode: %s", PQerrorMessage(conn));
+		return fail(APPLY_RECONNECT, "target: could not enter pipeline mode: %s", job_error(conn));
 	return APPLY_OK;
 }
 
@@ -484,6 +505,34 @@ find_rel(unsigned int relid)
 		if (rels[i]->relid == relid)
 			return lastrel = rels[i];
 	return NULL;
+}
+
+/*
+ * Before an ALTER TABLE ... ADD COLUMN: commit the earlier source
+ * transactions of the batch.  Their changes of the table may have queued
+ * deferred trigger events (DEFERRABLE INITIALLY DEFERRED foreign keys, as
+ * Django creates them), and ALTER TABLE refuses to run in a transaction
+ * holding such events ("cannot ALTER TABLE ... because it has pending
+ * trigger events").  On the source the ALTER ran after those transactions
+ * had committed, so committing them here first is the same order.
+ *
+ * When the current source transaction already has changes in the batch, the
+ * batch cannot be cut between it and the earlier ones: the session ends
+ * (rolling the batch back) with APPLY_REPLAY, and the next session, which
+ * receives the same transactions again, commits before this one begins.
+ */
+static int
+commit_before_alter(ApplyRel *r)
+{
+	char		lsnbuf[32];
+
+	if (batch_xacts == 0)
+		return APPLY_OK;
+	if (!xact_sent)
+		return apply_flush();
+	split_before_lsn = xact_commit_lsn;
+	return fail(APPLY_REPLAY, "a column was added to table \"%s.%s\" (source commit LSN %s): restarting the stream to commit the transactions before it first",
+				r->schema, r->table, lsn_format(xact_commit_lsn, lsnbuf));
 }
 
 /*
@@ -621,8 +670,14 @@ apply_relation(Message *m)
 			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s", r->qname, r->qcols[i], c->type);
 			PGresult   *ares;
 
-			if ((rc = begin_batch()) != APPLY_OK)
+			if ((rc = commit_before_alter(r)) != APPLY_OK ||
+				(rc = begin_batch()) != APPLY_OK)
+			{
+				PQclear(res);
+				pg_free(sql);
 				return rc;
+			}
+			xact_sent = true;
 			ares = pipe_query(sql, 0, NULL, &rc);
 			if (ares == NULL)
 			{
@@ -1061,6 +1116,22 @@ apply_truncate(Message *m)
 		}
 		if (xact_commit_lsn < slsn)
 			continue;
+		if (m->trunc_part_tables[i] != NULL)
+		{
+			char		lsnbuf[32];
+
+			/*
+			 * The target holds the partitioned table as one table: which of
+			 * its rows came from this partition is not known here.
+			 */
+			termPQExpBuffer(&sql);
+			rc = fail(EXIT_APPLY, "cannot apply TRUNCATE of partition \"%s\".\"%s\" of table \"%s\".\"%s\" (source commit LSN %s): the target holds the partitioned table as one table",
+					  m->trunc_part_schemas[i] ? m->trunc_part_schemas[i] : m->trunc_schemas[i],
+					  m->trunc_part_tables[i], m->trunc_schemas[i], m->trunc_tables[i],
+					  lsn_format(xact_commit_lsn, lsnbuf));
+			apply_hint = "The job cannot skip a change, and deleting the partition's rows on the target does not let it go on: run \"migration-split init --drop\" to copy the domain again.";
+			return rc;
+		}
 		qs = job_quote_ident(tgt, aopts->target_schema);
 		qt = job_quote_ident(tgt, m->trunc_tables[i]);
 		appendPQExpBuffer(&sql, "%s%s.%s", n++ ? ", " : "", qs, qt);
@@ -1120,7 +1191,7 @@ apply_flush(void)
 						  " xacts_applied = xacts_applied + $5, last_error = NULL,"
 						  " last_error_at = NULL WHERE domain = $1",
 						  5, NULL, params, NULL, NULL, 0) != 1)
-		return fail(APPLY_RECONNECT, "target: %s", PQerrorMessage(tgt));
+		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
 	queue('S', true, NULL);
 	if ((rc = send_statement("COMMIT", 0, NULL)) != APPLY_OK)
 		return rc;
@@ -1203,6 +1274,11 @@ apply_message(Message *m, unsigned long long data_start)
 			xact_xid = m->xid;
 			xact_commit_lsn = m->commit_lsn ? lsn_parse(m->commit_lsn) : data_start;
 			skip_xact = xact_commit_lsn < start_lsn;
+			xact_sent = false;
+			/* see commit_before_alter() */
+			if (!skip_xact && xact_commit_lsn == split_before_lsn && batch_xacts > 0 &&
+				(rc = apply_flush()) != APPLY_OK)
+				return rc;
 			if (skip_xact)
 				pg_log_debug("skipping transaction %llu committed at %s, already applied",
 							 xact_xid, lsn_format(xact_commit_lsn, lsnbuf));
@@ -1248,11 +1324,17 @@ apply_message(Message *m, unsigned long long data_start)
 				return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
 							r->schema, r->table, m->nnew, r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
 			if (m->action != MSG_INSERT && (m->key_null || m->nkey != r->nkey || r->nkey == 0))
-				return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
-							action_name(m->action), r->schema, r->table,
-							lsn_format(xact_commit_lsn, lsnbuf), r->replident);
+			{
+				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
+						  action_name(m->action), r->schema, r->table,
+						  lsn_format(xact_commit_lsn, lsnbuf), r->replident);
+				/* nothing on the target can identify the row */
+				apply_hint = "Add a primary key or a replica identity to the table on the source, then run \"migration-split init --drop\" to copy the domain again.";
+				return rc;
+			}
 			if ((rc = begin_batch()) != APPLY_OK)
 				return rc;
+			xact_sent = true;
 			batch_rows++;
 			if (m->action == MSG_INSERT)
 				return apply_insert(r, m);
@@ -1265,6 +1347,7 @@ apply_message(Message *m, unsigned long long data_start)
 				return APPLY_OK;
 			if ((rc = begin_batch()) != APPLY_OK)
 				return rc;
+			xact_sent = true;
 			return apply_truncate(m);
 
 		default:

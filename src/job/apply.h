@@ -15,6 +15,8 @@
 /* return values besides exit codes */
 #define APPLY_OK			0
 #define APPLY_RECONNECT		(-1)
+/* end the session and start again at once from the applied position */
+#define APPLY_REPLAY		(-2)
 
 typedef struct ApplyStats
 {
@@ -33,6 +35,7 @@ extern double apply_batch_age_ms(void);
 extern bool apply_in_xact(void);
 extern unsigned long long apply_position(void);
 extern const char *apply_last_error(void);
+extern const char *apply_last_hint(void);
 extern void apply_reset(void);
 
 #endif							/* MS_JOB_APPLY_H */

@@ -367,7 +367,7 @@ catalog_read_domain(PGconn *src, const char *domain)
 	if (d->ntables == 0)
 	{
 		pg_log_error("domain \"%s\" has no tables", domain);
-		pg_log_error_hint("Tag the domain's tables first: INSERT INTO migration_split.ownership (rel, domain) VALUES ('TABLE', '%s').",
+		pg_log_error_hint("Assign the domain's tables first: SELECT migration_split.assign_table('schema.table', '%s');",
 						  domain);
 		exit(EXIT_DOMAIN);
 	}

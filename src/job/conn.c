@@ -100,13 +100,13 @@ job_connect(const char *conninfo, const char *what, bool replication,
 		if (fatal)
 		{
 			pg_log_error("could not connect to the %s database (%s): %s",
-						 what, desc, conn ? PQerrorMessage(conn) : "out of memory");
+						 what, desc, conn ? job_error(conn) : "out of memory");
 			if (conn)
 				PQfinish(conn);
 			exit(EXIT_CONNECTION);
 		}
 		pg_log_warning("could not connect to the %s database (%s): %s",
-					   what, desc, conn ? PQerrorMessage(conn) : "out of memory");
+					   what, desc, conn ? job_error(conn) : "out of memory");
 		pg_free(desc);
 		if (conn)
 			PQfinish(conn);
@@ -117,8 +117,87 @@ job_connect(const char *conninfo, const char *what, bool replication,
 
 	/* our queries are schema-qualified; keep them safe from search_path */
 	if (!replication)
+	{
 		job_set_search_path(conn, what, "pg_catalog");
+		/* the server's NOTICEs ("drop cascades to ...") are not for the user */
+		job_command(conn, what, "SET client_min_messages = warning");
+	}
 	return conn;
+}
+
+/*
+ * Server and libpq error texts made fit for one line of a message or the
+ * job's last_error: without the "ERROR:  " severity prefix, the trailing
+ * newline and line breaks ("DETAIL:  ..." follows on the same line).  The
+ * result lives in one of a few static buffers, so that a message may use
+ * two of them.
+ */
+static char *
+next_error_buffer(void)
+{
+	static char bufs[4][2048];
+	static int	next;
+
+	next = (next + 1) % 4;
+	return bufs[next];
+}
+
+static const char *
+clean_error_text(const char *raw, char *buf, size_t size)
+{
+	static const char *const prefixes[] = {"ERROR:  ", "FATAL:  ", "PANIC:  "};
+	size_t		n = 0;
+	int			i;
+
+	if (raw == NULL)
+		return "";
+	for (i = 0; i < lengthof(prefixes); i++)
+		if (strncmp(raw, prefixes[i], strlen(prefixes[i])) == 0)
+			raw += strlen(prefixes[i]);
+	for (; *raw && n < size - 1; raw++)
+	{
+		if (*raw == '\n')
+		{
+			/* line break and indentation: one space, unless at the end */
+			while (raw[1] == '\n' || raw[1] == '\t' || raw[1] == ' ')
+				raw++;
+			if (raw[1] != '\0' && n > 0)
+				buf[n++] = ' ';
+			continue;
+		}
+		/* "DETAIL:  x" on a following line reads "DETAIL: x" */
+		if (*raw == ' ' && n > 0 && buf[n - 1] == ':' && raw[1] == ' ')
+			continue;
+		buf[n++] = *raw;
+	}
+	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\n'))
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* the connection's last error (PQerrorMessage), cleaned */
+const char *
+job_error(const PGconn *conn)
+{
+	return clean_error_text(PQerrorMessage(conn), next_error_buffer(), 2048);
+}
+
+/* a failed result's error: primary message, then its detail if any */
+const char *
+job_result_error(const PGresult *res)
+{
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	char	   *buf = next_error_buffer();
+
+	if (primary == NULL)
+		return clean_error_text(PQresultErrorMessage(res), buf, 2048);
+	if (detail)
+		snprintf(buf, 2048, "%s DETAIL: %s", primary, detail);
+	else
+		snprintf(buf, 2048, "%s", primary);
+	return buf;
 }
 
 /*
@@ -162,7 +241,7 @@ job_query(PGconn *conn, const char *what, const char *sql,
 	{
 		int			code = job_exit_code_for(res, conn);
 
-		pg_log_error("query on the %s database failed: %s", what, PQerrorMessage(conn));
+		pg_log_error("query on the %s database failed: %s", what, job_error(conn));
 		pg_log_error_detail("Query was: %s", sql);
 		PQclear(res);
 		PQfinish(conn);

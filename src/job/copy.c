@@ -61,7 +61,7 @@ worker_exec(PGconn *conn, const char *sql, DomainTable *t, const char *what)
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 	{
 		if (t && t->error == NULL)
-			t->error = psprintf("%s: %s", what, PQerrorMessage(conn));
+			t->error = psprintf("%s: %s", what, job_error(conn));
 		PQclear(res);
 		return false;
 	}
@@ -116,7 +116,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	res = PQexec(tgt, sql.data);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 	{
-		t->error = psprintf("target: %s", PQerrorMessage(tgt));
+		t->error = psprintf("target: %s", job_error(tgt));
 		PQclear(res);
 		goto fail;
 	}
@@ -132,7 +132,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	res = PQexec(src, sql.data);
 	if (PQresultStatus(res) != PGRES_COPY_OUT)
 	{
-		t->error = psprintf("source: %s", PQerrorMessage(src));
+		t->error = psprintf("source: %s", job_error(src));
 		PQclear(res);
 		PQputCopyEnd(tgt, "source failed");
 		goto fail;
@@ -144,7 +144,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 		if (PQputCopyData(tgt, buf, len) != 1)
 		{
 			PQfreemem(buf);
-			t->error = psprintf("target: %s", PQerrorMessage(tgt));
+			t->error = psprintf("target: %s", job_error(tgt));
 			ok = false;
 			break;
 		}
@@ -164,14 +164,14 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	}
 	if (len == -2)
 	{
-		t->error = psprintf("source: %s", PQerrorMessage(src));
+		t->error = psprintf("source: %s", job_error(src));
 		PQputCopyEnd(tgt, "source failed");
 		goto fail;
 	}
 	res = PQgetResult(src);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
-		t->error = psprintf("source: %s", PQerrorMessage(src));
+		t->error = psprintf("source: %s", job_error(src));
 		PQclear(res);
 		PQputCopyEnd(tgt, "source failed");
 		goto fail;
@@ -183,13 +183,13 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 
 	if (PQputCopyEnd(tgt, NULL) != 1)
 	{
-		t->error = psprintf("target: %s", PQerrorMessage(tgt));
+		t->error = psprintf("target: %s", job_error(tgt));
 		goto fail;
 	}
 	res = PQgetResult(tgt);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
-		t->error = psprintf("target: %s", PQerrorMessage(tgt));
+		t->error = psprintf("target: %s", job_error(tgt));
 		PQclear(res);
 		goto fail;
 	}
@@ -223,7 +223,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK || strcmp(PQcmdTuples(res), "1") != 0)
 	{
-		t->error = psprintf("target: could not mark table copied: %s", PQerrorMessage(tgt));
+		t->error = psprintf("target: could not mark table copied: %s", job_error(tgt));
 		PQclear(res);
 		goto fail;
 	}
@@ -272,7 +272,7 @@ copy_worker(void *arg)
 					  cs->snapshot);
 	if (!worker_exec(src, sql.data, NULL, "source"))
 	{
-		pg_log_error("could not import the snapshot of the slot: %s", PQerrorMessage(src));
+		pg_log_error("could not import the snapshot of the slot: %s", job_error(src));
 		cs->failed = true;
 		termPQExpBuffer(&sql);
 		goto done;

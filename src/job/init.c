@@ -100,7 +100,7 @@ create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
 		int			code = job_exit_code_for(res, repl);
 
 		pg_log_error("could not create replication slot \"%s\" on the source: %s",
-					 slot, PQerrorMessage(repl));
+					 slot, job_error(repl));
 		if (state && strcmp(state, "42710") == 0)
 			code = EXIT_SLOT;
 		else if (state && strcmp(state, "53400") == 0)

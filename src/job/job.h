@@ -175,6 +175,8 @@ typedef struct Message
 	unsigned int *trunc_relids;
 	char	  **trunc_schemas;
 	char	  **trunc_tables;
+	char	  **trunc_part_schemas;	/* the partition truncated, when the */
+	char	  **trunc_part_tables;	/* relation is a partitioned root */
 	bool		cascade;
 	bool		restart_identity;
 	/* M */
@@ -199,6 +201,8 @@ extern PGresult *job_query(PGconn *conn, const char *what, const char *sql,
 extern void job_command(PGconn *conn, const char *what, const char *sql);
 extern char *job_quote_ident(PGconn *conn, const char *ident);
 extern char *job_quote_literal(PGconn *conn, const char *str);
+extern const char *job_error(const PGconn *conn);
+extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
 

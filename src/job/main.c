@@ -259,9 +259,10 @@ main(int argc, char **argv)
 	opts.batch_ms = 100;
 	opts.status_interval = 10;
 
-	/* parse the options after the command */
+	/* parse the options after the command; getopt names it in errors */
 	argc--;
 	argv++;
+	argv[0] = psprintf("%s %s", progname, command);
 	for (c = 1; c < argc; c++)
 	{
 		if (strcmp(argv[c], "--help") == 0 || strcmp(argv[c], "-?") == 0)

@@ -30,6 +30,7 @@ typedef struct ParseState
 	int			arr_depth;
 	char		field[32];		/* current field of the top-level object */
 	char		subfield[32];	/* current field of a nested object */
+	char		subsubfield[32];	/* field of an object nested in that */
 	int			cap_new;
 	int			cap_key;
 	int			cap_unchanged;
@@ -67,9 +68,13 @@ ps_object_start(void *state)
 			GROW(m->trunc_relids, m->nrelations, ps->cap_relations, unsigned int);
 			m->trunc_schemas = pg_realloc(m->trunc_schemas, sizeof(char *) * ps->cap_relations);
 			m->trunc_tables = pg_realloc(m->trunc_tables, sizeof(char *) * ps->cap_relations);
+			m->trunc_part_schemas = pg_realloc(m->trunc_part_schemas, sizeof(char *) * ps->cap_relations);
+			m->trunc_part_tables = pg_realloc(m->trunc_part_tables, sizeof(char *) * ps->cap_relations);
 			m->trunc_relids[m->nrelations] = 0;
 			m->trunc_schemas[m->nrelations] = NULL;
 			m->trunc_tables[m->nrelations] = NULL;
+			m->trunc_part_schemas[m->nrelations] = NULL;
+			m->trunc_part_tables[m->nrelations] = NULL;
 			m->nrelations++;
 		}
 	}
@@ -116,8 +121,10 @@ ps_field_start(void *state, char *fname, bool isnull)
 
 	if (ps->obj_depth == 1)
 		strlcpy(ps->field, fname, sizeof(ps->field));
-	else
+	else if (ps->obj_depth == 2)
 		strlcpy(ps->subfield, fname, sizeof(ps->subfield));
+	else
+		strlcpy(ps->subsubfield, fname, sizeof(ps->subsubfield));
 	pfree(fname);
 }
 
@@ -220,6 +227,18 @@ ps_scalar(void *state, char *token, JsonTokenType type)
 				m->trunc_tables[i] = token, keep = true;
 		}
 	}
+	else if (ps->obj_depth == 3 && ps->arr_depth == 1 &&
+			 strcmp(f, "relations") == 0 && strcmp(ps->subfield, "partition") == 0 &&
+			 m->nrelations > 0 && !isnull)
+	{
+		/* the partition a TRUNCATE named, when not the root itself */
+		int			i = m->nrelations - 1;
+
+		if (strcmp(ps->subsubfield, "schema") == 0 && m->trunc_part_schemas[i] == NULL)
+			m->trunc_part_schemas[i] = token, keep = true;
+		else if (strcmp(ps->subsubfield, "table") == 0 && m->trunc_part_tables[i] == NULL)
+			m->trunc_part_tables[i] = token, keep = true;
+	}
 	if (!keep)
 		pfree(token);
 }
@@ -304,9 +323,13 @@ message_free(Message *m)
 	{
 		pg_free(m->trunc_schemas[i]);
 		pg_free(m->trunc_tables[i]);
+		pg_free(m->trunc_part_schemas[i]);
+		pg_free(m->trunc_part_tables[i]);
 	}
 	pg_free(m->trunc_relids);
 	pg_free(m->trunc_schemas);
 	pg_free(m->trunc_tables);
+	pg_free(m->trunc_part_schemas);
+	pg_free(m->trunc_part_tables);
 	memset(m, 0, sizeof(*m));
 }

@@ -13,7 +13,10 @@
  * the domain is quiet.
  *
  * When a session ends because a server went away, the next one starts
- * after a backoff (1 s doubling to 30 s).  Errors that retrying cannot fix
+ * after a backoff (1 s doubling to 30 s); when apply.c asks to receive the
+ * same transactions again (APPLY_REPLAY, to cut a batch before a column is
+ * added), at once.  Errors of a session that never acquired the slot are
+ * not recorded in the job row: the job holding the slot may be healthy.  Errors that retrying cannot fix
  * end the program with their exit code, after being recorded in the job row.
  *
  * --until-caught-up captures pg_current_wal_lsn() on the source when the
@@ -37,6 +40,7 @@
 #include "apply.h"
 
 #define SESSION_RECONNECT	(-1)
+#define SESSION_REPLAY		(-2)	/* reconnect at once, no backoff */
 
 /* a batch younger than this waits for more data before committing */
 #define QUIET_MS			20
@@ -128,7 +132,7 @@ send_feedback(PGconn *repl, bool force)
 	buf[33] = 0;
 	if (PQputCopyData(repl, buf, sizeof(buf)) <= 0 || PQflush(repl) != 0)
 	{
-		pg_log_warning("could not send feedback to the source: %s", PQerrorMessage(repl));
+		pg_log_warning("could not send feedback to the source: %s", job_error(repl));
 		return false;
 	}
 	last_reported = flush;
@@ -145,7 +149,7 @@ print_status(const char *domain)
 }
 
 /*
- * One session.  Returns SESSION_RECONNECT, or an exit code.  *progress is
+ * One session.  Returns SESSION_RECONNECT, SESSION_REPLAY or an exit code.  *progress is
  * set when the session applied something (the backoff then restarts).
  */
 static int
@@ -206,7 +210,7 @@ stream_session(const JobOptions *given, bool *progress)
 	res = PQexec(repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		pg_log_warning("IDENTIFY_SYSTEM failed on the source: %s", PQerrorMessage(repl));
+		pg_log_warning("IDENTIFY_SYSTEM failed on the source: %s", job_error(repl));
 		PQclear(res);
 		goto done;
 	}
@@ -225,7 +229,7 @@ stream_session(const JobOptions *given, bool *progress)
 		res = PQexec(repl, "SELECT pg_catalog.pg_current_wal_lsn()");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		{
-			pg_log_warning("could not read the source's WAL position: %s", PQerrorMessage(repl));
+			pg_log_warning("could not read the source's WAL position: %s", job_error(repl));
 			PQclear(res);
 			goto done;
 		}
@@ -257,21 +261,23 @@ stream_session(const JobOptions *given, bool *progress)
 		}
 		if (state && (strcmp(state, "55006") == 0 || strcmp(state, "42704") == 0))
 		{
-			pg_log_error("could not start streaming from slot \"%s\": %s", opts->slot, PQerrorMessage(repl));
+			pg_log_error("could not start streaming from slot \"%s\": %s", opts->slot, job_error(repl));
 			if (strcmp(state, "55006") == 0)
 				pg_log_error_hint("Another migration-split stream for this domain is running.");
 			else
 				pg_log_error_hint("The slot was dropped; run init --drop to start over.");
-			state_record_error(tgt, opts->domain, PQerrorMessage(repl));
+			/*
+			 * Not recorded in the job row: this run never held the slot, and
+			 * the job that does may be running fine.
+			 */
 			rc = EXIT_SLOT;
 		}
 		else
 		{
-			pg_log_warning("could not start streaming from slot \"%s\": %s", opts->slot, PQerrorMessage(repl));
+			pg_log_warning("could not start streaming from slot \"%s\": %s", opts->slot, job_error(repl));
 			if (state && strncmp(state, "08", 2) != 0 && strncmp(state, "57P", 3) != 0 &&
 				PQstatus(repl) == CONNECTION_OK)
 			{
-				state_record_error(tgt, opts->domain, PQerrorMessage(repl));
 				rc = EXIT_SERVER;
 			}
 		}
@@ -333,7 +339,7 @@ stream_session(const JobOptions *given, bool *progress)
 				{
 					if (PQconsumeInput(repl) == 0)
 					{
-						pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+						pg_log_warning("lost the connection to the source: %s", job_error(repl));
 						break;
 					}
 					continue;
@@ -371,7 +377,7 @@ stream_session(const JobOptions *given, bool *progress)
 			}
 			if (PQconsumeInput(repl) == 0)
 			{
-				pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+				pg_log_warning("lost the connection to the source: %s", job_error(repl));
 				break;
 			}
 			continue;
@@ -381,13 +387,13 @@ stream_session(const JobOptions *given, bool *progress)
 			/* the server ended the COPY: slot dropped, shutdown, ... */
 			res = PQgetResult(repl);
 			pg_log_warning("replication stream from the source ended: %s",
-						   PQresultStatus(res) == PGRES_COMMAND_OK ? "server ended streaming" : PQresultErrorMessage(res));
+						   PQresultStatus(res) == PGRES_COMMAND_OK ? "server ended streaming" : job_result_error(res));
 			PQclear(res);
 			break;
 		}
 		if (len == -2)
 		{
-			pg_log_warning("lost the connection to the source: %s", PQerrorMessage(repl));
+			pg_log_warning("lost the connection to the source: %s", job_error(repl));
 			break;
 		}
 
@@ -439,8 +445,17 @@ apply_failed:
 			pg_log_warning("lost the connection to the target: %s", apply_last_error());
 			break;
 		}
+		if (arc == APPLY_REPLAY)
+		{
+			pg_log_info("%s", apply_last_error());
+			rc = SESSION_REPLAY;
+			break;
+		}
 		pg_log_error("%s", apply_last_error());
-		pg_log_error_hint("The job stopped before this change; nothing after it was applied. Fix the target and run stream again.");
+		if (apply_last_hint())
+			pg_log_error_hint("%s", apply_last_hint());
+		else
+			pg_log_error_hint("The job stopped before this change; nothing after it was applied. Fix the target and run stream again.");
 		state_record_error(tgt, opts->domain, apply_last_error());
 		rc = arc;
 		break;
@@ -464,9 +479,13 @@ cmd_stream(const JobOptions *opts)
 		bool		progress = false;
 		int			rc = stream_session(opts, &progress);
 
+		if (rc == SESSION_REPLAY)
+			continue;
 		if (rc != SESSION_RECONNECT)
 		{
-			print_status(opts->domain);
+			/* after a failure, the error is what the user must read */
+			if (rc == EXIT_OK || rc == EXIT_INTERRUPTED)
+				print_status(opts->domain);
 			return rc;
 		}
 		if (job_interrupted)

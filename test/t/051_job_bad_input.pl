@@ -48,7 +48,9 @@ sub nothing_created
 # command line
 bad('no command', 1, qr/no command given/);
 bad('unknown command', 1, qr/unknown command "copy"/, 'copy');
-bad('unknown option', 1, qr/unrecognized option|invalid option/, 'init', '--frobnicate');
+bad('unknown option', 1,
+	qr/^migration-split stream: unrecognized option '--bogus'\nmigration-split: hint: Try "migration-split stream --help" for more information\.\n\z/,
+	'stream', '--bogus');
 bad('missing domain', 1, qr/no domain specified/, 'init', '--source', $S, '--target', $T);
 bad('bad domain name', 1, qr/invalid domain name "Bad-Name"/, 'init', '--source', $S, '--target', $T, '--domain', 'Bad-Name');
 bad('init option on stream', 1, qr/only valid for init/, 'stream', '--source', $S, '--target', $T, '--domain', 'x', '--jobs', '2');
@@ -86,7 +88,8 @@ GRANT SELECT ON orders_t TO repl;
 bad('unknown domain', 3, qr/domain "nope" does not exist\n.*hint: Defined domains: empty, nokey, orders\./s,
 	'init', '--source', $S, '--target', $T, '--domain', 'nope');
 nothing_created('unknown domain');
-bad('domain without tables', 3, qr/domain "empty" has no tables/,
+bad('domain without tables', 3,
+	qr/domain "empty" has no tables\n.*hint: Assign the domain's tables first: SELECT migration_split\.assign_table\('schema\.table', 'empty'\);/,
 	'init', '--source', $S, '--target', $T, '--domain', 'empty');
 nothing_created('domain without tables');
 bad('table without key', 3, qr/table without primary key or replica identity in domain "nokey": public\.nokey_t/,
