@@ -66,7 +66,6 @@ ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isol
 	--load-extension=migration_split
 
 TAP_TESTS = 1
-PROVE_FLAGS = -I $(srcdir)/test/perl
 PROVE_TESTS = test/t/*.pl
 
 # The Debian build enables LLVM bitcode; clang may not be installed.
@@ -75,6 +74,9 @@ override with_llvm = no
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Perl modules shared by the TAP tests (test/perl).
+PG_PROVE_FLAGS += -I $(srcdir)/test/perl
 
 # The replication job (client program) has its own PGXS Makefile.
 all: job

@@ -43,8 +43,8 @@ status=${PIPESTATUS[0]}
 
 # Tally: one per pg_regress or isolation test, one per TAP assertion.
 read -r npass nfail < <(awk '
-	/ \.\.\. ok/ { p++ }
-	/ \.\.\. FAILED/ { f++ }
+	/^(test +| +)[^ \/]+ +\.\.\. ok/ { p++ }
+	/^(test +| +)[^ \/]+ +\.\.\. FAILED/ { f++ }
 	/^Files=[0-9]+, Tests=[0-9]+/ { split($2, a, "="); p += a[2] + 0 }
 	/Failed [0-9]+\/[0-9]+ subtests/ { split($2, a, "/"); p -= a[1]; f += a[1] }
 	END { printf "%d %d\n", p, f }' "$log")

@@ -5,15 +5,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use JobClusters;
 
-my $src = PostgreSQL::Test::Cluster->new('source');
-$src->init(allows_streaming => 'logical');
-$src->append_conf('postgresql.conf',
-	"output_plugin_libraries = 'pgoutput, test_decoding, migration_split'\n");
-$src->start;
-my $tgt = PostgreSQL::Test::Cluster->new('target');
-$tgt->init;
-$tgt->start;
+my ($src, $tgt) = source_and_target();
 
 my $S = $src->connstr('postgres');
 my $T = $tgt->connstr('postgres');

@@ -9,22 +9,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use JobClusters;
 use Time::HiRes qw(usleep);
 
 my $seed = $ENV{JOB_KILL_SEED} // time();
 srand($seed);
 note "random seed $seed (set JOB_KILL_SEED to repeat)";
 
-my $src = PostgreSQL::Test::Cluster->new('source');
-$src->init(allows_streaming => 'logical');
-$src->append_conf('postgresql.conf', qq{
-output_plugin_libraries = 'pgoutput, test_decoding, migration_split'
-max_connections = 40
-});
-$src->start;
-my $tgt = PostgreSQL::Test::Cluster->new('target');
-$tgt->init;
-$tgt->start;
+my ($src, $tgt) = source_and_target(source_conf => "max_connections = 40\n");
 
 my $S = $src->connstr('postgres');
 my $T = $tgt->connstr('postgres');
