@@ -27,7 +27,7 @@
 /* Most domains remembered per statement or transaction entry. */
 #define MS_ENTRY_DOMAINS		8
 /* Most distinct domain names the shared dictionary holds. */
-#define MS_MAX_SHARED_DOMAINS	256
+#define MS_MAX_SHARED_DOMAINS	4096
 /* Bytes of table names kept per statement entry. */
 #define MS_TABLES_LEN			256
 /* Sample queryids kept per transaction entry. */
