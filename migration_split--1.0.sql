@@ -316,17 +316,15 @@ BEGIN
 	PERFORM migration_split.require_argument(domain, 'domain');
 	IF NOT EXISTS (SELECT FROM migration_split.domains d
 				   WHERE d.domain OPERATOR(pg_catalog.=) require_domain.domain) THEN
-		IF domain OPERATOR(pg_catalog.<>) pg_catalog.lower(domain)
-		   AND EXISTS (SELECT FROM migration_split.domains d
-					   WHERE d.domain OPERATOR(pg_catalog.=) pg_catalog.lower(require_domain.domain)) THEN
-			RAISE EXCEPTION 'domain "%" does not exist', domain
-				USING ERRCODE = 'undefined_object',
-					  HINT = pg_catalog.format('Domain names are lower case: did you mean "%s"?',
-											   pg_catalog.lower(domain));
-		END IF;
 		RAISE EXCEPTION 'domain "%" does not exist', domain
 			USING ERRCODE = 'undefined_object',
-				  HINT = 'Create it with migration_split.create_domain().';
+				  HINT = CASE
+					WHEN EXISTS (SELECT FROM migration_split.domains d
+								 WHERE d.domain OPERATOR(pg_catalog.=) pg_catalog.lower(require_domain.domain))
+					THEN pg_catalog.format('Domain names are lower case: did you mean "%s"?',
+										   pg_catalog.lower(domain))
+					ELSE 'Create it with migration_split.create_domain().'
+				  END;
 	END IF;
 END
 $$;
