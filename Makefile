@@ -22,7 +22,11 @@ OBJS = \
 	src/decoder_json.o
 
 EXTENSION = migration_split
+# 1.0 has shipped: its script is frozen.  The 1.1 install script and the
+# 1.0 -> 1.1 update are assembled from one file per capability (src/sql).
 DATA = migration_split--1.0.sql
+DATA_built = migration_split--1.1.sql migration_split--1.0--1.1.sql
+SQL_CAPABILITIES = ownership reports monitor extraction summary
 PGFILEDESC = "migration_split - split a monolith database by domain"
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -74,6 +78,12 @@ override with_llvm = no
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql)
+	cat $^ > $@
+
+migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql)
+	cat $^ > $@
 
 # Perl modules shared by the TAP tests (test/perl).
 PG_PROVE_FLAGS += -I $(srcdir)/test/perl

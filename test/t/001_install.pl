@@ -14,7 +14,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION migration_split');
 is( $node->safe_psql(
 		'postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'migration_split'"),
-	'1.0',
+	'1.1',
 	'extension installs without shared_preload_libraries');
 
 $node->stop;

@@ -1,0 +1,11 @@
+/* migration_split--1.0--1.1.sql (assembled by the Makefile from src/sql) */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION migration_split UPDATE TO '1.1'" to load this file. \quit
+
+/*
+ * Update from 1.0 to 1.1: the changes of each capability, from
+ * src/sql/<capability>--1.0--1.1.sql in the order of the install script.
+ * User data (domains, tags, allowlist) is kept.
+ */
+

@@ -1,0 +1,532 @@
+/*
+ * src/sql/reports.sql: part of the install script migration_split--1.1.sql
+ */
+
+-- Static boundary reports: what ties domains together in the catalog.
+
+--------------------------------------------------------------------------
+-- 4. Static boundary reports
+--------------------------------------------------------------------------
+
+-- The rule of every report: two ends cross a boundary when their effective
+-- domains (relation_domains) differ; an unowned end differs from every
+-- domain, but two unowned ends never cross.  Each view reads
+-- relation_domains once (MATERIALIZED) and joins it, so the cost is a few
+-- hash joins over the catalogs however many tables there are.
+
+-- Names of columns given by number, as in pg_constraint.conkey.
+CREATE FUNCTION migration_split.column_names(rel pg_catalog.regclass,
+											 attnums pg_catalog.int2[])
+RETURNS pg_catalog.text[]
+LANGUAGE C STRICT STABLE
+AS 'MODULE_PATHNAME', 'ms_column_names';
+
+COMMENT ON FUNCTION migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) IS
+	'names of the columns of rel with the given numbers, in order (for conkey, confkey)';
+
+-- relation_domains for the reports, as a function scan: the planner then
+-- sees ROWS instead of the recursive CTE's estimate (ten times the tags
+-- per level), which pushed every report over jit_above_cost, and JIT
+-- compilation cost more than the report itself.  Internal to the reports.
+CREATE FUNCTION migration_split.report_relation_domains()
+RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
+			   root pg_catalog.oid, via pg_catalog.text)
+LANGUAGE sql STABLE ROWS 10000
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.rel::oid, r.domain, r.tagged_rel::oid, r.via
+	  FROM migration_split.relation_domains r
+$$;
+
+-- Foreign keys whose two tables are in different domains.  A foreign key
+-- on a partitioned table, or to one, is one constraint (its clones on the
+-- partitions are left out).
+CREATE VIEW migration_split.cross_domain_foreign_keys AS
+WITH rd AS MATERIALIZED (
+	SELECT r.relid, r.domain
+	  FROM migration_split.report_relation_domains() r
+)
+SELECT c.conname AS constraint_name,
+	   c.conrelid::pg_catalog.regclass AS from_table,
+	   f.domain AS from_domain,
+	   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
+	   c.confrelid::pg_catalog.regclass AS to_table,
+	   t.domain AS to_domain,
+	   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
+	   CASE c.confdeltype
+			WHEN 'a' THEN 'no action'
+			WHEN 'r' THEN 'restrict'
+			WHEN 'c' THEN 'cascade'
+			WHEN 'n' THEN 'set null'
+			WHEN 'd' THEN 'set default'
+	   END OPERATOR(pg_catalog.||)
+	   CASE WHEN c.confdelsetcols IS NULL THEN ''
+			ELSE ' (' OPERATOR(pg_catalog.||)
+				 pg_catalog.array_to_string(migration_split.column_names(c.conrelid,
+															c.confdelsetcols), ', ')
+				 OPERATOR(pg_catalog.||) ')'
+	   END AS on_delete,
+	   CASE c.confupdtype
+			WHEN 'a' THEN 'no action'
+			WHEN 'r' THEN 'restrict'
+			WHEN 'c' THEN 'cascade'
+			WHEN 'n' THEN 'set null'
+			WHEN 'd' THEN 'set default'
+	   END AS on_update,
+	   CASE WHEN NOT c.condeferrable THEN 'not deferrable'
+			WHEN c.condeferred THEN 'deferrable initially deferred'
+			ELSE 'deferrable initially immediate'
+	   END AS deferrable
+  FROM pg_catalog.pg_constraint c
+  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+ WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+   AND c.conparentid OPERATOR(pg_catalog.=) 0
+   AND f.domain IS DISTINCT FROM t.domain
+ ORDER BY f.domain COLLATE "C", t.domain COLLATE "C",
+		  c.conrelid::pg_catalog.regclass::pg_catalog.text COLLATE "C",
+		  c.conname;
+
+COMMENT ON VIEW migration_split.cross_domain_foreign_keys IS
+	'foreign keys between tables of different domains (an unowned end has a NULL domain)';
+
+-- The tables written by a function body, where that is visible: exact for
+-- SQL standard bodies (BEGIN ATOMIC), static statements for SQL string
+-- bodies and PL/pgSQL (never dynamic SQL), nothing for other languages.
+CREATE FUNCTION migration_split.function_writes(func pg_catalog.regprocedure)
+RETURNS TABLE (rel pg_catalog.regclass, command pg_catalog.text)
+LANGUAGE C STRICT STABLE ROWS 2
+AS 'MODULE_PATHNAME', 'ms_function_writes';
+
+COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
+	'tables the function statically writes (INSERT, UPDATE, DELETE, MERGE, TRUNCATE), as far as its body shows';
+
+-- Ties between domains other than foreign keys, one row per pair of
+-- objects, with the kind of tie:
+--   view, materialized view  a view reading tables of another domain than
+--                            its own, or, for a view of no domain, reading
+--                            tables of two or more domains (through views
+--                            of views too); to_table is each table read
+--   sequence default         a column default calling nextval() of a
+--                            sequence that belongs to another domain's table
+--                            or to no table at all
+--   trigger                  a trigger whose function writes a table of
+--                            another domain (see function_writes)
+--   inheritance, partition   a child in another domain than its parent
+-- The body runs as a function so that it is planned with jit = off: its
+-- estimates (joins with relation_domains, whose keys the planner cannot
+-- know to be unique) reach jit_above_cost on small schemas already, and JIT
+-- compilation costs more than the query.
+CREATE FUNCTION migration_split.report_cross_domain_dependencies()
+RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
+			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
+			   to_object pg_catalog.text, to_table pg_catalog.regclass,
+			   to_domain pg_catalog.text, detail pg_catalog.text)
+LANGUAGE sql STABLE ROWS 1000
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+WITH RECURSIVE rd AS MATERIALIZED (
+	SELECT r.relid, r.domain
+	  FROM migration_split.report_relation_domains() r
+),
+-- (view, relation it reads, first view on the way or NULL when direct)
+reads (viewid, relid, via) AS (
+	SELECT DISTINCT v.oid, d.refobjid, NULL::pg_catalog.oid
+	  FROM pg_catalog.pg_class v
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
+	  JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) v.oid
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) w.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+	 WHERE v.relkind IN ('v', 'm')
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'migration_split')
+	UNION
+	SELECT r.viewid, d.refobjid, COALESCE(r.via, r.relid)
+	  FROM reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.relid
+	  JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) v.oid
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) w.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+	 WHERE v.relkind IN ('v', 'm')
+	   AND NOT EXISTS (SELECT FROM rd WHERE rd.relid OPERATOR(pg_catalog.=) r.relid)
+),
+-- (view, table or owned relation it reads, how)
+view_reads AS (
+	SELECT r.viewid, r.relid, rd.domain,
+		   pg_catalog.string_agg(r.via::pg_catalog.regclass::pg_catalog.text, ', '
+								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text COLLATE "C")
+			 FILTER (WHERE r.via IS NOT NULL) AS vias,
+		   pg_catalog.bool_or(r.via IS NULL) AS direct
+	  FROM reads r
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+	  LEFT JOIN rd ON rd.relid OPERATOR(pg_catalog.=) r.relid
+	 WHERE c.relkind NOT IN ('v', 'm') OR rd.domain IS NOT NULL
+	 GROUP BY r.viewid, r.relid, rd.domain
+),
+view_domains AS (
+	SELECT r.viewid, pg_catalog.count(DISTINCT r.domain) AS domains
+	  FROM view_reads r
+	 GROUP BY r.viewid
+),
+trigger_writes AS (
+	SELECT f.fn, w.rel::pg_catalog.oid AS relid, w.command
+	  FROM (SELECT DISTINCT t.tgfoid AS fn
+			  FROM pg_catalog.pg_trigger t
+			 WHERE NOT t.tgisinternal) f,
+		   LATERAL migration_split.function_writes(f.fn) w
+),
+report AS (
+	SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+		   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
+		   r.viewid::pg_catalog.regclass AS from_table,
+		   vd.domain AS from_domain,
+		   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
+		   r.relid::pg_catalog.regclass AS to_table,
+		   r.domain AS to_domain,
+		   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
+				WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
+				ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
+		   END AS detail
+	  FROM view_reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
+	  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
+	  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
+	 WHERE CASE WHEN vd.domain IS NULL
+				THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
+				ELSE r.domain IS DISTINCT FROM vd.domain
+		   END
+	UNION ALL
+	SELECT 'sequence default',
+		   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
+		   ad.adrelid::pg_catalog.regclass,
+		   td.domain,
+		   s.oid::pg_catalog.regclass::pg_catalog.text,
+		   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
+		   sd.domain,
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+		   OPERATOR(pg_catalog.||)
+		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
+				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
+					 so.refobjid::pg_catalog.regclass::pg_catalog.text
+		   END
+	  FROM pg_catalog.pg_attrdef ad
+	  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+	  JOIN pg_catalog.pg_attribute a
+		ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
+	   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) ad.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	  JOIN pg_catalog.pg_class s
+		ON s.oid OPERATOR(pg_catalog.=) d.refobjid
+	   AND s.relkind OPERATOR(pg_catalog.=) 'S'
+	  LEFT JOIN pg_catalog.pg_depend so
+		ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.objid OPERATOR(pg_catalog.=) s.oid
+	   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.deptype IN ('a', 'i')
+	  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
+	  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
+	 WHERE NOT t.relispartition
+	   AND td.domain IS DISTINCT FROM sd.domain
+	UNION ALL
+	SELECT 'trigger',
+		   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
+		   t.tgrelid::pg_catalog.regclass,
+		   fd.domain,
+		   w.relid::pg_catalog.regclass::pg_catalog.text,
+		   w.relid::pg_catalog.regclass,
+		   wd.domain,
+		   pg_catalog.format('function %s runs %s on it',
+							 t.tgfoid::pg_catalog.regprocedure, w.command)
+	  FROM pg_catalog.pg_trigger t
+	  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
+	  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
+	  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
+	 WHERE NOT t.tgisinternal
+	   AND t.tgparentid OPERATOR(pg_catalog.=) 0
+	   AND fd.domain IS DISTINCT FROM wd.domain
+	UNION ALL
+	SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
+		   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
+		   i.inhrelid::pg_catalog.regclass,
+		   cd.domain,
+		   i.inhparent::pg_catalog.regclass::pg_catalog.text,
+		   i.inhparent::pg_catalog.regclass,
+		   pd.domain,
+		   CASE WHEN c.relispartition THEN 'is a partition of it'
+				ELSE 'inherits from it' END
+	  FROM pg_catalog.pg_inherits i
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+	  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
+	  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
+	 WHERE c.relkind IN ('r', 'p', 'f')
+	   AND cd.domain IS DISTINCT FROM pd.domain
+)
+SELECT r.kind, r.from_object, r.from_table, r.from_domain,
+	   r.to_object, r.to_table, r.to_domain, r.detail
+  FROM report r
+ ORDER BY r.kind COLLATE "C", r.from_object COLLATE "C", r.to_object COLLATE "C"
+$function$;
+
+CREATE VIEW migration_split.cross_domain_dependencies AS
+SELECT d.kind, d.from_object, d.from_table, d.from_domain,
+	   d.to_object, d.to_table, d.to_domain, d.detail
+  FROM migration_split.report_cross_domain_dependencies() d;
+
+COMMENT ON VIEW migration_split.cross_domain_dependencies IS
+	'ties between domains other than foreign keys: views, sequence defaults, triggers, inheritance';
+
+GRANT SELECT ON migration_split.cross_domain_foreign_keys,
+	migration_split.cross_domain_dependencies TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
+	migration_split.report_cross_domain_dependencies(),
+	migration_split.function_writes(pg_catalog.regprocedure),
+	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
+
+-- The domain map as a graph: domains as clusters (DOT) or subgraphs
+-- (Mermaid), tables as nodes, foreign keys as edges (grey inside a domain,
+-- bold red across domains) and the ties of cross_domain_dependencies as
+-- dashed orange edges.  Partitions, TOAST tables and owned sequences are
+-- drawn as their table; views and unowned tables appear when an edge
+-- needs them.
+CREATE FUNCTION migration_split.boundary_graph(format pg_catalog.text DEFAULT 'dot')
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+DECLARE
+	fmt			text := lower(format);
+	e_src		oid[];
+	e_dst		oid[];
+	e_style		text[];
+	e_label		text[];
+	n_rel		oid[];
+	n_domain	text[];
+	n_kind		"char"[];
+	n_name		text[];
+	result		text;
+BEGIN
+	IF format IS NULL THEN
+		RAISE EXCEPTION 'graph format must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Valid formats are "dot" and "mermaid".';
+	END IF;
+	IF fmt NOT IN ('dot', 'mermaid') THEN
+		RAISE EXCEPTION 'unknown graph format "%"', format
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Valid formats are "dot" and "mermaid".';
+	END IF;
+
+	-- Edges between graph nodes: every foreign key with an owned end, and
+	-- every cross-domain dependency, partitions, TOAST tables and owned
+	-- sequences drawn as their table.  Nodes: every owned table (not
+	-- partitions), and every edge end.
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, r.domain, r.root, r.via
+		  FROM migration_split.report_relation_domains() r
+	),
+	raw AS (
+		SELECT c.conrelid AS src, c.confrelid AS dst, 'fk' AS style,
+			   c.conname::text AS label
+		  FROM pg_constraint c
+		 WHERE c.contype = 'f' AND c.conparentid = 0
+		UNION ALL
+		SELECT d.from_table::oid, d.to_table::oid, 'dependency', d.kind
+		  FROM migration_split.cross_domain_dependencies d
+	),
+	mapped AS MATERIALIZED (
+		SELECT CASE WHEN s.via IN ('partition', 'toast', 'sequence')
+					THEN s.root ELSE r.src END AS src,
+			   s.domain AS src_domain,
+			   CASE WHEN t.via IN ('partition', 'toast', 'sequence')
+					THEN t.root ELSE r.dst END AS dst,
+			   t.domain AS dst_domain,
+			   CASE WHEN r.style = 'dependency' THEN 'dependency'
+					WHEN s.domain IS NOT DISTINCT FROM t.domain THEN 'fk'
+					ELSE 'cross fk' END AS style,
+			   r.label
+		  FROM raw r
+		  LEFT JOIN rd s ON s.relid = r.src
+		  LEFT JOIN rd t ON t.relid = r.dst
+		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
+	),
+	-- each node's name computed once (regclass output is not free)
+	nodes AS MATERIALIZED (
+		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
+		  FROM (SELECT rd.relid, rd.domain
+				  FROM rd JOIN pg_class c ON c.oid = rd.relid
+				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
+				   AND rd.via IN ('tag', 'inheritance')
+				UNION
+				SELECT m.src, m.src_domain FROM mapped m
+				UNION
+				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
+		  JOIN pg_class c ON c.oid = u.rel
+	),
+	ordered_nodes AS (
+		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
+		  FROM nodes n
+	),
+	edges AS (
+		SELECT m.*, row_number() OVER (ORDER BY m.style COLLATE "C", s.name COLLATE "C",
+										t.name COLLATE "C", m.label COLLATE "C") AS ord
+		  FROM mapped m
+		  JOIN nodes s ON s.rel = m.src
+		  JOIN nodes t ON t.rel = m.dst
+	)
+	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind, n.name
+	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind, n_name
+	  FROM (SELECT array_agg(edges.src ORDER BY edges.ord) AS src,
+				   array_agg(edges.dst ORDER BY edges.ord) AS dst,
+				   array_agg(edges.style ORDER BY edges.ord) AS style,
+				   array_agg(edges.label ORDER BY edges.ord) AS label
+			  FROM edges) e,
+		   (SELECT array_agg(o.rel ORDER BY o.ord) AS rel,
+				   array_agg(o.domain ORDER BY o.ord) AS domain,
+				   array_agg(o.relkind ORDER BY o.ord) AS relkind,
+				   array_agg(o.name ORDER BY o.ord) AS name
+			  FROM ordered_nodes o) n;
+
+	IF fmt = 'dot' THEN
+		-- Quoted IDs: backslash and double quote escaped.
+		WITH n AS (
+			SELECT u.rel, u.domain, u.kind, u.ord,
+				   '"' || replace(replace(replace(u.name, '\', '\\'),
+										  '"', '\"'), E'\n', '\n') || '"' AS id
+			  FROM unnest(n_rel, n_domain, n_kind, n_name)
+				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
+		),
+		attrs AS (
+			SELECT n.*,
+				   CASE WHEN n.kind IN ('v', 'm') AND n.domain IS NULL
+						THEN ' [shape=ellipse, style=dashed]'
+						WHEN n.kind IN ('v', 'm') THEN ' [shape=ellipse]'
+						WHEN n.domain IS NULL THEN ' [style="rounded,dashed"]'
+						ELSE '' END AS attr
+			  FROM n
+		),
+		clusters AS (
+			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
+			  FROM (SELECT a.domain,
+						   E'\tsubgraph "cluster_' || a.domain || E'" {\n'
+						   || E'\t\tlabel="' || a.domain || E'";\n'
+						   || string_agg(E'\t\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord)
+						   || E'\t}\n' AS body
+					  FROM attrs a
+					 WHERE a.domain IS NOT NULL
+					 GROUP BY a.domain) c
+		),
+		loose AS (
+			SELECT string_agg(E'\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord) AS body
+			  FROM attrs a
+			 WHERE a.domain IS NULL
+		),
+		edges AS (
+			SELECT string_agg(E'\t' || s.id || ' -> ' || t.id
+							  || CASE e.style
+									WHEN 'fk' THEN ''
+									WHEN 'cross fk' THEN ' [color="#d62728", penwidth=2, label="'
+									ELSE ' [color="#ff7f0e", style=dashed, label="' END
+							  || CASE WHEN e.style = 'fk' THEN ''
+									ELSE replace(replace(replace(e.label, '\', '\\'), '"', '\"'),
+												 E'\n', '\n') || '"]' END
+							  || E';\n', '' ORDER BY e.ord) AS body
+			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS e(src, dst, style, label, ord)
+			  JOIN n s ON s.rel = e.src
+			  JOIN n t ON t.rel = e.dst
+		)
+		SELECT E'digraph migration_split {\n'
+			   || E'\tgraph [rankdir=LR, fontname="Helvetica"];\n'
+			   || E'\tnode [shape=box, style=rounded, fontname="Helvetica", fontsize=10];\n'
+			   || E'\tedge [color="#9e9e9e", fontname="Helvetica", fontsize=9];\n'
+			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
+			   || coalesce(edges.body, '') || E'}\n'
+		  INTO result
+		  FROM clusters, loose, edges;
+	ELSE
+		-- Mermaid: generated node IDs; labels quoted, with #, ", < and >
+		-- written as entities.
+		WITH n AS (
+			SELECT u.rel, u.domain, u.kind, 'n' || u.ord AS id,
+				   '"' || replace(replace(replace(replace(replace(u.name,
+						'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), E'\n', ' ')
+				   || '"' AS label,
+				   u.ord
+			  FROM unnest(n_rel, n_domain, n_kind, n_name)
+				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
+		),
+		decl AS (
+			SELECT n.*,
+				   n.id || CASE WHEN n.kind IN ('v', 'm') THEN '([' || n.label || '])'
+								ELSE '[' || n.label || ']' END AS text
+			  FROM n
+		),
+		clusters AS (
+			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
+			  FROM (SELECT d.domain,
+						   '    subgraph d_' || d.domain || ' ["' || d.domain || E'"]\n'
+						   || string_agg('        ' || d.text || E'\n', '' ORDER BY d.ord)
+						   || E'    end\n' AS body
+					  FROM decl d
+					 WHERE d.domain IS NOT NULL
+					 GROUP BY d.domain) c
+		),
+		loose AS (
+			SELECT string_agg('    ' || d.text || E'\n', '' ORDER BY d.ord) AS body,
+				   string_agg(d.id, ',' ORDER BY d.ord) AS ids
+			  FROM decl d
+			 WHERE d.domain IS NULL
+		),
+		e AS (
+			SELECT u.*, s.id AS sid, t.id AS tid
+			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS u(src, dst, style, label, ord)
+			  JOIN n s ON s.rel = u.src
+			  JOIN n t ON t.rel = u.dst
+		),
+		edges AS (
+			SELECT string_agg('    ' || e.sid
+							  || CASE e.style WHEN 'fk' THEN ' --> '
+									WHEN 'cross fk' THEN ' ==>|' ELSE ' -.->|' END
+							  || CASE WHEN e.style = 'fk' THEN ''
+									ELSE '"' || replace(replace(replace(replace(replace(e.label,
+										'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'),
+										E'\n', ' ') || '"| ' END
+							  || e.tid || E'\n', '' ORDER BY e.ord) AS body,
+				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
+					 FILTER (WHERE e.style = 'cross fk') AS cross_fks,
+				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
+					 FILTER (WHERE e.style = 'dependency') AS dependencies
+			  FROM e
+		)
+		SELECT E'flowchart LR\n'
+			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
+			   || coalesce(edges.body, '')
+			   || coalesce('    linkStyle ' || edges.cross_fks
+						   || E' stroke:#d62728,stroke-width:2px\n', '')
+			   || coalesce('    linkStyle ' || edges.dependencies
+						   || E' stroke:#ff7f0e\n', '')
+			   || CASE WHEN loose.ids IS NULL THEN ''
+					   ELSE E'    classDef unowned stroke-dasharray:5 5\n'
+							|| '    class ' || loose.ids || E' unowned\n' END
+		  INTO result
+		  FROM clusters, loose, edges;
+	END IF;
+
+	RETURN result;
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text) IS
+	'the domains, their tables and the edges between them as Graphviz DOT (''dot'') or Mermaid (''mermaid'')';
+
+GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text) TO PUBLIC;
+
