@@ -46,21 +46,74 @@ cmp_tables_by_size(const void *a, const void *b)
 	return strcmp(ta->name, tb->name);
 }
 
-/* source role must be allowed to use replication connections */
+/*
+ * Whether a comma-separated list of names (a GUC's value, as SHOW prints
+ * it) contains name.
+ */
+static bool
+list_has_name(const char *list, const char *name)
+{
+	const char *p = list;
+	size_t		len = strlen(name);
+
+	while (*p)
+	{
+		const char *end;
+
+		while (*p == ' ' || *p == ',' || *p == '"')
+			p++;
+		end = p;
+		while (*end && *end != ',')
+			end++;
+		{
+			const char *e = end;
+
+			while (e > p && (e[-1] == ' ' || e[-1] == '"'))
+				e--;
+			if ((size_t) (e - p) == len && strncmp(p, name, len) == 0)
+				return true;
+		}
+		p = end;
+	}
+	return false;
+}
+
+/*
+ * The source role must be allowed to use replication connections, and to
+ * create a slot with our plugin: on PostgreSQL minor releases that have the
+ * setting output_plugin_libraries (15.20 and later security releases), a
+ * role with REPLICATION but not superuser may only use the plugins it lists.
+ * Older minor releases do not know the setting (current_setting(..., true)
+ * is then NULL) and do not restrict plugins.
+ */
 static void
 check_source_privileges(PGconn *src)
 {
 	PGresult   *res;
 
 	res = job_query(src, "source",
-					"SELECT rolsuper OR rolreplication, current_user FROM pg_catalog.pg_roles"
-					" WHERE rolname = current_user",
+					"SELECT rolsuper OR rolreplication, current_user, rolsuper,"
+					" pg_catalog.current_setting('output_plugin_libraries', true)"
+					" FROM pg_catalog.pg_roles WHERE rolname = current_user",
 					0, NULL);
 	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't')
 	{
 		pg_log_error("role \"%s\" on the source may not use replication",
 					 PQntuples(res) ? PQgetvalue(res, 0, 1) : "?");
 		pg_log_error_hint("ALTER ROLE ... REPLICATION, or use a role that has it.");
+		exit(EXIT_PRIVILEGE);
+	}
+	if (PQgetvalue(res, 0, 2)[0] != 't' && !PQgetisnull(res, 0, 3) &&
+		!list_has_name(PQgetvalue(res, 0, 3), MS_PLUGIN_NAME))
+	{
+		const char *list = PQgetvalue(res, 0, 3);
+
+		pg_log_error("output plugin \"%s\" may not be used by role \"%s\" on the source",
+					 MS_PLUGIN_NAME, PQgetvalue(res, 0, 1));
+		pg_log_error_detail("The source's output_plugin_libraries is \"%s\"; a role that is not superuser may only create slots with the output plugins listed there.",
+							list);
+		pg_log_error_hint("As a superuser on the source: ALTER SYSTEM SET output_plugin_libraries = '%s%s%s'; SELECT pg_reload_conf();",
+						  list, list[0] ? ", " : "", MS_PLUGIN_NAME);
 		exit(EXIT_PRIVILEGE);
 	}
 	PQclear(res);
@@ -110,7 +163,7 @@ create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
 		}
 		else if (state && strcmp(state, "58P01") == 0)
 		{
-			pg_log_error_hint("Add migration_split to output_plugin_libraries on the source, and install the extension's library there.");
+			pg_log_error_hint("Install the migration_split extension's library on the source server.");
 			code = EXIT_DOMAIN;
 		}
 		PQclear(res);
@@ -375,6 +428,9 @@ cmd_init(const JobOptions *given)
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
 
+	/* the copy and the stream apply as replica: check it before anything */
+	if (!job_set_apply_role(tgt, &i))
+		exit(i);
 	check_source_privileges(src);
 	catalog_check_source(src, opts->domain);
 
@@ -510,7 +566,8 @@ cmd_init(const JobOptions *given)
 	else
 	{
 		load_table_states(tgt, d);
-		snapshot = create_slot(repl, psprintf("%s_resume_%d", opts->slot, (int) getpid()),
+		/* a temporary slot; cut the name so that it fits in 63 bytes */
+		snapshot = create_slot(repl, psprintf("%.40s_resume_%d", opts->slot, (int) getpid()),
 							   true, &lsn);
 		if (snapshot[0] == '!')
 			exit(atoi(snapshot + 1));

@@ -205,6 +205,7 @@ extern const char *job_error(const PGconn *conn);
 extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
+extern bool job_set_apply_role(PGconn *conn, int *code);
 
 /* catalog.c */
 extern Domain *catalog_read_domain(PGconn *src, const char *domain);
