@@ -85,7 +85,8 @@ job_describe_conninfo(const char *conninfo)
 #define JOB_SESSION_OPTIONS \
 	"-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3" \
 	" -c TimeZone=UTC -c bytea_output=hex -c standard_conforming_strings=on" \
-	" -c xmloption=content -c row_security=off -c search_path=" \
+	" -c xmloption=content -c lc_monetary=C -c row_security=off" \
+	" -c search_path=" \
 	" -c statement_timeout=0 -c lock_timeout=0" \
 	" -c idle_in_transaction_session_timeout=0"
 
