@@ -175,8 +175,10 @@ job_connect(const char *conninfo, const char *what, bool replication,
 			PQfinish(conn);
 		return NULL;
 	}
+	flockfile(stderr);
 	pg_log_debug("connected to the %s database (host=%s port=%s dbname=%s)",
 				 what, PQhost(conn), PQport(conn), PQdb(conn));
+	funlockfile(stderr);
 
 	if (!replication)
 	{

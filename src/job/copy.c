@@ -19,8 +19,10 @@
  * job_query, job_command, job_quote_ident or pg_fatal here, and job_connect
  * only with fatal = false); a failure is recorded in the table (or, before a
  * table is taken, in CopyShared.error) and the other workers stop taking new
- * tables.  Shared state is the table queue under CopyShared.lock and
- * per-table counters that only the owning worker writes.  job_error keeps its
+ * tables.  Shared state is the table queue and the failed flag under
+ * CopyShared.lock, and per-table counters that only the owning worker writes
+ * (the main thread's progress display reads them unlocked: aligned 64-bit
+ * values, a stale number is fine).  job_error keeps its
  * buffers per thread.  Messages are printed by the main thread after the
  * workers are joined, except job_connect's and job_set_apply_role's
  * (pg_log_* formats into its own buffer; stderr's stdio lock keeps lines
@@ -49,8 +51,8 @@ typedef struct CopyShared
 	const char *target_schema;
 	pthread_mutex_t lock;
 	int			next;			/* next table index to consider */
-	volatile bool failed;
-	volatile int running;
+	bool		failed;			/* under lock */
+	int			running;		/* under lock */
 	char	   *error;			/* first failure outside a table, under lock */
 } CopyShared;
 
@@ -90,6 +92,18 @@ quote_qualified(const char *schema, const char *name)
 	pg_free(s);
 	pg_free(n);
 	return r;
+}
+
+/* whether some worker failed: the others stop taking tables */
+static bool
+copy_failed(CopyShared *cs)
+{
+	bool		failed;
+
+	pthread_mutex_lock(&cs->lock);
+	failed = cs->failed;
+	pthread_mutex_unlock(&cs->lock);
+	return failed;
 }
 
 /* remember the first failure that is not a table's, for the main thread */
@@ -214,7 +228,8 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 		PQfreemem(buf);
 		t->rows_done++;
 		t->bytes_done += len;
-		if (job_interrupted || cs->failed)
+		/* every 1024 rows: is the copy to stop? */
+		if ((t->rows_done & 1023) == 0 && (job_interrupted || copy_failed(cs)))
 		{
 			ok = false;
 			break;
@@ -359,7 +374,7 @@ copy_worker(void *arg)
 		DomainTable *t = NULL;
 
 		pthread_mutex_lock(&cs->lock);
-		while (cs->next < cs->d->ntables)
+		while (!cs->failed && !job_interrupted && cs->next < cs->d->ntables)
 		{
 			DomainTable *cand = &cs->d->tables[cs->next++];
 
@@ -371,15 +386,13 @@ copy_worker(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&cs->lock);
-		if (t == NULL || cs->failed || job_interrupted)
-		{
-			if (t)
-				t->state = TABLE_PENDING;
+		if (t == NULL)
 			break;
-		}
 		if (!copy_one_table(cs, src, tgt, t))
 		{
+			pthread_mutex_lock(&cs->lock);
 			cs->failed = true;
+			pthread_mutex_unlock(&cs->lock);
 			break;
 		}
 	}
