@@ -59,7 +59,7 @@ REGRESS = \
 	decoder_fastpaths
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
-	--load-extension=migration_split
+	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 
 ISOLATION = \
 	ownership_concurrency \
@@ -67,7 +67,7 @@ ISOLATION = \
 	monitor_eviction \
 	decoder_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
-	--load-extension=migration_split
+	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
@@ -85,6 +85,16 @@ migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES
 migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql)
 	cat $^ > $@
 
+# output_plugin_libraries for the test instances, only when the server knows
+# the setting (recent 15 minor releases): test/plugin-libraries-conf.sh.
+# Regenerated on every run, since PG_CONFIG may name another server.
+test/plugin_libraries.conf: FORCE
+	@mkdir -p test
+	bash $(srcdir)/test/plugin-libraries-conf.sh "$(bindir)" pgoutput test_decoding migration_split > $@
+installcheck: test/plugin_libraries.conf
+FORCE:
+EXTRA_CLEAN = test/plugin_libraries.conf
+
 # Perl modules shared by the TAP tests (test/perl).
 PG_PROVE_FLAGS += -I $(srcdir)/test/perl
 
@@ -99,4 +109,4 @@ clean: clean-job
 clean-job:
 	$(MAKE) -C src/job PG_CONFIG=$(PG_CONFIG) clean
 
-.PHONY: job install-job clean-job
+.PHONY: job install-job clean-job FORCE

@@ -96,7 +96,7 @@ port = $PORT
 wal_level = logical
 max_replication_slots = 40
 max_wal_senders = 10
-output_plugin_libraries = 'pgoutput, test_decoding, migration_split, wal2json'
+$(bash "$top/test/plugin-libraries-conf.sh" "$BINDIR" pgoutput test_decoding migration_split wal2json)
 shared_buffers = 256MB
 max_wal_size = 8GB
 synchronous_commit = off

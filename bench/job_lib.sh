@@ -52,7 +52,7 @@ wal_level = logical
 max_replication_slots = 10
 max_wal_senders = 10
 max_worker_processes = 16
-output_plugin_libraries = 'pgoutput, test_decoding, migration_split'
+$(bash "$(dirname "${BASH_SOURCE[0]}")/../test/plugin-libraries-conf.sh" "$BIN" pgoutput test_decoding migration_split)
 unix_socket_directories = '$BENCH_DIR'
 listen_addresses = ''
 CONF

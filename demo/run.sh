@@ -128,7 +128,7 @@ unix_socket_directories = '$work'
 shared_preload_libraries = 'migration_split'
 compute_query_id = on
 wal_level = logical
-output_plugin_libraries = 'pgoutput, test_decoding, migration_split'
+$(bash "$top/test/plugin-libraries-conf.sh" "$bindir" pgoutput test_decoding migration_split)
 max_replication_slots = 10
 max_wal_senders = 10
 fsync = off

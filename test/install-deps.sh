@@ -1,12 +1,26 @@
 #!/bin/bash
-# Install what building and testing migration_split needs on Debian 12:
-# PostgreSQL 15 server and PGXS, libpq, the TAP test modules, the wal2json
-# peer used by the benchmarks, and Graphviz for the demo's SVG.
+# Install what building and testing migration_split needs on Debian 12
+# (minbase is enough): the compiler, PostgreSQL 15 server and PGXS, libpq,
+# the libraries the job links with (-lssl -lcrypto -lz besides libpq), the
+# TAP test modules, strace (test/run.sh traces the programs a CI run starts,
+# for test/check-deps.sh), the wal2json peer used by the benchmarks, and
+# Graphviz for the demo's SVG.
+#
+#   bash test/install-deps.sh          # install what is missing
+#   bash test/install-deps.sh --list   # print the packages, one a line
+#
+# test/check-deps.sh proves the list complete: CI fails when a build or test
+# step needs a package that is not here (nor pulled in by one that is).
 set -euo pipefail
 
 packages=(build-essential postgresql-15 postgresql-server-dev-15 libpq-dev
-	postgresql-client-15 libipc-run-perl postgresql-15-wal2json graphviz
-	python3)
+	postgresql-client-15 libssl-dev zlib1g-dev libipc-run-perl
+	postgresql-15-wal2json graphviz python3 strace)
+
+if [ "${1:-}" = "--list" ]; then
+	printf '%s\n' "${packages[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -12,7 +12,11 @@
 # extension (sudo when not root), then runs "make installcheck" as an
 # unprivileged user in a scratch copy of the tree (initdb refuses root).
 # A full run (no arguments) also runs the demo, demo/run.sh, and counts it
-# as one test.  Ends with one line "tests: N passed, M failed".
+# as one test.  With CI=true (as .ci/run runs it), the programs the tests
+# and the demo start are traced and test/check-deps.sh checks that
+# test/install-deps.sh installs every package they, the build and the tests
+# need (two more tests: the check and its self-test).  Ends with one line
+# "tests: N passed, M failed".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,8 +41,21 @@ if [ "$(id -u)" -eq 0 ]; then
 	runas=(runuser -u postgres --)
 fi
 
+# In CI, record every program the tests and the demo start (strace, only
+# execve: cheap), so that test/check-deps.sh can prove install-deps.sh
+# installs all of them.
+trace=()
+if [ "${CI:-}" = true ]; then
+	if command -v strace >/dev/null; then
+		trace=(strace -f --seccomp-bpf -qq -e trace=execve -e signal=none -o "$scratch/execs.trace")
+	else
+		echo "strace is not installed: cannot check the programs the tests run"
+		exit 1
+	fi
+fi
+
 log="$scratch/installcheck.log"
-( cd "$scratch" && "${runas[@]}" make -s installcheck PG_CONFIG="$PG_CONFIG" "$@" ) 2>&1 | tee "$log"
+( cd "$scratch" && "${trace[@]}" "${runas[@]}" make -s installcheck PG_CONFIG="$PG_CONFIG" "$@" ) 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Tally: one per pg_regress or isolation test, one per TAP assertion.
@@ -52,7 +69,8 @@ read -r npass nfail < <(awk '
 # The demo is the README's first command: it must keep working.  Run it
 # only for a full run (no make variables given).
 if [ $# -eq 0 ] && [ -z "${SKIP_DEMO:-}" ]; then
-	if bash "$top/demo/run.sh" >"$scratch/demo.log" 2>&1; then
+	[ ${#trace[@]} -gt 0 ] && trace[-1]="$scratch/demo.trace"
+	if "${trace[@]}" bash "$top/demo/run.sh" >"$scratch/demo.log" 2>&1; then
 		echo "demo/run.sh .. ok"
 		npass=$((npass + 1))
 	else
@@ -61,6 +79,25 @@ if [ $# -eq 0 ] && [ -z "${SKIP_DEMO:-}" ]; then
 		nfail=$((nfail + 1))
 		status=1
 	fi
+fi
+
+# In CI: every package the build, the tests and the demo needed is one
+# test/install-deps.sh installs (test/check-deps.sh), and that check can
+# fail (its self-test).
+if [ "${CI:-}" = true ]; then
+	for check in "--trace $scratch/execs.trace" --self-test; do
+		[ "$check" != --self-test ] && [ -f "$scratch/demo.trace" ] &&
+			cat "$scratch/demo.trace" >>"$scratch/execs.trace"
+		# shellcheck disable=SC2086
+		if bash "$top/test/check-deps.sh" $check; then
+			echo "test/check-deps.sh ${check%% *} .. ok"
+			npass=$((npass + 1))
+		else
+			echo "test/check-deps.sh ${check%% *} .. FAILED"
+			nfail=$((nfail + 1))
+			status=1
+		fi
+	done
 fi
 
 if [ "$status" -ne 0 ]; then

@@ -11,9 +11,14 @@
  *
  * DDL comes from the server's own deparsers (format_type, pg_get_expr,
  * pg_get_constraintdef, pg_get_indexdef) run with search_path set to the
- * schemas of the domain's tables, so that names of the domain's own objects
- * come out unqualified; the target runs the DDL with search_path set to the
- * target schema, where those objects are recreated.
+ * schemas of the domain's tables, so that names of objects in those schemas
+ * come out unqualified and all others qualified; the target runs the DDL with
+ * search_path set to the target schema.  Objects the tables need (types,
+ * collations, text search configurations, extensions) are recreated by the
+ * same rule: an unqualified name in the target schema, a qualified one in a
+ * schema of the same name (read_objects).  The stream's walsender uses the
+ * same search_path (stream.c), so the type names of its relation messages
+ * follow the rule too.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -98,7 +103,8 @@ static const char *tables_sql =
 static const char *columns_sql =
 "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnotnull,"
 "  CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0"
-"   THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END,"
+"   THEN CASE WHEN pg_catalog.pg_collation_is_visible(co.oid) THEN pg_catalog.quote_ident(co.collname)"
+"        ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END END,"
 "  pg_catalog.pg_get_expr(ad.adbin, ad.adrelid),"
 "  ad.oid IS NULL OR NOT EXISTS ("
 "   SELECT FROM pg_catalog.pg_depend dp"
@@ -115,7 +121,8 @@ static const char *columns_sql =
 "                SELECT FROM pg_catalog.pg_proc p WHERE p.oid = dp.refobjid"
 "                AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace))"
 "         OR dp.refclassid IN ('pg_catalog.pg_type'::pg_catalog.regclass,"
-"                              'pg_catalog.pg_collation'::pg_catalog.regclass))),"
+"                              'pg_catalog.pg_collation'::pg_catalog.regclass,"
+"                              'pg_catalog.pg_ts_config'::pg_catalog.regclass))),"
 "  a.attidentity, a.attgenerated,"
 "  pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) || '.' ||"
 "                                    pg_catalog.quote_ident(c.relname), a.attname),"
@@ -157,46 +164,179 @@ static const char *indexes_sql =
 "                  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)"
 " ORDER BY i.indexrelid";
 
-/* types the columns need, in creation order (base types before domains) */
-static const char *types_sql =
-"WITH RECURSIVE ty(oid) AS ("
-"  SELECT a.atttypid FROM pg_catalog.pg_attribute a"
-"  WHERE a.attrelid = ANY ($1::pg_catalog.oid[]) AND a.attnum > 0 AND NOT a.attisdropped"
+/*
+ * Every object outside the domain's tables that the tables need on the
+ * target, one row each: types (enum, domain, composite, range) from any
+ * schema with everything they are made of, collations (of columns, types,
+ * indexes and expressions), text search configurations and their
+ * dictionaries (referenced by defaults, generated columns, indexes and
+ * constraints), and operator classes (of indexes and exclusion constraints).
+ * $1 is the array of the tables' OIDs.
+ *
+ * The objects a table needs are found through pg_depend from the table, its
+ * indexes, constraints and defaults, as pg_dump orders its output: the
+ * server records there every type, collation, operator class and text search
+ * configuration an expression or column uses.
+ *
+ * Columns: kind (1 collation, 2 text search dictionary, 3 text search
+ * configuration, 4 type, 5 operator class), object schema, whether its name
+ * is visible in the search_path the DDL is deparsed with (the schemas of the
+ * domain's tables), name as the deparsers print it, catalog and name columns
+ * for the existence check, object name, extension name, extension schema,
+ * whether that schema is in the search_path, DDL (NULL: cannot be recreated,
+ * '' nothing to do).  Runs with search_path set to the tables' schemas.
+ */
+static const char *objects_sql =
+"WITH RECURSIVE"
+" owned(classid, objid) AS ("
+"  SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c FROM pg_catalog.unnest($1::pg_catalog.oid[]) c"
+"  UNION ALL SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, i.indexrelid"
+"   FROM pg_catalog.pg_index i WHERE i.indrelid = ANY ($1::pg_catalog.oid[])"
+"  UNION ALL SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, c.oid"
+"   FROM pg_catalog.pg_constraint c WHERE c.conrelid = ANY ($1::pg_catalog.oid[])"
+"  UNION ALL SELECT 'pg_catalog.pg_attrdef'::pg_catalog.regclass, a.oid"
+"   FROM pg_catalog.pg_attrdef a WHERE a.adrelid = ANY ($1::pg_catalog.oid[])),"
+" refs(classid, objid) AS ("
+"  SELECT DISTINCT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d"
+"  JOIN owned o ON o.classid = d.classid AND o.objid = d.objid"
+"  WHERE d.deptype = 'n'),"
+" ty(oid) AS ("
+"  SELECT objid FROM refs WHERE classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
 "  UNION"
 "  SELECT v.x FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid,"
 "   LATERAL (SELECT t.typelem UNION ALL SELECT t.typbasetype UNION ALL"
 "            SELECT a.atttypid FROM pg_catalog.pg_attribute a"
 "            WHERE t.typtype = 'c' AND a.attrelid = t.typrelid"
-"              AND a.attnum > 0 AND NOT a.attisdropped) v(x)"
-"  WHERE v.x <> 0)"
-" SELECT t.typtype, pg_catalog.format_type(t.oid, NULL), e.extname,"
-"  CASE t.typtype"
-"  WHEN 'e' THEN 'CREATE TYPE ' || pg_catalog.quote_ident(t.typname) || ' AS ENUM (' ||"
-"   (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)"
-"    FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid) || ');'"
-"  WHEN 'd' THEN 'CREATE DOMAIN ' || pg_catalog.quote_ident(t.typname) || ' AS ' ||"
-"   pg_catalog.format_type(t.typbasetype, t.typtypmod) ||"
-"   COALESCE(' DEFAULT ' || t.typdefault, '') ||"
-"   CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ||"
-"   COALESCE((SELECT pg_catalog.string_agg(' CONSTRAINT ' || pg_catalog.quote_ident(dc.conname) || ' ' ||"
-"     pg_catalog.pg_get_constraintdef(dc.oid), '' ORDER BY dc.conname)"
-"    FROM pg_catalog.pg_constraint dc WHERE dc.contypid = t.oid), '') || ';'"
-"  WHEN 'c' THEN 'CREATE TYPE ' || pg_catalog.quote_ident(t.typname) || ' AS (' ||"
-"   (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' ||"
-"     pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)"
-"    FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0"
-"    AND NOT a.attisdropped) || ');'"
-"  END"
-" FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid"
-" JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
-" LEFT JOIN pg_catalog.pg_depend ed ON ed.classid = 'pg_catalog.pg_type'::pg_catalog.regclass"
-"  AND ed.objid = t.oid AND ed.deptype = 'e'"
+"              AND a.attnum > 0 AND NOT a.attisdropped"
+"            UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid"
+"            UNION ALL SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid = t.oid) v(x)"
+"  WHERE v.x <> 0),"
+" types AS ("
+"  SELECT t.* FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid"
+"  WHERE t.typcategory <> 'A'"
+"   AND NOT (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class r"
+"            WHERE r.oid = t.typrelid AND r.relkind <> 'c'))),"
+" colls(oid) AS ("
+"  SELECT objid FROM refs WHERE classid = 'pg_catalog.pg_collation'::pg_catalog.regclass"
+"  UNION SELECT typcollation FROM types"
+"  UNION SELECT a.attcollation FROM types t JOIN pg_catalog.pg_attribute a"
+"   ON a.attrelid = t.typrelid AND t.typtype = 'c'"
+"  UNION SELECT r.rngcollation FROM types t JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid),"
+" cfgs(oid) AS ("
+"  SELECT objid FROM refs WHERE classid = 'pg_catalog.pg_ts_config'::pg_catalog.regclass),"
+" dicts(oid) AS ("
+"  SELECT DISTINCT m.mapdict FROM cfgs JOIN pg_catalog.pg_ts_config_map m ON m.mapcfg = cfgs.oid),"
+" opcs(oid) AS ("
+"  SELECT objid FROM refs WHERE classid = 'pg_catalog.pg_opclass'::pg_catalog.regclass"
+"  UNION SELECT r.rngsubopc FROM types t JOIN pg_catalog.pg_range r ON r.rngtypid = t.oid),"
+" objs(kind, classid, oid, nsp, visible, name, cat, namecol, nspcol, objname, ddl, kw) AS ("
+"  SELECT 1, 'pg_catalog.pg_collation'::pg_catalog.regclass, co.oid, co.collnamespace,"
+"   pg_catalog.pg_collation_is_visible(co.oid), co.collname, 'pg_collation', 'collname', 'collnamespace', co.collname,"
+"   ' (' || CASE co.collprovider"
+"     WHEN 'i' THEN 'provider = icu, locale = ' || pg_catalog.quote_literal(co.colliculocale)"
+"     WHEN 'c' THEN 'provider = libc, lc_collate = ' || pg_catalog.quote_literal(co.collcollate) ||"
+"                   ', lc_ctype = ' || pg_catalog.quote_literal(co.collctype) END ||"
+"   CASE WHEN co.collisdeterministic THEN '' ELSE ', deterministic = false' END || ')', 'COLLATION'"
+"  FROM colls JOIN pg_catalog.pg_collation co ON co.oid = colls.oid"
+"  UNION ALL"
+"  SELECT 2, 'pg_catalog.pg_ts_dict'::pg_catalog.regclass, di.oid, di.dictnamespace,"
+"   pg_catalog.pg_ts_dict_is_visible(di.oid), di.dictname, 'pg_ts_dict', 'dictname', 'dictnamespace', di.dictname,"
+"   ' (TEMPLATE = ' || pg_catalog.quote_ident(tn.nspname) || '.' || pg_catalog.quote_ident(tm.tmplname) ||"
+"   COALESCE(', ' || di.dictinitoption, '') || ')', 'TEXT SEARCH DICTIONARY'"
+"  FROM dicts JOIN pg_catalog.pg_ts_dict di ON di.oid = dicts.oid"
+"  JOIN pg_catalog.pg_ts_template tm ON tm.oid = di.dicttemplate"
+"  JOIN pg_catalog.pg_namespace tn ON tn.oid = tm.tmplnamespace"
+"  UNION ALL"
+"  SELECT 3, 'pg_catalog.pg_ts_config'::pg_catalog.regclass, cf.oid, cf.cfgnamespace,"
+"   pg_catalog.pg_ts_config_is_visible(cf.oid), cf.cfgname, 'pg_ts_config', 'cfgname', 'cfgnamespace', cf.cfgname,"
+"   ' (PARSER = ' || pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.prsname) || ')' ||"
+"   COALESCE((SELECT pg_catalog.string_agg(';' || chr(10) || 'ALTER TEXT SEARCH CONFIGURATION %NAME% ADD MAPPING FOR ' ||"
+"     pg_catalog.quote_ident(tt.alias) || ' WITH ' || mm.dicts, '' ORDER BY tt.tokid)"
+"    FROM (SELECT m.maptokentype, pg_catalog.string_agg("
+"            CASE WHEN pg_catalog.pg_ts_dict_is_visible(d.oid) THEN pg_catalog.quote_ident(d.dictname)"
+"            ELSE pg_catalog.quote_ident(dn.nspname) || '.' || pg_catalog.quote_ident(d.dictname) END,"
+"            ', ' ORDER BY m.mapseqno) AS dicts"
+"          FROM pg_catalog.pg_ts_config_map m JOIN pg_catalog.pg_ts_dict d ON d.oid = m.mapdict"
+"          JOIN pg_catalog.pg_namespace dn ON dn.oid = d.dictnamespace"
+"          WHERE m.mapcfg = cf.oid GROUP BY m.maptokentype) mm"
+"    JOIN pg_catalog.ts_token_type(cf.cfgparser) tt ON tt.tokid = mm.maptokentype), ''),"
+"   'TEXT SEARCH CONFIGURATION'"
+"  FROM cfgs JOIN pg_catalog.pg_ts_config cf ON cf.oid = cfgs.oid"
+"  JOIN pg_catalog.pg_ts_parser p ON p.oid = cf.cfgparser"
+"  JOIN pg_catalog.pg_namespace pn ON pn.oid = p.prsnamespace"
+"  UNION ALL"
+"  SELECT 4, 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid, t.typnamespace,"
+"   pg_catalog.pg_type_is_visible(t.oid), pg_catalog.format_type(t.oid, NULL), 'pg_type', 'typname', 'typnamespace', t.typname,"
+"   CASE t.typtype"
+"   WHEN 'e' THEN ' AS ENUM (' ||"
+"    COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_literal(l.enumlabel), ', ' ORDER BY l.enumsortorder)"
+"     FROM pg_catalog.pg_enum l WHERE l.enumtypid = t.oid), '') || ')'"
+"   WHEN 'd' THEN ' AS ' || pg_catalog.format_type(t.typbasetype, t.typtypmod) ||"
+"    CASE WHEN t.typcollation <> bt.typcollation THEN ' COLLATE ' ||"
+"     (SELECT CASE WHEN pg_catalog.pg_collation_is_visible(c.oid) THEN pg_catalog.quote_ident(c.collname)"
+"      ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(c.collname) END"
+"      FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace cn ON cn.oid = c.collnamespace"
+"      WHERE c.oid = t.typcollation) ELSE '' END ||"
+"    COALESCE(' DEFAULT ' || t.typdefault, '') ||"
+"    CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END ||"
+"    COALESCE((SELECT pg_catalog.string_agg(' CONSTRAINT ' || pg_catalog.quote_ident(dc.conname) || ' ' ||"
+"      pg_catalog.pg_get_constraintdef(dc.oid), '' ORDER BY dc.conname)"
+"     FROM pg_catalog.pg_constraint dc WHERE dc.contypid = t.oid), '')"
+"   WHEN 'c' THEN ' AS (' ||"
+"    COALESCE((SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' ||"
+"      pg_catalog.format_type(a.atttypid, a.atttypmod) ||"
+"      CASE WHEN a.attcollation <> at.typcollation THEN ' COLLATE ' ||"
+"       CASE WHEN pg_catalog.pg_collation_is_visible(c.oid) THEN pg_catalog.quote_ident(c.collname)"
+"       ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(c.collname) END ELSE '' END,"
+"      ', ' ORDER BY a.attnum)"
+"     FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type at ON at.oid = a.atttypid"
+"     LEFT JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation"
+"     LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = c.collnamespace"
+"     WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped), '') || ')'"
+"   WHEN 'r' THEN"
+"    (SELECT CASE WHEN r.rngcanonical <> 0 THEN NULL ELSE"
+"     ' AS RANGE (SUBTYPE = ' || pg_catalog.format_type(r.rngsubtype, NULL) ||"
+"     ', SUBTYPE_OPCLASS = ' ||"
+"     CASE WHEN pg_catalog.pg_opclass_is_visible(opc.oid) THEN pg_catalog.quote_ident(opc.opcname)"
+"     ELSE pg_catalog.quote_ident(opn.nspname) || '.' || pg_catalog.quote_ident(opc.opcname) END ||"
+"     CASE WHEN r.rngcollation <> 0 THEN ', COLLATION = ' ||"
+"      CASE WHEN pg_catalog.pg_collation_is_visible(c.oid) THEN pg_catalog.quote_ident(c.collname)"
+"      ELSE pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(c.collname) END ELSE '' END ||"
+"     CASE WHEN sd.oid IS NOT NULL AND sdn.nspname = 'pg_catalog'"
+"      THEN ', SUBTYPE_DIFF = pg_catalog.' || pg_catalog.quote_ident(sd.proname) ELSE '' END ||"
+"     ', MULTIRANGE_TYPE_NAME = ' ||"
+"     CASE WHEN pg_catalog.pg_type_is_visible(mt.oid) THEN pg_catalog.quote_ident(mt.typname)"
+"     ELSE pg_catalog.quote_ident(mn.nspname) || '.' || pg_catalog.quote_ident(mt.typname) END || ')' END"
+"     FROM pg_catalog.pg_range r"
+"     JOIN pg_catalog.pg_opclass opc ON opc.oid = r.rngsubopc"
+"     JOIN pg_catalog.pg_namespace opn ON opn.oid = opc.opcnamespace"
+"     JOIN pg_catalog.pg_type mt ON mt.oid = r.rngmultitypid"
+"     JOIN pg_catalog.pg_namespace mn ON mn.oid = mt.typnamespace"
+"     LEFT JOIN pg_catalog.pg_collation c ON c.oid = r.rngcollation"
+"     LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = c.collnamespace"
+"     LEFT JOIN pg_catalog.pg_proc sd ON sd.oid = r.rngsubdiff"
+"     LEFT JOIN pg_catalog.pg_namespace sdn ON sdn.oid = sd.pronamespace"
+"     WHERE r.rngtypid = t.oid)"
+"   WHEN 'm' THEN ''"
+"   END, CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END"
+"  FROM types t LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype"
+"  UNION ALL"
+"  SELECT 5, 'pg_catalog.pg_opclass'::pg_catalog.regclass, o.oid, o.opcnamespace,"
+"   pg_catalog.pg_opclass_is_visible(o.oid), o.opcname, 'pg_opclass', 'opcname', 'opcnamespace', o.opcname, NULL,"
+"   'OPERATOR CLASS'"
+"  FROM opcs JOIN pg_catalog.pg_opclass o ON o.oid = opcs.oid)"
+" SELECT o.kind, n.nspname, o.visible,"
+"  CASE WHEN o.kind = 4 THEN o.name::pg_catalog.text"
+"   WHEN o.visible THEN pg_catalog.quote_ident(o.name)"
+"   ELSE pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(o.name) END,"
+"  o.cat, o.namecol, o.nspcol, o.objname,"
+"  e.extname, en.nspname, en.nspname = ANY (pg_catalog.current_schemas(false)), o.ddl, o.kw"
+" FROM objs o JOIN pg_catalog.pg_namespace n ON n.oid = o.nsp"
+" LEFT JOIN pg_catalog.pg_depend ed ON ed.classid = o.classid AND ed.objid = o.oid AND ed.deptype = 'e'"
 " LEFT JOIN pg_catalog.pg_extension e ON e.oid = ed.refobjid"
-" WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
-"  AND t.typcategory <> 'A'"
-"  AND NOT (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class r"
-"           WHERE r.oid = t.typrelid AND r.relkind <> 'c'))"
-" ORDER BY t.oid";
+" LEFT JOIN pg_catalog.pg_namespace en ON en.oid = e.extnamespace"
+" WHERE (n.nspname NOT IN ('pg_catalog', 'information_schema') OR e.oid IS NOT NULL)"
+" ORDER BY o.kind, o.oid";
 
 static const char *sequence_sql =
 "SELECT pg_catalog.quote_ident(s.sequencename),"
@@ -342,6 +482,189 @@ read_columns(PGconn *src, Domain *d, DomainTable *t, const char *oids)
 	}
 }
 
+/* append "CREATE SCHEMA IF NOT EXISTS" for a schema not yet in the list */
+static void
+need_schema(PGconn *src, PQExpBuffer ddl, PQExpBuffer seen, const char *nspname)
+{
+	char	   *q = job_quote_ident(src, nspname);
+	char	   *key = psprintf("\n%s\n", q);
+
+	if (strstr(seen->data, key) == NULL)
+	{
+		appendPQExpBuffer(seen, "%s", key);
+		appendPQExpBuffer(ddl, "CREATE SCHEMA IF NOT EXISTS %s;\n", q);
+	}
+	pg_free(key);
+	pg_free(q);
+}
+
+/*
+ * Create an object only when the target does not have one of that name in
+ * that schema yet (a second domain may need the same type): a DO block that
+ * looks the name up in its catalog and runs the DDL otherwise.  nspname NULL
+ * means the schema the DDL runs in (the target schema).
+ */
+static void
+append_guarded(PGconn *src, PQExpBuffer ddl, const char *cat, const char *namecol,
+			   const char *nspcol, const char *objname, const char *nspname,
+			   const char *create)
+{
+	char	   *lname = job_quote_literal(src, objname);
+	char	   *lnsp = nspname ? job_quote_literal(src, nspname) : pg_strdup("pg_catalog.current_schema()");
+	char	   *lcreate = job_quote_literal(src, create);
+
+	appendPQExpBuffer(ddl,
+					  "DO $migration_split$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.%s x"
+					  " JOIN pg_catalog.pg_namespace n ON n.oid = x.%s WHERE x.%s = %s AND n.nspname = %s)"
+					  " THEN EXECUTE %s; END IF; END $migration_split$;\n",
+					  cat, nspcol, namecol, lname, lnsp, lcreate);
+	pg_free(lname);
+	pg_free(lnsp);
+	pg_free(lcreate);
+}
+
+/*
+ * Everything the domain's tables need besides themselves (objects_sql), as
+ * DDL for the target in d->types_ddl: schemas, extensions, collations, text
+ * search dictionaries and configurations, types.  An object whose name the
+ * deparsers print unqualified (its schema is one of the tables' schemas) is
+ * created in the target schema; any other keeps its schema name, created on
+ * the target if needed, so that every name in the deparsed DDL and in the
+ * stream's relation messages means the same object on the target.  Objects
+ * of an extension come with the extension, created in the schema that keeps
+ * their names meaning the same; an extension already installed elsewhere on
+ * the target is refused with a clear error.  Exits with EXIT_DOMAIN when an
+ * object cannot be recreated (base types, range types with a canonical
+ * function and operator classes that are not an extension's).
+ */
+static void
+read_objects(PGconn *src, Domain *d, const char *oids)
+{
+	const char *params[1] = {oids};
+	PGresult   *res;
+	PQExpBufferData schemas;
+	PQExpBufferData seen;
+	PQExpBufferData exts;
+	PQExpBufferData extseen;
+	PQExpBufferData objects;
+	int			i;
+
+	initPQExpBuffer(&schemas);
+	initPQExpBuffer(&seen);
+	initPQExpBuffer(&exts);
+	initPQExpBuffer(&extseen);
+	initPQExpBuffer(&objects);
+	appendPQExpBufferChar(&seen, '\n');
+	appendPQExpBufferChar(&extseen, '\n');
+
+	res = job_query(src, "source", objects_sql, 1, params);
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		int			kind = atoi(PQgetvalue(res, i, 0));
+		const char *nspname = PQgetvalue(res, i, 1);
+		bool		visible = PQgetvalue(res, i, 2)[0] == 't';
+		const char *name = PQgetvalue(res, i, 3);
+		static const char *const kinds[] = {"", "collation", "text search dictionary",
+		"text search configuration", "type", "operator class"};
+
+		if (!PQgetisnull(res, i, 8))
+		{
+			const char *extname = PQgetvalue(res, i, 8);
+			const char *extnsp = PQgetvalue(res, i, 9);
+			bool		extvisible = PQgetvalue(res, i, 10)[0] == 't';
+			char	   *key = psprintf("\n%s\n", extname);
+			char	   *qext = job_quote_ident(src, extname);
+			char	   *lext = job_quote_literal(src, extname);
+
+			if (strstr(extseen.data, key) == NULL)
+			{
+				appendPQExpBuffer(&extseen, "%s", key);
+				if (strcmp(extnsp, "pg_catalog") == 0)
+					appendPQExpBuffer(&exts, "CREATE EXTENSION IF NOT EXISTS %s;\n", qext);
+				else
+				{
+					char	   *lnsp;
+
+					if (extvisible)
+					{
+						appendPQExpBuffer(&exts, "CREATE EXTENSION IF NOT EXISTS %s;\n", qext);
+						lnsp = pg_strdup("pg_catalog.current_schema()");
+					}
+					else
+					{
+						char	   *qnsp = job_quote_ident(src, extnsp);
+
+						need_schema(src, &schemas, &seen, extnsp);
+						appendPQExpBuffer(&exts, "CREATE EXTENSION IF NOT EXISTS %s SCHEMA %s;\n",
+										  qext, qnsp);
+						pg_free(qnsp);
+						lnsp = job_quote_literal(src, extnsp);
+					}
+					appendPQExpBuffer(&exts,
+									  "DO $migration_split$ DECLARE s name; BEGIN"
+									  " SELECT n.nspname INTO s FROM pg_catalog.pg_extension e"
+									  " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
+									  " WHERE e.extname = %s;"
+									  " IF s <> %s THEN RAISE EXCEPTION 'extension \"%%\" is installed in schema \"%%\" on the target, domain \"%%\" needs it in schema \"%%\"', %s, s, %s, %s"
+									  " USING HINT = 'Install the extension in that schema on the target, or use --target-schema.'; END IF;"
+									  " END $migration_split$;\n",
+									  lext, lnsp, lext,
+									  job_quote_literal(src, d->name), lnsp);
+					pg_free(lnsp);
+				}
+			}
+			pg_free(key);
+			pg_free(qext);
+			pg_free(lext);
+			continue;
+		}
+		if (PQgetisnull(res, i, 11))
+		{
+			pg_log_error("%s \"%s\" used by domain \"%s\" cannot be recreated on the target",
+						 kinds[kind], name, d->name);
+			if (kind == 4)
+				pg_log_error_hint("Types of extensions, enum, domain and composite types, and range types without a canonical function are supported.");
+			else
+				pg_log_error_hint("Operator classes of extensions and of PostgreSQL itself are supported.");
+			exit(EXIT_DOMAIN);
+		}
+		if (PQgetvalue(res, i, 11)[0] == '\0')
+			continue;
+		if (!visible)
+			need_schema(src, &schemas, &seen, nspname);
+		{
+			PQExpBufferData create;
+			const char *body = PQgetvalue(res, i, 11);
+			const char *mark;
+
+			initPQExpBuffer(&create);
+			appendPQExpBuffer(&create, "CREATE %s %s", PQgetvalue(res, i, 12), name);
+			/* the mappings of a configuration repeat its name */
+			while ((mark = strstr(body, "%NAME%")) != NULL)
+			{
+				appendBinaryPQExpBuffer(&create, body, mark - body);
+				appendPQExpBufferStr(&create, name);
+				body = mark + strlen("%NAME%");
+			}
+			appendPQExpBufferStr(&create, body);
+			append_guarded(src, &objects, PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
+						   PQgetvalue(res, i, 6), PQgetvalue(res, i, 7),
+						   visible ? NULL : nspname, create.data);
+			termPQExpBuffer(&create);
+		}
+	}
+	PQclear(res);
+
+	appendPQExpBufferStr(&schemas, exts.data);
+	appendPQExpBufferStr(&schemas, objects.data);
+	d->types_ddl = pg_strdup(schemas.data);
+	termPQExpBuffer(&schemas);
+	termPQExpBuffer(&seen);
+	termPQExpBuffer(&exts);
+	termPQExpBuffer(&extseen);
+	termPQExpBuffer(&objects);
+}
+
 /*
  * Read everything init needs to know about the domain.  Exits with
  * EXIT_DOMAIN or EXIT_PRIVILEGE on bad input, before anything is created.
@@ -446,38 +769,7 @@ catalog_read_domain(PGconn *src, const char *domain)
 	for (i = 0; i < d->ntables; i++)
 		read_columns(src, d, &d->tables[i], oids.data);
 
-	/* types */
-	{
-		const char *tparams[1] = {oids.data};
-		PQExpBufferData types;
-
-		initPQExpBuffer(&types);
-		res = job_query(src, "source", types_sql, 1, tparams);
-		for (i = 0; i < PQntuples(res); i++)
-		{
-			char		typtype = PQgetvalue(res, i, 0)[0];
-
-			if (!PQgetisnull(res, i, 2))
-			{
-				char	   *ext = job_quote_ident(src, PQgetvalue(res, i, 2));
-
-				appendPQExpBuffer(&types, "CREATE EXTENSION IF NOT EXISTS %s;\n", ext);
-				pg_free(ext);
-			}
-			else if (PQgetisnull(res, i, 3))
-			{
-				pg_log_error("type \"%s\" (type kind '%c') used by domain \"%s\" cannot be recreated on the target",
-							 PQgetvalue(res, i, 1), typtype, domain);
-				pg_log_error_hint("Only enum, domain and composite types and types of extensions are supported.");
-				exit(EXIT_DOMAIN);
-			}
-			else
-				appendPQExpBuffer(&types, "%s\n", PQgetvalue(res, i, 3));
-		}
-		PQclear(res);
-		d->types_ddl = pg_strdup(types.data);
-		termPQExpBuffer(&types);
-	}
+	read_objects(src, d, oids.data);
 
 	job_set_search_path(src, "source", "pg_catalog");
 	termPQExpBuffer(&oids);

@@ -8,8 +8,18 @@
  * the password file fill in what is missing.  Messages about a connection
  * show host, port and database only: never the password.
  *
+ * Every connection pins the settings that decide what text means (date,
+ * interval and float output, bytea output, encoding, time zone, XML option,
+ * string literal syntax) and the ones that could make a statement fail or
+ * silently differ (timeouts, row security), in the startup packet: settings
+ * given there override ALTER DATABASE / ALTER ROLE defaults on both sides.
+ * This is what pg_dump (setup_connection) and the apply worker's walreceiver
+ * connection do.  search_path is empty; our SQL is schema-qualified.
+ *
  * Query helpers exit the program on error, with the exit code that matches
- * the SQLSTATE (privilege, slot in use, connection lost, other).
+ * the SQLSTATE (privilege, slot in use, connection lost, other); they are for
+ * the main thread only.  The error text helpers (job_error,
+ * job_result_error) are thread-safe: copy workers use them.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -67,17 +77,63 @@ job_describe_conninfo(const char *conninfo)
 }
 
 /*
+ * The settings every session runs with, as postgres command-line options
+ * (the startup packet's "options").  Server defaults of these settings
+ * (postgresql.conf, ALTER DATABASE, ALTER ROLE) have a lower priority than
+ * the client's options, so these win whatever the databases say.
+ */
+#define JOB_SESSION_OPTIONS \
+	"-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3" \
+	" -c TimeZone=UTC -c bytea_output=hex -c standard_conforming_strings=on" \
+	" -c xmloption=content -c lc_monetary=C -c row_security=off" \
+	" -c search_path=" \
+	" -c statement_timeout=0 -c lock_timeout=0" \
+	" -c idle_in_transaction_session_timeout=0"
+
+/*
+ * The "options" value for a connection: the user's own options (from the
+ * connection string, else PGOPTIONS) followed by ours, so that ours win.
+ */
+static char *
+session_options(const char *conninfo)
+{
+	PQconninfoOption *opts;
+	PQconninfoOption *o;
+	const char *user = NULL;
+	char	   *result;
+
+	opts = PQconninfoParse(conninfo, NULL);
+	if (opts != NULL)
+	{
+		for (o = opts; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, "options") == 0 && o->val != NULL)
+				user = o->val;
+	}
+	if (user == NULL)
+		user = getenv("PGOPTIONS");
+	if (user != NULL && user[0] != '\0')
+		result = psprintf("%s %s", user, JOB_SESSION_OPTIONS);
+	else
+		result = pg_strdup(JOB_SESSION_OPTIONS);
+	if (opts != NULL)
+		PQconninfoFree(opts);
+	return result;
+}
+
+/*
  * Open a connection.  "what" names it in messages ("source", "target").
  * replication: a logical replication connection (replication=database).
- * fatal: exit with EXIT_CONNECTION on failure, else return NULL.
+ * fatal: exit with EXIT_CONNECTION on failure, else return NULL (and never
+ * exit: copy worker threads call this with fatal false).
  */
 PGconn *
 job_connect(const char *conninfo, const char *what, bool replication,
 			bool fatal)
 {
-	const char *keywords[5];
-	const char *values[5];
+	const char *keywords[7];
+	const char *values[7];
 	int			n = 0;
+	char	   *options = session_options(conninfo);
 	PGconn	   *conn;
 
 	keywords[n] = "dbname";
@@ -87,12 +143,17 @@ job_connect(const char *conninfo, const char *what, bool replication,
 		keywords[n] = "replication";
 		values[n++] = "database";
 	}
+	keywords[n] = "options";
+	values[n++] = options;
+	keywords[n] = "client_encoding";
+	values[n++] = "UTF8";
 	keywords[n] = "fallback_application_name";
 	values[n++] = "migration-split";
 	keywords[n] = NULL;
 	values[n] = NULL;
 
 	conn = PQconnectdbParams(keywords, values, true);
+	pg_free(options);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
 		char	   *desc = job_describe_conninfo(conninfo);
@@ -105,38 +166,88 @@ job_connect(const char *conninfo, const char *what, bool replication,
 				PQfinish(conn);
 			exit(EXIT_CONNECTION);
 		}
+		flockfile(stderr);		/* one whole message among the workers' */
 		pg_log_warning("could not connect to the %s database (%s): %s",
 					   what, desc, conn ? job_error(conn) : "out of memory");
+		funlockfile(stderr);
 		pg_free(desc);
 		if (conn)
 			PQfinish(conn);
 		return NULL;
 	}
+	flockfile(stderr);
 	pg_log_debug("connected to the %s database (host=%s port=%s dbname=%s)",
 				 what, PQhost(conn), PQport(conn), PQdb(conn));
+	funlockfile(stderr);
 
-	/* our queries are schema-qualified; keep them safe from search_path */
 	if (!replication)
 	{
-		job_set_search_path(conn, what, "pg_catalog");
 		/* the server's NOTICEs ("drop cascades to ...") are not for the user */
-		job_command(conn, what, "SET client_min_messages = warning");
+		PGresult   *res = PQexec(conn, "SET client_min_messages = warning");
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			flockfile(stderr);
+			pg_log_warning("could not set up the %s session: %s", what, job_error(conn));
+			funlockfile(stderr);
+			PQclear(res);
+			PQfinish(conn);
+			if (fatal)
+				exit(EXIT_CONNECTION);
+			return NULL;
+		}
+		PQclear(res);
 	}
 	return conn;
+}
+
+/*
+ * Make a target session apply like PostgreSQL's apply worker: with
+ * session_replication_role = replica, foreign key actions and ordinary
+ * triggers of the target's tables do not fire (the source already did what
+ * they would do, and its changes arrive in the stream).  Returns false with a
+ * message (and *code set) when the role may not set it; never exits, so copy
+ * workers can call it.
+ */
+bool
+job_set_apply_role(PGconn *conn, int *code)
+{
+	PGresult   *res = PQexec(conn, "SET session_replication_role = replica");
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		*code = job_exit_code_for(res, conn);
+		flockfile(stderr);		/* one whole message among the workers' */
+		pg_log_error("could not set session_replication_role on the target: %s",
+					 job_error(conn));
+		if (state && strcmp(state, "42501") == 0)
+		{
+			pg_log_error_detail("Changes are applied with session_replication_role = replica, so that the target's foreign key actions and triggers do not act on them a second time.");
+			pg_log_error_hint("Connect to the target as a superuser, or GRANT SET ON PARAMETER session_replication_role TO the role of --target.");
+		}
+		funlockfile(stderr);
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	return true;
 }
 
 /*
  * Server and libpq error texts made fit for one line of a message or the
  * job's last_error: without the "ERROR:  " severity prefix, the trailing
  * newline and line breaks ("DETAIL:  ..." follows on the same line).  The
- * result lives in one of a few static buffers, so that a message may use
- * two of them.
+ * result lives in one of a few buffers of the calling thread, so that a
+ * message may use two of them.
  */
 static char *
 next_error_buffer(void)
 {
-	static char bufs[4][2048];
-	static int	next;
+	/* per thread: copy workers report errors concurrently */
+	static __thread char bufs[4][2048];
+	static __thread int next;
 
 	next = (next + 1) % 4;
 	return bufs[next];

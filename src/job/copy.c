@@ -12,8 +12,21 @@
  * so a rerun copies exactly the tables not marked copied.
  *
  * Binary COPY when every column type has binary send/receive functions,
- * text otherwise.  Workers never exit the process: a failure is recorded in
- * the table and the other workers stop taking new tables.
+ * text otherwise.  Target sessions run with session_replication_role =
+ * replica, as the stream's apply session does.
+ *
+ * Thread rules: the workers are threads.  They never exit the process (no
+ * job_query, job_command, job_quote_ident or pg_fatal here, and job_connect
+ * only with fatal = false); a failure is recorded in the table (or, before a
+ * table is taken, in CopyShared.error) and the other workers stop taking new
+ * tables.  Shared state is the table queue and the failed flag under
+ * CopyShared.lock, and per-table counters that only the owning worker writes
+ * (the main thread's progress display reads them unlocked: aligned 64-bit
+ * values, a stale number is fine).  job_error keeps its
+ * buffers per thread.  Messages are printed by the main thread after the
+ * workers are joined, except job_connect's and job_set_apply_role's
+ * (pg_log_* formats into its own buffer; stderr's stdio lock keeps lines
+ * whole).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -38,9 +51,73 @@ typedef struct CopyShared
 	const char *target_schema;
 	pthread_mutex_t lock;
 	int			next;			/* next table index to consider */
-	volatile bool failed;
-	volatile int running;
+	bool		failed;			/* under lock */
+	int			running;		/* under lock */
+	char	   *error;			/* first failure outside a table, under lock */
 } CopyShared;
+
+/*
+ * Quote an identifier without a connection and without exiting: always
+ * double-quoted, embedded quotes doubled (what quote_ident does when quoting
+ * is needed; quoting a name that does not need it changes nothing).
+ */
+static char *
+quote_name(const char *name)
+{
+	PQExpBufferData buf;
+	const char *p;
+	char	   *r;
+
+	initPQExpBuffer(&buf);
+	appendPQExpBufferChar(&buf, '"');
+	for (p = name; *p; p++)
+	{
+		if (*p == '"')
+			appendPQExpBufferChar(&buf, '"');
+		appendPQExpBufferChar(&buf, *p);
+	}
+	appendPQExpBufferChar(&buf, '"');
+	r = pg_strdup(buf.data);
+	termPQExpBuffer(&buf);
+	return r;
+}
+
+static char *
+quote_qualified(const char *schema, const char *name)
+{
+	char	   *s = quote_name(schema);
+	char	   *n = quote_name(name);
+	char	   *r = psprintf("%s.%s", s, n);
+
+	pg_free(s);
+	pg_free(n);
+	return r;
+}
+
+/* whether some worker failed: the others stop taking tables */
+static bool
+copy_failed(CopyShared *cs)
+{
+	bool		failed;
+
+	pthread_mutex_lock(&cs->lock);
+	failed = cs->failed;
+	pthread_mutex_unlock(&cs->lock);
+	return failed;
+}
+
+/* remember the first failure that is not a table's, for the main thread */
+static void
+worker_fail(CopyShared *cs, char *msg)
+{
+	pthread_mutex_lock(&cs->lock);
+	if (cs->error == NULL)
+		cs->error = msg;
+	else
+		pg_free(msg);
+	cs->failed = true;
+	pthread_mutex_unlock(&cs->lock);
+}
 
 static double
 now_seconds(void)
@@ -74,9 +151,9 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 {
 	PQExpBufferData sql;
 	PQExpBufferData cols;
-	char	   *srcname = schema_qualified(src, t->schema, t->name);
-	char	   *tgtname = schema_qualified(tgt, cs->target_schema, t->name);
-	char	   *qschema = job_quote_ident(tgt, cs->target_schema);
+	char	   *srcname = quote_qualified(t->schema, t->name);
+	char	   *tgtname = quote_qualified(cs->target_schema, t->name);
+	char	   *qschema = quote_name(cs->target_schema);
 	PGresult   *res;
 	char	   *buf;
 	int			len;
@@ -97,7 +174,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 
 		if (t->columns[i].generated != '\0')
 			continue;
-		c = job_quote_ident(src, t->columns[i].name);
+		c = quote_name(t->columns[i].name);
 		appendPQExpBuffer(&cols, "%s%s", cols.len ? ", " : "", c);
 		pg_free(c);
 	}
@@ -151,7 +228,8 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 		PQfreemem(buf);
 		t->rows_done++;
 		t->bytes_done += len;
-		if (job_interrupted || cs->failed)
+		/* every 1024 rows: is the copy to stop? */
+		if ((t->rows_done & 1023) == 0 && (job_interrupted || copy_failed(cs)))
 		{
 			ok = false;
 			break;
@@ -235,6 +313,9 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	t->state = TABLE_COPIED;
 	termPQExpBuffer(&sql);
 	termPQExpBuffer(&cols);
+	pg_free(srcname);
+	pg_free(tgtname);
+	pg_free(qschema);
 	return true;
 
 fail:
@@ -248,6 +329,9 @@ fail:
 	t->state = TABLE_FAILED;
 	termPQExpBuffer(&sql);
 	termPQExpBuffer(&cols);
+	pg_free(srcname);
+	pg_free(tgtname);
+	pg_free(qschema);
 	return false;
 }
 
@@ -259,11 +343,18 @@ copy_worker(void *arg)
 	PGconn	   *tgt;
 	PQExpBufferData sql;
 
+	int			code;
+
 	src = job_connect(cs->opts->source, "source", false, false);
 	tgt = src ? job_connect(cs->opts->target, "target", false, false) : NULL;
 	if (src == NULL || tgt == NULL)
 	{
-		cs->failed = true;
+		worker_fail(cs, pg_strdup("could not connect"));
+		goto done;
+	}
+	if (!job_set_apply_role(tgt, &code))
+	{
+		worker_fail(cs, psprintf("target: %s", job_error(tgt)));
 		goto done;
 	}
 
@@ -272,8 +363,7 @@ copy_worker(void *arg)
 					  cs->snapshot);
 	if (!worker_exec(src, sql.data, NULL, "source"))
 	{
-		pg_log_error("could not import the snapshot of the slot: %s", job_error(src));
-		cs->failed = true;
+		worker_fail(cs, psprintf("could not import the snapshot of the slot: %s", job_error(src)));
 		termPQExpBuffer(&sql);
 		goto done;
 	}
@@ -284,7 +374,7 @@ copy_worker(void *arg)
 		DomainTable *t = NULL;
 
 		pthread_mutex_lock(&cs->lock);
-		while (cs->next < cs->d->ntables)
+		while (!cs->failed && !job_interrupted && cs->next < cs->d->ntables)
 		{
 			DomainTable *cand = &cs->d->tables[cs->next++];
 
@@ -296,15 +386,13 @@ copy_worker(void *arg)
 			}
 		}
 		pthread_mutex_unlock(&cs->lock);
-		if (t == NULL || cs->failed || job_interrupted)
-		{
-			if (t)
-				t->state = TABLE_PENDING;
+		if (t == NULL)
 			break;
-		}
 		if (!copy_one_table(cs, src, tgt, t))
 		{
+			pthread_mutex_lock(&cs->lock);
 			cs->failed = true;
+			pthread_mutex_unlock(&cs->lock);
 			break;
 		}
 	}
@@ -375,6 +463,11 @@ copy_tables(const JobOptions *opts, Domain *d, const char *snapshot,
 	pg_free(threads);
 	pthread_mutex_destroy(&cs.lock);
 	progress_update(true);
+	if (cs.error != NULL)
+	{
+		pg_log_error("%s", cs.error);
+		pg_free(cs.error);
+	}
 
 	for (i = 0; i < d->ntables; i++)
 		if (d->tables[i].state != TABLE_COPIED)

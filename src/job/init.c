@@ -46,21 +46,127 @@ cmp_tables_by_size(const void *a, const void *b)
 	return strcmp(ta->name, tb->name);
 }
 
-/* source role must be allowed to use replication connections */
+/*
+ * Split a list setting's value as SHOW prints it ("a, b" or, for an element
+ * holding a comma or spaces, "\"a, b\"") into its elements: a double-quoted
+ * element is taken literally (doubled quotes stand for one), others are
+ * trimmed.  Calls fn(element, arg) for each; stops when it returns true and
+ * returns true then.
+ */
+static bool
+list_elements(const char *list, bool (*fn) (const char *, void *), void *arg)
+{
+	const char *p = list;
+	PQExpBufferData el;
+	bool		found = false;
+
+	initPQExpBuffer(&el);
+	while (*p && !found)
+	{
+		resetPQExpBuffer(&el);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '"')
+		{
+			for (p++; *p; p++)
+			{
+				if (*p == '"' && p[1] == '"')
+					appendPQExpBufferChar(&el, *p++);
+				else if (*p == '"')
+				{
+					p++;
+					break;
+				}
+				else
+					appendPQExpBufferChar(&el, *p);
+			}
+			while (*p && *p != ',')
+				p++;
+		}
+		else
+		{
+			while (*p && *p != ',')
+				appendPQExpBufferChar(&el, *p++);
+			while (el.len > 0 && (el.data[el.len - 1] == ' ' || el.data[el.len - 1] == '\t'))
+				el.data[--el.len] = '\0';
+		}
+		if (*p == ',')
+			p++;
+		if (el.len > 0)
+			found = fn(el.data, arg);
+	}
+	termPQExpBuffer(&el);
+	return found;
+}
+
+static bool
+element_is(const char *element, void *name)
+{
+	return strcmp(element, (const char *) name) == 0;
+}
+
+/* append an element as a quoted literal, for ALTER SYSTEM SET ... = 'a', 'b' */
+static bool
+element_append_literal(const char *element, void *buf)
+{
+	PQExpBuffer b = (PQExpBuffer) buf;
+	const char *c;
+
+	appendPQExpBufferStr(b, "'");
+	for (c = element; *c; c++)
+	{
+		if (*c == '\'')
+			appendPQExpBufferChar(b, '\'');
+		appendPQExpBufferChar(b, *c);
+	}
+	appendPQExpBufferStr(b, "', ");
+	return false;
+}
+
+/*
+ * The source role must be allowed to use replication connections, and to
+ * create a slot with our plugin: on PostgreSQL minor releases that have the
+ * setting output_plugin_libraries (15.20 and later security releases), a
+ * role with REPLICATION but not superuser may only use the plugins it lists.
+ * Older minor releases do not know the setting (current_setting(..., true)
+ * is then NULL) and do not restrict plugins.  Only roles with the
+ * privileges of pg_read_all_settings may read the setting; for others the
+ * server's refusal at slot creation is reported the same way (create_slot).
+ */
 static void
 check_source_privileges(PGconn *src)
 {
 	PGresult   *res;
 
 	res = job_query(src, "source",
-					"SELECT rolsuper OR rolreplication, current_user FROM pg_catalog.pg_roles"
-					" WHERE rolname = current_user",
+					"SELECT rolsuper OR rolreplication, current_user, rolsuper,"
+					" CASE WHEN NOT rolsuper AND pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE')"
+					"  THEN pg_catalog.current_setting('output_plugin_libraries', true) END"
+					" FROM pg_catalog.pg_roles WHERE rolname = current_user",
 					0, NULL);
 	if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't')
 	{
 		pg_log_error("role \"%s\" on the source may not use replication",
 					 PQntuples(res) ? PQgetvalue(res, 0, 1) : "?");
 		pg_log_error_hint("ALTER ROLE ... REPLICATION, or use a role that has it.");
+		exit(EXIT_PRIVILEGE);
+	}
+	if (PQgetvalue(res, 0, 2)[0] != 't' && !PQgetisnull(res, 0, 3) &&
+		!list_elements(PQgetvalue(res, 0, 3), element_is, MS_PLUGIN_NAME))
+	{
+		const char *list = PQgetvalue(res, 0, 3);
+		PQExpBufferData fix;
+
+		/* one quoted literal per element: 'a, b' would be one element */
+		initPQExpBuffer(&fix);
+		list_elements(list, element_append_literal, &fix);
+		pg_log_error("output plugin \"%s\" may not be used by role \"%s\" on the source",
+					 MS_PLUGIN_NAME, PQgetvalue(res, 0, 1));
+		pg_log_error_detail("The source's output_plugin_libraries is \"%s\"; a role that is not superuser may only create slots with the output plugins listed there.",
+							list);
+		pg_log_error_hint("As a superuser on the source: ALTER SYSTEM SET output_plugin_libraries = %s'%s'; SELECT pg_reload_conf();",
+						  fix.data, MS_PLUGIN_NAME);
+		termPQExpBuffer(&fix);
 		exit(EXIT_PRIVILEGE);
 	}
 	PQclear(res);
@@ -103,6 +209,14 @@ create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
 					 slot, job_error(repl));
 		if (state && strcmp(state, "42710") == 0)
 			code = EXIT_SLOT;
+		else if (state && strcmp(state, "42501") == 0)
+		{
+			/* output_plugin_libraries (15.20 and later) does not list us */
+			pg_log_error_detail("On the source, a role that is not superuser may only create slots with the output plugins listed in output_plugin_libraries.");
+			pg_log_error_hint("As a superuser on the source, add %s to output_plugin_libraries: ALTER SYSTEM SET output_plugin_libraries = <each current entry quoted>, '%s'; SELECT pg_reload_conf();",
+							  MS_PLUGIN_NAME, MS_PLUGIN_NAME);
+			code = EXIT_PRIVILEGE;
+		}
 		else if (state && strcmp(state, "53400") == 0)
 		{
 			pg_log_error_hint("Increase max_replication_slots on the source.");
@@ -110,7 +224,7 @@ create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
 		}
 		else if (state && strcmp(state, "58P01") == 0)
 		{
-			pg_log_error_hint("Add migration_split to output_plugin_libraries on the source, and install the extension's library there.");
+			pg_log_error_hint("Install the migration_split extension's library on the source server.");
 			code = EXIT_DOMAIN;
 		}
 		PQclear(res);
@@ -236,6 +350,22 @@ check_target_fresh(PGconn *tgt, const char *target_schema)
 		exit(EXIT_PRIVILEGE);
 	}
 	PQclear(res);
+}
+
+/*
+ * The copy workers and the stream apply with session_replication_role =
+ * replica (job_set_apply_role): check that the target role may set it
+ * before anything is created.  This session itself keeps the default role:
+ * the job's own state relies on its foreign key's ON DELETE CASCADE.
+ */
+static void
+check_apply_role(PGconn *tgt)
+{
+	int			code;
+
+	if (!job_set_apply_role(tgt, &code))
+		exit(code);
+	job_command(tgt, "target", "RESET session_replication_role");
 }
 
 static void
@@ -464,6 +594,7 @@ cmd_init(const JobOptions *given)
 
 		check_target_fresh(tgt, target_schema);
 		check_slot_free(src, opts->slot);
+		check_apply_role(tgt);
 
 		/* step 2: state and schema, in one transaction */
 		job_command(tgt, "target", "BEGIN");
@@ -509,8 +640,10 @@ cmd_init(const JobOptions *given)
 	}
 	else
 	{
+		check_apply_role(tgt);
 		load_table_states(tgt, d);
-		snapshot = create_slot(repl, psprintf("%s_resume_%d", opts->slot, (int) getpid()),
+		/* a temporary slot; cut the name so that it fits in 63 bytes */
+		snapshot = create_slot(repl, psprintf("%.40s_resume_%d", opts->slot, (int) getpid()),
 							   true, &lsn);
 		if (snapshot[0] == '!')
 			exit(atoi(snapshot + 1));

@@ -117,7 +117,8 @@ typedef struct Domain
 	char	   *search_path;	/* source schemas of the domain's tables */
 	int			ntables;
 	DomainTable *tables;
-	char	   *types_ddl;		/* enum, domain and composite types */
+	char	   *types_ddl;		/* schemas, extensions, collations, text
+								 * search objects, types the tables need */
 	char	   *sequences_ddl;	/* sequences owned by the domain's columns */
 	char	   *sequences_owned_ddl;	/* ALTER SEQUENCE ... OWNED BY */
 	PQExpBufferData external_fks;	/* lines "table: constraint ..." */
@@ -205,6 +206,7 @@ extern const char *job_error(const PGconn *conn);
 extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
+extern bool job_set_apply_role(PGconn *conn, int *code);
 
 /* catalog.c */
 extern Domain *catalog_read_domain(PGconn *src, const char *domain);

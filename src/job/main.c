@@ -190,6 +190,31 @@ parse_int_option(const char *arg, const char *name, int min, int max)
 	return (int) val;
 }
 
+/*
+ * The default slot name of a domain: "migration_split_<domain>" when that
+ * fits in NAMEDATALEN - 1 (63) bytes.  A longer domain name (up to 63) is cut
+ * to fit and followed by a hash of the whole name, so that two long names
+ * with the same beginning get different slots:
+ * "migration_split_<first 38 characters>_<8 hex digits>".  Domain names are
+ * lower-case identifiers, so the result is a valid slot name.
+ */
+static char *
+default_slot_name(const char *domain)
+{
+	const char *prefix = "migration_split_";
+	uint32		hash = 2166136261u;	/* FNV-1a */
+	const unsigned char *p;
+
+	if (strlen(prefix) + strlen(domain) <= 63)
+		return psprintf("%s%s", prefix, domain);
+	for (p = (const unsigned char *) domain; *p; p++)
+	{
+		hash ^= *p;
+		hash *= 16777619u;
+	}
+	return psprintf("%s%.38s_%08x", prefix, domain, hash);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -385,7 +410,7 @@ main(int argc, char **argv)
 	if (opts.target_schema == NULL)
 		opts.target_schema = opts.domain;
 	if (opts.slot == NULL)
-		opts.slot = psprintf("migration_split_%s", opts.domain);
+		opts.slot = default_slot_name(opts.domain);
 	if (strlen(opts.slot) > 63 ||
 		strspn(opts.slot, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts.slot))
 	{

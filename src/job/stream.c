@@ -149,6 +149,28 @@ print_status(const char *domain)
 }
 
 /*
+ * The schemas of the domain's tables as of init, quoted and in init's order
+ * (catalog.c sorts the tables by schema): the search_path init deparsed the
+ * domain's DDL with.
+ */
+static char *
+stream_source_search_path(PGconn *tgt, const char *domain)
+{
+	const char *params[1] = {domain};
+	PGresult   *res;
+	char	   *path;
+
+	res = job_query(tgt, "target",
+					"SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s), ', ' ORDER BY s COLLATE \"C\")"
+					" FROM (SELECT DISTINCT source_schema FROM " MS_STATE_SCHEMA ".tables"
+					"       WHERE domain = $1) t(s)",
+					1, params);
+	path = pg_strdup(PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return path;
+}
+
+/*
  * One session.  Returns SESSION_RECONNECT, SESSION_REPLAY or an exit code.  *progress is
  * set when the session applied something (the backoff then restarts).
  */
@@ -173,6 +195,11 @@ stream_session(const JobOptions *given, bool *progress)
 	tgt = job_connect(opts->target, "target", false, false);
 	if (tgt == NULL)
 		return SESSION_RECONNECT;
+	if (!job_set_apply_role(tgt, &rc))
+	{
+		PQfinish(tgt);
+		return rc == EXIT_CONNECTION ? SESSION_RECONNECT : rc;
+	}
 	if (!state_read_job(tgt, opts->domain, &js))
 	{
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
@@ -223,6 +250,28 @@ stream_session(const JobOptions *given, bool *progress)
 		goto done;
 	}
 	PQclear(res);
+
+	/*
+	 * The plugin names column types with format_type, which qualifies a type
+	 * that is not visible in the walsender's search_path.  Use the path init
+	 * deparsed the domain's DDL with (the schemas of its tables), so that a
+	 * type name in an "R" message means on the target what init created.
+	 */
+	{
+		char	   *path = stream_source_search_path(tgt, opts->domain);
+		char	   *setsql = psprintf("SET search_path = %s", path[0] ? path : "''");
+
+		res = PQexec(repl, setsql);
+		pg_free(setsql);
+		pg_free(path);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			pg_log_warning("could not set search_path on the source: %s", job_error(repl));
+			PQclear(res);
+			goto done;
+		}
+		PQclear(res);
+	}
 
 	if (opts->until_caught_up && stop_lsn == 0)
 	{

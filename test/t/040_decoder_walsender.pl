@@ -11,11 +11,11 @@ use Test::More;
 use JSON::PP;
 use IPC::Run;
 use Time::HiRes qw(usleep);
+use JobClusters qw(plugin_libraries_conf);
 
 my $node = PostgreSQL::Test::Cluster->new('decoder');
 $node->init(allows_streaming => 'logical');
-$node->append_conf('postgresql.conf', qq(
-output_plugin_libraries = 'pgoutput, migration_split'
+$node->append_conf('postgresql.conf', plugin_libraries_conf('pgoutput', 'migration_split') . qq(
 logical_decoding_work_mem = 64kB
 wal_writer_delay = 10ms
 ));
