@@ -43,6 +43,7 @@ REGRESS = \
 	ownership_errors \
 	ownership_privileges \
 	suggestions \
+	suggestions_trojans \
 	fk_report \
 	dependencies_report \
 	domain_summary \
