@@ -17,6 +17,7 @@ OBJS = \
 	src/monitor_stats.o \
 	src/monitor_track.o \
 	src/monitor_enforce.o \
+	src/monitor_service.o \
 	src/monitor_analyze.o \
 	src/decoder.o \
 	src/decoder_json.o
@@ -50,6 +51,7 @@ REGRESS = \
 	boundary_graph \
 	monitor \
 	enforcement \
+	service_binding \
 	monitor_privileges \
 	analyze_statements \
 	decoder_actions \

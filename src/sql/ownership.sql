@@ -62,6 +62,16 @@ CREATE TRIGGER ownership_changed
 	AFTER INSERT OR UPDATE OR DELETE ON migration_split.ownership
 	FOR EACH ROW EXECUTE FUNCTION migration_split.ownership_changed();
 
+-- TRUNCATE fires no row trigger: it invalidates every cached answer.
+CREATE FUNCTION migration_split.ownership_truncated()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ms_ownership_truncated';
+
+CREATE TRIGGER ownership_truncated
+	AFTER TRUNCATE ON migration_split.ownership
+	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.ownership_truncated();
+
 -- Every relation that has a domain, with the rule that gives it: its own
 -- tag, its partition or inheritance parent (first parent), or for TOAST
 -- tables and owned sequences (serial, identity, OWNED BY) its table.  This
