@@ -68,6 +68,7 @@ ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
 	monitor_eviction \
+	allowlist_snapshot \
 	decoder_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--load-extension=migration_split
