@@ -53,6 +53,7 @@ REGRESS = \
 	enforcement \
 	service_binding \
 	monitor_privileges \
+	monitor_dictionary \
 	analyze_statements \
 	decoder_actions \
 	decoder_types \
@@ -69,6 +70,7 @@ ISOLATION = \
 	monitor_concurrent \
 	monitor_eviction \
 	allowlist_snapshot \
+	analyze_cancel \
 	decoder_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--load-extension=migration_split

@@ -189,9 +189,17 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	{
 		bool		save = query_id_enabled;
 
+		/* restore it also when the jumble fails */
 		query_id_enabled = true;
-		jstate = JumbleQuery(query, pstate->p_sourcetext);
-		query_id_enabled = save;
+		PG_TRY();
+		{
+			jstate = JumbleQuery(query, pstate->p_sourcetext);
+		}
+		PG_FINALLY();
+		{
+			query_id_enabled = save;
+		}
+		PG_END_TRY();
 	}
 	if (jstate)
 		ms_track_post_parse(query, jstate, pstate->p_sourcetext);
