@@ -11,8 +11,10 @@
 # Installs missing Debian packages, builds with -Werror, installs the
 # extension (sudo when not root), then runs "make installcheck" as an
 # unprivileged user in a scratch copy of the tree (initdb refuses root).
-# A full run (no arguments) also runs the demo, demo/run.sh, and counts it
-# as one test.  Ends with one line "tests: N passed, M failed".
+# A full run (no arguments) also runs the demo, demo/run.sh, and the
+# fuzzer, test/fuzz.sh (about 80 s), each counted as one test (SKIP_DEMO=1,
+# SKIP_FUZZ=1 leave them out).  Ends with one line "tests: N passed, M
+# failed".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,6 +60,20 @@ if [ $# -eq 0 ] && [ -z "${SKIP_DEMO:-}" ]; then
 	else
 		tail -40 "$scratch/demo.log"
 		echo "demo/run.sh .. FAILED (log: $scratch/demo.log)"
+		nfail=$((nfail + 1))
+		status=1
+	fi
+fi
+
+# The fuzzer (sqlsmith against the monitor with enforcement on, bounded in
+# time): one test, only for a full run; SKIP_FUZZ=1 leaves it out.
+if [ $# -eq 0 ] && [ -z "${SKIP_FUZZ:-}" ]; then
+	if bash "$scratch/test/fuzz.sh" >"$scratch/fuzz.log" 2>&1; then
+		echo "test/fuzz.sh .. ok"
+		npass=$((npass + 1))
+	else
+		tail -20 "$scratch/fuzz.log"
+		echo "test/fuzz.sh .. FAILED (log: $scratch/fuzz.log)"
 		nfail=$((nfail + 1))
 		status=1
 	fi
