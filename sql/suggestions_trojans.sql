@@ -1,8 +1,9 @@
 -- suggest_domains() and apply_suggestions() read Django's tables wherever
 -- they are; whoever creates a relation of that name must not get code run
 -- with the rights of the superuser or administrator who asks for
--- suggestions.  Each trojan below raises a NOTICE and tries to make its
--- owner a superuser: no NOTICE may appear, and the owner stays powerless.
+-- suggestions.  Each trojan below raises a WARNING and tries to make its
+-- owner a superuser: no WARNING may appear, and the owner stays powerless.
+-- The reports and analyze_statements() do not run it either.
 \set VERBOSITY terse
 
 CREATE ROLE regress_trojan_owner;
@@ -19,7 +20,7 @@ CREATE TABLE shop_item (id int);
 SET ROLE regress_trojan_owner;
 CREATE FUNCTION trojan_view.evil() RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-	RAISE NOTICE 'trojan code ran as %', current_user;
+	RAISE WARNING 'trojan code ran as %', current_user;
 	BEGIN
 		ALTER ROLE regress_trojan_owner SUPERUSER;
 	EXCEPTION WHEN insufficient_privilege THEN NULL;
@@ -61,6 +62,31 @@ SELECT migration_split.table_domain('shop_item');
 ROLLBACK;
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_trojan_owner';
+
+-- the reports read catalogs only
+SET ROLE regress_trojan_admin;
+SELECT count(*) >= 0 AS ok FROM migration_split.cross_domain_foreign_keys;
+SELECT count(*) >= 0 AS ok FROM migration_split.cross_domain_dependencies;
+SELECT count(*) >= 0 AS ok FROM migration_split.domain_summary;
+SELECT count(*) >= 0 AS ok FROM migration_split.unowned_tables;
+SELECT count(*) >= 0 AS ok FROM migration_split.relation_domains;
+SELECT length(migration_split.boundary_graph()) > 0 AS ok;
+RESET ROLE;
+
+-- analyze_statements() parses and rewrites texts, it never runs them: the
+-- owner's own query of its view runs the trojan (with the owner's rights),
+-- the analysis of that text by a superuser does not
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+SET ROLE regress_trojan_owner;
+SELECT app_label FROM trojan_view.django_content_type;
+SELECT count(*) FROM trojan_rls.django_migrations;
+RESET ROLE;
+SET client_min_messages = warning;
+SELECT count(*) >= 0 AS ok FROM migration_split.analyze_statements();
+RESET client_min_messages;
+SELECT count(*) > 0 AS texts_seen FROM pg_stat_statements
+ WHERE query LIKE '%trojan_view.django_content_type%';
+DROP EXTENSION pg_stat_statements;
 
 DROP TABLE shop_item, django_migrations;
 DROP SCHEMA trojan_view, trojan_rls, trojan_cast CASCADE;

@@ -52,7 +52,7 @@ trap stop EXIT
 cat >"$work/postgres" <<EOF
 #!/bin/sh
 exec valgrind --quiet --trace-children=yes --track-origins=no --leak-check=no \
-	--error-limit=no --num-callers=30 --log-file=$work/vg.%p.log \
+	--error-limit=no --num-callers=30 --vgdb=no --log-file=$work/vg.%p.log \
 	$bindir/postgres "\$@"
 EOF
 chmod +x "$work/postgres"
