@@ -73,6 +73,8 @@ errors=$(cat "$work"/vg.*.log 2>/dev/null | awk '
 	/^==[0-9]+== $/ { if (rec ~ /migration_split/) print rec; rec = ""; next }
 	{ rec = rec $0 "\n" }
 	END { if (rec ~ /migration_split/) print rec }')
+total=$(cat "$work"/vg.*.log 2>/dev/null | grep -c '^==[0-9]*== [A-Z].*\(Invalid\|uninitialised\|Mismatched\|overlap\)' || true)
+echo "valgrind: $(ls "$work"/vg.*.log 2>/dev/null | wc -l) processes checked, $total error records in all"
 if [ -n "$errors" ]; then
 	echo "$errors"
 	echo "valgrind: errors in migration_split (logs in $work)"
@@ -83,5 +85,5 @@ if [ "$status" -ne 0 ]; then
 	exit 1
 fi
 echo "valgrind: no errors in migration_split"
-rm -rf "$work"
+[ -z "${VALGRIND_KEEP:-}" ] && rm -rf "$work"
 exit 0
