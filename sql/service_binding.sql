@@ -16,7 +16,6 @@ INSERT INTO bind_order VALUES (1, 10), (2, 20);
 INSERT INTO bind_stock VALUES (7, 100);
 INSERT INTO bind_reservation VALUES (1);
 CREATE SEQUENCE bind_stock_seq OWNED BY bind_stock.id;
-GRANT USAGE ON SEQUENCE bind_stock_seq TO bind_orders_svc;
 
 CREATE ROLE bind_orders_svc LOGIN;
 CREATE ROLE bind_inventory_svc;
@@ -31,6 +30,7 @@ ALTER ROLE bind_orders_svc SET migration_split.enforce = 'error';
 ALTER ROLE bind_admin SET migration_split.service = 'bind_orders';
 ALTER ROLE bind_admin SET migration_split.enforce = 'error';
 GRANT SET ON PARAMETER migration_split.enforce TO bind_orders_svc;
+GRANT USAGE ON SEQUENCE bind_stock_seq TO bind_orders_svc;
 -- a function owned by a superuser that would unbind its caller, one that
 -- reads another domain, and a rule that writes another domain
 CREATE FUNCTION bind_unbound() RETURNS bigint LANGUAGE sql SECURITY DEFINER
@@ -159,6 +159,7 @@ SELECT count(*) FROM bind_order;
 \c - :regress_superuser
 ALTER DATABASE :"regress_db" RESET migration_split.service;
 ALTER DATABASE :"regress_db" RESET migration_split.enforce;
+\c - :regress_superuser
 -- the other domain's tables were not written (bind_stock still has its
 -- row, the rule wrote no log), except by the cascade of the service's own
 -- DELETE (bind_reservation)

@@ -35,7 +35,7 @@ my ($stdout, $stderr);
 my $ok = IPC::Run::run([ 'migration-split', 'init', @common, '--no-progress' ],
 	'>', \$stdout, '2>', \$stderr);
 ok(!$ok, 'init fails on a table whose policies would apply');
-like($stderr, qr/row-level security/, 'and says why');
+like($stdout . $stderr, qr/row-level security/, "and says why (the table report)");
 is($tgt->safe_psql('postgres',
 		q{SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'acct' AND relkind = 'r'}) eq '0'
 	  ? 0
