@@ -94,6 +94,11 @@ ALTER TABLE bind_stock ADD COLUMN note text;
 ALTER TABLE bind_stock RENAME TO bind_stock2;
 CREATE INDEX ON bind_stock (qty);
 VACUUM bind_stock;
+ANALYZE bind_stock;
+CLUSTER bind_stock USING bind_stock_pkey;
+CREATE TRIGGER bind_t BEFORE INSERT ON bind_stock
+	FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+CREATE RULE bind_r AS ON INSERT TO bind_stock DO INSTEAD NOTHING;
 DROP TABLE bind_stock;
 -- the service's own tables are fine
 COPY bind_order TO STDOUT;
