@@ -17,6 +17,7 @@ OBJS = \
 	src/monitor_stats.o \
 	src/monitor_track.o \
 	src/monitor_enforce.o \
+	src/monitor_service.o \
 	src/monitor_analyze.o \
 	src/decoder.o \
 	src/decoder_json.o
@@ -43,13 +44,16 @@ REGRESS = \
 	ownership_errors \
 	ownership_privileges \
 	suggestions \
+	suggestions_trojans \
 	fk_report \
 	dependencies_report \
 	domain_summary \
 	boundary_graph \
 	monitor \
 	enforcement \
+	service_binding \
 	monitor_privileges \
+	monitor_dictionary \
 	analyze_statements \
 	decoder_actions \
 	decoder_types \
@@ -65,6 +69,8 @@ ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
 	monitor_eviction \
+	allowlist_snapshot \
+	analyze_cancel \
 	decoder_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split

@@ -13,8 +13,13 @@
  *	                          the query text (monitor_track.c)
  *	ExecutorStart_hook        classifies the statement's relations by domain,
  *	                          enforces, counts crossings (monitor_track.c)
- *	ExecutorRun/Finish_hook,  track the nesting level, as pg_stat_statements
- *	ProcessUtility_hook       does, for migration_split.track = top
+ *	ExecutorRun/Finish_hook   track the nesting level, as pg_stat_statements
+ *	                          does, for migration_split.track = top
+ *	ProcessUtility_hook       the same, and enforces utility statements that
+ *	                          reach tables without the executor (COPY,
+ *	                          TRUNCATE, LOCK, ALTER TABLE, ...) and refuses
+ *	                          changes of bindings (monitor_enforce.c,
+ *	                          monitor_service.c)
  *
  * Every hook calls the previous one.  Nothing here takes locks; see
  * monitor_stats.c for the shared memory locking rules.
@@ -73,7 +78,6 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-static bool ms_check_service(char **newval, void **extra, GucSource source);
 static void ms_shmem_request(void);
 static void ms_shmem_startup(void);
 static void ms_post_parse_analyze(ParseState *pstate, Query *query,
@@ -148,36 +152,6 @@ ms_monitor_init(void)
 	ProcessUtility_hook = ms_ProcessUtility;
 }
 
-/*
- * Check hook of migration_split.service: the empty string (no service) or a
- * valid domain name, by the rule of the CHECK constraint on
- * migration_split.domains, so that a misspelt or wrongly cased name fails
- * where it is set instead of denying the service its own tables.  Whether
- * the domain exists is not checked: the hook also runs at connection start
- * and for ALTER ROLE ... SET, where the catalog may not be readable.
- */
-static bool
-ms_check_service(char **newval, void **extra, GucSource source)
-{
-	const char *p = *newval;
-
-	if (p == NULL || *p == '\0')
-		return true;
-	if (strlen(p) < NAMEDATALEN &&
-		((*p >= 'a' && *p <= 'z') || *p == '_'))
-	{
-		for (p++; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-				  *p == '_'))
-				break;
-		if (*p == '\0')
-			return true;
-	}
-	GUC_check_errdetail("Domain names are lower-case identifiers of at most 63 characters.");
-	GUC_check_errhint("Set it to the name of a row of migration_split.domains, or to an empty string for no service.");
-	return false;
-}
-
 static void
 ms_shmem_request(void)
 {
@@ -215,9 +189,17 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	{
 		bool		save = query_id_enabled;
 
+		/* restore it also when the jumble fails */
 		query_id_enabled = true;
-		jstate = JumbleQuery(query, pstate->p_sourcetext);
-		query_id_enabled = save;
+		PG_TRY();
+		{
+			jstate = JumbleQuery(query, pstate->p_sourcetext);
+		}
+		PG_FINALLY();
+		{
+			query_id_enabled = save;
+		}
+		PG_END_TRY();
 	}
 	if (jstate)
 		ms_track_post_parse(query, jstate, pstate->p_sourcetext);
@@ -296,6 +278,21 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 		return;
+	}
+
+	/*
+	 * Statements that reach tables without the executor are enforced here,
+	 * before they run; a service may not change the bindings either.
+	 */
+	ms_service_check_utility(pstmt->utilityStmt);
+	{
+		const char *service;
+		int			level;
+
+		ms_service_effective(&service, &level);
+		if (level != MS_ENFORCE_OFF && service[0] != '\0' &&
+			!InNoForceRLSOperation())
+			ms_enforce_utility(pstmt->utilityStmt, service, level);
 	}
 
 	ms_nesting_level++;

@@ -8,6 +8,7 @@
  *		monitor_track.c    per-statement analysis, RI detection, per-
  *		                   transaction write tracking, text normalization
  *		monitor_enforce.c  per-service enforcement and the allowlist
+ *		monitor_service.c  the service and level of a session: bindings
  *		monitor_analyze.c  analyze_statements() over pg_stat_statements
  *
  * Copyright (c) 2026, migration_split developers
@@ -19,6 +20,7 @@
 
 #include "executor/execdesc.h"
 #include "nodes/parsenodes.h"
+#include "utils/guc.h"
 #include "utils/queryjumble.h"
 #include "utils/timestamp.h"
 
@@ -98,6 +100,16 @@ extern char *ms_normalize_query(const char *query, int query_loc,
 /* monitor_enforce.c */
 extern void ms_enforce_init(void);
 extern void ms_enforce_check(List *rtable, const MsDomainId *domains,
-							 int ndomains);
+							 int ndomains, const char *service_name,
+							 int level);
+extern void ms_enforce_utility(Node *stmt, const char *service_name,
+							   int level);
+extern bool ms_domain_exists(const char *name);
+
+/* monitor_service.c */
+extern bool ms_session_is_admin(void);
+extern void ms_service_effective(const char **service, int *level);
+extern bool ms_check_service(char **newval, void **extra, GucSource source);
+extern void ms_service_check_utility(Node *stmt);
 
 #endif							/* MIGRATION_SPLIT_MONITOR_H */

@@ -10,7 +10,15 @@
  * seen.  Each text gets its own subtransaction: a text that no longer
  * parses or analyses (dropped table, constant in a place where a parameter
  * is not allowed, truncated text) is counted and skipped, and never fails
- * the whole call.  Names resolve with the caller's search_path.
+ * the whole call; query cancel, timeouts and other errors that are not
+ * about the text end the call.  Names resolve with the caller's
+ * search_path.
+ *
+ * No user code runs: texts are parsed, analyzed and rewritten, never
+ * planned or executed (parse analysis and the rewriter only look up
+ * functions, operators, views and policies; constant folding, which can
+ * call functions, happens in the planner).  pg_stat_statements is read
+ * from the schema its extension lives in, with operators qualified.
  *
  * Works whether or not the library is preloaded.
  *
@@ -96,6 +104,29 @@ ms_rel_walker(Node *node, MsRelWalk *walk)
 }
 
 /*
+ * Is an error raised while analyzing a text one that says the text cannot
+ * be analyzed (it no longer parses, names something dropped, puts a
+ * parameter where none is allowed, was truncated, ...)?  Only those are
+ * skipped; query cancel, statement and lock timeouts, resource errors and
+ * internal errors go through to the caller.
+ */
+static bool
+ms_text_error_skippable(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:	/* class 42 */
+		case ERRCODE_FEATURE_NOT_SUPPORTED:	/* class 0A */
+		case ERRCODE_DATA_EXCEPTION:	/* class 22 */
+		case ERRCODE_INVALID_SCHEMA_NAME:	/* class 3F */
+		case ERRCODE_INVALID_CATALOG_NAME:	/* class 3D */
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
  * Parse, analyze and rewrite one text in a subtransaction, collecting its
  * owned relations and domains into *walk and the kind of its first
  * statement into *kind.  Returns false, with the error swallowed, when the
@@ -138,11 +169,18 @@ ms_analyze_one(const char *text, MsRelWalk *walk, CmdType *kind,
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(work);
+		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(work);
 		CurrentResourceOwner = owner;
+		/* query cancel, statement or lock timeout, out of memory, ... */
+		if (!ms_text_error_skippable(edata->sqlerrcode))
+			ReThrowError(edata);
+		FreeErrorData(edata);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -173,8 +211,10 @@ ms_fetch_texts(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute("SELECT n.nspname FROM pg_catalog.pg_extension e"
-					  " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-					  " WHERE e.extname = 'pg_stat_statements'", true, 1);
+					  " JOIN pg_catalog.pg_namespace n"
+					  "   ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+					  " WHERE e.extname OPERATOR(pg_catalog.=) 'pg_stat_statements'",
+					  true, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not find the schema of pg_stat_statements");
 	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -182,8 +222,8 @@ ms_fetch_texts(void)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT queryid, userid, calls, query FROM %s.pg_stat_statements"
-					 " WHERE dbid = (SELECT oid FROM pg_catalog.pg_database"
-					 "               WHERE datname = pg_catalog.current_database())"
+					 " WHERE dbid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database"
+					 "   WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
 					 "   AND query IS NOT NULL AND queryid IS NOT NULL"
 					 " ORDER BY calls DESC, queryid",
 					 quote_identifier(schema));

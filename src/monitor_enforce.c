@@ -12,30 +12,49 @@
  * by foreign-key triggers never get here (see monitor_track.c).
  *
  * The allowlist is cached per backend and reloaded after any change of the
- * table: a statement-level trigger on it queues a relcache invalidation of
- * the table, which our relcache callback receives in every backend.  Expiry
- * is checked at use, against the statement start time, so an entry stops
- * exempting the moment it expires without any invalidation.  Entries are
- * validated when written, in SQL (check_allowed_crossing() in the install
- * script): an entry's rel is the tagged table, matched against the owning
- * root of each relation here.
+ * table: a statement-level trigger on it (INSERT, UPDATE, DELETE and
+ * TRUNCATE) queues a relcache invalidation of the table, which our relcache
+ * callback receives in every backend; a statement that crosses domains
+ * first takes in pending invalidations.  The table is read like a catalog
+ * (systable scan with a fresh catalog snapshot), never with the snapshot
+ * of the statement that happens to need it: a REPEATABLE READ transaction
+ * that began before a change must not cache the old entries for the
+ * backend's later transactions.  Expiry is checked at use, against the
+ * statement start time, so an entry stops exempting the moment it expires
+ * without any invalidation.  Entries are validated when written, in SQL
+ * (check_allowed_crossing() in the install script): an entry's rel is the
+ * tagged table, matched against the owning root of each relation here.
  *
- * The service name is checked for its form by the GUC's check hook
- * (monitor.c); whether it is a domain at all is looked up only on the way
- * to a violation, to say so in the hint.
+ * Which service and level apply comes from monitor_service.c (the
+ * administrator's binding wins over the session's settings).  Utility
+ * statements that reach tables without the executor (COPY to or from a
+ * table, TRUNCATE, LOCK, ALTER TABLE and friends) are checked here from
+ * the utility hook, before they run, on the tables they name and the
+ * tables they also reach (inheritance children and partitions, TRUNCATE
+ * ... CASCADE's referencing tables).  COPY (query) TO runs its query
+ * through the executor and is checked there.
  *
+ * Nothing here runs SQL: every read is a systable scan, so no user code
+ * (views, policies, operators) can run under the monitor.
+
  * Copyright (c) 2026, migration_split developers
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/heap.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "utils/rel.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -64,9 +83,9 @@ static MsAllowEntry *allow_entries = NULL;
 static int	allow_count = 0;
 static bool allow_valid = false;
 static Oid	allow_relid = InvalidOid;
-static bool allow_loading = false;	/* also while ms_domain_exists runs */
+static uint64 allow_invalidations = 0;	/* bumped by every invalidation */
 
-/* migration_split.service, interned; recomputed when the GUC changes */
+/* the service, interned; recomputed when the service changes */
 static char cached_service[NAMEDATALEN] = "";
 static MsDomainId cached_service_id = MS_NO_DOMAIN;
 
@@ -87,13 +106,17 @@ static void
 ms_allow_relcache_callback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == allow_relid)
+	{
 		allow_valid = false;
+		allow_invalidations++;
+	}
 }
 
 static void
 ms_allow_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	allow_valid = false;
+	allow_invalidations++;
 }
 
 /*
@@ -111,16 +134,37 @@ ms_allowlist_changed(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* Attribute number of a column of rel by name; elog when missing. */
+static AttrNumber
+ms_attnum(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	elog(ERROR, "column \"%s\" of \"%s\" not found", name,
+		 RelationGetRelationName(rel));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
 /*
- * (Re)load the allowlist of the current database into backend memory.
+ * (Re)load the allowlist of the current database into backend memory,
+ * reading the table with a fresh catalog snapshot.
  */
 static void
 ms_allow_load(void)
 {
 	Oid			nspid;
 	Oid			relid = InvalidOid;
-	MsAllowEntry *volatile entries = NULL;
-	volatile int count = 0;
+	MsAllowEntry *entries = NULL;
+	int			count = 0;
+	uint64		start;
 
 	if (allow_context == NULL)
 		allow_context = AllocSetContextCreate(CacheMemoryContext,
@@ -131,61 +175,67 @@ ms_allow_load(void)
 	if (OidIsValid(nspid))
 		relid = get_relname_relid(MS_ALLOWLIST_TABLE_NAME, nspid);
 
-	/* Mark valid first: an invalidation during the load marks it stale. */
-	allow_valid = true;
+	/*
+	 * Valid once loaded, unless an invalidation arrived during the load (the
+	 * table is opened, which takes in invalidations); an error leaves it
+	 * invalid.
+	 */
+	start = allow_invalidations;
+	allow_valid = false;
 	allow_relid = relid;
 
 	if (OidIsValid(relid))
 	{
-		int			ret;
-		uint64		i;
+		Relation	rel = table_open(relid, AccessShareLock);
+		AttrNumber	a_id = ms_attnum(rel, "id");
+		AttrNumber	a_from = ms_attnum(rel, "from_domain");
+		AttrNumber	a_to = ms_attnum(rel, "to_domain");
+		AttrNumber	a_rel = ms_attnum(rel, "rel");
+		AttrNumber	a_expires = ms_attnum(rel, "expires_at");
+		TupleDesc	desc = RelationGetDescr(rel);
+		SysScanDesc scan;
+		HeapTuple	tup;
+		int			cap = 16;
 
-		allow_loading = true;
-		PG_TRY();
+		entries = MemoryContextAlloc(allow_context, sizeof(MsAllowEntry) * cap);
+		scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		{
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			ret = SPI_execute("SELECT id, from_domain, to_domain, rel::pg_catalog.oid,"
-							  " coalesce(expires_at, 'infinity')"
-							  " FROM migration_split.allowed_crossings",
-							  true, 0);
-			if (ret != SPI_OK_SELECT)
-				elog(ERROR, "could not read migration_split.allowed_crossings: %s",
-					 SPI_result_code_string(ret));
-			entries = MemoryContextAlloc(allow_context,
-										 sizeof(MsAllowEntry) * Max(SPI_processed, 1));
-			for (i = 0; i < SPI_processed; i++)
+			MsAllowEntry *e;
+			bool		isnull;
+			Datum		d;
+
+			if (count == cap)
 			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				bool		isnull;
-				MsAllowEntry *e = &entries[count];
-
-				e->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-				e->from_domain = ms_domain_id(SPI_getvalue(tup, desc, 2), true);
-				e->to_domain = ms_domain_id(SPI_getvalue(tup, desc, 3), true);
-				e->rel = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
-				if (isnull)
-					e->rel = InvalidOid;
-				e->expires_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
-				count++;
+				cap *= 2;
+				entries = repalloc(entries, sizeof(MsAllowEntry) * cap);
 			}
-			SPI_finish();
+			e = &entries[count];
+			e->id = DatumGetInt64(heap_getattr(tup, a_id, desc, &isnull));
+			d = heap_getattr(tup, a_from, desc, &isnull);
+			e->from_domain = isnull ? MS_NO_DOMAIN :
+				ms_domain_id(TextDatumGetCString(d), true);
+			d = heap_getattr(tup, a_to, desc, &isnull);
+			e->to_domain = isnull ? MS_NO_DOMAIN :
+				ms_domain_id(TextDatumGetCString(d), true);
+			d = heap_getattr(tup, a_rel, desc, &isnull);
+			e->rel = isnull ? InvalidOid : DatumGetObjectId(d);
+			d = heap_getattr(tup, a_expires, desc, &isnull);
+			if (isnull)
+				TIMESTAMP_NOEND(e->expires_at);
+			else
+				e->expires_at = DatumGetTimestampTz(d);
+			count++;
 		}
-		PG_CATCH();
-		{
-			allow_loading = false;
-			allow_valid = false;
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-		allow_loading = false;
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
 	}
 
 	if (allow_entries)
 		pfree(allow_entries);
 	allow_entries = entries;
 	allow_count = count;
+	allow_valid = (allow_invalidations == start);
 }
 
 /*
@@ -216,41 +266,47 @@ ms_allow_find(MsDomainId from, MsDomainId to, Oid rel)
 }
 
 /*
- * Whether domain "name" exists in this database.  Only called on the way
- * to a violation, to tell a service name that is no domain at all (the GUC
- * check hook cannot read the catalog); never on the hot path.
+ * Whether domain "name" is a row of migration_split.domains of this
+ * database (true when the extension is not installed here: nothing to
+ * check against).  Read with a fresh catalog snapshot, without SQL; the
+ * table is small.  Called on the way to a violation, to tell a service
+ * name that is no domain at all, and before a name enters the shared
+ * dictionary (monitor_stats.c); never on the hot path.
  */
-static bool
+bool
 ms_domain_exists(const char *name)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1];
-	volatile bool exists = true;
+	Oid			nspid = get_namespace_oid(MS_SCHEMA_NAME, true);
+	Oid			relid;
+	Relation	rel;
+	AttrNumber	a_domain;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		exists = false;
 
-	if (!OidIsValid(get_namespace_oid(MS_SCHEMA_NAME, true)))
+	if (!OidIsValid(nspid))
 		return true;
-	values[0] = CStringGetTextDatum(name);
-	allow_loading = true;
-	PG_TRY();
+	relid = get_relname_relid("domains", nspid);
+	if (!OidIsValid(relid))
+		return true;
+	rel = table_open(relid, AccessShareLock);
+	a_domain = ms_attnum(rel, "domain");
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (!exists && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		int			ret;
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_domain, RelationGetDescr(rel), &isnull);
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		ret = SPI_execute_with_args("SELECT FROM migration_split.domains"
-									" WHERE domain OPERATOR(pg_catalog.=) $1",
-									1, argtypes, values, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "could not read migration_split.domains: %s",
-				 SPI_result_code_string(ret));
-		exists = (SPI_processed > 0);
-		SPI_finish();
+		if (!isnull)
+		{
+			char	   *s = TextDatumGetCString(d);
+
+			exists = (strcmp(s, name) == 0);
+			pfree(s);
+		}
 	}
-	PG_FINALLY();
-	{
-		allow_loading = false;
-	}
-	PG_END_TRY();
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	return exists;
 }
 
@@ -277,7 +333,8 @@ ms_qualified_name(Oid relid)
  * domains are the (distinct) domains of the statement's relations.
  */
 void
-ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
+ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains,
+				 const char *service_name, int level)
 {
 	MsDomainId	service;
 	MsDomainId	violated[MS_ENTRY_DOMAINS];
@@ -292,12 +349,9 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 	ListCell   *lc;
 	int			i;
 
-	if (allow_loading)
-		return;
-
-	if (strcmp(cached_service, ms_service) != 0)
+	if (strcmp(cached_service, service_name) != 0)
 	{
-		strlcpy(cached_service, ms_service, NAMEDATALEN);
+		strlcpy(cached_service, service_name, NAMEDATALEN);
 		cached_service_id = ms_domain_id(cached_service, true);
 	}
 	service = cached_service_id;
@@ -308,6 +362,8 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 	if (i == ndomains)
 		return;
 
+	/* a crossing: make sure the allowlist is current */
+	AcceptInvalidationMessages();
 	if (!allow_valid)
 		ms_allow_load();
 
@@ -386,7 +442,7 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 		ms_stats_note_violation(&set);
 
 		if (ntables == 1)
-			ereport(ms_enforce == MS_ENFORCE_ERROR ? ERROR : WARNING,
+			ereport(level == MS_ENFORCE_ERROR ? ERROR : WARNING,
 					(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
 					 errmsg("service \"%s\" must not access table \"%s\" of domain \"%s\"",
 							cached_service, first_table, ms_domain_name(violated[0])),
@@ -398,7 +454,7 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 					 errhint("Domain \"%s\" does not exist; check the setting of migration_split.service.",
 							 cached_service)));
 		else
-			ereport(ms_enforce == MS_ENFORCE_ERROR ? ERROR : WARNING,
+			ereport(level == MS_ENFORCE_ERROR ? ERROR : WARNING,
 					(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
 					 errmsg("service \"%s\" must not access tables of other domains",
 							cached_service),
@@ -409,4 +465,156 @@ ms_enforce_check(List *rtable, const MsDomainId *domains, int ndomains)
 							 cached_service)));
 	}
 	pfree(detail.data);
+}
+
+/* Add relid (and, when inh, its inheritors) to *relids once. */
+static List *
+ms_add_rel(List *relids, Oid relid, bool inh)
+{
+	if (!OidIsValid(relid))
+		return relids;
+	if (inh && has_subclass(relid))
+	{
+		List	   *all = find_all_inheritors(relid, NoLock, NULL);
+
+		relids = list_concat_unique_oid(relids, all);
+		list_free(all);
+	}
+	else
+		relids = list_append_unique_oid(relids, relid);
+	return relids;
+}
+
+/* The relation a RangeVar names (no lock, no error), with inheritors. */
+static List *
+ms_add_rangevar(List *relids, RangeVar *rv)
+{
+	if (rv == NULL)
+		return relids;
+	return ms_add_rel(relids, RangeVarGetRelid(rv, NoLock, true), rv->inh);
+}
+
+/*
+ * The tables a utility statement reads or changes without going through
+ * the executor; NIL for statements that reach no table that way.
+ */
+static List *
+ms_utility_relations(Node *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	switch (nodeTag(stmt))
+	{
+		case T_CopyStmt:
+			/* COPY (query) TO runs its query through the executor */
+			relids = ms_add_rangevar(relids, ((CopyStmt *) stmt)->relation);
+			break;
+		case T_TruncateStmt:
+			{
+				TruncateStmt *ts = (TruncateStmt *) stmt;
+
+				foreach(lc, ts->relations)
+					relids = ms_add_rangevar(relids, lfirst_node(RangeVar, lc));
+				/* CASCADE also empties the tables that reference them */
+				if (ts->behavior == DROP_CASCADE)
+				{
+					int			n;
+
+					do
+					{
+						List	   *refs;
+						ListCell   *rc;
+
+						n = list_length(relids);
+						refs = heap_truncate_find_FKs(relids);
+						foreach(rc, refs)
+							relids = ms_add_rel(relids, lfirst_oid(rc), true);
+					} while (list_length(relids) > n);
+				}
+			}
+			break;
+		case T_LockStmt:
+			foreach(lc, ((LockStmt *) stmt)->relations)
+				relids = ms_add_rangevar(relids, lfirst_node(RangeVar, lc));
+			break;
+		case T_AlterTableStmt:
+			relids = ms_add_rangevar(relids, ((AlterTableStmt *) stmt)->relation);
+			break;
+		case T_RenameStmt:
+			relids = ms_add_rangevar(relids, ((RenameStmt *) stmt)->relation);
+			break;
+		case T_IndexStmt:
+			relids = ms_add_rangevar(relids, ((IndexStmt *) stmt)->relation);
+			break;
+		case T_CreateTrigStmt:
+			relids = ms_add_rangevar(relids, ((CreateTrigStmt *) stmt)->relation);
+			break;
+		case T_RuleStmt:
+			relids = ms_add_rangevar(relids, ((RuleStmt *) stmt)->relation);
+			break;
+		case T_ClusterStmt:
+			relids = ms_add_rangevar(relids, ((ClusterStmt *) stmt)->relation);
+			break;
+		case T_VacuumStmt:
+			foreach(lc, ((VacuumStmt *) stmt)->rels)
+				relids = ms_add_rangevar(relids,
+										 lfirst_node(VacuumRelation, lc)->relation);
+			break;
+		case T_DropStmt:
+			{
+				DropStmt   *ds = (DropStmt *) stmt;
+
+				if (ds->removeType != OBJECT_TABLE)
+					break;
+				foreach(lc, ds->objects)
+					relids = ms_add_rel(relids,
+										RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)),
+														 NoLock, true),
+										true);
+			}
+			break;
+		default:
+			break;
+	}
+	return relids;
+}
+
+/*
+ * Check a utility statement of the session's service against domain
+ * boundaries, before it runs (ProcessUtility_hook).
+ */
+void
+ms_enforce_utility(Node *stmt, const char *service_name, int level)
+{
+	List	   *relids = ms_utility_relations(stmt);
+	List	   *rtable = NIL;
+	MsDomainId	domains[MS_ENTRY_DOMAINS];
+	int			ndomains = 0;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		MsDomainId	d = ms_relation_domain(relid);
+		RangeTblEntry *rte;
+		int			i;
+
+		if (d == MS_NO_DOMAIN)
+			continue;
+		rte = makeNode(RangeTblEntry);
+		rte->rtekind = RTE_RELATION;
+		rte->relid = relid;
+		rte->relkind = get_rel_relkind(relid);
+		rtable = lappend(rtable, rte);
+		for (i = 0; i < ndomains; i++)
+			if (domains[i] == d)
+				break;
+		if (i == ndomains && ndomains < MS_ENTRY_DOMAINS)
+			domains[ndomains++] = d;
+	}
+	if (ndomains > 0)
+		ms_enforce_check(rtable, domains, ndomains, service_name, level);
+	list_free_deep(rtable);
+	list_free(relids);
 }

@@ -9,7 +9,10 @@
  *
  *	- a dictionary of domain names (at most MS_MAX_SHARED_DOMAINS), so
  *	  entries can store small shared indexes instead of names; indexes are
- *	  never reused while the server runs and survive restarts in the file;
+ *	  never reused while the server runs and survive restarts in the file.
+ *	  Only names of domains that exist (rows of migration_split.domains of
+ *	  the database that records them) enter it; when it is full, names are
+ *	  not recorded and monitor_info counts them;
  *	- the statement hash: one entry per (userid, dbid, queryid) of a
  *	  statement that reached tables of two or more domains, with its
  *	  normalized text (at most migration_split.max_query_text bytes, kept
@@ -52,6 +55,7 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "storage/proc.h"
 #include "storage/spin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -145,6 +149,7 @@ typedef struct MsSharedState
 	slock_t		mutex;			/* protects dealloc and stats_reset */
 	int64		dealloc;
 	TimestampTz stats_reset;
+	int64		domains_refused;	/* look-ups that found the dictionary full */
 	int			ndomains;
 	NameData	domains[MS_MAX_SHARED_DOMAINS + 1]; /* index 0 unused */
 } MsSharedState;
@@ -154,8 +159,13 @@ static HTAB *ms_query_hash = NULL;
 static HTAB *ms_xact_hash = NULL;
 static HTAB *ms_event_hash = NULL;
 
-/* Backend-local map from interned domain id to shared index. */
+/*
+ * Backend-local map from interned domain id to shared index, and for names
+ * not recorded, the local transaction that found so (asked again in the
+ * next one).
+ */
 static uint16 *ms_local_to_shared = NULL;
+static LocalTransactionId *ms_local_rejected = NULL;
 static int	ms_local_to_shared_len = 0;
 
 static Size ms_query_entry_size(void);
@@ -163,6 +173,15 @@ static void ms_shmem_shutdown(int code, Datum arg);
 static void ms_load_file(void);
 static void ms_evict(HTAB *hash, bool is_query);
 static Datum ms_domain_array(const MsDomainSet *set);
+
+/* Count a name the full dictionary could not take. */
+static void
+ms_note_dictionary_full(void)
+{
+	SpinLockAcquire(&ms_shared->mutex);
+	ms_shared->domains_refused++;
+	SpinLockRelease(&ms_shared->mutex);
+}
 
 static Size
 ms_query_entry_size(void)
@@ -213,6 +232,7 @@ ms_stats_shmem_startup(void)
 		SpinLockInit(&ms_shared->mutex);
 		ms_shared->dealloc = 0;
 		ms_shared->stats_reset = GetCurrentTimestamp();
+		ms_shared->domains_refused = 0;
 		ms_shared->ndomains = 0;
 	}
 
@@ -260,65 +280,118 @@ ms_stats_require(void)
 				 errhint("Add migration_split to shared_preload_libraries and restart the server.")));
 }
 
-/*
- * The shared index of a backend-local domain id, adding the name to the
- * shared dictionary on first use; 0 when the dictionary is full.
- */
-uint16
-ms_shared_domain(MsDomainId local)
+/* Remember the shared index of a local domain id (0: not recorded). */
+static void
+ms_local_map_set(MsDomainId local, uint16 shared, bool rejected)
 {
-	const char *name;
-	uint16		result = 0;
-	int			i;
-
-	if (local <= MS_NO_DOMAIN)
-		return 0;
-	if (local < ms_local_to_shared_len && ms_local_to_shared[local] != 0)
-		return ms_local_to_shared[local];
-
-	name = ms_domain_name(local);
-	if (name == NULL)
-		return 0;
-
-	LWLockAcquire(ms_shared->lock, LW_SHARED);
-	for (i = 1; i <= ms_shared->ndomains; i++)
-		if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
-			break;
-	LWLockRelease(ms_shared->lock);
-
-	if (i > ms_shared->ndomains)
-	{
-		LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
-		for (i = 1; i <= ms_shared->ndomains; i++)
-			if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
-				break;
-		if (i > ms_shared->ndomains && i <= MS_MAX_SHARED_DOMAINS)
-		{
-			namestrcpy(&ms_shared->domains[i], name);
-			ms_shared->ndomains = i;
-		}
-		LWLockRelease(ms_shared->lock);
-	}
-	if (i <= MS_MAX_SHARED_DOMAINS)
-		result = (uint16) i;
-
 	if (local >= ms_local_to_shared_len)
 	{
 		int			newlen = Max(16, local * 2);
 
 		if (ms_local_to_shared == NULL)
+		{
 			ms_local_to_shared = MemoryContextAllocZero(TopMemoryContext,
 														sizeof(uint16) * newlen);
+			ms_local_rejected = MemoryContextAllocZero(TopMemoryContext,
+													   sizeof(LocalTransactionId) * newlen);
+		}
 		else
 		{
 			ms_local_to_shared = repalloc(ms_local_to_shared,
 										  sizeof(uint16) * newlen);
 			memset(ms_local_to_shared + ms_local_to_shared_len, 0,
 				   sizeof(uint16) * (newlen - ms_local_to_shared_len));
+			ms_local_rejected = repalloc(ms_local_rejected,
+										 sizeof(LocalTransactionId) * newlen);
+			memset(ms_local_rejected + ms_local_to_shared_len, 0,
+				   sizeof(LocalTransactionId) * (newlen - ms_local_to_shared_len));
 		}
 		ms_local_to_shared_len = newlen;
 	}
-	ms_local_to_shared[local] = result;
+	ms_local_to_shared[local] = shared;
+	ms_local_rejected[local] = rejected ? MyProc->lxid : InvalidLocalTransactionId;
+}
+
+/*
+ * The shared index of a backend-local domain id, adding the name to the
+ * shared dictionary on first use; 0 when the name is not recorded: it is
+ * no domain of this database (only names of existing domains enter shared
+ * memory, so a session cannot fill the dictionary with made-up service
+ * names), or the dictionary is full (counted in monitor_info).  A name
+ * that was not recorded is asked again in the next transaction (the domain
+ * may have been created meanwhile); the look-up of a full dictionary takes
+ * the lock in shared mode only.  Must run inside a transaction.
+ */
+uint16
+ms_shared_domain(MsDomainId local)
+{
+	const char *name;
+	uint16		result = 0;
+	int			n;
+	int			i;
+
+	if (local <= MS_NO_DOMAIN)
+		return 0;
+	if (local < ms_local_to_shared_len)
+	{
+		if (ms_local_to_shared[local] != 0)
+			return ms_local_to_shared[local];
+		if (ms_local_rejected[local] == MyProc->lxid &&
+			ms_local_rejected[local] != InvalidLocalTransactionId)
+			return 0;
+	}
+
+	name = ms_domain_name(local);
+	if (name == NULL)
+		return 0;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	n = ms_shared->ndomains;
+	for (i = 1; i <= n; i++)
+		if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
+		{
+			result = (uint16) i;
+			break;
+		}
+	LWLockRelease(ms_shared->lock);
+
+	if (result == 0 && n >= MS_MAX_SHARED_DOMAINS)
+	{
+		ms_note_dictionary_full();
+		ms_local_map_set(local, 0, true);
+		return 0;
+	}
+	if (result == 0)
+	{
+		/* catalog access, outside the lock */
+		if (!ms_domain_exists(name))
+		{
+			ms_local_map_set(local, 0, true);
+			return 0;
+		}
+		LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+		n = ms_shared->ndomains;
+		for (i = 1; i <= n; i++)
+			if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
+			{
+				result = (uint16) i;
+				break;
+			}
+		if (result == 0 && n < MS_MAX_SHARED_DOMAINS)
+		{
+			namestrcpy(&ms_shared->domains[n + 1], name);
+			ms_shared->ndomains = n + 1;
+			result = (uint16) (n + 1);
+		}
+		LWLockRelease(ms_shared->lock);
+		if (result == 0)
+		{
+			ms_note_dictionary_full();
+			ms_local_map_set(local, 0, true);
+			return 0;
+		}
+	}
+	ms_local_map_set(local, result, false);
 	return result;
 }
 
@@ -887,8 +960,11 @@ ms_kind_name(CmdType kind)
 
 /*
  * migration_split.cross_domain_queries: one row per statement entry.
- * Query texts of other users show only to superusers and members of
- * pg_read_all_stats.
+ * pg_stat_statements' rule: superusers and members of pg_read_all_stats
+ * see everything; others see their own rows in full, and of other users'
+ * rows only the figures (user, database, domains, kind, calls, times):
+ * queryid, tables and application_name are NULL and the query text is
+ * "<insufficient privilege>".
  */
 Datum
 ms_cross_domain_queries(PG_FUNCTION_ARGS)
@@ -916,6 +992,7 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		TimestampTz first_seen;
 		TimestampTz last_seen;
 		char		appname[NAMEDATALEN];
+		bool		visible;
 		int			i = 0;
 
 		SpinLockAcquire(&entry->mutex);
@@ -925,21 +1002,27 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		memcpy(appname, entry->appname, NAMEDATALEN);
 		SpinLockRelease(&entry->mutex);
 
-		for (t = entry->tables; *t != '\0'; t += strlen(t) + 1)
-			tables[ntables++] = CStringGetTextDatum(t);
+		visible = (all_texts || entry->key.userid == userid);
+		if (visible)
+			for (t = entry->tables; *t != '\0'; t += strlen(t) + 1)
+				tables[ntables++] = CStringGetTextDatum(t);
 
+		nulls[i] = !visible;
 		values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
 		values[i++] = ObjectIdGetDatum(entry->key.userid);
 		values[i++] = ObjectIdGetDatum(entry->key.dbid);
 		values[i++] = ms_domain_array(&entry->domains);
-		values[i++] = PointerGetDatum(construct_array(tables, ntables, TEXTOID,
-													  -1, false, TYPALIGN_INT));
+		nulls[i] = !visible;
+		values[i++] = visible ?
+			PointerGetDatum(construct_array(tables, ntables, TEXTOID,
+											-1, false, TYPALIGN_INT)) : (Datum) 0;
 		values[i++] = CStringGetTextDatum(ms_kind_name(entry->kind));
 		values[i++] = Int64GetDatumFast(calls);
 		values[i++] = TimestampTzGetDatum(first_seen);
 		values[i++] = TimestampTzGetDatum(last_seen);
-		values[i++] = CStringGetTextDatum(appname);
-		if (all_texts || entry->key.userid == userid)
+		nulls[i] = !visible;
+		values[i++] = visible ? CStringGetTextDatum(appname) : (Datum) 0;
+		if (visible)
 			values[i++] = CStringGetTextDatum(entry->text);
 		else
 			values[i++] = CStringGetTextDatum("<insufficient privilege>");
@@ -953,7 +1036,9 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 
 /*
  * migration_split.cross_domain_transactions: one row per set of domains
- * written together by committed transactions.
+ * written together by committed transactions.  The sample query ids show
+ * only to superusers and members of pg_read_all_stats (they may be other
+ * users' statements).
  */
 Datum
 ms_cross_domain_transactions(PG_FUNCTION_ARGS)
@@ -961,8 +1046,10 @@ ms_cross_domain_transactions(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
 	MsXactEntry *entry;
+	bool		all_stats;
 
 	ms_stats_require();
+	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 	InitMaterializedSRF(fcinfo, 0);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
@@ -987,9 +1074,13 @@ ms_cross_domain_transactions(PG_FUNCTION_ARGS)
 		values[2] = Int64GetDatumFast(copy.count);
 		values[3] = TimestampTzGetDatum(copy.first_seen);
 		values[4] = TimestampTzGetDatum(copy.last_seen);
-		values[5] = PointerGetDatum(construct_array(samples, copy.nsamples,
-													INT8OID, 8, FLOAT8PASSBYVAL,
-													TYPALIGN_DOUBLE));
+		/* sample query ids may be other users' (NULL, as in queries) */
+		if (all_stats)
+			values[5] = PointerGetDatum(construct_array(samples, copy.nsamples,
+														INT8OID, 8, FLOAT8PASSBYVAL,
+														TYPALIGN_DOUBLE));
+		else
+			nulls[5] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(ms_shared->lock);
@@ -1001,14 +1092,17 @@ ms_cross_domain_transactions(PG_FUNCTION_ARGS)
  * migration_split.monitor_info: evictions and the time of the last reset,
  * the current number of entries and the configured maximum, and the shared
  * memory used: in total and per statement and transaction entry (entry,
- * hash element header and bucket share, as hash_estimate_size counts).
+ * hash element header and bucket share, as hash_estimate_size counts);
+ * then the domain names in the shared dictionary, its capacity, and how
+ * often a domain could not be recorded because it was full (since the
+ * server started).
  */
 Datum
 ms_monitor_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[11];
+	bool		nulls[11] = {0};
 
 	ms_stats_require();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -1017,11 +1111,14 @@ ms_monitor_info(PG_FUNCTION_ARGS)
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	values[2] = Int64GetDatum(hash_get_num_entries(ms_query_hash));
 	values[3] = Int64GetDatum(hash_get_num_entries(ms_xact_hash));
+	values[8] = Int32GetDatum(ms_shared->ndomains);
 	LWLockRelease(ms_shared->lock);
 	SpinLockAcquire(&ms_shared->mutex);
 	values[0] = Int64GetDatum(ms_shared->dealloc);
 	values[1] = TimestampTzGetDatum(ms_shared->stats_reset);
+	values[10] = Int64GetDatum(ms_shared->domains_refused);
 	SpinLockRelease(&ms_shared->mutex);
+	values[9] = Int32GetDatum(MS_MAX_SHARED_DOMAINS);
 	values[4] = Int32GetDatum(ms_max);
 	values[5] = Int64GetDatum((int64) ms_shmem_size());
 	values[6] = Int64GetDatum((int64) (hash_estimate_size(ms_max * 2, ms_query_entry_size()) -

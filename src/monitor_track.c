@@ -271,6 +271,8 @@ ms_track_executor_start(QueryDesc *queryDesc)
 	int			ndomains = 0;
 	bool		tracked;
 	bool		enforcing;
+	const char *service;
+	int			level;
 	ListCell   *lc;
 
 	if (ps->commandType == CMD_UTILITY || IsParallelWorker() ||
@@ -279,7 +281,8 @@ ms_track_executor_start(QueryDesc *queryDesc)
 
 	tracked = (ms_track == MS_TRACK_ALL ||
 			   (ms_track == MS_TRACK_TOP && ms_nesting_level == 0));
-	enforcing = (ms_enforce != MS_ENFORCE_OFF && ms_service[0] != '\0');
+	ms_service_effective(&service, &level);
+	enforcing = (level != MS_ENFORCE_OFF && service[0] != '\0');
 	if (!tracked && !enforcing && ps->resultRelations == NIL)
 		return;
 
@@ -298,7 +301,7 @@ ms_track_executor_start(QueryDesc *queryDesc)
 		return;
 
 	if (enforcing)
-		ms_enforce_check(ps->rtable, domains, ndomains);
+		ms_enforce_check(ps->rtable, domains, ndomains, service, level);
 
 	/* Domains written by this statement join the transaction's set. */
 	if (ps->resultRelations != NIL)

@@ -11,12 +11,13 @@
 # Installs missing Debian packages, builds with -Werror, installs the
 # extension (sudo when not root), then runs "make installcheck" as an
 # unprivileged user in a scratch copy of the tree (initdb refuses root).
-# A full run (no arguments) also runs the demo, demo/run.sh, and counts it
-# as one test.  With CI=true (as .ci/run runs it), the programs the tests
-# and the demo start are traced and test/check-deps.sh checks that
-# test/install-deps.sh installs every package they, the build and the tests
-# need (two more tests: the check and its self-test).  Ends with one line
-# "tests: N passed, M failed".
+# A full run (no arguments) also runs the demo, demo/run.sh, and the
+# fuzzer, test/fuzz.sh (about 80 s), each counted as one test (SKIP_DEMO=1,
+# SKIP_FUZZ=1 leave them out).  With CI=true (as .ci/run runs it), the
+# programs the tests, the demo and the fuzzer start are traced and
+# test/check-deps.sh checks that test/install-deps.sh installs every package
+# they, the build and the tests need (two more tests: the check and its
+# self-test).  Ends with one line "tests: N passed, M failed".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,13 +82,31 @@ if [ $# -eq 0 ] && [ -z "${SKIP_DEMO:-}" ]; then
 	fi
 fi
 
+# The fuzzer (sqlsmith against the monitor with enforcement on, bounded in
+# time): one test, only for a full run; SKIP_FUZZ=1 leaves it out.
+if [ $# -eq 0 ] && [ -z "${SKIP_FUZZ:-}" ]; then
+	[ ${#trace[@]} -gt 0 ] && trace[-1]="$scratch/fuzz.trace"
+	if "${trace[@]}" bash "$scratch/test/fuzz.sh" >"$scratch/fuzz.log" 2>&1; then
+		echo "test/fuzz.sh .. ok"
+		npass=$((npass + 1))
+	else
+		tail -20 "$scratch/fuzz.log"
+		echo "test/fuzz.sh .. FAILED (log: $scratch/fuzz.log)"
+		nfail=$((nfail + 1))
+		status=1
+	fi
+fi
+
 # In CI: every package the build, the tests and the demo needed is one
 # test/install-deps.sh installs (test/check-deps.sh), and that check can
 # fail (its self-test).
 if [ "${CI:-}" = true ]; then
 	for check in "--trace $scratch/execs.trace" --self-test; do
-		[ "$check" != --self-test ] && [ -f "$scratch/demo.trace" ] &&
-			cat "$scratch/demo.trace" >>"$scratch/execs.trace"
+		if [ "$check" != --self-test ]; then
+			for t in demo fuzz; do
+				[ -f "$scratch/$t.trace" ] && cat "$scratch/$t.trace" >>"$scratch/execs.trace"
+			done
+		fi
 		# shellcheck disable=SC2086
 		if bash "$top/test/check-deps.sh" $check; then
 			echo "test/check-deps.sh ${check%% *} .. ok"

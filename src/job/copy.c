@@ -359,7 +359,12 @@ copy_worker(void *arg)
 	}
 
 	initPQExpBuffer(&sql);
-	appendPQExpBuffer(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
+	/*
+	 * row_security off, as pg_dump does: a table whose row level security
+	 * policies would apply to us fails the copy instead of running the
+	 * policies' code with our rights and copying a filtered subset.
+	 */
+	appendPQExpBuffer(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'; SET LOCAL row_security = off",
 					  cs->snapshot);
 	if (!worker_exec(src, sql.data, NULL, "source"))
 	{

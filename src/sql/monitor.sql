@@ -62,12 +62,17 @@ CREATE FUNCTION migration_split.monitor_info_internal(
 	OUT max integer,
 	OUT shared_memory_bytes bigint,
 	OUT statement_entry_bytes bigint,
-	OUT transaction_entry_bytes bigint)
+	OUT transaction_entry_bytes bigint,
+	OUT domain_names integer,
+	OUT domain_names_max integer,
+	OUT domain_names_refused bigint)
 RETURNS record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_monitor_info';
 
--- Evictions since the last reset, and how full the hashes are.
+-- Evictions since the last reset, how full the hashes are, and how full
+-- the shared dictionary of domain names is (domain_names_refused: names
+-- not recorded because it was full, since the server started).
 CREATE VIEW migration_split.monitor_info AS
 	SELECT * FROM migration_split.monitor_info_internal();
 

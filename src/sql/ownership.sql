@@ -62,6 +62,16 @@ CREATE TRIGGER ownership_changed
 	AFTER INSERT OR UPDATE OR DELETE ON migration_split.ownership
 	FOR EACH ROW EXECUTE FUNCTION migration_split.ownership_changed();
 
+-- TRUNCATE fires no row trigger: it invalidates every cached answer.
+CREATE FUNCTION migration_split.ownership_truncated()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ms_ownership_truncated';
+
+CREATE TRIGGER ownership_truncated
+	AFTER TRUNCATE ON migration_split.ownership
+	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.ownership_truncated();
+
 -- Every relation that has a domain, with the rule that gives it: its own
 -- tag, its partition or inheritance parent (first parent), or for TOAST
 -- tables and owned sequences (serial, identity, OWNED BY) its table.  This
@@ -815,6 +825,7 @@ RETURNS TABLE (rel regclass, domain text, reason text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET row_security = off
 AS $$
 DECLARE
 	ct_nsp		pg_catalog.oid[] := '{}';
@@ -833,18 +844,37 @@ DECLARE
 	progress	boolean;
 BEGIN
 	-- Django's content types and migration history, in every schema we
-	-- may read: the app labels and models of the project.
+	-- may read: the app labels and models of the project.  Whoever created
+	-- a relation of that name must not get code run with our rights, so
+	-- only what reads without running its owner's code is read: plain or
+	-- partitioned tables (no views; no foreign tables, also not as
+	-- partitions; ONLY, so no inheritance children), columns of built-in
+	-- string types (no user-defined casts or operators), and no row level
+	-- security policies (their expressions would run as us): a table with
+	-- RLS enabled is skipped unless we bypass RLS, and row_security = off
+	-- makes any policy that would still apply an error instead.
 	FOR t IN
-		SELECT n.oid AS nsp, n.nspname, c.relname,
+		SELECT n.oid AS nsp, n.nspname, c.relname, c.relkind,
 			   pg_catalog.array_agg(a.attname::text) AS cols
 		  FROM pg_catalog.pg_class c
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
 		   AND a.attname IN ('app_label', 'model', 'app') AND NOT a.attisdropped
+		   AND a.atttypid IN ('pg_catalog.text'::pg_catalog.regtype,
+							  'pg_catalog.varchar'::pg_catalog.regtype,
+							  'pg_catalog.bpchar'::pg_catalog.regtype,
+							  'pg_catalog.name'::pg_catalog.regtype)
 		 WHERE c.relname IN ('django_content_type', 'django_migrations')
-		   AND c.relkind IN ('r', 'p', 'v')
+		   AND c.relkind IN ('r', 'p')
 		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
-		 GROUP BY 1, 2, 3
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(c.oid) pt
+						   JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pt.relid
+						   WHERE pc.relkind NOT IN ('r', 'p'))
+		   AND (NOT c.relrowsecurity
+				OR EXISTS (SELECT FROM pg_catalog.pg_roles r
+						   WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER
+							 AND (r.rolsuper OR r.rolbypassrls)))
+		 GROUP BY 1, 2, 3, 4
 		 ORDER BY 3
 	LOOP
 		IF t.relname OPERATOR(pg_catalog.=) 'django_content_type'
@@ -852,8 +882,8 @@ BEGIN
 			EXECUTE pg_catalog.format(
 				'SELECT pg_catalog.array_agg(app_label::text ORDER BY app_label, model),
 						pg_catalog.array_agg(model::text ORDER BY app_label, model)
-				   FROM %I.%I WHERE app_label IS NOT NULL AND model IS NOT NULL',
-				t.nspname, t.relname)
+				   FROM %s %I.%I WHERE app_label IS NOT NULL AND model IS NOT NULL',
+				CASE t.relkind WHEN 'r' THEN 'ONLY' ELSE '' END, t.nspname, t.relname)
 			   INTO labels, models;
 			IF labels IS NOT NULL THEN
 				ct_nsp := ct_nsp OPERATOR(pg_catalog.||)
@@ -868,8 +898,8 @@ BEGIN
 		   AND t.cols OPERATOR(pg_catalog.@>) ARRAY['app'] THEN
 			-- apps whose content types are missing still have migrations
 			EXECUTE pg_catalog.format(
-				'SELECT pg_catalog.array_agg(DISTINCT app::text) FROM %I.%I WHERE app IS NOT NULL',
-				t.nspname, t.relname)
+				'SELECT pg_catalog.array_agg(DISTINCT app::text) FROM %s %I.%I WHERE app IS NOT NULL',
+				CASE t.relkind WHEN 'r' THEN 'ONLY' ELSE '' END, t.nspname, t.relname)
 			   INTO labels;
 			IF labels IS NOT NULL THEN
 				app_nsp := app_nsp OPERATOR(pg_catalog.||)
