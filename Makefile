@@ -56,7 +56,8 @@ REGRESS = \
 	decoder_ownership \
 	decoder_partitions \
 	decoder_errors \
-	decoder_fastpaths
+	decoder_fastpaths \
+	ownership_inheritance
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

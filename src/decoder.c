@@ -63,9 +63,10 @@
 
 #include "decoder.h"
 #include "migration_split.h"
+#include "protocol.h"
 
 /* Prefix of the logical messages that pass through (pg_logical_emit_message). */
-#define MS_MESSAGE_PREFIX	"migration_split"
+#define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -88,6 +89,7 @@ typedef struct MsRelEntry
 {
 	Oid			relid;			/* hash key: the changed relation */
 	bool		valid;			/* false: rebuild before next use */
+	uint64		generation;		/* ms_ownership_generation when decided */
 	bool		owned;			/* changes are emitted */
 	bool		warned_no_key;	/* WARNING about replica identity given */
 	bool		schema_sent;	/* R message sent ... */
@@ -228,6 +230,41 @@ ms_bool_option(DefElem *elem)
 }
 
 /*
+ * The option proto-version: the consumer names the protocol version it
+ * speaks (protocol.h).  Any other than ours is refused, naming both, so
+ * that a job and a plugin of different versions never misread each other.
+ * Without the option, the current version is assumed (pg_recvlogical,
+ * pg_logical_slot_get_changes).
+ */
+static void
+ms_check_proto_version(DefElem *elem)
+{
+	int32		version;
+	char	   *end;
+
+	if (elem->arg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" needs a value", elem->defname),
+				 errhint("This output plugin speaks protocol version %d.",
+						 MS_PROTOCOL_VERSION)));
+	errno = 0;
+	version = strtol(strVal(elem->arg), &end, 10);
+	if (errno != 0 || *end != '\0' || end == strVal(elem->arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+						strVal(elem->arg), elem->defname)));
+	if (version != MS_PROTOCOL_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("client requested protocol version %d, but the output plugin \"%s\" speaks protocol version %d",
+						version, MS_PROTO_PLUGIN_NAME, MS_PROTOCOL_VERSION),
+				 errdetail("Plugin and consumer of different protocol versions would misread each other's messages."),
+				 errhint("Use a migration-split job of the same release as the extension's library on the source.")));
+}
+
+/*
  * Parse the plugin options into state.  Called with the session's memory
  * context current.
  */
@@ -242,7 +279,7 @@ ms_parse_options(MsDecodingState *state, List *options)
 
 		Assert(elem->arg == NULL || IsA(elem->arg, String));
 
-		if (strcmp(elem->defname, "domain") == 0)
+		if (strcmp(elem->defname, MS_OPT_DOMAIN) == 0)
 		{
 			char	   *rawstring;
 			List	   *names;
@@ -276,17 +313,19 @@ ms_parse_options(MsDecodingState *state, List *options)
 				state->domains[state->ndomains++] = ms_domain_id(name, true);
 			}
 		}
-		else if (strcmp(elem->defname, "include-xids") == 0)
+		else if (strcmp(elem->defname, MS_OPT_INCLUDE_XIDS) == 0)
 			state->include_xids = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "include-timestamp") == 0)
+		else if (strcmp(elem->defname, MS_OPT_INCLUDE_TIMESTAMP) == 0)
 			state->include_timestamp = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "include-lsn") == 0)
+		else if (strcmp(elem->defname, MS_OPT_INCLUDE_LSN) == 0)
 			state->include_lsn = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "skip-empty-xacts") == 0)
+		else if (strcmp(elem->defname, MS_OPT_SKIP_EMPTY_XACTS) == 0)
 			state->skip_empty_xacts = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "stream-changes") == 0)
+		else if (strcmp(elem->defname, MS_OPT_STREAM_CHANGES) == 0)
 			state->stream_changes = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "format") == 0)
+		else if (strcmp(elem->defname, MS_OPT_PROTO_VERSION) == 0)
+			ms_check_proto_version(elem);
+		else if (strcmp(elem->defname, MS_OPT_FORMAT) == 0)
 		{
 			if (elem->arg == NULL)
 				ereport(ERROR,
@@ -472,7 +511,7 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 
 	/* Changes come in runs of the same relation: skip the hash lookup. */
 	if (likely(entry != NULL && entry->relid == RelationGetRelid(relation) &&
-			   entry->valid))
+			   entry->valid && entry->generation == ms_ownership_generation))
 		return entry;
 	return ms_lookup_entry(state, relation);
 }
@@ -490,14 +529,32 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 	MsDomainId	domain;
 	MemoryContext oldcxt;
 	int			i;
+	char	   *oldrmsg = NULL;
+	MsRelEntry *oldreport = NULL;
+	bool		was_owned;
 
 	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
 	state->last_entry = entry;
-	if (likely(found && entry->valid))
+	if (likely(found && entry->valid &&
+			   entry->generation == ms_ownership_generation))
 		return entry;
+
+	/* Catalog lookups allocate: keep that out of the caller's context. */
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+
+	/*
+	 * Only the ownership generation moved (the relation itself was not
+	 * invalidated): decide again, but send R again only if it changed.
+	 */
+	if (found && entry->valid && entry->owned)
+	{
+		oldrmsg = pnstrdup(entry->rmsg, entry->rmsglen);
+		oldreport = entry->report;
+	}
 
 	if (!found)
 		ms_init_entry(entry);
+	was_owned = found && entry->valid && entry->owned;
 	entry->valid = true;
 	entry->owned = false;
 	entry->report_relid = relid;
@@ -505,8 +562,11 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 
-	/* Catalog lookups allocate: keep that out of the caller's context. */
-	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	/*
+	 * Take the generation before deciding: an invalidation processed while
+	 * deciding moves it, and the entry is decided again at its next use.
+	 */
+	entry->generation = ms_ownership_generation;
 	domain = ms_relation_domain(relid);
 	for (i = 0; i < state->ndomains; i++)
 	{
@@ -516,6 +576,14 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 			break;
 		}
 	}
+	if (oldrmsg != NULL && entry->owned && entry->report == oldreport &&
+		(entry->rmsglen != (int) strlen(oldrmsg) ||
+		 memcmp(entry->rmsg, oldrmsg, entry->rmsglen) != 0))
+		entry->report->schema_sent = false;
+	else if (oldrmsg != NULL && entry->owned && entry->report != oldreport)
+		entry->report->schema_sent = false;
+	else if (found && !was_owned && entry->owned && entry->report == entry)
+		entry->schema_sent = false;
 	MemoryContextSwitchTo(oldcxt);
 	return entry;
 }

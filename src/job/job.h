@@ -34,11 +34,12 @@
 #include "pqexpbuffer.h"
 
 #include "exit_codes.h"
+#include "protocol.h"
 
 /* Name of the output plugin and of the job's state schema on the target. */
-#define MS_PLUGIN_NAME		"migration_split"
+#define MS_PLUGIN_NAME		MS_PROTO_PLUGIN_NAME
 #define MS_STATE_SCHEMA		"migration_split_job"
-#define MS_MESSAGE_PREFIX	"migration_split"
+#define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
 /* Options common to every subcommand, plus per-subcommand ones. */
 typedef struct JobOptions

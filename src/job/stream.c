@@ -149,6 +149,41 @@ print_status(const char *domain)
 }
 
 /*
+ * START_REPLICATION failed: when because plugin and job speak different
+ * protocol versions, say so with what to do, and return true.  A plugin
+ * older than protocol versions (extension 1.0) refuses the option
+ * proto-version as unknown; a newer or older versioned plugin names both
+ * versions itself.
+ */
+static bool
+protocol_refused(const PGresult *res, const char *slot)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (msg == NULL)
+		return false;
+	if (strstr(msg, "option \"" MS_OPT_PROTO_VERSION "\"") != NULL &&
+		strstr(msg, "is unknown") != NULL)
+	{
+		pg_log_error("the output plugin of slot \"%s\" does not speak protocol version %d: it predates protocol versions (extension 1.0, protocol version 1)",
+					 slot, MS_PROTOCOL_VERSION);
+		pg_log_error_detail("The source answered: %s", msg);
+		pg_log_error_hint("Install migration_split 1.1 on the source (the library, then ALTER EXTENSION migration_split UPDATE), or use the migration-split program of the source's release.");
+		return true;
+	}
+	if (strstr(msg, "protocol version") != NULL &&
+		strstr(msg, MS_PROTO_PLUGIN_NAME) != NULL)
+	{
+		pg_log_error("the output plugin of slot \"%s\" does not speak protocol version %d of this migration-split program",
+					 slot, MS_PROTOCOL_VERSION);
+		pg_log_error_detail("The source answered: %s", msg);
+		pg_log_error_hint("Use the migration-split program of the same release as the migration_split library on the source.");
+		return true;
+	}
+	return false;
+}
+
+/*
  * One session.  Returns SESSION_RECONNECT, SESSION_REPLAY or an exit code.  *progress is
  * set when the session applied something (the backoff then restarts).
  */
@@ -242,7 +277,10 @@ stream_session(const JobOptions *given, bool *progress)
 	qslot = job_quote_ident(repl, opts->slot);
 	qdomain = job_quote_literal(repl, opts->domain);
 	initPQExpBuffer(&sql);
-	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"domain\" %s, \"include-xids\" 'on', \"include-lsn\" 'on', \"include-timestamp\" 'on')",
+	/* proto-version first: a plugin that does not know it stops there */
+	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"" MS_OPT_PROTO_VERSION "\" '" MS_PROTOCOL_VERSION_STR "',"
+					  " \"" MS_OPT_DOMAIN "\" %s, \"" MS_OPT_INCLUDE_XIDS "\" 'on', \"" MS_OPT_INCLUDE_LSN "\" 'on',"
+					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on')",
 					  qslot, js.applied_lsn ? js.applied_lsn : "0/0", qdomain);
 	for (attempt = 0;; attempt++)
 	{
@@ -258,6 +296,13 @@ stream_session(const JobOptions *given, bool *progress)
 			PQclear(res);
 			pg_usleep(500000);
 			continue;
+		}
+		if (protocol_refused(res, opts->slot))
+		{
+			rc = EXIT_SERVER;
+			PQclear(res);
+			termPQExpBuffer(&sql);
+			goto done;
 		}
 		if (state && (strcmp(state, "55006") == 0 || strcmp(state, "42704") == 0))
 		{
