@@ -57,6 +57,7 @@ REGRESS = \
 	decoder_partitions \
 	decoder_errors \
 	decoder_fastpaths \
+	decoder_streaming \
 	ownership_inheritance
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \

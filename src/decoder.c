@@ -180,7 +180,7 @@ static void ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry);
 static void ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						  char action, XLogRecPtr commit_lsn, bool streamed);
 static void ms_write_change_start(MsDecodingState *state, StringInfo out,
-								  char action);
+								  char action, TransactionId xid);
 static void ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						   Relation relation, ReorderBufferChange *change,
 						   MsRelEntry *entry);
@@ -864,17 +864,23 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 }
 
 /*
- * Start a change object: {"action":"X" and, inside a stream, the xid.
+ * Start a change object: {"action":"X" and, inside a stream, the xid of
+ * the (sub)transaction the change belongs to.  The consumer needs it to
+ * apply an A of a subtransaction (ROLLBACK TO SAVEPOINT) that was streamed:
+ * the changes to forget are those of that xid and of its own
+ * subtransactions, which follow it in the stream.
  */
 static void
-ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
+ms_write_change_start(MsDecodingState *state, StringInfo out, char action,
+					  TransactionId xid)
 {
 	char		head[] = "{\"action\":\"?\",";
 
 	head[11] = action;
 	ms_buf_bytes(out, head, sizeof(head) - 1);
 	if (state->in_stream && state->include_xids)
-		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
+		appendStringInfo(out, "\"xid\":%u,",
+						 TransactionIdIsValid(xid) ? xid : state->stream_xid);
 }
 
 /*
@@ -986,7 +992,7 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	switch (change->action)
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
-			ms_write_change_start(state, out, 'I');
+			ms_write_change_start(state, out, 'I', change->txn->xid);
 			ms_buf_bytes(out, entry->ident, entry->identlen);
 			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
@@ -996,7 +1002,7 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			break;
 
 		case REORDER_BUFFER_CHANGE_UPDATE:
-			ms_write_change_start(state, out, 'U');
+			ms_write_change_start(state, out, 'U', change->txn->xid);
 			ms_buf_bytes(out, entry->ident, entry->identlen);
 			ms_buf_literal(out, ",\"key\":");
 			if (!entry->has_key)
@@ -1016,7 +1022,7 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			break;
 
 		case REORDER_BUFFER_CHANGE_DELETE:
-			ms_write_change_start(state, out, 'D');
+			ms_write_change_start(state, out, 'D', change->txn->xid);
 			ms_buf_bytes(out, entry->ident, entry->identlen);
 			ms_buf_literal(out, ",\"key\":");
 			if (entry->has_key && oldtuple)
@@ -1084,7 +1090,7 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		{
 			ms_write_header(ctx, txn);
 			OutputPluginPrepareWrite(ctx, true);
-			ms_write_change_start(state, out, 'T');
+			ms_write_change_start(state, out, 'T', change->txn->xid);
 			appendStringInfoString(out, "\"relations\":[");
 		}
 		else
@@ -1137,7 +1143,7 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 	OutputPluginPrepareWrite(ctx, true);
 	if (transactional)
-		ms_write_change_start(state, out, 'M');
+		ms_write_change_start(state, out, 'M', txn->xid);
 	else
 		appendStringInfoString(out, "{\"action\":\"M\",");
 	appendStringInfo(out, "\"transactional\":%s,\"prefix\":",

@@ -15,6 +15,7 @@
  *	init.c		the "init" subcommand
  *	message.c	parsing of the output plugin's JSON messages
  *	apply.c		applying decoded changes to the target
+ *	spool.c		streamed in-progress transactions, kept until they end
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
  *
@@ -144,6 +145,10 @@ typedef enum MsgAction
 	MSG_DELETE = 'D',
 	MSG_TRUNCATE = 'T',
 	MSG_MESSAGE = 'M',
+	MSG_STREAM_START = 'S',
+	MSG_STREAM_STOP = 'E',
+	MSG_STREAM_ABORT = 'A',
+	MSG_OWNERSHIP = 'O',
 	MSG_OTHER = '?'
 } MsgAction;
 
@@ -154,7 +159,8 @@ typedef struct Message
 	unsigned int relid;
 	char	   *schema;
 	char	   *table;
-	unsigned long long xid;
+	unsigned long long xid;		/* in a stream: of the (sub)transaction */
+	unsigned long long subxid;	/* A: the subtransaction aborted, or 0 */
 	char	   *commit_lsn;
 	char	   *end_lsn;
 	char	   *commit_time;
@@ -180,6 +186,11 @@ typedef struct Message
 	char	  **trunc_part_tables;	/* relation is a partitioned root */
 	bool		cascade;
 	bool		restart_identity;
+	/* O: the relation is in the domain after the change */
+	bool		in_domain;
+	/* U, D of a partition with a replica identity of its own: key columns */
+	int			nkeycols;
+	int		   *keycols;
 	/* M */
 	bool		transactional;
 	char	   *prefix;

@@ -5,7 +5,9 @@
  *
  * One session = one target connection + one replication connection to the
  * source.  START_REPLICATION begins at the position stored on the target;
- * XLogData messages carry the plugin's JSON messages, which apply.c applies.
+ * XLogData messages carry the plugin's JSON messages, which apply.c applies;
+ * those of streamed in-progress transactions wait in a spool (spool.c)
+ * until their streamed commit, and are then applied like one transaction.
  * Standby status updates report as flushed the end of the last source
  * commit that is committed on the target, or, when nothing is in flight,
  * the server's own WAL end from keepalives (everything before it that
@@ -38,9 +40,11 @@
 
 #include "job.h"
 #include "apply.h"
+#include "spool.h"
 
 #define SESSION_RECONNECT	(-1)
 #define SESSION_REPLAY		(-2)	/* reconnect at once, no backoff */
+#define SPOOL_FAILED		(-10)	/* spool file or spooled message unusable */
 
 /* a batch younger than this waits for more data before committing */
 #define QUIET_MS			20
@@ -149,6 +153,72 @@ print_status(const char *domain)
 }
 
 /*
+ * Apply one spooled message of a streamed transaction (spool_replay's
+ * callback).  arg points to where a parse error goes.
+ */
+static int
+replay_one(const char *data, int len, unsigned long long lsn, void *arg)
+{
+	Message		m;
+	int			rc;
+
+	if (!message_parse(data, len, &m, (char **) arg))
+		return SPOOL_FAILED;
+	rc = apply_message(&m, lsn);
+	message_free(&m);
+	return rc;
+}
+
+/*
+ * Route one message: blocks of streamed transactions (S ... E) go to their
+ * spool, A forgets spooled changes, a streamed C applies them as one
+ * transaction; everything else goes to apply.c at once.  Returns what
+ * apply_message returns, or SPOOL_FAILED with *errmsg set.
+ */
+static int
+dispatch_message(Spool *sp, Message *m, const char *data, int len,
+				 unsigned long long lsn, char **errmsg)
+{
+	int			rc;
+
+	switch (m->action)
+	{
+		case MSG_STREAM_START:
+			spool_block_start(sp, m->xid);
+			return APPLY_OK;
+		case MSG_STREAM_STOP:
+			spool_block_end(sp);
+			return APPLY_OK;
+		case MSG_STREAM_ABORT:
+			return spool_abort(sp, m->xid, m->subxid, errmsg) ? APPLY_OK : SPOOL_FAILED;
+		default:
+			break;
+	}
+	if (sp->current != NULL)
+		return spool_add(sp, m, data, len, lsn, errmsg) ? APPLY_OK : SPOOL_FAILED;
+
+	if (m->action == MSG_COMMIT && m->streamed)
+	{
+		Message		b;
+
+		/* the transaction as if it had arrived whole: B, its changes, C */
+		memset(&b, 0, sizeof(b));
+		b.action = MSG_BEGIN;
+		b.xid = m->xid;
+		b.commit_lsn = m->commit_lsn;
+		b.commit_time = m->commit_time;
+		rc = apply_message(&b, lsn);
+		if (rc == APPLY_OK)
+			rc = spool_replay(sp, m->xid, replay_one, errmsg, errmsg);
+		if (rc == -3)
+			rc = SPOOL_FAILED;
+		if (rc != APPLY_OK)
+			return rc;
+	}
+	return apply_message(m, lsn);
+}
+
+/*
  * START_REPLICATION failed: when because plugin and job speak different
  * protocol versions, say so with what to do, and return true.  A plugin
  * older than protocol versions (extension 1.0) refuses the option
@@ -204,6 +274,7 @@ stream_session(const JobOptions *given, bool *progress)
 	double		last_feedback = 0;
 	int			rc = SESSION_RECONNECT;
 	int			attempt;
+	Spool		spool = {0};
 
 	tgt = job_connect(opts->target, "target", false, false);
 	if (tgt == NULL)
@@ -471,11 +542,18 @@ stream_session(const JobOptions *given, bool *progress)
 				rc = EXIT_SERVER;
 				break;
 			}
+			arc = dispatch_message(&spool, &m, buf + 25, len - 25, data_start, &perr);
 			PQfreemem(buf);
-			arc = apply_message(&m, data_start);
 			if (arc == APPLY_OK && m.action == MSG_COMMIT && apply_batch_due())
 				arc = apply_flush();
 			message_free(&m);
+			if (arc == SPOOL_FAILED)
+			{
+				pg_log_error("%s (at LSN %s)", perr, lsn_format(data_start, lsnbuf));
+				state_record_error(tgt, opts->domain, perr);
+				rc = EXIT_SERVER;
+				break;
+			}
 			if (arc != APPLY_OK)
 				goto apply_failed;
 			*progress = true;
@@ -507,6 +585,7 @@ apply_failed:
 	}
 
 done:
+	spool_reset(&spool);
 	apply_reset();
 	PQfinish(repl);
 	PQfinish(tgt);
