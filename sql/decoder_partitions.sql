@@ -14,7 +14,8 @@ CREATE TABLE part_jp PARTITION OF part_asia FOR VALUES IN ('jp');
 INSERT INTO migration_split.ownership (rel, domain) VALUES ('part_root', 'dec_part');
 
 CREATE FUNCTION part_changes() RETURNS SETOF text LANGUAGE sql AS $$
-	SELECT replace(c.data, '"relid":' || 'part_root'::regclass::oid || ',', '"relid":part_root,')
+	SELECT regexp_replace(replace(c.data, '"relid":' || 'part_root'::regclass::oid || ',', '"relid":part_root,'),
+						  '"relid":[0-9]+,', '"relid":N,')
 	  FROM pg_logical_slot_get_changes('part', NULL, NULL, 'domain', 'dec_part',
 									   'include-xids', '0') c
 	 WHERE (c.data::jsonb->>'action') IS NOT NULL

@@ -45,6 +45,8 @@
 #include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "commands/defrem.h"
 #include "nodes/bitmapset.h"
 #include "replication/logical.h"
@@ -92,6 +94,9 @@ typedef struct MsRelEntry
 	uint64		generation;		/* ms_ownership_generation when decided */
 	bool		owned;			/* changes are emitted */
 	bool		warned_no_key;	/* WARNING about replica identity given */
+	bool		is_owner_table; /* migration_split.ownership itself */
+	char		member;			/* MS_MEMBER_*: the consumer's view of it */
+	bool		announce;		/* membership changed: O before next change */
 	bool		schema_sent;	/* R message sent ... */
 	TransactionId schema_sent_xid;	/* ... inside this stream, or outside */
 	Oid			report_relid;	/* relation named in the output */
@@ -108,6 +113,15 @@ typedef struct MsRelEntry
 	Datum	   *values;			/* deform buffers, natts long */
 	bool	   *nulls;
 } MsRelEntry;
+
+/*
+ * Whether the consumer knows a relation as in the domain(s): unknown until
+ * the relation is first decided in this session (the consumer's copy and
+ * the stream agree then), afterwards as last decided or announced by O.
+ */
+#define MS_MEMBER_UNKNOWN	0
+#define MS_MEMBER_IN		1
+#define MS_MEMBER_OUT		2
 
 /* Per-session state, in ctx->output_plugin_private. */
 typedef struct MsDecodingState
@@ -184,6 +198,12 @@ static void ms_write_change_start(MsDecodingState *state, StringInfo out,
 static void ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						   Relation relation, ReorderBufferChange *change,
 						   MsRelEntry *entry);
+static void ms_announce_entry(LogicalDecodingContext *ctx,
+							  ReorderBufferTXN *txn,
+							  ReorderBufferChange *change, MsRelEntry *entry);
+static void ms_ownership_change(LogicalDecodingContext *ctx,
+								ReorderBufferTXN *txn, Relation relation,
+								ReorderBufferChange *change);
 static void ms_write_values(StringInfo out, MsRelEntry *entry,
 							TupleDesc desc, HeapTuple tuple, bool keyonly,
 							bool deformed);
@@ -492,6 +512,10 @@ ms_init_entry(MsRelEntry *entry)
 	entry->valid = false;
 	entry->owned = false;
 	entry->warned_no_key = false;
+	entry->is_owner_table = false;
+	entry->member = MS_MEMBER_UNKNOWN;
+	entry->announce = false;
+	entry->generation = 0;
 	entry->schema_sent = false;
 	entry->schema_sent_xid = InvalidTransactionId;
 	entry->report_relid = entry->relid;
@@ -567,6 +591,7 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 	 * deciding moves it, and the entry is decided again at its next use.
 	 */
 	entry->generation = ms_ownership_generation;
+	entry->is_owner_table = (relid == ms_owner_table_oid());
 	domain = ms_relation_domain(relid);
 	for (i = 0; i < state->ndomains; i++)
 	{
@@ -575,6 +600,19 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 			ms_build_entry(state, entry, relation, domain);
 			break;
 		}
+	}
+
+	/*
+	 * A relation that joined or left the domain(s) without a change of its
+	 * own tag (ALTER TABLE ... INHERIT / NO INHERIT, ATTACH / DETACH
+	 * PARTITION, a parent's tag): announce it before its next change.
+	 */
+	{
+		char		member = entry->owned ? MS_MEMBER_IN : MS_MEMBER_OUT;
+
+		if (entry->member != MS_MEMBER_UNKNOWN && entry->member != member)
+			entry->announce = true;
+		entry->member = member;
 	}
 	if (oldrmsg != NULL && entry->owned && entry->report == oldreport &&
 		(entry->rmsglen != (int) strlen(oldrmsg) ||
@@ -959,8 +997,175 @@ ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	MsRelEntry *entry = ms_get_entry(ctx->output_plugin_private, relation);
 
+	if (unlikely(entry->announce))
+		ms_announce_entry(ctx, txn, change, entry);
 	if (entry->owned)
 		ms_emit_change(ctx, txn, relation, change, entry);
+	else if (unlikely(entry->is_owner_table))
+		ms_ownership_change(ctx, txn, relation, change);
+}
+
+/*
+ * Write an O message: relation relid (reported under that name) is in one
+ * of the session's domains after this point of the transaction, or not.
+ * domain is the domain owning it then, or MS_NO_DOMAIN.  rootid, when
+ * valid, is the partitioned table of the domain(s) that the partition
+ * relid no longer belongs to: its rows were reported under that name.
+ */
+static void
+ms_write_membership(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					TransactionId xid, Oid relid, bool in_domain,
+					MsDomainId domain, Oid rootid)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	StringInfo	out = ctx->out;
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+	char	   *relname = get_rel_name(relid);
+
+	if (nspname == NULL || relname == NULL)
+		return;					/* dropped in the same transaction */
+
+	ms_write_header(ctx, txn);
+	OutputPluginPrepareWrite(ctx, true);
+	ms_write_change_start(state, out, MS_MSG_OWNERSHIP, xid);
+	appendStringInfo(out, "\"" MS_FLD_RELID "\":%u,\"" MS_FLD_SCHEMA "\":", relid);
+	ms_json_cstring(out, nspname);
+	appendStringInfoString(out, ",\"" MS_FLD_TABLE "\":");
+	ms_json_cstring(out, relname);
+	appendStringInfo(out, ",\"" MS_FLD_IN_DOMAIN "\":%s,\"" MS_FLD_DOMAIN "\":",
+					 in_domain ? "true" : "false");
+	if (domain != MS_NO_DOMAIN)
+		ms_json_cstring(out, ms_domain_name(domain));
+	else
+		appendStringInfoString(out, "null");
+	if (OidIsValid(rootid))
+	{
+		appendStringInfoString(out, ",\"" MS_FLD_ROOT_SCHEMA "\":");
+		ms_json_cstring(out, get_namespace_name(get_rel_namespace(rootid)));
+		appendStringInfoString(out, ",\"" MS_FLD_ROOT_TABLE "\":");
+		ms_json_cstring(out, get_rel_name(rootid));
+	}
+	appendStringInfoChar(out, '}');
+	OutputPluginWrite(ctx, true);
+}
+
+/*
+ * O for an entry whose membership changed since the consumer last knew it
+ * (see ms_lookup_entry), written before the change that revealed it.
+ */
+static pg_noinline void
+ms_announce_entry(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				  ReorderBufferChange *change, MsRelEntry *entry)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+
+	entry->announce = false;
+	ms_write_membership(ctx, txn, change->txn->xid, entry->report_relid,
+						entry->owned,
+						ms_relation_domain(entry->report_relid), InvalidOid);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * A change of migration_split.ownership (a user_catalog_table, so the
+ * historic snapshot already shows it): for the relation whose tag changed
+ * and its inheritance children, write O when it is in the domain(s) now,
+ * or may have been before (the consumer knew it in, or this session has
+ * not seen it yet).  Partitions are reported as their root and skipped.
+ * The tag's invalidations are processed only at the end of the command, so
+ * the answer is read past the ownership cache, and the relation's entry is
+ * decided again at its next change.
+ */
+static pg_noinline void
+ms_ownership_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					Relation relation, ReorderBufferChange *change)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	TupleDesc	desc = RelationGetDescr(relation);
+	Oid			tagged[2];
+	int			ntagged = 0;
+	int			k;
+	HeapTuple	tuples[2];
+
+	tuples[0] = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
+	tuples[1] = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL;
+	for (k = 0; k < 2; k++)
+	{
+		bool		isnull;
+		Datum		d;
+
+		if (tuples[k] == NULL)
+			continue;
+		d = heap_getattr(tuples[k], 1, desc, &isnull);
+		if (!isnull && (ntagged == 0 || tagged[0] != DatumGetObjectId(d)))
+			tagged[ntagged++] = DatumGetObjectId(d);
+	}
+
+	for (k = 0; k < ntagged; k++)
+	{
+		List	   *rels;
+		ListCell   *lc;
+
+		if (get_rel_relkind(tagged[k]) == '\0')
+			continue;			/* dropped */
+		rels = find_all_inheritors(tagged[k], NoLock, NULL);
+		foreach(lc, rels)
+		{
+			Oid			relid = lfirst_oid(lc);
+			char		relkind = get_rel_relkind(relid);
+			MsDomainId	domain;
+			bool		in_domain = false;
+			MsRelEntry *entry;
+			bool		found;
+			int			i;
+
+			Oid			rootid = InvalidOid;
+
+			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+				(relid != tagged[k] && get_rel_relispartition(relid)))
+				continue;
+			domain = ms_relation_domain_uncached(relid);
+			for (i = 0; i < state->ndomains; i++)
+				if (state->domains[i] == domain)
+					in_domain = true;
+
+			/*
+			 * A partition tagged on its own: if its partitioned root is in
+			 * the domain(s) and it is not, its rows leave that root.
+			 */
+			if (relid == tagged[k] && get_rel_relispartition(relid))
+			{
+				List	   *ancestors = get_partition_ancestors(relid);
+				Oid			top = llast_oid(ancestors);
+				MsDomainId	topdomain = ms_relation_domain_uncached(top);
+
+				for (i = 0; i < state->ndomains; i++)
+					if (state->domains[i] == topdomain && !in_domain)
+						rootid = top;
+				if (in_domain)
+					continue;	/* reported as its root, which has it */
+			}
+
+			entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
+			if (!found)
+				ms_init_entry(entry);
+			if (in_domain || OidIsValid(rootid) || entry->member != MS_MEMBER_OUT)
+				ms_write_membership(ctx, txn, change->txn->xid, relid,
+									in_domain, domain, rootid);
+			entry->member = in_domain ? MS_MEMBER_IN : MS_MEMBER_OUT;
+			entry->announce = false;
+			entry->valid = false;
+			/* a new tag: the consumer that copies the table needs its R */
+			entry->schema_sent = false;
+		}
+	}
+
+	state->last_entry = NULL;	/* entries were added: addresses may move */
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 }
 
 /*

@@ -32,6 +32,7 @@ typedef int32 MsDomainId;
 /* ownership_cache.c */
 extern PGDLLIMPORT uint64 ms_ownership_generation;
 extern MsDomainId ms_relation_domain(Oid relid);
+extern MsDomainId ms_relation_domain_uncached(Oid relid);
 extern Oid	ms_relation_owning_root(Oid relid);
 extern const char *ms_domain_name(MsDomainId id);
 extern MsDomainId ms_domain_id(const char *name, bool create);

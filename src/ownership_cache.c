@@ -397,6 +397,33 @@ resolve_relation(Oid relid)
 }
 
 /*
+ * The domain owning relid as the catalog snapshot sees it right now,
+ * bypassing the cache: for the output plugin at a change of the ownership
+ * table itself, which the historic snapshot already shows but whose
+ * invalidations are processed only at the end of its command.
+ */
+MsDomainId
+ms_relation_domain_uncached(Oid relid)
+{
+	MsDomainId	domain;
+	Oid			parent = InvalidOid;
+	char		relkind;
+
+	ownership_cache_setup();
+	domain = lookup_explicit_tag(relid);
+	if (domain != MS_NO_DOMAIN)
+		return domain;
+	relkind = get_rel_relkind(relid);
+	if (relkind == RELKIND_TOASTVALUE || relkind == RELKIND_SEQUENCE)
+		parent = owning_table_of(relid);
+	else if (get_rel_relispartition(relid))
+		parent = get_partition_parent(relid, true);
+	else if (relkind != '\0')
+		parent = first_inheritance_parent(relid);
+	return OidIsValid(parent) ? ms_relation_domain_uncached(parent) : MS_NO_DOMAIN;
+}
+
+/*
  * The domain owning relid, or MS_NO_DOMAIN.  Cheap after the first call for
  * a relation: one hash lookup.
  */

@@ -91,5 +91,7 @@
 #define MS_FLD_CONTENT			"content"
 #define MS_FLD_CONTENT_HEX		"content_hex"
 #define MS_FLD_IN_DOMAIN		"in_domain"
+#define MS_FLD_ROOT_SCHEMA		"root_schema"
+#define MS_FLD_ROOT_TABLE		"root_table"
 
 #endif							/* MIGRATION_SPLIT_PROTOCOL_H */
