@@ -16,6 +16,7 @@
  *	message.c	parsing of the output plugin's JSON messages
  *	apply.c		applying decoded changes to the target
  *	spool.c		streamed in-progress transactions, kept until they end
+ *	tablesync.c	online copy of a table that joined the domain while streaming
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
  *
@@ -186,8 +187,11 @@ typedef struct Message
 	char	  **trunc_part_tables;	/* relation is a partitioned root */
 	bool		cascade;
 	bool		restart_identity;
-	/* O: the relation is in the domain after the change */
+	/* O: the relation is in the domain after the change, and its domain */
 	bool		in_domain;
+	char	   *domain;
+	char	   *root_schema;	/* a partition left this partitioned table */
+	char	   *root_table;
 	/* U, D of a partition with a replica identity of its own: key columns */
 	int			nkeycols;
 	int		   *keycols;

@@ -155,6 +155,12 @@ ps_scalar(void *state, char *token, JsonTokenType type)
 			m->subxid = strtoull(token, NULL, 10);
 		else if (strcmp(f, MS_FLD_IN_DOMAIN) == 0)
 			m->in_domain = token_bool(token, type);
+		else if (strcmp(f, MS_FLD_DOMAIN) == 0 && !isnull)
+			m->domain = token, keep = true;
+		else if (strcmp(f, MS_FLD_ROOT_SCHEMA) == 0 && !isnull)
+			m->root_schema = token, keep = true;
+		else if (strcmp(f, MS_FLD_ROOT_TABLE) == 0 && !isnull)
+			m->root_table = token, keep = true;
 		else if (strcmp(f, "relid") == 0)
 			m->relid = (unsigned int) strtoul(token, NULL, 10);
 		else if (strcmp(f, "commit_lsn") == 0 && !isnull)
@@ -330,6 +336,9 @@ message_free(Message *m)
 		pg_free(m->keyvals[i]);
 	pg_free(m->keyvals);
 	pg_free(m->unchanged);
+	pg_free(m->domain);
+	pg_free(m->root_schema);
+	pg_free(m->root_table);
 	pg_free(m->keycols);
 	for (i = 0; i < m->nrelations; i++)
 	{
