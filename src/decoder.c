@@ -78,6 +78,7 @@ typedef struct MsColumn
 	AttrNumber	inattno;		/* its attnum in the changed relation */
 	bool		isvarlena;		/* may hold an unchanged TOAST pointer */
 	bool		key;			/* part of the replica identity */
+	bool		oldkey;			/* written in the old key of U and D */
 	MsOutKind	kind;			/* fast path for the value's text */
 	FmgrInfo	outfunc;		/* type output function */
 } MsColumn;
@@ -101,7 +102,9 @@ typedef struct MsRelEntry
 	TransactionId schema_sent_xid;	/* ... inside this stream, or outside */
 	Oid			report_relid;	/* relation named in the output */
 	struct MsRelEntry *report;	/* its entry: keeps the sent/warned state */
-	bool		has_key;		/* the reported relation has a usable key */
+	bool		has_key;		/* the old key of U and D is usable */
+	char	   *keycols;		/* ,"key_columns":[..] when the old key is
+								 * the partition's own, or NULL */
 	MemoryContext cxt;			/* owns everything below; NULL until owned */
 	int			ncols;
 	MsColumn   *cols;
@@ -647,6 +650,10 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	StringInfoData buf;
 	int			i;
 	bool		first = true;
+	char		leafident;
+	Bitmapset  *leafattrs = NULL;
+	bool		leafown = false;	/* the partition's own identity counts */
+	bool		leafcovers = true;	/* ... and holds all of the root's key */
 
 	if (entry->cxt == NULL)
 		entry->cxt = AllocSetContextCreate(MsRelCacheContext,
@@ -686,6 +693,21 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	if (replident != REPLICA_IDENTITY_FULL)
 		idattrs = RelationGetIdentityKeyBitmap(reportrel);
 	entry->has_key = (replident == REPLICA_IDENTITY_FULL || !bms_is_empty(idattrs));
+	entry->keycols = NULL;
+
+	/*
+	 * A partition logs the old key of its own replica identity, which may
+	 * differ from its root's.  When it lacks some of the root's key
+	 * columns, U and D carry the partition's key instead, with the output
+	 * positions of its columns in "key_columns".
+	 */
+	if (reportrel != relation)
+	{
+		leafident = relation->rd_rel->relreplident;
+		if (leafident == REPLICA_IDENTITY_DEFAULT || leafident == REPLICA_IDENTITY_INDEX)
+			leafattrs = RelationGetIdentityKeyBitmap(relation);
+		leafown = (leafident != REPLICA_IDENTITY_FULL);
+	}
 
 	entry->natts = indesc->natts;
 	entry->values = palloc(sizeof(Datum) * Max(indesc->natts, 1));
@@ -725,6 +747,17 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 		col->key = (replident == REPLICA_IDENTITY_FULL ||
 					bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber,
 								  idattrs));
+		col->oldkey = col->key;
+		if (leafown)
+		{
+			bool		inleaf = (col->inattno > 0 &&
+								  bms_is_member(col->inattno - FirstLowInvalidHeapAttributeNumber,
+												leafattrs));
+
+			if (col->key && !inleaf)
+				leafcovers = false;
+			col->oldkey = inleaf;
+		}
 		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
 		fmgr_info_cxt(outfn, &col->outfunc, entry->cxt);
 		col->isvarlena = (att->attlen == -1);
@@ -746,9 +779,48 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	entry->rmsg = buf.data;
 	entry->rmsglen = buf.len;
 
+	if (leafown && leafcovers)
+	{
+		/* the root's key is in the partition's old tuple: use it */
+		for (i = 0; i < entry->ncols; i++)
+			entry->cols[i].oldkey = entry->cols[i].key;
+	}
+	else if (leafown)
+	{
+		entry->has_key = !bms_is_empty(leafattrs);
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, ",\"" MS_FLD_KEY_COLUMNS "\":[");
+		first = true;
+		for (i = 0; i < entry->ncols; i++)
+		{
+			if (!entry->cols[i].oldkey)
+				continue;
+			appendStringInfo(&buf, "%s%d", first ? "" : ",", i);
+			first = false;
+		}
+		appendStringInfoChar(&buf, ']');
+		entry->keycols = buf.data;
+	}
+
 	MemoryContextSwitchTo(oldcxt);
 
-	if (!entry->has_key && !entry->report->warned_no_key)
+	if (!entry->has_key && leafown && !leafcovers)
+	{
+		/* once per partition: the root may have a key */
+		if (!entry->warned_no_key)
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("partition \"%s.%s\" of table \"%s.%s\" of domain \"%s\" has no replica identity",
+							get_namespace_name(RelationGetNamespace(relation)),
+							RelationGetRelationName(relation),
+							get_namespace_name(RelationGetNamespace(reportrel)),
+							RelationGetRelationName(reportrel),
+							ms_domain_name(domain)),
+					 errdetail("Its updates and deletes are emitted with a null key, which a consumer cannot apply."),
+					 errhint("Give the partition the replica identity of its root, a primary key, or REPLICA IDENTITY FULL.")));
+		entry->warned_no_key = true;
+	}
+	else if (!entry->has_key && !entry->report->warned_no_key)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -946,7 +1018,7 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 		int			k = col->inattno - 1;
 		Datum		value;
 
-		if (keyonly && !col->key)
+		if (keyonly && !col->oldkey)
 			continue;
 		if (!first)
 			ms_buf_char(out, ',');
@@ -1218,6 +1290,8 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 				ms_write_values(out, entry, desc, newtuple, true, false);
 			else
 				ms_buf_literal(out, "null");
+			if (entry->keycols && entry->has_key)
+				appendStringInfoString(out, entry->keycols);
 			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, false,
@@ -1234,6 +1308,8 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 				ms_write_values(out, entry, desc, oldtuple, true, false);
 			else
 				ms_buf_literal(out, "null");
+			if (entry->keycols && entry->has_key)
+				appendStringInfoString(out, entry->keycols);
 			break;
 
 		default:

@@ -138,6 +138,7 @@ static char *apply_error;
 static const char *apply_hint;	/* NULL: the generic one of stream.c */
 
 static int	find_sync(const char *schema, const char *table);
+static int	apply_by_partition_key(ApplyRel *r, Message *m);
 static int	apply_ownership(Message *m);
 static int	join_table(const char *schema, const char *table);
 
@@ -1167,6 +1168,69 @@ apply_truncate(Message *m)
 	return rc;
 }
 
+/*
+ * U or D of a partition whose replica identity differs from its root's:
+ * the key names its columns (key_columns, output positions).  Sent as a
+ * statement of its own, not prepared: such partitions are rare.  It must
+ * change exactly one row, as every U and D must.
+ */
+static int
+apply_by_partition_key(ApplyRel *r, Message *m)
+{
+	PQExpBufferData sql;
+	const char **vals;
+	bool	   *unch;
+	int			n = 0;
+	int			i;
+	int			rc;
+	char		lsnbuf[32];
+
+	if ((rc = run_flush()) != APPLY_OK)
+		return rc;
+	if (m->nkey != m->nkeycols)
+		return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d key values for %d key columns (source commit LSN %s)",
+					r->schema, r->table, m->nkey, m->nkeycols, lsn_format(xact_commit_lsn, lsnbuf));
+	for (i = 0; i < m->nkeycols; i++)
+		if (m->keycols[i] < 0 || m->keycols[i] >= r->ncols)
+			return fail(EXIT_APPLY, "change of table \"%s.%s\" names key column %d of %d (source commit LSN %s)",
+						r->schema, r->table, m->keycols[i], r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
+
+	vals = pg_malloc(sizeof(char *) * (r->ncols + m->nkey + 1));
+	unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
+	for (i = 0; i < m->nunchanged; i++)
+		if (m->unchanged[i] >= 0 && m->unchanged[i] < r->ncols)
+			unch[m->unchanged[i]] = true;
+
+	initPQExpBuffer(&sql);
+	if (m->action == MSG_UPDATE)
+	{
+		appendPQExpBuffer(&sql, "UPDATE %s SET ", r->qname);
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i] && !unch[i])
+			{
+				vals[n++] = m->newvals[i];
+				appendPQExpBuffer(&sql, "%s%s = $%d", n > 1 ? ", " : "", r->qcols[i], n);
+			}
+		if (n == 0)
+			appendPQExpBuffer(&sql, "%s = %s", r->qcols[m->keycols[0]], r->qcols[m->keycols[0]]);
+	}
+	else
+		appendPQExpBuffer(&sql, "DELETE FROM %s", r->qname);
+	appendPQExpBufferStr(&sql, " WHERE ");
+	for (i = 0; i < m->nkeycols; i++)
+	{
+		vals[n++] = m->keyvals[i];
+		appendPQExpBuffer(&sql, "%s%s = $%d", i ? " AND " : "",
+						  r->qcols[m->keycols[i]], n);
+	}
+	rc = PQsendQueryParams(tgt, sql.data, n, NULL, vals, NULL, NULL, 0);
+	queue(m->action, true, r);
+	termPQExpBuffer(&sql);
+	pg_free(vals);
+	pg_free(unch);
+	return send_ok(rc);
+}
+
 /* The index of a copied table in the sync list, or -1. */
 static int
 find_sync(const char *schema, const char *table)
@@ -1436,6 +1500,15 @@ apply_message(Message *m, unsigned long long data_start)
 			if (m->action != MSG_DELETE && m->nnew != r->ncols)
 				return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
 							r->schema, r->table, m->nnew, r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
+			if (m->action != MSG_INSERT && m->nkeycols > 0 && !m->key_null)
+			{
+				/* a partition's own replica identity */
+				if ((rc = begin_batch()) != APPLY_OK)
+					return rc;
+				xact_sent = true;
+				batch_rows++;
+				return apply_by_partition_key(r, m);
+			}
 			if (m->action != MSG_INSERT && (m->key_null || m->nkey != r->nkey || r->nkey == 0))
 			{
 				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
