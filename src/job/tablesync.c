@@ -206,11 +206,22 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	seqs = table_sequence_lines(d->sequences_ddl, d->sequences_owned_ddl, tname);
 	one.sequences_ddl = seqs;
 	one.sequences_owned_ddl = table_owned_lines(d->sequences_owned_ddl, tname);
-	job_command(tgt, "target", "BEGIN");
-	schema_create_target(tgt, &one, opts->target_schema);
 	params[0] = opts->domain;
 	params[1] = schema;
 	params[2] = table;
+	job_command(tgt, "target", "BEGIN");
+
+	/* a copy interrupted earlier (the job was killed): start over */
+	res = job_query(tgt, "target",
+					"DELETE FROM " MS_STATE_SCHEMA ".tables WHERE domain = $1 AND source_schema = $2"
+					" AND source_table = $3 AND state = 'pending'",
+					3, params);
+	if (strcmp(PQcmdTuples(res), "0") != 0)
+		job_command(tgt, "target", psprintf("DROP TABLE IF EXISTS %s.%s",
+											job_quote_ident(tgt, opts->target_schema),
+											job_quote_ident(tgt, t->name)));
+	PQclear(res);
+	schema_create_target(tgt, &one, opts->target_schema);
 	PQclear(job_query(tgt, "target",
 					  "INSERT INTO " MS_STATE_SCHEMA ".tables (domain, source_schema, source_table, state)"
 					  " VALUES ($1, $2, $3, 'pending')",
