@@ -50,4 +50,20 @@ is($tgt->safe_psql('postgres', sprintf($digest, 'pid.pr')),
 	$src->safe_psql('postgres', sprintf($digest, 'public.pr')),
 	'target equals source row for row');
 
+# a partition with no usable identity is refused at init, named
+$src->safe_psql('postgres', q{
+CREATE TABLE pn (id int PRIMARY KEY, v int) PARTITION BY RANGE (id);
+CREATE TABLE pn_low PARTITION OF pn FOR VALUES FROM (0) TO (100);
+CREATE TABLE pn_high PARTITION OF pn FOR VALUES FROM (100) TO (200);
+ALTER TABLE pn_high REPLICA IDENTITY NOTHING;
+INSERT INTO migration_split.domains (domain) VALUES ('pnone');
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('pn', 'pnone');
+});
+IPC::Run::run([ 'migration-split', 'init', '--source', $src->connstr('postgres'), '--target',
+		$tgt->connstr('postgres'), '--domain', 'pnone', '--no-progress' ], '>', \$out, '2>', \$err);
+is($? >> 8, 3, 'init refuses a partition without replica identity (exit 3)');
+like($err, qr/table without primary key or replica identity in domain "pnone": partition public\.pn_high of public\.pn/,
+	'the message names the partition and its table');
+is($tgt->safe_psql('postgres', q{SELECT to_regnamespace('pnone') IS NULL}), 't', 'nothing was created');
+
 done_testing();
