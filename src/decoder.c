@@ -6,12 +6,14 @@
  *		per message, ready for the replication job to apply.
  *
  * The output format is documented in the README (section "decoder") and is
- * the contract with the replication job: B/C around each transaction that
- * has at least one change of the domain(s), R (relation metadata) before
- * the first change of a relation and again after it changed, I/U/D/T row
- * changes and truncates, M for logical messages with prefix
+ * the contract with the replication job, versioned in protocol.h: B/C
+ * around each transaction that has at least one message for the
+ * domain(s), R (relation metadata) before the first change of a relation
+ * and again after it changed, I/U/D/T row changes and truncates, O when a
+ * table joins or leaves the domain(s), M for logical messages with prefix
  * "migration_split", and S/E/A plus a streamed C for in-progress
- * transactions when the consumer asks for stream-changes.
+ * transactions when the consumer asks for stream-changes (changes inside
+ * a stream name the subtransaction they belong to).
  *
  * Deciding what to emit.  Ownership comes from the ownership cache
  * (ownership_cache.c), which reads migration_split.ownership through the
@@ -20,11 +22,20 @@
  * taken once per relation and kept in this plugin's relation cache,
  * together with everything needed to print the relation's changes (output
  * functions, key columns, partition-to-root column map, the R message).
- * A relcache invalidation callback marks entries stale: the ownership
- * trigger queues such invalidations for the tagged table and its
- * inheritors, and decoding replays them at the right LSN; DDL on the table
- * does the same, after which the R message is sent again.  A change of a
+ * Two things make an entry stale.  The ownership decision follows the
+ * ownership cache's generation (ms_ownership_generation): any flush of
+ * that cache, including one caused by ALTER TABLE ... INHERIT on an
+ * ancestor, makes every entry decide again at its next use (R is sent
+ * again only if its text changed).  The relation's own shape follows a
+ * relcache invalidation callback: DDL on the table marks its entry (and
+ * its partitions') stale and the R message is sent again.  Decoding
+ * replays both kinds of invalidation at the right LSN.  A change of a
  * table the domain does not own costs one hash lookup.
+ *
+ * Membership events.  A change of migration_split.ownership itself (a
+ * user_catalog_table, decoded like any table) produces O messages for the
+ * tagged table and its inheritance children; a table whose decision flips
+ * for another reason gets its O before its next change.
  *
  * Memory.  Session state (options, relation cache) lives in children of
  * ctx->context and disappears with the decoding context.  Everything done
