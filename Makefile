@@ -60,7 +60,9 @@ REGRESS = \
 	decoder_ownership \
 	decoder_partitions \
 	decoder_errors \
-	decoder_fastpaths
+	decoder_fastpaths \
+	decoder_streaming \
+	ownership_inheritance
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split

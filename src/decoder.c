@@ -6,12 +6,14 @@
  *		per message, ready for the replication job to apply.
  *
  * The output format is documented in the README (section "decoder") and is
- * the contract with the replication job: B/C around each transaction that
- * has at least one change of the domain(s), R (relation metadata) before
- * the first change of a relation and again after it changed, I/U/D/T row
- * changes and truncates, M for logical messages with prefix
+ * the contract with the replication job, versioned in protocol.h: B/C
+ * around each transaction that has at least one message for the
+ * domain(s), R (relation metadata) before the first change of a relation
+ * and again after it changed, I/U/D/T row changes and truncates, O when a
+ * table joins or leaves the domain(s), M for logical messages with prefix
  * "migration_split", and S/E/A plus a streamed C for in-progress
- * transactions when the consumer asks for stream-changes.
+ * transactions when the consumer asks for stream-changes (changes inside
+ * a stream name the subtransaction they belong to).
  *
  * Deciding what to emit.  Ownership comes from the ownership cache
  * (ownership_cache.c), which reads migration_split.ownership through the
@@ -20,11 +22,20 @@
  * taken once per relation and kept in this plugin's relation cache,
  * together with everything needed to print the relation's changes (output
  * functions, key columns, partition-to-root column map, the R message).
- * A relcache invalidation callback marks entries stale: the ownership
- * trigger queues such invalidations for the tagged table and its
- * inheritors, and decoding replays them at the right LSN; DDL on the table
- * does the same, after which the R message is sent again.  A change of a
+ * Two things make an entry stale.  The ownership decision follows the
+ * ownership cache's generation (ms_ownership_generation): any flush of
+ * that cache, including one caused by ALTER TABLE ... INHERIT on an
+ * ancestor, makes every entry decide again at its next use (R is sent
+ * again only if its text changed).  The relation's own shape follows a
+ * relcache invalidation callback: DDL on the table marks its entry (and
+ * its partitions') stale and the R message is sent again.  Decoding
+ * replays both kinds of invalidation at the right LSN.  A change of a
  * table the domain does not own costs one hash lookup.
+ *
+ * Membership events.  A change of migration_split.ownership itself (a
+ * user_catalog_table, decoded like any table) produces O messages for the
+ * tagged table and its inheritance children; a table whose decision flips
+ * for another reason gets its O before its next change.
  *
  * Memory.  Session state (options, relation cache) lives in children of
  * ctx->context and disappears with the decoding context.  Everything done
@@ -45,6 +56,8 @@
 #include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "commands/defrem.h"
 #include "nodes/bitmapset.h"
 #include "replication/logical.h"
@@ -63,9 +76,10 @@
 
 #include "decoder.h"
 #include "migration_split.h"
+#include "protocol.h"
 
 /* Prefix of the logical messages that pass through (pg_logical_emit_message). */
-#define MS_MESSAGE_PREFIX	"migration_split"
+#define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -75,6 +89,7 @@ typedef struct MsColumn
 	AttrNumber	inattno;		/* its attnum in the changed relation */
 	bool		isvarlena;		/* may hold an unchanged TOAST pointer */
 	bool		key;			/* part of the replica identity */
+	bool		oldkey;			/* written in the old key of U and D */
 	MsOutKind	kind;			/* fast path for the value's text */
 	FmgrInfo	outfunc;		/* type output function */
 } MsColumn;
@@ -88,13 +103,19 @@ typedef struct MsRelEntry
 {
 	Oid			relid;			/* hash key: the changed relation */
 	bool		valid;			/* false: rebuild before next use */
+	uint64		generation;		/* ms_ownership_generation when decided */
 	bool		owned;			/* changes are emitted */
 	bool		warned_no_key;	/* WARNING about replica identity given */
+	bool		is_owner_table; /* migration_split.ownership itself */
+	char		member;			/* MS_MEMBER_*: the consumer's view of it */
+	bool		announce;		/* membership changed: O before next change */
 	bool		schema_sent;	/* R message sent ... */
 	TransactionId schema_sent_xid;	/* ... inside this stream, or outside */
 	Oid			report_relid;	/* relation named in the output */
 	struct MsRelEntry *report;	/* its entry: keeps the sent/warned state */
-	bool		has_key;		/* the reported relation has a usable key */
+	bool		has_key;		/* the old key of U and D is usable */
+	char	   *keycols;		/* ,"key_columns":[..] when the old key is
+								 * the partition's own, or NULL */
 	MemoryContext cxt;			/* owns everything below; NULL until owned */
 	int			ncols;
 	MsColumn   *cols;
@@ -106,6 +127,15 @@ typedef struct MsRelEntry
 	Datum	   *values;			/* deform buffers, natts long */
 	bool	   *nulls;
 } MsRelEntry;
+
+/*
+ * Whether the consumer knows a relation as in the domain(s): unknown until
+ * the relation is first decided in this session (the consumer's copy and
+ * the stream agree then), afterwards as last decided or announced by O.
+ */
+#define MS_MEMBER_UNKNOWN	0
+#define MS_MEMBER_IN		1
+#define MS_MEMBER_OUT		2
 
 /* Per-session state, in ctx->output_plugin_private. */
 typedef struct MsDecodingState
@@ -178,10 +208,16 @@ static void ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry);
 static void ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						  char action, XLogRecPtr commit_lsn, bool streamed);
 static void ms_write_change_start(MsDecodingState *state, StringInfo out,
-								  char action);
+								  char action, TransactionId xid);
 static void ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 						   Relation relation, ReorderBufferChange *change,
 						   MsRelEntry *entry);
+static void ms_announce_entry(LogicalDecodingContext *ctx,
+							  ReorderBufferTXN *txn,
+							  ReorderBufferChange *change, MsRelEntry *entry);
+static void ms_ownership_change(LogicalDecodingContext *ctx,
+								ReorderBufferTXN *txn, Relation relation,
+								ReorderBufferChange *change);
 static void ms_write_values(StringInfo out, MsRelEntry *entry,
 							TupleDesc desc, HeapTuple tuple, bool keyonly,
 							bool deformed);
@@ -228,6 +264,41 @@ ms_bool_option(DefElem *elem)
 }
 
 /*
+ * The option proto-version: the consumer names the protocol version it
+ * speaks (protocol.h).  Any other than ours is refused, naming both, so
+ * that a job and a plugin of different versions never misread each other.
+ * Without the option, the current version is assumed (pg_recvlogical,
+ * pg_logical_slot_get_changes).
+ */
+static void
+ms_check_proto_version(DefElem *elem)
+{
+	int32		version;
+	char	   *end;
+
+	if (elem->arg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" needs a value", elem->defname),
+				 errhint("This output plugin speaks protocol version %d.",
+						 MS_PROTOCOL_VERSION)));
+	errno = 0;
+	version = strtol(strVal(elem->arg), &end, 10);
+	if (errno != 0 || *end != '\0' || end == strVal(elem->arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not parse value \"%s\" for parameter \"%s\"",
+						strVal(elem->arg), elem->defname)));
+	if (version != MS_PROTOCOL_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("client requested protocol version %d, but the output plugin \"%s\" speaks protocol version %d",
+						version, MS_PROTO_PLUGIN_NAME, MS_PROTOCOL_VERSION),
+				 errdetail("Plugin and consumer of different protocol versions would misread each other's messages."),
+				 errhint("Use a migration-split job of the same release as the extension's library on the source.")));
+}
+
+/*
  * Parse the plugin options into state.  Called with the session's memory
  * context current.
  */
@@ -242,7 +313,7 @@ ms_parse_options(MsDecodingState *state, List *options)
 
 		Assert(elem->arg == NULL || IsA(elem->arg, String));
 
-		if (strcmp(elem->defname, "domain") == 0)
+		if (strcmp(elem->defname, MS_OPT_DOMAIN) == 0)
 		{
 			char	   *rawstring;
 			List	   *names;
@@ -276,17 +347,19 @@ ms_parse_options(MsDecodingState *state, List *options)
 				state->domains[state->ndomains++] = ms_domain_id(name, true);
 			}
 		}
-		else if (strcmp(elem->defname, "include-xids") == 0)
+		else if (strcmp(elem->defname, MS_OPT_INCLUDE_XIDS) == 0)
 			state->include_xids = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "include-timestamp") == 0)
+		else if (strcmp(elem->defname, MS_OPT_INCLUDE_TIMESTAMP) == 0)
 			state->include_timestamp = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "include-lsn") == 0)
+		else if (strcmp(elem->defname, MS_OPT_INCLUDE_LSN) == 0)
 			state->include_lsn = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "skip-empty-xacts") == 0)
+		else if (strcmp(elem->defname, MS_OPT_SKIP_EMPTY_XACTS) == 0)
 			state->skip_empty_xacts = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "stream-changes") == 0)
+		else if (strcmp(elem->defname, MS_OPT_STREAM_CHANGES) == 0)
 			state->stream_changes = ms_bool_option(elem);
-		else if (strcmp(elem->defname, "format") == 0)
+		else if (strcmp(elem->defname, MS_OPT_PROTO_VERSION) == 0)
+			ms_check_proto_version(elem);
+		else if (strcmp(elem->defname, MS_OPT_FORMAT) == 0)
 		{
 			if (elem->arg == NULL)
 				ereport(ERROR,
@@ -453,6 +526,10 @@ ms_init_entry(MsRelEntry *entry)
 	entry->valid = false;
 	entry->owned = false;
 	entry->warned_no_key = false;
+	entry->is_owner_table = false;
+	entry->member = MS_MEMBER_UNKNOWN;
+	entry->announce = false;
+	entry->generation = 0;
 	entry->schema_sent = false;
 	entry->schema_sent_xid = InvalidTransactionId;
 	entry->report_relid = entry->relid;
@@ -472,7 +549,7 @@ ms_get_entry(MsDecodingState *state, Relation relation)
 
 	/* Changes come in runs of the same relation: skip the hash lookup. */
 	if (likely(entry != NULL && entry->relid == RelationGetRelid(relation) &&
-			   entry->valid))
+			   entry->valid && entry->generation == ms_ownership_generation))
 		return entry;
 	return ms_lookup_entry(state, relation);
 }
@@ -490,14 +567,32 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 	MsDomainId	domain;
 	MemoryContext oldcxt;
 	int			i;
+	char	   *oldrmsg = NULL;
+	MsRelEntry *oldreport = NULL;
+	bool		was_owned;
 
 	entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
 	state->last_entry = entry;
-	if (likely(found && entry->valid))
+	if (likely(found && entry->valid &&
+			   entry->generation == ms_ownership_generation))
 		return entry;
+
+	/* Catalog lookups allocate: keep that out of the caller's context. */
+	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+
+	/*
+	 * Only the ownership generation moved (the relation itself was not
+	 * invalidated): decide again, but send R again only if it changed.
+	 */
+	if (found && entry->valid && entry->owned)
+	{
+		oldrmsg = pnstrdup(entry->rmsg, entry->rmsglen);
+		oldreport = entry->report;
+	}
 
 	if (!found)
 		ms_init_entry(entry);
+	was_owned = found && entry->valid && entry->owned;
 	entry->valid = true;
 	entry->owned = false;
 	entry->report_relid = relid;
@@ -505,8 +600,12 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 
-	/* Catalog lookups allocate: keep that out of the caller's context. */
-	oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	/*
+	 * Take the generation before deciding: an invalidation processed while
+	 * deciding moves it, and the entry is decided again at its next use.
+	 */
+	entry->generation = ms_ownership_generation;
+	entry->is_owner_table = (relid == ms_owner_table_oid());
 	domain = ms_relation_domain(relid);
 	for (i = 0; i < state->ndomains; i++)
 	{
@@ -516,6 +615,27 @@ ms_lookup_entry(MsDecodingState *state, Relation relation)
 			break;
 		}
 	}
+
+	/*
+	 * A relation that joined or left the domain(s) without a change of its
+	 * own tag (ALTER TABLE ... INHERIT / NO INHERIT, ATTACH / DETACH
+	 * PARTITION, a parent's tag): announce it before its next change.
+	 */
+	{
+		char		member = entry->owned ? MS_MEMBER_IN : MS_MEMBER_OUT;
+
+		if (entry->member != MS_MEMBER_UNKNOWN && entry->member != member)
+			entry->announce = true;
+		entry->member = member;
+	}
+	if (oldrmsg != NULL && entry->owned && entry->report == oldreport &&
+		(entry->rmsglen != (int) strlen(oldrmsg) ||
+		 memcmp(entry->rmsg, oldrmsg, entry->rmsglen) != 0))
+		entry->report->schema_sent = false;
+	else if (oldrmsg != NULL && entry->owned && entry->report != oldreport)
+		entry->report->schema_sent = false;
+	else if (found && !was_owned && entry->owned && entry->report == entry)
+		entry->schema_sent = false;
 	MemoryContextSwitchTo(oldcxt);
 	return entry;
 }
@@ -541,6 +661,10 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	StringInfoData buf;
 	int			i;
 	bool		first = true;
+	char		leafident;
+	Bitmapset  *leafattrs = NULL;
+	bool		leafown = false;	/* the partition's own identity counts */
+	bool		leafcovers = true;	/* ... and holds all of the root's key */
 
 	if (entry->cxt == NULL)
 		entry->cxt = AllocSetContextCreate(MsRelCacheContext,
@@ -580,6 +704,21 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	if (replident != REPLICA_IDENTITY_FULL)
 		idattrs = RelationGetIdentityKeyBitmap(reportrel);
 	entry->has_key = (replident == REPLICA_IDENTITY_FULL || !bms_is_empty(idattrs));
+	entry->keycols = NULL;
+
+	/*
+	 * A partition logs the old key of its own replica identity, which may
+	 * differ from its root's.  When it lacks some of the root's key
+	 * columns, U and D carry the partition's key instead, with the output
+	 * positions of its columns in "key_columns".
+	 */
+	if (reportrel != relation)
+	{
+		leafident = relation->rd_rel->relreplident;
+		if (leafident == REPLICA_IDENTITY_DEFAULT || leafident == REPLICA_IDENTITY_INDEX)
+			leafattrs = RelationGetIdentityKeyBitmap(relation);
+		leafown = (leafident != REPLICA_IDENTITY_FULL);
+	}
 
 	entry->natts = indesc->natts;
 	entry->values = palloc(sizeof(Datum) * Max(indesc->natts, 1));
@@ -619,6 +758,17 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 		col->key = (replident == REPLICA_IDENTITY_FULL ||
 					bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber,
 								  idattrs));
+		col->oldkey = col->key;
+		if (leafown)
+		{
+			bool		inleaf = (col->inattno > 0 &&
+								  bms_is_member(col->inattno - FirstLowInvalidHeapAttributeNumber,
+												leafattrs));
+
+			if (col->key && !inleaf)
+				leafcovers = false;
+			col->oldkey = inleaf;
+		}
 		getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
 		fmgr_info_cxt(outfn, &col->outfunc, entry->cxt);
 		col->isvarlena = (att->attlen == -1);
@@ -640,9 +790,48 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 	entry->rmsg = buf.data;
 	entry->rmsglen = buf.len;
 
+	if (leafown && leafcovers)
+	{
+		/* the root's key is in the partition's old tuple: use it */
+		for (i = 0; i < entry->ncols; i++)
+			entry->cols[i].oldkey = entry->cols[i].key;
+	}
+	else if (leafown)
+	{
+		entry->has_key = !bms_is_empty(leafattrs);
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, ",\"" MS_FLD_KEY_COLUMNS "\":[");
+		first = true;
+		for (i = 0; i < entry->ncols; i++)
+		{
+			if (!entry->cols[i].oldkey)
+				continue;
+			appendStringInfo(&buf, "%s%d", first ? "" : ",", i);
+			first = false;
+		}
+		appendStringInfoChar(&buf, ']');
+		entry->keycols = buf.data;
+	}
+
 	MemoryContextSwitchTo(oldcxt);
 
-	if (!entry->has_key && !entry->report->warned_no_key)
+	if (!entry->has_key && leafown && !leafcovers)
+	{
+		/* once per partition: the root may have a key */
+		if (!entry->warned_no_key)
+			ereport(WARNING,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("partition \"%s.%s\" of table \"%s.%s\" of domain \"%s\" has no replica identity",
+							get_namespace_name(RelationGetNamespace(relation)),
+							RelationGetRelationName(relation),
+							get_namespace_name(RelationGetNamespace(reportrel)),
+							RelationGetRelationName(reportrel),
+							ms_domain_name(domain)),
+					 errdetail("Its updates and deletes are emitted with a null key, which a consumer cannot apply."),
+					 errhint("Give the partition the replica identity of its root, a primary key, or REPLICA IDENTITY FULL.")));
+		entry->warned_no_key = true;
+	}
+	else if (!entry->has_key && !entry->report->warned_no_key)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -796,17 +985,23 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 }
 
 /*
- * Start a change object: {"action":"X" and, inside a stream, the xid.
+ * Start a change object: {"action":"X" and, inside a stream, the xid of
+ * the (sub)transaction the change belongs to.  The consumer needs it to
+ * apply an A of a subtransaction (ROLLBACK TO SAVEPOINT) that was streamed:
+ * the changes to forget are those of that xid and of its own
+ * subtransactions, which follow it in the stream.
  */
 static void
-ms_write_change_start(MsDecodingState *state, StringInfo out, char action)
+ms_write_change_start(MsDecodingState *state, StringInfo out, char action,
+					  TransactionId xid)
 {
 	char		head[] = "{\"action\":\"?\",";
 
 	head[11] = action;
 	ms_buf_bytes(out, head, sizeof(head) - 1);
 	if (state->in_stream && state->include_xids)
-		appendStringInfo(out, "\"xid\":%u,", state->stream_xid);
+		appendStringInfo(out, "\"xid\":%u,",
+						 TransactionIdIsValid(xid) ? xid : state->stream_xid);
 }
 
 /*
@@ -834,7 +1029,7 @@ ms_write_values(StringInfo out, MsRelEntry *entry, TupleDesc desc,
 		int			k = col->inattno - 1;
 		Datum		value;
 
-		if (keyonly && !col->key)
+		if (keyonly && !col->oldkey)
 			continue;
 		if (!first)
 			ms_buf_char(out, ',');
@@ -885,8 +1080,175 @@ ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 {
 	MsRelEntry *entry = ms_get_entry(ctx->output_plugin_private, relation);
 
+	if (unlikely(entry->announce))
+		ms_announce_entry(ctx, txn, change, entry);
 	if (entry->owned)
 		ms_emit_change(ctx, txn, relation, change, entry);
+	else if (unlikely(entry->is_owner_table))
+		ms_ownership_change(ctx, txn, relation, change);
+}
+
+/*
+ * Write an O message: relation relid (reported under that name) is in one
+ * of the session's domains after this point of the transaction, or not.
+ * domain is the domain owning it then, or MS_NO_DOMAIN.  rootid, when
+ * valid, is the partitioned table of the domain(s) that the partition
+ * relid no longer belongs to: its rows were reported under that name.
+ */
+static void
+ms_write_membership(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					TransactionId xid, Oid relid, bool in_domain,
+					MsDomainId domain, Oid rootid)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	StringInfo	out = ctx->out;
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+	char	   *relname = get_rel_name(relid);
+
+	if (nspname == NULL || relname == NULL)
+		return;					/* dropped in the same transaction */
+
+	ms_write_header(ctx, txn);
+	OutputPluginPrepareWrite(ctx, true);
+	ms_write_change_start(state, out, MS_MSG_OWNERSHIP, xid);
+	appendStringInfo(out, "\"" MS_FLD_RELID "\":%u,\"" MS_FLD_SCHEMA "\":", relid);
+	ms_json_cstring(out, nspname);
+	appendStringInfoString(out, ",\"" MS_FLD_TABLE "\":");
+	ms_json_cstring(out, relname);
+	appendStringInfo(out, ",\"" MS_FLD_IN_DOMAIN "\":%s,\"" MS_FLD_DOMAIN "\":",
+					 in_domain ? "true" : "false");
+	if (domain != MS_NO_DOMAIN)
+		ms_json_cstring(out, ms_domain_name(domain));
+	else
+		appendStringInfoString(out, "null");
+	if (OidIsValid(rootid))
+	{
+		appendStringInfoString(out, ",\"" MS_FLD_ROOT_SCHEMA "\":");
+		ms_json_cstring(out, get_namespace_name(get_rel_namespace(rootid)));
+		appendStringInfoString(out, ",\"" MS_FLD_ROOT_TABLE "\":");
+		ms_json_cstring(out, get_rel_name(rootid));
+	}
+	appendStringInfoChar(out, '}');
+	OutputPluginWrite(ctx, true);
+}
+
+/*
+ * O for an entry whose membership changed since the consumer last knew it
+ * (see ms_lookup_entry), written before the change that revealed it.
+ */
+static pg_noinline void
+ms_announce_entry(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+				  ReorderBufferChange *change, MsRelEntry *entry)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+
+	entry->announce = false;
+	ms_write_membership(ctx, txn, change->txn->xid, entry->report_relid,
+						entry->owned,
+						ms_relation_domain(entry->report_relid), InvalidOid);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
+}
+
+/*
+ * A change of migration_split.ownership (a user_catalog_table, so the
+ * historic snapshot already shows it): for the relation whose tag changed
+ * and its inheritance children, write O when it is in the domain(s) now,
+ * or may have been before (the consumer knew it in, or this session has
+ * not seen it yet).  Partitions are reported as their root and skipped.
+ * The tag's invalidations are processed only at the end of the command, so
+ * the answer is read past the ownership cache, and the relation's entry is
+ * decided again at its next change.
+ */
+static pg_noinline void
+ms_ownership_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
+					Relation relation, ReorderBufferChange *change)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	MemoryContext oldcxt = MemoryContextSwitchTo(state->change_cxt);
+	TupleDesc	desc = RelationGetDescr(relation);
+	Oid			tagged[2];
+	int			ntagged = 0;
+	int			k;
+	HeapTuple	tuples[2];
+
+	tuples[0] = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
+	tuples[1] = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL;
+	for (k = 0; k < 2; k++)
+	{
+		bool		isnull;
+		Datum		d;
+
+		if (tuples[k] == NULL)
+			continue;
+		d = heap_getattr(tuples[k], 1, desc, &isnull);
+		if (!isnull && (ntagged == 0 || tagged[0] != DatumGetObjectId(d)))
+			tagged[ntagged++] = DatumGetObjectId(d);
+	}
+
+	for (k = 0; k < ntagged; k++)
+	{
+		List	   *rels;
+		ListCell   *lc;
+
+		if (get_rel_relkind(tagged[k]) == '\0')
+			continue;			/* dropped */
+		rels = find_all_inheritors(tagged[k], NoLock, NULL);
+		foreach(lc, rels)
+		{
+			Oid			relid = lfirst_oid(lc);
+			char		relkind = get_rel_relkind(relid);
+			MsDomainId	domain;
+			bool		in_domain = false;
+			MsRelEntry *entry;
+			bool		found;
+			int			i;
+
+			Oid			rootid = InvalidOid;
+
+			if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+				(relid != tagged[k] && get_rel_relispartition(relid)))
+				continue;
+			domain = ms_relation_domain_uncached(relid);
+			for (i = 0; i < state->ndomains; i++)
+				if (state->domains[i] == domain)
+					in_domain = true;
+
+			/*
+			 * A partition tagged on its own: if its partitioned root is in
+			 * the domain(s) and it is not, its rows leave that root.
+			 */
+			if (relid == tagged[k] && get_rel_relispartition(relid))
+			{
+				List	   *ancestors = get_partition_ancestors(relid);
+				Oid			top = llast_oid(ancestors);
+				MsDomainId	topdomain = ms_relation_domain_uncached(top);
+
+				for (i = 0; i < state->ndomains; i++)
+					if (state->domains[i] == topdomain && !in_domain)
+						rootid = top;
+				if (in_domain)
+					continue;	/* reported as its root, which has it */
+			}
+
+			entry = hash_search(MsRelCache, &relid, HASH_ENTER, &found);
+			if (!found)
+				ms_init_entry(entry);
+			if (in_domain || OidIsValid(rootid) || entry->member != MS_MEMBER_OUT)
+				ms_write_membership(ctx, txn, change->txn->xid, relid,
+									in_domain, domain, rootid);
+			entry->member = in_domain ? MS_MEMBER_IN : MS_MEMBER_OUT;
+			entry->announce = false;
+			entry->valid = false;
+			/* a new tag: the consumer that copies the table needs its R */
+			entry->schema_sent = false;
+		}
+	}
+
+	state->last_entry = NULL;	/* entries were added: addresses may move */
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(state->change_cxt);
 }
 
 /*
@@ -918,7 +1280,7 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	switch (change->action)
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
-			ms_write_change_start(state, out, 'I');
+			ms_write_change_start(state, out, 'I', change->txn->xid);
 			ms_buf_bytes(out, entry->ident, entry->identlen);
 			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
@@ -928,7 +1290,7 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			break;
 
 		case REORDER_BUFFER_CHANGE_UPDATE:
-			ms_write_change_start(state, out, 'U');
+			ms_write_change_start(state, out, 'U', change->txn->xid);
 			ms_buf_bytes(out, entry->ident, entry->identlen);
 			ms_buf_literal(out, ",\"key\":");
 			if (!entry->has_key)
@@ -939,6 +1301,8 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 				ms_write_values(out, entry, desc, newtuple, true, false);
 			else
 				ms_buf_literal(out, "null");
+			if (entry->keycols && entry->has_key)
+				appendStringInfoString(out, entry->keycols);
 			ms_buf_literal(out, ",\"new\":");
 			if (newtuple)
 				ms_write_values(out, entry, desc, newtuple, false,
@@ -948,13 +1312,15 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			break;
 
 		case REORDER_BUFFER_CHANGE_DELETE:
-			ms_write_change_start(state, out, 'D');
+			ms_write_change_start(state, out, 'D', change->txn->xid);
 			ms_buf_bytes(out, entry->ident, entry->identlen);
 			ms_buf_literal(out, ",\"key\":");
 			if (entry->has_key && oldtuple)
 				ms_write_values(out, entry, desc, oldtuple, true, false);
 			else
 				ms_buf_literal(out, "null");
+			if (entry->keycols && entry->has_key)
+				appendStringInfoString(out, entry->keycols);
 			break;
 
 		default:
@@ -988,6 +1354,19 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	sent = palloc(sizeof(Oid) * nrelations);
 
+	/* TRUNCATE of the ownership table: every tag is gone, one O says so */
+	for (i = 0; i < nrelations; i++)
+	{
+		if (!ms_get_entry(state, relations[i])->is_owner_table)
+			continue;
+		ms_write_header(ctx, txn);
+		OutputPluginPrepareWrite(ctx, true);
+		ms_write_change_start(state, out, MS_MSG_OWNERSHIP, change->txn->xid);
+		appendStringInfoString(out, "\"" MS_FLD_ALL "\":true,\"" MS_FLD_IN_DOMAIN "\":false,\""
+							   MS_FLD_DOMAIN "\":null}");
+		OutputPluginWrite(ctx, true);
+	}
+
 	for (i = 0; i < nrelations; i++)
 	{
 		MsRelEntry *entry = ms_get_entry(state, relations[i]);
@@ -1016,7 +1395,7 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		{
 			ms_write_header(ctx, txn);
 			OutputPluginPrepareWrite(ctx, true);
-			ms_write_change_start(state, out, 'T');
+			ms_write_change_start(state, out, 'T', change->txn->xid);
 			appendStringInfoString(out, "\"relations\":[");
 		}
 		else
@@ -1069,7 +1448,7 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 	OutputPluginPrepareWrite(ctx, true);
 	if (transactional)
-		ms_write_change_start(state, out, 'M');
+		ms_write_change_start(state, out, 'M', txn->xid);
 	else
 		appendStringInfoString(out, "{\"action\":\"M\",");
 	appendStringInfo(out, "\"transactional\":%s,\"prefix\":",

@@ -30,7 +30,9 @@ typedef int32 MsDomainId;
 #define MS_NO_DOMAIN	((MsDomainId) 0)
 
 /* ownership_cache.c */
+extern PGDLLIMPORT uint64 ms_ownership_generation;
 extern MsDomainId ms_relation_domain(Oid relid);
+extern MsDomainId ms_relation_domain_uncached(Oid relid);
 extern Oid	ms_relation_owning_root(Oid relid);
 extern const char *ms_domain_name(MsDomainId id);
 extern MsDomainId ms_domain_id(const char *name, bool create);

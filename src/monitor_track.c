@@ -92,9 +92,9 @@ static int	stash_first_param = 0;
 /*
  * Direct-mapped front cache of ms_relation_domain(): the hot path asks for
  * the same few relations at parse time and at executor start, and a slot
- * compare is much cheaper than a dynahash lookup.  Slots are cleared by the
- * same relcache invalidations that clear the ownership cache (a tag change
- * invalidates the tagged relation and all its inheritors).
+ * compare is much cheaper than a dynahash lookup.  The ownership cache is
+ * the one source of truth: the slots are valid for one value of
+ * ms_ownership_generation, which moves with every flush of that cache.
  */
 #define MS_FRONT_SIZE	256
 
@@ -105,12 +105,11 @@ typedef struct MsFrontSlot
 } MsFrontSlot;
 
 static MsFrontSlot ms_front[MS_FRONT_SIZE];
+static uint64 ms_front_generation = 0;	/* the slots' generation */
 
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg);
-static void ms_front_relcache_callback(Datum arg, Oid relid);
-static void ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
 								int ndomains);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
@@ -122,39 +121,33 @@ ms_track_init(void)
 {
 	RegisterXactCallback(ms_xact_callback, NULL);
 	RegisterSubXactCallback(ms_subxact_callback, NULL);
-	CacheRegisterRelcacheCallback(ms_front_relcache_callback, (Datum) 0);
-	CacheRegisterSyscacheCallback(NAMESPACEOID, ms_front_namespace_callback,
-								  (Datum) 0);
 }
 
-static void
-ms_front_relcache_callback(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid)
-		memset(ms_front, 0, sizeof(ms_front));
-	else if (ms_front[relid % MS_FRONT_SIZE].relid == relid)
-		ms_front[relid % MS_FRONT_SIZE].relid = InvalidOid;
-}
-
-static void
-ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
-{
-	memset(ms_front, 0, sizeof(ms_front));
-}
-
-/* ms_relation_domain() through the front cache. */
+/*
+ * ms_relation_domain() through the front cache.  An answer is stored only
+ * if the generation did not move while it was looked up (the lookup may
+ * process invalidations).
+ */
 static inline MsDomainId
 ms_domain_of(Oid relid)
 {
+	uint64		generation = ms_ownership_generation;
 	MsFrontSlot *slot = &ms_front[relid % MS_FRONT_SIZE];
 	MsDomainId	d;
 
+	if (unlikely(ms_front_generation != generation))
+	{
+		memset(ms_front, 0, sizeof(ms_front));
+		ms_front_generation = generation;
+	}
 	if (slot->relid == relid && OidIsValid(relid))
 		return slot->domain;
 	d = ms_relation_domain(relid);
-	slot = &ms_front[relid % MS_FRONT_SIZE];
-	slot->relid = relid;
-	slot->domain = d;
+	if (ms_ownership_generation == generation)
+	{
+		slot->relid = relid;
+		slot->domain = d;
+	}
 	return d;
 }
 

@@ -16,6 +16,17 @@
  * the domain of its parent, an inheritance child that of its first parent,
  * and a TOAST table or owned sequence that of its table, recursively.
  *
+ * One source of truth.  Every cache of ownership-derived decisions (the
+ * output plugin's relation cache in decoder.c, the monitor's front cache in
+ * monitor_track.c) obeys one invalidation model: ms_ownership_generation,
+ * a counter bumped by every flush of this cache, whatever its cause (a
+ * relcache invalidation of a cached relation, a reset of the whole
+ * relcache, a schema created or dropped, a tag changed).  A consumer keeps
+ * the generation its entry was decided at and decides again when it
+ * differs.  Consumers need no ownership logic of their own, and a flush
+ * that drops everything (ALTER TABLE ... INHERIT, below) reaches them all.
+ * The counter only grows, in one backend; reading it is one load.
+ *
  * Invalidation: every change of migration_split.ownership fires a trigger
  * (ms_ownership_changed in ownership.c) that queues a relcache invalidation
  * for the tagged relation and all its inheritors.  Our relcache callback
@@ -76,6 +87,9 @@ typedef struct DomainNameEntry
 	NameData	name;			/* hash key */
 	MsDomainId	id;
 } DomainNameEntry;
+
+/* Bumped by every flush; see "One source of truth" above. */
+uint64		ms_ownership_generation = 1;
 
 static MemoryContext OwnershipCacheContext = NULL;
 static HTAB *OwnershipCache = NULL;
@@ -144,6 +158,7 @@ ownership_cache_setup(void)
  * one.  The last case matters for ALTER TABLE ... INHERIT / NO INHERIT and
  * ATTACH / DETACH PARTITION: only the altered table is invalidated, yet its
  * children, TOAST table and owned sequences took their answer from it.
+ * Either way the generation moves, so the dependent caches decide again.
  */
 static void
 ownership_relcache_callback(Datum arg, Oid relid)
@@ -161,12 +176,14 @@ ownership_relcache_callback(Datum arg, Oid relid)
 		entry = hash_search(OwnershipCache, &relid, HASH_FIND, NULL);
 		if (entry == NULL)
 			return;
+		ms_ownership_generation++;
 		if (!entry->has_dependents)
 		{
 			hash_search(OwnershipCache, &relid, HASH_REMOVE, NULL);
 			return;
 		}
 	}
+	ms_ownership_generation++;
 
 	hash_seq_init(&status, OwnershipCache);
 	while ((entry = hash_seq_search(&status)) != NULL)
@@ -377,6 +394,33 @@ resolve_relation(Oid relid)
 	if (!found)
 		entry->has_dependents = false;
 	return entry;
+}
+
+/*
+ * The domain owning relid as the catalog snapshot sees it right now,
+ * bypassing the cache: for the output plugin at a change of the ownership
+ * table itself, which the historic snapshot already shows but whose
+ * invalidations are processed only at the end of its command.
+ */
+MsDomainId
+ms_relation_domain_uncached(Oid relid)
+{
+	MsDomainId	domain;
+	Oid			parent = InvalidOid;
+	char		relkind;
+
+	ownership_cache_setup();
+	domain = lookup_explicit_tag(relid);
+	if (domain != MS_NO_DOMAIN)
+		return domain;
+	relkind = get_rel_relkind(relid);
+	if (relkind == RELKIND_TOASTVALUE || relkind == RELKIND_SEQUENCE)
+		parent = owning_table_of(relid);
+	else if (get_rel_relispartition(relid))
+		parent = get_partition_parent(relid, true);
+	else if (relkind != '\0')
+		parent = first_inheritance_parent(relid);
+	return OidIsValid(parent) ? ms_relation_domain_uncached(parent) : MS_NO_DOMAIN;
 }
 
 /*

@@ -137,6 +137,11 @@ static unsigned long long *sync_lsn;
 static char *apply_error;
 static const char *apply_hint;	/* NULL: the generic one of stream.c */
 
+static int	find_sync(const char *schema, const char *table);
+static int	apply_by_partition_key(ApplyRel *r, Message *m);
+static int	apply_ownership(Message *m);
+static int	join_table(const char *schema, const char *table);
+
 /*
  * The source transaction whose changes must start a target transaction of
  * their own (see apply_relation); survives sessions.
@@ -577,6 +582,14 @@ apply_relation(Message *m)
 	r->replident = m->replica_identity ? m->replica_identity : 'd';
 	lastrel = r;
 
+	/*
+	 * A table the job lacks joined the domain without an O message before
+	 * (through ALTER TABLE ... INHERIT, or while no session was decoding):
+	 * copy it in now.
+	 */
+	if (find_sync(m->schema, m->table) < 0 && !skip_xact &&
+		(rc = join_table(m->schema, m->table)) != APPLY_OK)
+		return rc;
 	r->sync_lsn = (unsigned long long) -1;
 	for (i = 0; i < nsync; i++)
 		if (strcmp(sync_schema[i], m->schema) == 0 && strcmp(sync_table[i], m->table) == 0)
@@ -770,6 +783,7 @@ append_array_elem(PQExpBuffer buf, const char *value)
 }
 
 static int	apply_insert_one(ApplyRel *r, const char *const *vals);
+
 static int	apply_delete_one(ApplyRel *r, const char *const *keys);
 
 /*
@@ -1155,6 +1169,180 @@ apply_truncate(Message *m)
 }
 
 /*
+ * U or D of a partition whose replica identity differs from its root's:
+ * the key names its columns (key_columns, output positions).  Sent as a
+ * statement of its own, not prepared: such partitions are rare.  It must
+ * change exactly one row, as every U and D must.
+ */
+static int
+apply_by_partition_key(ApplyRel *r, Message *m)
+{
+	PQExpBufferData sql;
+	const char **vals;
+	bool	   *unch;
+	int			n = 0;
+	int			i;
+	int			rc;
+	char		lsnbuf[32];
+
+	if ((rc = run_flush()) != APPLY_OK)
+		return rc;
+	if (m->nkey != m->nkeycols)
+		return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d key values for %d key columns (source commit LSN %s)",
+					r->schema, r->table, m->nkey, m->nkeycols, lsn_format(xact_commit_lsn, lsnbuf));
+	for (i = 0; i < m->nkeycols; i++)
+		if (m->keycols[i] < 0 || m->keycols[i] >= r->ncols)
+			return fail(EXIT_APPLY, "change of table \"%s.%s\" names key column %d of %d (source commit LSN %s)",
+						r->schema, r->table, m->keycols[i], r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
+
+	vals = pg_malloc(sizeof(char *) * (r->ncols + m->nkey + 1));
+	unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
+	for (i = 0; i < m->nunchanged; i++)
+		if (m->unchanged[i] >= 0 && m->unchanged[i] < r->ncols)
+			unch[m->unchanged[i]] = true;
+
+	initPQExpBuffer(&sql);
+	if (m->action == MSG_UPDATE)
+	{
+		appendPQExpBuffer(&sql, "UPDATE %s SET ", r->qname);
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i] && !unch[i])
+			{
+				vals[n++] = m->newvals[i];
+				appendPQExpBuffer(&sql, "%s%s = $%d", n > 1 ? ", " : "", r->qcols[i], n);
+			}
+		if (n == 0)
+			appendPQExpBuffer(&sql, "%s = %s", r->qcols[m->keycols[0]], r->qcols[m->keycols[0]]);
+	}
+	else
+		appendPQExpBuffer(&sql, "DELETE FROM %s", r->qname);
+	appendPQExpBufferStr(&sql, " WHERE ");
+	for (i = 0; i < m->nkeycols; i++)
+	{
+		vals[n++] = m->keyvals[i];
+		appendPQExpBuffer(&sql, "%s%s = $%d", i ? " AND " : "",
+						  r->qcols[m->keycols[i]], n);
+	}
+	rc = PQsendQueryParams(tgt, sql.data, n, NULL, vals, NULL, NULL, 0);
+	queue(m->action, true, r);
+	termPQExpBuffer(&sql);
+	pg_free(vals);
+	pg_free(unch);
+	return send_ok(rc);
+}
+
+/* The index of a copied table in the sync list, or -1. */
+static int
+find_sync(const char *schema, const char *table)
+{
+	int			i;
+
+	for (i = 0; i < nsync; i++)
+		if (strcmp(sync_schema[i], schema) == 0 && strcmp(sync_table[i], table) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * O: a table joined or left the domain in the transaction being applied.
+ * A table that joined and that the job lacks is copied in online
+ * (tablesync.c) and added to the sync list, so that its changes are
+ * skipped before its snapshot and applied after.  A table of the job that
+ * left, or a partition that left a partitioned table of the job, stops the
+ * job: its later changes are no longer in the stream, and going on would
+ * let the target diverge without a word.
+ */
+static int
+apply_ownership(Message *m)
+{
+	char		lsnbuf[32];
+	int			i;
+	int			rc;
+
+	if (m->all)
+	{
+		if (nsync == 0)
+			return APPLY_OK;
+		if (!xact_sent && (rc = apply_flush()) != APPLY_OK)
+			return rc;
+		rc = fail(EXIT_DOMAIN, "every table left domain \"%s\" on the source: migration_split.ownership was truncated (source commit LSN %s)",
+				  aopts->domain, lsn_format(xact_commit_lsn, lsnbuf));
+		apply_hint = "The job stopped before this transaction. Tag the domain's tables again, then run \"migration-split init --drop\" to copy the domain as it is now.";
+		return rc;
+	}
+	if (m->schema == NULL || m->table == NULL)
+		return fail(EXIT_APPLY, "ownership message without schema or table name");
+
+	if (!m->in_domain)
+	{
+		const char *now = m->domain ? psprintf("now in domain \"%s\"", m->domain) : "no longer tagged";
+
+		/*
+		 * Keep what came before, if nothing of this transaction is in the
+		 * batch yet: the target then holds the state just before the
+		 * table left.
+		 */
+		if (((m->root_schema && m->root_table && find_sync(m->root_schema, m->root_table) >= 0) ||
+			 ((i = find_sync(m->schema, m->table)) >= 0 && sync_lsn[i] <= xact_commit_lsn)) &&
+			!xact_sent && (rc = apply_flush()) != APPLY_OK)
+			return rc;
+
+		if (m->root_schema && m->root_table && find_sync(m->root_schema, m->root_table) >= 0)
+		{
+			rc = fail(EXIT_DOMAIN, "partition \"%s.%s\" of table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
+					  m->schema, m->table, m->root_schema, m->root_table, aopts->domain,
+					  now, lsn_format(xact_commit_lsn, lsnbuf));
+			apply_hint = "The job stopped before this transaction. The target's table would keep the partition's rows and miss their later changes. Run \"migration-split init --drop\" to copy the domain as it is now.";
+			return rc;
+		}
+		i = find_sync(m->schema, m->table);
+		if (i < 0 || sync_lsn[i] > xact_commit_lsn)
+			return APPLY_OK;	/* not the job's, or copied after this */
+		rc = fail(EXIT_DOMAIN, "table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
+				  m->schema, m->table, aopts->domain, now,
+				  lsn_format(xact_commit_lsn, lsnbuf));
+		apply_hint = "The job stopped before this transaction: the target holds the table as of the transactions applied before it, and its later changes are no longer streamed. Run \"migration-split init --drop\" to copy the domain as it is now.";
+		return rc;
+	}
+
+	if (find_sync(m->schema, m->table) >= 0)
+		return APPLY_OK;		/* the job has it */
+	return join_table(m->schema, m->table);
+}
+
+/*
+ * A table the job lacks is in the domain from this point of the stream on:
+ * copy it in online (tablesync.c) and add it to the sync list.  Its
+ * changes in transactions that committed before the copy's snapshot are
+ * then skipped, later ones applied.
+ */
+static int
+join_table(const char *schema, const char *table)
+{
+	char	   *lsn;
+	char	   *err;
+	const char *hint;
+	int			rc;
+
+	rc = tablesync_copy_table(aopts, schema, table, &lsn, &err, &hint);
+	if (rc != APPLY_OK)
+	{
+		rc = fail(rc, "%s", err);
+		apply_hint = hint;
+		return rc;
+	}
+	sync_schema = pg_realloc(sync_schema, sizeof(char *) * (nsync + 1));
+	sync_table = pg_realloc(sync_table, sizeof(char *) * (nsync + 1));
+	sync_lsn = pg_realloc(sync_lsn, sizeof(unsigned long long) * (nsync + 1));
+	sync_schema[nsync] = pg_strdup(schema);
+	sync_table[nsync] = pg_strdup(table);
+	sync_lsn[nsync] = lsn_parse(lsn);
+	nsync++;
+	pg_free(lsn);
+	return APPLY_OK;
+}
+
+/*
  * Commit the open batch with its position.  Returns APPLY_OK,
  * APPLY_RECONNECT or an exit code.
  */
@@ -1323,6 +1511,15 @@ apply_message(Message *m, unsigned long long data_start)
 			if (m->action != MSG_DELETE && m->nnew != r->ncols)
 				return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
 							r->schema, r->table, m->nnew, r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
+			if (m->action != MSG_INSERT && m->nkeycols > 0 && !m->key_null)
+			{
+				/* a partition's own replica identity */
+				if ((rc = begin_batch()) != APPLY_OK)
+					return rc;
+				xact_sent = true;
+				batch_rows++;
+				return apply_by_partition_key(r, m);
+			}
 			if (m->action != MSG_INSERT && (m->key_null || m->nkey != r->nkey || r->nkey == 0))
 			{
 				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
@@ -1341,6 +1538,14 @@ apply_message(Message *m, unsigned long long data_start)
 			if (m->action == MSG_UPDATE)
 				return apply_update(r, m);
 			return apply_delete(r, m);
+
+		case MSG_OWNERSHIP:
+			if (!in_xact)
+				return fail(EXIT_APPLY, "ownership message outside of a transaction (LSN %s)",
+							lsn_format(data_start, lsnbuf));
+			if (skip_xact)
+				return APPLY_OK;
+			return apply_ownership(m);
 
 		case MSG_TRUNCATE:
 			if (skip_xact)

@@ -38,4 +38,9 @@ extern const char *apply_last_error(void);
 extern const char *apply_last_hint(void);
 extern void apply_reset(void);
 
+/* tablesync.c */
+extern int	tablesync_copy_table(const JobOptions *opts, const char *schema,
+								 const char *table, char **sync_lsn,
+								 char **errmsg, const char **hint);
+
 #endif							/* MS_JOB_APPLY_H */

@@ -100,6 +100,22 @@ static const char *tables_sql =
 " WHERE d.domain = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
 " ORDER BY n.nspname, c.relname";
 
+/* leaf partitions of the domain's tables without a usable replica identity */
+static const char *partitions_nokey_sql =
+"SELECT pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(pc.relname),"
+"  pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(rc.relname)"
+" FROM pg_catalog.unnest($1::pg_catalog.oid[]) AS r(oid)"
+" JOIN pg_catalog.pg_class rc ON rc.oid = r.oid"
+" JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace"
+" CROSS JOIN LATERAL pg_catalog.pg_partition_tree(r.oid) t"
+" JOIN pg_catalog.pg_class pc ON pc.oid = t.relid"
+" JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace"
+" WHERE rc.relkind = 'p' AND t.isleaf AND pc.relkind = 'r'"
+"  AND (pc.relreplident = 'n'"
+"   OR (pc.relreplident = 'd' AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = pc.oid AND i.indisprimary))"
+"   OR (pc.relreplident = 'i' AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = pc.oid AND i.indisreplident)))"
+" ORDER BY 1";
+
 static const char *columns_sql =
 "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnotnull,"
 "  CASE WHEN a.attcollation <> t.typcollation AND a.attcollation <> 0"
@@ -745,6 +761,21 @@ catalog_read_domain(PGconn *src, const char *domain)
 	}
 	appendPQExpBufferChar(&oids, '}');
 	PQclear(res);
+
+	/*
+	 * A partition logs the old key of its own replica identity (the plugin
+	 * sends it with key_columns when it differs from the root's), so each
+	 * leaf needs a usable one too.
+	 */
+	{
+		const char *pparams[1] = {oids.data};
+
+		res = job_query(src, "source", partitions_nokey_sql, 1, pparams);
+		for (i = 0; i < PQntuples(res); i++)
+			appendPQExpBuffer(&nokey, "%spartition %s of %s", nokey.len ? ", " : "",
+							  PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		PQclear(res);
+	}
 
 	if (nokey.len > 0)
 	{

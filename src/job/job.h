@@ -15,6 +15,8 @@
  *	init.c		the "init" subcommand
  *	message.c	parsing of the output plugin's JSON messages
  *	apply.c		applying decoded changes to the target
+ *	spool.c		streamed in-progress transactions, kept until they end
+ *	tablesync.c	online copy of a table that joined the domain while streaming
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
  *
@@ -34,11 +36,12 @@
 #include "pqexpbuffer.h"
 
 #include "exit_codes.h"
+#include "protocol.h"
 
 /* Name of the output plugin and of the job's state schema on the target. */
-#define MS_PLUGIN_NAME		"migration_split"
+#define MS_PLUGIN_NAME		MS_PROTO_PLUGIN_NAME
 #define MS_STATE_SCHEMA		"migration_split_job"
-#define MS_MESSAGE_PREFIX	"migration_split"
+#define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
 /* Options common to every subcommand, plus per-subcommand ones. */
 typedef struct JobOptions
@@ -144,6 +147,10 @@ typedef enum MsgAction
 	MSG_DELETE = 'D',
 	MSG_TRUNCATE = 'T',
 	MSG_MESSAGE = 'M',
+	MSG_STREAM_START = 'S',
+	MSG_STREAM_STOP = 'E',
+	MSG_STREAM_ABORT = 'A',
+	MSG_OWNERSHIP = 'O',
 	MSG_OTHER = '?'
 } MsgAction;
 
@@ -154,7 +161,8 @@ typedef struct Message
 	unsigned int relid;
 	char	   *schema;
 	char	   *table;
-	unsigned long long xid;
+	unsigned long long xid;		/* in a stream: of the (sub)transaction */
+	unsigned long long subxid;	/* A: the subtransaction aborted, or 0 */
 	char	   *commit_lsn;
 	char	   *end_lsn;
 	char	   *commit_time;
@@ -180,6 +188,15 @@ typedef struct Message
 	char	  **trunc_part_tables;	/* relation is a partitioned root */
 	bool		cascade;
 	bool		restart_identity;
+	/* O: the relation is in the domain after the change, and its domain */
+	bool		in_domain;
+	char	   *domain;
+	char	   *root_schema;	/* a partition left this partitioned table */
+	char	   *root_table;
+	bool		all;			/* O: every tag was removed (TRUNCATE) */
+	/* U, D of a partition with a replica identity of its own: key columns */
+	int			nkeycols;
+	int		   *keycols;
 	/* M */
 	bool		transactional;
 	char	   *prefix;

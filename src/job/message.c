@@ -5,8 +5,9 @@
  *
  * Uses the JSON parser of libpgcommon (common/jsonapi.h) with semantic
  * callbacks that fill a Message.  The format is the contract described in
- * the project's HELPERS.md / README: one object per message, column values
- * as JSON strings (the type's text output) or null.  Unknown fields are
+ * the README (section "decoder"), with the names of src/protocol.h: one
+ * object per message, column values as JSON strings (the type's text
+ * output) or null.  Unknown fields are
  * ignored so that the plugin can add fields without breaking older jobs.
  *
  * Memory: every string in a Message is allocated here and released by
@@ -34,6 +35,7 @@ typedef struct ParseState
 	int			cap_new;
 	int			cap_key;
 	int			cap_unchanged;
+	int			cap_keycols;
 	int			cap_columns;
 	int			cap_relations;
 	char	   *error;
@@ -147,8 +149,20 @@ ps_scalar(void *state, char *token, JsonTokenType type)
 	{
 		if (strcmp(f, "action") == 0)
 			m->action = (MsgAction) token[0];
-		else if (strcmp(f, "xid") == 0)
+		else if (strcmp(f, MS_FLD_XID) == 0)
 			m->xid = strtoull(token, NULL, 10);
+		else if (strcmp(f, MS_FLD_SUBXID) == 0)
+			m->subxid = strtoull(token, NULL, 10);
+		else if (strcmp(f, MS_FLD_IN_DOMAIN) == 0)
+			m->in_domain = token_bool(token, type);
+		else if (strcmp(f, MS_FLD_ALL) == 0)
+			m->all = token_bool(token, type);
+		else if (strcmp(f, MS_FLD_DOMAIN) == 0 && !isnull)
+			m->domain = token, keep = true;
+		else if (strcmp(f, MS_FLD_ROOT_SCHEMA) == 0 && !isnull)
+			m->root_schema = token, keep = true;
+		else if (strcmp(f, MS_FLD_ROOT_TABLE) == 0 && !isnull)
+			m->root_table = token, keep = true;
 		else if (strcmp(f, "relid") == 0)
 			m->relid = (unsigned int) strtoul(token, NULL, 10);
 		else if (strcmp(f, "commit_lsn") == 0 && !isnull)
@@ -196,6 +210,11 @@ ps_scalar(void *state, char *token, JsonTokenType type)
 		{
 			GROW(m->unchanged, m->nunchanged, ps->cap_unchanged, int);
 			m->unchanged[m->nunchanged++] = atoi(token);
+		}
+		else if (strcmp(f, MS_FLD_KEY_COLUMNS) == 0)
+		{
+			GROW(m->keycols, m->nkeycols, ps->cap_keycols, int);
+			m->keycols[m->nkeycols++] = atoi(token);
 		}
 	}
 	else if (ps->obj_depth == 2 && ps->arr_depth == 1)
@@ -319,6 +338,10 @@ message_free(Message *m)
 		pg_free(m->keyvals[i]);
 	pg_free(m->keyvals);
 	pg_free(m->unchanged);
+	pg_free(m->domain);
+	pg_free(m->root_schema);
+	pg_free(m->root_table);
+	pg_free(m->keycols);
 	for (i = 0; i < m->nrelations; i++)
 	{
 		pg_free(m->trunc_schemas[i]);

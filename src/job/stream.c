@@ -5,7 +5,9 @@
  *
  * One session = one target connection + one replication connection to the
  * source.  START_REPLICATION begins at the position stored on the target;
- * XLogData messages carry the plugin's JSON messages, which apply.c applies.
+ * XLogData messages carry the plugin's JSON messages, which apply.c applies;
+ * those of streamed in-progress transactions wait in a spool (spool.c)
+ * until their streamed commit, and are then applied like one transaction.
  * Standby status updates report as flushed the end of the last source
  * commit that is committed on the target, or, when nothing is in flight,
  * the server's own WAL end from keepalives (everything before it that
@@ -38,9 +40,11 @@
 
 #include "job.h"
 #include "apply.h"
+#include "spool.h"
 
 #define SESSION_RECONNECT	(-1)
 #define SESSION_REPLAY		(-2)	/* reconnect at once, no backoff */
+#define SPOOL_FAILED		(-10)	/* spool file or spooled message unusable */
 
 /* a batch younger than this waits for more data before committing */
 #define QUIET_MS			20
@@ -171,6 +175,107 @@ stream_source_search_path(PGconn *tgt, const char *domain)
 }
 
 /*
+ * Apply one spooled message of a streamed transaction (spool_replay's
+ * callback).  arg points to where a parse error goes.
+ */
+static int
+replay_one(const char *data, int len, unsigned long long lsn, void *arg)
+{
+	Message		m;
+	int			rc;
+
+	if (!message_parse(data, len, &m, (char **) arg))
+		return SPOOL_FAILED;
+	rc = apply_message(&m, lsn);
+	message_free(&m);
+	return rc;
+}
+
+/*
+ * Route one message: blocks of streamed transactions (S ... E) go to their
+ * spool, A forgets spooled changes, a streamed C applies them as one
+ * transaction; everything else goes to apply.c at once.  Returns what
+ * apply_message returns, or SPOOL_FAILED with *errmsg set.
+ */
+static int
+dispatch_message(Spool *sp, Message *m, const char *data, int len,
+				 unsigned long long lsn, char **errmsg)
+{
+	int			rc;
+
+	switch (m->action)
+	{
+		case MSG_STREAM_START:
+			spool_block_start(sp, m->xid);
+			return APPLY_OK;
+		case MSG_STREAM_STOP:
+			spool_block_end(sp);
+			return APPLY_OK;
+		case MSG_STREAM_ABORT:
+			return spool_abort(sp, m->xid, m->subxid, errmsg) ? APPLY_OK : SPOOL_FAILED;
+		default:
+			break;
+	}
+	if (sp->current != NULL)
+		return spool_add(sp, m, data, len, lsn, errmsg) ? APPLY_OK : SPOOL_FAILED;
+
+	if (m->action == MSG_COMMIT && m->streamed)
+	{
+		Message		b;
+
+		/* the transaction as if it had arrived whole: B, its changes, C */
+		memset(&b, 0, sizeof(b));
+		b.action = MSG_BEGIN;
+		b.xid = m->xid;
+		b.commit_lsn = m->commit_lsn;
+		b.commit_time = m->commit_time;
+		rc = apply_message(&b, lsn);
+		if (rc == APPLY_OK)
+			rc = spool_replay(sp, m->xid, replay_one, errmsg, errmsg);
+		if (rc == -3)
+			rc = SPOOL_FAILED;
+		if (rc != APPLY_OK)
+			return rc;
+	}
+	return apply_message(m, lsn);
+}
+
+/*
+ * START_REPLICATION failed: when because plugin and job speak different
+ * protocol versions, say so with what to do, and return true.  A plugin
+ * older than protocol versions (extension 1.0) refuses the option
+ * proto-version as unknown; a newer or older versioned plugin names both
+ * versions itself.
+ */
+static bool
+protocol_refused(const PGresult *res, const char *slot)
+{
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (msg == NULL)
+		return false;
+	if (strstr(msg, "option \"" MS_OPT_PROTO_VERSION "\"") != NULL &&
+		strstr(msg, "is unknown") != NULL)
+	{
+		pg_log_error("the output plugin of slot \"%s\" does not speak protocol version %d: it predates protocol versions (extension 1.0, protocol version 1)",
+					 slot, MS_PROTOCOL_VERSION);
+		pg_log_error_detail("The source answered: %s", msg);
+		pg_log_error_hint("Install migration_split 1.1 on the source (the library, then ALTER EXTENSION migration_split UPDATE), or use the migration-split program of the source's release.");
+		return true;
+	}
+	if (strstr(msg, "protocol version") != NULL &&
+		strstr(msg, MS_PROTO_PLUGIN_NAME) != NULL)
+	{
+		pg_log_error("the output plugin of slot \"%s\" does not speak protocol version %d of this migration-split program",
+					 slot, MS_PROTOCOL_VERSION);
+		pg_log_error_detail("The source answered: %s", msg);
+		pg_log_error_hint("Use the migration-split program of the same release as the migration_split library on the source.");
+		return true;
+	}
+	return false;
+}
+
+/*
  * One session.  Returns SESSION_RECONNECT, SESSION_REPLAY or an exit code.  *progress is
  * set when the session applied something (the backoff then restarts).
  */
@@ -191,6 +296,7 @@ stream_session(const JobOptions *given, bool *progress)
 	double		last_feedback = 0;
 	int			rc = SESSION_RECONNECT;
 	int			attempt;
+	Spool		spool = {0};
 
 	tgt = job_connect(opts->target, "target", false, false);
 	if (tgt == NULL)
@@ -291,7 +397,10 @@ stream_session(const JobOptions *given, bool *progress)
 	qslot = job_quote_ident(repl, opts->slot);
 	qdomain = job_quote_literal(repl, opts->domain);
 	initPQExpBuffer(&sql);
-	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"domain\" %s, \"include-xids\" 'on', \"include-lsn\" 'on', \"include-timestamp\" 'on')",
+	/* proto-version first: a plugin that does not know it stops there */
+	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"" MS_OPT_PROTO_VERSION "\" '" MS_PROTOCOL_VERSION_STR "',"
+					  " \"" MS_OPT_DOMAIN "\" %s, \"" MS_OPT_INCLUDE_XIDS "\" 'on', \"" MS_OPT_INCLUDE_LSN "\" 'on',"
+					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on')",
 					  qslot, js.applied_lsn ? js.applied_lsn : "0/0", qdomain);
 	for (attempt = 0;; attempt++)
 	{
@@ -307,6 +416,13 @@ stream_session(const JobOptions *given, bool *progress)
 			PQclear(res);
 			pg_usleep(500000);
 			continue;
+		}
+		if (protocol_refused(res, opts->slot))
+		{
+			rc = EXIT_SERVER;
+			PQclear(res);
+			termPQExpBuffer(&sql);
+			goto done;
 		}
 		if (state && (strcmp(state, "55006") == 0 || strcmp(state, "42704") == 0))
 		{
@@ -475,11 +591,18 @@ stream_session(const JobOptions *given, bool *progress)
 				rc = EXIT_SERVER;
 				break;
 			}
+			arc = dispatch_message(&spool, &m, buf + 25, len - 25, data_start, &perr);
 			PQfreemem(buf);
-			arc = apply_message(&m, data_start);
 			if (arc == APPLY_OK && m.action == MSG_COMMIT && apply_batch_due())
 				arc = apply_flush();
 			message_free(&m);
+			if (arc == SPOOL_FAILED)
+			{
+				pg_log_error("%s (at LSN %s)", perr, lsn_format(data_start, lsnbuf));
+				state_record_error(tgt, opts->domain, perr);
+				rc = EXIT_SERVER;
+				break;
+			}
 			if (arc != APPLY_OK)
 				goto apply_failed;
 			*progress = true;
@@ -511,6 +634,7 @@ apply_failed:
 	}
 
 done:
+	spool_reset(&spool);
 	apply_reset();
 	PQfinish(repl);
 	PQfinish(tgt);
