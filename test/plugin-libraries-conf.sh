@@ -17,8 +17,10 @@ set -euo pipefail
 
 bindir=$1
 shift
-if "$bindir/postgres" --describe-config 2>/dev/null |
-	grep -q '^output_plugin_libraries[[:space:]]'; then
+# Read the whole list first: "postgres ... | grep -q" under pipefail fails
+# whenever grep exits before postgres has written everything (SIGPIPE).
+settings=$("$bindir/postgres" --describe-config 2>/dev/null || true)
+if grep -q '^output_plugin_libraries[[:space:]]' <<<"$settings"; then
 	list=$(printf '%s, ' "$@")
 	echo "output_plugin_libraries = '${list%, }'"
 else
