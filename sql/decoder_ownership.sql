@@ -10,6 +10,8 @@ CREATE FUNCTION own_changes() RETURNS SETOF text LANGUAGE sql AS $$
 	SELECT regexp_replace(c.data, '"relid":[0-9]+,', '')
 	  FROM pg_logical_slot_get_changes('own', NULL, NULL, 'domain', 'dec_own',
 									   'include-xids', '0') c
+	 -- the O of tables of earlier suites, seen again after the TRUNCATE below
+	 WHERE c.data !~ '^\{"action":"O","relid":[0-9]+,"schema":"public","table":"(?!own_)'
 $$;
 
 SELECT 'init' FROM pg_create_logical_replication_slot('own', 'migration_split');
@@ -68,11 +70,15 @@ INSERT INTO own_child VALUES (1, 'child row');
 SELECT own_changes();
 
 -- TRUNCATE of the ownership table removes every tag at once: one O says so
+-- (and, through CASCADE, the allowlist: both are restored for later suites)
 CREATE TEMP TABLE own_saved AS SELECT * FROM migration_split.ownership;
-SELECT count(*) AS crossings_to_lose FROM migration_split.allowed_crossings;
+CREATE TEMP TABLE own_saved_allowed AS SELECT * FROM migration_split.allowed_crossings;
 TRUNCATE migration_split.ownership CASCADE;
+SELECT count(*) AS allowlist_after_truncate FROM migration_split.allowed_crossings;
 INSERT INTO own_child VALUES (2, 'untagged');
 INSERT INTO migration_split.ownership SELECT * FROM own_saved;
+INSERT INTO migration_split.allowed_crossings OVERRIDING SYSTEM VALUE
+	SELECT * FROM own_saved_allowed;
 INSERT INTO own_child VALUES (3, 'tagged again');
 SELECT own_changes();
 
