@@ -1138,7 +1138,17 @@ write_markdown(PQExpBuffer out, const ReportData *rd)
 		}
 		appendPQExpBufferStr(out, "\n| ready for extraction |");
 		md_cell(out, PQgetvalue(rd->summary, i, 12)[0] == 't' ? "yes" : "no");
-		appendPQExpBufferStr(out, "\n\n### Crossings\n\n");
+		appendPQExpBufferStr(out, "\n\n### Tables\n\n| table | estimated rows |\n|---|---:|\n");
+		for (r = 0; r < PQntuples(rd->tables); r++)
+		{
+			if (strcmp(PQgetvalue(rd->tables, r, 0), domain) != 0)
+				continue;
+			appendPQExpBufferStr(out, "|");
+			md_cell(out, getv(rd->tables, r, 1));
+			md_cell(out, getv(rd->tables, r, 2));
+			appendPQExpBufferStr(out, "\n");
+		}
+		appendPQExpBufferStr(out, "\n### Crossings\n\n");
 		for (r = 0; r < n; r++)
 		{
 			const char *from = getv(rd->crossings, r, 0);

@@ -52,17 +52,15 @@ BEGIN
 	 WHERE NOT (d.kind IN ('view', 'materialized view') AND d.from_domain IS NULL)
 	 GROUP BY d.from_domain, d.to_domain, d.kind
 	UNION ALL
-	SELECT a.to_domain, b.to_domain, a.kind, false,
-		   count(DISTINCT a.from_object), NULL::int8
-	  FROM deps a
-	  JOIN deps b
-		ON b.from_object = a.from_object
-	   AND b.kind = a.kind
-	   AND b.from_domain IS NULL
-	   AND a.to_domain COLLATE "C" < b.to_domain COLLATE "C"
-	 WHERE a.kind IN ('view', 'materialized view')
-	   AND a.from_domain IS NULL
-	 GROUP BY a.to_domain, b.to_domain, a.kind;
+	SELECT a.a, b.b, v.kind, false, count(*), NULL::int8
+	  FROM (SELECT d.kind, d.from_object, array_agg(DISTINCT d.to_domain) AS domains
+			  FROM deps d
+			 WHERE d.kind IN ('view', 'materialized view')
+			   AND d.from_domain IS NULL
+			 GROUP BY d.kind, d.from_object) v,
+		   unnest(v.domains) a(a), unnest(v.domains) b(b)
+	 WHERE a.a COLLATE "C" < b.b COLLATE "C"
+	 GROUP BY a.a, b.b, v.kind;
 
 	-- built by a later part of the extension, or absent: looked up here
 	IF to_regclass('migration_split.cross_domain_generic_relations') IS NOT NULL THEN
@@ -111,7 +109,11 @@ $function$;
 CREATE VIEW migration_split.domain_crossings AS
 SELECT c.from_domain, c.to_domain, c.kind, c.directed, c.objects, c.calls
   FROM migration_split.report_domain_crossings() c
- ORDER BY c.from_domain COLLATE "C", c.to_domain COLLATE "C", c.kind COLLATE "C";
+ ORDER BY c.from_domain COLLATE "C", c.to_domain COLLATE "C", c.directed DESC,
+		  pg_catalog.array_position(ARRAY['foreign key', 'generic relation', 'view',
+										  'materialized view', 'sequence default', 'trigger',
+										  'inheritance', 'partition', 'query',
+										  'write transaction'], c.kind);
 
 COMMENT ON VIEW migration_split.domain_crossings IS
 	'what ties two domains, counted per kind: schema ties from_domain -> to_domain, and undirected ties (views of both, runtime statements and write transactions)';
