@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(build-essential postgresql-15 postgresql-server-dev-15 libpq-dev
 	postgresql-client-15 libipc-run-perl postgresql-15-wal2json graphviz
-	python3)
+	python3 chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -467,7 +467,8 @@ svg_graph(PQExpBuffer out, const ReportData *rd, int center, const char *id)
 	int			i;
 	int			nshown_edges = 0;
 	double		radius;
-	double		size;
+	double		width;
+	double		height;
 
 	for (i = 0; i < rd->nedges; i++)
 	{
@@ -491,7 +492,9 @@ svg_graph(PQExpBuffer out, const ReportData *rd, int center, const char *id)
 	radius = Max(150.0, nring * (NODE_W + 30) / (2 * M_PI));
 	if (nring <= 1 && center < 0)
 		radius = 0;
-	size = 2 * radius + NODE_W + 80;
+	/* an ellipse, flatter than high: pages are wider than tall */
+	width = 2 * radius + NODE_W + 40;
+	height = 1.6 * radius + NODE_H + 60;
 	k = 0;
 	for (i = 0; i < nnodes; i++)
 	{
@@ -501,21 +504,20 @@ svg_graph(PQExpBuffer out, const ReportData *rd, int center, const char *id)
 			continue;
 		if (i == center)
 		{
-			xs[i] = size / 2;
-			ys[i] = 20 + size * 0.4;
+			xs[i] = width / 2;
+			ys[i] = height / 2;
 			continue;
 		}
-		/* an ellipse, flatter than high: pages are wider than tall */
 		a = -M_PI / 2 + 2 * M_PI * k / Max(nring, 1);
-		xs[i] = size / 2 + radius * cos(a);
-		ys[i] = 20 + size * 0.4 + radius * 0.8 * sin(a);
+		xs[i] = width / 2 + radius * cos(a);
+		ys[i] = height / 2 + radius * 0.8 * sin(a);
 		k++;
 	}
 
 	appendPQExpBuffer(out,
 					  "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"graph\" role=\"img\""
 					  " width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
-					  size, size * 0.8 + 40, size, size * 0.8 + 40);
+					  width, height, width, height);
 	appendPQExpBuffer(out, "<title>%s</title>\n",
 					  center < 0 ? "Domains and what ties them" : "The domain and its neighbours");
 	appendPQExpBufferStr(out, "<defs>\n");
@@ -670,14 +672,14 @@ static const char *report_css =
 "main{padding:8px 24px 40px}section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 18px 16px;margin:16px 0}"
 "h2{font-size:19px;border-bottom:1px solid #eee;padding-bottom:4px}h3{font-size:15px;margin:14px 0 6px}"
 "table{border-collapse:collapse;font-size:13px;margin:6px 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}"
-"th{background:#f0f3f8}td.num{text-align:right}tr.ready td:first-child{border-left:4px solid #2ca02c}"
+"th{background:#f0f3f8}td.num{text-align:right;white-space:nowrap}tr.ready td:first-child{border-left:4px solid #2ca02c}"
 ".yes{color:#2ca02c;font-weight:bold}.no{color:#d62728;font-weight:bold}"
 "pre,code{font-family:Menlo,Consolas,monospace;font-size:12px}pre{white-space:pre-wrap;background:#f6f6f6;padding:4px 6px;margin:0}"
 "svg.graph{max-width:100%;height:auto;background:#fff}svg .node rect{fill:#eef3fb;stroke:#4a6fa5;stroke-width:1.5}"
 "svg .node.ready rect{fill:#eaf6ea;stroke:#2ca02c}svg .node.center rect{stroke-width:3}"
 "svg .unowned rect{fill:#fff;stroke:#888;stroke-dasharray:5 4}"
 "svg text{font-family:Helvetica,Arial,sans-serif;text-anchor:middle}svg .nname{font-size:13px;font-weight:bold}"
-"svg .ninfo{font-size:11px;fill:#555}svg .elabel{font-size:10px}svg a:hover rect{stroke-width:3}"
+"svg .ninfo{font-size:11px;fill:#555}svg .elabel{font-size:10px;paint-order:stroke;stroke:#fff;stroke-width:3px}svg a:hover rect{stroke-width:3}"
 ".legend span{display:inline-block;margin-right:16px;font-size:12px}.muted{color:#777;font-size:12px}"
 "details{margin:6px 0}summary{cursor:pointer;font-size:13px}";
 
