@@ -358,7 +358,7 @@ COMMENT ON FUNCTION migration_split.report_table_graph(pg_catalog.text, pg_catal
 	'the table-level graph of boundary_graph(level => ''table'')';
 
 -- The domain-level graph of boundary_graph(): one node per domain (its
--- tables and size, as in domain_summary), one edge per direction between
+-- tables and size), one edge per direction between
 -- two domains for the schema's ties and one undirected edge for the ties
 -- without a direction (domain_crossings), each labelled with what crosses
 -- and drawn thicker the more there is.  Unowned ends are one node.  With
@@ -386,24 +386,27 @@ BEGIN
 		   AND rd.via IN ('tag', 'inheritance')
 		 GROUP BY rd.domain
 	),
-	-- disk space as domain_summary counts it (every relation file)
-	storage AS (
-		SELECT rd.domain, c.reltablespace, c.relfilenode
-		  FROM rd
-		  JOIN pg_class c ON c.oid = rd.relid
-		 WHERE c.relkind IN ('r', 'm', 'S', 't')
-		UNION ALL
-		SELECT rd.domain, ic.reltablespace, ic.relfilenode
-		  FROM rd
-		  JOIN pg_index i ON i.indrelid = rd.relid
-		  JOIN pg_class ic ON ic.oid = i.indexrelid
-	),
+	-- disk space of the domain's relations and their indexes, from
+	-- pg_class.relpages (kept by VACUUM, ANALYZE and CREATE INDEX), or the
+	-- main fork's current size for a table never vacuumed or analyzed; a
+	-- sequence is one page.  Cheaper than domain_summary's walk over the
+	-- data directory, which costs more than the rest of the graph.
 	sizes AS (
-		SELECT s.domain, sum(f.bytes) AS total_size
-		  FROM storage s
-		  JOIN migration_split.storage_sizes() f
-			ON f.tablespace = s.reltablespace
-		   AND f.relfilenode = s.relfilenode
+		SELECT s.domain,
+			   sum(CASE WHEN s.relkind = 'S' THEN current_setting('block_size')::int8
+						WHEN s.relkind IN ('r', 'm', 't') AND s.reltuples < 0
+						THEN pg_relation_size(s.oid)
+						ELSE s.relpages::int8 * current_setting('block_size')::int8
+				   END) AS total_size
+		  FROM (SELECT rd.domain, c.oid, c.relkind, c.relpages, c.reltuples
+				  FROM rd
+				  JOIN pg_class c ON c.oid = rd.relid
+				 WHERE c.relkind IN ('r', 'm', 'S', 't')
+				UNION ALL
+				SELECT rd.domain, ic.oid, ic.relkind, ic.relpages, ic.reltuples
+				  FROM rd
+				  JOIN pg_index i ON i.indrelid = rd.relid
+				  JOIN pg_class ic ON ic.oid = i.indexrelid) s
 		 GROUP BY s.domain
 	),
 	ties AS MATERIALIZED (
