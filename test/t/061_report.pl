@@ -120,6 +120,62 @@ like($md, qr/^<a id="domain-lonely"><\/a>\n\n## Domain lonely$/m, 'a Markdown se
 like($md, qr/public\."&lt;script&gt;alert\(1\)&lt;\/script&gt;"/, 'hostile names escaped in Markdown');
 unlike($md, qr/<script/i, 'no <script in the Markdown');
 
+# the optional parts, when the installed version has them: lifecycle
+# states, extraction plans and generic relations (made here with the shapes
+# the other parts of the extension promise, unless they exist already)
+my $fakes = $node->safe_psql('postgres', q{
+	SELECT to_regclass('migration_split.domain_lifecycle') IS NULL
+	   AND to_regprocedure('migration_split.extraction_plan(text,text)') IS NULL
+	   AND to_regclass('migration_split.cross_domain_generic_relations') IS NULL});
+if ($fakes eq 't')
+{
+	$node->safe_psql('postgres', q{
+		CREATE VIEW migration_split.domain_lifecycle AS
+		SELECT d.domain, CASE d.domain WHEN 'orders' THEN 'streaming' ELSE 'monolith' END AS state,
+			   '2026-01-02 03:04:05+00'::timestamptz AS changed_at, 'postgres'::name AS changed_by,
+			   NULL::pg_lsn AS source_lsn, NULL::text AS service
+		  FROM migration_split.domains d;
+		CREATE FUNCTION migration_split.extraction_plan(domain text, format text DEFAULT 'table')
+		RETURNS TABLE (step int, kind text, object text, action text, detail text)
+		LANGUAGE sql AS $$
+			SELECT 1, 'foreign key', 'orders_order_user_id_fkey', 'replace',
+				   'call the <accounts> API & drop it' WHERE domain = 'orders'
+		$$;
+		CREATE VIEW migration_split.cross_domain_generic_relations AS
+		SELECT 'orders_order'::regclass AS from_table, 'orders'::text AS from_domain,
+			   'content_type_id'::text AS type_column, 'object_id'::text AS id_column,
+			   'accounts_user'::regclass AS to_table, 'accounts'::text AS to_domain, 7::bigint AS rows;
+		GRANT SELECT ON migration_split.domain_lifecycle, migration_split.cross_domain_generic_relations TO PUBLIC;
+	});
+	($rc, $out, $err) = report('--source', "$connstr user=reporter", '--html', "$dir/p.html", '--markdown', "$dir/p.md");
+	is($rc, 0, 'report with lifecycle, plans and generic relations exits 0') or diag($err);
+	$html = slurp("$dir/p.html");
+	$c = check_html("$dir/p.html");
+	ok($c, 'still well-formed');
+	like($html, qr/<th>lifecycle state<\/th><td>streaming \(since 2026-01-02 03:04:05\+00\)<\/td>/,
+		'the lifecycle state of orders');
+	like($html, qr/<th>lifecycle<\/th>/, 'a lifecycle column in the overview');
+	like($html, qr/<td>orders_order_user_id_fkey<\/td><td>replace<\/td><td>call the &lt;accounts&gt; API &amp; drop it<\/td>/,
+		'the extraction plan of orders, escaped');
+	like($html, qr/<title>orders \x{e2}\x{86}\x{92} accounts: 2 foreign keys\n1 generic relation<\/title>/,
+		'generic relations are counted on the edge');
+	like(slurp("$dir/p.md"), qr/^\| 1 \| foreign key \| orders\\_order\\_user\\_id\\_fkey \| replace \| call the &lt;accounts&gt; API &amp; drop it \|$/m,
+		'the extraction plan in Markdown');
+	like($node->safe_psql('postgres', "SELECT migration_split.boundary_graph('dot')"),
+		qr/"orders" -> "accounts" \[label="2 foreign keys\\n1 generic relation"/, 'and in boundary_graph()');
+	$node->safe_psql('postgres', q{
+		DROP VIEW migration_split.domain_lifecycle, migration_split.cross_domain_generic_relations;
+		DROP FUNCTION migration_split.extraction_plan(text, text);
+	});
+}
+else
+{
+	note('lifecycle, extraction plan or generic relations exist in this version: the fakes are not needed');
+	($rc, $out, $err) = report('--source', "$connstr user=reporter", '--html', "$dir/p.html");
+	is($rc, 0, 'report with the installed optional parts exits 0') or diag($err);
+	ok(check_html("$dir/p.html"), 'still well-formed');
+}
+
 # exit codes
 ($rc, $out, $err) = report('--source', $connstr, '--domain', 'shipping', '--html', "$dir/x.html");
 is($rc, 3, 'unknown domain: exit 3');
