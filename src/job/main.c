@@ -75,6 +75,7 @@ usage(void)
 	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
 	printf(_("  %s stream -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders\n"), progname);
 	printf(_("  %s status -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders --json\n"), progname);
+	printf(_("  %s report -s \"host=monolith dbname=shop\" --html report.html\n"), progname);
 	help_exit_codes();
 }
 

@@ -79,7 +79,6 @@ typedef struct ReportData
 	int			ndomains;
 	int			nedges;
 	ReportEdge *edges;
-	bool		has_unowned;	/* an edge ends at an unowned table */
 	char	   *mermaid;		/* boundary_graph('mermaid', 'domain', D) */
 } ReportData;
 
@@ -229,8 +228,6 @@ build_edges(ReportData *rd)
 
 		if (from < 0 || to < 0)
 			continue;			/* a domain outside the summary (--domain) */
-		if (from == rd->ndomains || to == rd->ndomains)
-			rd->has_unowned = true;
 		for (k = 0; k < rd->nedges; k++)
 			if (rd->edges[k].from == from && rd->edges[k].to == to &&
 				rd->edges[k].directed == directed)

@@ -35,6 +35,8 @@ SQL
 # runtime crossings: one by the superuser with a hostile text, one by app
 $node->safe_psql('postgres', q{SELECT o.id AS "</pre><script>evil()</script>" FROM orders_order o JOIN accounts_user u ON u.id = o.user_id});
 $node->safe_psql('postgres', q{SET ROLE app; SELECT count(*) AS app_secret_query FROM order_users});
+# a transaction writing both domains (each statement writes one)
+$node->safe_psql('postgres', q{BEGIN; INSERT INTO accounts_user VALUES (1, 'a'); INSERT INTO orders_order VALUES (1, 1); COMMIT;});
 
 my $dir = PostgreSQL::Test::Utils::tempdir;
 my $connstr = $node->connstr('postgres');
@@ -81,8 +83,8 @@ like($html, qr/Customers &amp; &lt;b&gt;logins&lt;\/b&gt;/, 'the domain descript
 # the graph: accounts <- orders (2 foreign keys), unowned -> orders, the view of both
 like($html, qr/<title>orders \x{e2}\x{86}\x{92} accounts: 2 foreign keys<\/title>/, 'edge orders -> accounts with its label');
 like($html, qr/<title>\(unowned\) \x{e2}\x{86}\x{92} orders: 1 foreign key<\/title>/, 'edge from the unowned table');
-like($html, qr/<title>accounts \x{e2}\x{80}\x{94} orders: 1 view of both\n2 queries \(2 calls\)<\/title>/,
-	'undirected edge: the view of both and the runtime query');
+like($html, qr/<title>accounts \x{e2}\x{80}\x{94} orders: 1 view of both\n2 queries \(2 calls\)\n1 write transaction<\/title>/,
+	'undirected edge: the view of both, the runtime queries and the write transaction');
 like($c->{text}, qr/2 foreign keys to it/, 'crossings out by kind');
 like($c->{text}, qr/2 foreign keys from it/, 'crossings in by kind');
 
