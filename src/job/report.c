@@ -7,7 +7,8 @@
  *	migration-split report --source S [--domain D] --html FILE [--markdown FILE]
  *
  * Everything comes from the source's migration_split views, read in one
- * REPEATABLE READ READ ONLY transaction so that the sections agree:
+ * REPEATABLE READ READ ONLY transaction so that the sections agree, with
+ * client_encoding UTF8 (the page's charset):
  * domain_summary (one row per domain), domain_crossings (what ties two
  * domains, per kind), relation_domains (the domain's tables), and when
  * they exist the domain lifecycle (migration_split.domain_lifecycle), the
@@ -1267,6 +1268,12 @@ cmd_report(const JobOptions *opts)
 	rd.only_domain = opts->domain;
 	rd.source_desc = job_describe_conninfo(opts->source);
 	conn = job_connect(opts->source, "source", false, true);
+	/* the page says UTF-8: have the server convert every text to it */
+	if (PQsetClientEncoding(conn, "UTF8") != 0)
+	{
+		pg_log_error("could not set the client encoding to UTF8: %s", job_error(conn));
+		exit(EXIT_SERVER);
+	}
 	read_report(conn, &rd);
 	PQfinish(conn);
 

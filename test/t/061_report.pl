@@ -178,6 +178,23 @@ else
 	ok(check_html("$dir/p.html"), 'still well-formed');
 }
 
+# a LATIN1 database: the page is UTF-8 like its charset says
+$node->safe_psql('postgres', q{CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+$node->safe_psql('latin', qq{
+	CREATE EXTENSION migration_split;
+	INSERT INTO migration_split.domains (domain) VALUES ('cafe');
+	CREATE TABLE "caf\x{e9}" (id int);
+	INSERT INTO migration_split.ownership (rel, domain) VALUES ('"caf\x{e9}"', 'cafe');
+});
+($rc, $out, $err) = report('--source', $node->connstr('latin'), '--html', "$dir/l.html");
+is($rc, 0, 'report of a LATIN1 database exits 0') or diag($err);
+{
+	open my $lf, '<:raw', "$dir/l.html" or die;
+	local $/;
+	my $bytes = <$lf>;
+	like($bytes, qr/<td>public\.&quot;caf\xc3\xa9&quot;<\/td>/, 'the table name is written in UTF-8');
+}
+
 # exit codes
 ($rc, $out, $err) = report('--source', $connstr, '--domain', 'shipping', '--html', "$dir/x.html");
 is($rc, 3, 'unknown domain: exit 3');
