@@ -465,6 +465,8 @@ svg_graph(PQExpBuffer out, const ReportData *rd, int center, const char *id)
 	int			i;
 	int			nshown_edges = 0;
 	double		radius;
+	double		rx;
+	double		ry;
 	double		width;
 	double		height;
 
@@ -486,13 +488,20 @@ svg_graph(PQExpBuffer out, const ReportData *rd, int center, const char *id)
 		if (shown[i] && i != center)
 			nring++;
 
-	/* about NODE_W of circumference per node, at least a readable circle */
-	radius = Max(150.0, nring * (NODE_W + 30) / (2 * M_PI));
+	/*
+	 * About NODE_W + 30 of circumference per node; an ellipse, flatter than
+	 * high (pages are wider than tall), never so small that an edge label
+	 * has no room between two boxes or between the centre and the ring.
+	 */
+	radius = nring * (NODE_W + 30) / (2 * M_PI);
 	if (nring <= 1 && center < 0)
 		radius = 0;
-	/* an ellipse, flatter than high: pages are wider than tall */
-	width = 2 * radius + NODE_W + 40;
-	height = 1.6 * radius + NODE_H + 60;
+	rx = Max(radius, 260.0);
+	ry = Max(0.8 * radius, 170.0);
+	if (radius == 0)
+		rx = ry = 0;
+	width = 2 * rx + NODE_W + 40;
+	height = 2 * ry + NODE_H + 60;
 	k = 0;
 	for (i = 0; i < nnodes; i++)
 	{
@@ -507,8 +516,8 @@ svg_graph(PQExpBuffer out, const ReportData *rd, int center, const char *id)
 			continue;
 		}
 		a = -M_PI / 2 + 2 * M_PI * k / Max(nring, 1);
-		xs[i] = width / 2 + radius * cos(a);
-		ys[i] = height / 2 + radius * 0.8 * sin(a);
+		xs[i] = width / 2 + rx * cos(a);
+		ys[i] = height / 2 + ry * sin(a);
 		k++;
 	}
 
@@ -703,10 +712,19 @@ html_link_domain(PQExpBuffer out, const char *domain)
 	appendPQExpBufferStr(out, "</a>");
 }
 
-/* the crossings of domain i in one direction, by kind and other domain */
-static void
-html_crossings(PQExpBuffer out, const ReportData *rd, const char *domain, bool outgoing)
+/* Which ties of a domain html_crossings() lists. */
+typedef enum CrossingSide
 {
+	CROSSINGS_OUT,				/* directed, the domain depends on the other */
+	CROSSINGS_IN,				/* directed, the other depends on the domain */
+	CROSSINGS_TOGETHER			/* undirected: views of both, runtime */
+} CrossingSide;
+
+/* the ties of a domain on one side, by kind and other domain */
+static void
+html_crossings(PQExpBuffer out, const ReportData *rd, const char *domain, CrossingSide side)
+{
+	bool		outgoing = side != CROSSINGS_IN;
 	int			n = PQntuples(rd->crossings);
 	int			i;
 	int			shown = 0;
@@ -720,11 +738,10 @@ html_crossings(PQExpBuffer out, const ReportData *rd, const char *domain, bool o
 		const char *other = outgoing ? to : from;
 		PQExpBufferData t;
 
+		if (directed != (side != CROSSINGS_TOGETHER))
+			continue;
 		if (!directed)
 		{
-			/* undirected ties are listed once, as "out" */
-			if (!outgoing)
-				continue;
 			if (from && strcmp(from, domain) == 0)
 				other = to;
 			else if (to && strcmp(to, domain) == 0)
@@ -863,9 +880,11 @@ html_domain_section(PQExpBuffer out, const ReportData *rd, int i)
 	svg_graph(out, rd, i, gid);
 
 	appendPQExpBufferStr(out, "<h3>Crossings out (this domain depends on)</h3>\n");
-	html_crossings(out, rd, domain, true);
+	html_crossings(out, rd, domain, CROSSINGS_OUT);
 	appendPQExpBufferStr(out, "<h3>Crossings in (other domains depend on it)</h3>\n");
-	html_crossings(out, rd, domain, false);
+	html_crossings(out, rd, domain, CROSSINGS_IN);
+	appendPQExpBufferStr(out, "<h3>Used together (views of both, runtime statements and write transactions)</h3>\n");
+	html_crossings(out, rd, domain, CROSSINGS_TOGETHER);
 
 	appendPQExpBufferStr(out, "<h3>Extraction plan</h3>\n");
 	html_plan(out, rd, i);
