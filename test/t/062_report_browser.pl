@@ -3,8 +3,9 @@
 # file with networking off, logs no console message (no error, no blocked
 # resource: the page is self-contained), and its rendered DOM holds the
 # domain graph and a section with its own graph for every domain.  The
-# screenshot is kept as a test artefact: tmp_check/report_shop.png (and
-# copied to $MS_TEST_ARTEFACTS when that is set).
+# screenshot is kept as a test artefact: tmp_check/report_shop.png of the
+# test run, copied to $MS_TEST_ARTEFACTS (test/run.sh: tmp_check/artefacts of
+# the tree, which outlives the scratch copy).
 use strict;
 use warnings;
 use File::Copy;
@@ -80,6 +81,9 @@ read $fh, my $sig, 8;
 close $fh;
 is($sig, "\x89PNG\r\n\x1a\n", 'the screenshot is a PNG');
 note("screenshot: $shot");
-copy($shot, "$ENV{MS_TEST_ARTEFACTS}/report_shop.png") if $ENV{MS_TEST_ARTEFACTS};
+if ($ENV{MS_TEST_ARTEFACTS})
+{
+	ok(copy($shot, "$ENV{MS_TEST_ARTEFACTS}/report_shop.png"), "screenshot kept in $ENV{MS_TEST_ARTEFACTS}");
+}
 
 done_testing();
