@@ -212,6 +212,9 @@ reports=(
 	"domain_summary|SELECT * FROM migration_split.domain_summary"
 	"boundary_graph('dot')|SELECT migration_split.boundary_graph('dot')"
 	"boundary_graph('mermaid')|SELECT migration_split.boundary_graph('mermaid')"
+	"boundary_graph(table, d03)|SELECT migration_split.boundary_graph('dot', 'table', 'd03')"
+	"boundary_graph(table)|SELECT migration_split.boundary_graph('dot', 'table')"
+	"domain_crossings|SELECT * FROM migration_split.domain_crossings"
 )
 
 failed=0

@@ -201,15 +201,21 @@ step_graph() {
 	"$bindir/psql" -X -At -h "$work" -p "$port" -U postgres -d shop \
 		-c 'SELECT migration_split.boundary_graph()' > "$out/boundary.dot"
 	"$bindir/psql" -X -At -h "$work" -p "$port" -U postgres -d shop \
-		-c "SELECT migration_split.boundary_graph('mermaid')" > "$out/boundary.mmd"
-	echo "wrote $out/boundary.dot and $out/boundary.mmd"
-	head -1 "$out/boundary.dot" | grep -q '^digraph ' && grep -q '"cluster_orders"' "$out/boundary.dot" ||
-		fail "boundary_graph() did not return a DOT graph with a cluster for domain orders"
+		-c "SELECT migration_split.boundary_graph('dot', level => 'table')" > "$out/boundary_tables.dot"
+	"$bindir/psql" -X -At -h "$work" -p "$port" -U postgres -d shop \
+		-c "SELECT migration_split.boundary_graph('mermaid', 'table')" > "$out/boundary.mmd"
+	echo "wrote $out/boundary.dot (domains), $out/boundary_tables.dot and $out/boundary.mmd (tables)"
+	head -1 "$out/boundary.dot" | grep -q '^digraph ' &&
+		grep -q '^	"orders" -> "accounts" \[label="[0-9]* foreign key' "$out/boundary.dot" ||
+		fail "boundary_graph() did not return a DOT graph with the edge from orders to accounts"
+	grep -q '"cluster_orders"' "$out/boundary_tables.dot" ||
+		fail "boundary_graph('dot', level => 'table') did not return a cluster for domain orders"
 	head -1 "$out/boundary.mmd" | grep -q '^flowchart ' && grep -q 'public.orders_order"' "$out/boundary.mmd" ||
 		fail "boundary_graph('mermaid') did not return a Mermaid flowchart with the orders tables"
 	if command -v dot >/dev/null; then
 		dot -Tsvg "$out/boundary.dot" -o "$out/boundary.svg"
-		echo "wrote $out/boundary.svg"
+		dot -Tsvg "$out/boundary_tables.dot" -o "$out/boundary_tables.svg"
+		echo "wrote $out/boundary.svg and $out/boundary_tables.svg"
 	else
 		echo "Graphviz (dot) is not installed: no SVG"
 	fi
@@ -382,8 +388,19 @@ SQL
 	echo "verified: $n tables identical"
 }
 
+# --- report (issue 14): the one-page HTML boundary report ---
+step_report() {
+	banner "The boundary report: one HTML page to hand to the team"
+	"$bindir/migration-split" report --source "host=$work port=$port user=postgres dbname=shop" \
+		--html "$out/report.html" --markdown "$out/report.md"
+	grep -q '<section class="domain" id="domain-orders">' "$out/report.html" ||
+		fail "the report has no section for domain orders"
+	echo "open the report: file://$out/report.html (Markdown: $out/report.md)"
+}
+# --- end report ---
+
 steps=(step_build step_cluster step_load step_suggest step_reports step_graph
-	step_monitor step_enforce step_extract)
+	step_monitor step_enforce step_report step_extract)
 for step in "${steps[@]}"; do
 	"$step"
 	if [ "${DEMO_PAUSE:-0}" = 1 ]; then

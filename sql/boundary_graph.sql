@@ -1,4 +1,6 @@
--- boundary_graph(): the domain map as Graphviz DOT or Mermaid.
+-- boundary_graph(): the domain map as Graphviz DOT or Mermaid, at the level
+-- of domains (default) or tables, of every domain or of one and its
+-- neighbours.
 INSERT INTO migration_split.domains (domain) VALUES ('accounts'), ('orders'), ('empty');
 
 CREATE SCHEMA "My Schema";
@@ -23,21 +25,48 @@ INSERT INTO migration_split.ownership (rel, domain) VALUES
 
 \pset format unaligned
 \pset tuples_only on
+-- tables
+SELECT migration_split.boundary_graph('dot', 'table');
+SELECT migration_split.boundary_graph('mermaid', level => 'table');
+-- one domain's tables and their direct neighbours in other domains
+SELECT migration_split.boundary_graph('dot', 'table', 'orders');
+SELECT migration_split.boundary_graph('mermaid', 'TABLE', domain => 'accounts');
+-- domains (the default level); a view of no domain reading two domains is
+-- an undirected tie; the unowned table with a key to accounts is one node
+CREATE TABLE unowned_c (user_id int REFERENCES accounts_user);
 SELECT migration_split.boundary_graph();
-SELECT migration_split.boundary_graph('mermaid');
+SELECT migration_split.boundary_graph('mermaid', 'domain');
+SELECT migration_split.boundary_graph(domain => 'orders', level => 'Domain');
+-- a domain without ties is drawn alone
+SELECT migration_split.boundary_graph('mermaid', domain => 'empty');
+-- the 1.0 call with one argument draws the domain level now
+SELECT migration_split.boundary_graph('dot') = migration_split.boundary_graph('dot', 'domain', NULL) AS same;
+SELECT * FROM migration_split.domain_crossings;
 
--- the DOT output is valid Graphviz input
+-- every DOT output is valid Graphviz input
 \o results/boundary_graph.dot
-SELECT migration_split.boundary_graph('DOT');
+SELECT migration_split.boundary_graph('DOT', 'table');
 \o
-\! command -v dot >/dev/null || echo "graphviz is not installed"; dot -Tsvg results/boundary_graph.dot -o results/boundary_graph.svg && echo "dot accepts the graph"
+\! command -v dot >/dev/null || echo "graphviz is not installed"; dot -Tsvg results/boundary_graph.dot -o results/boundary_graph.svg && echo "dot accepts the table graph"
+\o results/boundary_graph_orders.dot
+SELECT migration_split.boundary_graph('DOT', 'table', 'orders');
+\o
+\! dot -Tsvg results/boundary_graph_orders.dot -o results/boundary_graph_orders.svg && echo "dot accepts the table graph of orders"
+\o results/boundary_graph_domains.dot
+SELECT migration_split.boundary_graph();
+\o
+\! dot -Tsvg results/boundary_graph_domains.dot -o results/boundary_graph_domains.svg && echo "dot accepts the domain graph"
+DROP TABLE unowned_c;
 \pset format aligned
 \pset tuples_only off
 
 -- an empty catalog gives an empty but valid graph
 BEGIN;
 DELETE FROM migration_split.ownership;
-SELECT migration_split.boundary_graph() AS dot, migration_split.boundary_graph('mermaid') AS mermaid;
+SELECT migration_split.boundary_graph('dot', 'table') AS dot,
+	   migration_split.boundary_graph('mermaid', 'table') AS mermaid;
+SELECT migration_split.boundary_graph('dot', 'table', 'orders') AS dot,
+	   migration_split.boundary_graph('mermaid', 'domain', 'orders') AS mermaid;
 ROLLBACK;
 
 -- bad formats
@@ -45,6 +74,14 @@ ROLLBACK;
 SELECT migration_split.boundary_graph('svg');
 \echo :LAST_ERROR_SQLSTATE
 SELECT migration_split.boundary_graph(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.boundary_graph('dot', 'tables');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.boundary_graph('dot', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.boundary_graph('dot', 'table', 'shipping');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.boundary_graph('mermaid', 'domain', 'Orders');
 \echo :LAST_ERROR_SQLSTATE
 \set SHOW_CONTEXT errors
 

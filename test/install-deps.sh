@@ -4,7 +4,8 @@
 # the libraries the job links with (-lssl -lcrypto -lz besides libpq), the
 # TAP test modules, strace (test/run.sh traces the programs a CI run starts,
 # for test/check-deps.sh), the wal2json peer used by the benchmarks, and
-# Graphviz for the demo's SVG, and sqlsmith for test/fuzz.sh.
+# Graphviz for the demo's SVG, sqlsmith for test/fuzz.sh, and Chromium for
+# the browser test of the HTML report.
 #
 #   bash test/install-deps.sh          # install what is missing
 #   bash test/install-deps.sh --list   # print the packages, one a line
@@ -15,7 +16,7 @@ set -euo pipefail
 
 packages=(build-essential postgresql-15 postgresql-server-dev-15 libpq-dev
 	postgresql-client-15 libssl-dev zlib1g-dev libipc-run-perl
-	postgresql-15-wal2json graphviz python3 strace sqlsmith)
+	postgresql-15-wal2json graphviz python3 strace sqlsmith chromium)
 
 if [ "${1:-}" = "--list" ]; then
 	printf '%s\n' "${packages[@]}"

@@ -41,6 +41,10 @@ if [ "$(id -u)" -eq 0 ]; then
 	chown -R postgres: "$scratch"
 	runas=(runuser -u postgres --)
 fi
+# Test artefacts kept after the scratch copy is gone (the screenshot of the
+# HTML report taken by test/t/062_report_browser.pl): tmp_check/artefacts.
+export MS_TEST_ARTEFACTS=${MS_TEST_ARTEFACTS:-$top/tmp_check/artefacts}
+mkdir -p "$MS_TEST_ARTEFACTS" && [ "$(id -u)" -eq 0 ] && chown postgres: "$MS_TEST_ARTEFACTS"
 
 # In CI, record every program the tests and the demo start (strace, only
 # execve: cheap), so that test/check-deps.sh can prove install-deps.sh

@@ -19,6 +19,7 @@
  *	tablesync.c	online copy of a table that joined the domain while streaming
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
+ *	report.c	the "report" subcommand: HTML and Markdown boundary report
  *
  * Memory: this is a short-lived client; per-change allocations are freed
  * after the change is applied, the catalog description lives until exit.
@@ -62,6 +63,8 @@ typedef struct JobOptions
 	int			status_interval;	/* stream: seconds between status lines */
 	int			max_retries;	/* stream: reconnect attempts, 0 = forever */
 	bool		drop;			/* init --drop: start over */
+	const char *html_file;		/* report --html */
+	const char *markdown_file;	/* report --markdown */
 } JobOptions;
 
 /* A column of a domain table, as read from the source catalog. */
@@ -274,6 +277,7 @@ extern void progress_summary(Domain *d);
 extern int	cmd_init(const JobOptions *opts);
 extern int	cmd_stream(const JobOptions *opts);
 extern int	cmd_status(const JobOptions *opts);
+extern int	cmd_report(const JobOptions *opts);
 
 /* message.c */
 extern bool message_parse(const char *data, int len, Message *msg,

@@ -6,6 +6,7 @@
  *	migration-split init   --source S --target T --domain D [options]
  *	migration-split stream --source S --target T --domain D [options]
  *	migration-split status --source S --target T --domain D [--json]
+ *	migration-split report --source S [--domain D] --html FILE [--markdown FILE]
  *
  * Subcommands in the style of git and pgcopydb; every subcommand has its own
  * --help.  The exit codes are in exit_codes.h and in the README.
@@ -68,11 +69,13 @@ usage(void)
 	printf(_("  init     create the slot, the target tables, and copy the data\n"));
 	printf(_("  stream   apply the changes made since init, exactly once\n"));
 	printf(_("  status   show lag, counters, slot state and the last error\n"));
+	printf(_("  report   write the boundary report as HTML or Markdown\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
 	printf(_("\nExamples:\n"));
 	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
 	printf(_("  %s stream -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders\n"), progname);
 	printf(_("  %s status -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders --json\n"), progname);
+	printf(_("  %s report -s \"host=monolith dbname=shop\" --html report.html\n"), progname);
 	help_exit_codes();
 }
 
@@ -145,6 +148,27 @@ usage_status(void)
 }
 
 static void
+usage_report(void)
+{
+	printf(_("%s report writes the boundary report of the source database as one\n"
+			 "self-contained HTML page (inline CSS and SVG, no script, no network) and/or\n"
+			 "as Markdown: the domain graph, one section per domain (size, crossings out\n"
+			 "and in by kind, runtime crossings, lifecycle, readiness, extraction plan,\n"
+			 "its own graph), and the top runtime crossings.  It only reads, with the\n"
+			 "extension's PUBLIC privileges; no target is involved.\n\n"), progname);
+	printf(_("Usage:\n  %s report --source=CONNINFO [--domain=NAME] --html=FILE [--markdown=FILE]\n"),
+		   progname);
+	printf(_("\nOptions for report:\n"));
+	printf(_("  -s, --source=CONNINFO      the monolith database (conninfo string or URI)\n"));
+	printf(_("  -d, --domain=NAME          only this domain (with its neighbours in the graph)\n"));
+	printf(_("      --html=FILE            write the HTML report to FILE (\"-\": standard output)\n"));
+	printf(_("      --markdown=FILE        write the Markdown report to FILE (\"-\": standard output)\n"));
+	printf(_("  -v, --verbose              more messages (repeat for even more)\n"));
+	printf(_("  -?, --help                 show this help, then exit\n"));
+	help_exit_codes();
+}
+
+static void
 handle_signal(int signo)
 {
 	job_interrupted = 1;
@@ -170,7 +194,9 @@ enum
 	OPT_BATCH_TIME,
 	OPT_STATUS_INTERVAL,
 	OPT_MAX_RETRIES,
-	OPT_JSON
+	OPT_JSON,
+	OPT_HTML,
+	OPT_MARKDOWN
 };
 
 static int
@@ -235,6 +261,8 @@ main(int argc, char **argv)
 		{"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
 		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"html", required_argument, NULL, OPT_HTML},
+		{"markdown", required_argument, NULL, OPT_MARKDOWN},
 		{NULL, 0, NULL, 0}
 	};
 	JobOptions	opts;
@@ -270,6 +298,8 @@ main(int argc, char **argv)
 		command_usage = usage_stream;
 	else if (strcmp(command, "status") == 0)
 		command_usage = usage_status;
+	else if (strcmp(command, "report") == 0)
+		command_usage = usage_report;
 	else
 	{
 		pg_log_error("unknown command \"%s\"", command);
@@ -350,6 +380,12 @@ main(int argc, char **argv)
 			case OPT_JSON:
 				opts.json = true;
 				break;
+			case OPT_HTML:
+				opts.html_file = pg_strdup(optarg);
+				break;
+			case OPT_MARKDOWN:
+				opts.markdown_file = pg_strdup(optarg);
+				break;
 			default:
 				pg_log_error_hint("Try \"%s %s --help\" for more information.",
 								  progname, command);
@@ -379,6 +415,21 @@ main(int argc, char **argv)
 	{
 		pg_log_error("option --json is only valid for status");
 		exit(EXIT_USAGE);
+	}
+
+	if (strcmp(command, "report") != 0 && (opts.html_file || opts.markdown_file))
+	{
+		pg_log_error("options --html and --markdown are only valid for report");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "report") == 0)
+	{
+		if (opts.target || opts.target_schema_given || opts.slot_given)
+		{
+			pg_log_error("options --target, --target-schema and --slot are not valid for report");
+			exit(EXIT_USAGE);
+		}
+		return cmd_report(&opts);
 	}
 
 	if (opts.domain == NULL)

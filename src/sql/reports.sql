@@ -291,20 +291,138 @@ GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
 
--- The domain map as a graph: domains as clusters (DOT) or subgraphs
--- (Mermaid), tables as nodes, foreign keys as edges (grey inside a domain,
--- bold red across domains) and the ties of cross_domain_dependencies as
--- dashed orange edges.  Partitions, TOAST tables and owned sequences are
--- drawn as their table; views and unowned tables appear when an edge
--- needs them.
-CREATE FUNCTION migration_split.boundary_graph(format pg_catalog.text DEFAULT 'dot')
+-- What ties two domains, counted per kind: one row per (from_domain,
+-- to_domain, kind).  Directed rows (from_domain depends on to_domain):
+-- foreign keys, generic relations (when
+-- migration_split.cross_domain_generic_relations exists), and the kinds of
+-- cross_domain_dependencies with the dependent object's domain at the
+-- from end.  Undirected rows (directed = false, from_domain < to_domain in
+-- byte order): untagged views reading both domains, and from the runtime
+-- monitor (when preloaded) the statements that reached both (objects:
+-- statements, calls: their calls) and the committed transactions that
+-- wrote both.  A NULL domain is the unowned end of a tie.  plpgsql so that
+-- the optional sources are looked up when it runs.
+CREATE FUNCTION migration_split.report_domain_crossings()
+RETURNS TABLE (from_domain pg_catalog.text, to_domain pg_catalog.text,
+			   kind pg_catalog.text, directed boolean,
+			   objects pg_catalog.int8, calls pg_catalog.int8)
+LANGUAGE plpgsql STABLE ROWS 100
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, r.domain
+		  FROM migration_split.report_relation_domains() r
+	),
+	deps AS MATERIALIZED (
+		SELECT d.kind, d.from_object, d.from_domain, d.to_domain
+		  FROM migration_split.report_cross_domain_dependencies() d
+	)
+	SELECT f.domain, t.domain, 'foreign key'::text, true, count(*), NULL::int8
+	  FROM pg_constraint c
+	  LEFT JOIN rd f ON f.relid = c.conrelid
+	  LEFT JOIN rd t ON t.relid = c.confrelid
+	 WHERE c.contype = 'f'
+	   AND c.conparentid = 0
+	   AND f.domain IS DISTINCT FROM t.domain
+	 GROUP BY f.domain, t.domain
+	UNION ALL
+	SELECT d.from_domain, d.to_domain, d.kind, true, count(*), NULL::int8
+	  FROM deps d
+	 WHERE NOT (d.kind IN ('view', 'materialized view') AND d.from_domain IS NULL)
+	 GROUP BY d.from_domain, d.to_domain, d.kind
+	UNION ALL
+	SELECT a.a, b.b, v.kind, false, count(*), NULL::int8
+	  FROM (SELECT d.kind, d.from_object, array_agg(DISTINCT d.to_domain) AS domains
+			  FROM deps d
+			 WHERE d.kind IN ('view', 'materialized view')
+			   AND d.from_domain IS NULL
+			 GROUP BY d.kind, d.from_object) v,
+		   unnest(v.domains) a(a), unnest(v.domains) b(b)
+	 WHERE a.a COLLATE "C" < b.b COLLATE "C"
+	 GROUP BY a.a, b.b, v.kind;
+
+	-- built by a later part of the extension, or absent: looked up here
+	IF to_regclass('migration_split.cross_domain_generic_relations') IS NOT NULL THEN
+		RETURN QUERY EXECUTE
+			'SELECT g.from_domain, g.to_domain, ''generic relation''::pg_catalog.text,'
+			' true, pg_catalog.count(*), NULL::pg_catalog.int8'
+			' FROM migration_split.cross_domain_generic_relations g'
+			' WHERE g.from_domain IS DISTINCT FROM g.to_domain'
+			' GROUP BY g.from_domain, g.to_domain';
+	END IF;
+
+	IF migration_split.monitor_loaded() THEN
+		RETURN QUERY
+		WITH known AS (
+			SELECT d.domain FROM migration_split.domains d
+		),
+		q AS (
+			SELECT q.domains, q.calls
+			  FROM migration_split.cross_domain_queries q
+			 WHERE q.dbid = (SELECT oid FROM pg_database
+							  WHERE datname = current_database())
+		),
+		x AS (
+			SELECT x.domains, x.count
+			  FROM migration_split.cross_domain_transactions x
+			 WHERE x.dbid = (SELECT oid FROM pg_database
+							  WHERE datname = current_database())
+		)
+		SELECT a.a, b.b, 'query'::text, false, count(*), sum(q.calls)::int8
+		  FROM q, unnest(q.domains) a(a), unnest(q.domains) b(b)
+		 WHERE a.a COLLATE "C" < b.b COLLATE "C"
+		   AND a.a IN (SELECT known.domain FROM known)
+		   AND b.b IN (SELECT known.domain FROM known)
+		 GROUP BY a.a, b.b
+		UNION ALL
+		SELECT a.a, b.b, 'write transaction'::text, false, sum(x.count)::int8, NULL::int8
+		  FROM x, unnest(x.domains) a(a), unnest(x.domains) b(b)
+		 WHERE a.a COLLATE "C" < b.b COLLATE "C"
+		   AND a.a IN (SELECT known.domain FROM known)
+		   AND b.b IN (SELECT known.domain FROM known)
+		 GROUP BY a.a, b.b;
+	END IF;
+END
+$function$;
+
+CREATE VIEW migration_split.domain_crossings AS
+SELECT c.from_domain, c.to_domain, c.kind, c.directed, c.objects, c.calls
+  FROM migration_split.report_domain_crossings() c
+ ORDER BY c.from_domain COLLATE "C", c.to_domain COLLATE "C", c.directed DESC,
+		  pg_catalog.array_position(ARRAY['foreign key', 'generic relation', 'view',
+										  'materialized view', 'sequence default', 'trigger',
+										  'inheritance', 'partition', 'query',
+										  'write transaction'], c.kind);
+
+COMMENT ON VIEW migration_split.domain_crossings IS
+	'what ties two domains, counted per kind: schema ties from_domain -> to_domain, and undirected ties (views of both, runtime statements and write transactions)';
+
+GRANT SELECT ON migration_split.domain_crossings TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.report_domain_crossings() TO PUBLIC;
+
+-- The table-level graph of boundary_graph(): domains as clusters (DOT) or
+-- subgraphs (Mermaid), tables as nodes, foreign keys as edges (grey inside
+-- a domain, bold red across domains) and the ties of
+-- cross_domain_dependencies as dashed orange edges.  Partitions, TOAST
+-- tables and owned sequences are drawn as their table; views and unowned
+-- tables appear when an edge needs them.  DOT asks for newrank: dot's
+-- default ranking ranks each cluster on its own and then collapses it
+-- into one node, and edges running both ways between clusters whose tables
+-- are also tied inside the clusters give it constraints it cannot rank
+-- ("trouble in init_rank"); newrank ranks all nodes in one pass.
+-- Arguments are checked by boundary_graph().
+CREATE FUNCTION migration_split.report_table_graph(fmt pg_catalog.text,
+												   only_domain pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
 DECLARE
-	fmt			text := lower(format);
 	e_src		oid[];
 	e_dst		oid[];
 	e_style		text[];
@@ -315,21 +433,11 @@ DECLARE
 	n_name		text[];
 	result		text;
 BEGIN
-	IF format IS NULL THEN
-		RAISE EXCEPTION 'graph format must not be null'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Valid formats are "dot" and "mermaid".';
-	END IF;
-	IF fmt NOT IN ('dot', 'mermaid') THEN
-		RAISE EXCEPTION 'unknown graph format "%"', format
-			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Valid formats are "dot" and "mermaid".';
-	END IF;
-
 	-- Edges between graph nodes: every foreign key with an owned end, and
 	-- every cross-domain dependency, partitions, TOAST tables and owned
 	-- sequences drawn as their table.  Nodes: every owned table (not
-	-- partitions), and every edge end.
+	-- partitions), and every edge end.  With only_domain: the edges with
+	-- an end in that domain, its tables, and the other ends.
 	WITH rd AS MATERIALIZED (
 		SELECT r.relid, r.domain, r.root, r.via
 		  FROM migration_split.report_relation_domains() r
@@ -357,7 +465,9 @@ BEGIN
 		  FROM raw r
 		  LEFT JOIN rd s ON s.relid = r.src
 		  LEFT JOIN rd t ON t.relid = r.dst
-		 WHERE s.domain IS NOT NULL OR t.domain IS NOT NULL
+		 WHERE (s.domain IS NOT NULL OR t.domain IS NOT NULL)
+		   AND (only_domain IS NULL OR s.domain = only_domain
+				OR t.domain = only_domain)
 	),
 	-- each node's name computed once (regclass output is not free)
 	nodes AS MATERIALIZED (
@@ -366,6 +476,7 @@ BEGIN
 				  FROM rd JOIN pg_class c ON c.oid = rd.relid
 				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
 				   AND rd.via IN ('tag', 'inheritance')
+				   AND (only_domain IS NULL OR rd.domain = only_domain)
 				UNION
 				SELECT m.src, m.src_domain FROM mapped m
 				UNION
@@ -445,7 +556,7 @@ BEGIN
 			  JOIN n t ON t.rel = e.dst
 		)
 		SELECT E'digraph migration_split {\n'
-			   || E'\tgraph [rankdir=LR, fontname="Helvetica"];\n'
+			   || E'\tgraph [newrank=true, rankdir=LR, fontname="Helvetica"];\n'
 			   || E'\tnode [shape=box, style=rounded, fontname="Helvetica", fontsize=10];\n'
 			   || E'\tedge [color="#9e9e9e", fontname="Helvetica", fontsize=9];\n'
 			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
@@ -525,8 +636,223 @@ BEGIN
 END
 $function$;
 
-COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text) IS
-	'the domains, their tables and the edges between them as Graphviz DOT (''dot'') or Mermaid (''mermaid'')';
 
-GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text) TO PUBLIC;
+COMMENT ON FUNCTION migration_split.report_table_graph(pg_catalog.text, pg_catalog.text) IS
+	'the table-level graph of boundary_graph(level => ''table'')';
 
+-- The domain-level graph of boundary_graph(): one node per domain (its
+-- tables and size), one edge per direction between
+-- two domains for the schema's ties and one undirected edge for the ties
+-- without a direction (domain_crossings), each labelled with what crosses
+-- and drawn thicker the more there is.  Unowned ends are one node.  With
+-- only_domain: that domain, the edges touching it and their other ends.
+-- Arguments are checked by boundary_graph().
+CREATE FUNCTION migration_split.report_domain_graph(fmt pg_catalog.text,
+													only_domain pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+DECLARE
+	result		text;
+BEGIN
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, r.domain, r.via
+		  FROM migration_split.report_relation_domains() r
+	),
+	counts AS (
+		SELECT rd.domain, count(*) AS tables
+		  FROM rd
+		  JOIN pg_class c ON c.oid = rd.relid
+		 WHERE c.relkind IN ('r', 'p', 'f')
+		   AND rd.via IN ('tag', 'inheritance')
+		 GROUP BY rd.domain
+	),
+	-- disk space of the domain's relations and their indexes, from
+	-- pg_class.relpages (kept by VACUUM, ANALYZE and CREATE INDEX), or the
+	-- main fork's current size for a table never vacuumed or analyzed; a
+	-- sequence is one page.  Cheaper than domain_summary's walk over the
+	-- data directory, which costs more than the rest of the graph.
+	sizes AS (
+		SELECT s.domain,
+			   sum(CASE WHEN s.relkind = 'S' THEN current_setting('block_size')::int8
+						WHEN s.relkind IN ('r', 'm', 't') AND s.reltuples < 0
+						THEN pg_relation_size(s.oid)
+						ELSE s.relpages::int8 * current_setting('block_size')::int8
+				   END) AS total_size
+		  FROM (SELECT rd.domain, c.oid, c.relkind, c.relpages, c.reltuples
+				  FROM rd
+				  JOIN pg_class c ON c.oid = rd.relid
+				 WHERE c.relkind IN ('r', 'm', 'S', 't')
+				UNION ALL
+				SELECT rd.domain, ic.oid, ic.relkind, ic.relpages, ic.reltuples
+				  FROM rd
+				  JOIN pg_index i ON i.indrelid = rd.relid
+				  JOIN pg_class ic ON ic.oid = i.indexrelid) s
+		 GROUP BY s.domain
+	),
+	ties AS MATERIALIZED (
+		SELECT x.from_domain, x.to_domain, x.kind, x.directed, x.objects, x.calls,
+			   x.objects::text || ' '
+			   || CASE WHEN x.kind = 'inheritance' AND x.objects = 1 THEN 'inheritance child'
+					   WHEN x.kind = 'inheritance' THEN 'inheritance children'
+					   WHEN x.kind = 'query' AND x.objects = 1 THEN 'query'
+					   WHEN x.kind = 'query' THEN 'queries'
+					   WHEN x.objects = 1 THEN x.kind
+					   ELSE x.kind || 's' END
+			   || CASE WHEN NOT x.directed AND x.kind IN ('view', 'materialized view')
+					   THEN ' of both' ELSE '' END
+			   || CASE WHEN x.calls IS NULL THEN ''
+					   WHEN x.calls = 1 THEN ' (1 call)'
+					   ELSE ' (' || x.calls || ' calls)' END AS text,
+			   array_position(ARRAY['foreign key', 'generic relation', 'view',
+									'materialized view', 'sequence default', 'trigger',
+									'inheritance', 'partition', 'query',
+									'write transaction'], x.kind) AS kind_order
+		  FROM migration_split.report_domain_crossings() x
+		 WHERE only_domain IS NULL
+			OR x.from_domain = only_domain OR x.to_domain = only_domain
+	),
+	nodes AS (
+		SELECT d.domain, coalesce(n.tables, 0) AS tables,
+			   coalesce(s.total_size, 0)::int8 AS total_size
+		  FROM migration_split.domains d
+		  LEFT JOIN counts n ON n.domain = d.domain
+		  LEFT JOIN sizes s ON s.domain = d.domain
+		 WHERE only_domain IS NULL OR d.domain = only_domain
+			OR EXISTS (SELECT FROM ties t
+						WHERE t.from_domain = d.domain OR t.to_domain = d.domain)
+		UNION ALL
+		SELECT NULL, NULL, NULL
+		 WHERE EXISTS (SELECT FROM ties t
+						WHERE t.from_domain IS NULL OR t.to_domain IS NULL)
+	),
+	-- the unowned node last; generated Mermaid IDs follow this order
+	n AS (
+		SELECT nodes.*,
+			   row_number() OVER (ORDER BY nodes.domain COLLATE "C" NULLS LAST) AS ord,
+			   CASE WHEN nodes.domain IS NULL THEN '"(unowned)"'
+					ELSE '"' || nodes.domain || '"' END AS dot_id,
+			   CASE WHEN nodes.domain IS NULL THEN '(unowned)'
+					ELSE nodes.domain END AS name,
+			   CASE WHEN nodes.domain IS NULL THEN NULL
+					ELSE nodes.tables || CASE WHEN nodes.tables = 1 THEN ' table, ' ELSE ' tables, ' END
+						 || pg_size_pretty(nodes.total_size) END AS info
+		  FROM nodes
+	),
+	edges AS (
+		SELECT t.from_domain, t.to_domain, t.directed,
+			   array_agg(t.text ORDER BY t.kind_order) AS texts,
+			   bool_or(t.kind = 'foreign key') AS has_fk,
+			   sum(t.objects) AS weight
+		  FROM ties t
+		 GROUP BY t.from_domain, t.to_domain, t.directed
+	),
+	e AS (
+		SELECT edges.*, s.dot_id AS s_dot, d.dot_id AS d_dot,
+			   'n' || s.ord AS s_id, 'n' || d.ord AS d_id,
+			   round(least(8, 1 + 1.5 * ln(greatest(edges.weight, 1)))::numeric, 1) AS width,
+			   CASE WHEN NOT edges.directed THEN '#1f77b4'
+					WHEN edges.has_fk THEN '#d62728'
+					ELSE '#ff7f0e' END AS color,
+			   row_number() OVER (ORDER BY s.ord, d.ord, edges.directed DESC) - 1 AS ord
+		  FROM edges
+		  JOIN n s ON s.domain IS NOT DISTINCT FROM edges.from_domain
+		  JOIN n d ON d.domain IS NOT DISTINCT FROM edges.to_domain
+	)
+	SELECT CASE WHEN fmt = 'dot' THEN
+			E'digraph migration_split {\n'
+			|| E'\tgraph [rankdir=LR, fontname="Helvetica", nodesep=0.5, ranksep=1.5];\n'
+			|| E'\tnode [shape=box, style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5", fontname="Helvetica", fontsize=11];\n'
+			|| E'\tedge [fontname="Helvetica", fontsize=9];\n'
+			|| coalesce((SELECT string_agg(E'\t' || n.dot_id
+								 || CASE WHEN n.domain IS NULL
+										 THEN E' [style="rounded,dashed", fillcolor="#ffffff"];\n'
+										 ELSE ' [label="' || n.name || '\n' || n.info || E'"];\n' END,
+								 '' ORDER BY n.ord) FROM n), '')
+			|| coalesce((SELECT string_agg(E'\t' || e.s_dot || ' -> ' || e.d_dot
+								 || ' [label="' || array_to_string(e.texts, '\n') || '"'
+								 || ', color="' || e.color || '", fontcolor="' || e.color || '"'
+								 || ', penwidth=' || e.width
+								 || CASE WHEN e.directed THEN '' ELSE ', dir=none, style=dashed' END
+								 || E'];\n', '' ORDER BY e.ord) FROM e), '')
+			|| E'}\n'
+		ELSE
+			E'flowchart LR\n'
+			|| coalesce((SELECT string_agg('    n' || n.ord || '["' || n.name
+								 || coalesce('<br/>' || n.info, '') || E'"]\n',
+								 '' ORDER BY n.ord) FROM n), '')
+			|| coalesce((SELECT string_agg('    ' || e.s_id
+								 || CASE WHEN NOT e.directed THEN ' -.-|"'
+										 WHEN e.has_fk THEN ' ==>|"' ELSE ' -->|"' END
+								 || array_to_string(e.texts, '<br/>') || '"| ' || e.d_id || E'\n',
+								 '' ORDER BY e.ord) FROM e), '')
+			|| coalesce((SELECT string_agg('    linkStyle ' || e.ord || ' stroke:' || e.color
+								 || ',stroke-width:' || e.width || E'px\n', '' ORDER BY e.ord)
+						   FROM e), '')
+			|| coalesce((SELECT E'    classDef unowned stroke-dasharray:5 5\n'
+								|| '    class n' || n.ord || E' unowned\n'
+						   FROM n WHERE n.domain IS NULL), '')
+		END
+	  INTO result;
+	RETURN result;
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.report_domain_graph(pg_catalog.text, pg_catalog.text) IS
+	'the domain-level graph of boundary_graph(level => ''domain'')';
+
+-- The boundary graph as Graphviz DOT or Mermaid text, at the level of
+-- domains (default) or of tables, of every domain or of one domain and
+-- its neighbours.  The argument checks live here; the drawing in
+-- report_domain_graph() and report_table_graph().
+CREATE FUNCTION migration_split.boundary_graph(format pg_catalog.text DEFAULT 'dot',
+											   level pg_catalog.text DEFAULT 'domain',
+											   domain pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	fmt			text := lower(format);
+	lvl			text := lower(level);
+BEGIN
+	IF format IS NULL THEN
+		RAISE EXCEPTION 'graph format must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Valid formats are "dot" and "mermaid".';
+	END IF;
+	IF fmt NOT IN ('dot', 'mermaid') THEN
+		RAISE EXCEPTION 'unknown graph format "%"', format
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'The boundary graph is drawn as Graphviz DOT or as a Mermaid flowchart.',
+				  HINT = 'Valid formats are "dot" and "mermaid".';
+	END IF;
+	IF level IS NULL THEN
+		RAISE EXCEPTION 'graph level must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Valid levels are "domain" and "table".';
+	END IF;
+	IF lvl NOT IN ('domain', 'table') THEN
+		RAISE EXCEPTION 'unknown graph level "%"', level
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Level "domain" draws one node per domain, level "table" one node per table.',
+				  HINT = 'Valid levels are "domain" and "table".';
+	END IF;
+	IF domain IS NOT NULL THEN
+		PERFORM migration_split.require_domain(domain);
+	END IF;
+	IF lvl = 'domain' THEN
+		RETURN migration_split.report_domain_graph(fmt, domain);
+	END IF;
+	RETURN migration_split.report_table_graph(fmt, domain);
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'the domains and the ties between them (level ''domain'') or their tables (''table''), of every domain or of one and its neighbours, as Graphviz DOT (''dot'') or Mermaid (''mermaid'')';
+
+GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	migration_split.report_domain_graph(pg_catalog.text, pg_catalog.text),
+	migration_split.report_table_graph(pg_catalog.text, pg_catalog.text) TO PUBLIC;
