@@ -56,7 +56,9 @@ REGRESS = \
 	decoder_ownership \
 	decoder_partitions \
 	decoder_errors \
-	decoder_fastpaths
+	decoder_fastpaths \
+	lifecycle \
+	freeze
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split
@@ -65,7 +67,8 @@ ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
 	monitor_eviction \
-	decoder_concurrent
+	decoder_concurrent \
+	freeze_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--load-extension=migration_split
 
