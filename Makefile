@@ -58,7 +58,8 @@ REGRESS = \
 	decoder_errors \
 	decoder_fastpaths \
 	lifecycle \
-	freeze
+	freeze \
+	read_path
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--load-extension=migration_split

@@ -410,3 +410,193 @@ REVOKE ALL ON migration_split.domain_transitions FROM PUBLIC;
 GRANT SELECT ON migration_split.domain_transitions,
 	migration_split.domain_lifecycle TO PUBLIC;
 GRANT INSERT ON migration_split.domain_transitions TO migration_split_admin;
+
+--------------------------------------------------------------------------
+-- 6.2 Strangler read path
+--------------------------------------------------------------------------
+
+/*
+ * After the freeze, the monolith's tables of a domain can be replaced by
+ * postgres_fdw foreign tables of the same names and columns that read the
+ * service's tables, so that legacy code and reports keep reading current
+ * data.  The monolith's tables are moved, not dropped, to schema
+ * migration_split_archive (indexes, constraints, owned sequences, tags and
+ * the freeze triggers go with them).  One row per replaced table.
+ */
+CREATE TABLE migration_split.read_paths (
+	archived		regclass PRIMARY KEY,
+	foreign_table	regclass NOT NULL UNIQUE,
+	domain			text NOT NULL
+					REFERENCES migration_split.domains (domain) ON UPDATE CASCADE,
+	original_schema	name NOT NULL,
+	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	created_by		name NOT NULL DEFAULT CURRENT_USER
+);
+
+SELECT pg_catalog.pg_extension_config_dump('migration_split.read_paths', '');
+
+COMMENT ON TABLE migration_split.read_paths IS
+	'tables of extracted domains replaced by foreign tables that read the service: the archived table, the foreign table, the domain';
+
+-- Replace the tagged tables of a frozen or extracted domain by foreign
+-- tables on server "server" (postgres_fdw) that read the tables of the
+-- same names in schema remote_schema (default: the domain's name, the
+-- job's default target schema).  Columns: the names and types of the
+-- monolith's table.  Writes through them are refused by postgres_fdw
+-- (updatable 'false') unless writable is true.  The foreign tables get
+-- the privileges the tables had.  Connection options and credentials are
+-- the server's and its user mappings': nothing is passed here.  Returns
+-- the number of tables replaced.
+CREATE FUNCTION migration_split.enable_read_path(domain text, server name,
+												 remote_schema name DEFAULT NULL,
+												 writable boolean DEFAULT false)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur			text;
+	t			record;
+	cols		text;
+	ft			regclass;
+	acl			record;
+	v			record;
+	n			pg_catalog.int8 := 0;
+BEGIN
+	IF NOT pg_catalog.pg_has_role('migration_split_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to change the read path of domain "%"', domain
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only superusers and members of migration_split_admin may change the lifecycle state of domains.';
+	END IF;
+	PERFORM migration_split.require_domain(domain);
+	PERFORM migration_split.require_argument(server, 'server');
+	PERFORM migration_split.require_argument(writable, 'writable');
+	remote_schema := COALESCE(remote_schema, domain);
+	SELECT l.state INTO cur FROM migration_split.domain_lifecycle l
+	 WHERE l.domain OPERATOR(pg_catalog.=) enable_read_path.domain;
+	IF cur NOT IN ('frozen', 'extracted') THEN
+		RAISE EXCEPTION 'domain "%" is not frozen', domain
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = pg_catalog.format('Domain "%s" is in state "%s"; the monolith may still write to its tables.', domain, cur),
+				  HINT = 'The read path replaces the tables of a frozen or extracted domain: run migration-split cutover first.';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_foreign_server s
+					 JOIN pg_catalog.pg_foreign_data_wrapper w
+					   ON w.oid OPERATOR(pg_catalog.=) s.srvfdw
+					WHERE s.srvname OPERATOR(pg_catalog.=) server
+					  AND w.fdwname OPERATOR(pg_catalog.=) 'postgres_fdw') THEN
+		RAISE EXCEPTION 'server "%" is not a postgres_fdw server', server
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'CREATE EXTENSION postgres_fdw; CREATE SERVER ... FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host ..., dbname ...); and a user mapping per role that reads.';
+	END IF;
+	IF pg_catalog.to_regnamespace('migration_split_archive') IS NULL THEN
+		CREATE SCHEMA migration_split_archive;
+	END IF;
+
+	FOR t IN
+		SELECT o.rel, c.relname, n.nspname
+		  FROM migration_split.ownership o
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.rel::pg_catalog.oid
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE o.domain OPERATOR(pg_catalog.=) enable_read_path.domain
+		   AND c.relkind IN ('r', 'p')
+		   AND NOT EXISTS (SELECT FROM migration_split.read_paths p
+							WHERE p.archived OPERATOR(pg_catalog.=) o.rel)
+		 ORDER BY o.rel::pg_catalog.oid
+	LOOP
+		IF pg_catalog.to_regclass(pg_catalog.format('migration_split_archive.%I', t.relname)) IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot archive table %: migration_split_archive.% exists', t.rel,
+				pg_catalog.quote_ident(t.relname)
+				USING ERRCODE = 'duplicate_table',
+					  HINT = 'Rename one of the tables.';
+		END IF;
+		SELECT pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname,
+							pg_catalog.format_type(a.atttypid, a.atttypmod)),
+							', ' ORDER BY a.attnum)
+		  INTO cols
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) t.rel::pg_catalog.oid
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+		-- views reading the table keep reading the archived one
+		FOR v IN
+			SELECT DISTINCT r.ev_class::pg_catalog.regclass AS view
+			  FROM pg_catalog.pg_depend d
+			  JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid
+			 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+			   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			   AND d.refobjid OPERATOR(pg_catalog.=) t.rel::pg_catalog.oid
+			   AND r.ev_class OPERATOR(pg_catalog.<>) t.rel::pg_catalog.oid
+		LOOP
+			RAISE WARNING 'view % keeps reading the archived table %', v.view, t.rel
+				USING DETAIL = 'A view refers to its tables by OID, not by name.',
+					  HINT = 'Recreate the view to read the foreign table.';
+		END LOOP;
+		EXECUTE pg_catalog.format('ALTER TABLE %s SET SCHEMA migration_split_archive', t.rel);
+		EXECUTE pg_catalog.format(
+			'CREATE FOREIGN TABLE %I.%I (%s) SERVER %I OPTIONS (schema_name %L, table_name %L, updatable %L)',
+			t.nspname, t.relname, cols, server, remote_schema, t.relname,
+			CASE WHEN writable THEN 'true' ELSE 'false' END);
+		ft := pg_catalog.format('%I.%I', t.nspname, t.relname)::regclass;
+		-- the privileges the table had (owner's implied ones excepted)
+		FOR acl IN
+			SELECT e.grantee, e.privilege_type, e.is_grantable
+			  FROM pg_catalog.pg_class c,
+				   LATERAL pg_catalog.aclexplode(c.relacl) e
+			 WHERE c.oid OPERATOR(pg_catalog.=) t.rel::pg_catalog.oid
+			   AND e.grantee OPERATOR(pg_catalog.<>) c.relowner
+			   AND e.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+		LOOP
+			EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s', acl.privilege_type, ft,
+				CASE WHEN acl.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+					 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(acl.grantee)) END,
+				CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+		END LOOP;
+		INSERT INTO migration_split.read_paths (archived, foreign_table, domain, original_schema)
+		VALUES (t.rel, ft, domain, t.nspname);
+		n := n OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	IF n OPERATOR(pg_catalog.=) 0 THEN
+		RAISE EXCEPTION 'domain "%" has no tables to replace', domain
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Its tables are replaced already, or it has none.';
+	END IF;
+	RETURN n;
+END
+$$;
+
+-- Undo enable_read_path(): drop the foreign tables and move the archived
+-- tables back to their schemas.  Returns the number of tables restored.
+CREATE FUNCTION migration_split.disable_read_path(domain text)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p			record;
+	n			pg_catalog.int8 := 0;
+BEGIN
+	IF NOT pg_catalog.pg_has_role('migration_split_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'permission denied to change the read path of domain "%"', domain
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Only superusers and members of migration_split_admin may change the lifecycle state of domains.';
+	END IF;
+	PERFORM migration_split.require_domain(domain);
+	FOR p IN
+		SELECT r.archived, r.foreign_table, r.original_schema
+		  FROM migration_split.read_paths r
+		 WHERE r.domain OPERATOR(pg_catalog.=) disable_read_path.domain
+		 ORDER BY r.archived::pg_catalog.oid
+	LOOP
+		DELETE FROM migration_split.read_paths r
+		 WHERE r.archived OPERATOR(pg_catalog.=) p.archived;
+		EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', p.foreign_table);
+		EXECUTE pg_catalog.format('ALTER TABLE %s SET SCHEMA %I', p.archived, p.original_schema);
+		n := n OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+
+REVOKE ALL ON migration_split.read_paths FROM PUBLIC;
+GRANT SELECT ON migration_split.read_paths TO PUBLIC;
+GRANT INSERT, DELETE ON migration_split.read_paths TO migration_split_admin;
