@@ -233,4 +233,26 @@ is($src->safe_psql('postgres', q{SELECT string_agg(to_state, ',' ORDER BY step) 
 	WHERE domain = 'orders'}),
 	'copying,streaming,frozen,streaming,frozen,extracted,final', 'the whole story in the log');
 
+# 5. a cutover that stopped after the freeze (killed) is resumed by running
+# it again; with no stream holding the slot, cutover streams itself
+my @cc = ('--source', $S, '--target', $T, '--domain', 'customers');
+ok(run_log([ 'migration-split', 'init', @cc ]), 'init of domain customers');
+$src->safe_psql('postgres', q{
+INSERT INTO customer VALUES (11, 'late');
+UPDATE customer SET name = 'changed' WHERE id = 1;
+SELECT migration_split.set_domain_state('customers', 'copying');
+SELECT migration_split.set_domain_state('customers', 'streaming');
+SELECT migration_split.freeze_domain('customers', 'a killed cutover');
+});
+IPC::Run::run([ 'migration-split', 'cutover', @cc, '--skip-verify-check' ], '>', \$out, '2>', \$err);
+is($? >> 8, 0, 'a cutover resumed after the freeze exits 0') or diag($err);
+like($out, qr/freeze: domain "customers" is frozen already \(an earlier cutover stopped\); continuing/,
+	'resumed, not frozen again');
+like($out, qr/preflight: slot "migration_split_customers" idle \(cutover will stream itself\)/,
+	'no stream running: cutover streams itself');
+is($tgt->safe_psql('postgres', q{SELECT string_agg(id || ' ' || name, ',' ORDER BY id) FROM customers.customer WHERE id IN (1, 11)}),
+	'1 changed,11 late', 'the changes made before the freeze are in the service');
+is($src->safe_psql('postgres', q{SELECT state || ' ' || (service LIKE 'host=%') FROM migration_split.domain_lifecycle WHERE domain = 'customers'}),
+	'extracted true', 'customers extracted');
+
 done_testing();
