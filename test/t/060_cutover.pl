@@ -58,6 +58,13 @@ sub run_cutover
 	return ($? >> 8, $out, $err);
 }
 
+sub lifecycle_of
+{
+	my ($domain) = @_;
+	return $src->safe_psql('postgres',
+		"SELECT state FROM migration_split.domain_lifecycle WHERE domain = '$domain'");
+}
+
 sub lifecycle
 {
 	return $src->safe_psql('postgres',
@@ -233,17 +240,34 @@ is($src->safe_psql('postgres', q{SELECT string_agg(to_state, ',' ORDER BY step) 
 	WHERE domain = 'orders'}),
 	'copying,streaming,frozen,streaming,frozen,extracted,final', 'the whole story in the log');
 
-# 5. a cutover that stopped after the freeze (killed) is resumed by running
-# it again; with no stream holding the slot, cutover streams itself
+# 5. a cutover killed (SIGKILL) while it waits for the catch-up leaves the
+# domain frozen; running it again resumes; with no stream holding the
+# slot, cutover streams itself
 my @cc = ('--source', $S, '--target', $T, '--domain', 'customers');
 ok(run_log([ 'migration-split', 'init', @cc ]), 'init of domain customers');
+$locker = IPC::Run::start(
+	[ 'psql', '-X', '-d', $T, '-c',
+	  'BEGIN; LOCK TABLE customers.customer IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;' ],
+	'>', '/dev/null', '2>', '/dev/null');
+$tgt->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'customers.customer'::regclass")
+  or die 'no lock';
 $src->safe_psql('postgres', q{
 INSERT INTO customer VALUES (11, 'late');
 UPDATE customer SET name = 'changed' WHERE id = 1;
-SELECT migration_split.set_domain_state('customers', 'copying');
-SELECT migration_split.set_domain_state('customers', 'streaming');
-SELECT migration_split.freeze_domain('customers', 'a killed cutover');
 });
+my $killed = IPC::Run::start([ 'migration-split', 'cutover', @cc, '--skip-verify-check', '--timeout', '60' ],
+	'>', '/dev/null', '2>', '/dev/null');
+$src->poll_query_until('postgres',
+	"SELECT state = 'frozen' FROM migration_split.domain_lifecycle WHERE domain = 'customers'")
+  or die 'not frozen';
+$killed->signal('KILL');
+$killed->finish;
+is(lifecycle_of('customers'), 'frozen', 'a killed cutover leaves the domain frozen');
+$locker->finish;
+$src->poll_query_until('postgres',
+	"SELECT NOT active FROM pg_replication_slots WHERE slot_name = 'migration_split_customers'")
+  or die 'slot still active';
 IPC::Run::run([ 'migration-split', 'cutover', @cc, '--skip-verify-check' ], '>', \$out, '2>', \$err);
 is($? >> 8, 0, 'a cutover resumed after the freeze exits 0') or diag($err);
 like($out, qr/freeze: domain "customers" is frozen already \(an earlier cutover stopped\); continuing/,
