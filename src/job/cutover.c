@@ -90,7 +90,20 @@ monotonic_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* one line of the step-by-step account */
+/*
+ * One line of the step-by-step account: a step that changes something
+ * ("would: " first with --dry-run), or a preflight finding ("preflight: ",
+ * the same in both modes, since the preflight runs in both).
+ */
+static void
+account(const char *prefix, const char *fmt, va_list ap)
+{
+	printf("%s", prefix);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+}
+
 static void
 step(const CutoverPlan *p, const char *fmt,...) pg_attribute_printf(2, 3);
 
@@ -99,12 +112,22 @@ step(const CutoverPlan *p, const char *fmt,...)
 {
 	va_list		ap;
 
-	printf("%s", p->opts->dry_run ? "would: " : "");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	account(p->opts->dry_run ? "would: " : "", fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
+}
+
+static void
+finding(const char *fmt,...) pg_attribute_printf(1, 2);
+
+static void
+finding(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	account("preflight: ", fmt, ap);
+	va_end(ap);
 }
 
 /* a single text value of a query with parameters (NULL when SQL NULL) */
@@ -169,7 +192,7 @@ preflight_verify(CutoverPlan *p)
 
 	if (p->opts->skip_verify_check)
 	{
-		step(p, "preflight: verification not checked (--skip-verify-check)");
+		finding("verification not checked (--skip-verify-check)");
 		return;
 	}
 	has = query_value(p->tgt, "target",
@@ -200,7 +223,7 @@ preflight_verify(CutoverPlan *p)
 		preflight_fail(p, "Run \"migration-split verify\" again, or raise --verify-max-age.",
 					   "the last verification of domain \"%s\" (at %s) is older than %d seconds",
 					   p->opts->domain, PQgetvalue(res, 0, 0), p->opts->verify_max_age);
-	step(p, "preflight: verified equal at %s (source position %s)",
+	finding("verified equal at %s (source position %s)",
 		 PQgetvalue(res, 0, 0), PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1));
 	PQclear(res);
 }
@@ -340,7 +363,7 @@ preflight(CutoverPlan *p)
 		preflight_fail(p, NULL, "domain \"%s\" is final: its extraction is over", opts->domain);
 	if (strcmp(p->state, "extracted") == 0)
 		return;					/* nothing to do; cmd_cutover says so */
-	step(p, "preflight: domain \"%s\" is in state \"%s\"", opts->domain, p->state);
+	finding("domain \"%s\" is in state \"%s\"", opts->domain, p->state);
 
 	/* the slot and the lag */
 	params[0] = p->js.slot_name;
@@ -357,7 +380,7 @@ preflight(CutoverPlan *p)
 		preflight_fail(p, "Let \"migration-split stream\" catch up, or raise --max-lag.",
 					   "the stream of domain \"%s\" is %s bytes behind the source (--max-lag %lld)",
 					   opts->domain, PQgetvalue(res, 0, 2), (long long) opts->max_lag);
-	step(p, "preflight: slot \"%s\" %s, confirmed up to %s, %s bytes behind",
+	finding("slot \"%s\" %s, confirmed up to %s, %s bytes behind",
 		 p->js.slot_name, p->slot_active ? "streaming" : "idle (cutover will stream itself)",
 		 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	PQclear(res);
@@ -367,7 +390,7 @@ preflight(CutoverPlan *p)
 	p->d = catalog_read_domain(p->src, opts->domain);
 	job_set_search_path(p->src, "source", "pg_catalog");
 	plan_sequences(p);
-	step(p, "preflight: %d sequence(s) of the domain can be moved by %d increments", p->nseqs,
+	finding("%d sequence(s) of the domain can be moved by %d increments", p->nseqs,
 		 p->opts->sequence_gap);
 
 	if (opts->read_path)
@@ -390,7 +413,7 @@ preflight(CutoverPlan *p)
 				preflight_fail(p, "Install PostgreSQL's contrib modules on the source's server.",
 							   "extension postgres_fdw is not available on the source");
 		}
-		step(p, "preflight: read path through %s server \"%s\"",
+		finding("read path through %s server \"%s\"",
 			 p->server_exists ? "the existing" : "a new", p->server);
 	}
 }
@@ -490,9 +513,10 @@ handle_alarm(int signo)
  * Wait until the slot's confirmed position reaches lsn.  With a stream
  * holding the slot, poll the slot; without, stream here until caught up
  * (the stream's own --until-caught-up target is taken after the freeze,
- * so it is at or past lsn).  Returns false on timeout.
+ * so it is at or past lsn).  Returns EXIT_OK, EXIT_TIMEOUT, or the exit
+ * code of a stream run here that failed.
  */
-static bool
+static int
 wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
 {
 	const char *params[2] = {p->js.slot_name, lsn};
@@ -511,15 +535,17 @@ wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
 		{
 			PQclear(res);
 			pg_log_error("replication slot \"%s\" disappeared during the cut-over", p->js.slot_name);
-			return false;
+			return EXIT_SLOT;
 		}
 		done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 		PQclear(res);
 		if (done)
-			return true;
-		if (monotonic_seconds() >= deadline || job_interrupted)
-			return false;
+			return EXIT_OK;
+		if (job_interrupted)
+			return EXIT_INTERRUPTED;
+		if (monotonic_seconds() >= deadline)
+			return EXIT_TIMEOUT;
 		if (!active)
 		{
 			JobOptions	so = *p->opts;
@@ -534,15 +560,16 @@ wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
 			so.slot_given = false;
 			so.target_schema_given = false;
 			pqsignal(SIGALRM, handle_alarm);
-			alarm((unsigned int) Max(left, 1.0));
+			alarm((unsigned int) Max(left + 0.999, 1.0));
 			rc = cmd_stream(&so);
 			alarm(0);
-			if (rc != EXIT_OK)
+			if (rc == EXIT_INTERRUPTED && monotonic_seconds() >= deadline - 0.5)
 			{
-				if (rc == EXIT_INTERRUPTED)
-					job_interrupted = 0;	/* the deadline, not the user */
-				return false;
+				job_interrupted = 0;	/* the deadline, not the user */
+				return EXIT_TIMEOUT;
 			}
+			if (rc != EXIT_OK)
+				return rc;
 			continue;
 		}
 		pg_usleep(5000);
@@ -667,6 +694,7 @@ cmd_cutover(const JobOptions *opts)
 	double		frozen_at = 0;
 	double		deadline;
 	double		window_ms;
+	int			rc;
 
 	memset(p, 0, sizeof(*p));
 	p->opts = opts;
@@ -713,18 +741,26 @@ cmd_cutover(const JobOptions *opts)
 	/* catch up */
 	step(p, "catch up: wait until the target has applied everything up to the freeze position %s (at most %d s)",
 		 freeze_lsn ? freeze_lsn : "(pg_current_wal_lsn() after the freeze)", opts->timeout);
-	if (!opts->dry_run && !wait_for_target(p, freeze_lsn, deadline))
+	if (!opts->dry_run && (rc = wait_for_target(p, freeze_lsn, deadline)) != EXIT_OK)
 	{
-		pg_log_error("the target did not apply the changes up to %s within %d s", freeze_lsn, opts->timeout);
+		bool		interrupted = job_interrupted;
+
+		if (rc == EXIT_TIMEOUT)
+			pg_log_error("the target did not apply the changes up to %s within %d s", freeze_lsn, opts->timeout);
+		else
+			pg_log_error("the target could not catch up to %s", freeze_lsn);
+		/* unfreeze even after Ctrl-C: the domain must not stay frozen */
+		job_interrupted = 0;
 		if (PQstatus(p->src) == CONNECTION_OK)
 		{
 			unfreeze(p);
 			pg_log_error_detail("The domain was unfrozen and streams again; nothing else was changed.");
 		}
-		pg_log_error_hint("Check \"migration-split status\", then run cutover again, with a longer --timeout if needed.");
+		pg_log_error_hint("Check \"migration-split status\", then run cutover again%s.",
+						  rc == EXIT_TIMEOUT ? ", with a longer --timeout if needed" : "");
 		PQfinish(p->src);
 		PQfinish(p->tgt);
-		return EXIT_TIMEOUT;
+		return interrupted ? EXIT_INTERRUPTED : rc;
 	}
 
 	/* sequences, read again now that nothing of the domain commits */
