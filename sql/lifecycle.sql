@@ -15,8 +15,10 @@ SELECT domain, state, changed_at = d.created_at AS since_creation,
 	   changed_by = current_user AS by_creator, source_lsn, service
   FROM migration_split.domain_lifecycle l
   JOIN migration_split.domains d USING (domain)
+ WHERE domain IN ('empty', 'orders')
  ORDER BY domain;
-SELECT domain, state FROM migration_split.domain_summary ORDER BY domain;
+SELECT domain, state FROM migration_split.domain_summary
+ WHERE domain IN ('empty', 'orders') ORDER BY domain;
 
 -- the way through, as an administrator
 SET ROLE regress_lc_admin;
@@ -91,7 +93,8 @@ RESET ROLE;
 
 -- others may read the state, not change it
 SET ROLE regress_lc_user;
-SELECT domain, state FROM migration_split.domain_lifecycle ORDER BY domain;
+SELECT domain, state FROM migration_split.domain_lifecycle
+ WHERE domain IN ('empty', 'orders') ORDER BY domain;
 SELECT migration_split.set_domain_state('empty', 'copying');
 SELECT migration_split.freeze_domain('empty', 'svc');
 SELECT migration_split.unfreeze_domain('orders');
@@ -99,7 +102,8 @@ INSERT INTO migration_split.domain_transitions (domain, step, from_state, to_sta
 VALUES ('empty', 4, 'monolith', 'copying');
 RESET ROLE;
 
-SELECT domain, state FROM migration_split.domain_summary ORDER BY domain;
+SELECT domain, state FROM migration_split.domain_summary
+ WHERE domain IN ('empty', 'orders') ORDER BY domain;
 
 -- dropping a domain forgets its history
 SELECT migration_split.drop_domain('empty');
