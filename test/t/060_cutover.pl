@@ -295,4 +295,19 @@ is($tgt->safe_psql('postgres', q{SELECT string_agg(id || ' ' || name, ',' ORDER 
 is($src->safe_psql('postgres', q{SELECT state || ' ' || (service LIKE 'host=%') FROM migration_split.domain_lifecycle WHERE domain = 'customers'}),
 	'extracted true', 'customers extracted');
 
+# 6. pg_dump keeps all of it: the lifecycle log, the read paths, the
+# freeze triggers of the monolith's tables
+my $dump = $PostgreSQL::Test::Utils::tmp_check . '/source.sql';
+$src->command_ok([ 'pg_dump', '-f', $dump, '-d', $S ], 'pg_dump of the monolith');
+$tgt->safe_psql('postgres', 'CREATE DATABASE restored');
+$tgt->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', $dump, '-d', $tgt->connstr('restored') ],
+	'restore of the monolith');
+is($tgt->safe_psql('restored', q{SELECT string_agg(domain || ' ' || state, ',' ORDER BY domain) FROM migration_split.domain_lifecycle}),
+	'customers extracted,orders final', 'lifecycle restored');
+is($tgt->safe_psql('restored', q{SELECT string_agg(step || to_state, ',' ORDER BY step) FROM migration_split.domain_transitions WHERE domain = 'customers'}),
+	'1copying,2streaming,3frozen,4extracted', 'transition log restored');
+my ($r3, $o3, $e3) = $tgt->psql('restored', "\\set VERBOSITY verbose\nDELETE FROM customer");
+like($e3, qr/ERROR:  MS002: cannot delete from table "public\.customer": domain "customers"/,
+	'the restored monolith keeps the domain frozen');
+
 done_testing();
