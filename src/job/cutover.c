@@ -638,7 +638,8 @@ secret_command(PGconn *conn, const char *sql, const char *what)
 /*
  * Create the postgres_fdw server for the read path from the target
  * connection's host, port and database, with a user mapping for the
- * current user that holds the target connection's user and password.
+ * current user that holds the target connection's user and password, in
+ * one transaction (a server is never left without its mapping).
  */
 static void
 create_read_path_server(CutoverPlan *p)
@@ -646,7 +647,8 @@ create_read_path_server(CutoverPlan *p)
 	PQExpBufferData sql;
 	char	   *qserver = job_quote_ident(p->src, p->server);
 
-	PQclear(job_query(p->src, "source", "CREATE EXTENSION IF NOT EXISTS postgres_fdw", 0, NULL));
+	job_command(p->src, "source", "BEGIN");
+	job_command(p->src, "source", "CREATE EXTENSION IF NOT EXISTS postgres_fdw");
 	initPQExpBuffer(&sql);
 	appendPQExpBuffer(&sql, "CREATE SERVER %s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %s, port %s, dbname %s)",
 					  qserver, job_quote_literal(p->src, PQhost(p->tgt)),
@@ -660,6 +662,7 @@ create_read_path_server(CutoverPlan *p)
 		appendPQExpBuffer(&sql, ", password %s", job_quote_literal(p->src, PQpass(p->tgt)));
 	appendPQExpBufferChar(&sql, ')');
 	secret_command(p->src, sql.data, "create the user mapping of the read path");
+	job_command(p->src, "source", "COMMIT");
 	termPQExpBuffer(&sql);
 }
 
