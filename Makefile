@@ -62,7 +62,10 @@ REGRESS = \
 	decoder_errors \
 	decoder_fastpaths \
 	decoder_streaming \
-	ownership_inheritance
+	ownership_inheritance \
+	lifecycle \
+	freeze \
+	read_path
 
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/test/regress.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
@@ -73,7 +76,8 @@ ISOLATION = \
 	monitor_eviction \
 	allowlist_snapshot \
 	analyze_cancel \
-	decoder_concurrent
+	decoder_concurrent \
+	freeze_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 

@@ -399,8 +399,44 @@ step_report() {
 }
 # --- end report ---
 
+# ---- cutover (issue 11): begin ----
+step_cutover() {
+	banner "Cut-over: the orders service takes over domain orders, the monolith reads it through postgres_fdw"
+	local src="host=$work port=$port user=postgres dbname=shop"
+	local tgt="host=$work port=$port user=postgres dbname=orders_service"
+	local err id
+	job cutover --source "$src" --target "$tgt" --domain orders --read-path --skip-verify-check
+	check "domain orders is extracted" \
+		"SELECT state = 'extracted' FROM migration_split.domain_lifecycle WHERE domain = 'orders'"
+
+	banner "The monolith refuses writes to orders (SQLSTATE MS002) and still reads them"
+	if err=$("$bindir/psql" -X -h "$work" -p "$port" -U postgres -d shop -v ON_ERROR_STOP=1 \
+		-c '\set VERBOSITY verbose' \
+		-c "UPDATE migration_split_archive.orders_order SET status = 'cancelled' WHERE id = 1" 2>&1); then
+		fail "the monolith accepted a write to a frozen orders table"
+	fi
+	echo "$err"
+	grep -q 'ERROR:  MS002: cannot update table "migration_split_archive.orders_order"' <<<"$err" ||
+		fail "the refused write did not fail with SQLSTATE MS002"
+	[ "$(value shop "SELECT count(*) FROM orders_order")" = \
+	  "$(value orders_service "SELECT count(*) FROM orders.orders_order")" ] ||
+		fail "the monolith does not read the service's orders through the read path"
+	echo "ok: the monolith reads orders_order from the service"
+
+	banner "The service takes a new order; the monolith's reports see it"
+	id=$(value orders_service "WITH n AS (INSERT INTO orders.orders_order (customer_id, status)
+							   VALUES (11, 'new') RETURNING id) SELECT id FROM n")
+	echo "the service created order $id"
+	check "the new order is readable in the monolith, joined with accounts" \
+		"SELECT count(*) = 1 FROM orders_order o JOIN accounts_user u ON u.user_ptr_id = o.customer_id
+		  WHERE o.id = $id"
+	check "the monolith's archived copy is kept, without the new order" \
+		"SELECT count(*) = 0 FROM migration_split_archive.orders_order WHERE id = $id"
+}
+# ---- cutover (issue 11): end ----
+
 steps=(step_build step_cluster step_load step_suggest step_reports step_graph
-	step_monitor step_enforce step_report step_extract)
+	step_monitor step_enforce step_report step_extract step_cutover)
 for step in "${steps[@]}"; do
 	"$step"
 	if [ "${DEMO_PAUSE:-0}" = 1 ]; then

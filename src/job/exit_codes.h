@@ -38,5 +38,10 @@
 #define EXIT_SERVER				8
 /* interrupted by SIGINT or SIGTERM; state is consistent, rerun resumes */
 #define EXIT_INTERRUPTED		9
+/* cutover: a preflight check failed; nothing was changed */
+#define EXIT_PREFLIGHT			12
+/* cutover: the freeze or the catch-up took longer than --timeout; the
+ * domain was unfrozen (or never frozen) and nothing else was changed */
+#define EXIT_TIMEOUT			13
 
 #endif							/* MS_JOB_EXIT_CODES_H */

@@ -20,6 +20,7 @@
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
  *	report.c	the "report" subcommand: HTML and Markdown boundary report
+ *	cutover.c	the "cutover" and "finalize" subcommands
  *
  * Memory: this is a short-lived client; per-change allocations are freed
  * after the change is applied, the catalog description lives until exit.
@@ -65,6 +66,16 @@ typedef struct JobOptions
 	bool		drop;			/* init --drop: start over */
 	const char *html_file;		/* report --html */
 	const char *markdown_file;	/* report --markdown */
+	/* cutover, finalize */
+	int			timeout;		/* seconds for the freeze and the catch-up */
+	bool		dry_run;
+	bool		read_path;
+	const char *read_path_server;	/* default: migration_split_<domain> */
+	bool		skip_verify_check;
+	int			verify_max_age;	/* seconds */
+	int64		max_lag;		/* bytes */
+	int			sequence_gap;	/* increments */
+	bool		drop_archive;	/* finalize */
 } JobOptions;
 
 /* A column of a domain table, as read from the source catalog. */
@@ -278,6 +289,10 @@ extern int	cmd_init(const JobOptions *opts);
 extern int	cmd_stream(const JobOptions *opts);
 extern int	cmd_status(const JobOptions *opts);
 extern int	cmd_report(const JobOptions *opts);
+
+/* cutover.c */
+extern int	cmd_cutover(const JobOptions *opts);
+extern int	cmd_finalize(const JobOptions *opts);
 
 /* message.c */
 extern bool message_parse(const char *data, int len, Message *msg,

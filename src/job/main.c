@@ -7,6 +7,8 @@
  *	migration-split stream --source S --target T --domain D [options]
  *	migration-split status --source S --target T --domain D [--json]
  *	migration-split report --source S [--domain D] --html FILE [--markdown FILE]
+ *	migration-split cutover --source S --target T --domain D [options]
+ *	migration-split finalize --source S --target T --domain D [--drop-archive]
  *
  * Subcommands in the style of git and pgcopydb; every subcommand has its own
  * --help.  The exit codes are in exit_codes.h and in the README.
@@ -17,6 +19,7 @@
  */
 #include "postgres_fe.h"
 
+#include <limits.h>
 #include <signal.h>
 
 #include "common/logging.h"
@@ -55,7 +58,8 @@ help_exit_codes(void)
 			 "  2 a server could not be reached                   3 domain problem\n"
 			 "  4 target not in the expected state                5 replication slot problem\n"
 			 "  6 missing privilege                               7 a change could not be applied\n"
-			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"));
+			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"
+			 " 12 cutover: a preflight check failed              13 cutover: --timeout passed\n"));
 }
 
 static void
@@ -70,6 +74,8 @@ usage(void)
 	printf(_("  stream   apply the changes made since init, exactly once\n"));
 	printf(_("  status   show lag, counters, slot state and the last error\n"));
 	printf(_("  report   write the boundary report as HTML or Markdown\n"));
+	printf(_("  cutover  freeze the domain in the monolith and hand it over to the service\n"));
+	printf(_("  finalize end an extraction: drop the slot, mark the domain final\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
 	printf(_("\nExamples:\n"));
 	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
@@ -169,6 +175,52 @@ usage_report(void)
 }
 
 static void
+usage_cutover(void)
+{
+	printf(_("%s cutover hands the domain over to the service: after a preflight\n"
+			 "(stream running or able to catch up, lag below --max-lag, a recent verify\n"
+			 "that found both sides equal, sequences movable), it freezes the domain in\n"
+			 "the monolith (every write to its tables fails with SQLSTATE MS002, reads go\n"
+			 "on), waits until the service has applied every change up to the freeze,\n"
+			 "moves the service's sequences past the monolith's by a safety gap, and marks\n"
+			 "the domain extracted.  If the service does not catch up within --timeout,\n"
+			 "the domain is unfrozen and nothing else is changed.\n\n"), progname);
+	printf(_("Usage:\n  %s cutover --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for cutover:\n"));
+	printf(_("      --timeout=SEC          longest wait for writers in flight and for the\n"
+			 "                             catch-up (default: 30)\n"));
+	printf(_("      --dry-run              print every step and change nothing\n"));
+	printf(_("      --read-path            replace the monolith's tables by postgres_fdw\n"
+			 "                             foreign tables reading the service\n"));
+	printf(_("      --read-path-server=NAME  postgres_fdw server for the read path (default:\n"
+			 "                             migration_split_DOMAIN, created from --target)\n"));
+	printf(_("      --max-lag=BYTES        refuse to start when the stream is further behind\n"
+			 "                             (default: 16777216)\n"));
+	printf(_("      --verify-max-age=SEC   the last equal verify may be this old (default: 3600)\n"));
+	printf(_("      --skip-verify-check    cut over without a recorded verification\n"));
+	printf(_("      --sequence-gap=N       move sequences N increments past the source's\n"
+			 "                             values (default: 1000)\n"));
+	help_exit_codes();
+}
+
+static void
+usage_finalize(void)
+{
+	printf(_("%s finalize ends the extraction of a domain that was cut over: it drops\n"
+			 "the replication slot of the forward stream (which must be stopped), with\n"
+			 "--drop-archive the monolith's archived tables of the read path, and marks\n"
+			 "the domain final.\n\n"), progname);
+	printf(_("Usage:\n  %s finalize --source=CONNINFO --target=CONNINFO --domain=NAME [--drop-archive]\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for finalize:\n"));
+	printf(_("      --drop-archive         drop the tables archived by the read path\n"));
+	help_exit_codes();
+}
+
+static void
 handle_signal(int signo)
 {
 	job_interrupted = 1;
@@ -196,7 +248,16 @@ enum
 	OPT_MAX_RETRIES,
 	OPT_JSON,
 	OPT_HTML,
-	OPT_MARKDOWN
+	OPT_MARKDOWN,
+	OPT_TIMEOUT,
+	OPT_DRY_RUN,
+	OPT_READ_PATH,
+	OPT_READ_PATH_SERVER,
+	OPT_SKIP_VERIFY_CHECK,
+	OPT_VERIFY_MAX_AGE,
+	OPT_MAX_LAG,
+	OPT_SEQUENCE_GAP,
+	OPT_DROP_ARCHIVE
 };
 
 static int
@@ -263,6 +324,15 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"html", required_argument, NULL, OPT_HTML},
 		{"markdown", required_argument, NULL, OPT_MARKDOWN},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"read-path", no_argument, NULL, OPT_READ_PATH},
+		{"read-path-server", required_argument, NULL, OPT_READ_PATH_SERVER},
+		{"skip-verify-check", no_argument, NULL, OPT_SKIP_VERIFY_CHECK},
+		{"verify-max-age", required_argument, NULL, OPT_VERIFY_MAX_AGE},
+		{"max-lag", required_argument, NULL, OPT_MAX_LAG},
+		{"sequence-gap", required_argument, NULL, OPT_SEQUENCE_GAP},
+		{"drop-archive", no_argument, NULL, OPT_DROP_ARCHIVE},
 		{NULL, 0, NULL, 0}
 	};
 	JobOptions	opts;
@@ -300,6 +370,10 @@ main(int argc, char **argv)
 		command_usage = usage_status;
 	else if (strcmp(command, "report") == 0)
 		command_usage = usage_report;
+	else if (strcmp(command, "cutover") == 0)
+		command_usage = usage_cutover;
+	else if (strcmp(command, "finalize") == 0)
+		command_usage = usage_finalize;
 	else
 	{
 		pg_log_error("unknown command \"%s\"", command);
@@ -313,6 +387,10 @@ main(int argc, char **argv)
 	opts.batch_changes = 10000;
 	opts.batch_ms = 100;
 	opts.status_interval = 10;
+	opts.timeout = 30;
+	opts.verify_max_age = 3600;
+	opts.max_lag = 16 * 1024 * 1024;
+	opts.sequence_gap = 1000;
 
 	/* parse the options after the command; getopt names it in errors */
 	argc--;
@@ -386,6 +464,34 @@ main(int argc, char **argv)
 			case OPT_MARKDOWN:
 				opts.markdown_file = pg_strdup(optarg);
 				break;
+			case OPT_TIMEOUT:
+				opts.timeout = parse_int_option(optarg, "--timeout", 1, 86400);
+				break;
+			case OPT_DRY_RUN:
+				opts.dry_run = true;
+				break;
+			case OPT_READ_PATH:
+				opts.read_path = true;
+				break;
+			case OPT_READ_PATH_SERVER:
+				opts.read_path_server = pg_strdup(optarg);
+				opts.read_path = true;
+				break;
+			case OPT_SKIP_VERIFY_CHECK:
+				opts.skip_verify_check = true;
+				break;
+			case OPT_VERIFY_MAX_AGE:
+				opts.verify_max_age = parse_int_option(optarg, "--verify-max-age", 1, 31536000);
+				break;
+			case OPT_MAX_LAG:
+				opts.max_lag = parse_int_option(optarg, "--max-lag", 0, INT_MAX);
+				break;
+			case OPT_SEQUENCE_GAP:
+				opts.sequence_gap = parse_int_option(optarg, "--sequence-gap", 0, 1000000000);
+				break;
+			case OPT_DROP_ARCHIVE:
+				opts.drop_archive = true;
+				break;
 			default:
 				pg_log_error_hint("Try \"%s %s --help\" for more information.",
 								  progname, command);
@@ -430,6 +536,18 @@ main(int argc, char **argv)
 			exit(EXIT_USAGE);
 		}
 		return cmd_report(&opts);
+	}
+	if (strcmp(command, "cutover") != 0 &&
+		(opts.dry_run || opts.read_path || opts.skip_verify_check || opts.timeout != 30 ||
+		 opts.verify_max_age != 3600 || opts.max_lag != 16 * 1024 * 1024 || opts.sequence_gap != 1000))
+	{
+		pg_log_error("options --timeout, --dry-run, --read-path, --read-path-server, --max-lag, --verify-max-age, --skip-verify-check and --sequence-gap are only valid for cutover");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "finalize") != 0 && opts.drop_archive)
+	{
+		pg_log_error("option --drop-archive is only valid for finalize");
+		exit(EXIT_USAGE);
 	}
 
 	if (opts.domain == NULL)
@@ -476,5 +594,9 @@ main(int argc, char **argv)
 		return cmd_init(&opts);
 	if (strcmp(command, "stream") == 0)
 		return cmd_stream(&opts);
+	if (strcmp(command, "cutover") == 0)
+		return cmd_cutover(&opts);
+	if (strcmp(command, "finalize") == 0)
+		return cmd_finalize(&opts);
 	return cmd_status(&opts);
 }

@@ -145,14 +145,18 @@ SELECT s.domain, s.tables, s.total_size,
 $function$;
 
 -- Planned with jit = off, like cross_domain_dependencies.
+-- state (new in 1.1, hence the last column) is the domain's lifecycle state.
 CREATE VIEW migration_split.domain_summary AS
 SELECT s.domain, s.tables, s.total_size, s.total_size_pretty, s.estimated_rows,
 	   s.fks_out, s.fks_in, s.dependencies, s.crossing_queries, s.crossing_calls,
-	   s.crossing_transactions, s.last_violation, s.blockers, s.ready
-  FROM migration_split.report_domain_summary() s;
+	   s.crossing_transactions, s.last_violation, s.blockers, s.ready,
+	   l.state
+  FROM migration_split.report_domain_summary() s
+  LEFT JOIN migration_split.domain_lifecycle l
+	ON l.domain OPERATOR(pg_catalog.=) s.domain;
 
 COMMENT ON VIEW migration_split.domain_summary IS
-	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, and readiness for extraction';
+	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, readiness for extraction, and lifecycle state';
 
 GRANT SELECT ON migration_split.domain_summary TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_domain_summary() TO PUBLIC;

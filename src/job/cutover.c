@@ -1,0 +1,909 @@
+/*-------------------------------------------------------------------------
+ *
+ * cutover.c
+ *		The "cutover" and "finalize" subcommands: hand a domain over to its
+ *		service.
+ *
+ * cutover runs these steps, each printed as it starts (--dry-run prints
+ * them, with the values it would use, and changes nothing):
+ *
+ *	1. Preflight, on both sides, before anything changes: the job streams
+ *	   (phase "streaming" on the target), the slot exists and its lag is
+ *	   below --max-lag, a verification no older than --verify-max-age found
+ *	   both sides equal (migration_split_job.jobs.last_verify_*, written by
+ *	   "migration-split verify"; without those columns or that result the
+ *	   preflight fails unless --skip-verify-check), the domain's lifecycle
+ *	   state allows the move, and every sequence of the domain can be moved
+ *	   past the source's value by the safety gap within its bounds.
+ *	2. Freeze: migration_split.freeze_domain() in one source transaction
+ *	   (with lock_timeout = --timeout: it waits for writers in flight).  The
+ *	   source's WAL insert position read after its commit is the freeze
+ *	   LSN: every write of the domain that ever commits on the monolith
+ *	   commits before it (see freeze_domain() in src/sql/extraction.sql).
+ *	3. Catch up: wait until the slot's confirmed position reaches the freeze
+ *	   LSN.  The stream confirms a position only once every change of the
+ *	   domain before it is committed on the target.  When no stream holds
+ *	   the slot, cutover streams itself (stream --until-caught-up) in this
+ *	   process.  Past --timeout: unfreeze, exit EXIT_TIMEOUT.
+ *	4. Sequences: every sequence behind a serial or identity column of the
+ *	   domain is set on the target to the source's last value plus
+ *	   --sequence-gap increments (never moved backwards).
+ *	5. In one source transaction: the read path (--read-path) and the state
+ *	   "extracted" with the freeze LSN and the service.
+ *
+ * The write-unavailability window printed at the end is the time from the
+ * freeze's commit to the commit of step 5.  A cutover that stopped after the
+ * freeze (killed, connection lost) is resumed by running it again: a frozen
+ * domain is not frozen again, and steps 3-5 are repeated.
+ *
+ * finalize drops the forward slot, optionally the archived tables of the
+ * read path, and marks the domain final.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+
+#include "job.h"
+
+/* one sequence of the domain to be moved on the target */
+typedef struct SequenceMove
+{
+	char	   *table;			/* qualified source table, for messages */
+	char	   *column;
+	char	   *target_table;	/* qualified target table */
+	char	   *source_last;	/* NULL: never used on the source */
+	char	   *new_value;		/* NULL: nothing to do */
+} SequenceMove;
+
+/* everything cutover learns before it changes anything */
+typedef struct CutoverPlan
+{
+	const JobOptions *opts;
+	PGconn	   *src;
+	PGconn	   *tgt;
+	JobState	js;
+	Domain	   *d;
+	char	   *service;		/* the target described without secrets */
+	char	   *state;			/* lifecycle state on the source */
+	bool		slot_active;
+	int			nseqs;
+	SequenceMove *seqs;
+	char	   *server;			/* --read-path: the postgres_fdw server */
+	bool		server_exists;
+	bool		frozen;			/* by this run: a failure unfreezes */
+} CutoverPlan;
+
+static double
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * One line of the step-by-step account: a step that changes something
+ * ("would: " first with --dry-run), or a preflight finding ("preflight: ",
+ * the same in both modes, since the preflight runs in both).
+ */
+static void
+account(const char *prefix, const char *fmt, va_list ap)
+{
+	printf("%s", prefix);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void
+step(const CutoverPlan *p, const char *fmt,...) pg_attribute_printf(2, 3);
+
+static void
+step(const CutoverPlan *p, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	account(p->opts->dry_run ? "would: " : "", fmt, ap);
+	va_end(ap);
+}
+
+static void
+finding(const char *fmt,...) pg_attribute_printf(1, 2);
+
+static void
+finding(const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	account("preflight: ", fmt, ap);
+	va_end(ap);
+}
+
+/* a single text value of a query with parameters (NULL when SQL NULL) */
+static char *
+query_value(PGconn *conn, const char *what, const char *sql,
+			int nparams, const char *const *params)
+{
+	PGresult   *res = job_query(conn, what, sql, nparams, params);
+	char	   *v = NULL;
+
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		v = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+static void
+preflight_fail(CutoverPlan *p, const char *hint, const char *fmt,...) pg_attribute_printf(3, 4);
+static void unfreeze(CutoverPlan *p);
+
+/*
+ * Report a failed check and exit: nothing has changed (a check repeated
+ * after the freeze, the sequences', unfreezes first).
+ */
+static void
+preflight_fail(CutoverPlan *p, const char *hint, const char *fmt,...)
+{
+	va_list		ap;
+	char		msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pg_log_error("preflight failed: %s", msg);
+	if (hint)
+		pg_log_error_hint("%s", hint);
+	if (p->frozen)
+	{
+		unfreeze(p);
+		pg_log_error_detail("The domain was unfrozen and streams again; nothing else was changed.");
+	}
+	else
+		pg_log_error_detail("Nothing was changed.");
+	PQfinish(p->src);
+	PQfinish(p->tgt);
+	exit(EXIT_PREFLIGHT);
+}
+
+/*
+ * The last verification recorded by "migration-split verify" must say
+ * "equal" and be recent.  Job states written before verify existed have no
+ * such columns: that fails too (a cut-over without a verification is a
+ * choice the user makes with --skip-verify-check).
+ */
+static void
+preflight_verify(CutoverPlan *p)
+{
+	const char *params[2];
+	PGresult   *res;
+	char		age[32];
+	char	   *has;
+
+	if (p->opts->skip_verify_check)
+	{
+		finding("verification not checked (--skip-verify-check)");
+		return;
+	}
+	has = query_value(p->tgt, "target",
+					  "SELECT pg_catalog.count(*) = 3 FROM pg_catalog.pg_attribute"
+					  " WHERE attrelid = '" MS_STATE_SCHEMA ".jobs'::pg_catalog.regclass"
+					  " AND attname IN ('last_verify_at', 'last_verify_lsn', 'last_verify_equal')"
+					  " AND NOT attisdropped", 0, NULL);
+	if (strcmp(has, "t") != 0)
+		preflight_fail(p, "Run \"migration-split verify\" with this version of migration-split first, or pass --skip-verify-check.",
+					   "the job state on the target records no verification of domain \"%s\"",
+					   p->opts->domain);
+	snprintf(age, sizeof(age), "%d", p->opts->verify_max_age);
+	params[0] = p->opts->domain;
+	params[1] = age;
+	res = job_query(p->tgt, "target",
+					"SELECT last_verify_at, last_verify_lsn, last_verify_equal,"
+					" last_verify_at >= pg_catalog.now() - pg_catalog.make_interval(secs => $2::float8)"
+					" FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
+					2, params);
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0) || PQgetisnull(res, 0, 2))
+		preflight_fail(p, "Run \"migration-split verify\" first, or pass --skip-verify-check.",
+					   "domain \"%s\" has never been verified", p->opts->domain);
+	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+		preflight_fail(p, "Find and repair the differences, then run \"migration-split verify\" again.",
+					   "the last verification of domain \"%s\" (at %s) found differences",
+					   p->opts->domain, PQgetvalue(res, 0, 0));
+	if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+		preflight_fail(p, "Run \"migration-split verify\" again, or raise --verify-max-age.",
+					   "the last verification of domain \"%s\" (at %s) is older than %d seconds",
+					   p->opts->domain, PQgetvalue(res, 0, 0), p->opts->verify_max_age);
+	finding("verified equal at %s (source position %s)",
+		 PQgetvalue(res, 0, 0), PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
+/*
+ * Plan the move of every sequence behind a serial or identity column:
+ * source last value + gap * increment, checked against the target
+ * sequence's bounds, never behind the target's own value.  Run in the
+ * preflight, and again after the catch-up: the source's sequences move
+ * until the freeze (and nextval() may still be called on the monolith
+ * afterwards, which is what the gap is for).
+ */
+static void
+plan_sequences(CutoverPlan *p)
+{
+	int			i,
+				j,
+				n = 0;
+
+	p->nseqs = 0;
+	if (p->seqs)
+		pg_free(p->seqs);
+
+	for (i = 0; i < p->d->ntables; i++)
+		for (j = 0; j < p->d->tables[i].ncolumns; j++)
+			if (p->d->tables[i].columns[j].identity_seq || p->d->tables[i].columns[j].owned_seq)
+				n++;
+	p->seqs = pg_malloc0(sizeof(SequenceMove) * Max(n, 1));
+	for (i = 0; i < p->d->ntables; i++)
+	{
+		DomainTable *t = &p->d->tables[i];
+
+		for (j = 0; j < t->ncolumns; j++)
+		{
+			DomainColumn *c = &t->columns[j];
+			const char *seq = c->identity_seq ? c->identity_seq : c->owned_seq;
+			SequenceMove *m;
+			PGresult   *res;
+			const char *sp[1];
+			char		gap[32];
+
+			if (seq == NULL)
+				continue;
+			m = &p->seqs[p->nseqs++];
+			m->table = psprintf("%s.%s", t->schema, t->name);
+			m->column = c->name;
+			m->target_table = schema_qualified(p->tgt, p->js.target_schema, t->name);
+			sp[0] = seq;
+			res = job_query(p->src, "source",
+							"SELECT s.last_value, s.increment_by FROM pg_catalog.pg_sequences s"
+							" WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)::pg_catalog.regclass"
+							" = $1::pg_catalog.regclass",
+							1, sp);
+			if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+			{
+				/* never used on the source: the target's own start is right */
+				PQclear(res);
+				continue;
+			}
+			m->source_last = pg_strdup(PQgetvalue(res, 0, 0));
+			snprintf(gap, sizeof(gap), "%d", p->opts->sequence_gap);
+			PQclear(res);
+
+			/*
+			 * new value: last + gap * increment, unless the target's own
+			 * value is further along already; NULL when out of bounds
+			 */
+			{
+				const char *qp[5] = {m->target_table, c->name, m->source_last, gap, NULL};
+				PGresult   *r;
+
+				r = job_query(p->tgt, "target",
+							  "WITH s AS (SELECT pg_catalog.pg_get_serial_sequence($1, $2)::pg_catalog.regclass AS seq),"
+							  " q AS (SELECT s.seq, p.seqincrement AS inc, p.seqmin, p.seqmax,"
+							  "   pg_catalog.pg_sequence_last_value(s.seq) AS tlast"
+							  "  FROM s JOIN pg_catalog.pg_sequence p ON p.seqrelid = s.seq),"
+							  " v AS (SELECT q.*, $3::numeric + $4::numeric * q.inc AS want FROM q)"
+							  " SELECT v.seq, CASE WHEN v.tlast IS NOT NULL AND"
+							  "   (v.inc > 0 AND v.tlast >= v.want OR v.inc < 0 AND v.tlast <= v.want)"
+							  "   THEN NULL ELSE v.want END,"
+							  "  v.want BETWEEN v.seqmin AND v.seqmax, v.tlast FROM v",
+							  4, qp);
+				if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+					preflight_fail(p, "Run \"migration-split init --drop\" to recreate the target's tables.",
+								   "column %s.%s has no sequence on the target", m->table, c->name);
+				if (strcmp(PQgetvalue(r, 0, 2), "t") != 0)
+					preflight_fail(p, "Lower --sequence-gap, or widen the sequence's bounds on the target.",
+								   "sequence of %s.%s cannot be moved by %d increments past %s: out of its bounds on the target",
+								   m->table, c->name, p->opts->sequence_gap, m->source_last);
+				if (!PQgetisnull(r, 0, 1))
+					m->new_value = pg_strdup(PQgetvalue(r, 0, 1));
+				PQclear(r);
+			}
+		}
+	}
+}
+
+/*
+ * Every check before the freeze.  Exits with EXIT_PREFLIGHT (or the exit
+ * code of a failed query) when one fails.
+ */
+static void
+preflight(CutoverPlan *p)
+{
+	const JobOptions *opts = p->opts;
+	const char *params[2];
+	PGresult   *res;
+	char	   *v;
+
+	if (!state_read_job(p->tgt, opts->domain, &p->js))
+		preflight_fail(p, "Run \"migration-split init\" and \"migration-split stream\" first.",
+					   "domain \"%s\" has not been initialised on the target", opts->domain);
+	if (strcmp(p->js.phase, "streaming") != 0)
+		preflight_fail(p, "Run \"migration-split init\" again to finish it.",
+					   "init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, p->js.phase);
+
+	/* the source is the one the job streams from */
+	v = query_value(p->src, "source",
+					"SELECT system_identifier::text FROM pg_catalog.pg_control_system()", 0, NULL);
+	if (v == NULL || strcmp(v, p->js.system_id) != 0)
+		preflight_fail(p, NULL, "the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
+					   v ? v : "?", opts->domain, p->js.system_id);
+
+	/* lifecycle state */
+	v = query_value(p->src, "source",
+					"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL", 0, NULL);
+	if (strcmp(v, "t") != 0)
+		preflight_fail(p, "Run ALTER EXTENSION migration_split UPDATE in the source database.",
+					   "the extension migration_split in the source database has no domain lifecycle (version 1.1 is needed)");
+	params[0] = opts->domain;
+	p->state = query_value(p->src, "source",
+						   "SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
+						   1, params);
+	if (p->state == NULL)
+		preflight_fail(p, NULL, "domain \"%s\" does not exist in the source database", opts->domain);
+	if (strcmp(p->state, "final") == 0)
+		preflight_fail(p, NULL, "domain \"%s\" is final: its extraction is over", opts->domain);
+	if (strcmp(p->state, "extracted") == 0)
+		return;					/* nothing to do; cmd_cutover says so */
+	finding("domain \"%s\" is in state \"%s\"", opts->domain, p->state);
+
+	/* the slot and the lag */
+	params[0] = p->js.slot_name;
+	res = job_query(p->src, "source",
+					"SELECT active, confirmed_flush_lsn,"
+					" pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), confirmed_flush_lsn)::int8"
+					" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+					1, params);
+	if (PQntuples(res) == 0)
+		preflight_fail(p, "Run \"migration-split init --drop\" to start over.",
+					   "replication slot \"%s\" of domain \"%s\" does not exist", p->js.slot_name, opts->domain);
+	p->slot_active = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	if (atoll(PQgetvalue(res, 0, 2)) > opts->max_lag)
+		preflight_fail(p, "Let \"migration-split stream\" catch up, or raise --max-lag.",
+					   "the stream of domain \"%s\" is %s bytes behind the source (--max-lag %lld)",
+					   opts->domain, PQgetvalue(res, 0, 2), (long long) opts->max_lag);
+	finding("slot \"%s\" %s, confirmed up to %s, %s bytes behind",
+		 p->js.slot_name, p->slot_active ? "streaming" : "idle (cutover will stream itself)",
+		 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+
+	preflight_verify(p);
+
+	p->d = catalog_read_domain(p->src, opts->domain);
+	job_set_search_path(p->src, "source", "pg_catalog");
+	plan_sequences(p);
+	finding("%d sequence(s) of the domain can be moved by %d increments", p->nseqs,
+		 p->opts->sequence_gap);
+
+	if (opts->read_path)
+	{
+		params[0] = p->server;
+		v = query_value(p->src, "source",
+						"SELECT w.fdwname FROM pg_catalog.pg_foreign_server s"
+						" JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw"
+						" WHERE s.srvname = $1", 1, params);
+		p->server_exists = v != NULL;
+		if (v && strcmp(v, "postgres_fdw") != 0)
+			preflight_fail(p, "Name a postgres_fdw server with --read-path-server.",
+						   "server \"%s\" uses foreign-data wrapper \"%s\", not postgres_fdw", p->server, v);
+		if (!p->server_exists)
+		{
+			v = query_value(p->src, "source",
+							"SELECT pg_catalog.count(*) FROM pg_catalog.pg_available_extensions"
+							" WHERE name = 'postgres_fdw'", 0, NULL);
+			if (strcmp(v, "1") != 0)
+				preflight_fail(p, "Install PostgreSQL's contrib modules on the source's server.",
+							   "extension postgres_fdw is not available on the source");
+		}
+		finding("read path through %s server \"%s\"",
+			 p->server_exists ? "the existing" : "a new", p->server);
+	}
+}
+
+/* record the transitions that lead a streaming job to state "streaming" */
+static void
+catch_up_lifecycle(CutoverPlan *p)
+{
+	const char *params[2] = {p->opts->domain, NULL};
+
+	if (strcmp(p->state, "monolith") == 0)
+	{
+		step(p, "record lifecycle: monolith -> copying (the job's init is done)");
+		if (!p->opts->dry_run)
+		{
+			params[1] = "copying";
+			PQclear(job_query(p->src, "source",
+							  "SELECT migration_split.set_domain_state($1, $2)", 2, params));
+		}
+	}
+	if (strcmp(p->state, "monolith") == 0 || strcmp(p->state, "copying") == 0)
+	{
+		step(p, "record lifecycle: copying -> streaming (the job streams)");
+		if (!p->opts->dry_run)
+		{
+			params[1] = "streaming";
+			PQclear(job_query(p->src, "source",
+							  "SELECT migration_split.set_domain_state($1, $2)", 2, params));
+		}
+	}
+}
+
+/*
+ * Freeze the domain; returns the freeze LSN: the source's WAL insert
+ * position after the freeze committed.  A lock timeout (a writer held its
+ * transaction open for longer than --timeout) leaves nothing changed.
+ */
+static char *
+freeze(CutoverPlan *p)
+{
+	const char *params[2] = {p->opts->domain, p->service};
+	PGresult   *res;
+	char		timeout[32];
+	char	   *lsn;
+
+	job_command(p->src, "source", "BEGIN");
+	snprintf(timeout, sizeof(timeout), "%d", p->opts->timeout * 1000);
+	params[1] = timeout;
+	PQclear(job_query(p->src, "source",
+					  "SELECT pg_catalog.set_config('lock_timeout', $2, true), $1", 2, params));
+	params[1] = p->service;
+	res = PQexecParams(p->src, "SELECT migration_split.freeze_domain($1, $2)",
+					   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		pg_log_error("could not freeze domain \"%s\": %s", p->opts->domain, job_result_error(res));
+		if (state && strcmp(state, "55P03") == 0)
+		{
+			pg_log_error_hint("A transaction writing to the domain stayed open for longer than --timeout; nothing was changed.");
+			PQclear(res);
+			PQfinish(p->src);
+			exit(EXIT_TIMEOUT);
+		}
+		{
+			int			code = job_exit_code_for(res, p->src);
+
+			PQclear(res);
+			PQfinish(p->src);
+			exit(code);
+		}
+	}
+	PQclear(res);
+	job_command(p->src, "source", "COMMIT");
+	lsn = query_value(p->src, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+	return lsn;
+}
+
+/* undo the freeze after a failed catch-up */
+static void
+unfreeze(CutoverPlan *p)
+{
+	const char *params[1] = {p->opts->domain};
+
+	PQclear(job_query(p->src, "source",
+					  "SELECT migration_split.unfreeze_domain($1)", 1, params));
+}
+
+static void
+handle_alarm(int signo)
+{
+	job_interrupted = 1;
+}
+
+/*
+ * Wait until the slot's confirmed position reaches lsn.  With a stream
+ * holding the slot, poll the slot; without, stream here until caught up
+ * (the stream's own --until-caught-up target is taken after the freeze,
+ * so it is at or past lsn).  Returns EXIT_OK, EXIT_TIMEOUT, or the exit
+ * code of a stream run here that failed.
+ */
+static int
+wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
+{
+	const char *params[2] = {p->js.slot_name, lsn};
+
+	for (;;)
+	{
+		PGresult   *res;
+		bool		done;
+		bool		active;
+
+		res = job_query(p->src, "source",
+						"SELECT confirmed_flush_lsn >= $2::pg_catalog.pg_lsn, active"
+						" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+						2, params);
+		if (PQntuples(res) == 0)
+		{
+			PQclear(res);
+			pg_log_error("replication slot \"%s\" disappeared during the cut-over", p->js.slot_name);
+			return EXIT_SLOT;
+		}
+		done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+		PQclear(res);
+		if (done)
+			return EXIT_OK;
+		if (job_interrupted)
+			return EXIT_INTERRUPTED;
+		if (monotonic_seconds() >= deadline)
+			return EXIT_TIMEOUT;
+		if (!active)
+		{
+			JobOptions	so = *p->opts;
+			int			rc;
+			double		left = deadline - monotonic_seconds();
+
+			so.until_caught_up = true;
+			so.status_interval = 0;
+			so.max_retries = 1;
+			so.slot = p->js.slot_name;
+			so.target_schema = p->js.target_schema;
+			so.slot_given = false;
+			so.target_schema_given = false;
+			pqsignal(SIGALRM, handle_alarm);
+			alarm((unsigned int) Max(left + 0.999, 1.0));
+			rc = cmd_stream(&so);
+			alarm(0);
+			if (rc == EXIT_INTERRUPTED && monotonic_seconds() >= deadline - 0.5)
+			{
+				job_interrupted = 0;	/* the deadline, not the user */
+				return EXIT_TIMEOUT;
+			}
+			if (rc != EXIT_OK)
+				return rc;
+			continue;
+		}
+		pg_usleep(5000);
+	}
+}
+
+/*
+ * Set the target's sequences (planned by preflight_sequences) in one
+ * target transaction.
+ */
+static void
+move_sequences(CutoverPlan *p)
+{
+	int			i;
+
+	if (!p->opts->dry_run)
+		job_command(p->tgt, "target", "BEGIN");
+	for (i = 0; i < p->nseqs; i++)
+	{
+		SequenceMove *m = &p->seqs[i];
+		const char *params[3] = {m->target_table, m->column, m->new_value};
+
+		if (m->source_last == NULL)
+		{
+			step(p, "sequence of %s.%s: never used on the source, left as it is", m->table, m->column);
+			continue;
+		}
+		if (m->new_value == NULL)
+		{
+			step(p, "sequence of %s.%s: the target is past %s + gap already, left as it is",
+				 m->table, m->column, m->source_last);
+			continue;
+		}
+		step(p, "sequence of %s.%s: source at %s, target set to %s", m->table, m->column,
+			 m->source_last, m->new_value);
+		if (!p->opts->dry_run)
+			PQclear(job_query(p->tgt, "target",
+							  "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence($1, $2), $3::int8)",
+							  3, params));
+	}
+	if (!p->opts->dry_run)
+		job_command(p->tgt, "target", "COMMIT");
+}
+
+/*
+ * Run a statement that holds a secret: never printed, not even with -v -v;
+ * on error only the server's message is shown.
+ */
+static void
+secret_command(PGconn *conn, const char *sql, const char *what)
+{
+	PGresult   *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		int			code = job_exit_code_for(res, conn);
+
+		pg_log_error("could not %s: %s", what, job_result_error(res));
+		PQclear(res);
+		PQfinish(conn);
+		exit(code);
+	}
+	PQclear(res);
+}
+
+/*
+ * Create the postgres_fdw server for the read path from the target
+ * connection's host, port and database, with a user mapping for the
+ * current user that holds the target connection's user and password, in
+ * one transaction (a server is never left without its mapping).
+ */
+static void
+create_read_path_server(CutoverPlan *p)
+{
+	PQExpBufferData sql;
+	char	   *qserver = job_quote_ident(p->src, p->server);
+
+	job_command(p->src, "source", "BEGIN");
+	job_command(p->src, "source", "CREATE EXTENSION IF NOT EXISTS postgres_fdw");
+	initPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "CREATE SERVER %s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %s, port %s, dbname %s)",
+					  qserver, job_quote_literal(p->src, PQhost(p->tgt)),
+					  job_quote_literal(p->src, PQport(p->tgt)),
+					  job_quote_literal(p->src, PQdb(p->tgt)));
+	PQclear(job_query(p->src, "source", sql.data, 0, NULL));
+	resetPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "CREATE USER MAPPING FOR CURRENT_USER SERVER %s OPTIONS (user %s",
+					  qserver, job_quote_literal(p->src, PQuser(p->tgt)));
+	if (PQpass(p->tgt) && PQpass(p->tgt)[0] != '\0')
+		appendPQExpBuffer(&sql, ", password %s", job_quote_literal(p->src, PQpass(p->tgt)));
+	appendPQExpBufferChar(&sql, ')');
+	secret_command(p->src, sql.data, "create the user mapping of the read path");
+	job_command(p->src, "source", "COMMIT");
+	termPQExpBuffer(&sql);
+}
+
+/* what the application must change, after a cut-over */
+static void
+print_switch(CutoverPlan *p)
+{
+	int			i;
+
+	printf("\nDomain \"%s\" is extracted.  The application must now:\n", p->opts->domain);
+	printf("  - send every write of the domain's tables to the service: %s, schema \"%s\":\n",
+		   p->service, p->js.target_schema);
+	for (i = 0; i < p->d->ntables; i++)
+		printf("      %s.%s -> %s.%s\n", p->d->tables[i].schema, p->d->tables[i].name,
+			   p->js.target_schema, p->d->tables[i].name);
+	printf("  - expect SQLSTATE MS002 from the monolith for any write to those tables;\n");
+	if (p->opts->read_path)
+		printf("  - reads in the monolith go to the service through server \"%s\" (the monolith's tables are in schema migration_split_archive);\n",
+			   p->server);
+	else
+		printf("  - read the domain's data from the service (the monolith's copy no longer changes);\n");
+	printf("  - stop \"migration-split stream\" for this domain: it has nothing more to apply.\n");
+}
+
+int
+cmd_cutover(const JobOptions *opts)
+{
+	CutoverPlan plan;
+	CutoverPlan *p = &plan;
+	const char *params[4];
+	char	   *freeze_lsn = NULL;
+	double		frozen_at = 0;
+	double		deadline;
+	double		window_ms;
+	int			rc;
+
+	memset(p, 0, sizeof(*p));
+	p->opts = opts;
+	p->src = job_connect(opts->source, "source", false, true);
+	p->tgt = job_connect(opts->target, "target", false, true);
+	p->service = job_describe_conninfo(opts->target);
+	p->server = opts->read_path_server ? pg_strdup(opts->read_path_server)
+		: psprintf("migration_split_%s", opts->domain);
+
+	preflight(p);
+	if (strcmp(p->state, "extracted") == 0)
+	{
+		printf("domain \"%s\" is extracted already; nothing to do\n", opts->domain);
+		PQfinish(p->src);
+		PQfinish(p->tgt);
+		return EXIT_OK;
+	}
+
+	catch_up_lifecycle(p);
+
+	/* freeze */
+	deadline = monotonic_seconds() + opts->timeout;
+	if (strcmp(p->state, "frozen") == 0)
+	{
+		step(p, "freeze: domain \"%s\" is frozen already (an earlier cutover stopped); continuing", opts->domain);
+		if (!opts->dry_run)
+		{
+			freeze_lsn = query_value(p->src, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+			p->frozen = true;
+		}
+	}
+	else
+	{
+		step(p, "freeze: migration_split.freeze_domain('%s', '%s'); writes to the domain fail with SQLSTATE MS002 from now on",
+			 opts->domain, p->service);
+		if (!opts->dry_run)
+		{
+			freeze_lsn = freeze(p);
+			p->frozen = true;
+		}
+	}
+	frozen_at = monotonic_seconds();
+
+	/* catch up */
+	step(p, "catch up: wait until the target has applied everything up to the freeze position %s (at most %d s)",
+		 freeze_lsn ? freeze_lsn : "(pg_current_wal_lsn() after the freeze)", opts->timeout);
+	if (!opts->dry_run && (rc = wait_for_target(p, freeze_lsn, deadline)) != EXIT_OK)
+	{
+		bool		interrupted = job_interrupted;
+
+		if (rc == EXIT_TIMEOUT)
+			pg_log_error("the target did not apply the changes up to %s within %d s", freeze_lsn, opts->timeout);
+		else
+			pg_log_error("the target could not catch up to %s", freeze_lsn);
+		/* unfreeze even after Ctrl-C: the domain must not stay frozen */
+		job_interrupted = 0;
+		if (PQstatus(p->src) == CONNECTION_OK)
+		{
+			unfreeze(p);
+			pg_log_error_detail("The domain was unfrozen and streams again; nothing else was changed.");
+		}
+		pg_log_error_hint("Check \"migration-split status\", then run cutover again%s.",
+						  rc == EXIT_TIMEOUT ? ", with a longer --timeout if needed" : "");
+		PQfinish(p->src);
+		PQfinish(p->tgt);
+		return interrupted ? EXIT_INTERRUPTED : rc;
+	}
+
+	/* sequences, read again now that nothing of the domain commits */
+	if (!opts->dry_run)
+		plan_sequences(p);
+	move_sequences(p);
+
+	/* read path and the state, in one source transaction */
+	if (opts->read_path && !p->server_exists)
+	{
+		step(p, "read path: create server \"%s\" (postgres_fdw, host %s port %s dbname %s) and a user mapping for the current user",
+			 p->server, PQhost(p->tgt), PQport(p->tgt), PQdb(p->tgt));
+		if (!opts->dry_run)
+			create_read_path_server(p);
+	}
+	if (!opts->dry_run)
+		job_command(p->src, "source", "BEGIN");
+	if (opts->read_path)
+	{
+		step(p, "read path: migration_split.enable_read_path('%s', '%s', '%s'): tables archived in schema migration_split_archive, replaced by foreign tables",
+			 opts->domain, p->server, p->js.target_schema);
+		if (!opts->dry_run)
+		{
+			params[0] = opts->domain;
+			params[1] = p->server;
+			params[2] = p->js.target_schema;
+			PQclear(job_query(p->src, "source",
+							  "SELECT migration_split.enable_read_path($1, $2, $3)", 3, params));
+		}
+	}
+	step(p, "mark extracted: migration_split.set_domain_state('%s', 'extracted', %s, '%s')",
+		 opts->domain, freeze_lsn ? freeze_lsn : "freeze position", p->service);
+	if (opts->dry_run)
+	{
+		printf("dry run: nothing was changed\n");
+		PQfinish(p->src);
+		PQfinish(p->tgt);
+		return EXIT_OK;
+	}
+	params[0] = opts->domain;
+	params[1] = freeze_lsn;
+	params[2] = p->service;
+	PQclear(job_query(p->src, "source",
+					  "SELECT migration_split.set_domain_state($1, 'extracted', $2::pg_catalog.pg_lsn, $3)",
+					  3, params));
+	job_command(p->src, "source", "COMMIT");
+	window_ms = (monotonic_seconds() - frozen_at) * 1000.0;
+
+	printf("cutover of domain \"%s\": frozen at source position %s; writes were refused for %.0f ms before the service was ready\n",
+		   opts->domain, freeze_lsn, window_ms);
+	print_switch(p);
+	PQfinish(p->src);
+	PQfinish(p->tgt);
+	return EXIT_OK;
+}
+
+/*
+ * finalize: the extraction is over.  Drop the forward slot (its stream must
+ * have stopped), with --drop-archive the archived tables of the read path,
+ * and mark the domain final.
+ */
+int
+cmd_finalize(const JobOptions *opts)
+{
+	PGconn	   *src;
+	PGconn	   *tgt;
+	JobState	js;
+	const char *params[2] = {opts->domain, NULL};
+	char	   *state;
+	PGresult   *res;
+	int			i;
+
+	src = job_connect(opts->source, "source", false, true);
+	tgt = job_connect(opts->target, "target", false, true);
+	if (!state_read_job(tgt, opts->domain, &js))
+	{
+		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
+		exit(EXIT_TARGET);
+	}
+	state = query_value(src, "source",
+						"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
+	if (state == NULL || strcmp(state, "extracted") != 0)
+	{
+		pg_log_error("domain \"%s\" is not extracted (state \"%s\")", opts->domain, state ? state : "none");
+		pg_log_error_hint("Only an extracted domain can be finalized: run \"migration-split cutover\" first.");
+		exit(EXIT_DOMAIN);
+	}
+
+	job_command(src, "source", "BEGIN");
+	params[0] = js.slot_name;
+	res = job_query(src, "source",
+					"SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
+	if (PQntuples(res) > 0)
+	{
+		if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+		{
+			pg_log_error("replication slot \"%s\" is in use", js.slot_name);
+			pg_log_error_hint("Stop \"migration-split stream\" for domain \"%s\" first.", opts->domain);
+			exit(EXIT_SLOT);
+		}
+		printf("drop replication slot \"%s\"\n", js.slot_name);
+	}
+	PQclear(res);
+
+	if (opts->drop_archive)
+	{
+		params[0] = opts->domain;
+		res = job_query(src, "source",
+						"SELECT archived::text FROM migration_split.read_paths WHERE domain = $1"
+						" ORDER BY archived::oid", 1, params);
+		for (i = 0; i < PQntuples(res); i++)
+		{
+			const char *dp[1] = {PQgetvalue(res, i, 0)};
+			char	   *drop;
+
+			/* regclass output: schema-qualified and quoted */
+			printf("drop archived table %s\n", dp[0]);
+			PQclear(job_query(src, "source",
+							  "DELETE FROM migration_split.read_paths WHERE archived = $1::pg_catalog.regclass",
+							  1, dp));
+			drop = psprintf("DROP TABLE %s", dp[0]);
+			job_command(src, "source", drop);
+			pg_free(drop);
+		}
+		if (PQntuples(res) == 0)
+			printf("no archived tables (the domain has no read path); the monolith's frozen tables are kept\n");
+		PQclear(res);
+	}
+
+	params[0] = opts->domain;
+	PQclear(job_query(src, "source",
+					  "SELECT migration_split.set_domain_state($1, 'final')", 1, params));
+	job_command(src, "source", "COMMIT");
+	/* after the commit: a slot cannot be dropped in a transaction block */
+	params[0] = js.slot_name;
+	PQclear(job_query(src, "source",
+					  "SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
+					  " FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params));
+	printf("domain \"%s\" is final\n", opts->domain);
+	PQfinish(src);
+	PQfinish(tgt);
+	return EXIT_OK;
+}
