@@ -1354,19 +1354,6 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	sent = palloc(sizeof(Oid) * nrelations);
 
-	/* TRUNCATE of the ownership table: every tag is gone, one O says so */
-	for (i = 0; i < nrelations; i++)
-	{
-		if (!ms_get_entry(state, relations[i])->is_owner_table)
-			continue;
-		ms_write_header(ctx, txn);
-		OutputPluginPrepareWrite(ctx, true);
-		ms_write_change_start(state, out, MS_MSG_OWNERSHIP, change->txn->xid);
-		appendStringInfoString(out, "\"" MS_FLD_ALL "\":true,\"" MS_FLD_IN_DOMAIN "\":false,\""
-							   MS_FLD_DOMAIN "\":null}");
-		OutputPluginWrite(ctx, true);
-	}
-
 	for (i = 0; i < nrelations; i++)
 	{
 		MsRelEntry *entry = ms_get_entry(state, relations[i]);

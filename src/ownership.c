@@ -31,7 +31,6 @@
 #include "migration_split.h"
 
 PG_FUNCTION_INFO_V1(ms_ownership_changed);
-PG_FUNCTION_INFO_V1(ms_ownership_truncated);
 PG_FUNCTION_INFO_V1(ms_table_domain);
 PG_FUNCTION_INFO_V1(ms_lock_table_for_tagging);
 PG_FUNCTION_INFO_V1(ms_invalidate_relation);
@@ -121,20 +120,6 @@ ms_ownership_changed(PG_FUNCTION_ARGS)
 			invalidate_tree(DatumGetObjectId(d));
 	}
 
-	return PointerGetDatum(NULL);
-}
-
-/*
- * Statement trigger after TRUNCATE of migration_split.ownership: every tag
- * is gone, so every cached answer in every backend (ownership cache,
- * monitor, decoder) is stale.  A row trigger never fires for TRUNCATE.
- */
-Datum
-ms_ownership_truncated(PG_FUNCTION_ARGS)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "ms_ownership_truncated: not called by trigger manager");
-	CacheInvalidateRelcacheAll();
 	return PointerGetDatum(NULL);
 }
 

@@ -93,6 +93,5 @@
 #define MS_FLD_IN_DOMAIN		"in_domain"
 #define MS_FLD_ROOT_SCHEMA		"root_schema"
 #define MS_FLD_ROOT_TABLE		"root_table"
-#define MS_FLD_ALL				"all"
 
 #endif							/* MIGRATION_SPLIT_PROTOCOL_H */

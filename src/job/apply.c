@@ -1259,17 +1259,6 @@ apply_ownership(Message *m)
 	int			i;
 	int			rc;
 
-	if (m->all)
-	{
-		if (nsync == 0)
-			return APPLY_OK;
-		if (!xact_sent && (rc = apply_flush()) != APPLY_OK)
-			return rc;
-		rc = fail(EXIT_DOMAIN, "every table left domain \"%s\" on the source: migration_split.ownership was truncated (source commit LSN %s)",
-				  aopts->domain, lsn_format(xact_commit_lsn, lsnbuf));
-		apply_hint = "The job stopped before this transaction. Tag the domain's tables again, then run \"migration-split init --drop\" to copy the domain as it is now.";
-		return rc;
-	}
 	if (m->schema == NULL || m->table == NULL)
 		return fail(EXIT_APPLY, "ownership message without schema or table name");
 

@@ -207,7 +207,6 @@ typedef struct Message
 	char	   *domain;
 	char	   *root_schema;	/* a partition left this partitioned table */
 	char	   *root_table;
-	bool		all;			/* O: every tag was removed (TRUNCATE) */
 	/* U, D of a partition with a replica identity of its own: key columns */
 	int			nkeycols;
 	int		   *keycols;

@@ -155,8 +155,6 @@ ps_scalar(void *state, char *token, JsonTokenType type)
 			m->subxid = strtoull(token, NULL, 10);
 		else if (strcmp(f, MS_FLD_IN_DOMAIN) == 0)
 			m->in_domain = token_bool(token, type);
-		else if (strcmp(f, MS_FLD_ALL) == 0)
-			m->all = token_bool(token, type);
 		else if (strcmp(f, MS_FLD_DOMAIN) == 0 && !isnull)
 			m->domain = token, keep = true;
 		else if (strcmp(f, MS_FLD_ROOT_SCHEMA) == 0 && !isnull)

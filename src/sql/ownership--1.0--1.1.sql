@@ -3,15 +3,29 @@
 --------------------------------------------------------------------------
 
 
--- TRUNCATE fires no row trigger: it invalidates every cached answer.
-CREATE FUNCTION migration_split.ownership_truncated()
+-- TRUNCATE is refused: it would give the table a new file, and logical
+-- decoding, which reads it with historic snapshots, could then no longer
+-- read the tags of any transaction before the TRUNCATE: every slot of the
+-- database behind it would fail for good.  Tags are removed with DELETE,
+-- whose row trigger above invalidates the caches.
+CREATE FUNCTION migration_split.ownership_refuse_truncate()
 RETURNS trigger
-LANGUAGE C
-AS 'MODULE_PATHNAME', 'ms_ownership_truncated';
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION 'cannot truncate table migration_split.ownership'
+		USING ERRCODE = 'feature_not_supported',
+			  DETAIL = 'Logical decoding reads this table with historic snapshots: after a TRUNCATE, no replication slot of the database could decode the transactions before it.',
+			  HINT = 'Use DELETE FROM migration_split.ownership.';
+END
+$$;
 
-CREATE TRIGGER ownership_truncated
-	AFTER TRUNCATE ON migration_split.ownership
-	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.ownership_truncated();
+CREATE TRIGGER ownership_refuse_truncate
+	BEFORE TRUNCATE ON migration_split.ownership
+	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.ownership_refuse_truncate();
+
+REVOKE ALL ON FUNCTION migration_split.ownership_refuse_truncate() FROM PUBLIC;
 
 -- suggest_domains() reads only what cannot run its owner's code (security)
 CREATE OR REPLACE FUNCTION migration_split.suggest_domains()
