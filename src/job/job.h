@@ -17,6 +17,7 @@
  *	apply.c		applying decoded changes to the target
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
+ *	verify.c	the "verify" subcommand: both sides compared at one position
  *
  * Memory: this is a short-lived client; per-change allocations are freed
  * after the change is applied, the catalog description lives until exit.
@@ -59,6 +60,10 @@ typedef struct JobOptions
 	int			status_interval;	/* stream: seconds between status lines */
 	int			max_retries;	/* stream: reconnect attempts, 0 = forever */
 	bool		drop;			/* init --drop: start over */
+	int			timeout;		/* verify: seconds to wait for the stream */
+	int			max_diffs;		/* verify: differing rows shown per table */
+	int			chunk_rows;		/* verify: rows per hashed chunk */
+	const char *table;			/* verify: only this table */
 } JobOptions;
 
 /* A column of a domain table, as read from the source catalog. */
@@ -232,9 +237,13 @@ typedef struct JobState
 	long long	xacts_applied;
 	char	   *last_error;
 	char	   *last_error_at;
+	char	   *last_verify_at;	/* NULL: never verified */
+	char	   *last_verify_lsn;
+	char	   *last_verify_equal;	/* "t" or "f" */
 } JobState;
 
 extern void state_ensure_schema(PGconn *tgt);
+extern void state_ensure_columns(PGconn *tgt);
 extern bool state_schema_exists(PGconn *tgt);
 extern bool state_read_job(PGconn *tgt, const char *domain, JobState *js);
 extern void state_record_error(PGconn *tgt, const char *domain,
@@ -250,11 +259,13 @@ extern void progress_start(Domain *d, int mode);
 extern void progress_update(bool force);
 extern void progress_finish(void);
 extern void progress_summary(Domain *d);
+extern void progress_set_verb(const char *verb);
 
 /* init.c, stream.c, status.c */
 extern int	cmd_init(const JobOptions *opts);
 extern int	cmd_stream(const JobOptions *opts);
 extern int	cmd_status(const JobOptions *opts);
+extern int	cmd_verify(const JobOptions *opts);
 
 /* message.c */
 extern bool message_parse(const char *data, int len, Message *msg,

@@ -6,6 +6,7 @@
  *	migration-split init   --source S --target T --domain D [options]
  *	migration-split stream --source S --target T --domain D [options]
  *	migration-split status --source S --target T --domain D [--json]
+ *	migration-split verify --source S --target T --domain D [options]
  *
  * Subcommands in the style of git and pgcopydb; every subcommand has its own
  * --help.  The exit codes are in exit_codes.h and in the README.
@@ -54,7 +55,9 @@ help_exit_codes(void)
 			 "  2 a server could not be reached                   3 domain problem\n"
 			 "  4 target not in the expected state                5 replication slot problem\n"
 			 "  6 missing privilege                               7 a change could not be applied\n"
-			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"));
+			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"
+			 " 10 verify: differences found                      11 verify: the stream did not\n"
+			 "                                                      reach the point in --timeout\n"));
 }
 
 static void
@@ -68,11 +71,13 @@ usage(void)
 	printf(_("  init     create the slot, the target tables, and copy the data\n"));
 	printf(_("  stream   apply the changes made since init, exactly once\n"));
 	printf(_("  status   show lag, counters, slot state and the last error\n"));
+	printf(_("  verify   compare the target with the source at one source position\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
 	printf(_("\nExamples:\n"));
 	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
 	printf(_("  %s stream -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders\n"), progname);
 	printf(_("  %s status -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders --json\n"), progname);
+	printf(_("  %s verify -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 4\n"), progname);
 	help_exit_codes();
 }
 
@@ -145,6 +150,36 @@ usage_status(void)
 }
 
 static void
+usage_verify(void)
+{
+	printf(_("%s verify compares every table of the domain on the target with the source\n"
+			 "as of one source position, while both take writes and \"stream\" runs: it\n"
+			 "exports a snapshot on the source at a known position, asks the running\n"
+			 "stream to hold there for the moment it takes to open a snapshot on the\n"
+			 "target, then hashes the rows of both sides in key ranges (chunks) with\n"
+			 "--jobs connections per side.  Only the keys and row hashes of differing\n"
+			 "chunks, and then the differing rows, travel to the client.  Columns, types,\n"
+			 "NOT NULL, keys and indexes are compared too.  The result of a verification\n"
+			 "of the whole domain is recorded on the target and shown by \"status\".\n\n"),
+		   progname);
+	printf(_("Usage:\n  %s verify --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for verify:\n"));
+	printf(_("  -j, --jobs=N               N connections per side (default: 4)\n"));
+	printf(_("      --table=NAME           verify only this table (NAME or SCHEMA.NAME)\n"));
+	printf(_("      --max-diffs=N          show at most N differing rows per table\n"
+			 "                             (default: 10; all are counted)\n"));
+	printf(_("      --chunk-rows=N         rows per hashed chunk (default: 10000)\n"));
+	printf(_("      --timeout=SEC          wait at most SEC seconds for the stream to reach\n"
+			 "                             the verification point (default: 60)\n"));
+	printf(_("      --json                 one JSON object instead of text\n"));
+	printf(_("      --progress             progress bar even when not on a terminal\n"));
+	printf(_("      --no-progress          no progress output\n"));
+	help_exit_codes();
+}
+
+static void
 handle_signal(int signo)
 {
 	job_interrupted = 1;
@@ -170,7 +205,11 @@ enum
 	OPT_BATCH_TIME,
 	OPT_STATUS_INTERVAL,
 	OPT_MAX_RETRIES,
-	OPT_JSON
+	OPT_JSON,
+	OPT_TABLE,
+	OPT_MAX_DIFFS,
+	OPT_CHUNK_ROWS,
+	OPT_TIMEOUT
 };
 
 static int
@@ -210,6 +249,10 @@ main(int argc, char **argv)
 		{"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
 		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"table", required_argument, NULL, OPT_TABLE},
+		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
+		{"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{NULL, 0, NULL, 0}
 	};
 	JobOptions	opts;
@@ -245,6 +288,8 @@ main(int argc, char **argv)
 		command_usage = usage_stream;
 	else if (strcmp(command, "status") == 0)
 		command_usage = usage_status;
+	else if (strcmp(command, "verify") == 0)
+		command_usage = usage_verify;
 	else
 	{
 		pg_log_error("unknown command \"%s\"", command);
@@ -258,6 +303,9 @@ main(int argc, char **argv)
 	opts.batch_changes = 10000;
 	opts.batch_ms = 100;
 	opts.status_interval = 10;
+	opts.timeout = -1;
+	opts.max_diffs = -1;
+	opts.chunk_rows = -1;
 
 	/* parse the options after the command; getopt names it in errors */
 	argc--;
@@ -325,6 +373,18 @@ main(int argc, char **argv)
 			case OPT_JSON:
 				opts.json = true;
 				break;
+			case OPT_TABLE:
+				opts.table = pg_strdup(optarg);
+				break;
+			case OPT_MAX_DIFFS:
+				opts.max_diffs = parse_int_option(optarg, "--max-diffs", 0, 1000000);
+				break;
+			case OPT_CHUNK_ROWS:
+				opts.chunk_rows = parse_int_option(optarg, "--chunk-rows", 1, 100000000);
+				break;
+			case OPT_TIMEOUT:
+				opts.timeout = parse_int_option(optarg, "--timeout", 0, 86400);
+				break;
 			default:
 				pg_log_error_hint("Try \"%s %s --help\" for more information.",
 								  progname, command);
@@ -340,19 +400,37 @@ main(int argc, char **argv)
 	}
 
 	/* options that only make sense for one command */
-	if (strcmp(command, "init") != 0 && (opts.drop || opts.progress != -1 || opts.jobs != 4))
+	if (strcmp(command, "init") != 0 && opts.drop)
 	{
-		pg_log_error("options --jobs, --progress, --no-progress and --drop are only valid for init");
+		pg_log_error("option --drop is only valid for init");
 		exit(EXIT_USAGE);
 	}
+	if (strcmp(command, "init") != 0 && strcmp(command, "verify") != 0 &&
+		(opts.progress != -1 || opts.jobs != 4))
+	{
+		pg_log_error("options --jobs, --progress and --no-progress are only valid for init and verify");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "verify") != 0 &&
+		(opts.table || opts.max_diffs != -1 || opts.chunk_rows != -1 || opts.timeout != -1))
+	{
+		pg_log_error("options --table, --max-diffs, --chunk-rows and --timeout are only valid for verify");
+		exit(EXIT_USAGE);
+	}
+	if (opts.timeout == -1)
+		opts.timeout = 60;
+	if (opts.max_diffs == -1)
+		opts.max_diffs = 10;
+	if (opts.chunk_rows == -1)
+		opts.chunk_rows = 10000;
 	if (strcmp(command, "stream") != 0 && opts.until_caught_up)
 	{
 		pg_log_error("option --until-caught-up is only valid for stream");
 		exit(EXIT_USAGE);
 	}
-	if (strcmp(command, "status") != 0 && opts.json)
+	if (strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && opts.json)
 	{
-		pg_log_error("option --json is only valid for status");
+		pg_log_error("option --json is only valid for status and verify");
 		exit(EXIT_USAGE);
 	}
 
@@ -400,5 +478,7 @@ main(int argc, char **argv)
 		return cmd_init(&opts);
 	if (strcmp(command, "stream") == 0)
 		return cmd_stream(&opts);
+	if (strcmp(command, "verify") == 0)
+		return cmd_verify(&opts);
 	return cmd_status(&opts);
 }
