@@ -93,6 +93,8 @@ typedef struct VerifyTable
 	bool		compare_rows;	/* columns agree: rows can be compared */
 	int			nkey;			/* 0: multiset comparison */
 	char	  **keycols;		/* quoted key columns */
+	char	   *keynames;		/* "k1, k2" unquoted, for reports */
+	char	  **keyname;		/* unquoted key columns */
 	char	   *keylist;		/* "k1, k2" */
 	char	   *keytextlist;	/* "k1::text, k2::text" */
 	char	   *rowtext;		/* ROW(c1, ...)::text */
@@ -602,13 +604,19 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 					1, params);
 	t->nkey = PQntuples(res);
 	t->keycols = pg_malloc0(sizeof(char *) * (t->nkey + 1));
+	t->keyname = pg_malloc0(sizeof(char *) * (t->nkey + 1));
 	initPQExpBuffer(&b);
 	for (i = 0; i < t->nkey; i++)
 	{
 		t->keycols[i] = (char *) qi(src, PQgetvalue(res, i, 0));
+		t->keyname[i] = pg_strdup(PQgetvalue(res, i, 0));
 		appendPQExpBuffer(&b, "%s%s", i ? ", " : "", t->keycols[i]);
 	}
 	t->keylist = pg_strdup(b.data);
+	resetPQExpBuffer(&b);
+	for (i = 0; i < t->nkey; i++)
+		appendPQExpBuffer(&b, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+	t->keynames = pg_strdup(b.data);
 	resetPQExpBuffer(&b);
 	for (i = 0; i < t->nkey; i++)
 		appendPQExpBuffer(&b, "%s%s::text", i ? ", " : "", t->keycols[i]);
@@ -638,13 +646,21 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	nchunks = (long) (est / opts->chunk_rows) + 1;
 	if (t->nkey > 0 && t->compare_rows && nchunks > 1)
 	{
-		double		pct = Min(100.0, 100.0 * nchunks * SAMPLES_PER_CHUNK / Max(est, 1));
+		double		blocks = Max(dt->est_bytes / 8192.0, 1);
+		double		pct = 100.0 * nchunks * SAMPLES_PER_CHUNK / Max(est, 1);
 		int			nsample;
 		int			step;
 
+		/* SYSTEM samples whole blocks: enough of them for a spread */
+		pct = Min(100.0, Max(pct, 100.0 * 64 / blocks));
+
+		/* output names that cannot capture ORDER BY's key columns */
 		resetPQExpBuffer(&b);
-		appendPQExpBuffer(&b, "SELECT %s FROM %s TABLESAMPLE SYSTEM (%g) ORDER BY %s",
-						  t->keytextlist, t->src_from, pct, t->keylist);
+		appendPQExpBufferStr(&b, "SELECT ");
+		for (i = 0; i < t->nkey; i++)
+			appendPQExpBuffer(&b, "%s%s::text AS verify_key_%d", i ? ", " : "", t->keycols[i], i);
+		appendPQExpBuffer(&b, " FROM %s TABLESAMPLE SYSTEM (%g) ORDER BY %s",
+						  t->src_from, pct, t->keylist);
 		job_command(src, "source", "SAVEPOINT sample");
 		res = PQexec(src, b.data);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -1128,7 +1144,7 @@ key_text(const VerifyTable *t, const VerifyDiff *d)
 		appendPQExpBuffer(&b, "row %s", d->keytext);
 	else
 	{
-		appendPQExpBuffer(&b, "(%s)=(", t->keylist);
+		appendPQExpBuffer(&b, "(%s)=(", t->keynames);
 		for (k = 0; k < t->nkey; k++)
 			appendPQExpBuffer(&b, "%s%s", k ? ", " : "", d->keyvals[k]);
 		appendPQExpBufferChar(&b, ')');
@@ -1261,24 +1277,8 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 				appendPQExpBufferChar(&b, '{');
 				for (k = 0; k < t->nkey; k++)
 				{
-					char	   *name = pg_strdup(t->keycols[k]);
+					char	   *name = pg_strdup(t->keyname[k]);
 
-					/* the unquoted name: strip the quotes quote_ident added */
-					if (name[0] == '"')
-					{
-						char	   *src = name + 1,
-								   *dst = name;
-
-						for (; *src; src++)
-						{
-							if (*src == '"' && src[1] == '"')
-								src++;
-							else if (*src == '"')
-								continue;
-							*dst++ = *src;
-						}
-						*dst = '\0';
-					}
 					if (k)
 						appendPQExpBufferStr(&b, ", ");
 					json_string(&b, name);
