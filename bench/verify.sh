@@ -62,13 +62,17 @@ psql_tgt -c "VACUUM ANALYZE" -c "CHECKPOINT"
 stream_pid=$!
 
 # warm both caches the same way for every method: one untimed floor run
+# (waits for its own processes only: the stream runs in the background too)
 floor()
 {
+	local pids=()
 	for t in "${tables[@]}"; do
 		psql_src -c "COPY (SELECT * FROM $t) TO STDOUT" >/dev/null &
+		pids+=($!)
 		psql_tgt -c "COPY (SELECT * FROM bench.$t) TO STDOUT" >/dev/null &
+		pids+=($!)
 	done
-	wait
+	for p in "${pids[@]}"; do wait "$p"; done
 }
 floor
 
