@@ -28,7 +28,7 @@ cores=$(nproc)
 stream_pid=
 cleanup()
 {
-	[ -n "$stream_pid" ] && kill "$stream_pid" 2>/dev/null && wait "$stream_pid" 2>/dev/null
+	if [ -n "$stream_pid" ]; then kill "$stream_pid" 2>/dev/null || true; wait "$stream_pid" 2>/dev/null || true; fi
 	bench_stop_clusters
 }
 bench_start_clusters

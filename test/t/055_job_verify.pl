@@ -164,6 +164,15 @@ like($stdout, qr/DIFFERENT: 0 missing, 0 extra, 30 changed/, 'all counted');
 is(scalar(() = $stdout =~ /^    changed: /mg), 5, '--max-diffs rows shown');
 like($stdout, qr/^    \.\.\. 25 more \(--max-diffs 5\)$/m, 'the rest is counted');
 
+# two rows exchanging a value: both changed (row hashes depend on the row)
+$tgt->safe_psql('postgres', q{
+UPDATE shop.acct a SET note = b.note FROM shop.acct b WHERE (a.id, b.id) IN ((100, 101), (101, 100));
+});
+($ret, $stdout) = verify('--table', 'acct', '--max-diffs', '50');
+like($stdout, qr/DIFFERENT: 0 missing, 0 extra, 32 changed/, 'an exchange of values: both rows changed');
+like($stdout, qr/^    changed: \(id\)=\(101\): columns note$/m, 'the exchanged column named');
+$src->safe_psql('postgres', 'UPDATE acct SET note = note WHERE id IN (100, 101)');
+
 # repair the target: equal again
 $tgt->safe_psql('postgres', q{
 INSERT INTO shop.one VALUES (1, 'only');
