@@ -75,6 +75,9 @@
 #define HASH_BUILTIN	"builtin"
 #define HASH_MD5		"('x' || pg_catalog.\"left\"(pg_catalog.md5(%s), 16))::pg_catalog.\"bit\"(64)::pg_catalog.int8"
 
+/* chunks whose hash queries a worker sends at once (pipeline mode) */
+#define PIPELINE_CHUNKS 8
+
 /* samples of the source's keys per chunk bound */
 #define SAMPLES_PER_CHUNK 20
 
@@ -983,46 +986,152 @@ drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c,
 	return true;
 }
 
-static bool
-verify_chunk(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c, char **err)
+/* the hash query of a chunk on one side */
+static char *
+chunk_hash_sql(VerifyChunk *c, bool source, const char **params, int *nparams)
 {
 	VerifyTable *t = c->t;
-	DomainTable *dt = t->dt;
 	PQExpBufferData where;
-	PQExpBufferData s;
-	PQExpBufferData g;
-	const char *params[64];
-	int			nparams;
-	PGresult   *sres;
-	PGresult   *tres;
-	bool		ok;
-	bool		differ;
-	long long	ns,
-				nt;
+	char	   *sql;
 
 	initPQExpBuffer(&where);
-	initPQExpBuffer(&s);
-	initPQExpBuffer(&g);
-	chunk_where(c, &where, params, &nparams);
+	chunk_where(c, &where, params, nparams);
 	/* without key: the sum of the hashes, so that equal rows do not cancel */
-	appendPQExpBuffer(&s, "SELECT pg_catalog.count(*), %s(%s) FROM %s WHERE %s",
-					  t->nkey > 0 ? "pg_catalog.bit_xor" : "pg_catalog.sum", t->hash,
-					  t->src_from, where.data);
-	appendPQExpBuffer(&g, "SELECT pg_catalog.count(*), %s(%s) FROM %s WHERE %s",
-					  t->nkey > 0 ? "pg_catalog.bit_xor" : "pg_catalog.sum", t->hash,
-					  t->tgt_from, where.data);
-	ok = both(src, tgt, s.data, g.data, nparams, params, &sres, &tres, err);
-	if (ok)
+	sql = psprintf("SELECT pg_catalog.count(*), %s(%s) FROM %s WHERE %s",
+				   t->nkey > 0 ? "pg_catalog.bit_xor" : "pg_catalog.sum", t->hash,
+				   source ? t->src_from : t->tgt_from, where.data);
+	termPQExpBuffer(&where);
+	return sql;
+}
+
+/*
+ * Send the hash queries of n chunks to one side in pipeline mode: the
+ * server runs them back to back, whatever the other side is doing.
+ */
+static bool
+send_hashes(PGconn *conn, VerifyChunk **cs, int n, bool source, char **err)
+{
+	const char *params[64];
+	int			nparams;
+	int			i;
+
+	if (PQenterPipelineMode(conn) != 1)
 	{
-		ns = atoll(PQgetvalue(sres, 0, 0));
-		nt = atoll(PQgetvalue(tres, 0, 0));
-		differ = ns != nt || strcmp(PQgetvalue(sres, 0, 1), PQgetvalue(tres, 0, 1)) != 0;
+		*err = psprintf("%s: %s", source ? "source" : "target", PQerrorMessage(conn));
+		return false;
+	}
+	for (i = 0; i < n; i++)
+	{
+		char	   *sql = chunk_hash_sql(cs[i], source, params, &nparams);
+		int			r = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+		pg_free(sql);
+		if (r != 1)
+		{
+			*err = psprintf("%s: %s", source ? "source" : "target", PQerrorMessage(conn));
+			return false;
+		}
+	}
+	if (PQpipelineSync(conn) != 1)
+	{
+		*err = psprintf("%s: %s", source ? "source" : "target", PQerrorMessage(conn));
+		return false;
+	}
+	return true;
+}
+
+/* read the n results of send_hashes: row counts and hashes */
+static bool
+read_hashes(PGconn *conn, int n, bool source, long long *counts, char **hashes, char **err)
+{
+	const char *what = source ? "source" : "target";
+	PGresult   *res;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		res = PQgetResult(conn);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		{
+			*err = psprintf("%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+			PQclear(res);
+			return false;
+		}
+		counts[i] = atoll(PQgetvalue(res, 0, 0));
+		hashes[i] = pg_strdup(PQgetvalue(res, 0, 1));
+		PQclear(res);
+		if ((res = PQgetResult(conn)) != NULL)
+		{
+			*err = psprintf("%s: unexpected result in pipeline", what);
+			PQclear(res);
+			return false;
+		}
+	}
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+	{
+		*err = psprintf("%s: %s", what, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	if (PQexitPipelineMode(conn) != 1)
+	{
+		*err = psprintf("%s: %s", what, PQerrorMessage(conn));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Hash up to PIPELINE_CHUNKS chunks on both sides at once, then drill down
+ * into those that differ.
+ */
+static bool
+verify_chunks(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk **cs, int n,
+			  char **err)
+{
+	long long	ns[PIPELINE_CHUNKS];
+	long long	nt[PIPELINE_CHUNKS];
+	char	   *hs[PIPELINE_CHUNKS];
+	char	   *ht[PIPELINE_CHUNKS];
+	bool		ok;
+	int			i;
+
+	memset(hs, 0, sizeof(hs));
+	memset(ht, 0, sizeof(ht));
+	ok = send_hashes(src, cs, n, true, err) &&
+		send_hashes(tgt, cs, n, false, err) &&
+		read_hashes(src, n, true, ns, hs, err) &&
+		read_hashes(tgt, n, false, nt, ht, err);
+	for (i = 0; ok && i < n; i++)
+	{
+		VerifyChunk *c = cs[i];
+		VerifyTable *t = c->t;
+		DomainTable *dt = t->dt;
+
 		pthread_mutex_lock(&vs->lock);
-		t->rows_src += ns;
-		t->rows_tgt += nt;
+		t->rows_src += ns[i];
+		t->rows_tgt += nt[i];
 		pthread_mutex_unlock(&vs->lock);
-		if (differ)
+		if (ns[i] != nt[i] || strcmp(hs[i], ht[i]) != 0)
+		{
+			const char *params[64];
+			int			nparams;
+			PQExpBufferData where;
+
+			initPQExpBuffer(&where);
+			chunk_where(c, &where, params, &nparams);
 			ok = drill_down(vs, src, tgt, c, where.data, nparams, params, err);
+			termPQExpBuffer(&where);
+			if (!ok)
+			{
+				char	   *e = psprintf("table %s: %s", t->label, *err);
+
+				pg_free(*err);
+				*err = e;
+			}
+		}
 		pthread_mutex_lock(&vs->lock);
 		t->chunks_done++;
 		dt->rows_done = t->rows_src;
@@ -1034,11 +1143,13 @@ verify_chunk(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c, char **
 		}
 		pthread_mutex_unlock(&vs->lock);
 	}
-	PQclear(sres);
-	PQclear(tres);
-	termPQExpBuffer(&where);
-	termPQExpBuffer(&s);
-	termPQExpBuffer(&g);
+	for (i = 0; i < n; i++)
+	{
+		if (hs[i])
+			pg_free(hs[i]);
+		if (ht[i])
+			pg_free(ht[i]);
+	}
 	return ok;
 }
 
@@ -1084,28 +1195,25 @@ verify_worker(void *arg)
 
 	while (err == NULL)
 	{
-		VerifyChunk *c = NULL;
+		VerifyChunk *cs[PIPELINE_CHUNKS];
+		int			n = 0;
 
 		pthread_mutex_lock(&vs->lock);
-		if (vs->next < vs->nchunks && !vs->failed && !job_interrupted)
+		while (n < PIPELINE_CHUNKS && vs->next < vs->nchunks && !vs->failed && !job_interrupted)
 		{
-			c = &vs->chunks[vs->next++];
+			VerifyChunk *c = &vs->chunks[vs->next++];
+
 			if (c->t->started == 0)
 			{
 				c->t->started = now_seconds();
 				c->t->dt->state = TABLE_COPYING;
 			}
+			cs[n++] = c;
 		}
 		pthread_mutex_unlock(&vs->lock);
-		if (c == NULL)
+		if (n == 0)
 			break;
-		if (!verify_chunk(vs, src, tgt, c, &err))
-		{
-			char	   *e = psprintf("table %s: %s", c->t->label, err);
-
-			pg_free(err);
-			err = e;
-		}
+		verify_chunks(vs, src, tgt, cs, n, &err);
 	}
 
 	pthread_mutex_lock(&vs->lock);
