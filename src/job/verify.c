@@ -26,19 +26,22 @@
  * worker threads, each with one connection per side.  Every table with a
  * key (primary key, else replica identity index) is cut into chunks, key
  * ranges whose bounds come from a sample of the source's keys; per chunk
- * both sides compute, in parallel, count(*) and the bit_xor of a 64-bit
- * hash of each row's text (ROW(columns)::text under pinned output settings:
- * ISO dates in UTC, extra_float_digits 3, hex bytea, ...), so values compare
- * by their exact text whatever the servers' defaults.  For a chunk whose
- * count or hash differ, the keys and row hashes of both sides are fetched
- * and merged in the client (missing, extra, changed), and the changed rows
- * shown are fetched in full to name their differing columns.  A table with
- * replica identity FULL and no key is compared as one multiset: count and
- * the sum of the row hashes; when they differ, the row hashes with their
- * counts give the numbers of missing and extra rows (a change counts as one
- * of each).  hashtextextended() is used when both servers compute the same
- * value for a probe string, an md5-based hash otherwise (servers of
- * different byte order).
+ * both sides compute count(*) and the bit_xor of a 64-bit hash per row
+ * (row_hash_expr: the values' hashes chained, a value hashed by its type's
+ * hash function where equal values have one representation, else from its
+ * text under pinned output settings: ISO dates in UTC, extra_float_digits
+ * 3, hex bytea, ...), so values compare exactly whatever the servers'
+ * defaults.  A worker sends the queries of several chunks at once to each
+ * side (pipeline mode), so the servers work in parallel without waiting for
+ * each other chunk by chunk.  For a chunk whose count or hash differ, the
+ * keys and row hashes of both sides are fetched and merged in the client
+ * (missing, extra, changed), and the changed rows shown are fetched in full
+ * to name their differing columns.  A table with replica identity FULL and
+ * no key is compared as one multiset: count and the sum of the row hashes;
+ * when they differ, the row hashes with their counts give the numbers of
+ * missing and extra rows (a change counts as one of each).  When the
+ * servers' hash functions disagree on a probe (different byte order), md5
+ * of ROW(...)::text is used instead.
  *
  * Threads: a worker owns its connections, takes chunks from the shared
  * queue and records results under the shared mutex; it never exits the
