@@ -150,7 +150,10 @@ like($stdout, qr/domain "shop": 4 of 8 tables DIFFER at source position/, 'summa
 is($tgt->safe_psql('postgres', 'SELECT last_verify_equal FROM migration_split_job.jobs'), 'f',
 	'the job records the difference');
 
+my $recorded = $tgt->safe_psql('postgres', 'SELECT last_verify_lsn FROM migration_split_job.jobs');
 ($ret, $stdout, $stderr) = verify('--table', 'lines', '--json');
+is($tgt->safe_psql('postgres', 'SELECT last_verify_lsn FROM migration_split_job.jobs'), $recorded,
+	'a verification of one table is not recorded as one of the domain');
 is($ret, 10, '--table with a difference: exit 10');
 like($stdout, qr/"tables": \[\{"table": "public\.lines", "equal": false, .*"changed": 1, "schema": \[\], "diffs": \[\{"kind": "changed", "key": \{"order_id": "3", "line": "2"\}, "columns": "qty"\}\]\}\]\}/,
 	'--json names the table, key and column');
