@@ -24,7 +24,7 @@
  *	   LSN.  The stream confirms a position only once every change of the
  *	   domain before it is committed on the target.  When no stream holds
  *	   the slot, cutover streams itself (stream --until-caught-up) in this
- *	   process.  Past --timeout: unfreeze, exit EXIT_TIMEOUT.
+ *	   process.  Past --timeout: unfreeze, exit EXIT_CUTOVER_TIMEOUT.
  *	4. Sequences: every sequence behind a serial or identity column of the
  *	   domain is set on the target to the source's last value plus
  *	   --sequence-gap increments (never moved backwards).
@@ -477,7 +477,7 @@ freeze(CutoverPlan *p)
 			pg_log_error_hint("A transaction writing to the domain stayed open for longer than --timeout; nothing was changed.");
 			PQclear(res);
 			PQfinish(p->src);
-			exit(EXIT_TIMEOUT);
+			exit(EXIT_CUTOVER_TIMEOUT);
 		}
 		{
 			int			code = job_exit_code_for(res, p->src);
@@ -513,7 +513,7 @@ handle_alarm(int signo)
  * Wait until the slot's confirmed position reaches lsn.  With a stream
  * holding the slot, poll the slot; without, stream here until caught up
  * (the stream's own --until-caught-up target is taken after the freeze,
- * so it is at or past lsn).  Returns EXIT_OK, EXIT_TIMEOUT, or the exit
+ * so it is at or past lsn).  Returns EXIT_OK, EXIT_CUTOVER_TIMEOUT, or the exit
  * code of a stream run here that failed.
  */
 static int
@@ -545,7 +545,7 @@ wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
 		if (job_interrupted)
 			return EXIT_INTERRUPTED;
 		if (monotonic_seconds() >= deadline)
-			return EXIT_TIMEOUT;
+			return EXIT_CUTOVER_TIMEOUT;
 		if (!active)
 		{
 			JobOptions	so = *p->opts;
@@ -566,7 +566,7 @@ wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
 			if (rc == EXIT_INTERRUPTED && monotonic_seconds() >= deadline - 0.5)
 			{
 				job_interrupted = 0;	/* the deadline, not the user */
-				return EXIT_TIMEOUT;
+				return EXIT_CUTOVER_TIMEOUT;
 			}
 			if (rc != EXIT_OK)
 				return rc;
@@ -748,7 +748,7 @@ cmd_cutover(const JobOptions *opts)
 	{
 		bool		interrupted = job_interrupted;
 
-		if (rc == EXIT_TIMEOUT)
+		if (rc == EXIT_CUTOVER_TIMEOUT)
 			pg_log_error("the target did not apply the changes up to %s within %d s", freeze_lsn, opts->timeout);
 		else
 			pg_log_error("the target could not catch up to %s", freeze_lsn);
@@ -760,7 +760,7 @@ cmd_cutover(const JobOptions *opts)
 			pg_log_error_detail("The domain was unfrozen and streams again; nothing else was changed.");
 		}
 		pg_log_error_hint("Check \"migration-split status\", then run cutover again%s.",
-						  rc == EXIT_TIMEOUT ? ", with a longer --timeout if needed" : "");
+						  rc == EXIT_CUTOVER_TIMEOUT ? ", with a longer --timeout if needed" : "");
 		PQfinish(p->src);
 		PQfinish(p->tgt);
 		return interrupted ? EXIT_INTERRUPTED : rc;

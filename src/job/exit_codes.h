@@ -38,10 +38,15 @@
 #define EXIT_SERVER				8
 /* interrupted by SIGINT or SIGTERM; state is consistent, rerun resumes */
 #define EXIT_INTERRUPTED		9
+/* verify: the target differs from the source (rows or schema) */
+#define EXIT_DIFFERENCES		10
+/* verify: the stream did not reach the verification point within --timeout
+ * (not running, or too far behind); nothing was compared */
+#define EXIT_TIMEOUT			11
 /* cutover: a preflight check failed; nothing was changed */
 #define EXIT_PREFLIGHT			12
 /* cutover: the freeze or the catch-up took longer than --timeout; the
  * domain was unfrozen (or never frozen) and nothing else was changed */
-#define EXIT_TIMEOUT			13
+#define EXIT_CUTOVER_TIMEOUT	13
 
 #endif							/* MS_JOB_EXIT_CODES_H */

@@ -21,6 +21,7 @@
  *	status.c	the "status" subcommand
  *	report.c	the "report" subcommand: HTML and Markdown boundary report
  *	cutover.c	the "cutover" and "finalize" subcommands
+ *	verify.c	the "verify" subcommand: both sides compared at one position
  *
  * Memory: this is a short-lived client; per-change allocations are freed
  * after the change is applied, the catalog description lives until exit.
@@ -67,7 +68,9 @@ typedef struct JobOptions
 	const char *html_file;		/* report --html */
 	const char *markdown_file;	/* report --markdown */
 	/* cutover, finalize */
-	int			timeout;		/* seconds for the freeze and the catch-up */
+	int			timeout;		/* cutover: seconds for the freeze and the
+								 * catch-up; verify: seconds to wait for the
+								 * stream (-1: the command's default) */
 	bool		dry_run;
 	bool		read_path;
 	const char *read_path_server;	/* default: migration_split_<domain> */
@@ -76,6 +79,9 @@ typedef struct JobOptions
 	int64		max_lag;		/* bytes */
 	int			sequence_gap;	/* increments */
 	bool		drop_archive;	/* finalize */
+	int			max_diffs;		/* verify: differing rows shown per table */
+	int			chunk_rows;		/* verify: rows per hashed chunk */
+	const char *table;			/* verify: only this table */
 } JobOptions;
 
 /* A column of a domain table, as read from the source catalog. */
@@ -264,9 +270,13 @@ typedef struct JobState
 	long long	xacts_applied;
 	char	   *last_error;
 	char	   *last_error_at;
+	char	   *last_verify_at;	/* NULL: never verified */
+	char	   *last_verify_lsn;
+	char	   *last_verify_equal;	/* "t" or "f" */
 } JobState;
 
 extern void state_ensure_schema(PGconn *tgt);
+extern void state_ensure_columns(PGconn *tgt);
 extern bool state_schema_exists(PGconn *tgt);
 extern bool state_read_job(PGconn *tgt, const char *domain, JobState *js);
 extern void state_record_error(PGconn *tgt, const char *domain,
@@ -282,6 +292,7 @@ extern void progress_start(Domain *d, int mode);
 extern void progress_update(bool force);
 extern void progress_finish(void);
 extern void progress_summary(Domain *d);
+extern void progress_set_verb(const char *verb);
 
 /* init.c, stream.c, status.c */
 extern int	cmd_init(const JobOptions *opts);
@@ -292,6 +303,7 @@ extern int	cmd_report(const JobOptions *opts);
 /* cutover.c */
 extern int	cmd_cutover(const JobOptions *opts);
 extern int	cmd_finalize(const JobOptions *opts);
+extern int	cmd_verify(const JobOptions *opts);
 
 /* message.c */
 extern bool message_parse(const char *data, int len, Message *msg,

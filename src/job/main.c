@@ -9,6 +9,7 @@
  *	migration-split report --source S [--domain D] --html FILE [--markdown FILE]
  *	migration-split cutover --source S --target T --domain D [options]
  *	migration-split finalize --source S --target T --domain D [--drop-archive]
+ *	migration-split verify --source S --target T --domain D [options]
  *
  * Subcommands in the style of git and pgcopydb; every subcommand has its own
  * --help.  The exit codes are in exit_codes.h and in the README.
@@ -59,6 +60,8 @@ help_exit_codes(void)
 			 "  4 target not in the expected state                5 replication slot problem\n"
 			 "  6 missing privilege                               7 a change could not be applied\n"
 			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"
+			 " 10 verify: differences found                      11 verify: the stream did not\n"
+			 "                                                      reach the point in --timeout\n"
 			 " 12 cutover: a preflight check failed              13 cutover: --timeout passed\n"));
 }
 
@@ -76,12 +79,14 @@ usage(void)
 	printf(_("  report   write the boundary report as HTML or Markdown\n"));
 	printf(_("  cutover  freeze the domain in the monolith and hand it over to the service\n"));
 	printf(_("  finalize end an extraction: drop the slot, mark the domain final\n"));
+	printf(_("  verify   compare the target with the source at one source position\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
 	printf(_("\nExamples:\n"));
 	printf(_("  %s init   -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 8\n"), progname);
 	printf(_("  %s stream -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders\n"), progname);
 	printf(_("  %s status -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders --json\n"), progname);
 	printf(_("  %s report -s \"host=monolith dbname=shop\" --html report.html\n"), progname);
+	printf(_("  %s verify -s \"host=monolith dbname=shop\" -t postgresql://orders-db/orders -d orders -j 4\n"), progname);
 	help_exit_codes();
 }
 
@@ -221,6 +226,36 @@ usage_finalize(void)
 }
 
 static void
+usage_verify(void)
+{
+	printf(_("%s verify compares every table of the domain on the target with the source\n"
+			 "as of one source position, while both take writes and \"stream\" runs: it\n"
+			 "exports a snapshot on the source at a known position, asks the running\n"
+			 "stream to hold there for the moment it takes to open a snapshot on the\n"
+			 "target, then hashes the rows of both sides in key ranges (chunks) with\n"
+			 "--jobs connections per side.  Only the keys and row hashes of differing\n"
+			 "chunks, and then the differing rows, travel to the client.  Columns, types,\n"
+			 "NOT NULL, keys and indexes are compared too.  The result of a verification\n"
+			 "of the whole domain is recorded on the target and shown by \"status\".\n\n"),
+		   progname);
+	printf(_("Usage:\n  %s verify --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for verify:\n"));
+	printf(_("  -j, --jobs=N               N connections per side (default: 4)\n"));
+	printf(_("      --table=NAME           verify only this table (NAME or SCHEMA.NAME)\n"));
+	printf(_("      --max-diffs=N          show at most N differing rows per table\n"
+			 "                             (default: 10; all are counted)\n"));
+	printf(_("      --chunk-rows=N         rows per hashed chunk (default: 10000)\n"));
+	printf(_("      --timeout=SEC          wait at most SEC seconds for the stream to reach\n"
+			 "                             the verification point (default: 60)\n"));
+	printf(_("      --json                 one JSON object instead of text\n"));
+	printf(_("      --progress             progress bar even when not on a terminal\n"));
+	printf(_("      --no-progress          no progress output\n"));
+	help_exit_codes();
+}
+
+static void
 handle_signal(int signo)
 {
 	job_interrupted = 1;
@@ -257,7 +292,10 @@ enum
 	OPT_VERIFY_MAX_AGE,
 	OPT_MAX_LAG,
 	OPT_SEQUENCE_GAP,
-	OPT_DROP_ARCHIVE
+	OPT_DROP_ARCHIVE,
+	OPT_TABLE,
+	OPT_MAX_DIFFS,
+	OPT_CHUNK_ROWS
 };
 
 static int
@@ -333,6 +371,9 @@ main(int argc, char **argv)
 		{"max-lag", required_argument, NULL, OPT_MAX_LAG},
 		{"sequence-gap", required_argument, NULL, OPT_SEQUENCE_GAP},
 		{"drop-archive", no_argument, NULL, OPT_DROP_ARCHIVE},
+		{"table", required_argument, NULL, OPT_TABLE},
+		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
+		{"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
 		{NULL, 0, NULL, 0}
 	};
 	JobOptions	opts;
@@ -374,6 +415,8 @@ main(int argc, char **argv)
 		command_usage = usage_cutover;
 	else if (strcmp(command, "finalize") == 0)
 		command_usage = usage_finalize;
+	else if (strcmp(command, "verify") == 0)
+		command_usage = usage_verify;
 	else
 	{
 		pg_log_error("unknown command \"%s\"", command);
@@ -387,10 +430,12 @@ main(int argc, char **argv)
 	opts.batch_changes = 10000;
 	opts.batch_ms = 100;
 	opts.status_interval = 10;
-	opts.timeout = 30;
+	opts.timeout = -1;		/* cutover: 30, verify: 60 */
 	opts.verify_max_age = 3600;
 	opts.max_lag = 16 * 1024 * 1024;
 	opts.sequence_gap = 1000;
+	opts.max_diffs = -1;
+	opts.chunk_rows = -1;
 
 	/* parse the options after the command; getopt names it in errors */
 	argc--;
@@ -492,6 +537,15 @@ main(int argc, char **argv)
 			case OPT_DROP_ARCHIVE:
 				opts.drop_archive = true;
 				break;
+			case OPT_TABLE:
+				opts.table = pg_strdup(optarg);
+				break;
+			case OPT_MAX_DIFFS:
+				opts.max_diffs = parse_int_option(optarg, "--max-diffs", 0, 1000000);
+				break;
+			case OPT_CHUNK_ROWS:
+				opts.chunk_rows = parse_int_option(optarg, "--chunk-rows", 1, 100000000);
+				break;
 			default:
 				pg_log_error_hint("Try \"%s %s --help\" for more information.",
 								  progname, command);
@@ -507,19 +561,43 @@ main(int argc, char **argv)
 	}
 
 	/* options that only make sense for one command */
-	if (strcmp(command, "init") != 0 && (opts.drop || opts.progress != -1 || opts.jobs != 4))
+	if (strcmp(command, "init") != 0 && opts.drop)
 	{
-		pg_log_error("options --jobs, --progress, --no-progress and --drop are only valid for init");
+		pg_log_error("option --drop is only valid for init");
 		exit(EXIT_USAGE);
 	}
+	if (strcmp(command, "init") != 0 && strcmp(command, "verify") != 0 &&
+		(opts.progress != -1 || opts.jobs != 4))
+	{
+		pg_log_error("options --jobs, --progress and --no-progress are only valid for init and verify");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "verify") != 0 &&
+		(opts.table || opts.max_diffs != -1 || opts.chunk_rows != -1))
+	{
+		pg_log_error("options --table, --max-diffs and --chunk-rows are only valid for verify");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "verify") != 0 && strcmp(command, "cutover") != 0 &&
+		opts.timeout != -1)
+	{
+		pg_log_error("option --timeout is only valid for verify and cutover");
+		exit(EXIT_USAGE);
+	}
+	if (opts.timeout == -1)
+		opts.timeout = strcmp(command, "cutover") == 0 ? 30 : 60;
+	if (opts.max_diffs == -1)
+		opts.max_diffs = 10;
+	if (opts.chunk_rows == -1)
+		opts.chunk_rows = 10000;
 	if (strcmp(command, "stream") != 0 && opts.until_caught_up)
 	{
 		pg_log_error("option --until-caught-up is only valid for stream");
 		exit(EXIT_USAGE);
 	}
-	if (strcmp(command, "status") != 0 && opts.json)
+	if (strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && opts.json)
 	{
-		pg_log_error("option --json is only valid for status");
+		pg_log_error("option --json is only valid for status and verify");
 		exit(EXIT_USAGE);
 	}
 
@@ -538,10 +616,10 @@ main(int argc, char **argv)
 		return cmd_report(&opts);
 	}
 	if (strcmp(command, "cutover") != 0 &&
-		(opts.dry_run || opts.read_path || opts.skip_verify_check || opts.timeout != 30 ||
+		(opts.dry_run || opts.read_path || opts.skip_verify_check ||
 		 opts.verify_max_age != 3600 || opts.max_lag != 16 * 1024 * 1024 || opts.sequence_gap != 1000))
 	{
-		pg_log_error("options --timeout, --dry-run, --read-path, --read-path-server, --max-lag, --verify-max-age, --skip-verify-check and --sequence-gap are only valid for cutover");
+		pg_log_error("options --dry-run, --read-path, --read-path-server, --max-lag, --verify-max-age, --skip-verify-check and --sequence-gap are only valid for cutover");
 		exit(EXIT_USAGE);
 	}
 	if (strcmp(command, "finalize") != 0 && opts.drop_archive)
@@ -598,5 +676,7 @@ main(int argc, char **argv)
 		return cmd_cutover(&opts);
 	if (strcmp(command, "finalize") == 0)
 		return cmd_finalize(&opts);
+	if (strcmp(command, "verify") == 0)
+		return cmd_verify(&opts);
 	return cmd_status(&opts);
 }

@@ -25,6 +25,14 @@ static int	pmode;				/* 1 bar, 0 lines, -1 nothing */
 static double pstart;
 static double plast;
 static bool bar_drawn;
+static const char *pverb = "copying";
+
+/* the word for tables in progress in the periodic lines ("copying") */
+void
+progress_set_verb(const char *verb)
+{
+	pverb = verb;
+}
 
 static double
 now_seconds(void)
@@ -155,12 +163,13 @@ progress_update(bool force)
 		bar_drawn = true;
 	}
 	else
-		fprintf(stderr, "progress: %d/%d tables, %lld rows, %s, %s/s, elapsed %s, ETA %s%s%s%s\n",
+		fprintf(stderr, "progress: %d/%d tables, %lld rows, %s, %s/s, elapsed %s, ETA %s%s%s%s%s%s\n",
 				done, total, rows,
 				human_bytes(bytes, b1, sizeof(b1)), human_bytes(rate, b2, sizeof(b2)),
 				human_duration(now - pstart, b4, sizeof(b4)),
 				human_duration(eta, b3, sizeof(b3)),
-				current.len ? " (copying: " : "", current.data, current.len ? ")" : "");
+				current.len ? " (" : "", current.len ? pverb : "", current.len ? ": " : "",
+				current.data, current.len ? ")" : "");
 	termPQExpBuffer(&current);
 }
 

@@ -54,6 +54,24 @@ static const char *state_ddl =
 ");\n"
 "COMMENT ON SCHEMA " MS_STATE_SCHEMA " IS 'state of migration-split jobs feeding this database';\n";
 
+/*
+ * verify (1.1): the last verification of the domain, and the hold by which
+ * verify asks the stream to stop at one source position for a moment.
+ * hold_lsn '0/0' means "pause before the next transaction"; another value
+ * "apply every transaction that committed before it, none after"; held_lsn
+ * is the stream's acknowledgement (equal to hold_lsn once it holds); a hold
+ * whose hold_expires_at has passed is ignored, so a verify that was killed
+ * cannot stop the stream for longer.  Run on targets created by 1.0 too.
+ */
+static const char *state_ddl_verify =
+"ALTER TABLE " MS_STATE_SCHEMA ".jobs"
+" ADD COLUMN IF NOT EXISTS last_verify_at timestamptz,"
+" ADD COLUMN IF NOT EXISTS last_verify_lsn pg_catalog.pg_lsn,"
+" ADD COLUMN IF NOT EXISTS last_verify_equal boolean,"
+" ADD COLUMN IF NOT EXISTS hold_lsn pg_catalog.pg_lsn,"
+" ADD COLUMN IF NOT EXISTS hold_expires_at timestamptz,"
+" ADD COLUMN IF NOT EXISTS held_lsn pg_catalog.pg_lsn;\n";
+
 bool
 state_schema_exists(PGconn *tgt)
 {
@@ -73,6 +91,36 @@ state_ensure_schema(PGconn *tgt)
 {
 	if (!state_schema_exists(tgt))
 		job_command(tgt, "target", state_ddl);
+	state_ensure_columns(tgt);
+}
+
+/* whether the columns of state_ddl_verify exist (a 1.0 target lacks them) */
+static bool
+state_has_verify_columns(PGconn *tgt)
+{
+	PGresult   *res;
+	bool		exists;
+
+	res = job_query(tgt, "target",
+					"SELECT count(*) = 2 FROM pg_catalog.pg_attribute"
+					" WHERE attrelid = pg_catalog.to_regclass('" MS_STATE_SCHEMA ".jobs')"
+					" AND attname IN ('last_verify_equal', 'held_lsn') AND NOT attisdropped",
+					0, NULL);
+	exists = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return exists;
+}
+
+/*
+ * Add the columns newer versions of the job use to an existing jobs table.
+ * ALTER TABLE takes a lock on the table, so it only runs when one is
+ * missing.
+ */
+void
+state_ensure_columns(PGconn *tgt)
+{
+	if (state_schema_exists(tgt) && !state_has_verify_columns(tgt))
+		job_command(tgt, "target", state_ddl_verify);
 }
 
 /*
@@ -112,8 +160,22 @@ state_read_job(PGconn *tgt, const char *domain, JobState *js)
 	js->last_error_at = S(10);
 	js->applied_at = S(11);
 	js->init_done_at = S(12);
-#undef S
 	PQclear(res);
+	if (state_has_verify_columns(tgt))
+	{
+		res = job_query(tgt, "target",
+						"SELECT last_verify_at, last_verify_lsn, last_verify_equal"
+						" FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
+						1, params);
+		if (PQntuples(res) == 1)
+		{
+			js->last_verify_at = S(0);
+			js->last_verify_lsn = S(1);
+			js->last_verify_equal = S(2);
+		}
+		PQclear(res);
+	}
+#undef S
 	return true;
 }
 

@@ -181,6 +181,10 @@ cmd_status(const JobOptions *opts)
 			json_raw(&b, "slot_retained_wal_bytes", slot_retained, true);
 			json_str(&b, "slot_wal_status", slot_walstatus, true);
 		}
+		json_str(&b, "last_verify_at", js.last_verify_at, true);
+		json_str(&b, "last_verify_lsn", js.last_verify_lsn, true);
+		json_raw(&b, "last_verify_equal", js.last_verify_equal ?
+				 (js.last_verify_equal[0] == 't' ? "true" : "false") : NULL, true);
 		json_str(&b, "last_error", js.last_error, true);
 		json_str(&b, "last_error_at", js.last_error_at, true);
 		appendPQExpBufferStr(&b, "}\n");
@@ -211,6 +215,12 @@ cmd_status(const JobOptions *opts)
 			else
 				printf("slot:                  %s MISSING on the source\n", js.slot_name);
 		}
+		if (js.last_verify_at)
+			printf("last verification:     %s at source position %s, on %s\n",
+				   js.last_verify_equal && js.last_verify_equal[0] == 't' ? "equal" : "DIFFERENCES",
+				   js.last_verify_lsn ? js.last_verify_lsn : "-", js.last_verify_at);
+		else
+			printf("last verification:     never\n");
 		printf("last error:            %s%s%s\n", js.last_error ? js.last_error : "none",
 			   js.last_error_at ? " at " : "", js.last_error_at ? js.last_error_at : "");
 	}

@@ -25,6 +25,17 @@
  * command starts and ends once the confirmed position has passed it with no
  * transaction in flight.
  *
+ * Holds for verify: verify writes a hold into the job row (hold_lsn, see
+ * state.c) and the stream, which reads it over a second target connection
+ * at least every HOLD_POLL_MS, honours it between source transactions:
+ * hold_lsn '0/0' pauses it before the next transaction; another hold_lsn H
+ * lets it apply every transaction whose commit record starts before H and
+ * stops it before the first that starts at or after H (seen at its BEGIN,
+ * or, when nothing is in flight, known to be absent once the source's WAL
+ * end passed H).  Having committed its batch, it acknowledges (held_lsn =
+ * hold_lsn) and waits until the hold changes, is cleared, or expires.  The
+ * target then holds exactly the source transactions committed before H.
+ *
  * Copyright (c) 2026, migration_split developers
  *
  *-------------------------------------------------------------------------
@@ -49,6 +60,9 @@
 /* a batch younger than this waits for more data before committing */
 #define QUIET_MS			20
 
+/* how often the job row is read for a hold of verify, at most */
+#define HOLD_POLL_MS		100
+
 /* microseconds between 2000-01-01 and 1970-01-01 */
 #define PG_EPOCH_OFFSET_USEC	(946684800LL * 1000000LL)
 
@@ -56,6 +70,17 @@ static unsigned long long stop_lsn;	/* --until-caught-up target */
 static unsigned long long server_end;	/* WAL end seen while idle */
 static unsigned long long received_lsn;
 static unsigned long long last_reported;
+
+/* a hold requested by verify, as last read from the job row */
+typedef struct StreamHold
+{
+	PGconn	   *ctl;			/* second target connection, autocommit */
+	const char *domain;
+	bool		active;			/* requested and not expired */
+	unsigned long long lsn;		/* 0: pause before the next transaction */
+	unsigned long long ignored; /* a hold we are already past */
+	double		last_poll;
+} StreamHold;
 
 unsigned long long
 lsn_parse(const char *str)
@@ -276,6 +301,117 @@ protocol_refused(const PGresult *res, const char *slot)
 }
 
 /*
+ * Read the hold of the job row.  Returns false when the target went away.
+ */
+static bool
+hold_poll(StreamHold *h)
+{
+	const char *params[1] = {h->domain};
+	PGresult   *res;
+
+	h->last_poll = now_seconds();
+	res = PQexecParams(h->ctl,
+					   "SELECT hold_lsn, hold_expires_at > pg_catalog.now()"
+					   " FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		pg_log_warning("could not read the job's hold on the target: %s", job_error(h->ctl));
+		PQclear(res);
+		return false;
+	}
+	h->active = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
+		PQgetvalue(res, 0, 1)[0] == 't';
+	h->lsn = h->active ? lsn_parse(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	if (h->active && h->lsn != 0 && h->lsn == h->ignored)
+		h->active = false;
+	return true;
+}
+
+/*
+ * Whether the stream must stop before a transaction whose commit record
+ * starts at commit_lsn (0: when nothing is in flight and the source's WAL
+ * end is known to be past "pos").  Polls the job row when due.
+ */
+static bool
+hold_due(StreamHold *h, unsigned long long commit_lsn, bool *ok)
+{
+	char		b1[32],
+				b2[32];
+
+	*ok = true;
+	if (now_seconds() - h->last_poll >= HOLD_POLL_MS / 1000.0 && !(*ok = hold_poll(h)))
+		return false;
+	if (!h->active)
+		return false;
+	if (h->lsn == 0)
+		return true;
+	if (apply_position() > h->lsn)
+	{
+		/* verify sees applied_lsn > hold_lsn and gives up on this one */
+		pg_log_warning("cannot hold at %s for verify: already applied up to %s",
+					   lsn_format(h->lsn, b1), lsn_format(apply_position(), b2));
+		h->ignored = h->lsn;
+		h->active = false;
+		return false;
+	}
+	return commit_lsn >= h->lsn;
+}
+
+/*
+ * The batch is committed: acknowledge the hold and wait until it changes.
+ * Feedback keeps the replication connection alive meanwhile; the messages
+ * the source sends wait in the socket.  Returns false when a connection
+ * went away.
+ */
+static bool
+hold_wait(StreamHold *h, PGconn *repl)
+{
+	const char *params[2];
+	char		b1[32];
+	PGresult   *res;
+	unsigned long long lsn = h->lsn;
+	double		last_feedback = now_seconds();
+
+	params[0] = h->domain;
+	params[1] = lsn_format(lsn, b1);
+	res = PQexecParams(h->ctl,
+					   "UPDATE " MS_STATE_SCHEMA ".jobs SET held_lsn = hold_lsn"
+					   " WHERE domain = $1 AND hold_lsn = $2::pg_catalog.pg_lsn",
+					   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		pg_log_warning("could not acknowledge the hold on the target: %s", job_error(h->ctl));
+		PQclear(res);
+		return false;
+	}
+	PQclear(res);
+	if (lsn == 0)
+		pg_log_info("paused for verify at %s", lsn_format(apply_position(), b1));
+	else
+		pg_log_info("holding for verify at %s", b1);
+	while (!job_interrupted)
+	{
+		pg_usleep(20000);
+		if (now_seconds() - last_feedback >= 5)
+		{
+			if (!send_feedback(repl, true))
+				return false;
+			last_feedback = now_seconds();
+		}
+		if (!hold_poll(h))
+			return false;
+		if (!h->active || h->lsn != lsn)
+			break;
+	}
+	if (job_interrupted)
+		return false;			/* the caller ends the session */
+	pg_log_info("hold at %s released", lsn_format(lsn, b1));
+	return true;
+}
+
+/*
  * One session.  Returns SESSION_RECONNECT, SESSION_REPLAY or an exit code.  *progress is
  * set when the session applied something (the backoff then restarts).
  */
@@ -297,7 +433,11 @@ stream_session(const JobOptions *given, bool *progress)
 	int			rc = SESSION_RECONNECT;
 	int			attempt;
 	Spool		spool = {0};
+	StreamHold	hold;
+	bool		hold_ok;
 
+	memset(&hold, 0, sizeof(hold));
+	hold.domain = given->domain;
 	tgt = job_connect(opts->target, "target", false, false);
 	if (tgt == NULL)
 		return SESSION_RECONNECT;
@@ -306,11 +446,20 @@ stream_session(const JobOptions *given, bool *progress)
 		PQfinish(tgt);
 		return rc == EXIT_CONNECTION ? SESSION_RECONNECT : rc;
 	}
+	hold.ctl = job_connect(opts->target, "target", false, false);
+	if (hold.ctl == NULL)
+	{
+		PQfinish(tgt);
+		PQfinish(hold.ctl);
+		return SESSION_RECONNECT;
+	}
+	state_ensure_columns(hold.ctl);
 	if (!state_read_job(tgt, opts->domain, &js))
 	{
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
 		pg_log_error_hint("Run \"migration-split init\" first.");
 		PQfinish(tgt);
+		PQfinish(hold.ctl);
 		return EXIT_TARGET;
 	}
 	if (strcmp(js.phase, "streaming") != 0)
@@ -318,6 +467,7 @@ stream_session(const JobOptions *given, bool *progress)
 		pg_log_error("init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, js.phase);
 		pg_log_error_hint("Run \"migration-split init\" again to finish it.");
 		PQfinish(tgt);
+		PQfinish(hold.ctl);
 		return EXIT_TARGET;
 	}
 	/* slot and target schema: those of init unless given */
@@ -331,6 +481,7 @@ stream_session(const JobOptions *given, bool *progress)
 					 opts->domain, js.slot_name, js.target_schema);
 		pg_log_error_hint("Pass the same --slot and --target-schema as to init.");
 		PQfinish(tgt);
+		PQfinish(hold.ctl);
 		return EXIT_USAGE;
 	}
 
@@ -338,6 +489,7 @@ stream_session(const JobOptions *given, bool *progress)
 	if (repl == NULL)
 	{
 		PQfinish(tgt);
+		PQfinish(hold.ctl);
 		return SESSION_RECONNECT;
 	}
 	res = PQexec(repl, "IDENTIFY_SYSTEM");
@@ -457,6 +609,8 @@ stream_session(const JobOptions *given, bool *progress)
 
 	if (apply_start(tgt, opts, js.applied_lsn) != APPLY_OK)
 		goto done;
+	if (!hold_poll(&hold))
+		goto done;
 	last_reported = 0;
 	server_end = 0;
 	send_feedback(repl, true);
@@ -513,6 +667,15 @@ stream_session(const JobOptions *given, bool *progress)
 					goto apply_failed;
 			}
 			send_feedback(repl, false);
+			if (apply_idle() && hold_due(&hold, confirmable_position(), &hold_ok))
+			{
+				/* nothing in flight, and everything before the hold applied */
+				if (!hold_wait(&hold, repl))
+					break;
+				continue;
+			}
+			if (!hold_ok)
+				break;
 			if (opts->until_caught_up && stop_lsn > 0 && apply_idle() &&
 				confirmable_position() >= stop_lsn)
 			{
@@ -528,8 +691,9 @@ stream_session(const JobOptions *given, bool *progress)
 			}
 			FD_ZERO(&fds);
 			FD_SET(sock, &fds);
-			tv.tv_sec = 1;
-			tv.tv_usec = 0;
+			/* short: a hold of verify is noticed while idle too */
+			tv.tv_sec = 0;
+			tv.tv_usec = HOLD_POLL_MS * 1000;
 			if (now_seconds() - last_feedback > 10)
 			{
 				send_feedback(repl, true);
@@ -591,6 +755,40 @@ stream_session(const JobOptions *given, bool *progress)
 				rc = EXIT_SERVER;
 				break;
 			}
+
+			/*
+			 * A hold (verify) stops the stream before a transaction that
+			 * commits at or after its position: before its BEGIN, or before
+			 * the commit of a streamed transaction, whose changes wait in the
+			 * spool until then.
+			 */
+			if (m.action == MSG_BEGIN || (m.action == MSG_COMMIT && m.streamed))
+			{
+				unsigned long long commit_lsn = m.commit_lsn ? lsn_parse(m.commit_lsn) : data_start;
+				bool		lost = false;
+
+				arc = APPLY_OK;
+				while (hold_due(&hold, commit_lsn, &hold_ok))
+				{
+					if ((arc = apply_flush()) != APPLY_OK || !hold_wait(&hold, repl))
+					{
+						lost = true;
+						break;
+					}
+				}
+				if (!hold_ok || (lost && arc == APPLY_OK))
+				{
+					PQfreemem(buf);
+					message_free(&m);
+					break;
+				}
+				if (arc != APPLY_OK)
+				{
+					PQfreemem(buf);
+					message_free(&m);
+					goto apply_failed;
+				}
+			}
 			arc = dispatch_message(&spool, &m, buf + 25, len - 25, data_start, &perr);
 			PQfreemem(buf);
 			if (arc == APPLY_OK && m.action == MSG_COMMIT && apply_batch_due())
@@ -638,6 +836,7 @@ done:
 	apply_reset();
 	PQfinish(repl);
 	PQfinish(tgt);
+	PQfinish(hold.ctl);
 	return rc;
 }
 
