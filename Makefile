@@ -26,7 +26,10 @@ EXTENSION = migration_split
 # 1.0 -> 1.1 update are assembled from one file per capability (src/sql).
 DATA = migration_split--1.0.sql
 DATA_built = migration_split--1.1.sql migration_split--1.0--1.1.sql
-SQL_CAPABILITIES = ownership reports monitor extraction summary
+SQL_CAPABILITIES = ownership reports monitor extraction summary boundaries
+# Capabilities new in 1.1: the update adds their whole file (their
+# <capability>--1.0--1.1.sql only says so).
+SQL_NEW_CAPABILITIES = boundaries
 PGFILEDESC = "migration_split - split a monolith database by domain"
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -82,7 +85,7 @@ include $(PGXS)
 migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql)
 	cat $^ > $@
 
-migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql)
+migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql) $(foreach c,$(SQL_NEW_CAPABILITIES),src/sql/$(c).sql)
 	cat $^ > $@
 
 # Perl modules shared by the TAP tests (test/perl).
