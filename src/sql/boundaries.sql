@@ -292,3 +292,626 @@ GRANT SELECT ON migration_split.cross_domain_generic_relations TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.generic_relation_columns(),
 	migration_split.readable_plain_table(pg_catalog.oid),
 	migration_split.generic_relations(boolean) TO PUBLIC;
+
+--------------------------------------------------------------------------
+-- Loose foreign keys
+--------------------------------------------------------------------------
+
+/*
+ * A loosened foreign key is dropped from the catalog and remembered here;
+ * deletes and key updates of the referenced rows are queued by statement
+ * triggers on the referenced table, and process_loose_foreign_keys()
+ * applies the clean-ups later, in batches, as PostgreSQL's own ON DELETE
+ * actions would have (the check that the key is gone runs as the owner
+ * of the referenced table, the DELETE or UPDATE of the referencing rows as
+ * the owner of the referencing table, like the RI triggers).
+ *
+ * Privileges: loosening and tightening drop or add the constraint on the
+ * referencing table and triggers on the referenced table, so the caller
+ * must have the privileges of the owners of both tables (or be a
+ * superuser); membership in migration_split_admin alone is not enough,
+ * the functions are SECURITY INVOKER like the rest of the extension.  The
+ * row trigger on loose_foreign_key_definitions enforces the same rule on
+ * direct writes.  Only the queue trigger function is SECURITY DEFINER: it
+ * writes the queue, which no user may write directly, and runs no user
+ * code (it reads the transition tables and turns key values into text with
+ * their type's output function).
+ */
+
+-- One row per loosened foreign key: enough to put it back.  Columns are
+-- kept by name (attribute numbers change across dump and restore), the
+-- equality operators as regoperator (likewise).
+CREATE TABLE migration_split.loose_foreign_key_definitions (
+	rel				regclass NOT NULL,
+	constraint_name	name NOT NULL,
+	referenced		regclass NOT NULL,
+	from_columns	name[] NOT NULL,
+	to_columns		name[] NOT NULL,
+	pf_operators	regoperator[] NOT NULL,
+	pp_operators	regoperator[] NOT NULL,
+	on_delete		text NOT NULL,
+	definition		text NOT NULL,
+	options			text NOT NULL,
+	loosened_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	loosened_by		name NOT NULL DEFAULT CURRENT_USER,
+	PRIMARY KEY (rel, constraint_name),
+	CONSTRAINT loose_foreign_key_definitions_on_delete_check
+		CHECK (on_delete IN ('cascade', 'set null', 'none'))
+);
+
+CREATE INDEX loose_foreign_key_definitions_referenced_idx
+	ON migration_split.loose_foreign_key_definitions (referenced);
+
+CREATE SEQUENCE migration_split.loose_foreign_key_queue_id_seq;
+
+-- Pending clean-ups: one row per key of a referenced row that was deleted
+-- or whose key changed, for each loosened key with an action.
+CREATE TABLE migration_split.loose_foreign_key_queue (
+	id				bigint PRIMARY KEY
+					DEFAULT pg_catalog.nextval('migration_split.loose_foreign_key_queue_id_seq'),
+	rel				regclass NOT NULL,
+	constraint_name	name NOT NULL,
+	key				text[] NOT NULL,
+	queued_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	FOREIGN KEY (rel, constraint_name)
+		REFERENCES migration_split.loose_foreign_key_definitions (rel, constraint_name)
+		ON UPDATE CASCADE ON DELETE CASCADE
+);
+
+CREATE INDEX loose_foreign_key_queue_key_idx
+	ON migration_split.loose_foreign_key_queue (rel, constraint_name);
+
+ALTER SEQUENCE migration_split.loose_foreign_key_queue_id_seq
+	OWNED BY migration_split.loose_foreign_key_queue.id;
+
+SELECT pg_catalog.pg_extension_config_dump('migration_split.loose_foreign_key_definitions', '');
+SELECT pg_catalog.pg_extension_config_dump('migration_split.loose_foreign_key_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('migration_split.loose_foreign_key_queue_id_seq', '');
+
+-- Raise the error for a caller who may not loosen or tighten the foreign
+-- key of rel to referenced.
+CREATE FUNCTION migration_split.require_owner_of_both(rel regclass, referenced regclass,
+													  constraint_name name, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (EXISTS (SELECT FROM pg_catalog.pg_roles r
+					 WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER AND r.rolsuper)
+			OR (EXISTS (SELECT FROM pg_catalog.pg_class c
+						 WHERE c.oid OPERATOR(pg_catalog.=) rel
+						   AND pg_catalog.pg_has_role(c.relowner, 'USAGE'))
+				AND EXISTS (SELECT FROM pg_catalog.pg_class c
+							 WHERE c.oid OPERATOR(pg_catalog.=) referenced
+							   AND pg_catalog.pg_has_role(c.relowner, 'USAGE')))) THEN
+		RAISE EXCEPTION 'permission denied to % foreign key "%" of table "%"', action, constraint_name, rel
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Only the owners of both tables "%s" and "%s" and superusers may %s it.',
+											 rel, referenced, action);
+	END IF;
+END
+$$;
+
+-- Row check on loose_foreign_key_definitions: who may write a row.
+CREATE FUNCTION migration_split.check_loose_foreign_key_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
+		PERFORM migration_split.require_owner_of_both(OLD.rel, OLD.referenced,
+													  OLD.constraint_name, 'change');
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
+		PERFORM migration_split.require_owner_of_both(NEW.rel, NEW.referenced,
+													  NEW.constraint_name, 'change');
+		RETURN NEW;
+	END IF;
+	RETURN OLD;
+END
+$$;
+
+CREATE TRIGGER loose_foreign_key_check
+	BEFORE INSERT OR UPDATE OR DELETE ON migration_split.loose_foreign_key_definitions
+	FOR EACH ROW EXECUTE FUNCTION migration_split.check_loose_foreign_key_change();
+
+-- Statement trigger function on a referenced table: queue the keys that
+-- disappeared (deleted, or changed by an UPDATE) for every loosened key
+-- with an action.  Transition tables old_rows (and new_rows for UPDATE).
+CREATE FUNCTION migration_split.loose_foreign_key_enqueue()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET row_security = off
+AS $$
+DECLARE
+	k		record;
+	old_key	text;
+	new_key	text;
+	present	text;
+BEGIN
+	IF TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER'
+	   OR TG_OP NOT IN ('DELETE', 'UPDATE') THEN
+		RAISE EXCEPTION 'function % must be fired AFTER DELETE or UPDATE FOR EACH STATEMENT',
+			'migration_split.loose_foreign_key_enqueue()'
+			USING ERRCODE = 'triggered_action_exception';
+	END IF;
+	FOR k IN
+		SELECT l.rel, l.constraint_name, l.to_columns
+		  FROM migration_split.loose_foreign_key_definitions l
+		 WHERE l.referenced OPERATOR(pg_catalog.=) TG_RELID::pg_catalog.regclass
+		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		 ORDER BY l.rel, l.constraint_name
+	LOOP
+		SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', o.%I)', c), ', '),
+			   pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', n.%I)', c), ', '),
+			   pg_catalog.string_agg(pg_catalog.format('o.%I IS NOT NULL', c), ' AND ')
+		  INTO old_key, new_key, present
+		  FROM pg_catalog.unnest(k.to_columns) AS u(c);
+		IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+			EXECUTE pg_catalog.format(
+				'INSERT INTO migration_split.loose_foreign_key_queue (rel, constraint_name, key)
+				 SELECT DISTINCT $1, $2, ARRAY[%s] FROM old_rows o WHERE %s',
+				old_key, present)
+			  USING k.rel, k.constraint_name;
+		ELSE
+			EXECUTE pg_catalog.format(
+				'INSERT INTO migration_split.loose_foreign_key_queue (rel, constraint_name, key)
+				 SELECT $1, $2, x.key
+				   FROM (SELECT ARRAY[%s] AS key FROM old_rows o WHERE %s
+						 EXCEPT
+						 SELECT ARRAY[%s] FROM new_rows n) x',
+				old_key, present, new_key)
+			  USING k.rel, k.constraint_name;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+
+-- Create or drop the queue triggers of a referenced table: present while
+-- a loosened key with an action references it.
+CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	wanted	boolean;
+	present	boolean;
+BEGIN
+	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
+					   WHERE l.referenced OPERATOR(pg_catalog.=) sync_loose_foreign_key_triggers.referenced
+						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
+	present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
+						WHERE t.tgrelid OPERATOR(pg_catalog.=) sync_loose_foreign_key_triggers.referenced
+						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
+	IF wanted AND NOT present THEN
+		EXECUTE pg_catalog.format(
+			'CREATE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
+			 REFERENCING OLD TABLE AS old_rows
+			 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
+			referenced);
+		EXECUTE pg_catalog.format(
+			'CREATE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
+			 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+			 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
+			referenced);
+	ELSIF present AND NOT wanted THEN
+		EXECUTE pg_catalog.format('DROP TRIGGER migration_split_loose_fk_delete ON %s', referenced);
+		EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s', referenced);
+	END IF;
+END
+$$;
+
+-- Drop a cross-domain foreign key and clean up after deletes of the
+-- referenced rows asynchronously instead: on_delete 'cascade' deletes the
+-- referencing rows, 'set null' sets the key columns to NULL, 'none' only
+-- lets loose_foreign_key_orphans() list them.
+CREATE FUNCTION migration_split.loosen_foreign_key(rel regclass, constraint_name name,
+												   on_delete text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	con			record;
+	action		text := pg_catalog.lower(on_delete);
+	from_dom	text;
+	to_dom		text;
+	notnull		name;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	PERFORM migration_split.require_argument(on_delete, 'on_delete');
+	IF action NOT IN ('cascade', 'set null', 'none') THEN
+		RAISE EXCEPTION 'unknown on_delete action "%"', on_delete
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Valid actions are "cascade", "set null" and "none".';
+	END IF;
+	IF EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
+				WHERE l.rel OPERATOR(pg_catalog.=) loosen_foreign_key.rel
+				  AND l.constraint_name OPERATOR(pg_catalog.=) loosen_foreign_key.constraint_name) THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" is already loose', constraint_name, rel
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'See migration_split.loose_foreign_keys; migration_split.tighten_foreign_key() restores it.';
+	END IF;
+	SELECT c.* INTO con
+	  FROM pg_catalog.pg_constraint c
+	 WHERE c.conrelid OPERATOR(pg_catalog.=) rel
+	   AND c.conname OPERATOR(pg_catalog.=) constraint_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'constraint "%" of relation "%" does not exist', constraint_name, rel
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF con.contype OPERATOR(pg_catalog.<>) 'f' THEN
+		RAISE EXCEPTION 'constraint "%" of relation "%" is not a foreign key', constraint_name, rel
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF con.conparentid OPERATOR(pg_catalog.<>) 0 THEN
+		RAISE EXCEPTION 'foreign key "%" of relation "%" is inherited', constraint_name, rel
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('It belongs to partitioned table "%s".',
+					(SELECT p.conrelid::pg_catalog.regclass FROM pg_catalog.pg_constraint p
+					  WHERE p.oid OPERATOR(pg_catalog.=) con.conparentid)),
+				  HINT = 'Loosen the foreign key of the partitioned table.';
+	END IF;
+	PERFORM migration_split.require_owner_of_both(rel, con.confrelid, constraint_name, 'loosen');
+	from_dom := migration_split.table_domain(rel);
+	to_dom := migration_split.table_domain(con.confrelid);
+	IF from_dom IS NOT DISTINCT FROM to_dom THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" does not cross a domain boundary', constraint_name, rel
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = CASE WHEN from_dom IS NULL
+							THEN pg_catalog.format('Neither "%s" nor "%s" belongs to a domain.', rel,
+												   con.confrelid::pg_catalog.regclass)
+							ELSE pg_catalog.format('Both "%s" and "%s" belong to domain "%s".', rel,
+												   con.confrelid::pg_catalog.regclass, from_dom) END,
+				  HINT = 'Only the foreign keys of migration_split.cross_domain_foreign_keys can be loosened.';
+	END IF;
+	IF action OPERATOR(pg_catalog.=) 'set null' THEN
+		SELECT a.attname INTO notnull
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) rel
+		   AND a.attnum OPERATOR(pg_catalog.=) ANY (con.conkey)
+		   AND a.attnotnull
+		 ORDER BY a.attnum LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'cannot loosen foreign key "%" of table "%" with on_delete "set null"', constraint_name, rel
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = pg_catalog.format('Column "%s" is NOT NULL.', notnull),
+					  HINT = 'Use "cascade" or "none", or drop the NOT NULL constraint first.';
+		END IF;
+	END IF;
+
+	INSERT INTO migration_split.loose_foreign_key_definitions
+		(rel, constraint_name, referenced, from_columns, to_columns,
+		 pf_operators, pp_operators, on_delete, definition, options)
+	VALUES (rel, constraint_name, con.confrelid,
+			migration_split.column_names(rel, con.conkey)::name[],
+			migration_split.column_names(con.confrelid, con.confkey)::name[],
+			con.conpfeqop::regoperator[], con.conppeqop::regoperator[], action,
+			pg_catalog.pg_get_constraintdef(con.oid),
+			CASE con.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END
+			OPERATOR(pg_catalog.||) ' ON UPDATE ' OPERATOR(pg_catalog.||)
+			CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+			OPERATOR(pg_catalog.||) ' ON DELETE ' OPERATOR(pg_catalog.||)
+			CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+			OPERATOR(pg_catalog.||)
+			COALESCE(' (' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ')
+							  FROM pg_catalog.unnest(migration_split.column_names(rel, con.confdelsetcols)) n)
+					 OPERATOR(pg_catalog.||) ')', '')
+			OPERATOR(pg_catalog.||)
+			CASE WHEN NOT con.condeferrable THEN ''
+				 WHEN con.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+				 ELSE ' DEFERRABLE' END);
+	EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', rel, constraint_name);
+	PERFORM migration_split.sync_loose_foreign_key_triggers(con.confrelid);
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.loosen_foreign_key(regclass, name, text) IS
+	'drop a cross-domain foreign key, remember it, and queue deletes of the referenced rows for process_loose_foreign_keys()';
+
+-- Restore a loosened foreign key (validated: fails while orphans exist)
+-- and forget it, with its pending clean-ups.
+CREATE FUNCTION migration_split.tighten_foreign_key(rel regclass, constraint_name name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	l	record;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	SELECT d.* INTO l
+	  FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" is not loose', constraint_name, rel
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See migration_split.loose_foreign_keys.';
+	END IF;
+	PERFORM migration_split.require_owner_of_both(rel, l.referenced, constraint_name, 'tighten');
+	BEGIN
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
+			rel, constraint_name,
+			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
+			l.referenced,
+			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.to_columns) n),
+			l.options);
+	EXCEPTION WHEN foreign_key_violation THEN
+		RAISE EXCEPTION 'cannot tighten foreign key "%" of table "%": orphaned rows exist', constraint_name, rel
+			USING ERRCODE = 'foreign_key_violation',
+				  DETAIL = SQLERRM,
+				  HINT = 'List them with migration_split.loose_foreign_key_orphans(), then delete or fix them.';
+	END;
+	DELETE FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
+	PERFORM migration_split.sync_loose_foreign_key_triggers(l.referenced);
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.tighten_foreign_key(regclass, name) IS
+	'restore a loosened foreign key (validated) and drop its queue';
+
+-- The SQL text of the comparison of the key columns of a loosened foreign
+-- key: "<left>.<to column> OPERATOR(op) <right>.<from column> AND ...",
+-- with the constraint's own operators (PK = FK, or PK = PK).
+CREATE FUNCTION migration_split.loose_key_match(lcols name[], ops regoperator[],
+												rcols name[], lalias text, ralias text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I OPERATOR(%I.%s) %s.%I',
+								 lalias, u.l, n.nspname, o.oprname, ralias, u.r), ' AND ' ORDER BY u.ord)
+	  FROM ROWS FROM (pg_catalog.unnest(lcols), pg_catalog.unnest(ops),
+					  pg_catalog.unnest(rcols)) WITH ORDINALITY AS u(l, op, r, ord)
+	  JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) u.op::pg_catalog.oid
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+$$;
+
+-- Apply queued clean-ups, oldest first, at most max_rows queue entries;
+-- returns the number of referencing rows deleted or set to NULL.  Entries
+-- locked by a concurrent call are skipped (FOR UPDATE SKIP LOCKED), so
+-- several calls can run at once; entries whose key exists again in the
+-- referenced table are dropped without a clean-up.  Only entries whose
+-- two tables' owners the caller may become (SET ROLE) are taken: the
+-- check runs as the referenced table's owner, the clean-up as the
+-- referencing table's owner (as PostgreSQL's ON DELETE actions do), so
+-- their triggers and policies run with their owners' rights, never the
+-- caller's.
+CREATE FUNCTION migration_split.process_loose_foreign_keys(max_rows integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b			record;
+	caller_role	text := pg_catalog.current_setting('role');
+	gone		integer[];
+	n			bigint;
+	cleaned		bigint := 0;
+	key_cols	text;
+BEGIN
+	PERFORM migration_split.require_argument(max_rows, 'max_rows');
+	IF max_rows OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'max_rows must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR b IN
+		WITH picked AS (
+			SELECT q.id, q.rel, q.constraint_name, q.key
+			  FROM migration_split.loose_foreign_key_queue q
+			  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) q.rel::pg_catalog.oid
+			  JOIN migration_split.loose_foreign_key_definitions l
+				ON l.rel OPERATOR(pg_catalog.=) q.rel
+			   AND l.constraint_name OPERATOR(pg_catalog.=) q.constraint_name
+			  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+			 WHERE pg_catalog.pg_has_role(fc.relowner, 'MEMBER')
+			   AND pg_catalog.pg_has_role(pc.relowner, 'MEMBER')
+			 ORDER BY q.id
+			 LIMIT max_rows
+			   FOR UPDATE OF q SKIP LOCKED
+		)
+		SELECT l.rel, l.constraint_name, l.referenced, l.from_columns, l.to_columns,
+			   l.pf_operators, l.pp_operators, l.on_delete,
+			   fc.relkind AS fkind, pc.relkind AS pkind,
+			   pg_catalog.pg_get_userbyid(fc.relowner) AS fowner,
+			   pg_catalog.pg_get_userbyid(pc.relowner) AS powner,
+			   pg_catalog.array_agg(p.id ORDER BY p.id) AS ids,
+			   pg_catalog.array_agg(p.key ORDER BY p.id) AS keys
+		  FROM picked p
+		  JOIN migration_split.loose_foreign_key_definitions l
+			ON l.rel OPERATOR(pg_catalog.=) p.rel
+		   AND l.constraint_name OPERATOR(pg_catalog.=) p.constraint_name
+		  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid
+		  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+		 GROUP BY l.rel, l.constraint_name, fc.relkind, pc.relkind, fc.relowner, pc.relowner
+		 ORDER BY pg_catalog.min(p.id)
+	LOOP
+		-- the keys as a relation k(k1, k2, ...) typed like the referenced columns
+		SELECT pg_catalog.string_agg(pg_catalog.format('($1[g.i][%s])::%s AS %I', u.ord,
+									 pg_catalog.format_type(a.atttypid, a.atttypmod), 'k' OPERATOR(pg_catalog.||) u.ord),
+									 ', ' ORDER BY u.ord)
+		  INTO key_cols
+		  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
+		  JOIN pg_catalog.pg_attribute a
+			ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
+		   AND a.attname OPERATOR(pg_catalog.=) u.c;
+
+		-- which keys are still gone, as the referenced table's owner
+		PERFORM pg_catalog.set_config('role', b.powner, true);
+		EXECUTE pg_catalog.format(
+			'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
+			  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
+			key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
+			migration_split.loose_key_match(b.to_columns, b.pp_operators,
+				(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
+				   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
+				'p', 'k'))
+		  INTO gone
+		  USING b.keys;
+
+		-- the clean-up, as the referencing table's owner
+		IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
+			PERFORM pg_catalog.set_config('role', b.fowner, true);
+			EXECUTE pg_catalog.format(
+				'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
+				CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
+				CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
+				CASE b.on_delete WHEN 'cascade' THEN ''
+					 ELSE 'SET ' OPERATOR(pg_catalog.||)
+						  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
+							 FROM pg_catalog.unnest(b.from_columns) c) END,
+				key_cols,
+				migration_split.loose_key_match(
+					(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
+					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
+					b.pf_operators, b.from_columns, 'k', 't'))
+			  USING b.keys, gone;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			cleaned := cleaned OPERATOR(pg_catalog.+) n;
+		END IF;
+		PERFORM pg_catalog.set_config('role', caller_role, true);
+
+		DELETE FROM migration_split.loose_foreign_key_queue q
+		 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+	END LOOP;
+	RETURN cleaned;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.process_loose_foreign_keys(integer) IS
+	'apply at most max_rows queued clean-ups of loosened foreign keys; returns the referencing rows deleted or set to NULL';
+
+-- The referencing rows of a loosened foreign key whose key is not in the
+-- referenced table, grouped by key.  Reads both tables as the caller,
+-- under the rules of "Reading user data" above: plain or partitioned
+-- tables the caller may read without row-level security, compared with
+-- built-in operators only.
+CREATE FUNCTION migration_split.loose_foreign_key_orphans(rel regclass, constraint_name name)
+RETURNS TABLE (key text[], rows bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET row_security = off
+AS $$
+DECLARE
+	l		record;
+	bad		text;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	SELECT d.* INTO l
+	  FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) loose_foreign_key_orphans.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) loose_foreign_key_orphans.constraint_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" is not loose', constraint_name, rel
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See migration_split.loose_foreign_keys.';
+	END IF;
+	SELECT pg_catalog.format('%s', c.oid::pg_catalog.regclass) INTO bad
+	  FROM pg_catalog.pg_class c
+	 WHERE c.oid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid)
+	   AND (c.relkind NOT IN ('r', 'p')
+			OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')
+			OR pg_catalog.row_security_active(c.oid))
+	 LIMIT 1;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot read table "%" to list orphans', bad
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Orphans are listed by reading both tables with the caller''s privileges, without row-level security.';
+	END IF;
+	IF EXISTS (SELECT FROM pg_catalog.unnest(l.pf_operators) o
+				WHERE o::pg_catalog.oid OPERATOR(pg_catalog.>=) 16384) THEN
+		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Its key is compared with an operator that is not built in.';
+	END IF;
+	RETURN QUERY EXECUTE pg_catalog.format(
+		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s t
+		  WHERE %s AND NOT EXISTS (SELECT FROM %s p WHERE %s)
+		  GROUP BY 1 ORDER BY 1',
+		(SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', t.%I)', c), ', ')
+		   FROM pg_catalog.unnest(l.from_columns) c),
+		l.rel,
+		(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NOT NULL', c), ' AND ')
+		   FROM pg_catalog.unnest(l.from_columns) c),
+		l.referenced,
+		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'));
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.loose_foreign_key_orphans(regclass, name) IS
+	'referencing rows of a loosened foreign key whose key is not in the referenced table, by key';
+
+-- What was loosened, with the clean-ups waiting in the queue.
+CREATE VIEW migration_split.loose_foreign_keys AS
+SELECT l.constraint_name,
+	   l.rel AS from_table,
+	   migration_split.table_domain(l.rel) AS from_domain,
+	   l.from_columns,
+	   l.referenced AS to_table,
+	   migration_split.table_domain(l.referenced) AS to_domain,
+	   l.to_columns,
+	   l.on_delete,
+	   l.definition,
+	   l.loosened_at,
+	   l.loosened_by,
+	   COALESCE(q.pending, 0) AS pending,
+	   q.oldest_pending
+  FROM migration_split.loose_foreign_key_definitions l
+  LEFT JOIN (SELECT q.rel, q.constraint_name, pg_catalog.count(*) AS pending,
+					pg_catalog.min(q.queued_at) AS oldest_pending
+			   FROM migration_split.loose_foreign_key_queue q
+			  GROUP BY q.rel, q.constraint_name) q
+	ON q.rel OPERATOR(pg_catalog.=) l.rel
+   AND q.constraint_name OPERATOR(pg_catalog.=) l.constraint_name
+ ORDER BY l.rel::text COLLATE "C", l.constraint_name;
+
+COMMENT ON VIEW migration_split.loose_foreign_keys IS
+	'loosened foreign keys: definition, action, and the clean-ups pending in the queue';
+
+REVOKE ALL ON migration_split.loose_foreign_key_definitions,
+	migration_split.loose_foreign_key_queue FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON migration_split.loose_foreign_key_definitions TO PUBLIC;
+GRANT SELECT, DELETE ON migration_split.loose_foreign_key_queue TO migration_split_admin;
+GRANT SELECT ON migration_split.loose_foreign_keys TO PUBLIC;
+
+-- DROP TABLE of either table forgets the loosened key (and its queue).
+-- Runs as the extension's owner: the dropped table has no owner to check.
+CREATE FUNCTION migration_split.forget_dropped_loose_foreign_keys()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- DROP EXTENSION drops the table in the same command.
+	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
+		RETURN;
+	END IF;
+	DELETE FROM migration_split.loose_foreign_key_definitions l
+	 WHERE l.rel::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+									  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+										AND d.objsubid OPERATOR(pg_catalog.=) 0)
+		OR l.referenced::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+											 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+											   AND d.objsubid OPERATOR(pg_catalog.=) 0);
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.forget_dropped_loose_foreign_keys() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ON sql_drop
+	EXECUTE FUNCTION migration_split.forget_dropped_loose_foreign_keys();
