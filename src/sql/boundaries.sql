@@ -915,3 +915,361 @@ REVOKE ALL ON FUNCTION migration_split.forget_dropped_loose_foreign_keys() FROM 
 
 CREATE EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ON sql_drop
 	EXECUTE FUNCTION migration_split.forget_dropped_loose_foreign_keys();
+
+--------------------------------------------------------------------------
+-- Extraction plan
+--------------------------------------------------------------------------
+
+-- The runtime crossings of a domain for extraction_plan(): section 7
+-- (statements, most calls first) and 8 (write transactions), nothing when
+-- the monitor is not preloaded.
+CREATE FUNCTION migration_split.plan_runtime_crossings(domain text)
+RETURNS TABLE (section integer, ord integer, kind text, object text, action text, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	dom		text := plan_runtime_crossings.domain;
+BEGIN
+	IF NOT migration_split.monitor_loaded() THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT 7, pg_catalog.row_number() OVER (ORDER BY q.calls DESC, q.queryid)::int,
+		   'query', pg_catalog.format('query id %s', q.queryid),
+		   'move the statement''s other tables behind an API, or split the statement',
+		   pg_catalog.format('%s calls, domains %s, tables %s, last seen %s: %s', q.calls,
+							 pg_catalog.array_to_string(q.domains, ', '),
+							 pg_catalog.array_to_string(q.tables, ', '), q.last_seen,
+							 COALESCE(q.query, '<query text not visible>'))
+	  FROM migration_split.cross_domain_queries q
+	 WHERE dom OPERATOR(pg_catalog.=) ANY (q.domains)
+	   AND q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+											WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+	RETURN QUERY
+	SELECT 8, pg_catalog.row_number() OVER (ORDER BY t.count DESC, t.domains::text COLLATE "C")::int,
+		   'transaction', pg_catalog.format('writes to %s', pg_catalog.array_to_string(t.domains, ', ')),
+		   'split the transaction (outbox, saga) or keep its tables in one domain',
+		   pg_catalog.format('%s transactions, last seen %s; statements: %s', t.count, t.last_seen,
+							 COALESCE(pg_catalog.array_to_string(t.sample_queryids, ', '), 'unknown'))
+	  FROM migration_split.cross_domain_transactions t
+	 WHERE dom OPERATOR(pg_catalog.=) ANY (t.domains)
+	   AND t.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+											WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+END
+$function$;
+
+-- The ordered steps to extract one domain into its own service:
+--   readiness             blocking items left, last violation, size, and
+--                         the expected copy time (total size at 60 MB/s,
+--                         what bench/job_copy.sh measured for init)
+--   foreign key out / in  every cross-domain foreign key (loosen it, or
+--                         replace it by an API call or an event)
+--   loose foreign key     keys already loosened (keep processing the queue)
+--   view, materialized view, sequence default, trigger, inheritance,
+--   partition             the ties of cross_domain_dependencies
+--   generic relation      the rows of cross_domain_generic_relations
+--   query, transaction    crossings the monitor saw (when preloaded)
+--   init, stream, verify, cutover   the migration-split commands
+-- format 'markdown' returns one row (kind 'markdown') whose detail is the
+-- whole plan as a Markdown document to paste into a ticket.
+CREATE FUNCTION migration_split.extraction_plan(domain text, format text DEFAULT 'table')
+RETURNS TABLE (step integer, kind text, object text, action text, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+DECLARE
+	fmt		text := pg_catalog.lower(format);
+	dom		text := extraction_plan.domain;
+	s		record;
+	md		text;
+	kinds	text[];
+	objects	text[];
+	actions	text[];
+	details	text[];
+BEGIN
+	PERFORM migration_split.require_domain(dom);
+	IF format IS NULL THEN
+		RAISE EXCEPTION 'plan format must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Valid formats are "table" and "markdown".';
+	END IF;
+	IF fmt NOT IN ('table', 'markdown') THEN
+		RAISE EXCEPTION 'unknown plan format "%"', format
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Valid formats are "table" and "markdown".';
+	END IF;
+
+	SELECT * INTO s FROM migration_split.report_domain_summary() d
+	 WHERE d.domain OPERATOR(pg_catalog.=) dom;
+
+	SELECT pg_catalog.array_agg(p.kind ORDER BY p.section, p.ord),
+		   pg_catalog.array_agg(p.object ORDER BY p.section, p.ord),
+		   pg_catalog.array_agg(p.action ORDER BY p.section, p.ord),
+		   pg_catalog.array_agg(p.detail ORDER BY p.section, p.ord)
+	  INTO kinds, objects, actions, details
+	  FROM (
+	SELECT * FROM (VALUES (1, 1, 'readiness', 'blocking items',
+			CASE WHEN s.ready THEN 'none left' ELSE 'resolve the steps below' END,
+			pg_catalog.format('%s blocking: %s foreign keys out, %s in, %s other dependencies, %s crossing statements',
+							  s.blockers, s.fks_out, s.fks_in, s.dependencies,
+							  COALESCE(s.crossing_queries::text, 'unknown (monitor not preloaded)'))),
+		   (1, 2, 'readiness', 'last violation',
+			CASE WHEN s.last_violation IS NULL THEN 'none seen' ELSE 'check the runtime crossings below' END,
+			COALESCE(s.last_violation::text, 'none recorded since the last reset')),
+		   (1, 3, 'readiness', 'size', 'review',
+			pg_catalog.format('%s tables, %s, %s', s.tables, s.total_size_pretty,
+							  COALESCE('about ' OPERATOR(pg_catalog.||) s.estimated_rows::text OPERATOR(pg_catalog.||) ' rows',
+									   'rows not estimated (no table analyzed)'))),
+		   (1, 4, 'readiness', 'expected copy time', 'plan the init window',
+			pg_catalog.format('about %s at 60 MB/s',
+							  pg_catalog.justify_interval(pg_catalog.make_interval(
+								  secs => pg_catalog.ceil(s.total_size::numeric OPERATOR(pg_catalog./) 60000000)::double precision))))) v
+	UNION ALL
+	SELECT CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN 2 ELSE 3 END,
+		   pg_catalog.row_number() OVER (ORDER BY f.from_table::text COLLATE "C", f.constraint_name)::int,
+		   CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN 'foreign key out' ELSE 'foreign key in' END,
+		   pg_catalog.format('%s.%I', f.from_table, f.constraint_name),
+		   CASE WHEN f.from_domain IS NOT DISTINCT FROM dom
+				THEN pg_catalog.format('loosen with migration_split.loosen_foreign_key(%L, %L, ...), or replace it by an API call to %s',
+									   f.from_table::text, f.constraint_name, COALESCE(f.to_domain, 'the owner of ' OPERATOR(pg_catalog.||) f.to_table::text))
+				ELSE pg_catalog.format('loosen with migration_split.loosen_foreign_key(%L, %L, ...), or replace it by an event from %s',
+									   f.from_table::text, f.constraint_name, dom) END,
+		   pg_catalog.format('(%s) references %s (%s) of %s; on delete %s',
+							 pg_catalog.array_to_string(f.from_columns, ', '), f.to_table,
+							 pg_catalog.array_to_string(f.to_columns, ', '),
+							 COALESCE('domain ' OPERATOR(pg_catalog.||) CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN f.to_domain ELSE f.from_domain END,
+									  'no domain'),
+							 f.on_delete)
+	  FROM migration_split.cross_domain_foreign_keys f
+	 WHERE f.from_domain IS NOT DISTINCT FROM dom OR f.to_domain IS NOT DISTINCT FROM dom
+	UNION ALL
+	SELECT 4, pg_catalog.row_number() OVER (ORDER BY l.from_table::text COLLATE "C", l.constraint_name)::int,
+		   'loose foreign key', pg_catalog.format('%s.%I', l.from_table, l.constraint_name),
+		   CASE WHEN l.pending OPERATOR(pg_catalog.>) 0 THEN 'run migration_split.process_loose_foreign_keys() until the queue is empty'
+				ELSE 'keep migration_split.process_loose_foreign_keys() scheduled' END,
+		   pg_catalog.format('on delete %s; %s pending%s', l.on_delete, l.pending,
+							 COALESCE(', oldest ' OPERATOR(pg_catalog.||) l.oldest_pending::text, ''))
+	  FROM migration_split.loose_foreign_keys l
+	 WHERE l.from_domain IS NOT DISTINCT FROM dom OR l.to_domain IS NOT DISTINCT FROM dom
+	UNION ALL
+	SELECT 5, pg_catalog.row_number() OVER (ORDER BY d.kind COLLATE "C", d.from_object COLLATE "C", d.to_object COLLATE "C")::int,
+		   d.kind, pg_catalog.format('%s -> %s', d.from_object, d.to_object),
+		   CASE d.kind
+				WHEN 'view' THEN 'rewrite the view: read the other domain through its API, or move the view'
+				WHEN 'materialized view' THEN 'rewrite the materialized view: feed it from events, or move it'
+				WHEN 'sequence default' THEN 'give the table a sequence of its own domain'
+				WHEN 'trigger' THEN 'move what the trigger writes into the service (API call or event)'
+				ELSE 'detach the child or tag it with its parent''s domain' END,
+		   d.detail
+	  FROM migration_split.cross_domain_dependencies d
+	 WHERE d.from_domain IS NOT DISTINCT FROM dom OR d.to_domain IS NOT DISTINCT FROM dom
+	UNION ALL
+	SELECT 6, pg_catalog.row_number() OVER (ORDER BY g.from_table::text COLLATE "C", g.type_column COLLATE "C",
+											 g.to_table::text COLLATE "C")::int,
+		   'generic relation',
+		   pg_catalog.format('%s (%s, %s) -> %s', g.from_table, g.type_column, g.id_column,
+							 COALESCE(g.to_table::text, 'a content type without table')),
+		   CASE WHEN g.from_domain IS NOT DISTINCT FROM dom
+				THEN pg_catalog.format('resolve the objects through an API of %s', COALESCE(g.to_domain, 'their owner'))
+				ELSE pg_catalog.format('publish events from %s for the rows pointed at, or move the table', dom) END,
+		   pg_catalog.format('%s rows', g.rows)
+	  FROM migration_split.cross_domain_generic_relations g
+	 WHERE g.from_domain IS NOT DISTINCT FROM dom OR g.to_domain IS NOT DISTINCT FROM dom
+	UNION ALL
+	SELECT r.* FROM migration_split.plan_runtime_crossings(dom) r
+	UNION ALL
+	SELECT * FROM (VALUES (9, 1, 'init', dom, pg_catalog.format('migration-split init --domain %s ...', dom),
+			'copy the schema and the rows of the domain''s tables to the service''s database'),
+		   (9, 2, 'stream', dom, pg_catalog.format('migration-split stream --domain %s ...', dom),
+			'apply the changes since init continuously until cut-over'),
+		   (9, 3, 'verify', dom, pg_catalog.format('migration-split verify --domain %s ...', dom),
+			'compare source and target table by table'),
+		   (9, 4, 'cutover', dom, pg_catalog.format('migration-split cutover --domain %s ...', dom),
+			'freeze writes on the source, drain the stream, switch the service to its database')) v
+	) p(section, ord, kind, object, action, detail);
+
+	IF fmt OPERATOR(pg_catalog.=) 'table' THEN
+		RETURN QUERY
+			SELECT u.n::int, u.kind, u.object, u.action, u.detail
+			  FROM ROWS FROM (pg_catalog.unnest(kinds), pg_catalog.unnest(objects),
+							  pg_catalog.unnest(actions), pg_catalog.unnest(details))
+				   WITH ORDINALITY AS u(kind, object, action, detail, n)
+			 ORDER BY u.n;
+		RETURN;
+	END IF;
+
+	SELECT pg_catalog.format(E'# Extraction plan: domain %s\n\n', dom)
+		   OPERATOR(pg_catalog.||) E'| step | kind | object | action | detail |\n|---:|---|---|---|---|\n'
+		   OPERATOR(pg_catalog.||) pg_catalog.string_agg(
+				pg_catalog.format(E'| %s | %s | %s | %s | %s |\n', x.n,
+					migration_split.markdown_cell(x.kind), migration_split.markdown_cell(x.object),
+					migration_split.markdown_cell(x.action), migration_split.markdown_cell(x.detail)),
+				'' ORDER BY x.n)
+	  INTO md
+	  FROM ROWS FROM (pg_catalog.unnest(kinds), pg_catalog.unnest(objects),
+					  pg_catalog.unnest(actions), pg_catalog.unnest(details))
+		   WITH ORDINALITY AS x(kind, object, action, detail, n);
+	RETURN QUERY SELECT NULL::int, 'markdown'::text, dom, NULL::text, md;
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.extraction_plan(text, text) IS
+	'the ordered steps to extract a domain: readiness, ties to cut, runtime crossings, then init, stream, verify, cutover (''table'' or ''markdown'')';
+
+-- Text for one cell of a Markdown table: | escaped, line breaks as <br>.
+CREATE FUNCTION migration_split.markdown_cell(value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(COALESCE(value, ''),
+		   '\', '\\'), '|', '\|'), E'\n', '<br>')
+$$;
+
+GRANT EXECUTE ON FUNCTION migration_split.extraction_plan(text, text),
+	migration_split.plan_runtime_crossings(text),
+	migration_split.markdown_cell(text) TO PUBLIC;
+
+--------------------------------------------------------------------------
+-- Suggested moves
+--------------------------------------------------------------------------
+
+-- Tables whose move to another domain would remove more crossings than it
+-- adds.  A crossing is one foreign key, one generic relation pair and
+-- table pointed at (cross_domain_generic_relations, counted from the
+-- data), or one statement of cross_domain_queries of this database (its
+-- calls in detail).  Moving table T from domain D to E removes the ties
+-- between T and tables of E, and adds the ties between T and the other
+-- tables of D; ties with unowned tables or a third domain cross either
+-- way.  A statement is removed when all its other tables are in E; no
+-- statement is added (statements within one domain are not recorded).
+-- Partitions, inheritance children without a tag of their own, TOAST
+-- tables and sequences move with their table.  One row per table: the
+-- domain with the best net gain, best first.
+CREATE FUNCTION migration_split.suggest_moves()
+RETURNS TABLE (rel pg_catalog.regclass, from_domain text, to_domain text,
+			   removed bigint, added bigint, net bigint, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+DECLARE
+	q_rel	pg_catalog.oid[] := '{}';
+	q_to	text[] := '{}';
+	q_calls	bigint[] := '{}';
+BEGIN
+	-- statements: for each table of a crossing statement, the one domain
+	-- all its other tables are in (when there is one)
+	IF migration_split.monitor_loaded() THEN
+		WITH rd AS MATERIALIZED (
+			SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
+				   r.domain
+			  FROM migration_split.report_relation_domains() r
+		),
+		st AS (
+			SELECT q.queryid, q.userid, q.calls, rd.node, rd.domain
+			  FROM migration_split.cross_domain_queries q
+			 CROSS JOIN LATERAL pg_catalog.unnest(q.tables) AS t(name)
+			  JOIN rd ON rd.relid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name)::pg_catalog.oid
+			 WHERE q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+												   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+		),
+		per_table AS (
+			SELECT a.queryid, a.userid, a.calls, a.node, a.domain AS own,
+				   pg_catalog.array_agg(DISTINCT b.domain) AS others
+			  FROM (SELECT DISTINCT st.queryid, st.userid, st.calls, st.node, st.domain FROM st) a
+			  JOIN st b ON b.queryid OPERATOR(pg_catalog.=) a.queryid
+					   AND b.userid OPERATOR(pg_catalog.=) a.userid
+					   AND b.node OPERATOR(pg_catalog.<>) a.node
+			 GROUP BY 1, 2, 3, 4, 5
+		)
+		SELECT COALESCE(pg_catalog.array_agg(p.node), '{}'), COALESCE(pg_catalog.array_agg(p.others[1]), '{}'),
+			   COALESCE(pg_catalog.array_agg(p.calls), '{}')
+		  INTO q_rel, q_to, q_calls
+		  FROM per_table p
+		 WHERE pg_catalog.cardinality(p.others) OPERATOR(pg_catalog.=) 1
+		   AND p.others[1] OPERATOR(pg_catalog.<>) p.own;
+	END IF;
+
+	RETURN QUERY
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
+			   r.domain
+		  FROM migration_split.report_relation_domains() r
+	),
+	pairs AS (
+		SELECT f.node AS a, t.node AS b, 'fk' AS kind
+		  FROM pg_catalog.pg_constraint c
+		  JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+		  JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.conparentid OPERATOR(pg_catalog.=) 0
+		UNION ALL
+		SELECT f.node, t.node, 'generic'
+		  FROM migration_split.generic_relations(false) g
+		  JOIN rd f ON f.relid OPERATOR(pg_catalog.=) g.from_table::pg_catalog.oid
+		  JOIN rd t ON t.relid OPERATOR(pg_catalog.=) g.to_table::pg_catalog.oid
+	),
+	-- each tie seen from both ends, with the domain of the other end
+	ties AS (
+		SELECT p.a AS node, d.domain AS other, p.kind
+		  FROM pairs p JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.b
+		 WHERE p.a OPERATOR(pg_catalog.<>) p.b
+		UNION ALL
+		SELECT p.b, d.domain, p.kind
+		  FROM pairs p JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.a
+		 WHERE p.a OPERATOR(pg_catalog.<>) p.b
+	),
+	home AS (
+		SELECT rd.node, rd.domain FROM rd WHERE rd.node OPERATOR(pg_catalog.=) rd.relid
+	),
+	per_domain AS (
+		SELECT t.node, t.other,
+			   pg_catalog.count(*) FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'fk') AS fks,
+			   pg_catalog.count(*) FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'generic') AS generics
+		  FROM ties t
+		 GROUP BY t.node, t.other
+	),
+	stmts AS (
+		SELECT u.node, u.other, pg_catalog.count(*) AS statements, pg_catalog.sum(u.calls)::bigint AS calls
+		  FROM ROWS FROM (pg_catalog.unnest(q_rel), pg_catalog.unnest(q_to), pg_catalog.unnest(q_calls))
+			   AS u(node, other, calls)
+		 GROUP BY u.node, u.other
+	),
+	candidates AS (
+		SELECT h.node, h.domain AS own, c.other,
+			   COALESCE(pd.fks, 0) AS fks, COALESCE(pd.generics, 0) AS generics,
+			   COALESCE(s.statements, 0) AS statements, COALESCE(s.calls, 0) AS calls,
+			   COALESCE(mine.fks, 0) AS own_fks, COALESCE(mine.generics, 0) AS own_generics
+		  FROM home h
+		  JOIN (SELECT pd.node, pd.other FROM per_domain pd
+				UNION
+				SELECT s.node, s.other FROM stmts s) c ON c.node OPERATOR(pg_catalog.=) h.node
+		  LEFT JOIN per_domain pd ON pd.node OPERATOR(pg_catalog.=) c.node AND pd.other OPERATOR(pg_catalog.=) c.other
+		  LEFT JOIN stmts s ON s.node OPERATOR(pg_catalog.=) c.node AND s.other OPERATOR(pg_catalog.=) c.other
+		  LEFT JOIN per_domain mine ON mine.node OPERATOR(pg_catalog.=) h.node AND mine.other OPERATOR(pg_catalog.=) h.domain
+		 WHERE c.other OPERATOR(pg_catalog.<>) h.domain
+	),
+	scored AS (
+		SELECT c.*, c.fks OPERATOR(pg_catalog.+) c.generics OPERATOR(pg_catalog.+) c.statements AS gain,
+			   c.own_fks OPERATOR(pg_catalog.+) c.own_generics AS loss
+		  FROM candidates c
+	)
+	SELECT b.node::pg_catalog.regclass, b.own, b.other, b.gain, b.loss, b.gain OPERATOR(pg_catalog.-) b.loss,
+		   pg_catalog.format('removes %s foreign keys, %s generic relations, %s statements (%s calls); adds %s foreign keys, %s generic relations',
+							 b.fks, b.generics, b.statements, b.calls, b.own_fks, b.own_generics)
+	  FROM (SELECT DISTINCT ON (s.node) s.*
+			  FROM scored s
+			 WHERE s.gain OPERATOR(pg_catalog.>) s.loss
+			 ORDER BY s.node, s.gain OPERATOR(pg_catalog.-) s.loss DESC, s.calls DESC, s.other COLLATE "C") b
+	 ORDER BY b.gain OPERATOR(pg_catalog.-) b.loss DESC, b.calls DESC,
+			  b.node::pg_catalog.regclass::text COLLATE "C";
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.suggest_moves() IS
+	'tables whose move to another domain removes more crossings (foreign keys, generic relations, crossing statements) than it adds';
+
+GRANT EXECUTE ON FUNCTION migration_split.suggest_moves() TO PUBLIC;
