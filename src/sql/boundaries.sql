@@ -522,7 +522,7 @@ DECLARE
 	action		text := pg_catalog.lower(on_delete);
 	from_dom	text;
 	to_dom		text;
-	notnull		name;
+	notnull_col	name;
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
@@ -573,7 +573,7 @@ BEGIN
 				  HINT = 'Only the foreign keys of migration_split.cross_domain_foreign_keys can be loosened.';
 	END IF;
 	IF action OPERATOR(pg_catalog.=) 'set null' THEN
-		SELECT a.attname INTO notnull
+		SELECT a.attname INTO notnull_col
 		  FROM pg_catalog.pg_attribute a
 		 WHERE a.attrelid OPERATOR(pg_catalog.=) rel
 		   AND a.attnum OPERATOR(pg_catalog.=) ANY (con.conkey)
@@ -582,7 +582,7 @@ BEGIN
 		IF FOUND THEN
 			RAISE EXCEPTION 'cannot loosen foreign key "%" of table "%" with on_delete "set null"', constraint_name, rel
 				USING ERRCODE = 'object_not_in_prerequisite_state',
-					  DETAIL = pg_catalog.format('Column "%s" is NOT NULL.', notnull),
+					  DETAIL = pg_catalog.format('Column "%s" is NOT NULL.', notnull_col),
 					  HINT = 'Use "cascade" or "none", or drop the NOT NULL constraint first.';
 		END IF;
 	END IF;
@@ -885,7 +885,7 @@ COMMENT ON VIEW migration_split.loose_foreign_keys IS
 REVOKE ALL ON migration_split.loose_foreign_key_definitions,
 	migration_split.loose_foreign_key_queue FROM PUBLIC;
 GRANT SELECT, INSERT, DELETE ON migration_split.loose_foreign_key_definitions TO PUBLIC;
-GRANT SELECT, DELETE ON migration_split.loose_foreign_key_queue TO migration_split_admin;
+GRANT SELECT, UPDATE, DELETE ON migration_split.loose_foreign_key_queue TO migration_split_admin;
 GRANT SELECT ON migration_split.loose_foreign_keys TO PUBLIC;
 
 -- DROP TABLE of either table forgets the loosened key (and its queue).
