@@ -50,6 +50,10 @@ REGRESS = \
 	dependencies_report \
 	domain_summary \
 	boundary_graph \
+	generic_relations \
+	loose_foreign_keys \
+	extraction_plan \
+	suggest_moves \
 	monitor \
 	enforcement \
 	monitor_privileges \
@@ -68,7 +72,8 @@ ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
 	monitor_eviction \
-	decoder_concurrent
+	decoder_concurrent \
+	loose_foreign_keys_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--load-extension=migration_split
 

@@ -1023,9 +1023,12 @@ BEGIN
 							  COALESCE('about ' OPERATOR(pg_catalog.||) s.estimated_rows::text OPERATOR(pg_catalog.||) ' rows',
 									   'rows not estimated (no table analyzed)'))),
 		   (1, 4, 'readiness', 'expected copy time', 'plan the init window',
-			pg_catalog.format('about %s at 60 MB/s',
-							  pg_catalog.justify_interval(pg_catalog.make_interval(
-								  secs => pg_catalog.ceil(s.total_size::numeric OPERATOR(pg_catalog./) 60000000)::double precision))))) v
+			(SELECT pg_catalog.format('about %s at 60 MB/s',
+					CASE WHEN c.secs OPERATOR(pg_catalog.<) 120 THEN c.secs::text OPERATOR(pg_catalog.||) ' s'
+						 WHEN c.secs OPERATOR(pg_catalog.<) 7200
+						 THEN pg_catalog.round(c.secs OPERATOR(pg_catalog./) 60)::text OPERATOR(pg_catalog.||) ' min'
+						 ELSE pg_catalog.round(c.secs OPERATOR(pg_catalog./) 3600, 1)::text OPERATOR(pg_catalog.||) ' h' END)
+			   FROM (SELECT pg_catalog.ceil(s.total_size::numeric OPERATOR(pg_catalog./) 60000000) AS secs) c))) v
 	UNION ALL
 	SELECT CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN 2 ELSE 3 END,
 		   pg_catalog.row_number() OVER (ORDER BY f.from_table::text COLLATE "C", f.constraint_name)::int,
