@@ -206,17 +206,25 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	 * Query ids not computed for every statement (compute_query_id = auto
 	 * and no other module asked for them): compute the same id for the
 	 * statements that may cross domains only, sparing every other
-	 * statement the cost of the jumble.  JumbleQuery insists that query
-	 * ids be enabled, so enable them for the call.
+	 * statement the cost of the jumble.  The statements that write a
+	 * domain the transaction has not written yet get one whatever
+	 * compute_query_id says: they name the writers of cross-domain
+	 * transactions.  JumbleQuery insists that query ids be enabled, so
+	 * enable them for the call (compute_query_id = off counts as auto for
+	 * it).
 	 */
 	if (jstate == NULL && query->queryId == UINT64CONST(0) &&
-		compute_query_id != COMPUTE_QUERY_ID_OFF &&
-		ms_query_may_cross(query))
+		((compute_query_id != COMPUTE_QUERY_ID_OFF && ms_query_may_cross(query)) ||
+		 ms_query_writes_new_domain(query)))
 	{
 		bool		save = query_id_enabled;
+		int			save_compute = compute_query_id;
 
 		query_id_enabled = true;
+		if (compute_query_id == COMPUTE_QUERY_ID_OFF)
+			compute_query_id = COMPUTE_QUERY_ID_AUTO;
 		jstate = JumbleQuery(query, pstate->p_sourcetext);
+		compute_query_id = save_compute;
 		query_id_enabled = save;
 	}
 	if (jstate)

@@ -47,6 +47,7 @@
 #include "catalog/pg_class.h"
 #include "common/keywords.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "parser/parsetree.h"
 #include "parser/scanner.h"
@@ -64,7 +65,28 @@
 /* Domains written by the current transaction (backend-local ids). */
 static MsDomainId xact_domains[MS_ENTRY_DOMAINS];
 static int	xact_ndomains = 0;
-static uint64 xact_samples[MS_XACT_SAMPLES];
+
+/*
+ * The statements that first wrote a domain in the current transaction: a
+ * copy of the statement's text and of its constant locations, taken at
+ * executor start (a memcpy), normalized only at commit and only when the
+ * transaction wrote two domains or more and the shared entry lacks it.
+ */
+#define MS_XACT_RAW_LEN		1024
+#define MS_XACT_LOCS		64
+
+typedef struct MsPendingSample
+{
+	uint64		queryid;
+	Oid			userid;
+	int			len;			/* bytes of raw */
+	int			nlocs;			/* -1: no constant locations known */
+	int			first_param;
+	LocationLen locs[MS_XACT_LOCS]; /* relative to raw */
+	char		raw[MS_XACT_RAW_LEN];
+} MsPendingSample;
+
+static MsPendingSample xact_samples[MS_XACT_SAMPLES];
 static int	xact_nsamples = 0;
 
 /*
@@ -113,6 +135,8 @@ static void ms_front_relcache_callback(Datum arg, Oid relid);
 static void ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
 								int ndomains);
+static void ms_remember_writer(QueryDesc *queryDesc);
+static void ms_count_crossing_xact(void);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
 static char *ms_table_list(List *rtable);
 static int	ms_loc_cmp(const void *a, const void *b);
@@ -260,6 +284,55 @@ ms_query_may_cross(Query *query)
 }
 
 /*
+ * Will this freshly analyzed statement write a domain that the current
+ * transaction has not written yet?  Such a statement may become one of the
+ * writers of a cross-domain transaction (cross_domain_transactions), which
+ * are named by query id: ms_post_parse_analyze computes the id for these
+ * even when nothing else asks for query ids.  Cheap: one domain lookup per
+ * target table; a statement writing a domain already written by the
+ * transaction, or no owned table, needs no id.  Data-modifying CTEs are
+ * seen through the CTE list.
+ */
+bool
+ms_query_writes_new_domain(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
+		query->commandType == CMD_DELETE || query->commandType == CMD_MERGE)
+	{
+		if (query->resultRelation > 0)
+		{
+			RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
+			MsDomainId	d;
+			int			i;
+
+			if (rte->rtekind == RTE_RELATION)
+			{
+				d = ms_domain_of(rte->relid);
+				if (d != MS_NO_DOMAIN)
+				{
+					for (i = 0; i < xact_ndomains; i++)
+						if (xact_domains[i] == d)
+							break;
+					if (i == xact_ndomains)
+						return true;
+				}
+			}
+		}
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query) &&
+			ms_query_writes_new_domain((Query *) cte->ctequery))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Classify the statement's relations; enforce, count the statement when it
  * crosses domains, and remember the domains it writes to.
  */
@@ -314,15 +387,7 @@ ms_track_executor_start(QueryDesc *queryDesc)
 				added = true;
 		}
 		if (added && xact_nsamples < MS_XACT_SAMPLES && ps->queryId != UINT64CONST(0))
-		{
-			int			i;
-
-			for (i = 0; i < xact_nsamples; i++)
-				if (xact_samples[i] == ps->queryId)
-					break;
-			if (i == xact_nsamples)
-				xact_samples[xact_nsamples++] = ps->queryId;
-		}
+			ms_remember_writer(queryDesc);
 	}
 
 	if (tracked && ndomains >= 2 && ps->queryId != UINT64CONST(0))
@@ -368,6 +433,107 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	ms_stats_create_query(ps->queryId, ps->commandType, &set, tables, text);
 	pfree(text);
 	pfree(tables);
+}
+
+/*
+ * Keep the text of a statement that wrote a domain first in this
+ * transaction (one copy, no normalization: see MsPendingSample).
+ */
+static void
+ms_remember_writer(QueryDesc *queryDesc)
+{
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	const char *src = queryDesc->sourceText ? queryDesc->sourceText : "";
+	int			srclen = strlen(src);
+	int			loc = ps->stmt_location;
+	int			len = ps->stmt_len;
+	MsPendingSample *sample;
+	int			i;
+
+	for (i = 0; i < xact_nsamples; i++)
+		if (xact_samples[i].queryid == ps->queryId)
+			return;
+
+	if (loc < 0 || loc > srclen)
+	{
+		loc = 0;
+		len = srclen;
+	}
+	else if (len <= 0 || loc + len > srclen)
+		len = srclen - loc;
+
+	sample = &xact_samples[xact_nsamples++];
+	sample->queryid = ps->queryId;
+	sample->userid = GetUserId();
+	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
+	memcpy(sample->raw, src + loc, sample->len);
+	sample->raw[sample->len] = '\0';
+	sample->nlocs = -1;
+	if (stash_queryid == ps->queryId && stash_source == queryDesc->sourceText)
+	{
+		int			n = 0;
+
+		for (i = 0; i < stash_nlocs && n < MS_XACT_LOCS; i++)
+		{
+			int			rel = stash_locs[i].location - loc;
+
+			if (rel < 0 || rel >= sample->len)
+				continue;
+			sample->locs[n] = stash_locs[i];
+			sample->locs[n].location = rel;
+			n++;
+		}
+		sample->nlocs = n;
+		sample->first_param = stash_first_param;
+	}
+}
+
+/*
+ * Count the committing transaction, which wrote two domains or more, with
+ * the statements that wrote them; texts are normalized here, and only for
+ * the statements the shared entry does not hold yet.
+ */
+static void
+ms_count_crossing_xact(void)
+{
+	MsDomainSet set;
+	MsXactSample samples[MS_XACT_SAMPLES];
+	uint64		queryids[MS_XACT_SAMPLES];
+	bool		missing[MS_XACT_SAMPLES];
+	int			n = 0;
+	int			i;
+
+	ms_to_shared_set(xact_domains, xact_ndomains, &set);
+	if (set.count < 2)
+		return;
+
+	for (i = 0; i < xact_nsamples; i++)
+		queryids[i] = xact_samples[i].queryid;
+	ms_stats_xact_missing(&set, queryids, xact_nsamples, missing);
+	for (i = 0; i < xact_nsamples; i++)
+	{
+		MsPendingSample *p = &xact_samples[i];
+		MsXactSample *s;
+		char	   *text;
+		int			len = p->len;
+
+		if (!missing[i])
+			continue;
+		s = &samples[n++];
+		s->queryid = p->queryid;
+		s->userid = p->userid;
+		/* a statement cut short by MS_XACT_RAW_LEN is kept as it is */
+		if (p->nlocs >= 0)
+			text = ms_normalize_query(p->raw, 0, &len, p->locs, p->nlocs,
+									  p->first_param);
+		else
+			text = pnstrdup(p->raw, len);
+		len = pg_mbcliplen(text, len, MS_XACT_TEXT_LEN - 1);
+		memcpy(s->text, text, len);
+		s->text[len] = '\0';
+		pfree(text);
+	}
+	ms_stats_count_xact(&set, samples, n);
 }
 
 /* Sorted set of shared indexes of local domain ids. */
@@ -452,13 +618,7 @@ ms_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			if (xact_ndomains >= 2 && ms_stats_available() &&
 				ms_track != MS_TRACK_NONE)
-			{
-				MsDomainSet set;
-
-				ms_to_shared_set(xact_domains, xact_ndomains, &set);
-				if (set.count >= 2)
-					ms_stats_count_xact(&set, xact_samples, xact_nsamples);
-			}
+				ms_count_crossing_xact();
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			break;
