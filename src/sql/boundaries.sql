@@ -163,7 +163,7 @@ BEGIN
 			  FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(apps),
 							  pg_catalog.unnest(models)) AS u(id, app, model)
 		),
-		cand AS (
+		cand AS MATERIALIZED (
 			SELECT u.oid, u.name FROM migration_split.user_tables() u
 			 WHERE u.nsp OPERATOR(pg_catalog.=) t.relnamespace
 		),
@@ -175,24 +175,32 @@ BEGIN
 				   ('flatpages', 'flatpage', 'django_flatpage'),
 				   ('redirects', 'redirect', 'django_redirect'),
 				   ('migrations', 'migration', 'django_migrations')
+		),
+		-- every name, and every part of it after an underscore: the
+		-- table a Meta.db_table ending in _<model> may name
+		suffixes AS (
+			SELECT c.oid,
+				   pg_catalog.array_to_string((pg_catalog.string_to_array(c.name, '_'))[k.k:], '_') AS suffix
+			  FROM cand c,
+				   pg_catalog.generate_series(1, pg_catalog.cardinality(pg_catalog.string_to_array(c.name, '_'))) k(k)
+		),
+		by_suffix AS (
+			SELECT s.suffix, pg_catalog.min(s.oid) AS oid
+			  FROM suffixes s
+			 GROUP BY s.suffix
+			HAVING pg_catalog.count(DISTINCT s.oid) OPERATOR(pg_catalog.=) 1
 		)
 		SELECT map_ctt OPERATOR(pg_catalog.||) pg_catalog.array_agg(t.ctt),
 			   map_id OPERATOR(pg_catalog.||) pg_catalog.array_agg(ct.id),
-			   map_rel OPERATOR(pg_catalog.||) pg_catalog.array_agg(COALESCE(
-				   (SELECT c.oid FROM cand c
-					 WHERE c.name OPERATOR(pg_catalog.=)
-						   (ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model)),
-				   (SELECT c.oid FROM cand c JOIN contrib d
-					   ON d.name OPERATOR(pg_catalog.=) c.name
-					WHERE d.app OPERATOR(pg_catalog.=) ct.app
-					  AND d.model OPERATOR(pg_catalog.=) ct.model),
-				   (SELECT pg_catalog.min(c.oid) FROM cand c
-					 WHERE c.name OPERATOR(pg_catalog.=) ct.model
-						OR pg_catalog.right(c.name, pg_catalog.length(ct.model) OPERATOR(pg_catalog.+) 1)
-						   OPERATOR(pg_catalog.=) ('_' OPERATOR(pg_catalog.||) ct.model)
-				   HAVING pg_catalog.count(*) OPERATOR(pg_catalog.=) 1)))
+			   map_rel OPERATOR(pg_catalog.||) pg_catalog.array_agg(COALESCE(e.oid, d.oid, b.oid))
 		  INTO map_ctt, map_id, map_rel
-		  FROM ct;
+		  FROM ct
+		  LEFT JOIN cand e
+			ON e.name OPERATOR(pg_catalog.=) (ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model)
+		  LEFT JOIN (SELECT x.app, x.model, c.oid
+					   FROM contrib x JOIN cand c ON c.name OPERATOR(pg_catalog.=) x.name) d
+			ON d.app OPERATOR(pg_catalog.=) ct.app AND d.model OPERATOR(pg_catalog.=) ct.model
+		  LEFT JOIN by_suffix b ON b.suffix OPERATOR(pg_catalog.=) ct.model;
 	END LOOP;
 
 	-- The rows of every pair, by content type.
@@ -960,9 +968,13 @@ END
 $function$;
 
 -- The ordered steps to extract one domain into its own service:
---   readiness             blocking items left, last violation, size, and
---                         the expected copy time (total size at 60 MB/s,
---                         what bench/job_copy.sh measured for init)
+--   readiness             blocking items left (counted as domain_summary
+--                         counts them), last violation, size (from
+--                         pg_class.relpages of the domain's tables, indexes
+--                         and TOAST tables, as of the last VACUUM or
+--                         ANALYZE), and the expected copy time (that size
+--                         at 60 MB/s, what bench/job_copy.sh measured for
+--                         init)
 --   foreign key out / in  every cross-domain foreign key (loosen it, or
 --                         replace it by an API call or an event)
 --   loose foreign key     keys already loosened (keep processing the queue)
@@ -982,7 +994,6 @@ AS $function$
 DECLARE
 	fmt		text := pg_catalog.lower(format);
 	dom		text := extraction_plan.domain;
-	s		record;
 	md		text;
 	kinds	text[];
 	objects	text[];
@@ -1001,17 +1012,76 @@ BEGIN
 				  HINT = 'Valid formats are "table" and "markdown".';
 	END IF;
 
-	SELECT * INTO s FROM migration_split.report_domain_summary() d
-	 WHERE d.domain OPERATOR(pg_catalog.=) dom;
-
 	SELECT pg_catalog.array_agg(p.kind ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.object ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.action ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.detail ORDER BY p.section, p.ord)
 	  INTO kinds, objects, actions, details
 	  FROM (
-	SELECT * FROM (VALUES (1, 1, 'readiness', 'blocking items',
-			CASE WHEN s.ready THEN 'none left' ELSE 'resolve the steps below' END,
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, r.domain, r.via FROM migration_split.report_relation_domains() r
+	),
+	fk AS MATERIALIZED (
+		SELECT c.conname AS constraint_name,
+			   c.conrelid::pg_catalog.regclass AS from_table, f.domain AS from_domain,
+			   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
+			   c.confrelid::pg_catalog.regclass AS to_table, t.domain AS to_domain,
+			   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
+			   CASE c.confdeltype WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
+					WHEN 'n' THEN 'set null' WHEN 'd' THEN 'set default' ELSE 'no action' END AS on_delete
+		  FROM pg_catalog.pg_constraint c
+		  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+		  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.conparentid OPERATOR(pg_catalog.=) 0
+		   AND f.domain IS DISTINCT FROM t.domain
+		   AND (f.domain OPERATOR(pg_catalog.=) dom OR t.domain OPERATOR(pg_catalog.=) dom)
+	),
+	dep AS MATERIALIZED (
+		SELECT d.* FROM migration_split.cross_domain_dependencies d
+		 WHERE d.from_domain IS NOT DISTINCT FROM dom OR d.to_domain IS NOT DISTINCT FROM dom
+	),
+	rt AS MATERIALIZED (
+		SELECT r.* FROM migration_split.plan_runtime_crossings(dom) r
+	),
+	-- size from pg_class.relpages (as of the last VACUUM or ANALYZE) of
+	-- the domain's relations, their indexes and TOAST tables: no file is
+	-- opened and no lock taken
+	sz AS (
+		SELECT pg_catalog.count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')
+											 AND r.via IN ('tag', 'inheritance')) AS tables,
+			   (COALESCE(pg_catalog.sum(c.relpages), 0)
+				OPERATOR(pg_catalog.+) COALESCE((SELECT pg_catalog.sum(ic.relpages)
+												   FROM pg_catalog.pg_index i
+												   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+												   JOIN rd r2 ON r2.relid OPERATOR(pg_catalog.=) i.indrelid
+												  WHERE r2.domain OPERATOR(pg_catalog.=) dom), 0))::pg_catalog.int8
+				 OPERATOR(pg_catalog.*) pg_catalog.current_setting('block_size')::pg_catalog.int8 AS total_size,
+			   pg_catalog.round(pg_catalog.sum(c.reltuples)
+				 FILTER (WHERE c.relkind IN ('r', 'm') AND c.reltuples OPERATOR(pg_catalog.>=) 0))::pg_catalog.int8 AS estimated_rows
+		  FROM rd r JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+		 WHERE r.domain OPERATOR(pg_catalog.=) dom
+	),
+	counts AS (
+		SELECT (SELECT pg_catalog.count(*) FROM fk WHERE fk.from_domain IS NOT DISTINCT FROM dom) AS fks_out,
+			   (SELECT pg_catalog.count(*) FROM fk WHERE fk.from_domain IS DISTINCT FROM dom) AS fks_in,
+			   (SELECT pg_catalog.count(*) FROM dep) AS dependencies,
+			   CASE WHEN migration_split.monitor_loaded()
+					THEN (SELECT pg_catalog.count(*) FROM rt WHERE rt.section OPERATOR(pg_catalog.=) 7) END AS crossing_queries,
+			   (SELECT x.last_violation FROM migration_split.domain_runtime_stats() x
+				 WHERE x.domain OPERATOR(pg_catalog.=) dom) AS last_violation,
+			   sz.tables, sz.total_size, pg_catalog.pg_size_pretty(sz.total_size) AS total_size_pretty,
+			   sz.estimated_rows
+		  FROM sz
+	),
+	s AS (
+		SELECT n.*,
+			   n.fks_out OPERATOR(pg_catalog.+) n.fks_in OPERATOR(pg_catalog.+) n.dependencies
+				 OPERATOR(pg_catalog.+) COALESCE(n.crossing_queries, 0) AS blockers
+		  FROM counts n
+	)
+	SELECT v.* FROM s, LATERAL (VALUES (1, 1, 'readiness', 'blocking items',
+			CASE WHEN s.blockers OPERATOR(pg_catalog.=) 0 THEN 'none left' ELSE 'resolve the steps below' END,
 			pg_catalog.format('%s blocking: %s foreign keys out, %s in, %s other dependencies, %s crossing statements',
 							  s.blockers, s.fks_out, s.fks_in, s.dependencies,
 							  COALESCE(s.crossing_queries::text, 'unknown (monitor not preloaded)'))),
@@ -1045,8 +1115,7 @@ BEGIN
 							 COALESCE('domain ' OPERATOR(pg_catalog.||) CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN f.to_domain ELSE f.from_domain END,
 									  'no domain'),
 							 f.on_delete)
-	  FROM migration_split.cross_domain_foreign_keys f
-	 WHERE f.from_domain IS NOT DISTINCT FROM dom OR f.to_domain IS NOT DISTINCT FROM dom
+	  FROM fk f
 	UNION ALL
 	SELECT 4, pg_catalog.row_number() OVER (ORDER BY l.from_table::text COLLATE "C", l.constraint_name)::int,
 		   'loose foreign key', pg_catalog.format('%s.%I', l.from_table, l.constraint_name),
@@ -1066,8 +1135,7 @@ BEGIN
 				WHEN 'trigger' THEN 'move what the trigger writes into the service (API call or event)'
 				ELSE 'detach the child or tag it with its parent''s domain' END,
 		   d.detail
-	  FROM migration_split.cross_domain_dependencies d
-	 WHERE d.from_domain IS NOT DISTINCT FROM dom OR d.to_domain IS NOT DISTINCT FROM dom
+	  FROM dep d
 	UNION ALL
 	SELECT 6, pg_catalog.row_number() OVER (ORDER BY g.from_table::text COLLATE "C", g.type_column COLLATE "C",
 											 g.to_table::text COLLATE "C")::int,
@@ -1081,7 +1149,7 @@ BEGIN
 	  FROM migration_split.cross_domain_generic_relations g
 	 WHERE g.from_domain IS NOT DISTINCT FROM dom OR g.to_domain IS NOT DISTINCT FROM dom
 	UNION ALL
-	SELECT r.* FROM migration_split.plan_runtime_crossings(dom) r
+	SELECT r.* FROM rt r
 	UNION ALL
 	SELECT * FROM (VALUES (9, 1, 'init', dom, pg_catalog.format('migration-split init --domain %s ...', dom),
 			'copy the schema and the rows of the domain''s tables to the service''s database'),
