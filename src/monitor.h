@@ -108,6 +108,8 @@ extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 extern void ms_track_executor_start(QueryDesc *queryDesc);
 extern bool ms_query_may_cross(Query *query);
 extern bool ms_query_writes_new_domain(Query *query);
+extern bool ms_cached_writer_id(Query *query, const char *source);
+extern void ms_cache_writer_id(Query *query, const char *source);
 extern char *ms_normalize_query(const char *query, int query_loc,
 								int *query_len, const LocationLen *locs,
 								int nlocs, int first_param);

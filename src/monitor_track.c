@@ -49,8 +49,11 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "parser/parsetree.h"
 #include "parser/scanner.h"
+#include "parser/gramparse.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/inval.h"
@@ -128,6 +131,23 @@ typedef struct MsFrontSlot
 
 static MsFrontSlot ms_front[MS_FRONT_SIZE];
 
+/*
+ * Query ids of writing statements by fingerprint (see
+ * ms_cached_writer_id): direct-mapped, flushed by every relcache and
+ * namespace invalidation, since a statement's id depends on the relations
+ * its names resolve to.
+ */
+#define MS_ID_CACHE_SIZE	256
+
+typedef struct MsIdSlot
+{
+	uint64		fingerprint;	/* 0: empty */
+	Oid			userid;
+	uint64		queryid;
+} MsIdSlot;
+
+static MsIdSlot ms_id_cache[MS_ID_CACHE_SIZE];
+
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg);
@@ -158,12 +178,184 @@ ms_front_relcache_callback(Datum arg, Oid relid)
 		memset(ms_front, 0, sizeof(ms_front));
 	else if (ms_front[relid % MS_FRONT_SIZE].relid == relid)
 		ms_front[relid % MS_FRONT_SIZE].relid = InvalidOid;
+	memset(ms_id_cache, 0, sizeof(ms_id_cache));
 }
 
 static void
 ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
 {
 	memset(ms_front, 0, sizeof(ms_front));
+	memset(ms_id_cache, 0, sizeof(ms_id_cache));
+}
+
+/*
+ * Fingerprint of a statement's text for the query id cache: its bytes with
+ * every numeric or quoted literal replaced by a mark of its kind (integer
+ * that fits int4, that fits int8, other number, string), so that texts
+ * differing only in constant values, as the jumble ignores them, share a
+ * fingerprint, combined with search_path.  Never 0.
+ */
+static uint64
+ms_text_fingerprint(const char *text, int len)
+{
+	uint64		h = UINT64CONST(14695981039346656037);
+	int			i = 0;
+
+#define MS_FP_ADD(c) (h = (h ^ (unsigned char) (c)) * UINT64CONST(1099511628211))
+	while (i < len)
+	{
+		char		c = text[i];
+		bool		after_ident = (i > 0 &&
+								   (isalnum((unsigned char) text[i - 1]) ||
+									text[i - 1] == '_' || text[i - 1] == '$'));
+
+		if (c == '\'')
+		{
+			/* a string literal; '' inside it is a quote */
+			i++;
+			while (i < len)
+			{
+				if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
+					break;
+				i += (text[i] == '\'') ? 2 : 1;
+			}
+			i++;
+			MS_FP_ADD('\x01');
+		}
+		else if (isdigit((unsigned char) c) && !after_ident)
+		{
+			int			start = i;
+			bool		integer = true;
+
+			while (i < len && (isdigit((unsigned char) text[i]) || text[i] == '.' ||
+							   text[i] == 'e' || text[i] == 'E' ||
+							   ((text[i] == '+' || text[i] == '-') &&
+								(text[i - 1] == 'e' || text[i - 1] == 'E'))))
+			{
+				if (!isdigit((unsigned char) text[i]))
+					integer = false;
+				i++;
+			}
+			if (!integer)
+				MS_FP_ADD('\x02');
+			else if (i - start < 10 ||
+					 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
+				MS_FP_ADD('\x03');
+			else if (i - start < 19 ||
+					 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
+				MS_FP_ADD('\x04');
+			else
+				MS_FP_ADD('\x02');
+		}
+		else
+		{
+			MS_FP_ADD(c);
+			i++;
+		}
+	}
+	MS_FP_ADD('\0');
+	if (namespace_search_path)
+		for (i = 0; namespace_search_path[i] != '\0'; i++)
+			MS_FP_ADD(namespace_search_path[i]);
+#undef MS_FP_ADD
+	return h == 0 ? 1 : h;
+}
+
+/* The text of one statement of a source string. */
+static void
+ms_statement_text(const char *source, int loc, int len, const char **text,
+				  int *textlen)
+{
+	int			srclen = strlen(source);
+
+	if (loc < 0 || loc > srclen)
+	{
+		loc = 0;
+		len = srclen;
+	}
+	else if (len <= 0 || loc + len > srclen)
+		len = srclen - loc;
+	*text = source + loc;
+	*textlen = len;
+}
+
+/*
+ * Set the query id of a writing statement from the cache when a statement
+ * with the same fingerprint was jumbled before by this user; false when
+ * the caller must jumble it (and then call ms_cache_writer_id).  This keeps
+ * the cost of naming the writers of cross-domain transactions to a
+ * fingerprint of the text per statement that writes a new domain.
+ */
+bool
+ms_cached_writer_id(Query *query, const char *source)
+{
+	const char *text;
+	int			len;
+	uint64		fp;
+	MsIdSlot   *slot;
+
+	if (source == NULL)
+		return false;
+	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
+	fp = ms_text_fingerprint(text, len);
+	slot = &ms_id_cache[fp % MS_ID_CACHE_SIZE];
+	if (slot->fingerprint != fp || slot->userid != GetUserId())
+		return false;
+	query->queryId = slot->queryid;
+	return true;
+}
+
+/* Remember the query id just computed for a writing statement. */
+void
+ms_cache_writer_id(Query *query, const char *source)
+{
+	const char *text;
+	int			len;
+	uint64		fp;
+	MsIdSlot   *slot;
+
+	if (source == NULL || query->queryId == UINT64CONST(0))
+		return;
+	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
+	fp = ms_text_fingerprint(text, len);
+	slot = &ms_id_cache[fp % MS_ID_CACHE_SIZE];
+	slot->fingerprint = fp;
+	slot->userid = GetUserId();
+	slot->queryid = query->queryId;
+}
+
+/*
+ * Locations of the literal constants of a statement, found with the core
+ * scanner, for the normalization of a statement whose query id came from
+ * the cache (no jumble, hence no constant locations).
+ */
+static int
+ms_scan_literal_locs(const char *text, LocationLen *locs, int max)
+{
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int			n = 0;
+
+	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	while (n < max)
+	{
+		int			tok = core_yylex(&yylval, &yylloc, yyscanner);
+
+		if (tok == 0)
+			break;
+		if (tok == ICONST || tok == FCONST || tok == SCONST || tok == USCONST ||
+			tok == BCONST || tok == XCONST)
+		{
+			locs[n].location = yylloc;
+			locs[n].length = -1;
+			n++;
+		}
+	}
+	scanner_finish(yyscanner);
+	return n;
 }
 
 /* ms_relation_domain() through the front cache. */
@@ -515,6 +707,7 @@ ms_count_crossing_xact(void)
 		MsPendingSample *p = &xact_samples[i];
 		MsXactSample *s;
 		char	   *text;
+		const char *dollar;
 		int			len = p->len;
 
 		if (!missing[i])
@@ -522,12 +715,18 @@ ms_count_crossing_xact(void)
 		s = &samples[n++];
 		s->queryid = p->queryid;
 		s->userid = p->userid;
-		/* a statement cut short by MS_XACT_RAW_LEN is kept as it is */
-		if (p->nlocs >= 0)
-			text = ms_normalize_query(p->raw, 0, &len, p->locs, p->nlocs,
-									  p->first_param);
-		else
-			text = pnstrdup(p->raw, len);
+		/* without the jumble's constant locations, the scanner finds them */
+		if (p->nlocs < 0)
+		{
+			p->nlocs = ms_scan_literal_locs(p->raw, p->locs, MS_XACT_LOCS);
+			p->first_param = 0;
+			for (dollar = strchr(p->raw, '$'); dollar != NULL;
+				 dollar = strchr(dollar + 1, '$'))
+				if (isdigit((unsigned char) dollar[1]))
+					p->first_param = Max(p->first_param, atoi(dollar + 1));
+		}
+		text = ms_normalize_query(p->raw, 0, &len, p->locs, p->nlocs,
+								  p->first_param);
 		len = pg_mbcliplen(text, len, MS_XACT_TEXT_LEN - 1);
 		memcpy(s->text, text, len);
 		s->text[len] = '\0';
