@@ -195,19 +195,30 @@ ms_front_namespace_callback(Datum arg, int cacheid, uint32 hashvalue)
  * differing only in constant values, as the jumble ignores them, share a
  * fingerprint, combined with search_path.  Never 0.
  */
+static inline bool
+ms_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool
+ms_is_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		ms_is_digit(c) || c == '_' || c == '$' || (unsigned char) c >= 0x80;
+}
+
 static uint64
 ms_text_fingerprint(const char *text, int len)
 {
 	uint64		h = UINT64CONST(14695981039346656037);
 	int			i = 0;
+	const char *p;
 
 #define MS_FP_ADD(c) (h = (h ^ (unsigned char) (c)) * UINT64CONST(1099511628211))
 	while (i < len)
 	{
 		char		c = text[i];
-		bool		after_ident = (i > 0 &&
-								   (isalnum((unsigned char) text[i - 1]) ||
-									text[i - 1] == '_' || text[i - 1] == '$'));
 
 		if (c == '\'')
 		{
@@ -222,17 +233,17 @@ ms_text_fingerprint(const char *text, int len)
 			i++;
 			MS_FP_ADD('\x01');
 		}
-		else if (isdigit((unsigned char) c) && !after_ident)
+		else if (ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1])))
 		{
 			int			start = i;
 			bool		integer = true;
 
-			while (i < len && (isdigit((unsigned char) text[i]) || text[i] == '.' ||
+			while (i < len && (ms_is_digit(text[i]) || text[i] == '.' ||
 							   text[i] == 'e' || text[i] == 'E' ||
 							   ((text[i] == '+' || text[i] == '-') &&
 								(text[i - 1] == 'e' || text[i - 1] == 'E'))))
 			{
-				if (!isdigit((unsigned char) text[i]))
+				if (!ms_is_digit(text[i]))
 					integer = false;
 				i++;
 			}
@@ -255,8 +266,8 @@ ms_text_fingerprint(const char *text, int len)
 	}
 	MS_FP_ADD('\0');
 	if (namespace_search_path)
-		for (i = 0; namespace_search_path[i] != '\0'; i++)
-			MS_FP_ADD(namespace_search_path[i]);
+		for (p = namespace_search_path; *p != '\0'; p++)
+			MS_FP_ADD(*p);
 #undef MS_FP_ADD
 	return h == 0 ? 1 : h;
 }
