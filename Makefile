@@ -27,7 +27,10 @@ EXTENSION = migration_split
 # 1.0 -> 1.1 update are assembled from one file per capability (src/sql).
 DATA = migration_split--1.0.sql
 DATA_built = migration_split--1.1.sql migration_split--1.0--1.1.sql
-SQL_CAPABILITIES = ownership reports monitor extraction summary
+SQL_CAPABILITIES = ownership reports monitor extraction summary boundaries
+# Capabilities new in 1.1: the update adds their whole file (their
+# <capability>--1.0--1.1.sql only says so).
+SQL_NEW_CAPABILITIES = boundaries
 PGFILEDESC = "migration_split - split a monolith database by domain"
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -49,6 +52,10 @@ REGRESS = \
 	dependencies_report \
 	domain_summary \
 	boundary_graph \
+	generic_relations \
+	loose_foreign_keys \
+	extraction_plan \
+	suggest_moves \
 	monitor \
 	enforcement \
 	service_binding \
@@ -77,7 +84,8 @@ ISOLATION = \
 	allowlist_snapshot \
 	analyze_cancel \
 	decoder_concurrent \
-	freeze_concurrent
+	freeze_concurrent \
+	loose_foreign_keys_concurrent
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 
@@ -94,7 +102,7 @@ include $(PGXS)
 migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql)
 	cat $^ > $@
 
-migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql)
+migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql) $(foreach c,$(SQL_NEW_CAPABILITIES),src/sql/$(c).sql)
 	cat $^ > $@
 
 # output_plugin_libraries for the test instances, only when the server knows

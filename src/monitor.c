@@ -80,6 +80,7 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void ms_shmem_request(void);
 static void ms_shmem_startup(void);
+static JumbleState *ms_jumble(ParseState *pstate, Query *query);
 static void ms_post_parse_analyze(ParseState *pstate, Query *query,
 								  JumbleState *jstate);
 static void ms_ExecutorStart(QueryDesc *queryDesc, int eflags);
@@ -168,6 +169,35 @@ ms_shmem_startup(void)
 	ms_stats_shmem_startup();
 }
 
+/*
+ * Compute a statement's query id as PostgreSQL would.  JumbleQuery insists
+ * that query ids be enabled, so enable them for the call
+ * (compute_query_id = off counts as auto for it).
+ */
+static JumbleState *
+ms_jumble(ParseState *pstate, Query *query)
+{
+	JumbleState *jstate;
+	bool		save = query_id_enabled;
+	int			save_compute = compute_query_id;
+
+	query_id_enabled = true;
+	if (compute_query_id == COMPUTE_QUERY_ID_OFF)
+		compute_query_id = COMPUTE_QUERY_ID_AUTO;
+	/* restore both also when the jumble fails */
+	PG_TRY();
+	{
+		jstate = JumbleQuery(query, pstate->p_sourcetext);
+	}
+	PG_FINALLY();
+	{
+		compute_query_id = save_compute;
+		query_id_enabled = save;
+	}
+	PG_END_TRY();
+	return jstate;
+}
+
 static void
 ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 {
@@ -180,26 +210,22 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	 * Query ids not computed for every statement (compute_query_id = auto
 	 * and no other module asked for them): compute the same id for the
 	 * statements that may cross domains only, sparing every other
-	 * statement the cost of the jumble.  JumbleQuery insists that query
-	 * ids be enabled, so enable them for the call.
+	 * statement the cost of the jumble.  The statements that write a
+	 * domain the transaction has not written yet get one whatever
+	 * compute_query_id says: they name the writers of cross-domain
+	 * transactions; a backend-local cache by text fingerprint spares them
+	 * the jumble when the same statement ran before.
 	 */
-	if (jstate == NULL && query->queryId == UINT64CONST(0) &&
-		compute_query_id != COMPUTE_QUERY_ID_OFF &&
-		ms_query_may_cross(query))
+	if (jstate == NULL && query->queryId == UINT64CONST(0))
 	{
-		bool		save = query_id_enabled;
-
-		/* restore it also when the jumble fails */
-		query_id_enabled = true;
-		PG_TRY();
+		if (compute_query_id != COMPUTE_QUERY_ID_OFF && ms_query_may_cross(query))
+			jstate = ms_jumble(pstate, query);
+		else if (ms_query_writes_new_domain(query) &&
+				 !ms_cached_writer_id(query, pstate->p_sourcetext))
 		{
-			jstate = JumbleQuery(query, pstate->p_sourcetext);
+			jstate = ms_jumble(pstate, query);
+			ms_cache_writer_id(query, pstate->p_sourcetext);
 		}
-		PG_FINALLY();
-		{
-			query_id_enabled = save;
-		}
-		PG_END_TRY();
 	}
 	if (jstate)
 		ms_track_post_parse(query, jstate, pstate->p_sourcetext);

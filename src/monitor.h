@@ -34,6 +34,8 @@
 #define MS_TABLES_LEN			256
 /* Sample queryids kept per transaction entry. */
 #define MS_XACT_SAMPLES			4
+/* Bytes of normalized text kept per sampled statement of a transaction. */
+#define MS_XACT_TEXT_LEN		256
 
 /* SQLSTATE of enforcement violations (class MS: migration_split). */
 #define ERRCODE_MS_CROSS_DOMAIN_ACCESS	MAKE_SQLSTATE('M','S','0','0','1')
@@ -62,6 +64,18 @@ typedef struct MsDomainSet
 	uint16		ids[MS_ENTRY_DOMAINS];
 } MsDomainSet;
 
+/*
+ * One statement that wrote a domain first in a transaction (see
+ * monitor_track.c): its query id, the user who ran it and its normalized
+ * text ("" until known).
+ */
+typedef struct MsXactSample
+{
+	uint64		queryid;
+	Oid			userid;
+	char		text[MS_XACT_TEXT_LEN];
+} MsXactSample;
+
 /* GUCs (monitor.c) */
 extern int	ms_track;
 extern int	ms_max;
@@ -82,8 +96,10 @@ extern bool ms_stats_count_query(uint64 queryid, CmdType kind,
 extern void ms_stats_create_query(uint64 queryid, CmdType kind,
 								  const MsDomainSet *domains,
 								  const char *tables, const char *text);
+extern void ms_stats_xact_missing(const MsDomainSet *domains,
+								  const uint64 *queryids, int n, bool *missing);
 extern void ms_stats_count_xact(const MsDomainSet *domains,
-								const uint64 *samples, int nsamples);
+								const MsXactSample *samples, int nsamples);
 extern void ms_stats_note_violation(const MsDomainSet *domains);
 extern void ms_stats_note_exemption(int64 allowlist_id);
 
@@ -93,6 +109,9 @@ extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 								const char *sourceText);
 extern void ms_track_executor_start(QueryDesc *queryDesc);
 extern bool ms_query_may_cross(Query *query);
+extern bool ms_query_writes_new_domain(Query *query);
+extern bool ms_cached_writer_id(Query *query, const char *source);
+extern void ms_cache_writer_id(Query *query, const char *source);
 extern char *ms_normalize_query(const char *query, int query_loc,
 								int *query_len, const LocationLen *locs,
 								int nlocs, int first_param);

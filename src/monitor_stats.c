@@ -77,7 +77,7 @@ PG_FUNCTION_INFO_V1(ms_allowlist_usage);
 
 #define MS_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/migration_split.stat"
 #define MS_STATS_MAGIC		0x4d534d31	/* "MSM1" */
-#define MS_STATS_VERSION	1
+#define MS_STATS_VERSION	2
 
 #define MS_EVENT_MAX		2048
 #define MS_EVENT_VIOLATION	1
@@ -125,7 +125,7 @@ typedef struct MsXactEntry
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	int			nsamples;
-	uint64		samples[MS_XACT_SAMPLES];
+	MsXactSample samples[MS_XACT_SAMPLES];	/* statements that wrote */
 } MsXactEntry;
 
 typedef struct MsEventKey
@@ -484,10 +484,51 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 }
 
 /*
- * Count a committed transaction that wrote to the given domains.
+ * Which of the given writing statements the entry of this set of domains
+ * does not hold yet (all of them when there is no entry and room for
+ * them): the caller normalizes the texts of those only, outside any lock.
  */
 void
-ms_stats_count_xact(const MsDomainSet *domains, const uint64 *samples,
+ms_stats_xact_missing(const MsDomainSet *domains, const uint64 *queryids,
+					  int n, bool *missing)
+{
+	MsXactKey	key;
+	MsXactEntry *entry;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		missing[i] = true;
+
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.domains = *domains;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	entry = hash_search(ms_xact_hash, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		SpinLockAcquire(&entry->mutex);
+		for (i = 0; i < n; i++)
+		{
+			int			j;
+
+			for (j = 0; j < entry->nsamples; j++)
+				if (entry->samples[j].queryid == queryids[i])
+					break;
+			missing[i] = (j == entry->nsamples &&
+						  entry->nsamples < MS_XACT_SAMPLES);
+		}
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(ms_shared->lock);
+}
+
+/*
+ * Count a committed transaction that wrote to the given domains, and keep
+ * the first MS_XACT_SAMPLES distinct statements that did the writing.
+ */
+void
+ms_stats_count_xact(const MsDomainSet *domains, const MsXactSample *samples,
 					int nsamples)
 {
 	MsXactKey	key;
@@ -527,7 +568,7 @@ ms_stats_count_xact(const MsDomainSet *domains, const uint64 *samples,
 		int			j;
 
 		for (j = 0; j < entry->nsamples; j++)
-			if (entry->samples[j] == samples[i])
+			if (entry->samples[j].queryid == samples[i].queryid)
 				break;
 		if (j == entry->nsamples)
 			entry->samples[entry->nsamples++] = samples[i];
@@ -775,6 +816,7 @@ ms_load_file(void)
 	int32		n;
 	int			ndomains;
 	int			i;
+	int			j;
 	char	   *text = NULL;
 
 	file = AllocateFile(MS_STATS_FILE, PG_BINARY_R);
@@ -847,6 +889,8 @@ ms_load_file(void)
 			!ms_domain_set_valid(&tmp.key.domains, ndomains) ||
 			tmp.nsamples < 0 || tmp.nsamples > MS_XACT_SAMPLES)
 			goto data_error;
+		for (j = 0; j < tmp.nsamples; j++)
+			tmp.samples[j].text[MS_XACT_TEXT_LEN - 1] = '\0';
 		if (hash_get_num_entries(ms_xact_hash) >= ms_max)
 			continue;
 		entry = hash_search(ms_xact_hash, &tmp.key, HASH_ENTER, &found);
@@ -1036,9 +1080,10 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 
 /*
  * migration_split.cross_domain_transactions: one row per set of domains
- * written together by committed transactions.  The sample query ids show
- * only to superusers and members of pg_read_all_stats (they may be other
- * users' statements).
+ * written together by committed transactions, with the statements that
+ * wrote (query id, user, normalized text).  As in cross_domain_queries
+ * (pg_stat_statements' rule), a writer's query id and text show only to the
+ * user who ran it, superusers and members of pg_read_all_stats.
  */
 Datum
 ms_cross_domain_transactions(PG_FUNCTION_ARGS)
@@ -1046,20 +1091,30 @@ ms_cross_domain_transactions(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
 	MsXactEntry *entry;
-	bool		all_stats;
+	Oid			userid = GetUserId();
+	bool		all_texts;
 
 	ms_stats_require();
-	all_stats = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+	all_texts = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != 6 && rsinfo->setDesc->natts != 8)
+		elog(ERROR, "cross_domain_transactions_internal() declared with %d columns",
+			 rsinfo->setDesc->natts);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	hash_seq_init(&seq, ms_xact_hash);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {0};
+		Datum		values[8];
+		bool		nulls[8] = {0};
 		MsXactEntry copy;
 		Datum		samples[MS_XACT_SAMPLES];
+		Datum		userids[MS_XACT_SAMPLES];
+		Datum		texts[MS_XACT_SAMPLES];
+		bool		text_nulls[MS_XACT_SAMPLES];
+		bool		sample_nulls[MS_XACT_SAMPLES];
+		int			dims[1];
+		int			lbs[1] = {1};
 		int			i;
 
 		SpinLockAcquire(&entry->mutex);
@@ -1067,20 +1122,36 @@ ms_cross_domain_transactions(PG_FUNCTION_ARGS)
 		SpinLockRelease(&entry->mutex);
 
 		for (i = 0; i < copy.nsamples; i++)
-			samples[i] = Int64GetDatum((int64) copy.samples[i]);
+		{
+			MsXactSample *sample = &copy.samples[i];
+
+			bool		visible = all_texts || sample->userid == userid;
+
+			/* query ids and texts under the rule of cross_domain_queries */
+			sample_nulls[i] = !visible;
+			samples[i] = visible ? Int64GetDatum((int64) sample->queryid) : (Datum) 0;
+			userids[i] = ObjectIdGetDatum(sample->userid);
+			text_nulls[i] = (sample->text[0] == '\0' || !visible);
+			texts[i] = text_nulls[i] ? (Datum) 0 :
+				CStringGetTextDatum(sample->text);
+		}
+		dims[0] = copy.nsamples;
 
 		values[0] = ObjectIdGetDatum(copy.key.dbid);
 		values[1] = ms_domain_array(&copy.key.domains);
 		values[2] = Int64GetDatumFast(copy.count);
 		values[3] = TimestampTzGetDatum(copy.first_seen);
 		values[4] = TimestampTzGetDatum(copy.last_seen);
-		/* sample query ids may be other users' (NULL, as in queries) */
-		if (all_stats)
-			values[5] = PointerGetDatum(construct_array(samples, copy.nsamples,
-														INT8OID, 8, FLOAT8PASSBYVAL,
-														TYPALIGN_DOUBLE));
-		else
-			nulls[5] = true;
+		values[5] = PointerGetDatum(construct_md_array(samples, sample_nulls, 1,
+													   dims, lbs, INT8OID, 8,
+													   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[6] = PointerGetDatum(construct_array(userids, copy.nsamples,
+													OIDOID, sizeof(Oid), true,
+													TYPALIGN_INT));
+		values[7] = PointerGetDatum(construct_md_array(texts, text_nulls, 1,
+													   dims, lbs, TEXTOID, -1,
+													   false, TYPALIGN_INT));
+		/* the 1.0 declaration has the first six columns only */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(ms_shared->lock);

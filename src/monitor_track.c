@@ -47,9 +47,13 @@
 #include "catalog/pg_class.h"
 #include "common/keywords.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "common/hashfn.h"
 #include "parser/parsetree.h"
 #include "parser/scanner.h"
+#include "parser/gramparse.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/inval.h"
@@ -64,7 +68,28 @@
 /* Domains written by the current transaction (backend-local ids). */
 static MsDomainId xact_domains[MS_ENTRY_DOMAINS];
 static int	xact_ndomains = 0;
-static uint64 xact_samples[MS_XACT_SAMPLES];
+
+/*
+ * The statements that first wrote a domain in the current transaction: a
+ * copy of the statement's text and of its constant locations, taken at
+ * executor start (a memcpy), normalized only at commit and only when the
+ * transaction wrote two domains or more and the shared entry lacks it.
+ */
+#define MS_XACT_RAW_LEN		1024
+#define MS_XACT_LOCS		64
+
+typedef struct MsPendingSample
+{
+	uint64		queryid;
+	Oid			userid;
+	int			len;			/* bytes of raw */
+	int			nlocs;			/* -1: no constant locations known */
+	int			first_param;
+	LocationLen locs[MS_XACT_LOCS]; /* relative to raw */
+	char		raw[MS_XACT_RAW_LEN];
+} MsPendingSample;
+
+static MsPendingSample xact_samples[MS_XACT_SAMPLES];
 static int	xact_nsamples = 0;
 
 /*
@@ -107,11 +132,47 @@ typedef struct MsFrontSlot
 static MsFrontSlot ms_front[MS_FRONT_SIZE];
 static uint64 ms_front_generation = 0;	/* the slots' generation */
 
+/*
+ * Query ids of writing statements by fingerprint (see
+ * ms_cached_writer_id): direct-mapped, and like the front cache valid for
+ * one value of ms_ownership_generation: a statement's id depends on the
+ * relations its names resolve to, and the written relations are in the
+ * ownership cache, whose flush (DROP, RENAME, search_path-visible schema
+ * changes) moves the generation.  An id that only a function's or type's
+ * re-creation changed stays until then: it labels a writer, it decides
+ * nothing.
+ */
+#define MS_ID_CACHE_SIZE	256
+
+typedef struct MsIdSlot
+{
+	uint64		fingerprint;	/* 0: empty */
+	Oid			userid;
+	uint64		queryid;
+} MsIdSlot;
+
+static MsIdSlot ms_id_cache[MS_ID_CACHE_SIZE];
+static uint64 ms_id_cache_generation = 0;	/* the slots' generation */
+
+/* The id cache's slot for fp, emptied first if the generation moved. */
+static inline MsIdSlot *
+ms_id_slot(uint64 fp)
+{
+	if (unlikely(ms_id_cache_generation != ms_ownership_generation))
+	{
+		memset(ms_id_cache, 0, sizeof(ms_id_cache));
+		ms_id_cache_generation = ms_ownership_generation;
+	}
+	return &ms_id_cache[fp % MS_ID_CACHE_SIZE];
+}
+
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg);
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
 								int ndomains);
+static void ms_remember_writer(QueryDesc *queryDesc);
+static void ms_count_crossing_xact(void);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
 static char *ms_table_list(List *rtable);
 static int	ms_loc_cmp(const void *a, const void *b);
@@ -121,6 +182,187 @@ ms_track_init(void)
 {
 	RegisterXactCallback(ms_xact_callback, NULL);
 	RegisterSubXactCallback(ms_subxact_callback, NULL);
+}
+
+/*
+ * Fingerprint of a statement's text for the query id cache: its bytes with
+ * every numeric or quoted literal replaced by a mark of its kind (integer
+ * that fits int4, that fits int8, other number, string), so that texts
+ * differing only in constant values, as the jumble ignores them, share a
+ * fingerprint, combined with search_path.  Never 0.
+ */
+static inline bool
+ms_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool
+ms_is_ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		ms_is_digit(c) || c == '_' || c == '$' || (unsigned char) c >= 0x80;
+}
+
+static uint64
+ms_text_fingerprint(const char *text, int len)
+{
+	uint64		h = UINT64CONST(14695981039346656037);
+	int			i = 0;
+	const char *p;
+
+#define MS_FP_ADD(c) (h = (h ^ (unsigned char) (c)) * UINT64CONST(1099511628211))
+	while (i < len)
+	{
+		char		c = text[i];
+
+		if (c == '\'')
+		{
+			/* a string literal; '' inside it is a quote */
+			i++;
+			while (i < len)
+			{
+				if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
+					break;
+				i += (text[i] == '\'') ? 2 : 1;
+			}
+			i++;
+			MS_FP_ADD('\x01');
+		}
+		else if (ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1])))
+		{
+			int			start = i;
+			bool		integer = true;
+
+			while (i < len && (ms_is_digit(text[i]) || text[i] == '.' ||
+							   text[i] == 'e' || text[i] == 'E' ||
+							   ((text[i] == '+' || text[i] == '-') &&
+								(text[i - 1] == 'e' || text[i - 1] == 'E'))))
+			{
+				if (!ms_is_digit(text[i]))
+					integer = false;
+				i++;
+			}
+			if (!integer)
+				MS_FP_ADD('\x02');
+			else if (i - start < 10 ||
+					 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
+				MS_FP_ADD('\x03');
+			else if (i - start < 19 ||
+					 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
+				MS_FP_ADD('\x04');
+			else
+				MS_FP_ADD('\x02');
+		}
+		else
+		{
+			MS_FP_ADD(c);
+			i++;
+		}
+	}
+	MS_FP_ADD('\0');
+	if (namespace_search_path)
+		for (p = namespace_search_path; *p != '\0'; p++)
+			MS_FP_ADD(*p);
+#undef MS_FP_ADD
+	return h == 0 ? 1 : h;
+}
+
+/* The text of one statement of a source string. */
+static void
+ms_statement_text(const char *source, int loc, int len, const char **text,
+				  int *textlen)
+{
+	int			srclen = strlen(source);
+
+	if (loc < 0 || loc > srclen)
+	{
+		loc = 0;
+		len = srclen;
+	}
+	else if (len <= 0 || loc + len > srclen)
+		len = srclen - loc;
+	*text = source + loc;
+	*textlen = len;
+}
+
+/*
+ * Set the query id of a writing statement from the cache when a statement
+ * with the same fingerprint was jumbled before by this user; false when
+ * the caller must jumble it (and then call ms_cache_writer_id).  This keeps
+ * the cost of naming the writers of cross-domain transactions to a
+ * fingerprint of the text per statement that writes a new domain.
+ */
+bool
+ms_cached_writer_id(Query *query, const char *source)
+{
+	const char *text;
+	int			len;
+	uint64		fp;
+	MsIdSlot   *slot;
+
+	if (source == NULL)
+		return false;
+	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
+	fp = ms_text_fingerprint(text, len);
+	slot = ms_id_slot(fp);
+	if (slot->fingerprint != fp || slot->userid != GetUserId())
+		return false;
+	query->queryId = slot->queryid;
+	return true;
+}
+
+/* Remember the query id just computed for a writing statement. */
+void
+ms_cache_writer_id(Query *query, const char *source)
+{
+	const char *text;
+	int			len;
+	uint64		fp;
+	MsIdSlot   *slot;
+
+	if (source == NULL || query->queryId == UINT64CONST(0))
+		return;
+	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
+	fp = ms_text_fingerprint(text, len);
+	slot = ms_id_slot(fp);
+	slot->fingerprint = fp;
+	slot->userid = GetUserId();
+	slot->queryid = query->queryId;
+}
+
+/*
+ * Locations of the literal constants of a statement, found with the core
+ * scanner, for the normalization of a statement whose query id came from
+ * the cache (no jumble, hence no constant locations).
+ */
+static int
+ms_scan_literal_locs(const char *text, LocationLen *locs, int max)
+{
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int			n = 0;
+
+	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	while (n < max)
+	{
+		int			tok = core_yylex(&yylval, &yylloc, yyscanner);
+
+		if (tok == 0)
+			break;
+		if (tok == ICONST || tok == FCONST || tok == SCONST || tok == USCONST ||
+			tok == BCONST || tok == XCONST)
+		{
+			locs[n].location = yylloc;
+			locs[n].length = -1;
+			n++;
+		}
+	}
+	scanner_finish(yyscanner);
+	return n;
 }
 
 /*
@@ -253,6 +495,55 @@ ms_query_may_cross(Query *query)
 }
 
 /*
+ * Will this freshly analyzed statement write a domain that the current
+ * transaction has not written yet?  Such a statement may become one of the
+ * writers of a cross-domain transaction (cross_domain_transactions), which
+ * are named by query id: ms_post_parse_analyze computes the id for these
+ * even when nothing else asks for query ids.  Cheap: one domain lookup per
+ * target table; a statement writing a domain already written by the
+ * transaction, or no owned table, needs no id.  Data-modifying CTEs are
+ * seen through the CTE list.
+ */
+bool
+ms_query_writes_new_domain(Query *query)
+{
+	ListCell   *lc;
+
+	if (query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
+		query->commandType == CMD_DELETE || query->commandType == CMD_MERGE)
+	{
+		if (query->resultRelation > 0)
+		{
+			RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
+			MsDomainId	d;
+			int			i;
+
+			if (rte->rtekind == RTE_RELATION)
+			{
+				d = ms_domain_of(rte->relid);
+				if (d != MS_NO_DOMAIN)
+				{
+					for (i = 0; i < xact_ndomains; i++)
+						if (xact_domains[i] == d)
+							break;
+					if (i == xact_ndomains)
+						return true;
+				}
+			}
+		}
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query) &&
+			ms_query_writes_new_domain((Query *) cte->ctequery))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Classify the statement's relations; enforce, count the statement when it
  * crosses domains, and remember the domains it writes to.
  */
@@ -310,15 +601,7 @@ ms_track_executor_start(QueryDesc *queryDesc)
 				added = true;
 		}
 		if (added && xact_nsamples < MS_XACT_SAMPLES && ps->queryId != UINT64CONST(0))
-		{
-			int			i;
-
-			for (i = 0; i < xact_nsamples; i++)
-				if (xact_samples[i] == ps->queryId)
-					break;
-			if (i == xact_nsamples)
-				xact_samples[xact_nsamples++] = ps->queryId;
-		}
+			ms_remember_writer(queryDesc);
 	}
 
 	if (tracked && ndomains >= 2 && ps->queryId != UINT64CONST(0))
@@ -364,6 +647,114 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	ms_stats_create_query(ps->queryId, ps->commandType, &set, tables, text);
 	pfree(text);
 	pfree(tables);
+}
+
+/*
+ * Keep the text of a statement that wrote a domain first in this
+ * transaction (one copy, no normalization: see MsPendingSample).
+ */
+static void
+ms_remember_writer(QueryDesc *queryDesc)
+{
+	PlannedStmt *ps = queryDesc->plannedstmt;
+	const char *src = queryDesc->sourceText ? queryDesc->sourceText : "";
+	int			srclen = strlen(src);
+	int			loc = ps->stmt_location;
+	int			len = ps->stmt_len;
+	MsPendingSample *sample;
+	int			i;
+
+	for (i = 0; i < xact_nsamples; i++)
+		if (xact_samples[i].queryid == ps->queryId)
+			return;
+
+	if (loc < 0 || loc > srclen)
+	{
+		loc = 0;
+		len = srclen;
+	}
+	else if (len <= 0 || loc + len > srclen)
+		len = srclen - loc;
+
+	sample = &xact_samples[xact_nsamples++];
+	sample->queryid = ps->queryId;
+	sample->userid = GetUserId();
+	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
+	memcpy(sample->raw, src + loc, sample->len);
+	sample->raw[sample->len] = '\0';
+	sample->nlocs = -1;
+	if (stash_queryid == ps->queryId && stash_source == queryDesc->sourceText)
+	{
+		int			n = 0;
+
+		for (i = 0; i < stash_nlocs && n < MS_XACT_LOCS; i++)
+		{
+			int			rel = stash_locs[i].location - loc;
+
+			if (rel < 0 || rel >= sample->len)
+				continue;
+			sample->locs[n] = stash_locs[i];
+			sample->locs[n].location = rel;
+			n++;
+		}
+		sample->nlocs = n;
+		sample->first_param = stash_first_param;
+	}
+}
+
+/*
+ * Count the committing transaction, which wrote two domains or more, with
+ * the statements that wrote them; texts are normalized here, and only for
+ * the statements the shared entry does not hold yet.
+ */
+static void
+ms_count_crossing_xact(void)
+{
+	MsDomainSet set;
+	MsXactSample samples[MS_XACT_SAMPLES];
+	uint64		queryids[MS_XACT_SAMPLES];
+	bool		missing[MS_XACT_SAMPLES];
+	int			n = 0;
+	int			i;
+
+	ms_to_shared_set(xact_domains, xact_ndomains, &set);
+	if (set.count < 2)
+		return;
+
+	for (i = 0; i < xact_nsamples; i++)
+		queryids[i] = xact_samples[i].queryid;
+	ms_stats_xact_missing(&set, queryids, xact_nsamples, missing);
+	for (i = 0; i < xact_nsamples; i++)
+	{
+		MsPendingSample *p = &xact_samples[i];
+		MsXactSample *s;
+		char	   *text;
+		const char *dollar;
+		int			len = p->len;
+
+		if (!missing[i])
+			continue;
+		s = &samples[n++];
+		s->queryid = p->queryid;
+		s->userid = p->userid;
+		/* without the jumble's constant locations, the scanner finds them */
+		if (p->nlocs < 0)
+		{
+			p->nlocs = ms_scan_literal_locs(p->raw, p->locs, MS_XACT_LOCS);
+			p->first_param = 0;
+			for (dollar = strchr(p->raw, '$'); dollar != NULL;
+				 dollar = strchr(dollar + 1, '$'))
+				if (isdigit((unsigned char) dollar[1]))
+					p->first_param = Max(p->first_param, atoi(dollar + 1));
+		}
+		text = ms_normalize_query(p->raw, 0, &len, p->locs, p->nlocs,
+								  p->first_param);
+		len = pg_mbcliplen(text, len, MS_XACT_TEXT_LEN - 1);
+		memcpy(s->text, text, len);
+		s->text[len] = '\0';
+		pfree(text);
+	}
+	ms_stats_count_xact(&set, samples, n);
 }
 
 /* Sorted set of shared indexes of local domain ids. */
@@ -448,13 +839,7 @@ ms_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_PREPARE:
 			if (xact_ndomains >= 2 && ms_stats_available() &&
 				ms_track != MS_TRACK_NONE)
-			{
-				MsDomainSet set;
-
-				ms_to_shared_set(xact_domains, xact_ndomains, &set);
-				if (set.count >= 2)
-					ms_stats_count_xact(&set, xact_samples, xact_nsamples);
-			}
+				ms_count_crossing_xact();
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			break;

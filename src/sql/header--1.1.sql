@@ -13,6 +13,8 @@
  *   monitor.sql     runtime monitor and enforcement
  *   extraction.sql  extraction: output plugin support, domain lifecycle
  *   summary.sql     domain_summary (static and runtime figures)
+ *   boundaries.sql  generic relations, loose foreign keys, extraction plans,
+ *                   suggested moves
  *
  * Every change made here since 1.0 is made again, for existing
  * installations, in the matching src/sql/<capability>--1.0--1.1.sql; the

@@ -44,7 +44,9 @@ CREATE FUNCTION migration_split.cross_domain_transactions_internal(
 	OUT count bigint,
 	OUT first_seen timestamptz,
 	OUT last_seen timestamptz,
-	OUT sample_queryids bigint[])
+	OUT sample_queryids bigint[],
+	OUT sample_userids oid[],
+	OUT sample_queries text[])
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_cross_domain_transactions';

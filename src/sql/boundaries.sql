@@ -1,0 +1,1346 @@
+/*
+ * src/sql/boundaries.sql: part of the install script migration_split--1.1.sql
+ */
+
+-- Boundaries a team can act on: Django generic relations, loose foreign
+-- keys, extraction plans and suggested moves (needs the reports, the
+-- monitor and the summary, so it comes after them).
+
+--------------------------------------------------------------------------
+-- 8. Boundaries a team can act on
+--------------------------------------------------------------------------
+
+/*
+ * Reading user data.  Unlike the other reports, generic relations and the
+ * orphans of loose foreign keys are counted from the rows of user tables,
+ * and the functions run with the caller's rights (often a superuser).
+ * They never read through anything a less privileged owner's code could
+ * run in:
+ *
+ *   - only plain tables (relkind 'r', not partitions): no views, foreign
+ *     tables or partitioned tables, whose rules, FDWs or partitions could
+ *     run code;
+ *   - row_security = off is pinned, and tables where row-level security
+ *     would apply to the caller (row_security_active()) are skipped, so no
+ *     policy expression ever runs;
+ *   - the columns compared or grouped are of built-in integer types (type
+ *     columns) or compared with built-in operators only, and values are
+ *     turned into text with their type's output function (format('%s'),
+ *     never a cast, which a type's owner could define);
+ *   - search_path is pinned and every operator is OPERATOR(pg_catalog.x).
+ */
+
+-- Pairs of columns of a Django generic relation (GenericForeignKey): a
+-- type column with a foreign key to a table named django_content_type and
+-- the id column named after it:
+--   content_type_id               object_id
+--   <name>_content_type_id        <name>_object_id
+--   <name>_type_id                <name>_id
+-- (Django's column names for the fields content_type/object_id,
+-- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  Read
+-- from the catalog only.
+CREATE FUNCTION migration_split.generic_relation_columns()
+RETURNS TABLE (relid pg_catalog.oid, type_column pg_catalog.name,
+			   id_column pg_catalog.name, content_types pg_catalog.oid)
+LANGUAGE sql STABLE ROWS 20
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	SELECT DISTINCT ON (c.conrelid, ta.attname)
+		   c.conrelid, ta.attname, ia.attname, c.confrelid
+	  FROM pg_catalog.pg_constraint c
+	  JOIN pg_catalog.pg_class ct
+		ON ct.oid OPERATOR(pg_catalog.=) c.confrelid
+	   AND ct.relname OPERATOR(pg_catalog.=) 'django_content_type'
+	  JOIN pg_catalog.pg_attribute ta
+		ON ta.attrelid OPERATOR(pg_catalog.=) c.conrelid
+	   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
+	  CROSS JOIN LATERAL (VALUES
+		(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
+		(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', '\1_object_id')),
+		(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', '\1_id'))) AS cand(prio, name)
+	  JOIN pg_catalog.pg_attribute ia
+		ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
+	   AND ia.attname OPERATOR(pg_catalog.=) cand.name
+	   AND ia.attname OPERATOR(pg_catalog.<>) ta.attname
+	   AND ia.attnum OPERATOR(pg_catalog.>) 0
+	   AND NOT ia.attisdropped
+	 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+	   AND c.conparentid OPERATOR(pg_catalog.=) 0
+	   AND pg_catalog.cardinality(c.conkey) OPERATOR(pg_catalog.=) 1
+	 ORDER BY c.conrelid, ta.attname, cand.prio
+$$;
+
+COMMENT ON FUNCTION migration_split.generic_relation_columns() IS
+	'pairs of columns of Django generic relations (type column with a foreign key to django_content_type, id column named after it)';
+
+-- Whether the rows of a table may be read by the data-reading reports
+-- (see "Reading user data" above): a plain table the caller may read,
+-- without row-level security for the caller.
+CREATE FUNCTION migration_split.readable_plain_table(rel pg_catalog.oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
+					WHERE c.oid OPERATOR(pg_catalog.=) rel
+					  AND c.relkind OPERATOR(pg_catalog.=) 'r'
+					  AND NOT c.relispartition)
+		   AND pg_catalog.has_table_privilege(rel, 'SELECT')
+		   AND NOT pg_catalog.row_security_active(rel)
+$$;
+
+-- Every generic relation pair with the tables its rows point at, same
+-- domain or not: one row per pair and target table.  Content types are
+-- mapped to tables as suggest_domains() maps models: the table named
+-- <app_label>_<model> in the schema of django_content_type, Django's own
+-- tables by their fixed names (admin.logentry is django_admin_log, ...),
+-- else the one table of that schema whose name ends in _<model>.  Rows of
+-- a content type that maps to no table have a NULL to_table.
+--
+-- estimate => false counts the rows: one scan of each table with a pair
+-- (GROUP BY the type column; parallel workers help on large tables).
+-- estimate => true reads pg_stats instead (most_common_vals and
+-- most_common_freqs of the type column times pg_class.reltuples): no
+-- table is read, but only what ANALYZE saw is known, and a table never
+-- analyzed gives no rows.
+CREATE FUNCTION migration_split.generic_relations(estimate boolean DEFAULT false)
+RETURNS TABLE (from_table pg_catalog.regclass, from_domain text,
+			   type_column text, id_column text,
+			   to_table pg_catalog.regclass, to_domain text, rows bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET row_security = off
+SET jit = off
+AS $function$
+DECLARE
+	t			record;
+	ids			bigint[];
+	apps		text[];
+	models		text[];
+	keys		bigint[];
+	counts		bigint[];
+	map_ctt		pg_catalog.oid[] := '{}';
+	map_id		bigint[] := '{}';
+	map_rel		pg_catalog.oid[] := '{}';
+	acc_rel		pg_catalog.oid[] := '{}';
+	acc_type	text[] := '{}';
+	acc_id		text[] := '{}';
+	acc_ctt		pg_catalog.oid[] := '{}';
+	acc_key		bigint[] := '{}';
+	acc_n		bigint[] := '{}';
+BEGIN
+	PERFORM migration_split.require_argument(estimate, 'estimate');
+
+	-- The content types of every django_content_type table that a pair
+	-- references, mapped to tables of its schema.
+	FOR t IN
+		SELECT DISTINCT g.content_types AS ctt, n.nspname, c.relname, c.relnamespace
+		  FROM migration_split.generic_relation_columns() g
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.content_types
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		 WHERE migration_split.readable_plain_table(c.oid)
+		   AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+				 WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid AND NOT a.attisdropped
+				   AND ((a.attname OPERATOR(pg_catalog.=) 'id'
+						 AND a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype,
+											'pg_catalog.int4'::pg_catalog.regtype,
+											'pg_catalog.int8'::pg_catalog.regtype))
+						OR a.attname IN ('app_label', 'model')))
+			   OPERATOR(pg_catalog.=) 3
+	LOOP
+		EXECUTE pg_catalog.format(
+			'SELECT pg_catalog.array_agg(id::pg_catalog.int8),
+					pg_catalog.array_agg(pg_catalog.format(''%%s'', app_label)),
+					pg_catalog.array_agg(pg_catalog.format(''%%s'', model))
+			   FROM ONLY %I.%I', t.nspname, t.relname)
+		   INTO ids, apps, models;
+		IF ids IS NULL THEN
+			CONTINUE;
+		END IF;
+		WITH ct AS (
+			SELECT u.id, u.app, u.model
+			  FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(apps),
+							  pg_catalog.unnest(models)) AS u(id, app, model)
+		),
+		cand AS MATERIALIZED (
+			SELECT u.oid, u.name FROM migration_split.user_tables() u
+			 WHERE u.nsp OPERATOR(pg_catalog.=) t.relnamespace
+		),
+		contrib (app, model, name) AS (
+			VALUES ('admin', 'logentry', 'django_admin_log'),
+				   ('contenttypes', 'contenttype', 'django_content_type'),
+				   ('sessions', 'session', 'django_session'),
+				   ('sites', 'site', 'django_site'),
+				   ('flatpages', 'flatpage', 'django_flatpage'),
+				   ('redirects', 'redirect', 'django_redirect'),
+				   ('migrations', 'migration', 'django_migrations')
+		),
+		-- every name, and every part of it after an underscore: the
+		-- table a Meta.db_table ending in _<model> may name
+		suffixes AS (
+			SELECT c.oid,
+				   pg_catalog.array_to_string((pg_catalog.string_to_array(c.name, '_'))[k.k:], '_') AS suffix
+			  FROM cand c,
+				   pg_catalog.generate_series(1, pg_catalog.cardinality(pg_catalog.string_to_array(c.name, '_'))) k(k)
+		),
+		by_suffix AS (
+			SELECT s.suffix, pg_catalog.min(s.oid) AS oid
+			  FROM suffixes s
+			 GROUP BY s.suffix
+			HAVING pg_catalog.count(DISTINCT s.oid) OPERATOR(pg_catalog.=) 1
+		)
+		SELECT map_ctt OPERATOR(pg_catalog.||) pg_catalog.array_agg(t.ctt),
+			   map_id OPERATOR(pg_catalog.||) pg_catalog.array_agg(ct.id),
+			   map_rel OPERATOR(pg_catalog.||) pg_catalog.array_agg(COALESCE(e.oid, d.oid, b.oid))
+		  INTO map_ctt, map_id, map_rel
+		  FROM ct
+		  LEFT JOIN cand e
+			ON e.name OPERATOR(pg_catalog.=) (ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model)
+		  LEFT JOIN (SELECT x.app, x.model, c.oid
+					   FROM contrib x JOIN cand c ON c.name OPERATOR(pg_catalog.=) x.name) d
+			ON d.app OPERATOR(pg_catalog.=) ct.app AND d.model OPERATOR(pg_catalog.=) ct.model
+		  LEFT JOIN by_suffix b ON b.suffix OPERATOR(pg_catalog.=) ct.model;
+	END LOOP;
+
+	-- The rows of every pair, by content type.
+	FOR t IN
+		SELECT g.relid, g.type_column, g.id_column, g.content_types,
+			   n.nspname, c.relname, c.reltuples
+		  FROM migration_split.generic_relation_columns() g
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.relid
+		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		  JOIN pg_catalog.pg_attribute a
+			ON a.attrelid OPERATOR(pg_catalog.=) g.relid
+		   AND a.attname OPERATOR(pg_catalog.=) g.type_column
+		 WHERE migration_split.readable_plain_table(g.relid)
+		   AND a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype,
+							  'pg_catalog.int4'::pg_catalog.regtype,
+							  'pg_catalog.int8'::pg_catalog.regtype)
+		 ORDER BY g.relid, g.type_column
+	LOOP
+		IF estimate THEN
+			SELECT s.most_common_vals::text::bigint[],
+				   (SELECT pg_catalog.array_agg(pg_catalog.round(f OPERATOR(pg_catalog.*)
+								GREATEST(t.reltuples, 0))::bigint ORDER BY o)
+					  FROM pg_catalog.unnest(s.most_common_freqs) WITH ORDINALITY AS u(f, o))
+			  INTO keys, counts
+			  FROM pg_catalog.pg_stats s
+			 WHERE s.schemaname OPERATOR(pg_catalog.=) t.nspname
+			   AND s.tablename OPERATOR(pg_catalog.=) t.relname
+			   AND s.attname OPERATOR(pg_catalog.=) t.type_column
+			   AND NOT s.inherited;
+		ELSE
+			EXECUTE pg_catalog.format(
+				'SELECT pg_catalog.array_agg(s.k), pg_catalog.array_agg(s.n)
+				   FROM (SELECT %1$I::pg_catalog.int8 AS k, pg_catalog.count(*) AS n
+						   FROM ONLY %2$I.%3$I
+						  WHERE %1$I IS NOT NULL
+						  GROUP BY 1) s',
+				t.type_column, t.nspname, t.relname)
+			   INTO keys, counts;
+		END IF;
+		IF keys IS NULL THEN
+			CONTINUE;
+		END IF;
+		acc_rel := acc_rel OPERATOR(pg_catalog.||)
+			pg_catalog.array_fill(t.relid, ARRAY[pg_catalog.cardinality(keys)]);
+		acc_type := acc_type OPERATOR(pg_catalog.||)
+			pg_catalog.array_fill(t.type_column::text, ARRAY[pg_catalog.cardinality(keys)]);
+		acc_id := acc_id OPERATOR(pg_catalog.||)
+			pg_catalog.array_fill(t.id_column::text, ARRAY[pg_catalog.cardinality(keys)]);
+		acc_ctt := acc_ctt OPERATOR(pg_catalog.||)
+			pg_catalog.array_fill(t.content_types, ARRAY[pg_catalog.cardinality(keys)]);
+		acc_key := acc_key OPERATOR(pg_catalog.||) keys;
+		acc_n := acc_n OPERATOR(pg_catalog.||) counts;
+	END LOOP;
+
+	RETURN QUERY
+	WITH pairs AS (
+		SELECT u.rel, u.typ, u.idc, m.rel AS target, pg_catalog.sum(u.n)::bigint AS n
+		  FROM ROWS FROM (pg_catalog.unnest(acc_rel), pg_catalog.unnest(acc_type),
+						  pg_catalog.unnest(acc_id), pg_catalog.unnest(acc_ctt),
+						  pg_catalog.unnest(acc_key), pg_catalog.unnest(acc_n))
+			   AS u(rel, typ, idc, ctt, key, n)
+		  LEFT JOIN ROWS FROM (pg_catalog.unnest(map_ctt), pg_catalog.unnest(map_id),
+							   pg_catalog.unnest(map_rel)) AS m(ctt, id, rel)
+			ON m.ctt OPERATOR(pg_catalog.=) u.ctt AND m.id OPERATOR(pg_catalog.=) u.key
+		 WHERE u.n OPERATOR(pg_catalog.>) 0
+		 GROUP BY 1, 2, 3, 4
+	),
+	rd AS MATERIALIZED (
+		SELECT r.relid, r.domain FROM migration_split.report_relation_domains() r
+	)
+	SELECT p.rel::pg_catalog.regclass, f.domain, p.typ, p.idc,
+		   p.target::pg_catalog.regclass, d.domain, p.n
+	  FROM pairs p
+	  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) p.rel
+	  LEFT JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.target
+	 ORDER BY p.rel::pg_catalog.regclass::text COLLATE "C", p.typ COLLATE "C",
+			  p.target::pg_catalog.regclass::text COLLATE "C" NULLS LAST;
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.generic_relations(boolean) IS
+	'Django generic relations: per pair of columns and table pointed at, the rows (counted, or estimated from pg_stats)';
+
+-- The generic relations whose two ends are in different domains (an
+-- unowned end has a NULL domain; two unowned ends do not cross), counted
+-- from the data.
+CREATE VIEW migration_split.cross_domain_generic_relations AS
+SELECT g.from_table, g.from_domain, g.type_column, g.id_column,
+	   g.to_table, g.to_domain, g.rows
+  FROM migration_split.generic_relations(false) g
+ WHERE g.from_domain IS DISTINCT FROM g.to_domain;
+
+COMMENT ON VIEW migration_split.cross_domain_generic_relations IS
+	'Django generic relations (content type and object id) whose rows point at tables of another domain, with the number of rows';
+
+GRANT SELECT ON migration_split.cross_domain_generic_relations TO PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.generic_relation_columns(),
+	migration_split.readable_plain_table(pg_catalog.oid),
+	migration_split.generic_relations(boolean) TO PUBLIC;
+
+--------------------------------------------------------------------------
+-- Loose foreign keys
+--------------------------------------------------------------------------
+
+/*
+ * A loosened foreign key is dropped from the catalog and remembered here;
+ * deletes and key updates of the referenced rows are queued by statement
+ * triggers on the referenced table, and process_loose_foreign_keys()
+ * applies the clean-ups later, in batches, as PostgreSQL's own ON DELETE
+ * actions would have (the check that the key is gone runs as the owner
+ * of the referenced table, the DELETE or UPDATE of the referencing rows as
+ * the owner of the referencing table, like the RI triggers).
+ *
+ * Privileges: loosening and tightening drop or add the constraint on the
+ * referencing table and triggers on the referenced table, so the caller
+ * must have the privileges of the owners of both tables (or be a
+ * superuser); membership in migration_split_admin alone is not enough,
+ * the functions are SECURITY INVOKER like the rest of the extension.  The
+ * row trigger on loose_foreign_key_definitions enforces the same rule on
+ * direct writes.  Only the queue trigger function is SECURITY DEFINER: it
+ * writes the queue, which no user may write directly, and runs no user
+ * code (it reads the transition tables and turns key values into text with
+ * their type's output function).
+ */
+
+-- One row per loosened foreign key: enough to put it back.  Columns are
+-- kept by name (attribute numbers change across dump and restore), the
+-- equality operators as regoperator (likewise).
+CREATE TABLE migration_split.loose_foreign_key_definitions (
+	rel				regclass NOT NULL,
+	constraint_name	name NOT NULL,
+	referenced		regclass NOT NULL,
+	from_columns	name[] NOT NULL,
+	to_columns		name[] NOT NULL,
+	pf_operators	regoperator[] NOT NULL,
+	pp_operators	regoperator[] NOT NULL,
+	on_delete		text NOT NULL,
+	definition		text NOT NULL,
+	options			text NOT NULL,
+	loosened_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	loosened_by		name NOT NULL DEFAULT CURRENT_USER,
+	PRIMARY KEY (rel, constraint_name),
+	CONSTRAINT loose_foreign_key_definitions_on_delete_check
+		CHECK (on_delete IN ('cascade', 'set null', 'none'))
+);
+
+CREATE INDEX loose_foreign_key_definitions_referenced_idx
+	ON migration_split.loose_foreign_key_definitions (referenced);
+
+CREATE SEQUENCE migration_split.loose_foreign_key_queue_id_seq;
+
+-- Pending clean-ups: one row per key of a referenced row that was deleted
+-- or whose key changed, for each loosened key with an action.
+CREATE TABLE migration_split.loose_foreign_key_queue (
+	id				bigint PRIMARY KEY
+					DEFAULT pg_catalog.nextval('migration_split.loose_foreign_key_queue_id_seq'),
+	rel				regclass NOT NULL,
+	constraint_name	name NOT NULL,
+	key				text[] NOT NULL,
+	queued_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	FOREIGN KEY (rel, constraint_name)
+		REFERENCES migration_split.loose_foreign_key_definitions (rel, constraint_name)
+		ON UPDATE CASCADE ON DELETE CASCADE
+);
+
+CREATE INDEX loose_foreign_key_queue_key_idx
+	ON migration_split.loose_foreign_key_queue (rel, constraint_name);
+
+ALTER SEQUENCE migration_split.loose_foreign_key_queue_id_seq
+	OWNED BY migration_split.loose_foreign_key_queue.id;
+
+SELECT pg_catalog.pg_extension_config_dump('migration_split.loose_foreign_key_definitions', '');
+SELECT pg_catalog.pg_extension_config_dump('migration_split.loose_foreign_key_queue', '');
+SELECT pg_catalog.pg_extension_config_dump('migration_split.loose_foreign_key_queue_id_seq', '');
+
+-- Raise the error for a caller who may not loosen or tighten the foreign
+-- key of rel to referenced.
+CREATE FUNCTION migration_split.require_owner_of_both(rel regclass, referenced regclass,
+													  constraint_name name, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (EXISTS (SELECT FROM pg_catalog.pg_roles r
+					 WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER AND r.rolsuper)
+			OR (EXISTS (SELECT FROM pg_catalog.pg_class c
+						 WHERE c.oid OPERATOR(pg_catalog.=) rel
+						   AND pg_catalog.pg_has_role(c.relowner, 'USAGE'))
+				AND EXISTS (SELECT FROM pg_catalog.pg_class c
+							 WHERE c.oid OPERATOR(pg_catalog.=) referenced
+							   AND pg_catalog.pg_has_role(c.relowner, 'USAGE')))) THEN
+		RAISE EXCEPTION 'permission denied to % foreign key "%" of table "%"', action, constraint_name, rel
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = pg_catalog.format('Only the owners of both tables "%s" and "%s" and superusers may %s it.',
+											 rel, referenced, action);
+	END IF;
+END
+$$;
+
+-- Row check on loose_foreign_key_definitions: who may write a row.
+CREATE FUNCTION migration_split.check_loose_foreign_key_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
+		PERFORM migration_split.require_owner_of_both(OLD.rel, OLD.referenced,
+													  OLD.constraint_name, 'change');
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
+		PERFORM migration_split.require_owner_of_both(NEW.rel, NEW.referenced,
+													  NEW.constraint_name, 'change');
+		RETURN NEW;
+	END IF;
+	RETURN OLD;
+END
+$$;
+
+CREATE TRIGGER loose_foreign_key_check
+	BEFORE INSERT OR UPDATE OR DELETE ON migration_split.loose_foreign_key_definitions
+	FOR EACH ROW EXECUTE FUNCTION migration_split.check_loose_foreign_key_change();
+
+-- Statement trigger function on a referenced table: queue the keys that
+-- disappeared (deleted, or changed by an UPDATE) for every loosened key
+-- with an action.  Transition tables old_rows (and new_rows for UPDATE).
+CREATE FUNCTION migration_split.loose_foreign_key_enqueue()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET row_security = off
+AS $$
+DECLARE
+	k		record;
+	old_key	text;
+	new_key	text;
+	present	text;
+BEGIN
+	IF TG_LEVEL OPERATOR(pg_catalog.<>) 'STATEMENT' OR TG_WHEN OPERATOR(pg_catalog.<>) 'AFTER'
+	   OR TG_OP NOT IN ('DELETE', 'UPDATE') THEN
+		RAISE EXCEPTION 'function % must be fired AFTER DELETE or UPDATE FOR EACH STATEMENT',
+			'migration_split.loose_foreign_key_enqueue()'
+			USING ERRCODE = 'triggered_action_exception';
+	END IF;
+	FOR k IN
+		SELECT l.rel, l.constraint_name, l.to_columns
+		  FROM migration_split.loose_foreign_key_definitions l
+		 WHERE l.referenced OPERATOR(pg_catalog.=) TG_RELID::pg_catalog.regclass
+		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		 ORDER BY l.rel, l.constraint_name
+	LOOP
+		SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', o.%I)', c), ', '),
+			   pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', n.%I)', c), ', '),
+			   pg_catalog.string_agg(pg_catalog.format('o.%I IS NOT NULL', c), ' AND ')
+		  INTO old_key, new_key, present
+		  FROM pg_catalog.unnest(k.to_columns) AS u(c);
+		IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+			EXECUTE pg_catalog.format(
+				'INSERT INTO migration_split.loose_foreign_key_queue (rel, constraint_name, key)
+				 SELECT DISTINCT $1, $2, ARRAY[%s] FROM old_rows o WHERE %s',
+				old_key, present)
+			  USING k.rel, k.constraint_name;
+		ELSE
+			EXECUTE pg_catalog.format(
+				'INSERT INTO migration_split.loose_foreign_key_queue (rel, constraint_name, key)
+				 SELECT $1, $2, x.key
+				   FROM (SELECT ARRAY[%s] AS key FROM old_rows o WHERE %s
+						 EXCEPT
+						 SELECT ARRAY[%s] FROM new_rows n) x',
+				old_key, present, new_key)
+			  USING k.rel, k.constraint_name;
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+
+-- Create or drop the queue triggers of a referenced table: present while
+-- a loosened key with an action references it.
+CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	wanted	boolean;
+	present	boolean;
+BEGIN
+	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
+					   WHERE l.referenced OPERATOR(pg_catalog.=) sync_loose_foreign_key_triggers.referenced
+						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
+	present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
+						WHERE t.tgrelid OPERATOR(pg_catalog.=) sync_loose_foreign_key_triggers.referenced
+						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
+	IF wanted AND NOT present THEN
+		EXECUTE pg_catalog.format(
+			'CREATE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
+			 REFERENCING OLD TABLE AS old_rows
+			 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
+			referenced);
+		EXECUTE pg_catalog.format(
+			'CREATE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
+			 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+			 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
+			referenced);
+	ELSIF present AND NOT wanted THEN
+		EXECUTE pg_catalog.format('DROP TRIGGER migration_split_loose_fk_delete ON %s', referenced);
+		EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s', referenced);
+	END IF;
+END
+$$;
+
+-- Drop a cross-domain foreign key and clean up after deletes of the
+-- referenced rows asynchronously instead: on_delete 'cascade' deletes the
+-- referencing rows, 'set null' sets the key columns to NULL, 'none' only
+-- lets loose_foreign_key_orphans() list them.
+CREATE FUNCTION migration_split.loosen_foreign_key(rel regclass, constraint_name name,
+												   on_delete text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	con			record;
+	action		text := pg_catalog.lower(on_delete);
+	from_dom	text;
+	to_dom		text;
+	notnull_col	name;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	PERFORM migration_split.require_argument(on_delete, 'on_delete');
+	IF action NOT IN ('cascade', 'set null', 'none') THEN
+		RAISE EXCEPTION 'unknown on_delete action "%"', on_delete
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Valid actions are "cascade", "set null" and "none".';
+	END IF;
+	IF EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
+				WHERE l.rel OPERATOR(pg_catalog.=) loosen_foreign_key.rel
+				  AND l.constraint_name OPERATOR(pg_catalog.=) loosen_foreign_key.constraint_name) THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" is already loose', constraint_name, rel
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'See migration_split.loose_foreign_keys; migration_split.tighten_foreign_key() restores it.';
+	END IF;
+	SELECT c.* INTO con
+	  FROM pg_catalog.pg_constraint c
+	 WHERE c.conrelid OPERATOR(pg_catalog.=) rel
+	   AND c.conname OPERATOR(pg_catalog.=) constraint_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'constraint "%" of relation "%" does not exist', constraint_name, rel
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	IF con.contype OPERATOR(pg_catalog.<>) 'f' THEN
+		RAISE EXCEPTION 'constraint "%" of relation "%" is not a foreign key', constraint_name, rel
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF con.conparentid OPERATOR(pg_catalog.<>) 0 THEN
+		RAISE EXCEPTION 'foreign key "%" of relation "%" is inherited', constraint_name, rel
+			USING ERRCODE = 'wrong_object_type',
+				  DETAIL = pg_catalog.format('It belongs to partitioned table "%s".',
+					(SELECT p.conrelid::pg_catalog.regclass FROM pg_catalog.pg_constraint p
+					  WHERE p.oid OPERATOR(pg_catalog.=) con.conparentid)),
+				  HINT = 'Loosen the foreign key of the partitioned table.';
+	END IF;
+	PERFORM migration_split.require_owner_of_both(rel, con.confrelid, constraint_name, 'loosen');
+	from_dom := migration_split.table_domain(rel);
+	to_dom := migration_split.table_domain(con.confrelid);
+	IF from_dom IS NOT DISTINCT FROM to_dom THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" does not cross a domain boundary', constraint_name, rel
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = CASE WHEN from_dom IS NULL
+							THEN pg_catalog.format('Neither "%s" nor "%s" belongs to a domain.', rel,
+												   con.confrelid::pg_catalog.regclass)
+							ELSE pg_catalog.format('Both "%s" and "%s" belong to domain "%s".', rel,
+												   con.confrelid::pg_catalog.regclass, from_dom) END,
+				  HINT = 'Only the foreign keys of migration_split.cross_domain_foreign_keys can be loosened.';
+	END IF;
+	IF action OPERATOR(pg_catalog.=) 'set null' THEN
+		SELECT a.attname INTO notnull_col
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) rel
+		   AND a.attnum OPERATOR(pg_catalog.=) ANY (con.conkey)
+		   AND a.attnotnull
+		 ORDER BY a.attnum LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'cannot loosen foreign key "%" of table "%" with on_delete "set null"', constraint_name, rel
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = pg_catalog.format('Column "%s" is NOT NULL.', notnull_col),
+					  HINT = 'Use "cascade" or "none", or drop the NOT NULL constraint first.';
+		END IF;
+	END IF;
+
+	INSERT INTO migration_split.loose_foreign_key_definitions
+		(rel, constraint_name, referenced, from_columns, to_columns,
+		 pf_operators, pp_operators, on_delete, definition, options)
+	VALUES (rel, constraint_name, con.confrelid,
+			migration_split.column_names(rel, con.conkey)::name[],
+			migration_split.column_names(con.confrelid, con.confkey)::name[],
+			con.conpfeqop::regoperator[], con.conppeqop::regoperator[], action,
+			pg_catalog.pg_get_constraintdef(con.oid),
+			CASE con.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END
+			OPERATOR(pg_catalog.||) ' ON UPDATE ' OPERATOR(pg_catalog.||)
+			CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+			OPERATOR(pg_catalog.||) ' ON DELETE ' OPERATOR(pg_catalog.||)
+			CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+			OPERATOR(pg_catalog.||)
+			COALESCE(' (' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ')
+							  FROM pg_catalog.unnest(migration_split.column_names(rel, con.confdelsetcols)) n)
+					 OPERATOR(pg_catalog.||) ')', '')
+			OPERATOR(pg_catalog.||)
+			CASE WHEN NOT con.condeferrable THEN ''
+				 WHEN con.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+				 ELSE ' DEFERRABLE' END);
+	EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', rel, constraint_name);
+	PERFORM migration_split.sync_loose_foreign_key_triggers(con.confrelid);
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.loosen_foreign_key(regclass, name, text) IS
+	'drop a cross-domain foreign key, remember it, and queue deletes of the referenced rows for process_loose_foreign_keys()';
+
+-- Restore a loosened foreign key (validated: fails while orphans exist)
+-- and forget it, with its pending clean-ups.
+CREATE FUNCTION migration_split.tighten_foreign_key(rel regclass, constraint_name name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	l	record;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	SELECT d.* INTO l
+	  FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" is not loose', constraint_name, rel
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See migration_split.loose_foreign_keys.';
+	END IF;
+	PERFORM migration_split.require_owner_of_both(rel, l.referenced, constraint_name, 'tighten');
+	BEGIN
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
+			rel, constraint_name,
+			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
+			l.referenced,
+			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.to_columns) n),
+			l.options);
+	EXCEPTION WHEN foreign_key_violation THEN
+		RAISE EXCEPTION 'cannot tighten foreign key "%" of table "%": orphaned rows exist', constraint_name, rel
+			USING ERRCODE = 'foreign_key_violation',
+				  DETAIL = SQLERRM,
+				  HINT = 'List them with migration_split.loose_foreign_key_orphans(), then delete or fix them.';
+	END;
+	DELETE FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
+	PERFORM migration_split.sync_loose_foreign_key_triggers(l.referenced);
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.tighten_foreign_key(regclass, name) IS
+	'restore a loosened foreign key (validated) and drop its queue';
+
+-- The SQL text of the comparison of the key columns of a loosened foreign
+-- key: "<left>.<to column> OPERATOR(op) <right>.<from column> AND ...",
+-- with the constraint's own operators (PK = FK, or PK = PK).
+CREATE FUNCTION migration_split.loose_key_match(lcols name[], ops regoperator[],
+												rcols name[], lalias text, ralias text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.string_agg(pg_catalog.format('%s.%I OPERATOR(%I.%s) %s.%I',
+								 lalias, u.l, n.nspname, o.oprname, ralias, u.r), ' AND ' ORDER BY u.ord)
+	  FROM ROWS FROM (pg_catalog.unnest(lcols), pg_catalog.unnest(ops),
+					  pg_catalog.unnest(rcols)) WITH ORDINALITY AS u(l, op, r, ord)
+	  JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) u.op::pg_catalog.oid
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+$$;
+
+-- Apply queued clean-ups, oldest first, at most max_rows queue entries;
+-- returns the number of referencing rows deleted or set to NULL.  Entries
+-- locked by a concurrent call are skipped (FOR UPDATE SKIP LOCKED), so
+-- several calls can run at once; entries whose key exists again in the
+-- referenced table are dropped without a clean-up.  Only entries whose
+-- two tables' owners the caller may become (SET ROLE) are taken: the
+-- check runs as the referenced table's owner, the clean-up as the
+-- referencing table's owner (as PostgreSQL's ON DELETE actions do), so
+-- their triggers and policies run with their owners' rights, never the
+-- caller's.
+CREATE FUNCTION migration_split.process_loose_foreign_keys(max_rows integer DEFAULT 10000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b			record;
+	caller_role	text := pg_catalog.current_setting('role');
+	gone		integer[];
+	n			bigint;
+	cleaned		bigint := 0;
+	key_cols	text;
+BEGIN
+	PERFORM migration_split.require_argument(max_rows, 'max_rows');
+	IF max_rows OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'max_rows must be at least 1'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR b IN
+		WITH picked AS (
+			SELECT q.id, q.rel, q.constraint_name, q.key
+			  FROM migration_split.loose_foreign_key_queue q
+			  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) q.rel::pg_catalog.oid
+			  JOIN migration_split.loose_foreign_key_definitions l
+				ON l.rel OPERATOR(pg_catalog.=) q.rel
+			   AND l.constraint_name OPERATOR(pg_catalog.=) q.constraint_name
+			  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+			 WHERE pg_catalog.pg_has_role(fc.relowner, 'MEMBER')
+			   AND pg_catalog.pg_has_role(pc.relowner, 'MEMBER')
+			 ORDER BY q.id
+			 LIMIT max_rows
+			   FOR UPDATE OF q SKIP LOCKED
+		)
+		SELECT l.rel, l.constraint_name, l.referenced, l.from_columns, l.to_columns,
+			   l.pf_operators, l.pp_operators, l.on_delete,
+			   fc.relkind AS fkind, pc.relkind AS pkind,
+			   pg_catalog.pg_get_userbyid(fc.relowner) AS fowner,
+			   pg_catalog.pg_get_userbyid(pc.relowner) AS powner,
+			   pg_catalog.array_agg(p.id ORDER BY p.id) AS ids,
+			   pg_catalog.array_agg(p.key ORDER BY p.id) AS keys
+		  FROM picked p
+		  JOIN migration_split.loose_foreign_key_definitions l
+			ON l.rel OPERATOR(pg_catalog.=) p.rel
+		   AND l.constraint_name OPERATOR(pg_catalog.=) p.constraint_name
+		  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid
+		  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+		 GROUP BY l.rel, l.constraint_name, fc.relkind, pc.relkind, fc.relowner, pc.relowner
+		 ORDER BY pg_catalog.min(p.id)
+	LOOP
+		-- the keys as a relation k(k1, k2, ...) typed like the referenced columns
+		SELECT pg_catalog.string_agg(pg_catalog.format('($1[g.i][%s])::%s AS %I', u.ord,
+									 pg_catalog.format_type(a.atttypid, a.atttypmod), 'k' OPERATOR(pg_catalog.||) u.ord),
+									 ', ' ORDER BY u.ord)
+		  INTO key_cols
+		  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
+		  JOIN pg_catalog.pg_attribute a
+			ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
+		   AND a.attname OPERATOR(pg_catalog.=) u.c;
+
+		-- which keys are still gone, as the referenced table's owner
+		PERFORM pg_catalog.set_config('role', b.powner, true);
+		EXECUTE pg_catalog.format(
+			'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
+			  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
+			key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
+			migration_split.loose_key_match(b.to_columns, b.pp_operators,
+				(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
+				   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
+				'p', 'k'))
+		  INTO gone
+		  USING b.keys;
+
+		-- the clean-up, as the referencing table's owner
+		IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
+			PERFORM pg_catalog.set_config('role', b.fowner, true);
+			EXECUTE pg_catalog.format(
+				'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
+				CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
+				CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
+				CASE b.on_delete WHEN 'cascade' THEN ''
+					 ELSE 'SET ' OPERATOR(pg_catalog.||)
+						  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
+							 FROM pg_catalog.unnest(b.from_columns) c) END,
+				key_cols,
+				migration_split.loose_key_match(
+					(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
+					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
+					b.pf_operators, b.from_columns, 'k', 't'))
+			  USING b.keys, gone;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			cleaned := cleaned OPERATOR(pg_catalog.+) n;
+		END IF;
+		PERFORM pg_catalog.set_config('role', caller_role, true);
+
+		DELETE FROM migration_split.loose_foreign_key_queue q
+		 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+	END LOOP;
+	RETURN cleaned;
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.process_loose_foreign_keys(integer) IS
+	'apply at most max_rows queued clean-ups of loosened foreign keys; returns the referencing rows deleted or set to NULL';
+
+-- The referencing rows of a loosened foreign key whose key is not in the
+-- referenced table, grouped by key.  Reads both tables as the caller,
+-- under the rules of "Reading user data" above: plain or partitioned
+-- tables the caller may read without row-level security, compared with
+-- built-in operators only.
+CREATE FUNCTION migration_split.loose_foreign_key_orphans(rel regclass, constraint_name name)
+RETURNS TABLE (key text[], rows bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET row_security = off
+AS $$
+DECLARE
+	l		record;
+	bad		text;
+BEGIN
+	PERFORM migration_split.require_argument(rel, 'rel');
+	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	SELECT d.* INTO l
+	  FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) loose_foreign_key_orphans.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) loose_foreign_key_orphans.constraint_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'foreign key "%" of table "%" is not loose', constraint_name, rel
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'See migration_split.loose_foreign_keys.';
+	END IF;
+	SELECT pg_catalog.format('%s', c.oid::pg_catalog.regclass) INTO bad
+	  FROM pg_catalog.pg_class c
+	 WHERE c.oid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid)
+	   AND (c.relkind NOT IN ('r', 'p')
+			OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')
+			OR pg_catalog.row_security_active(c.oid))
+	 LIMIT 1;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot read table "%" to list orphans', bad
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Orphans are listed by reading both tables with the caller''s privileges, without row-level security.';
+	END IF;
+	IF EXISTS (SELECT FROM pg_catalog.unnest(l.pf_operators) o
+				WHERE o::pg_catalog.oid OPERATOR(pg_catalog.>=) 16384) THEN
+		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Its key is compared with an operator that is not built in.';
+	END IF;
+	RETURN QUERY EXECUTE pg_catalog.format(
+		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s t
+		  WHERE %s AND NOT EXISTS (SELECT FROM %s p WHERE %s)
+		  GROUP BY 1 ORDER BY 1',
+		(SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', t.%I)', c), ', ')
+		   FROM pg_catalog.unnest(l.from_columns) c),
+		l.rel,
+		(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NOT NULL', c), ' AND ')
+		   FROM pg_catalog.unnest(l.from_columns) c),
+		l.referenced,
+		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'));
+END
+$$;
+
+COMMENT ON FUNCTION migration_split.loose_foreign_key_orphans(regclass, name) IS
+	'referencing rows of a loosened foreign key whose key is not in the referenced table, by key';
+
+-- What was loosened, with the clean-ups waiting in the queue.
+CREATE VIEW migration_split.loose_foreign_keys AS
+SELECT l.constraint_name,
+	   l.rel AS from_table,
+	   migration_split.table_domain(l.rel) AS from_domain,
+	   l.from_columns,
+	   l.referenced AS to_table,
+	   migration_split.table_domain(l.referenced) AS to_domain,
+	   l.to_columns,
+	   l.on_delete,
+	   l.definition,
+	   l.loosened_at,
+	   l.loosened_by,
+	   COALESCE(q.pending, 0) AS pending,
+	   q.oldest_pending
+  FROM migration_split.loose_foreign_key_definitions l
+  LEFT JOIN (SELECT q.rel, q.constraint_name, pg_catalog.count(*) AS pending,
+					pg_catalog.min(q.queued_at) AS oldest_pending
+			   FROM migration_split.loose_foreign_key_queue q
+			  GROUP BY q.rel, q.constraint_name) q
+	ON q.rel OPERATOR(pg_catalog.=) l.rel
+   AND q.constraint_name OPERATOR(pg_catalog.=) l.constraint_name
+ ORDER BY l.rel::text COLLATE "C", l.constraint_name;
+
+COMMENT ON VIEW migration_split.loose_foreign_keys IS
+	'loosened foreign keys: definition, action, and the clean-ups pending in the queue';
+
+REVOKE ALL ON migration_split.loose_foreign_key_definitions,
+	migration_split.loose_foreign_key_queue FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON migration_split.loose_foreign_key_definitions TO PUBLIC;
+GRANT SELECT, UPDATE, DELETE ON migration_split.loose_foreign_key_queue TO migration_split_admin;
+GRANT SELECT ON migration_split.loose_foreign_keys TO PUBLIC;
+
+-- DROP TABLE of either table forgets the loosened key (and its queue).
+-- Runs as the extension's owner: the dropped table has no owner to check.
+CREATE FUNCTION migration_split.forget_dropped_loose_foreign_keys()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- DROP EXTENSION drops the table in the same command.
+	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
+		RETURN;
+	END IF;
+	DELETE FROM migration_split.loose_foreign_key_definitions l
+	 WHERE l.rel::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+									  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+										AND d.objsubid OPERATOR(pg_catalog.=) 0)
+		OR l.referenced::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
+											 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+											   AND d.objsubid OPERATOR(pg_catalog.=) 0);
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.forget_dropped_loose_foreign_keys() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ON sql_drop
+	EXECUTE FUNCTION migration_split.forget_dropped_loose_foreign_keys();
+
+--------------------------------------------------------------------------
+-- Extraction plan
+--------------------------------------------------------------------------
+
+-- The runtime crossings of a domain for extraction_plan(): section 7
+-- (statements, most calls first) and 8 (write transactions), nothing when
+-- the monitor is not preloaded.
+CREATE FUNCTION migration_split.plan_runtime_crossings(domain text)
+RETURNS TABLE (section integer, ord integer, kind text, object text, action text, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $function$
+DECLARE
+	dom		text := plan_runtime_crossings.domain;
+BEGIN
+	IF NOT migration_split.monitor_loaded() THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT 7, pg_catalog.row_number() OVER (ORDER BY q.calls DESC, q.queryid)::int,
+		   'query', pg_catalog.format('query id %s', q.queryid),
+		   'move the statement''s other tables behind an API, or split the statement',
+		   pg_catalog.format('%s calls, domains %s, tables %s, last seen %s: %s', q.calls,
+							 pg_catalog.array_to_string(q.domains, ', '),
+							 pg_catalog.array_to_string(q.tables, ', '), q.last_seen,
+							 COALESCE(q.query, '<query text not visible>'))
+	  FROM migration_split.cross_domain_queries q
+	 WHERE dom OPERATOR(pg_catalog.=) ANY (q.domains)
+	   AND q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+											WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+	RETURN QUERY
+	SELECT 8, pg_catalog.row_number() OVER (ORDER BY t.count DESC, t.domains::text COLLATE "C")::int,
+		   'transaction', pg_catalog.format('writes to %s', pg_catalog.array_to_string(t.domains, ', ')),
+		   'split the transaction (outbox, saga) or keep its tables in one domain',
+		   pg_catalog.format('%s transactions, last seen %s; statements: %s', t.count, t.last_seen,
+							 COALESCE(pg_catalog.array_to_string(t.sample_queryids, ', '), 'unknown'))
+	  FROM migration_split.cross_domain_transactions t
+	 WHERE dom OPERATOR(pg_catalog.=) ANY (t.domains)
+	   AND t.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+											WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database());
+END
+$function$;
+
+-- The ordered steps to extract one domain into its own service:
+--   readiness             blocking items left (counted as domain_summary
+--                         counts them), last violation, size (from
+--                         pg_class.relpages of the domain's tables, indexes
+--                         and TOAST tables, as of the last VACUUM or
+--                         ANALYZE), and the expected copy time (that size
+--                         at 60 MB/s, what bench/job_copy.sh measured for
+--                         init)
+--   foreign key out / in  every cross-domain foreign key (loosen it, or
+--                         replace it by an API call or an event)
+--   loose foreign key     keys already loosened (keep processing the queue)
+--   view, materialized view, sequence default, trigger, inheritance,
+--   partition             the ties of cross_domain_dependencies
+--   generic relation      the rows of cross_domain_generic_relations
+--   query, transaction    crossings the monitor saw (when preloaded)
+--   init, stream, verify, cutover   the migration-split commands
+-- format 'markdown' returns one row (kind 'markdown') whose detail is the
+-- whole plan as a Markdown document to paste into a ticket.
+CREATE FUNCTION migration_split.extraction_plan(domain text, format text DEFAULT 'table')
+RETURNS TABLE (step integer, kind text, object text, action text, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+DECLARE
+	fmt		text := pg_catalog.lower(format);
+	dom		text := extraction_plan.domain;
+	md		text;
+	kinds	text[];
+	objects	text[];
+	actions	text[];
+	details	text[];
+BEGIN
+	PERFORM migration_split.require_domain(dom);
+	IF format IS NULL THEN
+		RAISE EXCEPTION 'plan format must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Valid formats are "table" and "markdown".';
+	END IF;
+	IF fmt NOT IN ('table', 'markdown') THEN
+		RAISE EXCEPTION 'unknown plan format "%"', format
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Valid formats are "table" and "markdown".';
+	END IF;
+
+	SELECT pg_catalog.array_agg(p.kind ORDER BY p.section, p.ord),
+		   pg_catalog.array_agg(p.object ORDER BY p.section, p.ord),
+		   pg_catalog.array_agg(p.action ORDER BY p.section, p.ord),
+		   pg_catalog.array_agg(p.detail ORDER BY p.section, p.ord)
+	  INTO kinds, objects, actions, details
+	  FROM (
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, r.domain, r.via FROM migration_split.report_relation_domains() r
+	),
+	fk AS MATERIALIZED (
+		SELECT c.conname AS constraint_name,
+			   c.conrelid::pg_catalog.regclass AS from_table, f.domain AS from_domain,
+			   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
+			   c.confrelid::pg_catalog.regclass AS to_table, t.domain AS to_domain,
+			   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
+			   CASE c.confdeltype WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
+					WHEN 'n' THEN 'set null' WHEN 'd' THEN 'set default' ELSE 'no action' END AS on_delete
+		  FROM pg_catalog.pg_constraint c
+		  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+		  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.conparentid OPERATOR(pg_catalog.=) 0
+		   AND f.domain IS DISTINCT FROM t.domain
+		   AND (f.domain OPERATOR(pg_catalog.=) dom OR t.domain OPERATOR(pg_catalog.=) dom)
+	),
+	dep AS MATERIALIZED (
+		SELECT d.* FROM migration_split.cross_domain_dependencies d
+		 WHERE d.from_domain IS NOT DISTINCT FROM dom OR d.to_domain IS NOT DISTINCT FROM dom
+	),
+	rt AS MATERIALIZED (
+		SELECT r.* FROM migration_split.plan_runtime_crossings(dom) r
+	),
+	-- size from pg_class.relpages (as of the last VACUUM or ANALYZE) of
+	-- the domain's relations, their indexes and TOAST tables: no file is
+	-- opened and no lock taken
+	sz AS (
+		SELECT pg_catalog.count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')
+											 AND r.via IN ('tag', 'inheritance')) AS tables,
+			   (COALESCE(pg_catalog.sum(c.relpages), 0)
+				OPERATOR(pg_catalog.+) COALESCE((SELECT pg_catalog.sum(ic.relpages)
+												   FROM pg_catalog.pg_index i
+												   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+												   JOIN rd r2 ON r2.relid OPERATOR(pg_catalog.=) i.indrelid
+												  WHERE r2.domain OPERATOR(pg_catalog.=) dom), 0))::pg_catalog.int8
+				 OPERATOR(pg_catalog.*) pg_catalog.current_setting('block_size')::pg_catalog.int8 AS total_size,
+			   pg_catalog.round(pg_catalog.sum(c.reltuples)
+				 FILTER (WHERE c.relkind IN ('r', 'm') AND c.reltuples OPERATOR(pg_catalog.>=) 0))::pg_catalog.int8 AS estimated_rows
+		  FROM rd r JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+		 WHERE r.domain OPERATOR(pg_catalog.=) dom
+	),
+	counts AS (
+		SELECT (SELECT pg_catalog.count(*) FROM fk WHERE fk.from_domain IS NOT DISTINCT FROM dom) AS fks_out,
+			   (SELECT pg_catalog.count(*) FROM fk WHERE fk.from_domain IS DISTINCT FROM dom) AS fks_in,
+			   (SELECT pg_catalog.count(*) FROM dep) AS dependencies,
+			   CASE WHEN migration_split.monitor_loaded()
+					THEN (SELECT pg_catalog.count(*) FROM rt WHERE rt.section OPERATOR(pg_catalog.=) 7) END AS crossing_queries,
+			   (SELECT x.last_violation FROM migration_split.domain_runtime_stats() x
+				 WHERE x.domain OPERATOR(pg_catalog.=) dom) AS last_violation,
+			   sz.tables, sz.total_size, pg_catalog.pg_size_pretty(sz.total_size) AS total_size_pretty,
+			   sz.estimated_rows
+		  FROM sz
+	),
+	s AS (
+		SELECT n.*,
+			   n.fks_out OPERATOR(pg_catalog.+) n.fks_in OPERATOR(pg_catalog.+) n.dependencies
+				 OPERATOR(pg_catalog.+) COALESCE(n.crossing_queries, 0) AS blockers
+		  FROM counts n
+	)
+	SELECT v.* FROM s, LATERAL (VALUES (1, 1, 'readiness', 'blocking items',
+			CASE WHEN s.blockers OPERATOR(pg_catalog.=) 0 THEN 'none left' ELSE 'resolve the steps below' END,
+			pg_catalog.format('%s blocking: %s foreign keys out, %s in, %s other dependencies, %s crossing statements',
+							  s.blockers, s.fks_out, s.fks_in, s.dependencies,
+							  COALESCE(s.crossing_queries::text, 'unknown (monitor not preloaded)'))),
+		   (1, 2, 'readiness', 'last violation',
+			CASE WHEN s.last_violation IS NULL THEN 'none seen' ELSE 'check the runtime crossings below' END,
+			COALESCE(s.last_violation::text, 'none recorded since the last reset')),
+		   (1, 3, 'readiness', 'size', 'review',
+			pg_catalog.format('%s tables, %s, %s', s.tables, s.total_size_pretty,
+							  COALESCE('about ' OPERATOR(pg_catalog.||) s.estimated_rows::text OPERATOR(pg_catalog.||) ' rows',
+									   'rows not estimated (no table analyzed)'))),
+		   (1, 4, 'readiness', 'expected copy time', 'plan the init window',
+			(SELECT pg_catalog.format('about %s at 60 MB/s',
+					CASE WHEN c.secs OPERATOR(pg_catalog.<) 120 THEN c.secs::text OPERATOR(pg_catalog.||) ' s'
+						 WHEN c.secs OPERATOR(pg_catalog.<) 7200
+						 THEN pg_catalog.round(c.secs OPERATOR(pg_catalog./) 60)::text OPERATOR(pg_catalog.||) ' min'
+						 ELSE pg_catalog.round(c.secs OPERATOR(pg_catalog./) 3600, 1)::text OPERATOR(pg_catalog.||) ' h' END)
+			   FROM (SELECT pg_catalog.ceil(s.total_size::numeric OPERATOR(pg_catalog./) 60000000) AS secs) c))) v
+	UNION ALL
+	SELECT CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN 2 ELSE 3 END,
+		   pg_catalog.row_number() OVER (ORDER BY f.from_table::text COLLATE "C", f.constraint_name)::int,
+		   CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN 'foreign key out' ELSE 'foreign key in' END,
+		   pg_catalog.format('%s.%I', f.from_table, f.constraint_name),
+		   CASE WHEN f.from_domain IS NOT DISTINCT FROM dom
+				THEN pg_catalog.format('loosen with migration_split.loosen_foreign_key(%L, %L, ...), or replace it by an API call to %s',
+									   f.from_table::text, f.constraint_name, COALESCE(f.to_domain, 'the owner of ' OPERATOR(pg_catalog.||) f.to_table::text))
+				ELSE pg_catalog.format('loosen with migration_split.loosen_foreign_key(%L, %L, ...), or replace it by an event from %s',
+									   f.from_table::text, f.constraint_name, dom) END,
+		   pg_catalog.format('(%s) references %s (%s) of %s; on delete %s',
+							 pg_catalog.array_to_string(f.from_columns, ', '), f.to_table,
+							 pg_catalog.array_to_string(f.to_columns, ', '),
+							 COALESCE('domain ' OPERATOR(pg_catalog.||) CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN f.to_domain ELSE f.from_domain END,
+									  'no domain'),
+							 f.on_delete)
+	  FROM fk f
+	UNION ALL
+	SELECT 4, pg_catalog.row_number() OVER (ORDER BY l.from_table::text COLLATE "C", l.constraint_name)::int,
+		   'loose foreign key', pg_catalog.format('%s.%I', l.from_table, l.constraint_name),
+		   CASE WHEN l.pending OPERATOR(pg_catalog.>) 0 THEN 'run migration_split.process_loose_foreign_keys() until the queue is empty'
+				ELSE 'keep migration_split.process_loose_foreign_keys() scheduled' END,
+		   pg_catalog.format('on delete %s; %s pending%s', l.on_delete, l.pending,
+							 COALESCE(', oldest ' OPERATOR(pg_catalog.||) l.oldest_pending::text, ''))
+	  FROM migration_split.loose_foreign_keys l
+	 WHERE l.from_domain IS NOT DISTINCT FROM dom OR l.to_domain IS NOT DISTINCT FROM dom
+	UNION ALL
+	SELECT 5, pg_catalog.row_number() OVER (ORDER BY d.kind COLLATE "C", d.from_object COLLATE "C", d.to_object COLLATE "C")::int,
+		   d.kind, pg_catalog.format('%s -> %s', d.from_object, d.to_object),
+		   CASE d.kind
+				WHEN 'view' THEN 'rewrite the view: read the other domain through its API, or move the view'
+				WHEN 'materialized view' THEN 'rewrite the materialized view: feed it from events, or move it'
+				WHEN 'sequence default' THEN 'give the table a sequence of its own domain'
+				WHEN 'trigger' THEN 'move what the trigger writes into the service (API call or event)'
+				ELSE 'detach the child or tag it with its parent''s domain' END,
+		   d.detail
+	  FROM dep d
+	UNION ALL
+	SELECT 6, pg_catalog.row_number() OVER (ORDER BY g.from_table::text COLLATE "C", g.type_column COLLATE "C",
+											 g.to_table::text COLLATE "C")::int,
+		   'generic relation',
+		   pg_catalog.format('%s (%s, %s) -> %s', g.from_table, g.type_column, g.id_column,
+							 COALESCE(g.to_table::text, 'a content type without table')),
+		   CASE WHEN g.from_domain IS NOT DISTINCT FROM dom
+				THEN pg_catalog.format('resolve the objects through an API of %s', COALESCE(g.to_domain, 'their owner'))
+				ELSE pg_catalog.format('publish events from %s for the rows pointed at, or move the table', dom) END,
+		   pg_catalog.format('%s rows', g.rows)
+	  FROM migration_split.cross_domain_generic_relations g
+	 WHERE g.from_domain IS NOT DISTINCT FROM dom OR g.to_domain IS NOT DISTINCT FROM dom
+	UNION ALL
+	SELECT r.* FROM rt r
+	UNION ALL
+	SELECT * FROM (VALUES (9, 1, 'init', dom, pg_catalog.format('migration-split init --domain %s ...', dom),
+			'copy the schema and the rows of the domain''s tables to the service''s database'),
+		   (9, 2, 'stream', dom, pg_catalog.format('migration-split stream --domain %s ...', dom),
+			'apply the changes since init continuously until cut-over'),
+		   (9, 3, 'verify', dom, pg_catalog.format('migration-split verify --domain %s ...', dom),
+			'compare source and target table by table'),
+		   (9, 4, 'cutover', dom, pg_catalog.format('migration-split cutover --domain %s ...', dom),
+			'freeze writes on the source, drain the stream, switch the service to its database')) v
+	) p(section, ord, kind, object, action, detail);
+
+	IF fmt OPERATOR(pg_catalog.=) 'table' THEN
+		RETURN QUERY
+			SELECT u.n::int, u.kind, u.object, u.action, u.detail
+			  FROM ROWS FROM (pg_catalog.unnest(kinds), pg_catalog.unnest(objects),
+							  pg_catalog.unnest(actions), pg_catalog.unnest(details))
+				   WITH ORDINALITY AS u(kind, object, action, detail, n)
+			 ORDER BY u.n;
+		RETURN;
+	END IF;
+
+	SELECT pg_catalog.format(E'# Extraction plan: domain %s\n\n', dom)
+		   OPERATOR(pg_catalog.||) E'| step | kind | object | action | detail |\n|---:|---|---|---|---|\n'
+		   OPERATOR(pg_catalog.||) pg_catalog.string_agg(
+				pg_catalog.format(E'| %s | %s | %s | %s | %s |\n', x.n,
+					migration_split.markdown_cell(x.kind), migration_split.markdown_cell(x.object),
+					migration_split.markdown_cell(x.action), migration_split.markdown_cell(x.detail)),
+				'' ORDER BY x.n)
+	  INTO md
+	  FROM ROWS FROM (pg_catalog.unnest(kinds), pg_catalog.unnest(objects),
+					  pg_catalog.unnest(actions), pg_catalog.unnest(details))
+		   WITH ORDINALITY AS x(kind, object, action, detail, n);
+	RETURN QUERY SELECT NULL::int, 'markdown'::text, dom, NULL::text, md;
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.extraction_plan(text, text) IS
+	'the ordered steps to extract a domain: readiness, ties to cut, runtime crossings, then init, stream, verify, cutover (''table'' or ''markdown'')';
+
+-- Text for one cell of a Markdown table: | escaped, line breaks as <br>.
+CREATE FUNCTION migration_split.markdown_cell(value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(COALESCE(value, ''),
+		   '\', '\\'), '|', '\|'), E'\n', '<br>')
+$$;
+
+GRANT EXECUTE ON FUNCTION migration_split.extraction_plan(text, text),
+	migration_split.plan_runtime_crossings(text),
+	migration_split.markdown_cell(text) TO PUBLIC;
+
+--------------------------------------------------------------------------
+-- Suggested moves
+--------------------------------------------------------------------------
+
+-- Tables whose move to another domain would remove more crossings than it
+-- adds.  A crossing is one foreign key, one generic relation pair and
+-- table pointed at (cross_domain_generic_relations, counted from the
+-- data), or one statement of cross_domain_queries of this database (its
+-- calls in detail).  Moving table T from domain D to E removes the ties
+-- between T and tables of E, and adds the ties between T and the other
+-- tables of D; ties with unowned tables or a third domain cross either
+-- way.  A statement is removed when all its other tables are in E; no
+-- statement is added (statements within one domain are not recorded).
+-- Partitions, inheritance children without a tag of their own, TOAST
+-- tables and sequences move with their table.  One row per table: the
+-- domain with the best net gain, best first.
+CREATE FUNCTION migration_split.suggest_moves()
+RETURNS TABLE (rel pg_catalog.regclass, from_domain text, to_domain text,
+			   removed bigint, added bigint, net bigint, detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+DECLARE
+	q_rel	pg_catalog.oid[] := '{}';
+	q_to	text[] := '{}';
+	q_calls	bigint[] := '{}';
+BEGIN
+	-- statements: for each table of a crossing statement, the one domain
+	-- all its other tables are in (when there is one)
+	IF migration_split.monitor_loaded() THEN
+		WITH rd AS MATERIALIZED (
+			SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
+				   r.domain
+			  FROM migration_split.report_relation_domains() r
+		),
+		st AS (
+			SELECT q.queryid, q.userid, q.calls, rd.node, rd.domain
+			  FROM migration_split.cross_domain_queries q
+			 CROSS JOIN LATERAL pg_catalog.unnest(q.tables) AS t(name)
+			  JOIN rd ON rd.relid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name)::pg_catalog.oid
+			 WHERE q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
+												   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+		),
+		per_table AS (
+			SELECT a.queryid, a.userid, a.calls, a.node, a.domain AS own,
+				   pg_catalog.array_agg(DISTINCT b.domain) AS others
+			  FROM (SELECT DISTINCT st.queryid, st.userid, st.calls, st.node, st.domain FROM st) a
+			  JOIN st b ON b.queryid OPERATOR(pg_catalog.=) a.queryid
+					   AND b.userid OPERATOR(pg_catalog.=) a.userid
+					   AND b.node OPERATOR(pg_catalog.<>) a.node
+			 GROUP BY 1, 2, 3, 4, 5
+		)
+		SELECT COALESCE(pg_catalog.array_agg(p.node), '{}'), COALESCE(pg_catalog.array_agg(p.others[1]), '{}'),
+			   COALESCE(pg_catalog.array_agg(p.calls), '{}')
+		  INTO q_rel, q_to, q_calls
+		  FROM per_table p
+		 WHERE pg_catalog.cardinality(p.others) OPERATOR(pg_catalog.=) 1
+		   AND p.others[1] OPERATOR(pg_catalog.<>) p.own;
+	END IF;
+
+	RETURN QUERY
+	WITH rd AS MATERIALIZED (
+		SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
+			   r.domain
+		  FROM migration_split.report_relation_domains() r
+	),
+	pairs AS (
+		SELECT f.node AS a, t.node AS b, 'fk' AS kind
+		  FROM pg_catalog.pg_constraint c
+		  JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
+		  JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
+		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.conparentid OPERATOR(pg_catalog.=) 0
+		UNION ALL
+		SELECT f.node, t.node, 'generic'
+		  FROM migration_split.generic_relations(false) g
+		  JOIN rd f ON f.relid OPERATOR(pg_catalog.=) g.from_table::pg_catalog.oid
+		  JOIN rd t ON t.relid OPERATOR(pg_catalog.=) g.to_table::pg_catalog.oid
+	),
+	-- each tie seen from both ends, with the domain of the other end
+	ties AS (
+		SELECT p.a AS node, d.domain AS other, p.kind
+		  FROM pairs p JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.b
+		 WHERE p.a OPERATOR(pg_catalog.<>) p.b
+		UNION ALL
+		SELECT p.b, d.domain, p.kind
+		  FROM pairs p JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.a
+		 WHERE p.a OPERATOR(pg_catalog.<>) p.b
+	),
+	home AS (
+		SELECT rd.node, rd.domain FROM rd WHERE rd.node OPERATOR(pg_catalog.=) rd.relid
+	),
+	per_domain AS (
+		SELECT t.node, t.other,
+			   pg_catalog.count(*) FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'fk') AS fks,
+			   pg_catalog.count(*) FILTER (WHERE t.kind OPERATOR(pg_catalog.=) 'generic') AS generics
+		  FROM ties t
+		 GROUP BY t.node, t.other
+	),
+	stmts AS (
+		SELECT u.node, u.other, pg_catalog.count(*) AS statements, pg_catalog.sum(u.calls)::bigint AS calls
+		  FROM ROWS FROM (pg_catalog.unnest(q_rel), pg_catalog.unnest(q_to), pg_catalog.unnest(q_calls))
+			   AS u(node, other, calls)
+		 GROUP BY u.node, u.other
+	),
+	candidates AS (
+		SELECT h.node, h.domain AS own, c.other,
+			   COALESCE(pd.fks, 0) AS fks, COALESCE(pd.generics, 0) AS generics,
+			   COALESCE(s.statements, 0) AS statements, COALESCE(s.calls, 0) AS calls,
+			   COALESCE(mine.fks, 0) AS own_fks, COALESCE(mine.generics, 0) AS own_generics
+		  FROM home h
+		  JOIN (SELECT pd.node, pd.other FROM per_domain pd
+				UNION
+				SELECT s.node, s.other FROM stmts s) c ON c.node OPERATOR(pg_catalog.=) h.node
+		  LEFT JOIN per_domain pd ON pd.node OPERATOR(pg_catalog.=) c.node AND pd.other OPERATOR(pg_catalog.=) c.other
+		  LEFT JOIN stmts s ON s.node OPERATOR(pg_catalog.=) c.node AND s.other OPERATOR(pg_catalog.=) c.other
+		  LEFT JOIN per_domain mine ON mine.node OPERATOR(pg_catalog.=) h.node AND mine.other OPERATOR(pg_catalog.=) h.domain
+		 WHERE c.other OPERATOR(pg_catalog.<>) h.domain
+	),
+	scored AS (
+		SELECT c.*, c.fks OPERATOR(pg_catalog.+) c.generics OPERATOR(pg_catalog.+) c.statements AS gain,
+			   c.own_fks OPERATOR(pg_catalog.+) c.own_generics AS loss
+		  FROM candidates c
+	)
+	SELECT b.node::pg_catalog.regclass, b.own, b.other, b.gain, b.loss, b.gain OPERATOR(pg_catalog.-) b.loss,
+		   pg_catalog.format('removes %s foreign keys, %s generic relations, %s statements (%s calls); adds %s foreign keys, %s generic relations',
+							 b.fks, b.generics, b.statements, b.calls, b.own_fks, b.own_generics)
+	  FROM (SELECT DISTINCT ON (s.node) s.*
+			  FROM scored s
+			 WHERE s.gain OPERATOR(pg_catalog.>) s.loss
+			 ORDER BY s.node, s.gain OPERATOR(pg_catalog.-) s.loss DESC, s.calls DESC, s.other COLLATE "C") b
+	 ORDER BY b.gain OPERATOR(pg_catalog.-) b.loss DESC, b.calls DESC,
+			  b.node::pg_catalog.regclass::text COLLATE "C";
+END
+$function$;
+
+COMMENT ON FUNCTION migration_split.suggest_moves() IS
+	'tables whose move to another domain removes more crossings (foreign keys, generic relations, crossing statements) than it adds';
+
+GRANT EXECUTE ON FUNCTION migration_split.suggest_moves() TO PUBLIC;

@@ -1,0 +1,118 @@
+# cross_domain_transactions names the statements that wrote to each domain
+# (query ids, users, normalized texts) whatever compute_query_id says, with
+# migration_split preloaded alone (no module asks for query ids).  Texts
+# follow the rule of cross_domain_queries: the user who ran the statement
+# and members of pg_read_all_stats see them.  They survive a restart.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('xact_writers');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'migration_split'\n");
+$node->start;
+
+$node->safe_psql('postgres', q{
+CREATE EXTENSION migration_split;
+INSERT INTO migration_split.domains (domain) VALUES ('a'), ('b');
+CREATE TABLE ta (id int, note text);
+CREATE TABLE tb (id int);
+INSERT INTO migration_split.ownership VALUES ('ta', 'a'), ('tb', 'b');
+CREATE ROLE writer LOGIN;
+CREATE ROLE reader LOGIN;
+GRANT ALL ON ta, tb TO writer;
+});
+
+my $query = q{
+SELECT domains, count, cardinality(sample_queryids),
+	   (SELECT bool_and(q <> 0) FROM unnest(sample_queryids) q),
+	   array_to_string(sample_queries, ' ; ', 'NULL'),
+	   (SELECT string_agg(u::regrole::text, ',') FROM unnest(sample_userids) u)
+  FROM migration_split.cross_domain_transactions};
+
+for my $mode ('auto', 'off', 'on')
+{
+	$node->safe_psql('postgres', "SELECT migration_split.reset()");
+	$node->safe_psql('postgres', qq{
+SET compute_query_id = $mode;
+SET ROLE writer;
+BEGIN;
+INSERT INTO ta VALUES (1, 'secret');
+INSERT INTO ta VALUES (2, 'other');
+UPDATE tb SET id = 42 WHERE id = 7;
+COMMIT;
+BEGIN;
+INSERT INTO ta VALUES (3, 'third');
+UPDATE tb SET id = 43 WHERE id = 8;
+COMMIT;
+});
+	is($node->safe_psql('postgres', $query),
+		'{a,b}|2|2|t|INSERT INTO ta VALUES ($1, $2) ; UPDATE tb SET id = $1 WHERE id = $2|writer,writer',
+		"compute_query_id = $mode: both writers named, texts normalized, counted once");
+}
+
+# a statement seen before by the backend takes its id from the cache by
+# text fingerprint (no jumble, so its constants are found by the scanner):
+# same ids, same normalized texts
+my $ids = $node->safe_psql('postgres',
+	'SELECT sample_queryids FROM migration_split.cross_domain_transactions');
+$node->safe_psql('postgres', q{
+SET ROLE writer;
+BEGIN; INSERT INTO ta VALUES (10, 'a'); UPDATE tb SET id = 1 WHERE id = 2; COMMIT;
+RESET ROLE;
+SELECT migration_split.reset();
+SET ROLE writer;
+BEGIN; INSERT INTO ta VALUES (11, 'it''s'); UPDATE tb SET id = 3 WHERE id = 12345678901; COMMIT;
+BEGIN; INSERT INTO ta VALUES (12, 'b'); UPDATE tb SET id = 4 WHERE id = 5; COMMIT;
+});
+is($node->safe_psql('postgres', $query),
+	'{a,b}|2|3|t|INSERT INTO ta VALUES ($1, $2) ; UPDATE tb SET id = $1 WHERE id = $2 ; UPDATE tb SET id = $1 WHERE id = $2|writer,writer,writer',
+	'cached ids: texts normalized by the scanner; a bigint constant is another statement');
+is($node->safe_psql('postgres',
+	q{SELECT format('{%s,%s}', sample_queryids[1], sample_queryids[3])
+		FROM migration_split.cross_domain_transactions}),
+	$ids, 'cached ids are the jumbled ids');
+
+# other users see the ids, not the texts
+is($node->safe_psql('postgres', "SET ROLE reader; $query"),
+	'{a,b}|2|3|t|NULL ; NULL ; NULL|writer,writer,writer', 'texts hidden from other users');
+$node->safe_psql('postgres', 'GRANT pg_read_all_stats TO reader');
+like($node->safe_psql('postgres', "SET ROLE reader; $query"),
+	qr/\|INSERT INTO ta VALUES \(\$1, \$2\) ; UPDATE/, 'pg_read_all_stats sees the texts');
+
+# a rolled-back subtransaction's writer is forgotten with its domain
+$node->safe_psql('postgres', q{
+SELECT migration_split.reset();
+BEGIN;
+INSERT INTO ta VALUES (5, 'x');
+SAVEPOINT s;
+UPDATE tb SET id = 1;
+ROLLBACK TO SAVEPOINT s;
+DELETE FROM tb WHERE id < 0;
+COMMIT;
+});
+like($node->safe_psql('postgres', $query),
+	qr/^\{a,b\}\|1\|2\|t\|INSERT INTO ta VALUES \(\$1, \$2\) ; DELETE FROM tb WHERE id < \$1\|/,
+	'the writer of an aborted subtransaction is not named');
+
+# a single-domain transaction counts nothing
+$node->safe_psql('postgres', q{
+SELECT migration_split.reset();
+BEGIN; INSERT INTO ta VALUES (6, 'y'); UPDATE ta SET note = 'z'; COMMIT;
+});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM migration_split.cross_domain_transactions'),
+	'0', 'one domain: no entry');
+
+# the samples survive a restart (stats file)
+$node->safe_psql('postgres', q{
+BEGIN; INSERT INTO ta VALUES (7, 'y'); UPDATE tb SET id = 3 WHERE id = 4; COMMIT;
+});
+$node->restart;
+is($node->safe_psql('postgres', $query),
+	'{a,b}|1|2|t|INSERT INTO ta VALUES ($1, $2) ; UPDATE tb SET id = $1 WHERE id = $2|postgres,postgres',
+	'samples kept across a restart');
+
+$node->stop;
+done_testing();
