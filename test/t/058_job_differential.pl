@@ -11,9 +11,10 @@
 # sides; then a table is moved out of the domain and the job must stop,
 # naming it.
 #
-# Cascading foreign keys are left out: until the target applies with
-# session_replication_role = replica (issue 8, another branch), the
-# target's own ON DELETE CASCADE would delete rows before the stream does.
+# In-domain foreign keys cascade (ON DELETE CASCADE, ON DELETE SET NULL,
+# ON UPDATE CASCADE): the source's cascaded changes arrive in the stream,
+# and the target, which applies with session_replication_role = replica,
+# must not cascade a second time.
 #
 # Set MS_DIFF_SEED to replay a run; the seed is printed on failure.
 use strict;
@@ -45,8 +46,12 @@ CREATE TABLE d_types (
 	cd cidr, mac macaddr, bt bit(8), vb varbit(16), tsv tsvector,
 	r4 int4range, rts tstzrange, pt point, m mood, mon money, big text);
 CREATE TABLE d_parent (id int PRIMARY KEY, name text);
-CREATE TABLE d_child (id int PRIMARY KEY, parent_id int REFERENCES d_parent,
+CREATE TABLE d_child (id int PRIMARY KEY,
+	parent_id int REFERENCES d_parent ON DELETE CASCADE ON UPDATE CASCADE,
 	qty int, note text);
+CREATE TABLE d_note (id int PRIMARY KEY,
+	parent_id int REFERENCES d_parent ON DELETE SET NULL ON UPDATE CASCADE,
+	v text);
 CREATE TABLE d_part (id int, region text, v int, code text NOT NULL,
 	PRIMARY KEY (id, region)) PARTITION BY LIST (region);
 CREATE TABLE d_part_a PARTITION OF d_part FOR VALUES IN ('a');
@@ -62,7 +67,7 @@ CREATE TABLE d_join1 (id int PRIMARY KEY, v text, n int);
 CREATE TABLE d_join2 (id bigserial PRIMARY KEY, v text);
 INSERT INTO migration_split.domains (domain) VALUES ('diff'), ('elsewhere');
 INSERT INTO migration_split.ownership (rel, domain) VALUES
-	('d_types', 'diff'), ('d_parent', 'diff'), ('d_child', 'diff'),
+	('d_types', 'diff'), ('d_parent', 'diff'), ('d_child', 'diff'), ('d_note', 'diff'),
 	('d_part', 'diff'), ('d_trunc', 'diff'), ('d_full', 'diff');
 INSERT INTO d_join1 SELECT i, 'j' || i, i FROM generate_series(1, 200) i;
 INSERT INTO d_join2 (v) SELECT 'k' || i FROM generate_series(1, 200) i;
@@ -162,17 +167,20 @@ sub random_op
 	if ($r < 0.30) { return "UPDATE d_types SET id = $id WHERE id = " . some_id('d_types') . ";"; }
 	if ($r < 0.34) { return "DELETE FROM d_types WHERE id = " . some_id('d_types') . ";"; }
 	if ($r < 0.40) { return "INSERT INTO d_parent VALUES ($id, " . rstr(8) . ");"; }
-	if ($r < 0.48)
+	if ($r < 0.45)
 	{
 		return "INSERT INTO d_child VALUES ($id, " . some_id('d_parent') . ", " . rint(1, 9) . ", " . maybe_null(rstr(5)) . ");";
 	}
+	if ($r < 0.48)
+	{
+		return "INSERT INTO d_note VALUES ($id, " . some_id('d_parent') . ", " . maybe_null(rstr(5)) . ");";
+	}
 	if ($r < 0.51) { return "UPDATE d_child SET qty = qty + 1, parent_id = " . some_id('d_parent') . " WHERE id = " . some_id('d_child') . ";"; }
 	if ($r < 0.54) { return "DELETE FROM d_child WHERE id = " . some_id('d_child') . ";"; }
-	if ($r < 0.56)
-	{
-		return "DELETE FROM d_parent WHERE id = (SELECT p.id FROM d_parent p WHERE p.id >= " . rint(1, $next_id)
-		  . " AND NOT EXISTS (SELECT 1 FROM d_child c WHERE c.parent_id = p.id) ORDER BY p.id LIMIT 1);";
-	}
+	# a parent's delete cascades to d_child and nulls d_note; a key change
+	# cascades to both
+	if ($r < 0.555) { return "DELETE FROM d_parent WHERE id = " . some_id('d_parent') . ";"; }
+	if ($r < 0.56) { return "UPDATE d_parent SET id = $id WHERE id = " . some_id('d_parent') . ";"; }
 	if ($r < 0.63)
 	{
 		my $reg = pick('a', 'b', 'c', 'z');
@@ -321,7 +329,7 @@ my $settings = q{SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET
 SET TimeZone = 'UTC'; SET bytea_output = 'hex'; SET lc_monetary = 'C';};
 my %order = (d_full => 't::text', d_part => 'region, id');
 my $ok = 1;
-for my $t (qw(d_types d_parent d_child d_part d_trunc d_full d_join1 d_join2))
+for my $t (qw(d_types d_parent d_child d_note d_part d_trunc d_full d_join1 d_join2))
 {
 	my $ord = $order{$t} // 'id';
 	my $q = "$settings SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, E'\\n' ORDER BY $ord)), '') FROM %s t";
