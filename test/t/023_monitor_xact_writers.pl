@@ -75,9 +75,13 @@ is($node->safe_psql('postgres',
 		FROM migration_split.cross_domain_transactions}),
 	$ids, 'cached ids are the jumbled ids');
 
-# other users see the ids, not the texts
+# other users see who wrote, not the ids nor the texts (pg_stat_statements'
+# rule, as in cross_domain_queries)
 is($node->safe_psql('postgres', "SET ROLE reader; $query"),
-	'{a,b}|2|3|t|NULL ; NULL ; NULL|writer,writer,writer', 'texts hidden from other users');
+	'{a,b}|2|3||NULL ; NULL ; NULL|writer,writer,writer', 'ids and texts hidden from other users');
+is($node->safe_psql('postgres',
+	"SET ROLE reader; SELECT array_to_string(sample_queryids, ',', 'NULL') FROM migration_split.cross_domain_transactions"),
+	'NULL,NULL,NULL', 'each hidden id is NULL');
 $node->safe_psql('postgres', 'GRANT pg_read_all_stats TO reader');
 like($node->safe_psql('postgres', "SET ROLE reader; $query"),
 	qr/\|INSERT INTO ta VALUES \(\$1, \$2\) ; UPDATE/, 'pg_read_all_stats sees the texts');
