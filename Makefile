@@ -28,9 +28,11 @@ EXTENSION = migration_split
 DATA = migration_split--1.0.sql
 DATA_built = migration_split--1.1.sql migration_split--1.0--1.1.sql
 SQL_CAPABILITIES = ownership reports monitor extraction summary boundaries
-# Capabilities new in 1.1: the update adds their whole file (their
-# <capability>--1.0--1.1.sql only says so).
-SQL_NEW_CAPABILITIES = boundaries
+# Capabilities new in 1.1 (1.0 had none of their objects): the update adds
+# their whole file, in its place in the order above, instead of a
+# <capability>--1.0--1.1.sql, so that nothing is written twice.
+SQL_NEW_CAPABILITIES = extraction boundaries
+SQL_UPDATE_PARTS = $(foreach c,$(SQL_CAPABILITIES),$(if $(filter $(c),$(SQL_NEW_CAPABILITIES)),src/sql/$(c).sql,src/sql/$(c)--1.0--1.1.sql))
 PGFILEDESC = "migration_split - split a monolith database by domain"
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -102,7 +104,7 @@ include $(PGXS)
 migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql)
 	cat $^ > $@
 
-migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c)--1.0--1.1.sql) $(foreach c,$(SQL_NEW_CAPABILITIES),src/sql/$(c).sql)
+migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(SQL_UPDATE_PARTS)
 	cat $^ > $@
 
 # output_plugin_libraries for the test instances, only when the server knows

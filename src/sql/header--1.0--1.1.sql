@@ -5,7 +5,9 @@
 
 /*
  * Update from 1.0 to 1.1: the changes of each capability, from
- * src/sql/<capability>--1.0--1.1.sql in the order of the install script.
+ * src/sql/<capability>--1.0--1.1.sql, in the order of the install script;
+ * for the capabilities new in 1.1 (extraction, boundaries), their whole
+ * src/sql/<capability>.sql.
  * User data (domains, tags, allowlist) is kept.
  */
 

@@ -16,8 +16,10 @@
  *   boundaries.sql  generic relations, loose foreign keys, extraction plans,
  *                   suggested moves
  *
- * Every change made here since 1.0 is made again, for existing
- * installations, in the matching src/sql/<capability>--1.0--1.1.sql; the
- * TAP test 002_upgrade proves that both paths give the same objects.
+ * Every change made here since 1.0 to ownership, reports, monitor and
+ * summary is made again, for existing installations, in the matching
+ * src/sql/<capability>--1.0--1.1.sql; extraction and boundaries are new in
+ * 1.1 and the update runs their whole file.  The TAP test 002_upgrade
+ * proves that both paths give the same objects.
  */
 

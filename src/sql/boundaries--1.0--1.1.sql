@@ -1,4 +1,0 @@
---------------------------------------------------------------------------
--- boundaries: new in 1.1; the Makefile appends the whole of
--- src/sql/boundaries.sql here (SQL_NEW_CAPABILITIES)
---------------------------------------------------------------------------
