@@ -140,8 +140,10 @@ done | sort -u >>"$needed"
 # 2. Perl modules of the TAP tests, with every module they load in turn
 # (loaded in a scratch directory: PostgreSQL::Test::Utils makes tmp_check).
 pgxs_perl="$(dirname "$($PG_CONFIG --pgxs)")/../../src/test/perl"
+# the project's own modules (test/perl) are not packages; what they use is
+own_mods=$(for f in test/perl/*.pm; do basename "$f" .pm; done)
 mods=$(grep -hoE '^use +[A-Z][A-Za-z0-9_:]*' test/t/*.pl test/perl/*.pm | awk '{print $2}' |
-	grep -vx JobClusters | sort -u)
+	grep -vxF "$own_mods" | sort -u)
 if ! (cd "$work" && TESTDIR="$work" perl -I "$pgxs_perl" \
 	$(for m in $mods; do printf -- '-M%s ' "$m"; done) \
 	-e 'print "$_\n" for values %INC' >"$work/perlmods" 2>"$work/perlerr"); then
@@ -248,7 +250,10 @@ needs = {}
 unowned = []
 for line in open(needed_file):
     path, _, why = line.rstrip('\n').partition('\t')
+    # /proc/self/exe: a program starting itself again (Chromium's helper
+    # processes); the program itself is in the trace under its own name
     if (path.startswith(top + '/') or path.startswith('/tmp/') or
+            path.startswith('/proc/') or
             os.path.basename(path) in own or
             os.path.basename(path).startswith('migration_split')):
         continue
