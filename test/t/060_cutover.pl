@@ -94,7 +94,7 @@ sub snapshot
 # 1. preflight: no verification recorded
 my ($rc, $out, $err) = run_cutover();
 is($rc, 12, 'cutover without a verification: preflight fails (exit 12)');
-like($err, qr/preflight failed: the job state on the target records no verification of domain "orders"/,
+like($err, qr/preflight failed: domain "orders" has never been verified/,
 	'the message says why');
 like($err, qr/--skip-verify-check/, 'the hint names --skip-verify-check');
 is(lifecycle(), 'monolith', 'nothing recorded by a failed preflight');
@@ -108,6 +108,21 @@ $stream->signal('CONT');
 is($rc, 12, 'a stream further behind than --max-lag: preflight fails');
 like($err, qr/the stream of domain "orders" is \d+ bytes behind the source \(--max-lag 1000\)/, 'lag named');
 is(lifecycle(), 'monolith', 'nothing recorded by a failed preflight');
+
+# a recent equal verify satisfies the preflight; an old one does not
+$src->poll_query_until('postgres',
+	"SELECT confirmed_flush_lsn >= pg_current_wal_lsn() FROM pg_replication_slots WHERE slot_name = 'migration_split_orders'")
+  or die 'stream does not confirm';
+my ($vout, $verr) = ('', '');
+IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress' ], '>', \$vout, '2>', \$verr);
+is($? >> 8, 0, 'verify finds both sides equal while the stream runs');
+($rc, $out, $err) = run_cutover('--dry-run');
+is($rc, 0, 'with a recent equal verification the preflight passes (dry run)');
+sleep(2);
+($rc, $out, $err) = run_cutover('--dry-run', '--verify-max-age', '1');
+is($rc, 12, 'a verification older than --verify-max-age fails the preflight');
+like($err, qr/the last verification of domain "orders" \(at .*\) is older than 1 seconds/,
+	'the message names its age limit');
 
 # 2. --dry-run changes nothing
 $src->poll_query_until('postgres',
