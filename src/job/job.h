@@ -298,6 +298,7 @@ extern void progress_set_verb(const char *verb);
 extern int	cmd_init(const JobOptions *opts);
 extern int	cmd_stream(const JobOptions *opts);
 extern int	cmd_status(const JobOptions *opts);
+extern void json_append_string(PQExpBuffer buf, const char *val);
 extern int	cmd_report(const JobOptions *opts);
 
 /* cutover.c */

@@ -19,12 +19,15 @@
 
 #include "job.h"
 
-static void
-json_str(PQExpBuffer buf, const char *key, const char *val, bool comma)
+/*
+ * Append val to buf as a JSON string (null for NULL), escaped; shared by
+ * the --json output of status and verify.
+ */
+void
+json_append_string(PQExpBuffer buf, const char *val)
 {
 	const char *p;
 
-	appendPQExpBuffer(buf, "%s\"%s\": ", comma ? ", " : "", key);
 	if (val == NULL)
 	{
 		appendPQExpBufferStr(buf, "null");
@@ -41,6 +44,13 @@ json_str(PQExpBuffer buf, const char *key, const char *val, bool comma)
 			appendPQExpBufferChar(buf, *p);
 	}
 	appendPQExpBufferChar(buf, '"');
+}
+
+static void
+json_str(PQExpBuffer buf, const char *key, const char *val, bool comma)
+{
+	appendPQExpBuffer(buf, "%s\"%s\": ", comma ? ", " : "", key);
+	json_append_string(buf, val);
 }
 
 static void

@@ -1279,29 +1279,6 @@ describe_change(PGconn *src, PGconn *tgt, VerifyTable *t, VerifyDiff *d)
 	termPQExpBuffer(&cols);
 }
 
-static void
-json_string(PQExpBuffer buf, const char *val)
-{
-	const char *p;
-
-	if (val == NULL)
-	{
-		appendPQExpBufferStr(buf, "null");
-		return;
-	}
-	appendPQExpBufferChar(buf, '"');
-	for (p = val; *p; p++)
-	{
-		if (*p == '"' || *p == '\\')
-			appendPQExpBuffer(buf, "\\%c", *p);
-		else if ((unsigned char) *p < 0x20)
-			appendPQExpBuffer(buf, "\\u%04x", (unsigned char) *p);
-		else
-			appendPQExpBufferChar(buf, *p);
-	}
-	appendPQExpBufferChar(buf, '"');
-}
-
 static bool
 table_equal(const VerifyTable *t)
 {
@@ -1415,9 +1392,9 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 
 	initPQExpBuffer(&b);
 	appendPQExpBufferStr(&b, "{\"domain\": ");
-	json_string(&b, opts->domain);
+	json_append_string(&b, opts->domain);
 	appendPQExpBufferStr(&b, ", \"source_lsn\": ");
-	json_string(&b, lsn);
+	json_append_string(&b, lsn);
 	appendPQExpBuffer(&b, ", \"equal\": %s, \"seconds\": %.3f, \"stream_held_seconds\": %.3f, \"tables\": [",
 					  equal ? "true" : "false", seconds, held);
 	for (i = 0; i < ntables; i++)
@@ -1426,7 +1403,7 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 		const char *line;
 
 		appendPQExpBufferStr(&b, i ? ", {\"table\": " : "{\"table\": ");
-		json_string(&b, t->label);
+		json_append_string(&b, t->label);
 		appendPQExpBuffer(&b, ", \"equal\": %s, \"rows_compared\": %s, \"key\": %s, \"rows\": %lld, \"target_rows\": %lld,"
 						  " \"chunks\": %d, \"seconds\": %.3f, \"missing\": %lld, \"extra\": %lld, \"changed\": %lld, \"schema\": [",
 						  table_equal(t) ? "true" : "false",
@@ -1442,7 +1419,7 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 
 			if (k)
 				appendPQExpBufferStr(&b, ", ");
-			json_string(&b, one);
+			json_append_string(&b, one);
 			pg_free(one);
 			line = nl ? nl + 1 : line + strlen(line);
 		}
@@ -1455,7 +1432,7 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 			if (t->nkey == 0)
 				appendPQExpBufferStr(&b, "null, \"row\": ");
 			if (t->nkey == 0)
-				json_string(&b, d->keytext);
+				json_append_string(&b, d->keytext);
 			else
 			{
 				appendPQExpBufferChar(&b, '{');
@@ -1465,9 +1442,9 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 
 					if (k)
 						appendPQExpBufferStr(&b, ", ");
-					json_string(&b, name);
+					json_append_string(&b, name);
 					appendPQExpBufferStr(&b, ": ");
-					json_string(&b, d->keyvals[k]);
+					json_append_string(&b, d->keyvals[k]);
 					pg_free(name);
 				}
 				appendPQExpBufferChar(&b, '}');
@@ -1475,7 +1452,7 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 			if (d->kind == 'c')
 			{
 				appendPQExpBufferStr(&b, ", \"columns\": ");
-				json_string(&b, d->columns);
+				json_append_string(&b, d->columns);
 			}
 			appendPQExpBufferChar(&b, '}');
 		}
