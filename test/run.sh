@@ -43,8 +43,15 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 # Test artefacts kept after the scratch copy is gone (the screenshot of the
 # HTML report taken by test/t/062_report_browser.pl): tmp_check/artefacts.
+# When the tree is where the test user cannot write (a clone in /root, run
+# as root), they go to ${TMPDIR:-/tmp}/migration_split_artefacts instead.
 export MS_TEST_ARTEFACTS=${MS_TEST_ARTEFACTS:-$top/tmp_check/artefacts}
 mkdir -p "$MS_TEST_ARTEFACTS" && [ "$(id -u)" -eq 0 ] && chown postgres: "$MS_TEST_ARTEFACTS"
+if ! "${runas[@]}" test -w "$MS_TEST_ARTEFACTS"; then
+	MS_TEST_ARTEFACTS=${TMPDIR:-/tmp}/migration_split_artefacts
+	mkdir -p "$MS_TEST_ARTEFACTS" && [ "$(id -u)" -eq 0 ] && chown postgres: "$MS_TEST_ARTEFACTS"
+	echo "test artefacts go to $MS_TEST_ARTEFACTS"
+fi
 
 # In CI, record every program the tests and the demo start (strace, only
 # execve: cheap), so that test/check-deps.sh can prove install-deps.sh
