@@ -149,6 +149,14 @@ SELECT c.oid::regclass, c.relkind, migration_split.table_domain(c.oid) AS cache,
  WHERE migration_split.table_domain(c.oid) IS DISTINCT FROM r.domain;
 SELECT count(*) AS duplicates FROM (SELECT rel FROM migration_split.relation_domains
 	GROUP BY rel HAVING count(*) > 1) d;
+-- the reports read relation_domains from the cache (report_relation_domains):
+-- the same rows, with the same tagged relation and rule
+SELECT count(*) AS report_differs
+  FROM ((SELECT rel::oid, domain, tagged_rel::oid, via FROM migration_split.relation_domains
+		 EXCEPT SELECT * FROM migration_split.report_relation_domains())
+		UNION ALL
+		(SELECT * FROM migration_split.report_relation_domains()
+		 EXCEPT SELECT rel::oid, domain, tagged_rel::oid, via FROM migration_split.relation_domains)) d;
 
 -- unassign, then drop domains (force removes remaining tags)
 SELECT migration_split.unassign_table('inventory_item_legacy');

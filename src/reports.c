@@ -46,7 +46,11 @@
 #include <sys/stat.h>
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_tablespace_d.h"
 #include "common/relpath.h"
 #include "catalog/namespace.h"
@@ -78,6 +82,7 @@
 PG_FUNCTION_INFO_V1(ms_function_writes);
 PG_FUNCTION_INFO_V1(ms_column_names);
 PG_FUNCTION_INFO_V1(ms_storage_sizes);
+PG_FUNCTION_INFO_V1(ms_report_relation_domains);
 
 /* One written table: relation and the command writing it. */
 typedef struct WrittenTable
@@ -643,6 +648,88 @@ ms_storage_sizes(PG_FUNCTION_ARGS)
 						 rsinfo);
 	}
 	FreeDir(dir);
+
+	return (Datum) 0;
+}
+
+/*
+ * report_relation_domains() RETURNS TABLE (relid oid, domain text, root oid,
+ *										   via text)
+ *
+ * Every relation with a domain, as migration_split.relation_domains lists
+ * them, answered by the backend's ownership cache (src/ownership_cache.c),
+ * the one resolver the runtime monitor and the output plugin use too: one
+ * pass over pg_class, one hash lookup per relation once the cache is warm
+ * (it is kept across queries and flushed by the invalidations that move
+ * ms_ownership_generation).  The recursive view costs a join of pg_depend
+ * with pg_class on every call, and the reports used it several times per
+ * query.  Indexes have no domain and are skipped.  via says which rule
+ * gave the domain: 'tag', 'partition', 'inheritance', 'toast' or
+ * 'sequence', as in the view.
+ */
+Datum
+ms_report_relation_domains(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	classrel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	MemoryContext tmpcxt;
+	MemoryContext oldcxt;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "report_relation_domains",
+								   ALLOCSET_DEFAULT_SIZES);
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(classrel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tuple);
+		Oid			relid = form->oid;
+		MsDomainId	domain;
+		Oid			root;
+		const char *via;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		if (form->relkind == RELKIND_INDEX ||
+			form->relkind == RELKIND_PARTITIONED_INDEX)
+			continue;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(tmpcxt);
+		domain = ms_relation_domain(relid);
+		if (domain == MS_NO_DOMAIN)
+		{
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(tmpcxt);
+			continue;
+		}
+		root = ms_relation_owning_root(relid);
+		if (root == relid)
+			via = "tag";
+		else if (form->relkind == RELKIND_TOASTVALUE)
+			via = "toast";
+		else if (form->relkind == RELKIND_SEQUENCE)
+			via = "sequence";
+		else if (form->relispartition)
+			via = "partition";
+		else
+			via = "inheritance";
+
+		values[0] = ObjectIdGetDatum(relid);
+		values[1] = CStringGetTextDatum(ms_domain_name(domain));
+		values[2] = ObjectIdGetDatum(root);
+		values[3] = CStringGetTextDatum(via);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(tmpcxt);
+	}
+	table_endscan(scan);
+	table_close(classrel, AccessShareLock);
+	MemoryContextDelete(tmpcxt);
 
 	return (Datum) 0;
 }

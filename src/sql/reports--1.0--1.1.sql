@@ -8,6 +8,14 @@
 -- domain-level graph (level => 'table' gives the 1.0 graph).
 DROP FUNCTION migration_split.boundary_graph(pg_catalog.text);
 
+-- report_relation_domains: answered by the backend's ownership cache (C)
+-- instead of the recursive view (issue 12, reports at scale).
+CREATE OR REPLACE FUNCTION migration_split.report_relation_domains()
+RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
+			   root pg_catalog.oid, via pg_catalog.text)
+LANGUAGE C STABLE ROWS 10000
+AS 'MODULE_PATHNAME', 'ms_report_relation_domains';
+
 -- What ties two domains, counted per kind: one row per (from_domain,
 -- to_domain, kind).  Directed rows (from_domain depends on to_domain):
 -- foreign keys, generic relations (when

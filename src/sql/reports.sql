@@ -24,19 +24,19 @@ AS 'MODULE_PATHNAME', 'ms_column_names';
 COMMENT ON FUNCTION migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) IS
 	'names of the columns of rel with the given numbers, in order (for conkey, confkey)';
 
--- relation_domains for the reports, as a function scan: the planner then
--- sees ROWS instead of the recursive CTE's estimate (ten times the tags
--- per level), which pushed every report over jit_above_cost, and JIT
--- compilation cost more than the report itself.  Internal to the reports.
+-- relation_domains for the reports, answered by the backend's ownership
+-- cache (src/ownership_cache.c), the same resolver the runtime monitor and
+-- the output plugin use: one pass over pg_class and a hash lookup per
+-- relation once the cache is warm, where the recursive view joins
+-- pg_depend with pg_class on every call.  As a function scan the planner
+-- also sees ROWS instead of the recursive CTE's estimate (which pushed
+-- every report over jit_above_cost).  Internal to the reports;
+-- sql/relation_domains.sql checks that it agrees with the view.
 CREATE FUNCTION migration_split.report_relation_domains()
 RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
 			   root pg_catalog.oid, via pg_catalog.text)
-LANGUAGE sql STABLE ROWS 10000
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT r.rel::oid, r.domain, r.tagged_rel::oid, r.via
-	  FROM migration_split.relation_domains r
-$$;
+LANGUAGE C STABLE ROWS 10000
+AS 'MODULE_PATHNAME', 'ms_report_relation_domains';
 
 -- Foreign keys whose two tables are in different domains.  A foreign key
 -- on a partitioned table, or to one, is one constraint (its clones on the
