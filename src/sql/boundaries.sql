@@ -428,6 +428,13 @@ CREATE TRIGGER loose_foreign_key_check
 -- Statement trigger function on a referenced table: queue the keys that
 -- disappeared (deleted, or changed by an UPDATE) for every loosened key
 -- with an action.  Transition tables old_rows (and new_rows for UPDATE).
+-- A statement trigger fires only on the table the statement names, so a
+-- partitioned referenced table has the triggers on every member of its
+-- partition tree (sync_loose_foreign_key_triggers): a delete made directly
+-- on a partition queues the keys of the loose keys referencing the
+-- partition, any of its ancestors or any of its own partitions (the rows
+-- deleted may belong to each of them; process_loose_foreign_keys() checks
+-- that a key is gone from the referenced table before cleaning up).
 CREATE FUNCTION migration_split.loose_foreign_key_enqueue()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -450,8 +457,10 @@ BEGIN
 	FOR k IN
 		SELECT l.rel, l.constraint_name, l.to_columns
 		  FROM migration_split.loose_foreign_key_definitions l
-		 WHERE l.referenced OPERATOR(pg_catalog.=) TG_RELID::pg_catalog.regclass
-		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		 WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		   AND (l.referenced::pg_catalog.oid OPERATOR(pg_catalog.=) TG_RELID
+				OR l.referenced IN (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(TG_RELID) a)
+				OR l.referenced IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(TG_RELID) t))
 		 ORDER BY l.rel, l.constraint_name
 	LOOP
 		SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', o.%I)', c), ', '),
@@ -481,39 +490,95 @@ END
 $$;
 
 -- Create or drop the queue triggers of a referenced table: present while
--- a loosened key with an action references it.
+-- a loosened key with an action references it.  For a table in a
+-- partition tree, on every plain or partitioned member of the tree
+-- (statement triggers are not cloned to partitions, and a delete may name
+-- any member): present while a loosened key with an action references
+-- any member.  Foreign partitions cannot have transition tables and get
+-- none.  Also run for every CREATE TABLE and ALTER TABLE by the event
+-- trigger below, so that partitions created or attached later get them.
 CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	tree	pg_catalog.oid[];
 	wanted	boolean;
 	present	boolean;
+	m		pg_catalog.oid;
 BEGIN
+	SELECT COALESCE(pg_catalog.array_agg(t.relid::pg_catalog.oid),
+					ARRAY[sync_loose_foreign_key_triggers.referenced::pg_catalog.oid])
+	  INTO tree
+	  FROM pg_catalog.pg_partition_tree(
+			COALESCE(pg_catalog.pg_partition_root(sync_loose_foreign_key_triggers.referenced),
+					 sync_loose_foreign_key_triggers.referenced)) t;
 	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
-					   WHERE l.referenced OPERATOR(pg_catalog.=) sync_loose_foreign_key_triggers.referenced
+					   WHERE l.referenced::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (tree)
 						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
-	present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
-						WHERE t.tgrelid OPERATOR(pg_catalog.=) sync_loose_foreign_key_triggers.referenced
-						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
-	IF wanted AND NOT present THEN
-		EXECUTE pg_catalog.format(
-			'CREATE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
-			 REFERENCING OLD TABLE AS old_rows
-			 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
-			referenced);
-		EXECUTE pg_catalog.format(
-			'CREATE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
-			 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-			 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
-			referenced);
-	ELSIF present AND NOT wanted THEN
-		EXECUTE pg_catalog.format('DROP TRIGGER migration_split_loose_fk_delete ON %s', referenced);
-		EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s', referenced);
-	END IF;
+	FOR m IN
+		SELECT c.oid FROM pg_catalog.pg_class c
+		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (tree)
+		   AND c.relkind IN ('r', 'p')
+		 ORDER BY c.oid
+	LOOP
+		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
+							WHERE t.tgrelid OPERATOR(pg_catalog.=) m
+							  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
+		IF wanted AND NOT present THEN
+			EXECUTE pg_catalog.format(
+				'CREATE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
+				 REFERENCING OLD TABLE AS old_rows
+				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
+				m::pg_catalog.regclass);
+			EXECUTE pg_catalog.format(
+				'CREATE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
+				 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
+				m::pg_catalog.regclass);
+		ELSIF present AND NOT wanted THEN
+			EXECUTE pg_catalog.format('DROP TRIGGER migration_split_loose_fk_delete ON %s',
+									  m::pg_catalog.regclass);
+			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s',
+									  m::pg_catalog.regclass);
+		END IF;
+	END LOOP;
 END
 $$;
+
+-- After CREATE TABLE (... PARTITION OF) and ALTER TABLE (... ATTACH
+-- PARTITION): give the partitions of a loosened referenced table that
+-- came since the queue triggers.  Costs one query of
+-- loose_foreign_key_definitions when no loosened key references a
+-- partitioned table or a partition.  Runs as the user of the DDL, who owns
+-- the new partition.
+CREATE FUNCTION migration_split.sync_loose_foreign_key_partitions()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r	regclass;
+BEGIN
+	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
+		RETURN;
+	END IF;
+	FOR r IN
+		SELECT DISTINCT l.referenced
+		  FROM migration_split.loose_foreign_key_definitions l
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+		 WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
+	LOOP
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r);
+	END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER migration_split_loose_foreign_key_partitions ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION migration_split.sync_loose_foreign_key_partitions();
 
 -- Drop a cross-domain foreign key and clean up after deletes of the
 -- referenced rows asynchronously instead: on_delete 'cascade' deletes the
