@@ -17,9 +17,11 @@
  * They never read through anything a less privileged owner's code could
  * run in:
  *
- *   - only plain tables (relkind 'r', not partitions): no views, foreign
- *     tables or partitioned tables, whose rules, FDWs or partitions could
- *     run code;
+ *   - only plain tables (relkind 'r', not partitions), and for generic
+ *     relations partitioned tables all of whose partitions are plain or
+ *     partitioned tables (read through the partitioned table, without a
+ *     WHERE clause, so no partition pruning compares values): no views or
+ *     foreign tables, whose rules or FDWs could run code;
  *   - row_security = off is pinned, and tables where row-level security
  *     would apply to the caller (row_security_active()) are skipped, so no
  *     policy expression ever runs;
@@ -90,6 +92,29 @@ AS $$
 		   AND NOT pg_catalog.row_security_active(rel)
 $$;
 
+-- Whether the rows of a table with a generic relation pair may be read:
+-- a plain table as readable_plain_table() says, or a partitioned table
+-- (not itself a partition) whose partitions, at every level, are plain or
+-- partitioned tables, that the caller may read without row-level security
+-- (read through the partitioned table, only its privileges and policies
+-- apply, as for any query of it).
+CREATE FUNCTION migration_split.readable_generic_table(rel pg_catalog.oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT migration_split.readable_plain_table(rel)
+		OR (EXISTS (SELECT FROM pg_catalog.pg_class c
+					 WHERE c.oid OPERATOR(pg_catalog.=) rel
+					   AND c.relkind OPERATOR(pg_catalog.=) 'p'
+					   AND NOT c.relispartition)
+			AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(rel) t
+							  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid
+							 WHERE c.relkind NOT IN ('r', 'p'))
+			AND pg_catalog.has_table_privilege(rel, 'SELECT')
+			AND NOT pg_catalog.row_security_active(rel))
+$$;
+
 -- Every generic relation pair with the tables its rows point at, same
 -- domain or not: one row per pair and target table.  Content types are
 -- mapped to tables as suggest_domains() maps models: the table named
@@ -99,7 +124,9 @@ $$;
 -- a content type that maps to no table have a NULL to_table.
 --
 -- estimate => false counts the rows: one scan of each table with a pair
--- (GROUP BY the type column; parallel workers help on large tables).
+-- (GROUP BY the type column; parallel workers help on large tables); a
+-- partitioned table is read whole (its partitions hold the rows) and its
+-- pairs are counted once, under it.
 -- estimate => true reads pg_stats instead (most_common_vals and
 -- most_common_freqs of the type column times pg_class.reltuples): no
 -- table is read, but only what ANALYZE saw is known, and a table never
@@ -206,14 +233,20 @@ BEGIN
 	-- The rows of every pair, by content type.
 	FOR t IN
 		SELECT g.relid, g.type_column, g.id_column, g.content_types,
-			   n.nspname, c.relname, c.reltuples
+			   n.nspname, c.relname, c.relkind,
+			   CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'p'
+					THEN (SELECT COALESCE(pg_catalog.sum(GREATEST(pc.reltuples, 0)), 0)
+							FROM pg_catalog.pg_partition_tree(g.relid) pt
+							JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pt.relid
+						   WHERE pc.relkind OPERATOR(pg_catalog.=) 'r')
+					ELSE c.reltuples END AS reltuples
 		  FROM migration_split.generic_relation_columns() g
 		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.relid
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		  JOIN pg_catalog.pg_attribute a
 			ON a.attrelid OPERATOR(pg_catalog.=) g.relid
 		   AND a.attname OPERATOR(pg_catalog.=) g.type_column
-		 WHERE migration_split.readable_plain_table(g.relid)
+		 WHERE migration_split.readable_generic_table(g.relid)
 		   AND a.atttypid IN ('pg_catalog.int2'::pg_catalog.regtype,
 							  'pg_catalog.int4'::pg_catalog.regtype,
 							  'pg_catalog.int8'::pg_catalog.regtype)
@@ -229,7 +262,17 @@ BEGIN
 			 WHERE s.schemaname OPERATOR(pg_catalog.=) t.nspname
 			   AND s.tablename OPERATOR(pg_catalog.=) t.relname
 			   AND s.attname OPERATOR(pg_catalog.=) t.type_column
-			   AND NOT s.inherited;
+			   AND s.inherited OPERATOR(pg_catalog.=) (t.relkind OPERATOR(pg_catalog.=) 'p');
+		ELSIF t.relkind OPERATOR(pg_catalog.=) 'p' THEN
+			-- no WHERE clause: nothing for partition pruning to compare
+			EXECUTE pg_catalog.format(
+				'SELECT pg_catalog.array_agg(s.k) FILTER (WHERE s.k IS NOT NULL),
+						pg_catalog.array_agg(s.n) FILTER (WHERE s.k IS NOT NULL)
+				   FROM (SELECT %1$I::pg_catalog.int8 AS k, pg_catalog.count(*) AS n
+						   FROM %2$I.%3$I
+						  GROUP BY 1) s',
+				t.type_column, t.nspname, t.relname)
+			   INTO keys, counts;
 		ELSE
 			EXECUTE pg_catalog.format(
 				'SELECT pg_catalog.array_agg(s.k), pg_catalog.array_agg(s.n)
@@ -299,6 +342,7 @@ COMMENT ON VIEW migration_split.cross_domain_generic_relations IS
 GRANT SELECT ON migration_split.cross_domain_generic_relations TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.generic_relation_columns(),
 	migration_split.readable_plain_table(pg_catalog.oid),
+	migration_split.readable_generic_table(pg_catalog.oid),
 	migration_split.generic_relations(boolean) TO PUBLIC;
 
 --------------------------------------------------------------------------
