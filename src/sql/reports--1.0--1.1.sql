@@ -16,6 +16,252 @@ RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
 LANGUAGE C STABLE ROWS 10000
 AS 'MODULE_PATHNAME', 'ms_report_relation_domains';
 
+-- The domain of one relation for the reports (NULL: none, also for an oid
+-- that is no relation), from the same cache: a hash lookup, cheaper per
+-- row than a join with report_relation_domains().  Internal to the reports.
+CREATE FUNCTION migration_split.report_domain(rel pg_catalog.oid)
+RETURNS pg_catalog.text
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_domain';
+
+-- Per domain with a relation: its tables (tagged tables and their
+-- inheritance children; partitions are part of their table), the disk
+-- space of its tables, partitions, materialized views, TOAST tables,
+-- sequences and their indexes, and the rows of its tables and
+-- materialized views, from one pass over pg_class and the ownership cache:
+-- sizes from pg_class.relpages (a sequence is one block; a table never
+-- vacuumed or analyzed counts its main fork's current size), rows from
+-- reltuples of what was vacuumed or analyzed (NULL when nothing was).  No
+-- file is read.  Shared by domain_summary and boundary_graph().
+CREATE FUNCTION migration_split.report_domain_sizes()
+RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
+			   total_size pg_catalog.int8, estimated_rows pg_catalog.int8)
+LANGUAGE C STABLE ROWS 20
+AS 'MODULE_PATHNAME', 'ms_report_domain_sizes';
+
+GRANT EXECUTE ON FUNCTION migration_split.report_domain(pg_catalog.oid),
+	migration_split.report_domain_sizes() TO PUBLIC;
+
+-- cross_domain_foreign_keys: the domains from report_domain() (issue 12).
+CREATE OR REPLACE VIEW migration_split.cross_domain_foreign_keys AS
+SELECT c.conname AS constraint_name,
+	   c.conrelid::pg_catalog.regclass AS from_table,
+	   c.from_domain,
+	   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
+	   c.confrelid::pg_catalog.regclass AS to_table,
+	   c.to_domain,
+	   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
+	   CASE c.confdeltype
+			WHEN 'a' THEN 'no action'
+			WHEN 'r' THEN 'restrict'
+			WHEN 'c' THEN 'cascade'
+			WHEN 'n' THEN 'set null'
+			WHEN 'd' THEN 'set default'
+	   END OPERATOR(pg_catalog.||)
+	   CASE WHEN c.confdelsetcols IS NULL THEN ''
+			ELSE ' (' OPERATOR(pg_catalog.||)
+				 pg_catalog.array_to_string(migration_split.column_names(c.conrelid,
+															c.confdelsetcols), ', ')
+				 OPERATOR(pg_catalog.||) ')'
+	   END AS on_delete,
+	   CASE c.confupdtype
+			WHEN 'a' THEN 'no action'
+			WHEN 'r' THEN 'restrict'
+			WHEN 'c' THEN 'cascade'
+			WHEN 'n' THEN 'set null'
+			WHEN 'd' THEN 'set default'
+	   END AS on_update,
+	   CASE WHEN NOT c.condeferrable THEN 'not deferrable'
+			WHEN c.condeferred THEN 'deferrable initially deferred'
+			ELSE 'deferrable initially immediate'
+	   END AS deferrable
+  FROM (SELECT k.*, migration_split.report_domain(k.conrelid) AS from_domain,
+			   migration_split.report_domain(k.confrelid) AS to_domain
+		  FROM pg_catalog.pg_constraint k
+		 WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+		   AND k.conparentid OPERATOR(pg_catalog.=) 0
+		OFFSET 0) c
+ WHERE c.from_domain IS DISTINCT FROM c.to_domain
+ ORDER BY c.from_domain COLLATE "C", c.to_domain COLLATE "C",
+		  c.conrelid::pg_catalog.regclass::pg_catalog.text COLLATE "C",
+		  c.conname;
+
+-- cross_domain_dependencies: domains from report_domain(), catalogs entered
+-- from their small ends (issue 12, reports at scale).
+CREATE OR REPLACE FUNCTION migration_split.report_cross_domain_dependencies()
+RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
+			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
+			   to_object pg_catalog.text, to_table pg_catalog.regclass,
+			   to_domain pg_catalog.text, detail pg_catalog.text)
+LANGUAGE sql STABLE ROWS 1000
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $function$
+WITH RECURSIVE
+-- (view, relation it reads, first view on the way or NULL when direct)
+reads (viewid, relid, via) AS (
+	-- from the rules (a few per view), not from a scan of pg_class
+	SELECT DISTINCT v.oid, d.refobjid, NULL::pg_catalog.oid
+	  FROM pg_catalog.pg_rewrite w
+	  CROSS JOIN LATERAL (SELECT c.oid FROM pg_catalog.pg_class c
+						   WHERE c.oid OPERATOR(pg_catalog.=) w.ev_class
+							 AND c.relkind IN ('v', 'm')
+							 AND c.relnamespace NOT IN
+								 ('pg_catalog'::pg_catalog.regnamespace,
+								  'information_schema'::pg_catalog.regnamespace,
+								  'migration_split'::pg_catalog.regnamespace)
+						  OFFSET 0) v
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) w.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+	UNION
+	SELECT r.viewid, d.refobjid, COALESCE(r.via, r.relid)
+	  FROM reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.relid
+	  JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) v.oid
+	  JOIN pg_catalog.pg_depend d
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+	   AND d.objid OPERATOR(pg_catalog.=) w.oid
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+	 WHERE v.relkind IN ('v', 'm')
+	   AND migration_split.report_domain(r.relid) IS NULL
+),
+-- (view, table or owned relation it reads, how)
+view_reads AS MATERIALIZED (
+	SELECT r.viewid, r.relid, migration_split.report_domain(r.relid) AS domain,
+		   pg_catalog.string_agg(r.via::pg_catalog.regclass::pg_catalog.text, ', '
+								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text COLLATE "C")
+			 FILTER (WHERE r.via IS NOT NULL) AS vias,
+		   pg_catalog.bool_or(r.via IS NULL) AS direct
+	  FROM reads r
+	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+	 WHERE c.relkind NOT IN ('v', 'm') OR migration_split.report_domain(r.relid) IS NOT NULL
+	 GROUP BY r.viewid, r.relid
+),
+view_domains AS (
+	SELECT r.viewid, pg_catalog.count(DISTINCT r.domain) AS domains,
+		   migration_split.report_domain(r.viewid) AS domain
+	  FROM view_reads r
+	 GROUP BY r.viewid
+),
+-- the user triggers, read once (pg_trigger also holds two internal
+-- triggers per foreign key)
+user_triggers AS MATERIALIZED (
+	SELECT t.tgname, t.tgrelid, t.tgfoid, t.tgparentid
+	  FROM pg_catalog.pg_trigger t
+	 WHERE NOT t.tgisinternal
+),
+trigger_writes AS (
+	SELECT f.fn, w.rel::pg_catalog.oid AS relid, w.command
+	  FROM (SELECT DISTINCT t.tgfoid AS fn FROM user_triggers t) f,
+		   LATERAL migration_split.function_writes(f.fn) w
+),
+-- column defaults calling nextval() of a sequence of another domain (or
+-- of none): the default's dependency on the sequence (refobjsubid 0; the
+-- one on its own column has the column number)
+seq_defaults AS MATERIALIZED (
+	SELECT ad.oid AS adoid, ad.adrelid, ad.adnum, d.refobjid AS seqid,
+		   migration_split.report_domain(ad.adrelid) AS tdomain,
+		   migration_split.report_domain(d.refobjid) AS sdomain
+	  FROM pg_catalog.pg_depend d
+	  JOIN pg_catalog.pg_sequence sq ON sq.seqrelid OPERATOR(pg_catalog.=) d.refobjid
+	  JOIN (SELECT a.oid, a.adrelid, a.adnum FROM pg_catalog.pg_attrdef a) ad
+		ON ad.oid OPERATOR(pg_catalog.=) d.objid
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjsubid OPERATOR(pg_catalog.=) 0
+	   AND migration_split.report_domain(ad.adrelid) IS DISTINCT FROM
+		   migration_split.report_domain(d.refobjid)
+),
+report AS (
+	SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+		   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
+		   r.viewid::pg_catalog.regclass AS from_table,
+		   n.domain AS from_domain,
+		   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
+		   r.relid::pg_catalog.regclass AS to_table,
+		   r.domain AS to_domain,
+		   CASE WHEN r.direct AND r.vias IS NULL THEN 'reads it'
+				WHEN r.direct THEN 'reads it directly and through ' OPERATOR(pg_catalog.||) r.vias
+				ELSE 'reads it through ' OPERATOR(pg_catalog.||) r.vias
+		   END AS detail
+	  FROM view_reads r
+	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
+	  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
+	 WHERE CASE WHEN n.domain IS NULL
+				THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
+				ELSE r.domain IS DISTINCT FROM n.domain
+		   END
+	UNION ALL
+	SELECT 'sequence default',
+		   pg_catalog.format('%s.%I', sd.adrelid::pg_catalog.regclass, a.attname),
+		   sd.adrelid::pg_catalog.regclass,
+		   sd.tdomain,
+		   sd.seqid::pg_catalog.regclass::pg_catalog.text,
+		   COALESCE(so.refobjid, sd.seqid)::pg_catalog.regclass,
+		   sd.sdomain,
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, sd.adrelid)
+		   OPERATOR(pg_catalog.||)
+		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
+				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
+					 so.refobjid::pg_catalog.regclass::pg_catalog.text
+		   END
+	  FROM seq_defaults sd
+	  JOIN pg_catalog.pg_attrdef ad ON ad.oid OPERATOR(pg_catalog.=) sd.adoid
+	  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) sd.adrelid
+	  JOIN pg_catalog.pg_attribute a
+		ON a.attrelid OPERATOR(pg_catalog.=) sd.adrelid
+	   AND a.attnum OPERATOR(pg_catalog.=) sd.adnum
+	  LEFT JOIN pg_catalog.pg_depend so
+		ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.objid OPERATOR(pg_catalog.=) sd.seqid
+	   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND so.deptype IN ('a', 'i')
+	 WHERE NOT t.relispartition
+	UNION ALL
+	SELECT 'trigger',
+		   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
+		   t.tgrelid::pg_catalog.regclass,
+		   x.fdomain,
+		   w.relid::pg_catalog.regclass::pg_catalog.text,
+		   w.relid::pg_catalog.regclass,
+		   x.wdomain,
+		   pg_catalog.format('function %s runs %s on it',
+							 t.tgfoid::pg_catalog.regprocedure, w.command)
+	  FROM user_triggers t
+	  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid,
+		   LATERAL (SELECT migration_split.report_domain(t.tgrelid) AS fdomain,
+						   migration_split.report_domain(w.relid) AS wdomain) x
+	 WHERE t.tgparentid OPERATOR(pg_catalog.=) 0
+	   AND x.fdomain IS DISTINCT FROM x.wdomain
+	UNION ALL
+	SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
+		   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
+		   i.inhrelid::pg_catalog.regclass,
+		   x.cdomain,
+		   i.inhparent::pg_catalog.regclass::pg_catalog.text,
+		   i.inhparent::pg_catalog.regclass,
+		   x.pdomain,
+		   CASE WHEN c.relispartition THEN 'is a partition of it'
+				ELSE 'inherits from it' END
+	  FROM pg_catalog.pg_inherits i
+	  CROSS JOIN LATERAL (SELECT c.relispartition FROM pg_catalog.pg_class c
+						   WHERE c.oid OPERATOR(pg_catalog.=) i.inhrelid
+							 AND c.relkind IN ('r', 'p', 'f')
+						  OFFSET 0) c,
+		   LATERAL (SELECT migration_split.report_domain(i.inhrelid) AS cdomain,
+						   migration_split.report_domain(i.inhparent) AS pdomain) x
+	 WHERE x.cdomain IS DISTINCT FROM x.pdomain
+)
+SELECT r.kind, r.from_object, r.from_table, r.from_domain,
+	   r.to_object, r.to_table, r.to_domain, r.detail
+  FROM report r
+ ORDER BY r.kind COLLATE "C", r.from_object COLLATE "C", r.to_object COLLATE "C"
+$function$;
+
 -- What ties two domains, counted per kind: one row per (from_domain,
 -- to_domain, kind).  Directed rows (from_domain depends on to_domain):
 -- foreign keys, generic relations (when
@@ -38,22 +284,19 @@ AS $function$
 #variable_conflict use_column
 BEGIN
 	RETURN QUERY
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain
-		  FROM migration_split.report_relation_domains() r
-	),
-	deps AS MATERIALIZED (
+	WITH deps AS MATERIALIZED (
 		SELECT d.kind, d.from_object, d.from_domain, d.to_domain
 		  FROM migration_split.report_cross_domain_dependencies() d
 	)
-	SELECT f.domain, t.domain, 'foreign key'::text, true, count(*), NULL::int8
-	  FROM pg_constraint c
-	  LEFT JOIN rd f ON f.relid = c.conrelid
-	  LEFT JOIN rd t ON t.relid = c.confrelid
-	 WHERE c.contype = 'f'
-	   AND c.conparentid = 0
-	   AND f.domain IS DISTINCT FROM t.domain
-	 GROUP BY f.domain, t.domain
+	SELECT c.f, c.t, 'foreign key'::text, true, count(*), NULL::int8
+	  FROM (SELECT migration_split.report_domain(k.conrelid) AS f,
+				   migration_split.report_domain(k.confrelid) AS t
+			  FROM pg_constraint k
+			 WHERE k.contype = 'f'
+			   AND k.conparentid = 0
+			OFFSET 0) c
+	 WHERE c.f IS DISTINCT FROM c.t
+	 GROUP BY c.f, c.t
 	UNION ALL
 	SELECT d.from_domain, d.to_domain, d.kind, true, count(*), NULL::int8
 	  FROM deps d
@@ -382,40 +625,9 @@ AS $function$
 DECLARE
 	result		text;
 BEGIN
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.via
-		  FROM migration_split.report_relation_domains() r
-	),
-	counts AS (
-		SELECT rd.domain, count(*) AS tables
-		  FROM rd
-		  JOIN pg_class c ON c.oid = rd.relid
-		 WHERE c.relkind IN ('r', 'p', 'f')
-		   AND rd.via IN ('tag', 'inheritance')
-		 GROUP BY rd.domain
-	),
-	-- disk space of the domain's relations and their indexes, from
-	-- pg_class.relpages (kept by VACUUM, ANALYZE and CREATE INDEX), or the
-	-- main fork's current size for a table never vacuumed or analyzed; a
-	-- sequence is one page.  Cheaper than domain_summary's walk over the
-	-- data directory, which costs more than the rest of the graph.
-	sizes AS (
-		SELECT s.domain,
-			   sum(CASE WHEN s.relkind = 'S' THEN current_setting('block_size')::int8
-						WHEN s.relkind IN ('r', 'm', 't') AND s.reltuples < 0
-						THEN pg_relation_size(s.oid)
-						ELSE s.relpages::int8 * current_setting('block_size')::int8
-				   END) AS total_size
-		  FROM (SELECT rd.domain, c.oid, c.relkind, c.relpages, c.reltuples
-				  FROM rd
-				  JOIN pg_class c ON c.oid = rd.relid
-				 WHERE c.relkind IN ('r', 'm', 'S', 't')
-				UNION ALL
-				SELECT rd.domain, ic.oid, ic.relkind, ic.relpages, ic.reltuples
-				  FROM rd
-				  JOIN pg_index i ON i.indrelid = rd.relid
-				  JOIN pg_class ic ON ic.oid = i.indexrelid) s
-		 GROUP BY s.domain
+	WITH sizes AS (
+		SELECT z.domain, z.tables, z.total_size
+		  FROM migration_split.report_domain_sizes() z
 	),
 	ties AS MATERIALIZED (
 		SELECT x.from_domain, x.to_domain, x.kind, x.directed, x.objects, x.calls,
@@ -440,10 +652,9 @@ BEGIN
 			OR x.from_domain = only_domain OR x.to_domain = only_domain
 	),
 	nodes AS (
-		SELECT d.domain, coalesce(n.tables, 0) AS tables,
+		SELECT d.domain, coalesce(s.tables, 0) AS tables,
 			   coalesce(s.total_size, 0)::int8 AS total_size
 		  FROM migration_split.domains d
-		  LEFT JOIN counts n ON n.domain = d.domain
 		  LEFT JOIN sizes s ON s.domain = d.domain
 		 WHERE only_domain IS NULL OR d.domain = only_domain
 			OR EXISTS (SELECT FROM ties t

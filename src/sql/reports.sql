@@ -10,9 +10,10 @@
 
 -- The rule of every report: two ends cross a boundary when their effective
 -- domains (relation_domains) differ; an unowned end differs from every
--- domain, but two unowned ends never cross.  Each view reads
--- relation_domains once (MATERIALIZED) and joins it, so the cost is a few
--- hash joins over the catalogs however many tables there are.
+-- domain, but two unowned ends never cross.  Domains come from the
+-- backend's ownership cache (report_domain(), report_relation_domains()):
+-- a hash lookup per catalog row once the cache is warm, so the cost is a
+-- pass over the catalogs the report reads, however many tables there are.
 
 -- Names of columns given by number, as in pg_constraint.conkey.
 CREATE FUNCTION migration_split.column_names(rel pg_catalog.regclass,
@@ -38,20 +39,40 @@ RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
 LANGUAGE C STABLE ROWS 10000
 AS 'MODULE_PATHNAME', 'ms_report_relation_domains';
 
+-- The domain of one relation for the reports (NULL: none, also for an oid
+-- that is no relation), from the same cache: a hash lookup, cheaper per
+-- row than a join with report_relation_domains().  Internal to the reports.
+CREATE FUNCTION migration_split.report_domain(rel pg_catalog.oid)
+RETURNS pg_catalog.text
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_domain';
+
+-- Per domain with a relation: its tables (tagged tables and their
+-- inheritance children; partitions are part of their table), the disk
+-- space of its tables, partitions, materialized views, TOAST tables,
+-- sequences and their indexes, and the rows of its tables and
+-- materialized views, from one pass over pg_class and the ownership cache:
+-- sizes from pg_class.relpages (a sequence is one block; a table never
+-- vacuumed or analyzed counts its main fork's current size), rows from
+-- reltuples of what was vacuumed or analyzed (NULL when nothing was).  No
+-- file is read.  Shared by domain_summary and boundary_graph().
+CREATE FUNCTION migration_split.report_domain_sizes()
+RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
+			   total_size pg_catalog.int8, estimated_rows pg_catalog.int8)
+LANGUAGE C STABLE ROWS 20
+AS 'MODULE_PATHNAME', 'ms_report_domain_sizes';
+
 -- Foreign keys whose two tables are in different domains.  A foreign key
 -- on a partitioned table, or to one, is one constraint (its clones on the
--- partitions are left out).
+-- partitions are left out).  The domains of both ends come from
+-- report_domain(), two hash lookups per constraint.
 CREATE VIEW migration_split.cross_domain_foreign_keys AS
-WITH rd AS MATERIALIZED (
-	SELECT r.relid, r.domain
-	  FROM migration_split.report_relation_domains() r
-)
 SELECT c.conname AS constraint_name,
 	   c.conrelid::pg_catalog.regclass AS from_table,
-	   f.domain AS from_domain,
+	   c.from_domain,
 	   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
 	   c.confrelid::pg_catalog.regclass AS to_table,
-	   t.domain AS to_domain,
+	   c.to_domain,
 	   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
 	   CASE c.confdeltype
 			WHEN 'a' THEN 'no action'
@@ -77,13 +98,14 @@ SELECT c.conname AS constraint_name,
 			WHEN c.condeferred THEN 'deferrable initially deferred'
 			ELSE 'deferrable initially immediate'
 	   END AS deferrable
-  FROM pg_catalog.pg_constraint c
-  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
-  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
- WHERE c.contype OPERATOR(pg_catalog.=) 'f'
-   AND c.conparentid OPERATOR(pg_catalog.=) 0
-   AND f.domain IS DISTINCT FROM t.domain
- ORDER BY f.domain COLLATE "C", t.domain COLLATE "C",
+  FROM (SELECT k.*, migration_split.report_domain(k.conrelid) AS from_domain,
+			   migration_split.report_domain(k.confrelid) AS to_domain
+		  FROM pg_catalog.pg_constraint k
+		 WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+		   AND k.conparentid OPERATOR(pg_catalog.=) 0
+		OFFSET 0) c
+ WHERE c.from_domain IS DISTINCT FROM c.to_domain
+ ORDER BY c.from_domain COLLATE "C", c.to_domain COLLATE "C",
 		  c.conrelid::pg_catalog.regclass::pg_catalog.text COLLATE "C",
 		  c.conname;
 
@@ -113,10 +135,13 @@ COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
 --   trigger                  a trigger whose function writes a table of
 --                            another domain (see function_writes)
 --   inheritance, partition   a child in another domain than its parent
--- The body runs as a function so that it is planned with jit = off: its
--- estimates (joins with relation_domains, whose keys the planner cannot
--- know to be unique) reach jit_above_cost on small schemas already, and JIT
--- compilation costs more than the query.
+-- The body runs as a function so that it is planned with jit = off (its
+-- estimates reach jit_above_cost on small schemas already, and JIT
+-- compilation costs more than the query).  Domains come from
+-- report_domain(), a hash lookup per row, instead of joins with the
+-- relation domains; the catalogs are entered from their small ends (rules,
+-- the sequence dependencies of defaults, pg_inherits, the user triggers
+-- read once) with index lookups into pg_class, never a scan of it.
 CREATE FUNCTION migration_split.report_cross_domain_dependencies()
 RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
 			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
@@ -126,23 +151,25 @@ LANGUAGE sql STABLE ROWS 1000
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
-WITH RECURSIVE rd AS MATERIALIZED (
-	SELECT r.relid, r.domain
-	  FROM migration_split.report_relation_domains() r
-),
+WITH RECURSIVE
 -- (view, relation it reads, first view on the way or NULL when direct)
 reads (viewid, relid, via) AS (
+	-- from the rules (a few per view), not from a scan of pg_class
 	SELECT DISTINCT v.oid, d.refobjid, NULL::pg_catalog.oid
-	  FROM pg_catalog.pg_class v
-	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
-	  JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) v.oid
+	  FROM pg_catalog.pg_rewrite w
+	  CROSS JOIN LATERAL (SELECT c.oid FROM pg_catalog.pg_class c
+						   WHERE c.oid OPERATOR(pg_catalog.=) w.ev_class
+							 AND c.relkind IN ('v', 'm')
+							 AND c.relnamespace NOT IN
+								 ('pg_catalog'::pg_catalog.regnamespace,
+								  'information_schema'::pg_catalog.regnamespace,
+								  'migration_split'::pg_catalog.regnamespace)
+						  OFFSET 0) v
 	  JOIN pg_catalog.pg_depend d
 		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
 	   AND d.objid OPERATOR(pg_catalog.=) w.oid
 	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
-	 WHERE v.relkind IN ('v', 'm')
-	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'migration_split')
 	UNION
 	SELECT r.viewid, d.refobjid, COALESCE(r.via, r.relid)
 	  FROM reads r
@@ -154,38 +181,60 @@ reads (viewid, relid, via) AS (
 	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 	   AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
 	 WHERE v.relkind IN ('v', 'm')
-	   AND NOT EXISTS (SELECT FROM rd WHERE rd.relid OPERATOR(pg_catalog.=) r.relid)
+	   AND migration_split.report_domain(r.relid) IS NULL
 ),
 -- (view, table or owned relation it reads, how)
-view_reads AS (
-	SELECT r.viewid, r.relid, rd.domain,
+view_reads AS MATERIALIZED (
+	SELECT r.viewid, r.relid, migration_split.report_domain(r.relid) AS domain,
 		   pg_catalog.string_agg(r.via::pg_catalog.regclass::pg_catalog.text, ', '
 								 ORDER BY r.via::pg_catalog.regclass::pg_catalog.text COLLATE "C")
 			 FILTER (WHERE r.via IS NOT NULL) AS vias,
 		   pg_catalog.bool_or(r.via IS NULL) AS direct
 	  FROM reads r
 	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
-	  LEFT JOIN rd ON rd.relid OPERATOR(pg_catalog.=) r.relid
-	 WHERE c.relkind NOT IN ('v', 'm') OR rd.domain IS NOT NULL
-	 GROUP BY r.viewid, r.relid, rd.domain
+	 WHERE c.relkind NOT IN ('v', 'm') OR migration_split.report_domain(r.relid) IS NOT NULL
+	 GROUP BY r.viewid, r.relid
 ),
 view_domains AS (
-	SELECT r.viewid, pg_catalog.count(DISTINCT r.domain) AS domains
+	SELECT r.viewid, pg_catalog.count(DISTINCT r.domain) AS domains,
+		   migration_split.report_domain(r.viewid) AS domain
 	  FROM view_reads r
 	 GROUP BY r.viewid
 ),
+-- the user triggers, read once (pg_trigger also holds two internal
+-- triggers per foreign key)
+user_triggers AS MATERIALIZED (
+	SELECT t.tgname, t.tgrelid, t.tgfoid, t.tgparentid
+	  FROM pg_catalog.pg_trigger t
+	 WHERE NOT t.tgisinternal
+),
 trigger_writes AS (
 	SELECT f.fn, w.rel::pg_catalog.oid AS relid, w.command
-	  FROM (SELECT DISTINCT t.tgfoid AS fn
-			  FROM pg_catalog.pg_trigger t
-			 WHERE NOT t.tgisinternal) f,
+	  FROM (SELECT DISTINCT t.tgfoid AS fn FROM user_triggers t) f,
 		   LATERAL migration_split.function_writes(f.fn) w
+),
+-- column defaults calling nextval() of a sequence of another domain (or
+-- of none): the default's dependency on the sequence (refobjsubid 0; the
+-- one on its own column has the column number)
+seq_defaults AS MATERIALIZED (
+	SELECT ad.oid AS adoid, ad.adrelid, ad.adnum, d.refobjid AS seqid,
+		   migration_split.report_domain(ad.adrelid) AS tdomain,
+		   migration_split.report_domain(d.refobjid) AS sdomain
+	  FROM pg_catalog.pg_depend d
+	  JOIN pg_catalog.pg_sequence sq ON sq.seqrelid OPERATOR(pg_catalog.=) d.refobjid
+	  JOIN (SELECT a.oid, a.adrelid, a.adnum FROM pg_catalog.pg_attrdef a) ad
+		ON ad.oid OPERATOR(pg_catalog.=) d.objid
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.refobjsubid OPERATOR(pg_catalog.=) 0
+	   AND migration_split.report_domain(ad.adrelid) IS DISTINCT FROM
+		   migration_split.report_domain(d.refobjid)
 ),
 report AS (
 	SELECT CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
 		   r.viewid::pg_catalog.regclass::pg_catalog.text AS from_object,
 		   r.viewid::pg_catalog.regclass AS from_table,
-		   vd.domain AS from_domain,
+		   n.domain AS from_domain,
 		   r.relid::pg_catalog.regclass::pg_catalog.text AS to_object,
 		   r.relid::pg_catalog.regclass AS to_table,
 		   r.domain AS to_domain,
@@ -195,80 +244,71 @@ report AS (
 		   END AS detail
 	  FROM view_reads r
 	  JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.viewid
-	  LEFT JOIN rd vd ON vd.relid OPERATOR(pg_catalog.=) r.viewid
 	  JOIN view_domains n ON n.viewid OPERATOR(pg_catalog.=) r.viewid
-	 WHERE CASE WHEN vd.domain IS NULL
+	 WHERE CASE WHEN n.domain IS NULL
 				THEN r.domain IS NOT NULL AND n.domains OPERATOR(pg_catalog.>=) 2
-				ELSE r.domain IS DISTINCT FROM vd.domain
+				ELSE r.domain IS DISTINCT FROM n.domain
 		   END
 	UNION ALL
 	SELECT 'sequence default',
-		   pg_catalog.format('%s.%I', ad.adrelid::pg_catalog.regclass, a.attname),
-		   ad.adrelid::pg_catalog.regclass,
-		   td.domain,
-		   s.oid::pg_catalog.regclass::pg_catalog.text,
-		   COALESCE(so.refobjid, s.oid)::pg_catalog.regclass,
-		   sd.domain,
-		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, ad.adrelid)
+		   pg_catalog.format('%s.%I', sd.adrelid::pg_catalog.regclass, a.attname),
+		   sd.adrelid::pg_catalog.regclass,
+		   sd.tdomain,
+		   sd.seqid::pg_catalog.regclass::pg_catalog.text,
+		   COALESCE(so.refobjid, sd.seqid)::pg_catalog.regclass,
+		   sd.sdomain,
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, sd.adrelid)
 		   OPERATOR(pg_catalog.||)
 		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
 				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
 					 so.refobjid::pg_catalog.regclass::pg_catalog.text
 		   END
-	  FROM pg_catalog.pg_attrdef ad
-	  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) ad.adrelid
+	  FROM seq_defaults sd
+	  JOIN pg_catalog.pg_attrdef ad ON ad.oid OPERATOR(pg_catalog.=) sd.adoid
+	  JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) sd.adrelid
 	  JOIN pg_catalog.pg_attribute a
-		ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid
-	   AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-	  JOIN pg_catalog.pg_depend d
-		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-	   AND d.objid OPERATOR(pg_catalog.=) ad.oid
-	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-	  JOIN pg_catalog.pg_class s
-		ON s.oid OPERATOR(pg_catalog.=) d.refobjid
-	   AND s.relkind OPERATOR(pg_catalog.=) 'S'
+		ON a.attrelid OPERATOR(pg_catalog.=) sd.adrelid
+	   AND a.attnum OPERATOR(pg_catalog.=) sd.adnum
 	  LEFT JOIN pg_catalog.pg_depend so
 		ON so.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-	   AND so.objid OPERATOR(pg_catalog.=) s.oid
+	   AND so.objid OPERATOR(pg_catalog.=) sd.seqid
 	   AND so.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 	   AND so.deptype IN ('a', 'i')
-	  LEFT JOIN rd td ON td.relid OPERATOR(pg_catalog.=) ad.adrelid
-	  LEFT JOIN rd sd ON sd.relid OPERATOR(pg_catalog.=) s.oid
 	 WHERE NOT t.relispartition
-	   AND td.domain IS DISTINCT FROM sd.domain
 	UNION ALL
 	SELECT 'trigger',
 		   pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass),
 		   t.tgrelid::pg_catalog.regclass,
-		   fd.domain,
+		   x.fdomain,
 		   w.relid::pg_catalog.regclass::pg_catalog.text,
 		   w.relid::pg_catalog.regclass,
-		   wd.domain,
+		   x.wdomain,
 		   pg_catalog.format('function %s runs %s on it',
 							 t.tgfoid::pg_catalog.regprocedure, w.command)
-	  FROM pg_catalog.pg_trigger t
-	  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid
-	  LEFT JOIN rd fd ON fd.relid OPERATOR(pg_catalog.=) t.tgrelid
-	  LEFT JOIN rd wd ON wd.relid OPERATOR(pg_catalog.=) w.relid
-	 WHERE NOT t.tgisinternal
-	   AND t.tgparentid OPERATOR(pg_catalog.=) 0
-	   AND fd.domain IS DISTINCT FROM wd.domain
+	  FROM user_triggers t
+	  JOIN trigger_writes w ON w.fn OPERATOR(pg_catalog.=) t.tgfoid,
+		   LATERAL (SELECT migration_split.report_domain(t.tgrelid) AS fdomain,
+						   migration_split.report_domain(w.relid) AS wdomain) x
+	 WHERE t.tgparentid OPERATOR(pg_catalog.=) 0
+	   AND x.fdomain IS DISTINCT FROM x.wdomain
 	UNION ALL
 	SELECT CASE WHEN c.relispartition THEN 'partition' ELSE 'inheritance' END,
 		   i.inhrelid::pg_catalog.regclass::pg_catalog.text,
 		   i.inhrelid::pg_catalog.regclass,
-		   cd.domain,
+		   x.cdomain,
 		   i.inhparent::pg_catalog.regclass::pg_catalog.text,
 		   i.inhparent::pg_catalog.regclass,
-		   pd.domain,
+		   x.pdomain,
 		   CASE WHEN c.relispartition THEN 'is a partition of it'
 				ELSE 'inherits from it' END
 	  FROM pg_catalog.pg_inherits i
-	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-	  LEFT JOIN rd cd ON cd.relid OPERATOR(pg_catalog.=) i.inhrelid
-	  LEFT JOIN rd pd ON pd.relid OPERATOR(pg_catalog.=) i.inhparent
-	 WHERE c.relkind IN ('r', 'p', 'f')
-	   AND cd.domain IS DISTINCT FROM pd.domain
+	  CROSS JOIN LATERAL (SELECT c.relispartition FROM pg_catalog.pg_class c
+						   WHERE c.oid OPERATOR(pg_catalog.=) i.inhrelid
+							 AND c.relkind IN ('r', 'p', 'f')
+						  OFFSET 0) c,
+		   LATERAL (SELECT migration_split.report_domain(i.inhrelid) AS cdomain,
+						   migration_split.report_domain(i.inhparent) AS pdomain) x
+	 WHERE x.cdomain IS DISTINCT FROM x.pdomain
 )
 SELECT r.kind, r.from_object, r.from_table, r.from_domain,
 	   r.to_object, r.to_table, r.to_domain, r.detail
@@ -287,6 +327,8 @@ COMMENT ON VIEW migration_split.cross_domain_dependencies IS
 GRANT SELECT ON migration_split.cross_domain_foreign_keys,
 	migration_split.cross_domain_dependencies TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
+	migration_split.report_domain(pg_catalog.oid),
+	migration_split.report_domain_sizes(),
 	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
@@ -313,22 +355,19 @@ AS $function$
 #variable_conflict use_column
 BEGIN
 	RETURN QUERY
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain
-		  FROM migration_split.report_relation_domains() r
-	),
-	deps AS MATERIALIZED (
+	WITH deps AS MATERIALIZED (
 		SELECT d.kind, d.from_object, d.from_domain, d.to_domain
 		  FROM migration_split.report_cross_domain_dependencies() d
 	)
-	SELECT f.domain, t.domain, 'foreign key'::text, true, count(*), NULL::int8
-	  FROM pg_constraint c
-	  LEFT JOIN rd f ON f.relid = c.conrelid
-	  LEFT JOIN rd t ON t.relid = c.confrelid
-	 WHERE c.contype = 'f'
-	   AND c.conparentid = 0
-	   AND f.domain IS DISTINCT FROM t.domain
-	 GROUP BY f.domain, t.domain
+	SELECT c.f, c.t, 'foreign key'::text, true, count(*), NULL::int8
+	  FROM (SELECT migration_split.report_domain(k.conrelid) AS f,
+				   migration_split.report_domain(k.confrelid) AS t
+			  FROM pg_constraint k
+			 WHERE k.contype = 'f'
+			   AND k.conparentid = 0
+			OFFSET 0) c
+	 WHERE c.f IS DISTINCT FROM c.t
+	 GROUP BY c.f, c.t
 	UNION ALL
 	SELECT d.from_domain, d.to_domain, d.kind, true, count(*), NULL::int8
 	  FROM deps d
@@ -657,40 +696,9 @@ AS $function$
 DECLARE
 	result		text;
 BEGIN
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.via
-		  FROM migration_split.report_relation_domains() r
-	),
-	counts AS (
-		SELECT rd.domain, count(*) AS tables
-		  FROM rd
-		  JOIN pg_class c ON c.oid = rd.relid
-		 WHERE c.relkind IN ('r', 'p', 'f')
-		   AND rd.via IN ('tag', 'inheritance')
-		 GROUP BY rd.domain
-	),
-	-- disk space of the domain's relations and their indexes, from
-	-- pg_class.relpages (kept by VACUUM, ANALYZE and CREATE INDEX), or the
-	-- main fork's current size for a table never vacuumed or analyzed; a
-	-- sequence is one page.  Cheaper than domain_summary's walk over the
-	-- data directory, which costs more than the rest of the graph.
-	sizes AS (
-		SELECT s.domain,
-			   sum(CASE WHEN s.relkind = 'S' THEN current_setting('block_size')::int8
-						WHEN s.relkind IN ('r', 'm', 't') AND s.reltuples < 0
-						THEN pg_relation_size(s.oid)
-						ELSE s.relpages::int8 * current_setting('block_size')::int8
-				   END) AS total_size
-		  FROM (SELECT rd.domain, c.oid, c.relkind, c.relpages, c.reltuples
-				  FROM rd
-				  JOIN pg_class c ON c.oid = rd.relid
-				 WHERE c.relkind IN ('r', 'm', 'S', 't')
-				UNION ALL
-				SELECT rd.domain, ic.oid, ic.relkind, ic.relpages, ic.reltuples
-				  FROM rd
-				  JOIN pg_index i ON i.indrelid = rd.relid
-				  JOIN pg_class ic ON ic.oid = i.indexrelid) s
-		 GROUP BY s.domain
+	WITH sizes AS (
+		SELECT z.domain, z.tables, z.total_size
+		  FROM migration_split.report_domain_sizes() z
 	),
 	ties AS MATERIALIZED (
 		SELECT x.from_domain, x.to_domain, x.kind, x.directed, x.objects, x.calls,
@@ -715,10 +723,9 @@ BEGIN
 			OR x.from_domain = only_domain OR x.to_domain = only_domain
 	),
 	nodes AS (
-		SELECT d.domain, coalesce(n.tables, 0) AS tables,
+		SELECT d.domain, coalesce(s.tables, 0) AS tables,
 			   coalesce(s.total_size, 0)::int8 AS total_size
 		  FROM migration_split.domains d
-		  LEFT JOIN counts n ON n.domain = d.domain
 		  LEFT JOIN sizes s ON s.domain = d.domain
 		 WHERE only_domain IS NULL OR d.domain = only_domain
 			OR EXISTS (SELECT FROM ties t

@@ -23,12 +23,14 @@ COMMENT ON FUNCTION migration_split.storage_sizes() IS
 -- One row per domain: how big it is, what ties it to other domains, and
 -- whether it is ready to be extracted (no blockers: no cross-domain foreign
 -- keys in either direction, no cross-domain dependencies, no crossing
--- queries seen by the runtime monitor).  total_size is what
--- pg_total_relation_size() gives summed over the domain's tables,
--- partitions, materialized views and owned sequences (indexes and TOAST
--- included), but read from one walk over the data directory instead of
--- opening every relation.  estimated_rows sums pg_class.reltuples of the
--- tables that have been analyzed or vacuumed (NULL when none has).
+-- queries seen by the runtime monitor).  tables, total_size and
+-- estimated_rows come from report_domain_sizes(): pg_class.relpages of the
+-- domain's tables, partitions, materialized views, TOAST tables, indexes
+-- and sequences (as of the last VACUUM or ANALYZE; no relation file is
+-- read), reltuples of the tables that have been analyzed or vacuumed
+-- (NULL when none has).  Before 1.1, total_size came from a walk over the
+-- data directory (storage_sizes(), still there for exact bytes on disk),
+-- whose stat() per file cost more than the rest of the summary.
 CREATE FUNCTION migration_split.report_domain_summary()
 RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
 			   total_size pg_catalog.int8, total_size_pretty pg_catalog.text,
@@ -42,52 +44,21 @@ LANGUAGE sql STABLE ROWS 20
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
-WITH rd AS MATERIALIZED (
-	SELECT r.relid, r.domain, r.via
-	  FROM migration_split.report_relation_domains() r
+WITH sizes AS (
+	SELECT z.domain, z.tables, z.total_size, z.estimated_rows
+	  FROM migration_split.report_domain_sizes() z
 ),
-counts AS (
-	SELECT rd.domain,
-		   pg_catalog.count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')
-									 AND rd.via IN ('tag', 'inheritance')) AS tables,
-		   pg_catalog.sum(c.reltuples)
-			 FILTER (WHERE c.relkind IN ('r', 'm')
-					   AND c.reltuples OPERATOR(pg_catalog.>=) 0) AS estimated_rows
-	  FROM rd
-	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rd.relid
-	 GROUP BY rd.domain
-),
--- every relation file of a domain: its tables, partitions, materialized
--- views, sequences and TOAST tables, and the indexes of all of them
-storage AS (
-	SELECT rd.domain, c.reltablespace, c.relfilenode
-	  FROM rd
-	  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rd.relid
-	 WHERE c.relkind IN ('r', 'm', 'S', 't')
-	UNION ALL
-	SELECT rd.domain, ic.reltablespace, ic.relfilenode
-	  FROM rd
-	  JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) rd.relid
-	  JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
-),
-sizes AS (
-	SELECT s.domain, pg_catalog.sum(f.bytes) AS total_size
-	  FROM storage s
-	  JOIN migration_split.storage_sizes() f
-		ON f.tablespace OPERATOR(pg_catalog.=) s.reltablespace
-	   AND f.relfilenode OPERATOR(pg_catalog.=) s.relfilenode
-	 GROUP BY s.domain
-),
--- the rows of cross_domain_foreign_keys, reusing rd (the view would
--- compute it again); sql/domain_summary.sql checks that they agree
+-- the rows of cross_domain_foreign_keys (domains from report_domain(),
+-- as there); sql/domain_summary.sql checks that they agree
 fks AS MATERIALIZED (
-	SELECT f.domain AS from_domain, t.domain AS to_domain
-	  FROM pg_catalog.pg_constraint c
-	  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
-	  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
-	 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
-	   AND c.conparentid OPERATOR(pg_catalog.=) 0
-	   AND f.domain IS DISTINCT FROM t.domain
+	SELECT c.from_domain, c.to_domain
+	  FROM (SELECT migration_split.report_domain(k.conrelid) AS from_domain,
+				   migration_split.report_domain(k.confrelid) AS to_domain
+			  FROM pg_catalog.pg_constraint k
+			 WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+			   AND k.conparentid OPERATOR(pg_catalog.=) 0
+			OFFSET 0) c
+	 WHERE c.from_domain IS DISTINCT FROM c.to_domain
 ),
 fks_out AS (
 	SELECT f.from_domain AS domain, pg_catalog.count(*) AS n
@@ -101,7 +72,7 @@ fks_in AS (
 ),
 deps AS (
 	SELECT e.domain, pg_catalog.count(*) AS n
-	  FROM migration_split.cross_domain_dependencies d,
+	  FROM migration_split.report_cross_domain_dependencies() d,
 		   LATERAL (VALUES (d.from_domain), (d.to_domain)) AS e(domain)
 	 GROUP BY e.domain
 ),
@@ -112,16 +83,15 @@ runtime AS (
 ),
 summary AS (
 	SELECT d.domain,
-		   COALESCE(n.tables, 0) AS tables,
+		   COALESCE(s.tables, 0) AS tables,
 		   COALESCE(s.total_size, 0)::pg_catalog.int8 AS total_size,
-		   pg_catalog.round(n.estimated_rows)::pg_catalog.int8 AS estimated_rows,
+		   s.estimated_rows,
 		   COALESCE(fo.n, 0) AS fks_out,
 		   COALESCE(fi.n, 0) AS fks_in,
 		   COALESCE(dp.n, 0) AS dependencies,
 		   rt.crossing_queries, rt.crossing_calls, rt.crossing_transactions,
 		   rt.last_violation
 	  FROM migration_split.domains d
-	  LEFT JOIN counts n ON n.domain OPERATOR(pg_catalog.=) d.domain
 	  LEFT JOIN sizes s ON s.domain OPERATOR(pg_catalog.=) d.domain
 	  LEFT JOIN fks_out fo ON fo.domain OPERATOR(pg_catalog.=) d.domain
 	  LEFT JOIN fks_in fi ON fi.domain OPERATOR(pg_catalog.=) d.domain
