@@ -310,15 +310,10 @@ BEGIN
 			ON m.ctt OPERATOR(pg_catalog.=) u.ctt AND m.id OPERATOR(pg_catalog.=) u.key
 		 WHERE u.n OPERATOR(pg_catalog.>) 0
 		 GROUP BY 1, 2, 3, 4
-	),
-	rd AS MATERIALIZED (
-		SELECT r.relid, r.domain FROM migration_split.report_relation_domains() r
 	)
-	SELECT p.rel::pg_catalog.regclass, f.domain, p.typ, p.idc,
-		   p.target::pg_catalog.regclass, d.domain, p.n
+	SELECT p.rel::pg_catalog.regclass, migration_split.report_domain(p.rel), p.typ, p.idc,
+		   p.target::pg_catalog.regclass, migration_split.report_domain(p.target), p.n
 	  FROM pairs p
-	  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) p.rel
-	  LEFT JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.target
 	 ORDER BY p.rel::pg_catalog.regclass::text COLLATE "C", p.typ COLLATE "C",
 			  p.target::pg_catalog.regclass::text COLLATE "C" NULLS LAST;
 END
@@ -1078,12 +1073,12 @@ $function$;
 
 -- The ordered steps to extract one domain into its own service:
 --   readiness             blocking items left (counted as domain_summary
---                         counts them), last violation, size (from
---                         pg_class.relpages of the domain's tables, indexes
---                         and TOAST tables, as of the last VACUUM or
---                         ANALYZE), and the expected copy time (that size
---                         at 60 MB/s, what bench/job_copy.sh measured for
---                         init)
+--                         counts them), last violation, size (as
+--                         domain_summary has it: pg_class.relpages of the
+--                         domain's relations and their indexes, as of the
+--                         last VACUUM or ANALYZE), and the expected copy
+--                         time (that size at 60 MB/s, what
+--                         bench/job_copy.sh measured for init)
 --   foreign key out / in  every cross-domain foreign key (loosen it, or
 --                         replace it by an API call or an event)
 --   loose foreign key     keys already loosened (keep processing the queue)
@@ -1127,24 +1122,22 @@ BEGIN
 		   pg_catalog.array_agg(p.detail ORDER BY p.section, p.ord)
 	  INTO kinds, objects, actions, details
 	  FROM (
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.via FROM migration_split.report_relation_domains() r
-	),
-	fk AS MATERIALIZED (
+	WITH fk AS MATERIALIZED (
 		SELECT c.conname AS constraint_name,
-			   c.conrelid::pg_catalog.regclass AS from_table, f.domain AS from_domain,
+			   c.conrelid::pg_catalog.regclass AS from_table, c.from_domain,
 			   migration_split.column_names(c.conrelid, c.conkey) AS from_columns,
-			   c.confrelid::pg_catalog.regclass AS to_table, t.domain AS to_domain,
+			   c.confrelid::pg_catalog.regclass AS to_table, c.to_domain,
 			   migration_split.column_names(c.confrelid, c.confkey) AS to_columns,
 			   CASE c.confdeltype WHEN 'r' THEN 'restrict' WHEN 'c' THEN 'cascade'
 					WHEN 'n' THEN 'set null' WHEN 'd' THEN 'set default' ELSE 'no action' END AS on_delete
-		  FROM pg_catalog.pg_constraint c
-		  LEFT JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
-		  LEFT JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
-		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
-		   AND c.conparentid OPERATOR(pg_catalog.=) 0
-		   AND f.domain IS DISTINCT FROM t.domain
-		   AND (f.domain OPERATOR(pg_catalog.=) dom OR t.domain OPERATOR(pg_catalog.=) dom)
+		  FROM (SELECT k.*, migration_split.report_domain(k.conrelid) AS from_domain,
+					   migration_split.report_domain(k.confrelid) AS to_domain
+				  FROM pg_catalog.pg_constraint k
+				 WHERE k.contype OPERATOR(pg_catalog.=) 'f'
+				   AND k.conparentid OPERATOR(pg_catalog.=) 0
+				OFFSET 0) c
+		 WHERE c.from_domain IS DISTINCT FROM c.to_domain
+		   AND (c.from_domain OPERATOR(pg_catalog.=) dom OR c.to_domain OPERATOR(pg_catalog.=) dom)
 	),
 	dep AS MATERIALIZED (
 		SELECT d.* FROM migration_split.cross_domain_dependencies d
@@ -1153,23 +1146,14 @@ BEGIN
 	rt AS MATERIALIZED (
 		SELECT r.* FROM migration_split.plan_runtime_crossings(dom) r
 	),
-	-- size from pg_class.relpages (as of the last VACUUM or ANALYZE) of
-	-- the domain's relations, their indexes and TOAST tables: no file is
-	-- opened and no lock taken
+	-- tables, size and rows as domain_summary counts them
+	-- (report_domain_sizes(): pg_class, as of the last VACUUM or ANALYZE)
 	sz AS (
-		SELECT pg_catalog.count(*) FILTER (WHERE c.relkind IN ('r', 'p', 'f')
-											 AND r.via IN ('tag', 'inheritance')) AS tables,
-			   (COALESCE(pg_catalog.sum(c.relpages), 0)
-				OPERATOR(pg_catalog.+) COALESCE((SELECT pg_catalog.sum(ic.relpages)
-												   FROM pg_catalog.pg_index i
-												   JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
-												   JOIN rd r2 ON r2.relid OPERATOR(pg_catalog.=) i.indrelid
-												  WHERE r2.domain OPERATOR(pg_catalog.=) dom), 0))::pg_catalog.int8
-				 OPERATOR(pg_catalog.*) pg_catalog.current_setting('block_size')::pg_catalog.int8 AS total_size,
-			   pg_catalog.round(pg_catalog.sum(c.reltuples)
-				 FILTER (WHERE c.relkind IN ('r', 'm') AND c.reltuples OPERATOR(pg_catalog.>=) 0))::pg_catalog.int8 AS estimated_rows
-		  FROM rd r JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
-		 WHERE r.domain OPERATOR(pg_catalog.=) dom
+		SELECT COALESCE(pg_catalog.max(z.tables), 0) AS tables,
+			   COALESCE(pg_catalog.max(z.total_size), 0) AS total_size,
+			   pg_catalog.max(z.estimated_rows) AS estimated_rows
+		  FROM migration_split.report_domain_sizes() z
+		 WHERE z.domain OPERATOR(pg_catalog.=) dom
 	),
 	counts AS (
 		SELECT (SELECT pg_catalog.count(*) FROM fk WHERE fk.from_domain IS NOT DISTINCT FROM dom) AS fks_out,

@@ -266,3 +266,29 @@ BEGIN
 		 ORDER BY 2 NULLS LAST, 1;
 END
 $$;
+
+-- user_tables: anti-joins instead of a pg_depend probe per table (issue 12,
+-- reports at scale: the generic relations map content types with it).
+CREATE OR REPLACE FUNCTION migration_split.user_tables()
+RETURNS TABLE (oid pg_catalog.oid, name text, nsp pg_catalog.oid, schema_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.oid, c.relname::text, c.relnamespace, n.nspname::text
+	  FROM pg_catalog.pg_class c
+	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	 WHERE c.relkind IN ('r', 'p')
+	   AND NOT c.relispartition
+	   AND c.relpersistence OPERATOR(pg_catalog.<>) 't'
+	   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'migration_split')
+	   AND c.oid NOT IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i)
+	   -- extension members, found from the extensions (an index scan
+	   -- each) rather than probing pg_depend for every table
+	   AND c.oid NOT IN (SELECT d.objid
+						   FROM pg_catalog.pg_extension x
+						   JOIN pg_catalog.pg_depend d
+							 ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+							AND d.refobjid OPERATOR(pg_catalog.=) x.oid
+						  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+							AND d.deptype OPERATOR(pg_catalog.=) 'e')
+$$;
