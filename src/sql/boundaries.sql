@@ -156,14 +156,27 @@ DECLARE
 	acc_ctt		pg_catalog.oid[] := '{}';
 	acc_key		bigint[] := '{}';
 	acc_n		bigint[] := '{}';
+	g_rel		pg_catalog.oid[];
+	g_type		pg_catalog.name[];
+	g_id		pg_catalog.name[];
+	g_ctt		pg_catalog.oid[];
 BEGIN
 	PERFORM migration_split.require_argument(estimate, 'estimate');
+
+	-- the pairs, read from the catalog once
+	SELECT pg_catalog.array_agg(c.relid), pg_catalog.array_agg(c.type_column),
+		   pg_catalog.array_agg(c.id_column), pg_catalog.array_agg(c.content_types)
+	  INTO g_rel, g_type, g_id, g_ctt
+	  FROM migration_split.generic_relation_columns() c;
+	IF g_rel IS NULL THEN
+		RETURN;
+	END IF;
 
 	-- The content types of every django_content_type table that a pair
 	-- references, mapped to tables of its schema.
 	FOR t IN
 		SELECT DISTINCT g.content_types AS ctt, n.nspname, c.relname, c.relnamespace
-		  FROM migration_split.generic_relation_columns() g
+		  FROM pg_catalog.unnest(g_ctt) AS g(content_types)
 		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.content_types
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		 WHERE migration_split.readable_plain_table(c.oid)
@@ -204,16 +217,22 @@ BEGIN
 				   ('migrations', 'migration', 'django_migrations')
 		),
 		-- every name, and every part of it after an underscore: the
-		-- table a Meta.db_table ending in _<model> may name
+		-- table a Meta.db_table ending in _<model> may name (only names
+		-- with an underscore are split; only the models asked for count)
 		suffixes AS (
-			SELECT c.oid,
-				   pg_catalog.array_to_string((pg_catalog.string_to_array(c.name, '_'))[k.k:], '_') AS suffix
+			SELECT c.oid, c.name AS suffix
+			  FROM cand c
+			UNION ALL
+			SELECT c.oid, pg_catalog.substr(c.name, p.p OPERATOR(pg_catalog.+) 1)
 			  FROM cand c,
-				   pg_catalog.generate_series(1, pg_catalog.cardinality(pg_catalog.string_to_array(c.name, '_'))) k(k)
+				   LATERAL (SELECT pg_catalog.generate_series(1, pg_catalog.length(c.name)) AS p) p
+			 WHERE pg_catalog.strpos(c.name, '_') OPERATOR(pg_catalog.>) 0
+			   AND pg_catalog.substr(c.name, p.p, 1) OPERATOR(pg_catalog.=) '_'
 		),
 		by_suffix AS (
 			SELECT s.suffix, pg_catalog.min(s.oid) AS oid
 			  FROM suffixes s
+			 WHERE s.suffix IN (SELECT ct.model FROM ct)
 			 GROUP BY s.suffix
 			HAVING pg_catalog.count(DISTINCT s.oid) OPERATOR(pg_catalog.=) 1
 		)
@@ -240,7 +259,9 @@ BEGIN
 							JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pt.relid
 						   WHERE pc.relkind OPERATOR(pg_catalog.=) 'r')
 					ELSE c.reltuples END AS reltuples
-		  FROM migration_split.generic_relation_columns() g
+		  FROM ROWS FROM (pg_catalog.unnest(g_rel), pg_catalog.unnest(g_type),
+						  pg_catalog.unnest(g_id), pg_catalog.unnest(g_ctt))
+			   AS g(relid, type_column, id_column, content_types)
 		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) g.relid
 		  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		  JOIN pg_catalog.pg_attribute a
