@@ -410,6 +410,12 @@ BEGIN
 		SELECT r.relid, r.domain, r.root, r.via
 		  FROM migration_split.report_relation_domains() r
 	),
+	-- partitions, TOAST tables and owned sequences are drawn as their table
+	drawn_as AS MATERIALIZED (
+		SELECT rd.relid, rd.root
+		  FROM rd
+		 WHERE rd.via IN ('partition', 'toast', 'sequence')
+	),
 	raw AS (
 		SELECT c.conrelid AS src, c.confrelid AS dst, 'fk' AS style,
 			   c.conname::text AS label
@@ -417,43 +423,43 @@ BEGIN
 		 WHERE c.contype = 'f' AND c.conparentid = 0
 		UNION ALL
 		SELECT d.from_table::oid, d.to_table::oid, 'dependency', d.kind
-		  FROM migration_split.cross_domain_dependencies d
+		  FROM migration_split.report_cross_domain_dependencies() d
 	),
 	mapped AS MATERIALIZED (
-		SELECT CASE WHEN s.via IN ('partition', 'toast', 'sequence')
-					THEN s.root ELSE r.src END AS src,
-			   s.domain AS src_domain,
-			   CASE WHEN t.via IN ('partition', 'toast', 'sequence')
-					THEN t.root ELSE r.dst END AS dst,
-			   t.domain AS dst_domain,
-			   CASE WHEN r.style = 'dependency' THEN 'dependency'
-					WHEN s.domain IS NOT DISTINCT FROM t.domain THEN 'fk'
+		SELECT x.src, x.src_domain, x.dst, x.dst_domain,
+			   CASE WHEN x.style = 'dependency' THEN 'dependency'
+					WHEN x.src_domain IS NOT DISTINCT FROM x.dst_domain THEN 'fk'
 					ELSE 'cross fk' END AS style,
-			   r.label
-		  FROM raw r
-		  LEFT JOIN rd s ON s.relid = r.src
-		  LEFT JOIN rd t ON t.relid = r.dst
-		 WHERE (s.domain IS NOT NULL OR t.domain IS NOT NULL)
-		   AND (only_domain IS NULL OR s.domain = only_domain
-				OR t.domain = only_domain)
+			   x.label
+		  FROM (SELECT COALESCE(s.root, r.src) AS src,
+					   migration_split.report_domain(r.src) AS src_domain,
+					   COALESCE(t.root, r.dst) AS dst,
+					   migration_split.report_domain(r.dst) AS dst_domain,
+					   r.style, r.label
+				  FROM raw r
+				  LEFT JOIN drawn_as s ON s.relid = r.src
+				  LEFT JOIN drawn_as t ON t.relid = r.dst
+				OFFSET 0) x
+		 WHERE (x.src_domain IS NOT NULL OR x.dst_domain IS NOT NULL)
+		   AND (only_domain IS NULL OR x.src_domain = only_domain
+				OR x.dst_domain = only_domain)
 	),
 	-- each node's name computed once (regclass output is not free)
 	nodes AS MATERIALIZED (
 		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
 		  FROM (SELECT rd.relid, rd.domain
-				  FROM rd JOIN pg_class c ON c.oid = rd.relid
-				 WHERE c.relkind IN ('r', 'p', 'f', 'm')
+				  FROM rd
+				 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
+									  WHERE k.oid = rd.relid OFFSET 0) k
+				 WHERE k.relkind IN ('r', 'p', 'f', 'm')
 				   AND rd.via IN ('tag', 'inheritance')
 				   AND (only_domain IS NULL OR rd.domain = only_domain)
 				UNION
 				SELECT m.src, m.src_domain FROM mapped m
 				UNION
 				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
-		  JOIN pg_class c ON c.oid = u.rel
-	),
-	ordered_nodes AS (
-		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
-		  FROM nodes n
+		 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
+							  WHERE k.oid = u.rel OFFSET 0) c
 	),
 	edges AS (
 		SELECT m.*, row_number() OVER (ORDER BY m.style COLLATE "C", s.name COLLATE "C",
@@ -461,6 +467,10 @@ BEGIN
 		  FROM mapped m
 		  JOIN nodes s ON s.rel = m.src
 		  JOIN nodes t ON t.rel = m.dst
+	),
+	ordered_nodes AS (
+		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
+		  FROM nodes n
 	)
 	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind, n.name
 	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind, n_name
