@@ -157,6 +157,11 @@ SELECT count(*) AS report_differs
 		UNION ALL
 		(SELECT * FROM migration_split.report_relation_domains()
 		 EXCEPT SELECT rel::oid, domain, tagged_rel::oid, via FROM migration_split.relation_domains)) d;
+-- and report_domain(), their per-row lookup, agrees with table_domain();
+-- an oid that is no relation has no domain (table_domain() raises an error)
+SELECT count(*) AS report_domain_differs FROM pg_class c
+ WHERE migration_split.report_domain(c.oid) IS DISTINCT FROM migration_split.table_domain(c.oid);
+SELECT migration_split.report_domain(0) IS NULL AS no_relation;
 
 -- unassign, then drop domains (force removes remaining tags)
 SELECT migration_split.unassign_table('inventory_item_legacy');
