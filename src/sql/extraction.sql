@@ -536,7 +536,12 @@ GRANT INSERT ON migration_split.domain_transitions TO migration_split_admin;
  * service's tables, so that legacy code and reports keep reading current
  * data.  The monolith's tables are moved, not dropped, to schema
  * migration_split_archive (indexes, constraints, owned sequences, tags and
- * the freeze triggers go with them).  One row per replaced table.
+ * the freeze triggers go with them).  One row per replaced table.  The
+ * foreign tables are tagged with the domain: the runtime monitor, which
+ * asks the ownership cache like for any table, then records every
+ * statement that reads them as a remote call into the domain
+ * (cross_domain_queries.remote_domains, domain_runtime_stats.remote_*);
+ * dropping them (disable_read_path) removes their tags.
  */
 CREATE TABLE migration_split.read_paths (
 	archived		regclass PRIMARY KEY,
@@ -668,6 +673,8 @@ BEGIN
 		END LOOP;
 		INSERT INTO migration_split.read_paths (archived, foreign_table, domain, original_schema)
 		VALUES (t.rel, ft, domain, t.nspname);
+		-- the foreign table is the domain's: reads of it are remote calls
+		INSERT INTO migration_split.ownership (rel, domain) VALUES (ft, domain);
 		n := n OPERATOR(pg_catalog.+) 1;
 	END LOOP;
 	IF n OPERATOR(pg_catalog.=) 0 THEN
