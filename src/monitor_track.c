@@ -52,7 +52,6 @@
 #include "miscadmin.h"
 #include "catalog/namespace.h"
 #include "common/hashfn.h"
-#include "port/pg_bitutils.h"
 #include "parser/parsetree.h"
 #include "parser/scanner.h"
 #include "parser/gramparse.h"
@@ -152,38 +151,54 @@ static MsFrontSlot ms_front[MS_FRONT_SIZE];
 static uint64 ms_front_generation = 0;	/* the slots' generation */
 
 /*
- * Query ids of writing statements by fingerprint (see
- * ms_cached_writer_id): direct-mapped, and like the front cache valid for
- * one value of ms_ownership_generation: a statement's id depends on the
- * relations its names resolve to, and the written relations are in the
- * ownership cache, whose flush (DROP, RENAME, search_path-visible schema
- * changes) moves the generation.  An id that only a function's or type's
- * re-creation changed stays until then: it labels a writer, it decides
- * nothing.
+ * Query ids of writing statements, by the shape of their text (see
+ * ms_cached_writer_id): a few templates per backend, each the text of a
+ * statement this backend jumbled, with the place and kind of each literal
+ * in it, the user and the search_path it ran with, and its query id.  A
+ * statement whose text equals a template's but for the values of its
+ * literals (same kinds: integer that fits int4, that fits int8, other
+ * number, string), for the same user and search_path, takes the template's
+ * query id, as the jumble ignores constant values.  Comparing is a memcmp
+ * per stretch of text between literals plus a look at each literal: much
+ * cheaper than hashing the text byte by byte, which every statement that
+ * writes a domain its transaction has not written yet would pay.  Like the
+ * front cache, the templates are valid for one value of
+ * ms_ownership_generation: a statement's id depends on the relations its
+ * names resolve to, and the written relations are in the ownership cache,
+ * whose flush (DROP, RENAME, search_path-visible schema changes) moves the
+ * generation.  An id that only a function's or type's re-creation changed
+ * stays until then: it labels a writer, it decides nothing.
  */
-#define MS_ID_CACHE_SIZE	256
+#define MS_TEMPLATES		8
 
-typedef struct MsIdSlot
+typedef struct MsLiteral
 {
-	uint64		fingerprint;	/* 0: empty */
-	Oid			userid;
+	int			start;			/* offset of its first byte */
+	int			end;			/* offset after it */
+	char		kind;			/* MS_LIT_* */
+} MsLiteral;
+
+#define MS_LIT_STRING	1
+#define MS_LIT_NUMBER	2		/* not an integer, or too big for int8 */
+#define MS_LIT_INT4		3
+#define MS_LIT_INT8		4
+
+typedef struct MsTemplate
+{
+	Oid			userid;			/* InvalidOid: empty */
 	uint64		queryid;
-} MsIdSlot;
+	char	   *text;
+	int			len;
+	MsLiteral  *lits;
+	int			nlits;
+	char	   *search_path;
+} MsTemplate;
 
-static MsIdSlot ms_id_cache[MS_ID_CACHE_SIZE];
-static uint64 ms_id_cache_generation = 0;	/* the slots' generation */
-
-/* The id cache's slot for fp, emptied first if the generation moved. */
-static inline MsIdSlot *
-ms_id_slot(uint64 fp)
-{
-	if (unlikely(ms_id_cache_generation != ms_ownership_generation))
-	{
-		memset(ms_id_cache, 0, sizeof(ms_id_cache));
-		ms_id_cache_generation = ms_ownership_generation;
-	}
-	return &ms_id_cache[fp % MS_ID_CACHE_SIZE];
-}
+static MsTemplate ms_templates[MS_TEMPLATES];
+static int	ms_template_next = 0;	/* the one to replace next */
+static int	ms_template_count = 0;	/* filled ones */
+static uint64 ms_template_generation = 0;	/* the templates' generation */
+static MemoryContext ms_template_context = NULL;
 
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -206,21 +221,7 @@ ms_track_init(void)
 }
 
 /*
- * Fingerprint of a statement's text for the query id cache: its bytes with
- * every numeric or quoted literal replaced by a mark of its kind (integer
- * that fits int4, that fits int8, other number, string), so that texts
- * differing only in constant values, as the jumble ignores them, share a
- * fingerprint, combined with search_path.  Never 0.
- *
- * Speed matters: every statement that writes a domain its transaction has
- * not written yet pays it (it was 1,150 instructions for a TPC-B statement
- * hashed byte by byte, about 350 now).  The text is read eight bytes at a
- * time: a word with no quote and no digit (most of a statement) is mixed
- * into the hash whole; in a word holding one, the bytes before the first
- * (found with bit tricks on the word) are mixed as one piece and the scan
- * goes on from it.  The pieces start where the previous literal ended, so
- * two texts that differ only in their literals are cut into the same
- * pieces and marks.
+ * Query ids of writing statements from their text: see MsTemplate.
  */
 static inline bool
 ms_is_digit(char c)
@@ -235,56 +236,27 @@ ms_is_ident_char(char c)
 		ms_is_digit(c) || c == '_' || c == '$' || (unsigned char) c >= 0x80;
 }
 
-#define MS_FP_ONES		UINT64CONST(0x0101010101010101)
-#define MS_FP_HIGHS		UINT64CONST(0x8080808080808080)
-#define MS_FP_LOWS		UINT64CONST(0x7f7f7f7f7f7f7f7f)
-#define MS_FP_MULT		UINT64CONST(0x9e3779b97f4a7c15)
-
-/* Has the word a byte equal to b? */
-#define MS_FP_HAS_BYTE(w, b) \
-	((((w) ^ (MS_FP_ONES * (b))) - MS_FP_ONES) & ~((w) ^ (MS_FP_ONES * (b))) & MS_FP_HIGHS)
-/* Has the word a byte strictly between m and n (both below 128)? */
-#define MS_FP_HAS_BETWEEN(w, m, n) \
-	(((MS_FP_ONES * (127 + (n)) - ((w) & MS_FP_LOWS)) & ~(w) & \
-	  (((w) & MS_FP_LOWS) + MS_FP_ONES * (127 - (m)))) & MS_FP_HIGHS)
-
-static inline uint64
-ms_fp_mix(uint64 h, uint64 v)
+/* Does a literal start at text[i]: a quote, or a digit not in a name? */
+static inline bool
+ms_literal_starts(const char *text, int i)
 {
-	h = (h ^ v) * MS_FP_MULT;
-	return h ^ (h >> 29);
+	char		c = text[i];
+
+	if (c == '\'')
+		return true;
+	return ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1]));
 }
 
 /*
- * The n (1..8) bytes at p as a word, the first byte lowest, on any
- * platform; a fixed-size memcpy is one load, a variable one a call.
- */
-static inline uint64
-ms_fp_load(const char *p, int n)
-{
-	uint64		w = 0;
-	int			k;
-
-#ifndef WORDS_BIGENDIAN
-	if (n == 8)
-	{
-		memcpy(&w, p, 8);
-		return w;
-	}
-#endif
-	for (k = 0; k < n; k++)
-		w |= (uint64) (unsigned char) p[k] << (8 * k);
-	return w;
-}
-
-/*
- * Mix a literal starting at text[i] (a quote, or a digit that does not
- * continue an identifier) into h as the mark of its kind; returns the
- * position after it.
+ * The end of the literal starting at text[i] (ms_literal_starts), and its
+ * kind in *kind.
  */
 static int
-ms_fp_literal(const char *text, int len, int i, uint64 *h)
+ms_literal_end(const char *text, int len, int i, char *kind)
 {
+	int			start = i;
+	bool		integer = true;
+
 	if (text[i] == '\'')
 	{
 		/* a string literal; '' inside it is a quote */
@@ -295,93 +267,52 @@ ms_fp_literal(const char *text, int len, int i, uint64 *h)
 				break;
 			i += (text[i] == '\'') ? 2 : 1;
 		}
-		*h = ms_fp_mix(*h, 0x101);
-		return i + 1;
+		*kind = MS_LIT_STRING;
+		return Min(i + 1, len);
 	}
+	/* the common case first: digits only */
+	while (i < len && ms_is_digit(text[i]))
+		i++;
+	while (i < len && (ms_is_digit(text[i]) || text[i] == '.' ||
+					   text[i] == 'e' || text[i] == 'E' ||
+					   ((text[i] == '+' || text[i] == '-') &&
+						(text[i - 1] == 'e' || text[i - 1] == 'E'))))
+	{
+		if (!ms_is_digit(text[i]))
+			integer = false;
+		i++;
+	}
+	if (!integer)
+		*kind = MS_LIT_NUMBER;
+	else if (i - start < 10 ||
+			 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
+		*kind = MS_LIT_INT4;
+	else if (i - start < 19 ||
+			 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
+		*kind = MS_LIT_INT8;
 	else
-	{
-		int			start = i;
-		bool		integer = true;
-
-		while (i < len && (ms_is_digit(text[i]) || text[i] == '.' ||
-						   text[i] == 'e' || text[i] == 'E' ||
-						   ((text[i] == '+' || text[i] == '-') &&
-							(text[i - 1] == 'e' || text[i - 1] == 'E'))))
-		{
-			if (!ms_is_digit(text[i]))
-				integer = false;
-			i++;
-		}
-		if (!integer)
-			*h = ms_fp_mix(*h, 0x102);
-		else if (i - start < 10 ||
-				 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
-			*h = ms_fp_mix(*h, 0x103);
-		else if (i - start < 19 ||
-				 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
-			*h = ms_fp_mix(*h, 0x104);
-		else
-			*h = ms_fp_mix(*h, 0x102);
-		return i;
-	}
+		*kind = MS_LIT_NUMBER;
+	return i;
 }
 
-static uint64
-ms_text_fingerprint(const char *text, int len)
-{
-	uint64		h = UINT64CONST(14695981039346656037);
-	int			i = 0;
-	const char *p;
-	int			n;
-
-	while (i < len)
-	{
-		int			avail = Min(len - i, 8);
-		uint64		w = ms_fp_load(text + i, avail);
-		uint64		special;
-		int			j;
-
-		special = MS_FP_HAS_BYTE(w, '\'') | MS_FP_HAS_BETWEEN(w, '0' - 1, '9' + 1);
-		/* bytes past the text are zero: neither quote nor digit */
-		if (special == 0)
-		{
-			h = ms_fp_mix(h, w);
-			i += avail;
-			continue;
-		}
-		/* the lowest flagged byte is exact (no borrow reaches below it) */
-		j = pg_rightmost_one_pos64(special) / 8;
-		if (j > 0)
-			h = ms_fp_mix(h, (w & ((UINT64CONST(1) << (8 * j)) - 1)) ^
-						  ((uint64) j << 59));
-		i += j;
-		if (text[i] != '\'' && i > 0 && ms_is_ident_char(text[i - 1]))
-		{
-			/* a digit inside an identifier */
-			h = ms_fp_mix(h, (unsigned char) text[i]);
-			i++;
-		}
-		else
-			i = ms_fp_literal(text, len, i, &h);
-	}
-	h = ms_fp_mix(h, 0x100);
-	if (namespace_search_path)
-	{
-		p = namespace_search_path;
-		n = strlen(p);
-		for (i = 0; i < n; i += 8)
-			h = ms_fp_mix(h, ms_fp_load(p + i, Min(n - i, 8)));
-	}
-	return h == 0 ? 1 : h;
-}
-
-/* The text of one statement of a source string. */
+/*
+ * The text of one statement of a source string.  A location and length
+ * set by the parser are trusted, as pg_stat_statements does; the source's
+ * length is measured only when the statement runs to its end.
+ */
 static void
 ms_statement_text(const char *source, int loc, int len, const char **text,
 				  int *textlen)
 {
-	int			srclen = strlen(source);
+	int			srclen;
 
+	if (loc >= 0 && len > 0)
+	{
+		*text = source + loc;
+		*textlen = len;
+		return;
+	}
+	srclen = strlen(source);
 	if (loc < 0 || loc > srclen)
 	{
 		loc = 0;
@@ -393,49 +324,139 @@ ms_statement_text(const char *source, int loc, int len, const char **text,
 	*textlen = len;
 }
 
+/* Does text equal template t but for the values of its literals? */
+static bool
+ms_template_matches(const MsTemplate *t, const char *text, int len)
+{
+	int			tpos = 0;
+	int			cpos = 0;
+	int			k;
+
+	for (k = 0; k < t->nlits; k++)
+	{
+		const MsLiteral *lit = &t->lits[k];
+		int			seg = lit->start - tpos;
+		char		kind;
+
+		/* the stretch before the literal, and a literal of the same kind */
+		if (cpos + seg >= len ||
+			memcmp(text + cpos, t->text + tpos, seg) != 0 ||
+			!ms_literal_starts(text, cpos + seg))
+			return false;
+		cpos = ms_literal_end(text, len, cpos + seg, &kind);
+		if (kind != lit->kind)
+			return false;
+		tpos = lit->end;
+	}
+	return len - cpos == t->len - tpos &&
+		memcmp(text + cpos, t->text + tpos, t->len - tpos) == 0;
+}
+
 /*
- * Set the query id of a writing statement from the cache when a statement
- * with the same fingerprint was jumbled before by this user; false when
+ * Set the query id of a writing statement from a template when this user
+ * ran one of the same shape with the same search_path before; false when
  * the caller must jumble it (and then call ms_cache_writer_id).  This keeps
  * the cost of naming the writers of cross-domain transactions to a
- * fingerprint of the text per statement that writes a new domain.
+ * comparison with a template per statement that writes a new domain.
  */
 bool
 ms_cached_writer_id(Query *query, const char *source)
 {
 	const char *text;
+	const char *search_path = namespace_search_path ? namespace_search_path : "";
 	int			len;
-	uint64		fp;
-	MsIdSlot   *slot;
+	Oid			userid = GetUserId();
+	int			i;
 
-	if (source == NULL)
+	if (source == NULL ||
+		unlikely(ms_template_generation != ms_ownership_generation))
 		return false;
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
-	fp = ms_text_fingerprint(text, len);
-	slot = ms_id_slot(fp);
-	if (slot->fingerprint != fp || slot->userid != GetUserId())
-		return false;
-	query->queryId = slot->queryid;
-	return true;
+	/* the most recent first */
+	for (i = 1; i <= ms_template_count; i++)
+	{
+		MsTemplate *t = &ms_templates[(ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES];
+
+		if (t->userid == userid && t->len > 0 && len > 0 &&
+			t->text[0] == text[0] &&
+			ms_template_matches(t, text, len) &&
+			strcmp(t->search_path, search_path) == 0)
+		{
+			query->queryId = t->queryid;
+			return true;
+		}
+	}
+	return false;
 }
 
-/* Remember the query id just computed for a writing statement. */
+/*
+ * Keep the text of a writing statement just jumbled as a template, in
+ * place of the oldest one.  All templates go when the generation moved.
+ */
 void
 ms_cache_writer_id(Query *query, const char *source)
 {
 	const char *text;
 	int			len;
-	uint64		fp;
-	MsIdSlot   *slot;
+	int			i;
+	int			nlits = 0;
+	int			maxlits = 8;
+	MsTemplate *t;
+	MemoryContext oldcxt;
 
 	if (source == NULL || query->queryId == UINT64CONST(0))
 		return;
+	if (ms_template_context == NULL)
+		ms_template_context = AllocSetContextCreate(TopMemoryContext,
+													"migration_split writer templates",
+													ALLOCSET_SMALL_SIZES);
+	if (ms_template_generation != ms_ownership_generation)
+	{
+		MemoryContextReset(ms_template_context);
+		memset(ms_templates, 0, sizeof(ms_templates));
+		ms_template_next = 0;
+		ms_template_count = 0;
+		ms_template_generation = ms_ownership_generation;
+	}
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
-	fp = ms_text_fingerprint(text, len);
-	slot = ms_id_slot(fp);
-	slot->fingerprint = fp;
-	slot->userid = GetUserId();
-	slot->queryid = query->queryId;
+
+	t = &ms_templates[ms_template_next];
+	ms_template_next = (ms_template_next + 1) % MS_TEMPLATES;
+	ms_template_count = Min(ms_template_count + 1, MS_TEMPLATES);
+	if (t->text)
+	{
+		pfree(t->text);
+		pfree(t->lits);
+		pfree(t->search_path);
+	}
+	memset(t, 0, sizeof(*t));
+
+	oldcxt = MemoryContextSwitchTo(ms_template_context);
+	t->text = pnstrdup(text, len);
+	t->len = len;
+	t->lits = palloc(sizeof(MsLiteral) * maxlits);
+	for (i = 0; i < len;)
+	{
+		if (!ms_literal_starts(text, i))
+		{
+			i++;
+			continue;
+		}
+		if (nlits == maxlits)
+		{
+			maxlits *= 2;
+			t->lits = repalloc(t->lits, sizeof(MsLiteral) * maxlits);
+		}
+		t->lits[nlits].start = i;
+		i = ms_literal_end(text, len, i, &t->lits[nlits].kind);
+		t->lits[nlits].end = i;
+		nlits++;
+	}
+	t->nlits = nlits;
+	t->search_path = pstrdup(namespace_search_path ? namespace_search_path : "");
+	MemoryContextSwitchTo(oldcxt);
+	t->queryid = query->queryId;
+	t->userid = GetUserId();
 }
 
 /*
@@ -838,9 +859,9 @@ ms_remember_writer(QueryDesc *queryDesc)
 {
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	const char *src = queryDesc->sourceText ? queryDesc->sourceText : "";
-	int			srclen = strlen(src);
-	int			loc = ps->stmt_location;
-	int			len = ps->stmt_len;
+	const char *text;
+	int			loc;
+	int			len;
 	MsPendingSample *sample;
 	int			i;
 
@@ -848,13 +869,8 @@ ms_remember_writer(QueryDesc *queryDesc)
 		if (xact_samples[i].queryid == ps->queryId)
 			return;
 
-	if (loc < 0 || loc > srclen)
-	{
-		loc = 0;
-		len = srclen;
-	}
-	else if (len <= 0 || loc + len > srclen)
-		len = srclen - loc;
+	ms_statement_text(src, ps->stmt_location, ps->stmt_len, &text, &len);
+	loc = text - src;
 
 	sample = &xact_samples[xact_nsamples++];
 	sample->queryid = ps->queryId;
