@@ -219,7 +219,7 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	 * statement the cost of the jumble.  The statements that write a
 	 * domain the transaction has not written yet get one whatever
 	 * compute_query_id says: they name the writers of cross-domain
-	 * transactions; a backend-local cache by text fingerprint spares them
+	 * transactions; backend-local templates of statement texts spare them
 	 * the jumble when the same statement ran before.
 	 */
 	if (jstate == NULL && query->queryId == UINT64CONST(0))

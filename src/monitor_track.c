@@ -23,6 +23,18 @@
  * run inside functions have their own ExecutorStart and count at
  * migration_split.track = all.
  *
+ * Remote calls: a foreign table with a domain (the read path of an
+ * extracted domain: enable_read_path() tags it) makes the statement a
+ * remote call into that domain, recorded even when it reaches no other
+ * domain.  Only such statements get an Instrumentation (when nobody else
+ * asked for one) and are remembered until their ExecutorEnd adds rows and
+ * time to the entry: every other statement pays one compare there.
+ *
+ * Writers of cross-domain transactions: their query ids come from
+ * templates of statement texts (MsTemplate) rather than a jumble, after
+ * the first time; their texts are copied at executor start and normalized
+ * at commit only when the shared entry lacks them.
+ *
  * Foreign-key enforcement: ri_triggers.c runs its check and cascade
  * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
  * else in PostgreSQL sets.  Those statements are neither counted nor
