@@ -105,13 +105,14 @@ typedef struct MsQueryEntry
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	char		appname[NAMEDATALEN];
-	int64		rows;			/* remote calls: rows processed */
-	double		total_time;		/* remote calls: milliseconds */
 	/* set at creation, then read-only: */
 	CmdType		kind;
 	MsDomainSet domains;
-	MsDomainSet remote;			/* domains reached through their read path */
 	char		tables[MS_TABLES_LEN];	/* NUL-separated, ends with "" */
+	MsDomainSet remote;			/* domains reached through their read path */
+	/* protected by mutex: */
+	int64		rows;			/* remote calls: rows processed */
+	double		total_time;		/* remote calls: milliseconds */
 	char		text[FLEXIBLE_ARRAY_MEMBER];	/* ms_max_text bytes */
 } MsQueryEntry;
 
