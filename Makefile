@@ -27,7 +27,9 @@ EXTENSION = migration_split
 # 1.0 -> 1.1 update are assembled from one file per capability (src/sql).
 DATA = migration_split--1.0.sql
 DATA_built = migration_split--1.1.sql migration_split--1.0--1.1.sql
-SQL_CAPABILITIES = ownership reports monitor extraction summary boundaries
+# extraction (the domain lifecycle) comes before monitor, whose per-domain
+# view shows the lifecycle state.
+SQL_CAPABILITIES = ownership reports extraction monitor summary boundaries
 # Capabilities new in 1.1 (1.0 had none of their objects): the update adds
 # their whole file, in its place in the order above, instead of a
 # <capability>--1.0--1.1.sql, so that nothing is written twice.

@@ -1,8 +1,9 @@
 -- A frozen domain: every write to its tables is refused with SQLSTATE MS002
 -- (INSERT, UPDATE, DELETE, MERGE, COPY FROM, TRUNCATE, ON CONFLICT, writes
 -- from functions, triggers and foreign-key cascades, partitions and
--- inheritance children written directly), reads go on; sessions in replica
--- mode (the job's apply) pass; other domains are untouched; unfreeze ends it.
+-- inheritance children written directly, tables that join the domain after
+-- the freeze), reads go on; sessions in replica mode (the job's apply)
+-- pass; other domains are untouched; unfreeze ends it.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
@@ -117,6 +118,54 @@ UPDATE ord SET total = 1;
 RESET search_path;
 DROP FUNCTION public.lower(text);
 
+-- tables that join the frozen domain after the freeze are frozen too:
+-- a partition created or attached, an inheritance child created or
+-- attached, a table tagged into the domain; written directly or through
+-- the parent
+CREATE TABLE ord_part_2 PARTITION OF ord_part FOR VALUES FROM (10) TO (20);
+CREATE TABLE ord_part_3 (id int, k int, PRIMARY KEY (id, k));
+INSERT INTO ord_part_3 VALUES (20, 20);
+ALTER TABLE ord_part ATTACH PARTITION ord_part_3 FOR VALUES FROM (20) TO (30);
+CREATE TABLE ord_hist_2027 () INHERITS (ord_hist);
+CREATE TABLE ord_hist_2028 (id int);
+ALTER TABLE ord_hist_2028 INHERIT ord_hist;
+CREATE TABLE ord_notes (id int);
+SELECT migration_split.assign_table('ord_notes', 'orders');
+SELECT rel, count(*) AS triggers
+  FROM migration_split.domain_write_targets('orders') rel
+  JOIN pg_trigger t ON t.tgrelid = rel AND t.tgname LIKE 'migration_split_freeze%'
+ GROUP BY rel ORDER BY rel::text;
+SELECT * FROM migration_split.frozen_table_count('orders');
+INSERT INTO ord_part_2 VALUES (11, 11);
+\set VERBOSITY sqlstate
+INSERT INTO ord_part VALUES (12, 12);
+\echo :LAST_ERROR_SQLSTATE
+UPDATE ord_part_3 SET id = 21;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM ord_part_3;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE ord_part_2;
+\echo :LAST_ERROR_SQLSTATE
+COPY ord_part_2 FROM stdin;
+13	13
+\.
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO ord_hist_2027 VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM ord_hist_2028;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO ord_notes VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT count(*) FROM ord_part_3;
+-- other domains' new tables are not frozen
+CREATE TABLE cust_part (id int, k int) PARTITION BY LIST (k);
+SELECT migration_split.assign_table('cust_part', 'customers');
+CREATE TABLE cust_part_1 PARTITION OF cust_part FOR VALUES IN (1);
+INSERT INTO cust_part VALUES (1, 1);
+SELECT count(*) FROM pg_trigger WHERE tgrelid IN ('cust_part'::regclass, 'cust_part_1'::regclass);
+DROP TABLE cust_part;
+
 -- extracted: still frozen; unfreeze: writes work again
 SELECT migration_split.set_domain_state('orders', 'extracted', '0/AB', NULL);
 SELECT state, service FROM migration_split.domain_lifecycle WHERE domain = 'orders';
@@ -126,10 +175,14 @@ SELECT * FROM migration_split.frozen_table_count('orders');
 INSERT INTO ord VALUES (3, 1, 30);
 INSERT INTO ord_part_1 VALUES (3, 3);
 TRUNCATE ord_hist;
+INSERT INTO ord_part_2 VALUES (11, 11);
+INSERT INTO ord_part_3 VALUES (21, 21);
+INSERT INTO ord_notes VALUES (1);
 SELECT count(*) FROM ord;
+SELECT count(*) FROM ord_part;
 SELECT state FROM migration_split.domain_lifecycle WHERE domain = 'orders';
 
-DROP TABLE audit, ord, cust, ord_part, ord_hist CASCADE;
+DROP TABLE audit, ord, cust, ord_part, ord_hist, ord_notes CASCADE;
 DROP FUNCTION add_order(int), audit_to_orders();
 SELECT migration_split.drop_domain('orders', force => true);
 SELECT migration_split.drop_domain('customers', force => true);

@@ -56,6 +56,43 @@ SELECT c.relkind, ftoptions FROM pg_foreign_table f JOIN pg_class c ON c.oid = f
 -- reads come from the service, joins with other domains answer
 SELECT * FROM ord ORDER BY id;
 SELECT o.id, c.name FROM ord o JOIN cust c ON c.id = o.cust_id ORDER BY o.id;
+-- the foreign table is the domain's; the monitor records every read of it
+-- as a remote call into the domain, alone or joined with another domain's
+-- table, with rows and time; the archived table joined is no remote call
+SELECT rel, domain, via FROM migration_split.relation_domains
+ WHERE domain = 'orders' ORDER BY rel::text;
+SELECT migration_split.reset();
+SELECT * FROM ord WHERE id > 1 ORDER BY id;
+SELECT * FROM ord WHERE id > 2 ORDER BY id;
+SELECT o.id, c.name FROM ord o JOIN cust c ON c.id = o.cust_id ORDER BY o.id;
+SELECT count(*) FROM cust c JOIN migration_split_archive.ord a ON a.cust_id = c.id;
+-- without query ids for every statement, the monitor computes them
+SET compute_query_id = auto;
+SELECT count(*) FROM ord;
+RESET compute_query_id;
+-- a remote call that fails counts as a call and adds no rows, also in a
+-- subtransaction
+SELECT 1 / (total - total) FROM ord WHERE id = 1;
+SET migration_split.track = 'all';
+DO $$
+BEGIN
+	PERFORM 1 / (total - total) FROM ord WHERE id = 1;
+EXCEPTION WHEN division_by_zero THEN
+	RAISE NOTICE 'caught';
+END
+$$;
+RESET migration_split.track;
+SELECT domains, remote_domains, kind, calls, rows, total_time > 0 AS timed, query
+  FROM migration_split.cross_domain_queries ORDER BY query COLLATE "C";
+SELECT domain, crossing_queries, crossing_calls, remote_queries, remote_calls,
+	   remote_rows, remote_time > 0 AS timed, state
+  FROM migration_split.domain_runtime_stats()
+ WHERE domain IN ('orders', 'customers') ORDER BY domain;
+-- other users see the figures, not the texts
+SET ROLE regress_rp_reader;
+SELECT remote_domains, calls, rows, query FROM migration_split.cross_domain_queries
+ ORDER BY rows, calls;
+RESET ROLE;
 -- the archived table is kept, still frozen
 SELECT count(*) FROM migration_split_archive.ord;
 DELETE FROM migration_split_archive.ord;
@@ -74,6 +111,13 @@ RESET ROLE;
 SELECT migration_split.disable_read_path('orders');
 SELECT count(*) FROM migration_split.read_paths;
 SELECT relkind, count(*) FROM ord, pg_class WHERE pg_class.oid = 'ord'::regclass GROUP BY relkind;
+-- the foreign table's tag went with it: reading the table again is no
+-- remote call
+SELECT count(*) FROM migration_split.ownership WHERE domain = 'orders';
+SELECT migration_split.reset();
+SELECT count(*) FROM ord;
+SELECT o.id FROM ord o JOIN cust c ON c.id = o.cust_id ORDER BY o.id;
+SELECT domains, remote_domains, rows FROM migration_split.cross_domain_queries;
 -- writable read path on request
 SELECT migration_split.enable_read_path('orders', 'orders_svc', 'orders', writable => true);
 INSERT INTO ord VALUES (4, 1, 40);

@@ -15,6 +15,8 @@
  *	                          enforces, counts crossings (monitor_track.c)
  *	ExecutorRun/Finish_hook   track the nesting level, as pg_stat_statements
  *	                          does, for migration_split.track = top
+ *	ExecutorEnd_hook          adds the rows and time of remote calls (reads
+ *	                          of a read path) to their entries
  *	ProcessUtility_hook       the same, and enforces utility statements that
  *	                          reach tables without the executor (COPY,
  *	                          TRUNCATE, LOCK, ALTER TABLE, ...) and refuses
@@ -76,6 +78,7 @@ static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void ms_shmem_request(void);
@@ -87,6 +90,7 @@ static void ms_ExecutorStart(QueryDesc *queryDesc, int eflags);
 static void ms_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction,
 						   uint64 count, bool execute_once);
 static void ms_ExecutorFinish(QueryDesc *queryDesc);
+static void ms_ExecutorEnd(QueryDesc *queryDesc);
 static void ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							  bool readOnlyTree, ProcessUtilityContext context,
 							  ParamListInfo params, QueryEnvironment *queryEnv,
@@ -149,6 +153,8 @@ ms_monitor_init(void)
 	ExecutorRun_hook = ms_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = ms_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = ms_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = ms_ProcessUtility;
 }
@@ -213,7 +219,7 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	 * statement the cost of the jumble.  The statements that write a
 	 * domain the transaction has not written yet get one whatever
 	 * compute_query_id says: they name the writers of cross-domain
-	 * transactions; a backend-local cache by text fingerprint spares them
+	 * transactions; backend-local templates of statement texts spare them
 	 * the jumble when the same statement ran before.
 	 */
 	if (jstate == NULL && query->queryId == UINT64CONST(0))
@@ -283,6 +289,21 @@ ms_ExecutorFinish(QueryDesc *queryDesc)
 		ms_nesting_level--;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * The end of a statement: a remote call being timed gets its rows and time
+ * (nothing to do, one compare, for every other statement).
+ */
+static void
+ms_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (unlikely(ms_remote_npending > 0))
+		ms_track_executor_end(queryDesc);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
 }
 
 static void

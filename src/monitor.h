@@ -95,11 +95,16 @@ extern bool ms_stats_count_query(uint64 queryid, CmdType kind,
 								 const MsDomainSet *domains);
 extern void ms_stats_create_query(uint64 queryid, CmdType kind,
 								  const MsDomainSet *domains,
+								  const MsDomainSet *remote,
 								  const char *tables, const char *text);
-extern void ms_stats_xact_missing(const MsDomainSet *domains,
-								  const uint64 *queryids, int n, bool *missing);
+extern void ms_stats_add_remote_call(uint64 queryid, Oid userid, uint64 rows,
+									 double time_ms);
+extern bool ms_stats_xact_count_known(const MsDomainSet *domains,
+									  const uint64 *queryids, int n,
+									  bool *missing);
 extern void ms_stats_count_xact(const MsDomainSet *domains,
-								const MsXactSample *samples, int nsamples);
+								const MsXactSample *samples, int nsamples,
+								bool count);
 extern void ms_stats_note_violation(const MsDomainSet *domains);
 extern void ms_stats_note_exemption(int64 allowlist_id);
 
@@ -108,6 +113,8 @@ extern void ms_track_init(void);
 extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 								const char *sourceText);
 extern void ms_track_executor_start(QueryDesc *queryDesc);
+extern void ms_track_executor_end(QueryDesc *queryDesc);
+extern int	ms_remote_npending;
 extern bool ms_query_may_cross(Query *query);
 extern bool ms_query_writes_new_domain(Query *query);
 extern bool ms_cached_writer_id(Query *query, const char *source);

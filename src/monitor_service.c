@@ -205,6 +205,10 @@ ms_service_effective(const char **service, int *level)
 {
 	*service = ms_service ? ms_service : "";
 	*level = ms_enforce;
+	/* every statement asks: answer "no binding" from the cache at once */
+	if (binding.valid && binding.service[0] == '\0' && binding.enforce < 0 &&
+		binding.userid == GetSessionUserId())
+		return;
 	if (!IsTransactionState() || !ms_binding_holds())
 		return;
 	if (binding.service[0] != '\0')

@@ -14,7 +14,9 @@
  *	  the database that records them) enter it; when it is full, names are
  *	  not recorded and monitor_info counts them;
  *	- the statement hash: one entry per (userid, dbid, queryid) of a
- *	  statement that reached tables of two or more domains, with its
+ *	  statement that reached tables of two or more domains, or the read
+ *	  path of a domain (a foreign table the domain owns: a remote call into
+ *	  the service, whose rows and time are added up too), with its
  *	  normalized text (at most migration_split.max_query_text bytes, kept
  *	  inside the entry) and the names of its tables;
  *	- the transaction hash: one entry per (dbid, set of domains written);
@@ -77,7 +79,7 @@ PG_FUNCTION_INFO_V1(ms_allowlist_usage);
 
 #define MS_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/migration_split.stat"
 #define MS_STATS_MAGIC		0x4d534d31	/* "MSM1" */
-#define MS_STATS_VERSION	2
+#define MS_STATS_VERSION	3
 
 #define MS_EVENT_MAX		2048
 #define MS_EVENT_VIOLATION	1
@@ -107,6 +109,10 @@ typedef struct MsQueryEntry
 	CmdType		kind;
 	MsDomainSet domains;
 	char		tables[MS_TABLES_LEN];	/* NUL-separated, ends with "" */
+	MsDomainSet remote;			/* domains reached through their read path */
+	/* protected by mutex: */
+	int64		rows;			/* remote calls: rows processed */
+	double		total_time;		/* remote calls: milliseconds */
 	char		text[FLEXIBLE_ARRAY_MEMBER];	/* ms_max_text bytes */
 } MsQueryEntry;
 
@@ -433,7 +439,8 @@ ms_stats_count_query(uint64 queryid, CmdType kind, const MsDomainSet *domains)
  */
 void
 ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
-					  const char *tables, const char *text)
+					  const MsDomainSet *remote, const char *tables,
+					  const char *text)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
@@ -455,8 +462,11 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 		entry->calls = 0;
 		entry->usage = 0;
 		entry->first_seen = GetCurrentStatementStartTimestamp();
+		entry->rows = 0;
+		entry->total_time = 0;
 		entry->kind = kind;
 		entry->domains = *domains;
+		entry->remote = *remote;
 		/* tables: copy whole names while they fit, always terminate */
 		len = 0;
 		while (tables[len] != '\0')
@@ -484,13 +494,46 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 }
 
 /*
- * Which of the given writing statements the entry of this set of domains
- * does not hold yet (all of them when there is no entry and room for
- * them): the caller normalizes the texts of those only, outside any lock.
+ * Add the rows and the time of one execution of a remote call to its entry
+ * (ExecutorEnd); nothing when the entry was evicted meanwhile.
  */
 void
-ms_stats_xact_missing(const MsDomainSet *domains, const uint64 *queryids,
-					  int n, bool *missing)
+ms_stats_add_remote_call(uint64 queryid, Oid userid, uint64 rows, double time_ms)
+{
+	MsQueryKey	key;
+	MsQueryEntry *entry;
+
+	if (ms_shared == NULL)
+		return;
+	key.userid = userid;
+	key.dbid = MyDatabaseId;
+	key.queryid = queryid;
+
+	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	entry = hash_search(ms_query_hash, &key, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		SpinLockAcquire(&entry->mutex);
+		entry->rows += rows;
+		entry->total_time += time_ms;
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(ms_shared->lock);
+}
+
+/*
+ * Count a committed transaction that wrote to the given domains when the
+ * entry of this set of domains exists, and tell which of the given writing
+ * statements it does not hold yet (none when it holds MS_XACT_SAMPLES
+ * already): one shared-lock look-up for the common case, a known shape
+ * whose writers are known.  Returns false, counting nothing, when there is
+ * no entry: every statement is then missing.  The caller normalizes the
+ * texts of the missing statements only, outside any lock, and passes them
+ * to ms_stats_count_xact (count = false when counted here).
+ */
+bool
+ms_stats_xact_count_known(const MsDomainSet *domains, const uint64 *queryids,
+						  int n, bool *missing)
 {
 	MsXactKey	key;
 	MsXactEntry *entry;
@@ -508,6 +551,9 @@ ms_stats_xact_missing(const MsDomainSet *domains, const uint64 *queryids,
 	if (entry != NULL)
 	{
 		SpinLockAcquire(&entry->mutex);
+		entry->count++;
+		entry->usage += 1.0;
+		entry->last_seen = GetCurrentStatementStartTimestamp();
 		for (i = 0; i < n; i++)
 		{
 			int			j;
@@ -521,15 +567,17 @@ ms_stats_xact_missing(const MsDomainSet *domains, const uint64 *queryids,
 		SpinLockRelease(&entry->mutex);
 	}
 	LWLockRelease(ms_shared->lock);
+	return entry != NULL;
 }
 
 /*
- * Count a committed transaction that wrote to the given domains, and keep
- * the first MS_XACT_SAMPLES distinct statements that did the writing.
+ * Count a committed transaction that wrote to the given domains (unless
+ * count is false: ms_stats_xact_count_known counted it), and keep the first
+ * MS_XACT_SAMPLES distinct statements that did the writing.
  */
 void
 ms_stats_count_xact(const MsDomainSet *domains, const MsXactSample *samples,
-					int nsamples)
+					int nsamples, bool count)
 {
 	MsXactKey	key;
 	MsXactEntry *entry;
@@ -560,9 +608,12 @@ ms_stats_count_xact(const MsDomainSet *domains, const MsXactSample *samples,
 	}
 
 	SpinLockAcquire(&entry->mutex);
-	entry->count++;
-	entry->usage += 1.0;
-	entry->last_seen = GetCurrentStatementStartTimestamp();
+	if (count || !found)
+	{
+		entry->count++;
+		entry->usage += 1.0;
+		entry->last_seen = GetCurrentStatementStartTimestamp();
+	}
 	for (i = 0; i < nsamples && entry->nsamples < MS_XACT_SAMPLES; i++)
 	{
 		int			j;
@@ -854,6 +905,7 @@ ms_load_file(void)
 
 		if (fread(tmp, offsetof(MsQueryEntry, text), 1, file) != 1 ||
 			!ms_domain_set_valid(&tmp->domains, ndomains) ||
+			!ms_domain_set_valid(&tmp->remote, ndomains) ||
 			!ms_tables_valid(tmp->tables) ||
 			fread(&len, sizeof(int32), 1, file) != 1 || len < 0 || len > 1024 * 1024)
 			goto data_error;
@@ -1006,9 +1058,11 @@ ms_kind_name(CmdType kind)
  * migration_split.cross_domain_queries: one row per statement entry.
  * pg_stat_statements' rule: superusers and members of pg_read_all_stats
  * see everything; others see their own rows in full, and of other users'
- * rows only the figures (user, database, domains, kind, calls, times):
- * queryid, tables and application_name are NULL and the query text is
- * "<insufficient privilege>".
+ * rows only the figures (user, database, domains, kind, calls, times,
+ * remote domains, rows): queryid, tables and application_name are NULL
+ * and the query text is "<insufficient privilege>".  The last three
+ * columns (1.1) are filled only when the declaration has them: the 1.0
+ * one has eleven columns.
  */
 Datum
 ms_cross_domain_queries(PG_FUNCTION_ARGS)
@@ -1022,17 +1076,22 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 	ms_stats_require();
 	all_texts = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != 11 && rsinfo->setDesc->natts != 14)
+		elog(ERROR, "cross_domain_queries_internal() declared with %d columns",
+			 rsinfo->setDesc->natts);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	hash_seq_init(&seq, ms_query_hash);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[12];
-		bool		nulls[12] = {0};
+		Datum		values[14];
+		bool		nulls[14] = {0};
 		Datum		tables[MS_TABLES_LEN / 2];
 		int			ntables = 0;
 		const char *t;
 		int64		calls;
+		int64		rows;
+		double		total_time;
 		TimestampTz first_seen;
 		TimestampTz last_seen;
 		char		appname[NAMEDATALEN];
@@ -1044,6 +1103,8 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		first_seen = entry->first_seen;
 		last_seen = entry->last_seen;
 		memcpy(appname, entry->appname, NAMEDATALEN);
+		rows = entry->rows;
+		total_time = entry->total_time;
 		SpinLockRelease(&entry->mutex);
 
 		visible = (all_texts || entry->key.userid == userid);
@@ -1070,6 +1131,12 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 			values[i++] = CStringGetTextDatum(entry->text);
 		else
 			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		/* 1.1: remote calls, their rows and time (NULL for other entries) */
+		values[i++] = ms_domain_array(&entry->remote);
+		nulls[i] = (entry->remote.count == 0);
+		values[i++] = Int64GetDatumFast(rows);
+		nulls[i] = (entry->remote.count == 0);
+		values[i++] = Float8GetDatumFast(total_time);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -1217,10 +1284,11 @@ ms_monitor_loaded(PG_FUNCTION_ARGS)
 /*
  * Per-domain runtime figures of the current database, for
  * migration_split.domain_runtime_stats(): statements and calls that
- * involved the domain, cross-domain transactions that wrote to it, and the
- * last enforcement violation by or against it.  Returns no rows when the
- * library is not preloaded, so that static reports built on it keep
- * working.
+ * involved the domain with another one, cross-domain transactions that
+ * wrote to it, the last enforcement violation by or against it, and (1.1)
+ * the remote calls into it through its read path: statements, calls, rows
+ * and milliseconds.  Returns no rows when the library is not preloaded, so
+ * that static reports built on it keep working.
  */
 Datum
 ms_domain_runtime_stats(PG_FUNCTION_ARGS)
@@ -1233,16 +1301,27 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 	int64	   *queries;
 	int64	   *calls;
 	int64	   *xacts;
+	int64	   *rqueries;
+	int64	   *rcalls;
+	int64	   *rrows;
+	double	   *rtime;
 	TimestampTz *last;
 	int			ndomains;
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (rsinfo->setDesc->natts != 5 && rsinfo->setDesc->natts != 9)
+		elog(ERROR, "domain_runtime_stats_internal() declared with %d columns",
+			 rsinfo->setDesc->natts);
 	if (!ms_stats_available())
 		return (Datum) 0;
 
 	queries = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
 	calls = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	rqueries = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	rcalls = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	rrows = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
+	rtime = palloc0(sizeof(double) * (MS_MAX_SHARED_DOMAINS + 1));
 	xacts = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
 	last = palloc0(sizeof(TimestampTz) * (MS_MAX_SHARED_DOMAINS + 1));
 
@@ -1252,16 +1331,29 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 	while ((qe = hash_seq_search(&seq)) != NULL)
 	{
 		int64		c;
+		int64		r;
+		double		t;
 
 		if (qe->key.dbid != MyDatabaseId)
 			continue;
 		SpinLockAcquire(&qe->mutex);
 		c = qe->calls;
+		r = qe->rows;
+		t = qe->total_time;
 		SpinLockRelease(&qe->mutex);
-		for (i = 0; i < qe->domains.count; i++)
+		/* a remote call into one domain only crosses nothing else */
+		if (qe->domains.count >= 2)
+			for (i = 0; i < qe->domains.count; i++)
+			{
+				queries[qe->domains.ids[i]]++;
+				calls[qe->domains.ids[i]] += c;
+			}
+		for (i = 0; i < qe->remote.count; i++)
 		{
-			queries[qe->domains.ids[i]]++;
-			calls[qe->domains.ids[i]] += c;
+			rqueries[qe->remote.ids[i]]++;
+			rcalls[qe->remote.ids[i]] += c;
+			rrows[qe->remote.ids[i]] += r;
+			rtime[qe->remote.ids[i]] += t;
 		}
 	}
 	hash_seq_init(&seq, ms_xact_hash);
@@ -1290,10 +1382,11 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 
 	for (i = 1; i <= ndomains; i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {0};
+		Datum		values[9];
+		bool		nulls[9] = {0};
 
-		if (queries[i] == 0 && xacts[i] == 0 && last[i] == 0)
+		if (queries[i] == 0 && xacts[i] == 0 && last[i] == 0 &&
+			rqueries[i] == 0)
 			continue;
 		values[0] = CStringGetTextDatum(NameStr(ms_shared->domains[i]));
 		values[1] = Int64GetDatum(queries[i]);
@@ -1301,6 +1394,11 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(xacts[i]);
 		values[4] = TimestampTzGetDatum(last[i]);
 		nulls[4] = (last[i] == 0);
+		/* 1.1 (the 1.0 declaration stops at last_violation) */
+		values[5] = Int64GetDatum(rqueries[i]);
+		values[6] = Int64GetDatum(rcalls[i]);
+		values[7] = Int64GetDatum(rrows[i]);
+		values[8] = Float8GetDatum(rtime[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(ms_shared->lock);

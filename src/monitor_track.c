@@ -23,6 +23,18 @@
  * run inside functions have their own ExecutorStart and count at
  * migration_split.track = all.
  *
+ * Remote calls: a foreign table with a domain (the read path of an
+ * extracted domain: enable_read_path() tags it) makes the statement a
+ * remote call into that domain, recorded even when it reaches no other
+ * domain.  Only such statements get an Instrumentation (when nobody else
+ * asked for one) and are remembered until their ExecutorEnd adds rows and
+ * time to the entry: every other statement pays one compare there.
+ *
+ * Writers of cross-domain transactions: their query ids come from
+ * templates of statement texts (MsTemplate) rather than a jumble, after
+ * the first time; their texts are copied at executor start and normalized
+ * at commit only when the shared entry lacks them.
+ *
  * Foreign-key enforcement: ri_triggers.c runs its check and cascade
  * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
  * else in PostgreSQL sets.  Those statements are neither counted nor
@@ -43,6 +55,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "executor/instrument.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "common/keywords.h"
@@ -93,6 +106,23 @@ static MsPendingSample xact_samples[MS_XACT_SAMPLES];
 static int	xact_nsamples = 0;
 
 /*
+ * Remote calls (statements reading a read path) being executed, whose rows
+ * and time ExecutorEnd adds to their entries; a few levels of nesting.
+ */
+#define MS_REMOTE_PENDING	16
+
+typedef struct MsRemotePending
+{
+	QueryDesc  *queryDesc;
+	uint64		queryid;
+	Oid			userid;
+	SubTransactionId subid;
+} MsRemotePending;
+
+static MsRemotePending remote_pending[MS_REMOTE_PENDING];
+int			ms_remote_npending = 0;
+
+/*
  * Sizes of the sets above when each open subtransaction started, indexed
  * by nesting level; the sets only grow, so truncating them to these sizes
  * forgets the writes of an aborted subtransaction.
@@ -133,44 +163,62 @@ static MsFrontSlot ms_front[MS_FRONT_SIZE];
 static uint64 ms_front_generation = 0;	/* the slots' generation */
 
 /*
- * Query ids of writing statements by fingerprint (see
- * ms_cached_writer_id): direct-mapped, and like the front cache valid for
- * one value of ms_ownership_generation: a statement's id depends on the
- * relations its names resolve to, and the written relations are in the
- * ownership cache, whose flush (DROP, RENAME, search_path-visible schema
- * changes) moves the generation.  An id that only a function's or type's
- * re-creation changed stays until then: it labels a writer, it decides
- * nothing.
+ * Query ids of writing statements, by the shape of their text (see
+ * ms_cached_writer_id): a few templates per backend, each the text of a
+ * statement this backend jumbled, with the place and kind of each literal
+ * in it, the user and the search_path it ran with, and its query id.  A
+ * statement whose text equals a template's but for the values of its
+ * literals (same kinds: integer that fits int4, that fits int8, other
+ * number, string), for the same user and search_path, takes the template's
+ * query id, as the jumble ignores constant values.  Comparing is a memcmp
+ * per stretch of text between literals plus a look at each literal: much
+ * cheaper than hashing the text byte by byte, which every statement that
+ * writes a domain its transaction has not written yet would pay.  Like the
+ * front cache, the templates are valid for one value of
+ * ms_ownership_generation: a statement's id depends on the relations its
+ * names resolve to, and the written relations are in the ownership cache,
+ * whose flush (DROP, RENAME, search_path-visible schema changes) moves the
+ * generation.  An id that only a function's or type's re-creation changed
+ * stays until then: it labels a writer, it decides nothing.
  */
-#define MS_ID_CACHE_SIZE	256
+#define MS_TEMPLATES		8
 
-typedef struct MsIdSlot
+typedef struct MsLiteral
 {
-	uint64		fingerprint;	/* 0: empty */
-	Oid			userid;
+	int			start;			/* offset of its first byte */
+	int			end;			/* offset after it */
+	char		kind;			/* MS_LIT_* */
+} MsLiteral;
+
+#define MS_LIT_STRING	1
+#define MS_LIT_NUMBER	2		/* not an integer, or too big for int8 */
+#define MS_LIT_INT4		3
+#define MS_LIT_INT8		4
+
+typedef struct MsTemplate
+{
+	Oid			userid;			/* InvalidOid: empty */
 	uint64		queryid;
-} MsIdSlot;
+	char	   *text;
+	int			len;
+	MsLiteral  *lits;
+	int			nlits;
+	char	   *search_path;
+} MsTemplate;
 
-static MsIdSlot ms_id_cache[MS_ID_CACHE_SIZE];
-static uint64 ms_id_cache_generation = 0;	/* the slots' generation */
-
-/* The id cache's slot for fp, emptied first if the generation moved. */
-static inline MsIdSlot *
-ms_id_slot(uint64 fp)
-{
-	if (unlikely(ms_id_cache_generation != ms_ownership_generation))
-	{
-		memset(ms_id_cache, 0, sizeof(ms_id_cache));
-		ms_id_cache_generation = ms_ownership_generation;
-	}
-	return &ms_id_cache[fp % MS_ID_CACHE_SIZE];
-}
+static MsTemplate ms_templates[MS_TEMPLATES];
+static int	ms_template_next = 0;	/* the one to replace next */
+static int	ms_template_count = 0;	/* filled ones */
+static uint64 ms_template_generation = 0;	/* the templates' generation */
+static MemoryContext ms_template_context = NULL;
 
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg);
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
-								int ndomains);
+								int ndomains, const MsDomainId *remote,
+								int nremote);
+static void ms_time_remote_call(QueryDesc *queryDesc);
 static void ms_remember_writer(QueryDesc *queryDesc);
 static void ms_count_crossing_xact(void);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
@@ -185,11 +233,7 @@ ms_track_init(void)
 }
 
 /*
- * Fingerprint of a statement's text for the query id cache: its bytes with
- * every numeric or quoted literal replaced by a mark of its kind (integer
- * that fits int4, that fits int8, other number, string), so that texts
- * differing only in constant values, as the jumble ignores them, share a
- * fingerprint, combined with search_path.  Never 0.
+ * Query ids of writing statements from their text: see MsTemplate.
  */
 static inline bool
 ms_is_digit(char c)
@@ -204,77 +248,83 @@ ms_is_ident_char(char c)
 		ms_is_digit(c) || c == '_' || c == '$' || (unsigned char) c >= 0x80;
 }
 
-static uint64
-ms_text_fingerprint(const char *text, int len)
+/* Does a literal start at text[i]: a quote, or a digit not in a name? */
+static inline bool
+ms_literal_starts(const char *text, int i)
 {
-	uint64		h = UINT64CONST(14695981039346656037);
-	int			i = 0;
-	const char *p;
+	char		c = text[i];
 
-#define MS_FP_ADD(c) (h = (h ^ (unsigned char) (c)) * UINT64CONST(1099511628211))
-	while (i < len)
-	{
-		char		c = text[i];
-
-		if (c == '\'')
-		{
-			/* a string literal; '' inside it is a quote */
-			i++;
-			while (i < len)
-			{
-				if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
-					break;
-				i += (text[i] == '\'') ? 2 : 1;
-			}
-			i++;
-			MS_FP_ADD('\x01');
-		}
-		else if (ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1])))
-		{
-			int			start = i;
-			bool		integer = true;
-
-			while (i < len && (ms_is_digit(text[i]) || text[i] == '.' ||
-							   text[i] == 'e' || text[i] == 'E' ||
-							   ((text[i] == '+' || text[i] == '-') &&
-								(text[i - 1] == 'e' || text[i - 1] == 'E'))))
-			{
-				if (!ms_is_digit(text[i]))
-					integer = false;
-				i++;
-			}
-			if (!integer)
-				MS_FP_ADD('\x02');
-			else if (i - start < 10 ||
-					 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
-				MS_FP_ADD('\x03');
-			else if (i - start < 19 ||
-					 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
-				MS_FP_ADD('\x04');
-			else
-				MS_FP_ADD('\x02');
-		}
-		else
-		{
-			MS_FP_ADD(c);
-			i++;
-		}
-	}
-	MS_FP_ADD('\0');
-	if (namespace_search_path)
-		for (p = namespace_search_path; *p != '\0'; p++)
-			MS_FP_ADD(*p);
-#undef MS_FP_ADD
-	return h == 0 ? 1 : h;
+	if (c == '\'')
+		return true;
+	return ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1]));
 }
 
-/* The text of one statement of a source string. */
+/*
+ * The end of the literal starting at text[i] (ms_literal_starts), and its
+ * kind in *kind.
+ */
+static int
+ms_literal_end(const char *text, int len, int i, char *kind)
+{
+	int			start = i;
+	bool		integer = true;
+
+	if (text[i] == '\'')
+	{
+		/* a string literal; '' inside it is a quote */
+		i++;
+		while (i < len)
+		{
+			if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
+				break;
+			i += (text[i] == '\'') ? 2 : 1;
+		}
+		*kind = MS_LIT_STRING;
+		return Min(i + 1, len);
+	}
+	/* the common case first: digits only */
+	while (i < len && ms_is_digit(text[i]))
+		i++;
+	while (i < len && (ms_is_digit(text[i]) || text[i] == '.' ||
+					   text[i] == 'e' || text[i] == 'E' ||
+					   ((text[i] == '+' || text[i] == '-') &&
+						(text[i - 1] == 'e' || text[i - 1] == 'E'))))
+	{
+		if (!ms_is_digit(text[i]))
+			integer = false;
+		i++;
+	}
+	if (!integer)
+		*kind = MS_LIT_NUMBER;
+	else if (i - start < 10 ||
+			 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
+		*kind = MS_LIT_INT4;
+	else if (i - start < 19 ||
+			 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
+		*kind = MS_LIT_INT8;
+	else
+		*kind = MS_LIT_NUMBER;
+	return i;
+}
+
+/*
+ * The text of one statement of a source string.  A location and length
+ * set by the parser are trusted, as pg_stat_statements does; the source's
+ * length is measured only when the statement runs to its end.
+ */
 static void
 ms_statement_text(const char *source, int loc, int len, const char **text,
 				  int *textlen)
 {
-	int			srclen = strlen(source);
+	int			srclen;
 
+	if (loc >= 0 && len > 0)
+	{
+		*text = source + loc;
+		*textlen = len;
+		return;
+	}
+	srclen = strlen(source);
 	if (loc < 0 || loc > srclen)
 	{
 		loc = 0;
@@ -286,49 +336,139 @@ ms_statement_text(const char *source, int loc, int len, const char **text,
 	*textlen = len;
 }
 
+/* Does text equal template t but for the values of its literals? */
+static bool
+ms_template_matches(const MsTemplate *t, const char *text, int len)
+{
+	int			tpos = 0;
+	int			cpos = 0;
+	int			k;
+
+	for (k = 0; k < t->nlits; k++)
+	{
+		const MsLiteral *lit = &t->lits[k];
+		int			seg = lit->start - tpos;
+		char		kind;
+
+		/* the stretch before the literal, and a literal of the same kind */
+		if (cpos + seg >= len ||
+			memcmp(text + cpos, t->text + tpos, seg) != 0 ||
+			!ms_literal_starts(text, cpos + seg))
+			return false;
+		cpos = ms_literal_end(text, len, cpos + seg, &kind);
+		if (kind != lit->kind)
+			return false;
+		tpos = lit->end;
+	}
+	return len - cpos == t->len - tpos &&
+		memcmp(text + cpos, t->text + tpos, t->len - tpos) == 0;
+}
+
 /*
- * Set the query id of a writing statement from the cache when a statement
- * with the same fingerprint was jumbled before by this user; false when
+ * Set the query id of a writing statement from a template when this user
+ * ran one of the same shape with the same search_path before; false when
  * the caller must jumble it (and then call ms_cache_writer_id).  This keeps
  * the cost of naming the writers of cross-domain transactions to a
- * fingerprint of the text per statement that writes a new domain.
+ * comparison with a template per statement that writes a new domain.
  */
 bool
 ms_cached_writer_id(Query *query, const char *source)
 {
 	const char *text;
+	const char *search_path = namespace_search_path ? namespace_search_path : "";
 	int			len;
-	uint64		fp;
-	MsIdSlot   *slot;
+	Oid			userid = GetUserId();
+	int			i;
 
-	if (source == NULL)
+	if (source == NULL ||
+		unlikely(ms_template_generation != ms_ownership_generation))
 		return false;
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
-	fp = ms_text_fingerprint(text, len);
-	slot = ms_id_slot(fp);
-	if (slot->fingerprint != fp || slot->userid != GetUserId())
-		return false;
-	query->queryId = slot->queryid;
-	return true;
+	/* the most recent first */
+	for (i = 1; i <= ms_template_count; i++)
+	{
+		MsTemplate *t = &ms_templates[(ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES];
+
+		if (t->userid == userid && t->len > 0 && len > 0 &&
+			t->text[0] == text[0] &&
+			ms_template_matches(t, text, len) &&
+			strcmp(t->search_path, search_path) == 0)
+		{
+			query->queryId = t->queryid;
+			return true;
+		}
+	}
+	return false;
 }
 
-/* Remember the query id just computed for a writing statement. */
+/*
+ * Keep the text of a writing statement just jumbled as a template, in
+ * place of the oldest one.  All templates go when the generation moved.
+ */
 void
 ms_cache_writer_id(Query *query, const char *source)
 {
 	const char *text;
 	int			len;
-	uint64		fp;
-	MsIdSlot   *slot;
+	int			i;
+	int			nlits = 0;
+	int			maxlits = 8;
+	MsTemplate *t;
+	MemoryContext oldcxt;
 
 	if (source == NULL || query->queryId == UINT64CONST(0))
 		return;
+	if (ms_template_context == NULL)
+		ms_template_context = AllocSetContextCreate(TopMemoryContext,
+													"migration_split writer templates",
+													ALLOCSET_SMALL_SIZES);
+	if (ms_template_generation != ms_ownership_generation)
+	{
+		MemoryContextReset(ms_template_context);
+		memset(ms_templates, 0, sizeof(ms_templates));
+		ms_template_next = 0;
+		ms_template_count = 0;
+		ms_template_generation = ms_ownership_generation;
+	}
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
-	fp = ms_text_fingerprint(text, len);
-	slot = ms_id_slot(fp);
-	slot->fingerprint = fp;
-	slot->userid = GetUserId();
-	slot->queryid = query->queryId;
+
+	t = &ms_templates[ms_template_next];
+	ms_template_next = (ms_template_next + 1) % MS_TEMPLATES;
+	ms_template_count = Min(ms_template_count + 1, MS_TEMPLATES);
+	if (t->text)
+	{
+		pfree(t->text);
+		pfree(t->lits);
+		pfree(t->search_path);
+	}
+	memset(t, 0, sizeof(*t));
+
+	oldcxt = MemoryContextSwitchTo(ms_template_context);
+	t->text = pnstrdup(text, len);
+	t->len = len;
+	t->lits = palloc(sizeof(MsLiteral) * maxlits);
+	for (i = 0; i < len;)
+	{
+		if (!ms_literal_starts(text, i))
+		{
+			i++;
+			continue;
+		}
+		if (nlits == maxlits)
+		{
+			maxlits *= 2;
+			t->lits = repalloc(t->lits, sizeof(MsLiteral) * maxlits);
+		}
+		t->lits[nlits].start = i;
+		i = ms_literal_end(text, len, i, &t->lits[nlits].kind);
+		t->lits[nlits].end = i;
+		nlits++;
+	}
+	t->nlits = nlits;
+	t->search_path = pstrdup(namespace_search_path ? namespace_search_path : "");
+	MemoryContextSwitchTo(oldcxt);
+	t->queryid = query->queryId;
+	t->userid = GetUserId();
 }
 
 /*
@@ -438,9 +578,10 @@ ms_track_post_parse(Query *query, JumbleState *jstate, const char *sourceText)
 }
 
 /*
- * Might this freshly analyzed statement reach two domains once executed?
- * Cheap and conservative: true for views and sublinks (not expanded yet),
- * otherwise compares the domains of the relations of the range table, its
+ * Might this freshly analyzed statement reach two domains once executed,
+ * or the read path of a domain (a foreign table it owns)?  Cheap and
+ * conservative: true for views and sublinks (not expanded yet), otherwise
+ * compares the domains of the relations of the range table, its
  * subqueries and CTEs.  Inheritance children tagged with another domain
  * than their parent are not seen here.
  */
@@ -464,6 +605,9 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 			d = ms_domain_of(rte->relid);
 			if (d == MS_NO_DOMAIN)
 				continue;
+			/* a read path: a remote call into the domain, always recorded */
+			if (rte->relkind == RELKIND_FOREIGN_TABLE)
+				return true;
 			if (*first == MS_NO_DOMAIN)
 				*first = d;
 			else if (d != *first)
@@ -553,6 +697,8 @@ ms_track_executor_start(QueryDesc *queryDesc)
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	MsDomainId	domains[MS_ENTRY_DOMAINS];
 	int			ndomains = 0;
+	MsDomainId	remote[MS_ENTRY_DOMAINS];
+	int			nremote = 0;
 	bool		tracked;
 	bool		enforcing;
 	const char *service;
@@ -579,7 +725,11 @@ ms_track_executor_start(QueryDesc *queryDesc)
 			continue;
 		d = ms_domain_of(rte->relid);
 		if (d != MS_NO_DOMAIN)
+		{
 			(void) ms_add_domain(domains, &ndomains, d);
+			if (unlikely(rte->relkind == RELKIND_FOREIGN_TABLE))
+				(void) ms_add_domain(remote, &nremote, d);
+		}
 	}
 	if (ndomains == 0)
 		return;
@@ -604,18 +754,21 @@ ms_track_executor_start(QueryDesc *queryDesc)
 			ms_remember_writer(queryDesc);
 	}
 
-	if (tracked && ndomains >= 2 && ps->queryId != UINT64CONST(0))
-		ms_record_statement(queryDesc, domains, ndomains);
+	if (tracked && (ndomains >= 2 || nremote > 0) && ps->queryId != UINT64CONST(0))
+		ms_record_statement(queryDesc, domains, ndomains, remote, nremote);
 }
 
 /*
- * Count a cross-domain statement, creating its entry on first sight.
+ * Count a cross-domain statement, or a remote call (a statement that reads
+ * the read path of a domain), creating its entry on first sight.
  */
 static void
-ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomains)
+ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomains,
+					const MsDomainId *remote, int nremote)
 {
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	MsDomainSet set;
+	MsDomainSet rset;
 	char	   *tables;
 	char	   *text;
 	int			loc = ps->stmt_location;
@@ -623,8 +776,11 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	const char *src = queryDesc->sourceText ? queryDesc->sourceText : "";
 
 	ms_to_shared_set(domains, ndomains, &set);
-	if (set.count < 2)
+	ms_to_shared_set(remote, nremote, &rset);
+	if (set.count < 2 && rset.count == 0)
 		return;
+	if (rset.count > 0)
+		ms_time_remote_call(queryDesc);
 	if (ms_stats_count_query(ps->queryId, ps->commandType, &set))
 		return;
 
@@ -644,9 +800,66 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 		text = pnstrdup(src + loc, len);
 	tables = ms_table_list(ps->rtable);
 
-	ms_stats_create_query(ps->queryId, ps->commandType, &set, tables, text);
+	ms_stats_create_query(ps->queryId, ps->commandType, &set, &rset, tables,
+						  text);
 	pfree(text);
 	pfree(tables);
+}
+
+/*
+ * Have the executor time a remote call (pg_stat_statements' way: an
+ * Instrumentation for the whole query, allocated in the query's memory if
+ * nobody did), and remember the statement until ms_track_executor_end
+ * adds its rows and time to the entry.  A statement that fails never gets
+ * there: transaction and subtransaction aborts forget it.
+ */
+static void
+ms_time_remote_call(QueryDesc *queryDesc)
+{
+	MsRemotePending *p;
+
+	if (ms_remote_npending >= MS_REMOTE_PENDING)
+		return;
+	if (queryDesc->totaltime == NULL)
+	{
+		MemoryContext oldcxt;
+
+		oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	p = &remote_pending[ms_remote_npending++];
+	p->queryDesc = queryDesc;
+	p->queryid = queryDesc->plannedstmt->queryId;
+	p->userid = GetUserId();
+	p->subid = GetCurrentSubTransactionId();
+}
+
+/*
+ * ExecutorEnd of a statement: when it is a remote call being timed, add
+ * its rows (es_processed) and time to its entry.
+ */
+void
+ms_track_executor_end(QueryDesc *queryDesc)
+{
+	int			i;
+
+	for (i = ms_remote_npending - 1; i >= 0; i--)
+	{
+		MsRemotePending *p = &remote_pending[i];
+
+		if (p->queryDesc != queryDesc)
+			continue;
+		if (queryDesc->totaltime != NULL)
+		{
+			InstrEndLoop(queryDesc->totaltime);
+			ms_stats_add_remote_call(p->queryid, p->userid,
+									 queryDesc->estate->es_processed,
+									 queryDesc->totaltime->total * 1000.0);
+		}
+		remote_pending[i] = remote_pending[--ms_remote_npending];
+		return;
+	}
 }
 
 /*
@@ -658,9 +871,9 @@ ms_remember_writer(QueryDesc *queryDesc)
 {
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	const char *src = queryDesc->sourceText ? queryDesc->sourceText : "";
-	int			srclen = strlen(src);
-	int			loc = ps->stmt_location;
-	int			len = ps->stmt_len;
+	const char *text;
+	int			loc;
+	int			len;
 	MsPendingSample *sample;
 	int			i;
 
@@ -668,13 +881,8 @@ ms_remember_writer(QueryDesc *queryDesc)
 		if (xact_samples[i].queryid == ps->queryId)
 			return;
 
-	if (loc < 0 || loc > srclen)
-	{
-		loc = 0;
-		len = srclen;
-	}
-	else if (len <= 0 || loc + len > srclen)
-		len = srclen - loc;
+	ms_statement_text(src, ps->stmt_location, ps->stmt_len, &text, &len);
+	loc = text - src;
 
 	sample = &xact_samples[xact_nsamples++];
 	sample->queryid = ps->queryId;
@@ -714,6 +922,7 @@ ms_count_crossing_xact(void)
 	MsXactSample samples[MS_XACT_SAMPLES];
 	uint64		queryids[MS_XACT_SAMPLES];
 	bool		missing[MS_XACT_SAMPLES];
+	bool		counted;
 	int			n = 0;
 	int			i;
 
@@ -723,7 +932,12 @@ ms_count_crossing_xact(void)
 
 	for (i = 0; i < xact_nsamples; i++)
 		queryids[i] = xact_samples[i].queryid;
-	ms_stats_xact_missing(&set, queryids, xact_nsamples, missing);
+	counted = ms_stats_xact_count_known(&set, queryids, xact_nsamples, missing);
+	for (i = 0; i < xact_nsamples; i++)
+		if (missing[i])
+			break;
+	if (counted && i == xact_nsamples)
+		return;
 	for (i = 0; i < xact_nsamples; i++)
 	{
 		MsPendingSample *p = &xact_samples[i];
@@ -754,7 +968,7 @@ ms_count_crossing_xact(void)
 		s->text[len] = '\0';
 		pfree(text);
 	}
-	ms_stats_count_xact(&set, samples, n);
+	ms_stats_count_xact(&set, samples, n, !counted);
 }
 
 /* Sorted set of shared indexes of local domain ids. */
@@ -850,6 +1064,7 @@ ms_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			xact_ndomains = 0;
 			xact_nsamples = 0;
+			ms_remote_npending = 0;
 			break;
 		default:
 			break;
@@ -888,6 +1103,18 @@ ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			{
 				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);
 				xact_nsamples = Min(xact_nsamples, sub_saves[level].nsamples);
+			}
+			/* remote calls of the aborted subtransaction never end */
+			{
+				int			i = 0;
+
+				while (i < ms_remote_npending)
+				{
+					if (remote_pending[i].subid >= mySubid)
+						remote_pending[i] = remote_pending[--ms_remote_npending];
+					else
+						i++;
+				}
 			}
 			break;
 		default:

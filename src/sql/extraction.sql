@@ -406,6 +406,121 @@ BEGIN
 END
 $$;
 
+/*
+ * Tables that join a frozen domain after the freeze are frozen too: a
+ * partition created with CREATE TABLE ... PARTITION OF or attached with
+ * ALTER TABLE ... ATTACH PARTITION, an inheritance child (CREATE TABLE ...
+ * INHERITS, ALTER TABLE ... INHERIT) and a table tagged into the domain.
+ * Statement triggers are not cloned to partitions and inheritance has no
+ * triggers of its own, so without this a write straight to the new table
+ * would pass (writes through a frozen parent are refused by the parent's
+ * triggers).  The domain counts as frozen when it is in state "frozen",
+ * "extracted" or "final" and some of its tables carry the freeze triggers:
+ * while pg_restore loads the tags, before it creates the dumped triggers,
+ * none does, and nothing is created that the dump's own CREATE TRIGGER
+ * would then collide with.  Returns the number of tables frozen.
+ */
+CREATE FUNCTION migration_split.freeze_new_write_targets(domain text)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur			record;
+	f			record;
+	rel			regclass;
+	n			pg_catalog.int8 := 0;
+BEGIN
+	SELECT l.state, COALESCE(l.service, '') AS service INTO cur
+	  FROM migration_split.domain_lifecycle l
+	 WHERE l.domain OPERATOR(pg_catalog.=) freeze_new_write_targets.domain;
+	IF NOT FOUND OR cur.state NOT IN ('frozen', 'extracted', 'final') THEN
+		RETURN 0;
+	END IF;
+	SELECT * INTO f FROM migration_split.frozen_table_count(domain);
+	IF f.frozen OPERATOR(pg_catalog.=) 0 OR f.frozen OPERATOR(pg_catalog.=) f.tables THEN
+		RETURN 0;
+	END IF;
+	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+						WHERE t.tgrelid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
+						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze'
+						  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
+			EXECUTE pg_catalog.format(
+				'CREATE TRIGGER migration_split_freeze BEFORE INSERT OR UPDATE OR DELETE ON %s'
+				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L)',
+				rel, domain, cur.service);
+			n := n OPERATOR(pg_catalog.+) 1;
+		END IF;
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+						WHERE t.tgrelid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
+						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze_truncate'
+						  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
+			EXECUTE pg_catalog.format(
+				'CREATE TRIGGER migration_split_freeze_truncate BEFORE TRUNCATE ON %s'
+				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L)',
+				rel, domain, cur.service);
+		END IF;
+	END LOOP;
+	RETURN n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.freeze_new_write_targets(text) FROM PUBLIC;
+
+-- A tag written into a frozen domain freezes the table (and its
+-- partitions and children).  Runs as the extension's owner: the tagger
+-- may be an administrator who does not own the table.
+CREATE FUNCTION migration_split.freeze_tagged_table()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM migration_split.freeze_new_write_targets(NEW.domain);
+	RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.freeze_tagged_table() FROM PUBLIC;
+
+CREATE TRIGGER ownership_freeze_tagged
+	AFTER INSERT OR UPDATE OF rel, domain ON migration_split.ownership
+	FOR EACH ROW EXECUTE FUNCTION migration_split.freeze_tagged_table();
+
+-- After CREATE TABLE and ALTER TABLE (a partition or inheritance child
+-- created or attached): freeze the new tables of every frozen domain.
+-- Runs as the extension's owner, like the other event triggers.
+CREATE FUNCTION migration_split.freeze_new_tables()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d			text;
+BEGIN
+	-- DROP EXTENSION ... or a half-installed extension
+	IF pg_catalog.to_regclass('migration_split.domain_transitions') IS NULL THEN
+		RETURN;
+	END IF;
+	FOR d IN
+		SELECT l.domain FROM migration_split.domain_lifecycle l
+		 WHERE l.state IN ('frozen', 'extracted', 'final')
+		 ORDER BY l.domain
+	LOOP
+		PERFORM migration_split.freeze_new_write_targets(d);
+	END LOOP;
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.freeze_new_tables() FROM PUBLIC;
+
+CREATE EVENT TRIGGER migration_split_freeze_new_tables ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION migration_split.freeze_new_tables();
+
 REVOKE ALL ON migration_split.domain_transitions FROM PUBLIC;
 GRANT SELECT ON migration_split.domain_transitions,
 	migration_split.domain_lifecycle TO PUBLIC;
@@ -421,7 +536,12 @@ GRANT INSERT ON migration_split.domain_transitions TO migration_split_admin;
  * service's tables, so that legacy code and reports keep reading current
  * data.  The monolith's tables are moved, not dropped, to schema
  * migration_split_archive (indexes, constraints, owned sequences, tags and
- * the freeze triggers go with them).  One row per replaced table.
+ * the freeze triggers go with them).  One row per replaced table.  The
+ * foreign tables are tagged with the domain: the runtime monitor, which
+ * asks the ownership cache like for any table, then records every
+ * statement that reads them as a remote call into the domain
+ * (cross_domain_queries.remote_domains, domain_runtime_stats.remote_*);
+ * dropping them (disable_read_path) removes their tags.
  */
 CREATE TABLE migration_split.read_paths (
 	archived		regclass PRIMARY KEY,
@@ -553,6 +673,8 @@ BEGIN
 		END LOOP;
 		INSERT INTO migration_split.read_paths (archived, foreign_table, domain, original_schema)
 		VALUES (t.rel, ft, domain, t.nspname);
+		-- the foreign table is the domain's: reads of it are remote calls
+		INSERT INTO migration_split.ownership (rel, domain) VALUES (ft, domain);
 		n := n OPERATOR(pg_catalog.+) 1;
 	END LOOP;
 	IF n OPERATOR(pg_catalog.=) 0 THEN

@@ -29,12 +29,18 @@ CREATE FUNCTION migration_split.cross_domain_queries_internal(
 	OUT first_seen timestamptz,
 	OUT last_seen timestamptz,
 	OUT application_name text,
-	OUT query text)
+	OUT query text,
+	OUT remote_domains text[],
+	OUT rows bigint,
+	OUT total_time double precision)
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_cross_domain_queries';
 
--- Statements that reached tables of two or more domains.
+-- Statements that reached tables of two or more domains, or the read path
+-- of a domain (remote calls: remote_domains lists the domains whose
+-- foreign tables the statement read; rows and total_time, in
+-- milliseconds, add up its executions; both NULL for other statements).
 CREATE VIEW migration_split.cross_domain_queries AS
 	SELECT * FROM migration_split.cross_domain_queries_internal();
 
@@ -89,17 +95,26 @@ CREATE FUNCTION migration_split.domain_runtime_stats_internal(
 	OUT crossing_queries bigint,
 	OUT crossing_calls bigint,
 	OUT crossing_transactions bigint,
-	OUT last_violation timestamptz)
+	OUT last_violation timestamptz,
+	OUT remote_queries bigint,
+	OUT remote_calls bigint,
+	OUT remote_rows bigint,
+	OUT remote_time double precision)
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_domain_runtime_stats';
 
 -- Runtime figures per domain of this database, for domain_summary: one row
 -- per domain (zeros when nothing was seen), no rows at all when the library
--- is not preloaded.
+-- is not preloaded.  crossing_*: statements and transactions with another
+-- domain; remote_*: statements of the monolith that read the domain's read
+-- path (its foreign tables, after enable_read_path()), their calls, rows
+-- and time in milliseconds; state: the domain's lifecycle state.
 CREATE FUNCTION migration_split.domain_runtime_stats()
 RETURNS TABLE (domain text, crossing_queries bigint, crossing_calls bigint,
-			   crossing_transactions bigint, last_violation timestamptz)
+			   crossing_transactions bigint, last_violation timestamptz,
+			   remote_queries bigint, remote_calls bigint, remote_rows bigint,
+			   remote_time double precision, state text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -107,10 +122,17 @@ AS $$
 		   coalesce(s.crossing_queries, 0),
 		   coalesce(s.crossing_calls, 0),
 		   coalesce(s.crossing_transactions, 0),
-		   s.last_violation
+		   s.last_violation,
+		   coalesce(s.remote_queries, 0),
+		   coalesce(s.remote_calls, 0),
+		   coalesce(s.remote_rows, 0),
+		   coalesce(s.remote_time, 0),
+		   l.state
 	  FROM migration_split.domains d
 	  LEFT JOIN migration_split.domain_runtime_stats_internal() s
 		ON s.domain = d.domain
+	  LEFT JOIN migration_split.domain_lifecycle l
+		ON l.domain = d.domain
 	 WHERE migration_split.monitor_loaded()
 	 ORDER BY d.domain
 $$;

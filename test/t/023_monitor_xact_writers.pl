@@ -53,9 +53,11 @@ COMMIT;
 		"compute_query_id = $mode: both writers named, texts normalized, counted once");
 }
 
-# a statement seen before by the backend takes its id from the cache by
-# text fingerprint (no jumble, so its constants are found by the scanner):
-# same ids, same normalized texts
+# a statement seen before by the backend takes its id from a template of
+# its text (no jumble, so its constants are found by the scanner): same
+# ids, same normalized texts; a text that differs from the template beyond
+# its constants (a bigint constant, one more condition) is jumbled: another
+# statement
 my $ids = $node->safe_psql('postgres',
 	'SELECT sample_queryids FROM migration_split.cross_domain_transactions');
 $node->safe_psql('postgres', q{
@@ -66,10 +68,11 @@ SELECT migration_split.reset();
 SET ROLE writer;
 BEGIN; INSERT INTO ta VALUES (11, 'it''s'); UPDATE tb SET id = 3 WHERE id = 12345678901; COMMIT;
 BEGIN; INSERT INTO ta VALUES (12, 'b'); UPDATE tb SET id = 4 WHERE id = 5; COMMIT;
+BEGIN; INSERT INTO ta VALUES (13, 'c'); UPDATE tb SET id = 4 WHERE id = 5 OR id = 6; COMMIT;
 });
 is($node->safe_psql('postgres', $query),
-	'{a,b}|2|3|t|INSERT INTO ta VALUES ($1, $2) ; UPDATE tb SET id = $1 WHERE id = $2 ; UPDATE tb SET id = $1 WHERE id = $2|writer,writer,writer',
-	'cached ids: texts normalized by the scanner; a bigint constant is another statement');
+	'{a,b}|3|4|t|INSERT INTO ta VALUES ($1, $2) ; UPDATE tb SET id = $1 WHERE id = $2 ; UPDATE tb SET id = $1 WHERE id = $2 ; UPDATE tb SET id = $1 WHERE id = $2 OR id = $3|writer,writer,writer,writer',
+	'cached ids: texts normalized by the scanner; a bigint constant, or one more condition, is another statement');
 is($node->safe_psql('postgres',
 	q{SELECT format('{%s,%s}', sample_queryids[1], sample_queryids[3])
 		FROM migration_split.cross_domain_transactions}),
@@ -78,10 +81,10 @@ is($node->safe_psql('postgres',
 # other users see who wrote, not the ids nor the texts (pg_stat_statements'
 # rule, as in cross_domain_queries)
 is($node->safe_psql('postgres', "SET ROLE reader; $query"),
-	'{a,b}|2|3||NULL ; NULL ; NULL|writer,writer,writer', 'ids and texts hidden from other users');
+	'{a,b}|3|4||NULL ; NULL ; NULL ; NULL|writer,writer,writer,writer', 'ids and texts hidden from other users');
 is($node->safe_psql('postgres',
 	"SET ROLE reader; SELECT array_to_string(sample_queryids, ',', 'NULL') FROM migration_split.cross_domain_transactions"),
-	'NULL,NULL,NULL', 'each hidden id is NULL');
+	'NULL,NULL,NULL,NULL', 'each hidden id is NULL');
 $node->safe_psql('postgres', 'GRANT pg_read_all_stats TO reader');
 like($node->safe_psql('postgres', "SET ROLE reader; $query"),
 	qr/\|INSERT INTO ta VALUES \(\$1, \$2\) ; UPDATE/, 'pg_read_all_stats sees the texts');
