@@ -203,10 +203,12 @@ if has_peer pgcopydb; then
 		echo "pgcopydb follow:                          $t_pcd s"
 		wait $pcd_pid || true
 	else
+		# how far it got, read before it is stopped (stopping may take a while)
+		startpos=$(sed -n 's/.*at LSN \([0-9A-F]*\/[0-9A-F]*\).*/\1/p' "$BENCH_DIR/pgcopydb-setup.log" | head -1)
+		frac=$(psql_tgt -d pcd -At -c "SELECT round(100 * pg_wal_lsn_diff(pg_replication_origin_progress('pgcopydb', false), '$startpos')
+			/ pg_wal_lsn_diff('$end_lsn', '$startpos'))")
 		kill -TERM $pcd_pid 2>/dev/null || true
 		wait $pcd_pid || true
-		frac=$(psql_tgt -d pcd -At -c "SELECT round(100 * pg_wal_lsn_diff(pg_replication_origin_progress('pgcopydb', true), '$(sed -n 's/.*at LSN \([0-9A-F/]*\).*/\1/p' "$BENCH_DIR/pgcopydb-setup.log" | head -1)')
-			/ pg_wal_lsn_diff('$end_lsn', '$(sed -n 's/.*at LSN \([0-9A-F/]*\).*/\1/p' "$BENCH_DIR/pgcopydb-setup.log" | head -1)'))")
 		echo "pgcopydb follow:                          not done after $t_pcd s (stopped; $frac % of the WAL replayed)"
 	fi
 fi
