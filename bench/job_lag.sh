@@ -5,7 +5,7 @@
 # "migration-split stream" and, in the same run, for the peers: PostgreSQL's
 # native subscription and pglogical (PEERS, default "native pglogical").
 #
-#   RATE=1500 DURATION=60 SCALE=10 PG_CONFIG=... bash bench/job_lag.sh
+#   RATE=2000 DURATION=60 SCALE=10 PG_CONFIG=... bash bench/job_lag.sh
 #
 # Each tool runs alone under the same load: its target database is set up
 # (init, or a subscription with its initial sync) just before its run, the
@@ -24,6 +24,9 @@
 # p90, p99 and max of the heartbeats of the run, side by side, and whether
 # the tool kept up (max lag at the end of the load against the start).
 #
+# The load commits with synchronous_commit = LOAD_SYNC_COMMIT (default off):
+# with on, the source's WAL flushes cap pgbench near 500 tps here, a rate
+# one apply connection keeps up with easily.
 # RATE: the default is chosen above what one apply connection sustains for
 # pgbench's TPC-B transactions on the 2-core machine of the README while the
 # source runs the load (the native apply worker, one connection, falls
@@ -37,12 +40,13 @@ EXTRA_CONF="shared_preload_libraries = 'pglogical'
 track_commit_timestamp = on"
 . "$here/job_lib.sh"
 
-RATE=${RATE:-1500}
+RATE=${RATE:-2000}
 DURATION=${DURATION:-60}
 SCALE=${SCALE:-10}
 CLIENTS=${CLIENTS:-8}
 PEERS=${PEERS:-native pglogical}
 CATCHUP_TIMEOUT=${CATCHUP_TIMEOUT:-300}
+LOAD_SYNC_COMMIT=${LOAD_SYNC_COMMIT:-off}
 export PATH="$BIN:$PATH"
 SRC_DSN="host=$BENCH_DIR port=$SRC_PORT user=postgres dbname=postgres"
 beats=$((DURATION * 10))
@@ -114,7 +118,8 @@ run_load()
 	local watch_pid=$!
 	psql_src -c "CALL heartbeat($run, $beats)" &
 	local hb_pid=$!
-	"$BIN/pgbench" -n -R "$RATE" -T "$DURATION" -c "$CLIENTS" -j 2 -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres postgres \
+	PGOPTIONS="-c synchronous_commit=$LOAD_SYNC_COMMIT" \
+		"$BIN/pgbench" -n -M prepared -R "$RATE" -T "$DURATION" -c "$CLIENTS" -j 2 -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres postgres \
 		>"$BENCH_DIR/pgbench.$name" 2>&1
 	wait $hb_pid
 	psql_src -c "INSERT INTO hb VALUES ($run, $beats + 1, clock_timestamp())"

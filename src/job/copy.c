@@ -275,12 +275,14 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	while ((res = PQgetResult(tgt)) != NULL)
 		PQclear(res);
 	t->rows_done = rows;
+	t->copy_seconds = now_seconds() - start;
 
 	/* keys and indexes, then mark the table copied */
 	if (t->index_ddl[0] != '\0' && !worker_exec(tgt, t->index_ddl, t, "target"))
 		goto fail;
 
 	t->seconds = now_seconds() - start;
+	t->index_seconds = t->seconds - t->copy_seconds;
 	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", rows);
 	snprintf(bytesbuf, sizeof(bytesbuf), "%lld", (long long) t->bytes_done);
 	snprintf(secbuf, sizeof(secbuf), "%.3f", t->seconds);

@@ -29,11 +29,54 @@
  */
 #include "postgres_fe.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include "common/logging.h"
 
 #include "job.h"
+
+/*
+ * Where init's time went, printed at the end: the work before the copy
+ * (validation, target schema, slot), the copy (wall time; the COPY and the
+ * index builds of each table are in the table's summary line and summed
+ * here), adding and validating the foreign keys, setting the sequences.
+ */
+typedef struct InitPhases
+{
+	double		start;
+	double		prepare;
+	double		copy;
+	double		foreign_keys;
+	double		sequences;
+} InitPhases;
+
+static double
+init_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* the "phases:" line of the summary */
+static void
+print_phases(const InitPhases *ph, const Domain *d, int jobs)
+{
+	double		copy_sum = 0;
+	double		index_sum = 0;
+	int			i;
+
+	for (i = 0; i < d->ntables; i++)
+	{
+		copy_sum += d->tables[i].copy_seconds;
+		index_sum += d->tables[i].index_seconds;
+	}
+	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s and keys and indexes %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
+		   ph->prepare, ph->copy, copy_sum, index_sum, d->ntables, jobs,
+		   ph->foreign_keys, ph->sequences, init_now() - ph->start);
+}
 
 static int
 cmp_tables_by_size(const void *a, const void *b)
@@ -501,7 +544,10 @@ cmd_init(const JobOptions *given)
 	char	   *lsn;
 	const char *target_schema;
 	int			i;
+	InitPhases	ph;
 
+	memset(&ph, 0, sizeof(ph));
+	ph.start = init_now();
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
 
@@ -652,6 +698,7 @@ cmd_init(const JobOptions *given)
 	}
 
 	/* step 4: copy */
+	ph.prepare = init_now() - ph.start;
 	progress_start(d, opts->progress);
 	if (!copy_tables(opts, d, snapshot, lsn, target_schema))
 	{
@@ -676,11 +723,13 @@ cmd_init(const JobOptions *given)
 		exit(EXIT_SERVER);
 	}
 	progress_finish();
+	ph.copy = init_now() - ph.start - ph.prepare;
 
 	/* step 5: foreign keys, sequences, phase */
 	{
 		char	   *qschema = job_quote_ident(tgt, target_schema);
 		const char *params[1] = {opts->domain};
+		double		t0 = init_now();
 
 		job_command(tgt, "target", "BEGIN");
 		job_set_search_path(tgt, "target", qschema);
@@ -688,7 +737,10 @@ cmd_init(const JobOptions *given)
 			if (d->tables[i].fk_ddl[0] != '\0')
 				job_command(tgt, "target", d->tables[i].fk_ddl);
 		job_set_search_path(tgt, "target", "pg_catalog");
+		ph.foreign_keys = init_now() - t0;
+		t0 = init_now();
 		sync_sequences(src, tgt, d, target_schema);
+		ph.sequences = init_now() - t0;
 		PQclear(job_query(tgt, "target",
 						  "UPDATE " MS_STATE_SCHEMA ".jobs SET phase = 'streaming',"
 						  " init_done_at = pg_catalog.now(), last_error = NULL WHERE domain = $1",
@@ -705,6 +757,7 @@ cmd_init(const JobOptions *given)
 	if (d->skipped_defaults.len > 0)
 		printf("\ncolumn defaults pointing outside the domain, not created:\n%s",
 			   d->skipped_defaults.data);
+	print_phases(&ph, d, opts->jobs);
 	printf("\ninit of domain \"%s\" done: %d tables in schema \"%s\"; next: migration-split stream\n",
 		   opts->domain, d->ntables, target_schema);
 

@@ -130,6 +130,8 @@ typedef struct DomainTable
 	volatile long long rows_done;
 	volatile long long bytes_done;
 	double		seconds;
+	double		copy_seconds;	/* of seconds: the COPY itself */
+	double		index_seconds;	/* of seconds: keys and indexes */
 	char	   *sync_lsn;
 	char	   *error;
 } DomainTable;
