@@ -39,7 +39,7 @@ trap bench_stop_clusters EXIT
 echo "generating $TABLES tables of $rows rows (~$SIZE in total) on the source"
 psql_src -c "CREATE EXTENSION migration_split" \
 	-c "INSERT INTO migration_split.domains (domain) VALUES ('bench')"
-schema_sql="CREATE TABLE k (id int PRIMARY KEY, name text);"
+schema_sql="CREATE TABLE k (id int NOT NULL, name text);"
 keys_sql=()		# per table: primary key and index
 fks_sql=()		# per table: foreign key
 tables=()
@@ -49,7 +49,7 @@ for i in $(seq 1 "$TABLES"); do
 	keys_sql+=("ALTER TABLE t$i ADD PRIMARY KEY (id); CREATE INDEX t${i}_c ON t$i (c);")
 	fks_sql+=("ALTER TABLE t$i ADD CONSTRAINT t${i}_a_fkey FOREIGN KEY (a) REFERENCES k (id);")
 done
-psql_src -c "$schema_sql" -c "INSERT INTO k SELECT i, 'k' || i FROM generate_series(0, 999) i"
+psql_src -c "$schema_sql" -c "INSERT INTO k SELECT i, 'k' || i FROM generate_series(0, 999) i" -c "ALTER TABLE k ADD PRIMARY KEY (id)"
 for t in "${tables[@]}"; do
 	psql_src -c "INSERT INTO $t SELECT i, i % 1000, md5(i::text) || md5((i + 1)::text), now() - i * interval '1 s', i / 100.0 FROM generate_series(1, $rows) i" &
 done
