@@ -86,7 +86,7 @@ pgcopydb clone --source "postgresql://postgres@/postgres?host=$BENCH_DIR&port=$S
 t_pcd=$(elapsed "$start")
 echo "pgcopydb clone --table-jobs $JOBS --index-jobs $JOBS:   $t_pcd s"
 # its own summary: one line per step with its duration
-grep -E '^ *(Step|Dump Schema|Prepare Schema|COPY|CREATE INDEX|Finalize Schema|Total|----)' "$BENCH_DIR/pgcopydb.log" | sed 's/^/  /' || true
+awk '/Step +Connection +Duration/ { on = 1 } on && !/^ *-+/ && NF { print "  " $0 } /Total Wall Clock/ { on = 0 }' "$BENCH_DIR/pgcopydb.log"
 psql_tgt -c "CHECKPOINT"
 
 # 3. pg_dump | psql
@@ -130,7 +130,7 @@ for db in ours pcd dump raw; do
 	for t in k "${tables[@]}"; do
 		sum+=$(psql_tgt -d "$db" -At -c "SELECT count(*) || ':' || sum(hashtext(t::text)::bigint) FROM $schema.$t t")" "
 	done
-	sum+=$(psql_tgt -d "$db" -At -c "SELECT 'constraints ' || string_agg(contype || ':' || convalidated, ',' ORDER BY conrelid::regclass::text, contype) || ' indexes ' || (SELECT count(*) FROM pg_index WHERE indrelid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = '$schema'::regnamespace))
+	sum+=$(psql_tgt -d "$db" -At -c "SELECT 'constraints ' || string_agg(contype::text || ':' || convalidated, ',' ORDER BY conrelid::regclass::text, contype) || ' indexes ' || (SELECT count(*) FROM pg_index WHERE indrelid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = '$schema'::regnamespace))
 		FROM pg_constraint WHERE connamespace = '$schema'::regnamespace")
 	echo "check $db: $sum"
 	[ -z "$ref" ] && ref=$sum
