@@ -23,8 +23,9 @@
 # MS_APPLY_JOBS, when set, is passed to stream as --apply-jobs;
 # PGCOPYDB_TIMEOUT (default 600 s): pgcopydb follow is stopped after that
 # long and reported as a lower bound, with how much of the WAL it had
-# replayed.  pgcopydb and pg_dump/pg_restore are taken from PATH and from
-# PG_CONFIG's bindir.
+# replayed (the replication origin's position against the WAL to replay)
+# and the time that rate gives for all of it.  pgcopydb is taken from PATH,
+# with PG_CONFIG's bindir first on it (for the pg_dump it runs).
 #
 # How the end of each catch-up is detected without slowing it down:
 #   - stream: the process exits when caught up (--until-caught-up); no
@@ -207,9 +208,14 @@ if has_peer pgcopydb; then
 		startpos=$(sed -n 's/.*at LSN \([0-9A-F]*\/[0-9A-F]*\).*/\1/p' "$BENCH_DIR/pgcopydb-setup.log" | head -1)
 		frac=$(psql_tgt -d pcd -At -c "SELECT round(100 * pg_wal_lsn_diff(pg_replication_origin_progress('pgcopydb', false), '$startpos')
 			/ pg_wal_lsn_diff('$end_lsn', '$startpos'))")
-		kill -TERM $pcd_pid 2>/dev/null || true
+		# pgcopydb waits for its replay process after SIGTERM: give both
+		# 10 s, then kill them (by process id: the command and its children)
+		pcd_pids="$pcd_pid $(pgrep -P "$pcd_pid" | tr '\n' ' ')"
+		kill -TERM $pcd_pids 2>/dev/null || true
+		for i in $(seq 1 100); do kill -0 $pcd_pids 2>/dev/null || break; sleep 0.1; done
+		kill -KILL $pcd_pids 2>/dev/null || true
 		wait $pcd_pid || true
-		echo "pgcopydb follow:                          not done after $t_pcd s (stopped; $frac % of the WAL replayed)"
+		echo "pgcopydb follow:                          not done after $t_pcd s (stopped; $frac % of the WAL replayed: about $(awk -v t="$t_pcd" -v f="$frac" 'BEGIN { if (f > 0) printf "%.0f", t * 100 / f; else print "?" }') s for all of it)"
 	fi
 fi
 
