@@ -1,20 +1,65 @@
 #!/bin/bash
 # Benchmark (b) of the migration-split job: catch-up apply of CHANGES
 # changed rows (inserts, updates, deletes in transactions of 1 to 100 rows)
-# by "migration-split stream --until-caught-up", compared with PostgreSQL's
-# own logical replication (CREATE SUBSCRIPTION to identical tables) catching
-# up the same changes.  Both slots exist before the changes are made; each
-# catch-up runs alone.
+# by "migration-split stream --until-caught-up", compared in the same run
+# with the tools a DBA would pick instead, each catching up the same changes
+# from a slot created before them:
+#   - native   PostgreSQL's logical replication (CREATE SUBSCRIPTION)
+#   - pglogical pglogical 2 (postgresql-15-pglogical), its recommended
+#              settings: shared_preload_libraries = 'pglogical',
+#              track_commit_timestamp = on, wal_level = logical, enough
+#              worker processes, slots and senders; apply through the heap
+#              API (pglogical.use_spi = off, its default)
+#   - pgcopydb "pgcopydb follow" (pgcopydb 0.10 from Debian 12: wal2json,
+#              prefetch into JSON files, transform to SQL, replay), set up
+#              with "pgcopydb stream setup" before the changes
+# Each catch-up runs alone, in its own target database, and each is checked
+# afterwards (outside the timing) to hold exactly the source's rows: row
+# count and an md5 of every row in key order.
 #
 #   CHANGES=1000000 PG_CONFIG=... bash bench/job_apply.sh
+#
+# PEERS (default "native pglogical pgcopydb") selects the peers;
+# MS_APPLY_JOBS, when set, is passed to stream as --apply-jobs;
+# PGCOPYDB_TIMEOUT (default 600 s): pgcopydb follow is stopped after that
+# long and reported as a lower bound, with how much of the WAL it had
+# replayed (the replication origin's position against the WAL to replay)
+# and the time that rate gives for all of it.  pgcopydb is taken from PATH,
+# with PG_CONFIG's bindir first on it (for the pg_dump it runs).
+#
+# How the end of each catch-up is detected without slowing it down:
+#   - stream: the process exits when caught up (--until-caught-up); no
+#     polling at all.
+#   - native, pglogical, pgcopydb: a marker row is committed on the source
+#     after the whole workload; all three apply in source commit order, so
+#     the marker's arrival on the target means everything before it was
+#     applied.  One target backend runs a DO block that looks at the
+#     one-row marker table every 20 ms (an index-only probe of a few
+#     microseconds): it takes no measurable CPU from the apply process, as
+#     a fingerprint of the whole table (1.0's method) did.  The clock of
+#     native and pglogical starts at their apply worker's backend_start
+#     (the launcher takes seconds to start a worker after ENABLE, which is
+#     not apply work); pgcopydb's clock starts when the command starts.
 here=$(cd "$(dirname "$0")" && pwd)
+BENCH_PLUGINS="wal2json pglogical_output"
+EXTRA_CONF="shared_preload_libraries = 'pglogical'
+track_commit_timestamp = on"
 . "$here/job_lib.sh"
 
 CHANGES=${CHANGES:-1000000}
 ROWS=${ROWS:-200000}
+PEERS=${PEERS:-native pglogical pgcopydb}
+PGCOPYDB_TIMEOUT=${PGCOPYDB_TIMEOUT:-600}
+export PATH="$BIN:$PATH"
+
+has_peer() { [[ " $PEERS " == *" $1 "* ]]; }
 
 bench_start_clusters
 trap bench_stop_clusters EXIT
+
+SRC_DSN="host=$BENCH_DIR port=$SRC_PORT user=postgres dbname=postgres"
+SRC_URI="postgresql://postgres@/postgres?host=$BENCH_DIR&port=$SRC_PORT"
+TGT_URI_PCD="postgresql://postgres@/pcd?host=$BENCH_DIR&port=$TGT_PORT"
 
 table_sql="CREATE TABLE t (id bigserial PRIMARY KEY, a int, b text, c timestamptz);"
 psql_src -c "CREATE EXTENSION migration_split" -c "$table_sql" \
@@ -52,15 +97,51 @@ END
 $$;
 SQL
 
-# our job: init
-psql_tgt -c "CREATE DATABASE ours" -c "CREATE DATABASE native"
+# Every slot is created while the source is quiescent, so any snapshot is
+# the slots' snapshot: the peers' target tables get the rows by a plain COPY.
+copy_initial()
+{
+	psql_tgt -d "$1" -c "$table_sql" -c "CREATE TABLE done (id int PRIMARY KEY)"
+	psql_src -c "COPY t TO STDOUT" | psql_tgt -d "$1" -c "COPY t FROM STDIN"
+	psql_tgt -d "$1" -c "VACUUM ANALYZE t"
+}
+
+# ours: init
+psql_tgt -c "CREATE DATABASE ours"
 "$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours" --domain bench --no-progress >/dev/null
 
 # native: subscription, initial sync, then disabled
-psql_tgt -d native -c "$table_sql" -c "CREATE TABLE done (id int PRIMARY KEY)" \
-	-c "CREATE SUBSCRIPTION sub CONNECTION 'host=$BENCH_DIR port=$SRC_PORT user=postgres dbname=postgres' PUBLICATION pub"
-until [ "$(psql_tgt -d native -At -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = 0 ]; do sleep 0.5; done
-psql_tgt -d native -c "ALTER SUBSCRIPTION sub DISABLE"
+if has_peer native; then
+	psql_tgt -c "CREATE DATABASE native"
+	psql_tgt -d native -c "$table_sql" -c "CREATE TABLE done (id int PRIMARY KEY)" \
+		-c "CREATE SUBSCRIPTION sub CONNECTION '$SRC_DSN' PUBLICATION pub"
+	until [ "$(psql_tgt -d native -At -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = 0 ]; do sleep 0.5; done
+	psql_tgt -d native -c "ALTER SUBSCRIPTION sub DISABLE"
+fi
+
+# pglogical: provider and subscriber nodes, a subscription without initial
+# sync (the rows are copied above), replicating, then disabled
+if has_peer pglogical; then
+	psql_tgt -c "CREATE DATABASE pgl"
+	copy_initial pgl
+	psql_src -c "CREATE EXTENSION pglogical" \
+		-c "SELECT pglogical.create_node(node_name := 'provider', dsn := '$SRC_DSN')" \
+		-c "SELECT pglogical.replication_set_add_table('default', 't'), pglogical.replication_set_add_table('default', 'done')" >/dev/null
+	psql_tgt -d pgl -c "CREATE EXTENSION pglogical" \
+		-c "SELECT pglogical.create_node(node_name := 'subscriber', dsn := 'host=$BENCH_DIR port=$TGT_PORT user=postgres dbname=pgl')" \
+		-c "SELECT pglogical.create_subscription(subscription_name := 'pgl', provider_dsn := '$SRC_DSN', synchronize_structure := false, synchronize_data := false)" >/dev/null
+	until [ "$(psql_tgt -d pgl -At -c "SELECT status FROM pglogical.show_subscription_status('pgl')")" = replicating ]; do sleep 0.5; done
+	psql_tgt -d pgl -c "SELECT pglogical.alter_subscription_disable('pgl', true)" >/dev/null
+fi
+
+# pgcopydb: slot (wal2json), sentinel table and replication origin
+if has_peer pgcopydb; then
+	psql_tgt -c "CREATE DATABASE pcd"
+	copy_initial pcd
+	rm -rf "$BENCH_DIR/pgcopydb"
+	pgcopydb stream setup --source "$SRC_URI" --target "$TGT_URI_PCD" --dir "$BENCH_DIR/pgcopydb" \
+		--not-consistent >"$BENCH_DIR/pgcopydb-setup.log" 2>&1
+fi
 until [ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 0 ]; do sleep 0.2; done
 
 echo "making $CHANGES changes on the source"
@@ -69,37 +150,104 @@ psql_src -c "CALL gen($CHANGES)"
 echo "  took $(elapsed "$start") s"
 psql_src -c "INSERT INTO done VALUES (1)"   # the marker, after the whole workload
 end_lsn=$(psql_src -At -c "SELECT pg_current_wal_lsn()")
-psql_src -At -c "SELECT 'WAL to decode: ' || pg_size_pretty(pg_wal_lsn_diff('$end_lsn', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'sub'"
+psql_src -At -c "SELECT 'WAL to decode: ' || pg_size_pretty(pg_wal_lsn_diff('$end_lsn', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'migration_split_bench'"
 psql_src -c "CHECKPOINT"; psql_tgt -c "CHECKPOINT"
 
+# ours
+apply_jobs=()
+[ -n "${MS_APPLY_JOBS:-}" ] && apply_jobs=(--apply-jobs "$MS_APPLY_JOBS")
 start=$(now)
 "$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" --domain bench --until-caught-up \
-	--status-interval 0 2>"$BENCH_DIR/stream.err"
+	--status-interval 0 "${apply_jobs[@]}" 2>"$BENCH_DIR/stream.err"
 t_ours=$(elapsed "$start")
-echo "migration-split stream --until-caught-up: $t_ours s"
+echo "migration-split stream --until-caught-up${MS_APPLY_JOBS:+ --apply-jobs $MS_APPLY_JOBS}: $t_ours s"
 psql_tgt -c "CHECKPOINT"
 
-# Completion of the native apply worker: it reports its position lazily (up
-# to wal_receiver_status_interval), so watch for a marker row instead.  The
-# marker is committed on the source after the whole workload and the apply
-# worker applies in commit order, so the marker's arrival means everything
-# before it was applied.  The wait is one DO block in one target backend
-# that looks at the one-row marker table every 20 ms (a few microseconds
-# each): it does not compete with the apply worker for the CPU, as a
-# fingerprint of the whole table (1.0's method) did.
 wait_marker="DO \$\$ BEGIN WHILE NOT EXISTS (SELECT FROM public.done) LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$"
-# The clock starts when the apply worker starts (its backend_start), not at
-# ENABLE: the launcher takes seconds to start it, which is not apply work.
-psql_tgt -d native -c "ALTER SUBSCRIPTION sub ENABLE"
-psql_tgt -d native -c "$wait_marker"
-t_native=$(psql_tgt -d native -At -c "SELECT round(extract(epoch FROM clock_timestamp() - backend_start)::numeric, 2)
-	FROM pg_catalog.pg_stat_activity WHERE backend_type = 'logical replication worker'")
-echo "CREATE SUBSCRIPTION apply worker:         $t_native s"
 
+# seconds from the start of the apply worker whose backend_type matches $2
+# in database $1 until now
+worker_seconds()
+{
+	psql_tgt -d "$1" -At -c "SELECT round(extract(epoch FROM clock_timestamp() - backend_start)::numeric, 2)
+		FROM pg_catalog.pg_stat_activity WHERE backend_type LIKE '$2' AND datname = '$1'"
+}
+
+t_native="" t_pgl="" t_pcd="" pcd_done=true
+if has_peer native; then
+	psql_tgt -d native -c "ALTER SUBSCRIPTION sub ENABLE"
+	psql_tgt -d native -c "$wait_marker"
+	t_native=$(worker_seconds native 'logical replication worker')
+	psql_tgt -d native -c "ALTER SUBSCRIPTION sub DISABLE"
+	echo "native (CREATE SUBSCRIPTION) apply worker: $t_native s"
+	psql_tgt -c "CHECKPOINT"
+fi
+
+if has_peer pglogical; then
+	psql_tgt -d pgl -c "SELECT pglogical.alter_subscription_enable('pgl', true)" >/dev/null
+	psql_tgt -d pgl -c "$wait_marker"
+	t_pgl=$(worker_seconds pgl 'pglogical apply%')
+	psql_tgt -d pgl -c "SELECT pglogical.alter_subscription_disable('pgl', true)" >/dev/null
+	echo "pglogical apply worker:                   $t_pgl s"
+	psql_tgt -c "CHECKPOINT"
+fi
+
+if has_peer pgcopydb; then
+	pgcopydb stream sentinel set apply --source "$SRC_URI" >/dev/null 2>&1
+	start=$(now)
+	pgcopydb follow --source "$SRC_URI" --target "$TGT_URI_PCD" --dir "$BENCH_DIR/pgcopydb" \
+		--resume --not-consistent --endpos "$end_lsn" >"$BENCH_DIR/pgcopydb-follow.log" 2>&1 &
+	pcd_pid=$!
+	psql_tgt -d pcd -c "SET statement_timeout = '${PGCOPYDB_TIMEOUT}s'" -c "$wait_marker" 2>/dev/null || pcd_done=false
+	t_pcd=$(elapsed "$start")
+	if $pcd_done; then
+		echo "pgcopydb follow:                          $t_pcd s"
+		wait $pcd_pid || true
+	else
+		# how far it got, read before it is stopped (stopping may take a while)
+		startpos=$(sed -n 's/.*at LSN \([0-9A-F]*\/[0-9A-F]*\).*/\1/p' "$BENCH_DIR/pgcopydb-setup.log" | head -1)
+		frac=$(psql_tgt -d pcd -At -c "SELECT round(100 * pg_wal_lsn_diff(pg_replication_origin_progress('pgcopydb', false), '$startpos')
+			/ pg_wal_lsn_diff('$end_lsn', '$startpos'))")
+		# pgcopydb waits for its replay process after SIGTERM: give both
+		# 10 s, then kill them (by process id: the command and its children)
+		pcd_pids="$pcd_pid $(pgrep -P "$pcd_pid" | tr '\n' ' ')"
+		kill -TERM $pcd_pids 2>/dev/null || true
+		for i in $(seq 1 100); do kill -0 $pcd_pids 2>/dev/null || break; sleep 0.1; done
+		kill -KILL $pcd_pids 2>/dev/null || true
+		wait $pcd_pid || true
+		echo "pgcopydb follow:                          not done after $t_pcd s (stopped; $frac % of the WAL replayed: about $(awk -v t="$t_pcd" -v f="$frac" 'BEGIN { if (f > 0) printf "%.0f", t * 100 / f; else print "?" }') s for all of it)"
+	fi
+fi
+
+# exactly once: every copy holds exactly the source's rows
 q="SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY id)) FROM %s.t t"
 s=$(psql_src -At -c "$(printf "$q" public)")
-o=$(psql_tgt -d ours -At -c "$(printf "$q" bench)")
-n=$(psql_tgt -d native -At -c "$(printf "$q" public)")
-echo "check: source $s / ours $o / native $n"
-[ "$s" = "$o" ] && [ "$s" = "$n" ] || { echo "MISMATCH"; exit 1; }
-echo "ratio native / migration-split: $(ratio "$t_native" "$t_ours") (goal >= 1.0)"
+ok=true
+check()
+{
+	local got
+	got=$(psql_tgt -d "$1" -At -c "$(printf "$q" "$2")")
+	if [ "$got" = "$s" ]; then
+		echo "check $1: $got (equal)"
+	else
+		echo "check $1: $got MISMATCH"
+		ok=false
+	fi
+}
+echo "check source: $s"
+check ours bench
+has_peer native && check native public
+has_peer pglogical && check pgl public
+has_peer pgcopydb && $pcd_done && check pcd public
+$ok || { echo "MISMATCH"; exit 1; }
+
+[ -n "$t_native" ] && echo "ratio native / migration-split:    $(ratio "$t_native" "$t_ours") (goal >= 2.0)"
+[ -n "$t_pgl" ] && echo "ratio pglogical / migration-split: $(ratio "$t_pgl" "$t_ours") (goal >= 2.0)"
+if [ -n "$t_pcd" ]; then
+	if $pcd_done; then
+		echo "ratio pgcopydb / migration-split:  $(ratio "$t_pcd" "$t_ours") (goal >= 2.0)"
+	else
+		echo "ratio pgcopydb / migration-split:  more than $(ratio "$t_pcd" "$t_ours") (goal >= 2.0)"
+	fi
+fi
+exit 0

@@ -5,6 +5,10 @@
 #
 # Environment: PG_CONFIG (default pg_config on PATH), BENCH_DIR (default
 # /tmp/ms_job_bench), BENCH_PORT (first of two ports, default 55410).
+# Set by the scripts that compare peers: BENCH_PLUGINS (more output plugins
+# the source allows, e.g. "wal2json pglogical_output"), EXTRA_CONF (lines for
+# both clusters' postgresql.conf, e.g. pglogical's settings), EXTRA_TGT_CONF
+# (lines for the target's only).
 
 set -euo pipefail
 
@@ -52,9 +56,10 @@ wal_level = logical
 max_replication_slots = 10
 max_wal_senders = 10
 max_worker_processes = 16
-$(bash "$(dirname "${BASH_SOURCE[0]}")/../test/plugin-libraries-conf.sh" "$BIN" pgoutput test_decoding migration_split)
+$(bash "$(dirname "${BASH_SOURCE[0]}")/../test/plugin-libraries-conf.sh" "$BIN" pgoutput test_decoding migration_split ${BENCH_PLUGINS:-})
 unix_socket_directories = '$BENCH_DIR'
 listen_addresses = ''
+${EXTRA_CONF:-}
 CONF
 	done
 	echo "${EXTRA_TGT_CONF:-}" >> "$BENCH_DIR/tgt/postgresql.conf"

@@ -13,7 +13,8 @@
 #   - every Perl module the TAP tests use;
 #   - every program the tests and the demo ran: the successful execve calls
 #     of an strace log of the run (test/run.sh records one when CI=true),
-#     plus the programs the benchmarks call (not run by CI: listed below).
+#     plus the programs and output plugin or server libraries the
+#     benchmarks use (not run by CI: listed below).
 # Each file is mapped to its Debian package with dpkg -S (a file under a
 # relocated copy of a package, like /opt/x/usr/..., as its /usr/... path).
 # Files of this project (its tree, its installed program and library,
@@ -37,8 +38,13 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 
-# Programs the benchmarks call (bench/*.sh; CI does not run them).
-bench_programs=(initdb pg_ctl pg_dump pgbench psql postgres pg_recvlogical createdb)
+# Programs the benchmarks call (bench/*.sh; CI does not run them): those of
+# the PostgreSQL installation, and others found on PATH.
+bench_programs=(initdb pg_ctl pg_dump pg_restore pgbench psql postgres pg_recvlogical createdb)
+bench_path_programs=(pgcopydb)
+# Libraries of the peers the benchmarks load into the server (output
+# plugins, shared_preload_libraries).
+bench_libraries=(wal2json pglogical pglogical_output)
 
 packages_file=""
 trace=""
@@ -159,6 +165,12 @@ if [ -n "$trace" ]; then
 fi
 for p in "${bench_programs[@]}"; do
 	printf '%s\tprogram of the benchmarks\n' "$($PG_CONFIG --bindir)/$p" >>"$needed"
+done
+for p in "${bench_path_programs[@]}"; do
+	printf '%s\tprogram of the benchmarks\n' "$(command -v "$p" || echo "/usr/bin/$p")" >>"$needed"
+done
+for l in "${bench_libraries[@]}"; do
+	printf '%s\tserver library of the benchmarks\n' "$($PG_CONFIG --pkglibdir)/$l.so" >>"$needed"
 done
 
 # 4. Files to packages, and the check.

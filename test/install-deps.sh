@@ -3,7 +3,8 @@
 # (minbase is enough): the compiler, PostgreSQL 15 server and PGXS, libpq,
 # the libraries the job links with (-lssl -lcrypto -lz besides libpq), the
 # TAP test modules, strace (test/run.sh traces the programs a CI run starts,
-# for test/check-deps.sh), the wal2json peer used by the benchmarks, and
+# for test/check-deps.sh), the peers the benchmarks measure against
+# (wal2json; pglogical and pgcopydb, which uses wal2json), and
 # Graphviz for the demo's SVG, sqlsmith for test/fuzz.sh, and Chromium for
 # the browser test of the HTML report.
 #
@@ -16,7 +17,8 @@ set -euo pipefail
 
 packages=(build-essential postgresql-15 postgresql-server-dev-15 libpq-dev
 	postgresql-client-15 libssl-dev zlib1g-dev libipc-run-perl
-	postgresql-15-wal2json graphviz python3 strace sqlsmith chromium)
+	postgresql-15-wal2json postgresql-15-pglogical pgcopydb graphviz python3
+	strace sqlsmith chromium)
 
 if [ "${1:-}" = "--list" ]; then
 	printf '%s\n' "${packages[@]}"

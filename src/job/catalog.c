@@ -159,7 +159,8 @@ static const char *constraints_sql =
 "SELECT c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),"
 "  c.confrelid = ANY ($2::pg_catalog.oid[]),"
 "  CASE WHEN c.contype = 'f' THEN pg_catalog.quote_ident(fn.nspname) || '.' ||"
-"       pg_catalog.quote_ident(fc.relname) END"
+"       pg_catalog.quote_ident(fc.relname) END,"
+"  c.convalidated"
 " FROM pg_catalog.pg_constraint c"
 " LEFT JOIN pg_catalog.pg_class fc ON fc.oid = c.confrelid"
 " LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace"
@@ -449,10 +450,12 @@ read_columns(PGconn *src, Domain *d, DomainTable *t, const char *oids)
 	{
 		PQExpBufferData idx;
 		PQExpBufferData fk;
+		PQExpBufferData fkv;
 		char	   *tname = job_quote_ident(src, t->name);
 
 		initPQExpBuffer(&idx);
 		initPQExpBuffer(&fk);
+		initPQExpBuffer(&fkv);
 		for (i = 0; i < PQntuples(res); i++)
 		{
 			char	   *cname = job_quote_ident(src, PQgetvalue(res, i, 0));
@@ -466,7 +469,20 @@ read_columns(PGconn *src, Domain *d, DomainTable *t, const char *oids)
 									  tname, cname, def);
 					break;
 				case 'f':
-					if (PQgetvalue(res, i, 3)[0] == 't')
+					/*
+					 * Added NOT VALID, then validated separately (init
+					 * validates several tables at once); one that is not
+					 * valid on the source stays so (its definition says NOT
+					 * VALID already).
+					 */
+					if (PQgetvalue(res, i, 3)[0] == 't' && PQgetvalue(res, i, 5)[0] == 't')
+					{
+						appendPQExpBuffer(&fk, "ALTER TABLE %s ADD CONSTRAINT %s %s NOT VALID;\n",
+										  tname, cname, def);
+						appendPQExpBuffer(&fkv, "ALTER TABLE %s VALIDATE CONSTRAINT %s;\n",
+										  tname, cname);
+					}
+					else if (PQgetvalue(res, i, 3)[0] == 't')
 						appendPQExpBuffer(&fk, "ALTER TABLE %s ADD CONSTRAINT %s %s;\n",
 										  tname, cname, def);
 					else
@@ -490,9 +506,11 @@ read_columns(PGconn *src, Domain *d, DomainTable *t, const char *oids)
 
 		t->index_ddl = pg_strdup(idx.data);
 		t->fk_ddl = pg_strdup(fk.data);
+		t->fk_validate_ddl = pg_strdup(fkv.data);
 		t->check_ddl = pg_strdup(checks.data);
 		termPQExpBuffer(&idx);
 		termPQExpBuffer(&fk);
+		termPQExpBuffer(&fkv);
 		termPQExpBuffer(&checks);
 		pg_free(tname);
 	}

@@ -13,7 +13,8 @@
  *
  * Binary COPY when every column type has binary send/receive functions,
  * text otherwise.  Target sessions run with session_replication_role =
- * replica, as the stream's apply session does.
+ * replica, as the stream's apply session does, and with 1GB of
+ * maintenance_work_mem for the index builds (unless the target has more).
  *
  * Thread rules: the workers are threads.  They never exit the process (no
  * job_query, job_command, job_quote_ident or pg_fatal here, and job_connect
@@ -41,6 +42,9 @@
 #include "common/logging.h"
 
 #include "job.h"
+
+/* maintenance_work_mem of a copy worker's target session, for index builds */
+#define COPY_MAINTENANCE_WORK_MEM "1GB"
 
 typedef struct CopyShared
 {
@@ -275,12 +279,14 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	while ((res = PQgetResult(tgt)) != NULL)
 		PQclear(res);
 	t->rows_done = rows;
+	t->copy_seconds = now_seconds() - start;
 
 	/* keys and indexes, then mark the table copied */
 	if (t->index_ddl[0] != '\0' && !worker_exec(tgt, t->index_ddl, t, "target"))
 		goto fail;
 
 	t->seconds = now_seconds() - start;
+	t->index_seconds = t->seconds - t->copy_seconds;
 	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", rows);
 	snprintf(bytesbuf, sizeof(bytesbuf), "%lld", (long long) t->bytes_done);
 	snprintf(secbuf, sizeof(secbuf), "%.3f", t->seconds);
@@ -353,6 +359,22 @@ copy_worker(void *arg)
 		goto done;
 	}
 	if (!job_set_apply_role(tgt, &code))
+	{
+		worker_fail(cs, psprintf("target: %s", job_error(tgt)));
+		goto done;
+	}
+
+	/*
+	 * The keys and indexes are built right after each table's COPY: with the
+	 * default 64MB of maintenance_work_mem, the sort of a large table spills
+	 * to disk.  Raise it to COPY_MAINTENANCE_WORK_MEM for this session, unless
+	 * the target is configured with more.
+	 */
+	if (!worker_exec(tgt,
+					 "SELECT pg_catalog.set_config('maintenance_work_mem', '" COPY_MAINTENANCE_WORK_MEM "', false)"
+					 " FROM pg_catalog.pg_settings WHERE name = 'maintenance_work_mem'"
+					 " AND setting::pg_catalog.int8 * 1024 < pg_catalog.pg_size_bytes('" COPY_MAINTENANCE_WORK_MEM "')",
+					 NULL, "target"))
 	{
 		worker_fail(cs, psprintf("target: %s", job_error(tgt)));
 		goto done;

@@ -14,7 +14,9 @@
  *	   "creating" drops what step 2 and 3 made and starts over.
  *	4. Copy the tables (copy.c), each in its own target transaction that
  *	   also marks it copied together with the snapshot's LSN.
- *	5. One target transaction: foreign keys between the domain's tables,
+ *	5. Foreign keys between the domain's tables: added NOT VALID in one
+ *	   target transaction, validated over up to --jobs connections at once
+ *	   (a rerun drops and adds them again); then one target transaction:
  *	   sequence values, phase "streaming".
  *
  * A rerun in phase "copying" cannot get the original snapshot back: it
@@ -29,11 +31,54 @@
  */
 #include "postgres_fe.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include "common/logging.h"
 
 #include "job.h"
+
+/*
+ * Where init's time went, printed at the end: the work before the copy
+ * (validation, target schema, slot), the copy (wall time; the COPY and the
+ * index builds of each table are in the table's summary line and summed
+ * here), adding and validating the foreign keys, setting the sequences.
+ */
+typedef struct InitPhases
+{
+	double		start;
+	double		prepare;
+	double		copy;
+	double		foreign_keys;
+	double		sequences;
+} InitPhases;
+
+static double
+init_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* the "phases:" line of the summary */
+static void
+print_phases(const InitPhases *ph, const Domain *d, int jobs)
+{
+	double		copy_sum = 0;
+	double		index_sum = 0;
+	int			i;
+
+	for (i = 0; i < d->ntables; i++)
+	{
+		copy_sum += d->tables[i].copy_seconds;
+		index_sum += d->tables[i].index_seconds;
+	}
+	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s and keys and indexes %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
+		   ph->prepare, ph->copy, copy_sum, index_sum, d->ntables, jobs,
+		   ph->foreign_keys, ph->sequences, init_now() - ph->start);
+}
 
 static int
 cmp_tables_by_size(const void *a, const void *b)
@@ -484,6 +529,146 @@ sync_sequences(PGconn *src, PGconn *tgt, Domain *d, const char *target_schema)
 	pg_free(qschema);
 }
 
+/*
+ * Step 5a: add the foreign keys between the domain's tables, NOT VALID (those
+ * valid on the source are validated next, several at a time), in one target
+ * transaction.  A rerun after an init that stopped later in step 5 finds
+ * them already there: the foreign keys of the target schema's tables are
+ * dropped first (the schema is the job's own, and holds nothing else until
+ * init is done), so that the rerun adds and validates them again.
+ */
+static void
+add_foreign_keys(PGconn *tgt, Domain *d, const char *target_schema)
+{
+	const char *params[1] = {target_schema};
+	char	   *qschema = job_quote_ident(tgt, target_schema);
+	PGresult   *res;
+	int			i;
+
+	job_command(tgt, "target", "BEGIN");
+	res = job_query(tgt, "target",
+					"SELECT pg_catalog.format('ALTER TABLE %I.%I DROP CONSTRAINT %I', n.nspname, c.relname, con.conname)"
+					" FROM pg_catalog.pg_constraint con"
+					" JOIN pg_catalog.pg_class c ON c.oid = con.conrelid"
+					" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					" WHERE con.contype = 'f' AND n.nspname = $1",
+					1, params);
+	for (i = 0; i < PQntuples(res); i++)
+		job_command(tgt, "target", PQgetvalue(res, i, 0));
+	PQclear(res);
+	job_set_search_path(tgt, "target", qschema);
+	for (i = 0; i < d->ntables; i++)
+		if (d->tables[i].fk_ddl[0] != '\0')
+			job_command(tgt, "target", d->tables[i].fk_ddl);
+	job_set_search_path(tgt, "target", "pg_catalog");
+	job_command(tgt, "target", "COMMIT");
+	pg_free(qschema);
+}
+
+/*
+ * Step 5b: validate the foreign keys added NOT VALID, one table's at a time
+ * on each of up to --jobs target connections.  VALIDATE CONSTRAINT takes
+ * SHARE UPDATE EXCLUSIVE on the table and ROW SHARE on the referenced
+ * table, so validations of different tables run side by side.  A failure
+ * stops init; the rerun adds and validates the keys again (step 5a).
+ */
+static void
+validate_foreign_keys(const JobOptions *opts, Domain *d, const char *target_schema)
+{
+	PGconn	  **conns;
+	DomainTable **busy;
+	int			nconns = 0;
+	int			next = 0;
+	int			running = 0;
+	int			todo = 0;
+	int			i;
+
+	for (i = 0; i < d->ntables; i++)
+		if (d->tables[i].fk_validate_ddl[0] != '\0')
+			todo++;
+	if (todo == 0)
+		return;
+	nconns = Min(todo, Max(opts->jobs, 1));
+	conns = pg_malloc0(sizeof(PGconn *) * nconns);
+	busy = pg_malloc0(sizeof(DomainTable *) * nconns);
+	for (i = 0; i < nconns; i++)
+	{
+		char	   *qschema;
+
+		conns[i] = job_connect(opts->target, "target", false, true);
+		qschema = job_quote_ident(conns[i], target_schema);
+		job_set_search_path(conns[i], "target", qschema);
+		pg_free(qschema);
+	}
+
+	for (;;)
+	{
+		/* hand out the next tables to idle connections */
+		for (i = 0; i < nconns; i++)
+		{
+			while (busy[i] == NULL && next < d->ntables)
+			{
+				DomainTable *t = &d->tables[next++];
+
+				if (t->fk_validate_ddl[0] == '\0')
+					continue;
+				if (!PQsendQuery(conns[i], t->fk_validate_ddl))
+				{
+					pg_log_error("could not validate the foreign keys of table \"%s\" on the target: %s",
+								 t->name, job_error(conns[i]));
+					exit(EXIT_SERVER);
+				}
+				busy[i] = t;
+				running++;
+			}
+		}
+		if (running == 0)
+			break;
+
+		/* collect what finished */
+		for (i = 0; i < nconns; i++)
+		{
+			PGresult   *res;
+
+			if (busy[i] == NULL)
+				continue;
+			if (!PQconsumeInput(conns[i]))
+			{
+				pg_log_error("could not validate the foreign keys of table \"%s\" on the target: %s",
+							 busy[i]->name, job_error(conns[i]));
+				exit(EXIT_SERVER);
+			}
+			if (PQisBusy(conns[i]))
+				continue;
+			while ((res = PQgetResult(conns[i])) != NULL)
+			{
+				if (PQresultStatus(res) != PGRES_COMMAND_OK)
+				{
+					int			code = job_exit_code_for(res, conns[i]);
+
+					pg_log_error("could not validate the foreign keys of table \"%s\" on the target: %s",
+								 busy[i]->name, job_error(conns[i]));
+					pg_log_error_hint("Fix the cause and run the same command again.");
+					exit(code);
+				}
+				PQclear(res);
+			}
+			busy[i] = NULL;
+			running--;
+		}
+		if (job_interrupted)
+		{
+			pg_log_error("interrupted; run the same command again to resume");
+			exit(EXIT_INTERRUPTED);
+		}
+		pg_usleep(10000);
+	}
+	for (i = 0; i < nconns; i++)
+		PQfinish(conns[i]);
+	pg_free(conns);
+	pg_free(busy);
+}
+
 int
 cmd_init(const JobOptions *given)
 {
@@ -501,7 +686,10 @@ cmd_init(const JobOptions *given)
 	char	   *lsn;
 	const char *target_schema;
 	int			i;
+	InitPhases	ph;
 
+	memset(&ph, 0, sizeof(ph));
+	ph.start = init_now();
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
 
@@ -652,6 +840,7 @@ cmd_init(const JobOptions *given)
 	}
 
 	/* step 4: copy */
+	ph.prepare = init_now() - ph.start;
 	progress_start(d, opts->progress);
 	if (!copy_tables(opts, d, snapshot, lsn, target_schema))
 	{
@@ -676,25 +865,26 @@ cmd_init(const JobOptions *given)
 		exit(EXIT_SERVER);
 	}
 	progress_finish();
+	ph.copy = init_now() - ph.start - ph.prepare;
 
 	/* step 5: foreign keys, sequences, phase */
 	{
-		char	   *qschema = job_quote_ident(tgt, target_schema);
 		const char *params[1] = {opts->domain};
+		double		t0 = init_now();
 
+		add_foreign_keys(tgt, d, target_schema);
+		validate_foreign_keys(opts, d, target_schema);
+		ph.foreign_keys = init_now() - t0;
+
+		t0 = init_now();
 		job_command(tgt, "target", "BEGIN");
-		job_set_search_path(tgt, "target", qschema);
-		for (i = 0; i < d->ntables; i++)
-			if (d->tables[i].fk_ddl[0] != '\0')
-				job_command(tgt, "target", d->tables[i].fk_ddl);
-		job_set_search_path(tgt, "target", "pg_catalog");
 		sync_sequences(src, tgt, d, target_schema);
+		ph.sequences = init_now() - t0;
 		PQclear(job_query(tgt, "target",
 						  "UPDATE " MS_STATE_SCHEMA ".jobs SET phase = 'streaming',"
 						  " init_done_at = pg_catalog.now(), last_error = NULL WHERE domain = $1",
 						  1, params));
 		job_command(tgt, "target", "COMMIT");
-		pg_free(qschema);
 	}
 	PQfinish(repl);				/* releases the snapshot, drops a temporary slot */
 
@@ -705,6 +895,7 @@ cmd_init(const JobOptions *given)
 	if (d->skipped_defaults.len > 0)
 		printf("\ncolumn defaults pointing outside the domain, not created:\n%s",
 			   d->skipped_defaults.data);
+	print_phases(&ph, d, opts->jobs);
 	printf("\ninit of domain \"%s\" done: %d tables in schema \"%s\"; next: migration-split stream\n",
 		   opts->domain, d->ntables, target_schema);
 

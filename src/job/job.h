@@ -123,13 +123,17 @@ typedef struct DomainTable
 	DomainColumn *columns;
 	char	   *check_ddl;		/* ALTER TABLE ... ADD CONSTRAINT CHECK ... */
 	char	   *index_ddl;		/* PK, unique, exclusion, indexes: after load */
-	char	   *fk_ddl;			/* FKs to the domain's own tables */
+	char	   *fk_ddl;			/* FKs to the domain's own tables, NOT VALID */
+	char	   *fk_validate_ddl;	/* VALIDATE CONSTRAINT of those valid on
+									 * the source */
 
 	/* copy progress, updated by the copy workers */
 	volatile TableCopyState state;
 	volatile long long rows_done;
 	volatile long long bytes_done;
 	double		seconds;
+	double		copy_seconds;	/* of seconds: the COPY itself */
+	double		index_seconds;	/* of seconds: keys and indexes */
 	char	   *sync_lsn;
 	char	   *error;
 } DomainTable;
