@@ -273,7 +273,7 @@ reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 		params[2] = tables;
 		PQclear(job_query(tgt, "target",
 						  "SELECT migration_split.assign_table(r, $1)"
-						  " FROM (SELECT pg_catalog.format('%I.%I', $2, t)::pg_catalog.regclass"
+						  " FROM (SELECT pg_catalog.format('%I.%I', $2::text, t)::pg_catalog.regclass"
 						  "       FROM pg_catalog.unnest($3::text[]) t) x(r)"
 						  " WHERE NOT EXISTS (SELECT FROM migration_split.ownership o"
 						  "                   WHERE o.rel = x.r AND o.domain = $1)", 3, params));
