@@ -323,6 +323,7 @@ extern void reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 						   const JobState *js);
 extern void reverse_release_service(PGconn *tgt, const JobOptions *opts);
 extern void reverse_drop(PGconn *src, PGconn *tgt, const JobOptions *opts);
+extern void reverse_guard_forward(const JobOptions *opts);
 extern void job_crash_point(const char *name);
 extern int	cmd_rollback(const JobOptions *opts);
 extern int	cmd_reverse_stream(const JobOptions *opts);

@@ -729,7 +729,12 @@ main(int argc, char **argv)
 	if (strcmp(command, "init") == 0)
 		return cmd_init(&opts);
 	if (strcmp(command, "stream") == 0)
-		return opts.reverse ? cmd_reverse_stream(&opts) : cmd_stream(&opts);
+	{
+		if (opts.reverse)
+			return cmd_reverse_stream(&opts);
+		reverse_guard_forward(&opts);
+		return cmd_stream(&opts);
+	}
 	if (strcmp(command, "rollback") == 0)
 		return cmd_rollback(&opts);
 	if (strcmp(command, "cutover") == 0)

@@ -475,6 +475,39 @@ cmd_reverse_stream(const JobOptions *opts)
 	return cmd_stream(&so);
 }
 
+/*
+ * The forward stream must not run while a reverse stream may write into the
+ * monolith: it would send those writes back to the service.  Called before
+ * "stream" (forward); exits when the domain is extracted and its reverse
+ * slot has moved past its start, or a reverse stream runs.
+ */
+void
+reverse_guard_forward(const JobOptions *opts)
+{
+	PGconn	   *mono = job_connect(opts->source, "source", false, true);
+	const char *params[1] = {opts->domain};
+	char	   *state;
+
+	if (rb_value(mono, "source", "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL ||
+		!state_schema_exists(mono))
+	{
+		PQfinish(mono);
+		return;
+	}
+	state = rb_value(mono, "source",
+					 "SELECT l.state FROM migration_split.domain_lifecycle l"
+					 " JOIN " MS_STATE_SCHEMA ".jobs j USING (domain) WHERE l.domain = $1", 1, params);
+	if (state && strcmp(state, "extracted") == 0)
+	{
+		pg_log_error("domain \"%s\" is extracted and has a reverse stream: the forward stream must not run", opts->domain);
+		pg_log_error_detail("It would send the service's writes, applied to the monolith by the reverse stream, back to the service.");
+		pg_log_error_hint("Run \"migration-split rollback\" first to give the domain back to the monolith.");
+		PQfinish(mono);
+		exit(EXIT_DOMAIN);
+	}
+	PQfinish(mono);
+}
+
 static void
 rb_fail(Rollback *r, int code, const char *hint, const char *fmt,...) pg_attribute_printf(4, 5);
 

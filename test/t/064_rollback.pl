@@ -108,8 +108,13 @@ is($? >> 8, 2, 'rollback with an unreachable service: exit 2');
 ($rc, $out, $err) = run_job('rollback', '--read-path');
 is($rc, 1, '--read-path is not an option of rollback');
 
-# 2. cutover sets up the reverse stream
+# 2. cutover sets up the reverse stream (the forward stream running)
 stream_until_caught_up();
+my $fwdlog = $PostgreSQL::Test::Utils::tmp_check . '/forward.log';
+my $fwd = IPC::Run::start([ 'migration-split', 'stream', @common, '--status-interval', '0' ],
+	'>>', $fwdlog, '2>>', $fwdlog);
+$src->poll_query_until('postgres', "SELECT active FROM pg_replication_slots WHERE slot_name = 'migration_split_orders'")
+  or die 'forward stream does not start';
 ($rc, $out, $err) = run_job('cutover', '--skip-verify-check', '--read-path');
 is($rc, 0, 'cutover with the read path') or diag($err);
 like($out, qr/^preflight: the service can run the reverse stream/m, 'the preflight checks the service');
@@ -124,11 +129,6 @@ is(lifecycle($tgt), 'streaming', "the service's side of the lifecycle: the rever
 is(lifecycle($src), 'extracted', 'the domain is extracted');
 
 # the forward stream must be stopped first
-my $fwdlog = $PostgreSQL::Test::Utils::tmp_check . '/forward.log';
-my $fwd = IPC::Run::start([ 'migration-split', 'stream', @common, '--status-interval', '0' ],
-	'>>', $fwdlog, '2>>', $fwdlog);
-$src->poll_query_until('postgres', "SELECT active FROM pg_replication_slots WHERE slot_name = 'migration_split_orders'")
-  or die 'forward stream does not start';
 ($rc, $out, $err) = run_job('rollback');
 is($rc, 12, 'rollback while the forward stream runs: exit 12');
 like($err, qr/the forward stream of domain "orders" is running \(slot "migration_split_orders"\)/, 'the message names it');
@@ -136,6 +136,9 @@ $fwd->signal('TERM');
 $fwd->finish;
 $src->poll_query_until('postgres', "SELECT NOT active FROM pg_replication_slots WHERE slot_name = 'migration_split_orders'")
   or die 'forward stream does not stop';
+($rc, $out, $err) = run_job('stream', '--until-caught-up');
+is($rc, 3, 'the forward stream refuses to start while the domain is extracted with a reverse stream');
+like($err, qr/domain "orders" is extracted and has a reverse stream: the forward stream must not run/, 'and says why');
 
 # 3. the service takes writes; --dry-run changes nothing
 my $newid = $tgt->safe_psql('postgres', "INSERT INTO orders.orders (client, note) VALUES (-1, 'service') RETURNING id");
@@ -181,6 +184,8 @@ like($lerr, qr/cannot (insert into|update) table "orders\.(orders|order_line)": 
 	'the service refused the load after its freeze');
 my ($window) = $out =~ /the domain accepted writes nowhere for (\d+) ms/;
 ok(defined $window, "rollback window reported: $window ms");
+my ($summary) = $out =~ /^(rollback of domain "orders": .*)$/m;
+diag($summary);
 cmp_ok($window, '<', 10000, 'rollback window under 10 s on this shared machine');
 like($out, qr/Domain "orders" is back in the monolith/, 'what to switch back is printed');
 is(lifecycle($src), 'streaming', 'the domain streams again');
