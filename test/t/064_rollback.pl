@@ -165,6 +165,21 @@ like($out, qr/^would: unfreeze: /m, 'prints the unfreeze');
 like($out, qr/^dry run: nothing was changed$/m, 'says so');
 is(snapshot(), $before, 'rollback --dry-run changed nothing on either side');
 
+# the reverse stream cannot apply in time: the service is unfrozen, exit 13
+my $locker = IPC::Run::start(
+	[ 'psql', '-X', '-d', $S, '-c',
+	  'BEGIN; LOCK TABLE migration_split_archive.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;' ],
+	'>', '/dev/null', '2>', '/dev/null');
+$src->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'migration_split_archive.orders'::regclass")
+  or die 'no lock';
+($rc, $out, $err) = run_job('rollback', '--timeout', '2');
+is($rc, 13, 'a reverse catch-up past --timeout: exit 13');
+like($err, qr/the monolith did not apply the service's changes up to [0-9A-F]+\/[0-9A-F]+ within 2 s/, 'timeout reported');
+like($err, qr/The domain was unfrozen in the service, which takes its writes again/, 'the unfreeze is reported');
+is(lifecycle($tgt) . ' ' . lifecycle($src), 'streaming extracted', 'the service takes writes, the domain stays extracted');
+$locker->finish;
+
 # 4. rollback under a write load on the service from several clients
 my $script = $PostgreSQL::Test::Utils::tmp_check . '/svc.sql';
 open(my $fh, '>', $script) or die;
