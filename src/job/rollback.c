@@ -895,7 +895,7 @@ cmd_rollback(const JobOptions *opts)
 			pg_log_error("the reverse stream could not catch up to %s", lsn);
 		job_interrupted = 0;
 		rb_unfreeze_service(r);
-		pg_log_error_hint("Check \"migration-split status --reverse\" and the reverse stream's last error, then run rollback again%s.",
+		pg_log_error_hint("Check the reverse stream's last_error in " MS_STATE_SCHEMA ".jobs of the monolith, then run rollback again%s.",
 						  rc == EXIT_CUTOVER_TIMEOUT ? ", with a longer --timeout if needed" : "");
 		PQfinish(r->mono);
 		PQfinish(r->svc);
