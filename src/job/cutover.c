@@ -886,9 +886,6 @@ cmd_finalize(const JobOptions *opts)
 		exit(EXIT_DOMAIN);
 	}
 
-	/* the reverse stream first: it stops finalize when still running */
-	reverse_drop(src, tgt, opts);
-
 	job_command(src, "source", "BEGIN");
 	params[0] = js.slot_name;
 	res = job_query(src, "source",
@@ -904,6 +901,12 @@ cmd_finalize(const JobOptions *opts)
 		printf("drop replication slot \"%s\"\n", js.slot_name);
 	}
 	PQclear(res);
+
+	/*
+	 * The reverse stream: its slot now (a running reverse stream stops
+	 * finalize here, with nothing changed), its state in this transaction.
+	 */
+	reverse_drop(src, tgt, opts);
 
 	if (opts->drop_archive)
 	{

@@ -545,11 +545,30 @@ rb_cleanup(Rollback *r)
 		return;
 	if (active && strcmp(active, "true") == 0)
 	{
-		pg_log_error("replication slot \"%s\" of the reverse stream is in use", r->rev_slot);
-		pg_log_error_detail("The domain is back in the monolith; only the reverse stream's slot and state are left.");
-		pg_log_error_hint("Stop \"migration-split stream --reverse\" for domain \"%s\", then run rollback again.",
-						  r->opts->domain);
-		exit(EXIT_SLOT);
+		int			tries;
+
+		/*
+		 * A "stream --reverse" holds the slot: it has nothing left to apply
+		 * (the service is frozen and caught up), so end its walsender; it
+		 * exits when it finds the slot gone.
+		 */
+		for (tries = 0; tries < 100 && active && strcmp(active, "true") == 0; tries++)
+		{
+			PQclear(job_query(r->svc, "target",
+							  "SELECT pg_catalog.pg_terminate_backend(active_pid) FROM pg_catalog.pg_replication_slots"
+							  " WHERE slot_name = $1 AND active", 1, params));
+			pg_usleep(50000);
+			active = rb_value(r->svc, "target",
+							  "SELECT active::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
+		}
+		if (active && strcmp(active, "true") == 0)
+		{
+			pg_log_error("replication slot \"%s\" of the reverse stream is in use", r->rev_slot);
+			pg_log_error_detail("The domain is back in the monolith; only the reverse stream's slot and state are left.");
+			pg_log_error_hint("Stop \"migration-split stream --reverse\" for domain \"%s\", then run rollback again.",
+							  r->opts->domain);
+			exit(EXIT_SLOT);
+		}
 	}
 	if (active)
 		PQclear(job_query(r->svc, "target", "SELECT pg_catalog.pg_drop_replication_slot($1)", 1, params));

@@ -238,6 +238,28 @@ my $id2 = $tgt->safe_psql('postgres', "INSERT INTO orders.orders (client, note) 
 cmp_ok($id2, '>', $monoid + 999, 'the service inserts past the monolith by the gap');
 is($src->safe_psql('postgres', "SELECT note FROM orders WHERE id = $id2"), 'service again', 'the read path reads it');
 
+# stream --reverse keeps the monolith's archived copy current; rollback
+# waits for it, then ends it
+my ($revout, $reverr) = ('', '');
+my $rev = IPC::Run::start([ 'migration-split', 'stream', '--reverse', @common, '--status-interval', '0' ],
+	'>', \$revout, '2>', \$reverr);
+$src->poll_query_until('postgres', "SELECT count(*) = 1 FROM migration_split_archive.orders WHERE id = $id2")
+  or die 'the reverse stream does not apply';
+pass("stream --reverse applies the service's order to the monolith's archived table");
+is($src->safe_psql('postgres', q{SELECT relkind FROM pg_class WHERE oid = 'public.orders'::regclass}), 'f',
+	'while the monolith reads through the foreign table');
+$tgt->safe_psql('postgres', "UPDATE orders.orders SET note = 'last service write' WHERE id = $id2");
+($rc, $out, $err) = run_job('rollback');
+is($rc, 0, 'rollback while stream --reverse runs') or diag($err);
+diag(($out =~ /^(rollback of domain "orders": .*)$/m)[0] // 'no summary');
+$rev->finish;
+isnt($? >> 8, 0, 'the reverse stream ended when its slot was dropped');
+is($src->safe_psql('postgres', "SELECT note FROM orders WHERE id = $id2"), 'last service write', 'the last service write is in the monolith');
+both_equal('both sides equal after a rollback with a running reverse stream');
+stream_until_caught_up();
+($rc, $out, $err) = run_job('cutover', '--skip-verify-check', '--read-path');
+is($rc, 0, 'and cutover again') or diag($err);
+
 # 7. killed at every step of rollback and of cutover, rerun
 my @rollback_points = qw(rollback-frozen rollback-caught-up rollback-advanced rollback-unfrozen rollback-slot-dropped);
 my @cutover_points = qw(cutover-frozen cutover-reverse cutover-extracted);
