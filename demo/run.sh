@@ -530,10 +530,13 @@ step_cutover_again() {
 steps=(step_build step_cluster step_load step_suggest step_reports step_graph
 	step_monitor step_enforce step_report step_extract step_verify step_cutover
 	step_rollback step_cutover_again)
+built_at=0
 for step in "${steps[@]}"; do
 	"$step"
+	[ "$step" = step_build ] && built_at=$SECONDS
 	if [ "${DEMO_PAUSE:-0}" = 1 ]; then
 		read -r -p "[Enter] " _
 	fi
 done
+echo "the demo took $((SECONDS - built_at)) s after the build"
 banner "Done: the cluster is stopped and removed; the graph stays in demo/out/"

@@ -194,8 +194,9 @@ usage_cutover(void)
 			 "that found both sides equal, sequences movable), it freezes the domain in\n"
 			 "the monolith (every write to its tables fails with SQLSTATE MS002, reads go\n"
 			 "on), waits until the service has applied every change up to the freeze,\n"
-			 "moves the service's sequences past the monolith's by a safety gap, and marks\n"
-			 "the domain extracted.  If the service does not catch up within --timeout,\n"
+			 "moves the service's sequences past the monolith's by a safety gap, sets up\n"
+			 "the reverse stream (service to monolith, for \"rollback\"), and marks the\n"
+			 "domain extracted.  If the service does not catch up within --timeout,\n"
 			 "the domain is unfrozen and nothing else is changed.\n\n"), progname);
 	printf(_("Usage:\n  %s cutover --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
 		   progname);
