@@ -38,7 +38,15 @@
  *	   reverse stream; the forward stream must not send them back.
  *	6. In one monolith transaction: the read path removed, the domain
  *	   unfrozen (state "streaming", logged with who did it).
- *	7. The reverse slot and the reverse job's state dropped.
+ *	7. The reverse slot and the reverse job's state dropped (a running
+ *	   "stream --reverse", which has nothing left to apply, has its
+ *	   walsender ended first).
+ *
+ * "stream --reverse" runs the reverse stream continuously while the domain
+ * is extracted, so that a rollback has little left to apply.  The forward
+ * stream and the reverse stream never run together: each refuses to start
+ * while the other may write (reverse_guard_forward, cmd_reverse_stream),
+ * and rollback requires the forward one stopped.
  *
  * A run that finds the domain streaming again with the reverse state still
  * present resumes at step 7.  The service stays frozen for the domain
