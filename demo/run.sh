@@ -5,7 +5,8 @@
 # rendered to demo/out/ (SVG when Graphviz is installed), the runtime monitor
 # watching application traffic and enforcing the boundary of service
 # "orders", and finally the extraction of domain "orders" into a second
-# database with the migration-split replication job, verified row for row.
+# database with the migration-split replication job, verified row for row,
+# cut over with the read path, rolled back, and cut over again.
 #
 #   bash demo/run.sh
 #
@@ -459,12 +460,83 @@ step_cutover() {
 }
 # ---- cutover (issue 11): end ----
 
+# ---- rollback (issue 11): begin ----
+# Every table of domain orders: the monolith's public.T against the
+# service's orders.T, row for row.
+compare_orders() {
+	local t s d n=0
+	for t in $(value shop "SELECT table_name FROM migration_split.table_owners
+						  WHERE domain = 'orders' ORDER BY table_name"); do
+		s=$(table_digest shop "public.$t") || fail "cannot read public.$t in the monolith"
+		d=$(table_digest orders_service "orders.$t") || fail "cannot read orders.$t in the service"
+		[ "$s" = "$d" ] || fail "$1: orders.$t in the service ($d) differs from public.$t in the monolith ($s)"
+		n=$((n + 1))
+	done
+	echo "ok: $1 ($n tables identical)"
+}
+
+step_rollback() {
+	banner "Rollback: the service's writes go back to the monolith, which owns orders again"
+	local src="host=$work port=$port user=postgres dbname=shop"
+	local tgt="host=$work port=$port user=postgres dbname=orders_service"
+	local err id
+	sql_on orders_service <<'SQL'
+UPDATE orders.orders_order SET status = 'paid' WHERE id = (SELECT max(id) FROM orders.orders_order);
+INSERT INTO orders.orders_orderitem (order_id, product_id, quantity, unit_price)
+SELECT max(id), 10, 2, 9.90 FROM orders.orders_order;
+SQL
+	job rollback --source "$src" --target "$tgt" --domain orders
+	check "domain orders streams from the monolith again" \
+		"SELECT state = 'streaming' FROM migration_split.domain_lifecycle WHERE domain = 'orders'"
+	check "the read path is gone: orders_order is the monolith's table again" \
+		"SELECT relkind = 'r' FROM pg_class WHERE oid = 'public.orders_order'::regclass"
+	compare_orders "every write the service took is in the monolith"
+	if err=$("$bindir/psql" -X -h "$work" -p "$port" -U postgres -d orders_service -v ON_ERROR_STOP=1 \
+		-c '\set VERBOSITY verbose' \
+		-c "UPDATE orders.orders_order SET status = 'cancelled' WHERE id = 1" 2>&1); then
+		fail "the service accepted a write to domain orders after the rollback"
+	fi
+	echo "$err"
+	grep -q 'ERROR:  MS002: cannot update table "orders.orders_order"' <<<"$err" ||
+		fail "the service's refused write did not fail with SQLSTATE MS002"
+
+	banner "The monolith sells again; the stream carries it to the service, nothing twice"
+	id=$(value shop "WITH n AS (INSERT INTO orders_order (customer_id, status) VALUES (12, 'new')
+					 RETURNING id) SELECT id FROM n")
+	echo "the monolith created order $id"
+	sql <<SQL
+INSERT INTO orders_orderitem (order_id, product_id, quantity, unit_price) VALUES ($id, 11, 1, 4.50);
+SQL
+	job stream --source "$src" --target "$tgt" --domain orders --until-caught-up --status-interval=0
+	compare_orders "the service follows the monolith again"
+}
+
+step_cutover_again() {
+	banner "Cut-over again: the service takes domain orders back"
+	local src="host=$work port=$port user=postgres dbname=shop"
+	local tgt="host=$work port=$port user=postgres dbname=orders_service"
+	local id
+	job cutover --source "$src" --target "$tgt" --domain orders --read-path
+	check "domain orders is extracted again" \
+		"SELECT state = 'extracted' FROM migration_split.domain_lifecycle WHERE domain = 'orders'"
+	id=$(value orders_service "WITH n AS (INSERT INTO orders.orders_order (customer_id, status)
+							   VALUES (13, 'new') RETURNING id) SELECT id FROM n")
+	echo "the service created order $id"
+	check "the monolith reads it through the read path" \
+		"SELECT count(*) = 1 FROM orders_order WHERE id = $id"
+}
+# ---- rollback (issue 11): end ----
+
 steps=(step_build step_cluster step_load step_suggest step_reports step_graph
-	step_monitor step_enforce step_report step_extract step_verify step_cutover)
+	step_monitor step_enforce step_report step_extract step_verify step_cutover
+	step_rollback step_cutover_again)
+built_at=0
 for step in "${steps[@]}"; do
 	"$step"
+	[ "$step" = step_build ] && built_at=$SECONDS
 	if [ "${DEMO_PAUSE:-0}" = 1 ]; then
 		read -r -p "[Enter] " _
 	fi
 done
+echo "the demo took $((SECONDS - built_at)) s after the build"
 banner "Done: the cluster is stopped and removed; the graph stays in demo/out/"

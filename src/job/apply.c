@@ -598,12 +598,12 @@ apply_relation(Message *m)
 		return fail(EXIT_APPLY, "table \"%s.%s\" of domain \"%s\" was not copied by init (source commit LSN %s); it was probably added to the domain after init",
 					m->schema, m->table, aopts->domain, lsn_format(xact_commit_lsn, lsnbuf));
 
-	qschema = job_quote_ident(tgt, aopts->target_schema);
+	qschema = job_quote_ident(tgt, job_target_schema_for(aopts, m->table));
 	qtable = job_quote_ident(tgt, m->table);
 	r->qname = psprintf("%s.%s", qschema, qtable);
 
 	/* the target's columns */
-	params[0] = aopts->target_schema;
+	params[0] = job_target_schema_for(aopts, m->table);
 	params[1] = m->table;
 	res = pipe_query("SELECT a.attname, a.attgenerated <> '' FROM pg_catalog.pg_attribute a"
 					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
@@ -1146,7 +1146,7 @@ apply_truncate(Message *m)
 			apply_hint = "The job cannot skip a change, and deleting the partition's rows on the target does not let it go on: run \"migration-split init --drop\" to copy the domain again.";
 			return rc;
 		}
-		qs = job_quote_ident(tgt, aopts->target_schema);
+		qs = job_quote_ident(tgt, job_target_schema_for(aopts, m->trunc_tables[i]));
 		qt = job_quote_ident(tgt, m->trunc_tables[i]);
 		appendPQExpBuffer(&sql, "%s%s.%s", n++ ? ", " : "", qs, qt);
 		pg_free(qs);

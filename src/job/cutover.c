@@ -36,8 +36,12 @@
  * freeze (killed, connection lost) is resumed by running it again: a frozen
  * domain is not frozen again, and steps 3-5 are repeated.
  *
- * finalize drops the forward slot, optionally the archived tables of the
- * read path, and marks the domain final.
+ * Unless --no-reverse, the reverse stream is set up (rollback.c) after step
+ * 4 and before step 5, and after step 5 the service, when a rollback left
+ * it frozen, is unfrozen.
+ *
+ * finalize drops the reverse slot and state, the forward slot, optionally
+ * the archived tables of the read path, and marks the domain final.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -387,6 +391,19 @@ preflight(CutoverPlan *p)
 
 	preflight_verify(p);
 
+	if (!opts->no_reverse)
+	{
+		char	   *problem;
+		const char *hint;
+
+		reverse_preflight(p->src, p->tgt, opts->domain, &problem, &hint);
+		if (problem)
+			preflight_fail(p, hint, "%s", problem);
+		finding("the service can run the reverse stream (wal_level logical, migration_split 1.1)");
+	}
+	else
+		finding("no reverse stream (--no-reverse): the extraction cannot be rolled back by \"migration-split rollback\"");
+
 	p->d = catalog_read_domain(p->src, opts->domain);
 	job_set_search_path(p->src, "source", "pg_catalog");
 	plan_sequences(p);
@@ -685,6 +702,9 @@ print_switch(CutoverPlan *p)
 	else
 		printf("  - read the domain's data from the service (the monolith's copy no longer changes);\n");
 	printf("  - stop \"migration-split stream\" for this domain: it has nothing more to apply.\n");
+	if (!p->opts->no_reverse)
+		printf("The service's writes to the domain are kept for \"migration-split rollback\" by slot \"%s\" on the service.\n",
+			   reverse_slot_name(p->opts->domain));
 }
 
 int
@@ -710,6 +730,9 @@ cmd_cutover(const JobOptions *opts)
 	preflight(p);
 	if (strcmp(p->state, "extracted") == 0)
 	{
+		/* a cutover stopped between the mark and the service's unfreeze */
+		if (!opts->no_reverse)
+			reverse_release_service(p->tgt, opts);
 		printf("domain \"%s\" is extracted already; nothing to do\n", opts->domain);
 		PQfinish(p->src);
 		PQfinish(p->tgt);
@@ -740,6 +763,7 @@ cmd_cutover(const JobOptions *opts)
 		}
 	}
 	frozen_at = monotonic_seconds();
+	job_crash_point("cutover-frozen");
 
 	/* catch up */
 	step(p, "catch up: wait until the target has applied everything up to the freeze position %s (at most %d s)",
@@ -770,6 +794,13 @@ cmd_cutover(const JobOptions *opts)
 	if (!opts->dry_run)
 		plan_sequences(p);
 	move_sequences(p);
+
+	/* the reverse stream's slot, before the service's first write */
+	if (!opts->no_reverse)
+	{
+		reverse_create(p->src, p->tgt, opts, &p->js);
+		job_crash_point("cutover-reverse");
+	}
 
 	/* read path and the state, in one source transaction */
 	if (opts->read_path && !p->server_exists)
@@ -810,6 +841,9 @@ cmd_cutover(const JobOptions *opts)
 					  "SELECT migration_split.set_domain_state($1, 'extracted', $2::pg_catalog.pg_lsn, $3)",
 					  3, params));
 	job_command(p->src, "source", "COMMIT");
+	job_crash_point("cutover-extracted");
+	if (!opts->no_reverse)
+		reverse_release_service(p->tgt, opts);
 	window_ms = (monotonic_seconds() - frozen_at) * 1000.0;
 
 	printf("cutover of domain \"%s\": frozen at source position %s; writes were refused for %.0f ms before the service was ready\n",
@@ -867,6 +901,12 @@ cmd_finalize(const JobOptions *opts)
 		printf("drop replication slot \"%s\"\n", js.slot_name);
 	}
 	PQclear(res);
+
+	/*
+	 * The reverse stream: its slot now (a running reverse stream stops
+	 * finalize here, with nothing changed), its state in this transaction.
+	 */
+	reverse_drop(src, tgt, opts);
 
 	if (opts->drop_archive)
 	{

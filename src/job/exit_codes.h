@@ -43,10 +43,12 @@
 /* verify: the stream did not reach the verification point within --timeout
  * (not running, or too far behind); nothing was compared */
 #define EXIT_TIMEOUT			11
-/* cutover: a preflight check failed; nothing was changed */
+/* cutover, rollback: a preflight check failed; nothing was changed */
 #define EXIT_PREFLIGHT			12
 /* cutover: the freeze or the catch-up took longer than --timeout; the
- * domain was unfrozen (or never frozen) and nothing else was changed */
+ * domain was unfrozen (or never frozen) and nothing else was changed;
+ * rollback: the same in the service (its freeze, or the reverse stream's
+ * catch-up): the service was unfrozen and nothing else was changed */
 #define EXIT_CUTOVER_TIMEOUT	13
 
 #endif							/* MS_JOB_EXIT_CODES_H */

@@ -21,6 +21,7 @@
  *	status.c	the "status" subcommand
  *	report.c	the "report" subcommand: HTML and Markdown boundary report
  *	cutover.c	the "cutover" and "finalize" subcommands
+ *	rollback.c	the reverse stream and the "rollback" subcommand
  *	verify.c	the "verify" subcommand: both sides compared at one position
  *
  * Memory: this is a short-lived client; per-change allocations are freed
@@ -79,6 +80,12 @@ typedef struct JobOptions
 	int64		max_lag;		/* bytes */
 	int			sequence_gap;	/* increments */
 	bool		drop_archive;	/* finalize */
+	bool		no_reverse;		/* cutover: no reverse stream */
+	bool		reverse;		/* stream: the reverse stream */
+	/* the reverse stream: target schema of each table (rollback.c) */
+	int			ntable_schemas;
+	char	  **table_schema_names;	/* table names */
+	char	  **table_schemas;	/* their schemas on the target */
 	int			max_diffs;		/* verify: differing rows shown per table */
 	int			chunk_rows;		/* verify: rows per hashed chunk */
 	const char *table;			/* verify: only this table */
@@ -309,6 +316,21 @@ extern int	cmd_report(const JobOptions *opts);
 extern int	cmd_cutover(const JobOptions *opts);
 extern int	cmd_finalize(const JobOptions *opts);
 extern int	cmd_verify(const JobOptions *opts);
+
+/* rollback.c */
+extern char *reverse_slot_name(const char *domain);
+extern const char *job_target_schema_for(const JobOptions *opts,
+										 const char *table);
+extern void reverse_preflight(PGconn *src, PGconn *tgt, const char *domain,
+							  char **problem, const char **hint);
+extern void reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
+						   const JobState *js);
+extern void reverse_release_service(PGconn *tgt, const JobOptions *opts);
+extern void reverse_drop(PGconn *src, PGconn *tgt, const JobOptions *opts);
+extern void reverse_guard_forward(const JobOptions *opts);
+extern void job_crash_point(const char *name);
+extern int	cmd_rollback(const JobOptions *opts);
+extern int	cmd_reverse_stream(const JobOptions *opts);
 
 /* message.c */
 extern bool message_parse(const char *data, int len, Message *msg,

@@ -8,6 +8,7 @@
  *	migration-split status --source S --target T --domain D [--json]
  *	migration-split report --source S [--domain D] --html FILE [--markdown FILE]
  *	migration-split cutover --source S --target T --domain D [options]
+ *	migration-split rollback --source S --target T --domain D [options]
  *	migration-split finalize --source S --target T --domain D [--drop-archive]
  *	migration-split verify --source S --target T --domain D [options]
  *
@@ -62,7 +63,8 @@ help_exit_codes(void)
 			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"
 			 " 10 verify: differences found                      11 verify: the stream did not\n"
 			 "                                                      reach the point in --timeout\n"
-			 " 12 cutover: a preflight check failed              13 cutover: --timeout passed\n"));
+			 " 12 cutover, rollback: a preflight check failed    13 cutover, rollback: --timeout\n"
+			 "                                                      passed\n"));
 }
 
 static void
@@ -78,7 +80,8 @@ usage(void)
 	printf(_("  status   show lag, counters, slot state and the last error\n"));
 	printf(_("  report   write the boundary report as HTML or Markdown\n"));
 	printf(_("  cutover  freeze the domain in the monolith and hand it over to the service\n"));
-	printf(_("  finalize end an extraction: drop the slot, mark the domain final\n"));
+	printf(_("  rollback bring the service's writes back and return the domain to the monolith\n"));
+	printf(_("  finalize end an extraction: drop the slots, mark the domain final\n"));
 	printf(_("  verify   compare the target with the source at one source position\n"));
 	printf(_("\nRun \"%s COMMAND --help\" for the options of a command.\n"), progname);
 	printf(_("\nExamples:\n"));
@@ -130,6 +133,10 @@ usage_stream(void)
 		   progname);
 	help_common_options();
 	printf(_("\nOptions for stream:\n"));
+	printf(_("      --reverse              after a cutover: apply the service's changes to\n"
+			 "                             the monolith's frozen tables (same --source and\n"
+			 "                             --target as cutover; the forward stream must be\n"
+			 "                             stopped); shortens a later rollback\n"));
 	printf(_("      --until-caught-up      exit 0 once every change committed on the source\n"
 			 "                             before the command started is applied\n"));
 	printf(_("      --batch-changes=N      at most N changes per target transaction\n"
@@ -187,8 +194,9 @@ usage_cutover(void)
 			 "that found both sides equal, sequences movable), it freezes the domain in\n"
 			 "the monolith (every write to its tables fails with SQLSTATE MS002, reads go\n"
 			 "on), waits until the service has applied every change up to the freeze,\n"
-			 "moves the service's sequences past the monolith's by a safety gap, and marks\n"
-			 "the domain extracted.  If the service does not catch up within --timeout,\n"
+			 "moves the service's sequences past the monolith's by a safety gap, sets up\n"
+			 "the reverse stream (service to monolith, for \"rollback\"), and marks the\n"
+			 "domain extracted.  If the service does not catch up within --timeout,\n"
 			 "the domain is unfrozen and nothing else is changed.\n\n"), progname);
 	printf(_("Usage:\n  %s cutover --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
 		   progname);
@@ -207,6 +215,33 @@ usage_cutover(void)
 	printf(_("      --skip-verify-check    cut over without a recorded verification\n"));
 	printf(_("      --sequence-gap=N       move sequences N increments past the source's\n"
 			 "                             values (default: 1000)\n"));
+	printf(_("      --no-reverse           no reverse stream: the service's writes cannot be\n"
+			 "                             brought back by \"rollback\"\n"));
+	help_exit_codes();
+}
+
+static void
+usage_rollback(void)
+{
+	printf(_("%s rollback undoes a cutover without losing a write of the service: it\n"
+			 "freezes the domain in the service (writes fail with SQLSTATE MS002), applies\n"
+			 "the reverse stream (the service's changes since the cutover) to the\n"
+			 "monolith's frozen tables up to that freeze, moves the monolith's sequences\n"
+			 "past the service's, moves the forward slot past the reverse stream's writes,\n"
+			 "removes the read path, unfreezes the domain in the monolith and returns it to\n"
+			 "state \"streaming\" without a new copy.  The service stays frozen for the\n"
+			 "domain until the next cutover.  A rollback that stopped is resumed by running\n"
+			 "it again.  If the reverse stream does not catch up within --timeout, the\n"
+			 "service is unfrozen and nothing else is changed.\n\n"), progname);
+	printf(_("Usage:\n  %s rollback --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
+		   progname);
+	help_common_options();
+	printf(_("\nOptions for rollback:\n"));
+	printf(_("      --timeout=SEC          longest wait for writers in flight and for the\n"
+			 "                             reverse stream's catch-up (default: 30)\n"));
+	printf(_("      --dry-run              print every step and change nothing\n"));
+	printf(_("      --sequence-gap=N       move the monolith's sequences N increments past\n"
+			 "                             the service's values (default: 1000)\n"));
 	help_exit_codes();
 }
 
@@ -214,7 +249,8 @@ static void
 usage_finalize(void)
 {
 	printf(_("%s finalize ends the extraction of a domain that was cut over: it drops\n"
-			 "the replication slot of the forward stream (which must be stopped), with\n"
+			 "the replication slots of the forward and reverse streams (which must be\n"
+			 "stopped) and the reverse stream's state in the monolith, with\n"
 			 "--drop-archive the monolith's archived tables of the read path, and marks\n"
 			 "the domain final.\n\n"), progname);
 	printf(_("Usage:\n  %s finalize --source=CONNINFO --target=CONNINFO --domain=NAME [--drop-archive]\n"),
@@ -295,7 +331,9 @@ enum
 	OPT_DROP_ARCHIVE,
 	OPT_TABLE,
 	OPT_MAX_DIFFS,
-	OPT_CHUNK_ROWS
+	OPT_CHUNK_ROWS,
+	OPT_NO_REVERSE,
+	OPT_REVERSE
 };
 
 static int
@@ -374,6 +412,8 @@ main(int argc, char **argv)
 		{"table", required_argument, NULL, OPT_TABLE},
 		{"max-diffs", required_argument, NULL, OPT_MAX_DIFFS},
 		{"chunk-rows", required_argument, NULL, OPT_CHUNK_ROWS},
+		{"no-reverse", no_argument, NULL, OPT_NO_REVERSE},
+		{"reverse", no_argument, NULL, OPT_REVERSE},
 		{NULL, 0, NULL, 0}
 	};
 	JobOptions	opts;
@@ -415,6 +455,8 @@ main(int argc, char **argv)
 		command_usage = usage_cutover;
 	else if (strcmp(command, "finalize") == 0)
 		command_usage = usage_finalize;
+	else if (strcmp(command, "rollback") == 0)
+		command_usage = usage_rollback;
 	else if (strcmp(command, "verify") == 0)
 		command_usage = usage_verify;
 	else
@@ -537,6 +579,12 @@ main(int argc, char **argv)
 			case OPT_DROP_ARCHIVE:
 				opts.drop_archive = true;
 				break;
+			case OPT_NO_REVERSE:
+				opts.no_reverse = true;
+				break;
+			case OPT_REVERSE:
+				opts.reverse = true;
+				break;
 			case OPT_TABLE:
 				opts.table = pg_strdup(optarg);
 				break;
@@ -579,13 +627,13 @@ main(int argc, char **argv)
 		exit(EXIT_USAGE);
 	}
 	if (strcmp(command, "verify") != 0 && strcmp(command, "cutover") != 0 &&
-		opts.timeout != -1)
+		strcmp(command, "rollback") != 0 && opts.timeout != -1)
 	{
-		pg_log_error("option --timeout is only valid for verify and cutover");
+		pg_log_error("option --timeout is only valid for verify, cutover and rollback");
 		exit(EXIT_USAGE);
 	}
 	if (opts.timeout == -1)
-		opts.timeout = strcmp(command, "cutover") == 0 ? 30 : 60;
+		opts.timeout = strcmp(command, "verify") != 0 ? 30 : 60;
 	if (opts.max_diffs == -1)
 		opts.max_diffs = 10;
 	if (opts.chunk_rows == -1)
@@ -616,10 +664,21 @@ main(int argc, char **argv)
 		return cmd_report(&opts);
 	}
 	if (strcmp(command, "cutover") != 0 &&
-		(opts.dry_run || opts.read_path || opts.skip_verify_check ||
-		 opts.verify_max_age != 3600 || opts.max_lag != 16 * 1024 * 1024 || opts.sequence_gap != 1000))
+		(opts.read_path || opts.skip_verify_check || opts.no_reverse ||
+		 opts.verify_max_age != 3600 || opts.max_lag != 16 * 1024 * 1024))
 	{
-		pg_log_error("options --dry-run, --read-path, --read-path-server, --max-lag, --verify-max-age, --skip-verify-check and --sequence-gap are only valid for cutover");
+		pg_log_error("options --read-path, --read-path-server, --max-lag, --verify-max-age, --skip-verify-check and --no-reverse are only valid for cutover");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "cutover") != 0 && strcmp(command, "rollback") != 0 &&
+		(opts.dry_run || opts.sequence_gap != 1000))
+	{
+		pg_log_error("options --dry-run and --sequence-gap are only valid for cutover and rollback");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "stream") != 0 && opts.reverse)
+	{
+		pg_log_error("option --reverse is only valid for stream");
 		exit(EXIT_USAGE);
 	}
 	if (strcmp(command, "finalize") != 0 && opts.drop_archive)
@@ -671,7 +730,14 @@ main(int argc, char **argv)
 	if (strcmp(command, "init") == 0)
 		return cmd_init(&opts);
 	if (strcmp(command, "stream") == 0)
+	{
+		if (opts.reverse)
+			return cmd_reverse_stream(&opts);
+		reverse_guard_forward(&opts);
 		return cmd_stream(&opts);
+	}
+	if (strcmp(command, "rollback") == 0)
+		return cmd_rollback(&opts);
 	if (strcmp(command, "cutover") == 0)
 		return cmd_cutover(&opts);
 	if (strcmp(command, "finalize") == 0)

@@ -24,7 +24,8 @@ sub plugin_libraries_conf
 }
 
 # Start a source (wal_level = logical, the plugin allowed, plus any extra
-# postgresql.conf lines given) and a target; return both nodes.
+# postgresql.conf lines given) and a target (the same with target_logical
+# => 1); return both nodes.
 sub source_and_target
 {
 	my (%opts) = @_;
@@ -35,7 +36,17 @@ sub source_and_target
 		  . ($opts{source_conf} // ''));
 	$src->start;
 	my $tgt = PostgreSQL::Test::Cluster->new('target');
-	$tgt->init;
+	if ($opts{target_logical})
+	{
+		# the service of a reverse stream (rollback) decodes too
+		$tgt->init(allows_streaming => 'logical');
+		$tgt->append_conf('postgresql.conf',
+			plugin_libraries_conf('pgoutput', 'test_decoding', 'migration_split'));
+	}
+	else
+	{
+		$tgt->init;
+	}
 	$tgt->start;
 	return ($src, $tgt);
 }

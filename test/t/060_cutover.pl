@@ -12,7 +12,7 @@ use Test::More;
 use IPC::Run;
 use JobClusters;
 
-my ($src, $tgt) = source_and_target();
+my ($src, $tgt) = source_and_target(target_logical => 1);
 my $S = $src->connstr('postgres');
 my $T = $tgt->connstr('postgres');
 my @common = ('--source', $S, '--target', $T, '--domain', 'orders');
