@@ -725,7 +725,7 @@ sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
 	if (t->nkey > 0 && t->compare_rows && nchunks > 1)
 	{
 		double		blocks = Max(dt->est_bytes / 8192.0, 1);
-		bool		per_block = blocks >= 2.0 * nchunks;
+		bool		per_block = blocks >= 1024 && blocks >= 4.0 * nchunks;
 		double		pct;
 		int			nsample;
 		int			step;

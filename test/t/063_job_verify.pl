@@ -159,6 +159,25 @@ like($stdout, qr/"tables": \[\{"table": "public\.lines", "equal": false, .*"chan
 	'--json names the table, key and column');
 unlike($stdout, qr/public\.acct/, '--table verifies that table only');
 
+# bisection: a composite key (ranges hashed chunk by chunk) with chunks of
+# 500 rows, and a one-column key (one bucketed scan per side) with buckets
+# of about 1000 rows, cut until at most 16 rows are fetched per side
+($ret, $stdout) = verify('--table', 'lines', '--json', '--chunk-rows', '50');
+is($ret, 10, 'composite key, small chunks: exit 10');
+like($stdout, qr/"changed": 1, "schema": \[\], "diffs": \[\{"kind": "changed", "key": \{"order_id": "3", "line": "2"\}/,
+	'composite key: the changed row found by bisection');
+ok($stdout =~ /"chunks": (\d+), "splits": (\d+), "rows_fetched": (\d+),/ && $1 >= 5 && $2 >= 1 && $3 <= 32,
+	'composite key: chunks cut, at most 16 rows fetched per side') or diag($stdout);
+$tgt->safe_psql('postgres', "UPDATE shop.big SET v = 'changed' WHERE id = 54321");
+($ret, $stdout) = verify('--table', 'big', '--json');
+is($ret, 10, 'one changed row of 100000: exit 10');
+like($stdout, qr/"diffs": \[\{"kind": "changed", "key": \{"id": "54321"\}, "columns": "v"\}\]/,
+	'one-column key: the changed row found by bisection');
+ok($stdout =~ /"rows": 100000, "target_rows": 100000, "chunks": (\d+), "splits": (\d+), "rows_fetched": (\d+),/
+	&& $1 >= 50 && $2 >= 2 && $3 <= 32,
+	'one-column key: about 100 buckets, bisected twice, at most 16 rows fetched per side') or diag($stdout);
+$tgt->safe_psql('postgres', "UPDATE shop.big SET v = repeat('x', 50) WHERE id = 54321");
+
 # --max-diffs
 $tgt->safe_psql('postgres', 'UPDATE shop.acct SET val = -1 WHERE id <= 30');
 ($ret, $stdout) = verify('--table', 'public.acct', '--max-diffs', '5');
@@ -242,19 +261,31 @@ ALTER TABLE shop.acct ALTER COLUMN val SET NOT NULL;
 CREATE INDEX ON shop.item (acct_id);
 });
 
-# interrupt and rerun
+# interrupt and rerun: a lock on the target keeps the scan of big waiting,
+# the interrupt cancels it (without an index on the target, preparing the
+# table does not wait for the lock: pg_get_indexdef() would)
+$tgt->safe_psql('postgres', 'ALTER TABLE shop.big DROP CONSTRAINT big_pkey');
+my $locker = $tgt->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE shop.big IN ACCESS EXCLUSIVE MODE');
 my ($vout, $verr) = ('', '');
 my $v = IPC::Run::start([ 'migration-split', 'verify', @common, '--no-progress', '--jobs', '1',
-	'--chunk-rows', '50', '--timeout', '120' ], '>', \$vout, '2>', \$verr);
+	'--timeout', '120' ], '>', \$vout, '2>', \$verr, IPC::Run::timeout(60));
 my $waited = 0;
-while ($verr !~ /verifying domain "shop"/ && $waited++ < 1200)
+until ($tgt->safe_psql('postgres', q{SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'shop.big'::regclass}) > 0
+	|| $waited++ > 600)
 {
 	$v->pump_nb;
-	usleep(50_000);
+	usleep(100_000);
 }
+$v->pump_nb;
+like($verr, qr/verifying domain "shop"/, 'verify waits for the lock on the target');
 $v->signal('INT');
-$v->finish;
+eval { $v->finish; };
+is($@, '', 'the interrupt ends the waiting query');
 is($? >> 8, 9, 'interrupted verify exits 9');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+$tgt->safe_psql('postgres', 'ALTER TABLE shop.big ADD PRIMARY KEY (id)');
 like($verr, qr/interrupted; nothing was recorded, run verify again/, 'interrupt message');
 is($tgt->safe_psql('postgres', 'SELECT hold_lsn IS NULL AND held_lsn IS NULL FROM migration_split_job.jobs'), 't',
 	'no hold left behind');
