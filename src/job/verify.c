@@ -23,30 +23,35 @@
  * nothing can be compared: verify waits --timeout seconds and gives up.
  *
  * The comparison.  Both snapshots are exported and imported by --jobs
- * worker threads, each with one connection per side.  Every table with a
- * key (primary key, else replica identity index) is cut into chunks, key
- * ranges whose bounds come from a sample of the source's keys; per chunk
- * both sides compute count(*) and the bit_xor of a 64-bit hash per row
+ * worker threads, each with one connection per side.  A key range is
+ * compared by count(*) and the bit_xor of a 64-bit hash per row
  * (row_hash_expr: the values' hashes chained, a value hashed by its type's
  * hash function where equal values have one representation, else from its
  * text under pinned output settings: ISO dates in UTC, extra_float_digits
  * 3, hex bytea, ...), so values compare exactly whatever the servers'
- * defaults.  A worker sends the queries of several chunks at once to each
- * side (pipeline mode), so the servers work in parallel without waiting for
- * each other chunk by chunk.  For a chunk whose count or hash differ, the
- * keys and row hashes of both sides are fetched and merged in the client
- * (missing, extra, changed), and the changed rows shown are fetched in full
- * to name their differing columns.  A table with replica identity FULL and
- * no key is compared as one multiset: count and the sum of the row hashes;
- * when they differ, the row hashes with their counts give the numbers of
- * missing and extra rows (a change counts as one of each).  When the
- * servers' hash functions disagree on a probe (different byte order), md5
- * of ROW(...)::text is used instead.
+ * defaults.  Level 0: a table keyed by one column of a built-in type is
+ * read in one sequential scan per side, GROUP BY width_bucket(key, bounds
+ * sampled from the source's keys), which hashes every bucket at once
+ * (scan_table); other keyed tables are hashed chunk by chunk by range
+ * queries, several sent at once to each side (pipeline mode).  A range
+ * whose count or hash differ is bisected (bisect): cut at every n-th key
+ * of the side with more rows into about FANOUT ranges, hashed again, until
+ * a differing range holds at most LEAF_ROWS rows per side; then the keys
+ * and row hashes of its rows are fetched and merged in the client
+ * (missing, extra, changed), and the changed rows shown are fetched in
+ * full to name their differing columns.  A table with replica identity
+ * FULL and no key is compared as one multiset: count and the sum of the
+ * row hashes; when they differ, the row hashes with their counts give the
+ * numbers of missing and extra rows (a change counts as one of each).
+ * When the servers' hash functions disagree on a probe (different byte
+ * order), md5 of ROW(...)::text is used instead.
  *
- * Threads: a worker owns its connections, takes chunks from the shared
- * queue and records results under the shared mutex; it never exits the
- * process (an error stops every worker and is reported by the main thread,
- * the only one that prints).
+ * Threads: a worker owns its connections, takes tasks from the shared
+ * queues (differing buckets to bisect, tables to scan, chunks) and records
+ * results under the shared mutex; it never exits the process (an error
+ * stops every worker and is reported by the main thread, the only one that
+ * prints).  On an interrupt the main thread cancels the workers' running
+ * queries (their cancel handles live under the mutex).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -99,6 +104,10 @@
 #define FANOUT			16
 #define LEAF_ROWS		16
 #define MAX_DEPTH		32
+#define MAX_FANOUT		256		/* tables scanned once: one query per side */
+
+/* level-0 buckets of a table scanned once, at most */
+#define MAX_BUCKETS		65536
 
 typedef struct VerifyDiff
 {
@@ -722,6 +731,9 @@ sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
 	/* range bounds from a sample of the source's keys */
 	est = dt->est_rows > 0 ? dt->est_rows : dt->est_bytes / 100.0;
 	nchunks = (long) (est / ((double) opts->chunk_rows * (t->scan ? 1 : FALLBACK_CHUNK_FACTOR))) + 1;
+	/* the buckets of a scan are groups of a hash aggregate: a few MB */
+	if (t->scan && nchunks > MAX_BUCKETS)
+		nchunks = MAX_BUCKETS;
 	if (t->nkey > 0 && t->compare_rows && nchunks > 1)
 	{
 		double		blocks = Max(dt->est_bytes / 8192.0, 1);
@@ -1249,9 +1261,10 @@ static void free_buckets(long long **cnt, const char ***hash, PGresult *sres, PG
 
 /*
  * Bisection of a range whose count or hash differ (c->ns and c->nt rows):
- * a small one is drilled down to its rows; a larger one is cut into about
- * FANOUT ranges at every step-th key of the side with more rows (the keys
- * of the range read in key order), whose hashes are compared in turn.  So
+ * a small one is drilled down to its rows; a larger one is cut at every
+ * step-th key of the side with more rows (the keys of the range read in key
+ * order) into FANOUT ranges, or for a table scanned once into ranges of 8
+ * rows (at most MAX_FANOUT of them), whose hashes are compared in turn.  So
  * only the rows of small differing ranges travel.
  */
 static bool
@@ -1275,7 +1288,15 @@ bisect(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c, char **err)
 	if (t->nkey == 0 || n <= LEAF_ROWS || c->depth >= MAX_DEPTH)
 		return drill_down(vs, src, tgt, c, err);
 
-	step = (n + FANOUT - 1) / FANOUT;
+	/*
+	 * A scanned table hashes any number of sub-ranges in one query per
+	 * side: cut straight down to ranges of about LEAF_ROWS rows (fewer round
+	 * trips); otherwise one query per sub-range, FANOUT of them.
+	 */
+	if (t->scan)
+		step = Max(LEAF_ROWS / 2, (n + MAX_FANOUT - 1) / MAX_FANOUT);
+	else
+		step = (n + FANOUT - 1) / FANOUT;
 	initPQExpBuffer(&sql);
 	initPQExpBuffer(&where);
 	range_where(c, &where, params, &nparams);
