@@ -906,7 +906,7 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 		const char *p2[2] = {srcq, t->keyname[0]};
 
 		res = job_query(src, "source",
-						"SELECT pg_catalog.format_type(a.atttypid, NULL), a.atttypid < 16384,"
+						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid < 16384,"
 						" CASE WHEN a.attcollation = 0 THEN '' ELSE"
 						"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.collname) END"
 						" FROM pg_catalog.pg_attribute a"

@@ -30,6 +30,7 @@ CREATE TABLE one (id int PRIMARY KEY, v text);
 CREATE TABLE nokey (a int, b text);
 ALTER TABLE nokey REPLICA IDENTITY FULL;
 CREATE TABLE big (id int PRIMARY KEY, v text);
+CREATE TABLE codes (code char(6) PRIMARY KEY, v int);
 INSERT INTO acct SELECT i, 0, md5(i::text) FROM generate_series(1, 20000) i;
 INSERT INTO item (acct_id, qty) SELECT i % 20000 + 1, i FROM generate_series(1, 20000) i;
 INSERT INTO lines SELECT i / 10, i % 10, i FROM generate_series(1, 5000) i;
@@ -38,10 +39,11 @@ INSERT INTO vals VALUES (1, 0.1, '2026-01-01 00:00:00+00', 1.0), (2, 1e-300, '20
 INSERT INTO one VALUES (1, 'only');
 INSERT INTO nokey VALUES (1, 'a'), (1, 'a'), (2, 'b');
 INSERT INTO big SELECT i, repeat('x', 50) FROM generate_series(1, 100000) i;
+INSERT INTO codes SELECT 'c' || lpad(i::text, 5, '0'), i FROM generate_series(1, 5000) i;
 INSERT INTO migration_split.domains (domain) VALUES ('shop');
 INSERT INTO migration_split.ownership (rel, domain) VALUES ('acct', 'shop'), ('item', 'shop'),
 	('lines', 'shop'), ('vals', 'shop'), ('empty_t', 'shop'), ('one', 'shop'), ('nokey', 'shop'),
-	('big', 'shop');
+	('big', 'shop'), ('codes', 'shop');
 ANALYZE;
 });
 
@@ -146,7 +148,7 @@ like($stdout, qr/^    missing on the target: row \(1,a\)$/m, 'the missing row of
 like($stdout, qr/^    extra on the target: row \(1,z\)$/m, 'the extra row of the table without key');
 like($stdout, qr/^public\.acct\s+20000\s+\d+\s+\S+\s+equal$/m, 'acct equal');
 like($stdout, qr/^public\.big\s+100000\s+\d+\s+\S+\s+equal$/m, 'big equal');
-like($stdout, qr/domain "shop": 4 of 8 tables DIFFER at source position/, 'summary line');
+like($stdout, qr/domain "shop": 4 of 9 tables DIFFER at source position/, 'summary line');
 is($tgt->safe_psql('postgres', 'SELECT last_verify_equal FROM migration_split_job.jobs'), 'f',
 	'the job records the difference');
 
@@ -178,6 +180,15 @@ ok($stdout =~ /"rows": 100000, "target_rows": 100000, "chunks": (\d+), "splits":
 	&& $1 >= 50 && $2 >= 1 && $3 <= 32,
 	'one-column key: about 100 buckets, one bisected, at most 16 rows fetched per side') or diag($stdout);
 $tgt->safe_psql('postgres', "UPDATE shop.big SET v = repeat('x', 50) WHERE id = 54321");
+
+# a key of a type with a length (char(6)): the bucket bounds keep it
+$tgt->safe_psql('postgres', "UPDATE shop.codes SET v = -1 WHERE code = 'c00042'");
+($ret, $stdout) = verify('--table', 'codes', '--chunk-rows', '100');
+is($ret, 10, 'char(6) key: exit 10');
+like($stdout, qr/^public\.codes\s+5000\s+(\d+)\s+\S+\s+DIFFERENT: 0 missing, 0 extra, 1 changed$/m,
+	'char(6) key: the one changed row counted');
+like($stdout, qr/^    changed: \(code\)=\(c00042\): columns v$/m, 'char(6) key: and shown');
+$tgt->safe_psql('postgres', "UPDATE shop.codes SET v = 42 WHERE code = 'c00042'");
 
 # --max-diffs
 $tgt->safe_psql('postgres', 'UPDATE shop.acct SET val = -1 WHERE id <= 30');
