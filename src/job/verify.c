@@ -35,11 +35,12 @@
  * (scan_table); other keyed tables are hashed chunk by chunk by range
  * queries, several sent at once to each side (pipeline mode).  A range
  * whose count or hash differ is bisected (bisect): cut at every n-th key
- * of the side with more rows into about FANOUT ranges, hashed again, until
- * a differing range holds at most LEAF_ROWS rows per side; then the keys
- * and row hashes of its rows are fetched and merged in the client
- * (missing, extra, changed), and the changed rows shown are fetched in
- * full to name their differing columns.  A table with replica identity
+ * of the side with more rows into about FANOUT ranges (a scanned table's
+ * into ranges of LEAF_ROWS / 2 rows, hashed in one query per side), hashed
+ * again, until a differing range holds at most LEAF_ROWS rows per side;
+ * then the keys and row hashes of its rows are fetched and merged in the
+ * client (missing, extra, changed), and the changed rows shown are fetched
+ * in full to name their differing columns.  A table with replica identity
  * FULL and no key is compared as one multiset: count and the sum of the
  * row hashes; when they differ, the row hashes with their counts give the
  * numbers of missing and extra rows (a change counts as one of each).
