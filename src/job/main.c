@@ -282,7 +282,7 @@ usage_verify(void)
 	printf(_("      --table=NAME           verify only this table (NAME or SCHEMA.NAME)\n"));
 	printf(_("      --max-diffs=N          show at most N differing rows per table\n"
 			 "                             (default: 10; all are counted)\n"));
-	printf(_("      --chunk-rows=N         rows per hashed chunk (default: 10000)\n"));
+	printf(_("      --chunk-rows=N         rows per hashed key range (default: 1000)\n"));
 	printf(_("      --timeout=SEC          wait at most SEC seconds for the stream to reach\n"
 			 "                             the verification point (default: 60)\n"));
 	printf(_("      --json                 one JSON object instead of text\n"));
@@ -637,7 +637,7 @@ main(int argc, char **argv)
 	if (opts.max_diffs == -1)
 		opts.max_diffs = 10;
 	if (opts.chunk_rows == -1)
-		opts.chunk_rows = 10000;
+		opts.chunk_rows = 1000;
 	if (strcmp(command, "stream") != 0 && opts.until_caught_up)
 	{
 		pg_log_error("option --until-caught-up is only valid for stream");

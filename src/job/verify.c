@@ -23,30 +23,36 @@
  * nothing can be compared: verify waits --timeout seconds and gives up.
  *
  * The comparison.  Both snapshots are exported and imported by --jobs
- * worker threads, each with one connection per side.  Every table with a
- * key (primary key, else replica identity index) is cut into chunks, key
- * ranges whose bounds come from a sample of the source's keys; per chunk
- * both sides compute count(*) and the bit_xor of a 64-bit hash per row
+ * worker threads, each with one connection per side.  A key range is
+ * compared by count(*) and the bit_xor of a 64-bit hash per row
  * (row_hash_expr: the values' hashes chained, a value hashed by its type's
  * hash function where equal values have one representation, else from its
  * text under pinned output settings: ISO dates in UTC, extra_float_digits
  * 3, hex bytea, ...), so values compare exactly whatever the servers'
- * defaults.  A worker sends the queries of several chunks at once to each
- * side (pipeline mode), so the servers work in parallel without waiting for
- * each other chunk by chunk.  For a chunk whose count or hash differ, the
- * keys and row hashes of both sides are fetched and merged in the client
- * (missing, extra, changed), and the changed rows shown are fetched in full
- * to name their differing columns.  A table with replica identity FULL and
- * no key is compared as one multiset: count and the sum of the row hashes;
- * when they differ, the row hashes with their counts give the numbers of
- * missing and extra rows (a change counts as one of each).  When the
- * servers' hash functions disagree on a probe (different byte order), md5
- * of ROW(...)::text is used instead.
+ * defaults.  Level 0: a table keyed by one column of a built-in type is
+ * read in one sequential scan per side, GROUP BY width_bucket(key, bounds
+ * sampled from the source's keys), which hashes every bucket at once
+ * (scan_table); other keyed tables are hashed chunk by chunk by range
+ * queries, several sent at once to each side (pipeline mode).  A range
+ * whose count or hash differ is bisected (bisect): cut at every n-th key
+ * of the side with more rows into about FANOUT ranges (a scanned table's
+ * into ranges of LEAF_ROWS / 2 rows, hashed in one query per side), hashed
+ * again, until a differing range holds at most LEAF_ROWS rows per side;
+ * then the keys and row hashes of its rows are fetched and merged in the
+ * client (missing, extra, changed), and the changed rows shown are fetched
+ * in full to name their differing columns.  A table with replica identity
+ * FULL and no key is compared as one multiset: count and the sum of the
+ * row hashes; when they differ, the row hashes with their counts give the
+ * numbers of missing and extra rows (a change counts as one of each).
+ * When the servers' hash functions disagree on a probe (different byte
+ * order), md5 of ROW(...)::text is used instead.
  *
- * Threads: a worker owns its connections, takes chunks from the shared
- * queue and records results under the shared mutex; it never exits the
- * process (an error stops every worker and is reported by the main thread,
- * the only one that prints).
+ * Threads: a worker owns its connections, takes tasks from the shared
+ * queues (differing buckets to bisect, tables to scan, chunks) and records
+ * results under the shared mutex; it never exits the process (an error
+ * stops every worker and is reported by the main thread, the only one that
+ * prints).  On an interrupt the main thread cancels the workers' running
+ * queries (their cancel handles live under the mutex).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -69,7 +75,15 @@
 #define VERIFY_SETTINGS \
 	"SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';" \
 	" SET extra_float_digits = 3; SET TimeZone = 'UTC'; SET bytea_output = 'hex';" \
-	" SET lc_monetary = 'C'; SET client_encoding = 'UTF8'; SET search_path = pg_catalog"
+	" SET lc_monetary = 'C'; SET client_encoding = 'UTF8'; SET search_path = pg_catalog;" \
+	" SET jit = off"
+
+/*
+ * The plans of the workers' queries: GROUP BY width_bucket() as a hash
+ * aggregate (the planner cannot know how few buckets there are), key
+ * orders from the index.
+ */
+#define WORKER_SETTINGS "SET enable_sort = off"
 
 /*
  * The two row hashes: chained typed hashes (row_hash_expr), or, when the
@@ -81,8 +95,20 @@
 /* chunks whose hash queries a worker sends at once (pipeline mode) */
 #define PIPELINE_CHUNKS 8
 
-/* samples of the source's keys per chunk bound */
+/* samples of the source's keys per chunk bound (when not one per block) */
 #define SAMPLES_PER_CHUNK 20
+
+/* tables hashed chunk by chunk: rows per chunk, in --chunk-rows */
+#define FALLBACK_CHUNK_FACTOR 10
+
+/* bisection: ranges a differing range is cut into; rows fetched at most */
+#define FANOUT			16
+#define LEAF_ROWS		16
+#define MAX_DEPTH		32
+#define MAX_FANOUT		256		/* tables scanned once: one query per side */
+
+/* level-0 buckets of a table scanned once, at most */
+#define MAX_BUCKETS		65536
 
 typedef struct VerifyDiff
 {
@@ -113,6 +139,10 @@ typedef struct VerifyTable
 	char	   *coltextlist;	/* "c1::text, ..." */
 	int			nbounds;
 	char	  **bounds;			/* nbounds * nkey key values */
+	bool		scan;			/* level 0 in one bucketed scan per side */
+	char	   *keytype;		/* scan: the key's type, for the bounds array */
+	char	   *bucket_key;		/* scan: the key column with its collation */
+	char	   *bounds_array;	/* scan: the bounds as an array literal */
 	PQExpBufferData schema;		/* differences of the schema, one per line */
 	int			nschema;
 
@@ -126,15 +156,22 @@ typedef struct VerifyTable
 	long long	changed;
 	int			ndiffs;
 	VerifyDiff *diffs;			/* at most max_diffs */
+	int			open_ranges;	/* differing buckets queued or being bisected */
+	int			splits;			/* ranges cut by bisection */
+	long long	rows_fetched;	/* keys and row hashes fetched, both sides */
 	double		started;
 	double		finished;
 } VerifyTable;
 
+/* a key range [lo, hi) of a table */
 typedef struct VerifyChunk
 {
 	VerifyTable *t;
-	int			lo;				/* bound index of the lower bound, -1: none */
-	int			hi;				/* bound index of the upper bound, -1: none */
+	char	  **lo;				/* nkey values; NULL: unbounded */
+	char	  **hi;				/* nkey values; NULL: unbounded */
+	long long	ns;				/* rows on the source, once hashed */
+	long long	nt;				/* rows on the target, once hashed */
+	int			depth;			/* of bisection */
 } VerifyChunk;
 
 typedef struct VerifyShared
@@ -142,14 +179,31 @@ typedef struct VerifyShared
 	const JobOptions *opts;
 	const char *src_snapshot;
 	const char *tgt_snapshot;
-	VerifyChunk *chunks;
+	VerifyTable **scans;		/* tables read in one scan per side */
+	int			nscans;
+	int			next_scan;
+	int			scanning;		/* scans running: they may queue ranges */
+	VerifyChunk *chunks;		/* level 0 of the other tables */
 	int			nchunks;
-	pthread_mutex_t lock;
 	int			next;
+	VerifyChunk *ranges;		/* differing buckets to bisect */
+	int			nranges;
+	int			ranges_alloc;
+	int			next_range;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* a range queued, a scan or worker done */
 	int			running;
 	volatile bool failed;
 	char	   *error;
 } VerifyShared;
+
+/* one worker thread; its cancel handles are used on an interrupt */
+typedef struct VerifyWorker
+{
+	VerifyShared *vs;
+	PGcancel   *src_cancel;
+	PGcancel   *tgt_cancel;
+} VerifyWorker;
 
 /*
  * The hold on the stream, released at exit whatever the exit path: the
@@ -630,6 +684,129 @@ row_hash_expr(PGconn *conn, const DomainTable *dt)
 	return r;
 }
 
+/* an array literal of text values, for width_bucket() */
+static char *
+array_literal(char **values, int n, int stride)
+{
+	PQExpBufferData b;
+	char	   *r;
+	int			i;
+
+	initPQExpBuffer(&b);
+	appendPQExpBufferChar(&b, '{');
+	for (i = 0; i < n; i++)
+	{
+		const char *p;
+
+		appendPQExpBufferStr(&b, i ? ",\"" : "\"");
+		for (p = values[i * stride]; *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				appendPQExpBufferChar(&b, '\\');
+			appendPQExpBufferChar(&b, *p);
+		}
+		appendPQExpBufferChar(&b, '"');
+	}
+	appendPQExpBufferChar(&b, '}');
+	r = pg_strdup(b.data);
+	termPQExpBuffer(&b);
+	return r;
+}
+
+/*
+ * The level-0 range bounds of a table from a sample of the source's keys
+ * (on "src", in the snapshot): about --chunk-rows rows per range (times
+ * FALLBACK_CHUNK_FACTOR for tables hashed chunk by chunk).
+ */
+static void
+sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
+{
+	DomainTable *dt = t->dt;
+	PGresult   *res;
+	PQExpBufferData b;
+	double		est;
+	long		nchunks;
+	int			i;
+
+	initPQExpBuffer(&b);
+	/* range bounds from a sample of the source's keys */
+	est = dt->est_rows > 0 ? dt->est_rows : dt->est_bytes / 100.0;
+	nchunks = (long) (est / ((double) opts->chunk_rows * (t->scan ? 1 : FALLBACK_CHUNK_FACTOR))) + 1;
+	/* the buckets of a scan are groups of a hash aggregate: a few MB */
+	if (t->scan && nchunks > MAX_BUCKETS)
+		nchunks = MAX_BUCKETS;
+	if (t->nkey > 0 && t->compare_rows && nchunks > 1)
+	{
+		double		blocks = Max(dt->est_bytes / 8192.0, 1);
+		bool		per_block = blocks >= 1024 && blocks >= 4.0 * nchunks;
+		double		pct;
+		int			nsample;
+		int			step;
+
+		resetPQExpBuffer(&b);
+		appendPQExpBufferStr(&b, "SELECT ");
+		if (per_block)
+		{
+			/*
+			 * The first key of each sampled block (SYSTEM samples whole
+			 * blocks, whose keys are often neighbours): about one per range.
+			 */
+			pct = Min(100.0, 100.0 * nchunks / blocks);
+			for (i = 0; i < t->nkey; i++)
+				appendPQExpBuffer(&b, "%s%s::pg_catalog.text AS verify_key_%d", i ? ", " : "", t->keycols[i], i);
+			appendPQExpBuffer(&b, " FROM %s TABLESAMPLE SYSTEM (%g)"
+							  " WHERE (ctid::pg_catalog.text::pg_catalog.point)[1] = 1 ORDER BY %s",
+							  t->src_from, pct, t->keylist);
+		}
+		else
+		{
+			pct = 100.0 * nchunks * SAMPLES_PER_CHUNK / Max(est, 1);
+			pct = Min(100.0, Max(pct, 100.0 * 64 / blocks));
+			/* output names that cannot capture ORDER BY's key columns */
+			for (i = 0; i < t->nkey; i++)
+				appendPQExpBuffer(&b, "%s%s::pg_catalog.text AS verify_key_%d", i ? ", " : "", t->keycols[i], i);
+			appendPQExpBuffer(&b, " FROM %s TABLESAMPLE SYSTEM (%g) ORDER BY %s",
+							  t->src_from, pct, t->keylist);
+		}
+		/* a failure leaves one range: still correct, only coarser */
+		res = PQexec(src, "SAVEPOINT sample");
+		PQclear(res);
+		res = PQexec(src, b.data);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			PQclear(res);
+			res = NULL;
+			PQclear(PQexec(src, "ROLLBACK TO SAVEPOINT sample"));
+		}
+		else
+			PQclear(PQexec(src, "RELEASE SAVEPOINT sample"));
+		nsample = res ? PQntuples(res) : 0;
+		if (nchunks > nsample)
+			nchunks = nsample;
+		if (nchunks > 1)
+		{
+			int			k;
+
+			step = nsample / nchunks;
+			t->bounds = pg_malloc(sizeof(char *) * t->nkey * (nchunks - 1));
+			t->nbounds = 0;
+			for (i = 1; i < nchunks; i++)
+			{
+				for (k = 0; k < t->nkey; k++)
+					t->bounds[t->nbounds * t->nkey + k] = pg_strdup(PQgetvalue(res, i * step, k));
+				t->nbounds++;
+			}
+		}
+		if (res)
+			PQclear(res);
+	}
+
+	t->nchunks = (t->compare_rows) ? t->nbounds + 1 : 0;
+	if (t->scan && t->nbounds > 0)
+		t->bounds_array = array_literal(t->bounds, t->nbounds, 1);
+	termPQExpBuffer(&b);
+}
+
 /*
  * Key columns (primary key, else replica identity index), the expressions
  * of the row text and hash, the schema check and the chunk bounds of one
@@ -646,8 +823,6 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	PGresult   *res;
 	PQExpBufferData b;
 	int			i;
-	double		est;
-	long		nchunks;
 
 	t->label = psprintf("%s.%s", dt->schema, dt->name);
 	t->src_from = psprintf("%s%s", dt->relkind == 'p' ? "" : "ONLY ", srcq);
@@ -720,59 +895,43 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 		appendPQExpBuffer(&b, "%s%s::text", i ? ", " : "", qi(src, dt->columns[i].name));
 	t->coltextlist = pg_strdup(b.data);
 
-	/* chunk bounds from a sample of the source's keys */
-	est = dt->est_rows > 0 ? dt->est_rows : dt->est_bytes / 100.0;
-	nchunks = (long) (est / opts->chunk_rows) + 1;
-	if (t->nkey > 0 && t->compare_rows && nchunks > 1)
+	/*
+	 * Level 0.  A table keyed by one column of a built-in type is read once
+	 * per side: a sequential scan computes the count and hash of every key
+	 * range (bucket) at once, GROUP BY width_bucket(key, bounds).  Other
+	 * keyed tables are hashed range by range (index scans, chunks of
+	 * FALLBACK_CHUNK_FACTOR buckets).
+	 */
+	if (t->nkey == 1 && t->compare_rows)
 	{
-		double		blocks = Max(dt->est_bytes / 8192.0, 1);
-		double		pct = 100.0 * nchunks * SAMPLES_PER_CHUNK / Max(est, 1);
-		int			nsample;
-		int			step;
+		const char *p2[2] = {srcq, t->keyname[0]};
 
-		/* SYSTEM samples whole blocks: enough of them for a spread */
-		pct = Min(100.0, Max(pct, 100.0 * 64 / blocks));
-
-		/* output names that cannot capture ORDER BY's key columns */
-		resetPQExpBuffer(&b);
-		appendPQExpBufferStr(&b, "SELECT ");
-		for (i = 0; i < t->nkey; i++)
-			appendPQExpBuffer(&b, "%s%s::text AS verify_key_%d", i ? ", " : "", t->keycols[i], i);
-		appendPQExpBuffer(&b, " FROM %s TABLESAMPLE SYSTEM (%g) ORDER BY %s",
-						  t->src_from, pct, t->keylist);
-		job_command(src, "source", "SAVEPOINT sample");
-		res = PQexec(src, b.data);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		res = job_query(src, "source",
+						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid < 16384,"
+						" CASE WHEN a.attcollation = 0 THEN '' ELSE"
+						"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.collname) END"
+						" FROM pg_catalog.pg_attribute a"
+						" LEFT JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation"
+						" LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace"
+						" WHERE a.attrelid = $1::pg_catalog.regclass AND a.attname = $2",
+						2, p2);
+		if (PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't')
 		{
-			/* one chunk: still correct, only coarser */
-			pg_log_warning("could not sample the keys of table %s: %s", t->label, job_error(src));
-			PQclear(res);
-			job_command(src, "source", "ROLLBACK TO SAVEPOINT sample");
-			res = NULL;
+			t->scan = true;
+			t->keytype = pg_strdup(PQgetvalue(res, 0, 0));
+			/* explicit: the bounds parameter has the default collation */
+			if (PQgetvalue(res, 0, 2)[0])
+				t->bucket_key = psprintf("%s COLLATE %s", t->keycols[0], PQgetvalue(res, 0, 2));
+			else
+				t->bucket_key = pg_strdup(t->keycols[0]);
 		}
-		else
-			job_command(src, "source", "RELEASE SAVEPOINT sample");
-		nsample = res ? PQntuples(res) : 0;
-		if (nchunks > nsample)
-			nchunks = nsample;
-		if (nchunks > 1)
-		{
-			int			k;
-
-			step = nsample / nchunks;
-			t->bounds = pg_malloc(sizeof(char *) * t->nkey * (nchunks - 1));
-			t->nbounds = 0;
-			for (i = 1; i < nchunks; i++)
-			{
-				for (k = 0; k < t->nkey; k++)
-					t->bounds[t->nbounds * t->nkey + k] = pg_strdup(PQgetvalue(res, i * step, k));
-				t->nbounds++;
-			}
-		}
-		if (res)
-			PQclear(res);
+		PQclear(res);
 	}
-	t->nchunks = (t->compare_rows) ? t->nbounds + 1 : 0;
+
+	t->nchunks = t->compare_rows ? 1 : 0;
+	/* a scanned table is sampled by its worker, in parallel */
+	if (!t->scan)
+		sample_bounds(opts, src, t);
 	termPQExpBuffer(&b);
 }
 
@@ -781,9 +940,9 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
  * ---------------------------------------------------------------------
  */
 
-/* WHERE clause of a chunk; parameters point into the table's bounds */
+/* WHERE clause of a key range; parameters point into its bounds */
 static void
-chunk_where(VerifyChunk *c, PQExpBuffer where, const char **params, int *nparams)
+range_where(VerifyChunk *c, PQExpBuffer where, const char **params, int *nparams)
 {
 	VerifyTable *t = c->t;
 	int			n = 0;
@@ -793,16 +952,16 @@ chunk_where(VerifyChunk *c, PQExpBuffer where, const char **params, int *nparams
 	resetPQExpBuffer(where);
 	for (side = 0; side < 2; side++)
 	{
-		int			b = side == 0 ? c->lo : c->hi;
+		char	  **bound = side == 0 ? c->lo : c->hi;
 
-		if (b < 0)
+		if (bound == NULL)
 			continue;
 		appendPQExpBuffer(where, "%s%s%s%s %s %s", where->len ? " AND " : "",
 						  t->nkey > 1 ? "(" : "", t->keylist, t->nkey > 1 ? ")" : "",
 						  side == 0 ? ">=" : "<", t->nkey > 1 ? "(" : "");
 		for (k = 0; k < t->nkey; k++)
 		{
-			params[n++] = t->bounds[b * t->nkey + k];
+			params[n++] = bound[k];
 			appendPQExpBuffer(where, "%s$%d", k ? ", " : "", n);
 		}
 		if (t->nkey > 1)
@@ -900,17 +1059,19 @@ add_diff(const JobOptions *opts, VerifyTable *t, char kind, PGresult *res, int r
 }
 
 /*
- * A chunk whose counts or hashes differ: fetch keys and row hashes of both
- * sides (without key: distinct row hashes, their counts and one row text)
- * and merge them.
+ * The rows of a small differing range: keys and row hashes of both sides
+ * (without key: distinct row hashes, their counts and one row text) are
+ * fetched and merged.
  */
 static bool
-drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c,
-		   const char *where, int nparams, const char **params, char **err)
+drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c, char **err)
 {
 	VerifyTable *t = c->t;
 	PQExpBufferData s;
 	PQExpBufferData g;
+	PQExpBufferData where;
+	const char *params[64];
+	int			nparams;
 	PGresult   *sres;
 	PGresult   *tres;
 	RowRef	   *a;
@@ -922,12 +1083,14 @@ drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c,
 
 	initPQExpBuffer(&s);
 	initPQExpBuffer(&g);
+	initPQExpBuffer(&where);
+	range_where(c, &where, params, &nparams);
 	if (t->nkey > 0)
 	{
 		appendPQExpBuffer(&s, "SELECT ROW(%s)::text, %s, %s FROM %s WHERE %s",
-						  t->keylist, t->hash, t->keytextlist, t->src_from, where);
+						  t->keylist, t->hash, t->keytextlist, t->src_from, where.data);
 		appendPQExpBuffer(&g, "SELECT ROW(%s)::text, %s, %s FROM %s WHERE %s",
-						  t->keylist, t->hash, t->keytextlist, t->tgt_from, where);
+						  t->keylist, t->hash, t->keytextlist, t->tgt_from, where.data);
 	}
 	else
 	{
@@ -938,6 +1101,7 @@ drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c,
 						  " (SELECT %s AS h, %s AS r FROM %s) x GROUP BY h",
 						  t->hash, t->rowtext, t->tgt_from);
 	}
+	termPQExpBuffer(&where);
 	if (!both(src, tgt, s.data, g.data, nparams, params, &sres, &tres, err))
 	{
 		PQclear(sres);
@@ -954,6 +1118,7 @@ drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c,
 	b = sorted_rows(tres);
 
 	pthread_mutex_lock(&vs->lock);
+	t->rows_fetched += na + nb;
 	while (i < na || j < nb)
 	{
 		int			cmp = i >= na ? 1 : j >= nb ? -1 : strcmp(a[i].key, b[j].key);
@@ -989,16 +1154,16 @@ drill_down(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c,
 	return true;
 }
 
-/* the hash query of a chunk on one side */
+/* the hash query of a range on one side */
 static char *
-chunk_hash_sql(VerifyChunk *c, bool source, const char **params, int *nparams)
+range_hash_sql(VerifyChunk *c, bool source, const char **params, int *nparams)
 {
 	VerifyTable *t = c->t;
 	PQExpBufferData where;
 	char	   *sql;
 
 	initPQExpBuffer(&where);
-	chunk_where(c, &where, params, nparams);
+	range_where(c, &where, params, nparams);
 	/* without key: the sum of the hashes, so that equal rows do not cancel */
 	sql = psprintf("SELECT pg_catalog.count(*), %s(%s) FROM %s WHERE %s",
 				   t->nkey > 0 ? "pg_catalog.bit_xor" : "pg_catalog.sum", t->hash,
@@ -1008,11 +1173,11 @@ chunk_hash_sql(VerifyChunk *c, bool source, const char **params, int *nparams)
 }
 
 /*
- * Send the hash queries of n chunks to one side in pipeline mode: the
+ * Send the hash queries of n ranges to one side in pipeline mode: the
  * server runs them back to back, whatever the other side is doing.
  */
 static bool
-send_hashes(PGconn *conn, VerifyChunk **cs, int n, bool source, char **err)
+send_hashes(PGconn *conn, VerifyChunk *cs, int n, bool source, char **err)
 {
 	const char *params[64];
 	int			nparams;
@@ -1025,7 +1190,7 @@ send_hashes(PGconn *conn, VerifyChunk **cs, int n, bool source, char **err)
 	}
 	for (i = 0; i < n; i++)
 	{
-		char	   *sql = chunk_hash_sql(cs[i], source, params, &nparams);
+		char	   *sql = range_hash_sql(&cs[i], source, params, &nparams);
 		int			r = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
 		pg_free(sql);
@@ -1086,65 +1251,198 @@ read_hashes(PGconn *conn, int n, bool source, long long *counts, char **hashes, 
 	return true;
 }
 
+static bool verify_ranges(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *cs,
+						  int n, bool level0, char **err);
+static bool bucket_hashes(PGconn *src, PGconn *tgt, VerifyTable *t, const char *where,
+						  const char **params, int nparams, const char *array, int nb,
+						  long long **cnt, const char ***hash, PGresult **sres,
+						  PGresult **tres, char **err);
+static bool bucket_differs(long long **cnt, const char ***hash, int b);
+static void free_buckets(long long **cnt, const char ***hash, PGresult *sres, PGresult *tres);
+
 /*
- * Hash up to PIPELINE_CHUNKS chunks on both sides at once, then drill down
- * into those that differ.
+ * Bisection of a range whose count or hash differ (c->ns and c->nt rows):
+ * a small one is drilled down to its rows; a larger one is cut at every
+ * step-th key of the side with more rows (the keys of the range read in key
+ * order) into FANOUT ranges, or for a table scanned once into ranges of 8
+ * rows (at most MAX_FANOUT of them), whose hashes are compared in turn.  So
+ * only the rows of small differing ranges travel.
  */
 static bool
-verify_chunks(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk **cs, int n,
-			  char **err)
+bisect(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *c, char **err)
 {
-	long long	ns[PIPELINE_CHUNKS];
-	long long	nt[PIPELINE_CHUNKS];
-	char	   *hs[PIPELINE_CHUNKS];
-	char	   *ht[PIPELINE_CHUNKS];
+	VerifyTable *t = c->t;
+	bool		source = c->ns >= c->nt;
+	long long	n = Max(c->ns, c->nt);
+	long long	step;
+	PQExpBufferData sql;
+	PQExpBufferData where;
+	const char *params[64];
+	int			nparams;
+	PGresult   *res;
+	VerifyChunk *sub;
+	int			nsub;
+	int			i,
+				k;
+	bool		ok;
+
+	if (t->nkey == 0 || n <= LEAF_ROWS || c->depth >= MAX_DEPTH)
+		return drill_down(vs, src, tgt, c, err);
+
+	/*
+	 * A scanned table hashes any number of sub-ranges in one query per
+	 * side: cut straight down to ranges of about LEAF_ROWS rows (fewer round
+	 * trips); otherwise one query per sub-range, FANOUT of them.
+	 */
+	if (t->scan)
+		step = Max(LEAF_ROWS / 2, (n + MAX_FANOUT - 1) / MAX_FANOUT);
+	else
+		step = (n + FANOUT - 1) / FANOUT;
+	initPQExpBuffer(&sql);
+	initPQExpBuffer(&where);
+	range_where(c, &where, params, &nparams);
+	appendPQExpBufferStr(&sql, "SELECT ");
+	for (k = 0; k < t->nkey; k++)
+		appendPQExpBuffer(&sql, "%ss.verify_key_%d", k ? ", " : "", k);
+	appendPQExpBufferStr(&sql, " FROM (SELECT ");
+	for (k = 0; k < t->nkey; k++)
+		appendPQExpBuffer(&sql, "%s::pg_catalog.text AS verify_key_%d, ", t->keycols[k], k);
+	appendPQExpBuffer(&sql, "pg_catalog.row_number() OVER (ORDER BY %s) AS verify_rn FROM %s WHERE %s) s"
+					  " WHERE s.verify_rn %% %lld = 0 ORDER BY s.verify_rn",
+					  t->keylist, source ? t->src_from : t->tgt_from, where.data, step);
+	termPQExpBuffer(&where);
+	res = PQexecParams(source ? src : tgt, sql.data, nparams, NULL, params, NULL, NULL, 0);
+	termPQExpBuffer(&sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		*err = psprintf("%s: %s", source ? "source" : "target", PQresultErrorMessage(res));
+		PQclear(res);
+		return false;
+	}
+	nsub = PQntuples(res) + 1;
+	if (nsub < 2)
+	{
+		PQclear(res);
+		return drill_down(vs, src, tgt, c, err);
+	}
+
+	/* the sub-ranges [lo, b1), [b1, b2), ..., [bn, hi) */
+	sub = pg_malloc0(sizeof(VerifyChunk) * nsub);
+	for (i = 0; i < nsub; i++)
+	{
+		sub[i].t = t;
+		sub[i].depth = c->depth + 1;
+		sub[i].lo = c->lo;
+		sub[i].hi = c->hi;
+		if (i > 0)
+		{
+			sub[i].lo = pg_malloc(sizeof(char *) * t->nkey);
+			for (k = 0; k < t->nkey; k++)
+				sub[i].lo[k] = PQgetvalue(res, i - 1, k);
+		}
+		if (i > 0 && i < nsub)
+			sub[i - 1].hi = sub[i].lo;
+	}
+	pthread_mutex_lock(&vs->lock);
+	t->splits++;
+	pthread_mutex_unlock(&vs->lock);
+	if (t->scan)
+	{
+		/* one query per side: the sub-ranges are buckets of the range */
+		char	  **keys = pg_malloc(sizeof(char *) * (nsub - 1));
+		char	   *array;
+		long long  *cnt[2];
+		const char **hash[2];
+		PGresult   *sres = NULL;
+		PGresult   *tres = NULL;
+
+		for (i = 1; i < nsub; i++)
+			keys[i - 1] = sub[i].lo[0];
+		array = array_literal(keys, nsub - 1, 1);
+		pg_free(keys);
+		initPQExpBuffer(&where);
+		range_where(c, &where, params, &nparams);
+		ok = bucket_hashes(src, tgt, t, where.data, params, nparams, array, nsub,
+						   cnt, hash, &sres, &tres, err);
+		termPQExpBuffer(&where);
+		pg_free(array);
+		for (i = 0; ok && i < nsub; i++)
+			if (bucket_differs(cnt, hash, i))
+			{
+				sub[i].ns = cnt[0][i];
+				sub[i].nt = cnt[1][i];
+				ok = bisect(vs, src, tgt, &sub[i], err);
+			}
+		free_buckets(cnt, hash, sres, tres);
+	}
+	else
+		ok = verify_ranges(vs, src, tgt, sub, nsub, false, err);
+	for (i = 1; i < nsub; i++)
+		pg_free(sub[i].lo);
+	pg_free(sub);
+	PQclear(res);
+	return ok;
+}
+
+/* the table's last range is done: the caller holds the lock */
+static void
+table_progress(VerifyTable *t)
+{
+	DomainTable *dt = t->dt;
+
+	dt->rows_done = t->rows_src;
+	dt->bytes_done = (long long) (dt->est_bytes * Min(1.0, t->rows_src / Max(dt->est_rows, 1.0)));
+	if (t->chunks_done == t->nchunks && t->open_ranges == 0)
+	{
+		t->finished = now_seconds();
+		dt->state = TABLE_COPIED;
+	}
+}
+
+/*
+ * Hash n ranges on both sides at once (pipelined), then bisect those that
+ * differ.  level0: the chunks of a table (their rows are counted).
+ */
+static bool
+verify_ranges(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk *cs, int n,
+			  bool level0, char **err)
+{
+	long long  *ns = pg_malloc0(sizeof(long long) * n);
+	long long  *nt = pg_malloc0(sizeof(long long) * n);
+	char	  **hs = pg_malloc0(sizeof(char *) * n);
+	char	  **ht = pg_malloc0(sizeof(char *) * n);
 	bool		ok;
 	int			i;
 
-	memset(hs, 0, sizeof(hs));
-	memset(ht, 0, sizeof(ht));
 	ok = send_hashes(src, cs, n, true, err) &&
 		send_hashes(tgt, cs, n, false, err) &&
 		read_hashes(src, n, true, ns, hs, err) &&
 		read_hashes(tgt, n, false, nt, ht, err);
 	for (i = 0; ok && i < n; i++)
 	{
-		VerifyChunk *c = cs[i];
+		VerifyChunk *c = &cs[i];
 		VerifyTable *t = c->t;
-		DomainTable *dt = t->dt;
 
-		pthread_mutex_lock(&vs->lock);
-		t->rows_src += ns[i];
-		t->rows_tgt += nt[i];
-		pthread_mutex_unlock(&vs->lock);
+		if (level0)
+		{
+			pthread_mutex_lock(&vs->lock);
+			t->rows_src += ns[i];
+			t->rows_tgt += nt[i];
+			pthread_mutex_unlock(&vs->lock);
+		}
 		if (ns[i] != nt[i] || strcmp(hs[i], ht[i]) != 0)
 		{
-			const char *params[64];
-			int			nparams;
-			PQExpBufferData where;
-
-			initPQExpBuffer(&where);
-			chunk_where(c, &where, params, &nparams);
-			ok = drill_down(vs, src, tgt, c, where.data, nparams, params, err);
-			termPQExpBuffer(&where);
-			if (!ok)
-			{
-				char	   *e = psprintf("table %s: %s", t->label, *err);
-
-				pg_free(*err);
-				*err = e;
-			}
+			c->ns = ns[i];
+			c->nt = nt[i];
+			ok = bisect(vs, src, tgt, c, err);
 		}
-		pthread_mutex_lock(&vs->lock);
-		t->chunks_done++;
-		dt->rows_done = t->rows_src;
-		dt->bytes_done = (long long) (dt->est_bytes * Min(1.0, t->rows_src / Max(dt->est_rows, 1.0)));
-		if (t->chunks_done == t->nchunks)
+		if (level0)
 		{
-			t->finished = now_seconds();
-			dt->state = TABLE_COPIED;
+			pthread_mutex_lock(&vs->lock);
+			t->chunks_done++;
+			table_progress(t);
+			pthread_mutex_unlock(&vs->lock);
 		}
-		pthread_mutex_unlock(&vs->lock);
 	}
 	for (i = 0; i < n; i++)
 	{
@@ -1153,7 +1451,160 @@ verify_chunks(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyChunk **cs, int 
 		if (ht[i])
 			pg_free(ht[i]);
 	}
+	pg_free(ns);
+	pg_free(nt);
+	pg_free(hs);
+	pg_free(ht);
 	return ok;
+}
+
+/* queue a differing range for any worker; the caller holds the lock */
+static void
+push_range(VerifyShared *vs, VerifyChunk *c)
+{
+	if (vs->nranges == vs->ranges_alloc)
+	{
+		vs->ranges_alloc = Max(64, vs->ranges_alloc * 2);
+		vs->ranges = pg_realloc(vs->ranges, sizeof(VerifyChunk) * vs->ranges_alloc);
+	}
+	vs->ranges[vs->nranges++] = *c;
+	c->t->open_ranges++;
+	pthread_cond_broadcast(&vs->cond);
+}
+
+/*
+ * The count and hash of every bucket of a range on both sides, in one
+ * query per side: GROUP BY width_bucket(key, array) (array NULL: one
+ * bucket).  cnt[side][b] and hash[side][b] (NULL: no row) for b in
+ * 0 .. nb - 1 point into *sres and *tres, which the caller clears.
+ */
+static bool
+bucket_hashes(PGconn *src, PGconn *tgt, VerifyTable *t, const char *where,
+			  const char **params, int nparams, const char *array, int nb,
+			  long long **cnt, const char ***hash, PGresult **sres, PGresult **tres,
+			  char **err)
+{
+	char	   *sql[2];
+	int			side,
+				i;
+
+	for (side = 0; side < 2; side++)
+	{
+		const char *from = side == 0 ? t->src_from : t->tgt_from;
+
+		if (array)
+			sql[side] = psprintf("SELECT pg_catalog.width_bucket(%s, $%d::%s[]), pg_catalog.count(*),"
+								 " pg_catalog.bit_xor(%s) FROM %s WHERE %s GROUP BY 1",
+								 t->bucket_key, nparams + 1, t->keytype, t->hash, from, where);
+		else
+			sql[side] = psprintf("SELECT 0, pg_catalog.count(*), pg_catalog.bit_xor(%s) FROM %s WHERE %s",
+								 t->hash, from, where);
+	}
+	if (array)
+		params[nparams++] = array;
+	cnt[0] = cnt[1] = NULL;
+	hash[0] = hash[1] = NULL;
+	if (!both(src, tgt, sql[0], sql[1], nparams, params, sres, tres, err))
+	{
+		pg_free(sql[0]);
+		pg_free(sql[1]);
+		return false;
+	}
+	pg_free(sql[0]);
+	pg_free(sql[1]);
+	for (side = 0; side < 2; side++)
+	{
+		PGresult   *res = side == 0 ? *sres : *tres;
+
+		cnt[side] = pg_malloc0(sizeof(long long) * nb);
+		hash[side] = pg_malloc0(sizeof(char *) * nb);
+		for (i = 0; i < PQntuples(res); i++)
+		{
+			int			bucket = atoi(PQgetvalue(res, i, 0));
+
+			if (bucket < 0 || bucket >= nb)
+			{
+				*err = psprintf("bucket %d out of range", bucket);
+				return false;
+			}
+			cnt[side][bucket] = atoll(PQgetvalue(res, i, 1));
+			hash[side][bucket] = PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2);
+		}
+	}
+	return true;
+}
+
+/* whether bucket b differs */
+static bool
+bucket_differs(long long **cnt, const char ***hash, int b)
+{
+	return cnt[0][b] != cnt[1][b] ||
+		strcmp(hash[0][b] ? hash[0][b] : "", hash[1][b] ? hash[1][b] : "") != 0;
+}
+
+static void
+free_buckets(long long **cnt, const char ***hash, PGresult *sres, PGresult *tres)
+{
+	int			side;
+
+	for (side = 0; side < 2; side++)
+	{
+		if (cnt[side])
+			pg_free(cnt[side]);
+		if (hash[side])
+			pg_free(hash[side]);
+	}
+	PQclear(sres);
+	PQclear(tres);
+}
+
+/*
+ * Level 0 of a table keyed by one column of a built-in type: its bounds
+ * sampled, then one scan per side gives the count and hash of every
+ * bucket; the differing buckets are queued for bisection.
+ */
+static bool
+scan_table(VerifyShared *vs, PGconn *src, PGconn *tgt, VerifyTable *t, char **err)
+{
+	int			nb;
+	const char *params[1];
+	PGresult   *sres = NULL;
+	PGresult   *tres = NULL;
+	long long  *cnt[2];
+	const char **hash[2];
+	int			i;
+
+	sample_bounds(vs->opts, src, t);
+	nb = t->nbounds + 1;
+	if (!bucket_hashes(src, tgt, t, "true", params, 0, t->bounds_array, nb,
+					   cnt, hash, &sres, &tres, err))
+	{
+		free_buckets(cnt, hash, sres, tres);
+		return false;
+	}
+	pthread_mutex_lock(&vs->lock);
+	for (i = 0; i < nb; i++)
+	{
+		t->rows_src += cnt[0][i];
+		t->rows_tgt += cnt[1][i];
+		if (bucket_differs(cnt, hash, i))
+		{
+			VerifyChunk c;
+
+			memset(&c, 0, sizeof(c));
+			c.t = t;
+			c.lo = i > 0 ? &t->bounds[i - 1] : NULL;
+			c.hi = i < t->nbounds ? &t->bounds[i] : NULL;
+			c.ns = cnt[0][i];
+			c.nt = cnt[1][i];
+			push_range(vs, &c);
+		}
+	}
+	t->chunks_done = t->nchunks;
+	table_progress(t);
+	pthread_mutex_unlock(&vs->lock);
+	free_buckets(cnt, hash, sres, tres);
+	return true;
 }
 
 /* pinned settings, then the exported snapshot */
@@ -1162,7 +1613,7 @@ open_snapshot(PGconn *conn, const char *what, const char *snapshot, char **err)
 {
 	char	   *sql = psprintf("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
 							   " SET TRANSACTION SNAPSHOT '%s'", snapshot);
-	PGresult   *res = PQexec(conn, VERIFY_SETTINGS);
+	PGresult   *res = PQexec(conn, VERIFY_SETTINGS "; " WORKER_SETTINGS);
 
 	if (PQresultStatus(res) == PGRES_COMMAND_OK)
 	{
@@ -1180,10 +1631,83 @@ open_snapshot(PGconn *conn, const char *what, const char *snapshot, char **err)
 	return true;
 }
 
+/* what a worker does next */
+typedef enum
+{
+	TASK_NONE,
+	TASK_RANGE,					/* bisect a differing bucket */
+	TASK_SCAN,					/* level 0 of a table, one scan per side */
+	TASK_CHUNKS					/* level 0 of a table, chunk by chunk */
+} VerifyTaskKind;
+
+/* take the next task under the lock; waits while scans may queue ranges */
+static VerifyTaskKind
+next_task(VerifyShared *vs, VerifyChunk *range, VerifyTable **scan, VerifyChunk *chunks, int *n)
+{
+	VerifyTaskKind kind = TASK_NONE;
+
+	pthread_mutex_lock(&vs->lock);
+	for (;;)
+	{
+		if (vs->failed || job_interrupted)
+			break;
+		if (vs->next_range < vs->nranges)
+		{
+			*range = vs->ranges[vs->next_range++];
+			kind = TASK_RANGE;
+			break;
+		}
+		if (vs->next_scan < vs->nscans)
+		{
+			*scan = vs->scans[vs->next_scan++];
+			if ((*scan)->started == 0)
+				(*scan)->started = now_seconds();
+			(*scan)->dt->state = TABLE_COPYING;
+			vs->scanning++;
+			kind = TASK_SCAN;
+			break;
+		}
+		if (vs->next < vs->nchunks)
+		{
+			*n = 0;
+			while (*n < PIPELINE_CHUNKS && vs->next < vs->nchunks)
+			{
+				VerifyChunk *c = &vs->chunks[vs->next++];
+
+				if (c->t->started == 0)
+				{
+					c->t->started = now_seconds();
+					c->t->dt->state = TABLE_COPYING;
+				}
+				chunks[(*n)++] = *c;
+			}
+			kind = TASK_CHUNKS;
+			break;
+		}
+		if (vs->scanning == 0)
+			break;
+		{
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000)
+			{
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&vs->cond, &vs->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&vs->lock);
+	return kind;
+}
+
 static void *
 verify_worker(void *arg)
 {
-	VerifyShared *vs = arg;
+	VerifyWorker *w = arg;
+	VerifyShared *vs = w->vs;
 	PGconn	   *src;
 	PGconn	   *tgt = NULL;
 	char	   *err = NULL;
@@ -1193,30 +1717,62 @@ verify_worker(void *arg)
 		tgt = job_connect(vs->opts->target, "target", false, false);
 	if (src == NULL || tgt == NULL)
 		err = pg_strdup("a worker could not connect");
-	else if (open_snapshot(src, "source", vs->src_snapshot, &err))
-		open_snapshot(tgt, "target", vs->tgt_snapshot, &err);
+	else
+	{
+		pthread_mutex_lock(&vs->lock);
+		w->src_cancel = PQgetCancel(src);
+		w->tgt_cancel = PQgetCancel(tgt);
+		pthread_mutex_unlock(&vs->lock);
+		if (open_snapshot(src, "source", vs->src_snapshot, &err))
+			open_snapshot(tgt, "target", vs->tgt_snapshot, &err);
+	}
 
 	while (err == NULL)
 	{
-		VerifyChunk *cs[PIPELINE_CHUNKS];
+		VerifyChunk range;
+		VerifyChunk chunks[PIPELINE_CHUNKS];
+		VerifyTable *scan = NULL;
 		int			n = 0;
+		VerifyTaskKind kind = next_task(vs, &range, &scan, chunks, &n);
 
-		pthread_mutex_lock(&vs->lock);
-		while (n < PIPELINE_CHUNKS && vs->next < vs->nchunks && !vs->failed && !job_interrupted)
-		{
-			VerifyChunk *c = &vs->chunks[vs->next++];
-
-			if (c->t->started == 0)
-			{
-				c->t->started = now_seconds();
-				c->t->dt->state = TABLE_COPYING;
-			}
-			cs[n++] = c;
-		}
-		pthread_mutex_unlock(&vs->lock);
-		if (n == 0)
+		if (kind == TASK_NONE)
 			break;
-		verify_chunks(vs, src, tgt, cs, n, &err);
+		if (kind == TASK_RANGE)
+		{
+			range.depth = 1;
+			if (!bisect(vs, src, tgt, &range, &err))
+			{
+				char	   *e = psprintf("table %s: %s", range.t->label, err);
+
+				pg_free(err);
+				err = e;
+			}
+			pthread_mutex_lock(&vs->lock);
+			range.t->open_ranges--;
+			table_progress(range.t);
+			pthread_mutex_unlock(&vs->lock);
+		}
+		else if (kind == TASK_SCAN)
+		{
+			if (!scan_table(vs, src, tgt, scan, &err))
+			{
+				char	   *e = psprintf("table %s: %s", scan->label, err);
+
+				pg_free(err);
+				err = e;
+			}
+			pthread_mutex_lock(&vs->lock);
+			vs->scanning--;
+			pthread_cond_broadcast(&vs->cond);
+			pthread_mutex_unlock(&vs->lock);
+		}
+		else if (!verify_ranges(vs, src, tgt, chunks, n, true, &err))
+		{
+			char	   *e = psprintf("table %s: %s", chunks[0].t->label, err);
+
+			pg_free(err);
+			err = e;
+		}
 	}
 
 	pthread_mutex_lock(&vs->lock);
@@ -1227,6 +1783,12 @@ verify_worker(void *arg)
 		vs->failed = true;
 	}
 	vs->running--;
+	if (w->src_cancel)
+		PQfreeCancel(w->src_cancel);
+	if (w->tgt_cancel)
+		PQfreeCancel(w->tgt_cancel);
+	w->src_cancel = w->tgt_cancel = NULL;
+	pthread_cond_broadcast(&vs->cond);
 	pthread_mutex_unlock(&vs->lock);
 	if (src)
 		PQfinish(src);
@@ -1405,11 +1967,12 @@ print_json(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 		appendPQExpBufferStr(&b, i ? ", {\"table\": " : "{\"table\": ");
 		json_append_string(&b, t->label);
 		appendPQExpBuffer(&b, ", \"equal\": %s, \"rows_compared\": %s, \"key\": %s, \"rows\": %lld, \"target_rows\": %lld,"
-						  " \"chunks\": %d, \"seconds\": %.3f, \"missing\": %lld, \"extra\": %lld, \"changed\": %lld, \"schema\": [",
+						  " \"chunks\": %d, \"splits\": %d, \"rows_fetched\": %lld,"
+						  " \"seconds\": %.3f, \"missing\": %lld, \"extra\": %lld, \"changed\": %lld, \"schema\": [",
 						  table_equal(t) ? "true" : "false",
 						  t->exists && t->compare_rows ? "true" : "false",
 						  t->nkey > 0 ? "true" : "false",
-						  t->rows_src, t->rows_tgt, t->nchunks,
+						  t->rows_src, t->rows_tgt, t->nchunks, t->splits, t->rows_fetched,
 						  t->finished > 0 ? t->finished - t->started : 0.0,
 						  t->missing, t->extra, t->changed);
 		for (line = t->schema.data, k = 0; t->schema.len > 0 && *line; k++)
@@ -1509,7 +2072,9 @@ cmd_verify(const JobOptions *opts)
 	VerifyTable *tables;
 	VerifyShared vs;
 	VerifyHold	hold;
+	VerifyWorker *workers;
 	pthread_t  *threads;
+	bool		cancelled = false;
 	int			ntables = 0;
 	int			nworkers;
 	int			i,
@@ -1581,13 +2146,18 @@ cmd_verify(const JobOptions *opts)
 	{
 		tables[i].dt = &pd.tables[i];
 		prepare_table(opts, src, tgt, &tables[i], js.target_schema, hash_template);
-		vs.nchunks += tables[i].nchunks;
+		if (tables[i].scan)
+			vs.nscans++;
+		else
+			vs.nchunks += tables[i].nchunks;
 		if (tables[i].nchunks == 0)
 			pd.tables[i].state = TABLE_COPIED;
 	}
-	pg_log_info("%d chunks in %d tables; point taken in %.2f s, tables prepared in %.2f s",
-				vs.nchunks, ntables, prepare_start - start, now_seconds() - prepare_start);
+	pg_log_info("%d tables in one scan per side, %d chunks of the others; point taken in %.2f s, tables prepared in %.2f s",
+				vs.nscans, vs.nchunks, prepare_start - start, now_seconds() - prepare_start);
+	vs.scans = pg_malloc0(sizeof(VerifyTable *) * Max(vs.nscans, 1));
 	vs.chunks = pg_malloc0(sizeof(VerifyChunk) * Max(vs.nchunks, 1));
+	vs.nscans = 0;
 	c = 0;
 	{
 		bool	   *done = pg_malloc0(sizeof(bool) * ntables);
@@ -1602,11 +2172,18 @@ cmd_verify(const JobOptions *opts)
 				if (!done[i] && (best < 0 || tables[i].dt->est_bytes > tables[best].dt->est_bytes))
 					best = i;
 			done[best] = true;
+			if (tables[best].scan)
+			{
+				vs.scans[vs.nscans++] = &tables[best];
+				continue;
+			}
 			for (b = 0; b < tables[best].nchunks; b++)
 			{
-				vs.chunks[c].t = &tables[best];
-				vs.chunks[c].lo = b - 1;
-				vs.chunks[c].hi = b < tables[best].nbounds ? b : -1;
+				VerifyTable *t = &tables[best];
+
+				vs.chunks[c].t = t;
+				vs.chunks[c].lo = b > 0 ? &t->bounds[(b - 1) * t->nkey] : NULL;
+				vs.chunks[c].hi = b < t->nbounds ? &t->bounds[b * t->nkey] : NULL;
 				c++;
 			}
 		}
@@ -1617,20 +2194,41 @@ cmd_verify(const JobOptions *opts)
 	vs.src_snapshot = src_snap;
 	vs.tgt_snapshot = tgt_snap;
 	pthread_mutex_init(&vs.lock, NULL);
-	nworkers = Max(1, Min(opts->jobs, vs.nchunks));
+	pthread_cond_init(&vs.cond, NULL);
+	/* a scan may leave buckets to bisect for every worker */
+	nworkers = Max(1, vs.nscans > 0 ? opts->jobs : Min(opts->jobs, vs.nchunks));
 	vs.running = nworkers;
 	progress_set_verb("verifying");
 	progress_start(&pd, opts->progress == -1 && opts->json ? -2 : (opts->progress == 0 ? -2 : opts->progress));
 	threads = pg_malloc(sizeof(pthread_t) * nworkers);
+	workers = pg_malloc0(sizeof(VerifyWorker) * nworkers);
 	for (i = 0; i < nworkers; i++)
-		if (pthread_create(&threads[i], NULL, verify_worker, &vs) != 0)
+	{
+		workers[i].vs = &vs;
+		if (pthread_create(&threads[i], NULL, verify_worker, &workers[i]) != 0)
 			pg_fatal("could not create thread: %m");
+	}
 	for (;;)
 	{
 		int			running;
 
 		pthread_mutex_lock(&vs.lock);
 		running = vs.running;
+		/* an interrupt cancels the queries running, a scan may be long */
+		if (job_interrupted && !cancelled)
+		{
+			char		errbuf[256];
+
+			for (i = 0; i < nworkers; i++)
+			{
+				if (workers[i].src_cancel)
+					PQcancel(workers[i].src_cancel, errbuf, sizeof(errbuf));
+				if (workers[i].tgt_cancel)
+					PQcancel(workers[i].tgt_cancel, errbuf, sizeof(errbuf));
+			}
+			pthread_cond_broadcast(&vs.cond);
+			cancelled = true;
+		}
 		pthread_mutex_unlock(&vs.lock);
 		if (running == 0)
 			break;

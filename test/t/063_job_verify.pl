@@ -30,6 +30,7 @@ CREATE TABLE one (id int PRIMARY KEY, v text);
 CREATE TABLE nokey (a int, b text);
 ALTER TABLE nokey REPLICA IDENTITY FULL;
 CREATE TABLE big (id int PRIMARY KEY, v text);
+CREATE TABLE codes (code char(6) PRIMARY KEY, v int);
 INSERT INTO acct SELECT i, 0, md5(i::text) FROM generate_series(1, 20000) i;
 INSERT INTO item (acct_id, qty) SELECT i % 20000 + 1, i FROM generate_series(1, 20000) i;
 INSERT INTO lines SELECT i / 10, i % 10, i FROM generate_series(1, 5000) i;
@@ -38,10 +39,11 @@ INSERT INTO vals VALUES (1, 0.1, '2026-01-01 00:00:00+00', 1.0), (2, 1e-300, '20
 INSERT INTO one VALUES (1, 'only');
 INSERT INTO nokey VALUES (1, 'a'), (1, 'a'), (2, 'b');
 INSERT INTO big SELECT i, repeat('x', 50) FROM generate_series(1, 100000) i;
+INSERT INTO codes SELECT 'c' || lpad(i::text, 5, '0'), i FROM generate_series(1, 5000) i;
 INSERT INTO migration_split.domains (domain) VALUES ('shop');
 INSERT INTO migration_split.ownership (rel, domain) VALUES ('acct', 'shop'), ('item', 'shop'),
 	('lines', 'shop'), ('vals', 'shop'), ('empty_t', 'shop'), ('one', 'shop'), ('nokey', 'shop'),
-	('big', 'shop');
+	('big', 'shop'), ('codes', 'shop');
 ANALYZE;
 });
 
@@ -146,7 +148,7 @@ like($stdout, qr/^    missing on the target: row \(1,a\)$/m, 'the missing row of
 like($stdout, qr/^    extra on the target: row \(1,z\)$/m, 'the extra row of the table without key');
 like($stdout, qr/^public\.acct\s+20000\s+\d+\s+\S+\s+equal$/m, 'acct equal');
 like($stdout, qr/^public\.big\s+100000\s+\d+\s+\S+\s+equal$/m, 'big equal');
-like($stdout, qr/domain "shop": 4 of 8 tables DIFFER at source position/, 'summary line');
+like($stdout, qr/domain "shop": 4 of 9 tables DIFFER at source position/, 'summary line');
 is($tgt->safe_psql('postgres', 'SELECT last_verify_equal FROM migration_split_job.jobs'), 'f',
 	'the job records the difference');
 
@@ -158,6 +160,35 @@ is($ret, 10, '--table with a difference: exit 10');
 like($stdout, qr/"tables": \[\{"table": "public\.lines", "equal": false, .*"changed": 1, "schema": \[\], "diffs": \[\{"kind": "changed", "key": \{"order_id": "3", "line": "2"\}, "columns": "qty"\}\]\}\]\}/,
 	'--json names the table, key and column');
 unlike($stdout, qr/public\.acct/, '--table verifies that table only');
+
+# bisection: a composite key (ranges hashed chunk by chunk) with chunks of
+# 500 rows, and a one-column key (one bucketed scan per side) with buckets
+# of about 1000 rows, cut until at most 16 rows are fetched per side (for
+# the one-column key in one step, into ranges of 8 rows)
+($ret, $stdout) = verify('--table', 'lines', '--json', '--chunk-rows', '50');
+is($ret, 10, 'composite key, small chunks: exit 10');
+like($stdout, qr/"changed": 1, "schema": \[\], "diffs": \[\{"kind": "changed", "key": \{"order_id": "3", "line": "2"\}/,
+	'composite key: the changed row found by bisection');
+ok($stdout =~ /"chunks": (\d+), "splits": (\d+), "rows_fetched": (\d+),/ && $1 >= 5 && $2 >= 1 && $3 <= 32,
+	'composite key: chunks cut, at most 16 rows fetched per side') or diag($stdout);
+$tgt->safe_psql('postgres', "UPDATE shop.big SET v = 'changed' WHERE id = 54321");
+($ret, $stdout) = verify('--table', 'big', '--json');
+is($ret, 10, 'one changed row of 100000: exit 10');
+like($stdout, qr/"diffs": \[\{"kind": "changed", "key": \{"id": "54321"\}, "columns": "v"\}\]/,
+	'one-column key: the changed row found by bisection');
+ok($stdout =~ /"rows": 100000, "target_rows": 100000, "chunks": (\d+), "splits": (\d+), "rows_fetched": (\d+),/
+	&& $1 >= 50 && $2 >= 1 && $3 <= 32,
+	'one-column key: about 100 buckets, one bisected, at most 16 rows fetched per side') or diag($stdout);
+$tgt->safe_psql('postgres', "UPDATE shop.big SET v = repeat('x', 50) WHERE id = 54321");
+
+# a key of a type with a length (char(6)): the bucket bounds keep it
+$tgt->safe_psql('postgres', "UPDATE shop.codes SET v = -1 WHERE code = 'c00042'");
+($ret, $stdout) = verify('--table', 'codes', '--chunk-rows', '100');
+is($ret, 10, 'char(6) key: exit 10');
+like($stdout, qr/^public\.codes\s+5000\s+(\d+)\s+\S+\s+DIFFERENT: 0 missing, 0 extra, 1 changed$/m,
+	'char(6) key: the one changed row counted');
+like($stdout, qr/^    changed: \(code\)=\(c00042\): columns v$/m, 'char(6) key: and shown');
+$tgt->safe_psql('postgres', "UPDATE shop.codes SET v = 42 WHERE code = 'c00042'");
 
 # --max-diffs
 $tgt->safe_psql('postgres', 'UPDATE shop.acct SET val = -1 WHERE id <= 30');
@@ -242,19 +273,31 @@ ALTER TABLE shop.acct ALTER COLUMN val SET NOT NULL;
 CREATE INDEX ON shop.item (acct_id);
 });
 
-# interrupt and rerun
+# interrupt and rerun: a lock on the target keeps the scan of big waiting,
+# the interrupt cancels it (without an index on the target, preparing the
+# table does not wait for the lock: pg_get_indexdef() would)
+$tgt->safe_psql('postgres', 'ALTER TABLE shop.big DROP CONSTRAINT big_pkey');
+my $locker = $tgt->background_psql('postgres');
+$locker->query_safe('BEGIN; LOCK TABLE shop.big IN ACCESS EXCLUSIVE MODE');
 my ($vout, $verr) = ('', '');
 my $v = IPC::Run::start([ 'migration-split', 'verify', @common, '--no-progress', '--jobs', '1',
-	'--chunk-rows', '50', '--timeout', '120' ], '>', \$vout, '2>', \$verr);
+	'--timeout', '120' ], '>', \$vout, '2>', \$verr, IPC::Run::timeout(60));
 my $waited = 0;
-while ($verr !~ /verifying domain "shop"/ && $waited++ < 1200)
+until ($tgt->safe_psql('postgres', q{SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'shop.big'::regclass}) > 0
+	|| $waited++ > 600)
 {
 	$v->pump_nb;
-	usleep(50_000);
+	usleep(100_000);
 }
+$v->pump_nb;
+like($verr, qr/verifying domain "shop"/, 'verify waits for the lock on the target');
 $v->signal('INT');
-$v->finish;
+eval { $v->finish; };
+is($@, '', 'the interrupt ends the waiting query');
 is($? >> 8, 9, 'interrupted verify exits 9');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+$tgt->safe_psql('postgres', 'ALTER TABLE shop.big ADD PRIMARY KEY (id)');
 like($verr, qr/interrupted; nothing was recorded, run verify again/, 'interrupt message');
 is($tgt->safe_psql('postgres', 'SELECT hold_lsn IS NULL AND held_lsn IS NULL FROM migration_split_job.jobs'), 't',
 	'no hold left behind');
