@@ -14,7 +14,9 @@
  *	progress.c	progress bar on a terminal, periodic lines otherwise
  *	init.c		the "init" subcommand
  *	message.c	parsing of the output plugin's JSON messages
- *	apply.c		applying decoded changes to the target
+ *	coordinator.c	parallel apply: source transactions routed to workers
+ *	apply.c		an apply worker: changes applied on one target connection
+ *	relmap.c	an apply worker's map of the source's relations
  *	spool.c		streamed in-progress transactions, kept until they end
  *	tablesync.c	online copy of a table that joined the domain while streaming
  *	stream.c	the "stream" subcommand: replication protocol loop
@@ -46,6 +48,9 @@
 #define MS_STATE_SCHEMA		"migration_split_job"
 #define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
+/* stream: apply workers by default (chosen from bench/job_apply.sh) */
+#define DEFAULT_APPLY_JOBS	4
+
 /* Options common to every subcommand, plus per-subcommand ones. */
 typedef struct JobOptions
 {
@@ -62,6 +67,7 @@ typedef struct JobOptions
 	int			progress;		/* -1 auto, 0 off, 1 on */
 	int			batch_changes;	/* stream: changes per target transaction */
 	int			batch_ms;		/* stream: max time per target transaction */
+	int			apply_jobs;		/* stream: apply workers (target connections) */
 	int			status_interval;	/* stream: seconds between status lines */
 	int			max_retries;	/* stream: reconnect attempts, 0 = forever */
 	bool		drop;			/* init --drop: start over */
