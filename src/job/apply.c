@@ -1335,8 +1335,9 @@ apply_flush(ApplyWorker *w)
 		params[3] = times.data;
 		ok = PQsendQueryParams(w->conn,
 							   "INSERT INTO " MS_STATE_SCHEMA ".applied_xacts (domain, commit_lsn, rows, commit_time)"
-							   " SELECT $1, x.l, x.r, x.t FROM pg_catalog.unnest($2::pg_catalog.pg_lsn[],"
-							   " $3::pg_catalog.int8[], $4::pg_catalog.timestamptz[]) AS x(l, r, t)",
+							   " SELECT $1, x.l, x.r, x.t FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.pg_lsn[]),"
+							   " pg_catalog.unnest($3::pg_catalog.int8[]),"
+							   " pg_catalog.unnest($4::pg_catalog.timestamptz[])) AS x(l, r, t)",
 							   4, NULL, params, NULL, NULL, 0);
 		termPQExpBuffer(&lsns);
 		termPQExpBuffer(&rows);
