@@ -12,6 +12,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 CHANGES=${CHANGES:-1000000}
 ROWS=${ROWS:-200000}
+# stream runs once per number of apply workers (--apply-jobs), each into a
+# database of its own with a slot of its own
+APPLY_JOBS=${APPLY_JOBS:-"1 2 4"}
 
 bench_start_clusters
 trap bench_stop_clusters EXIT
@@ -53,8 +56,12 @@ $$;
 SQL
 
 # our job: init
-psql_tgt -c "CREATE DATABASE ours" -c "CREATE DATABASE native"
-"$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours" --domain bench --no-progress >/dev/null
+psql_tgt -c "CREATE DATABASE native"
+for n in $APPLY_JOBS; do
+	psql_tgt -c "CREATE DATABASE ours_$n"
+	"$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench \
+		--slot "migration_split_bench_$n" --no-progress >/dev/null
+done
 
 # native: subscription, initial sync, then disabled
 psql_tgt -d native -c "$table_sql" -c "CREATE TABLE done (id int PRIMARY KEY)" \
@@ -72,12 +79,15 @@ end_lsn=$(psql_src -At -c "SELECT pg_current_wal_lsn()")
 psql_src -At -c "SELECT 'WAL to decode: ' || pg_size_pretty(pg_wal_lsn_diff('$end_lsn', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'sub'"
 psql_src -c "CHECKPOINT"; psql_tgt -c "CHECKPOINT"
 
-start=$(now)
-"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" --domain bench --until-caught-up \
-	--status-interval 0 2>"$BENCH_DIR/stream.err"
-t_ours=$(elapsed "$start")
-echo "migration-split stream --until-caught-up: $t_ours s"
-psql_tgt -c "CHECKPOINT"
+declare -A t_ours
+for n in $APPLY_JOBS; do
+	start=$(now)
+	"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench --until-caught-up \
+		--apply-jobs "$n" --status-interval 0 2>"$BENCH_DIR/stream_$n.err"
+	t_ours[$n]=$(elapsed "$start")
+	echo "migration-split stream --until-caught-up --apply-jobs $n: ${t_ours[$n]} s"
+	psql_tgt -c "CHECKPOINT"
+done
 
 # Completion of the native apply worker: it reports its position lazily (up
 # to wal_receiver_status_interval), so watch for a marker row instead.  The
@@ -98,8 +108,14 @@ echo "CREATE SUBSCRIPTION apply worker:         $t_native s"
 
 q="SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY id)) FROM %s.t t"
 s=$(psql_src -At -c "$(printf "$q" public)")
-o=$(psql_tgt -d ours -At -c "$(printf "$q" bench)")
 n=$(psql_tgt -d native -At -c "$(printf "$q" public)")
-echo "check: source $s / ours $o / native $n"
-[ "$s" = "$o" ] && [ "$s" = "$n" ] || { echo "MISMATCH"; exit 1; }
-echo "ratio native / migration-split: $(ratio "$t_native" "$t_ours") (goal >= 1.0)"
+echo "check: source $s / native $n"
+[ "$s" = "$n" ] || { echo "MISMATCH"; exit 1; }
+for j in $APPLY_JOBS; do
+	o=$(psql_tgt -d "ours_$j" -At -c "$(printf "$q" bench)")
+	echo "check: ours (--apply-jobs $j) $o"
+	[ "$s" = "$o" ] || { echo "MISMATCH"; exit 1; }
+done
+for j in $APPLY_JOBS; do
+	echo "ratio native / migration-split --apply-jobs $j: $(ratio "$t_native" "${t_ours[$j]}") (goal >= 2.0)"
+done
