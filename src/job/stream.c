@@ -3,9 +3,11 @@
  * stream.c
  *		The "stream" subcommand: replication protocol loop.
  *
- * One session = one target connection + one replication connection to the
- * source.  START_REPLICATION begins at the position stored on the target;
- * XLogData messages carry the plugin's JSON messages, which apply.c applies;
+ * One session = a replication connection to the source, a target
+ * connection for the job row, one for holds, and the apply workers' target
+ * connections (coordinator.c, apply.c).  START_REPLICATION begins at the
+ * position stored on the target; XLogData messages carry the plugin's JSON
+ * messages, which the coordinator routes to the apply workers;
  * those of streamed in-progress transactions wait in a spool (spool.c)
  * until their streamed commit, and are then applied like one transaction.
  * Standby status updates report as flushed the end of the last source
@@ -35,6 +37,13 @@
  * end passed H).  Having committed its batch, it acknowledges (held_lsn =
  * hold_lsn) and waits until the hold changes, is cleared, or expires.  The
  * target then holds exactly the source transactions committed before H.
+ *
+ * Shape (as PostgreSQL's apply worker): stream_session opens the session
+ * and runs session_loop, a short read-dispatch-feedback loop: each copy
+ * message goes to its handler (session_data, session_keepalive), a pause in
+ * the stream to session_idle (commit, feedback, holds, caught up).  The
+ * state of a session is in its StreamSession, what outlives sessions in
+ * the StreamRun; every step returns an ApplyResult.
  *
  * Copyright (c) 2026, migration_split developers
  *
