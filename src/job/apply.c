@@ -1376,6 +1376,19 @@ batch_clear(ApplyWorker *w)
 	w->xact.rows = 0;
 }
 
+/*
+ * Send what libpq holds for the target now.  In pipeline mode libpq sends
+ * only when its buffer is full: without this, a worker's target would sit
+ * idle while the coordinator feeds the others.
+ */
+ApplyResult
+apply_push(ApplyWorker *w)
+{
+	if (PQflush(w->conn) != 0)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	return APPLY_OK;
+}
+
 /* Whether the batch is big or old enough to be committed. */
 bool
 apply_batch_due(ApplyWorker *w)

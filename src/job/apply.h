@@ -158,6 +158,7 @@ extern ApplyResult apply_message(ApplyWorker *w, Message *m,
 								 unsigned long long data_start);
 extern ApplyResult apply_learn_relation(ApplyWorker *w, Message *m);
 extern ApplyResult apply_flush(ApplyWorker *w);
+extern ApplyResult apply_push(ApplyWorker *w);
 extern bool apply_batch_due(ApplyWorker *w);
 extern double apply_batch_age_ms(ApplyWorker *w);
 extern bool apply_idle(ApplyWorker *w);

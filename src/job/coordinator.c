@@ -693,7 +693,8 @@ handle_commit(Coordinator *c, Message *m, unsigned long long lsn)
 		return rc;
 	route_push(c, c->commit_lsn, end_lsn, w->id);
 	if ((rc = feed_kept(c, w)) != APPLY_OK ||
-		(rc = take_error(c, w, apply_message(w, m, lsn))) != APPLY_OK)
+		(rc = take_error(c, w, apply_message(w, m, lsn))) != APPLY_OK ||
+		(rc = take_error(c, w, apply_push(w))) != APPLY_OK)
 		return rc;
 
 	/* commit the batches that are big or old enough */

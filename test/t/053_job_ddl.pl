@@ -84,7 +84,7 @@ INSERT INTO shop_item VALUES (5, 3, 'w', 6);
 is($rc, 0, 'column added, first used after another table in the same transaction: exit 0');
 unlike($err, qr/restarting the stream/,
 	'no restart: the transaction was applied alone');
-like($err, qr/added column qty integer to table shop\.shop_item/, 'the column was added');
+like($err, qr/added column "qty" integer to table "shop"\."shop_item"/, 'the column was added');
 is(rows($tgt, 'shop.shop_item'), rows($src, 'shop_item'), 'shop_item equal after the second added column');
 is(rows($tgt, 'shop.shop_order'), rows($src, 'shop_order'), 'shop_order equal');
 is($tgt->safe_psql('postgres', "SELECT xacts_applied FROM migration_split_job.jobs WHERE domain = 'shop'"),
