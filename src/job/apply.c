@@ -59,6 +59,7 @@
 static ApplyResult apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *table);
 static int	find_sync(ApplyWorker *w, const char *schema, const char *table);
+static ApplyResult pipe_sync_wait(ApplyWorker *w);
 static void batch_clear(ApplyWorker *w);
 static void append_array_elem(PQExpBuffer buf, const char *value);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
@@ -221,11 +222,20 @@ consume_results(ApplyWorker *w, int keep, bool flush_request)
 static ApplyResult
 pipe_sync(ApplyWorker *w)
 {
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	return pipe_sync_wait(w);
+}
+
+/*
+ * Check the results of every queued statement up to the Sync sent last.
+ */
+static ApplyResult
+pipe_sync_wait(ApplyWorker *w)
+{
 	PGresult   *res;
 	int			rc;
 
-	if (PQpipelineSync(w->conn) != 1)
-		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	if ((rc = consume_results(w, 0, false)) != APPLY_OK)
 		return rc;
 	for (;;)
@@ -1292,8 +1302,26 @@ ApplyResult
 apply_flush(ApplyWorker *w)
 {
 	ApplyResult rc;
-	char		lsnbuf[32];
-	int			i;
+
+	if ((rc = apply_commit_start(w)) != APPLY_OK ||
+		(rc = apply_commit_send(w)) != APPLY_OK)
+		return rc;
+	return apply_commit_finish(w);
+}
+
+/*
+ * A commit in three steps, so that the coordinator can commit several
+ * workers' batches with their waits overlapping: send every change and a
+ * Sync (apply_commit_start); check every result, then send the batch's
+ * applied_xacts rows, COMMIT and a Sync (apply_commit_send): a change that
+ * failed or missed its row is never committed; wait for COMMIT
+ * (apply_commit_finish).  Each step does nothing unless the previous one
+ * ran.
+ */
+ApplyResult
+apply_commit_start(ApplyWorker *w)
+{
+	ApplyResult rc;
 
 	if (w->batch.xacts == 0 && !w->batch.open)
 		return APPLY_OK;
@@ -1301,8 +1329,24 @@ apply_flush(ApplyWorker *w)
 		return rc;
 	if ((rc = run_flush(w)) != APPLY_OK)
 		return rc;
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	w->commit_step = 1;
+	return APPLY_OK;
+}
+
+ApplyResult
+apply_commit_send(ApplyWorker *w)
+{
+	ApplyResult rc;
+	char		lsnbuf[32];
+	int			i;
+
+	if (w->commit_step != 1)
+		return APPLY_OK;
+	w->commit_step = 0;
 	/* check every change before COMMIT is sent */
-	if ((rc = pipe_sync(w)) != APPLY_OK)
+	if ((rc = pipe_sync_wait(w)) != APPLY_OK)
 		return rc;
 
 	if (w->batch.nx > 0)
@@ -1348,7 +1392,22 @@ apply_flush(ApplyWorker *w)
 	}
 	if ((rc = send_statement(w, "COMMIT", 0, NULL)) != APPLY_OK)
 		return rc;
-	if ((rc = pipe_sync(w)) != APPLY_OK)
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	w->commit_step = 2;
+	return APPLY_OK;
+}
+
+ApplyResult
+apply_commit_finish(ApplyWorker *w)
+{
+	ApplyResult rc;
+	char		lsnbuf[32];
+
+	if (w->commit_step != 2)
+		return APPLY_OK;
+	w->commit_step = 0;
+	if ((rc = pipe_sync_wait(w)) != APPLY_OK)
 		return rc;
 
 	pg_log_debug("worker %d committed %lld source transactions, %lld changes, up to %s",

@@ -146,6 +146,7 @@ typedef struct ApplyWorker
 	SourceXact	xact;
 	unsigned long long start_lsn;	/* applied position at session start */
 	long long	commits;		/* batches committed in this session */
+	int			commit_step;	/* 1: Sync sent, 2: COMMIT sent */
 	char	   *error;
 	const char *hint;			/* NULL: the generic one of stream.c */
 	int			exit_code;		/* with APPLY_STOP */
@@ -158,6 +159,9 @@ extern ApplyResult apply_message(ApplyWorker *w, Message *m,
 								 unsigned long long data_start);
 extern ApplyResult apply_learn_relation(ApplyWorker *w, Message *m);
 extern ApplyResult apply_flush(ApplyWorker *w);
+extern ApplyResult apply_commit_start(ApplyWorker *w);
+extern ApplyResult apply_commit_send(ApplyWorker *w);
+extern ApplyResult apply_commit_finish(ApplyWorker *w);
 extern ApplyResult apply_push(ApplyWorker *w);
 extern bool apply_batch_due(ApplyWorker *w);
 extern double apply_batch_age_ms(ApplyWorker *w);

@@ -371,17 +371,35 @@ flush_worker(Coordinator *c, ApplyWorker *w)
 	return advance_position(c);
 }
 
-/* Commit every worker's batch and move the position. */
-ApplyResult
-coord_flush(Coordinator *c)
+/*
+ * Commit the batches of the workers in which[] (all when NULL) with their
+ * waits overlapping: every batch's changes and Sync first, then every
+ * check and COMMIT, then every COMMIT's result; then move the position.
+ */
+static ApplyResult
+flush_workers(Coordinator *c, const bool *which)
 {
 	ApplyResult rc;
 	int			i;
 
 	for (i = 0; i < c->nworkers; i++)
-		if ((rc = take_error(c, &c->workers[i], apply_flush(&c->workers[i]))) != APPLY_OK)
+		if ((!which || which[i]) &&
+			(rc = take_error(c, &c->workers[i], apply_commit_start(&c->workers[i]))) != APPLY_OK)
+			return rc;
+	for (i = 0; i < c->nworkers; i++)
+		if ((rc = take_error(c, &c->workers[i], apply_commit_send(&c->workers[i]))) != APPLY_OK)
+			return rc;
+	for (i = 0; i < c->nworkers; i++)
+		if ((rc = take_error(c, &c->workers[i], apply_commit_finish(&c->workers[i]))) != APPLY_OK)
 			return rc;
 	return advance_position(c);
+}
+
+/* Commit every worker's batch and move the position. */
+ApplyResult
+coord_flush(Coordinator *c)
+{
+	return flush_workers(c, NULL);
 }
 
 /* Remember a routed transaction, in source order. */
@@ -623,9 +641,8 @@ route(Coordinator *c, ApplyWorker **chosen)
 	}
 	if (ndeps > 1)
 	{
-		for (i = 0; i < c->nworkers && rc == APPLY_OK; i++)
-			if (dep[i] && i != best)
-				rc = flush_worker(c, &c->workers[i]);
+		dep[best] = false;
+		rc = flush_workers(c, dep);
 	}
 	pg_free(dep);
 	if (rc != APPLY_OK)
@@ -713,11 +730,13 @@ handle_commit(Coordinator *c, Message *m, unsigned long long lsn)
 		(rc = take_error(c, w, apply_push(w))) != APPLY_OK)
 		return rc;
 
-	/* commit the batches that are big or old enough */
-	for (i = 0; i < c->nworkers; i++)
-		if (apply_batch_due(&c->workers[i]) &&
-			(rc = flush_worker(c, &c->workers[i])) != APPLY_OK)
-			return rc;
+	/*
+	 * A batch big or old enough: commit it, and every other open batch
+	 * with it, their waits overlapping (one wait for all instead of one
+	 * per worker).
+	 */
+	if (coord_batch_due(c))
+		return coord_flush(c);
 	return APPLY_OK;
 }
 
