@@ -48,8 +48,12 @@
 #define MS_STATE_SCHEMA		"migration_split_job"
 #define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
-/* stream: apply workers by default (chosen from bench/job_apply.sh) */
-#define DEFAULT_APPLY_JOBS	4
+/*
+ * stream: apply workers by default.  bench/job_apply.sh on the 2-core
+ * development machine measured no gain from more (README, "Performance"),
+ * so one; more pay when the target's apply is what limits the stream.
+ */
+#define DEFAULT_APPLY_JOBS	1
 
 /* Options common to every subcommand, plus per-subcommand ones. */
 typedef struct JobOptions
