@@ -51,6 +51,12 @@
  * of the job row (rows_applied, xacts_applied) are moved from the rows as
  * they are deleted, so they stay exact too.
  *
+ * Commits.  When one worker's batch is big or old enough, every open batch
+ * commits with it, in three steps over all of them (apply_commit_start,
+ * _send, _finish) so that their waits overlap.  The position's statement
+ * runs with synchronous_commit off: losing it in a crash of the target
+ * loses the deletion of the rows with it, and the rows still tell.
+ *
  * With --apply-jobs 1 the same path runs with one worker (each batch then
  * costs one more small target transaction, for the position).
  *
