@@ -20,7 +20,8 @@
 #   CHANGES=1000000 PG_CONFIG=... bash bench/job_apply.sh
 #
 # PEERS (default "native pglogical pgcopydb") selects the peers;
-# MS_APPLY_JOBS, when set, is passed to stream as --apply-jobs;
+# APPLY_JOBS (default "1 2 4"): stream runs once per number of apply
+# workers (--apply-jobs), each into a database and slot of its own;
 # PGCOPYDB_TIMEOUT (default 600 s): pgcopydb follow is stopped after that
 # long and reported as a lower bound, with how much of the WAL it had
 # replayed (the replication origin's position against the WAL to replay)
@@ -53,6 +54,9 @@ PGCOPYDB_TIMEOUT=${PGCOPYDB_TIMEOUT:-600}
 export PATH="$BIN:$PATH"
 
 has_peer() { [[ " $PEERS " == *" $1 "* ]]; }
+# stream runs once per number of apply workers (--apply-jobs), each into a
+# database of its own with a slot of its own
+APPLY_JOBS=${APPLY_JOBS:-"1 2 4"}
 
 bench_start_clusters
 trap bench_stop_clusters EXIT
@@ -106,9 +110,13 @@ copy_initial()
 	psql_tgt -d "$1" -c "VACUUM ANALYZE t"
 }
 
-# ours: init
-psql_tgt -c "CREATE DATABASE ours"
-"$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours" --domain bench --no-progress >/dev/null
+# ours: init, once per number of apply workers (--apply-jobs), each into a
+# database of its own with a slot of its own
+for n in $APPLY_JOBS; do
+	psql_tgt -c "CREATE DATABASE ours_$n"
+	"$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench \
+		--slot "migration_split_bench_$n" --no-progress >/dev/null
+done
 
 # native: subscription, initial sync, then disabled
 if has_peer native; then
@@ -150,18 +158,18 @@ psql_src -c "CALL gen($CHANGES)"
 echo "  took $(elapsed "$start") s"
 psql_src -c "INSERT INTO done VALUES (1)"   # the marker, after the whole workload
 end_lsn=$(psql_src -At -c "SELECT pg_current_wal_lsn()")
-psql_src -At -c "SELECT 'WAL to decode: ' || pg_size_pretty(pg_wal_lsn_diff('$end_lsn', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'migration_split_bench'"
+psql_src -At -c "SELECT 'WAL to decode: ' || pg_size_pretty(pg_wal_lsn_diff('$end_lsn', confirmed_flush_lsn)) FROM pg_replication_slots WHERE slot_name = 'migration_split_bench_${APPLY_JOBS%% *}'"
 psql_src -c "CHECKPOINT"; psql_tgt -c "CHECKPOINT"
 
-# ours
-apply_jobs=()
-[ -n "${MS_APPLY_JOBS:-}" ] && apply_jobs=(--apply-jobs "$MS_APPLY_JOBS")
-start=$(now)
-"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" --domain bench --until-caught-up \
-	--status-interval 0 "${apply_jobs[@]}" 2>"$BENCH_DIR/stream.err"
-t_ours=$(elapsed "$start")
-echo "migration-split stream --until-caught-up${MS_APPLY_JOBS:+ --apply-jobs $MS_APPLY_JOBS}: $t_ours s"
-psql_tgt -c "CHECKPOINT"
+declare -A t_ours
+for n in $APPLY_JOBS; do
+	start=$(now)
+	"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench --until-caught-up \
+		--apply-jobs "$n" --status-interval 0 2>"$BENCH_DIR/stream_$n.err"
+	t_ours[$n]=$(elapsed "$start")
+	echo "migration-split stream --until-caught-up --apply-jobs $n: ${t_ours[$n]} s"
+	psql_tgt -c "CHECKPOINT"
+done
 
 wait_marker="DO \$\$ BEGIN WHILE NOT EXISTS (SELECT FROM public.done) LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$"
 
@@ -235,19 +243,23 @@ check()
 	fi
 }
 echo "check source: $s"
-check ours bench
+for j in $APPLY_JOBS; do check "ours_$j" bench; done
 has_peer native && check native public
 has_peer pglogical && check pgl public
 has_peer pgcopydb && $pcd_done && check pcd public
 $ok || { echo "MISMATCH"; exit 1; }
 
-[ -n "$t_native" ] && echo "ratio native / migration-split:    $(ratio "$t_native" "$t_ours") (goal >= 2.0)"
-[ -n "$t_pgl" ] && echo "ratio pglogical / migration-split: $(ratio "$t_pgl" "$t_ours") (goal >= 2.0)"
-if [ -n "$t_pcd" ]; then
-	if $pcd_done; then
-		echo "ratio pgcopydb / migration-split:  $(ratio "$t_pcd" "$t_ours") (goal >= 2.0)"
-	else
-		echo "ratio pgcopydb / migration-split:  more than $(ratio "$t_pcd" "$t_ours") (goal >= 2.0)"
+for j in $APPLY_JOBS; do
+	t_j=${t_ours[$j]}
+	echo "--apply-jobs $j:"
+	[ -n "$t_native" ] && echo "  ratio native / migration-split:    $(ratio "$t_native" "$t_j") (goal >= 2.0)"
+	[ -n "$t_pgl" ] && echo "  ratio pglogical / migration-split: $(ratio "$t_pgl" "$t_j") (goal >= 2.0)"
+	if [ -n "$t_pcd" ]; then
+		if $pcd_done; then
+			echo "  ratio pgcopydb / migration-split:  $(ratio "$t_pcd" "$t_j") (goal >= 2.0)"
+		else
+			echo "  ratio pgcopydb / migration-split:  more than $(ratio "$t_pcd" "$t_j") (goal >= 2.0)"
+		fi
 	fi
-fi
+done
 exit 0

@@ -1,33 +1,47 @@
 /*-------------------------------------------------------------------------
  *
  * apply.c
- *		Apply decoded changes to the target, exactly once.
+ *		An apply worker: decoded changes applied on one target connection.
  *
- * Many source transactions are applied in one target transaction (a
- * "batch").  The batch ends with an UPDATE of migration_split_job.jobs that
- * records the end LSN of the last source commit it contains, then COMMIT:
- * the position and the changes it covers become durable together.  On
- * restart, source transactions whose commit record starts before that
- * position are skipped, so none is applied twice and none is lost.
+ * The coordinator (coordinator.c) gives a worker whole source
+ * transactions; the worker applies many of them in one target transaction
+ * (its batch, ApplyBatch).  When the batch commits, it records the commit
+ * LSNs of its source transactions in migration_split_job.applied_xacts in
+ * the same target transaction: a source transaction and the proof that it
+ * was applied become durable together.  The coordinator moves the job
+ * row's applied position; coordinator.c states the exactly-once invariant.
+ *
+ * Like PostgreSQL's apply worker (worker.c), apply_message dispatches each
+ * message to the handler of its kind (handle_begin, handle_commit,
+ * apply_relation, handle_change, handle_truncate, handle_ownership).  All
+ * the worker's state is in its ApplyWorker: the relation map (relmap.c),
+ * the pipeline of statements sent but not yet checked (TargetPipeline),
+ * the batch and the insert/delete coalescer (Coalescer).
  *
  * Statements are prepared once per relation (and per set of unchanged TOAST
- * columns for UPDATE) and sent in libpq pipeline mode: the job does not wait
- * for one change to be applied before sending the next.  Runs of inserts
- * into one table become one multi-row INSERT, runs of deletes by a
- * one-column key one DELETE ... = ANY (array) whose row count is checked.  Results are checked
- * in order at every synchronisation point; an error, or an UPDATE or DELETE
- * that finds no row, stops the job with the table and the source LSN, and
- * the batch is rolled back.  The check happens before COMMIT is sent.
+ * columns for UPDATE) and sent in libpq pipeline mode: the worker does not
+ * wait for one change to be applied before sending the next.  Runs of
+ * inserts into one table become one multi-row INSERT, runs of deletes by a
+ * one-column key one DELETE ... = ANY (array) whose row count is checked.
+ * Results are checked in order at every synchronisation point; an error,
+ * or an UPDATE or DELETE that finds no row, stops the job with the table
+ * and the source LSN, and the batch is rolled back.  The check happens
+ * before COMMIT is sent.
  *
  * A column added on the source is added on the target (ALTER TABLE) in a
  * batch that holds no earlier source transaction: deferred trigger events
  * of those would make the ALTER fail (see commit_before_alter).  A change
  * that cannot be applied sets the error and, when the usual "fix the target
- * and run again" cannot work, a hint of its own (apply_last_hint).
+ * and run again" cannot work, a hint of its own (ApplyWorker.hint).
  *
- * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn) implement
- * resumed inits: a change of a table in a transaction that committed before
- * the table's snapshot is already in the copied data and is skipped.
+ * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn, the
+ * session's SyncList) implement resumed inits: a change of a table in a
+ * transaction that committed before the table's snapshot is already in the
+ * copied data and is skipped.
+ *
+ * Memory: per-change values are freed once sent; the relation map, the
+ * batch's transaction list and the coalescer's buffer live until
+ * apply_reset.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -42,111 +56,13 @@
 #include "job.h"
 #include "apply.h"
 
-/* longest run of inserts or deletes sent as one statement */
-#define RUN_MAX 100
-
-typedef struct UpdStmt
-{
-	char	   *sig;			/* unchanged column positions, "" if none */
-	char		name[64];
-	struct UpdStmt *next;
-} UpdStmt;
-
-typedef struct ApplyRel
-{
-	unsigned int relid;
-	char	   *schema;			/* source names */
-	char	   *table;
-	char	   *qname;			/* quoted target name */
-	int			ncols;
-	char	  **qcols;			/* quoted column names */
-	bool	   *skip;			/* generated column on the target */
-	int			nkey;
-	int		   *keypos;
-	char		replident;
-	unsigned long long sync_lsn;
-	int			version;
-	bool		ins_ready;
-	bool		del_ready;
-	bool		ins_run_ready[RUN_MAX + 1];
-	bool		del_run_ready;
-	char	   *keytype;		/* type of a one-column key, for "= ANY" */
-	int			nsent;			/* columns sent (not generated on the target) */
-	UpdStmt    *upds;
-} ApplyRel;
-
-typedef struct Pending
-{
-	char		action;			/* I, U, D, T, or 'S' for a statement */
-	int			expect_rows;	/* must affect exactly this many rows; 0: any */
-	int			nrows;			/* source changes in this statement */
-	ApplyRel   *rel;
-	unsigned long long commit_lsn;	/* of the (first) change */
-	unsigned long long last_lsn;	/* of the last change */
-	unsigned long long xid;
-} Pending;
-
-/*
- * Runs of inserts into one table, and of deletes from one table with a
- * one-column key, are sent as one statement (multi-row VALUES, or
- * "= ANY (array)"): far less work per row for the target.
- */
-
-
-/* statements sent but not yet checked: at most MAX_PENDING */
-#define MAX_PENDING 2000
-#define PENDING_RING (MAX_PENDING + 16)
-
-static PGconn *tgt;
-static const JobOptions *aopts;
-static ApplyRel **rels;
-static int	nrels;
-static int	caprels;
-static ApplyRel *lastrel;
-static int	rel_versions;
-
-static Pending pending[PENDING_RING];
-static int	phead;
-static int	npending;
-
-/* the open target transaction */
-static bool batch_open;
-static long long batch_rows;
-static long long batch_xacts;
-static unsigned long long batch_lsn;	/* end LSN of its last source commit */
-static char *batch_commit_time;
-static double batch_started;
-
-/* the source transaction being received */
-static bool in_xact;
-static bool skip_xact;
-static bool xact_sent;			/* some of its changes are in the batch */
-static unsigned long long xact_commit_lsn;
-static unsigned long long xact_xid;
-
-/* positions */
-static unsigned long long start_lsn;	/* applied position at session start */
-static unsigned long long applied_lsn;	/* committed on the target */
-
-/* table snapshot LSNs: source schema, table, sync lsn */
-static int	nsync;
-static char **sync_schema;
-static char **sync_table;
-static unsigned long long *sync_lsn;
-
-static char *apply_error;
-static const char *apply_hint;	/* NULL: the generic one of stream.c */
-
-static int	find_sync(const char *schema, const char *table);
-static int	apply_by_partition_key(ApplyRel *r, Message *m);
-static int	apply_ownership(Message *m);
-static int	join_table(const char *schema, const char *table);
-
-/*
- * The source transaction whose changes must start a target transaction of
- * their own (see apply_relation); survives sessions.
- */
-static unsigned long long split_before_lsn;
+static ApplyResult apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m);
+static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *table);
+static int	find_sync(ApplyWorker *w, const char *schema, const char *table);
+static ApplyResult pipe_sync_wait(ApplyWorker *w);
+static void batch_clear(ApplyWorker *w);
+static void append_array_elem(PQExpBuffer buf, const char *value);
+static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 
 static double
 now_seconds(void)
@@ -157,23 +73,15 @@ now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const char *
-apply_last_error(void)
-{
-	return apply_error;
-}
+/*
+ * Set the worker's error and return result (with APPLY_STOP, exit_code is
+ * the exit code the job ends with).
+ */
+static ApplyResult
+fail(ApplyWorker *w, ApplyResult result, int exit_code, const char *fmt,...) pg_attribute_printf(4, 5);
 
-const char *
-apply_last_hint(void)
-{
-	return apply_hint;
-}
-
-static int
-fail(int code, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static int
-fail(int code, const char *fmt,...)
+static ApplyResult
+fail(ApplyWorker *w, ApplyResult result, int exit_code, const char *fmt,...)
 {
 	va_list		ap;
 	char		buf[4096];
@@ -181,18 +89,19 @@ fail(int code, const char *fmt,...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	pg_free(apply_error);
-	apply_error = pg_strdup(buf);
-	apply_hint = NULL;
-	return code;
+	pg_free(w->error);
+	w->error = pg_strdup(buf);
+	w->hint = NULL;
+	w->exit_code = exit_code;
+	return result;
 }
 
 static bool
-connection_lost(const PGresult *res)
+connection_lost(ApplyWorker *w, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-	if (PQstatus(tgt) == CONNECTION_BAD)
+	if (PQstatus(w->conn) == CONNECTION_BAD)
 		return true;
 
 	/*
@@ -225,46 +134,46 @@ action_name(char a)
 /*
  * Check the result of one queued statement; returns the new rc.
  */
-static int
-check_result(Pending *p, PGresult *res)
+static ApplyResult
+check_result(ApplyWorker *w, Pending *p, PGresult *res)
 {
 	char		lsnbuf[32];
 	ExecStatusType st = PQresultStatus(res);
 
 	if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED)
 	{
-		if (connection_lost(res))
-			return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
+		if (connection_lost(w, res))
+			return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 		if (p->rel && p->nrows > 1)
 		{
 			char		lsnbuf2[32];
 
-			return fail(EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s",
+			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s",
 						action_name(p->action), p->nrows, p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), lsn_format(p->last_lsn, lsnbuf2),
 						p->xid, job_result_error(res));
 		}
 		if (p->rel)
-			return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
+			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
 						action_name(p->action), p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), p->xid,
 						job_result_error(res));
-		return fail(EXIT_APPLY, "target: %s", job_result_error(res));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "target: %s", job_result_error(res));
 	}
 	if (st == PGRES_COMMAND_OK && p->expect_rows > 0 && atoi(PQcmdTuples(res)) != p->expect_rows)
 	{
 		char		lsnbuf2[32];
 
 		if (p->rel && p->nrows > 1)
-			return fail(EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s rows match their old keys on the target",
+			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s rows match their old keys on the target",
 						action_name(p->action), p->nrows, p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), lsn_format(p->last_lsn, lsnbuf2),
 						p->xid, PQcmdTuples(res));
 		if (p->rel)
-			return fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s rows match the old key on the target",
+			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s rows match the old key on the target",
 						action_name(p->action), p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), p->xid, PQcmdTuples(res));
-		return fail(EXIT_APPLY, "the job's state row on the target is missing");
+		return fail(w, APPLY_STOP, EXIT_APPLY, "the job's state row on the target is missing");
 	}
 	return APPLY_OK;
 }
@@ -275,32 +184,32 @@ check_result(Pending *p, PGresult *res)
  * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
  * an error the session ends, so the rest of the queue does not matter.
  */
-static int
-consume_results(int keep, bool flush_request)
+static ApplyResult
+consume_results(ApplyWorker *w, int keep, bool flush_request)
 {
-	if (flush_request && (PQsendFlushRequest(tgt) != 1 || PQflush(tgt) < 0))
-		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
-	while (npending > keep)
+	if (flush_request && (PQsendFlushRequest(w->conn) != 1 || PQflush(w->conn) < 0))
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	while (w->pipe.n > keep)
 	{
-		Pending    *p = &pending[phead];
-		PGresult   *res = PQgetResult(tgt);
+		Pending    *p = &w->pipe.pending[w->pipe.head];
+		PGresult   *res = PQgetResult(w->conn);
 		PGresult   *extra;
 		int			rc;
 
 		if (res == NULL)
-			return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
+			return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
 		{
 			PQclear(res);
-			return fail(APPLY_RECONNECT, "target: lost pipeline results");
+			return fail(w, APPLY_RECONNECT, 0, "target: lost pipeline results");
 		}
-		rc = check_result(p, res);
+		rc = check_result(w, p, res);
 		PQclear(res);
 		/* each statement's results end with NULL */
-		while ((extra = PQgetResult(tgt)) != NULL)
+		while ((extra = PQgetResult(w->conn)) != NULL)
 			PQclear(extra);
-		phead = (phead + 1) % PENDING_RING;
-		npending--;
+		w->pipe.head = (w->pipe.head + 1) % PENDING_RING;
+		w->pipe.n--;
 		if (rc != APPLY_OK)
 			return rc;
 	}
@@ -310,23 +219,32 @@ consume_results(int keep, bool flush_request)
 /*
  * Send a Sync and check the results of every queued statement.
  */
-static int
-pipe_sync(void)
+static ApplyResult
+pipe_sync(ApplyWorker *w)
+{
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	return pipe_sync_wait(w);
+}
+
+/*
+ * Check the results of every queued statement up to the Sync sent last.
+ */
+static ApplyResult
+pipe_sync_wait(ApplyWorker *w)
 {
 	PGresult   *res;
 	int			rc;
 
-	if (PQpipelineSync(tgt) != 1)
-		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
-	if ((rc = consume_results(0, false)) != APPLY_OK)
+	if ((rc = consume_results(w, 0, false)) != APPLY_OK)
 		return rc;
 	for (;;)
 	{
-		res = PQgetResult(tgt);
+		res = PQgetResult(w->conn);
 		if (res == NULL)
 		{
-			if (PQstatus(tgt) == CONNECTION_BAD)
-				return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
+			if (PQstatus(w->conn) == CONNECTION_BAD)
+				return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 			continue;
 		}
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
@@ -339,37 +257,37 @@ pipe_sync(void)
 }
 
 static void
-queue(char action, int expect_rows, ApplyRel *rel)
+queue(ApplyWorker *w, char action, int expect_rows, ApplyRel *rel)
 {
-	Pending    *p = &pending[(phead + npending) % PENDING_RING];
+	Pending    *p = &w->pipe.pending[(w->pipe.head + w->pipe.n) % PENDING_RING];
 
-	npending++;
+	w->pipe.n++;
 	p->action = action;
 	p->expect_rows = expect_rows;
 	p->nrows = 1;
 	p->rel = rel;
-	p->commit_lsn = p->last_lsn = xact_commit_lsn;
-	p->xid = xact_xid;
+	p->commit_lsn = p->last_lsn = w->xact.commit_lsn;
+	p->xid = w->xact.xid;
 }
 
-static int
-send_ok(int ok)
+static ApplyResult
+send_ok(ApplyWorker *w, int ok)
 {
 	if (ok != 1)
-		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	/* keep the queue bounded without ever letting the target run dry */
-	if (npending >= MAX_PENDING)
-		return consume_results(MAX_PENDING / 4, true);
+	if (w->pipe.n >= MAX_PENDING)
+		return consume_results(w, MAX_PENDING / 4, true);
 	return APPLY_OK;
 }
 
-static int
-send_statement(const char *sql, int nparams, const char *const *params)
+static ApplyResult
+send_statement(ApplyWorker *w, const char *sql, int nparams, const char *const *params)
 {
-	int			ok = PQsendQueryParams(tgt, sql, nparams, NULL, params, NULL, NULL, 0);
+	int			ok = PQsendQueryParams(w->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
-	queue('S', false, NULL);
-	return send_ok(ok);
+	queue(w, 'S', false, NULL);
+	return send_ok(w, ok);
 }
 
 /*
@@ -377,24 +295,24 @@ send_statement(const char *sql, int nparams, const char *const *params)
  * result or NULL after setting the error.
  */
 static PGresult *
-pipe_query(const char *sql, int nparams, const char *const *params, int *rc)
+pipe_query(ApplyWorker *w, const char *sql, int nparams, const char *const *params, ApplyResult *rc)
 {
 	PGresult   *res;
 	PGresult   *r;
 
-	*rc = pipe_sync();
+	*rc = pipe_sync(w);
 	if (*rc != APPLY_OK)
 		return NULL;
-	if (PQsendQueryParams(tgt, sql, nparams, NULL, params, NULL, NULL, 0) != 1 ||
-		PQpipelineSync(tgt) != 1)
+	if (PQsendQueryParams(w->conn, sql, nparams, NULL, params, NULL, NULL, 0) != 1 ||
+		PQpipelineSync(w->conn) != 1)
 	{
-		*rc = fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
+		*rc = fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 		return NULL;
 	}
-	res = PQgetResult(tgt);
-	while ((r = PQgetResult(tgt)) != NULL)
+	res = PQgetResult(w->conn);
+	while ((r = PQgetResult(w->conn)) != NULL)
 		PQclear(r);
-	while ((r = PQgetResult(tgt)) != NULL)
+	while ((r = PQgetResult(w->conn)) != NULL)
 	{
 		bool		sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
 
@@ -405,111 +323,98 @@ pipe_query(const char *sql, int nparams, const char *const *params, int *rc)
 	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK &&
 						PQresultStatus(res) != PGRES_COMMAND_OK))
 	{
-		*rc = fail(connection_lost(res) ? APPLY_RECONNECT : EXIT_APPLY,
-				   "target: %s", res ? job_result_error(res) : job_error(tgt));
+		*rc = fail(w, connection_lost(w, res) ? APPLY_RECONNECT : APPLY_STOP, EXIT_APPLY,
+				   "target: %s", res ? job_result_error(res) : job_error(w->conn));
 		PQclear(res);
 		return NULL;
 	}
 	return res;
 }
 
-static int
-begin_batch(void)
+static ApplyResult
+begin_batch(ApplyWorker *w)
 {
-	if (batch_open)
+	if (w->batch.open)
 		return APPLY_OK;
-	batch_open = true;
-	batch_started = now_seconds();
-	return send_statement("BEGIN", 0, NULL);
+	w->batch.open = true;
+	w->batch.started = now_seconds();
+	return send_statement(w, "BEGIN", 0, NULL);
 }
 
 /*
- * Start applying on a fresh target connection.
+ * The tables the job copied, with their snapshot LSNs, from the job's
+ * state on the target.
  */
-int
-apply_start(PGconn *conn, const JobOptions *opts, const char *applied)
+bool
+sync_list_load(SyncList *sync, PGconn *conn, const char *domain)
 {
+	const char *params[1] = {domain};
 	PGresult   *res;
-	const char *params[1] = {opts->domain};
-	char	   *q;
 	int			i;
 
-	tgt = conn;
-	aopts = opts;
-	start_lsn = applied_lsn = lsn_parse(applied);
-	batch_open = false;
-	batch_rows = batch_xacts = 0;
-	batch_lsn = 0;
-	in_xact = skip_xact = false;
-	npending = phead = 0;
-	nrels = 0;
-	lastrel = NULL;
+	res = PQexecParams(conn,
+					   "SELECT source_schema, source_table, sync_lsn FROM " MS_STATE_SCHEMA ".tables"
+					   " WHERE domain = $1 AND state = 'copied'",
+					   1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		pg_log_warning("could not read the job's tables on the target: %s", job_error(conn));
+		PQclear(res);
+		return false;
+	}
+	sync->n = PQntuples(res);
+	sync->schema = pg_malloc(sizeof(char *) * (sync->n + 1));
+	sync->table = pg_malloc(sizeof(char *) * (sync->n + 1));
+	sync->lsn = pg_malloc(sizeof(unsigned long long) * (sync->n + 1));
+	for (i = 0; i < sync->n; i++)
+	{
+		sync->schema[i] = pg_strdup(PQgetvalue(res, i, 0));
+		sync->table[i] = pg_strdup(PQgetvalue(res, i, 1));
+		sync->lsn[i] = lsn_parse(PQgetvalue(res, i, 2));
+	}
+	PQclear(res);
+	return true;
+}
 
-	q = job_quote_ident(conn, opts->target_schema);
+void
+sync_list_free(SyncList *sync)
+{
+	int			i;
+
+	for (i = 0; i < sync->n; i++)
+	{
+		pg_free(sync->schema[i]);
+		pg_free(sync->table[i]);
+	}
+	pg_free(sync->schema);
+	pg_free(sync->table);
+	pg_free(sync->lsn);
+	memset(sync, 0, sizeof(SyncList));
+}
+
+/*
+ * Start a worker on a fresh target connection (session_replication_role
+ * already set), which the worker owns from now on.
+ */
+ApplyResult
+apply_start(ApplyWorker *w, PGconn *conn, ApplyShared *shared, SyncList *sync,
+			const char *applied)
+{
+	char	   *q;
+
+	w->conn = conn;
+	w->shared = shared;
+	w->opts = shared->opts;
+	w->sync = sync;
+	w->start_lsn = lsn_parse(applied);
+
+	q = job_quote_ident(conn, w->opts->target_schema);
 	job_set_search_path(conn, "target", q);
 	pg_free(q);
 
-	res = job_query(conn, "target",
-					"SELECT source_schema, source_table, sync_lsn FROM " MS_STATE_SCHEMA ".tables"
-					" WHERE domain = $1 AND state = 'copied'",
-					1, params);
-	nsync = PQntuples(res);
-	sync_schema = pg_malloc(sizeof(char *) * (nsync + 1));
-	sync_table = pg_malloc(sizeof(char *) * (nsync + 1));
-	sync_lsn = pg_malloc(sizeof(unsigned long long) * (nsync + 1));
-	for (i = 0; i < nsync; i++)
-	{
-		sync_schema[i] = pg_strdup(PQgetvalue(res, i, 0));
-		sync_table[i] = pg_strdup(PQgetvalue(res, i, 1));
-		sync_lsn[i] = lsn_parse(PQgetvalue(res, i, 2));
-	}
-	PQclear(res);
-
 	if (PQenterPipelineMode(conn) != 1)
-		return fail(APPLY_RECONNECT, "target: could not enter pipeline mode: %s", job_error(conn));
+		return fail(w, APPLY_RECONNECT, 0, "target: could not enter pipeline mode: %s", job_error(conn));
 	return APPLY_OK;
-}
-
-/*
- * Free what an ApplyRel points to (its prepared UPDATE variants, quoted
- * names, key layout), leaving the struct itself to the caller.
- */
-static void
-free_rel_contents(ApplyRel *r)
-{
-	UpdStmt    *u = r->upds;
-	int			i;
-
-	while (u)
-	{
-		UpdStmt    *next = u->next;
-
-		pg_free(u->sig);
-		pg_free(u);
-		u = next;
-	}
-	for (i = 0; i < r->ncols; i++)
-		pg_free(r->qcols[i]);
-	pg_free(r->qcols);
-	pg_free(r->skip);
-	pg_free(r->keypos);
-	pg_free(r->keytype);
-	pg_free(r->schema);
-	pg_free(r->table);
-	pg_free(r->qname);
-}
-
-static ApplyRel *
-find_rel(unsigned int relid)
-{
-	int			i;
-
-	if (lastrel && lastrel->relid == relid)
-		return lastrel;
-	for (i = 0; i < nrels; i++)
-		if (rels[i]->relid == relid)
-			return lastrel = rels[i];
-	return NULL;
 }
 
 /*
@@ -526,30 +431,30 @@ find_rel(unsigned int relid)
  * (rolling the batch back) with APPLY_REPLAY, and the next session, which
  * receives the same transactions again, commits before this one begins.
  */
-static int
-commit_before_alter(ApplyRel *r)
+static ApplyResult
+commit_before_alter(ApplyWorker *w, ApplyRel *r)
 {
 	char		lsnbuf[32];
 
-	if (batch_xacts == 0)
+	if (w->batch.xacts == 0)
 		return APPLY_OK;
-	if (!xact_sent)
-		return apply_flush();
-	split_before_lsn = xact_commit_lsn;
-	return fail(APPLY_REPLAY, "a column was added to table \"%s.%s\" (source commit LSN %s): restarting the stream to commit the transactions before it first",
-				r->schema, r->table, lsn_format(xact_commit_lsn, lsnbuf));
+	if (!w->xact.sent)
+		return apply_flush(w);
+	w->shared->split_before_lsn = w->xact.commit_lsn;
+	return fail(w, APPLY_REPLAY, 0, "a column was added to table \"%s.%s\" (source commit LSN %s): restarting the stream to commit the transactions before it first",
+				r->schema, r->table, lsn_format(w->xact.commit_lsn, lsnbuf));
 }
 
 /*
  * An "R" message: (re)build the relation's description, add columns the
  * target lacks.
  */
-static int
-apply_relation(Message *m)
+static ApplyResult
+apply_relation(ApplyWorker *w, Message *m)
 {
-	ApplyRel   *r = find_rel(m->relid);
+	ApplyRel   *r;
 	PGresult   *res;
-	int			rc;
+	ApplyResult rc;
 	int			i,
 				j;
 	const char *params[2];
@@ -558,54 +463,37 @@ apply_relation(Message *m)
 	char		lsnbuf[32];
 
 	if (m->schema == NULL || m->table == NULL)
-		return fail(EXIT_APPLY, "relation message without schema or table name");
+		return fail(w, APPLY_STOP, EXIT_APPLY, "relation message without schema or table name");
 
-	if (r == NULL)
-	{
-		if (nrels >= caprels)
-		{
-			caprels = caprels ? caprels * 2 : 16;
-			rels = pg_realloc(rels, sizeof(ApplyRel *) * caprels);
-		}
-		r = pg_malloc0(sizeof(ApplyRel));
-		rels[nrels++] = r;
-	}
-	else
-	{
-		free_rel_contents(r);
-		memset(r, 0, sizeof(ApplyRel));
-	}
-	r->relid = m->relid;
+	r = relmap_enter(&w->relmap, m->relid);
 	r->schema = pg_strdup(m->schema);
 	r->table = pg_strdup(m->table);
-	r->version = ++rel_versions;
 	r->replident = m->replica_identity ? m->replica_identity : 'd';
-	lastrel = r;
 
 	/*
 	 * A table the job lacks joined the domain without an O message before
 	 * (through ALTER TABLE ... INHERIT, or while no session was decoding):
 	 * copy it in now.
 	 */
-	if (find_sync(m->schema, m->table) < 0 && !skip_xact &&
-		(rc = join_table(m->schema, m->table)) != APPLY_OK)
+	if (find_sync(w, m->schema, m->table) < 0 && !w->xact.skip &&
+		(rc = join_table(w, m->schema, m->table)) != APPLY_OK)
 		return rc;
 	r->sync_lsn = (unsigned long long) -1;
-	for (i = 0; i < nsync; i++)
-		if (strcmp(sync_schema[i], m->schema) == 0 && strcmp(sync_table[i], m->table) == 0)
-			r->sync_lsn = sync_lsn[i];
+	for (i = 0; i < w->sync->n; i++)
+		if (strcmp(w->sync->schema[i], m->schema) == 0 && strcmp(w->sync->table[i], m->table) == 0)
+			r->sync_lsn = w->sync->lsn[i];
 	if (r->sync_lsn == (unsigned long long) -1)
-		return fail(EXIT_APPLY, "table \"%s.%s\" of domain \"%s\" was not copied by init (source commit LSN %s); it was probably added to the domain after init",
-					m->schema, m->table, aopts->domain, lsn_format(xact_commit_lsn, lsnbuf));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" of domain \"%s\" was not copied by init (source commit LSN %s); it was probably added to the domain after init",
+					m->schema, m->table, w->opts->domain, lsn_format(w->xact.commit_lsn, lsnbuf));
 
-	qschema = job_quote_ident(tgt, job_target_schema_for(aopts, m->table));
-	qtable = job_quote_ident(tgt, m->table);
+	qschema = job_quote_ident(w->conn, job_target_schema_for(w->opts, m->table));
+	qtable = job_quote_ident(w->conn, m->table);
 	r->qname = psprintf("%s.%s", qschema, qtable);
 
 	/* the target's columns */
-	params[0] = job_target_schema_for(aopts, m->table);
+	params[0] = job_target_schema_for(w->opts, m->table);
 	params[1] = m->table;
-	res = pipe_query("SELECT a.attname, a.attgenerated <> '' FROM pg_catalog.pg_attribute a"
+	res = pipe_query(w, "SELECT a.attname, a.attgenerated <> '' FROM pg_catalog.pg_attribute a"
 					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
 					 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 					 " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
@@ -615,8 +503,8 @@ apply_relation(Message *m)
 	if (PQntuples(res) == 0)
 	{
 		PQclear(res);
-		return fail(EXIT_APPLY, "table %s does not exist on the target (changes of \"%s.%s\", source commit LSN %s)",
-					r->qname, m->schema, m->table, lsn_format(xact_commit_lsn, lsnbuf));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "table %s does not exist on the target (changes of \"%s.%s\", source commit LSN %s)",
+					r->qname, m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf));
 	}
 
 	/*
@@ -650,8 +538,8 @@ apply_relation(Message *m)
 			char	   *col = pg_strdup(PQgetvalue(res, j, 0));
 
 			PQclear(res);
-			return fail(EXIT_APPLY, "columns of table \"%s.%s\" changed on the source in a way that cannot be applied (source commit LSN %s): target column \"%s\" is gone and new columns appeared; a renamed column must be renamed on the target by hand",
-						m->schema, m->table, lsn_format(xact_commit_lsn, lsnbuf), col);
+			return fail(w, APPLY_STOP, EXIT_APPLY, "columns of table \"%s.%s\" changed on the source in a way that cannot be applied (source commit LSN %s): target column \"%s\" is gone and new columns appeared; a renamed column must be renamed on the target by hand",
+						m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf), col);
 		}
 	}
 
@@ -667,10 +555,10 @@ apply_relation(Message *m)
 		if (c->name == NULL || c->type == NULL)
 		{
 			PQclear(res);
-			return fail(EXIT_APPLY, "relation message for \"%s.%s\" has a column without name or type",
+			return fail(w, APPLY_STOP, EXIT_APPLY, "relation message for \"%s.%s\" has a column without name or type",
 						m->schema, m->table);
 		}
-		r->qcols[i] = job_quote_ident(tgt, c->name);
+		r->qcols[i] = job_quote_ident(w->conn, c->name);
 		for (j = 0; j < PQntuples(res); j++)
 			if (strcmp(PQgetvalue(res, j, 0), c->name) == 0)
 			{
@@ -683,24 +571,24 @@ apply_relation(Message *m)
 			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s", r->qname, r->qcols[i], c->type);
 			PGresult   *ares;
 
-			if ((rc = commit_before_alter(r)) != APPLY_OK ||
-				(rc = begin_batch()) != APPLY_OK)
+			if ((rc = commit_before_alter(w, r)) != APPLY_OK ||
+				(rc = begin_batch(w)) != APPLY_OK)
 			{
 				PQclear(res);
 				pg_free(sql);
 				return rc;
 			}
-			xact_sent = true;
-			ares = pipe_query(sql, 0, NULL, &rc);
+			w->xact.sent = true;
+			ares = pipe_query(w, sql, 0, NULL, &rc);
 			if (ares == NULL)
 			{
 				PQclear(res);
-				return fail(rc, "could not add column \"%s\" (%s) to table %s (source commit LSN %s): %s",
-							c->name, c->type, r->qname, lsn_format(xact_commit_lsn, lsnbuf), apply_error);
+				return fail(w, rc, w->exit_code, "could not add column \"%s\" (%s) to table %s (source commit LSN %s): %s",
+							c->name, c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf), w->error);
 			}
 			PQclear(ares);
 			pg_log_info("added column %s %s to table %s (source commit LSN %s)",
-						r->qcols[i], c->type, r->qname, lsn_format(xact_commit_lsn, lsnbuf));
+						r->qcols[i], c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf));
 			pg_free(sql);
 		}
 		if (c->key)
@@ -713,12 +601,89 @@ apply_relation(Message *m)
 		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
 	pg_free(qschema);
 	pg_free(qtable);
+	if (w->id == 0)
+		return relation_conflict_scope(w, r, m);
+	return APPLY_OK;
+}
+
+/*
+ * Whether the key of r names every row a change of r can conflict with on
+ * the target; if not, r->table_level.  The coordinator (which reads the
+ * relation map of worker 0) lets transactions on different workers touch
+ * the same table only when their keys differ, which is safe when the key is
+ * the only unique index: another unique index, an exclusion constraint,
+ * replica identity full or no key at all would let two transactions with
+ * different keys conflict (or wait for each other) on the target.
+ */
+static ApplyResult
+relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
+{
+	PGresult   *res;
+	ApplyResult rc;
+	const char *params[2];
+	int			i,
+				k;
+
+	r->table_level = (r->nkey == 0 || r->replident == 'f');
+	if (r->table_level)
+		return APPLY_OK;
+	params[0] = w->opts->target_schema;
+	params[1] = m->table;
+	res = pipe_query(w, "SELECT i.indisexclusion OR i.indpred IS NOT NULL OR i.indexprs IS NOT NULL,"
+					 " pg_catalog.array_to_string(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a"
+					 "  WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])), chr(1))"
+					 " FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid"
+					 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					 " WHERE n.nspname = $1 AND c.relname = $2 AND (i.indisunique OR i.indisexclusion)",
+					 2, params, &rc);
+	if (res == NULL)
+		return rc;
+	for (i = 0; i < PQntuples(res) && !r->table_level; i++)
+	{
+		char	   *cols = PQgetvalue(res, i, 1);
+		int			ncols = 1;
+		char	   *c;
+
+		if (PQgetvalue(res, i, 0)[0] == 't')
+		{
+			r->table_level = true;
+			break;
+		}
+		for (c = cols; *c; c++)
+			if (*c == '\001')
+				ncols++;
+		/* the same set of columns as the key: the key's own index */
+		if (ncols != r->nkey)
+		{
+			r->table_level = true;
+			break;
+		}
+		for (k = 0; k < r->nkey; k++)
+		{
+			const char *name = m->columns[r->keypos[k]].name;
+			size_t		len = strlen(name);
+			bool		found = false;
+
+			for (c = cols; c && *c;)
+			{
+				char	   *end = strchr(c, '\001');
+				size_t		l = end ? (size_t) (end - c) : strlen(c);
+
+				if (l == len && strncmp(c, name, len) == 0)
+					found = true;
+				c = end ? end + 1 : NULL;
+			}
+			if (!found)
+				r->table_level = true;
+		}
+	}
+	PQclear(res);
 	return APPLY_OK;
 }
 
 /* WHERE clause matching the key parameters starting at $first */
 static void
-append_where(PQExpBuffer buf, ApplyRel *r, int first)
+append_where(ApplyWorker *w, PQExpBuffer buf, ApplyRel *r, int first)
 {
 	int			k;
 
@@ -737,33 +702,27 @@ append_where(PQExpBuffer buf, ApplyRel *r, int first)
 		appendPQExpBuffer(buf, "%s%s = $%d", k ? " AND " : "", r->qcols[r->keypos[k]], first + k);
 }
 
-static int
-prepare(const char *name, const char *sql)
+static ApplyResult
+prepare(ApplyWorker *w, const char *name, const char *sql)
 {
-	int			ok = PQsendPrepare(tgt, name, sql, 0, NULL);
+	int			ok = PQsendPrepare(w->conn, name, sql, 0, NULL);
 
-	queue('S', false, NULL);
-	return send_ok(ok);
+	queue(w, 'S', false, NULL);
+	return send_ok(w, ok);
 }
 
 /* the run being collected */
-static ApplyRel *run_rel;
-static char run_action;
-static int	run_n;
-static char **run_vals;			/* run_n rows of nsent values (I) or 1 key (D) */
-static unsigned long long run_first_lsn;
-static unsigned long long run_first_xid;
 
 static void
-run_discard(void)
+run_discard(ApplyWorker *w)
 {
 	int			i;
-	int			width = run_action == 'I' && run_rel ? run_rel->nsent : 1;
+	int			width = w->run.action == 'I' && w->run.rel ? w->run.rel->nsent : 1;
 
-	for (i = 0; i < run_n * width; i++)
-		pg_free(run_vals[i]);
-	run_n = 0;
-	run_rel = NULL;
+	for (i = 0; i < w->run.n * width; i++)
+		pg_free(w->run.vals[i]);
+	w->run.n = 0;
+	w->run.rel = NULL;
 }
 
 /* append "value" to an array literal, quoted */
@@ -782,39 +741,39 @@ append_array_elem(PQExpBuffer buf, const char *value)
 	appendPQExpBufferChar(buf, '"');
 }
 
-static int	apply_insert_one(ApplyRel *r, const char *const *vals);
+static ApplyResult apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals);
 
-static int	apply_delete_one(ApplyRel *r, const char *const *keys);
+static ApplyResult apply_delete_one(ApplyWorker *w, ApplyRel *r, const char *const *keys);
 
 /*
  * Send the collected run as one statement.
  */
-static int
-run_flush(void)
+static ApplyResult
+run_flush(ApplyWorker *w)
 {
-	ApplyRel   *r = run_rel;
-	int			n = run_n;
+	ApplyRel   *r = w->run.rel;
+	int			n = w->run.n;
 	int			rc;
 	int			i,
 				j;
 	char		name[64];
-	unsigned long long save_lsn = xact_commit_lsn;
-	unsigned long long save_xid = xact_xid;
+	unsigned long long save_lsn = w->xact.commit_lsn;
+	unsigned long long save_xid = w->xact.xid;
 	Pending    *p;
 
 	if (n == 0)
 		return APPLY_OK;
 
 	/* the queued statement is described by the run's first change */
-	xact_commit_lsn = run_first_lsn;
-	xact_xid = run_first_xid;
+	w->xact.commit_lsn = w->run.first_lsn;
+	w->xact.xid = w->run.first_xid;
 
 	if (n == 1)
 	{
-		rc = run_action == 'I' ? apply_insert_one(r, (const char *const *) run_vals)
-			: apply_delete_one(r, (const char *const *) run_vals);
+		rc = w->run.action == 'I' ? apply_insert_one(w, r, (const char *const *) w->run.vals)
+			: apply_delete_one(w, r, (const char *const *) w->run.vals);
 	}
-	else if (run_action == 'I')
+	else if (w->run.action == 'I')
 	{
 		snprintf(name, sizeof(name), "i%d_%d", r->version, n);
 		rc = APPLY_OK;
@@ -836,19 +795,19 @@ run_flush(void)
 					appendPQExpBuffer(&sql, "%s$%d", i ? ", " : "", k + 1);
 				appendPQExpBufferChar(&sql, ')');
 			}
-			rc = prepare(name, sql.data);
+			rc = prepare(w, name, sql.data);
 			termPQExpBuffer(&sql);
 			r->ins_run_ready[n] = (rc == APPLY_OK);
 		}
 		if (rc == APPLY_OK)
 		{
-			rc = PQsendQueryPrepared(tgt, name, n * r->nsent, (const char *const *) run_vals,
+			rc = PQsendQueryPrepared(w->conn, name, n * r->nsent, (const char *const *) w->run.vals,
 									 NULL, NULL, 0);
-			queue('I', 0, r);
-			p = &pending[(phead + npending - 1) % PENDING_RING];
+			queue(w, 'I', 0, r);
+			p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
 			p->nrows = n;
 			p->last_lsn = save_lsn;
-			rc = send_ok(rc);
+			rc = send_ok(w, rc);
 		}
 	}
 	else
@@ -863,7 +822,7 @@ run_flush(void)
 			char	   *sql = psprintf("DELETE FROM %s WHERE %s = ANY ($1::%s[])",
 									   r->qname, r->qcols[r->keypos[0]], r->keytype);
 
-			rc = prepare(name, sql);
+			rc = prepare(w, name, sql);
 			pg_free(sql);
 			r->del_run_ready = (rc == APPLY_OK);
 		}
@@ -875,22 +834,22 @@ run_flush(void)
 			{
 				if (j)
 					appendPQExpBufferChar(&arr, ',');
-				append_array_elem(&arr, run_vals[j]);
+				append_array_elem(&arr, w->run.vals[j]);
 			}
 			appendPQExpBufferChar(&arr, '}');
 			param[0] = arr.data;
-			rc = PQsendQueryPrepared(tgt, name, 1, param, NULL, NULL, 0);
+			rc = PQsendQueryPrepared(w->conn, name, 1, param, NULL, NULL, 0);
 			termPQExpBuffer(&arr);
-			queue('D', n, r);
-			p = &pending[(phead + npending - 1) % PENDING_RING];
+			queue(w, 'D', n, r);
+			p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
 			p->nrows = n;
 			p->last_lsn = save_lsn;
-			rc = send_ok(rc);
+			rc = send_ok(w, rc);
 		}
 	}
-	xact_commit_lsn = save_lsn;
-	xact_xid = save_xid;
-	run_discard();
+	w->xact.commit_lsn = save_lsn;
+	w->xact.xid = save_xid;
+	run_discard(w);
 	return rc;
 }
 
@@ -898,57 +857,57 @@ run_flush(void)
  * Add an insert or a delete to the run, sending the run first when the
  * change does not continue it.  Takes the values out of the message.
  */
-static int
-run_add(ApplyRel *r, char action, Message *m)
+static ApplyResult
+run_add(ApplyWorker *w, ApplyRel *r, char action, Message *m)
 {
 	int			width = action == 'I' ? r->nsent : 1;
 	int			max_rows = Min(RUN_MAX, 65535 / Max(width, 1));
 	int			rc;
 	int			i;
 
-	if (run_n > 0 && (run_rel != r || run_action != action || run_n >= max_rows))
+	if (w->run.n > 0 && (w->run.rel != r || w->run.action != action || w->run.n >= max_rows))
 	{
-		if ((rc = run_flush()) != APPLY_OK)
+		if ((rc = run_flush(w)) != APPLY_OK)
 			return rc;
 	}
-	if (run_vals == NULL)
-		run_vals = pg_malloc(sizeof(char *) * 65536);
-	if (run_n == 0)
+	if (w->run.vals == NULL)
+		w->run.vals = pg_malloc(sizeof(char *) * 65536);
+	if (w->run.n == 0)
 	{
-		run_rel = r;
-		run_action = action;
-		run_first_lsn = xact_commit_lsn;
-		run_first_xid = xact_xid;
+		w->run.rel = r;
+		w->run.action = action;
+		w->run.first_lsn = w->xact.commit_lsn;
+		w->run.first_xid = w->xact.xid;
 	}
 	if (action == 'I')
 	{
-		int			k = run_n * width;
+		int			k = w->run.n * width;
 
 		for (i = 0; i < r->ncols; i++)
 			if (!r->skip[i])
 			{
-				run_vals[k++] = m->newvals[i];
+				w->run.vals[k++] = m->newvals[i];
 				m->newvals[i] = NULL;
 			}
 	}
 	else
 	{
-		run_vals[run_n] = m->keyvals[0];
+		w->run.vals[w->run.n] = m->keyvals[0];
 		m->keyvals[0] = NULL;
 	}
-	run_n++;
+	w->run.n++;
 	return APPLY_OK;
 }
 
-static int
-apply_insert(ApplyRel *r, Message *m)
+static ApplyResult
+apply_insert(ApplyWorker *w, ApplyRel *r, Message *m)
 {
-	return run_add(r, 'I', m);
+	return run_add(w, r, 'I', m);
 }
 
 /* one row, values of the columns sent (generated ones left out) */
-static int
-apply_insert_one(ApplyRel *r, const char *const *vals)
+static ApplyResult
+apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
 {
 	char		name[64];
 	int			i;
@@ -973,19 +932,19 @@ apply_insert_one(ApplyRel *r, const char *const *vals)
 				p++;
 			}
 		appendPQExpBufferChar(&sql, ')');
-		rc = prepare(name, sql.data);
+		rc = prepare(w, name, sql.data);
 		termPQExpBuffer(&sql);
 		if (rc != APPLY_OK)
 			return rc;
 		r->ins_ready = true;
 	}
-	rc = PQsendQueryPrepared(tgt, name, r->nsent, vals, NULL, NULL, 0);
-	queue('I', 0, r);
-	return send_ok(rc);
+	rc = PQsendQueryPrepared(w->conn, name, r->nsent, vals, NULL, NULL, 0);
+	queue(w, 'I', 0, r);
+	return send_ok(w, rc);
 }
 
-static int
-apply_update(ApplyRel *r, Message *m)
+static ApplyResult
+apply_update(ApplyWorker *w, ApplyRel *r, Message *m)
 {
 	const char *vals[3200];
 	PQExpBufferData sig;
@@ -1038,8 +997,8 @@ apply_update(ApplyRel *r, Message *m)
 			/* every column unchanged TOAST: nothing to write, but check the row */
 			appendPQExpBuffer(&sql, "%s = %s", r->qcols[r->keypos[0]], r->qcols[r->keypos[0]]);
 		}
-		append_where(&sql, r, p + 1);
-		rc = prepare(u->name, sql.data);
+		append_where(w, &sql, r, p + 1);
+		rc = prepare(w, u->name, sql.data);
 		termPQExpBuffer(&sql);
 		if (rc != APPLY_OK)
 		{
@@ -1055,25 +1014,25 @@ apply_update(ApplyRel *r, Message *m)
 	for (i = 0; i < r->nkey; i++)
 		vals[n++] = m->keyvals[i];
 	pg_free(unch);
-	rc = PQsendQueryPrepared(tgt, u->name, n, vals, NULL, NULL, 0);
-	queue('U', true, r);
-	return send_ok(rc);
+	rc = PQsendQueryPrepared(w->conn, u->name, n, vals, NULL, NULL, 0);
+	queue(w, 'U', true, r);
+	return send_ok(w, rc);
 }
 
-static int
-apply_delete(ApplyRel *r, Message *m)
+static ApplyResult
+apply_delete(ApplyWorker *w, ApplyRel *r, Message *m)
 {
 	int			rc;
 
 	if (r->keytype != NULL && m->keyvals[0] != NULL)
-		return run_add(r, 'D', m);
-	if ((rc = run_flush()) != APPLY_OK)
+		return run_add(w, r, 'D', m);
+	if ((rc = run_flush(w)) != APPLY_OK)
 		return rc;
-	return apply_delete_one(r, (const char *const *) m->keyvals);
+	return apply_delete_one(w, r, (const char *const *) m->keyvals);
 }
 
-static int
-apply_delete_one(ApplyRel *r, const char *const *keys)
+static ApplyResult
+apply_delete_one(ApplyWorker *w, ApplyRel *r, const char *const *keys)
 {
 	char		name[64];
 	int			rc;
@@ -1085,20 +1044,20 @@ apply_delete_one(ApplyRel *r, const char *const *keys)
 
 		initPQExpBuffer(&sql);
 		appendPQExpBuffer(&sql, "DELETE FROM %s", r->qname);
-		append_where(&sql, r, 1);
-		rc = prepare(name, sql.data);
+		append_where(w, &sql, r, 1);
+		rc = prepare(w, name, sql.data);
 		termPQExpBuffer(&sql);
 		if (rc != APPLY_OK)
 			return rc;
 		r->del_ready = true;
 	}
-	rc = PQsendQueryPrepared(tgt, name, r->nkey, keys, NULL, NULL, 0);
-	queue('D', 1, r);
-	return send_ok(rc);
+	rc = PQsendQueryPrepared(w->conn, name, r->nkey, keys, NULL, NULL, 0);
+	queue(w, 'D', 1, r);
+	return send_ok(w, rc);
 }
 
-static int
-apply_truncate(Message *m)
+static ApplyResult
+apply_truncate(ApplyWorker *w, Message *m)
 {
 	PQExpBufferData sql;
 	int			n = 0;
@@ -1116,19 +1075,19 @@ apply_truncate(Message *m)
 
 		if (m->trunc_schemas[i] == NULL || m->trunc_tables[i] == NULL)
 			continue;
-		for (j = 0; j < nsync; j++)
-			if (strcmp(sync_schema[j], m->trunc_schemas[i]) == 0 &&
-				strcmp(sync_table[j], m->trunc_tables[i]) == 0)
-				slsn = sync_lsn[j];
+		for (j = 0; j < w->sync->n; j++)
+			if (strcmp(w->sync->schema[j], m->trunc_schemas[i]) == 0 &&
+				strcmp(w->sync->table[j], m->trunc_tables[i]) == 0)
+				slsn = w->sync->lsn[j];
 		if (slsn == (unsigned long long) -1)
 		{
 			char		lsnbuf[32];
 
 			termPQExpBuffer(&sql);
-			return fail(EXIT_APPLY, "could not apply TRUNCATE on table \"%s.%s\" (source commit LSN %s): the table was not copied by init",
-						m->trunc_schemas[i], m->trunc_tables[i], lsn_format(xact_commit_lsn, lsnbuf));
+			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply TRUNCATE on table \"%s.%s\" (source commit LSN %s): the table was not copied by init",
+						m->trunc_schemas[i], m->trunc_tables[i], lsn_format(w->xact.commit_lsn, lsnbuf));
 		}
-		if (xact_commit_lsn < slsn)
+		if (w->xact.commit_lsn < slsn)
 			continue;
 		if (m->trunc_part_tables[i] != NULL)
 		{
@@ -1139,15 +1098,15 @@ apply_truncate(Message *m)
 			 * its rows came from this partition is not known here.
 			 */
 			termPQExpBuffer(&sql);
-			rc = fail(EXIT_APPLY, "cannot apply TRUNCATE of partition \"%s\".\"%s\" of table \"%s\".\"%s\" (source commit LSN %s): the target holds the partitioned table as one table",
+			rc = fail(w, APPLY_STOP, EXIT_APPLY, "cannot apply TRUNCATE of partition \"%s\".\"%s\" of table \"%s\".\"%s\" (source commit LSN %s): the target holds the partitioned table as one table",
 					  m->trunc_part_schemas[i] ? m->trunc_part_schemas[i] : m->trunc_schemas[i],
 					  m->trunc_part_tables[i], m->trunc_schemas[i], m->trunc_tables[i],
-					  lsn_format(xact_commit_lsn, lsnbuf));
-			apply_hint = "The job cannot skip a change, and deleting the partition's rows on the target does not let it go on: run \"migration-split init --drop\" to copy the domain again.";
+					  lsn_format(w->xact.commit_lsn, lsnbuf));
+			w->hint = "The job cannot skip a change, and deleting the partition's rows on the target does not let it go on: run \"migration-split init --drop\" to copy the domain again.";
 			return rc;
 		}
-		qs = job_quote_ident(tgt, job_target_schema_for(aopts, m->trunc_tables[i]));
-		qt = job_quote_ident(tgt, m->trunc_tables[i]);
+		qs = job_quote_ident(w->conn, job_target_schema_for(w->opts, m->trunc_tables[i]));
+		qt = job_quote_ident(w->conn, m->trunc_tables[i]);
 		appendPQExpBuffer(&sql, "%s%s.%s", n++ ? ", " : "", qs, qt);
 		pg_free(qs);
 		pg_free(qt);
@@ -1158,11 +1117,11 @@ apply_truncate(Message *m)
 		appendPQExpBufferStr(&sql, " CASCADE");
 	if (n > 0)
 	{
-		int			ok = PQsendQueryParams(tgt, sql.data, 0, NULL, NULL, NULL, NULL, 0);
+		int			ok = PQsendQueryParams(w->conn, sql.data, 0, NULL, NULL, NULL, NULL, 0);
 
-		queue('T', false, NULL);
-		rc = send_ok(ok);
-		batch_rows++;
+		queue(w, 'T', false, NULL);
+		rc = send_ok(w, ok);
+		w->batch.rows++;
 	}
 	termPQExpBuffer(&sql);
 	return rc;
@@ -1174,8 +1133,8 @@ apply_truncate(Message *m)
  * statement of its own, not prepared: such partitions are rare.  It must
  * change exactly one row, as every U and D must.
  */
-static int
-apply_by_partition_key(ApplyRel *r, Message *m)
+static ApplyResult
+apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m)
 {
 	PQExpBufferData sql;
 	const char **vals;
@@ -1185,15 +1144,15 @@ apply_by_partition_key(ApplyRel *r, Message *m)
 	int			rc;
 	char		lsnbuf[32];
 
-	if ((rc = run_flush()) != APPLY_OK)
+	if ((rc = run_flush(w)) != APPLY_OK)
 		return rc;
 	if (m->nkey != m->nkeycols)
-		return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d key values for %d key columns (source commit LSN %s)",
-					r->schema, r->table, m->nkey, m->nkeycols, lsn_format(xact_commit_lsn, lsnbuf));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" has %d key values for %d key columns (source commit LSN %s)",
+					r->schema, r->table, m->nkey, m->nkeycols, lsn_format(w->xact.commit_lsn, lsnbuf));
 	for (i = 0; i < m->nkeycols; i++)
 		if (m->keycols[i] < 0 || m->keycols[i] >= r->ncols)
-			return fail(EXIT_APPLY, "change of table \"%s.%s\" names key column %d of %d (source commit LSN %s)",
-						r->schema, r->table, m->keycols[i], r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
+			return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" names key column %d of %d (source commit LSN %s)",
+						r->schema, r->table, m->keycols[i], r->ncols, lsn_format(w->xact.commit_lsn, lsnbuf));
 
 	vals = pg_malloc(sizeof(char *) * (r->ncols + m->nkey + 1));
 	unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
@@ -1223,22 +1182,22 @@ apply_by_partition_key(ApplyRel *r, Message *m)
 		appendPQExpBuffer(&sql, "%s%s = $%d", i ? " AND " : "",
 						  r->qcols[m->keycols[i]], n);
 	}
-	rc = PQsendQueryParams(tgt, sql.data, n, NULL, vals, NULL, NULL, 0);
-	queue(m->action, true, r);
+	rc = PQsendQueryParams(w->conn, sql.data, n, NULL, vals, NULL, NULL, 0);
+	queue(w, m->action, true, r);
 	termPQExpBuffer(&sql);
 	pg_free(vals);
 	pg_free(unch);
-	return send_ok(rc);
+	return send_ok(w, rc);
 }
 
 /* The index of a copied table in the sync list, or -1. */
 static int
-find_sync(const char *schema, const char *table)
+find_sync(ApplyWorker *w, const char *schema, const char *table)
 {
 	int			i;
 
-	for (i = 0; i < nsync; i++)
-		if (strcmp(sync_schema[i], schema) == 0 && strcmp(sync_table[i], table) == 0)
+	for (i = 0; i < w->sync->n; i++)
+		if (strcmp(w->sync->schema[i], schema) == 0 && strcmp(w->sync->table[i], table) == 0)
 			return i;
 	return -1;
 }
@@ -1252,15 +1211,15 @@ find_sync(const char *schema, const char *table)
  * job: its later changes are no longer in the stream, and going on would
  * let the target diverge without a word.
  */
-static int
-apply_ownership(Message *m)
+static ApplyResult
+apply_ownership(ApplyWorker *w, Message *m)
 {
 	char		lsnbuf[32];
 	int			i;
 	int			rc;
 
 	if (m->schema == NULL || m->table == NULL)
-		return fail(EXIT_APPLY, "ownership message without schema or table name");
+		return fail(w, APPLY_STOP, EXIT_APPLY, "ownership message without schema or table name");
 
 	if (!m->in_domain)
 	{
@@ -1271,32 +1230,32 @@ apply_ownership(Message *m)
 		 * batch yet: the target then holds the state just before the
 		 * table left.
 		 */
-		if (((m->root_schema && m->root_table && find_sync(m->root_schema, m->root_table) >= 0) ||
-			 ((i = find_sync(m->schema, m->table)) >= 0 && sync_lsn[i] <= xact_commit_lsn)) &&
-			!xact_sent && (rc = apply_flush()) != APPLY_OK)
+		if (((m->root_schema && m->root_table && find_sync(w, m->root_schema, m->root_table) >= 0) ||
+			 ((i = find_sync(w, m->schema, m->table)) >= 0 && w->sync->lsn[i] <= w->xact.commit_lsn)) &&
+			!w->xact.sent && (rc = apply_flush(w)) != APPLY_OK)
 			return rc;
 
-		if (m->root_schema && m->root_table && find_sync(m->root_schema, m->root_table) >= 0)
+		if (m->root_schema && m->root_table && find_sync(w, m->root_schema, m->root_table) >= 0)
 		{
-			rc = fail(EXIT_DOMAIN, "partition \"%s.%s\" of table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
-					  m->schema, m->table, m->root_schema, m->root_table, aopts->domain,
-					  now, lsn_format(xact_commit_lsn, lsnbuf));
-			apply_hint = "The job stopped before this transaction. The target's table would keep the partition's rows and miss their later changes. Run \"migration-split init --drop\" to copy the domain as it is now.";
+			rc = fail(w, APPLY_STOP, EXIT_DOMAIN, "partition \"%s.%s\" of table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
+					  m->schema, m->table, m->root_schema, m->root_table, w->opts->domain,
+					  now, lsn_format(w->xact.commit_lsn, lsnbuf));
+			w->hint = "The job stopped before this transaction. The target's table would keep the partition's rows and miss their later changes. Run \"migration-split init --drop\" to copy the domain as it is now.";
 			return rc;
 		}
-		i = find_sync(m->schema, m->table);
-		if (i < 0 || sync_lsn[i] > xact_commit_lsn)
+		i = find_sync(w, m->schema, m->table);
+		if (i < 0 || w->sync->lsn[i] > w->xact.commit_lsn)
 			return APPLY_OK;	/* not the job's, or copied after this */
-		rc = fail(EXIT_DOMAIN, "table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
-				  m->schema, m->table, aopts->domain, now,
-				  lsn_format(xact_commit_lsn, lsnbuf));
-		apply_hint = "The job stopped before this transaction: the target holds the table as of the transactions applied before it, and its later changes are no longer streamed. Run \"migration-split init --drop\" to copy the domain as it is now.";
+		rc = fail(w, APPLY_STOP, EXIT_DOMAIN, "table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
+				  m->schema, m->table, w->opts->domain, now,
+				  lsn_format(w->xact.commit_lsn, lsnbuf));
+		w->hint = "The job stopped before this transaction: the target holds the table as of the transactions applied before it, and its later changes are no longer streamed. Run \"migration-split init --drop\" to copy the domain as it is now.";
 		return rc;
 	}
 
-	if (find_sync(m->schema, m->table) >= 0)
+	if (find_sync(w, m->schema, m->table) >= 0)
 		return APPLY_OK;		/* the job has it */
-	return join_table(m->schema, m->table);
+	return join_table(w, m->schema, m->table);
 }
 
 /*
@@ -1305,245 +1264,393 @@ apply_ownership(Message *m)
  * changes in transactions that committed before the copy's snapshot are
  * then skipped, later ones applied.
  */
-static int
-join_table(const char *schema, const char *table)
+static ApplyResult
+join_table(ApplyWorker *w, const char *schema, const char *table)
 {
 	char	   *lsn;
 	char	   *err;
 	const char *hint;
 	int			rc;
 
-	rc = tablesync_copy_table(aopts, schema, table, &lsn, &err, &hint);
-	if (rc != APPLY_OK)
+	rc = tablesync_copy_table(w->opts, schema, table, &lsn, &err, &hint);
+	if (rc != 0)
 	{
-		rc = fail(rc, "%s", err);
-		apply_hint = hint;
-		return rc;
+		ApplyResult res;
+
+		res = fail(w, rc == TABLESYNC_RECONNECT ? APPLY_RECONNECT : APPLY_STOP, rc, "%s", err);
+		w->hint = hint;
+		return res;
 	}
-	sync_schema = pg_realloc(sync_schema, sizeof(char *) * (nsync + 1));
-	sync_table = pg_realloc(sync_table, sizeof(char *) * (nsync + 1));
-	sync_lsn = pg_realloc(sync_lsn, sizeof(unsigned long long) * (nsync + 1));
-	sync_schema[nsync] = pg_strdup(schema);
-	sync_table[nsync] = pg_strdup(table);
-	sync_lsn[nsync] = lsn_parse(lsn);
-	nsync++;
+	w->sync->schema = pg_realloc(w->sync->schema, sizeof(char *) * (w->sync->n + 1));
+	w->sync->table = pg_realloc(w->sync->table, sizeof(char *) * (w->sync->n + 1));
+	w->sync->lsn = pg_realloc(w->sync->lsn, sizeof(unsigned long long) * (w->sync->n + 1));
+	w->sync->schema[w->sync->n] = pg_strdup(schema);
+	w->sync->table[w->sync->n] = pg_strdup(table);
+	w->sync->lsn[w->sync->n] = lsn_parse(lsn);
+	w->sync->n++;
 	pg_free(lsn);
 	return APPLY_OK;
 }
 
 /*
- * Commit the open batch with its position.  Returns APPLY_OK,
- * APPLY_RECONNECT or an exit code.
+ * Commit the open batch.  Its source transactions are recorded in
+ * migration_split_job.applied_xacts in the same target transaction as
+ * their changes (the coordinator moves jobs.applied_lsn past them later),
+ * so they are applied exactly when they are recorded.
  */
-int
-apply_flush(void)
+ApplyResult
+apply_flush(ApplyWorker *w)
 {
-	int			rc;
-	char		lsnbuf[32];
-	char		rowsbuf[32];
-	char		xactsbuf[32];
-	const char *params[5];
+	ApplyResult rc;
 
-	if (batch_xacts == 0 && !batch_open)
-		return APPLY_OK;
-	if ((rc = begin_batch()) != APPLY_OK)
+	if ((rc = apply_commit_start(w)) != APPLY_OK ||
+		(rc = apply_commit_send(w)) != APPLY_OK)
 		return rc;
-	if ((rc = run_flush()) != APPLY_OK)
-		return rc;
-	/* check every change before COMMIT is sent */
-	if ((rc = pipe_sync()) != APPLY_OK)
-		return rc;
-
-	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", batch_rows);
-	snprintf(xactsbuf, sizeof(xactsbuf), "%lld", batch_xacts);
-	params[0] = aopts->domain;
-	params[1] = lsn_format(batch_lsn ? batch_lsn : applied_lsn, lsnbuf);
-	params[2] = batch_commit_time;
-	params[3] = rowsbuf;
-	params[4] = xactsbuf;
-	if (PQsendQueryParams(tgt,
-						  "UPDATE " MS_STATE_SCHEMA ".jobs SET applied_lsn = $2,"
-						  " applied_commit_time = COALESCE($3::timestamptz, applied_commit_time),"
-						  " applied_at = pg_catalog.now(), rows_applied = rows_applied + $4,"
-						  " xacts_applied = xacts_applied + $5, last_error = NULL,"
-						  " last_error_at = NULL WHERE domain = $1",
-						  5, NULL, params, NULL, NULL, 0) != 1)
-		return fail(APPLY_RECONNECT, "target: %s", job_error(tgt));
-	queue('S', true, NULL);
-	if ((rc = send_statement("COMMIT", 0, NULL)) != APPLY_OK)
-		return rc;
-	if ((rc = pipe_sync()) != APPLY_OK)
-		return rc;
-
-	if (batch_lsn)
-		applied_lsn = batch_lsn;
-	pg_log_debug("committed %lld source transactions, %lld changes, up to %s",
-				 batch_xacts, batch_rows, lsn_format(applied_lsn, lsnbuf));
-	apply_stats.rows += batch_rows;
-	apply_stats.xacts += batch_xacts;
-	batch_open = false;
-	batch_rows = batch_xacts = 0;
-	batch_lsn = 0;
-	pg_free(batch_commit_time);
-	batch_commit_time = NULL;
-	return APPLY_OK;
-}
-
-ApplyStats	apply_stats;
-
-bool
-apply_batch_due(void)
-{
-	if (!batch_open && batch_xacts == 0)
-		return false;
-	return batch_rows >= aopts->batch_changes ||
-		(now_seconds() - batch_started) * 1000 >= aopts->batch_ms;
-}
-
-double
-apply_batch_age_ms(void)
-{
-	if (!batch_open && batch_xacts == 0)
-		return 0;
-	return (now_seconds() - batch_started) * 1000;
-}
-
-bool
-apply_idle(void)
-{
-	return !in_xact && !batch_open && batch_xacts == 0;
-}
-
-bool
-apply_in_xact(void)
-{
-	return in_xact;
-}
-
-unsigned long long
-apply_position(void)
-{
-	return applied_lsn;
+	return apply_commit_finish(w);
 }
 
 /*
- * Apply one message.  dataStart is the LSN of the XLogData header.
+ * A commit in three steps, so that the coordinator can commit several
+ * workers' batches with their waits overlapping: send every change and a
+ * Sync (apply_commit_start); check every result, then send the batch's
+ * applied_xacts rows, COMMIT and a Sync (apply_commit_send): a change that
+ * failed or missed its row is never committed; wait for COMMIT
+ * (apply_commit_finish).  Each step does nothing unless the previous one
+ * ran.
  */
-int
-apply_message(Message *m, unsigned long long data_start)
+ApplyResult
+apply_commit_start(ApplyWorker *w)
+{
+	ApplyResult rc;
+
+	if (w->batch.xacts == 0 && !w->batch.open)
+		return APPLY_OK;
+	if ((rc = begin_batch(w)) != APPLY_OK)
+		return rc;
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	w->commit_step = 1;
+	return APPLY_OK;
+}
+
+ApplyResult
+apply_commit_send(ApplyWorker *w)
+{
+	ApplyResult rc;
+	char		lsnbuf[32];
+	int			i;
+
+	if (w->commit_step != 1)
+		return APPLY_OK;
+	w->commit_step = 0;
+	/* check every change before COMMIT is sent */
+	if ((rc = pipe_sync_wait(w)) != APPLY_OK)
+		return rc;
+
+	if (w->batch.nx > 0)
+	{
+		PQExpBufferData lsns;
+		PQExpBufferData rows;
+		PQExpBufferData times;
+		const char *params[4];
+		int			ok;
+
+		initPQExpBuffer(&lsns);
+		initPQExpBuffer(&rows);
+		initPQExpBuffer(&times);
+		for (i = 0; i < w->batch.nx; i++)
+		{
+			appendPQExpBuffer(&lsns, "%c%s", i ? ',' : '{', lsn_format(w->batch.x_commit[i], lsnbuf));
+			appendPQExpBuffer(&rows, "%c%lld", i ? ',' : '{', w->batch.x_rows[i]);
+			appendPQExpBufferChar(&times, i ? ',' : '{');
+			if (w->batch.x_time[i])
+				append_array_elem(&times, w->batch.x_time[i]);
+			else
+				appendPQExpBufferStr(&times, "NULL");
+		}
+		appendPQExpBufferChar(&lsns, '}');
+		appendPQExpBufferChar(&rows, '}');
+		appendPQExpBufferChar(&times, '}');
+		params[0] = w->opts->domain;
+		params[1] = lsns.data;
+		params[2] = rows.data;
+		params[3] = times.data;
+		ok = PQsendQueryParams(w->conn,
+							   "INSERT INTO " MS_STATE_SCHEMA ".applied_xacts (domain, commit_lsn, rows, commit_time)"
+							   " SELECT $1, x.l, x.r, x.t FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.pg_lsn[]),"
+							   " pg_catalog.unnest($3::pg_catalog.int8[]),"
+							   " pg_catalog.unnest($4::pg_catalog.timestamptz[])) AS x(l, r, t)",
+							   4, NULL, params, NULL, NULL, 0);
+		termPQExpBuffer(&lsns);
+		termPQExpBuffer(&rows);
+		termPQExpBuffer(&times);
+		queue(w, 'S', 0, NULL);
+		if ((rc = send_ok(w, ok)) != APPLY_OK)
+			return rc;
+	}
+	if ((rc = send_statement(w, "COMMIT", 0, NULL)) != APPLY_OK)
+		return rc;
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	w->commit_step = 2;
+	return APPLY_OK;
+}
+
+ApplyResult
+apply_commit_finish(ApplyWorker *w)
+{
+	ApplyResult rc;
+	char		lsnbuf[32];
+
+	if (w->commit_step != 2)
+		return APPLY_OK;
+	w->commit_step = 0;
+	if ((rc = pipe_sync_wait(w)) != APPLY_OK)
+		return rc;
+
+	pg_log_debug("worker %d committed %lld source transactions, %lld changes, up to %s",
+				 w->id, w->batch.xacts, w->batch.rows, lsn_format(w->batch.lsn, lsnbuf));
+	w->shared->stats.rows += w->batch.rows;
+	w->shared->stats.xacts += w->batch.xacts;
+	w->commits++;
+	batch_clear(w);
+	return APPLY_OK;
+}
+
+/* Empty the batch after its commit (or when the session ends). */
+static void
+batch_clear(ApplyWorker *w)
+{
+	int			i;
+
+	for (i = 0; i < w->batch.nx; i++)
+		pg_free(w->batch.x_time[i]);
+	w->batch.nx = 0;
+	w->batch.open = false;
+	w->batch.rows = w->batch.xacts = 0;
+	w->batch.lsn = 0;
+	/* a transaction being received has no changes in the batch now */
+	w->xact.rows = 0;
+}
+
+/*
+ * Send what libpq holds for the target now.  In pipeline mode libpq sends
+ * only when its buffer is full: without this, a worker's target would sit
+ * idle while the coordinator feeds the others.
+ */
+ApplyResult
+apply_push(ApplyWorker *w)
+{
+	if (PQflush(w->conn) != 0)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	return APPLY_OK;
+}
+
+/* Whether the batch is big or old enough to be committed. */
+bool
+apply_batch_due(ApplyWorker *w)
+{
+	if (!w->batch.open && w->batch.xacts == 0)
+		return false;
+	return w->batch.rows >= w->opts->batch_changes ||
+		(now_seconds() - w->batch.started) * 1000 >= w->opts->batch_ms;
+}
+
+double
+apply_batch_age_ms(ApplyWorker *w)
+{
+	if (!w->batch.open && w->batch.xacts == 0)
+		return 0;
+	return (now_seconds() - w->batch.started) * 1000;
+}
+
+/* Nothing received and not committed. */
+bool
+apply_idle(ApplyWorker *w)
+{
+	return !w->xact.active && !w->batch.open && w->batch.xacts == 0;
+}
+
+/*
+ * B: a source transaction begins.  It is skipped when it committed before
+ * the session's start position (the coordinator does not pass on those it
+ * knows to be applied from migration_split_job.applied_xacts).
+ */
+static ApplyResult
+handle_begin(ApplyWorker *w, Message *m, unsigned long long data_start)
+{
+	char		lsnbuf[32];
+	ApplyResult rc;
+
+	if (m->streamed)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "streamed in-progress transactions are not supported");
+	w->xact.active = true;
+	w->xact.xid = m->xid;
+	w->xact.commit_lsn = m->commit_lsn ? lsn_parse(m->commit_lsn) : data_start;
+	w->xact.skip = w->xact.commit_lsn < w->start_lsn;
+	w->xact.sent = false;
+	/* see commit_before_alter() */
+	if (!w->xact.skip && w->xact.commit_lsn == w->shared->split_before_lsn && w->batch.xacts > 0 &&
+		(rc = apply_flush(w)) != APPLY_OK)
+		return rc;
+	w->xact.rows = w->batch.rows;
+	if (w->xact.skip)
+		pg_log_debug("skipping transaction %llu committed at %s, already applied",
+					 w->xact.xid, lsn_format(w->xact.commit_lsn, lsnbuf));
+	return APPLY_OK;
+}
+
+/* C: the source transaction is in the batch. */
+static ApplyResult
+handle_commit(ApplyWorker *w, Message *m, unsigned long long data_start)
+{
+	char		lsnbuf[32];
+
+	if (!w->xact.active)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "commit message without a transaction (LSN %s)",
+					lsn_format(data_start, lsnbuf));
+	w->xact.active = false;
+	if (w->xact.skip)
+		return APPLY_OK;
+	if (w->batch.nx >= w->batch.capx)
+	{
+		w->batch.capx = w->batch.capx ? w->batch.capx * 2 : 64;
+		w->batch.x_commit = pg_realloc(w->batch.x_commit, sizeof(unsigned long long) * w->batch.capx);
+		w->batch.x_rows = pg_realloc(w->batch.x_rows, sizeof(long long) * w->batch.capx);
+		w->batch.x_time = pg_realloc(w->batch.x_time, sizeof(char *) * w->batch.capx);
+	}
+	w->batch.x_commit[w->batch.nx] = w->xact.commit_lsn;
+	w->batch.x_rows[w->batch.nx] = w->batch.rows - w->xact.rows;
+	w->batch.x_time[w->batch.nx] = m->commit_time ? pg_strdup(m->commit_time) : NULL;
+	w->batch.nx++;
+	w->batch.xacts++;
+	w->batch.lsn = m->end_lsn ? lsn_parse(m->end_lsn) : data_start;
+	if (m->commit_time)
+	{
+		pg_free(w->batch.commit_time);
+		w->batch.commit_time = pg_strdup(m->commit_time);
+	}
+	if (w->batch.xacts == 1 && !w->batch.open)
+		w->batch.started = now_seconds();
+	return APPLY_OK;
+}
+
+/*
+ * I, U, D: one change, checked against the relation map, then given to the
+ * coalescer (inserts, deletes by a one-column key) or sent as it is.
+ */
+static ApplyResult
+handle_change(ApplyWorker *w, Message *m, unsigned long long data_start)
 {
 	ApplyRel   *r;
 	char		lsnbuf[32];
-	int			rc;
+	ApplyResult rc;
+
+	if (!w->xact.active)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change outside of a transaction (LSN %s)",
+					lsn_format(data_start, lsnbuf));
+	if (w->xact.skip)
+		return APPLY_OK;
+	r = relmap_lookup(&w->relmap, m->relid);
+	if (r == NULL)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change of relation %u (\"%s.%s\") without relation message (source commit LSN %s)",
+					m->relid, m->schema ? m->schema : "?", m->table ? m->table : "?",
+					lsn_format(w->xact.commit_lsn, lsnbuf));
+	if (w->xact.commit_lsn < r->sync_lsn)
+		return APPLY_OK;		/* already in the table's copy */
+	if (m->action != MSG_DELETE && m->nnew != r->ncols)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
+					r->schema, r->table, m->nnew, r->ncols, lsn_format(w->xact.commit_lsn, lsnbuf));
+	if (m->action != MSG_INSERT && m->nkeycols > 0 && !m->key_null)
+	{
+		/* a partition's own replica identity */
+		if ((rc = begin_batch(w)) != APPLY_OK)
+			return rc;
+		w->xact.sent = true;
+		w->batch.rows++;
+		return apply_by_partition_key(w, r, m);
+	}
+	if (m->action != MSG_INSERT && (m->key_null || m->nkey != r->nkey || r->nkey == 0))
+	{
+		rc = fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
+				  action_name(m->action), r->schema, r->table,
+				  lsn_format(w->xact.commit_lsn, lsnbuf), r->replident);
+		/* nothing on the target can identify the row */
+		w->hint = "Add a primary key or a replica identity to the table on the source, then run \"migration-split init --drop\" to copy the domain again.";
+		return rc;
+	}
+	if ((rc = begin_batch(w)) != APPLY_OK)
+		return rc;
+	w->xact.sent = true;
+	w->batch.rows++;
+	if (m->action == MSG_INSERT)
+		return apply_insert(w, r, m);
+	if (m->action == MSG_UPDATE)
+		return apply_update(w, r, m);
+	return apply_delete(w, r, m);
+}
+
+/* O: a table joined or left the domain. */
+static ApplyResult
+handle_ownership(ApplyWorker *w, Message *m, unsigned long long data_start)
+{
+	char		lsnbuf[32];
+
+	if (!w->xact.active)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "ownership message outside of a transaction (LSN %s)",
+					lsn_format(data_start, lsnbuf));
+	if (w->xact.skip)
+		return APPLY_OK;
+	return apply_ownership(w, m);
+}
+
+/* T: tables truncated. */
+static ApplyResult
+handle_truncate(ApplyWorker *w, Message *m)
+{
+	ApplyResult rc;
+
+	if (w->xact.skip)
+		return APPLY_OK;
+	if ((rc = begin_batch(w)) != APPLY_OK)
+		return rc;
+	w->xact.sent = true;
+	return apply_truncate(w, m);
+}
+
+/*
+ * Apply one message: dispatch to the handler of its kind.  data_start is
+ * the LSN of the XLogData header.
+ */
+ApplyResult
+apply_message(ApplyWorker *w, Message *m, unsigned long long data_start)
+{
+	ApplyResult rc;
 
 	/* a run continues only through inserts, deletes and transaction ends */
-	if (run_n > 0 && m->action != MSG_INSERT && m->action != MSG_DELETE &&
+	if (w->run.n > 0 && m->action != MSG_INSERT && m->action != MSG_DELETE &&
 		m->action != MSG_BEGIN && m->action != MSG_COMMIT &&
-		(rc = run_flush()) != APPLY_OK)
+		(rc = run_flush(w)) != APPLY_OK)
 		return rc;
 
 	switch (m->action)
 	{
 		case MSG_BEGIN:
-			if (m->streamed)
-				return fail(EXIT_APPLY, "streamed in-progress transactions are not supported");
-			in_xact = true;
-			xact_xid = m->xid;
-			xact_commit_lsn = m->commit_lsn ? lsn_parse(m->commit_lsn) : data_start;
-			skip_xact = xact_commit_lsn < start_lsn;
-			xact_sent = false;
-			/* see commit_before_alter() */
-			if (!skip_xact && xact_commit_lsn == split_before_lsn && batch_xacts > 0 &&
-				(rc = apply_flush()) != APPLY_OK)
-				return rc;
-			if (skip_xact)
-				pg_log_debug("skipping transaction %llu committed at %s, already applied",
-							 xact_xid, lsn_format(xact_commit_lsn, lsnbuf));
-			return APPLY_OK;
-
+			return handle_begin(w, m, data_start);
 		case MSG_COMMIT:
-			if (!in_xact)
-				return fail(EXIT_APPLY, "commit message without a transaction (LSN %s)",
-							lsn_format(data_start, lsnbuf));
-			in_xact = false;
-			if (skip_xact)
-				return APPLY_OK;
-			batch_xacts++;
-			batch_lsn = m->end_lsn ? lsn_parse(m->end_lsn) : data_start;
-			if (m->commit_time)
-			{
-				pg_free(batch_commit_time);
-				batch_commit_time = pg_strdup(m->commit_time);
-			}
-			if (batch_xacts == 1 && !batch_open)
-				batch_started = now_seconds();
-			return APPLY_OK;
-
+			return handle_commit(w, m, data_start);
 		case MSG_RELATION:
-			return apply_relation(m);
-
+			return apply_relation(w, m);
 		case MSG_INSERT:
 		case MSG_UPDATE:
 		case MSG_DELETE:
-			if (!in_xact)
-				return fail(EXIT_APPLY, "change outside of a transaction (LSN %s)",
-							lsn_format(data_start, lsnbuf));
-			if (skip_xact)
-				return APPLY_OK;
-			r = find_rel(m->relid);
-			if (r == NULL)
-				return fail(EXIT_APPLY, "change of relation %u (\"%s.%s\") without relation message (source commit LSN %s)",
-							m->relid, m->schema ? m->schema : "?", m->table ? m->table : "?",
-							lsn_format(xact_commit_lsn, lsnbuf));
-			if (xact_commit_lsn < r->sync_lsn)
-				return APPLY_OK;	/* already in the table's copy */
-			if (m->action != MSG_DELETE && m->nnew != r->ncols)
-				return fail(EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
-							r->schema, r->table, m->nnew, r->ncols, lsn_format(xact_commit_lsn, lsnbuf));
-			if (m->action != MSG_INSERT && m->nkeycols > 0 && !m->key_null)
-			{
-				/* a partition's own replica identity */
-				if ((rc = begin_batch()) != APPLY_OK)
-					return rc;
-				xact_sent = true;
-				batch_rows++;
-				return apply_by_partition_key(r, m);
-			}
-			if (m->action != MSG_INSERT && (m->key_null || m->nkey != r->nkey || r->nkey == 0))
-			{
-				rc = fail(EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s): the change carries no usable key (replica identity \"%c\")",
-						  action_name(m->action), r->schema, r->table,
-						  lsn_format(xact_commit_lsn, lsnbuf), r->replident);
-				/* nothing on the target can identify the row */
-				apply_hint = "Add a primary key or a replica identity to the table on the source, then run \"migration-split init --drop\" to copy the domain again.";
-				return rc;
-			}
-			if ((rc = begin_batch()) != APPLY_OK)
-				return rc;
-			xact_sent = true;
-			batch_rows++;
-			if (m->action == MSG_INSERT)
-				return apply_insert(r, m);
-			if (m->action == MSG_UPDATE)
-				return apply_update(r, m);
-			return apply_delete(r, m);
-
+			return handle_change(w, m, data_start);
 		case MSG_OWNERSHIP:
-			if (!in_xact)
-				return fail(EXIT_APPLY, "ownership message outside of a transaction (LSN %s)",
-							lsn_format(data_start, lsnbuf));
-			if (skip_xact)
-				return APPLY_OK;
-			return apply_ownership(m);
-
+			return handle_ownership(w, m, data_start);
 		case MSG_TRUNCATE:
-			if (skip_xact)
-				return APPLY_OK;
-			if ((rc = begin_batch()) != APPLY_OK)
-				return rc;
-			xact_sent = true;
-			return apply_truncate(m);
-
+			return handle_truncate(w, m);
 		default:
 			/* M and anything newer: nothing to apply */
 			return APPLY_OK;
@@ -1551,37 +1658,45 @@ apply_message(Message *m, unsigned long long data_start)
 }
 
 /*
- * Forget the connection (after an error); an open batch is rolled back by
- * the server when the connection closes.
+ * An "R" message that another worker applied (adding columns, copying a
+ * joining table): enter the relation into this worker's map only.
+ */
+ApplyResult
+apply_learn_relation(ApplyWorker *w, Message *m)
+{
+	SourceXact	save = w->xact;
+	ApplyResult rc;
+
+	w->xact.skip = true;		/* no tablesync: the other worker did it */
+	rc = apply_relation(w, m);
+	w->xact = save;
+	return rc;
+}
+
+/*
+ * End the worker: close its connection (an open batch is rolled back by
+ * the server) and free what it holds.
  */
 void
-apply_reset(void)
+apply_reset(ApplyWorker *w)
 {
-	int			i;
-
-	for (i = 0; i < nrels; i++)
-	{
-		free_rel_contents(rels[i]);
-		pg_free(rels[i]);
-	}
-	run_discard();
-	nrels = 0;
-	lastrel = NULL;
-	for (i = 0; i < nsync; i++)
-	{
-		pg_free(sync_schema[i]);
-		pg_free(sync_table[i]);
-	}
-	pg_free(sync_schema);
-	pg_free(sync_table);
-	pg_free(sync_lsn);
-	sync_schema = sync_table = NULL;
-	sync_lsn = NULL;
-	nsync = 0;
-	batch_open = false;
-	batch_rows = batch_xacts = 0;
-	batch_lsn = 0;
-	in_xact = false;
-	npending = phead = 0;
-	tgt = NULL;
+	relmap_clear(&w->relmap);
+	run_discard(w);
+	pg_free(w->run.vals);
+	w->run.vals = NULL;
+	batch_clear(w);
+	pg_free(w->batch.x_commit);
+	pg_free(w->batch.x_rows);
+	pg_free(w->batch.x_time);
+	pg_free(w->batch.commit_time);
+	w->batch.x_commit = NULL;
+	w->batch.x_rows = NULL;
+	w->batch.x_time = NULL;
+	w->batch.commit_time = NULL;
+	w->batch.capx = 0;
+	w->xact.active = false;
+	w->pipe.n = w->pipe.head = 0;
+	if (w->conn)
+		PQfinish(w->conn);
+	w->conn = NULL;
 }

@@ -1,7 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * apply.h
- *		Interface of apply.c, used by stream.c.
+ *		The apply pipeline of the stream: one apply worker per target
+ *		connection (apply.c), the coordinator that routes source
+ *		transactions to the workers (coordinator.c), and the relation map
+ *		(relmap.c).
+ *
+ * Every function of these files returns an ApplyResult.  APPLY_STOP
+ * carries an exit code (exit_codes.h) and a message, kept in the worker or
+ * the coordinator that failed; the other results need none.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -11,12 +18,20 @@
 #define MS_JOB_APPLY_H
 
 #include "job.h"
+#include "relmap.h"
 
-/* return values besides exit codes */
-#define APPLY_OK			0
-#define APPLY_RECONNECT		(-1)
-/* end the session and start again at once from the applied position */
-#define APPLY_REPLAY		(-2)
+typedef enum ApplyResult
+{
+	APPLY_OK = 0,
+	APPLY_RECONNECT,			/* a server went away: new session after a
+								 * backoff */
+	APPLY_REPLAY,				/* end the session and start again at once
+								 * from the applied position */
+	APPLY_STOP					/* stop the job with exit_code and the error */
+} ApplyResult;
+
+/* tablesync_copy_table: the source went away (else APPLY_OK or exit code) */
+#define TABLESYNC_RECONNECT	(-1)
 
 typedef struct ApplyStats
 {
@@ -24,19 +39,154 @@ typedef struct ApplyStats
 	long long	xacts;			/* source transactions applied in this run */
 } ApplyStats;
 
-extern ApplyStats apply_stats;
+/*
+ * What outlives one session of the stream command: the source transaction
+ * that must begin a target transaction of its own (see
+ * commit_before_alter), and the counters of the run.
+ */
+typedef struct ApplyShared
+{
+	const JobOptions *opts;
+	unsigned long long split_before_lsn;
+	ApplyStats	stats;
+} ApplyShared;
 
-extern int	apply_start(PGconn *conn, const JobOptions *opts, const char *applied);
-extern int	apply_message(Message *m, unsigned long long data_start);
-extern int	apply_flush(void);
-extern bool apply_batch_due(void);
-extern bool apply_idle(void);
-extern double apply_batch_age_ms(void);
-extern bool apply_in_xact(void);
-extern unsigned long long apply_position(void);
-extern const char *apply_last_error(void);
-extern const char *apply_last_hint(void);
-extern void apply_reset(void);
+/* The tables the job copied, with the LSN of each table's snapshot. */
+typedef struct SyncList
+{
+	int			n;
+	char	  **schema;
+	char	  **table;
+	unsigned long long *lsn;
+} SyncList;
+
+/* A statement sent on a worker's connection whose result is not yet read. */
+typedef struct Pending
+{
+	char		action;			/* I, U, D, T, or 'S' for a statement */
+	int			expect_rows;	/* must affect exactly this many rows; 0: any */
+	int			nrows;			/* source changes in this statement */
+	ApplyRel   *rel;
+	unsigned long long commit_lsn;	/* of the (first) change */
+	unsigned long long last_lsn;	/* of the last change */
+	unsigned long long xid;
+} Pending;
+
+/* statements sent but not yet checked: at most MAX_PENDING */
+#define MAX_PENDING 2000
+#define PENDING_RING (MAX_PENDING + 16)
+
+/* The libpq pipeline of a worker: statements whose results are unread. */
+typedef struct TargetPipeline
+{
+	Pending		pending[PENDING_RING];
+	int			head;
+	int			n;
+} TargetPipeline;
+
+/*
+ * The open target transaction of a worker: the source transactions it
+ * holds, recorded in migration_split_job.applied_xacts when it commits.
+ */
+typedef struct ApplyBatch
+{
+	bool		open;			/* BEGIN sent */
+	long long	rows;
+	long long	xacts;
+	unsigned long long lsn;		/* end LSN of its last source commit */
+	char	   *commit_time;	/* of its last source commit */
+	double		started;
+	int			nx;				/* source transactions, for applied_xacts */
+	int			capx;
+	unsigned long long *x_commit;	/* their commit LSNs */
+	long long  *x_rows;			/* their changes */
+	char	  **x_time;			/* their commit times */
+} ApplyBatch;
+
+/* longest run of inserts or deletes sent as one statement */
+#define RUN_MAX RELMAP_RUN_MAX
+
+/*
+ * The insert/delete coalescer: a run of inserts into one table, or of
+ * deletes from one table with a one-column key, sent as one statement.
+ */
+typedef struct Coalescer
+{
+	ApplyRel   *rel;
+	char		action;
+	int			n;
+	char	  **vals;			/* n rows of nsent values (I) or 1 key (D) */
+	unsigned long long first_lsn;
+	unsigned long long first_xid;
+} Coalescer;
+
+/* The source transaction a worker is receiving. */
+typedef struct SourceXact
+{
+	bool		active;
+	bool		skip;			/* applied before */
+	bool		sent;			/* some of its changes are in the batch */
+	unsigned long long commit_lsn;
+	unsigned long long xid;
+	long long	rows;			/* batch.rows when it began */
+} SourceXact;
+
+/* One apply worker: a target connection and what is in flight on it. */
+typedef struct ApplyWorker
+{
+	int			id;
+	PGconn	   *conn;
+	const JobOptions *opts;
+	ApplyShared *shared;
+	SyncList   *sync;			/* the session's, shared by its workers */
+	RelMap		relmap;
+	TargetPipeline pipe;
+	ApplyBatch	batch;
+	Coalescer	run;
+	SourceXact	xact;
+	unsigned long long start_lsn;	/* applied position at session start */
+	long long	commits;		/* batches committed in this session */
+	int			commit_step;	/* 1: Sync sent, 2: COMMIT sent */
+	char	   *error;
+	const char *hint;			/* NULL: the generic one of stream.c */
+	int			exit_code;		/* with APPLY_STOP */
+} ApplyWorker;
+
+/* apply.c: one worker */
+extern ApplyResult apply_start(ApplyWorker *w, PGconn *conn, ApplyShared *shared,
+							   SyncList *sync, const char *applied);
+extern ApplyResult apply_message(ApplyWorker *w, Message *m,
+								 unsigned long long data_start);
+extern ApplyResult apply_learn_relation(ApplyWorker *w, Message *m);
+extern ApplyResult apply_flush(ApplyWorker *w);
+extern ApplyResult apply_commit_start(ApplyWorker *w);
+extern ApplyResult apply_commit_send(ApplyWorker *w);
+extern ApplyResult apply_commit_finish(ApplyWorker *w);
+extern ApplyResult apply_push(ApplyWorker *w);
+extern bool apply_batch_due(ApplyWorker *w);
+extern double apply_batch_age_ms(ApplyWorker *w);
+extern bool apply_idle(ApplyWorker *w);
+extern void apply_reset(ApplyWorker *w);
+extern void sync_list_free(SyncList *sync);
+extern bool sync_list_load(SyncList *sync, PGconn *conn, const char *domain);
+
+/* coordinator.c: the workers of a session */
+typedef struct Coordinator Coordinator;
+
+extern Coordinator *coord_start(PGconn *ctl, ApplyShared *shared,
+								const char *applied, ApplyResult *result);
+extern ApplyResult coord_message(Coordinator *c, Message *m,
+								 unsigned long long data_start);
+extern ApplyResult coord_flush(Coordinator *c);
+extern bool coord_batch_due(Coordinator *c);
+extern double coord_batch_age_ms(Coordinator *c);
+extern bool coord_idle(Coordinator *c);
+extern bool coord_in_xact(Coordinator *c);
+extern unsigned long long coord_position(Coordinator *c);
+extern const char *coord_error(Coordinator *c);
+extern const char *coord_hint(Coordinator *c);
+extern int	coord_exit_code(Coordinator *c);
+extern void coord_end(Coordinator *c);
 
 /* tablesync.c */
 extern int	tablesync_copy_table(const JobOptions *opts, const char *schema,

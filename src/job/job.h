@@ -14,7 +14,9 @@
  *	progress.c	progress bar on a terminal, periodic lines otherwise
  *	init.c		the "init" subcommand
  *	message.c	parsing of the output plugin's JSON messages
- *	apply.c		applying decoded changes to the target
+ *	coordinator.c	parallel apply: source transactions routed to workers
+ *	apply.c		an apply worker: changes applied on one target connection
+ *	relmap.c	an apply worker's map of the source's relations
  *	spool.c		streamed in-progress transactions, kept until they end
  *	tablesync.c	online copy of a table that joined the domain while streaming
  *	stream.c	the "stream" subcommand: replication protocol loop
@@ -47,6 +49,13 @@
 #define MS_STATE_SCHEMA		"migration_split_job"
 #define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
+/*
+ * stream: apply workers by default.  bench/job_apply.sh on the 2-core
+ * development machine measured no gain from more (README, "Performance"),
+ * so one; more pay when the target's apply is what limits the stream.
+ */
+#define DEFAULT_APPLY_JOBS	1
+
 /* Options common to every subcommand, plus per-subcommand ones. */
 typedef struct JobOptions
 {
@@ -63,6 +72,7 @@ typedef struct JobOptions
 	int			progress;		/* -1 auto, 0 off, 1 on */
 	int			batch_changes;	/* stream: changes per target transaction */
 	int			batch_ms;		/* stream: max time per target transaction */
+	int			apply_jobs;		/* stream: apply workers (target connections) */
 	int			status_interval;	/* stream: seconds between status lines */
 	int			max_retries;	/* stream: reconnect attempts, 0 = forever */
 	bool		drop;			/* init --drop: start over */

@@ -143,6 +143,8 @@ usage_stream(void)
 			 "                             (default: 10000)\n"));
 	printf(_("      --batch-time=MS        commit on the target at least every MS\n"
 			 "                             milliseconds (default: 100)\n"));
+	printf(_("      --apply-jobs=N         apply independent transactions over N target\n"
+			 "                             connections (default: %d)\n"), DEFAULT_APPLY_JOBS);
 	printf(_("      --status-interval=SEC  print a status line every SEC seconds, 0 = never\n"
 			 "                             (default: 10)\n"));
 	printf(_("      --max-retries=N        give up after N failed reconnections in a row,\n"
@@ -333,7 +335,8 @@ enum
 	OPT_MAX_DIFFS,
 	OPT_CHUNK_ROWS,
 	OPT_NO_REVERSE,
-	OPT_REVERSE
+	OPT_REVERSE,
+	OPT_APPLY_JOBS
 };
 
 static int
@@ -395,6 +398,7 @@ main(int argc, char **argv)
 		{"until-caught-up", no_argument, NULL, OPT_UNTIL_CAUGHT_UP},
 		{"batch-changes", required_argument, NULL, OPT_BATCH_CHANGES},
 		{"batch-time", required_argument, NULL, OPT_BATCH_TIME},
+		{"apply-jobs", required_argument, NULL, OPT_APPLY_JOBS},
 		{"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
 		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -471,6 +475,7 @@ main(int argc, char **argv)
 	opts.progress = -1;
 	opts.batch_changes = 10000;
 	opts.batch_ms = 100;
+	opts.apply_jobs = DEFAULT_APPLY_JOBS;
 	opts.status_interval = 10;
 	opts.timeout = -1;		/* cutover: 30, verify: 60 */
 	opts.verify_max_age = 3600;
@@ -535,6 +540,9 @@ main(int argc, char **argv)
 				break;
 			case OPT_BATCH_TIME:
 				opts.batch_ms = parse_int_option(optarg, "--batch-time", 1, 3600000);
+				break;
+			case OPT_APPLY_JOBS:
+				opts.apply_jobs = parse_int_option(optarg, "--apply-jobs", 1, 64);
 				break;
 			case OPT_STATUS_INTERVAL:
 				opts.status_interval = parse_int_option(optarg, "--status-interval", 0, 86400);

@@ -6,9 +6,11 @@
  * One row per domain in migration_split_job.jobs (slot, source system
  * identifier, phase, last applied source commit, counters, last error) and
  * one row per table in migration_split_job.tables (copy state and the LSN of
- * the snapshot the table was copied at).  The applied position is updated in
- * the same transaction as the changes it covers: that is what makes the
- * stream exactly-once.
+ * the snapshot the table was copied at).  Source transactions applied
+ * beyond the job row's position are recorded in
+ * migration_split_job.applied_xacts in the same target transaction as their
+ * changes: that is what makes the stream exactly-once (coordinator.c states
+ * the invariant).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -72,6 +74,25 @@ static const char *state_ddl_verify =
 " ADD COLUMN IF NOT EXISTS hold_expires_at timestamptz,"
 " ADD COLUMN IF NOT EXISTS held_lsn pg_catalog.pg_lsn;\n";
 
+/*
+ * parallel apply (1.1): the source transactions that apply workers
+ * committed beyond jobs.applied_lsn.  A worker inserts the rows of its
+ * batch's transactions in the batch's own target transaction; the
+ * coordinator then moves jobs.applied_lsn over every transaction committed
+ * without a gap before it and deletes their rows in one statement.  A
+ * source transaction is applied on the target exactly when its commit LSN
+ * is below jobs.applied_lsn or it has a row here (see coordinator.c).
+ * rows and commit_time feed the job row's counters when the rows go.
+ */
+static const char *state_ddl_apply =
+"CREATE TABLE IF NOT EXISTS " MS_STATE_SCHEMA ".applied_xacts (\n"
+"  domain text NOT NULL REFERENCES " MS_STATE_SCHEMA ".jobs ON DELETE CASCADE,\n"
+"  commit_lsn pg_catalog.pg_lsn NOT NULL,\n"
+"  rows bigint NOT NULL,\n"
+"  commit_time timestamptz,\n"
+"  PRIMARY KEY (domain, commit_lsn)\n"
+");\n";
+
 bool
 state_schema_exists(PGconn *tgt)
 {
@@ -119,8 +140,20 @@ state_has_verify_columns(PGconn *tgt)
 void
 state_ensure_columns(PGconn *tgt)
 {
-	if (state_schema_exists(tgt) && !state_has_verify_columns(tgt))
+	PGresult   *res;
+	bool		has_applied;
+
+	if (!state_schema_exists(tgt))
+		return;
+	if (!state_has_verify_columns(tgt))
 		job_command(tgt, "target", state_ddl_verify);
+	res = job_query(tgt, "target",
+					"SELECT pg_catalog.to_regclass('" MS_STATE_SCHEMA ".applied_xacts') IS NOT NULL",
+					0, NULL);
+	has_applied = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!has_applied)
+		job_command(tgt, "target", state_ddl_apply);
 }
 
 /*

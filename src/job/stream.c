@@ -3,9 +3,11 @@
  * stream.c
  *		The "stream" subcommand: replication protocol loop.
  *
- * One session = one target connection + one replication connection to the
- * source.  START_REPLICATION begins at the position stored on the target;
- * XLogData messages carry the plugin's JSON messages, which apply.c applies;
+ * One session = a replication connection to the source, a target
+ * connection for the job row, one for holds, and the apply workers' target
+ * connections (coordinator.c, apply.c).  START_REPLICATION begins at the
+ * position stored on the target; XLogData messages carry the plugin's JSON
+ * messages, which the coordinator routes to the apply workers;
  * those of streamed in-progress transactions wait in a spool (spool.c)
  * until their streamed commit, and are then applied like one transaction.
  * Standby status updates report as flushed the end of the last source
@@ -36,6 +38,13 @@
  * hold_lsn) and waits until the hold changes, is cleared, or expires.  The
  * target then holds exactly the source transactions committed before H.
  *
+ * Shape (as PostgreSQL's apply worker): stream_session opens the session
+ * and runs session_loop, a short read-dispatch-feedback loop: each copy
+ * message goes to its handler (session_data, session_keepalive), a pause in
+ * the stream to session_idle (commit, feedback, holds, caught up).  The
+ * state of a session is in its StreamSession, what outlives sessions in
+ * the StreamRun; every step returns an ApplyResult.
+ *
  * Copyright (c) 2026, migration_split developers
  *
  *-------------------------------------------------------------------------
@@ -53,8 +62,6 @@
 #include "apply.h"
 #include "spool.h"
 
-#define SESSION_RECONNECT	(-1)
-#define SESSION_REPLAY		(-2)	/* reconnect at once, no backoff */
 #define SPOOL_FAILED		(-10)	/* spool file or spooled message unusable */
 
 /* a batch younger than this waits for more data before committing */
@@ -66,11 +73,6 @@
 /* microseconds between 2000-01-01 and 1970-01-01 */
 #define PG_EPOCH_OFFSET_USEC	(946684800LL * 1000000LL)
 
-static unsigned long long stop_lsn;	/* --until-caught-up target */
-static unsigned long long server_end;	/* WAL end seen while idle */
-static unsigned long long received_lsn;
-static unsigned long long last_reported;
-
 /* a hold requested by verify, as last read from the job row */
 typedef struct StreamHold
 {
@@ -81,6 +83,35 @@ typedef struct StreamHold
 	unsigned long long ignored; /* a hold we are already past */
 	double		last_poll;
 } StreamHold;
+
+/* What lasts as long as the stream command: options, position to reach. */
+typedef struct StreamRun
+{
+	const JobOptions *given;
+	ApplyShared shared;			/* the apply workers' */
+	unsigned long long stop_lsn;	/* --until-caught-up target */
+	unsigned long long position;	/* applied, as the last session ended */
+} StreamRun;
+
+/* One session: the connections and what is in flight. */
+typedef struct StreamSession
+{
+	StreamRun  *run;
+	JobOptions	opts;			/* with the job's slot and target schema */
+	PGconn	   *tgt;			/* autocommit: the job row */
+	PGconn	   *repl;
+	JobState	js;
+	Coordinator *apply;
+	Spool		spool;
+	StreamHold	hold;
+	unsigned long long server_end;	/* WAL end seen while idle */
+	unsigned long long received_lsn;
+	unsigned long long last_reported;
+	double		last_status;
+	double		last_feedback;
+	bool		progress;		/* something was applied */
+	int			exit_code;		/* with APPLY_STOP */
+} StreamSession;
 
 unsigned long long
 lsn_parse(const char *str)
@@ -136,25 +167,26 @@ get64(const char *p)
 
 /* the position that may be confirmed as flushed */
 static unsigned long long
-confirmable_position(void)
+confirmable_position(StreamSession *s)
 {
-	unsigned long long pos = apply_position();
+	unsigned long long pos = coord_position(s->apply);
 
-	if (apply_idle() && server_end > pos)
-		pos = server_end;
+	if (coord_idle(s->apply) && s->server_end > pos)
+		pos = s->server_end;
 	return pos;
 }
 
 static bool
-send_feedback(PGconn *repl, bool force)
+send_feedback(StreamSession *s, bool force)
 {
 	char		buf[1 + 8 * 4 + 1];
-	unsigned long long flush = confirmable_position();
+	unsigned long long flush = confirmable_position(s);
+	PGconn	   *repl = s->repl;
 
-	if (!force && flush == last_reported)
+	if (!force && flush == s->last_reported)
 		return true;
 	buf[0] = 'r';
-	put64(buf + 1, received_lsn > flush ? received_lsn : flush);	/* write */
+	put64(buf + 1, s->received_lsn > flush ? s->received_lsn : flush);	/* write */
 	put64(buf + 9, flush);		/* flush */
 	put64(buf + 17, flush);		/* apply */
 	put64(buf + 25, (unsigned long long) pg_now_usec());
@@ -164,17 +196,18 @@ send_feedback(PGconn *repl, bool force)
 		pg_log_warning("could not send feedback to the source: %s", job_error(repl));
 		return false;
 	}
-	last_reported = flush;
+	s->last_reported = flush;
 	return true;
 }
 
 static void
-print_status(const char *domain)
+print_status(StreamRun *run, unsigned long long position)
 {
 	char		b1[32];
 
 	pg_log_info("domain %s: applied up to %s, %lld transactions and %lld changes in this run",
-				domain, lsn_format(apply_position(), b1), apply_stats.xacts, apply_stats.rows);
+				run->given->domain, lsn_format(position, b1), run->shared.stats.xacts,
+				run->shared.stats.rows);
 }
 
 /*
@@ -199,19 +232,27 @@ stream_source_search_path(PGconn *tgt, const char *domain)
 	return path;
 }
 
+/* spool_replay's argument */
+typedef struct ReplayArg
+{
+	Coordinator *apply;
+	char	  **errmsg;			/* where a parse error goes */
+} ReplayArg;
+
 /*
  * Apply one spooled message of a streamed transaction (spool_replay's
- * callback).  arg points to where a parse error goes.
+ * callback).
  */
 static int
 replay_one(const char *data, int len, unsigned long long lsn, void *arg)
 {
+	ReplayArg  *ra = arg;
 	Message		m;
 	int			rc;
 
-	if (!message_parse(data, len, &m, (char **) arg))
+	if (!message_parse(data, len, &m, ra->errmsg))
 		return SPOOL_FAILED;
-	rc = apply_message(&m, lsn);
+	rc = coord_message(ra->apply, &m, lsn);
 	message_free(&m);
 	return rc;
 }
@@ -223,7 +264,7 @@ replay_one(const char *data, int len, unsigned long long lsn, void *arg)
  * apply_message returns, or SPOOL_FAILED with *errmsg set.
  */
 static int
-dispatch_message(Spool *sp, Message *m, const char *data, int len,
+dispatch_message(Coordinator *apply, Spool *sp, Message *m, const char *data, int len,
 				 unsigned long long lsn, char **errmsg)
 {
 	int			rc;
@@ -247,22 +288,24 @@ dispatch_message(Spool *sp, Message *m, const char *data, int len,
 	if (m->action == MSG_COMMIT && m->streamed)
 	{
 		Message		b;
+		ReplayArg	ra = {apply, errmsg};
 
 		/* the transaction as if it had arrived whole: B, its changes, C */
 		memset(&b, 0, sizeof(b));
 		b.action = MSG_BEGIN;
 		b.xid = m->xid;
-		b.commit_lsn = m->commit_lsn;
-		b.commit_time = m->commit_time;
-		rc = apply_message(&b, lsn);
+		b.commit_lsn = m->commit_lsn ? pg_strdup(m->commit_lsn) : NULL;
+		b.commit_time = m->commit_time ? pg_strdup(m->commit_time) : NULL;
+		rc = coord_message(apply, &b, lsn);
+		message_free(&b);
 		if (rc == APPLY_OK)
-			rc = spool_replay(sp, m->xid, replay_one, errmsg, errmsg);
+			rc = spool_replay(sp, m->xid, replay_one, &ra, errmsg);
 		if (rc == -3)
 			rc = SPOOL_FAILED;
 		if (rc != APPLY_OK)
 			return rc;
 	}
-	return apply_message(m, lsn);
+	return coord_message(apply, m, lsn);
 }
 
 /*
@@ -335,8 +378,10 @@ hold_poll(StreamHold *h)
  * end is known to be past "pos").  Polls the job row when due.
  */
 static bool
-hold_due(StreamHold *h, unsigned long long commit_lsn, bool *ok)
+hold_due(StreamSession *s, unsigned long long commit_lsn, bool *ok)
 {
+	StreamHold *h = &s->hold;
+	unsigned long long applied = coord_position(s->apply);
 	char		b1[32],
 				b2[32];
 
@@ -347,11 +392,11 @@ hold_due(StreamHold *h, unsigned long long commit_lsn, bool *ok)
 		return false;
 	if (h->lsn == 0)
 		return true;
-	if (apply_position() > h->lsn)
+	if (applied > h->lsn)
 	{
 		/* verify sees applied_lsn > hold_lsn and gives up on this one */
 		pg_log_warning("cannot hold at %s for verify: already applied up to %s",
-					   lsn_format(h->lsn, b1), lsn_format(apply_position(), b2));
+					   lsn_format(h->lsn, b1), lsn_format(applied, b2));
 		h->ignored = h->lsn;
 		h->active = false;
 		return false;
@@ -366,8 +411,9 @@ hold_due(StreamHold *h, unsigned long long commit_lsn, bool *ok)
  * went away.
  */
 static bool
-hold_wait(StreamHold *h, PGconn *repl)
+hold_wait(StreamSession *s)
 {
+	StreamHold *h = &s->hold;
 	const char *params[2];
 	char		b1[32];
 	PGresult   *res;
@@ -388,7 +434,7 @@ hold_wait(StreamHold *h, PGconn *repl)
 	}
 	PQclear(res);
 	if (lsn == 0)
-		pg_log_info("paused for verify at %s", lsn_format(apply_position(), b1));
+		pg_log_info("paused for verify at %s", lsn_format(coord_position(s->apply), b1));
 	else
 		pg_log_info("holding for verify at %s", b1);
 	while (!job_interrupted)
@@ -396,7 +442,7 @@ hold_wait(StreamHold *h, PGconn *repl)
 		pg_usleep(20000);
 		if (now_seconds() - last_feedback >= 5)
 		{
-			if (!send_feedback(repl, true))
+			if (!send_feedback(s, true))
 				return false;
 			last_feedback = now_seconds();
 		}
@@ -411,101 +457,84 @@ hold_wait(StreamHold *h, PGconn *repl)
 	return true;
 }
 
-/*
- * One session.  Returns SESSION_RECONNECT, SESSION_REPLAY or an exit code.  *progress is
- * set when the session applied something (the backoff then restarts).
- */
-static int
-stream_session(const JobOptions *given, bool *progress)
+
+/* End the session with an exit code (APPLY_STOP). */
+static ApplyResult
+session_exit(StreamSession *s, int exit_code)
 {
-	JobOptions	o = *given;
-	const JobOptions *opts = &o;
-	PGconn	   *tgt;
-	PGconn	   *repl;
-	JobState	js;
+	s->exit_code = exit_code;
+	return APPLY_STOP;
+}
+
+/*
+ * Connect to both sides, check that they are the job's, and start
+ * replication at the position stored on the target.
+ */
+static ApplyResult
+session_open(StreamSession *s)
+{
+	StreamRun  *run = s->run;
+	const JobOptions *given = run->given;
+	JobOptions *opts = &s->opts;
 	PGresult   *res;
 	PQExpBufferData sql;
 	char	   *qslot;
 	char	   *qdomain;
 	char		lsnbuf[32];
-	double		last_status = now_seconds();
-	double		last_feedback = 0;
-	int			rc = SESSION_RECONNECT;
+	int			code = EXIT_CONNECTION;
 	int			attempt;
-	Spool		spool = {0};
-	StreamHold	hold;
-	bool		hold_ok;
+	ApplyResult rc;
 
-	memset(&hold, 0, sizeof(hold));
-	hold.domain = given->domain;
-	tgt = job_connect(opts->target, "target", false, false);
-	if (tgt == NULL)
-		return SESSION_RECONNECT;
-	if (!job_set_apply_role(tgt, &rc))
-	{
-		PQfinish(tgt);
-		return rc == EXIT_CONNECTION ? SESSION_RECONNECT : rc;
-	}
-	hold.ctl = job_connect(opts->target, "target", false, false);
-	if (hold.ctl == NULL)
-	{
-		PQfinish(tgt);
-		PQfinish(hold.ctl);
-		return SESSION_RECONNECT;
-	}
-	state_ensure_columns(hold.ctl);
-	if (!state_read_job(tgt, opts->domain, &js))
+	s->tgt = job_connect(opts->target, "target", false, false);
+	if (s->tgt == NULL)
+		return APPLY_RECONNECT;
+	if (!job_set_apply_role(s->tgt, &code))
+		return code == EXIT_CONNECTION ? APPLY_RECONNECT : session_exit(s, code);
+	s->hold.ctl = job_connect(opts->target, "target", false, false);
+	if (s->hold.ctl == NULL)
+		return APPLY_RECONNECT;
+	state_ensure_columns(s->hold.ctl);
+	if (!state_read_job(s->tgt, opts->domain, &s->js))
 	{
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
 		pg_log_error_hint("Run \"migration-split init\" first.");
-		PQfinish(tgt);
-		PQfinish(hold.ctl);
-		return EXIT_TARGET;
+		return session_exit(s, EXIT_TARGET);
 	}
-	if (strcmp(js.phase, "streaming") != 0)
+	if (strcmp(s->js.phase, "streaming") != 0)
 	{
-		pg_log_error("init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, js.phase);
+		pg_log_error("init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, s->js.phase);
 		pg_log_error_hint("Run \"migration-split init\" again to finish it.");
-		PQfinish(tgt);
-		PQfinish(hold.ctl);
-		return EXIT_TARGET;
+		return session_exit(s, EXIT_TARGET);
 	}
 	/* slot and target schema: those of init unless given */
 	if (!given->slot_given)
-		o.slot = js.slot_name;
+		opts->slot = s->js.slot_name;
 	if (!given->target_schema_given)
-		o.target_schema = js.target_schema;
-	if (strcmp(js.slot_name, opts->slot) != 0 || strcmp(js.target_schema, opts->target_schema) != 0)
+		opts->target_schema = s->js.target_schema;
+	if (strcmp(s->js.slot_name, opts->slot) != 0 || strcmp(s->js.target_schema, opts->target_schema) != 0)
 	{
 		pg_log_error("the job of domain \"%s\" uses slot \"%s\" and target schema \"%s\"",
-					 opts->domain, js.slot_name, js.target_schema);
+					 opts->domain, s->js.slot_name, s->js.target_schema);
 		pg_log_error_hint("Pass the same --slot and --target-schema as to init.");
-		PQfinish(tgt);
-		PQfinish(hold.ctl);
-		return EXIT_USAGE;
+		return session_exit(s, EXIT_USAGE);
 	}
 
-	repl = job_connect(opts->source, "source", true, false);
-	if (repl == NULL)
-	{
-		PQfinish(tgt);
-		PQfinish(hold.ctl);
-		return SESSION_RECONNECT;
-	}
-	res = PQexec(repl, "IDENTIFY_SYSTEM");
+	s->repl = job_connect(opts->source, "source", true, false);
+	if (s->repl == NULL)
+		return APPLY_RECONNECT;
+	res = PQexec(s->repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		pg_log_warning("IDENTIFY_SYSTEM failed on the source: %s", job_error(repl));
+		pg_log_warning("IDENTIFY_SYSTEM failed on the source: %s", job_error(s->repl));
 		PQclear(res);
-		goto done;
+		return APPLY_RECONNECT;
 	}
-	if (strcmp(PQgetvalue(res, 0, 0), js.system_id) != 0)
+	if (strcmp(PQgetvalue(res, 0, 0), s->js.system_id) != 0)
 	{
 		pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
-					 PQgetvalue(res, 0, 0), opts->domain, js.system_id);
+					 PQgetvalue(res, 0, 0), opts->domain, s->js.system_id);
 		PQclear(res);
-		rc = EXIT_TARGET;
-		goto done;
+		return session_exit(s, EXIT_TARGET);
 	}
 	PQclear(res);
 
@@ -516,49 +545,49 @@ stream_session(const JobOptions *given, bool *progress)
 	 * type name in an "R" message means on the target what init created.
 	 */
 	{
-		char	   *path = stream_source_search_path(tgt, opts->domain);
+		char	   *path = stream_source_search_path(s->tgt, opts->domain);
 		char	   *setsql = psprintf("SET search_path = %s", path[0] ? path : "''");
 
-		res = PQexec(repl, setsql);
+		res = PQexec(s->repl, setsql);
 		pg_free(setsql);
 		pg_free(path);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
-			pg_log_warning("could not set search_path on the source: %s", job_error(repl));
+			pg_log_warning("could not set search_path on the source: %s", job_error(s->repl));
 			PQclear(res);
-			goto done;
+			return APPLY_RECONNECT;
 		}
 		PQclear(res);
 	}
 
-	if (opts->until_caught_up && stop_lsn == 0)
+	if (opts->until_caught_up && run->stop_lsn == 0)
 	{
-		res = PQexec(repl, "SELECT pg_catalog.pg_current_wal_lsn()");
+		res = PQexec(s->repl, "SELECT pg_catalog.pg_current_wal_lsn()");
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		{
-			pg_log_warning("could not read the source's WAL position: %s", job_error(repl));
+			pg_log_warning("could not read the source's WAL position: %s", job_error(s->repl));
 			PQclear(res);
-			goto done;
+			return APPLY_RECONNECT;
 		}
-		stop_lsn = lsn_parse(PQgetvalue(res, 0, 0));
+		run->stop_lsn = lsn_parse(PQgetvalue(res, 0, 0));
 		PQclear(res);
-		pg_log_info("streaming until the source's position %s is applied", lsn_format(stop_lsn, lsnbuf));
+		pg_log_info("streaming until the source's position %s is applied", lsn_format(run->stop_lsn, lsnbuf));
 	}
 
 	/* START_REPLICATION; the slot may still be held by a killed predecessor */
-	qslot = job_quote_ident(repl, opts->slot);
-	qdomain = job_quote_literal(repl, opts->domain);
+	qslot = job_quote_ident(s->repl, opts->slot);
+	qdomain = job_quote_literal(s->repl, opts->domain);
 	initPQExpBuffer(&sql);
 	/* proto-version first: a plugin that does not know it stops there */
 	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"" MS_OPT_PROTO_VERSION "\" '" MS_PROTOCOL_VERSION_STR "',"
 					  " \"" MS_OPT_DOMAIN "\" %s, \"" MS_OPT_INCLUDE_XIDS "\" 'on', \"" MS_OPT_INCLUDE_LSN "\" 'on',"
 					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on')",
-					  qslot, js.applied_lsn ? js.applied_lsn : "0/0", qdomain);
+					  qslot, s->js.applied_lsn ? s->js.applied_lsn : "0/0", qdomain);
 	for (attempt = 0;; attempt++)
 	{
 		const char *state;
 
-		res = PQexec(repl, sql.data);
+		res = PQexec(s->repl, sql.data);
 		if (PQresultStatus(res) == PGRES_COPY_BOTH)
 			break;
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -569,296 +598,364 @@ stream_session(const JobOptions *given, bool *progress)
 			pg_usleep(500000);
 			continue;
 		}
+		rc = APPLY_RECONNECT;
 		if (protocol_refused(res, opts->slot))
+			rc = session_exit(s, EXIT_SERVER);
+		else if (state && (strcmp(state, "55006") == 0 || strcmp(state, "42704") == 0))
 		{
-			rc = EXIT_SERVER;
-			PQclear(res);
-			termPQExpBuffer(&sql);
-			goto done;
-		}
-		if (state && (strcmp(state, "55006") == 0 || strcmp(state, "42704") == 0))
-		{
-			pg_log_error("could not start streaming from slot \"%s\": %s", opts->slot, job_error(repl));
+			pg_log_error("could not start streaming from slot \"%s\": %s", opts->slot, job_error(s->repl));
 			if (strcmp(state, "55006") == 0)
 				pg_log_error_hint("Another migration-split stream for this domain is running.");
 			else
 				pg_log_error_hint("The slot was dropped; run init --drop to start over.");
+
 			/*
 			 * Not recorded in the job row: this run never held the slot, and
 			 * the job that does may be running fine.
 			 */
-			rc = EXIT_SLOT;
+			rc = session_exit(s, EXIT_SLOT);
 		}
 		else
 		{
-			pg_log_warning("could not start streaming from slot \"%s\": %s", opts->slot, job_error(repl));
+			pg_log_warning("could not start streaming from slot \"%s\": %s", opts->slot, job_error(s->repl));
 			if (state && strncmp(state, "08", 2) != 0 && strncmp(state, "57P", 3) != 0 &&
-				PQstatus(repl) == CONNECTION_OK)
-			{
-				rc = EXIT_SERVER;
-			}
+				PQstatus(s->repl) == CONNECTION_OK)
+				rc = session_exit(s, EXIT_SERVER);
 		}
 		PQclear(res);
 		termPQExpBuffer(&sql);
-		goto done;
+		return rc;
 	}
 	PQclear(res);
 	termPQExpBuffer(&sql);
 	pg_log_info("streaming domain \"%s\" from slot \"%s\" at %s", opts->domain, opts->slot,
-				js.applied_lsn ? js.applied_lsn : "0/0");
+				s->js.applied_lsn ? s->js.applied_lsn : "0/0");
 
-	if (apply_start(tgt, opts, js.applied_lsn) != APPLY_OK)
-		goto done;
-	if (!hold_poll(&hold))
-		goto done;
-	last_reported = 0;
-	server_end = 0;
-	send_feedback(repl, true);
+	run->shared.opts = opts;
+	s->apply = coord_start(s->tgt, &run->shared, s->js.applied_lsn, &rc);
+	if (rc != APPLY_OK)
+	{
+		if (rc == APPLY_STOP)
+			s->exit_code = coord_exit_code(s->apply);
+		return rc;
+	}
+	if (!hold_poll(&s->hold))
+		return APPLY_RECONNECT;
+	s->last_reported = 0;
+	s->server_end = 0;
+	send_feedback(s, true);
+	return APPLY_OK;
+}
 
+/*
+ * The apply failed: a lost target connection ends the session, a replay
+ * starts the next one at once, anything else ends the job after the error
+ * is recorded in the job row.
+ */
+static ApplyResult
+session_apply_failed(StreamSession *s, ApplyResult arc)
+{
+	const char *err = coord_error(s->apply);
+
+	if (arc == APPLY_RECONNECT)
+	{
+		pg_log_warning("lost the connection to the target: %s", err);
+		return APPLY_RECONNECT;
+	}
+	if (arc == APPLY_REPLAY)
+	{
+		pg_log_info("%s", err);
+		return APPLY_REPLAY;
+	}
+	pg_log_error("%s", err);
+	if (coord_hint(s->apply))
+		pg_log_error_hint("%s", coord_hint(s->apply));
+	else
+		pg_log_error_hint("The job stopped before this change; nothing after it was applied. Fix the target and run stream again.");
+	state_record_error(s->tgt, s->opts.domain, err);
+	return session_exit(s, coord_exit_code(s->apply));
+}
+
+/* Wait for the source's socket at most timeout_us; false if it went away. */
+static bool
+session_wait_source(StreamSession *s, long timeout_us, bool *readable)
+{
+	int			sock = PQsocket(s->repl);
+	fd_set		fds;
+	struct timeval tv;
+	int			n;
+
+	FD_ZERO(&fds);
+	FD_SET(sock, &fds);
+	tv.tv_sec = timeout_us / 1000000;
+	tv.tv_usec = timeout_us % 1000000;
+	n = select(sock + 1, &fds, NULL, NULL, &tv);
+	if (n < 0 && errno != EINTR)
+	{
+		pg_log_warning("select() failed: %m");
+		return false;
+	}
+	*readable = n > 0;
+	if (PQconsumeInput(s->repl) == 0)
+	{
+		pg_log_warning("lost the connection to the source: %s", job_error(s->repl));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Nothing to read: commit, unless the batch is younger than QUIET_MS and
+ * more data arrives meanwhile.  Committing at every momentary gap would
+ * mean one fsync per few changes when the decoder is just slower than we
+ * are; never committing in gaps would make a steady trickle wait for
+ * --batch-time.  Then report, honour a hold, end when caught up, and wait.
+ */
+static ApplyResult
+session_idle(StreamSession *s)
+{
+	const JobOptions *opts = &s->opts;
+	ApplyResult arc;
+	bool		hold_ok = true;
+	bool		readable;
+	char		lsnbuf[32];
+
+	if (!coord_in_xact(s->apply) && !coord_idle(s->apply))
+	{
+		double		wait_ms = QUIET_MS - coord_batch_age_ms(s->apply);
+
+		if (wait_ms > 0)
+		{
+			if (!session_wait_source(s, (long) (wait_ms * 1000), &readable))
+				return APPLY_RECONNECT;
+			if (readable && !coord_batch_due(s->apply))
+				return APPLY_OK;
+		}
+		if ((arc = coord_flush(s->apply)) != APPLY_OK)
+			return session_apply_failed(s, arc);
+	}
+	send_feedback(s, false);
+	if (coord_idle(s->apply) && hold_due(s, confirmable_position(s), &hold_ok))
+	{
+		/* nothing in flight, and everything before the hold applied */
+		return hold_wait(s) ? APPLY_OK : APPLY_RECONNECT;
+	}
+	if (!hold_ok)
+		return APPLY_RECONNECT;
+	if (opts->until_caught_up && s->run->stop_lsn > 0 && coord_idle(s->apply) &&
+		confirmable_position(s) >= s->run->stop_lsn)
+	{
+		send_feedback(s, true);
+		pg_log_info("caught up: applied everything up to %s", lsn_format(confirmable_position(s), lsnbuf));
+		return session_exit(s, EXIT_OK);
+	}
+	if (opts->status_interval > 0 && now_seconds() - s->last_status >= opts->status_interval)
+	{
+		print_status(s->run, coord_position(s->apply));
+		s->last_status = now_seconds();
+	}
+	if (now_seconds() - s->last_feedback > 10)
+	{
+		send_feedback(s, true);
+		s->last_feedback = now_seconds();
+	}
+	/* short: a hold of verify is noticed while idle too */
+	return session_wait_source(s, HOLD_POLL_MS * 1000L, &readable) ? APPLY_OK : APPLY_RECONNECT;
+}
+
+/*
+ * XLogData: one message of the plugin.  A hold (verify) stops the stream
+ * before a transaction that commits at or after its position: before its
+ * BEGIN, or before the commit of a streamed transaction, whose changes
+ * wait in the spool until then.
+ */
+static ApplyResult
+session_data(StreamSession *s, char *buf, int len)
+{
+	unsigned long long data_start = get64(buf + 1);
+	Message		m;
+	char	   *perr = NULL;
+	char		lsnbuf[32];
+	int			arc = APPLY_OK;
+
+	if (data_start > s->received_lsn)
+		s->received_lsn = data_start;
+	if (!message_parse(buf + 25, len - 25, &m, &perr))
+	{
+		pg_log_error("%s (at LSN %s): %.*s", perr, lsn_format(data_start, lsnbuf),
+					 Min(len - 25, 200), buf + 25);
+		state_record_error(s->tgt, s->opts.domain, perr);
+		return session_exit(s, EXIT_SERVER);
+	}
+
+	if (m.action == MSG_BEGIN || (m.action == MSG_COMMIT && m.streamed))
+	{
+		unsigned long long commit_lsn = m.commit_lsn ? lsn_parse(m.commit_lsn) : data_start;
+		bool		hold_ok = true;
+
+		while (hold_due(s, commit_lsn, &hold_ok))
+		{
+			if ((arc = coord_flush(s->apply)) != APPLY_OK)
+				break;
+			if (!hold_wait(s))
+			{
+				message_free(&m);
+				return APPLY_RECONNECT;
+			}
+		}
+		if (!hold_ok)
+		{
+			message_free(&m);
+			return APPLY_RECONNECT;
+		}
+		if (arc != APPLY_OK)
+		{
+			message_free(&m);
+			return session_apply_failed(s, arc);
+		}
+	}
+	arc = dispatch_message(s->apply, &s->spool, &m, buf + 25, len - 25, data_start, &perr);
+	if (arc == APPLY_OK && m.action == MSG_COMMIT && coord_batch_due(s->apply))
+		arc = coord_flush(s->apply);
+	message_free(&m);
+	if (arc == SPOOL_FAILED)
+	{
+		pg_log_error("%s (at LSN %s)", perr, lsn_format(data_start, lsnbuf));
+		state_record_error(s->tgt, s->opts.domain, perr);
+		return session_exit(s, EXIT_SERVER);
+	}
+	if (arc != APPLY_OK)
+		return session_apply_failed(s, arc);
+	s->progress = true;
+	return APPLY_OK;
+}
+
+/* Primary keepalive: the server's WAL end, maybe a request to reply. */
+static ApplyResult
+session_keepalive(StreamSession *s, char *buf)
+{
+	unsigned long long wal_end = get64(buf + 1);
+	bool		reply = buf[17] != 0;
+
+	if (coord_idle(s->apply) && wal_end > s->server_end)
+		s->server_end = wal_end;
+	if (reply || coord_idle(s->apply))
+		send_feedback(s, reply);
+	return APPLY_OK;
+}
+
+/*
+ * Interrupted: commit what is received, report it, stop.
+ */
+static ApplyResult
+session_interrupted(StreamSession *s)
+{
+	if (coord_flush(s->apply) == APPLY_OK)
+		send_feedback(s, true);
+	pg_log_info("interrupted; everything received so far is applied");
+	return session_exit(s, EXIT_INTERRUPTED);
+}
+
+/*
+ * The read-dispatch-feedback loop of a session, until it ends.
+ */
+static ApplyResult
+session_loop(StreamSession *s)
+{
 	for (;;)
 	{
 		char	   *buf = NULL;
 		int			len;
-		int			arc = APPLY_OK;
+		ApplyResult rc = APPLY_OK;
+		PGresult   *res;
 
 		if (job_interrupted)
-		{
-			arc = apply_flush();
-			if (arc == APPLY_OK)
-				send_feedback(repl, true);
-			rc = EXIT_INTERRUPTED;
-			pg_log_info("interrupted; everything received so far is applied");
-			break;
-		}
-
-		len = PQgetCopyData(repl, &buf, 1);
+			return session_interrupted(s);
+		len = PQgetCopyData(s->repl, &buf, 1);
 		if (len == 0)
-		{
-			/* nothing to read now: commit what we have, report, wait */
-			fd_set		fds;
-			struct timeval tv;
-			int			sock = PQsocket(repl);
-
-			/*
-			 * Nothing to read: commit, unless the batch is younger than
-			 * QUIET_MS and more data arrives meanwhile.  Committing at every
-			 * momentary gap would mean one fsync per few changes when the
-			 * decoder is just slower than we are; never committing in gaps
-			 * would make a steady trickle wait for --batch-time.
-			 */
-			if (!apply_in_xact() && !apply_idle())
-			{
-				double		wait_ms = QUIET_MS - apply_batch_age_ms();
-
-				FD_ZERO(&fds);
-				FD_SET(sock, &fds);
-				tv.tv_sec = 0;
-				tv.tv_usec = wait_ms > 0 ? (long) (wait_ms * 1000) : 0;
-				if (wait_ms > 0 && select(sock + 1, &fds, NULL, NULL, &tv) > 0 && !apply_batch_due())
-				{
-					if (PQconsumeInput(repl) == 0)
-					{
-						pg_log_warning("lost the connection to the source: %s", job_error(repl));
-						break;
-					}
-					continue;
-				}
-				if ((arc = apply_flush()) != APPLY_OK)
-					goto apply_failed;
-			}
-			send_feedback(repl, false);
-			if (apply_idle() && hold_due(&hold, confirmable_position(), &hold_ok))
-			{
-				/* nothing in flight, and everything before the hold applied */
-				if (!hold_wait(&hold, repl))
-					break;
-				continue;
-			}
-			if (!hold_ok)
-				break;
-			if (opts->until_caught_up && stop_lsn > 0 && apply_idle() &&
-				confirmable_position() >= stop_lsn)
-			{
-				send_feedback(repl, true);
-				pg_log_info("caught up: applied everything up to %s", lsn_format(confirmable_position(), lsnbuf));
-				rc = EXIT_OK;
-				break;
-			}
-			if (opts->status_interval > 0 && now_seconds() - last_status >= opts->status_interval)
-			{
-				print_status(opts->domain);
-				last_status = now_seconds();
-			}
-			FD_ZERO(&fds);
-			FD_SET(sock, &fds);
-			/* short: a hold of verify is noticed while idle too */
-			tv.tv_sec = 0;
-			tv.tv_usec = HOLD_POLL_MS * 1000;
-			if (now_seconds() - last_feedback > 10)
-			{
-				send_feedback(repl, true);
-				last_feedback = now_seconds();
-			}
-			if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
-			{
-				pg_log_warning("select() failed: %m");
-				break;
-			}
-			if (PQconsumeInput(repl) == 0)
-			{
-				pg_log_warning("lost the connection to the source: %s", job_error(repl));
-				break;
-			}
-			continue;
-		}
-		if (len == -1)
+			rc = session_idle(s);
+		else if (len == -1)
 		{
 			/* the server ended the COPY: slot dropped, shutdown, ... */
-			res = PQgetResult(repl);
+			res = PQgetResult(s->repl);
 			pg_log_warning("replication stream from the source ended: %s",
 						   PQresultStatus(res) == PGRES_COMMAND_OK ? "server ended streaming" : job_result_error(res));
 			PQclear(res);
-			break;
+			return APPLY_RECONNECT;
 		}
-		if (len == -2)
+		else if (len < 0)
 		{
-			pg_log_warning("lost the connection to the source: %s", job_error(repl));
-			break;
+			pg_log_warning("lost the connection to the source: %s", job_error(s->repl));
+			return APPLY_RECONNECT;
 		}
-
-		if (buf[0] == 'k' && len >= 18)
-		{
-			unsigned long long wal_end = get64(buf + 1);
-			bool		reply = buf[17] != 0;
-
-			if (apply_idle() && wal_end > server_end)
-				server_end = wal_end;
+		else if (buf[0] == 'k' && len >= 18)
+			rc = session_keepalive(s, buf);
+		else if (buf[0] == 'w' && len >= 25)
+			rc = session_data(s, buf, len);
+		if (buf)
 			PQfreemem(buf);
-			if (reply || apply_idle())
-				send_feedback(repl, reply);
-			continue;
-		}
-		if (buf[0] == 'w' && len >= 25)
-		{
-			unsigned long long data_start = get64(buf + 1);
-			Message		m;
-			char	   *perr = NULL;
-
-			if (data_start > received_lsn)
-				received_lsn = data_start;
-			if (!message_parse(buf + 25, len - 25, &m, &perr))
-			{
-				pg_log_error("%s (at LSN %s): %.*s", perr, lsn_format(data_start, lsnbuf),
-							 Min(len - 25, 200), buf + 25);
-				state_record_error(tgt, opts->domain, perr);
-				PQfreemem(buf);
-				rc = EXIT_SERVER;
-				break;
-			}
-
-			/*
-			 * A hold (verify) stops the stream before a transaction that
-			 * commits at or after its position: before its BEGIN, or before
-			 * the commit of a streamed transaction, whose changes wait in the
-			 * spool until then.
-			 */
-			if (m.action == MSG_BEGIN || (m.action == MSG_COMMIT && m.streamed))
-			{
-				unsigned long long commit_lsn = m.commit_lsn ? lsn_parse(m.commit_lsn) : data_start;
-				bool		lost = false;
-
-				arc = APPLY_OK;
-				while (hold_due(&hold, commit_lsn, &hold_ok))
-				{
-					if ((arc = apply_flush()) != APPLY_OK || !hold_wait(&hold, repl))
-					{
-						lost = true;
-						break;
-					}
-				}
-				if (!hold_ok || (lost && arc == APPLY_OK))
-				{
-					PQfreemem(buf);
-					message_free(&m);
-					break;
-				}
-				if (arc != APPLY_OK)
-				{
-					PQfreemem(buf);
-					message_free(&m);
-					goto apply_failed;
-				}
-			}
-			arc = dispatch_message(&spool, &m, buf + 25, len - 25, data_start, &perr);
-			PQfreemem(buf);
-			if (arc == APPLY_OK && m.action == MSG_COMMIT && apply_batch_due())
-				arc = apply_flush();
-			message_free(&m);
-			if (arc == SPOOL_FAILED)
-			{
-				pg_log_error("%s (at LSN %s)", perr, lsn_format(data_start, lsnbuf));
-				state_record_error(tgt, opts->domain, perr);
-				rc = EXIT_SERVER;
-				break;
-			}
-			if (arc != APPLY_OK)
-				goto apply_failed;
-			*progress = true;
-			continue;
-		}
-		PQfreemem(buf);
-		continue;
-
-apply_failed:
-		if (arc == APPLY_RECONNECT)
-		{
-			pg_log_warning("lost the connection to the target: %s", apply_last_error());
-			break;
-		}
-		if (arc == APPLY_REPLAY)
-		{
-			pg_log_info("%s", apply_last_error());
-			rc = SESSION_REPLAY;
-			break;
-		}
-		pg_log_error("%s", apply_last_error());
-		if (apply_last_hint())
-			pg_log_error_hint("%s", apply_last_hint());
-		else
-			pg_log_error_hint("The job stopped before this change; nothing after it was applied. Fix the target and run stream again.");
-		state_record_error(tgt, opts->domain, apply_last_error());
-		rc = arc;
-		break;
+		if (rc != APPLY_OK)
+			return rc;
 	}
+}
 
-done:
-	spool_reset(&spool);
-	apply_reset();
-	PQfinish(repl);
-	PQfinish(tgt);
-	PQfinish(hold.ctl);
+/*
+ * One session: open, loop, close.  Returns APPLY_RECONNECT, APPLY_REPLAY
+ * or APPLY_STOP with *exit_code; *progress is set when the session applied
+ * something (the backoff then restarts).
+ */
+static ApplyResult
+stream_session(StreamRun *run, int *exit_code, bool *progress)
+{
+	StreamSession s;
+	ApplyResult rc;
+
+	memset(&s, 0, sizeof(s));
+	s.run = run;
+	s.opts = *run->given;
+	s.hold.domain = run->given->domain;
+	s.last_status = now_seconds();
+
+	rc = session_open(&s);
+	if (rc == APPLY_OK)
+		rc = session_loop(&s);
+
+	*exit_code = s.exit_code;
+	*progress = s.progress;
+	if (s.apply)
+		run->position = coord_position(s.apply);
+	spool_reset(&s.spool);
+	coord_end(s.apply);
+	PQfinish(s.repl);
+	PQfinish(s.tgt);
+	PQfinish(s.hold.ctl);
 	return rc;
 }
 
 int
 cmd_stream(const JobOptions *opts)
 {
+	StreamRun	run;
 	int			failures = 0;
 	int			delay = 1;
 
+	memset(&run, 0, sizeof(run));
+	run.given = opts;
+	run.shared.opts = opts;
 	for (;;)
 	{
 		bool		progress = false;
-		int			rc = stream_session(opts, &progress);
+		int			code = EXIT_OK;
+		ApplyResult rc = stream_session(&run, &code, &progress);
 
-		if (rc == SESSION_REPLAY)
+		if (rc == APPLY_REPLAY)
 			continue;
-		if (rc != SESSION_RECONNECT)
+		if (rc == APPLY_STOP)
 		{
 			/* after a failure, the error is what the user must read */
-			if (rc == EXIT_OK || rc == EXIT_INTERRUPTED)
-				print_status(opts->domain);
-			return rc;
+			if (code == EXIT_OK || code == EXIT_INTERRUPTED)
+				print_status(&run, run.position);
+			return code;
 		}
 		if (job_interrupted)
 			return EXIT_INTERRUPTED;

@@ -112,8 +112,8 @@ table_owned_lines(const char *owned, const char *tname)
 
 /*
  * Copy table schema.table, which joined the domain, to the target.  On
- * success returns APPLY_OK and the LSN of its snapshot in *sync_lsn; else
- * an exit code (or APPLY_RECONNECT) with *errmsg and, when retrying cannot
+ * success returns 0 and the LSN of its snapshot in *sync_lsn; else
+ * an exit code (or TABLESYNC_RECONNECT) with *errmsg and, when retrying cannot
  * help, *hint set.
  */
 int
@@ -136,7 +136,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	char	   *seqs;
 	const char *params[3];
 	int			i;
-	int			rc = APPLY_OK;
+	int			rc = 0;
 	JobOptions	copyopts = *opts;
 
 	*sync_lsn = NULL;
@@ -147,7 +147,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	if (src == NULL)
 	{
 		*errmsg = pg_strdup("could not connect to the source to copy a table that joined the domain");
-		return APPLY_RECONNECT;
+		return TABLESYNC_RECONNECT;
 	}
 	d = catalog_read_domain(src, opts->domain);
 	for (i = 0; i < d->ntables; i++)
@@ -167,7 +167,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	{
 		PQfinish(src);
 		*errmsg = pg_strdup("could not open a replication connection to the source to copy a table that joined the domain");
-		return APPLY_RECONNECT;
+		return TABLESYNC_RECONNECT;
 	}
 	qslot = psprintf("ms_sync_%d", (int) getpid());
 	initPQExpBuffer(&sql);
@@ -194,7 +194,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	if (tgt == NULL)
 	{
 		*errmsg = pg_strdup("could not connect to the target to copy a table that joined the domain");
-		rc = APPLY_RECONNECT;
+		rc = TABLESYNC_RECONNECT;
 		goto done;
 	}
 	memset(&one, 0, sizeof(one));

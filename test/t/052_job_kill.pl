@@ -63,6 +63,10 @@ sub start_load
 	return $h;
 }
 
+# stream runs with 1 to 4 apply workers, chosen at random each time: the
+# kills hit parallel apply at random points of its commit protocol too
+sub apply_jobs { return ('--apply-jobs', 1 + int(rand(4))); }
+
 sub start_job
 {
 	my (@args) = @_;
@@ -116,7 +120,7 @@ is($tgt->safe_psql('postgres',
 # stream under load, killed again and again
 for my $i (1 .. 6)
 {
-	my $h = start_job('stream', @common, '--batch-time', '100');
+	my $h = start_job('stream', @common, '--batch-time', '100', apply_jobs());
 	kill_after($h, 300, 2000);
 }
 $load->finish;
@@ -124,7 +128,7 @@ $load->finish;
 # the source restarts while the stream runs: the stream reconnects
 {
 	$load = start_load(6);
-	my $h = start_job('stream', @common, '--batch-time', '100');
+	my $h = start_job('stream', @common, '--batch-time', '100', apply_jobs());
 	sleep 1;
 	$load->finish;
 	$src->restart;
@@ -141,7 +145,7 @@ $load->finish;
 # the target restarts while the stream runs
 {
 	$load = start_load(8);
-	my $h = start_job('stream', @common, '--batch-time', '100');
+	my $h = start_job('stream', @common, '--batch-time', '100', apply_jobs());
 	sleep 2;
 	$tgt->restart;
 	sleep 3;
@@ -152,7 +156,7 @@ $load->finish;
 
 	for my $i (1 .. 4)
 	{
-		$h = start_job('stream', @common, '--batch-time', '100');
+		$h = start_job('stream', @common, '--batch-time', '100', apply_jobs());
 		kill_after($h, 200, 1500);
 	}
 	$load->finish;
@@ -161,7 +165,7 @@ $load->finish;
 cmp_ok($kills, '>=', 10, "job killed with SIGKILL $kills times");
 
 # catch up and compare
-my $h = start_job('stream', @common, '--until-caught-up');
+my $h = start_job('stream', @common, '--until-caught-up', '--apply-jobs', '3');
 my $t = IPC::Run::timer(180);
 $h->finish;
 is($h->full_result(0) >> 8, 0, 'final stream --until-caught-up exits 0');

@@ -265,9 +265,15 @@ my $job;
 my $kills = 0;
 my $nops = 0;
 
+# every start picks the number of apply workers: the recorded position
+# (coordinator.c) must not depend on it
+my %apply_jobs_used;
 sub start_job
 {
-	$job = IPC::Run::start([ 'migration-split', 'stream', @common, '--max-retries', '0' ],
+	my $n = rint(1, 4);
+	$apply_jobs_used{$n}++;
+	$job = IPC::Run::start([ 'migration-split', 'stream', @common, '--max-retries', '0',
+		'--apply-jobs', $n ],
 		'>>', $log, '2>>', $log);
 }
 
@@ -318,6 +324,8 @@ is($?, 0, 'a final stream catches up') or diag($err);
 note "$nops statements, job killed $kills times";
 cmp_ok($nops, '>=', 2000, 'several thousand operations');
 cmp_ok($kills, '>=', 3, 'the job was killed at random moments');
+note 'apply workers per start: ' . join(', ', map { "$_: $apply_jobs_used{$_}" } sort keys %apply_jobs_used);
+ok((grep { $_ > 1 } keys %apply_jobs_used), 'parallel apply (--apply-jobs > 1) ran and was killed too');
 my $joblog = slurp_file($log) . $err;
 like($joblog, qr/table "public\.d_join1" joined domain "diff"/, 'd_join1 was copied in online');
 like($joblog, qr/table "public\.d_join2" joined domain "diff"/, 'd_join2 was copied in online');

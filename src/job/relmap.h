@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * relmap.h
+ *		The relation map of an apply worker: what the source's "R"
+ *		messages announced, matched to the target's tables.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef MS_JOB_RELMAP_H
+#define MS_JOB_RELMAP_H
+
+#include <stdbool.h>
+
+/* longest run of inserts sent as one statement (see Coalescer) */
+#define RELMAP_RUN_MAX 100
+
+/* A prepared UPDATE for one set of unchanged (TOAST) columns. */
+typedef struct UpdStmt
+{
+	char	   *sig;			/* unchanged column positions, "" if none */
+	char		name[64];
+	struct UpdStmt *next;
+} UpdStmt;
+
+/*
+ * A source relation as the last "R" message described it, with the
+ * statements prepared for it on the worker's connection.
+ */
+typedef struct ApplyRel
+{
+	unsigned int relid;
+	char	   *schema;			/* source names */
+	char	   *table;
+	char	   *qname;			/* quoted target name */
+	int			ncols;
+	char	  **qcols;			/* quoted column names */
+	bool	   *skip;			/* generated column on the target */
+	int			nkey;
+	int		   *keypos;
+	char		replident;
+	unsigned long long sync_lsn;
+	int			version;
+	bool		ins_ready;
+	bool		del_ready;
+	bool		ins_run_ready[RELMAP_RUN_MAX + 1];
+	bool		del_run_ready;
+	char	   *keytype;		/* type of a one-column key, for "= ANY" */
+	int			nsent;			/* columns sent (not generated on the target) */
+	UpdStmt    *upds;
+
+	/*
+	 * The key does not name every row a change may conflict with on the
+	 * target (no key, replica identity full, another unique index or an
+	 * exclusion constraint): transactions touching the table depend on
+	 * each other as a whole (coordinator.c).
+	 */
+	bool		table_level;
+} ApplyRel;
+
+typedef struct RelMap
+{
+	ApplyRel  **rels;
+	int			n;
+	int			cap;
+	ApplyRel   *last;			/* the last one looked up */
+	int			versions;		/* names prepared statements apart */
+} RelMap;
+
+extern ApplyRel *relmap_lookup(RelMap *map, unsigned int relid);
+extern ApplyRel *relmap_enter(RelMap *map, unsigned int relid);
+extern void relmap_clear(RelMap *map);
+
+#endif							/* MS_JOB_RELMAP_H */
