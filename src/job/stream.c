@@ -52,6 +52,7 @@
 #include "job.h"
 #include "apply.h"
 #include "spool.h"
+#include "receive.h"
 
 #define SESSION_RECONNECT	(-1)
 #define SESSION_REPLAY		(-2)	/* reconnect at once, no backoff */
@@ -433,6 +434,7 @@ stream_session(const JobOptions *given, bool *progress)
 	int			rc = SESSION_RECONNECT;
 	int			attempt;
 	Spool		spool = {0};
+	Receiver	rcv = {0};
 	StreamHold	hold;
 	bool		hold_ok;
 
@@ -552,7 +554,8 @@ stream_session(const JobOptions *given, bool *progress)
 	/* proto-version first: a plugin that does not know it stops there */
 	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"" MS_OPT_PROTO_VERSION "\" '" MS_PROTOCOL_VERSION_STR "',"
 					  " \"" MS_OPT_DOMAIN "\" %s, \"" MS_OPT_INCLUDE_XIDS "\" 'on', \"" MS_OPT_INCLUDE_LSN "\" 'on',"
-					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on')",
+					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on',"
+					  " \"" MS_OPT_BATCH_WRITES "\" 'on')",
 					  qslot, js.applied_lsn ? js.applied_lsn : "0/0", qdomain);
 	for (attempt = 0;; attempt++)
 	{
@@ -631,7 +634,7 @@ stream_session(const JobOptions *given, bool *progress)
 			break;
 		}
 
-		len = PQgetCopyData(repl, &buf, 1);
+		len = receive_copy_data(&rcv, repl, &buf);
 		if (len == 0)
 		{
 			/* nothing to read now: commit what we have, report, wait */
@@ -832,6 +835,7 @@ apply_failed:
 	}
 
 done:
+	receive_reset(&rcv);
 	spool_reset(&spool);
 	apply_reset();
 	PQfinish(repl);
