@@ -218,6 +218,16 @@ replay_one(const char *data, int len, unsigned long long lsn, void *arg)
 }
 
 /*
+ * spool_replay's keepalive: a status update to the source's walsender,
+ * which is not read while a streamed transaction is applied.
+ */
+static void
+replay_keepalive(void *arg)
+{
+	send_feedback((PGconn *) arg, true);
+}
+
+/*
  * Route one message: blocks of streamed transactions (S ... E) go to their
  * spool, A forgets spooled changes, a streamed C applies them as one
  * transaction; everything else goes to apply.c at once.  Returns what
@@ -612,6 +622,8 @@ stream_session(const JobOptions *given, bool *progress)
 
 	if (apply_start(tgt, opts, js.applied_lsn) != APPLY_OK)
 		goto done;
+	spool.keepalive = replay_keepalive;
+	spool.keepalive_arg = repl;
 	if (!hold_poll(&hold))
 		goto done;
 	last_reported = 0;
