@@ -44,7 +44,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 bench_start_clusters
-trap 'kill ${job_pid:-} ${sampler_pid:-} ${aw_sampler_pid:-} 2>/dev/null; bench_stop_clusters' EXIT
+trap 'kill ${job_pid:-} ${sampler_pid:-} ${aw_sampler_pid:-} 2>/dev/null || true; bench_stop_clusters' EXIT
 
 mkdir -p "$here/results"
 results="$here/results/job_large_txn-$(date -u +%Y%m%dT%H%M%SZ).txt"
