@@ -25,6 +25,15 @@
  * that cannot be applied sets the error and, when the usual "fix the target
  * and run again" cannot work, a hint of its own (apply_last_hint).
  *
+ * Waiting for the target: while the job waits for results, nobody reads the
+ * replication connection, and a wait can be long (a large transaction,
+ * applied at its streamed commit or whole, slow triggers, locks).  The
+ * source's walsender ends a connection that has not replied within its
+ * wal_sender_timeout, after which the job receives the whole transaction
+ * again.  So results are awaited with select(), and the caller's wait hook
+ * (apply_set_wait_hook; stream.c sends a status update) runs about every
+ * WAIT_HOOK_SECONDS of waiting.
+ *
  * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn) implement
  * resumed inits: a change of a table in a transaction that committed before
  * the table's snapshot is already in the copied data and is skipped.
@@ -35,6 +44,7 @@
  */
 #include "postgres_fe.h"
 
+#include <sys/select.h>
 #include <time.h>
 
 #include "common/logging.h"
@@ -136,6 +146,12 @@ static unsigned long long *sync_lsn;
 
 static char *apply_error;
 static const char *apply_hint;	/* NULL: the generic one of stream.c */
+
+/* called about every WAIT_HOOK_SECONDS while results are awaited */
+#define WAIT_HOOK_SECONDS	1
+static void (*wait_hook) (void *arg);
+static void *wait_hook_arg;
+static time_t wait_hook_last;
 
 static int	find_sync(const char *schema, const char *table);
 static int	apply_by_partition_key(ApplyRel *r, Message *m);
@@ -270,6 +286,54 @@ check_result(Pending *p, PGresult *res)
 }
 
 /*
+ * Set (or with NULL clear) the function called about every
+ * WAIT_HOOK_SECONDS while the job waits for the target's results.
+ */
+void
+apply_set_wait_hook(void (*hook) (void *arg), void *arg)
+{
+	wait_hook = hook;
+	wait_hook_arg = arg;
+	wait_hook_last = time(NULL);
+}
+
+/*
+ * Wait until PQgetResult would not block, running the wait hook when it is
+ * due.  Returns false when the connection fails.
+ */
+static bool
+wait_for_result(void)
+{
+	for (;;)
+	{
+		if (wait_hook != NULL && time(NULL) - wait_hook_last >= WAIT_HOOK_SECONDS)
+		{
+			wait_hook(wait_hook_arg);
+			wait_hook_last = time(NULL);
+		}
+		if (!PQisBusy(tgt))
+			return true;
+		if (wait_hook != NULL)
+		{
+			int			sock = PQsocket(tgt);
+			fd_set		fds;
+			struct timeval tv;
+
+			FD_ZERO(&fds);
+			FD_SET(sock, &fds);
+			tv.tv_sec = WAIT_HOOK_SECONDS;
+			tv.tv_usec = 0;
+			if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+				return false;
+		}
+		else
+			return true;		/* PQgetResult waits */
+		if (PQconsumeInput(tgt) == 0)
+			return false;
+	}
+}
+
+/*
  * Read results of the oldest queued statements, in order, until at most
  * "keep" are outstanding.  Without a Sync, a Flush request makes the server
  * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
@@ -283,7 +347,7 @@ consume_results(int keep, bool flush_request)
 	while (npending > keep)
 	{
 		Pending    *p = &pending[phead];
-		PGresult   *res = PQgetResult(tgt);
+		PGresult   *res = wait_for_result() ? PQgetResult(tgt) : NULL;
 		PGresult   *extra;
 		int			rc;
 
@@ -322,7 +386,7 @@ pipe_sync(void)
 		return rc;
 	for (;;)
 	{
-		res = PQgetResult(tgt);
+		res = wait_for_result() ? PQgetResult(tgt) : NULL;
 		if (res == NULL)
 		{
 			if (PQstatus(tgt) == CONNECTION_BAD)
@@ -1565,6 +1629,7 @@ apply_reset(void)
 		pg_free(rels[i]);
 	}
 	run_discard();
+	wait_hook = NULL;
 	nrels = 0;
 	lastrel = NULL;
 	for (i = 0; i < nsync; i++)

@@ -37,6 +37,7 @@ extern unsigned long long apply_position(void);
 extern const char *apply_last_error(void);
 extern const char *apply_last_hint(void);
 extern void apply_reset(void);
+extern void apply_set_wait_hook(void (*hook) (void *arg), void *arg);
 
 /* tablesync.c */
 extern int	tablesync_copy_table(const JobOptions *opts, const char *schema,

@@ -24,17 +24,7 @@
  * restarts receives the transaction again from its start.
  *
  * Memory: one SpoolTxn per open streamed transaction; the messages live in
- * the files only, and replay reads them back one at a time, so the job's
- * memory does not grow with the size of a transaction.  State is in the
- * Spool passed by the caller.
- *
- * Keepalive: applying a large transaction at its streamed C can take
- * longer than the source's wal_sender_timeout, and meanwhile nobody reads
- * the replication connection.  The walsender then sees no reply and ends
- * the connection ("terminating walsender process due to replication
- * timeout"), after which the job receives the whole transaction again.
- * spool_replay() therefore calls the caller's keepalive about every
- * SPOOL_KEEPALIVE_SECONDS, which sends the walsender a status update.
+ * the files only.  State is in the Spool passed by the caller.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -42,7 +32,6 @@
  */
 #include "postgres_fe.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include "common/logging.h"
@@ -268,8 +257,6 @@ spool_replay(Spool *sp, unsigned long long xid,
 	int			rc = 0;
 	char	   *buf = NULL;
 	int			bufsize = 0;
-	long long	nread = 0;
-	time_t		last_keepalive = time(NULL);
 
 	if (t == NULL)
 		return 0;
@@ -302,14 +289,6 @@ spool_replay(Spool *sp, unsigned long long xid,
 		buf[rec.len] = '\0';
 		rc = apply_one(buf, rec.len, rec.lsn, arg);
 		pos += sizeof(rec) + rec.len;
-
-		/* the clock is read once every 256 messages */
-		if (sp->keepalive != NULL && (++nread & 255) == 0 &&
-			time(NULL) - last_keepalive >= SPOOL_KEEPALIVE_SECONDS)
-		{
-			sp->keepalive(sp->keepalive_arg);
-			last_keepalive = time(NULL);
-		}
 	}
 	pg_free(buf);
 

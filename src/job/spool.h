@@ -39,17 +39,7 @@ typedef struct Spool
 {
 	SpoolTxn   *txns;
 	SpoolTxn   *current;		/* between S and E */
-
-	/*
-	 * Called about every SPOOL_KEEPALIVE_SECONDS while spool_replay()
-	 * applies a transaction (NULL: never), so that the source hears from
-	 * the job while it does not read the replication connection.
-	 */
-	void		(*keepalive) (void *arg);
-	void	   *keepalive_arg;
 } Spool;
-
-#define SPOOL_KEEPALIVE_SECONDS	1
 
 extern void spool_block_start(Spool *sp, unsigned long long xid);
 extern void spool_block_end(Spool *sp);

@@ -218,11 +218,12 @@ replay_one(const char *data, int len, unsigned long long lsn, void *arg)
 }
 
 /*
- * spool_replay's keepalive: a status update to the source's walsender,
- * which is not read while a streamed transaction is applied.
+ * apply.c's wait hook: a status update to the source's walsender, which
+ * nobody reads while the job waits for the target (a long wait would
+ * otherwise exceed the source's wal_sender_timeout).
  */
 static void
-replay_keepalive(void *arg)
+apply_wait_keepalive(void *arg)
 {
 	send_feedback((PGconn *) arg, true);
 }
@@ -622,8 +623,7 @@ stream_session(const JobOptions *given, bool *progress)
 
 	if (apply_start(tgt, opts, js.applied_lsn) != APPLY_OK)
 		goto done;
-	spool.keepalive = replay_keepalive;
-	spool.keepalive_arg = repl;
+	apply_set_wait_hook(apply_wait_keepalive, repl);
 	if (!hold_poll(&hold))
 		goto done;
 	last_reported = 0;
