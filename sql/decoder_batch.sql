@@ -91,6 +91,20 @@ SELECT data::jsonb->>'action' AS last_action, count(*) AS writes
  GROUP BY 1
  ORDER BY 1;
 
+-- a message larger than four writes (300 kB): written whole, then the
+-- buffer starts small again and the rest of the transaction follows
+SELECT 'consumed' FROM (SELECT count(*) FROM pg_logical_slot_get_changes('bat', NULL, NULL, 'domain', 'dec_batch')) c;
+BEGIN;
+INSERT INTO bat VALUES (9001, repeat('y', 300000));
+INSERT INTO bat SELECT i, 'after' FROM generate_series(9002, 9004) i;
+COMMIT;
+INSERT INTO bat VALUES (9005, 'next');
+SELECT length(data) > 300000 AS big, array_length(m, 1) AS messages,
+	   m[array_length(m, 1)]::jsonb->>'action' AS last_action,
+	   m[array_length(m, 1)]::jsonb->'new'->>0 AS last_id
+  FROM pg_logical_slot_peek_changes('bat', NULL, NULL, 'domain', 'dec_batch', 'batch-writes', 'on') c,
+	   regexp_split_to_array(c.data, E'\n') m;
+
 -- the option's value is parsed like the others
 SELECT count(*) FROM pg_logical_slot_peek_changes('bat', NULL, NULL, 'domain', 'dec_batch', 'batch-writes', 'maybe');
 

@@ -44,7 +44,10 @@
  * change, so the plugin holds no memory proportional to a transaction: in
  * particular it never holds more than logical_decoding_work_mem worth of a
  * streamed transaction.  Each owned relation has a small context of its
- * own for its cached metadata, reset when the entry is rebuilt.
+ * own for its cached metadata, reset when the entry is rebuilt.  With
+ * batch-writes, the messages of the current write wait in a buffer of the
+ * session (at most MS_BATCH_BYTES plus one message), written at the end of
+ * every transaction and stream block.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -946,8 +949,12 @@ ms_batch_flush(LogicalDecodingContext *ctx)
 	OutputPluginWrite(ctx, true);
 	if (batch->maxlen > 4 * MS_BATCH_BYTES)
 	{
+		/* in the session's context, not the current per-change one */
+		MemoryContext oldcxt = MemoryContextSwitchTo(GetMemoryChunkContext(batch));
+
 		pfree(batch->data);
 		initStringInfo(batch);
+		MemoryContextSwitchTo(oldcxt);
 	}
 	else
 		resetStringInfo(batch);
