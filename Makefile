@@ -73,6 +73,7 @@ REGRESS = \
 	decoder_errors \
 	decoder_fastpaths \
 	decoder_streaming \
+	decoder_batch \
 	ownership_inheritance \
 	lifecycle \
 	freeze \

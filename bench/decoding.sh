@@ -15,10 +15,18 @@
 #
 # Workload A (throughput): 1M inserts and 0.5M updates on a 5-column table
 # owned by domain "bench", in transactions of 1000 rows, decoded by
-#   migration_split   domain=bench, include-xids=0
-#   pgoutput          proto_version 1, a publication with the table
-#   test_decoding     skip-empty-xacts
-#   wal2json          format-version 2
+#   migration_split   the options migration-split stream passes
+#                     (proto-version, domain, include-xids, include-lsn,
+#                     include-timestamp, stream-changes, batch-writes)
+#   migration_split, one message per write: the same without batch-writes
+#   pgoutput          proto_version 2, streaming on, a publication with the
+#                     table (what a native subscription with streaming = on
+#                     asks for)
+#   test_decoding     skip-empty-xacts, stream-changes (xids included)
+#   wal2json          format-version 2 (it cannot stream)
+# Every plugin that can stream in-progress transactions is asked to (no
+# transaction of the workloads exceeds logical_decoding_work_mem, so none
+# is streamed), and every decoding is received the same way.
 # Workload B (filtering): 90% of the changes on a table of another domain,
 # 10% on the domain's table; migration_split against the floor, pgoutput
 # with a publication that contains neither table (it sends nothing).  Also
@@ -37,9 +45,15 @@
 #    at SCALE: wall time and the backend's CPU time, without any network
 #    send.
 # 3. walsender: pg_recvlogical (the replication protocol, as the job
-#    uses it) at SCALE, output to /dev/null: wall time, the walsender's CPU
-#    time and its peak resident memory (VmHWM from /proc, sampled while it
-#    runs).
+#    uses it) at SCALE, output to /dev/null, the same client and status
+#    interval for every plugin: wall time, the walsender's CPU time and its
+#    peak memory.  The CPU time is exact: the postmaster's CPU time of
+#    terminated children (cutime + cstime in /proc) before and after, the
+#    walsender being the only child that ends in between (it is found with
+#    pgrep, not with a query, which would start a backend).  Peak memory
+#    is sampled from /proc every 0.1 s: VmHWM (peak resident set, shared
+#    buffers it touched included) and the largest RssAnon seen (its private
+#    memory).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -146,7 +160,7 @@ slot() { psql_ -c "SELECT 'ok' FROM pg_create_logical_replication_slot('$1', '$2
 workloads() {
 	local pre=$1 n=$2 u=$3 nslots=$4 r p
 	for r in $(seq "$nslots"); do
-		for p in ms:migration_split pgo:pgoutput td:test_decoding w2j:wal2json; do
+		for p in ms:migration_split ms1:migration_split pgo:pgoutput td:test_decoding w2j:wal2json; do
 			slot "${pre}a_${p%%:*}_$r" "${p#*:}"
 		done
 	done
@@ -176,20 +190,24 @@ workloads "" "$INSERTS" "$UPDATES" "$REPEAT"
 psql_ -c "CHECKPOINT"
 wal_mb=$(psql_ -c "SELECT round(pg_wal_lsn_diff('$lsn_b', '0/0') / 1048576)")
 
-# Every decoding: KIND WORKLOAD ENDPOS OPTIONS (name=value ...)
+# Every decoding: KIND WORKLOAD ENDPOS OPTIONS (name=value ...).  The
+# options of migration_split are those of src/job/stream.c.
+job_opts="proto-version=2 include-xids=1 include-lsn=1 include-timestamp=1 stream-changes=1"
 plan=(
-	"ms a $lsn_a domain=bench include-xids=0"
-	"pgo a $lsn_a proto_version=1 publication_names=pub_bench"
-	"td a $lsn_a skip-empty-xacts=1"
+	"ms a $lsn_a domain=bench $job_opts batch-writes=1"
+	"ms1 a $lsn_a domain=bench $job_opts batch-writes=0"
+	"pgo a $lsn_a proto_version=2 streaming=on publication_names=pub_bench"
+	"td a $lsn_a skip-empty-xacts=1 stream-changes=1"
 	"w2j a $lsn_a format-version=2"
-	"floor b $lsn_b proto_version=1 publication_names=pub_none"
-	"ms b $lsn_b domain=bench include-xids=0"
-	"none b $lsn_b domain=other_service include-xids=0"
+	"floor b $lsn_b proto_version=2 streaming=on publication_names=pub_none"
+	"ms b $lsn_b domain=bench $job_opts batch-writes=1"
+	"none b $lsn_b domain=other_service $job_opts batch-writes=1"
 )
 label() {
 	case "$1 $2" in
-		"a ms") echo "A migration_split" ;;
-		"a pgo") echo "A pgoutput (proto 1)" ;;
+		"a ms") echo "A migration_split (job)" ;;
+		"a ms1") echo "A migration_split, 1 msg/write" ;;
+		"a pgo") echo "A pgoutput (proto 2, streaming)" ;;
 		"a td") echo "A test_decoding" ;;
 		"a w2j") echo "A wal2json (format 2)" ;;
 		"b ms") echo "B migration_split (10% owned)" ;;
@@ -226,15 +244,21 @@ sql_decode() {
 		'BEGIN { printf "%.2f %.2f %d\n", t1 - t0, (c1 - c0) / hz, n }'
 }
 
-# decode SLOT ENDPOS OPTIONS...: prints "seconds peak_kB cpu_seconds" of
-# one decoding through a walsender (its CPU time is sampled every 0.1 s:
-# its last 0.1 s may be missed)
+# cpu_children: the CPU time (clock ticks) of the postmaster's terminated
+# children
+pm_pid() { head -1 "$DIR/data/postmaster.pid"; }
+cpu_children() { awk '{ print $16 + $17 }' "/proc/$(pm_pid)/stat"; }
+
+# decode SLOT ENDPOS OPTIONS...: prints "seconds peak_kB cpu_seconds
+# anon_peak_kB" of one decoding through a walsender
 decode() {
 	local slot=$1 endpos=$2
 	shift 2
 	local opts=()
 	for o in "$@"; do opts+=(-o "$o"); done
-	local pid="" hwm=0 h cpu=0 c
+	local pid="" hwm=0 anon=0 h a c0 c1 pm
+	pm=$(pm_pid)
+	c0=$(cpu_children)
 	rm -f "$DIR/elapsed"
 	(
 		start=$(date +%s.%N)
@@ -245,17 +269,19 @@ decode() {
 	) &
 	local rpid=$!
 	while kill -0 "$rpid" 2>/dev/null; do
-		[ -z "$pid" ] && pid=$(psql_ -c "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '$slot'" 2>/dev/null || true)
+		[ -z "$pid" ] && pid=$(pgrep -P "$pm" -f "walsender" | head -1 || true)
 		if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
-			h=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-			[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
-			c=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || true)
-			[ -n "$c" ] && cpu=$c
+			read -r h a < <(awk '/^VmHWM/ { h = $2 } /^RssAnon/ { a = $2 } END { print h + 0, a + 0 }' "/proc/$pid/status" 2>/dev/null || echo 0 0)
+			[ "$h" -gt "$hwm" ] && hwm=$h
+			[ "$a" -gt "$anon" ] && anon=$a
 		fi
 		sleep 0.1
 	done
 	wait "$rpid"
-	echo "$(cat "$DIR/elapsed") $hwm $(awk -v c="$cpu" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", c / t }')"
+	# the walsender's CPU time counts once the postmaster has reaped it
+	while [ -n "$pid" ] && [ -e "/proc/$pid" ]; do sleep 0.05; done
+	c1=$(cpu_children)
+	echo "$(cat "$DIR/elapsed") $hwm $(awk -v c="$(( c1 - c0 ))" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", c / t }') $anon"
 }
 
 # ratio A B: A / B as "1.23x"
@@ -287,14 +313,15 @@ for r in $(seq "$REPEAT"); do
 	if [ $(( r % 2 )) -eq 1 ]; then order=(cat); else order=(tac); fi
 	while read -r kind w endpos opts; do
 		# shellcheck disable=SC2086
-		read -r t kb c < <(decode "${w}_${kind}_$r" "$endpos" $opts)
-		echo "$w $kind $t $kb $c" >>"$DIR/times"
+		read -r t kb c anon < <(decode "${w}_${kind}_$r" "$endpos" $opts)
+		echo "$w $kind $t $kb $c $anon" >>"$DIR/times"
 	done < <(printf '%s\n' "${plan[@]}" | "${order[@]}")
 done
 
-# stat FILE WORKLOAD KIND: min time, max peak, min CPU, messages
+# stat FILE WORKLOAD KIND: min time, max peak, min CPU, messages (SQL
+# interface) or max private peak (walsender)
 stat() { awk -v w="$2" -v k="$3" '$1 == w && $2 == k {
-	if (t == "" || $3 < t) t = $3; if (c == "" || $5 < c) c = $5; if ($4 > m) m = $4; n = $6 }
+	if (t == "" || $3 < t) t = $3; if (c == "" || $5 < c) c = $5; if ($4 > m) m = $4; if ($6 > n) n = $6 }
 	END { print t, m + 0, c, n + 0 }' "$1"; }
 
 # Instructions: stop the server, decode each plan's callgrind slot in a
@@ -347,19 +374,30 @@ done
 {
 	echo
 	echo "3. walsender (pg_recvlogical to /dev/null), best of $REPEAT"
-	printf "%-32s %8s %7s %13s %7s %14s\n" "decoding" "seconds" "ratio" "walsender CPU" "ratio" "walsender peak"
+	printf "%-32s %8s %7s %13s %7s %11s %11s\n" "decoding" "seconds" "ratio" "walsender CPU" "ratio" "peak RSS" "peak anon"
 } | tee -a "$results"
 for p in "${plan[@]}"; do
 	read -r kind w _ <<<"$p"
-	read -r t kb c _ < <(stat "$DIR/times" "$w" "$kind")
+	read -r t kb c anon < <(stat "$DIR/times" "$w" "$kind")
 	read -r tb _ cb _ < <(stat "$DIR/times" "$w" "$(base "$w")")
-	printf "%-32s %8s %7s %13s %7s %11.1f MB\n" "$(label "$w" "$kind")" "$t" "$(ratio "$t" "$tb")" \
-		"$c" "$(ratio "$c" "$cb")" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" | tee -a "$results"
+	printf "%-32s %8s %7s %13s %7s %8.1f MB %8.1f MB\n" "$(label "$w" "$kind")" "$t" "$(ratio "$t" "$tb")" \
+		"$c" "$(ratio "$c" "$cb")" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" \
+		"$(awk -v k="$anon" 'BEGIN { print k / 1024 }')" | tee -a "$results"
 done
+{
+	echo
+	echo "targets (walsender CPU of migration_split as the job decodes, over the peer's):"
+	read -r _ _ cm _ < <(stat "$DIR/times" a ms)
+	for k in pgo:0.85 td:0.6 w2j:0.6; do
+		read -r _ _ cp _ < <(stat "$DIR/times" a "${k%%:*}")
+		awk -v a="$cm" -v b="$cp" -v lim="${k#*:}" -v n="$(label a "${k%%:*}")" \
+			'BEGIN { r = a / b; printf "  %-32s %.2fx (target at most %.2fx): %s\n", n, r, lim, r <= lim ? "met" : "NOT met" }'
+	done
+} | tee -a "$results"
 
 {
 	echo
-	echo "all timed runs (workload plugin seconds peak_kB cpu_seconds [messages]):"
+	echo "all timed runs (SQL: workload plugin seconds 0 cpu_seconds messages; walsender: workload plugin seconds peak_kB cpu_seconds anon_peak_kB):"
 	echo "SQL interface:"
 	cat "$DIR/sqltimes"
 	echo "walsender:"

@@ -67,6 +67,10 @@ SELECT 'msg' FROM pg_logical_emit_message(false, 'migration_split', 'now');
 SELECT 'msg' FROM pg_logical_emit_message(true, 'other', 'dropped');
 -- content that is not text in the database encoding comes as hex
 SELECT 'msg' FROM pg_logical_emit_message(false, 'migration_split', '\xff41c3'::bytea);
+-- a non-transactional message's WAL is not flushed at once, and decoding
+-- reads only flushed WAL: a commit (of a message with a dropped prefix)
+-- flushes it, else it may be decoded only by the next call
+SELECT 'msg' FROM pg_logical_emit_message(true, 'other', 'flush');
 SELECT slot_changes('domain', 'dec_orders');
 
 -- truncate lists only the domain's relations

@@ -44,7 +44,10 @@
  * change, so the plugin holds no memory proportional to a transaction: in
  * particular it never holds more than logical_decoding_work_mem worth of a
  * streamed transaction.  Each owned relation has a small context of its
- * own for its cached metadata, reset when the entry is rebuilt.
+ * own for its cached metadata, reset when the entry is rebuilt.  With
+ * batch-writes, the messages of the current write wait in a buffer of the
+ * session (at most MS_BATCH_BYTES plus one message), written at the end of
+ * every transaction and stream block.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -80,6 +83,12 @@
 
 /* Prefix of the logical messages that pass through (pg_logical_emit_message). */
 #define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
+
+/*
+ * With batch-writes, a write is made once the batch holds this much (or at
+ * the end of a transaction or stream block).
+ */
+#define MS_BATCH_BYTES		(64 * 1024)
 
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -148,6 +157,8 @@ typedef struct MsDecodingState
 	bool		include_lsn;
 	bool		skip_empty_xacts;
 	bool		stream_changes;
+	bool		batch_writes;	/* several messages per write */
+	StringInfo	batch;			/* with batch_writes: messages not yet written */
 
 	bool		xact_wrote_begin;	/* B sent for the current transaction */
 	bool		in_stream;		/* between stream start and stop */
@@ -203,6 +214,8 @@ static void ms_init_entry(MsRelEntry *entry);
 static MsRelEntry *ms_lookup_entry(MsDecodingState *state, Relation relation);
 static void ms_build_entry(MsDecodingState *state, MsRelEntry *entry,
 						   Relation relation, MsDomainId domain);
+static StringInfo ms_msg_start(LogicalDecodingContext *ctx);
+static void ms_msg_end(LogicalDecodingContext *ctx, bool end_batch);
 static void ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn);
 static void ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry);
 static void ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
@@ -357,6 +370,8 @@ ms_parse_options(MsDecodingState *state, List *options)
 			state->skip_empty_xacts = ms_bool_option(elem);
 		else if (strcmp(elem->defname, MS_OPT_STREAM_CHANGES) == 0)
 			state->stream_changes = ms_bool_option(elem);
+		else if (strcmp(elem->defname, MS_OPT_BATCH_WRITES) == 0)
+			state->batch_writes = ms_bool_option(elem);
 		else if (strcmp(elem->defname, MS_OPT_PROTO_VERSION) == 0)
 			ms_check_proto_version(elem);
 		else if (strcmp(elem->defname, MS_OPT_FORMAT) == 0)
@@ -406,8 +421,11 @@ ms_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 	state->include_lsn = false;
 	state->skip_empty_xacts = true;
 	state->stream_changes = false;
+	state->batch_writes = false;
 
 	ms_parse_options(state, ctx->output_plugin_options);
+	if (state->batch_writes)
+		state->batch = makeStringInfo();
 
 	if (!is_init && state->ndomains == 0)
 		ereport(ERROR,
@@ -891,6 +909,77 @@ ms_append_lsn(StringInfo out, const char *name, XLogRecPtr lsn)
 }
 
 /*
+ * Start a message: the buffer to append its JSON object to.  Without
+ * batch-writes that is the write OutputPluginPrepareWrite prepares, one per
+ * message; with it, the session's batch, where the object follows the
+ * previous one after a newline.
+ */
+static StringInfo
+ms_msg_start(LogicalDecodingContext *ctx)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+
+	if (!state->batch_writes)
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		return ctx->out;
+	}
+	if (state->batch->len > 0)
+		appendStringInfoChar(state->batch, MS_BATCH_SEPARATOR);
+	return state->batch;
+}
+
+/*
+ * Write the batch as one message (one CopyData through the walsender).
+ * It carries the LSN of the current callback: of the change that filled
+ * it, or the end of the commit record for a batch ended by C, the
+ * position a consumer confirms.  A batch buffer that grew for a large
+ * value is given back, so that the session does not keep its size.
+ */
+static void
+ms_batch_flush(LogicalDecodingContext *ctx)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	StringInfo	batch = state->batch;
+
+	if (batch->len == 0)
+		return;
+	OutputPluginPrepareWrite(ctx, true);
+	appendBinaryStringInfo(ctx->out, batch->data, batch->len);
+	OutputPluginWrite(ctx, true);
+	if (batch->maxlen > 4 * MS_BATCH_BYTES)
+	{
+		/* in the session's context, not the current per-change one */
+		MemoryContext oldcxt = MemoryContextSwitchTo(GetMemoryChunkContext(batch));
+
+		pfree(batch->data);
+		initStringInfo(batch);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	else
+		resetStringInfo(batch);
+}
+
+/*
+ * End a message started with ms_msg_start.  Without batch-writes it is
+ * written now.  With batch-writes it is written with the batch: once the
+ * batch holds MS_BATCH_BYTES, or with end_batch (the end of a transaction,
+ * of a stream block or of an abort, and a non-transactional message), so
+ * that nothing waits in the batch while decoding pauses between
+ * transactions.
+ */
+static void
+ms_msg_end(LogicalDecodingContext *ctx, bool end_batch)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+
+	if (!state->batch_writes)
+		OutputPluginWrite(ctx, true);
+	else if (end_batch || state->batch->len >= MS_BATCH_BYTES)
+		ms_batch_flush(ctx);
+}
+
+/*
  * Write B (outside a stream) or S (inside one) unless already written for
  * the current transaction or stream block.
  */
@@ -898,7 +987,7 @@ static void
 ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 {
 	MsDecodingState *state = ctx->output_plugin_private;
-	StringInfo	out = ctx->out;
+	StringInfo	out;
 
 	if (state->in_stream)
 	{
@@ -906,12 +995,12 @@ ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 
 		if (state->stream_wrote_start)
 			return;
-		OutputPluginPrepareWrite(ctx, true);
+		out = ms_msg_start(ctx);
 		appendStringInfoString(out, "{\"action\":\"S\"");
 		if (state->include_xids)
 			appendStringInfo(out, ",\"xid\":%u", txn->xid);
 		appendStringInfoChar(out, '}');
-		OutputPluginWrite(ctx, true);
+		ms_msg_end(ctx, false);
 		state->stream_wrote_start = true;
 		if (stxn != NULL)
 			stxn->any_changes = true;
@@ -920,7 +1009,7 @@ ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 
 	if (state->xact_wrote_begin)
 		return;
-	OutputPluginPrepareWrite(ctx, true);
+	out = ms_msg_start(ctx);
 	appendStringInfoString(out, "{\"action\":\"B\"");
 	if (state->include_xids)
 		appendStringInfo(out, ",\"xid\":%u", txn->xid);
@@ -930,7 +1019,7 @@ ms_write_header(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 		appendStringInfo(out, ",\"commit_time\":\"%s\"",
 						 timestamptz_to_str(txn->xact_time.commit_time));
 	appendStringInfoChar(out, '}');
-	OutputPluginWrite(ctx, true);
+	ms_msg_end(ctx, false);
 	state->xact_wrote_begin = true;
 }
 
@@ -942,9 +1031,8 @@ ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, char action,
 			  XLogRecPtr commit_lsn, bool streamed)
 {
 	MsDecodingState *state = ctx->output_plugin_private;
-	StringInfo	out = ctx->out;
+	StringInfo	out = ms_msg_start(ctx);
 
-	OutputPluginPrepareWrite(ctx, true);
 	appendStringInfo(out, "{\"action\":\"%c\"", action);
 	if (state->include_xids)
 		appendStringInfo(out, ",\"xid\":%u", txn->xid);
@@ -959,7 +1047,8 @@ ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, char action,
 	if (streamed)
 		appendStringInfoString(out, ",\"streamed\":true");
 	appendStringInfoChar(out, '}');
-	OutputPluginWrite(ctx, true);
+	/* the end of a transaction ends a batch */
+	ms_msg_end(ctx, true);
 }
 
 /*
@@ -977,9 +1066,8 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 	if (report->schema_sent && report->schema_sent_xid == xid)
 		return;
 
-	OutputPluginPrepareWrite(ctx, true);
-	appendBinaryStringInfo(ctx->out, entry->rmsg, entry->rmsglen);
-	OutputPluginWrite(ctx, true);
+	appendBinaryStringInfo(ms_msg_start(ctx), entry->rmsg, entry->rmsglen);
+	ms_msg_end(ctx, false);
 	report->schema_sent = true;
 	report->schema_sent_xid = xid;
 }
@@ -1101,7 +1189,7 @@ ms_write_membership(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 					MsDomainId domain, Oid rootid)
 {
 	MsDecodingState *state = ctx->output_plugin_private;
-	StringInfo	out = ctx->out;
+	StringInfo	out;
 	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
 	char	   *relname = get_rel_name(relid);
 
@@ -1109,7 +1197,7 @@ ms_write_membership(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		return;					/* dropped in the same transaction */
 
 	ms_write_header(ctx, txn);
-	OutputPluginPrepareWrite(ctx, true);
+	out = ms_msg_start(ctx);
 	ms_write_change_start(state, out, MS_MSG_OWNERSHIP, xid);
 	appendStringInfo(out, "\"" MS_FLD_RELID "\":%u,\"" MS_FLD_SCHEMA "\":", relid);
 	ms_json_cstring(out, nspname);
@@ -1129,7 +1217,7 @@ ms_write_membership(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		ms_json_cstring(out, get_rel_name(rootid));
 	}
 	appendStringInfoChar(out, '}');
-	OutputPluginWrite(ctx, true);
+	ms_msg_end(ctx, false);
 }
 
 /*
@@ -1271,12 +1359,11 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	ms_write_header(ctx, txn);
 	ms_write_relation(ctx, entry);
 
-	out = ctx->out;
 	desc = RelationGetDescr(relation);
 	newtuple = change->data.tp.newtuple ? &change->data.tp.newtuple->tuple : NULL;
 	oldtuple = change->data.tp.oldtuple ? &change->data.tp.oldtuple->tuple : NULL;
 
-	OutputPluginPrepareWrite(ctx, true);
+	out = ms_msg_start(ctx);
 	switch (change->action)
 	{
 		case REORDER_BUFFER_CHANGE_INSERT:
@@ -1328,7 +1415,7 @@ ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	}
 	ms_buf_char(out, '}');
 	ms_buf_finish(out);
-	OutputPluginWrite(ctx, true);
+	ms_msg_end(ctx, false);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(state->change_cxt);
@@ -1349,7 +1436,7 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	Oid		   *sent;
 	int			nsent = 0;
 	int			i;
-	StringInfo	out = ctx->out;
+	StringInfo	out = NULL;
 
 	oldcxt = MemoryContextSwitchTo(state->change_cxt);
 	sent = palloc(sizeof(Oid) * nrelations);
@@ -1381,7 +1468,7 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		if (nsent == 0)
 		{
 			ms_write_header(ctx, txn);
-			OutputPluginPrepareWrite(ctx, true);
+			out = ms_msg_start(ctx);
 			ms_write_change_start(state, out, 'T', change->txn->xid);
 			appendStringInfoString(out, "\"relations\":[");
 		}
@@ -1406,7 +1493,7 @@ ms_truncate(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		appendStringInfo(out, "],\"cascade\":%s,\"restart_identity\":%s}",
 						 change->data.truncate.cascade ? "true" : "false",
 						 change->data.truncate.restart_seqs ? "true" : "false");
-		OutputPluginWrite(ctx, true);
+		ms_msg_end(ctx, false);
 	}
 
 	MemoryContextSwitchTo(oldcxt);
@@ -1422,8 +1509,7 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		   Size message_size, const char *message)
 {
 	MsDecodingState *state = ctx->output_plugin_private;
-	StringInfo	out = ctx->out;
-
+	StringInfo	out;
 	MemoryContext oldcxt;
 
 	if (strcmp(prefix, MS_MESSAGE_PREFIX) != 0)
@@ -1433,7 +1519,7 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	if (transactional)
 		ms_write_header(ctx, txn);
 
-	OutputPluginPrepareWrite(ctx, true);
+	out = ms_msg_start(ctx);
 	if (transactional)
 		ms_write_change_start(state, out, 'M', txn->xid);
 	else
@@ -1456,7 +1542,8 @@ ms_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		appendStringInfoChar(out, '"');
 	}
 	appendStringInfoChar(out, '}');
-	OutputPluginWrite(ctx, true);
+	/* a non-transactional message is on its own: do not hold it back */
+	ms_msg_end(ctx, !transactional);
 
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(state->change_cxt);
@@ -1489,12 +1576,14 @@ ms_stream_stop(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 
 	if (state->stream_wrote_start)
 	{
-		OutputPluginPrepareWrite(ctx, true);
-		appendStringInfoString(ctx->out, "{\"action\":\"E\"");
+		StringInfo	out = ms_msg_start(ctx);
+
+		appendStringInfoString(out, "{\"action\":\"E\"");
 		if (state->include_xids)
-			appendStringInfo(ctx->out, ",\"xid\":%u", txn->xid);
-		appendStringInfoChar(ctx->out, '}');
-		OutputPluginWrite(ctx, true);
+			appendStringInfo(out, ",\"xid\":%u", txn->xid);
+		appendStringInfoChar(out, '}');
+		/* the end of a stream block ends a batch */
+		ms_msg_end(ctx, true);
 	}
 	state->in_stream = false;
 	state->stream_wrote_start = false;
@@ -1521,16 +1610,17 @@ ms_stream_abort(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 
 	if (stxn != NULL && stxn->any_changes)
 	{
-		OutputPluginPrepareWrite(ctx, true);
-		appendStringInfoString(ctx->out, "{\"action\":\"A\"");
+		StringInfo	out = ms_msg_start(ctx);
+
+		appendStringInfoString(out, "{\"action\":\"A\"");
 		if (state->include_xids)
 		{
-			appendStringInfo(ctx->out, ",\"xid\":%u", toptxn->xid);
+			appendStringInfo(out, ",\"xid\":%u", toptxn->xid);
 			if (toptxn != txn)
-				appendStringInfo(ctx->out, ",\"subxid\":%u", txn->xid);
+				appendStringInfo(out, ",\"subxid\":%u", txn->xid);
 		}
-		appendStringInfoChar(ctx->out, '}');
-		OutputPluginWrite(ctx, true);
+		appendStringInfoChar(out, '}');
+		ms_msg_end(ctx, true);
 	}
 	if (toptxn == txn)
 		ms_stream_forget(txn);

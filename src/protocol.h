@@ -22,7 +22,9 @@
  *		carries the xid of the (sub)transaction it belongs to, not the
  *		top-level xid (which S gives); O messages (a table joins or
  *		leaves the domain); U and D of a partition whose replica
- *		identity differs from its root's carry "key_columns".
+ *		identity differs from its root's carry "key_columns"; option
+ *		batch-writes: several messages per write, separated by a
+ *		newline (MS_BATCH_SEPARATOR).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -45,7 +47,15 @@
 #define MS_OPT_INCLUDE_LSN		"include-lsn"
 #define MS_OPT_SKIP_EMPTY_XACTS	"skip-empty-xacts"
 #define MS_OPT_STREAM_CHANGES	"stream-changes"
+#define MS_OPT_BATCH_WRITES		"batch-writes"
 #define MS_OPT_FORMAT			"format"
+
+/*
+ * With batch-writes, the messages of one write (one XLogData through the
+ * walsender) follow each other separated by this character, which JSON
+ * output never holds unescaped.
+ */
+#define MS_BATCH_SEPARATOR		'\n'
 
 /* Prefix of the logical messages that pass through (M) */
 #define MS_PROTO_MESSAGE_PREFIX	"migration_split"

@@ -34,6 +34,15 @@
  * that cannot be applied sets the error and, when the usual "fix the target
  * and run again" cannot work, a hint of its own (ApplyWorker.hint).
  *
+ * Waiting for the target: while the job waits for results, nobody reads the
+ * replication connection, and a wait can be long (a large transaction,
+ * applied at its streamed commit or whole, slow triggers, locks).  The
+ * source's walsender ends a connection that has not replied within its
+ * wal_sender_timeout, after which the job receives the whole transaction
+ * again.  So results are awaited with select(), and the caller's wait hook
+ * (apply_set_wait_hook; stream.c sends a status update) runs about every
+ * WAIT_HOOK_SECONDS of waiting.
+ *
  * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn, the
  * session's SyncList) implement resumed inits: a change of a table in a
  * transaction that committed before the table's snapshot is already in the
@@ -49,12 +58,16 @@
  */
 #include "postgres_fe.h"
 
+#include <sys/select.h>
 #include <time.h>
 
 #include "common/logging.h"
 
 #include "job.h"
 #include "apply.h"
+
+/* the wait hook runs about this often while a worker waits for results */
+#define WAIT_HOOK_SECONDS	1
 
 static ApplyResult apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *table);
@@ -179,6 +192,59 @@ check_result(ApplyWorker *w, Pending *p, PGresult *res)
 }
 
 /*
+ * Set (or with NULL clear) the function called about every
+ * WAIT_HOOK_SECONDS while a worker of the run waits for the target's
+ * results.  The hook lives in ApplyShared: the coordinator's workers share
+ * one replication connection to keep alive.
+ */
+void
+apply_set_wait_hook(ApplyShared *shared, void (*hook) (void *arg), void *arg)
+{
+	shared->wait_hook = hook;
+	shared->wait_hook_arg = arg;
+	shared->wait_hook_last = time(NULL);
+}
+
+/*
+ * Wait until PQgetResult on the worker's connection would not block,
+ * running the wait hook when it is due.  Returns false when the connection
+ * fails.
+ */
+static bool
+wait_for_result(ApplyWorker *w)
+{
+	ApplyShared *sh = w->shared;
+
+	for (;;)
+	{
+		if (sh->wait_hook != NULL && time(NULL) - sh->wait_hook_last >= WAIT_HOOK_SECONDS)
+		{
+			sh->wait_hook(sh->wait_hook_arg);
+			sh->wait_hook_last = time(NULL);
+		}
+		if (!PQisBusy(w->conn))
+			return true;
+		if (sh->wait_hook != NULL)
+		{
+			int			sock = PQsocket(w->conn);
+			fd_set		fds;
+			struct timeval tv;
+
+			FD_ZERO(&fds);
+			FD_SET(sock, &fds);
+			tv.tv_sec = WAIT_HOOK_SECONDS;
+			tv.tv_usec = 0;
+			if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+				return false;
+		}
+		else
+			return true;		/* PQgetResult waits */
+		if (PQconsumeInput(w->conn) == 0)
+			return false;
+	}
+}
+
+/*
  * Read results of the oldest queued statements, in order, until at most
  * "keep" are outstanding.  Without a Sync, a Flush request makes the server
  * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
@@ -192,7 +258,7 @@ consume_results(ApplyWorker *w, int keep, bool flush_request)
 	while (w->pipe.n > keep)
 	{
 		Pending    *p = &w->pipe.pending[w->pipe.head];
-		PGresult   *res = PQgetResult(w->conn);
+		PGresult   *res = wait_for_result(w) ? PQgetResult(w->conn) : NULL;
 		PGresult   *extra;
 		int			rc;
 
@@ -240,7 +306,7 @@ pipe_sync_wait(ApplyWorker *w)
 		return rc;
 	for (;;)
 	{
-		res = PQgetResult(w->conn);
+		res = wait_for_result(w) ? PQgetResult(w->conn) : NULL;
 		if (res == NULL)
 		{
 			if (PQstatus(w->conn) == CONNECTION_BAD)

@@ -17,6 +17,8 @@
 #ifndef MS_JOB_APPLY_H
 #define MS_JOB_APPLY_H
 
+#include <time.h>
+
 #include "job.h"
 #include "relmap.h"
 
@@ -49,6 +51,10 @@ typedef struct ApplyShared
 	const JobOptions *opts;
 	unsigned long long split_before_lsn;
 	ApplyStats	stats;
+	/* called about every WAIT_HOOK_SECONDS while a worker waits (keepalive) */
+	void		(*wait_hook) (void *arg);
+	void	   *wait_hook_arg;
+	time_t		wait_hook_last;
 } ApplyShared;
 
 /* The tables the job copied, with the LSN of each table's snapshot. */
@@ -167,6 +173,8 @@ extern bool apply_batch_due(ApplyWorker *w);
 extern double apply_batch_age_ms(ApplyWorker *w);
 extern bool apply_idle(ApplyWorker *w);
 extern void apply_reset(ApplyWorker *w);
+extern void apply_set_wait_hook(ApplyShared *shared, void (*hook) (void *arg),
+								void *arg);
 extern void sync_list_free(SyncList *sync);
 extern bool sync_list_load(SyncList *sync, PGconn *conn, const char *domain);
 

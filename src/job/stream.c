@@ -61,6 +61,7 @@
 #include "job.h"
 #include "apply.h"
 #include "spool.h"
+#include "receive.h"
 
 #define SPOOL_FAILED		(-10)	/* spool file or spooled message unusable */
 
@@ -103,6 +104,7 @@ typedef struct StreamSession
 	JobState	js;
 	Coordinator *apply;
 	Spool		spool;
+	Receiver	rcv;			/* splits batched writes into messages */
 	StreamHold	hold;
 	unsigned long long server_end;	/* WAL end seen while idle */
 	unsigned long long received_lsn;
@@ -255,6 +257,17 @@ replay_one(const char *data, int len, unsigned long long lsn, void *arg)
 	rc = coord_message(ra->apply, &m, lsn);
 	message_free(&m);
 	return rc;
+}
+
+/*
+ * apply.c's wait hook: a status update to the source's walsender, which
+ * nobody reads while the job waits for the target (a long wait would
+ * otherwise exceed the source's wal_sender_timeout).
+ */
+static void
+apply_wait_keepalive(void *arg)
+{
+	send_feedback((StreamSession *) arg, true);
 }
 
 /*
@@ -581,7 +594,8 @@ session_open(StreamSession *s)
 	/* proto-version first: a plugin that does not know it stops there */
 	appendPQExpBuffer(&sql, "START_REPLICATION SLOT %s LOGICAL %s (\"" MS_OPT_PROTO_VERSION "\" '" MS_PROTOCOL_VERSION_STR "',"
 					  " \"" MS_OPT_DOMAIN "\" %s, \"" MS_OPT_INCLUDE_XIDS "\" 'on', \"" MS_OPT_INCLUDE_LSN "\" 'on',"
-					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on')",
+					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on',"
+					  " \"" MS_OPT_BATCH_WRITES "\" 'on')",
 					  qslot, s->js.applied_lsn ? s->js.applied_lsn : "0/0", qdomain);
 	for (attempt = 0;; attempt++)
 	{
@@ -639,6 +653,7 @@ session_open(StreamSession *s)
 			s->exit_code = coord_exit_code(s->apply);
 		return rc;
 	}
+	apply_set_wait_hook(&run->shared, apply_wait_keepalive, s);
 	if (!hold_poll(&s->hold))
 		return APPLY_RECONNECT;
 	s->last_reported = 0;
@@ -871,7 +886,7 @@ session_loop(StreamSession *s)
 
 		if (job_interrupted)
 			return session_interrupted(s);
-		len = PQgetCopyData(s->repl, &buf, 1);
+		len = receive_copy_data(&s->rcv, s->repl, &buf);
 		if (len == 0)
 			rc = session_idle(s);
 		else if (len == -1)
@@ -924,6 +939,8 @@ stream_session(StreamRun *run, int *exit_code, bool *progress)
 	*progress = s.progress;
 	if (s.apply)
 		run->position = coord_position(s.apply);
+	apply_set_wait_hook(&run->shared, NULL, NULL);
+	receive_reset(&s.rcv);
 	spool_reset(&s.spool);
 	coord_end(s.apply);
 	PQfinish(s.repl);
