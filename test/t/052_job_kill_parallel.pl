@@ -119,7 +119,8 @@ sub start_stream
 {
 	my ($jobs) = @_;
 	return IPC::Run::start(
-		[ 'migration-split', 'stream', @common, '--apply-jobs', $jobs, '--batch-time', '50' ],
+		[ 'migration-split', 'stream', @common, '--apply-jobs', $jobs, '--batch-time', '50',
+		  '--batch-changes', '40' ],
 		'>>', $log, '2>>', $log);
 }
 
