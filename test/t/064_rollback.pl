@@ -67,7 +67,7 @@ sub mono_table
 	my ($t) = @_;
 	return $src->safe_psql('postgres',
 		"SELECT c.oid::regclass FROM migration_split.ownership o JOIN pg_class c ON c.oid = o.rel
-		  WHERE o.domain = 'orders' AND c.relname = '$t'");
+		  WHERE o.domain = 'orders' AND c.relname = '$t' AND c.relkind IN ('r', 'p')");
 }
 
 # every row of both tables, as one digest per side
@@ -302,9 +302,20 @@ for my $delay (0.3, 0.9)
 	usleep($delay * 1_000_000);
 	$rb->signal('KILL');
 	$rb->finish;
+	my $finished = ($rb->full_result & 127) != 9;
 	$load2->finish;
 	($rc, $out, $err) = run_job('rollback');
-	is($rc, 0, "rollback rerun after a kill at a random moment (${delay} s)") or diag($err);
+	if ($finished)
+	{
+		# on a fast machine the rollback may end before the kill: then the
+		# rerun finds the domain streaming and refuses, changing nothing
+		is($rc . ' ' . lifecycle($src), '12 streaming',
+			"rollback done before the kill at ${delay} s: the rerun refuses (exit 12)");
+	}
+	else
+	{
+		is($rc, 0, "rollback rerun after a kill at a random moment (${delay} s)") or diag($err);
+	}
 	both_equal("nothing lost or duplicated (kill after ${delay} s)");
 	stream_until_caught_up();
 	both_equal('and the forward stream adds nothing twice');
