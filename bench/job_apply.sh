@@ -210,6 +210,11 @@ if has_peer pgcopydb; then
 	t_pcd=$(elapsed "$start")
 	if $pcd_done; then
 		echo "pgcopydb follow:                          $t_pcd s"
+		# the marker is applied; pgcopydb 0.10 may still wait for a
+		# record past --endpos that never comes: 30 s, then stop it
+		for i in $(seq 1 300); do kill -0 $pcd_pid 2>/dev/null || break; sleep 0.1; done
+		pcd_pids="$pcd_pid $(pgrep -P "$pcd_pid" | tr '\n' ' ')"
+		kill -TERM $pcd_pids 2>/dev/null || true
 		wait $pcd_pid || true
 	else
 		# how far it got, read before it is stopped (stopping may take a while)
@@ -231,15 +236,18 @@ fi
 q="SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY id)) FROM %s.t t"
 s=$(psql_src -At -c "$(printf "$q" public)")
 ok=true
+# a mismatch of ours fails the benchmark; a peer's is reported
 check()
 {
 	local got
 	got=$(psql_tgt -d "$1" -At -c "$(printf "$q" "$2")")
 	if [ "$got" = "$s" ]; then
 		echo "check $1: $got (equal)"
-	else
+	elif [[ $1 == ours_* ]]; then
 		echo "check $1: $got MISMATCH"
 		ok=false
+	else
+		echo "check $1: $got MISMATCH (the peer does not hold the source's rows)"
 	fi
 }
 echo "check source: $s"
