@@ -208,7 +208,14 @@ progress_summary(Domain *d)
 			   human_bytes(t->seconds > 0 ? t->bytes_done / t->seconds : 0, b2, sizeof(b2)),
 			   t->sync_lsn ? t->sync_lsn : "");
 		if (t->error)
-			printf("    error: %s", t->error);
+		{
+			/* libpq's messages end in a newline, ours do not */
+			size_t		len = strlen(t->error);
+
+			while (len > 0 && t->error[len - 1] == '\n')
+				len--;
+			printf("    error: %.*s\n", (int) len, t->error);
+		}
 		pg_free(name);
 	}
 }

@@ -30,6 +30,12 @@ run_log([ 'migration-split', 'init', '--source', $src->connstr('postgres'), '--t
 is($? >> 8, 8, 'failed copies: exit code 8, from the main thread');
 like($stderr, qr/copy of domain "d" failed; tables marked copied are kept/, 'failure reported by init');
 
+# every FAILED table's line starts a line and is followed by its error
+my $failed = () = $stdout =~ /FAILED/g;
+my $listed = () = $stdout =~ /^public\.t\d+\s+FAILED.*\n\s+error: .+$/mg;
+cmp_ok($failed, '>=', 1, 'at least one table failed');
+is($listed, $failed, 'each failed table is listed on its own line with its error');
+
 my $own = 0;
 my $foreign = 0;
 for my $i (0 .. $#letters)
