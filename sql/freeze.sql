@@ -182,6 +182,17 @@ SELECT count(*) FROM ord;
 SELECT count(*) FROM ord_part;
 SELECT state FROM migration_split.domain_lifecycle WHERE domain = 'orders';
 
+-- the service database, frozen by a rollback (rollback => true): the
+-- refusal names the monolith as the place of the domain's writes, also for
+-- a partition created after the freeze
+SELECT migration_split.freeze_domain('orders', 'host=monolith dbname=shop', rollback => true);
+INSERT INTO ord VALUES (4, 1, 40);
+CREATE TABLE ord_part_4 PARTITION OF ord_part FOR VALUES FROM (30) TO (40);
+INSERT INTO ord_part_4 VALUES (31, 31);
+TRUNCATE ord_part_4;
+SELECT migration_split.unfreeze_domain('orders');
+INSERT INTO ord_part_4 VALUES (31, 31);
+
 DROP TABLE audit, ord, cust, ord_part, ord_hist, ord_notes CASCADE;
 DROP FUNCTION add_order(int), audit_to_orders();
 SELECT migration_split.drop_domain('orders', force => true);

@@ -367,6 +367,20 @@ job_command(PGconn *conn, const char *what, const char *sql)
 	PQclear(job_query(conn, what, sql, 0, NULL));
 }
 
+/* a single text value of a query (NULL when no row or SQL NULL) */
+char *
+job_query_value(PGconn *conn, const char *what, const char *sql,
+				int nparams, const char *const *params)
+{
+	PGresult   *res = job_query(conn, what, sql, nparams, params);
+	char	   *v = NULL;
+
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		v = pg_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
 void
 job_set_search_path(PGconn *conn, const char *what, const char *path)
 {

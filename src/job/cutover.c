@@ -49,10 +49,6 @@
  */
 #include "postgres_fe.h"
 
-#include <signal.h>
-#include <time.h>
-#include <unistd.h>
-
 #include "common/logging.h"
 
 #include "job.h"
@@ -64,7 +60,7 @@ typedef struct SequenceMove
 	char	   *column;
 	char	   *target_table;	/* qualified target table */
 	char	   *source_last;	/* NULL: never used on the source */
-	char	   *new_value;		/* NULL: nothing to do */
+	SequenceTarget to;			/* the move on the target */
 } SequenceMove;
 
 /* everything cutover learns before it changes anything */
@@ -85,42 +81,10 @@ typedef struct CutoverPlan
 	bool		frozen;			/* by this run: a failure unfreezes */
 } CutoverPlan;
 
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
- * One line of the step-by-step account: a step that changes something
- * ("would: " first with --dry-run), or a preflight finding ("preflight: ",
- * the same in both modes, since the preflight runs in both).
+ * A preflight finding in the step-by-step account: the same in both modes,
+ * since the preflight runs in both.
  */
-static void
-account(const char *prefix, const char *fmt, va_list ap)
-{
-	printf("%s", prefix);
-	vprintf(fmt, ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static void
-step(const CutoverPlan *p, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static void
-step(const CutoverPlan *p, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	account(p->opts->dry_run ? "would: " : "", fmt, ap);
-	va_end(ap);
-}
-
 static void
 finding(const char *fmt,...) pg_attribute_printf(1, 2);
 
@@ -129,23 +93,12 @@ finding(const char *fmt,...)
 {
 	va_list		ap;
 
+	printf("preflight: ");
 	va_start(ap, fmt);
-	account("preflight: ", fmt, ap);
+	vprintf(fmt, ap);
 	va_end(ap);
-}
-
-/* a single text value of a query with parameters (NULL when SQL NULL) */
-static char *
-query_value(PGconn *conn, const char *what, const char *sql,
-			int nparams, const char *const *params)
-{
-	PGresult   *res = job_query(conn, what, sql, nparams, params);
-	char	   *v = NULL;
-
-	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
-		v = pg_strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
+	printf("\n");
+	fflush(stdout);
 }
 
 static void
@@ -199,7 +152,7 @@ preflight_verify(CutoverPlan *p)
 		finding("verification not checked (--skip-verify-check)");
 		return;
 	}
-	has = query_value(p->tgt, "target",
+	has = job_query_value(p->tgt, "target",
 					  "SELECT pg_catalog.count(*) = 3 FROM pg_catalog.pg_attribute"
 					  " WHERE attrelid = '" MS_STATE_SCHEMA ".jobs'::pg_catalog.regclass"
 					  " AND attname IN ('last_verify_at', 'last_verify_lsn', 'last_verify_equal')"
@@ -267,7 +220,6 @@ plan_sequences(CutoverPlan *p)
 			SequenceMove *m;
 			PGresult   *res;
 			const char *sp[1];
-			char		gap[32];
 
 			if (seq == NULL)
 				continue;
@@ -288,39 +240,17 @@ plan_sequences(CutoverPlan *p)
 				continue;
 			}
 			m->source_last = pg_strdup(PQgetvalue(res, 0, 0));
-			snprintf(gap, sizeof(gap), "%d", p->opts->sequence_gap);
 			PQclear(res);
 
-			/*
-			 * new value: last + gap * increment, unless the target's own
-			 * value is further along already; NULL when out of bounds
-			 */
-			{
-				const char *qp[5] = {m->target_table, c->name, m->source_last, gap, NULL};
-				PGresult   *r;
-
-				r = job_query(p->tgt, "target",
-							  "WITH s AS (SELECT pg_catalog.pg_get_serial_sequence($1, $2)::pg_catalog.regclass AS seq),"
-							  " q AS (SELECT s.seq, p.seqincrement AS inc, p.seqmin, p.seqmax,"
-							  "   pg_catalog.pg_sequence_last_value(s.seq) AS tlast"
-							  "  FROM s JOIN pg_catalog.pg_sequence p ON p.seqrelid = s.seq),"
-							  " v AS (SELECT q.*, $3::numeric + $4::numeric * q.inc AS want FROM q)"
-							  " SELECT v.seq, CASE WHEN v.tlast IS NOT NULL AND"
-							  "   (v.inc > 0 AND v.tlast >= v.want OR v.inc < 0 AND v.tlast <= v.want)"
-							  "   THEN NULL ELSE v.want END,"
-							  "  v.want BETWEEN v.seqmin AND v.seqmax, v.tlast FROM v",
-							  4, qp);
-				if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
-					preflight_fail(p, "Run \"migration-split init --drop\" to recreate the target's tables.",
-								   "column %s.%s has no sequence on the target", m->table, c->name);
-				if (strcmp(PQgetvalue(r, 0, 2), "t") != 0)
-					preflight_fail(p, "Lower --sequence-gap, or widen the sequence's bounds on the target.",
-								   "sequence of %s.%s cannot be moved by %d increments past %s: out of its bounds on the target",
-								   m->table, c->name, p->opts->sequence_gap, m->source_last);
-				if (!PQgetisnull(r, 0, 1))
-					m->new_value = pg_strdup(PQgetvalue(r, 0, 1));
-				PQclear(r);
-			}
+			sequence_plan(p->tgt, "target", m->target_table, c->name, m->source_last,
+						  p->opts->sequence_gap, &m->to);
+			if (m->to.kind == SEQUENCE_NONE)
+				preflight_fail(p, "Run \"migration-split init --drop\" to recreate the target's tables.",
+							   "column %s.%s has no sequence on the target", m->table, c->name);
+			if (m->to.kind == SEQUENCE_OUT_OF_BOUNDS)
+				preflight_fail(p, "Lower --sequence-gap, or widen the sequence's bounds on the target.",
+							   "sequence of %s.%s cannot be moved by %d increments past %s: out of its bounds on the target",
+							   m->table, c->name, p->opts->sequence_gap, m->source_last);
 		}
 	}
 }
@@ -345,20 +275,20 @@ preflight(CutoverPlan *p)
 					   "init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, p->js.phase);
 
 	/* the source is the one the job streams from */
-	v = query_value(p->src, "source",
+	v = job_query_value(p->src, "source",
 					"SELECT system_identifier::text FROM pg_catalog.pg_control_system()", 0, NULL);
 	if (v == NULL || strcmp(v, p->js.system_id) != 0)
 		preflight_fail(p, NULL, "the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
 					   v ? v : "?", opts->domain, p->js.system_id);
 
 	/* lifecycle state */
-	v = query_value(p->src, "source",
+	v = job_query_value(p->src, "source",
 					"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL", 0, NULL);
 	if (strcmp(v, "t") != 0)
 		preflight_fail(p, "Run ALTER EXTENSION migration_split UPDATE in the source database.",
 					   "the extension migration_split in the source database has no domain lifecycle (version 1.1 is needed)");
 	params[0] = opts->domain;
-	p->state = query_value(p->src, "source",
+	p->state = job_query_value(p->src, "source",
 						   "SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
 						   1, params);
 	if (p->state == NULL)
@@ -413,7 +343,7 @@ preflight(CutoverPlan *p)
 	if (opts->read_path)
 	{
 		params[0] = p->server;
-		v = query_value(p->src, "source",
+		v = job_query_value(p->src, "source",
 						"SELECT w.fdwname FROM pg_catalog.pg_foreign_server s"
 						" JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw"
 						" WHERE s.srvname = $1", 1, params);
@@ -423,7 +353,7 @@ preflight(CutoverPlan *p)
 						   "server \"%s\" uses foreign-data wrapper \"%s\", not postgres_fdw", p->server, v);
 		if (!p->server_exists)
 		{
-			v = query_value(p->src, "source",
+			v = job_query_value(p->src, "source",
 							"SELECT pg_catalog.count(*) FROM pg_catalog.pg_available_extensions"
 							" WHERE name = 'postgres_fdw'", 0, NULL);
 			if (strcmp(v, "1") != 0)
@@ -443,7 +373,7 @@ catch_up_lifecycle(CutoverPlan *p)
 
 	if (strcmp(p->state, "monolith") == 0)
 	{
-		step(p, "record lifecycle: monolith -> copying (the job's init is done)");
+		job_step(p->opts, "record lifecycle: monolith -> copying (the job's init is done)");
 		if (!p->opts->dry_run)
 		{
 			params[1] = "copying";
@@ -453,7 +383,7 @@ catch_up_lifecycle(CutoverPlan *p)
 	}
 	if (strcmp(p->state, "monolith") == 0 || strcmp(p->state, "copying") == 0)
 	{
-		step(p, "record lifecycle: copying -> streaming (the job streams)");
+		job_step(p->opts, "record lifecycle: copying -> streaming (the job streams)");
 		if (!p->opts->dry_run)
 		{
 			params[1] = "streaming";
@@ -461,53 +391,6 @@ catch_up_lifecycle(CutoverPlan *p)
 							  "SELECT migration_split.set_domain_state($1, $2)", 2, params));
 		}
 	}
-}
-
-/*
- * Freeze the domain; returns the freeze LSN: the source's WAL insert
- * position after the freeze committed.  A lock timeout (a writer held its
- * transaction open for longer than --timeout) leaves nothing changed.
- */
-static char *
-freeze(CutoverPlan *p)
-{
-	const char *params[2] = {p->opts->domain, p->service};
-	PGresult   *res;
-	char		timeout[32];
-	char	   *lsn;
-
-	job_command(p->src, "source", "BEGIN");
-	snprintf(timeout, sizeof(timeout), "%d", p->opts->timeout * 1000);
-	params[1] = timeout;
-	PQclear(job_query(p->src, "source",
-					  "SELECT pg_catalog.set_config('lock_timeout', $2, true), $1", 2, params));
-	params[1] = p->service;
-	res = PQexecParams(p->src, "SELECT migration_split.freeze_domain($1, $2)",
-					   2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		pg_log_error("could not freeze domain \"%s\": %s", p->opts->domain, job_result_error(res));
-		if (state && strcmp(state, "55P03") == 0)
-		{
-			pg_log_error_hint("A transaction writing to the domain stayed open for longer than --timeout; nothing was changed.");
-			PQclear(res);
-			PQfinish(p->src);
-			exit(EXIT_CUTOVER_TIMEOUT);
-		}
-		{
-			int			code = job_exit_code_for(res, p->src);
-
-			PQclear(res);
-			PQfinish(p->src);
-			exit(code);
-		}
-	}
-	PQclear(res);
-	job_command(p->src, "source", "COMMIT");
-	lsn = query_value(p->src, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
-	return lsn;
 }
 
 /* undo the freeze after a failed catch-up */
@@ -518,79 +401,6 @@ unfreeze(CutoverPlan *p)
 
 	PQclear(job_query(p->src, "source",
 					  "SELECT migration_split.unfreeze_domain($1)", 1, params));
-}
-
-static void
-handle_alarm(int signo)
-{
-	job_interrupted = 1;
-}
-
-/*
- * Wait until the slot's confirmed position reaches lsn.  With a stream
- * holding the slot, poll the slot; without, stream here until caught up
- * (the stream's own --until-caught-up target is taken after the freeze,
- * so it is at or past lsn).  Returns EXIT_OK, EXIT_CUTOVER_TIMEOUT, or the exit
- * code of a stream run here that failed.
- */
-static int
-wait_for_target(CutoverPlan *p, const char *lsn, double deadline)
-{
-	const char *params[2] = {p->js.slot_name, lsn};
-
-	for (;;)
-	{
-		PGresult   *res;
-		bool		done;
-		bool		active;
-
-		res = job_query(p->src, "source",
-						"SELECT confirmed_flush_lsn >= $2::pg_catalog.pg_lsn, active"
-						" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-						2, params);
-		if (PQntuples(res) == 0)
-		{
-			PQclear(res);
-			pg_log_error("replication slot \"%s\" disappeared during the cut-over", p->js.slot_name);
-			return EXIT_SLOT;
-		}
-		done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-		PQclear(res);
-		if (done)
-			return EXIT_OK;
-		if (job_interrupted)
-			return EXIT_INTERRUPTED;
-		if (monotonic_seconds() >= deadline)
-			return EXIT_CUTOVER_TIMEOUT;
-		if (!active)
-		{
-			JobOptions	so = *p->opts;
-			int			rc;
-			double		left = deadline - monotonic_seconds();
-
-			so.until_caught_up = true;
-			so.status_interval = 0;
-			so.max_retries = 1;
-			so.slot = p->js.slot_name;
-			so.target_schema = p->js.target_schema;
-			so.slot_given = false;
-			so.target_schema_given = false;
-			pqsignal(SIGALRM, handle_alarm);
-			alarm((unsigned int) Max(left + 0.999, 1.0));
-			rc = cmd_stream(&so);
-			alarm(0);
-			if (rc == EXIT_INTERRUPTED && monotonic_seconds() >= deadline - 0.5)
-			{
-				job_interrupted = 0;	/* the deadline, not the user */
-				return EXIT_CUTOVER_TIMEOUT;
-			}
-			if (rc != EXIT_OK)
-				return rc;
-			continue;
-		}
-		pg_usleep(5000);
-	}
 }
 
 /*
@@ -607,25 +417,22 @@ move_sequences(CutoverPlan *p)
 	for (i = 0; i < p->nseqs; i++)
 	{
 		SequenceMove *m = &p->seqs[i];
-		const char *params[3] = {m->target_table, m->column, m->new_value};
 
 		if (m->source_last == NULL)
 		{
-			step(p, "sequence of %s.%s: never used on the source, left as it is", m->table, m->column);
+			job_step(p->opts, "sequence of %s.%s: never used on the source, left as it is", m->table, m->column);
 			continue;
 		}
-		if (m->new_value == NULL)
+		if (m->to.kind == SEQUENCE_AHEAD)
 		{
-			step(p, "sequence of %s.%s: the target is past %s + gap already, left as it is",
+			job_step(p->opts, "sequence of %s.%s: the target is past %s + gap already, left as it is",
 				 m->table, m->column, m->source_last);
 			continue;
 		}
-		step(p, "sequence of %s.%s: source at %s, target set to %s", m->table, m->column,
-			 m->source_last, m->new_value);
+		job_step(p->opts, "sequence of %s.%s: source at %s, target set to %s", m->table, m->column,
+			 m->source_last, m->to.value);
 		if (!p->opts->dry_run)
-			PQclear(job_query(p->tgt, "target",
-							  "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence($1, $2), $3::int8)",
-							  3, params));
+			sequence_set(p->tgt, "target", &m->to);
 	}
 	if (!p->opts->dry_run)
 		job_command(p->tgt, "target", "COMMIT");
@@ -742,33 +549,47 @@ cmd_cutover(const JobOptions *opts)
 	catch_up_lifecycle(p);
 
 	/* freeze */
-	deadline = monotonic_seconds() + opts->timeout;
+	deadline = job_now_seconds() + opts->timeout;
 	if (strcmp(p->state, "frozen") == 0)
 	{
-		step(p, "freeze: domain \"%s\" is frozen already (an earlier cutover stopped); continuing", opts->domain);
+		job_step(p->opts, "freeze: domain \"%s\" is frozen already (an earlier cutover stopped); continuing", opts->domain);
 		if (!opts->dry_run)
 		{
-			freeze_lsn = query_value(p->src, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+			freeze_lsn = job_query_value(p->src, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
 			p->frozen = true;
 		}
 	}
 	else
 	{
-		step(p, "freeze: migration_split.freeze_domain('%s', '%s'); writes to the domain fail with SQLSTATE MS002 from now on",
+		job_step(p->opts, "freeze: migration_split.freeze_domain('%s', '%s'); writes to the domain fail with SQLSTATE MS002 from now on",
 			 opts->domain, p->service);
 		if (!opts->dry_run)
 		{
-			freeze_lsn = freeze(p);
+			freeze_lsn = catchup_freeze(p->src, "source", opts->domain, p->service,
+										false, opts->timeout, "");
 			p->frozen = true;
 		}
 	}
-	frozen_at = monotonic_seconds();
+	frozen_at = job_now_seconds();
 	job_crash_point("cutover-frozen");
 
 	/* catch up */
-	step(p, "catch up: wait until the target has applied everything up to the freeze position %s (at most %d s)",
+	job_step(p->opts, "catch up: wait until the target has applied everything up to the freeze position %s (at most %d s)",
 		 freeze_lsn ? freeze_lsn : "(pg_current_wal_lsn() after the freeze)", opts->timeout);
-	if (!opts->dry_run && (rc = wait_for_target(p, freeze_lsn, deadline)) != EXIT_OK)
+	if (!opts->dry_run)
+	{
+		JobOptions	so = *opts;
+
+		so.slot = p->js.slot_name;
+		so.target_schema = p->js.target_schema;
+		so.slot_given = false;
+		so.target_schema_given = false;
+		rc = catchup_wait(p->src, "source", p->js.slot_name, freeze_lsn, deadline,
+						  &so, "cut-over");
+	}
+	else
+		rc = EXIT_OK;
+	if (rc != EXIT_OK)
 	{
 		bool		interrupted = job_interrupted;
 
@@ -805,7 +626,7 @@ cmd_cutover(const JobOptions *opts)
 	/* read path and the state, in one source transaction */
 	if (opts->read_path && !p->server_exists)
 	{
-		step(p, "read path: create server \"%s\" (postgres_fdw, host %s port %s dbname %s) and a user mapping for the current user",
+		job_step(p->opts, "read path: create server \"%s\" (postgres_fdw, host %s port %s dbname %s) and a user mapping for the current user",
 			 p->server, PQhost(p->tgt), PQport(p->tgt), PQdb(p->tgt));
 		if (!opts->dry_run)
 			create_read_path_server(p);
@@ -814,7 +635,7 @@ cmd_cutover(const JobOptions *opts)
 		job_command(p->src, "source", "BEGIN");
 	if (opts->read_path)
 	{
-		step(p, "read path: migration_split.enable_read_path('%s', '%s', '%s'): tables archived in schema migration_split_archive, replaced by foreign tables",
+		job_step(p->opts, "read path: migration_split.enable_read_path('%s', '%s', '%s'): tables archived in schema migration_split_archive, replaced by foreign tables",
 			 opts->domain, p->server, p->js.target_schema);
 		if (!opts->dry_run)
 		{
@@ -825,7 +646,7 @@ cmd_cutover(const JobOptions *opts)
 							  "SELECT migration_split.enable_read_path($1, $2, $3)", 3, params));
 		}
 	}
-	step(p, "mark extracted: migration_split.set_domain_state('%s', 'extracted', %s, '%s')",
+	job_step(p->opts, "mark extracted: migration_split.set_domain_state('%s', 'extracted', %s, '%s')",
 		 opts->domain, freeze_lsn ? freeze_lsn : "freeze position", p->service);
 	if (opts->dry_run)
 	{
@@ -844,7 +665,7 @@ cmd_cutover(const JobOptions *opts)
 	job_crash_point("cutover-extracted");
 	if (!opts->no_reverse)
 		reverse_release_service(p->tgt, opts);
-	window_ms = (monotonic_seconds() - frozen_at) * 1000.0;
+	window_ms = (job_now_seconds() - frozen_at) * 1000.0;
 
 	printf("cutover of domain \"%s\": frozen at source position %s; writes were refused for %.0f ms before the service was ready\n",
 		   opts->domain, freeze_lsn, window_ms);
@@ -877,7 +698,7 @@ cmd_finalize(const JobOptions *opts)
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
 		exit(EXIT_TARGET);
 	}
-	state = query_value(src, "source",
+	state = job_query_value(src, "source",
 						"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
 	if (state == NULL || strcmp(state, "extracted") != 0)
 	{

@@ -248,6 +248,9 @@ extern volatile sig_atomic_t job_interrupted;
 
 /* main.c */
 extern void job_install_signal_handlers(void);
+extern double job_now_seconds(void);
+extern void job_deadline_arm(double seconds);
+extern void job_deadline_disarm(void);
 
 /* conn.c */
 extern PGconn *job_connect(const char *conninfo, const char *what,
@@ -257,6 +260,8 @@ extern int	job_exit_code_for(const PGresult *res, PGconn *conn);
 extern PGresult *job_query(PGconn *conn, const char *what, const char *sql,
 						   int nparams, const char *const *params);
 extern void job_command(PGconn *conn, const char *what, const char *sql);
+extern char *job_query_value(PGconn *conn, const char *what, const char *sql,
+							 int nparams, const char *const *params);
 extern char *job_quote_ident(PGconn *conn, const char *ident);
 extern char *job_quote_literal(PGconn *conn, const char *str);
 extern const char *job_error(const PGconn *conn);
@@ -326,6 +331,35 @@ extern int	cmd_report(const JobOptions *opts);
 extern int	cmd_cutover(const JobOptions *opts);
 extern int	cmd_finalize(const JobOptions *opts);
 extern int	cmd_verify(const JobOptions *opts);
+
+/* catchup.c: what cutover and rollback share */
+typedef enum SequenceMoveKind
+{
+	SEQUENCE_NONE,				/* the column has no sequence on that side */
+	SEQUENCE_AHEAD,				/* that side's sequence is past already */
+	SEQUENCE_OUT_OF_BOUNDS,		/* the new value is out of its bounds */
+	SEQUENCE_MOVE				/* set it to value */
+} SequenceMoveKind;
+
+typedef struct SequenceTarget
+{
+	SequenceMoveKind kind;
+	char	   *seq;			/* the sequence's oid, as text */
+	char	   *value;			/* last + gap increments */
+} SequenceTarget;
+
+extern void job_step(const JobOptions *opts, const char *fmt,...) pg_attribute_printf(2, 3);
+extern char *catchup_freeze(PGconn *conn, const char *what, const char *domain,
+							const char *to, bool rollback, int timeout,
+							const char *where);
+extern int	catchup_wait(PGconn *conn, const char *what, const char *slot,
+						 const char *lsn, double deadline,
+						 const JobOptions *so, const char *during);
+extern void sequence_plan(PGconn *conn, const char *what, const char *table,
+						  const char *column, const char *last, int gap,
+						  SequenceTarget *st);
+extern void sequence_set(PGconn *conn, const char *what,
+						 const SequenceTarget *st);
 
 /* rollback.c */
 extern char *reverse_slot_name(const char *domain);

@@ -23,6 +23,8 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/logging.h"
 #include "getopt_long.h"
@@ -293,6 +295,10 @@ usage_verify(void)
 	help_exit_codes();
 }
 
+/*
+ * SIGINT, SIGTERM, and SIGALRM of a deadline (job_deadline_arm): the
+ * program stops at the next point that checks job_interrupted.
+ */
 static void
 handle_signal(int signo)
 {
@@ -305,6 +311,35 @@ job_install_signal_handlers(void)
 	pqsignal(SIGINT, handle_signal);
 	pqsignal(SIGTERM, handle_signal);
 	pqsignal(SIGPIPE, SIG_IGN);
+}
+
+/* seconds on the monotonic clock: for durations and deadlines */
+double
+job_now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Interrupt the program (job_interrupted) in seconds, rounded up, at
+ * least one: bounds a run of a subcommand that stops on an interrupt, such
+ * as the stream that cutover and rollback run to catch up.
+ */
+void
+job_deadline_arm(double seconds)
+{
+	pqsignal(SIGALRM, handle_signal);
+	alarm((unsigned int) Max(seconds + 0.999, 1.0));
+}
+
+/* cancel job_deadline_arm */
+void
+job_deadline_disarm(void)
+{
+	alarm(0);
 }
 
 enum

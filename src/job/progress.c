@@ -34,15 +34,6 @@ progress_set_verb(const char *verb)
 	pverb = verb;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static const char *
 human_bytes(double bytes, char *buf, size_t len)
 {
@@ -83,14 +74,14 @@ progress_start(Domain *d, int mode)
 	if (mode == -1)
 		mode = isatty(fileno(stderr)) ? 1 : 0;
 	pmode = mode;
-	pstart = plast = now_seconds();
+	pstart = plast = job_now_seconds();
 	bar_drawn = false;
 }
 
 void
 progress_update(bool force)
 {
-	double		now = now_seconds();
+	double		now = job_now_seconds();
 	double		interval = pmode == 1 ? 0.25 : 10.0;
 	long long	rows = 0;
 	long long	bytes = 0;

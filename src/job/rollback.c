@@ -65,8 +65,6 @@
 #include "postgres_fe.h"
 
 #include <signal.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common/logging.h"
 
@@ -86,46 +84,6 @@ typedef struct Rollback
 	char	   *rev_slot;
 	bool		svc_frozen;		/* a failure unfreezes the service */
 } Rollback;
-
-static double
-rb_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* one step of the account, "would: " first with --dry-run */
-static void
-rb_step(const JobOptions *opts, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static void
-rb_step(const JobOptions *opts, const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("%s", opts->dry_run ? "would: " : "");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-/* a single text value of a query (NULL when no row or SQL NULL) */
-static char *
-rb_value(PGconn *conn, const char *what, const char *sql,
-		 int nparams, const char *const *params)
-{
-	PGresult   *res = job_query(conn, what, sql, nparams, params);
-	char	   *v = NULL;
-
-	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
-		v = pg_strdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return v;
-}
 
 /*
  * Testing hook: with MIGRATION_SPLIT_CRASH_AT set to the name of a point,
@@ -195,14 +153,14 @@ reverse_preflight(PGconn *src, PGconn *tgt, const char *domain,
 
 	*problem = NULL;
 	*hint = "Set wal_level = logical and install migration_split 1.1 in the service's server, or pass --no-reverse (then the extraction cannot be rolled back by \"migration-split rollback\").";
-	v = rb_value(tgt, "target", "SELECT pg_catalog.current_setting('wal_level')", 0, NULL);
+	v = job_query_value(tgt, "target", "SELECT pg_catalog.current_setting('wal_level')", 0, NULL);
 	if (v == NULL || strcmp(v, "logical") != 0)
 	{
 		*problem = psprintf("the service cannot run the reverse stream of domain \"%s\": its wal_level is \"%s\", not \"logical\"",
 							domain, v ? v : "?");
 		return;
 	}
-	v = rb_value(tgt, "target",
+	v = job_query_value(tgt, "target",
 				 "SELECT pg_catalog.count(*) FROM pg_catalog.pg_available_extension_versions"
 				 " WHERE name = 'migration_split' AND version = '1.1'", 0, NULL);
 	if (v == NULL || strcmp(v, "0") == 0)
@@ -211,7 +169,7 @@ reverse_preflight(PGconn *src, PGconn *tgt, const char *domain,
 							domain);
 		return;
 	}
-	v = rb_value(tgt, "target",
+	v = job_query_value(tgt, "target",
 				 "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'migration_split'", 0, NULL);
 	if (v != NULL && strcmp(v, "1.1") != 0)
 		*problem = psprintf("the service cannot run the reverse stream of domain \"%s\": extension migration_split in the service database is version %s",
@@ -243,10 +201,10 @@ reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 
 	/* the service's tables of the domain: those init copied */
 	params[0] = opts->domain;
-	tables = rb_value(tgt, "target",
+	tables = job_query_value(tgt, "target",
 					  "SELECT pg_catalog.array_agg(source_table ORDER BY source_table)::text"
 					  " FROM " MS_STATE_SCHEMA ".tables WHERE domain = $1", 1, params);
-	mono_schema = rb_value(src, "source",
+	mono_schema = job_query_value(src, "source",
 						   "SELECT n.nspname FROM migration_split.ownership o"
 						   " JOIN pg_catalog.pg_class c ON c.oid = o.rel::pg_catalog.oid"
 						   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -258,7 +216,7 @@ reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 		exit(EXIT_TARGET);
 	}
 	old = !state_schema_exists(src) ? NULL :
-		rb_value(src, "source",
+		job_query_value(src, "source",
 				 "SELECT slot_name FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
 				 1, params);
 	if (old != NULL && strcmp(old, slot) != 0)
@@ -269,7 +227,7 @@ reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 		exit(EXIT_TARGET);
 	}
 
-	rb_step(opts, "reverse stream: tag the tables %s of schema \"%s\" in the service database as domain \"%s\" (extension migration_split)",
+	job_step(opts, "reverse stream: tag the tables %s of schema \"%s\" in the service database as domain \"%s\" (extension migration_split)",
 			tables, js->target_schema, opts->domain);
 	if (!opts->dry_run)
 	{
@@ -285,7 +243,7 @@ reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 						  "       FROM pg_catalog.unnest($3::text[]) t) x(r)"
 						  " WHERE NOT EXISTS (SELECT FROM migration_split.ownership o"
 						  "                   WHERE o.rel = x.r AND o.domain = $1)", 3, params));
-		svc_state = rb_value(tgt, "target",
+		svc_state = job_query_value(tgt, "target",
 							 "SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
 							 1, params);
 		if (svc_state == NULL || strcmp(svc_state, "monolith") == 0)
@@ -298,25 +256,25 @@ reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 		}
 	}
 
-	rb_step(opts, "reverse stream: create slot \"%s\" on the service, before its first write of the domain",
+	job_step(opts, "reverse stream: create slot \"%s\" on the service, before its first write of the domain",
 			slot);
 	if (opts->dry_run)
 	{
-		rb_step(opts, "reverse stream: its state (slot, position) in schema %s of the monolith", MS_STATE_SCHEMA);
+		job_step(opts, "reverse stream: its state (slot, position) in schema %s of the monolith", MS_STATE_SCHEMA);
 		return;
 	}
 	params[0] = slot;
 	PQclear(job_query(tgt, "target",
 					  "SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
 					  " FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params));
-	lsn = rb_value(tgt, "target",
+	lsn = job_query_value(tgt, "target",
 				   "SELECT lsn FROM pg_catalog.pg_create_logical_replication_slot($1, '" MS_PLUGIN_NAME "')",
 				   1, params);
-	sysid = rb_value(tgt, "target",
+	sysid = job_query_value(tgt, "target",
 					 "SELECT system_identifier::text FROM pg_catalog.pg_control_system()", 0, NULL);
-	dbname = rb_value(tgt, "target", "SELECT pg_catalog.current_database()", 0, NULL);
+	dbname = job_query_value(tgt, "target", "SELECT pg_catalog.current_database()", 0, NULL);
 
-	rb_step(opts, "reverse stream: its state (slot, position %s) in schema %s of the monolith", lsn, MS_STATE_SCHEMA);
+	job_step(opts, "reverse stream: its state (slot, position %s) in schema %s of the monolith", lsn, MS_STATE_SCHEMA);
 	state_ensure_schema(src);
 	job_command(src, "source", "BEGIN");
 	params[0] = opts->domain;
@@ -350,13 +308,13 @@ reverse_release_service(PGconn *tgt, const JobOptions *opts)
 	const char *params[1] = {opts->domain};
 	char	   *state;
 
-	if (rb_value(tgt, "target", "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL)
+	if (job_query_value(tgt, "target", "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL)
 		return;
-	state = rb_value(tgt, "target",
+	state = job_query_value(tgt, "target",
 					 "SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
 	if (state == NULL || strcmp(state, "frozen") != 0)
 		return;
-	rb_step(opts, "service: migration_split.unfreeze_domain('%s') in the service database (frozen by the last rollback)",
+	job_step(opts, "service: migration_split.unfreeze_domain('%s') in the service database (frozen by the last rollback)",
 			opts->domain);
 	if (!opts->dry_run)
 		PQclear(job_query(tgt, "target", "SELECT migration_split.unfreeze_domain($1)", 1, params));
@@ -373,7 +331,7 @@ reverse_drop(PGconn *src, PGconn *tgt, const JobOptions *opts)
 	const char *params[1] = {slot};
 	char	   *active;
 
-	active = rb_value(tgt, "target",
+	active = job_query_value(tgt, "target",
 					  "SELECT active::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
 	if (active && strcmp(active, "true") == 0)
 	{
@@ -388,7 +346,7 @@ reverse_drop(PGconn *src, PGconn *tgt, const JobOptions *opts)
 	}
 	params[0] = opts->domain;
 	if (state_schema_exists(src) &&
-		rb_value(src, "source", "SELECT 1 FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1", 1, params))
+		job_query_value(src, "source", "SELECT 1 FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1", 1, params))
 	{
 		printf("drop the reverse stream's state in the monolith\n");
 		PQclear(job_query(src, "source", "DELETE FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1", 1, params));
@@ -443,7 +401,7 @@ forward_active(PGconn *mono, const JobState *fwd, bool *exists)
 	const char *params[1] = {fwd->slot_name};
 	char	   *v;
 
-	v = rb_value(mono, "source",
+	v = job_query_value(mono, "source",
 				 "SELECT active::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
 	*exists = v != NULL;
 	return v && strcmp(v, "true") == 0;
@@ -496,13 +454,13 @@ reverse_guard_forward(const JobOptions *opts)
 	const char *params[1] = {opts->domain};
 	char	   *state;
 
-	if (rb_value(mono, "source", "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL ||
+	if (job_query_value(mono, "source", "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL ||
 		!state_schema_exists(mono))
 	{
 		PQfinish(mono);
 		return;
 	}
-	state = rb_value(mono, "source",
+	state = job_query_value(mono, "source",
 					 "SELECT l.state FROM migration_split.domain_lifecycle l"
 					 " JOIN " MS_STATE_SCHEMA ".jobs j USING (domain) WHERE l.domain = $1", 1, params);
 	if (state && strcmp(state, "extracted") == 0)
@@ -545,9 +503,9 @@ rb_cleanup(Rollback *r)
 	const char *params[1] = {r->rev_slot};
 	char	   *active;
 
-	active = rb_value(r->svc, "target",
+	active = job_query_value(r->svc, "target",
 					  "SELECT active::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
-	rb_step(r->opts, "drop the reverse slot \"%s\" on the service and the reverse stream's state in the monolith",
+	job_step(r->opts, "drop the reverse slot \"%s\" on the service and the reverse stream's state in the monolith",
 			r->rev_slot);
 	if (r->opts->dry_run)
 		return;
@@ -566,7 +524,7 @@ rb_cleanup(Rollback *r)
 							  "SELECT pg_catalog.pg_terminate_backend(active_pid) FROM pg_catalog.pg_replication_slots"
 							  " WHERE slot_name = $1 AND active", 1, params));
 			pg_usleep(50000);
-			active = rb_value(r->svc, "target",
+			active = job_query_value(r->svc, "target",
 							  "SELECT active::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params);
 		}
 		if (active && strcmp(active, "true") == 0)
@@ -595,12 +553,12 @@ rb_preflight(Rollback *r)
 	bool		exists;
 	bool		has_rev;
 
-	v = rb_value(r->mono, "source",
+	v = job_query_value(r->mono, "source",
 				 "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL", 0, NULL);
 	if (v == NULL || strcmp(v, "t") != 0)
 		rb_fail(r, EXIT_PREFLIGHT, "Run ALTER EXTENSION migration_split UPDATE in the source database.",
 				"the extension migration_split in the source database has no domain lifecycle (version 1.1 is needed)");
-	r->state = rb_value(r->mono, "source",
+	r->state = job_query_value(r->mono, "source",
 						"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
 	if (r->state == NULL)
 		rb_fail(r, EXIT_DOMAIN, NULL, "domain \"%s\" does not exist in the source database", opts->domain);
@@ -614,7 +572,7 @@ rb_preflight(Rollback *r)
 	if (!has_rev)
 		rb_fail(r, EXIT_PREFLIGHT, "The service's writes must be copied back by hand, then migration_split.disable_read_path() and migration_split.unfreeze_domain() run in the monolith.",
 				"domain \"%s\" has no reverse stream (it was cut over with --no-reverse or by migration-split 1.0)", opts->domain);
-	v = rb_value(r->svc, "target",
+	v = job_query_value(r->svc, "target",
 				 "SELECT system_identifier::text FROM pg_catalog.pg_control_system()", 0, NULL);
 	if (v == NULL || strcmp(v, r->rev.system_id) != 0)
 		rb_fail(r, EXIT_PREFLIGHT, NULL, "the target (system identifier %s) is not the service domain \"%s\" was cut over to (%s)",
@@ -629,10 +587,10 @@ rb_preflight(Rollback *r)
 		rb_fail(r, EXIT_PREFLIGHT, "Without it the domain cannot stream forward again: run \"migration-split init --drop\" after restoring the domain by hand.",
 				"replication slot \"%s\" of the forward stream does not exist", r->fwd.slot_name);
 	params[0] = r->rev_slot;
-	if (rb_value(r->svc, "target", "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params) == NULL)
+	if (job_query_value(r->svc, "target", "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params) == NULL)
 		rb_fail(r, EXIT_PREFLIGHT, NULL, "replication slot \"%s\" of the reverse stream does not exist on the service", r->rev_slot);
 	params[0] = opts->domain;
-	r->svc_state = rb_value(r->svc, "target",
+	r->svc_state = job_query_value(r->svc, "target",
 							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
 	if (r->svc_state == NULL || (strcmp(r->svc_state, "streaming") != 0 && strcmp(r->svc_state, "frozen") != 0))
 		rb_fail(r, EXIT_PREFLIGHT, NULL, "domain \"%s\" is in state \"%s\" in the service database",
@@ -646,114 +604,24 @@ static char *
 rb_freeze_service(Rollback *r)
 {
 	const JobOptions *opts = r->opts;
-	const char *params[2];
-	char		timeout[32];
-	PGresult   *res;
+	char	   *lsn;
 
 	if (strcmp(r->svc_state, "frozen") == 0)
 	{
-		rb_step(opts, "freeze: domain \"%s\" is frozen in the service already (an earlier rollback stopped); continuing",
+		job_step(opts, "freeze: domain \"%s\" is frozen in the service already (an earlier rollback stopped); continuing",
 				opts->domain);
 		r->svc_frozen = true;
 		return opts->dry_run ? NULL :
-			rb_value(r->svc, "target", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+			job_query_value(r->svc, "target", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
 	}
-	rb_step(opts, "freeze: migration_split.freeze_domain('%s', '%s') in the service; writes to the domain fail with SQLSTATE MS002 there from now on",
+	job_step(opts, "freeze: migration_split.freeze_domain('%s', '%s') in the service; writes to the domain fail with SQLSTATE MS002 there from now on",
 			opts->domain, r->monolith);
 	if (opts->dry_run)
 		return NULL;
-	job_command(r->svc, "target", "BEGIN");
-	snprintf(timeout, sizeof(timeout), "%d", opts->timeout * 1000);
-	params[0] = timeout;
-	PQclear(job_query(r->svc, "target", "SELECT pg_catalog.set_config('lock_timeout', $1, true)", 1, params));
-	params[0] = opts->domain;
-	params[1] = r->monolith;
-	res = PQexecParams(r->svc, "SELECT migration_split.freeze_domain($1, $2)", 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		int			code = job_exit_code_for(res, r->svc);
-
-		pg_log_error("could not freeze domain \"%s\" in the service: %s", opts->domain, job_result_error(res));
-		if (state && strcmp(state, "55P03") == 0)
-		{
-			pg_log_error_hint("A transaction writing to the domain in the service stayed open for longer than --timeout; nothing was changed.");
-			code = EXIT_CUTOVER_TIMEOUT;
-		}
-		PQclear(res);
-		exit(code);
-	}
-	PQclear(res);
-	job_command(r->svc, "target", "COMMIT");
+	lsn = catchup_freeze(r->svc, "target", opts->domain, r->monolith, true,
+						 opts->timeout, " in the service");
 	r->svc_frozen = true;
-	return rb_value(r->svc, "target", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
-}
-
-static void
-rb_handle_alarm(int signo)
-{
-	job_interrupted = 1;
-}
-
-/*
- * Step 3: wait until the reverse slot confirms lsn; without a reverse
- * stream holding it, stream here.  Returns EXIT_OK, EXIT_CUTOVER_TIMEOUT or
- * the exit code of the stream.
- */
-static int
-rb_wait_reverse(Rollback *r, const char *lsn, double deadline)
-{
-	const char *params[2] = {r->rev_slot, lsn};
-
-	for (;;)
-	{
-		PGresult   *res;
-		bool		done;
-		bool		active;
-
-		res = job_query(r->svc, "target",
-						"SELECT confirmed_flush_lsn >= $2::pg_catalog.pg_lsn, active"
-						" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 2, params);
-		if (PQntuples(res) == 0)
-		{
-			PQclear(res);
-			pg_log_error("replication slot \"%s\" disappeared during the rollback", r->rev_slot);
-			return EXIT_SLOT;
-		}
-		done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-		PQclear(res);
-		if (done)
-			return EXIT_OK;
-		if (job_interrupted)
-			return EXIT_INTERRUPTED;
-		if (rb_seconds() >= deadline)
-			return EXIT_CUTOVER_TIMEOUT;
-		if (!active)
-		{
-			JobOptions	so;
-			int			rc;
-			double		left = deadline - rb_seconds();
-
-			reverse_options(r->mono, r->opts, &r->rev, &so);
-			so.until_caught_up = true;
-			so.status_interval = 0;
-			so.max_retries = 1;
-			pqsignal(SIGALRM, rb_handle_alarm);
-			alarm((unsigned int) Max(left + 0.999, 1.0));
-			rc = cmd_stream(&so);
-			alarm(0);
-			if (rc == EXIT_INTERRUPTED && rb_seconds() >= deadline - 0.5)
-			{
-				job_interrupted = 0;
-				return EXIT_CUTOVER_TIMEOUT;
-			}
-			if (rc != EXIT_OK)
-				return rc;
-			continue;
-		}
-		pg_usleep(5000);
-	}
+	return lsn;
 }
 
 /*
@@ -767,12 +635,10 @@ rb_sequences(Rollback *r)
 	const JobOptions *opts = r->opts;
 	JobOptions	so;
 	const char *params[2] = {opts->domain, r->fwd.target_schema};
-	char		gap[32];
 	PGresult   *res;
 	int			i;
 
 	reverse_options(r->mono, opts, &r->rev, &so);
-	snprintf(gap, sizeof(gap), "%d", opts->sequence_gap);
 	res = job_query(r->svc, "target",
 					"SELECT c.relname, a.attname, s.last_value"
 					" FROM migration_split.ownership o"
@@ -788,42 +654,37 @@ rb_sequences(Rollback *r)
 		const char *table = PQgetvalue(res, i, 0);
 		const char *column = PQgetvalue(res, i, 1);
 		char	   *mtable;
-		const char *qp[4];
-		PGresult   *m;
+		const char *last;
+		SequenceTarget st;
 
 		if (PQgetisnull(res, i, 2))
 		{
-			rb_step(opts, "sequence of %s.%s: never used in the service, left as it is", table, column);
+			job_step(opts, "sequence of %s.%s: never used in the service, left as it is", table, column);
 			continue;
 		}
 		mtable = schema_qualified(r->mono, job_target_schema_for(&so, table), table);
-		qp[0] = mtable;
-		qp[1] = column;
-		qp[2] = PQgetvalue(res, i, 2);
-		qp[3] = gap;
-		m = job_query(r->mono, "source",
-					  "WITH q AS (SELECT pg_catalog.pg_get_serial_sequence($1, $2)::pg_catalog.regclass AS seq)"
-					  " SELECT q.seq, $3::numeric + $4::numeric * p.seqincrement,"
-					  "  pg_catalog.pg_sequence_last_value(q.seq) IS NULL"
-					  "  OR (p.seqincrement > 0 AND pg_catalog.pg_sequence_last_value(q.seq) < $3::numeric + $4::numeric * p.seqincrement)"
-					  "  OR (p.seqincrement < 0 AND pg_catalog.pg_sequence_last_value(q.seq) > $3::numeric + $4::numeric * p.seqincrement)"
-					  " FROM q JOIN pg_catalog.pg_sequence p ON p.seqrelid = q.seq", 4, qp);
-		if (PQntuples(m) == 0)
-			rb_step(opts, "sequence of %s.%s: the monolith's table %s has no sequence on this column, nothing to move",
-					table, column, mtable);
-		else if (strcmp(PQgetvalue(m, 0, 2), "t") != 0)
-			rb_step(opts, "sequence of %s.%s: the monolith is past %s + gap already, left as it is",
-					mtable, column, qp[2]);
+		last = PQgetvalue(res, i, 2);
+		sequence_plan(r->mono, "source", mtable, column, last, opts->sequence_gap, &st);
+		if (st.kind == SEQUENCE_NONE)
+			job_step(opts, "sequence of %s.%s: the monolith's table %s has no sequence on this column, nothing to move",
+					 table, column, mtable);
+		else if (st.kind == SEQUENCE_AHEAD)
+			job_step(opts, "sequence of %s.%s: the monolith is past %s + gap already, left as it is",
+					 mtable, column, last);
+		else if (st.kind == SEQUENCE_OUT_OF_BOUNDS)
+		{
+			pg_log_error("sequence of %s.%s cannot be moved by %d increments past %s: out of its bounds in the monolith",
+						 mtable, column, opts->sequence_gap, last);
+			pg_log_error_detail("The service is frozen and the reverse stream caught up; the domain is still extracted.");
+			pg_log_error_hint("Lower --sequence-gap, or widen the sequence's bounds in the monolith, then run rollback again.");
+			exit(EXIT_SERVER);
+		}
 		else
 		{
-			const char *sp[2] = {PQgetvalue(m, 0, 0), PQgetvalue(m, 0, 1)};
-
-			rb_step(opts, "sequence of %s.%s: service at %s, monolith set to %s", mtable, column, qp[2], sp[1]);
+			job_step(opts, "sequence of %s.%s: service at %s, monolith set to %s", mtable, column, last, st.value);
 			if (!opts->dry_run)
-				PQclear(job_query(r->mono, "source",
-								  "SELECT pg_catalog.setval($1::pg_catalog.regclass, $2::int8)", 2, sp));
+				sequence_set(r->mono, "source", &st);
 		}
-		PQclear(m);
 		pg_free(mtable);
 	}
 	PQclear(res);
@@ -841,11 +702,11 @@ rb_advance_forward(Rollback *r)
 	const char *params[3] = {r->fwd.slot_name, NULL, opts->domain};
 	char	   *lsn;
 
-	rb_step(opts, "forward slot \"%s\": advance past the reverse stream's writes to the monolith's current position",
+	job_step(opts, "forward slot \"%s\": advance past the reverse stream's writes to the monolith's current position",
 			r->fwd.slot_name);
 	if (opts->dry_run)
 		return;
-	lsn = rb_value(r->mono, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+	lsn = job_query_value(r->mono, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
 	params[1] = lsn;
 	PQclear(job_query(r->mono, "source",
 					  "SELECT pg_catalog.pg_replication_slot_advance(slot_name, $2::pg_catalog.pg_lsn)"
@@ -894,7 +755,7 @@ cmd_rollback(const JobOptions *opts)
 	rb_preflight(r);
 	if (strcmp(r->state, "streaming") == 0)
 	{
-		rb_step(opts, "domain \"%s\" is back in the monolith already (an earlier rollback stopped); finishing",
+		job_step(opts, "domain \"%s\" is back in the monolith already (an earlier rollback stopped); finishing",
 				opts->domain);
 		rb_cleanup(r);
 		printf("%srollback of domain \"%s\" is complete\n", opts->dry_run ? "dry run: nothing was changed; " : "",
@@ -905,14 +766,23 @@ cmd_rollback(const JobOptions *opts)
 	}
 	rows_before = r->rev.rows_applied;
 
-	deadline = rb_seconds() + opts->timeout;
+	deadline = job_now_seconds() + opts->timeout;
 	lsn = rb_freeze_service(r);
-	frozen_at = rb_seconds();
+	frozen_at = job_now_seconds();
 	job_crash_point("rollback-frozen");
 
-	rb_step(opts, "catch up: apply the reverse stream to the monolith up to the service's position %s (at most %d s)",
+	job_step(opts, "catch up: apply the reverse stream to the monolith up to the service's position %s (at most %d s)",
 			lsn ? lsn : "(pg_current_wal_lsn() after the freeze)", opts->timeout);
-	if (!opts->dry_run && (rc = rb_wait_reverse(r, lsn, deadline)) != EXIT_OK)
+	if (!opts->dry_run)
+	{
+		JobOptions	so;
+
+		reverse_options(r->mono, opts, &r->rev, &so);
+		rc = catchup_wait(r->svc, "target", r->rev_slot, lsn, deadline, &so, "rollback");
+	}
+	else
+		rc = EXIT_OK;
+	if (rc != EXIT_OK)
 	{
 		bool		interrupted = job_interrupted;
 
@@ -937,16 +807,16 @@ cmd_rollback(const JobOptions *opts)
 	/* read path and unfreeze: one monolith transaction */
 	if (!opts->dry_run)
 		job_command(r->mono, "source", "BEGIN");
-	nread = rb_value(r->mono, "source",
+	nread = job_query_value(r->mono, "source",
 					 "SELECT pg_catalog.count(*) FROM migration_split.read_paths WHERE domain = $1", 1, params);
 	if (strcmp(nread, "0") != 0)
 	{
-		rb_step(opts, "read path: migration_split.disable_read_path('%s'): the foreign tables dropped, the %s archived table(s) moved back",
+		job_step(opts, "read path: migration_split.disable_read_path('%s'): the foreign tables dropped, the %s archived table(s) moved back",
 				opts->domain, nread);
 		if (!opts->dry_run)
 			PQclear(job_query(r->mono, "source", "SELECT migration_split.disable_read_path($1)", 1, params));
 	}
-	rb_step(opts, "unfreeze: migration_split.unfreeze_domain('%s') in the monolith; the domain streams to the service again",
+	job_step(opts, "unfreeze: migration_split.unfreeze_domain('%s') in the monolith; the domain streams to the service again",
 			opts->domain);
 	if (!opts->dry_run)
 	{
@@ -963,7 +833,7 @@ cmd_rollback(const JobOptions *opts)
 		return EXIT_OK;
 	}
 	{
-		double		window_ms = (rb_seconds() - frozen_at) * 1000.0;
+		double		window_ms = (job_now_seconds() - frozen_at) * 1000.0;
 		JobState	after;
 
 		state_read_job(r->mono, opts->domain, &after);

@@ -133,15 +133,6 @@ lsn_format(unsigned long long lsn, char *buf)
 	return buf;
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static long long
 pg_now_usec(void)
 {
@@ -365,7 +356,7 @@ hold_poll(StreamHold *h)
 	const char *params[1] = {h->domain};
 	PGresult   *res;
 
-	h->last_poll = now_seconds();
+	h->last_poll = job_now_seconds();
 	res = PQexecParams(h->ctl,
 					   "SELECT hold_lsn, hold_expires_at > pg_catalog.now()"
 					   " FROM " MS_STATE_SCHEMA ".jobs WHERE domain = $1",
@@ -399,7 +390,7 @@ hold_due(StreamSession *s, unsigned long long commit_lsn, bool *ok)
 				b2[32];
 
 	*ok = true;
-	if (now_seconds() - h->last_poll >= HOLD_POLL_MS / 1000.0 && !(*ok = hold_poll(h)))
+	if (job_now_seconds() - h->last_poll >= HOLD_POLL_MS / 1000.0 && !(*ok = hold_poll(h)))
 		return false;
 	if (!h->active)
 		return false;
@@ -431,7 +422,7 @@ hold_wait(StreamSession *s)
 	char		b1[32];
 	PGresult   *res;
 	unsigned long long lsn = h->lsn;
-	double		last_feedback = now_seconds();
+	double		last_feedback = job_now_seconds();
 
 	params[0] = h->domain;
 	params[1] = lsn_format(lsn, b1);
@@ -453,11 +444,11 @@ hold_wait(StreamSession *s)
 	while (!job_interrupted)
 	{
 		pg_usleep(20000);
-		if (now_seconds() - last_feedback >= 5)
+		if (job_now_seconds() - last_feedback >= 5)
 		{
 			if (!send_feedback(s, true))
 				return false;
-			last_feedback = now_seconds();
+			last_feedback = job_now_seconds();
 		}
 		if (!hold_poll(h))
 			return false;
@@ -764,15 +755,15 @@ session_idle(StreamSession *s)
 		pg_log_info("caught up: applied everything up to %s", lsn_format(confirmable_position(s), lsnbuf));
 		return session_exit(s, EXIT_OK);
 	}
-	if (opts->status_interval > 0 && now_seconds() - s->last_status >= opts->status_interval)
+	if (opts->status_interval > 0 && job_now_seconds() - s->last_status >= opts->status_interval)
 	{
 		print_status(s->run, coord_position(s->apply));
-		s->last_status = now_seconds();
+		s->last_status = job_now_seconds();
 	}
-	if (now_seconds() - s->last_feedback > 10)
+	if (job_now_seconds() - s->last_feedback > 10)
 	{
 		send_feedback(s, true);
-		s->last_feedback = now_seconds();
+		s->last_feedback = job_now_seconds();
 	}
 	/* short: a hold of verify is noticed while idle too */
 	return session_wait_source(s, HOLD_POLL_MS * 1000L, &readable) ? APPLY_OK : APPLY_RECONNECT;
@@ -929,7 +920,7 @@ stream_session(StreamRun *run, int *exit_code, bool *progress)
 	s.run = run;
 	s.opts = *run->given;
 	s.hold.domain = run->given->domain;
-	s.last_status = now_seconds();
+	s.last_status = job_now_seconds();
 
 	rc = session_open(&s);
 	if (rc == APPLY_OK)

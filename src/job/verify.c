@@ -219,15 +219,6 @@ typedef struct VerifyHold
 
 static VerifyHold *active_hold;
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---------------------------------------------------------------------
  * The hold on the stream
  * ---------------------------------------------------------------------
@@ -288,7 +279,7 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 	const char *params[3];
 	char		tbuf[32];
 	PGresult   *res;
-	double		start = now_seconds();
+	double		start = job_now_seconds();
 	double		last_msg = start;
 	bool		slot_inactive = false;
 
@@ -361,7 +352,7 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 						1, p2);
 		slot_inactive = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] != 't';
 		PQclear(res);
-		if (now_seconds() - start >= opts->timeout)
+		if (job_now_seconds() - start >= opts->timeout)
 		{
 			if (strcmp(lsn, "0/0") == 0)
 				pg_log_error("the stream of domain \"%s\" did not pause within %d s",
@@ -378,14 +369,14 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 				pg_log_error_hint("The stream is far behind the source; run verify again later or with a larger --timeout.");
 			hold_give_up(ctl, h, EXIT_TIMEOUT);
 		}
-		if (now_seconds() - last_msg >= 5)
+		if (job_now_seconds() - last_msg >= 5)
 		{
 			if (slot_inactive)
 				pg_log_info("no stream is running for domain \"%s\" (slot \"%s\" inactive); waiting up to %d s",
 							opts->domain, slot, opts->timeout);
 			else
 				pg_log_info("waiting for the stream to reach %s (applied up to %s)", lsn, applied);
-			last_msg = now_seconds();
+			last_msg = job_now_seconds();
 		}
 		pg_free(applied);
 		pg_usleep(20000);
@@ -424,7 +415,7 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 
 	/* 1: pause the stream */
 	hold_request(opts, ctl, src, h, js->slot_name, "0/0");
-	held_from = now_seconds();
+	held_from = job_now_seconds();
 
 	/* 2: the source's position and snapshot */
 	slot = psprintf("migration_split_verify_%d", (int) getpid());
@@ -478,7 +469,7 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 	*tgt_snap = pg_strdup(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	hold_release(ctl, h);
-	*held_seconds = now_seconds() - held_from;
+	*held_seconds = job_now_seconds() - held_from;
 	termPQExpBuffer(&sql);
 	return lsn;
 }
@@ -1394,7 +1385,7 @@ table_progress(VerifyTable *t)
 	dt->bytes_done = (long long) (dt->est_bytes * Min(1.0, t->rows_src / Max(dt->est_rows, 1.0)));
 	if (t->chunks_done == t->nchunks && t->open_ranges == 0)
 	{
-		t->finished = now_seconds();
+		t->finished = job_now_seconds();
 		dt->state = TABLE_COPIED;
 	}
 }
@@ -1661,7 +1652,7 @@ next_task(VerifyShared *vs, VerifyChunk *range, VerifyTable **scan, VerifyChunk 
 		{
 			*scan = vs->scans[vs->next_scan++];
 			if ((*scan)->started == 0)
-				(*scan)->started = now_seconds();
+				(*scan)->started = job_now_seconds();
 			(*scan)->dt->state = TABLE_COPYING;
 			vs->scanning++;
 			kind = TASK_SCAN;
@@ -1676,7 +1667,7 @@ next_task(VerifyShared *vs, VerifyChunk *range, VerifyTable **scan, VerifyChunk 
 
 				if (c->t->started == 0)
 				{
-					c->t->started = now_seconds();
+					c->t->started = job_now_seconds();
 					c->t->dt->state = TABLE_COPYING;
 				}
 				chunks[(*n)++] = *c;
@@ -2083,7 +2074,7 @@ cmd_verify(const JobOptions *opts)
 	char	   *src_snap;
 	char	   *tgt_snap;
 	const char *hash_template;
-	double		start = now_seconds();
+	double		start = job_now_seconds();
 	double		held = 0;
 	double		prepare_start;
 	bool		equal = true;
@@ -2139,7 +2130,7 @@ cmd_verify(const JobOptions *opts)
 				opts->domain, lsn, held);
 
 	/* prepare every table, then queue the chunks, largest table first */
-	prepare_start = now_seconds();
+	prepare_start = job_now_seconds();
 	tables = pg_malloc0(sizeof(VerifyTable) * ntables);
 	memset(&vs, 0, sizeof(vs));
 	for (i = 0; i < ntables; i++)
@@ -2154,7 +2145,7 @@ cmd_verify(const JobOptions *opts)
 			pd.tables[i].state = TABLE_COPIED;
 	}
 	pg_log_info("%d tables in one scan per side, %d chunks of the others; point taken in %.2f s, tables prepared in %.2f s",
-				vs.nscans, vs.nchunks, prepare_start - start, now_seconds() - prepare_start);
+				vs.nscans, vs.nchunks, prepare_start - start, job_now_seconds() - prepare_start);
 	vs.scans = pg_malloc0(sizeof(VerifyTable *) * Max(vs.nscans, 1));
 	vs.chunks = pg_malloc0(sizeof(VerifyChunk) * Max(vs.nchunks, 1));
 	vs.nscans = 0;
@@ -2277,9 +2268,9 @@ cmd_verify(const JobOptions *opts)
 	}
 
 	if (opts->json)
-		print_json(opts, tables, ntables, lsn, now_seconds() - start, held, equal);
+		print_json(opts, tables, ntables, lsn, job_now_seconds() - start, held, equal);
 	else
-		print_text(opts, tables, ntables, lsn, now_seconds() - start, held);
+		print_text(opts, tables, ntables, lsn, job_now_seconds() - start, held);
 	fflush(stdout);
 
 	active_hold = NULL;

@@ -196,19 +196,29 @@ SELECT r.rel
 $$;
 
 -- The trigger function of a frozen table: refuses the statement.  Its
--- arguments are the domain and the service, fixed when the trigger is
--- created, so that it reads nothing at run time.  It runs as the writing
--- user and only raises.
+-- arguments are the domain, where its writes go now, and 'monolith' when
+-- that is the monolith (the service database, frozen by a rollback; absent
+-- otherwise: the monolith, frozen for a service), fixed when the trigger
+-- is created, so that it reads nothing at run time.  It runs as the
+-- writing user and only raises.
 CREATE FUNCTION migration_split.refuse_frozen_write()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	op			text := CASE TG_OP WHEN 'INSERT' THEN 'insert into' WHEN 'DELETE' THEN 'delete from'
+						 ELSE pg_catalog.lower(TG_OP) END;
 BEGIN
+	IF TG_ARGV[2] IS NOT DISTINCT FROM 'monolith' THEN
+		RAISE EXCEPTION 'cannot % table "%.%": domain "%" was given back to the monolith "%"',
+			op, TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], TG_ARGV[1]
+			USING ERRCODE = 'MS002',
+				  DETAIL = pg_catalog.format('Domain "%s" is frozen in this service database since its rollback: it refuses every write to its tables and still answers reads.', TG_ARGV[0]),
+				  HINT = 'Write through the monolith; the next migration-split cutover of the domain unfreezes it here.';
+	END IF;
 	RAISE EXCEPTION 'cannot % table "%.%": domain "%" belongs to service "%" now',
-		CASE TG_OP WHEN 'INSERT' THEN 'insert into' WHEN 'DELETE' THEN 'delete from'
-			ELSE pg_catalog.lower(TG_OP) END,
-		TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], TG_ARGV[1]
+		op, TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0], TG_ARGV[1]
 		USING ERRCODE = 'MS002',
 			  DETAIL = pg_catalog.format('Domain "%s" is frozen: the monolith refuses every write to its tables and still answers reads.', TG_ARGV[0]),
 			  HINT = 'Write through the service, or give the domain back to the monolith with migration-split rollback.';
@@ -309,8 +319,11 @@ $$;
 -- trigger.  So every write of the domain that ever commits on the monolith
 -- commits before this transaction does: pg_current_wal_lsn() read after
 -- the commit is a position after which nothing of the domain commits.
--- Returns the number of tables frozen.
-CREATE FUNCTION migration_split.freeze_domain(domain text, service text)
+-- rollback is true in the service database when a rollback freezes it:
+-- service then names the monolith, and the refusal says so.  Returns the
+-- number of tables frozen.
+CREATE FUNCTION migration_split.freeze_domain(domain text, service text,
+											  rollback boolean DEFAULT false)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -345,12 +358,12 @@ BEGIN
 	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r LOOP
 		EXECUTE pg_catalog.format(
 			'CREATE TRIGGER migration_split_freeze BEFORE INSERT OR UPDATE OR DELETE ON %s'
-			' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L)',
-			rel, domain, service);
+			' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
+			rel, domain, service, CASE WHEN rollback THEN ', ''monolith''' ELSE '' END);
 		EXECUTE pg_catalog.format(
 			'CREATE TRIGGER migration_split_freeze_truncate BEFORE TRUNCATE ON %s'
-			' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L)',
-			rel, domain, service);
+			' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
+			rel, domain, service, CASE WHEN rollback THEN ', ''monolith''' ELSE '' END);
 		n := n OPERATOR(pg_catalog.+) 1;
 	END LOOP;
 	IF n OPERATOR(pg_catalog.=) 0 THEN
@@ -430,6 +443,7 @@ DECLARE
 	f			record;
 	rel			regclass;
 	n			pg_catalog.int8 := 0;
+	kind		text;
 BEGIN
 	SELECT l.state, COALESCE(l.service, '') AS service INTO cur
 	  FROM migration_split.domain_lifecycle l
@@ -441,6 +455,14 @@ BEGIN
 	IF f.frozen OPERATOR(pg_catalog.=) 0 OR f.frozen OPERATOR(pg_catalog.=) f.tables THEN
 		RETURN 0;
 	END IF;
+	-- frozen by a rollback (the service database): its triggers have the
+	-- third argument
+	SELECT CASE WHEN pg_catalog.bool_or(t.tgnargs OPERATOR(pg_catalog.=) 3) THEN ', ''monolith''' ELSE '' END
+	  INTO kind
+	  FROM migration_split.domain_write_targets(domain) r
+	  JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r::pg_catalog.oid
+	 WHERE t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze'
+	   AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure;
 	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
 						WHERE t.tgrelid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
@@ -448,8 +470,8 @@ BEGIN
 						  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
 			EXECUTE pg_catalog.format(
 				'CREATE TRIGGER migration_split_freeze BEFORE INSERT OR UPDATE OR DELETE ON %s'
-				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L)',
-				rel, domain, cur.service);
+				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
+				rel, domain, cur.service, kind);
 			n := n OPERATOR(pg_catalog.+) 1;
 		END IF;
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
@@ -458,8 +480,8 @@ BEGIN
 						  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
 			EXECUTE pg_catalog.format(
 				'CREATE TRIGGER migration_split_freeze_truncate BEFORE TRUNCATE ON %s'
-				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L)',
-				rel, domain, cur.service);
+				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
+				rel, domain, cur.service, kind);
 		END IF;
 	END LOOP;
 	RETURN n;

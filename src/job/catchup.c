@@ -1,0 +1,215 @@
+/*-------------------------------------------------------------------------
+ *
+ * catchup.c
+ *		What "cutover" and "rollback" share: the printed account of their
+ *		steps, the freeze of a domain on one side, the catch-up of a
+ *		stream to the freeze position, and the move of a sequence past
+ *		the other side's value.
+ *
+ * cutover (monolith frozen, forward stream catches up to the service) and
+ * rollback (service frozen, reverse stream catches up to the monolith) are
+ * the same handover in two directions.  The parts here take the side they
+ * act on as a connection and its name ("source", "target") and know
+ * nothing of the direction; the callers keep what differs (preflights,
+ * messages naming the sides, what to undo).
+ *
+ * Rules: everything runs in the main thread and exits the program on a
+ * query error, as the query helpers of conn.c do.  The catch-up may run
+ * "stream --until-caught-up" in this process: it bounds that run with
+ * SIGALRM (job_deadline_arm: the alarm sets job_interrupted, the flag that
+ * SIGINT and SIGTERM set), so a deadline and an interrupt end the stream
+ * the same way and are told apart by the clock afterwards.
+ *
+ * Copyright (c) 2026, migration_split developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include "common/logging.h"
+
+#include "job.h"
+
+/*
+ * One line of the step-by-step account of cutover and rollback: a step
+ * that changes something, "would: " first with --dry-run (which prints the
+ * steps and changes nothing).
+ */
+void
+job_step(const JobOptions *opts, const char *fmt,...)
+{
+	va_list		ap;
+
+	printf("%s", opts->dry_run ? "would: " : "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/*
+ * Freeze a domain with migration_split.freeze_domain() in one transaction
+ * on conn, with lock_timeout = timeout seconds: the freeze waits for the
+ * writers in flight, at most that long.  to is what the domain's writes go
+ * to from now on, named in the freeze triggers' error; rollback is true
+ * when the service is frozen to give the domain back to the monolith.
+ * Returns conn's WAL insert position read after the commit: no write of
+ * the domain commits on that side after it.  A lock timeout exits with
+ * EXIT_CUTOVER_TIMEOUT (nothing changed); another error with its code.
+ * where ("" or " in the service") completes the messages.
+ */
+char *
+catchup_freeze(PGconn *conn, const char *what, const char *domain,
+			   const char *to, bool rollback, int timeout, const char *where)
+{
+	const char *params[3];
+	char		tbuf[32];
+	PGresult   *res;
+
+	job_command(conn, what, "BEGIN");
+	snprintf(tbuf, sizeof(tbuf), "%d", timeout * 1000);
+	params[0] = tbuf;
+	PQclear(job_query(conn, what, "SELECT pg_catalog.set_config('lock_timeout', $1, true)", 1, params));
+	params[0] = domain;
+	params[1] = to;
+	params[2] = rollback ? "true" : "false";
+	res = PQexecParams(conn, "SELECT migration_split.freeze_domain($1, $2, $3::pg_catalog.bool)",
+					   3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		int			code = job_exit_code_for(res, conn);
+
+		pg_log_error("could not freeze domain \"%s\"%s: %s", domain, where, job_result_error(res));
+		if (state && strcmp(state, "55P03") == 0)
+		{
+			pg_log_error_hint("A transaction writing to the domain%s stayed open for longer than --timeout; nothing was changed.",
+							  where);
+			code = EXIT_CUTOVER_TIMEOUT;
+		}
+		PQclear(res);
+		PQfinish(conn);
+		exit(code);
+	}
+	PQclear(res);
+	job_command(conn, what, "COMMIT");
+	return job_query_value(conn, what, "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+}
+
+/*
+ * Wait until slot (on conn) has confirmed lsn.  While a stream holds the
+ * slot, poll it; while none does, run "stream --until-caught-up" here with
+ * the options so (its own target position is taken after the freeze, so
+ * at or past lsn), bounded by the deadline (job_now_seconds() clock).
+ * during names the operation in messages ("cut-over", "rollback").
+ * Returns EXIT_OK, EXIT_CUTOVER_TIMEOUT, EXIT_INTERRUPTED, EXIT_SLOT when
+ * the slot is gone, or the exit code of a stream run here that failed.
+ */
+int
+catchup_wait(PGconn *conn, const char *what, const char *slot, const char *lsn,
+			 double deadline, const JobOptions *so, const char *during)
+{
+	const char *params[2] = {slot, lsn};
+
+	for (;;)
+	{
+		PGresult   *res;
+		bool		done;
+		bool		active;
+
+		res = job_query(conn, what,
+						"SELECT confirmed_flush_lsn >= $2::pg_catalog.pg_lsn, active"
+						" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+						2, params);
+		if (PQntuples(res) == 0)
+		{
+			PQclear(res);
+			pg_log_error("replication slot \"%s\" disappeared during the %s", slot, during);
+			return EXIT_SLOT;
+		}
+		done = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		active = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+		PQclear(res);
+		if (done)
+			return EXIT_OK;
+		if (job_interrupted)
+			return EXIT_INTERRUPTED;
+		if (job_now_seconds() >= deadline)
+			return EXIT_CUTOVER_TIMEOUT;
+		if (!active)
+		{
+			JobOptions	run = *so;
+			int			rc;
+
+			run.until_caught_up = true;
+			run.status_interval = 0;
+			run.max_retries = 1;
+			job_deadline_arm(deadline - job_now_seconds());
+			rc = cmd_stream(&run);
+			job_deadline_disarm();
+			if (rc == EXIT_INTERRUPTED && job_now_seconds() >= deadline - 0.5)
+			{
+				job_interrupted = 0;	/* the deadline, not the user */
+				return EXIT_CUTOVER_TIMEOUT;
+			}
+			if (rc != EXIT_OK)
+				return rc;
+			continue;
+		}
+		pg_usleep(5000);
+	}
+}
+
+/*
+ * Plan the move of the sequence behind table.column on conn past another
+ * side's last value: last + gap increments (of conn's sequence), checked
+ * against its bounds, and never backwards (SEQUENCE_AHEAD when conn's own
+ * value is there already).  table is schema-qualified and quoted.
+ */
+void
+sequence_plan(PGconn *conn, const char *what, const char *table,
+			  const char *column, const char *last, int gap, SequenceTarget *st)
+{
+	char		gbuf[32];
+	const char *params[4] = {table, column, last, gbuf};
+	PGresult   *res;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(gbuf, sizeof(gbuf), "%d", gap);
+	res = job_query(conn, what,
+					"WITH s AS (SELECT pg_catalog.pg_get_serial_sequence($1, $2)::pg_catalog.regclass AS seq),"
+					" q AS (SELECT s.seq, p.seqincrement AS inc, p.seqmin, p.seqmax,"
+					"   pg_catalog.pg_sequence_last_value(s.seq) AS mine"
+					"  FROM s JOIN pg_catalog.pg_sequence p ON p.seqrelid = s.seq),"
+					" v AS (SELECT q.*, $3::numeric + $4::numeric * q.inc AS want FROM q)"
+					" SELECT v.seq::pg_catalog.oid::pg_catalog.text, v.want,"
+					"  v.mine IS NOT NULL AND (v.inc > 0 AND v.mine >= v.want OR v.inc < 0 AND v.mine <= v.want),"
+					"  v.want BETWEEN v.seqmin AND v.seqmax FROM v",
+					4, params);
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+		st->kind = SEQUENCE_NONE;
+	else
+	{
+		st->seq = pg_strdup(PQgetvalue(res, 0, 0));
+		st->value = pg_strdup(PQgetvalue(res, 0, 1));
+		if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
+			st->kind = SEQUENCE_AHEAD;
+		else if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+			st->kind = SEQUENCE_OUT_OF_BOUNDS;
+		else
+			st->kind = SEQUENCE_MOVE;
+	}
+	PQclear(res);
+}
+
+/* set a sequence planned SEQUENCE_MOVE by sequence_plan */
+void
+sequence_set(PGconn *conn, const char *what, const SequenceTarget *st)
+{
+	const char *params[2] = {st->seq, st->value};
+
+	Assert(st->kind == SEQUENCE_MOVE);
+	PQclear(job_query(conn, what,
+					  "SELECT pg_catalog.setval($1::pg_catalog.oid::pg_catalog.regclass, $2::int8)", 2, params));
+}
