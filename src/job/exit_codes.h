@@ -41,7 +41,8 @@
 /* verify: the target differs from the source (rows or schema) */
 #define EXIT_DIFFERENCES		10
 /* verify: the stream did not reach the verification point within --timeout
- * (not running, or too far behind); nothing was compared */
+ * (not running, too far behind, or an apply transaction waiting for a lock
+ * on the target); nothing was compared */
 #define EXIT_TIMEOUT			11
 /* cutover, rollback: a preflight check failed; nothing was changed */
 #define EXIT_PREFLIGHT			12

@@ -9,6 +9,10 @@
  * in seconds is the delay of the last applied source transaction: the time
  * it was committed on the target minus the time it committed on the source.
  *
+ * After a cutover, the reverse stream (service to monolith, rollback.c)
+ * is shown too, the same way with the sides swapped: its job row is in the
+ * monolith (--source), its slot on the service (--target).
+ *
  * Copyright (c) 2026, migration_split developers
  *
  *-------------------------------------------------------------------------
@@ -59,41 +63,156 @@ json_raw(PQExpBuffer buf, const char *key, const char *val, bool comma)
 	appendPQExpBuffer(buf, "%s\"%s\": %s", comma ? ", " : "", key, val ? val : "null");
 }
 
+/* one stream as status shows it: its job row, its slot, its lag */
+typedef struct StreamStatus
+{
+	JobState	js;
+	bool		slot_read;		/* the slot's side was connected */
+	bool		slot_exists;
+	PGresult   *slotres;
+	char	   *slot_active;
+	char	   *slot_pid;
+	char	   *slot_restart;
+	char	   *slot_confirmed;
+	char	   *slot_retained;
+	char	   *slot_walstatus;
+	char	   *source_lsn;		/* the WAL position of the stream's source */
+	char	   *lag_bytes;
+	char	   *lag_seconds;
+} StreamStatus;
+
+/*
+ * Read a stream whose job row js was read from state_conn: the delay of
+ * its last applied transaction, and with slot_conn (the stream's source,
+ * or NULL) its slot and its lag in bytes.
+ */
+static void
+status_read_stream(PGconn *state_conn, const char *state_what,
+				   PGconn *slot_conn, const char *slot_what, StreamStatus *st)
+{
+	JobState   *js = &st->js;
+
+	if (js->applied_at && js->applied_commit_time)
+	{
+		/* delay of the last applied transaction: apply time - commit time */
+		const char *lp[2] = {js->applied_at, js->applied_commit_time};
+
+		st->lag_seconds = job_query_value(state_conn, state_what,
+										  "SELECT round(extract(epoch FROM $1::timestamptz - $2::timestamptz), 3)",
+										  2, lp);
+	}
+	if (slot_conn == NULL)
+		return;
+	st->slot_read = true;
+	{
+		const char *sp[1] = {js->slot_name};
+
+		st->slotres = job_query(slot_conn, slot_what,
+								"SELECT active, active_pid, restart_lsn, confirmed_flush_lsn,"
+								" pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint,"
+								" wal_status, pg_catalog.pg_current_wal_lsn()"
+								" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+								1, sp);
+	}
+	if (PQntuples(st->slotres) == 1)
+	{
+		PGresult   *r = st->slotres;
+
+		st->slot_exists = true;
+#define G(c) (PQgetisnull(r, 0, (c)) ? NULL : PQgetvalue(r, 0, (c)))
+		st->slot_active = G(0);
+		st->slot_pid = G(1);
+		st->slot_restart = G(2);
+		st->slot_confirmed = G(3);
+		st->slot_retained = G(4);
+		st->slot_walstatus = G(5);
+		st->source_lsn = G(6);
+#undef G
+	}
+	else
+		st->source_lsn = job_query_value(slot_conn, slot_what, "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+	{
+		/* lag, computed on the state's side to reuse its pg_lsn arithmetic */
+		const char *lp[3] = {st->source_lsn, js->applied_lsn ? js->applied_lsn : "0/0",
+		st->slot_confirmed ? st->slot_confirmed : "0/0"};
+
+		st->lag_bytes = job_query_value(state_conn, state_what,
+										"SELECT GREATEST(pg_catalog.pg_wal_lsn_diff($1::pg_catalog.pg_lsn,"
+										" GREATEST($2::pg_catalog.pg_lsn, $3::pg_catalog.pg_lsn)), 0)::bigint",
+										3, lp);
+	}
+}
+
+/* the fields of a stream in the --json object, after others */
+static void
+status_json_stream(PQExpBuffer b, const StreamStatus *st)
+{
+	const JobState *js = &st->js;
+	char		num[32];
+
+	json_str(b, "slot", js->slot_name, true);
+	json_str(b, "applied_lsn", js->applied_lsn, true);
+	json_str(b, "applied_commit_time", js->applied_commit_time, true);
+	json_str(b, "applied_at", js->applied_at, true);
+	snprintf(num, sizeof(num), "%lld", js->rows_applied);
+	json_raw(b, "rows_applied", num, true);
+	snprintf(num, sizeof(num), "%lld", js->xacts_applied);
+	json_raw(b, "transactions_applied", num, true);
+	json_str(b, "source_lsn", st->source_lsn, true);
+	json_raw(b, "lag_bytes", st->lag_bytes, true);
+	json_raw(b, "lag_seconds", st->lag_seconds, true);
+	if (st->slot_read)
+	{
+		json_raw(b, "slot_exists", st->slot_exists ? "true" : "false", true);
+		json_raw(b, "slot_active", st->slot_active ? (st->slot_active[0] == 't' ? "true" : "false") : NULL, true);
+		json_raw(b, "slot_active_pid", st->slot_pid, true);
+		json_str(b, "slot_restart_lsn", st->slot_restart, true);
+		json_str(b, "slot_confirmed_flush_lsn", st->slot_confirmed, true);
+		json_raw(b, "slot_retained_wal_bytes", st->slot_retained, true);
+		json_str(b, "slot_wal_status", st->slot_walstatus, true);
+	}
+}
+
+/* the slot's line of the text output; where: "on the source", ... */
+static void
+status_print_slot(const char *label, const StreamStatus *st, const char *where)
+{
+	if (st->slot_exists)
+		printf("%s%s, %s%s%s, restart %s, confirmed %s, retains %s bytes of WAL (%s)\n",
+			   label, st->js.slot_name, st->slot_active[0] == 't' ? "active" : "inactive",
+			   st->slot_pid ? " pid " : "", st->slot_pid ? st->slot_pid : "",
+			   st->slot_restart ? st->slot_restart : "-", st->slot_confirmed ? st->slot_confirmed : "-",
+			   st->slot_retained ? st->slot_retained : "-", st->slot_walstatus ? st->slot_walstatus : "-");
+	else
+		printf("%s%s MISSING %s\n", label, st->js.slot_name, where);
+}
+
+/* the last error line of the text output */
+static void
+status_print_error(const char *label, const JobState *js)
+{
+	printf("%s%s%s%s\n", label, js->last_error ? js->last_error : "none",
+		   js->last_error_at ? " at " : "", js->last_error_at ? js->last_error_at : "");
+}
+
 int
 cmd_status(const JobOptions *opts)
 {
 	PGconn	   *tgt;
 	PGconn	   *src = NULL;
-	JobState	js;
+	StreamStatus fwd;
+	StreamStatus rev;
+	bool		has_rev = false;
+	JobState   *js = &fwd.js;
 	PGresult   *tabres;
-	PGresult   *slotres = NULL;
 	const char *params[1] = {opts->domain};
 	int			ncopied = 0;
 	int			i;
-	char	   *lag_bytes = NULL;
-	char	   *lag_seconds = NULL;
-	char	   *source_lsn = NULL;
-	char	   *slot_active = NULL;
-	char	   *slot_pid = NULL;
-	char	   *slot_restart = NULL;
-	char	   *slot_confirmed = NULL;
-	char	   *slot_retained = NULL;
-	char	   *slot_walstatus = NULL;
-	bool		slot_exists = false;
 
+	memset(&fwd, 0, sizeof(fwd));
+	memset(&rev, 0, sizeof(rev));
 	tgt = job_connect(opts->target, "target", false, true);
-	if (state_read_job(tgt, opts->domain, &js) && js.applied_at && js.applied_commit_time)
-	{
-		/* delay of the last applied transaction: apply time - commit time */
-		const char *lp[2] = {js.applied_at, js.applied_commit_time};
-		PGresult   *r = job_query(tgt, "target",
-									"SELECT round(extract(epoch FROM $1::timestamptz - $2::timestamptz), 3)",
-									2, lp);
-
-		lag_seconds = pg_strdup(PQgetvalue(r, 0, 0));
-		PQclear(r);
-	}
-	if (!state_read_job(tgt, opts->domain, &js))
+	if (!state_read_job(tgt, opts->domain, js))
 	{
 		pg_log_error("domain \"%s\" has no job on the target", opts->domain);
 		pg_log_error_hint("Run \"migration-split init\" first.");
@@ -108,52 +227,15 @@ cmd_status(const JobOptions *opts)
 			ncopied++;
 
 	if (opts->source)
-	{
-		const char *sp[3];
-		PGresult   *lagres;
-
 		src = job_connect(opts->source, "source", false, true);
-		sp[0] = js.slot_name;
-		slotres = job_query(src, "source",
-							"SELECT active, active_pid, restart_lsn, confirmed_flush_lsn,"
-							" pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint,"
-							" wal_status, pg_catalog.pg_current_wal_lsn()"
-							" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-							1, sp);
-		if (PQntuples(slotres) == 1)
-		{
-			slot_exists = true;
-#define G(c) (PQgetisnull(slotres, 0, (c)) ? NULL : PQgetvalue(slotres, 0, (c)))
-			slot_active = G(0);
-			slot_pid = G(1);
-			slot_restart = G(2);
-			slot_confirmed = G(3);
-			slot_retained = G(4);
-			slot_walstatus = G(5);
-			source_lsn = G(6);
-#undef G
-		}
-		else
-		{
-			PGresult   *r = job_query(src, "source", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+	status_read_stream(tgt, "target", src, "source", &fwd);
 
-			source_lsn = pg_strdup(PQgetvalue(r, 0, 0));
-			PQclear(r);
-		}
-		/* lag, computed on the target to reuse its pg_lsn arithmetic */
-		sp[0] = source_lsn;
-		sp[1] = js.applied_lsn ? js.applied_lsn : "0/0";
-		sp[2] = slot_confirmed ? slot_confirmed : "0/0";
-		{
-			const char *lp[3] = {sp[0], sp[1], sp[2]};
-
-			lagres = job_query(tgt, "target",
-							   "SELECT GREATEST(pg_catalog.pg_wal_lsn_diff($1::pg_catalog.pg_lsn,"
-							   " GREATEST($2::pg_catalog.pg_lsn, $3::pg_catalog.pg_lsn)), 0)::bigint",
-							   3, lp);
-			lag_bytes = pg_strdup(PQgetvalue(lagres, 0, 0));
-			PQclear(lagres);
-		}
+	/* the reverse stream: its job row in the monolith, its slot on the service */
+	if (src && state_read_job(src, opts->domain, &rev.js) &&
+		strcmp(rev.js.slot_name, reverse_slot_name(opts->domain)) == 0)
+	{
+		has_rev = true;
+		status_read_stream(src, "source", tgt, "target", &rev);
 	}
 
 	if (opts->json)
@@ -164,39 +246,35 @@ cmd_status(const JobOptions *opts)
 		initPQExpBuffer(&b);
 		appendPQExpBufferChar(&b, '{');
 		json_str(&b, "domain", opts->domain, false);
-		json_str(&b, "phase", js.phase, true);
-		json_str(&b, "target_schema", js.target_schema, true);
-		json_str(&b, "slot", js.slot_name, true);
-		json_str(&b, "applied_lsn", js.applied_lsn, true);
-		json_str(&b, "applied_commit_time", js.applied_commit_time, true);
-		json_str(&b, "applied_at", js.applied_at, true);
-		snprintf(num, sizeof(num), "%lld", js.rows_applied);
-		json_raw(&b, "rows_applied", num, true);
-		snprintf(num, sizeof(num), "%lld", js.xacts_applied);
-		json_raw(&b, "transactions_applied", num, true);
+		json_str(&b, "phase", js->phase, true);
+		json_str(&b, "target_schema", js->target_schema, true);
 		snprintf(num, sizeof(num), "%d", PQntuples(tabres));
 		json_raw(&b, "tables", num, true);
 		snprintf(num, sizeof(num), "%d", ncopied);
 		json_raw(&b, "tables_copied", num, true);
-		json_str(&b, "source_lsn", source_lsn, true);
-		json_raw(&b, "lag_bytes", lag_bytes, true);
-		json_raw(&b, "lag_seconds", lag_seconds, true);
+		status_json_stream(&b, &fwd);
+		json_str(&b, "last_verify_at", js->last_verify_at, true);
+		json_str(&b, "last_verify_lsn", js->last_verify_lsn, true);
+		json_raw(&b, "last_verify_equal", js->last_verify_equal ?
+				 (js->last_verify_equal[0] == 't' ? "true" : "false") : NULL, true);
+		json_str(&b, "last_error", js->last_error, true);
+		json_str(&b, "last_error_at", js->last_error_at, true);
 		if (src)
 		{
-			json_raw(&b, "slot_exists", slot_exists ? "true" : "false", true);
-			json_raw(&b, "slot_active", slot_active ? (slot_active[0] == 't' ? "true" : "false") : NULL, true);
-			json_raw(&b, "slot_active_pid", slot_pid, true);
-			json_str(&b, "slot_restart_lsn", slot_restart, true);
-			json_str(&b, "slot_confirmed_flush_lsn", slot_confirmed, true);
-			json_raw(&b, "slot_retained_wal_bytes", slot_retained, true);
-			json_str(&b, "slot_wal_status", slot_walstatus, true);
+			/* null: no reverse stream (not cut over, or --no-reverse) */
+			appendPQExpBufferStr(&b, ", \"reverse\": ");
+			if (has_rev)
+			{
+				appendPQExpBufferChar(&b, '{');
+				json_str(&b, "target_schema", rev.js.target_schema, false);
+				status_json_stream(&b, &rev);
+				json_str(&b, "last_error", rev.js.last_error, true);
+				json_str(&b, "last_error_at", rev.js.last_error_at, true);
+				appendPQExpBufferChar(&b, '}');
+			}
+			else
+				appendPQExpBufferStr(&b, "null");
 		}
-		json_str(&b, "last_verify_at", js.last_verify_at, true);
-		json_str(&b, "last_verify_lsn", js.last_verify_lsn, true);
-		json_raw(&b, "last_verify_equal", js.last_verify_equal ?
-				 (js.last_verify_equal[0] == 't' ? "true" : "false") : NULL, true);
-		json_str(&b, "last_error", js.last_error, true);
-		json_str(&b, "last_error_at", js.last_error_at, true);
 		appendPQExpBufferStr(&b, "}\n");
 		fputs(b.data, stdout);
 		termPQExpBuffer(&b);
@@ -204,39 +282,49 @@ cmd_status(const JobOptions *opts)
 	else
 	{
 		printf("domain:                %s\n", opts->domain);
-		printf("phase:                 %s\n", js.phase);
-		printf("target schema:         %s\n", js.target_schema);
+		printf("phase:                 %s\n", js->phase);
+		printf("target schema:         %s\n", js->target_schema);
 		printf("tables copied:         %d of %d\n", ncopied, PQntuples(tabres));
 		printf("applied up to:         %s (source commit at %s)\n",
-			   js.applied_lsn ? js.applied_lsn : "-",
-			   js.applied_commit_time ? js.applied_commit_time : "-");
-		printf("rows applied:          %lld\n", js.rows_applied);
-		printf("transactions applied:  %lld\n", js.xacts_applied);
+			   js->applied_lsn ? js->applied_lsn : "-",
+			   js->applied_commit_time ? js->applied_commit_time : "-");
+		printf("rows applied:          %lld\n", js->rows_applied);
+		printf("transactions applied:  %lld\n", js->xacts_applied);
 		if (src)
 		{
-			printf("source WAL position:   %s\n", source_lsn);
-			printf("lag:                   %s bytes, %s s\n", lag_bytes, lag_seconds ? lag_seconds : "-");
-			if (slot_exists)
-				printf("slot:                  %s, %s%s%s, restart %s, confirmed %s, retains %s bytes of WAL (%s)\n",
-					   js.slot_name, slot_active[0] == 't' ? "active" : "inactive",
-					   slot_pid ? " pid " : "", slot_pid ? slot_pid : "",
-					   slot_restart ? slot_restart : "-", slot_confirmed ? slot_confirmed : "-",
-					   slot_retained ? slot_retained : "-", slot_walstatus ? slot_walstatus : "-");
-			else
-				printf("slot:                  %s MISSING on the source\n", js.slot_name);
+			printf("source WAL position:   %s\n", fwd.source_lsn);
+			printf("lag:                   %s bytes, %s s\n", fwd.lag_bytes,
+				   fwd.lag_seconds ? fwd.lag_seconds : "-");
+			status_print_slot("slot:                  ", &fwd, "on the source");
 		}
-		if (js.last_verify_at)
+		if (js->last_verify_at)
 			printf("last verification:     %s at source position %s, on %s\n",
-				   js.last_verify_equal && js.last_verify_equal[0] == 't' ? "equal" : "DIFFERENCES",
-				   js.last_verify_lsn ? js.last_verify_lsn : "-", js.last_verify_at);
+				   js->last_verify_equal && js->last_verify_equal[0] == 't' ? "equal" : "DIFFERENCES",
+				   js->last_verify_lsn ? js->last_verify_lsn : "-", js->last_verify_at);
 		else
 			printf("last verification:     never\n");
-		printf("last error:            %s%s%s\n", js.last_error ? js.last_error : "none",
-			   js.last_error_at ? " at " : "", js.last_error_at ? js.last_error_at : "");
+		status_print_error("last error:            ", js);
+		if (has_rev)
+		{
+			printf("reverse stream (service to monolith, state in the monolith):\n");
+			printf("  applied up to:       %s (service commit at %s)\n",
+				   rev.js.applied_lsn ? rev.js.applied_lsn : "-",
+				   rev.js.applied_commit_time ? rev.js.applied_commit_time : "-");
+			printf("  rows applied:        %lld\n", rev.js.rows_applied);
+			printf("  service WAL position: %s\n", rev.source_lsn);
+			printf("  lag:                 %s bytes, %s s\n", rev.lag_bytes,
+				   rev.lag_seconds ? rev.lag_seconds : "-");
+			status_print_slot("  slot:                ", &rev, "on the service");
+			status_print_error("  last error:          ", &rev.js);
+		}
+		else if (src)
+			printf("reverse stream:        none\n");
 	}
 	PQclear(tabres);
-	if (slotres)
-		PQclear(slotres);
+	if (fwd.slotres)
+		PQclear(fwd.slotres);
+	if (rev.slotres)
+		PQclear(rev.slotres);
 	if (src)
 		PQfinish(src);
 	PQfinish(tgt);

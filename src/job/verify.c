@@ -268,13 +268,54 @@ hold_give_up(PGconn *ctl, VerifyHold *h, int code)
 }
 
 /*
+ * The stream did not acknowledge a hold in time: when that is because an
+ * apply transaction of the job on the target waits for a lock (a target
+ * transaction holds a row or table of the domain), say so, with the
+ * processes holding the lock.  An apply transaction is recognised as a
+ * session waiting for a lock while it holds or wants a lock on a table of
+ * the job's target schema (its application_name may be anything).  The stream acknowledges a hold only between
+ * its batches, so it cannot before that transaction ends.  Returns false
+ * when no such wait is seen (or pg_stat_activity does not show the job's
+ * sessions to this user).
+ */
+static bool
+hold_report_lock_wait(PGconn *ctl, const char *target_schema)
+{
+	const char *params[1] = {target_schema};
+	PGresult   *res;
+	bool		found;
+
+	res = job_query(ctl, "target",
+					"SELECT a.pid, pg_catalog.round(pg_catalog.extract(epoch FROM pg_catalog.now() - a.query_start), 1),"
+					" pg_catalog.array_to_string(pg_catalog.pg_blocking_pids(a.pid), ', ')"
+					" FROM pg_catalog.pg_stat_activity a"
+					" WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()"
+					" AND a.wait_event_type = 'Lock'"
+					" AND EXISTS (SELECT FROM pg_catalog.pg_locks l"
+					"             JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+					"             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					"             WHERE l.pid = a.pid AND l.locktype = 'relation' AND n.nspname = $1)"
+					" ORDER BY a.query_start LIMIT 1", 1, params);
+	found = PQntuples(res) == 1;
+	if (found)
+	{
+		pg_log_error_detail("An apply transaction of the stream (target process %s) has been waiting for a lock for %s s, held by target process %s; the stream pauses only between transactions.",
+							PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		pg_log_error_hint("End the transaction of target process %s (it holds rows or tables of the domain), then run verify again.",
+						  PQgetvalue(res, 0, 2));
+	}
+	PQclear(res);
+	return found;
+}
+
+/*
  * Set the hold (lsn "0/0": pause) and wait until the stream acknowledges
  * it.  Exits with EXIT_TIMEOUT after --timeout seconds, EXIT_INTERRUPTED on
  * a signal.
  */
 static void
 hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
-			 const char *slot, const char *lsn)
+			 const char *slot, const char *target_schema, const char *lsn)
 {
 	const char *params[3];
 	char		tbuf[32];
@@ -365,7 +406,7 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 				pg_log_error_detail("No \"migration-split stream\" is running for the domain (slot \"%s\" is inactive).", slot);
 				pg_log_error_hint("Start \"migration-split stream\" for the domain, then run verify again.");
 			}
-			else
+			else if (!hold_report_lock_wait(ctl, target_schema))
 				pg_log_error_hint("The stream is far behind the source; run verify again later or with a larger --timeout.");
 			hold_give_up(ctl, h, EXIT_TIMEOUT);
 		}
@@ -414,7 +455,7 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 	PQclear(res);
 
 	/* 1: pause the stream */
-	hold_request(opts, ctl, src, h, js->slot_name, "0/0");
+	hold_request(opts, ctl, src, h, js->slot_name, js->target_schema, "0/0");
 	held_from = job_now_seconds();
 
 	/* 2: the source's position and snapshot */
@@ -447,7 +488,7 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 	PQfinish(repl);
 
 	/* 3: let the stream apply what committed before the position */
-	hold_request(opts, ctl, src, h, js->slot_name, lsn);
+	hold_request(opts, ctl, src, h, js->slot_name, js->target_schema, lsn);
 
 	/* 4: the target's snapshot, then release the stream */
 	job_command(tgt, "target", VERIFY_SETTINGS);

@@ -345,6 +345,43 @@ IPC::Run::run([ 'migration-split', 'status', @common, '--max-diffs', '3' ], '>',
 is($? >> 8, 1, 'verify option on status: exit 1');
 like($stderr, qr/only valid for verify/, 'says which command takes it');
 
+# an apply transaction of the stream waits for a lock on the target (a
+# target session holds the table): the stream cannot pause, and verify
+# gives up after --timeout (not later), naming the waiting transaction and
+# the process holding the lock, and releases its hold
+my $locker = IPC::Run::start(
+	[ 'psql', '-X', '-d', $T, '-c', 'BEGIN; LOCK TABLE shop.big IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;' ],
+	'>', '/dev/null', '2>', '/dev/null');
+$tgt->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'shop.big'::regclass AND granted")
+  or die 'no lock';
+my $locker_pid = $tgt->safe_psql('postgres',
+	"SELECT pid FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'shop.big'::regclass AND granted");
+$src->safe_psql('postgres', "UPDATE big SET v = 'stuck' WHERE id = 1");
+$tgt->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND $locker_pid = ANY (pg_blocking_pids(pid))")
+  or die 'the apply does not wait';
+my $t0 = time;
+($stdout, $stderr) = ('', '');
+eval {
+	IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress', '--timeout', '3' ],
+		'>', \$stdout, '2>', \$stderr, IPC::Run::timeout(60));
+};
+$ret = $@ ? -1 : $? >> 8;
+my $took = time - $t0;
+is($ret, 11, 'verify behind an apply transaction waiting for a lock: exit 11') or diag($@ . $stderr);
+cmp_ok($took, '<=', 15, "verify gave up after a bounded wait ($took s for --timeout 3)");
+like($stderr, qr/the stream of domain "shop" did not pause within 3 s/, 'says the stream did not pause');
+like($stderr, qr/An apply transaction of the stream \(target process \d+\) has been waiting for a lock for [\d.]+ s, held by target process \Q$locker_pid\E;/,
+	'names the waiting apply transaction and the process holding the lock');
+like($stderr, qr/End the transaction of target process \Q$locker_pid\E/, 'the hint says what to end');
+unlike($stderr, qr/far behind/, 'not mistaken for a stream far behind');
+is($tgt->safe_psql('postgres', 'SELECT hold_lsn IS NULL FROM migration_split_job.jobs'), 't', 'the hold is released');
+$tgt->safe_psql('postgres', "SELECT pg_terminate_backend($locker_pid)");
+$locker->finish;
+($ret, $stdout, $stderr) = verify();
+is($ret, 0, 'equal once the lock is gone') or diag($stdout . $stderr);
+
 # the stream far behind: it is stopped (SIGSTOP) while the source moves on
 $stream->signal('STOP');
 $src->safe_psql('postgres', 'INSERT INTO big VALUES (100003, \'behind\')');

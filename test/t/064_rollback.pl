@@ -51,6 +51,21 @@ is($tgt->safe_psql('postgres', q{SELECT string_agg(rel::text, ',' ORDER BY rel::
 is($job->lifecycle($tgt), 'streaming', "the service's side of the lifecycle: the reverse stream leaves it");
 is($job->lifecycle($src), 'extracted', 'the domain is extracted');
 
+# status shows the reverse stream next to the forward one
+($rc, $out, $err) = $job->run_job('status');
+is($rc, 0, 'status after the cutover') or diag($err);
+like($out, qr/^reverse stream \(service to monolith, state in the monolith\):$/m, 'status shows the reverse stream');
+like($out, qr/^  slot:\s+migration_split_reverse_orders, inactive, restart [0-9A-F]+\/[0-9A-F]+, confirmed [0-9A-F]+\/[0-9A-F]+, retains \d+ bytes of WAL/m,
+	'its slot on the service');
+like($out, qr/^  applied up to:\s+[0-9A-F]+\/[0-9A-F]+ \(service commit at -\)$/m, 'its applied position');
+like($out, qr/^  lag:\s+\d+ bytes, - s$/m, 'its lag');
+like($out, qr/^  last error:\s+none$/m, 'its last error');
+like($out, qr/^slot:\s+migration_split_orders, active/m, 'the forward slot is still shown');
+($rc, $out, $err) = $job->run_job('status', '--json');
+is($rc, 0, 'status --json after the cutover') or diag($err);
+like($out, qr/"reverse": \{"target_schema": "public", "slot": "migration_split_reverse_orders", "applied_lsn": "[0-9A-F]+\/[0-9A-F]+",.* "lag_bytes": \d+,.* "slot_exists": true, "slot_active": false,.* "last_error": null, "last_error_at": null\}\}$/m,
+	'status --json shows the reverse stream');
+
 # the forward stream must be stopped first
 ($rc, $out, $err) = $job->run_job('rollback');
 is($rc, 12, 'rollback while the forward stream runs: exit 12');
@@ -139,6 +154,10 @@ is($tgt->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots WHERE
 	'0', 'the reverse slot is dropped');
 is($src->safe_psql('postgres', q{SELECT count(*) FROM migration_split_job.jobs}), '0', 'the reverse state is gone');
 is($job->lifecycle($tgt), 'frozen', 'the service stays frozen for the domain');
+($rc, $out, $err) = $job->run_job('status', '--json');
+like($out, qr/"reverse": null\}$/m, 'status --json: no reverse stream after the rollback');
+($rc, $out, $err) = $job->run_job('status');
+like($out, qr/^reverse stream:\s+none$/m, 'status: no reverse stream after the rollback');
 my ($r2, $o2, $e2) = $tgt->psql('postgres', "\\set VERBOSITY verbose\nINSERT INTO orders.orders (client) VALUES (99)");
 like($e2, qr/ERROR:  MS002: cannot insert into table "orders\.orders"/, 'a write in the service fails with MS002');
 like($e2, qr/HINT:  Write through the monolith; the next migration-split cutover of the domain unfreezes it here\./,
