@@ -104,11 +104,18 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql)
-	cat $^ > $@
+# A definition that the update creates exactly as the install script does
+# is written once, in the capability's file, between "--@begin NAME" and
+# "--@end NAME"; the fragment says "--@insert NAME" in its place
+# (src/sql/update-sections.awk).  The marker lines are in neither script.
+SQL_MARKERS = /^--@(begin|end|insert) /
 
-migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(SQL_UPDATE_PARTS)
-	cat $^ > $@
+migration_split--1.1.sql: src/sql/header--1.1.sql $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql)
+	awk '!$(SQL_MARKERS)' $^ > $@
+
+migration_split--1.0--1.1.sql: src/sql/header--1.0--1.1.sql $(SQL_UPDATE_PARTS) $(foreach c,$(SQL_CAPABILITIES),src/sql/$(c).sql) src/sql/update-sections.awk
+	{ cat src/sql/header--1.0--1.1.sql && \
+	$(foreach c,$(SQL_CAPABILITIES),$(if $(filter $(c),$(SQL_NEW_CAPABILITIES)),awk '!$(SQL_MARKERS)' src/sql/$(c).sql,awk -f src/sql/update-sections.awk src/sql/$(c).sql src/sql/$(c)--1.0--1.1.sql) && ) true; } > $@.tmp && mv $@.tmp $@
 
 # output_plugin_libraries for the test instances, only when the server knows
 # the setting (recent 15 minor releases): test/plugin-libraries-conf.sh.

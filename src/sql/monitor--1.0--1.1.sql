@@ -6,27 +6,7 @@
 -- monitor_info: how full the shared dictionary of domain names is
 DROP VIEW migration_split.monitor_info;
 DROP FUNCTION migration_split.monitor_info_internal();
-CREATE FUNCTION migration_split.monitor_info_internal(
-	OUT evictions bigint,
-	OUT stats_reset timestamptz,
-	OUT statements bigint,
-	OUT transactions bigint,
-	OUT max integer,
-	OUT shared_memory_bytes bigint,
-	OUT statement_entry_bytes bigint,
-	OUT transaction_entry_bytes bigint,
-	OUT domain_names integer,
-	OUT domain_names_max integer,
-	OUT domain_names_refused bigint)
-RETURNS record
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'ms_monitor_info';
-
--- Evictions since the last reset, how full the hashes are, and how full
--- the shared dictionary of domain names is (domain_names_refused: names
--- not recorded because it was full, since the server started).
-CREATE VIEW migration_split.monitor_info AS
-	SELECT * FROM migration_split.monitor_info_internal();
+--@insert monitor_info_internal
 
 GRANT SELECT ON migration_split.monitor_info TO PUBLIC;
 
@@ -87,45 +67,8 @@ GRANT SELECT ON migration_split.cross_domain_queries TO PUBLIC;
 DROP FUNCTION migration_split.domain_runtime_stats();
 DROP FUNCTION migration_split.domain_runtime_stats_internal();
 
-CREATE FUNCTION migration_split.domain_runtime_stats_internal(
-	OUT domain text,
-	OUT crossing_queries bigint,
-	OUT crossing_calls bigint,
-	OUT crossing_transactions bigint,
-	OUT last_violation timestamptz,
-	OUT remote_queries bigint,
-	OUT remote_calls bigint,
-	OUT remote_rows bigint,
-	OUT remote_time double precision)
-RETURNS SETOF record
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'ms_domain_runtime_stats';
+--@insert domain_runtime_stats_internal
 
-CREATE FUNCTION migration_split.domain_runtime_stats()
-RETURNS TABLE (domain text, crossing_queries bigint, crossing_calls bigint,
-			   crossing_transactions bigint, last_violation timestamptz,
-			   remote_queries bigint, remote_calls bigint, remote_rows bigint,
-			   remote_time double precision, state text)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT d.domain,
-		   coalesce(s.crossing_queries, 0),
-		   coalesce(s.crossing_calls, 0),
-		   coalesce(s.crossing_transactions, 0),
-		   s.last_violation,
-		   coalesce(s.remote_queries, 0),
-		   coalesce(s.remote_calls, 0),
-		   coalesce(s.remote_rows, 0),
-		   coalesce(s.remote_time, 0),
-		   l.state
-	  FROM migration_split.domains d
-	  LEFT JOIN migration_split.domain_runtime_stats_internal() s
-		ON s.domain = d.domain
-	  LEFT JOIN migration_split.domain_lifecycle l
-		ON l.domain = d.domain
-	 WHERE migration_split.monitor_loaded()
-	 ORDER BY d.domain
-$$;
+--@insert domain_runtime_stats
 
 GRANT EXECUTE ON FUNCTION migration_split.domain_runtime_stats() TO PUBLIC;

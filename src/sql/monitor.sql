@@ -62,6 +62,7 @@ AS 'MODULE_PATHNAME', 'ms_cross_domain_transactions';
 CREATE VIEW migration_split.cross_domain_transactions AS
 	SELECT * FROM migration_split.cross_domain_transactions_internal();
 
+--@begin monitor_info_internal
 CREATE FUNCTION migration_split.monitor_info_internal(
 	OUT evictions bigint,
 	OUT stats_reset timestamptz,
@@ -83,6 +84,7 @@ AS 'MODULE_PATHNAME', 'ms_monitor_info';
 -- not recorded because it was full, since the server started).
 CREATE VIEW migration_split.monitor_info AS
 	SELECT * FROM migration_split.monitor_info_internal();
+--@end monitor_info_internal
 
 -- Forget all runtime statistics.
 CREATE FUNCTION migration_split.reset()
@@ -90,6 +92,7 @@ RETURNS void
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_monitor_reset';
 
+--@begin domain_runtime_stats_internal
 CREATE FUNCTION migration_split.domain_runtime_stats_internal(
 	OUT domain text,
 	OUT crossing_queries bigint,
@@ -103,6 +106,7 @@ CREATE FUNCTION migration_split.domain_runtime_stats_internal(
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_domain_runtime_stats';
+--@end domain_runtime_stats_internal
 
 -- Runtime figures per domain of this database, for domain_summary: one row
 -- per domain (zeros when nothing was seen), no rows at all when the library
@@ -110,6 +114,7 @@ AS 'MODULE_PATHNAME', 'ms_domain_runtime_stats';
 -- domain; remote_*: statements of the monolith that read the domain's read
 -- path (its foreign tables, after enable_read_path()), their calls, rows
 -- and time in milliseconds; state: the domain's lifecycle state.
+--@begin domain_runtime_stats
 CREATE FUNCTION migration_split.domain_runtime_stats()
 RETURNS TABLE (domain text, crossing_queries bigint, crossing_calls bigint,
 			   crossing_transactions bigint, last_violation timestamptz,
@@ -136,6 +141,7 @@ AS $$
 	 WHERE migration_split.monitor_loaded()
 	 ORDER BY d.domain
 $$;
+--@end domain_runtime_stats
 
 -- Known, time-boxed crossings that enforcement lets through: statements of
 -- service from_domain may touch tables of to_domain (only rel, when given)

@@ -62,6 +62,7 @@ CREATE TRIGGER ownership_changed
 	AFTER INSERT OR UPDATE OR DELETE ON migration_split.ownership
 	FOR EACH ROW EXECUTE FUNCTION migration_split.ownership_changed();
 
+--@begin ownership_refuse_truncate
 -- TRUNCATE is refused: it would give the table a new file, and logical
 -- decoding, which reads it with historic snapshots, could then no longer
 -- read the tags of any transaction before the TRUNCATE: every slot of the
@@ -85,6 +86,7 @@ CREATE TRIGGER ownership_refuse_truncate
 	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.ownership_refuse_truncate();
 
 REVOKE ALL ON FUNCTION migration_split.ownership_refuse_truncate() FROM PUBLIC;
+--@end ownership_refuse_truncate
 
 -- Every relation that has a domain, with the rule that gives it: its own
 -- tag, its partition or inheritance parent (first parent), or for TOAST
@@ -565,7 +567,8 @@ COMMENT ON VIEW migration_split.table_owners IS
 -- tables that are not partitions or inheritance children (those follow
 -- their root), outside system schemas, not temporary, not members of an
 -- extension.  unowned_tables and suggest_domains() list these.
-CREATE FUNCTION migration_split.user_tables()
+--@begin user_tables
+CREATE OR REPLACE FUNCTION migration_split.user_tables()
 RETURNS TABLE (oid pg_catalog.oid, name text, nsp pg_catalog.oid, schema_name text)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -588,6 +591,7 @@ AS $$
 						  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
 							AND d.deptype OPERATOR(pg_catalog.=) 'e')
 $$;
+--@end user_tables
 
 -- Every user table that still needs a domain.
 CREATE VIEW migration_split.unowned_tables AS
@@ -838,7 +842,8 @@ AS $$
 	 ORDER BY x.oid, x.k DESC
 $$;
 
-CREATE FUNCTION migration_split.suggest_domains()
+--@begin suggest_domains
+CREATE OR REPLACE FUNCTION migration_split.suggest_domains()
 RETURNS TABLE (rel regclass, domain text, reason text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1076,6 +1081,7 @@ BEGIN
 		 ORDER BY 2 NULLS LAST, 1;
 END
 $$;
+--@end suggest_domains
 
 COMMENT ON FUNCTION migration_split.suggest_domains() IS
 	'a suggested domain for every table, from Django content types and naming, schemas, name prefixes and foreign keys, with the reason';

@@ -33,7 +33,8 @@ COMMENT ON FUNCTION migration_split.column_names(pg_catalog.regclass, pg_catalog
 -- also sees ROWS instead of the recursive CTE's estimate (which pushed
 -- every report over jit_above_cost).  Internal to the reports;
 -- sql/relation_domains.sql checks that it agrees with the view.
-CREATE FUNCTION migration_split.report_relation_domains()
+--@begin ownership_cache_functions
+CREATE OR REPLACE FUNCTION migration_split.report_relation_domains()
 RETURNS TABLE (relid pg_catalog.oid, domain pg_catalog.text,
 			   root pg_catalog.oid, via pg_catalog.text)
 LANGUAGE C STABLE ROWS 10000
@@ -61,12 +62,14 @@ RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
 			   total_size pg_catalog.int8, estimated_rows pg_catalog.int8)
 LANGUAGE C STABLE ROWS 20
 AS 'MODULE_PATHNAME', 'ms_report_domain_sizes';
+--@end ownership_cache_functions
 
 -- Foreign keys whose two tables are in different domains.  A foreign key
 -- on a partitioned table, or to one, is one constraint (its clones on the
 -- partitions are left out).  The domains of both ends come from
 -- report_domain(), two hash lookups per constraint.
-CREATE VIEW migration_split.cross_domain_foreign_keys AS
+--@begin cross_domain_foreign_keys
+CREATE OR REPLACE VIEW migration_split.cross_domain_foreign_keys AS
 SELECT c.conname AS constraint_name,
 	   c.conrelid::pg_catalog.regclass AS from_table,
 	   c.from_domain,
@@ -108,6 +111,7 @@ SELECT c.conname AS constraint_name,
  ORDER BY c.from_domain COLLATE "C", c.to_domain COLLATE "C",
 		  c.conrelid::pg_catalog.regclass::pg_catalog.text COLLATE "C",
 		  c.conname;
+--@end cross_domain_foreign_keys
 
 COMMENT ON VIEW migration_split.cross_domain_foreign_keys IS
 	'foreign keys between tables of different domains (an unowned end has a NULL domain)';
@@ -142,7 +146,8 @@ COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
 -- relation domains; the catalogs are entered from their small ends (rules,
 -- the sequence dependencies of defaults, pg_inherits, the user triggers
 -- read once) with index lookups into pg_class, never a scan of it.
-CREATE FUNCTION migration_split.report_cross_domain_dependencies()
+--@begin report_cross_domain_dependencies
+CREATE OR REPLACE FUNCTION migration_split.report_cross_domain_dependencies()
 RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
 			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
 			   to_object pg_catalog.text, to_table pg_catalog.regclass,
@@ -315,6 +320,7 @@ SELECT r.kind, r.from_object, r.from_table, r.from_domain,
   FROM report r
  ORDER BY r.kind COLLATE "C", r.from_object COLLATE "C", r.to_object COLLATE "C"
 $function$;
+--@end report_cross_domain_dependencies
 
 CREATE VIEW migration_split.cross_domain_dependencies AS
 SELECT d.kind, d.from_object, d.from_table, d.from_domain,
@@ -333,6 +339,7 @@ GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
 
+--@begin crossings_and_graphs
 -- What ties two domains, counted per kind: one row per (from_domain,
 -- to_domain, kind).  Directed rows (from_domain depends on to_domain):
 -- foreign keys, generic relations (when
@@ -873,3 +880,4 @@ COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.t
 GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.text, pg_catalog.text),
 	migration_split.report_domain_graph(pg_catalog.text, pg_catalog.text),
 	migration_split.report_table_graph(pg_catalog.text, pg_catalog.text) TO PUBLIC;
+--@end crossings_and_graphs

@@ -31,7 +31,8 @@ COMMENT ON FUNCTION migration_split.storage_sizes() IS
 -- (NULL when none has).  Before 1.1, total_size came from a walk over the
 -- data directory (storage_sizes(), still there for exact bytes on disk),
 -- whose stat() per file cost more than the rest of the summary.
-CREATE FUNCTION migration_split.report_domain_summary()
+--@begin report_domain_summary
+CREATE OR REPLACE FUNCTION migration_split.report_domain_summary()
 RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
 			   total_size pg_catalog.int8, total_size_pretty pg_catalog.text,
 			   estimated_rows pg_catalog.int8, fks_out pg_catalog.int8,
@@ -113,10 +114,12 @@ SELECT s.domain, s.tables, s.total_size,
   FROM summary s
  ORDER BY s.domain COLLATE "C"
 $function$;
+--@end report_domain_summary
 
 -- Planned with jit = off, like cross_domain_dependencies.
+--@begin domain_summary
 -- state (new in 1.1, hence the last column) is the domain's lifecycle state.
-CREATE VIEW migration_split.domain_summary AS
+CREATE OR REPLACE VIEW migration_split.domain_summary AS
 SELECT s.domain, s.tables, s.total_size, s.total_size_pretty, s.estimated_rows,
 	   s.fks_out, s.fks_in, s.dependencies, s.crossing_queries, s.crossing_calls,
 	   s.crossing_transactions, s.last_violation, s.blockers, s.ready,
@@ -127,6 +130,7 @@ SELECT s.domain, s.tables, s.total_size, s.total_size_pretty, s.estimated_rows,
 
 COMMENT ON VIEW migration_split.domain_summary IS
 	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, readiness for extraction, and lifecycle state';
+--@end domain_summary
 
 GRANT SELECT ON migration_split.domain_summary TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_domain_summary() TO PUBLIC;
