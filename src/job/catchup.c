@@ -2,9 +2,9 @@
  *
  * catchup.c
  *		What "cutover" and "rollback" share: the printed account of their
- *		steps, the freeze of a domain on one side, the catch-up of a
- *		stream to the freeze position, and the move of a sequence past
- *		the other side's value.
+ *		steps and of a failed preflight check, the freeze of a domain on
+ *		one side, the catch-up of a stream to the freeze position, and the
+ *		move of a sequence past the other side's value.
  *
  * cutover (monolith frozen, forward stream catches up to the service) and
  * rollback (service frozen, reverse stream catches up to the monolith) are
@@ -46,6 +46,23 @@ job_step(const JobOptions *opts, const char *fmt,...)
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+}
+
+/*
+ * The error of a failed preflight check of cutover or rollback ("preflight
+ * failed: " and the message) and its hint, if any; the caller adds the
+ * detail (what was changed: nothing, or the freeze undone) and exits with
+ * EXIT_PREFLIGHT or the code that fits.
+ */
+void
+preflight_report(const char *hint, const char *fmt, va_list ap)
+{
+	char		msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pg_log_error("preflight failed: %s", msg);
+	if (hint)
+		pg_log_error_hint("%s", hint);
 }
 
 /*

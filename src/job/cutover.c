@@ -113,14 +113,10 @@ static void
 preflight_fail(CutoverPlan *p, const char *hint, const char *fmt,...)
 {
 	va_list		ap;
-	char		msg[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	preflight_report(hint, fmt, ap);
 	va_end(ap);
-	pg_log_error("preflight failed: %s", msg);
-	if (hint)
-		pg_log_error_hint("%s", hint);
 	if (p->frozen)
 	{
 		unfreeze(p);

@@ -249,6 +249,7 @@ extern volatile sig_atomic_t job_interrupted;
 /* main.c */
 extern void job_install_signal_handlers(void);
 extern double job_now_seconds(void);
+extern char *job_slot_name(const char *prefix, const char *domain);
 extern void job_deadline_arm(double seconds);
 extern void job_deadline_disarm(void);
 
@@ -349,6 +350,7 @@ typedef struct SequenceTarget
 } SequenceTarget;
 
 extern void job_step(const JobOptions *opts, const char *fmt,...) pg_attribute_printf(2, 3);
+extern void preflight_report(const char *hint, const char *fmt, va_list ap) pg_attribute_printf(2, 0);
 extern char *catchup_freeze(PGconn *conn, const char *what, const char *domain,
 							const char *to, bool rollback, int timeout,
 							const char *where);

@@ -392,19 +392,21 @@ parse_int_option(const char *arg, const char *name, int min, int max)
 }
 
 /*
- * The default slot name of a domain: "migration_split_<domain>" when that
- * fits in NAMEDATALEN - 1 (63) bytes.  A longer domain name (up to 63) is cut
- * to fit and followed by a hash of the whole name, so that two long names
- * with the same beginning get different slots:
- * "migration_split_<first 38 characters>_<8 hex digits>".  Domain names are
- * lower-case identifiers, so the result is a valid slot name.
+ * A slot name of a domain: prefix and the domain when that fits in
+ * NAMEDATALEN - 1 (63) bytes.  A longer domain name (up to 63) is cut to
+ * fit and followed by a hash of the whole name, so that two long names
+ * with the same beginning get different slots: "<prefix><first characters>_<8
+ * hex digits>".  Domain names are lower-case identifiers, so the result is
+ * a valid slot name.  The forward stream's default slot is
+ * "migration_split_<domain>" (38 characters of a long name), the reverse
+ * stream's "migration_split_reverse_<domain>" (rollback.c, 30).
  */
-static char *
-default_slot_name(const char *domain)
+char *
+job_slot_name(const char *prefix, const char *domain)
 {
-	const char *prefix = "migration_split_";
 	uint32		hash = 2166136261u;	/* FNV-1a */
 	const unsigned char *p;
+	int			keep = 63 - (int) strlen(prefix) - 9;	/* "_" and 8 hex digits */
 
 	if (strlen(prefix) + strlen(domain) <= 63)
 		return psprintf("%s%s", prefix, domain);
@@ -413,7 +415,7 @@ default_slot_name(const char *domain)
 		hash ^= *p;
 		hash *= 16777619u;
 	}
-	return psprintf("%s%.38s_%08x", prefix, domain, hash);
+	return psprintf("%s%.*s_%08x", prefix, keep, domain, hash);
 }
 
 int
@@ -759,7 +761,7 @@ main(int argc, char **argv)
 	if (opts.target_schema == NULL)
 		opts.target_schema = opts.domain;
 	if (opts.slot == NULL)
-		opts.slot = default_slot_name(opts.domain);
+		opts.slot = job_slot_name("migration_split_", opts.domain);
 	if (strlen(opts.slot) > 63 ||
 		strspn(opts.slot, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts.slot))
 	{

@@ -103,25 +103,11 @@ job_crash_point(const char *name)
 	}
 }
 
-/*
- * The reverse slot's name: migration_split_reverse_DOMAIN, or for a long
- * domain name a prefix of it and a hash, as default_slot_name() does.
- */
+/* the reverse slot's name: migration_split_reverse_DOMAIN (job_slot_name) */
 char *
 reverse_slot_name(const char *domain)
 {
-	const char *prefix = "migration_split_reverse_";
-	uint32		hash = 2166136261u; /* FNV-1a */
-	const unsigned char *p;
-
-	if (strlen(prefix) + strlen(domain) <= 63)
-		return psprintf("%s%s", prefix, domain);
-	for (p = (const unsigned char *) domain; *p; p++)
-	{
-		hash ^= *p;
-		hash *= 16777619u;
-	}
-	return psprintf("%s%.30s_%08x", prefix, domain, hash);
+	return job_slot_name("migration_split_reverse_", domain);
 }
 
 /*
@@ -482,14 +468,10 @@ static void
 rb_fail(Rollback *r, int code, const char *hint, const char *fmt,...)
 {
 	va_list		ap;
-	char		msg[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	preflight_report(hint, fmt, ap);
 	va_end(ap);
-	pg_log_error("preflight failed: %s", msg);
-	if (hint)
-		pg_log_error_hint("%s", hint);
 	pg_log_error_detail("Nothing was changed.");
 	PQfinish(r->mono);
 	PQfinish(r->svc);

@@ -15,18 +15,7 @@ GRANT SELECT ON migration_split.monitor_info TO PUBLIC;
 DROP VIEW migration_split.cross_domain_transactions;
 DROP FUNCTION migration_split.cross_domain_transactions_internal();
 
-CREATE FUNCTION migration_split.cross_domain_transactions_internal(
-	OUT dbid oid,
-	OUT domains text[],
-	OUT count bigint,
-	OUT first_seen timestamptz,
-	OUT last_seen timestamptz,
-	OUT sample_queryids bigint[],
-	OUT sample_userids oid[],
-	OUT sample_queries text[])
-RETURNS SETOF record
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'ms_cross_domain_transactions';
+--@insert cross_domain_transactions_internal
 
 CREATE VIEW migration_split.cross_domain_transactions AS
 	SELECT * FROM migration_split.cross_domain_transactions_internal();
@@ -38,24 +27,7 @@ GRANT SELECT ON migration_split.cross_domain_transactions TO PUBLIC;
 DROP VIEW migration_split.cross_domain_queries;
 DROP FUNCTION migration_split.cross_domain_queries_internal();
 
-CREATE FUNCTION migration_split.cross_domain_queries_internal(
-	OUT queryid bigint,
-	OUT userid oid,
-	OUT dbid oid,
-	OUT domains text[],
-	OUT tables text[],
-	OUT kind text,
-	OUT calls bigint,
-	OUT first_seen timestamptz,
-	OUT last_seen timestamptz,
-	OUT application_name text,
-	OUT query text,
-	OUT remote_domains text[],
-	OUT rows bigint,
-	OUT total_time double precision)
-RETURNS SETOF record
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE
-AS 'MODULE_PATHNAME', 'ms_cross_domain_queries';
+--@insert cross_domain_queries_internal
 
 CREATE VIEW migration_split.cross_domain_queries AS
 	SELECT * FROM migration_split.cross_domain_queries_internal();

@@ -18,6 +18,7 @@ RETURNS boolean
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_monitor_loaded';
 
+--@begin cross_domain_queries_internal
 CREATE FUNCTION migration_split.cross_domain_queries_internal(
 	OUT queryid bigint,
 	OUT userid oid,
@@ -36,6 +37,7 @@ CREATE FUNCTION migration_split.cross_domain_queries_internal(
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_cross_domain_queries';
+--@end cross_domain_queries_internal
 
 -- Statements that reached tables of two or more domains, or the read path
 -- of a domain (remote calls: remote_domains lists the domains whose
@@ -44,6 +46,7 @@ AS 'MODULE_PATHNAME', 'ms_cross_domain_queries';
 CREATE VIEW migration_split.cross_domain_queries AS
 	SELECT * FROM migration_split.cross_domain_queries_internal();
 
+--@begin cross_domain_transactions_internal
 CREATE FUNCTION migration_split.cross_domain_transactions_internal(
 	OUT dbid oid,
 	OUT domains text[],
@@ -56,6 +59,7 @@ CREATE FUNCTION migration_split.cross_domain_transactions_internal(
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_cross_domain_transactions';
+--@end cross_domain_transactions_internal
 
 -- Committed transactions that wrote to tables of two or more domains,
 -- grouped by the set of domains written.

@@ -10,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 
-our @EXPORT = qw(source_and_target plugin_libraries_conf orders_job);
+our @EXPORT = qw(source_and_target plugin_libraries_conf orders_job lock_table_for);
 
 # The postgresql.conf line allowing the given output plugins, or "" when the
 # server (postgres on PATH, as in every TAP run) does not know the setting
@@ -52,6 +52,22 @@ sub source_and_target
 	}
 	$tgt->start;
 	return ($src, $tgt);
+}
+
+# A session of node's database "postgres" holding an ACCESS EXCLUSIVE lock
+# on table for seconds, in the background: returns its IPC::Run handle once
+# the lock is granted.
+sub lock_table_for
+{
+	my ($node, $table, $seconds) = @_;
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-d', $node->connstr('postgres'), '-c',
+		  "BEGIN; LOCK TABLE $table IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($seconds); COMMIT;" ],
+		'>', '/dev/null', '2>', '/dev/null');
+	$node->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = '$table'::regclass AND granted")
+	  or die "no lock on $table";
+	return $h;
 }
 
 # The fixture of the cutover and rollback tests (060_cutover, 064_rollback):

@@ -118,13 +118,7 @@ is($src->safe_psql('postgres', "SELECT count(*) FROM orders WHERE note = 'long'"
 
 # 3. the catch-up times out: unfreeze, exit 13, nothing else changed
 # (the target's table locked: the stream cannot apply the new row)
-my $locker = IPC::Run::start(
-	[ 'psql', '-X', '-d', $T, '-c',
-	  'BEGIN; LOCK TABLE orders.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;' ],
-	'>', '/dev/null', '2>', '/dev/null');
-$tgt->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'orders.orders'::regclass")
-  or die 'no lock';
+my $locker = lock_table_for($tgt, 'orders.orders', 8);
 $src->safe_psql('postgres', "INSERT INTO orders (client, note) VALUES (0, 'blocked')");
 ($rc, $out, $err) = $job->run_job('cutover', '--skip-verify-check', '--timeout', '2');
 is($rc, 13, 'catch-up past --timeout: exit 13');
@@ -236,13 +230,7 @@ is($src->safe_psql('postgres', q{SELECT string_agg(to_state, ',' ORDER BY step) 
 # slot, cutover streams itself
 my @cc = ('--source', $S, '--target', $T, '--domain', 'customers');
 ok(run_log([ 'migration-split', 'init', @cc ]), 'init of domain customers');
-$locker = IPC::Run::start(
-	[ 'psql', '-X', '-d', $T, '-c',
-	  'BEGIN; LOCK TABLE customers.customer IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT;' ],
-	'>', '/dev/null', '2>', '/dev/null');
-$tgt->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'customers.customer'::regclass")
-  or die 'no lock';
+$locker = lock_table_for($tgt, 'customers.customer', 5);
 $src->safe_psql('postgres', q{
 INSERT INTO customer VALUES (11, 'late');
 UPDATE customer SET name = 'changed' WHERE id = 1;

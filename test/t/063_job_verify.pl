@@ -349,12 +349,7 @@ like($stderr, qr/only valid for verify/, 'says which command takes it');
 # target session holds the table): the stream cannot pause, and verify
 # gives up after --timeout (not later), naming the waiting transaction and
 # the process holding the lock, and releases its hold
-my $locker = IPC::Run::start(
-	[ 'psql', '-X', '-d', $T, '-c', 'BEGIN; LOCK TABLE shop.big IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT;' ],
-	'>', '/dev/null', '2>', '/dev/null');
-$tgt->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'shop.big'::regclass AND granted")
-  or die 'no lock';
+my $locker = lock_table_for($tgt, 'shop.big', 120);
 my $locker_pid = $tgt->safe_psql('postgres',
 	"SELECT pid FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'shop.big'::regclass AND granted");
 $src->safe_psql('postgres', "UPDATE big SET v = 'stuck' WHERE id = 1");

@@ -104,13 +104,7 @@ like($out, qr/^dry run: nothing was changed$/m, 'says so');
 is(snapshot(), $before, 'rollback --dry-run changed nothing on either side');
 
 # the reverse stream cannot apply in time: the service is unfrozen, exit 13
-my $locker = IPC::Run::start(
-	[ 'psql', '-X', '-d', $S, '-c',
-	  'BEGIN; LOCK TABLE migration_split_archive.orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;' ],
-	'>', '/dev/null', '2>', '/dev/null');
-$src->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'migration_split_archive.orders'::regclass")
-  or die 'no lock';
+my $locker = lock_table_for($src, 'migration_split_archive.orders', 8);
 ($rc, $out, $err) = $job->run_job('rollback', '--timeout', '2');
 is($rc, 13, 'a reverse catch-up past --timeout: exit 13');
 like($err, qr/the monolith did not apply the service's changes up to [0-9A-F]+\/[0-9A-F]+ within 2 s/, 'timeout reported');
