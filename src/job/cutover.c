@@ -40,6 +40,9 @@
  * 4 and before step 5, and after step 5 the service, when a rollback left
  * it frozen, is unfrozen.
  *
+ * The freeze (step 2), the catch-up (3) and the sequence moves (4) are
+ * those of catchup.c, which rollback runs in the other direction.
+ *
  * finalize drops the reverse slot and state, the forward slot, optionally
  * the archived tables of the read path, and marks the domain final.
  *

@@ -42,6 +42,10 @@
  *	   "stream --reverse", which has nothing left to apply, has its
  *	   walsender ended first).
  *
+ * Steps 2 to 4 are cutover's (catchup.c) with the sides swapped; the
+ * service's freeze passes rollback => true to freeze_domain(), so that
+ * its refusals name the monolith.
+ *
  * "stream --reverse" runs the reverse stream continuously while the domain
  * is extracted, so that a rollback has little left to apply.  The forward
  * stream and the reverse stream never run together: each refuses to start
@@ -596,7 +600,7 @@ rb_freeze_service(Rollback *r)
 		return opts->dry_run ? NULL :
 			job_query_value(r->svc, "target", "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
 	}
-	job_step(opts, "freeze: migration_split.freeze_domain('%s', '%s') in the service; writes to the domain fail with SQLSTATE MS002 there from now on",
+	job_step(opts, "freeze: migration_split.freeze_domain('%s', '%s', rollback => true) in the service; writes to the domain fail with SQLSTATE MS002 there from now on",
 			opts->domain, r->monolith);
 	if (opts->dry_run)
 		return NULL;

@@ -63,23 +63,43 @@ json_raw(PQExpBuffer buf, const char *key, const char *val, bool comma)
 	appendPQExpBuffer(buf, "%s\"%s\": %s", comma ? ", " : "", key, val ? val : "null");
 }
 
+/* the columns of the slot query of status_read_stream */
+typedef enum SlotColumn
+{
+	SLOT_ACTIVE,
+	SLOT_PID,
+	SLOT_RESTART,
+	SLOT_CONFIRMED,
+	SLOT_RETAINED,
+	SLOT_WALSTATUS
+} SlotColumn;
+
 /* one stream as status shows it: its job row, its slot, its lag */
 typedef struct StreamStatus
 {
 	JobState	js;
 	bool		slot_read;		/* the slot's side was connected */
-	bool		slot_exists;
-	PGresult   *slotres;
-	char	   *slot_active;
-	char	   *slot_pid;
-	char	   *slot_restart;
-	char	   *slot_confirmed;
-	char	   *slot_retained;
-	char	   *slot_walstatus;
+	PGresult   *slotres;		/* one row when the slot exists */
 	char	   *source_lsn;		/* the WAL position of the stream's source */
 	char	   *lag_bytes;
 	char	   *lag_seconds;
 } StreamStatus;
+
+/* a column of the stream's slot; NULL when SQL NULL or no slot */
+static const char *
+slot_value(const StreamStatus *st, SlotColumn col)
+{
+	if (st->slotres == NULL || PQntuples(st->slotres) != 1 ||
+		PQgetisnull(st->slotres, 0, col))
+		return NULL;
+	return PQgetvalue(st->slotres, 0, col);
+}
+
+static bool
+slot_exists(const StreamStatus *st)
+{
+	return st->slotres != NULL && PQntuples(st->slotres) == 1;
+}
 
 /*
  * Read a stream whose job row js was read from state_conn: the delay of
@@ -110,31 +130,16 @@ status_read_stream(PGconn *state_conn, const char *state_what,
 		st->slotres = job_query(slot_conn, slot_what,
 								"SELECT active, active_pid, restart_lsn, confirmed_flush_lsn,"
 								" pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), restart_lsn)::bigint,"
-								" wal_status, pg_catalog.pg_current_wal_lsn()"
+								" wal_status"
 								" FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
 								1, sp);
 	}
-	if (PQntuples(st->slotres) == 1)
-	{
-		PGresult   *r = st->slotres;
-
-		st->slot_exists = true;
-#define G(c) (PQgetisnull(r, 0, (c)) ? NULL : PQgetvalue(r, 0, (c)))
-		st->slot_active = G(0);
-		st->slot_pid = G(1);
-		st->slot_restart = G(2);
-		st->slot_confirmed = G(3);
-		st->slot_retained = G(4);
-		st->slot_walstatus = G(5);
-		st->source_lsn = G(6);
-#undef G
-	}
-	else
-		st->source_lsn = job_query_value(slot_conn, slot_what, "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
+	st->source_lsn = job_query_value(slot_conn, slot_what, "SELECT pg_catalog.pg_current_wal_lsn()", 0, NULL);
 	{
 		/* lag, computed on the state's side to reuse its pg_lsn arithmetic */
+		const char *confirmed = slot_value(st, SLOT_CONFIRMED);
 		const char *lp[3] = {st->source_lsn, js->applied_lsn ? js->applied_lsn : "0/0",
-		st->slot_confirmed ? st->slot_confirmed : "0/0"};
+		confirmed ? confirmed : "0/0"};
 
 		st->lag_bytes = job_query_value(state_conn, state_what,
 										"SELECT GREATEST(pg_catalog.pg_wal_lsn_diff($1::pg_catalog.pg_lsn,"
@@ -163,13 +168,15 @@ status_json_stream(PQExpBuffer b, const StreamStatus *st)
 	json_raw(b, "lag_seconds", st->lag_seconds, true);
 	if (st->slot_read)
 	{
-		json_raw(b, "slot_exists", st->slot_exists ? "true" : "false", true);
-		json_raw(b, "slot_active", st->slot_active ? (st->slot_active[0] == 't' ? "true" : "false") : NULL, true);
-		json_raw(b, "slot_active_pid", st->slot_pid, true);
-		json_str(b, "slot_restart_lsn", st->slot_restart, true);
-		json_str(b, "slot_confirmed_flush_lsn", st->slot_confirmed, true);
-		json_raw(b, "slot_retained_wal_bytes", st->slot_retained, true);
-		json_str(b, "slot_wal_status", st->slot_walstatus, true);
+		const char *active = slot_value(st, SLOT_ACTIVE);
+
+		json_raw(b, "slot_exists", slot_exists(st) ? "true" : "false", true);
+		json_raw(b, "slot_active", active ? (active[0] == 't' ? "true" : "false") : NULL, true);
+		json_raw(b, "slot_active_pid", slot_value(st, SLOT_PID), true);
+		json_str(b, "slot_restart_lsn", slot_value(st, SLOT_RESTART), true);
+		json_str(b, "slot_confirmed_flush_lsn", slot_value(st, SLOT_CONFIRMED), true);
+		json_raw(b, "slot_retained_wal_bytes", slot_value(st, SLOT_RETAINED), true);
+		json_str(b, "slot_wal_status", slot_value(st, SLOT_WALSTATUS), true);
 	}
 }
 
@@ -177,12 +184,13 @@ status_json_stream(PQExpBuffer b, const StreamStatus *st)
 static void
 status_print_slot(const char *label, const StreamStatus *st, const char *where)
 {
-	if (st->slot_exists)
+#define OR_DASH(col) (slot_value(st, (col)) ? slot_value(st, (col)) : "-")
+	if (slot_exists(st))
 		printf("%s%s, %s%s%s, restart %s, confirmed %s, retains %s bytes of WAL (%s)\n",
-			   label, st->js.slot_name, st->slot_active[0] == 't' ? "active" : "inactive",
-			   st->slot_pid ? " pid " : "", st->slot_pid ? st->slot_pid : "",
-			   st->slot_restart ? st->slot_restart : "-", st->slot_confirmed ? st->slot_confirmed : "-",
-			   st->slot_retained ? st->slot_retained : "-", st->slot_walstatus ? st->slot_walstatus : "-");
+			   label, st->js.slot_name, slot_value(st, SLOT_ACTIVE)[0] == 't' ? "active" : "inactive",
+			   slot_value(st, SLOT_PID) ? " pid " : "", slot_value(st, SLOT_PID) ? slot_value(st, SLOT_PID) : "",
+			   OR_DASH(SLOT_RESTART), OR_DASH(SLOT_CONFIRMED), OR_DASH(SLOT_RETAINED), OR_DASH(SLOT_WALSTATUS));
+#undef OR_DASH
 	else
 		printf("%s%s MISSING %s\n", label, st->js.slot_name, where);
 }

@@ -95,7 +95,7 @@ sub snapshot
 my $before = snapshot();
 ($rc, $out, $err) = $job->run_job('rollback', '--dry-run');
 is($rc, 0, 'rollback --dry-run exits 0') or diag($err);
-like($out, qr/^would: freeze: migration_split\.freeze_domain\('orders', 'host=.*'\) in the service/m, 'prints the freeze');
+like($out, qr/^would: freeze: migration_split\.freeze_domain\('orders', 'host=.*', rollback => true\) in the service/m, 'prints the freeze');
 like($out, qr/^would: catch up: apply the reverse stream/m, 'prints the catch-up');
 like($out, qr/^would: forward slot "migration_split_orders": advance/m, 'prints the slot advance');
 like($out, qr/^would: read path: migration_split\.disable_read_path\('orders'\)/m, 'prints the read path removal');
