@@ -285,18 +285,20 @@ hold_report_lock_wait(PGconn *ctl, const char *target_schema)
 	PGresult   *res;
 	bool		found;
 
-	res = job_query(ctl, "target",
-					"SELECT a.pid, pg_catalog.round(pg_catalog.extract(epoch FROM pg_catalog.now() - a.query_start), 1),"
-					" pg_catalog.array_to_string(pg_catalog.pg_blocking_pids(a.pid), ', ')"
-					" FROM pg_catalog.pg_stat_activity a"
-					" WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()"
-					" AND a.wait_event_type = 'Lock'"
-					" AND EXISTS (SELECT FROM pg_catalog.pg_locks l"
-					"             JOIN pg_catalog.pg_class c ON c.oid = l.relation"
-					"             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-					"             WHERE l.pid = a.pid AND l.locktype = 'relation' AND n.nspname = $1)"
-					" ORDER BY a.query_start LIMIT 1", 1, params);
-	found = PQntuples(res) == 1;
+	/* a failure here only loses the explanation: not job_query */
+	res = PQexecParams(ctl,
+					   "SELECT a.pid,"
+					   " pg_catalog.round(pg_catalog.date_part('epoch', pg_catalog.now() - a.query_start)::pg_catalog.numeric, 1),"
+					   " pg_catalog.array_to_string(pg_catalog.pg_blocking_pids(a.pid), ', ')"
+					   " FROM pg_catalog.pg_stat_activity a"
+					   " WHERE a.datname = pg_catalog.current_database() AND a.pid <> pg_catalog.pg_backend_pid()"
+					   " AND a.wait_event_type = 'Lock'"
+					   " AND EXISTS (SELECT FROM pg_catalog.pg_locks l"
+					   "             JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+					   "             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					   "             WHERE l.pid = a.pid AND l.locktype = 'relation' AND n.nspname = $1)"
+					   " ORDER BY a.query_start LIMIT 1", 1, NULL, params, NULL, NULL, 0);
+	found = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	if (found)
 	{
 		pg_log_error_detail("An apply transaction of the stream (target process %s) has been waiting for a lock for %s s, held by target process %s; the stream pauses only between transactions.",
