@@ -46,6 +46,13 @@
 /* maintenance_work_mem of a copy worker's target session, for index builds */
 #define COPY_MAINTENANCE_WORK_MEM "1GB"
 
+/*
+ * The source sends one CopyData message per row; the rows are passed on to
+ * the target in messages of about this many bytes, so that the target's
+ * backend reads one message per 64 kB instead of one per row.
+ */
+#define COPY_BATCH_BYTES 65536
+
 typedef struct CopyShared
 {
 	const JobOptions *opts;
@@ -150,11 +157,25 @@ worker_exec(PGconn *conn, const char *sql, DomainTable *t, const char *what)
 	return true;
 }
 
+/* send the rows gathered in batch to the target and empty it */
+static bool
+put_batch(PGconn *tgt, PQExpBuffer batch, DomainTable *t)
+{
+	if (PQputCopyData(tgt, batch->data, batch->len) != 1)
+	{
+		t->error = psprintf("target: %s", job_error(tgt));
+		return false;
+	}
+	resetPQExpBuffer(batch);
+	return true;
+}
+
 static bool
 copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 {
 	PQExpBufferData sql;
 	PQExpBufferData cols;
+	PQExpBufferData batch;
 	char	   *srcname = quote_qualified(t->schema, t->name);
 	char	   *tgtname = quote_qualified(cs->target_schema, t->name);
 	char	   *qschema = quote_name(cs->target_schema);
@@ -172,6 +193,8 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 
 	initPQExpBuffer(&sql);
 	initPQExpBuffer(&cols);
+	initPQExpBuffer(&batch);
+	enlargePQExpBuffer(&batch, COPY_BATCH_BYTES);
 	for (i = 0; i < t->ncolumns; i++)
 	{
 		char	   *c;
@@ -222,13 +245,14 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 
 	while ((len = PQgetCopyData(src, &buf, 0)) > 0)
 	{
-		if (PQputCopyData(tgt, buf, len) != 1)
+		if (batch.len > 0 && batch.len + len > COPY_BATCH_BYTES &&
+			!put_batch(tgt, &batch, t))
 		{
 			PQfreemem(buf);
-			t->error = psprintf("target: %s", job_error(tgt));
 			ok = false;
 			break;
 		}
+		appendBinaryPQExpBuffer(&batch, buf, len);
 		PQfreemem(buf);
 		t->rows_done++;
 		t->bytes_done += len;
@@ -239,6 +263,8 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 			break;
 		}
 	}
+	if (ok && batch.len > 0 && !put_batch(tgt, &batch, t))
+		ok = false;
 	if (!ok)
 	{
 		PQputCopyEnd(tgt, "aborted");
@@ -319,6 +345,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	t->state = TABLE_COPIED;
 	termPQExpBuffer(&sql);
 	termPQExpBuffer(&cols);
+	termPQExpBuffer(&batch);
 	pg_free(srcname);
 	pg_free(tgtname);
 	pg_free(qschema);
@@ -335,6 +362,7 @@ fail:
 	t->state = TABLE_FAILED;
 	termPQExpBuffer(&sql);
 	termPQExpBuffer(&cols);
+	termPQExpBuffer(&batch);
 	pg_free(srcname);
 	pg_free(tgtname);
 	pg_free(qschema);
