@@ -64,6 +64,8 @@ typedef struct CopyShared
 	int			next;			/* next table index to consider */
 	bool		failed;			/* under lock */
 	int			running;		/* under lock */
+	int			busy;			/* workers copying a table, under lock */
+	int			queued;			/* pending tables not yet taken, under lock */
 	char	   *error;			/* first failure outside a table, under lock */
 } CopyShared;
 
@@ -155,6 +157,35 @@ worker_exec(PGconn *conn, const char *sql, DomainTable *t, const char *what)
 	}
 	PQclear(res);
 	return true;
+}
+
+/*
+ * Before a table's keys and indexes are built: allow the target's parallel
+ * maintenance workers only in place of copy workers that have nothing left
+ * to do.  While every worker has a table, the target already runs --jobs
+ * backends for the copy, and a parallel index build only adds processes
+ * competing for the same cores, plus the cost of its own: the workers' sorted
+ * runs go through temporary files and the leader merges them (measured on 2
+ * cores, --jobs 4: 17 % more target CPU for the keys and indexes of a table
+ * than a serial build).  At the end of the copy, when fewer tables are left
+ * than workers, each idle worker's share goes to the builds still running.
+ * The server's own max_parallel_maintenance_workers stays the upper bound;
+ * SET LOCAL ends with the table's transaction.
+ */
+static bool
+limit_index_workers(CopyShared *cs, PGconn *tgt, DomainTable *t)
+{
+	int			spare;
+	char		sql[256];
+
+	pthread_mutex_lock(&cs->lock);
+	spare = cs->queued > 0 ? 0 : cs->opts->jobs - cs->busy;
+	pthread_mutex_unlock(&cs->lock);
+	snprintf(sql, sizeof(sql),
+			 "SELECT pg_catalog.set_config('max_parallel_maintenance_workers',"
+			 " LEAST(pg_catalog.current_setting('max_parallel_maintenance_workers')::pg_catalog.int4, %d)::pg_catalog.text,"
+			 " true)", Max(spare, 0));
+	return worker_exec(tgt, sql, t, "target");
 }
 
 /* send the rows gathered in batch to the target and empty it */
@@ -308,8 +339,12 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	t->copy_seconds = now_seconds() - start;
 
 	/* keys and indexes, then mark the table copied */
-	if (t->index_ddl[0] != '\0' && !worker_exec(tgt, t->index_ddl, t, "target"))
-		goto fail;
+	if (t->index_ddl[0] != '\0')
+	{
+		if (!limit_index_workers(cs, tgt, t) ||
+			!worker_exec(tgt, t->index_ddl, t, "target"))
+			goto fail;
+	}
 
 	t->seconds = now_seconds() - start;
 	t->index_seconds = t->seconds - t->copy_seconds;
@@ -376,8 +411,8 @@ copy_worker(void *arg)
 	PGconn	   *src;
 	PGconn	   *tgt;
 	PQExpBufferData sql;
-
 	int			code;
+	bool		ok;
 
 	src = job_connect(cs->opts->source, "source", false, false);
 	tgt = src ? job_connect(cs->opts->target, "target", false, false) : NULL;
@@ -437,19 +472,22 @@ copy_worker(void *arg)
 			{
 				t = cand;
 				t->state = TABLE_COPYING;
+				cs->queued--;
+				cs->busy++;
 				break;
 			}
 		}
 		pthread_mutex_unlock(&cs->lock);
 		if (t == NULL)
 			break;
-		if (!copy_one_table(cs, src, tgt, t))
-		{
-			pthread_mutex_lock(&cs->lock);
+		ok = copy_one_table(cs, src, tgt, t);
+		pthread_mutex_lock(&cs->lock);
+		cs->busy--;
+		if (!ok)
 			cs->failed = true;
-			pthread_mutex_unlock(&cs->lock);
+		pthread_mutex_unlock(&cs->lock);
+		if (!ok)
 			break;
-		}
 	}
 
 done:
@@ -494,6 +532,7 @@ copy_tables(const JobOptions *opts, Domain *d, const char *snapshot,
 	cs.target_schema = target_schema;
 	pthread_mutex_init(&cs.lock, NULL);
 	cs.running = nworkers;
+	cs.queued = pending;
 
 	threads = pg_malloc(sizeof(pthread_t) * nworkers);
 	for (i = 0; i < nworkers; i++)
