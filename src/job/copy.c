@@ -15,6 +15,9 @@
  * text otherwise.  Target sessions run with session_replication_role =
  * replica, as the stream's apply session does, and with 1GB of
  * maintenance_work_mem for the index builds (unless the target has more).
+ * Rows go to the target in CopyData messages of about COPY_BATCH_BYTES.  A
+ * table's index builds use parallel maintenance workers only when no table
+ * is left in the queue, in place of the idle copy workers.
  *
  * Thread rules: the workers are threads.  They never exit the process (no
  * job_query, job_command, job_quote_ident or pg_fatal here, and job_connect
