@@ -21,7 +21,14 @@
 # timestamptz with an index, d numeric; and k, 1000 rows.  Prints one line
 # per method, where the time went (init's "phases:" line and pgcopydb's
 # own step timings; the raw pipes timed per phase), and the ratios.
-# RAW=0 skips the raw pipes.
+# RAW=0 skips the raw pipes, PCD=0 pgcopydb, DUMP=0 pg_dump | psql.
+# BEFORE=path of another migration-split binary (e.g. one built from main)
+# runs that one's init too, first, into its own target database, for a
+# before/after comparison in one run.  After each method, "cost:" says the CPU
+# seconds used by the source's and the target's server processes (the
+# postmaster's live and reaped children), by the client processes this
+# script started (migration-split, pgcopydb, pg_dump, psql), the WAL bytes
+# the target wrote and the checkpoints it made meanwhile.
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/job_lib.sh"
 
@@ -29,6 +36,8 @@ SIZE=${SIZE:-2GB}
 TABLES=${TABLES:-4}
 JOBS=${JOBS:-4}
 RAW=${RAW:-1}
+PCD=${PCD:-1}
+DUMP=${DUMP:-1}
 bytes=$(parse_size "$SIZE")
 rows=$((bytes / TABLES / 130))
 export PATH="$BIN:$PATH"
@@ -62,47 +71,110 @@ psql_src -c "INSERT INTO migration_split.ownership (rel, domain) SELECT t::regcl
 psql_src -c "VACUUM ANALYZE" -c "CHECKPOINT"
 psql_src -At -c "SELECT 'source size: ' || pg_size_pretty(sum(pg_table_size(rel))) || ' of tables, ' || pg_size_pretty(sum(pg_indexes_size(rel))) || ' of indexes' FROM migration_split.ownership"
 
+# CPU seconds of a cluster's server processes: the postmaster, its live
+# children and the children it reaped (utime, stime, cutime, cstime)
+cluster_cpu()
+{
+	local pm
+	pm=$(head -1 "$BENCH_DIR/$1/postmaster.pid")
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+		awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '{ pid = $1; sub(/^.*\) /, "") }
+			pid == pm { t += $12 + $13 + $14 + $15 } $2 == pm { t += $12 + $13 }
+			END { printf "%.2f", t / hz }'
+}
+# CPU seconds of this script's reaped children, into $cli ("times" in a
+# subshell would report the subshell's children)
+client_cpu()
+{
+	times >"$BENCH_DIR/times"
+	cli=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$BENCH_DIR/times")
+}
+cost_start()
+{
+	c_src=$(cluster_cpu src)
+	c_tgt=$(cluster_cpu tgt)
+	client_cpu
+	c_cli=$cli
+	c_lsn=$(psql_tgt -At -c "SELECT pg_current_wal_lsn()")
+	c_ckpt=$(psql_tgt -At -c "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+}
+cost_end()
+{
+	local src tgt cli
+	src=$(cluster_cpu src)
+	tgt=$(cluster_cpu tgt)
+	client_cpu
+	echo "  cost: CPU source $(awk -v a="$src" -v b="$c_src" 'BEGIN { printf "%.1f", a - b }') s, target $(awk -v a="$tgt" -v b="$c_tgt" 'BEGIN { printf "%.1f", a - b }') s, client $(awk -v a="$cli" -v b="$c_cli" 'BEGIN { printf "%.1f", a - b }') s; target WAL" \
+		"$(psql_tgt -At -c "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$c_lsn')) || ', ' || (checkpoints_timed + checkpoints_req - $c_ckpt) || ' checkpoints' FROM pg_stat_bgwriter")"
+}
+
 for db in ours pcd dump raw; do psql_tgt -c "CREATE DATABASE $db"; done
 psql_tgt -c "CHECKPOINT"
 
+# 0. another build's init, for comparison
+if [ -n "${BEFORE:-}" ]; then
+	psql_tgt -c "CREATE DATABASE before"
+	cost_start
+	start=$(now)
+	"$BEFORE" init --source "$SRC" --target "$TGT dbname=before" --domain bench \
+		--slot migration_split_before --jobs "$JOBS" --no-progress >"$BENCH_DIR/before.out"
+	t_before=$(elapsed "$start")
+	echo "BEFORE's init --jobs $JOBS:                        $t_before s"
+	sed -n 's/^phases: /  phases: /p' "$BENCH_DIR/before.out"
+	cost_end
+	psql_src -c "SELECT pg_drop_replication_slot('migration_split_before')" >/dev/null
+	psql_tgt -c "CHECKPOINT"
+fi
+
 # 1. migration-split init
+cost_start
 start=$(now)
 "$BIN/migration-split" init --source "$SRC" --target "$TGT dbname=ours" --domain bench \
 	--jobs "$JOBS" --no-progress >"$BENCH_DIR/init.out"
 t_ours=$(elapsed "$start")
 echo "migration-split init --jobs $JOBS:                     $t_ours s"
 sed -n 's/^phases: /  phases: /p' "$BENCH_DIR/init.out"
+cost_end
 psql_tgt -c "CHECKPOINT"
 
 # 2. pgcopydb clone of the same tables
-printf '[include-only-table]\npublic.k\n' >"$BENCH_DIR/pgcopydb.filters"
-printf 'public.%s\n' "${tables[@]}" >>"$BENCH_DIR/pgcopydb.filters"
-rm -rf "$BENCH_DIR/pgcopydb"
-start=$(now)
-pgcopydb clone --source "postgresql://postgres@/postgres?host=$BENCH_DIR&port=$SRC_PORT" \
-	--target "postgresql://postgres@/pcd?host=$BENCH_DIR&port=$TGT_PORT" --dir "$BENCH_DIR/pgcopydb" \
-	--table-jobs "$JOBS" --index-jobs "$JOBS" --filters "$BENCH_DIR/pgcopydb.filters" \
-	--skip-extensions --no-owner --no-acl >"$BENCH_DIR/pgcopydb.log" 2>&1
-t_pcd=$(elapsed "$start")
-echo "pgcopydb clone --table-jobs $JOBS --index-jobs $JOBS:   $t_pcd s"
-# its own summary: one line per step with its duration
-awk '/Step +Connection +Duration/ { on = 1 } on && !/^ *-+/ && NF { print "  " $0 } /Total Wall Clock/ { on = 0 }' "$BENCH_DIR/pgcopydb.log"
-psql_tgt -c "CHECKPOINT"
+if [ "$PCD" = 1 ]; then
+	printf '[include-only-table]\npublic.k\n' >"$BENCH_DIR/pgcopydb.filters"
+	printf 'public.%s\n' "${tables[@]}" >>"$BENCH_DIR/pgcopydb.filters"
+	rm -rf "$BENCH_DIR/pgcopydb"
+	cost_start
+	start=$(now)
+	pgcopydb clone --source "postgresql://postgres@/postgres?host=$BENCH_DIR&port=$SRC_PORT" \
+		--target "postgresql://postgres@/pcd?host=$BENCH_DIR&port=$TGT_PORT" --dir "$BENCH_DIR/pgcopydb" \
+		--table-jobs "$JOBS" --index-jobs "$JOBS" --filters "$BENCH_DIR/pgcopydb.filters" \
+		--skip-extensions --no-owner --no-acl >"$BENCH_DIR/pgcopydb.log" 2>&1
+	t_pcd=$(elapsed "$start")
+	echo "pgcopydb clone --table-jobs $JOBS --index-jobs $JOBS:   $t_pcd s"
+	# its own summary: one line per step with its duration
+	awk '/Step +Connection +Duration/ { on = 1 } on && !/^ *-+/ && NF { print "  " $0 } /Total Wall Clock/ { on = 0 }' "$BENCH_DIR/pgcopydb.log"
+	cost_end
+	psql_tgt -c "CHECKPOINT"
+fi
 
 # 3. pg_dump | psql
-start=$(now)
-targs=(-t public.k)
-for t in "${tables[@]}"; do targs+=(-t "public.$t"); done
-"$BIN/pg_dump" -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres --no-owner --no-acl "${targs[@]}" postgres |
-	psql_tgt -d dump >/dev/null
-t_dump=$(elapsed "$start")
-echo "pg_dump | psql:                                $t_dump s"
-psql_tgt -c "CHECKPOINT"
+if [ "$DUMP" = 1 ]; then
+	cost_start
+	start=$(now)
+	targs=(-t public.k)
+	for t in "${tables[@]}"; do targs+=(-t "public.$t"); done
+	"$BIN/pg_dump" -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres --no-owner --no-acl "${targs[@]}" postgres |
+		psql_tgt -d dump >/dev/null
+	t_dump=$(elapsed "$start")
+	echo "pg_dump | psql:                                $t_dump s"
+	cost_end
+	psql_tgt -c "CHECKPOINT"
+fi
 
 # 4. raw COPY pipes, one per table, all at once; then keys and indexes at
 # once; then foreign keys at once
 if [ "$RAW" = 1 ]; then
 	psql_tgt -d raw -c "$schema_sql"
+	cost_start
 	start=$(now)
 	for t in k "${tables[@]}"; do
 		psql_src -c "COPY $t TO STDOUT (FORMAT binary)" | psql_tgt -d raw -c "COPY $t FROM STDIN (FORMAT binary)" &
@@ -118,6 +190,7 @@ if [ "$RAW" = 1 ]; then
 	t_raw=$(elapsed "$start")
 	echo "COPY | COPY, one pipe per table at once:       $t_raw s"
 	echo "  phases: COPY $(awk -v a="$t1" -v b="$start" 'BEGIN { printf "%.2f", a - b }') s, keys and indexes $(awk -v a="$t2" -v b="$t1" 'BEGIN { printf "%.2f", a - b }') s, foreign keys $(elapsed "$t2") s"
+	cost_end
 fi
 
 # the same rows, keys, indexes and validated foreign keys everywhere
@@ -125,6 +198,8 @@ ok=true
 ref=""
 for db in ours pcd dump raw; do
 	[ "$db" = raw ] && [ "$RAW" != 1 ] && continue
+	[ "$db" = pcd ] && [ "$PCD" != 1 ] && continue
+	[ "$db" = dump ] && [ "$DUMP" != 1 ] && continue
 	schema=public; [ "$db" = ours ] && schema=bench
 	sum=""
 	for t in k "${tables[@]}"; do
@@ -138,7 +213,8 @@ for db in ours pcd dump raw; do
 done
 $ok || { echo "MISMATCH"; exit 1; }
 
-echo "ratio pgcopydb / migration-split:       $(ratio "$t_pcd" "$t_ours") (goal >= 1.3)"
-echo "ratio pg_dump|psql / migration-split:   $(ratio "$t_dump" "$t_ours") (goal > 1.0)"
+[ -n "${BEFORE:-}" ] && echo "ratio BEFORE / migration-split:         $(ratio "$t_before" "$t_ours")"
+[ "$PCD" = 1 ] && echo "ratio pgcopydb / migration-split:       $(ratio "$t_pcd" "$t_ours") (goal >= 1.3)"
+[ "$DUMP" = 1 ] && echo "ratio pg_dump|psql / migration-split:   $(ratio "$t_dump" "$t_ours") (goal > 1.0)"
 [ "$RAW" = 1 ] && echo "ratio migration-split / raw COPY pipes: $(ratio "$t_ours" "$t_raw") (goal <= 1.2)"
 exit 0
