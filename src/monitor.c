@@ -222,11 +222,16 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	 * transactions; backend-local templates of statement texts spare them
 	 * the jumble when the same statement ran before.
 	 */
-	if (jstate == NULL && query->queryId == UINT64CONST(0))
+	if (jstate == NULL && query->queryId == UINT64CONST(0) &&
+		query->commandType != CMD_UTILITY)
 	{
-		if (compute_query_id != COMPUTE_QUERY_ID_OFF && ms_query_may_cross(query))
+		bool		writes_new;
+
+		/* one walk answers both questions */
+		if (ms_query_may_cross(query, &writes_new) &&
+			compute_query_id != COMPUTE_QUERY_ID_OFF)
 			jstate = ms_jumble(pstate, query);
-		else if (ms_query_writes_new_domain(query) &&
+		else if (writes_new &&
 				 !ms_cached_writer_id(query, pstate->p_sourcetext))
 		{
 			jstate = ms_jumble(pstate, query);

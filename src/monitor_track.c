@@ -208,6 +208,8 @@ typedef struct MsTemplate
 
 static MsTemplate ms_templates[MS_TEMPLATES];
 static int	ms_template_next = 0;	/* the one to replace next */
+/* the template matched last by a statement writing the k-th domain */
+static int	ms_template_hint[MS_ENTRY_DOMAINS];
 static int	ms_template_count = 0;	/* filled ones */
 static uint64 ms_template_generation = 0;	/* the templates' generation */
 static MemoryContext ms_template_context = NULL;
@@ -312,7 +314,7 @@ ms_literal_end(const char *text, int len, int i, char *kind)
  * set by the parser are trusted, as pg_stat_statements does; the source's
  * length is measured only when the statement runs to its end.
  */
-static void
+static inline void
 ms_statement_text(const char *source, int loc, int len, const char **text,
 				  int *textlen)
 {
@@ -364,12 +366,25 @@ ms_template_matches(const MsTemplate *t, const char *text, int len)
 		memcmp(text + cpos, t->text + tpos, t->len - tpos) == 0;
 }
 
+/* Does template t hold text, run by this user with this search_path? */
+static inline bool
+ms_template_fits(const MsTemplate *t, Oid userid, const char *search_path,
+				 const char *text, int len)
+{
+	return t->userid == userid && t->text[0] == text[0] &&
+		ms_template_matches(t, text, len) &&
+		strcmp(t->search_path, search_path) == 0;
+}
+
 /*
  * Set the query id of a writing statement from a template when this user
  * ran one of the same shape with the same search_path before; false when
  * the caller must jumble it (and then call ms_cache_writer_id).  This keeps
  * the cost of naming the writers of cross-domain transactions to a
- * comparison with a template per statement that writes a new domain.
+ * comparison with a template per statement that writes a new domain: the
+ * template that the statement writing the same number of domains matched
+ * last is tried first (a transaction's writers tend to come in the same
+ * order), then the others, the most recent first.
  */
 bool
 ms_cached_writer_id(Query *query, const char *source)
@@ -378,23 +393,30 @@ ms_cached_writer_id(Query *query, const char *source)
 	const char *search_path = namespace_search_path ? namespace_search_path : "";
 	int			len;
 	Oid			userid = GetUserId();
+	int			pos = Min(xact_ndomains, MS_ENTRY_DOMAINS - 1);
+	int			hint = ms_template_hint[pos];
 	int			i;
 
 	if (source == NULL ||
 		unlikely(ms_template_generation != ms_ownership_generation))
 		return false;
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
-	/* the most recent first */
+	if (len <= 0)
+		return false;
+	if (ms_template_fits(&ms_templates[hint], userid, search_path, text, len))
+	{
+		query->queryId = ms_templates[hint].queryid;
+		return true;
+	}
 	for (i = 1; i <= ms_template_count; i++)
 	{
-		MsTemplate *t = &ms_templates[(ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES];
+		int			k = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
 
-		if (t->userid == userid && t->len > 0 && len > 0 &&
-			t->text[0] == text[0] &&
-			ms_template_matches(t, text, len) &&
-			strcmp(t->search_path, search_path) == 0)
+		if (k != hint &&
+			ms_template_fits(&ms_templates[k], userid, search_path, text, len))
 		{
-			query->queryId = t->queryid;
+			query->queryId = ms_templates[k].queryid;
+			ms_template_hint[pos] = k;
 			return true;
 		}
 	}
@@ -432,6 +454,7 @@ ms_cache_writer_id(Query *query, const char *source)
 	}
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
 
+	ms_template_hint[Min(xact_ndomains, MS_ENTRY_DOMAINS - 1)] = ms_template_next;
 	t = &ms_templates[ms_template_next];
 	ms_template_next = (ms_template_next + 1) % MS_TEMPLATES;
 	ms_template_count = Min(ms_template_count + 1, MS_TEMPLATES);
@@ -583,12 +606,15 @@ ms_track_post_parse(Query *query, JumbleState *jstate, const char *sourceText)
  * conservative: true for views and sublinks (not expanded yet), otherwise
  * compares the domains of the relations of the range table, its
  * subqueries and CTEs.  Inheritance children tagged with another domain
- * than their parent are not seen here.
+ * than their parent are not seen here.  When target is not NULL (the top
+ * query), the domain of the result relation goes there as the walk passes
+ * it.
  */
 static bool
-ms_may_cross_walk(Query *query, MsDomainId *first)
+ms_may_cross_walk(Query *query, MsDomainId *first, MsDomainId *target)
 {
 	ListCell   *lc;
+	int			rti = 0;
 
 	if (query->hasSubLinks)
 		return true;
@@ -596,6 +622,7 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
+		rti++;
 		if (rte->rtekind == RTE_RELATION)
 		{
 			MsDomainId	d;
@@ -608,13 +635,15 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 			/* a read path: a remote call into the domain, always recorded */
 			if (rte->relkind == RELKIND_FOREIGN_TABLE)
 				return true;
+			if (target != NULL && rti == query->resultRelation)
+				*target = d;
 			if (*first == MS_NO_DOMAIN)
 				*first = d;
 			else if (d != *first)
 				return true;
 		}
 		else if (rte->rtekind == RTE_SUBQUERY &&
-				 ms_may_cross_walk(rte->subquery, first))
+				 ms_may_cross_walk(rte->subquery, first, NULL))
 			return true;
 	}
 	foreach(lc, query->cteList)
@@ -622,20 +651,26 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
 
 		if (IsA(cte->ctequery, Query) &&
-			ms_may_cross_walk((Query *) cte->ctequery, first))
+			ms_may_cross_walk((Query *) cte->ctequery, first, NULL))
 			return true;
 	}
 	return false;
 }
 
-bool
-ms_query_may_cross(Query *query)
+/*
+ * Does the transaction not have written domain d yet?
+ */
+static inline bool
+ms_xact_new_domain(MsDomainId d)
 {
-	MsDomainId	first = MS_NO_DOMAIN;
+	int			i;
 
-	if (query->commandType == CMD_UTILITY)
+	if (d == MS_NO_DOMAIN)
 		return false;
-	return ms_may_cross_walk(query, &first);
+	for (i = 0; i < xact_ndomains; i++)
+		if (xact_domains[i] == d)
+			return false;
+	return true;
 }
 
 /*
@@ -643,38 +678,25 @@ ms_query_may_cross(Query *query)
  * transaction has not written yet?  Such a statement may become one of the
  * writers of a cross-domain transaction (cross_domain_transactions), which
  * are named by query id: ms_post_parse_analyze computes the id for these
- * even when nothing else asks for query ids.  Cheap: one domain lookup per
- * target table; a statement writing a domain already written by the
- * transaction, or no owned table, needs no id.  Data-modifying CTEs are
- * seen through the CTE list.
+ * even when nothing else asks for query ids.  One domain lookup per target
+ * table; a statement writing a domain already written by the transaction,
+ * or no owned table, needs no id.  Data-modifying CTEs are seen through the
+ * CTE list.  ms_query_may_cross answers this from its own walk when it can.
  */
-bool
+static bool
 ms_query_writes_new_domain(Query *query)
 {
 	ListCell   *lc;
 
-	if (query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
-		query->commandType == CMD_DELETE || query->commandType == CMD_MERGE)
+	if ((query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
+		 query->commandType == CMD_DELETE || query->commandType == CMD_MERGE) &&
+		query->resultRelation > 0)
 	{
-		if (query->resultRelation > 0)
-		{
-			RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
-			MsDomainId	d;
-			int			i;
+		RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
 
-			if (rte->rtekind == RTE_RELATION)
-			{
-				d = ms_domain_of(rte->relid);
-				if (d != MS_NO_DOMAIN)
-				{
-					for (i = 0; i < xact_ndomains; i++)
-						if (xact_domains[i] == d)
-							break;
-					if (i == xact_ndomains)
-						return true;
-				}
-			}
-		}
+		if (rte->rtekind == RTE_RELATION &&
+			ms_xact_new_domain(ms_domain_of(rte->relid)))
+			return true;
 	}
 	foreach(lc, query->cteList)
 	{
@@ -685,6 +707,31 @@ ms_query_writes_new_domain(Query *query)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The parse-time questions about a statement (ms_post_parse_analyze), in
+ * one walk of its range table: might it cross domains (the result), and
+ * will it write a domain its transaction has not written yet
+ * (*writes_new)?  When the walk stopped early or the statement has CTEs,
+ * the second question gets its own walk.
+ */
+bool
+ms_query_may_cross(Query *query, bool *writes_new)
+{
+	MsDomainId	first = MS_NO_DOMAIN;
+	MsDomainId	target = MS_NO_DOMAIN;
+	bool		cross;
+
+	*writes_new = false;
+	if (query->commandType == CMD_UTILITY)
+		return false;
+	cross = ms_may_cross_walk(query, &first, &target);
+	if (cross || query->cteList != NIL)
+		*writes_new = ms_query_writes_new_domain(query);
+	else if (query->commandType != CMD_SELECT && query->resultRelation > 0)
+		*writes_new = ms_xact_new_domain(target);
+	return cross;
 }
 
 /*
@@ -747,9 +794,13 @@ ms_track_executor_start(QueryDesc *queryDesc)
 			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
 			MsDomainId	d = ms_domain_of(rte->relid);
 
-			if (d != MS_NO_DOMAIN && ms_add_domain(xact_domains, &xact_ndomains, d))
+			if (ms_xact_new_domain(d) && xact_ndomains < MS_ENTRY_DOMAINS)
+			{
+				xact_domains[xact_ndomains++] = d;
 				added = true;
+			}
 		}
+		/* only a statement that wrote a domain first names a writer */
 		if (added && xact_nsamples < MS_XACT_SAMPLES && ps->queryId != UINT64CONST(0))
 			ms_remember_writer(queryDesc);
 	}
