@@ -86,6 +86,9 @@ extern int	ms_enforce;
 extern char *ms_service;
 extern int	ms_nesting_level;
 
+/* monitor.c */
+extern void ms_reset_nesting_level(void);
+
 /* monitor_stats.c */
 extern void ms_stats_shmem_request(void);
 extern void ms_stats_shmem_startup(void);

@@ -131,6 +131,7 @@ typedef struct MsSubSave
 {
 	int			ndomains;
 	int			nsamples;
+	int			nesting_level;	/* ms_nesting_level (see monitor.c) */
 } MsSubSave;
 
 static MsSubSave *sub_saves = NULL;
@@ -1093,7 +1094,8 @@ ms_table_list(List *rtable)
  * PREPARE TRANSACTION), where an error would still abort the transaction
  * cleanly rather than after the commit record, where it could not; a
  * transaction that fails in the last steps of commit (a serialization
- * failure at commit) is therefore still counted.
+ * failure at commit) is therefore still counted.  Every end also resets
+ * the nesting depth (see ms_nesting_level in monitor.c).
  */
 static void
 ms_xact_callback(XactEvent event, void *arg)
@@ -1116,6 +1118,7 @@ ms_xact_callback(XactEvent event, void *arg)
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			ms_remote_npending = 0;
+			ms_reset_nesting_level();
 			break;
 		default:
 			break;
@@ -1124,7 +1127,7 @@ ms_xact_callback(XactEvent event, void *arg)
 
 /*
  * Subtransaction start and abort: remember, and return to, the sizes of
- * the transaction's write sets.
+ * the transaction's write sets and the nesting depth.
  */
 static void
 ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -1148,12 +1151,15 @@ ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			}
 			sub_saves[level].ndomains = xact_ndomains;
 			sub_saves[level].nsamples = xact_nsamples;
+			sub_saves[level].nesting_level = ms_nesting_level;
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			if (level < sub_saves_len)
 			{
 				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);
 				xact_nsamples = Min(xact_nsamples, sub_saves[level].nsamples);
+				/* executor frames an error left (see monitor.c) */
+				ms_nesting_level = sub_saves[level].nesting_level;
 			}
 			/* remote calls of the aborted subtransaction never end */
 			{
