@@ -83,10 +83,14 @@ static MsDomainId xact_domains[MS_ENTRY_DOMAINS];
 static int	xact_ndomains = 0;
 
 /*
- * The statements that first wrote a domain in the current transaction: a
- * copy of the statement's text and of its constant locations, taken at
- * executor start (a memcpy), normalized only at commit and only when the
- * transaction wrote two domains or more and the shared entry lacks it.
+ * The statements that first wrote a domain in the current transaction:
+ * their text, normalized only at commit and only when the transaction
+ * wrote two domains or more and the shared entry lacks it.  A statement
+ * whose query id came from a template (MsTemplate) keeps a reference to
+ * it: the template's text differs from the statement's in the values of
+ * its literals only, which normalization replaces.  Other statements get a
+ * copy of their text and constant locations at executor start (a memcpy),
+ * and so do those whose template is about to go (ms_samples_detach).
  */
 #define MS_XACT_RAW_LEN		1024
 #define MS_XACT_LOCS		64
@@ -98,6 +102,7 @@ typedef struct MsPendingSample
 	int			len;			/* bytes of raw */
 	int			nlocs;			/* -1: no constant locations known */
 	int			first_param;
+	int			tmpl;			/* template holding the text, or -1: raw */
 	LocationLen locs[MS_XACT_LOCS]; /* relative to raw */
 	char		raw[MS_XACT_RAW_LEN];
 } MsPendingSample;
@@ -205,6 +210,7 @@ typedef struct MsTemplate
 	MsLiteral  *lits;
 	int			nlits;
 	char	   *search_path;
+	uint64		serial;			/* ms_template_serial at its creation */
 } MsTemplate;
 
 static MsTemplate ms_templates[MS_TEMPLATES];
@@ -214,6 +220,13 @@ static int	ms_template_hint[MS_ENTRY_DOMAINS];
 static int	ms_template_count = 0;	/* filled ones */
 static uint64 ms_template_generation = 0;	/* the templates' generation */
 static MemoryContext ms_template_context = NULL;
+static uint64 ms_template_serial = 0;	/* templates created so far */
+
+/* The template that gave the last analyzed statement its query id. */
+static uint64 tmpl_stash_queryid = 0;
+static const char *tmpl_stash_source = NULL;
+static int	tmpl_stash_index = 0;
+static uint64 tmpl_stash_serial = 0;
 
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -262,6 +275,32 @@ ms_literal_starts(const char *text, int i)
 	return ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1]));
 }
 
+/* The kind of an integer literal of n digits starting at s. */
+static inline char
+ms_integer_kind(const char *s, int n)
+{
+	if (n < 10 || (n == 10 && strncmp(s, "2147483647", 10) <= 0))
+		return MS_LIT_INT4;
+	if (n < 19 || (n == 19 && strncmp(s, "9223372036854775807", 19) <= 0))
+		return MS_LIT_INT8;
+	return MS_LIT_NUMBER;
+}
+
+/* The end of the string literal whose opening quote is text[i]. */
+static inline int
+ms_string_end(const char *text, int len, int i)
+{
+	/* '' inside it is a quote */
+	i++;
+	while (i < len)
+	{
+		if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
+			break;
+		i += (text[i] == '\'') ? 2 : 1;
+	}
+	return Min(i + 1, len);
+}
+
 /*
  * The end of the literal starting at text[i] (ms_literal_starts), and its
  * kind in *kind.
@@ -274,16 +313,8 @@ ms_literal_end(const char *text, int len, int i, char *kind)
 
 	if (text[i] == '\'')
 	{
-		/* a string literal; '' inside it is a quote */
-		i++;
-		while (i < len)
-		{
-			if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
-				break;
-			i += (text[i] == '\'') ? 2 : 1;
-		}
 		*kind = MS_LIT_STRING;
-		return Min(i + 1, len);
+		return ms_string_end(text, len, i);
 	}
 	/* the common case first: digits only */
 	while (i < len && ms_is_digit(text[i]))
@@ -297,16 +328,7 @@ ms_literal_end(const char *text, int len, int i, char *kind)
 			integer = false;
 		i++;
 	}
-	if (!integer)
-		*kind = MS_LIT_NUMBER;
-	else if (i - start < 10 ||
-			 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
-		*kind = MS_LIT_INT4;
-	else if (i - start < 19 ||
-			 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
-		*kind = MS_LIT_INT8;
-	else
-		*kind = MS_LIT_NUMBER;
+	*kind = integer ? ms_integer_kind(text + start, i - start) : MS_LIT_NUMBER;
 	return i;
 }
 
@@ -339,7 +361,14 @@ ms_statement_text(const char *source, int loc, int len, const char **text,
 	*textlen = len;
 }
 
-/* Does text equal template t but for the values of its literals? */
+/*
+ * Does text equal template t but for the values of its literals?  The
+ * stretch before each literal is compared with memcmp; the literal at its
+ * end must be of the template's kind.  Since the stretch equals the
+ * template's, the character before a literal needs no look when the
+ * stretch is not empty: at the template's creation it was no part of a
+ * name.
+ */
 static bool
 ms_template_matches(const MsTemplate *t, const char *text, int len)
 {
@@ -351,16 +380,40 @@ ms_template_matches(const MsTemplate *t, const char *text, int len)
 	{
 		const MsLiteral *lit = &t->lits[k];
 		int			seg = lit->start - tpos;
-		char		kind;
+		int			start;
+		char		c;
 
-		/* the stretch before the literal, and a literal of the same kind */
 		if (cpos + seg >= len ||
-			memcmp(text + cpos, t->text + tpos, seg) != 0 ||
-			!ms_literal_starts(text, cpos + seg))
+			memcmp(text + cpos, t->text + tpos, seg) != 0)
 			return false;
-		cpos = ms_literal_end(text, len, cpos + seg, &kind);
-		if (kind != lit->kind)
-			return false;
+		cpos += seg;
+		c = text[cpos];
+		if (lit->kind == MS_LIT_STRING)
+		{
+			if (c != '\'')
+				return false;
+			cpos = ms_string_end(text, len, cpos);
+		}
+		else
+		{
+			if (!ms_is_digit(c) ||
+				(seg == 0 && cpos > 0 && ms_is_ident_char(text[cpos - 1])))
+				return false;
+			start = cpos;
+			while (cpos < len && ms_is_digit(text[cpos]))
+				cpos++;
+			if (cpos < len && (text[cpos] == '.' || text[cpos] == 'e' ||
+							   text[cpos] == 'E'))
+			{
+				char		kind;
+
+				cpos = ms_literal_end(text, len, start, &kind);
+				if (kind != lit->kind)
+					return false;
+			}
+			else if (ms_integer_kind(text + start, cpos - start) != lit->kind)
+				return false;
+		}
 		tpos = lit->end;
 	}
 	return len - cpos == t->len - tpos &&
@@ -404,24 +457,58 @@ ms_cached_writer_id(Query *query, const char *source)
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
 	if (len <= 0)
 		return false;
-	if (ms_template_fits(&ms_templates[hint], userid, search_path, text, len))
+	if (!ms_template_fits(&ms_templates[hint], userid, search_path, text, len))
 	{
-		query->queryId = ms_templates[hint].queryid;
-		return true;
-	}
-	for (i = 1; i <= ms_template_count; i++)
-	{
-		int			k = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
-
-		if (k != hint &&
-			ms_template_fits(&ms_templates[k], userid, search_path, text, len))
+		for (i = 1; i <= ms_template_count; i++)
 		{
-			query->queryId = ms_templates[k].queryid;
-			ms_template_hint[pos] = k;
-			return true;
+			int			k = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
+
+			if (k != hint &&
+				ms_template_fits(&ms_templates[k], userid, search_path, text, len))
+				break;
 		}
+		if (i > ms_template_count)
+			return false;
+		hint = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
+		ms_template_hint[pos] = hint;
 	}
-	return false;
+	query->queryId = ms_templates[hint].queryid;
+	/* for ms_remember_writer, which then keeps a reference, not a copy */
+	tmpl_stash_queryid = query->queryId;
+	tmpl_stash_source = source;
+	tmpl_stash_index = hint;
+	tmpl_stash_serial = ms_templates[hint].serial;
+	return true;
+}
+
+/* Give a pending sample its own copy of a text (no constant locations). */
+static void
+ms_sample_copy_text(MsPendingSample *sample, const char *text, int len)
+{
+	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
+	memcpy(sample->raw, text, sample->len);
+	sample->raw[sample->len] = '\0';
+	sample->nlocs = -1;
+	sample->tmpl = -1;
+}
+
+/*
+ * Template idx (all templates when -1) is about to go: the pending samples
+ * that refer to it get a copy of its text.
+ */
+static void
+ms_samples_detach(int idx)
+{
+	int			i;
+
+	for (i = 0; i < xact_nsamples; i++)
+	{
+		MsPendingSample *p = &xact_samples[i];
+
+		if (p->tmpl >= 0 && (idx < 0 || p->tmpl == idx))
+			ms_sample_copy_text(p, ms_templates[p->tmpl].text,
+								ms_templates[p->tmpl].len);
+	}
 }
 
 /*
@@ -447,6 +534,7 @@ ms_cache_writer_id(Query *query, const char *source)
 													ALLOCSET_SMALL_SIZES);
 	if (ms_template_generation != ms_ownership_generation)
 	{
+		ms_samples_detach(-1);
 		MemoryContextReset(ms_template_context);
 		memset(ms_templates, 0, sizeof(ms_templates));
 		ms_template_next = 0;
@@ -461,6 +549,7 @@ ms_cache_writer_id(Query *query, const char *source)
 	ms_template_count = Min(ms_template_count + 1, MS_TEMPLATES);
 	if (t->text)
 	{
+		ms_samples_detach(t - ms_templates);
 		pfree(t->text);
 		pfree(t->lits);
 		pfree(t->search_path);
@@ -493,6 +582,7 @@ ms_cache_writer_id(Query *query, const char *source)
 	MemoryContextSwitchTo(oldcxt);
 	t->queryid = query->queryId;
 	t->userid = GetUserId();
+	t->serial = ++ms_template_serial;
 }
 
 /*
@@ -916,7 +1006,8 @@ ms_track_executor_end(QueryDesc *queryDesc)
 
 /*
  * Keep the text of a statement that wrote a domain first in this
- * transaction (one copy, no normalization: see MsPendingSample).
+ * transaction (a reference to its template or one copy, no normalization:
+ * see MsPendingSample).
  */
 static void
 ms_remember_writer(QueryDesc *queryDesc)
@@ -933,16 +1024,23 @@ ms_remember_writer(QueryDesc *queryDesc)
 		if (xact_samples[i].queryid == ps->queryId)
 			return;
 
-	ms_statement_text(src, ps->stmt_location, ps->stmt_len, &text, &len);
-	loc = text - src;
-
 	sample = &xact_samples[xact_nsamples++];
 	sample->queryid = ps->queryId;
 	sample->userid = GetUserId();
-	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
-	memcpy(sample->raw, src + loc, sample->len);
-	sample->raw[sample->len] = '\0';
-	sample->nlocs = -1;
+	/* the id came from a template that still holds the text: refer to it */
+	if (tmpl_stash_queryid == ps->queryId &&
+		tmpl_stash_source == queryDesc->sourceText &&
+		ms_templates[tmpl_stash_index].serial == tmpl_stash_serial)
+	{
+		sample->tmpl = tmpl_stash_index;
+		sample->len = 0;
+		sample->nlocs = -1;
+		return;
+	}
+
+	ms_statement_text(src, ps->stmt_location, ps->stmt_len, &text, &len);
+	loc = text - src;
+	ms_sample_copy_text(sample, text, len);
 	if (stash_queryid == ps->queryId && stash_source == queryDesc->sourceText)
 	{
 		int			n = 0;
@@ -996,10 +1094,14 @@ ms_count_crossing_xact(void)
 		MsXactSample *s;
 		char	   *text;
 		const char *dollar;
-		int			len = p->len;
+		int			len;
 
 		if (!missing[i])
 			continue;
+		if (p->tmpl >= 0)
+			ms_sample_copy_text(p, ms_templates[p->tmpl].text,
+								ms_templates[p->tmpl].len);
+		len = p->len;
 		s = &samples[n++];
 		s->queryid = p->queryid;
 		s->userid = p->userid;
