@@ -343,9 +343,14 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	/*
 	 * EXECUTE of a prepared statement runs that statement at the level of
-	 * the EXECUTE itself, as pg_stat_statements counts it.
+	 * the EXECUTE itself, as pg_stat_statements counts it.  Transaction
+	 * statements (BEGIN, COMMIT, SAVEPOINT, ...) only change the state of
+	 * the transaction block (a commit happens after ProcessUtility): they
+	 * run no statement, reach no table and change no binding, so they go
+	 * straight through too.
 	 */
-	if (IsA(pstmt->utilityStmt, ExecuteStmt))
+	if (IsA(pstmt->utilityStmt, ExecuteStmt) ||
+		IsA(pstmt->utilityStmt, TransactionStmt))
 	{
 		if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,

@@ -875,8 +875,13 @@ ms_track_executor_start(QueryDesc *queryDesc)
 	if (enforcing)
 		ms_enforce_check(ps->rtable, domains, ndomains, service, level);
 
-	/* Domains written by this statement join the transaction's set. */
-	if (ps->resultRelations != NIL)
+	/*
+	 * Domains written by this statement join the transaction's set; a
+	 * statement of one domain the transaction has written already (the
+	 * common case) can add none.
+	 */
+	if (ps->resultRelations != NIL &&
+		(ndomains > 1 || ms_xact_new_domain(domains[0])))
 	{
 		bool		added = false;
 
