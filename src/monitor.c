@@ -13,8 +13,9 @@
  *	                          the query text (monitor_track.c)
  *	ExecutorStart_hook        classifies the statement's relations by domain,
  *	                          enforces, counts crossings (monitor_track.c)
- *	ExecutorRun/Finish_hook   track the nesting level, as pg_stat_statements
- *	                          does, for migration_split.track = top
+ *	ExecutorRun/Finish_hook   track the nesting level for
+ *	                          migration_split.track = top (without PG_TRY:
+ *	                          see ms_nesting_level)
  *	ExecutorEnd_hook          adds the rows and time of remote calls (reads
  *	                          of a read path) to their entries
  *	ProcessUtility_hook       the same, and enforces utility statements that
@@ -56,8 +57,9 @@ char	   *ms_service = NULL;
  * how many of them are ProcessUtility calls.
  *
  * pg_stat_statements keeps its depth right with a PG_TRY block in each
- * hook; a PG_TRY costs about 100 instructions (sigsetjmp), a fifth of the
- * monitor's cost for a simple statement.  Here only ProcessUtility has one
+ * hook; the two of ExecutorRun and ExecutorFinish (sigsetjmp) cost about 70
+ * instructions a statement, a sixth of the monitor's cost for a simple
+ * SELECT (bench/monitor.sh).  Here only ProcessUtility has one
  * (and restores both counters to their values at entry, whatever happened
  * below it); the executor hooks add and subtract one, and an error that
  * skips their subtraction is repaired where PostgreSQL resumes after it:

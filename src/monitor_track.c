@@ -32,8 +32,9 @@
  *
  * Writers of cross-domain transactions: their query ids come from
  * templates of statement texts (MsTemplate) rather than a jumble, after
- * the first time; their texts are copied at executor start and normalized
- * at commit only when the shared entry lacks them.
+ * the first time; at executor start they keep a reference to their
+ * template (or a copy of their text when their id was jumbled), and their
+ * texts are normalized at commit only when the shared entry lacks them.
  *
  * Foreign-key enforcement: ri_triggers.c runs its check and cascade
  * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
