@@ -185,3 +185,62 @@ EXECUTE mon_prep(1);
 EXECUTE mon_prep(2);
 SELECT domains, calls, query FROM migration_split.cross_domain_queries;
 DEALLOCATE mon_prep;
+
+-- the nesting depth after errors (track = top): statements run by functions
+-- and procedures stay nested, including after an error caught in them or a
+-- ROLLBACK in a procedure; top-level statements after an error (at top, in
+-- an AFTER trigger, rolled back to a savepoint) count
+SELECT migration_split.reset();
+CREATE FUNCTION mon_raise(n int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	IF n > 0 THEN
+		RETURN (SELECT mon_raise(n - 1) FROM mon_unowned LIMIT 1);
+	END IF;
+	RAISE EXCEPTION 'deep';
+END $$;
+SELECT mon_raise(3);
+SELECT count(*) AS after_error FROM mon_order o JOIN mon_invoice i ON i.order_id = o.id;
+CREATE FUNCTION mon_catch() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+	BEGIN
+		PERFORM mon_raise(2);
+	EXCEPTION WHEN raise_exception THEN NULL;
+	END;
+	SELECT count(*) INTO n FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id WHERE o.id > 1000;
+	RETURN n;
+END $$;
+SELECT mon_catch();
+CREATE TABLE mon_trig (id int);
+CREATE FUNCTION mon_trig_f() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM mon_raise(1);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER mon_trig_t AFTER INSERT ON mon_trig FOR EACH ROW EXECUTE FUNCTION mon_trig_f();
+INSERT INTO mon_trig VALUES (1);
+SELECT count(*) AS after_trigger FROM mon_order o JOIN mon_invoice i ON i.order_id = o.id WHERE i.amount > 0;
+BEGIN;
+SAVEPOINT s;
+SELECT mon_raise(2);
+ROLLBACK TO SAVEPOINT s;
+SELECT count(*) AS after_savepoint FROM mon_order o JOIN mon_invoice i ON i.order_id = o.id WHERE o.total > 0;
+COMMIT;
+CREATE PROCEDURE mon_proc() LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+	UPDATE mon_order SET total = total WHERE id = 10;
+	ROLLBACK;
+	SELECT count(*) INTO n FROM mon_invoice i JOIN mon_customer c ON c.id = i.id;
+	COMMIT;
+	SELECT count(*) INTO n FROM mon_invoice i JOIN mon_customer c ON c.id = i.order_id;
+END $$;
+CALL mon_proc();
+SELECT count(*) AS after_call FROM mon_order o JOIN mon_invoice i ON i.order_id = o.id WHERE i.id > 0;
+SELECT query, calls FROM migration_split.cross_domain_queries ORDER BY query COLLATE "C";
+SET migration_split.track = 'all';
+SELECT migration_split.reset();
+SELECT mon_catch();
+CALL mon_proc();
+SELECT query, calls FROM migration_split.cross_domain_queries ORDER BY query COLLATE "C";
+RESET migration_split.track;

@@ -13,8 +13,9 @@
  *	                          the query text (monitor_track.c)
  *	ExecutorStart_hook        classifies the statement's relations by domain,
  *	                          enforces, counts crossings (monitor_track.c)
- *	ExecutorRun/Finish_hook   track the nesting level, as pg_stat_statements
- *	                          does, for migration_split.track = top
+ *	ExecutorRun/Finish_hook   track the nesting level for
+ *	                          migration_split.track = top (without PG_TRY:
+ *	                          see ms_nesting_level)
  *	ExecutorEnd_hook          adds the rows and time of remote calls (reads
  *	                          of a read path) to their entries
  *	ProcessUtility_hook       the same, and enforces utility statements that
@@ -51,8 +52,33 @@ bool		ms_save = true;
 int			ms_enforce = MS_ENFORCE_OFF;
 char	   *ms_service = NULL;
 
-/* Current nesting depth of ExecutorRun/Finish and ProcessUtility calls. */
+/*
+ * Current nesting depth of ExecutorRun/Finish and ProcessUtility calls, and
+ * how many of them are ProcessUtility calls.
+ *
+ * pg_stat_statements keeps its depth right with a PG_TRY block in each
+ * hook; the two of ExecutorRun and ExecutorFinish (sigsetjmp) cost about 70
+ * instructions a statement, a sixth of the monitor's cost for a simple
+ * SELECT (bench/monitor.sh).  Here only ProcessUtility has one
+ * (and restores both counters to their values at entry, whatever happened
+ * below it); the executor hooks add and subtract one, and an error that
+ * skips their subtraction is repaired where PostgreSQL resumes after it:
+ *
+ *	- a (sub)transaction abort: every error that does not end the backend
+ *	  is followed by one before anything runs again (error recovery at top
+ *	  level aborts the transaction; PL/pgSQL exception blocks and other
+ *	  catchers roll back a subtransaction);
+ *	- at a subtransaction abort, the depth returns to the one at its start
+ *	  (ms_subxact_callback, monitor_track.c): a subtransaction starts and
+ *	  ends in the same frame (a PL/pgSQL block, SAVEPOINT at top level);
+ *	- at a transaction's end, the depth returns to ms_utility_level
+ *	  (ms_reset_nesting_level): no executor frame is active when a
+ *	  transaction ends other than by an error, since transaction control
+ *	  (COMMIT and ROLLBACK in procedures) is refused below an executor
+ *	  frame; the CALLs and DOs above it are utility frames, which stay.
+ */
 int			ms_nesting_level = 0;
+static int	ms_utility_level = 0;
 
 static const struct config_enum_entry track_options[] = {
 	{"none", MS_TRACK_NONE, false},
@@ -222,11 +248,16 @@ ms_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
 	 * transactions; backend-local templates of statement texts spare them
 	 * the jumble when the same statement ran before.
 	 */
-	if (jstate == NULL && query->queryId == UINT64CONST(0))
+	if (jstate == NULL && query->queryId == UINT64CONST(0) &&
+		query->commandType != CMD_UTILITY)
 	{
-		if (compute_query_id != COMPUTE_QUERY_ID_OFF && ms_query_may_cross(query))
+		bool		writes_new;
+
+		/* one walk answers both questions */
+		if (ms_query_may_cross(query, &writes_new) &&
+			compute_query_id != COMPUTE_QUERY_ID_OFF)
 			jstate = ms_jumble(pstate, query);
-		else if (ms_query_writes_new_domain(query) &&
+		else if (writes_new &&
 				 !ms_cached_writer_id(query, pstate->p_sourcetext))
 		{
 			jstate = ms_jumble(pstate, query);
@@ -254,41 +285,41 @@ ms_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		ms_track_executor_start(queryDesc);
 }
 
+/*
+ * Executor frames count in the nesting depth; no PG_TRY: see
+ * ms_nesting_level.
+ */
 static void
 ms_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
 {
 	ms_nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
-		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
-	}
-	PG_FINALLY();
-	{
-		ms_nesting_level--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(queryDesc, direction, count, execute_once);
+	else
+		standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	ms_nesting_level--;
 }
 
 static void
 ms_ExecutorFinish(QueryDesc *queryDesc)
 {
 	ms_nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
-	}
-	PG_FINALLY();
-	{
-		ms_nesting_level--;
-	}
-	PG_END_TRY();
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	ms_nesting_level--;
+}
+
+/*
+ * The end of a transaction, committed or aborted: only utility frames can
+ * be active (see ms_nesting_level).
+ */
+void
+ms_reset_nesting_level(void)
+{
+	ms_nesting_level = ms_utility_level;
 }
 
 /*
@@ -314,9 +345,14 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	/*
 	 * EXECUTE of a prepared statement runs that statement at the level of
-	 * the EXECUTE itself, as pg_stat_statements counts it.
+	 * the EXECUTE itself, as pg_stat_statements counts it.  Transaction
+	 * statements (BEGIN, COMMIT, SAVEPOINT, ...) only change the state of
+	 * the transaction block (a commit happens after ProcessUtility): they
+	 * run no statement, reach no table and change no binding, so they go
+	 * straight through too.
 	 */
-	if (IsA(pstmt->utilityStmt, ExecuteStmt))
+	if (IsA(pstmt->utilityStmt, ExecuteStmt) ||
+		IsA(pstmt->utilityStmt, TransactionStmt))
 	{
 		if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
@@ -342,19 +378,26 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			ms_enforce_utility(pstmt->utilityStmt, service, level);
 	}
 
-	ms_nesting_level++;
-	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+		int			save_nesting = ms_nesting_level;
+
+		ms_nesting_level++;
+		ms_utility_level++;
+		PG_TRY();
+		{
+			if (prev_ProcessUtility)
+				prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+			else
+				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+										params, queryEnv, dest, qc);
+		}
+		PG_FINALLY();
+		{
+			/* also undoes what an error skipped in executor frames below */
+			ms_nesting_level = save_nesting;
+			ms_utility_level--;
+		}
+		PG_END_TRY();
 	}
-	PG_FINALLY();
-	{
-		ms_nesting_level--;
-	}
-	PG_END_TRY();
 }

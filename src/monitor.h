@@ -19,6 +19,7 @@
 #define MIGRATION_SPLIT_MONITOR_H
 
 #include "executor/execdesc.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/guc.h"
 #include "utils/queryjumble.h"
@@ -85,6 +86,9 @@ extern int	ms_enforce;
 extern char *ms_service;
 extern int	ms_nesting_level;
 
+/* monitor.c */
+extern void ms_reset_nesting_level(void);
+
 /* monitor_stats.c */
 extern void ms_stats_shmem_request(void);
 extern void ms_stats_shmem_startup(void);
@@ -115,8 +119,7 @@ extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 extern void ms_track_executor_start(QueryDesc *queryDesc);
 extern void ms_track_executor_end(QueryDesc *queryDesc);
 extern int	ms_remote_npending;
-extern bool ms_query_may_cross(Query *query);
-extern bool ms_query_writes_new_domain(Query *query);
+extern bool ms_query_may_cross(Query *query, bool *writes_new);
 extern bool ms_cached_writer_id(Query *query, const char *source);
 extern void ms_cache_writer_id(Query *query, const char *source);
 extern char *ms_normalize_query(const char *query, int query_loc,
@@ -134,7 +137,27 @@ extern bool ms_domain_exists(const char *name);
 
 /* monitor_service.c */
 extern bool ms_session_is_admin(void);
-extern void ms_service_effective(const char **service, int *level);
+extern PGDLLIMPORT Oid ms_unbound_user;
+extern void ms_service_effective_slow(const char **service, int *level);
+
+/*
+ * The service the current statement acts for ("" for none) and the
+ * enforcement level that applies to it.  Every statement asks, so the
+ * common answer, a login role without a binding (ms_unbound_user, set
+ * when its binding was read), is given inline.
+ */
+static inline void
+ms_service_effective(const char **service, int *level)
+{
+	if (likely(ms_unbound_user == GetSessionUserId() &&
+			   OidIsValid(ms_unbound_user)))
+	{
+		*service = ms_service ? ms_service : "";
+		*level = ms_enforce;
+		return;
+	}
+	ms_service_effective_slow(service, level);
+}
 extern bool ms_check_service(char **newval, void **extra, GucSource source);
 extern void ms_service_check_utility(Node *stmt);
 

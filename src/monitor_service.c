@@ -67,6 +67,9 @@ typedef struct MsBinding
 
 static MsBinding binding = {false, InvalidOid, "", -1};
 
+/* The login role whose binding was read and is none (see monitor.h). */
+Oid			ms_unbound_user = InvalidOid;
+
 /* Parse an enforce value as the GUC does; -1 when not valid. */
 static int
 ms_parse_enforce(const char *value)
@@ -165,6 +168,9 @@ ms_binding_load(void)
 
 	binding.userid = userid;
 	binding.valid = true;
+	/* every statement asks: ms_service_effective answers this at once */
+	ms_unbound_user = (binding.service[0] == '\0' && binding.enforce < 0) ?
+		userid : InvalidOid;
 }
 
 /*
@@ -198,17 +204,15 @@ ms_binding_holds(void)
 
 /*
  * The service the current statement acts for ("" for none) and the
- * enforcement level that applies to it.
+ * enforcement level that applies to it, when ms_service_effective (monitor.h)
+ * cannot answer from ms_unbound_user: the binding is not read yet for this
+ * login role, or there is one.
  */
 void
-ms_service_effective(const char **service, int *level)
+ms_service_effective_slow(const char **service, int *level)
 {
 	*service = ms_service ? ms_service : "";
 	*level = ms_enforce;
-	/* every statement asks: answer "no binding" from the cache at once */
-	if (binding.valid && binding.service[0] == '\0' && binding.enforce < 0 &&
-		binding.userid == GetSessionUserId())
-		return;
 	if (!IsTransactionState() || !ms_binding_holds())
 		return;
 	if (binding.service[0] != '\0')

@@ -535,6 +535,8 @@ bool
 ms_stats_xact_count_known(const MsDomainSet *domains, const uint64 *queryids,
 						  int n, bool *missing)
 {
+	static MsXactKey last_key;	/* zeroes: no shape has dbid 0 */
+	static uint32 last_hash;
 	MsXactKey	key;
 	MsXactEntry *entry;
 	int			i;
@@ -545,9 +547,16 @@ ms_stats_xact_count_known(const MsDomainSet *domains, const uint64 *queryids,
 	memset(&key, 0, sizeof(key));
 	key.dbid = MyDatabaseId;
 	key.domains = *domains;
+	/* a backend commits the same few shapes: keep the last one's hash */
+	if (memcmp(&key, &last_key, sizeof(key)) != 0)
+	{
+		last_key = key;
+		last_hash = get_hash_value(ms_xact_hash, &key);
+	}
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
-	entry = hash_search(ms_xact_hash, &key, HASH_FIND, NULL);
+	entry = hash_search_with_hash_value(ms_xact_hash, &key, last_hash,
+										HASH_FIND, NULL);
 	if (entry != NULL)
 	{
 		SpinLockAcquire(&entry->mutex);

@@ -32,8 +32,9 @@
  *
  * Writers of cross-domain transactions: their query ids come from
  * templates of statement texts (MsTemplate) rather than a jumble, after
- * the first time; their texts are copied at executor start and normalized
- * at commit only when the shared entry lacks them.
+ * the first time; at executor start they keep a reference to their
+ * template (or a copy of their text when their id was jumbled), and their
+ * texts are normalized at commit only when the shared entry lacks them.
  *
  * Foreign-key enforcement: ri_triggers.c runs its check and cascade
  * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
@@ -83,10 +84,14 @@ static MsDomainId xact_domains[MS_ENTRY_DOMAINS];
 static int	xact_ndomains = 0;
 
 /*
- * The statements that first wrote a domain in the current transaction: a
- * copy of the statement's text and of its constant locations, taken at
- * executor start (a memcpy), normalized only at commit and only when the
- * transaction wrote two domains or more and the shared entry lacks it.
+ * The statements that first wrote a domain in the current transaction:
+ * their text, normalized only at commit and only when the transaction
+ * wrote two domains or more and the shared entry lacks it.  A statement
+ * whose query id came from a template (MsTemplate) keeps a reference to
+ * it: the template's text differs from the statement's in the values of
+ * its literals only, which normalization replaces.  Other statements get a
+ * copy of their text and constant locations at executor start (a memcpy),
+ * and so do those whose template is about to go (ms_samples_detach).
  */
 #define MS_XACT_RAW_LEN		1024
 #define MS_XACT_LOCS		64
@@ -98,6 +103,7 @@ typedef struct MsPendingSample
 	int			len;			/* bytes of raw */
 	int			nlocs;			/* -1: no constant locations known */
 	int			first_param;
+	int			tmpl;			/* template holding the text, or -1: raw */
 	LocationLen locs[MS_XACT_LOCS]; /* relative to raw */
 	char		raw[MS_XACT_RAW_LEN];
 } MsPendingSample;
@@ -131,6 +137,7 @@ typedef struct MsSubSave
 {
 	int			ndomains;
 	int			nsamples;
+	int			nesting_level;	/* ms_nesting_level (see monitor.c) */
 } MsSubSave;
 
 static MsSubSave *sub_saves = NULL;
@@ -204,13 +211,23 @@ typedef struct MsTemplate
 	MsLiteral  *lits;
 	int			nlits;
 	char	   *search_path;
+	uint64		serial;			/* ms_template_serial at its creation */
 } MsTemplate;
 
 static MsTemplate ms_templates[MS_TEMPLATES];
 static int	ms_template_next = 0;	/* the one to replace next */
+/* the template matched last by a statement writing the k-th domain */
+static int	ms_template_hint[MS_ENTRY_DOMAINS];
 static int	ms_template_count = 0;	/* filled ones */
 static uint64 ms_template_generation = 0;	/* the templates' generation */
 static MemoryContext ms_template_context = NULL;
+static uint64 ms_template_serial = 0;	/* templates created so far */
+
+/* The template that gave the last analyzed statement its query id. */
+static uint64 tmpl_stash_queryid = 0;
+static const char *tmpl_stash_source = NULL;
+static int	tmpl_stash_index = 0;
+static uint64 tmpl_stash_serial = 0;
 
 static void ms_xact_callback(XactEvent event, void *arg);
 static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -259,6 +276,32 @@ ms_literal_starts(const char *text, int i)
 	return ms_is_digit(c) && (i == 0 || !ms_is_ident_char(text[i - 1]));
 }
 
+/* The kind of an integer literal of n digits starting at s. */
+static inline char
+ms_integer_kind(const char *s, int n)
+{
+	if (n < 10 || (n == 10 && strncmp(s, "2147483647", 10) <= 0))
+		return MS_LIT_INT4;
+	if (n < 19 || (n == 19 && strncmp(s, "9223372036854775807", 19) <= 0))
+		return MS_LIT_INT8;
+	return MS_LIT_NUMBER;
+}
+
+/* The end of the string literal whose opening quote is text[i]. */
+static inline int
+ms_string_end(const char *text, int len, int i)
+{
+	/* '' inside it is a quote */
+	i++;
+	while (i < len)
+	{
+		if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
+			break;
+		i += (text[i] == '\'') ? 2 : 1;
+	}
+	return Min(i + 1, len);
+}
+
 /*
  * The end of the literal starting at text[i] (ms_literal_starts), and its
  * kind in *kind.
@@ -271,16 +314,8 @@ ms_literal_end(const char *text, int len, int i, char *kind)
 
 	if (text[i] == '\'')
 	{
-		/* a string literal; '' inside it is a quote */
-		i++;
-		while (i < len)
-		{
-			if (text[i] == '\'' && (i + 1 >= len || text[i + 1] != '\''))
-				break;
-			i += (text[i] == '\'') ? 2 : 1;
-		}
 		*kind = MS_LIT_STRING;
-		return Min(i + 1, len);
+		return ms_string_end(text, len, i);
 	}
 	/* the common case first: digits only */
 	while (i < len && ms_is_digit(text[i]))
@@ -294,16 +329,7 @@ ms_literal_end(const char *text, int len, int i, char *kind)
 			integer = false;
 		i++;
 	}
-	if (!integer)
-		*kind = MS_LIT_NUMBER;
-	else if (i - start < 10 ||
-			 (i - start == 10 && strncmp(text + start, "2147483647", 10) <= 0))
-		*kind = MS_LIT_INT4;
-	else if (i - start < 19 ||
-			 (i - start == 19 && strncmp(text + start, "9223372036854775807", 19) <= 0))
-		*kind = MS_LIT_INT8;
-	else
-		*kind = MS_LIT_NUMBER;
+	*kind = integer ? ms_integer_kind(text + start, i - start) : MS_LIT_NUMBER;
 	return i;
 }
 
@@ -312,7 +338,7 @@ ms_literal_end(const char *text, int len, int i, char *kind)
  * set by the parser are trusted, as pg_stat_statements does; the source's
  * length is measured only when the statement runs to its end.
  */
-static void
+static inline void
 ms_statement_text(const char *source, int loc, int len, const char **text,
 				  int *textlen)
 {
@@ -336,7 +362,14 @@ ms_statement_text(const char *source, int loc, int len, const char **text,
 	*textlen = len;
 }
 
-/* Does text equal template t but for the values of its literals? */
+/*
+ * Does text equal template t but for the values of its literals?  The
+ * stretch before each literal is compared with memcmp; the literal at its
+ * end must be of the template's kind.  Since the stretch equals the
+ * template's, the character before a literal needs no look when the
+ * stretch is not empty: at the template's creation it was no part of a
+ * name.
+ */
 static bool
 ms_template_matches(const MsTemplate *t, const char *text, int len)
 {
@@ -348,20 +381,54 @@ ms_template_matches(const MsTemplate *t, const char *text, int len)
 	{
 		const MsLiteral *lit = &t->lits[k];
 		int			seg = lit->start - tpos;
-		char		kind;
+		int			start;
+		char		c;
 
-		/* the stretch before the literal, and a literal of the same kind */
 		if (cpos + seg >= len ||
-			memcmp(text + cpos, t->text + tpos, seg) != 0 ||
-			!ms_literal_starts(text, cpos + seg))
+			memcmp(text + cpos, t->text + tpos, seg) != 0)
 			return false;
-		cpos = ms_literal_end(text, len, cpos + seg, &kind);
-		if (kind != lit->kind)
-			return false;
+		cpos += seg;
+		c = text[cpos];
+		if (lit->kind == MS_LIT_STRING)
+		{
+			if (c != '\'')
+				return false;
+			cpos = ms_string_end(text, len, cpos);
+		}
+		else
+		{
+			if (!ms_is_digit(c) ||
+				(seg == 0 && cpos > 0 && ms_is_ident_char(text[cpos - 1])))
+				return false;
+			start = cpos;
+			while (cpos < len && ms_is_digit(text[cpos]))
+				cpos++;
+			if (cpos < len && (text[cpos] == '.' || text[cpos] == 'e' ||
+							   text[cpos] == 'E'))
+			{
+				char		kind;
+
+				cpos = ms_literal_end(text, len, start, &kind);
+				if (kind != lit->kind)
+					return false;
+			}
+			else if (ms_integer_kind(text + start, cpos - start) != lit->kind)
+				return false;
+		}
 		tpos = lit->end;
 	}
 	return len - cpos == t->len - tpos &&
 		memcmp(text + cpos, t->text + tpos, t->len - tpos) == 0;
+}
+
+/* Does template t hold text, run by this user with this search_path? */
+static inline bool
+ms_template_fits(const MsTemplate *t, Oid userid, const char *search_path,
+				 const char *text, int len)
+{
+	return t->userid == userid && t->text[0] == text[0] &&
+		ms_template_matches(t, text, len) &&
+		strcmp(t->search_path, search_path) == 0;
 }
 
 /*
@@ -369,7 +436,10 @@ ms_template_matches(const MsTemplate *t, const char *text, int len)
  * ran one of the same shape with the same search_path before; false when
  * the caller must jumble it (and then call ms_cache_writer_id).  This keeps
  * the cost of naming the writers of cross-domain transactions to a
- * comparison with a template per statement that writes a new domain.
+ * comparison with a template per statement that writes a new domain: the
+ * template that the statement writing the same number of domains matched
+ * last is tried first (a transaction's writers tend to come in the same
+ * order), then the others, the most recent first.
  */
 bool
 ms_cached_writer_id(Query *query, const char *source)
@@ -378,27 +448,68 @@ ms_cached_writer_id(Query *query, const char *source)
 	const char *search_path = namespace_search_path ? namespace_search_path : "";
 	int			len;
 	Oid			userid = GetUserId();
+	int			pos = Min(xact_ndomains, MS_ENTRY_DOMAINS - 1);
+	int			hint = ms_template_hint[pos];
 	int			i;
 
 	if (source == NULL ||
 		unlikely(ms_template_generation != ms_ownership_generation))
 		return false;
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
-	/* the most recent first */
-	for (i = 1; i <= ms_template_count; i++)
+	if (len <= 0)
+		return false;
+	if (!ms_template_fits(&ms_templates[hint], userid, search_path, text, len))
 	{
-		MsTemplate *t = &ms_templates[(ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES];
-
-		if (t->userid == userid && t->len > 0 && len > 0 &&
-			t->text[0] == text[0] &&
-			ms_template_matches(t, text, len) &&
-			strcmp(t->search_path, search_path) == 0)
+		for (i = 1; i <= ms_template_count; i++)
 		{
-			query->queryId = t->queryid;
-			return true;
+			int			k = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
+
+			if (k != hint &&
+				ms_template_fits(&ms_templates[k], userid, search_path, text, len))
+				break;
 		}
+		if (i > ms_template_count)
+			return false;
+		hint = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
+		ms_template_hint[pos] = hint;
 	}
-	return false;
+	query->queryId = ms_templates[hint].queryid;
+	/* for ms_remember_writer, which then keeps a reference, not a copy */
+	tmpl_stash_queryid = query->queryId;
+	tmpl_stash_source = source;
+	tmpl_stash_index = hint;
+	tmpl_stash_serial = ms_templates[hint].serial;
+	return true;
+}
+
+/* Give a pending sample its own copy of a text (no constant locations). */
+static void
+ms_sample_copy_text(MsPendingSample *sample, const char *text, int len)
+{
+	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
+	memcpy(sample->raw, text, sample->len);
+	sample->raw[sample->len] = '\0';
+	sample->nlocs = -1;
+	sample->tmpl = -1;
+}
+
+/*
+ * Template idx (all templates when -1) is about to go: the pending samples
+ * that refer to it get a copy of its text.
+ */
+static void
+ms_samples_detach(int idx)
+{
+	int			i;
+
+	for (i = 0; i < xact_nsamples; i++)
+	{
+		MsPendingSample *p = &xact_samples[i];
+
+		if (p->tmpl >= 0 && (idx < 0 || p->tmpl == idx))
+			ms_sample_copy_text(p, ms_templates[p->tmpl].text,
+								ms_templates[p->tmpl].len);
+	}
 }
 
 /*
@@ -424,6 +535,7 @@ ms_cache_writer_id(Query *query, const char *source)
 													ALLOCSET_SMALL_SIZES);
 	if (ms_template_generation != ms_ownership_generation)
 	{
+		ms_samples_detach(-1);
 		MemoryContextReset(ms_template_context);
 		memset(ms_templates, 0, sizeof(ms_templates));
 		ms_template_next = 0;
@@ -432,11 +544,13 @@ ms_cache_writer_id(Query *query, const char *source)
 	}
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
 
+	ms_template_hint[Min(xact_ndomains, MS_ENTRY_DOMAINS - 1)] = ms_template_next;
 	t = &ms_templates[ms_template_next];
 	ms_template_next = (ms_template_next + 1) % MS_TEMPLATES;
 	ms_template_count = Min(ms_template_count + 1, MS_TEMPLATES);
 	if (t->text)
 	{
+		ms_samples_detach(t - ms_templates);
 		pfree(t->text);
 		pfree(t->lits);
 		pfree(t->search_path);
@@ -469,6 +583,7 @@ ms_cache_writer_id(Query *query, const char *source)
 	MemoryContextSwitchTo(oldcxt);
 	t->queryid = query->queryId;
 	t->userid = GetUserId();
+	t->serial = ++ms_template_serial;
 }
 
 /*
@@ -583,12 +698,15 @@ ms_track_post_parse(Query *query, JumbleState *jstate, const char *sourceText)
  * conservative: true for views and sublinks (not expanded yet), otherwise
  * compares the domains of the relations of the range table, its
  * subqueries and CTEs.  Inheritance children tagged with another domain
- * than their parent are not seen here.
+ * than their parent are not seen here.  When target is not NULL (the top
+ * query), the domain of the result relation goes there as the walk passes
+ * it.
  */
 static bool
-ms_may_cross_walk(Query *query, MsDomainId *first)
+ms_may_cross_walk(Query *query, MsDomainId *first, MsDomainId *target)
 {
 	ListCell   *lc;
+	int			rti = 0;
 
 	if (query->hasSubLinks)
 		return true;
@@ -596,6 +714,7 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
+		rti++;
 		if (rte->rtekind == RTE_RELATION)
 		{
 			MsDomainId	d;
@@ -608,13 +727,15 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 			/* a read path: a remote call into the domain, always recorded */
 			if (rte->relkind == RELKIND_FOREIGN_TABLE)
 				return true;
+			if (target != NULL && rti == query->resultRelation)
+				*target = d;
 			if (*first == MS_NO_DOMAIN)
 				*first = d;
 			else if (d != *first)
 				return true;
 		}
 		else if (rte->rtekind == RTE_SUBQUERY &&
-				 ms_may_cross_walk(rte->subquery, first))
+				 ms_may_cross_walk(rte->subquery, first, NULL))
 			return true;
 	}
 	foreach(lc, query->cteList)
@@ -622,20 +743,26 @@ ms_may_cross_walk(Query *query, MsDomainId *first)
 		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
 
 		if (IsA(cte->ctequery, Query) &&
-			ms_may_cross_walk((Query *) cte->ctequery, first))
+			ms_may_cross_walk((Query *) cte->ctequery, first, NULL))
 			return true;
 	}
 	return false;
 }
 
-bool
-ms_query_may_cross(Query *query)
+/*
+ * Does the transaction not have written domain d yet?
+ */
+static inline bool
+ms_xact_new_domain(MsDomainId d)
 {
-	MsDomainId	first = MS_NO_DOMAIN;
+	int			i;
 
-	if (query->commandType == CMD_UTILITY)
+	if (d == MS_NO_DOMAIN)
 		return false;
-	return ms_may_cross_walk(query, &first);
+	for (i = 0; i < xact_ndomains; i++)
+		if (xact_domains[i] == d)
+			return false;
+	return true;
 }
 
 /*
@@ -643,38 +770,25 @@ ms_query_may_cross(Query *query)
  * transaction has not written yet?  Such a statement may become one of the
  * writers of a cross-domain transaction (cross_domain_transactions), which
  * are named by query id: ms_post_parse_analyze computes the id for these
- * even when nothing else asks for query ids.  Cheap: one domain lookup per
- * target table; a statement writing a domain already written by the
- * transaction, or no owned table, needs no id.  Data-modifying CTEs are
- * seen through the CTE list.
+ * even when nothing else asks for query ids.  One domain lookup per target
+ * table; a statement writing a domain already written by the transaction,
+ * or no owned table, needs no id.  Data-modifying CTEs are seen through the
+ * CTE list.  ms_query_may_cross answers this from its own walk when it can.
  */
-bool
+static bool
 ms_query_writes_new_domain(Query *query)
 {
 	ListCell   *lc;
 
-	if (query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
-		query->commandType == CMD_DELETE || query->commandType == CMD_MERGE)
+	if ((query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
+		 query->commandType == CMD_DELETE || query->commandType == CMD_MERGE) &&
+		query->resultRelation > 0)
 	{
-		if (query->resultRelation > 0)
-		{
-			RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
-			MsDomainId	d;
-			int			i;
+		RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
 
-			if (rte->rtekind == RTE_RELATION)
-			{
-				d = ms_domain_of(rte->relid);
-				if (d != MS_NO_DOMAIN)
-				{
-					for (i = 0; i < xact_ndomains; i++)
-						if (xact_domains[i] == d)
-							break;
-					if (i == xact_ndomains)
-						return true;
-				}
-			}
-		}
+		if (rte->rtekind == RTE_RELATION &&
+			ms_xact_new_domain(ms_domain_of(rte->relid)))
+			return true;
 	}
 	foreach(lc, query->cteList)
 	{
@@ -685,6 +799,31 @@ ms_query_writes_new_domain(Query *query)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The parse-time questions about a statement (ms_post_parse_analyze), in
+ * one walk of its range table: might it cross domains (the result), and
+ * will it write a domain its transaction has not written yet
+ * (*writes_new)?  When the walk stopped early or the statement has CTEs,
+ * the second question gets its own walk.
+ */
+bool
+ms_query_may_cross(Query *query, bool *writes_new)
+{
+	MsDomainId	first = MS_NO_DOMAIN;
+	MsDomainId	target = MS_NO_DOMAIN;
+	bool		cross;
+
+	*writes_new = false;
+	if (query->commandType == CMD_UTILITY)
+		return false;
+	cross = ms_may_cross_walk(query, &first, &target);
+	if (cross || query->cteList != NIL)
+		*writes_new = ms_query_writes_new_domain(query);
+	else if (query->commandType != CMD_SELECT && query->resultRelation > 0)
+		*writes_new = ms_xact_new_domain(target);
+	return cross;
 }
 
 /*
@@ -737,8 +876,13 @@ ms_track_executor_start(QueryDesc *queryDesc)
 	if (enforcing)
 		ms_enforce_check(ps->rtable, domains, ndomains, service, level);
 
-	/* Domains written by this statement join the transaction's set. */
-	if (ps->resultRelations != NIL)
+	/*
+	 * Domains written by this statement join the transaction's set; a
+	 * statement of one domain the transaction has written already (the
+	 * common case) can add none.
+	 */
+	if (ps->resultRelations != NIL &&
+		(ndomains > 1 || ms_xact_new_domain(domains[0])))
 	{
 		bool		added = false;
 
@@ -747,9 +891,13 @@ ms_track_executor_start(QueryDesc *queryDesc)
 			RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
 			MsDomainId	d = ms_domain_of(rte->relid);
 
-			if (d != MS_NO_DOMAIN && ms_add_domain(xact_domains, &xact_ndomains, d))
+			if (ms_xact_new_domain(d) && xact_ndomains < MS_ENTRY_DOMAINS)
+			{
+				xact_domains[xact_ndomains++] = d;
 				added = true;
+			}
 		}
+		/* only a statement that wrote a domain first names a writer */
 		if (added && xact_nsamples < MS_XACT_SAMPLES && ps->queryId != UINT64CONST(0))
 			ms_remember_writer(queryDesc);
 	}
@@ -864,7 +1012,8 @@ ms_track_executor_end(QueryDesc *queryDesc)
 
 /*
  * Keep the text of a statement that wrote a domain first in this
- * transaction (one copy, no normalization: see MsPendingSample).
+ * transaction (a reference to its template or one copy, no normalization:
+ * see MsPendingSample).
  */
 static void
 ms_remember_writer(QueryDesc *queryDesc)
@@ -881,16 +1030,23 @@ ms_remember_writer(QueryDesc *queryDesc)
 		if (xact_samples[i].queryid == ps->queryId)
 			return;
 
-	ms_statement_text(src, ps->stmt_location, ps->stmt_len, &text, &len);
-	loc = text - src;
-
 	sample = &xact_samples[xact_nsamples++];
 	sample->queryid = ps->queryId;
 	sample->userid = GetUserId();
-	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
-	memcpy(sample->raw, src + loc, sample->len);
-	sample->raw[sample->len] = '\0';
-	sample->nlocs = -1;
+	/* the id came from a template that still holds the text: refer to it */
+	if (tmpl_stash_queryid == ps->queryId &&
+		tmpl_stash_source == queryDesc->sourceText &&
+		ms_templates[tmpl_stash_index].serial == tmpl_stash_serial)
+	{
+		sample->tmpl = tmpl_stash_index;
+		sample->len = 0;
+		sample->nlocs = -1;
+		return;
+	}
+
+	ms_statement_text(src, ps->stmt_location, ps->stmt_len, &text, &len);
+	loc = text - src;
+	ms_sample_copy_text(sample, text, len);
 	if (stash_queryid == ps->queryId && stash_source == queryDesc->sourceText)
 	{
 		int			n = 0;
@@ -944,10 +1100,14 @@ ms_count_crossing_xact(void)
 		MsXactSample *s;
 		char	   *text;
 		const char *dollar;
-		int			len = p->len;
+		int			len;
 
 		if (!missing[i])
 			continue;
+		if (p->tmpl >= 0)
+			ms_sample_copy_text(p, ms_templates[p->tmpl].text,
+								ms_templates[p->tmpl].len);
+		len = p->len;
 		s = &samples[n++];
 		s->queryid = p->queryid;
 		s->userid = p->userid;
@@ -1042,7 +1202,8 @@ ms_table_list(List *rtable)
  * PREPARE TRANSACTION), where an error would still abort the transaction
  * cleanly rather than after the commit record, where it could not; a
  * transaction that fails in the last steps of commit (a serialization
- * failure at commit) is therefore still counted.
+ * failure at commit) is therefore still counted.  Every end also resets
+ * the nesting depth (see ms_nesting_level in monitor.c).
  */
 static void
 ms_xact_callback(XactEvent event, void *arg)
@@ -1065,6 +1226,7 @@ ms_xact_callback(XactEvent event, void *arg)
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			ms_remote_npending = 0;
+			ms_reset_nesting_level();
 			break;
 		default:
 			break;
@@ -1073,7 +1235,7 @@ ms_xact_callback(XactEvent event, void *arg)
 
 /*
  * Subtransaction start and abort: remember, and return to, the sizes of
- * the transaction's write sets.
+ * the transaction's write sets and the nesting depth.
  */
 static void
 ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -1097,12 +1259,15 @@ ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			}
 			sub_saves[level].ndomains = xact_ndomains;
 			sub_saves[level].nsamples = xact_nsamples;
+			sub_saves[level].nesting_level = ms_nesting_level;
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
 			if (level < sub_saves_len)
 			{
 				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);
 				xact_nsamples = Min(xact_nsamples, sub_saves[level].nsamples);
+				/* executor frames an error left (see monitor.c) */
+				ms_nesting_level = sub_saves[level].nesting_level;
 			}
 			/* remote calls of the aborted subtransaction never end */
 			{
