@@ -683,6 +683,7 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 
 	InitMaterializedSRF(fcinfo, 0);
+	ms_ownership_cache_prefill();
 
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "report_relation_domains",
@@ -752,7 +753,16 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
 Datum
 ms_report_domain(PG_FUNCTION_ARGS)
 {
-	MsDomainId	domain = ms_relation_domain(PG_GETARG_OID(0));
+	MsDomainId	domain;
+
+	/* a report asks for most relations: fill the cache at once, once */
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		ms_ownership_cache_prefill();
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(bool));
+	}
+	domain = ms_relation_domain(PG_GETARG_OID(0));
 
 	if (domain == MS_NO_DOMAIN)
 		PG_RETURN_NULL();
@@ -798,6 +808,7 @@ ms_report_domain_sizes(PG_FUNCTION_ARGS)
 	int			ntotals = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
+	ms_ownership_cache_prefill();
 
 	classrel = table_open(RelationRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(classrel, 0, NULL);

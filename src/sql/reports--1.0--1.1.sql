@@ -87,7 +87,8 @@ SELECT c.conname AS constraint_name,
 		  c.conname;
 
 -- cross_domain_dependencies: domains from report_domain(), catalogs entered
--- from their small ends (issue 12, reports at scale).
+-- from their small ends, defaults deparsed without opening their table
+-- (issue 12, reports at scale).
 CREATE OR REPLACE FUNCTION migration_split.report_cross_domain_dependencies()
 RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
 			   from_table pg_catalog.regclass, from_domain pg_catalog.text,
@@ -203,7 +204,7 @@ report AS (
 		   sd.seqid::pg_catalog.regclass::pg_catalog.text,
 		   COALESCE(so.refobjid, sd.seqid)::pg_catalog.regclass,
 		   sd.sdomain,
-		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, sd.adrelid)
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, 0)
 		   OPERATOR(pg_catalog.||)
 		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
 				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
@@ -372,6 +373,18 @@ COMMENT ON VIEW migration_split.domain_crossings IS
 GRANT SELECT ON migration_split.domain_crossings TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_domain_crossings() TO PUBLIC;
 
+-- The text of the table-level graph from its nodes and edges, in any
+-- order: sorted by name and written out as DOT or Mermaid in C (an ordered
+-- aggregate per column cost PostgreSQL a sort each).  Internal to
+-- report_table_graph().
+CREATE FUNCTION migration_split.report_table_graph_text(fmt pg_catalog.text,
+	n_rel pg_catalog.oid[], n_domain pg_catalog.text[], n_kind pg_catalog."char"[],
+	n_name pg_catalog.text[], e_src pg_catalog.oid[], e_dst pg_catalog.oid[],
+	e_style pg_catalog.text[], e_label pg_catalog.text[])
+RETURNS pg_catalog.text
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_table_graph_text';
+
 -- The table-level graph of boundary_graph(): domains as clusters (DOT) or
 -- subgraphs (Mermaid), tables as nodes, foreign keys as edges (grey inside
 -- a domain, bold red across domains) and the ties of
@@ -391,14 +404,6 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
 DECLARE
-	e_src		oid[];
-	e_dst		oid[];
-	e_style		text[];
-	e_label		text[];
-	n_rel		oid[];
-	n_domain	text[];
-	n_kind		"char"[];
-	n_name		text[];
 	result		text;
 BEGIN
 	-- Edges between graph nodes: every foreign key with an owned end, and
@@ -460,155 +465,18 @@ BEGIN
 				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
 		 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
 							  WHERE k.oid = u.rel OFFSET 0) c
-	),
-	edges AS (
-		SELECT m.*, row_number() OVER (ORDER BY m.style COLLATE "C", s.name COLLATE "C",
-										t.name COLLATE "C", m.label COLLATE "C") AS ord
-		  FROM mapped m
-		  JOIN nodes s ON s.rel = m.src
-		  JOIN nodes t ON t.rel = m.dst
-	),
-	ordered_nodes AS (
-		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
-		  FROM nodes n
 	)
-	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind, n.name
-	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind, n_name
-	  FROM (SELECT array_agg(edges.src ORDER BY edges.ord) AS src,
-				   array_agg(edges.dst ORDER BY edges.ord) AS dst,
-				   array_agg(edges.style ORDER BY edges.ord) AS style,
-				   array_agg(edges.label ORDER BY edges.ord) AS label
-			  FROM edges) e,
-		   (SELECT array_agg(o.rel ORDER BY o.ord) AS rel,
-				   array_agg(o.domain ORDER BY o.ord) AS domain,
-				   array_agg(o.relkind ORDER BY o.ord) AS relkind,
-				   array_agg(o.name ORDER BY o.ord) AS name
-			  FROM ordered_nodes o) n;
-
-	IF fmt = 'dot' THEN
-		-- Quoted IDs: backslash and double quote escaped.
-		WITH n AS (
-			SELECT u.rel, u.domain, u.kind, u.ord,
-				   '"' || replace(replace(replace(u.name, '\', '\\'),
-										  '"', '\"'), E'\n', '\n') || '"' AS id
-			  FROM unnest(n_rel, n_domain, n_kind, n_name)
-				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
-		),
-		attrs AS (
-			SELECT n.*,
-				   CASE WHEN n.kind IN ('v', 'm') AND n.domain IS NULL
-						THEN ' [shape=ellipse, style=dashed]'
-						WHEN n.kind IN ('v', 'm') THEN ' [shape=ellipse]'
-						WHEN n.domain IS NULL THEN ' [style="rounded,dashed"]'
-						ELSE '' END AS attr
-			  FROM n
-		),
-		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
-			  FROM (SELECT a.domain,
-						   E'\tsubgraph "cluster_' || a.domain || E'" {\n'
-						   || E'\t\tlabel="' || a.domain || E'";\n'
-						   || string_agg(E'\t\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord)
-						   || E'\t}\n' AS body
-					  FROM attrs a
-					 WHERE a.domain IS NOT NULL
-					 GROUP BY a.domain) c
-		),
-		loose AS (
-			SELECT string_agg(E'\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord) AS body
-			  FROM attrs a
-			 WHERE a.domain IS NULL
-		),
-		edges AS (
-			SELECT string_agg(E'\t' || s.id || ' -> ' || t.id
-							  || CASE e.style
-									WHEN 'fk' THEN ''
-									WHEN 'cross fk' THEN ' [color="#d62728", penwidth=2, label="'
-									ELSE ' [color="#ff7f0e", style=dashed, label="' END
-							  || CASE WHEN e.style = 'fk' THEN ''
-									ELSE replace(replace(replace(e.label, '\', '\\'), '"', '\"'),
-												 E'\n', '\n') || '"]' END
-							  || E';\n', '' ORDER BY e.ord) AS body
-			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS e(src, dst, style, label, ord)
-			  JOIN n s ON s.rel = e.src
-			  JOIN n t ON t.rel = e.dst
-		)
-		SELECT E'digraph migration_split {\n'
-			   || E'\tgraph [newrank=true, rankdir=LR, fontname="Helvetica"];\n'
-			   || E'\tnode [shape=box, style=rounded, fontname="Helvetica", fontsize=10];\n'
-			   || E'\tedge [color="#9e9e9e", fontname="Helvetica", fontsize=9];\n'
-			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
-			   || coalesce(edges.body, '') || E'}\n'
-		  INTO result
-		  FROM clusters, loose, edges;
-	ELSE
-		-- Mermaid: generated node IDs; labels quoted, with #, ", < and >
-		-- written as entities.
-		WITH n AS (
-			SELECT u.rel, u.domain, u.kind, 'n' || u.ord AS id,
-				   '"' || replace(replace(replace(replace(replace(u.name,
-						'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), E'\n', ' ')
-				   || '"' AS label,
-				   u.ord
-			  FROM unnest(n_rel, n_domain, n_kind, n_name)
-				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
-		),
-		decl AS (
-			SELECT n.*,
-				   n.id || CASE WHEN n.kind IN ('v', 'm') THEN '([' || n.label || '])'
-								ELSE '[' || n.label || ']' END AS text
-			  FROM n
-		),
-		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
-			  FROM (SELECT d.domain,
-						   '    subgraph d_' || d.domain || ' ["' || d.domain || E'"]\n'
-						   || string_agg('        ' || d.text || E'\n', '' ORDER BY d.ord)
-						   || E'    end\n' AS body
-					  FROM decl d
-					 WHERE d.domain IS NOT NULL
-					 GROUP BY d.domain) c
-		),
-		loose AS (
-			SELECT string_agg('    ' || d.text || E'\n', '' ORDER BY d.ord) AS body,
-				   string_agg(d.id, ',' ORDER BY d.ord) AS ids
-			  FROM decl d
-			 WHERE d.domain IS NULL
-		),
-		e AS (
-			SELECT u.*, s.id AS sid, t.id AS tid
-			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS u(src, dst, style, label, ord)
-			  JOIN n s ON s.rel = u.src
-			  JOIN n t ON t.rel = u.dst
-		),
-		edges AS (
-			SELECT string_agg('    ' || e.sid
-							  || CASE e.style WHEN 'fk' THEN ' --> '
-									WHEN 'cross fk' THEN ' ==>|' ELSE ' -.->|' END
-							  || CASE WHEN e.style = 'fk' THEN ''
-									ELSE '"' || replace(replace(replace(replace(replace(e.label,
-										'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'),
-										E'\n', ' ') || '"| ' END
-							  || e.tid || E'\n', '' ORDER BY e.ord) AS body,
-				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
-					 FILTER (WHERE e.style = 'cross fk') AS cross_fks,
-				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
-					 FILTER (WHERE e.style = 'dependency') AS dependencies
-			  FROM e
-		)
-		SELECT E'flowchart LR\n'
-			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
-			   || coalesce(edges.body, '')
-			   || coalesce('    linkStyle ' || edges.cross_fks
-						   || E' stroke:#d62728,stroke-width:2px\n', '')
-			   || coalesce('    linkStyle ' || edges.dependencies
-						   || E' stroke:#ff7f0e\n', '')
-			   || CASE WHEN loose.ids IS NULL THEN ''
-					   ELSE E'    classDef unowned stroke-dasharray:5 5\n'
-							|| '    class ' || loose.ids || E' unowned\n' END
-		  INTO result
-		  FROM clusters, loose, edges;
-	END IF;
+	-- sorted and written out in C (src/report_graph.c)
+	SELECT migration_split.report_table_graph_text(fmt, n.rel, n.domain, n.relkind,
+												   n.name, e.src, e.dst, e.style,
+												   e.label)
+	  INTO result
+	  FROM (SELECT array_agg(m.src) AS src, array_agg(m.dst) AS dst,
+				   array_agg(m.style) AS style, array_agg(m.label) AS label
+			  FROM mapped m) e,
+		   (SELECT array_agg(nodes.rel) AS rel, array_agg(nodes.domain) AS domain,
+				   array_agg(nodes.relkind) AS relkind, array_agg(nodes.name) AS name
+			  FROM nodes) n;
 
 	RETURN result;
 END
@@ -801,6 +669,9 @@ COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.t
 
 GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.text, pg_catalog.text),
 	migration_split.report_domain_graph(pg_catalog.text, pg_catalog.text),
-	migration_split.report_table_graph(pg_catalog.text, pg_catalog.text) TO PUBLIC;
+	migration_split.report_table_graph(pg_catalog.text, pg_catalog.text),
+	migration_split.report_table_graph_text(pg_catalog.text, pg_catalog.oid[],
+		pg_catalog.text[], pg_catalog."char"[], pg_catalog.text[], pg_catalog.oid[],
+		pg_catalog.oid[], pg_catalog.text[], pg_catalog.text[]) TO PUBLIC;
 
 -- end of boundary_graph (issue 14)
