@@ -56,6 +56,7 @@ REGRESS = \
 	fk_report \
 	dependencies_report \
 	domain_summary \
+	report_cache \
 	boundary_graph \
 	generic_relations \
 	loose_foreign_keys \

@@ -43,10 +43,10 @@
  * few catalog index probes each (the tag, the relkind through the
  * syscache, pg_inherits or pg_depend): for the 50,000 relations of a
  * 10,000-table schema that is most of the first report of a session.
- * ms_ownership_cache_prefill() resolves every relation of pg_class from
- * one sequential pass over each catalog the rule reads (the ownership
- * table, pg_class, pg_inherits, pg_depend) and enters the answers, the
- * same ones resolve_relation() gives.  It gives up (the lazy path still
+ * ms_ownership_cache_prefill() resolves every relation of pg_class but
+ * indexes from one sequential pass over each catalog the rule reads (the
+ * ownership table, pg_class, pg_inherits, pg_depend), in a sorted array,
+ * and enters the answers, the same ones resolve_relation() gives.  It gives up (the lazy path still
  * answers) when any relcache invalidation arrives while it reads, since
  * an answer read before an invalidation that was processed before the
  * answer is entered would never be dropped.  The cache remembers that it
@@ -425,92 +425,101 @@ resolve_relation(Oid relid)
 }
 
 /* One relation during a bulk fill (ms_ownership_cache_prefill). */
-typedef struct PrefillEntry
+typedef struct PrefillRel
 {
-	Oid			relid;			/* hash key */
+	Oid			relid;
 	char		relkind;
-	bool		relispartition;
-	MsDomainId	tag;			/* its own tag, or MS_NO_DOMAIN */
-	Oid			owner;			/* owning table (TOAST, sequence), if any */
-	int16		owner_subid;	/* objsubid of the dependency giving owner */
-	Oid			inh_parent;		/* lowest-inhseqno parent, if any */
-	int32		inh_seqno;		/* its inhseqno */
 	uint8		state;			/* PREFILL_* */
 	bool		has_dependents;
+	MsDomainId	tag;			/* its own tag, or MS_NO_DOMAIN */
+	Oid			parent;			/* owning table (TOAST table, sequence) or
+								 * first inheritance parent, if any */
+	int32		parent_rank;	/* objsubid or inhseqno of that parent */
 	MsDomainId	domain;			/* once resolved */
 	Oid			source;			/* once resolved */
-} PrefillEntry;
+} PrefillRel;
 
 #define PREFILL_NEW			0
 #define PREFILL_RESOLVING	1
 #define PREFILL_DONE		2
 
-/*
- * Resolve one relation of a bulk fill, its ancestors first: the rule of
- * resolve_relation() over the catalogs read into the hash.
- */
-static void
-prefill_resolve(HTAB *rels, HTAB *tags, PrefillEntry *entry)
+static int
+prefill_rel_cmp(const void *a, const void *b)
 {
-	Oid			parent = InvalidOid;
+	Oid			x = ((const PrefillRel *) a)->relid;
+	Oid			y = ((const PrefillRel *) b)->relid;
 
-	if (entry->state == PREFILL_DONE)
-		return;
-	if (entry->state == PREFILL_RESOLVING)
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* The relation relid of a bulk fill (sorted by oid), or NULL. */
+static PrefillRel *
+prefill_find(PrefillRel *rels, int nrels, Oid relid)
+{
+	int			lo = 0;
+	int			hi = nrels - 1;
+
+	while (lo <= hi)
 	{
-		/* a cycle, which the catalogs cannot hold: no domain */
-		entry->domain = MS_NO_DOMAIN;
-		entry->source = InvalidOid;
-		return;
-	}
-	entry->state = PREFILL_RESOLVING;
-	entry->domain = MS_NO_DOMAIN;
-	entry->source = InvalidOid;
+		int			mid = lo + (hi - lo) / 2;
 
-	if (entry->tag != MS_NO_DOMAIN)
-	{
-		entry->domain = entry->tag;
-		entry->source = entry->relid;
-	}
-	else if (entry->relkind == RELKIND_TOASTVALUE ||
-			 entry->relkind == RELKIND_SEQUENCE)
-		parent = entry->owner;
-	else
-		parent = entry->inh_parent;
-
-	if (OidIsValid(parent))
-	{
-		PrefillEntry *pentry = hash_search(rels, &parent, HASH_FIND, NULL);
-
-		if (pentry != NULL)
-		{
-			prefill_resolve(rels, tags, pentry);
-			entry->domain = pentry->domain;
-			entry->source = pentry->source;
-			pentry->has_dependents = true;
-		}
+		if (rels[mid].relid == relid)
+			return &rels[mid];
+		if (rels[mid].relid < relid)
+			lo = mid + 1;
 		else
-		{
-			/* no such relation any more: only its own tag could count */
-			PrefillEntry *tentry = hash_search(tags, &parent, HASH_FIND, NULL);
-
-			if (tentry != NULL)
-			{
-				entry->domain = tentry->tag;
-				entry->source = parent;
-			}
-		}
+			hi = mid - 1;
 	}
-	entry->state = PREFILL_DONE;
+	return NULL;
 }
 
 /*
- * Fill the cache with every relation of pg_class, from one sequential scan
- * of the ownership table, pg_class, pg_inherits and pg_depend, instead of
- * a few index probes per relation (see "Bulk fill" in the file header).
- * Cheap when the cache is already filled: a flag test.  For the reports,
- * which ask for most relations of the database; the hot paths of the
- * monitor and the decoder ask for a few and keep resolving lazily.
+ * Resolve one relation of a bulk fill, its ancestors first: the rule of
+ * resolve_relation() over the catalogs read into the array.  A parent
+ * missing from pg_class (impossible in one snapshot) gives no domain.
+ */
+static void
+prefill_resolve(PrefillRel *rels, int nrels, PrefillRel *rel)
+{
+	PrefillRel *parent;
+
+	if (rel->state == PREFILL_DONE)
+		return;
+	if (rel->state == PREFILL_RESOLVING)
+	{
+		/* a cycle, which the catalogs cannot hold: no domain */
+		rel->domain = MS_NO_DOMAIN;
+		rel->source = InvalidOid;
+		return;
+	}
+	rel->state = PREFILL_RESOLVING;
+	rel->domain = MS_NO_DOMAIN;
+	rel->source = InvalidOid;
+
+	if (rel->tag != MS_NO_DOMAIN)
+	{
+		rel->domain = rel->tag;
+		rel->source = rel->relid;
+	}
+	else if (OidIsValid(rel->parent) &&
+			 (parent = prefill_find(rels, nrels, rel->parent)) != NULL)
+	{
+		prefill_resolve(rels, nrels, parent);
+		rel->domain = parent->domain;
+		rel->source = parent->source;
+		parent->has_dependents = true;
+	}
+	rel->state = PREFILL_DONE;
+}
+
+/*
+ * Fill the cache with every relation of pg_class but indexes (which have
+ * no domain, and which the reports never ask about), from one sequential
+ * scan of the ownership table, pg_class, pg_inherits and pg_depend,
+ * instead of a few index probes per relation (see "Bulk fill" in the file
+ * header).  Cheap when the cache is already filled: a flag test.  For the
+ * reports, which ask for most relations of the database; the hot paths of
+ * the monitor and the decoder ask for a few and keep resolving lazily.
  *
  * The answers equal resolve_relation()'s: the tag first; for a TOAST table
  * or sequence the table of its first internal or auto dependency on a
@@ -523,9 +532,9 @@ ms_ownership_cache_prefill(void)
 {
 	MemoryContext tmpcxt;
 	MemoryContext oldcxt;
-	HASHCTL		ctl;
-	HTAB	   *rels;
-	HTAB	   *tags;
+	PrefillRel *rels;
+	int			nrels = 0;
+	int			capacity = 1024;
 	Relation	ownerrel = NULL;
 	Relation	classrel;
 	Relation	inhrel;
@@ -533,8 +542,8 @@ ms_ownership_cache_prefill(void)
 	TableScanDesc scan;
 	HeapTuple	tuple;
 	uint64		invalidations;
-	HASH_SEQ_STATUS status;
-	PrefillEntry *entry;
+	PrefillRel *rel;
+	int			i;
 
 	ownership_cache_setup();
 	lookup_owner_table();
@@ -546,14 +555,6 @@ ms_ownership_cache_prefill(void)
 								   ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(tmpcxt);
 
-	ctl.keysize = sizeof(Oid);
-	ctl.entrysize = sizeof(PrefillEntry);
-	ctl.hcxt = tmpcxt;
-	rels = hash_create("migration_split ownership prefill", 4096, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	tags = hash_create("migration_split ownership prefill tags", 1024, &ctl,
-					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
 	/* Locks first: taking them is where invalidations are processed. */
 	if (OidIsValid(OwnerTableOid))
 		ownerrel = table_open(OwnerTableOid, AccessShareLock);
@@ -561,6 +562,30 @@ ms_ownership_cache_prefill(void)
 	inhrel = table_open(InheritsRelationId, AccessShareLock);
 	deprel = table_open(DependRelationId, AccessShareLock);
 	invalidations = OwnershipInvalidations;
+
+	/* every relation but indexes, sorted by oid */
+	rels = palloc(sizeof(PrefillRel) * capacity);
+	scan = table_beginscan_catalog(classrel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_class form = (Form_pg_class) GETSTRUCT(tuple);
+
+		if (form->relkind == RELKIND_INDEX ||
+			form->relkind == RELKIND_PARTITIONED_INDEX)
+			continue;
+		if (nrels == capacity)
+		{
+			CHECK_FOR_INTERRUPTS();
+			capacity *= 2;
+			rels = repalloc_huge(rels, sizeof(PrefillRel) * capacity);
+		}
+		rel = &rels[nrels++];
+		memset(rel, 0, sizeof(PrefillRel));
+		rel->relid = form->oid;
+		rel->relkind = form->relkind;
+	}
+	table_endscan(scan);
+	qsort(rels, nrels, sizeof(PrefillRel), prefill_rel_cmp);
 
 	/* the tags */
 	if (ownerrel != NULL)
@@ -570,43 +595,19 @@ ms_ownership_cache_prefill(void)
 		{
 			bool		isnull;
 			Datum		d;
-			Oid			relid;
-			bool		found;
 
 			d = heap_getattr(tuple, Anum_ownership_rel,
 							 RelationGetDescr(ownerrel), &isnull);
-			if (isnull)
+			if (isnull ||
+				(rel = prefill_find(rels, nrels, DatumGetObjectId(d))) == NULL)
 				continue;
-			relid = DatumGetObjectId(d);
 			d = heap_getattr(tuple, Anum_ownership_domain,
 							 RelationGetDescr(ownerrel), &isnull);
-			if (isnull)
-				continue;
-			entry = hash_search(tags, &relid, HASH_ENTER, &found);
-			entry->tag = ms_domain_id(TextDatumGetCString(d), true);
+			if (!isnull)
+				rel->tag = ms_domain_id(TextDatumGetCString(d), true);
 		}
 		table_endscan(scan);
 	}
-
-	/* every relation, with its own tag */
-	scan = table_beginscan_catalog(classrel, 0, NULL);
-	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_class form = (Form_pg_class) GETSTRUCT(tuple);
-		PrefillEntry *tentry;
-		bool		found;
-
-		CHECK_FOR_INTERRUPTS();
-		entry = hash_search(rels, &form->oid, HASH_ENTER, &found);
-		memset(((char *) entry) + sizeof(Oid), 0,
-			   sizeof(PrefillEntry) - sizeof(Oid));
-		entry->relkind = form->relkind;
-		entry->relispartition = form->relispartition;
-		tentry = hash_search(tags, &form->oid, HASH_FIND, NULL);
-		if (tentry != NULL)
-			entry->tag = tentry->tag;
-	}
-	table_endscan(scan);
 
 	/* the first parent of every inheritance child and partition */
 	scan = table_beginscan_catalog(inhrel, 0, NULL);
@@ -614,12 +615,14 @@ ms_ownership_cache_prefill(void)
 	{
 		Form_pg_inherits inh = (Form_pg_inherits) GETSTRUCT(tuple);
 
-		entry = hash_search(rels, &inh->inhrelid, HASH_FIND, NULL);
-		if (entry != NULL &&
-			(!OidIsValid(entry->inh_parent) || inh->inhseqno < entry->inh_seqno))
+		rel = prefill_find(rels, nrels, inh->inhrelid);
+		if (rel != NULL &&
+			rel->relkind != RELKIND_TOASTVALUE &&
+			rel->relkind != RELKIND_SEQUENCE &&
+			(!OidIsValid(rel->parent) || inh->inhseqno < rel->parent_rank))
 		{
-			entry->inh_parent = inh->inhparent;
-			entry->inh_seqno = inh->inhseqno;
+			rel->parent = inh->inhparent;
+			rel->parent_rank = inh->inhseqno;
 		}
 	}
 	table_endscan(scan);
@@ -635,22 +638,20 @@ ms_ownership_cache_prefill(void)
 			(dep->deptype != DEPENDENCY_INTERNAL &&
 			 dep->deptype != DEPENDENCY_AUTO))
 			continue;
-		CHECK_FOR_INTERRUPTS();
-		entry = hash_search(rels, &dep->objid, HASH_FIND, NULL);
-		if (entry != NULL &&
-			(entry->relkind == RELKIND_TOASTVALUE ||
-			 entry->relkind == RELKIND_SEQUENCE) &&
-			(!OidIsValid(entry->owner) || dep->objsubid < entry->owner_subid))
+		rel = prefill_find(rels, nrels, dep->objid);
+		if (rel != NULL &&
+			(rel->relkind == RELKIND_TOASTVALUE ||
+			 rel->relkind == RELKIND_SEQUENCE) &&
+			(!OidIsValid(rel->parent) || dep->objsubid < rel->parent_rank))
 		{
-			entry->owner = dep->refobjid;
-			entry->owner_subid = dep->objsubid;
+			rel->parent = dep->refobjid;
+			rel->parent_rank = dep->objsubid;
 		}
 	}
 	table_endscan(scan);
 
-	hash_seq_init(&status, rels);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		prefill_resolve(rels, tags, entry);
+	for (i = 0; i < nrels; i++)
+		prefill_resolve(rels, nrels, &rels[i]);
 
 	table_close(deprel, AccessShareLock);
 	table_close(inhrel, AccessShareLock);
@@ -666,21 +667,21 @@ ms_ownership_cache_prefill(void)
 	MemoryContextSwitchTo(oldcxt);
 	if (invalidations == OwnershipInvalidations)
 	{
-		hash_seq_init(&status, rels);
-		while ((entry = hash_seq_search(&status)) != NULL)
+		for (i = 0; i < nrels; i++)
 		{
 			OwnershipCacheEntry *cached;
 			bool		found;
 
-			cached = hash_search(OwnershipCache, &entry->relid, HASH_ENTER,
+			rel = &rels[i];
+			cached = hash_search(OwnershipCache, &rel->relid, HASH_ENTER,
 								 &found);
 			if (!found)
 			{
-				cached->domain = entry->domain;
-				cached->source = entry->source;
-				cached->has_dependents = entry->has_dependents;
+				cached->domain = rel->domain;
+				cached->source = rel->source;
+				cached->has_dependents = rel->has_dependents;
 			}
-			else if (entry->has_dependents)
+			else if (rel->has_dependents)
 				cached->has_dependents = true;
 		}
 		OwnershipCachePrefilled = true;

@@ -449,22 +449,23 @@ BEGIN
 		   AND (only_domain IS NULL OR x.src_domain = only_domain
 				OR x.dst_domain = only_domain)
 	),
-	-- each node's name computed once (regclass output is not free)
+	-- each node's name computed once (regclass output is not free); the
+	-- owned tables kept by their relkind, the edge ends whatever theirs:
+	-- one join with pg_class for all
 	nodes AS MATERIALIZED (
 		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
-		  FROM (SELECT rd.relid, rd.domain
-				  FROM rd
-				 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
-									  WHERE k.oid = rd.relid OFFSET 0) k
-				 WHERE k.relkind IN ('r', 'p', 'f', 'm')
-				   AND rd.via IN ('tag', 'inheritance')
-				   AND (only_domain IS NULL OR rd.domain = only_domain)
-				UNION
-				SELECT m.src, m.src_domain FROM mapped m
-				UNION
-				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
-		 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
-							  WHERE k.oid = u.rel OFFSET 0) c
+		  FROM (SELECT a.rel, a.domain, bool_or(a.edge) AS edge
+				  FROM (SELECT rd.relid, rd.domain, false
+						  FROM rd
+						 WHERE rd.via IN ('tag', 'inheritance')
+						   AND (only_domain IS NULL OR rd.domain = only_domain)
+						UNION ALL
+						SELECT m.src, m.src_domain, true FROM mapped m
+						UNION ALL
+						SELECT m.dst, m.dst_domain, true FROM mapped m) a(rel, domain, edge)
+				 GROUP BY a.rel, a.domain) u
+		  JOIN pg_class c ON c.oid = u.rel
+		 WHERE u.edge OR c.relkind IN ('r', 'p', 'f', 'm')
 	)
 	-- sorted and written out in C (src/report_graph.c)
 	SELECT migration_split.report_table_graph_text(fmt, n.rel, n.domain, n.relkind,
