@@ -121,6 +121,9 @@ static int	DomainNameCapacity = 0;
  */
 static bool OwnershipCachePrefilled = false;
 
+/* Lookups that had to resolve a relation, for the reports' heuristics. */
+uint64		ms_ownership_cache_misses = 0;
+
 /* Relcache invalidations received, for the bulk fill to detect them. */
 static uint64 OwnershipInvalidations = 0;
 
@@ -390,6 +393,7 @@ resolve_relation(Oid relid)
 	entry = hash_search(OwnershipCache, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
 		return entry;
+	ms_ownership_cache_misses++;
 
 	domain = lookup_explicit_tag(relid);
 	if (domain != MS_NO_DOMAIN)

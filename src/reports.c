@@ -740,6 +740,16 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/* Cache misses of one report_domain() call site before the bulk fill. */
+#define REPORT_DOMAIN_FILL_AFTER	2000
+
+/* State of one report_domain() call site (fn_extra), for one query. */
+typedef struct ReportDomainState
+{
+	uint64		misses_at_start;	/* ms_ownership_cache_misses then */
+	bool		filled;			/* ms_ownership_cache_prefill() called */
+} ReportDomainState;
+
 /*
  * report_domain(rel oid) RETURNS text
  *
@@ -748,19 +758,33 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
  * that is no relation (table_domain() raises an error then, which a join
  * over the catalogs must not).  A hash lookup once the cache is warm,
  * cheaper per row than joining every catalog row with the relation
- * domains.
+ * domains.  The cache is filled in bulk (ms_ownership_cache_prefill())
+ * only once the calls of one query have missed it REPORT_DOMAIN_FILL_AFTER
+ * times: a table missing from the cache costs a tag probe, a pg_class
+ * lookup that the report's regclass output needs anyway and a pg_inherits
+ * probe, cheaper in a new session than reading pg_class and pg_depend
+ * whole when a report asks about a few hundred tables (generic relations,
+ * loose foreign keys); the bulk fill wins when it asks about thousands, or
+ * about sequences (a pg_depend probe each).
  */
 Datum
 ms_report_domain(PG_FUNCTION_ARGS)
 {
 	MsDomainId	domain;
+	ReportDomainState *state = (ReportDomainState *) fcinfo->flinfo->fn_extra;
 
-	/* a report asks for most relations: fill the cache at once, once */
-	if (fcinfo->flinfo->fn_extra == NULL)
+	if (state == NULL)
+	{
+		state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(ReportDomainState));
+		state->misses_at_start = ms_ownership_cache_misses;
+		fcinfo->flinfo->fn_extra = state;
+	}
+	if (!state->filled &&
+		ms_ownership_cache_misses - state->misses_at_start > REPORT_DOMAIN_FILL_AFTER)
 	{
 		ms_ownership_cache_prefill();
-		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-														  sizeof(bool));
+		state->filled = true;
 	}
 	domain = ms_relation_domain(PG_GETARG_OID(0));
 
