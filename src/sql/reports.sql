@@ -14,6 +14,10 @@
 -- backend's ownership cache (report_domain(), report_relation_domains()):
 -- a hash lookup per catalog row once the cache is warm, so the cost is a
 -- pass over the catalogs the report reads, however many tables there are.
+-- A new session fills the cache in one pass over the ownership table,
+-- pg_class, pg_inherits and pg_depend when a report asks about all
+-- relations (report_relation_domains(), report_domain_sizes()) or about
+-- thousands (report_domain()), instead of a few index probes per relation.
 
 -- Names of columns given by number, as in pg_constraint.conkey.
 CREATE FUNCTION migration_split.column_names(rel pg_catalog.regclass,
