@@ -31,7 +31,7 @@ typedef int32 MsDomainId;
 
 /* ownership_cache.c */
 extern PGDLLIMPORT uint64 ms_ownership_generation;
-extern PGDLLIMPORT uint64 ms_ownership_cache_misses;
+extern PGDLLIMPORT uint64 ms_ownership_cache_depend_misses;
 extern MsDomainId ms_relation_domain(Oid relid);
 extern MsDomainId ms_relation_domain_uncached(Oid relid);
 extern Oid	ms_relation_owning_root(Oid relid);

@@ -121,8 +121,11 @@ static int	DomainNameCapacity = 0;
  */
 static bool OwnershipCachePrefilled = false;
 
-/* Lookups that had to resolve a relation, for the reports' heuristics. */
-uint64		ms_ownership_cache_misses = 0;
+/*
+ * Cache misses resolved through pg_depend (TOAST tables and sequences, the
+ * costly kind), for the reports to decide on a bulk fill.
+ */
+uint64		ms_ownership_cache_depend_misses = 0;
 
 /* Relcache invalidations received, for the bulk fill to detect them. */
 static uint64 OwnershipInvalidations = 0;
@@ -393,7 +396,6 @@ resolve_relation(Oid relid)
 	entry = hash_search(OwnershipCache, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
 		return entry;
-	ms_ownership_cache_misses++;
 
 	domain = lookup_explicit_tag(relid);
 	if (domain != MS_NO_DOMAIN)
@@ -403,7 +405,10 @@ resolve_relation(Oid relid)
 		char		relkind = get_rel_relkind(relid);
 
 		if (relkind == RELKIND_TOASTVALUE || relkind == RELKIND_SEQUENCE)
+		{
 			parent = owning_table_of(relid);
+			ms_ownership_cache_depend_misses++;
+		}
 		else if (get_rel_relispartition(relid))
 			parent = get_partition_parent(relid, true);
 		else if (relkind != '\0')

@@ -740,13 +740,16 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* Cache misses of one report_domain() call site before the bulk fill. */
-#define REPORT_DOMAIN_FILL_AFTER	2000
+/*
+ * Cache misses resolved through pg_depend in one report_domain() call site
+ * before the bulk fill.
+ */
+#define REPORT_DOMAIN_FILL_AFTER	500
 
 /* State of one report_domain() call site (fn_extra), for one query. */
 typedef struct ReportDomainState
 {
-	uint64		misses_at_start;	/* ms_ownership_cache_misses then */
+	uint64		misses_at_start;	/* ms_ownership_cache_depend_misses then */
 	bool		filled;			/* ms_ownership_cache_prefill() called */
 } ReportDomainState;
 
@@ -759,13 +762,13 @@ typedef struct ReportDomainState
  * over the catalogs must not).  A hash lookup once the cache is warm,
  * cheaper per row than joining every catalog row with the relation
  * domains.  The cache is filled in bulk (ms_ownership_cache_prefill())
- * only once the calls of one query have missed it REPORT_DOMAIN_FILL_AFTER
- * times: a table missing from the cache costs a tag probe, a pg_class
- * lookup that the report's regclass output needs anyway and a pg_inherits
- * probe, cheaper in a new session than reading pg_class and pg_depend
- * whole when a report asks about a few hundred tables (generic relations,
- * loose foreign keys); the bulk fill wins when it asks about thousands, or
- * about sequences (a pg_depend probe each).
+ * only once the calls of one query have resolved REPORT_DOMAIN_FILL_AFTER
+ * TOAST tables or sequences through pg_depend probes: a table missing from
+ * the cache costs a tag probe, a pg_class lookup that the report's
+ * regclass output needs anyway and a pg_inherits probe, no more in a new
+ * session than reading pg_class and pg_depend whole (foreign keys, generic
+ * relations ask about tables), while the bulk fill wins over a pg_depend
+ * probe per sequence (the sequence defaults of cross_domain_dependencies).
  */
 Datum
 ms_report_domain(PG_FUNCTION_ARGS)
@@ -777,11 +780,11 @@ ms_report_domain(PG_FUNCTION_ARGS)
 	{
 		state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 									   sizeof(ReportDomainState));
-		state->misses_at_start = ms_ownership_cache_misses;
+		state->misses_at_start = ms_ownership_cache_depend_misses;
 		fcinfo->flinfo->fn_extra = state;
 	}
 	if (!state->filled &&
-		ms_ownership_cache_misses - state->misses_at_start > REPORT_DOMAIN_FILL_AFTER)
+		ms_ownership_cache_depend_misses - state->misses_at_start > REPORT_DOMAIN_FILL_AFTER)
 	{
 		ms_ownership_cache_prefill();
 		state->filled = true;
