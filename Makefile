@@ -13,6 +13,7 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/reports.o \
+	src/report_graph.o \
 	src/monitor.o \
 	src/monitor_stats.o \
 	src/monitor_track.o \
@@ -55,6 +56,7 @@ REGRESS = \
 	fk_report \
 	dependencies_report \
 	domain_summary \
+	report_cache \
 	boundary_graph \
 	generic_relations \
 	loose_foreign_keys \

@@ -31,9 +31,11 @@ typedef int32 MsDomainId;
 
 /* ownership_cache.c */
 extern PGDLLIMPORT uint64 ms_ownership_generation;
+extern PGDLLIMPORT uint64 ms_ownership_cache_depend_misses;
 extern MsDomainId ms_relation_domain(Oid relid);
 extern MsDomainId ms_relation_domain_uncached(Oid relid);
 extern Oid	ms_relation_owning_root(Oid relid);
+extern void ms_ownership_cache_prefill(void);
 extern const char *ms_domain_name(MsDomainId id);
 extern MsDomainId ms_domain_id(const char *name, bool create);
 extern Oid	ms_owner_table_oid(void);

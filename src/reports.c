@@ -683,6 +683,7 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 
 	InitMaterializedSRF(fcinfo, 0);
+	ms_ownership_cache_prefill();
 
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "report_relation_domains",
@@ -740,6 +741,19 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Cache misses resolved through pg_depend in one report_domain() call site
+ * before the bulk fill.
+ */
+#define REPORT_DOMAIN_FILL_AFTER	500
+
+/* State of one report_domain() call site (fn_extra), for one query. */
+typedef struct ReportDomainState
+{
+	uint64		misses_at_start;	/* ms_ownership_cache_depend_misses then */
+	bool		filled;			/* ms_ownership_cache_prefill() called */
+} ReportDomainState;
+
+/*
  * report_domain(rel oid) RETURNS text
  *
  * The domain of one relation for the reports, from the ownership cache
@@ -747,12 +761,35 @@ ms_report_relation_domains(PG_FUNCTION_ARGS)
  * that is no relation (table_domain() raises an error then, which a join
  * over the catalogs must not).  A hash lookup once the cache is warm,
  * cheaper per row than joining every catalog row with the relation
- * domains.
+ * domains.  The cache is filled in bulk (ms_ownership_cache_prefill())
+ * only once the calls of one query have resolved REPORT_DOMAIN_FILL_AFTER
+ * TOAST tables or sequences through pg_depend probes: a table missing from
+ * the cache costs a tag probe, a pg_class lookup that the report's
+ * regclass output needs anyway and a pg_inherits probe, no more in a new
+ * session than reading pg_class and pg_depend whole (foreign keys, generic
+ * relations ask about tables), while the bulk fill wins over a pg_depend
+ * probe per sequence (the sequence defaults of cross_domain_dependencies).
  */
 Datum
 ms_report_domain(PG_FUNCTION_ARGS)
 {
-	MsDomainId	domain = ms_relation_domain(PG_GETARG_OID(0));
+	MsDomainId	domain;
+	ReportDomainState *state = (ReportDomainState *) fcinfo->flinfo->fn_extra;
+
+	if (state == NULL)
+	{
+		state = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(ReportDomainState));
+		state->misses_at_start = ms_ownership_cache_depend_misses;
+		fcinfo->flinfo->fn_extra = state;
+	}
+	if (!state->filled &&
+		ms_ownership_cache_depend_misses - state->misses_at_start > REPORT_DOMAIN_FILL_AFTER)
+	{
+		ms_ownership_cache_prefill();
+		state->filled = true;
+	}
+	domain = ms_relation_domain(PG_GETARG_OID(0));
 
 	if (domain == MS_NO_DOMAIN)
 		PG_RETURN_NULL();
@@ -798,6 +835,7 @@ ms_report_domain_sizes(PG_FUNCTION_ARGS)
 	int			ntotals = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
+	ms_ownership_cache_prefill();
 
 	classrel = table_open(RelationRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(classrel, 0, NULL);

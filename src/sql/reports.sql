@@ -14,6 +14,10 @@
 -- backend's ownership cache (report_domain(), report_relation_domains()):
 -- a hash lookup per catalog row once the cache is warm, so the cost is a
 -- pass over the catalogs the report reads, however many tables there are.
+-- A new session fills the cache in one pass over the ownership table,
+-- pg_class, pg_inherits and pg_depend when a report asks about all
+-- relations (report_relation_domains(), report_domain_sizes()) or about
+-- thousands (report_domain()), instead of a few index probes per relation.
 
 -- Names of columns given by number, as in pg_constraint.conkey.
 CREATE FUNCTION migration_split.column_names(rel pg_catalog.regclass,
@@ -145,7 +149,11 @@ COMMENT ON FUNCTION migration_split.function_writes(pg_catalog.regprocedure) IS
 -- report_domain(), a hash lookup per row, instead of joins with the
 -- relation domains; the catalogs are entered from their small ends (rules,
 -- the sequence dependencies of defaults, pg_inherits, the user triggers
--- read once) with index lookups into pg_class, never a scan of it.
+-- read once) with index lookups into pg_class, never a scan of it.  A
+-- default is deparsed without its table (pg_get_expr(adbin, 0)): one that
+-- calls nextval() reads no column, and opening the table would build a
+-- relcache entry (triggers included) per default, most of a new session's
+-- first run of this report.
 --@begin report_cross_domain_dependencies
 CREATE OR REPLACE FUNCTION migration_split.report_cross_domain_dependencies()
 RETURNS TABLE (kind pg_catalog.text, from_object pg_catalog.text,
@@ -262,7 +270,7 @@ report AS (
 		   sd.seqid::pg_catalog.regclass::pg_catalog.text,
 		   COALESCE(so.refobjid, sd.seqid)::pg_catalog.regclass,
 		   sd.sdomain,
-		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, sd.adrelid)
+		   'default ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(ad.adbin, 0)
 		   OPERATOR(pg_catalog.||)
 		   CASE WHEN so.refobjid IS NULL THEN '; the sequence is owned by no table'
 				ELSE '; the sequence is owned by ' OPERATOR(pg_catalog.||)
@@ -450,6 +458,18 @@ COMMENT ON VIEW migration_split.domain_crossings IS
 GRANT SELECT ON migration_split.domain_crossings TO PUBLIC;
 GRANT EXECUTE ON FUNCTION migration_split.report_domain_crossings() TO PUBLIC;
 
+-- The text of the table-level graph from its nodes and edges, in any
+-- order: sorted by name and written out as DOT or Mermaid in C (an ordered
+-- aggregate per column cost PostgreSQL a sort each).  Internal to
+-- report_table_graph().
+CREATE FUNCTION migration_split.report_table_graph_text(fmt pg_catalog.text,
+	n_rel pg_catalog.oid[], n_domain pg_catalog.text[], n_kind pg_catalog."char"[],
+	n_name pg_catalog.text[], e_src pg_catalog.oid[], e_dst pg_catalog.oid[],
+	e_style pg_catalog.text[], e_label pg_catalog.text[])
+RETURNS pg_catalog.text
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_table_graph_text';
+
 -- The table-level graph of boundary_graph(): domains as clusters (DOT) or
 -- subgraphs (Mermaid), tables as nodes, foreign keys as edges (grey inside
 -- a domain, bold red across domains) and the ties of
@@ -469,14 +489,6 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
 DECLARE
-	e_src		oid[];
-	e_dst		oid[];
-	e_style		text[];
-	e_label		text[];
-	n_rel		oid[];
-	n_domain	text[];
-	n_kind		"char"[];
-	n_name		text[];
 	result		text;
 BEGIN
 	-- Edges between graph nodes: every foreign key with an owned end, and
@@ -522,171 +534,35 @@ BEGIN
 		   AND (only_domain IS NULL OR x.src_domain = only_domain
 				OR x.dst_domain = only_domain)
 	),
-	-- each node's name computed once (regclass output is not free)
+	-- each node's name computed once (regclass output is not free); the
+	-- owned tables kept by their relkind, the edge ends whatever theirs:
+	-- one join with pg_class for all
 	nodes AS MATERIALIZED (
 		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
-		  FROM (SELECT rd.relid, rd.domain
-				  FROM rd
-				 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
-									  WHERE k.oid = rd.relid OFFSET 0) k
-				 WHERE k.relkind IN ('r', 'p', 'f', 'm')
-				   AND rd.via IN ('tag', 'inheritance')
-				   AND (only_domain IS NULL OR rd.domain = only_domain)
-				UNION
-				SELECT m.src, m.src_domain FROM mapped m
-				UNION
-				SELECT m.dst, m.dst_domain FROM mapped m) u(rel, domain)
-		 CROSS JOIN LATERAL (SELECT k.relkind FROM pg_class k
-							  WHERE k.oid = u.rel OFFSET 0) c
-	),
-	edges AS (
-		SELECT m.*, row_number() OVER (ORDER BY m.style COLLATE "C", s.name COLLATE "C",
-										t.name COLLATE "C", m.label COLLATE "C") AS ord
-		  FROM mapped m
-		  JOIN nodes s ON s.rel = m.src
-		  JOIN nodes t ON t.rel = m.dst
-	),
-	ordered_nodes AS (
-		SELECT n.*, row_number() OVER (ORDER BY n.domain COLLATE "C", n.name COLLATE "C") AS ord
-		  FROM nodes n
+		  FROM (SELECT a.rel, a.domain, bool_or(a.edge) AS edge
+				  FROM (SELECT rd.relid, rd.domain, false
+						  FROM rd
+						 WHERE rd.via IN ('tag', 'inheritance')
+						   AND (only_domain IS NULL OR rd.domain = only_domain)
+						UNION ALL
+						SELECT m.src, m.src_domain, true FROM mapped m
+						UNION ALL
+						SELECT m.dst, m.dst_domain, true FROM mapped m) a(rel, domain, edge)
+				 GROUP BY a.rel, a.domain) u
+		  JOIN pg_class c ON c.oid = u.rel
+		 WHERE u.edge OR c.relkind IN ('r', 'p', 'f', 'm')
 	)
-	SELECT e.src, e.dst, e.style, e.label, n.rel, n.domain, n.relkind, n.name
-	  INTO e_src, e_dst, e_style, e_label, n_rel, n_domain, n_kind, n_name
-	  FROM (SELECT array_agg(edges.src ORDER BY edges.ord) AS src,
-				   array_agg(edges.dst ORDER BY edges.ord) AS dst,
-				   array_agg(edges.style ORDER BY edges.ord) AS style,
-				   array_agg(edges.label ORDER BY edges.ord) AS label
-			  FROM edges) e,
-		   (SELECT array_agg(o.rel ORDER BY o.ord) AS rel,
-				   array_agg(o.domain ORDER BY o.ord) AS domain,
-				   array_agg(o.relkind ORDER BY o.ord) AS relkind,
-				   array_agg(o.name ORDER BY o.ord) AS name
-			  FROM ordered_nodes o) n;
-
-	IF fmt = 'dot' THEN
-		-- Quoted IDs: backslash and double quote escaped.
-		WITH n AS (
-			SELECT u.rel, u.domain, u.kind, u.ord,
-				   '"' || replace(replace(replace(u.name, '\', '\\'),
-										  '"', '\"'), E'\n', '\n') || '"' AS id
-			  FROM unnest(n_rel, n_domain, n_kind, n_name)
-				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
-		),
-		attrs AS (
-			SELECT n.*,
-				   CASE WHEN n.kind IN ('v', 'm') AND n.domain IS NULL
-						THEN ' [shape=ellipse, style=dashed]'
-						WHEN n.kind IN ('v', 'm') THEN ' [shape=ellipse]'
-						WHEN n.domain IS NULL THEN ' [style="rounded,dashed"]'
-						ELSE '' END AS attr
-			  FROM n
-		),
-		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
-			  FROM (SELECT a.domain,
-						   E'\tsubgraph "cluster_' || a.domain || E'" {\n'
-						   || E'\t\tlabel="' || a.domain || E'";\n'
-						   || string_agg(E'\t\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord)
-						   || E'\t}\n' AS body
-					  FROM attrs a
-					 WHERE a.domain IS NOT NULL
-					 GROUP BY a.domain) c
-		),
-		loose AS (
-			SELECT string_agg(E'\t' || a.id || a.attr || E';\n', '' ORDER BY a.ord) AS body
-			  FROM attrs a
-			 WHERE a.domain IS NULL
-		),
-		edges AS (
-			SELECT string_agg(E'\t' || s.id || ' -> ' || t.id
-							  || CASE e.style
-									WHEN 'fk' THEN ''
-									WHEN 'cross fk' THEN ' [color="#d62728", penwidth=2, label="'
-									ELSE ' [color="#ff7f0e", style=dashed, label="' END
-							  || CASE WHEN e.style = 'fk' THEN ''
-									ELSE replace(replace(replace(e.label, '\', '\\'), '"', '\"'),
-												 E'\n', '\n') || '"]' END
-							  || E';\n', '' ORDER BY e.ord) AS body
-			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS e(src, dst, style, label, ord)
-			  JOIN n s ON s.rel = e.src
-			  JOIN n t ON t.rel = e.dst
-		)
-		SELECT E'digraph migration_split {\n'
-			   || E'\tgraph [newrank=true, rankdir=LR, fontname="Helvetica"];\n'
-			   || E'\tnode [shape=box, style=rounded, fontname="Helvetica", fontsize=10];\n'
-			   || E'\tedge [color="#9e9e9e", fontname="Helvetica", fontsize=9];\n'
-			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
-			   || coalesce(edges.body, '') || E'}\n'
-		  INTO result
-		  FROM clusters, loose, edges;
-	ELSE
-		-- Mermaid: generated node IDs; labels quoted, with #, ", < and >
-		-- written as entities.
-		WITH n AS (
-			SELECT u.rel, u.domain, u.kind, 'n' || u.ord AS id,
-				   '"' || replace(replace(replace(replace(replace(u.name,
-						'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'), E'\n', ' ')
-				   || '"' AS label,
-				   u.ord
-			  FROM unnest(n_rel, n_domain, n_kind, n_name)
-				   WITH ORDINALITY AS u(rel, domain, kind, name, ord)
-		),
-		decl AS (
-			SELECT n.*,
-				   n.id || CASE WHEN n.kind IN ('v', 'm') THEN '([' || n.label || '])'
-								ELSE '[' || n.label || ']' END AS text
-			  FROM n
-		),
-		clusters AS (
-			SELECT string_agg(c.body, '' ORDER BY c.domain COLLATE "C") AS body
-			  FROM (SELECT d.domain,
-						   '    subgraph d_' || d.domain || ' ["' || d.domain || E'"]\n'
-						   || string_agg('        ' || d.text || E'\n', '' ORDER BY d.ord)
-						   || E'    end\n' AS body
-					  FROM decl d
-					 WHERE d.domain IS NOT NULL
-					 GROUP BY d.domain) c
-		),
-		loose AS (
-			SELECT string_agg('    ' || d.text || E'\n', '' ORDER BY d.ord) AS body,
-				   string_agg(d.id, ',' ORDER BY d.ord) AS ids
-			  FROM decl d
-			 WHERE d.domain IS NULL
-		),
-		e AS (
-			SELECT u.*, s.id AS sid, t.id AS tid
-			  FROM unnest(e_src, e_dst, e_style, e_label) WITH ORDINALITY AS u(src, dst, style, label, ord)
-			  JOIN n s ON s.rel = u.src
-			  JOIN n t ON t.rel = u.dst
-		),
-		edges AS (
-			SELECT string_agg('    ' || e.sid
-							  || CASE e.style WHEN 'fk' THEN ' --> '
-									WHEN 'cross fk' THEN ' ==>|' ELSE ' -.->|' END
-							  || CASE WHEN e.style = 'fk' THEN ''
-									ELSE '"' || replace(replace(replace(replace(replace(e.label,
-										'#', '#35;'), '"', '#quot;'), '<', '#lt;'), '>', '#gt;'),
-										E'\n', ' ') || '"| ' END
-							  || e.tid || E'\n', '' ORDER BY e.ord) AS body,
-				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
-					 FILTER (WHERE e.style = 'cross fk') AS cross_fks,
-				   string_agg((e.ord - 1)::text, ',' ORDER BY e.ord)
-					 FILTER (WHERE e.style = 'dependency') AS dependencies
-			  FROM e
-		)
-		SELECT E'flowchart LR\n'
-			   || coalesce(clusters.body, '') || coalesce(loose.body, '')
-			   || coalesce(edges.body, '')
-			   || coalesce('    linkStyle ' || edges.cross_fks
-						   || E' stroke:#d62728,stroke-width:2px\n', '')
-			   || coalesce('    linkStyle ' || edges.dependencies
-						   || E' stroke:#ff7f0e\n', '')
-			   || CASE WHEN loose.ids IS NULL THEN ''
-					   ELSE E'    classDef unowned stroke-dasharray:5 5\n'
-							|| '    class ' || loose.ids || E' unowned\n' END
-		  INTO result
-		  FROM clusters, loose, edges;
-	END IF;
+	-- sorted and written out in C (src/report_graph.c)
+	SELECT migration_split.report_table_graph_text(fmt, n.rel, n.domain, n.relkind,
+												   n.name, e.src, e.dst, e.style,
+												   e.label)
+	  INTO result
+	  FROM (SELECT array_agg(m.src) AS src, array_agg(m.dst) AS dst,
+				   array_agg(m.style) AS style, array_agg(m.label) AS label
+			  FROM mapped m) e,
+		   (SELECT array_agg(nodes.rel) AS rel, array_agg(nodes.domain) AS domain,
+				   array_agg(nodes.relkind) AS relkind, array_agg(nodes.name) AS name
+			  FROM nodes) n;
 
 	RETURN result;
 END
@@ -879,5 +755,8 @@ COMMENT ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.t
 
 GRANT EXECUTE ON FUNCTION migration_split.boundary_graph(pg_catalog.text, pg_catalog.text, pg_catalog.text),
 	migration_split.report_domain_graph(pg_catalog.text, pg_catalog.text),
-	migration_split.report_table_graph(pg_catalog.text, pg_catalog.text) TO PUBLIC;
+	migration_split.report_table_graph(pg_catalog.text, pg_catalog.text),
+	migration_split.report_table_graph_text(pg_catalog.text, pg_catalog.oid[],
+		pg_catalog.text[], pg_catalog."char"[], pg_catalog.text[], pg_catalog.oid[],
+		pg_catalog.oid[], pg_catalog.text[], pg_catalog.text[]) TO PUBLIC;
 --@end crossings_and_graphs
