@@ -34,6 +34,7 @@ relmap_free_contents(ApplyRel *r)
 		UpdStmt    *next = u->next;
 
 		pg_free(u->sig);
+		pg_free(u->cols);
 		pg_free(u);
 		u = next;
 	}
@@ -42,6 +43,8 @@ relmap_free_contents(ApplyRel *r)
 	pg_free(r->qcols);
 	pg_free(r->skip);
 	pg_free(r->keypos);
+	pg_free(r->arraytype);
+	pg_free(r->delim);
 	pg_free(r->keytype);
 	pg_free(r->schema);
 	pg_free(r->table);
