@@ -61,6 +61,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include "catalog/pg_type_d.h"
 #include "common/logging.h"
 
 #include "job.h"
@@ -582,7 +583,12 @@ apply_relation(ApplyWorker *w, Message *m)
 	params[0] = job_target_schema_for(w->opts, m->table);
 	params[1] = m->table;
 	res = pipe_query(w, "SELECT a.attname, a.attgenerated <> '',"
-					 " CASE WHEN t.typcategory <> 'A' THEN t.typarray ELSE 0 END, t.typdelim"
+					 " CASE WHEN t.typcategory <> 'A' THEN t.typarray ELSE 0 END,"
+					 " CASE WHEN t.typcategory <> 'A' THEN t.typdelim ELSE ',' END,"
+					 " CASE WHEN t.typcategory = 'A' AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast k"
+					 "  WHERE k.castsource = 'pg_catalog.text'::pg_catalog.regtype"
+					 "  AND k.casttarget IN (t.oid, t.typbasetype))"
+					 "  THEN pg_catalog.format_type(a.atttypid, NULL) END"
 					 " FROM pg_catalog.pg_attribute a"
 					 " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
@@ -640,6 +646,7 @@ apply_relation(ApplyWorker *w, Message *m)
 	r->keypos = pg_malloc0(sizeof(int) * (m->ncolumns + 1));
 	r->arraytype = pg_malloc0(sizeof(unsigned int) * (m->ncolumns + 1));
 	r->delim = pg_malloc0(sizeof(char) * (m->ncolumns + 1));
+	r->castname = pg_malloc0(sizeof(char *) * (m->ncolumns + 1));
 	for (i = 0; i < m->ncolumns; i++)
 	{
 		MsgColumn  *c = &m->columns[i];
@@ -659,6 +666,8 @@ apply_relation(ApplyWorker *w, Message *m)
 				r->skip[i] = PQgetvalue(res, j, 1)[0] == 't';
 				r->arraytype[i] = (unsigned int) strtoul(PQgetvalue(res, j, 2), NULL, 10);
 				r->delim[i] = PQgetvalue(res, j, 3)[0];
+				if (!PQgetisnull(res, j, 4))
+					r->castname[i] = pg_strdup(PQgetvalue(res, j, 4));
 			}
 		if (!found)
 		{
@@ -1066,10 +1075,14 @@ apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
  * The prepared UPDATE for the columns m sets (its unchanged TOAST columns
  * left out, see the file header), created and prepared on first use.  It
  * may be sent as a run (run_flush_update) when it sets at least one column
- * and every value it sends has an array type on the target: a column whose
- * type is an array itself (arrays of arrays do not exist) or has no array
- * type is applied one row at a time, and so is every table of replica
- * identity full, whose rows have no key to join on.
+ * and every value it sends can go in an array parameter: a column of a
+ * type with an array type goes in that array type; one whose type is an
+ * array itself (or a domain over one: arrays of arrays do not exist) goes
+ * in a text array, each element cast to the column's type, which reads it
+ * with the array's input function as the per-row parameter is read (unless
+ * a cast from text to that type exists).  A column of a type without an
+ * array type makes the statement per-row, and so does replica identity
+ * full, whose rows have no key to join on.
  */
 static UpdStmt *
 update_statement(ApplyWorker *w, ApplyRel *r, Message *m, ApplyResult *rc)
@@ -1122,7 +1135,8 @@ update_statement(ApplyWorker *w, ApplyRel *r, Message *m, ApplyResult *rc)
 	u->set_ok = r->replident != 'f' && r->nkey > 0 && u->nset > 0 &&
 		u->width <= RUN_VALUES / 2;
 	for (i = 0; i < u->width && u->set_ok; i++)
-		if (r->arraytype == NULL || r->arraytype[u->cols[i]] == 0)
+		if (r->arraytype == NULL ||
+			(r->arraytype[u->cols[i]] == 0 && r->castname[u->cols[i]] == NULL))
 			u->set_ok = false;
 
 	initPQExpBuffer(&sql);
@@ -1264,11 +1278,11 @@ apply_update_one(ApplyWorker *w, ApplyRel *r, UpdStmt *u, const char *const *val
 
 /*
  * Send a run of updates as one statement: the rows' values go as one array
- * parameter per column, typed as the target column's array type, so that
- * each element is read by the column type's input function just as the
- * per-row statement's parameter is (domains check their constraints,
- * session settings such as DateStyle apply alike); NULL elements are
- * NULLs.  The rows join the table on the key (distinct keys, see
+ * parameter per column, typed as the target column's array type (a text
+ * array for array types, see update_statement), so that each element is
+ * read by the column type's input function just as the per-row statement's
+ * parameter is (domains check their constraints, session settings such as
+ * DateStyle apply alike); NULL elements are NULLs.  The rows join the table on the key (distinct keys, see
  * run_add_update).  The statement returns the first row (by its place in
  * the run) whose key did not match exactly one target row, with the count,
  * which check_result reports as the per-row statement's row count would
@@ -1295,7 +1309,8 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 		appendPQExpBufferStr(&sql, "WITH ms_v AS MATERIALIZED (SELECT * FROM ROWS FROM (");
 		for (j = 0; j < width; j++)
 		{
-			types[j] = (Oid) r->arraytype[u->cols[j]];
+			/* text elements of an array type's column are cast below */
+			types[j] = r->arraytype[u->cols[j]] ? (Oid) r->arraytype[u->cols[j]] : TEXTARRAYOID;
 			appendPQExpBuffer(&sql, "%spg_catalog.unnest($%d)", j ? ", " : "", j + 1);
 		}
 		appendPQExpBufferStr(&sql, ") WITH ORDINALITY AS ms_r(");
@@ -1303,11 +1318,19 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 			appendPQExpBuffer(&sql, "p%d, ", j + 1);
 		appendPQExpBuffer(&sql, "o)), ms_u AS (UPDATE %s AS ms_t SET ", r->qname);
 		for (j = 0; j < u->nset; j++)
+		{
 			appendPQExpBuffer(&sql, "%s%s = ms_v.p%d", j ? ", " : "", r->qcols[u->cols[j]], j + 1);
+			if (r->arraytype[u->cols[j]] == 0)
+				appendPQExpBuffer(&sql, "::%s", r->castname[u->cols[j]]);
+		}
 		appendPQExpBufferStr(&sql, " FROM ms_v WHERE ");
 		for (j = u->nset; j < width; j++)
+		{
 			appendPQExpBuffer(&sql, "%sms_t.%s = ms_v.p%d", j > u->nset ? " AND " : "",
 							  r->qcols[u->cols[j]], j + 1);
+			if (r->arraytype[u->cols[j]] == 0)
+				appendPQExpBuffer(&sql, "::%s", r->castname[u->cols[j]]);
+		}
 		appendPQExpBufferStr(&sql, " RETURNING ms_v.o)"
 							 " SELECT ms_v.o, pg_catalog.count(ms_u.o) FROM ms_v"
 							 " LEFT JOIN ms_u ON ms_u.o OPERATOR(pg_catalog.=) ms_v.o"
@@ -1347,6 +1370,8 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 		params[j] = arrs[j].data;
 	}
 	rc = PQsendQueryPrepared(w->conn, u->run_name, width, params, NULL, NULL, 0);
+	pg_log_debug("worker %d: %d updates of table \"%s.%s\" in one statement",
+				 w->id, n, r->schema, r->table);
 	for (j = 0; j < width; j++)
 		termPQExpBuffer(&arrs[j]);
 	pg_free(arrs);

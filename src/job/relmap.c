@@ -39,7 +39,12 @@ relmap_free_contents(ApplyRel *r)
 		u = next;
 	}
 	for (i = 0; i < r->ncols; i++)
+	{
 		pg_free(r->qcols[i]);
+		if (r->castname)
+			pg_free(r->castname[i]);
+	}
+	pg_free(r->castname);
 	pg_free(r->qcols);
 	pg_free(r->skip);
 	pg_free(r->keypos);

@@ -55,7 +55,9 @@ typedef struct ApplyRel
 	char		replident;
 	unsigned int *arraytype;	/* target column's array type for a run's
 								 * parameter, 0: none usable */
-	char	   *delim;			/* its elements' delimiter */
+	char	  **castname;		/* else the type a text element is cast to
+								 * (an array type), or NULL: no runs */
+	char	   *delim;			/* the parameter's element delimiter */
 	unsigned long long sync_lsn;
 	int			version;
 	bool		ins_ready;
