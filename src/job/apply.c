@@ -1185,20 +1185,54 @@ update_changes_key(ApplyRel *r, Message *m)
 	return false;
 }
 
-/* Whether the run of updates already holds a row with m's old key. */
-static bool
-run_has_key(ApplyWorker *w, Message *m)
+/* FNV-1a hash of a key's values (NULL hashes as a value of its own) */
+static unsigned int
+key_hash(char *const *key, int nkey)
 {
-	UpdStmt    *u = w->run.upd;
-	int			row;
+	unsigned int h = 2166136261u;
 	int			k;
 
-	for (row = 0; row < w->run.n; row++)
+	for (k = 0; k < nkey; k++)
 	{
-		char	  **key = w->run.vals + row * u->width + u->nset;
-		bool		same = true;
+		const unsigned char *c = (const unsigned char *) key[k];
 
-		for (k = 0; k < u->width - u->nset && same; k++)
+		if (c == NULL)
+			h = (h ^ 0xff) * 16777619u;
+		else
+			for (; *c; c++)
+				h = (h ^ *c) * 16777619u;
+		h = (h ^ 0xfe) * 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Whether the run of updates already holds a row with m's old key; if not,
+ * the slot where the row about to be added (w->run.n) goes, in *slot.  The
+ * run's keys are in an open-addressing hash (key_slots) filled as rows are
+ * added.
+ */
+static bool
+run_has_key(ApplyWorker *w, Message *m, int *slot)
+{
+	UpdStmt    *u = w->run.upd;
+	int			nkey = u->width - u->nset;
+	unsigned int i = key_hash(m->keyvals, nkey) & (RUN_KEY_SLOTS - 1);
+
+	for (;; i = (i + 1) & (RUN_KEY_SLOTS - 1))
+	{
+		int			row = w->run.key_slots[i] - 1;
+		char	  **key;
+		bool		same = true;
+		int			k;
+
+		if (row < 0)
+		{
+			*slot = i;
+			return false;
+		}
+		key = w->run.vals + row * u->width + u->nset;
+		for (k = 0; k < nkey && same; k++)
 		{
 			const char *a = key[k];
 			const char *b = m->keyvals[k];
@@ -1209,7 +1243,6 @@ run_has_key(ApplyWorker *w, Message *m)
 		if (same)
 			return true;
 	}
-	return false;
 }
 
 /*
@@ -1223,12 +1256,13 @@ run_add_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, Message *m)
 {
 	int			max_rows = Min(UPD_RUN_MAX, RUN_VALUES / u->width);
 	int			rc;
+	int			slot = -1;
 	int			k;
 	int			i;
 
 	if (w->run.n > 0 &&
 		(w->run.rel != r || w->run.action != 'U' || w->run.upd != u ||
-		 w->run.n >= max_rows || run_has_key(w, m)))
+		 w->run.n >= max_rows || run_has_key(w, m, &slot)))
 	{
 		if ((rc = run_flush(w)) != APPLY_OK)
 			return rc;
@@ -1240,6 +1274,8 @@ run_add_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, Message *m)
 		w->run.row_lsn = pg_malloc(sizeof(unsigned long long) * UPD_RUN_MAX);
 		w->run.row_xid = pg_malloc(sizeof(unsigned long long) * UPD_RUN_MAX);
 	}
+	if (w->run.key_slots == NULL)
+		w->run.key_slots = pg_malloc(sizeof(int) * RUN_KEY_SLOTS);
 	if (w->run.n == 0)
 	{
 		w->run.rel = r;
@@ -1247,7 +1283,12 @@ run_add_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, Message *m)
 		w->run.upd = u;
 		w->run.first_lsn = w->xact.commit_lsn;
 		w->run.first_xid = w->xact.xid;
+		memset(w->run.key_slots, 0, sizeof(int) * RUN_KEY_SLOTS);
+		slot = key_hash(m->keyvals, r->nkey) & (RUN_KEY_SLOTS - 1);
 	}
+	else if (slot < 0)
+		(void) run_has_key(w, m, &slot);
+	w->run.key_slots[slot] = w->run.n + 1;
 	k = w->run.n * u->width;
 	for (i = 0; i < u->nset; i++)
 	{
@@ -1306,17 +1347,20 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 		Oid		   *types = pg_malloc(sizeof(Oid) * width);
 
 		initPQExpBuffer(&sql);
-		appendPQExpBufferStr(&sql, "WITH ms_v AS MATERIALIZED (SELECT * FROM ROWS FROM (");
+		/*
+		 * The set-returning functions in the select list run in lockstep
+		 * (unlike ROWS FROM, they do not expand a composite type's value
+		 * into its fields).
+		 */
+		appendPQExpBufferStr(&sql, "WITH ms_v AS MATERIALIZED (SELECT ");
 		for (j = 0; j < width; j++)
 		{
 			/* text elements of an array type's column are cast below */
 			types[j] = r->arraytype[u->cols[j]] ? (Oid) r->arraytype[u->cols[j]] : TEXTARRAYOID;
-			appendPQExpBuffer(&sql, "%spg_catalog.unnest($%d)", j ? ", " : "", j + 1);
+			appendPQExpBuffer(&sql, "pg_catalog.unnest($%d) AS p%d, ", j + 1, j + 1);
 		}
-		appendPQExpBufferStr(&sql, ") WITH ORDINALITY AS ms_r(");
-		for (j = 0; j < width; j++)
-			appendPQExpBuffer(&sql, "p%d, ", j + 1);
-		appendPQExpBuffer(&sql, "o)), ms_u AS (UPDATE %s AS ms_t SET ", r->qname);
+		appendPQExpBuffer(&sql, "pg_catalog.generate_subscripts($1, 1) AS o),"
+						  " ms_u AS (UPDATE %s AS ms_t SET ", r->qname);
 		for (j = 0; j < u->nset; j++)
 		{
 			appendPQExpBuffer(&sql, "%s%s = ms_v.p%d", j ? ", " : "", r->qcols[u->cols[j]], j + 1);
@@ -2085,6 +2129,8 @@ apply_reset(ApplyWorker *w)
 	pg_free(w->run.vals);
 	pg_free(w->run.row_lsn);
 	pg_free(w->run.row_xid);
+	pg_free(w->run.key_slots);
+	w->run.key_slots = NULL;
 	w->run.vals = NULL;
 	w->run.row_lsn = w->run.row_xid = NULL;
 	batch_clear(w);

@@ -118,6 +118,8 @@ typedef struct ApplyBatch
 #define UPD_RUN_MAX RELMAP_UPD_RUN_MAX
 /* values a run holds at most */
 #define RUN_VALUES 65536
+/* slots of the hash of a run's keys (a power of 2, > 2 * UPD_RUN_MAX) */
+#define RUN_KEY_SLOTS 1024
 
 /*
  * The coalescer: a run of inserts into one table, of deletes from one
@@ -137,6 +139,7 @@ typedef struct Coalescer
 	unsigned long long first_xid;
 	unsigned long long *row_lsn;	/* U: each row's source commit LSN */
 	unsigned long long *row_xid;	/* U: and xid */
+	int		   *key_slots;		/* U: row + 1 by hash of its key, 0: free */
 } Coalescer;
 
 /* The source transaction a worker is receiving. */

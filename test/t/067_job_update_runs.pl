@@ -3,7 +3,8 @@
 # run_flush_update).  Pins what such a run must keep of the per-row
 # semantics: unchanged TOAST columns are not overwritten, NULL to a value and
 # back, values the array literal must quote (NULL as text, quotes,
-# backslashes, braces, delimiters, a box whose array delimiter is ';'), a
+# backslashes, braces, delimiters, a box whose array delimiter is ';', a
+# composite value), a
 # domain column (its check still applies), array columns (their values
 # sent as text and cast), a key with a custom collation,
 # a replica identity full table with identical rows, an update changing the
@@ -36,8 +37,9 @@ $src->safe_psql('postgres', q{
 CREATE EXTENSION migration_split;
 CREATE DOMAIN posint AS int CHECK (VALUE > 0);
 CREATE COLLATION mycoll FROM "C";
+CREATE TYPE pair AS (x int, y text);
 CREATE TABLE t (id int PRIMARY KEY, a int, b text, big text, d posint, l int[], arr text[],
-	f float8, ts timestamptz, bx box);
+	f float8, ts timestamptz, bx box, pr pair);
 ALTER TABLE t ALTER COLUMN big SET STORAGE EXTERNAL;
 CREATE TABLE ck (k text COLLATE mycoll PRIMARY KEY, v int);
 CREATE TABLE rf (a int, b text);
@@ -45,7 +47,7 @@ ALTER TABLE rf REPLICA IDENTITY FULL;
 INSERT INTO migration_split.domains (domain) VALUES ('d');
 INSERT INTO migration_split.ownership (rel, domain) VALUES ('t', 'd'), ('ck', 'd'), ('rf', 'd');
 INSERT INTO t SELECT i, i, 'b' || i, repeat(md5(i::text), 300), i, ARRAY[i, i + 1], ARRAY['x', NULL],
-	i / 3.0, '2026-01-02 03:04:05.678+00', '(1,1),(0,0)' FROM generate_series(1, 200) i;
+	i / 3.0, '2026-01-02 03:04:05.678+00', '(1,1),(0,0)', ROW(i, 'p,q')::pair FROM generate_series(1, 200) i;
 INSERT INTO ck SELECT k, 0 FROM unnest(ARRAY['a,b', 'c"d', 'e\f', '{g}', ' h ', 'NULL', '', 'i;j']) k;
 INSERT INTO rf VALUES (1, 'x'), (1, 'x'), (2, 'y');
 });
@@ -86,7 +88,7 @@ $src->safe_psql('postgres', q{
 UPDATE t SET a = NULL, b = NULL WHERE id <= 50;
 UPDATE t SET b = CASE id % 5 WHEN 0 THEN 'NULL' WHEN 1 THEN '' WHEN 2 THEN 'q"u\o,t{e}'
 	WHEN 3 THEN ' sp ' ELSE 'x;y' END, f = -id / 7.0, ts = ts + id * interval '1 hour',
-	bx = box(point(id, id), point(0, 0.1)) WHERE id <= 50;
+	bx = box(point(id, id), point(0, 0.1)), pr = ROW(-id, E'"{x}"')::pair WHERE id <= 50;
 UPDATE t SET a = id * 2 WHERE id BETWEEN 11 AND 50;
 UPDATE ck SET v = length(k) + 1;
 });
@@ -190,8 +192,8 @@ like($err, qr/could not apply UPDATE on table "public\.t" \(source commit LSN [0
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM d.t WHERE id BETWEEN 131 AND 140 AND a = 0'), '0',
 	'nothing of the failed transaction committed');
 $tgt->safe_psql('postgres', q{INSERT INTO d.t SELECT * FROM (VALUES (137)) v(id)});
-$tgt->safe_psql('postgres', q{UPDATE d.t SET (a, b, big, d, l, arr, f, ts, bx) =
-	(SELECT a, b, big, d, l, arr, f, ts, bx FROM d.t WHERE id = 136) WHERE id = 137});
+$tgt->safe_psql('postgres', q{UPDATE d.t SET (a, b, big, d, l, arr, f, ts, bx, pr) =
+	(SELECT a, b, big, d, l, arr, f, ts, bx, pr FROM d.t WHERE id = 136) WHERE id = 137});
 ($code, $err) = stream();
 is($code, 0, 'stream after the row was restored') or diag($err);
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM d.t WHERE id BETWEEN 121 AND 140 AND a = 0'), '20',
