@@ -16,13 +16,16 @@
  * apply_relation, handle_change, handle_truncate, handle_ownership).  All
  * the worker's state is in its ApplyWorker: the relation map (relmap.c),
  * the pipeline of statements sent but not yet checked (TargetPipeline),
- * the batch and the insert/delete coalescer (Coalescer).
+ * the batch and the coalescer of runs of changes (Coalescer).
  *
  * Statements are prepared once per relation (and per set of unchanged TOAST
  * columns for UPDATE) and sent in libpq pipeline mode: the worker does not
  * wait for one change to be applied before sending the next.  Runs of
  * inserts into one table become one multi-row INSERT, runs of deletes by a
- * one-column key one DELETE ... = ANY (array) whose row count is checked.
+ * one-column key one DELETE ... = ANY (array) whose row count is checked,
+ * runs of updates of one table that set the same columns and keep their
+ * key one UPDATE ... FROM the rows' values in arrays, which names the
+ * first row that did not match exactly one target row (run_flush_update).
  * Results are checked in order at every synchronisation point; an error,
  * or an UPDATE or DELETE that finds no row, stops the job with the table
  * and the source LSN, and the batch is rolled back.  The check happens
@@ -259,7 +262,7 @@ wait_for_result(ApplyWorker *w)
 
 /*
  * Read results of the oldest queued statements, in order, until at most
- * "keep" are outstanding.  Without a Sync, a Flush request makes the server
+ * "keep" are outstanding, holding at most "keep_rows" changes.  Without a Sync, a Flush request makes the server
  * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
  * an error the session ends, so the rest of the queue does not matter.
  */
@@ -272,11 +275,11 @@ pending_release(Pending *p)
 }
 
 static ApplyResult
-consume_results(ApplyWorker *w, int keep, bool flush_request)
+consume_results(ApplyWorker *w, int keep, long keep_rows, bool flush_request)
 {
 	if (flush_request && (PQsendFlushRequest(w->conn) != 1 || PQflush(w->conn) < 0))
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
-	while (w->pipe.n > keep)
+	while (w->pipe.n > keep || w->pipe.rows > keep_rows)
 	{
 		Pending    *p = &w->pipe.pending[w->pipe.head];
 		PGresult   *res = wait_for_result(w) ? PQgetResult(w->conn) : NULL;
@@ -298,6 +301,7 @@ consume_results(ApplyWorker *w, int keep, bool flush_request)
 			PQclear(extra);
 		w->pipe.head = (w->pipe.head + 1) % PENDING_RING;
 		w->pipe.n--;
+		w->pipe.rows -= p->nrows;
 		if (rc != APPLY_OK)
 			return rc;
 	}
@@ -324,7 +328,7 @@ pipe_sync_wait(ApplyWorker *w)
 	PGresult   *res;
 	int			rc;
 
-	if ((rc = consume_results(w, 0, false)) != APPLY_OK)
+	if ((rc = consume_results(w, 0, 0, false)) != APPLY_OK)
 		return rc;
 	for (;;)
 	{
@@ -364,9 +368,11 @@ send_ok(ApplyWorker *w, int ok)
 {
 	if (ok != 1)
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	/* the statement just queued, with its final row count */
+	w->pipe.rows += w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].nrows;
 	/* keep the queue bounded without ever letting the target run dry */
-	if (w->pipe.n >= MAX_PENDING)
-		return consume_results(w, MAX_PENDING / 4, true);
+	if (w->pipe.n >= MAX_PENDING || w->pipe.rows >= MAX_PENDING_ROWS)
+		return consume_results(w, MAX_PENDING / 4, MAX_PENDING_ROWS / 2, true);
 	return APPLY_OK;
 }
 
@@ -2151,6 +2157,7 @@ apply_reset(ApplyWorker *w)
 		w->pipe.n--;
 	}
 	w->pipe.head = 0;
+	w->pipe.rows = 0;
 	if (w->conn)
 		PQfinish(w->conn);
 	w->conn = NULL;

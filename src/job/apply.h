@@ -81,8 +81,14 @@ typedef struct Pending
 	unsigned long long *row_xid;
 } Pending;
 
-/* statements sent but not yet checked: at most MAX_PENDING */
+/*
+ * statements sent but not yet checked: at most MAX_PENDING, holding at most
+ * MAX_PENDING_ROWS changes (a run is one statement of many changes; the
+ * bound keeps what waits in the sockets, where a send blocks without the
+ * wait hook, as small as with one statement per change)
+ */
 #define MAX_PENDING 2000
+#define MAX_PENDING_ROWS 2000
 #define PENDING_RING (MAX_PENDING + 16)
 
 /* The libpq pipeline of a worker: statements whose results are unread. */
@@ -91,6 +97,7 @@ typedef struct TargetPipeline
 	Pending		pending[PENDING_RING];
 	int			head;
 	int			n;
+	long		rows;			/* changes in them */
 } TargetPipeline;
 
 /*
