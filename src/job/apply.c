@@ -260,12 +260,7 @@ wait_for_result(ApplyWorker *w)
 	}
 }
 
-/*
- * Read results of the oldest queued statements, in order, until at most
- * "keep" are outstanding, holding at most "keep_rows" changes.  Without a Sync, a Flush request makes the server
- * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
- * an error the session ends, so the rest of the queue does not matter.
- */
+/* Free what a checked statement's Pending owns (a run's row LSNs). */
 static void
 pending_release(Pending *p)
 {
@@ -274,6 +269,13 @@ pending_release(Pending *p)
 	p->row_lsn = p->row_xid = NULL;
 }
 
+/*
+ * Read results of the oldest queued statements, in order, until at most
+ * "keep" are outstanding, holding at most "keep_rows" changes.  Without a
+ * Sync, a Flush request makes the server send what it has.  Returns
+ * APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after an error the session ends,
+ * so the rest of the queue does not matter.
+ */
 static ApplyResult
 consume_results(ApplyWorker *w, int keep, long keep_rows, bool flush_request)
 {
