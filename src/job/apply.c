@@ -16,13 +16,16 @@
  * apply_relation, handle_change, handle_truncate, handle_ownership).  All
  * the worker's state is in its ApplyWorker: the relation map (relmap.c),
  * the pipeline of statements sent but not yet checked (TargetPipeline),
- * the batch and the insert/delete coalescer (Coalescer).
+ * the batch and the coalescer of runs of changes (Coalescer).
  *
  * Statements are prepared once per relation (and per set of unchanged TOAST
  * columns for UPDATE) and sent in libpq pipeline mode: the worker does not
  * wait for one change to be applied before sending the next.  Runs of
  * inserts into one table become one multi-row INSERT, runs of deletes by a
- * one-column key one DELETE ... = ANY (array) whose row count is checked.
+ * one-column key one DELETE ... = ANY (array) whose row count is checked,
+ * runs of updates of one table that set the same columns and keep their
+ * key one UPDATE ... FROM the rows' values in arrays, which names the
+ * first row that did not match exactly one target row (run_flush_update).
  * Results are checked in order at every synchronisation point; an error,
  * or an UPDATE or DELETE that finds no row, stops the job with the table
  * and the source LSN, and the batch is rolled back.  The check happens
@@ -61,6 +64,7 @@
 #include <sys/select.h>
 #include <time.h>
 
+#include "catalog/pg_type_d.h"
 #include "common/logging.h"
 
 #include "job.h"
@@ -173,6 +177,18 @@ check_result(ApplyWorker *w, Pending *p, PGresult *res)
 						job_result_error(res));
 		return fail(w, APPLY_STOP, EXIT_APPLY, "target: %s", job_result_error(res));
 	}
+	if (st == PGRES_TUPLES_OK && p->row_lsn != NULL && PQntuples(res) > 0)
+	{
+		/* a run of updates: the first row that did not match exactly once */
+		int			row = atoi(PQgetvalue(res, 0, 0)) - 1;
+
+		if (row < 0 || row >= p->nrows)
+			return fail(w, APPLY_STOP, EXIT_APPLY, "target: run of updates reported row %s of %d",
+						PQgetvalue(res, 0, 0), p->nrows);
+		return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply UPDATE on table \"%s.%s\" (source commit LSN %s, xid %llu): %s rows match the old key on the target",
+					p->rel->schema, p->rel->table, lsn_format(p->row_lsn[row], lsnbuf),
+					p->row_xid[row], PQgetvalue(res, 0, 1));
+	}
 	if (st == PGRES_COMMAND_OK && p->expect_rows > 0 && atoi(PQcmdTuples(res)) != p->expect_rows)
 	{
 		char		lsnbuf2[32];
@@ -244,18 +260,28 @@ wait_for_result(ApplyWorker *w)
 	}
 }
 
+/* Free what a checked statement's Pending owns (a run's row LSNs). */
+static void
+pending_release(Pending *p)
+{
+	pg_free(p->row_lsn);
+	pg_free(p->row_xid);
+	p->row_lsn = p->row_xid = NULL;
+}
+
 /*
  * Read results of the oldest queued statements, in order, until at most
- * "keep" are outstanding.  Without a Sync, a Flush request makes the server
- * send what it has.  Returns APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after
- * an error the session ends, so the rest of the queue does not matter.
+ * "keep" are outstanding, holding at most "keep_rows" changes.  Without a
+ * Sync, a Flush request makes the server send what it has.  Returns
+ * APPLY_OK, APPLY_RECONNECT or EXIT_APPLY; after an error the session ends,
+ * so the rest of the queue does not matter.
  */
 static ApplyResult
-consume_results(ApplyWorker *w, int keep, bool flush_request)
+consume_results(ApplyWorker *w, int keep, long keep_rows, bool flush_request)
 {
 	if (flush_request && (PQsendFlushRequest(w->conn) != 1 || PQflush(w->conn) < 0))
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
-	while (w->pipe.n > keep)
+	while (w->pipe.n > keep || w->pipe.rows > keep_rows)
 	{
 		Pending    *p = &w->pipe.pending[w->pipe.head];
 		PGresult   *res = wait_for_result(w) ? PQgetResult(w->conn) : NULL;
@@ -271,11 +297,13 @@ consume_results(ApplyWorker *w, int keep, bool flush_request)
 		}
 		rc = check_result(w, p, res);
 		PQclear(res);
+		pending_release(p);
 		/* each statement's results end with NULL */
 		while ((extra = PQgetResult(w->conn)) != NULL)
 			PQclear(extra);
 		w->pipe.head = (w->pipe.head + 1) % PENDING_RING;
 		w->pipe.n--;
+		w->pipe.rows -= p->nrows;
 		if (rc != APPLY_OK)
 			return rc;
 	}
@@ -302,7 +330,7 @@ pipe_sync_wait(ApplyWorker *w)
 	PGresult   *res;
 	int			rc;
 
-	if ((rc = consume_results(w, 0, false)) != APPLY_OK)
+	if ((rc = consume_results(w, 0, 0, false)) != APPLY_OK)
 		return rc;
 	for (;;)
 	{
@@ -334,6 +362,7 @@ queue(ApplyWorker *w, char action, int expect_rows, ApplyRel *rel)
 	p->rel = rel;
 	p->commit_lsn = p->last_lsn = w->xact.commit_lsn;
 	p->xid = w->xact.xid;
+	p->row_lsn = p->row_xid = NULL;
 }
 
 static ApplyResult
@@ -341,9 +370,11 @@ send_ok(ApplyWorker *w, int ok)
 {
 	if (ok != 1)
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	/* the statement just queued, with its final row count */
+	w->pipe.rows += w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].nrows;
 	/* keep the queue bounded without ever letting the target run dry */
-	if (w->pipe.n >= MAX_PENDING)
-		return consume_results(w, MAX_PENDING / 4, true);
+	if (w->pipe.n >= MAX_PENDING || w->pipe.rows >= MAX_PENDING_ROWS)
+		return consume_results(w, MAX_PENDING / 4, MAX_PENDING_ROWS / 2, true);
 	return APPLY_OK;
 }
 
@@ -559,7 +590,15 @@ apply_relation(ApplyWorker *w, Message *m)
 	/* the target's columns */
 	params[0] = job_target_schema_for(w->opts, m->table);
 	params[1] = m->table;
-	res = pipe_query(w, "SELECT a.attname, a.attgenerated <> '' FROM pg_catalog.pg_attribute a"
+	res = pipe_query(w, "SELECT a.attname, a.attgenerated <> '',"
+					 " CASE WHEN t.typcategory <> 'A' THEN t.typarray ELSE 0 END,"
+					 " CASE WHEN t.typcategory <> 'A' THEN t.typdelim ELSE ',' END,"
+					 " CASE WHEN t.typcategory = 'A' AND NOT EXISTS (SELECT FROM pg_catalog.pg_cast k"
+					 "  WHERE k.castsource = 'pg_catalog.text'::pg_catalog.regtype"
+					 "  AND k.casttarget IN (t.oid, t.typbasetype))"
+					 "  THEN pg_catalog.format_type(a.atttypid, NULL) END"
+					 " FROM pg_catalog.pg_attribute a"
+					 " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
 					 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 					 " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
@@ -613,6 +652,9 @@ apply_relation(ApplyWorker *w, Message *m)
 	r->qcols = pg_malloc0(sizeof(char *) * (m->ncolumns + 1));
 	r->skip = pg_malloc0(sizeof(bool) * (m->ncolumns + 1));
 	r->keypos = pg_malloc0(sizeof(int) * (m->ncolumns + 1));
+	r->arraytype = pg_malloc0(sizeof(unsigned int) * (m->ncolumns + 1));
+	r->delim = pg_malloc0(sizeof(char) * (m->ncolumns + 1));
+	r->castname = pg_malloc0(sizeof(char *) * (m->ncolumns + 1));
 	for (i = 0; i < m->ncolumns; i++)
 	{
 		MsgColumn  *c = &m->columns[i];
@@ -630,6 +672,10 @@ apply_relation(ApplyWorker *w, Message *m)
 			{
 				found = true;
 				r->skip[i] = PQgetvalue(res, j, 1)[0] == 't';
+				r->arraytype[i] = (unsigned int) strtoul(PQgetvalue(res, j, 2), NULL, 10);
+				r->delim[i] = PQgetvalue(res, j, 3)[0];
+				if (!PQgetisnull(res, j, 4))
+					r->castname[i] = pg_strdup(PQgetvalue(res, j, 4));
 			}
 		if (!found)
 		{
@@ -779,16 +825,30 @@ prepare(ApplyWorker *w, const char *name, const char *sql)
 
 /* the run being collected */
 
+/* values per row of the run */
+static int
+run_width(ApplyWorker *w)
+{
+	if (w->run.rel == NULL)
+		return 1;
+	if (w->run.action == 'I')
+		return w->run.rel->nsent;
+	if (w->run.action == 'U')
+		return w->run.upd->width;
+	return 1;
+}
+
 static void
 run_discard(ApplyWorker *w)
 {
 	int			i;
-	int			width = w->run.action == 'I' && w->run.rel ? w->run.rel->nsent : 1;
+	int			width = run_width(w);
 
 	for (i = 0; i < w->run.n * width; i++)
 		pg_free(w->run.vals[i]);
 	w->run.n = 0;
 	w->run.rel = NULL;
+	w->run.upd = NULL;
 }
 
 /* append "value" to an array literal, quoted */
@@ -810,6 +870,12 @@ append_array_elem(PQExpBuffer buf, const char *value)
 static ApplyResult apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals);
 
 static ApplyResult apply_delete_one(ApplyWorker *w, ApplyRel *r, const char *const *keys);
+
+static ApplyResult apply_update_one(ApplyWorker *w, ApplyRel *r, UpdStmt *u,
+								   const char *const *vals);
+
+static ApplyResult run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u,
+									unsigned long long last_lsn);
 
 /*
  * Send the collected run as one statement.
@@ -834,11 +900,15 @@ run_flush(ApplyWorker *w)
 	w->xact.commit_lsn = w->run.first_lsn;
 	w->xact.xid = w->run.first_xid;
 
-	if (n == 1)
+	if (n == 1 && w->run.action == 'U')
+		rc = apply_update_one(w, r, w->run.upd, (const char *const *) w->run.vals);
+	else if (n == 1)
 	{
 		rc = w->run.action == 'I' ? apply_insert_one(w, r, (const char *const *) w->run.vals)
 			: apply_delete_one(w, r, (const char *const *) w->run.vals);
 	}
+	else if (w->run.action == 'U')
+		rc = run_flush_update(w, r, w->run.upd, save_lsn);
 	else if (w->run.action == 'I')
 	{
 		snprintf(name, sizeof(name), "i%d_%d", r->version, n);
@@ -937,7 +1007,7 @@ run_add(ApplyWorker *w, ApplyRel *r, char action, Message *m)
 			return rc;
 	}
 	if (w->run.vals == NULL)
-		w->run.vals = pg_malloc(sizeof(char *) * 65536);
+		w->run.vals = pg_malloc(sizeof(char *) * RUN_VALUES);
 	if (w->run.n == 0)
 	{
 		w->run.rel = r;
@@ -1009,80 +1079,393 @@ apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
 	return send_ok(w, rc);
 }
 
-static ApplyResult
-apply_update(ApplyWorker *w, ApplyRel *r, Message *m)
+/*
+ * The prepared UPDATE for the columns m sets (its unchanged TOAST columns
+ * left out, see the file header), created and prepared on first use.  It
+ * may be sent as a run (run_flush_update) when it sets at least one column
+ * and every value it sends can go in an array parameter: a column of a
+ * type with an array type goes in that array type; one whose type is an
+ * array itself (or a domain over one: arrays of arrays do not exist) goes
+ * in a text array, each element cast to the column's type, which reads it
+ * with the array's input function as the per-row parameter is read (unless
+ * a cast from text to that type exists).  A column of a type without an
+ * array type makes the statement per-row, and so does replica identity
+ * full, whose rows have no key to join on.
+ */
+static UpdStmt *
+update_statement(ApplyWorker *w, ApplyRel *r, Message *m, ApplyResult *rc)
 {
-	const char *vals[3200];
 	PQExpBufferData sig;
+	PQExpBufferData sql;
 	UpdStmt    *u;
-	bool	   *unch = NULL;
-	int			n = 0;
+	bool	   *unch;
 	int			i;
-	int			rc;
 
-	/* the set of unchanged columns selects the prepared UPDATE, whole */
+	*rc = APPLY_OK;
+	unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
 	initPQExpBuffer(&sig);
-	if (m->nunchanged > 0)
+	for (i = 0; i < m->nunchanged; i++)
 	{
-		unch = pg_malloc0(sizeof(bool) * (r->ncols + 1));
-		for (i = 0; i < m->nunchanged; i++)
-		{
-			int			pos = m->unchanged[i];
+		int			pos = m->unchanged[i];
 
-			if (pos >= 0 && pos < r->ncols)
-			{
-				unch[pos] = true;
-				appendPQExpBuffer(&sig, "%d,", pos);
-			}
+		if (pos >= 0 && pos < r->ncols)
+		{
+			unch[pos] = true;
+			appendPQExpBuffer(&sig, "%d,", pos);
 		}
 	}
 	for (u = r->upds; u; u = u->next)
 		if (strcmp(u->sig, sig.data) == 0)
 			break;
-	if (u == NULL)
+	if (u != NULL)
 	{
-		PQExpBufferData sql;
-		int			p = 0;
-
-		u = pg_malloc0(sizeof(UpdStmt));
-		u->sig = pg_strdup(sig.data);
-		snprintf(u->name, sizeof(u->name), "u%d_%p", r->version, (void *) u);
-		u->next = r->upds;
-		r->upds = u;
-
-		initPQExpBuffer(&sql);
-		appendPQExpBuffer(&sql, "UPDATE %s SET ", r->qname);
-		for (i = 0; i < r->ncols; i++)
-			if (!r->skip[i] && !(unch && unch[i]))
-			{
-				appendPQExpBuffer(&sql, "%s%s = $%d", p ? ", " : "", r->qcols[i], p + 1);
-				p++;
-			}
-		if (p == 0)
-		{
-			/* every column unchanged TOAST: nothing to write, but check the row */
-			appendPQExpBuffer(&sql, "%s = %s", r->qcols[r->keypos[0]], r->qcols[r->keypos[0]]);
-		}
-		append_where(w, &sql, r, p + 1);
-		rc = prepare(w, u->name, sql.data);
-		termPQExpBuffer(&sql);
-		if (rc != APPLY_OK)
-		{
-			pg_free(unch);
-			termPQExpBuffer(&sig);
-			return rc;
-		}
+		pg_free(unch);
+		termPQExpBuffer(&sig);
+		return u;
 	}
+
+	u = pg_malloc0(sizeof(UpdStmt));
+	u->sig = pg_strdup(sig.data);
 	termPQExpBuffer(&sig);
+	snprintf(u->name, sizeof(u->name), "u%d_%p", r->version, (void *) u);
+	snprintf(u->run_name, sizeof(u->run_name), "ur%d_%p", r->version, (void *) u);
+	u->next = r->upds;
+	r->upds = u;
+	u->cols = pg_malloc(sizeof(int) * (r->ncols + r->nkey + 1));
 	for (i = 0; i < r->ncols; i++)
-		if (!r->skip[i] && !(unch && unch[i]))
-			vals[n++] = m->newvals[i];
+		if (!r->skip[i] && !unch[i])
+			u->cols[u->nset++] = i;
 	for (i = 0; i < r->nkey; i++)
-		vals[n++] = m->keyvals[i];
+		u->cols[u->nset + i] = r->keypos[i];
+	u->width = u->nset + r->nkey;
 	pg_free(unch);
-	rc = PQsendQueryPrepared(w->conn, u->name, n, vals, NULL, NULL, 0);
+
+	u->set_ok = r->replident != 'f' && r->nkey > 0 && u->nset > 0 &&
+		u->width <= RUN_VALUES / 2;
+	for (i = 0; i < u->width && u->set_ok; i++)
+		if (r->arraytype == NULL ||
+			(r->arraytype[u->cols[i]] == 0 && r->castname[u->cols[i]] == NULL))
+			u->set_ok = false;
+
+	initPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "UPDATE %s SET ", r->qname);
+	for (i = 0; i < u->nset; i++)
+		appendPQExpBuffer(&sql, "%s%s = $%d", i ? ", " : "", r->qcols[u->cols[i]], i + 1);
+	if (u->nset == 0)
+	{
+		/* every column unchanged TOAST: nothing to write, but check the row */
+		appendPQExpBuffer(&sql, "%s = %s", r->qcols[r->keypos[0]], r->qcols[r->keypos[0]]);
+	}
+	append_where(w, &sql, r, u->nset + 1);
+	*rc = prepare(w, u->name, sql.data);
+	termPQExpBuffer(&sql);
+	return *rc == APPLY_OK ? u : NULL;
+}
+
+/*
+ * Whether an update changes its row's key: the new value of a key column
+ * (when sent) differs from the old key's text.  Such an update is applied
+ * on its own, in order, since the run joins on the old key and its rows
+ * must name distinct rows.
+ */
+static bool
+update_changes_key(ApplyRel *r, Message *m)
+{
+	int			k;
+	int			i;
+
+	for (k = 0; k < r->nkey; k++)
+	{
+		int			pos = r->keypos[k];
+		const char *newval = m->newvals[pos];
+		const char *oldval = m->keyvals[k];
+		bool		unchanged = false;
+
+		for (i = 0; i < m->nunchanged; i++)
+			if (m->unchanged[i] == pos)
+				unchanged = true;
+		if (unchanged)
+			continue;
+		if ((newval == NULL) != (oldval == NULL) ||
+			(newval != NULL && strcmp(newval, oldval) != 0))
+			return true;
+	}
+	return false;
+}
+
+/* FNV-1a hash of a key's values (NULL hashes as a value of its own) */
+static unsigned int
+key_hash(char *const *key, int nkey)
+{
+	unsigned int h = 2166136261u;
+	int			k;
+
+	for (k = 0; k < nkey; k++)
+	{
+		const unsigned char *c = (const unsigned char *) key[k];
+
+		if (c == NULL)
+			h = (h ^ 0xff) * 16777619u;
+		else
+			for (; *c; c++)
+				h = (h ^ *c) * 16777619u;
+		h = (h ^ 0xfe) * 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Whether the run of updates already holds a row with m's old key; if not,
+ * the slot where the row about to be added (w->run.n) goes, in *slot.  The
+ * run's keys are in an open-addressing hash (key_slots) filled as rows are
+ * added.
+ */
+static bool
+run_has_key(ApplyWorker *w, Message *m, int *slot)
+{
+	UpdStmt    *u = w->run.upd;
+	int			nkey = u->width - u->nset;
+	unsigned int i = key_hash(m->keyvals, nkey) & (RUN_KEY_SLOTS - 1);
+
+	for (;; i = (i + 1) & (RUN_KEY_SLOTS - 1))
+	{
+		int			row = w->run.key_slots[i] - 1;
+		char	  **key;
+		bool		same = true;
+		int			k;
+
+		if (row < 0)
+		{
+			*slot = i;
+			return false;
+		}
+		key = w->run.vals + row * u->width + u->nset;
+		for (k = 0; k < nkey && same; k++)
+		{
+			const char *a = key[k];
+			const char *b = m->keyvals[k];
+
+			if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0))
+				same = false;
+		}
+		if (same)
+			return true;
+	}
+}
+
+/*
+ * Add an update to the run of its statement, sending the run first when
+ * the update does not continue it: another table or column set, the run
+ * full, or a second update of a row the run holds (the later one must see
+ * the earlier one's result).  Takes the values out of the message.
+ */
+static ApplyResult
+run_add_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, Message *m)
+{
+	int			max_rows = Min(UPD_RUN_MAX, RUN_VALUES / u->width);
+	int			rc;
+	int			slot = -1;
+	int			k;
+	int			i;
+
+	if (w->run.n > 0 &&
+		(w->run.rel != r || w->run.action != 'U' || w->run.upd != u ||
+		 w->run.n >= max_rows || run_has_key(w, m, &slot)))
+	{
+		if ((rc = run_flush(w)) != APPLY_OK)
+			return rc;
+	}
+	if (w->run.vals == NULL)
+		w->run.vals = pg_malloc(sizeof(char *) * RUN_VALUES);
+	if (w->run.row_lsn == NULL)
+	{
+		w->run.row_lsn = pg_malloc(sizeof(unsigned long long) * UPD_RUN_MAX);
+		w->run.row_xid = pg_malloc(sizeof(unsigned long long) * UPD_RUN_MAX);
+	}
+	if (w->run.key_slots == NULL)
+		w->run.key_slots = pg_malloc(sizeof(int) * RUN_KEY_SLOTS);
+	if (w->run.n == 0)
+	{
+		w->run.rel = r;
+		w->run.action = 'U';
+		w->run.upd = u;
+		w->run.first_lsn = w->xact.commit_lsn;
+		w->run.first_xid = w->xact.xid;
+		memset(w->run.key_slots, 0, sizeof(int) * RUN_KEY_SLOTS);
+		slot = key_hash(m->keyvals, r->nkey) & (RUN_KEY_SLOTS - 1);
+	}
+	else if (slot < 0)
+		(void) run_has_key(w, m, &slot);
+	w->run.key_slots[slot] = w->run.n + 1;
+	k = w->run.n * u->width;
+	for (i = 0; i < u->nset; i++)
+	{
+		w->run.vals[k++] = m->newvals[u->cols[i]];
+		m->newvals[u->cols[i]] = NULL;
+	}
+	for (i = 0; i < r->nkey; i++)
+	{
+		w->run.vals[k++] = m->keyvals[i];
+		m->keyvals[i] = NULL;
+	}
+	w->run.row_lsn[w->run.n] = w->xact.commit_lsn;
+	w->run.row_xid[w->run.n] = w->xact.xid;
+	w->run.n++;
+	return APPLY_OK;
+}
+
+/* one update: u's values (the columns set, then the key) */
+static ApplyResult
+apply_update_one(ApplyWorker *w, ApplyRel *r, UpdStmt *u, const char *const *vals)
+{
+	int			rc;
+
+	rc = PQsendQueryPrepared(w->conn, u->name, u->width, vals, NULL, NULL, 0);
 	queue(w, 'U', true, r);
 	return send_ok(w, rc);
+}
+
+/*
+ * Send a run of updates as one statement: the rows' values go as one array
+ * parameter per column, typed as the target column's array type (a text
+ * array for array types, see update_statement), so that each element is
+ * read by the column type's input function just as the per-row statement's
+ * parameter is (domains check their constraints, session settings such as
+ * DateStyle apply alike); NULL elements are NULLs.  The rows join the table on the key (distinct keys, see
+ * run_add_update).  The statement returns the first row (by its place in
+ * the run) whose key did not match exactly one target row, with the count,
+ * which check_result reports as the per-row statement's row count would
+ * be: the same message, with that row's source LSN and xid.
+ */
+static ApplyResult
+run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long last_lsn)
+{
+	int			n = w->run.n;
+	int			width = u->width;
+	const char **params;
+	PQExpBufferData *arrs;
+	Pending    *p;
+	int			rc = APPLY_OK;
+	int			i,
+				j;
+
+	if (!u->run_ready)
+	{
+		PQExpBufferData sql;
+		Oid		   *types = pg_malloc(sizeof(Oid) * width);
+
+		initPQExpBuffer(&sql);
+		/*
+		 * The set-returning functions in the select list run in lockstep
+		 * (unlike ROWS FROM, they do not expand a composite type's value
+		 * into its fields).
+		 */
+		appendPQExpBufferStr(&sql, "WITH ms_v AS MATERIALIZED (SELECT ");
+		for (j = 0; j < width; j++)
+		{
+			/* text elements of an array type's column are cast below */
+			types[j] = r->arraytype[u->cols[j]] ? (Oid) r->arraytype[u->cols[j]] : TEXTARRAYOID;
+			appendPQExpBuffer(&sql, "pg_catalog.unnest($%d) AS p%d, ", j + 1, j + 1);
+		}
+		appendPQExpBuffer(&sql, "pg_catalog.generate_subscripts($1, 1) AS o),"
+						  " ms_u AS (UPDATE %s AS ms_t SET ", r->qname);
+		for (j = 0; j < u->nset; j++)
+		{
+			appendPQExpBuffer(&sql, "%s%s = ms_v.p%d", j ? ", " : "", r->qcols[u->cols[j]], j + 1);
+			if (r->arraytype[u->cols[j]] == 0)
+				appendPQExpBuffer(&sql, "::%s", r->castname[u->cols[j]]);
+		}
+		appendPQExpBufferStr(&sql, " FROM ms_v WHERE ");
+		for (j = u->nset; j < width; j++)
+		{
+			appendPQExpBuffer(&sql, "%sms_t.%s = ms_v.p%d", j > u->nset ? " AND " : "",
+							  r->qcols[u->cols[j]], j + 1);
+			if (r->arraytype[u->cols[j]] == 0)
+				appendPQExpBuffer(&sql, "::%s", r->castname[u->cols[j]]);
+		}
+		appendPQExpBufferStr(&sql, " RETURNING ms_v.o)"
+							 " SELECT ms_v.o, pg_catalog.count(ms_u.o) FROM ms_v"
+							 " LEFT JOIN ms_u ON ms_u.o OPERATOR(pg_catalog.=) ms_v.o"
+							 " GROUP BY ms_v.o"
+							 " HAVING pg_catalog.count(ms_u.o) OPERATOR(pg_catalog.<>) 1"
+							 " ORDER BY ms_v.o LIMIT 1");
+		rc = PQsendPrepare(w->conn, u->run_name, sql.data, width, types);
+		queue(w, 'S', false, NULL);
+		rc = send_ok(w, rc);
+		termPQExpBuffer(&sql);
+		pg_free(types);
+		if (rc != APPLY_OK)
+			return rc;
+		u->run_ready = true;
+	}
+
+	params = pg_malloc(sizeof(char *) * width);
+	arrs = pg_malloc(sizeof(PQExpBufferData) * width);
+	for (j = 0; j < width; j++)
+	{
+		char		delim = r->delim[u->cols[j]];
+
+		initPQExpBuffer(&arrs[j]);
+		appendPQExpBufferChar(&arrs[j], '{');
+		for (i = 0; i < n; i++)
+		{
+			const char *v = w->run.vals[i * width + j];
+
+			if (i)
+				appendPQExpBufferChar(&arrs[j], delim);
+			if (v == NULL)
+				appendPQExpBufferStr(&arrs[j], "NULL");
+			else
+				append_array_elem(&arrs[j], v);
+		}
+		appendPQExpBufferChar(&arrs[j], '}');
+		params[j] = arrs[j].data;
+	}
+	rc = PQsendQueryPrepared(w->conn, u->run_name, width, params, NULL, NULL, 0);
+	pg_log_debug("worker %d: %d updates of table \"%s.%s\" in one statement",
+				 w->id, n, r->schema, r->table);
+	for (j = 0; j < width; j++)
+		termPQExpBuffer(&arrs[j]);
+	pg_free(arrs);
+	pg_free(params);
+	queue(w, 'U', 0, r);
+	p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
+	p->nrows = n;
+	p->last_lsn = last_lsn;
+	/* the Pending owns the rows' LSNs now */
+	p->row_lsn = w->run.row_lsn;
+	p->row_xid = w->run.row_xid;
+	w->run.row_lsn = w->run.row_xid = NULL;
+	return send_ok(w, rc);
+}
+
+/*
+ * U: a run of updates when the statement allows it and the key stays,
+ * else one UPDATE, after the run collected so far.
+ */
+static ApplyResult
+apply_update(ApplyWorker *w, ApplyRel *r, Message *m)
+{
+	const char **vals;
+	UpdStmt    *u;
+	ApplyResult rc;
+	int			i;
+
+	u = update_statement(w, r, m, &rc);
+	if (u == NULL)
+		return rc;
+	if (u->set_ok && !update_changes_key(r, m))
+		return run_add_update(w, r, u, m);
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	vals = pg_malloc(sizeof(char *) * (u->width + 1));
+	for (i = 0; i < u->nset; i++)
+		vals[i] = m->newvals[u->cols[i]];
+	for (i = 0; i < r->nkey; i++)
+		vals[u->nset + i] = m->keyvals[i];
+	rc = apply_update_one(w, r, u, vals);
+	pg_free(vals);
+	return rc;
 }
 
 static ApplyResult
@@ -1695,9 +2078,9 @@ apply_message(ApplyWorker *w, Message *m, unsigned long long data_start)
 {
 	ApplyResult rc;
 
-	/* a run continues only through inserts, deletes and transaction ends */
+	/* a run continues only through changes and transaction ends */
 	if (w->run.n > 0 && m->action != MSG_INSERT && m->action != MSG_DELETE &&
-		m->action != MSG_BEGIN && m->action != MSG_COMMIT &&
+		m->action != MSG_UPDATE && m->action != MSG_BEGIN && m->action != MSG_COMMIT &&
 		(rc = run_flush(w)) != APPLY_OK)
 		return rc;
 
@@ -1733,6 +2116,9 @@ apply_learn_relation(ApplyWorker *w, Message *m)
 	SourceXact	save = w->xact;
 	ApplyResult rc;
 
+	/* the run may point to the entry about to be rebuilt */
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
 	w->xact.skip = true;		/* no tablesync: the other worker did it */
 	rc = apply_relation(w, m);
 	w->xact = save;
@@ -1749,7 +2135,12 @@ apply_reset(ApplyWorker *w)
 	relmap_clear(&w->relmap);
 	run_discard(w);
 	pg_free(w->run.vals);
+	pg_free(w->run.row_lsn);
+	pg_free(w->run.row_xid);
+	pg_free(w->run.key_slots);
+	w->run.key_slots = NULL;
 	w->run.vals = NULL;
+	w->run.row_lsn = w->run.row_xid = NULL;
 	batch_clear(w);
 	pg_free(w->batch.x_commit);
 	pg_free(w->batch.x_rows);
@@ -1761,7 +2152,14 @@ apply_reset(ApplyWorker *w)
 	w->batch.commit_time = NULL;
 	w->batch.capx = 0;
 	w->xact.active = false;
-	w->pipe.n = w->pipe.head = 0;
+	while (w->pipe.n > 0)
+	{
+		pending_release(&w->pipe.pending[w->pipe.head]);
+		w->pipe.head = (w->pipe.head + 1) % PENDING_RING;
+		w->pipe.n--;
+	}
+	w->pipe.head = 0;
+	w->pipe.rows = 0;
 	if (w->conn)
 		PQfinish(w->conn);
 	w->conn = NULL;

@@ -76,10 +76,19 @@ typedef struct Pending
 	unsigned long long commit_lsn;	/* of the (first) change */
 	unsigned long long last_lsn;	/* of the last change */
 	unsigned long long xid;
+	/* a run of updates: each row's commit LSN and xid (owned), else NULL */
+	unsigned long long *row_lsn;
+	unsigned long long *row_xid;
 } Pending;
 
-/* statements sent but not yet checked: at most MAX_PENDING */
+/*
+ * statements sent but not yet checked: at most MAX_PENDING, holding at most
+ * MAX_PENDING_ROWS changes (a run is one statement of many changes; the
+ * bound keeps what waits in the sockets, where a send blocks without the
+ * wait hook, as small as with one statement per change)
+ */
 #define MAX_PENDING 2000
+#define MAX_PENDING_ROWS 2000
 #define PENDING_RING (MAX_PENDING + 16)
 
 /* The libpq pipeline of a worker: statements whose results are unread. */
@@ -88,6 +97,7 @@ typedef struct TargetPipeline
 	Pending		pending[PENDING_RING];
 	int			head;
 	int			n;
+	long		rows;			/* changes in them */
 } TargetPipeline;
 
 /*
@@ -111,19 +121,32 @@ typedef struct ApplyBatch
 
 /* longest run of inserts or deletes sent as one statement */
 #define RUN_MAX RELMAP_RUN_MAX
+/* longest run of updates */
+#define UPD_RUN_MAX RELMAP_UPD_RUN_MAX
+/* values a run holds at most */
+#define RUN_VALUES 65536
+/* slots of the hash of a run's keys (a power of 2, > 2 * UPD_RUN_MAX) */
+#define RUN_KEY_SLOTS 1024
 
 /*
- * The insert/delete coalescer: a run of inserts into one table, or of
- * deletes from one table with a one-column key, sent as one statement.
+ * The coalescer: a run of inserts into one table, of deletes from one
+ * table with a one-column key, or of updates of one table that set the
+ * same columns (UpdStmt) and do not change the key, each row's key
+ * distinct, sent as one statement.
  */
 typedef struct Coalescer
 {
 	ApplyRel   *rel;
 	char		action;
+	UpdStmt    *upd;			/* U: the statement of the run */
 	int			n;
-	char	  **vals;			/* n rows of nsent values (I) or 1 key (D) */
+	char	  **vals;			/* n rows of nsent values (I), 1 key (D) or
+								 * upd->width values (U) */
 	unsigned long long first_lsn;
 	unsigned long long first_xid;
+	unsigned long long *row_lsn;	/* U: each row's source commit LSN */
+	unsigned long long *row_xid;	/* U: and xid */
+	int		   *key_slots;		/* U: row + 1 by hash of its key, 0: free */
 } Coalescer;
 
 /* The source transaction a worker is receiving. */

@@ -34,14 +34,22 @@ relmap_free_contents(ApplyRel *r)
 		UpdStmt    *next = u->next;
 
 		pg_free(u->sig);
+		pg_free(u->cols);
 		pg_free(u);
 		u = next;
 	}
 	for (i = 0; i < r->ncols; i++)
+	{
 		pg_free(r->qcols[i]);
+		if (r->castname)
+			pg_free(r->castname[i]);
+	}
+	pg_free(r->castname);
 	pg_free(r->qcols);
 	pg_free(r->skip);
 	pg_free(r->keypos);
+	pg_free(r->arraytype);
+	pg_free(r->delim);
 	pg_free(r->keytype);
 	pg_free(r->schema);
 	pg_free(r->table);

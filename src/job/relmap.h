@@ -16,11 +16,24 @@
 /* longest run of inserts sent as one statement (see Coalescer) */
 #define RELMAP_RUN_MAX 100
 
-/* A prepared UPDATE for one set of unchanged (TOAST) columns. */
+/* longest run of UPDATEs sent as one set-based statement */
+#define RELMAP_UPD_RUN_MAX 500
+
+/*
+ * A prepared UPDATE for one set of unchanged (TOAST) columns: the per-row
+ * statement and, when every column it sets and every key column has an
+ * array type on the target, the set-based one for a run of such updates.
+ */
 typedef struct UpdStmt
 {
 	char	   *sig;			/* unchanged column positions, "" if none */
 	char		name[64];
+	int			nset;			/* columns set; a row's values are these */
+	int			width;			/* then the key's: nset + nkey */
+	int		   *cols;			/* each value's column position */
+	bool		set_ok;			/* runs may be sent as one statement */
+	bool		run_ready;		/* the set-based statement is prepared */
+	char		run_name[64];
 	struct UpdStmt *next;
 } UpdStmt;
 
@@ -40,6 +53,11 @@ typedef struct ApplyRel
 	int			nkey;
 	int		   *keypos;
 	char		replident;
+	unsigned int *arraytype;	/* target column's array type for a run's
+								 * parameter, 0: none usable */
+	char	  **castname;		/* else the type a text element is cast to
+								 * (an array type), or NULL: no runs */
+	char	   *delim;			/* the parameter's element delimiter */
 	unsigned long long sync_lsn;
 	int			version;
 	bool		ins_ready;
