@@ -184,7 +184,8 @@ static const char *indexes_sql =
 /*
  * Every object outside the domain's tables that the tables need on the
  * target, one row each: types (enum, domain, composite, range) from any
- * schema with everything they are made of, collations (of columns, types,
+ * schema with everything they are made of (array types come with their
+ * element type; a domain over an array is a type of its own), collations (of columns, types,
  * indexes and expressions), text search configurations and their
  * dictionaries (referenced by defaults, generated columns, indexes and
  * constraints), and operator classes (of indexes and exclusion constraints).
@@ -230,7 +231,7 @@ static const char *objects_sql =
 "  WHERE v.x <> 0),"
 " types AS ("
 "  SELECT t.* FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.oid"
-"  WHERE t.typcategory <> 'A'"
+"  WHERE (t.typcategory <> 'A' OR t.typtype = 'd')"
 "   AND NOT (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class r"
 "            WHERE r.oid = t.typrelid AND r.relkind <> 'c'))),"
 " colls(oid) AS ("

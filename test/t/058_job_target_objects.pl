@@ -1,6 +1,7 @@
 # Everything the domain's columns need exists on the target after init:
 # collations (ICU and libc, in a schema of the tables or another), enum,
-# domain, composite and range types from another schema, extensions (in a
+# domain (over a scalar and over arrays), composite and range types from
+# another schema, extensions (in a
 # schema of the tables and in another), a text search configuration with a
 # custom dictionary, and the operator classes of an exclusion constraint.
 # Names keep meaning the same objects in the stream too (a column of a type
@@ -31,6 +32,8 @@ CREATE COLLATION app.posix (provider = libc, locale = 'POSIX');
 CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN public.code AS text COLLATE app.german CHECK (VALUE <> '');
 CREATE TYPE app.pair AS (a int, b text COLLATE app.posix);
+CREATE DOMAIN app.intlist AS int[] CHECK (pg_catalog.cardinality(VALUE) < 10);
+CREATE DOMAIN app.moods AS app.mood[];
 CREATE TYPE app.floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
 CREATE TEXT SEARCH DICTIONARY app.simple_en (TEMPLATE = simple, STOPWORDS = english);
 CREATE TEXT SEARCH CONFIGURATION public.my_cfg (COPY = english);
@@ -46,6 +49,8 @@ CREATE TABLE thing (
 	pair app.pair,
 	span app.floatrange,
 	spans app.floatmultirange,
+	ints app.intlist,
+	moods app.moods,
 	body text,
 	doc tsvector GENERATED ALWAYS AS (to_tsvector('my_cfg', body)) STORED,
 	room int,
@@ -56,16 +61,16 @@ CREATE INDEX thing_title ON thing (title COLLATE app.posix);
 CREATE TABLE thing2 (id int PRIMARY KEY, mood app.mood, email ext.citext);
 INSERT INTO migration_split.domains (domain) VALUES ('d'), ('d2');
 INSERT INTO migration_split.ownership (rel, domain) VALUES ('thing', 'd'), ('thing2', 'd2');
-INSERT INTO thing (id, name, title, email, attrs, mood, code, pair, span, spans, body, room, during)
+INSERT INTO thing (id, name, title, email, attrs, mood, code, pair, span, spans, ints, moods, body, room, during)
 SELECT i, 'name' || i, 'Titel ' || i, 'User' || i || '@Example.com', ('a=>1, b=>' || i)::hstore,
-	'happy', 'c' || i, ROW(i, 'p' || i)::app.pair, app.floatrange(i, i + 0.5), '{[1,2), [3,4)}',
+	'happy', 'c' || i, ROW(i, 'p' || i)::app.pair, app.floatrange(i, i + 0.5), '{[1,2), [3,4)}', ARRAY[i, i + 1], '{sad,happy}',
 	'The quick brown fox ' || i, i % 3, tstzrange('2024-01-01'::timestamptz + i * interval '1 day',
 	'2024-01-01'::timestamptz + (i + 1) * interval '1 day')
 FROM generate_series(1, 20) i;
 INSERT INTO thing2 VALUES (1, 'sad', 'X@y.z');
 });
 
-my $cols = 'id, name, title, email, attrs, mood, code, pair, span, spans, body, doc, room, during';
+my $cols = 'id, name, title, email, attrs, mood, code, pair, span, spans, ints, moods, body, doc, room, during';
 sub same
 {
 	my ($what, $extra) = @_;
