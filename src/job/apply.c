@@ -81,15 +81,6 @@ static void batch_clear(ApplyWorker *w);
 static void append_array_elem(PQExpBuffer buf, const char *value);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Set the worker's error and return result (with APPLY_STOP, exit_code is
  * the exit code the job ends with).
@@ -434,7 +425,7 @@ begin_batch(ApplyWorker *w)
 	if (w->batch.open)
 		return APPLY_OK;
 	w->batch.open = true;
-	w->batch.started = now_seconds();
+	w->batch.started = job_now_seconds();
 	return send_statement(w, "BEGIN", 0, NULL);
 }
 
@@ -1904,7 +1895,7 @@ apply_batch_due(ApplyWorker *w)
 	if (!w->batch.open && w->batch.xacts == 0)
 		return false;
 	return w->batch.rows >= w->opts->batch_changes ||
-		(now_seconds() - w->batch.started) * 1000 >= w->opts->batch_ms;
+		(job_now_seconds() - w->batch.started) * 1000 >= w->opts->batch_ms;
 }
 
 double
@@ -1912,7 +1903,7 @@ apply_batch_age_ms(ApplyWorker *w)
 {
 	if (!w->batch.open && w->batch.xacts == 0)
 		return 0;
-	return (now_seconds() - w->batch.started) * 1000;
+	return (job_now_seconds() - w->batch.started) * 1000;
 }
 
 /* Nothing received and not committed. */
@@ -1982,7 +1973,7 @@ handle_commit(ApplyWorker *w, Message *m, unsigned long long data_start)
 		w->batch.commit_time = pg_strdup(m->commit_time);
 	}
 	if (w->batch.xacts == 1 && !w->batch.open)
-		w->batch.started = now_seconds();
+		w->batch.started = job_now_seconds();
 	return APPLY_OK;
 }
 

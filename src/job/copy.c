@@ -39,7 +39,6 @@
 #include "postgres_fe.h"
 
 #include <pthread.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/logging.h"
@@ -135,15 +134,6 @@ worker_fail(CopyShared *cs, char *msg)
 	pthread_mutex_unlock(&cs->lock);
 }
 
-static double
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* run a command; on failure record the message and return false */
 static bool
 worker_exec(PGconn *conn, const char *sql, DomainTable *t, const char *what)
@@ -217,7 +207,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	char	   *buf;
 	int			len;
 	bool		ok = true;
-	double		start = now_seconds();
+	double		start = job_now_seconds();
 	long long	rows = 0;
 	int			i;
 	const char *params[6];
@@ -339,7 +329,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	while ((res = PQgetResult(tgt)) != NULL)
 		PQclear(res);
 	t->rows_done = rows;
-	t->copy_seconds = now_seconds() - start;
+	t->copy_seconds = job_now_seconds() - start;
 
 	/* keys and indexes, then mark the table copied */
 	if (t->index_ddl[0] != '\0')
@@ -349,7 +339,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 			goto fail;
 	}
 
-	t->seconds = now_seconds() - start;
+	t->seconds = job_now_seconds() - start;
 	t->index_seconds = t->seconds - t->copy_seconds;
 	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", rows);
 	snprintf(bytesbuf, sizeof(bytesbuf), "%lld", (long long) t->bytes_done);

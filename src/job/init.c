@@ -31,7 +31,6 @@
  */
 #include "postgres_fe.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include "common/logging.h"
@@ -53,15 +52,6 @@ typedef struct InitPhases
 	double		sequences;
 } InitPhases;
 
-static double
-init_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* the "phases:" line of the summary */
 static void
 print_phases(const InitPhases *ph, const Domain *d, int jobs)
@@ -77,7 +67,7 @@ print_phases(const InitPhases *ph, const Domain *d, int jobs)
 	}
 	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s and keys and indexes %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
 		   ph->prepare, ph->copy, copy_sum, index_sum, d->ntables, jobs,
-		   ph->foreign_keys, ph->sequences, init_now() - ph->start);
+		   ph->foreign_keys, ph->sequences, job_now_seconds() - ph->start);
 }
 
 static int
@@ -689,7 +679,7 @@ cmd_init(const JobOptions *given)
 	InitPhases	ph;
 
 	memset(&ph, 0, sizeof(ph));
-	ph.start = init_now();
+	ph.start = job_now_seconds();
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
 
@@ -840,7 +830,7 @@ cmd_init(const JobOptions *given)
 	}
 
 	/* step 4: copy */
-	ph.prepare = init_now() - ph.start;
+	ph.prepare = job_now_seconds() - ph.start;
 	progress_start(d, opts->progress);
 	if (!copy_tables(opts, d, snapshot, lsn, target_schema))
 	{
@@ -865,21 +855,21 @@ cmd_init(const JobOptions *given)
 		exit(EXIT_SERVER);
 	}
 	progress_finish();
-	ph.copy = init_now() - ph.start - ph.prepare;
+	ph.copy = job_now_seconds() - ph.start - ph.prepare;
 
 	/* step 5: foreign keys, sequences, phase */
 	{
 		const char *params[1] = {opts->domain};
-		double		t0 = init_now();
+		double		t0 = job_now_seconds();
 
 		add_foreign_keys(tgt, d, target_schema);
 		validate_foreign_keys(opts, d, target_schema);
-		ph.foreign_keys = init_now() - t0;
+		ph.foreign_keys = job_now_seconds() - t0;
 
-		t0 = init_now();
+		t0 = job_now_seconds();
 		job_command(tgt, "target", "BEGIN");
 		sync_sequences(src, tgt, d, target_schema);
-		ph.sequences = init_now() - t0;
+		ph.sequences = job_now_seconds() - t0;
 		PQclear(job_query(tgt, "target",
 						  "UPDATE " MS_STATE_SCHEMA ".jobs SET phase = 'streaming',"
 						  " init_done_at = pg_catalog.now(), last_error = NULL WHERE domain = $1",
