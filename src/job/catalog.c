@@ -701,6 +701,56 @@ read_objects(PGconn *src, Domain *d, const char *oids)
 }
 
 /*
+ * Free a Domain read by catalog_read_domain and everything it owns.  For
+ * callers that read the catalog again and again in one process (a table
+ * joining the domain while the stream runs).
+ */
+void
+catalog_free_domain(Domain *d)
+{
+	int			i;
+	int			j;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->ntables; i++)
+	{
+		DomainTable *t = &d->tables[i];
+
+		for (j = 0; j < t->ncolumns; j++)
+		{
+			DomainColumn *c = &t->columns[j];
+
+			pg_free(c->name);
+			pg_free(c->type);
+			pg_free(c->collation);
+			pg_free(c->default_expr);
+			pg_free(c->skipped_default);
+			pg_free(c->identity_seq);
+			pg_free(c->owned_seq);
+		}
+		pg_free(t->columns);
+		pg_free(t->schema);
+		pg_free(t->name);
+		pg_free(t->check_ddl);
+		pg_free(t->index_ddl);
+		pg_free(t->fk_ddl);
+		pg_free(t->fk_validate_ddl);
+		pg_free(t->sync_lsn);
+		pg_free(t->error);
+	}
+	pg_free(d->tables);
+	pg_free(d->name);
+	pg_free(d->search_path);
+	pg_free(d->types_ddl);
+	pg_free(d->sequences_ddl);
+	pg_free(d->sequences_owned_ddl);
+	termPQExpBuffer(&d->external_fks);
+	termPQExpBuffer(&d->skipped_defaults);
+	pg_free(d);
+}
+
+/*
  * Read everything init needs to know about the domain.  Exits with
  * EXIT_DOMAIN or EXIT_PRIVILEGE on bad input, before anything is created.
  */

@@ -273,6 +273,7 @@ extern bool job_set_apply_role(PGconn *conn, int *code);
 
 /* catalog.c */
 extern Domain *catalog_read_domain(PGconn *src, const char *domain);
+extern void catalog_free_domain(Domain *d);
 extern void catalog_check_source(PGconn *src, const char *domain);
 
 /* schema.c */
@@ -306,6 +307,7 @@ extern void state_ensure_schema(PGconn *tgt);
 extern void state_ensure_columns(PGconn *tgt);
 extern bool state_schema_exists(PGconn *tgt);
 extern bool state_read_job(PGconn *tgt, const char *domain, JobState *js);
+extern void state_free_job(JobState *js);
 extern void state_record_error(PGconn *tgt, const char *domain,
 							   const char *error);
 

@@ -54,6 +54,8 @@ schema_create_target(PGconn *tgt, Domain *d, const char *target_schema)
 	{
 		DomainTable *t = &d->tables[i];
 		char	   *tname = job_quote_ident(tgt, t->name);
+		char	   *comment;
+		char	   *qcomment;
 		int			j;
 
 		appendPQExpBuffer(&sql, "CREATE TABLE %s (", tname);
@@ -79,9 +81,12 @@ schema_create_target(PGconn *tgt, Domain *d, const char *target_schema)
 		}
 		appendPQExpBufferStr(&sql, "\n);\n");
 		appendPQExpBufferStr(&sql, t->check_ddl);
-		appendPQExpBuffer(&sql, "COMMENT ON TABLE %s IS %s;\n", tname,
-						  job_quote_literal(tgt, psprintf("copied from %s.%s by migration-split (domain %s)",
-														  t->schema, t->name, d->name)));
+		comment = psprintf("copied from %s.%s by migration-split (domain %s)",
+						   t->schema, t->name, d->name);
+		qcomment = job_quote_literal(tgt, comment);
+		appendPQExpBuffer(&sql, "COMMENT ON TABLE %s IS %s;\n", tname, qcomment);
+		pg_free(qcomment);
+		pg_free(comment);
 		pg_free(tname);
 	}
 	appendPQExpBufferStr(&sql, d->sequences_owned_ddl ? d->sequences_owned_ddl : "");

@@ -157,6 +157,30 @@ state_ensure_columns(PGconn *tgt)
 }
 
 /*
+ * Free the strings of a JobState filled by state_read_job and zero it, for
+ * callers that read the job row again and again (every stream session).
+ */
+void
+state_free_job(JobState *js)
+{
+	pg_free(js->target_schema);
+	pg_free(js->slot_name);
+	pg_free(js->system_id);
+	pg_free(js->phase);
+	pg_free(js->consistent_lsn);
+	pg_free(js->applied_lsn);
+	pg_free(js->applied_commit_time);
+	pg_free(js->applied_at);
+	pg_free(js->init_done_at);
+	pg_free(js->last_error);
+	pg_free(js->last_error_at);
+	pg_free(js->last_verify_at);
+	pg_free(js->last_verify_lsn);
+	pg_free(js->last_verify_equal);
+	memset(js, 0, sizeof(*js));
+}
+
+/*
  * Read the job row of a domain.  Returns false when there is none.
  */
 bool

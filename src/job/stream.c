@@ -588,6 +588,8 @@ session_open(StreamSession *s)
 					  " \"" MS_OPT_INCLUDE_TIMESTAMP "\" 'on', \"" MS_OPT_STREAM_CHANGES "\" 'on',"
 					  " \"" MS_OPT_BATCH_WRITES "\" 'on')",
 					  qslot, s->js.applied_lsn ? s->js.applied_lsn : "0/0", qdomain);
+	pg_free(qslot);				/* once per session: free, sessions repeat */
+	pg_free(qdomain);
 	for (attempt = 0;; attempt++)
 	{
 		const char *state;
@@ -937,6 +939,7 @@ stream_session(StreamRun *run, int *exit_code, bool *progress)
 	PQfinish(s.repl);
 	PQfinish(s.tgt);
 	PQfinish(s.hold.ctl);
+	state_free_job(&s.js);		/* sessions repeat: reconnects, catch-ups */
 	return rc;
 }
 

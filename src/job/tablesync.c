@@ -129,14 +129,16 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	DomainTable *t = NULL;
 	PGresult   *res;
 	PQExpBufferData sql;
-	char	   *snapshot;
-	char	   *lsn;
+	char	   *snapshot = NULL;
+	char	   *lsn = NULL;
 	char	   *qslot;
-	char	   *tname;
-	char	   *seqs;
+	char	   *tname = NULL;
+	char	   *seqs = NULL;
+	char	   *owned = NULL;
 	const char *params[3];
 	int			i;
 	int			rc = 0;
+	bool		ok;
 	JobOptions	copyopts = *opts;
 
 	*sync_lsn = NULL;
@@ -157,6 +159,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	{
 		*errmsg = psprintf("table \"%s.%s\" joined domain \"%s\" on the source but is no longer in it", schema, table, opts->domain);
 		*hint = "The stream cannot reproduce a table that joined and left the domain since the applied position. Run \"migration-split init --drop\" to copy the domain as it is now.";
+		catalog_free_domain(d);
 		PQfinish(src);
 		return EXIT_DOMAIN;
 	}
@@ -165,6 +168,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	repl = job_connect(opts->source, "source", true, false);
 	if (repl == NULL)
 	{
+		catalog_free_domain(d);
 		PQfinish(src);
 		*errmsg = pg_strdup("could not open a replication connection to the source to copy a table that joined the domain");
 		return TABLESYNC_RECONNECT;
@@ -205,7 +209,8 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	tname = job_quote_ident(src, t->name);
 	seqs = table_sequence_lines(d->sequences_ddl, d->sequences_owned_ddl, tname);
 	one.sequences_ddl = seqs;
-	one.sequences_owned_ddl = table_owned_lines(d->sequences_owned_ddl, tname);
+	owned = table_owned_lines(d->sequences_owned_ddl, tname);
+	one.sequences_owned_ddl = owned;
 	params[0] = opts->domain;
 	params[1] = schema;
 	params[2] = table;
@@ -231,7 +236,9 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	t->state = TABLE_PENDING;
 	copyopts.jobs = 1;
 	progress_start(&one, 0);
-	if (!copy_tables(&copyopts, &one, snapshot, lsn, opts->target_schema))
+	ok = copy_tables(&copyopts, &one, snapshot, lsn, opts->target_schema);
+	progress_finish();			/* progress must not keep a pointer to one */
+	if (!ok)
 	{
 		*errmsg = psprintf("could not copy table \"%s.%s\", which joined domain \"%s\": %s",
 						   schema, table, opts->domain, t->error ? t->error : "unknown error");
@@ -250,9 +257,18 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	pg_log_info("table \"%s.%s\": %lld rows copied; its changes after %s are streamed",
 				schema, table, (long long) t->rows_done, lsn);
 	*sync_lsn = lsn;
+	lsn = NULL;
 
 done:
+	/* a table may join many times in one stream: free what it needed */
 	termPQExpBuffer(&sql);
+	pg_free(qslot);
+	pg_free(lsn);
+	pg_free(snapshot);
+	pg_free(tname);
+	pg_free(seqs);
+	pg_free(owned);
+	catalog_free_domain(d);
 	if (tgt)
 		PQfinish(tgt);
 	if (repl)

@@ -871,6 +871,8 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	{
 		appendPQExpBuffer(&t->schema, "table %s is missing on the target\n", tgtq);
 		t->nschema++;
+		pg_free(srcq);
+		pg_free(tgtq);
 		return;
 	}
 	check_schema(src, tgt, t, srcq, tgtq);
@@ -967,6 +969,8 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	if (!t->scan)
 		sample_bounds(opts, src, t);
 	termPQExpBuffer(&b);
+	pg_free(srcq);
+	pg_free(tgtq);
 }
 
 /* ---------------------------------------------------------------------
