@@ -349,7 +349,7 @@ like($stderr, qr/only valid for verify/, 'says which command takes it');
 # target session holds the table): the stream cannot pause, and verify
 # gives up after --timeout (not later), naming the waiting transaction and
 # the process holding the lock, and releases its hold
-my $locker = lock_table_for($tgt, 'shop.big', 120);
+my $apply_blocker = lock_table_for($tgt, 'shop.big', 120);
 my $locker_pid = $tgt->safe_psql('postgres',
 	"SELECT pid FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'shop.big'::regclass AND granted");
 $src->safe_psql('postgres', "UPDATE big SET v = 'stuck' WHERE id = 1");
@@ -373,7 +373,7 @@ like($stderr, qr/End the transaction of target process \Q$locker_pid\E/, 'the hi
 unlike($stderr, qr/far behind/, 'not mistaken for a stream far behind');
 is($tgt->safe_psql('postgres', 'SELECT hold_lsn IS NULL FROM migration_split_job.jobs'), 't', 'the hold is released');
 $tgt->safe_psql('postgres', "SELECT pg_terminate_backend($locker_pid)");
-$locker->finish;
+$apply_blocker->finish;
 ($ret, $stdout, $stderr) = verify();
 is($ret, 0, 'equal once the lock is gone') or diag($stdout . $stderr);
 
