@@ -444,6 +444,8 @@ DECLARE
 	rel			regclass;
 	n			pg_catalog.int8 := 0;
 	kind		text;
+	trg			name;
+	events		text;
 BEGIN
 	SELECT l.state, COALESCE(l.service, '') AS service INTO cur
 	  FROM migration_split.domain_lifecycle l
@@ -464,25 +466,22 @@ BEGIN
 	 WHERE t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze'
 	   AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure;
 	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r LOOP
-		IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-						WHERE t.tgrelid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
-						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze'
-						  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
-			EXECUTE pg_catalog.format(
-				'CREATE TRIGGER migration_split_freeze BEFORE INSERT OR UPDATE OR DELETE ON %s'
-				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
-				rel, domain, cur.service, kind);
-			n := n OPERATOR(pg_catalog.+) 1;
-		END IF;
-		IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-						WHERE t.tgrelid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
-						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze_truncate'
-						  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
-			EXECUTE pg_catalog.format(
-				'CREATE TRIGGER migration_split_freeze_truncate BEFORE TRUNCATE ON %s'
-				' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
-				rel, domain, cur.service, kind);
-		END IF;
+		-- the two freeze triggers, each created when missing
+		FOR trg, events IN VALUES ('migration_split_freeze', 'INSERT OR UPDATE OR DELETE'),
+								  ('migration_split_freeze_truncate', 'TRUNCATE') LOOP
+			IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+							WHERE t.tgrelid OPERATOR(pg_catalog.=) rel::pg_catalog.oid
+							  AND t.tgname OPERATOR(pg_catalog.=) trg
+							  AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure) THEN
+				EXECUTE pg_catalog.format(
+					'CREATE TRIGGER %I BEFORE %s ON %s'
+					' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%L, %L%s)',
+					trg, events, rel, domain, cur.service, kind);
+				IF events OPERATOR(pg_catalog.<>) 'TRUNCATE' THEN
+					n := n OPERATOR(pg_catalog.+) 1;
+				END IF;
+			END IF;
+		END LOOP;
 	END LOOP;
 	RETURN n;
 END
