@@ -229,7 +229,12 @@ for my $point (@rollback_points)
 	$job->both_equal("nothing lost by a cutover killed at $cpoint");
 }
 
-# 8. killed at a random moment during a rollback under load
+# 8. killed at a random moment during a rollback under load on the
+# service, then during the cutover back under load on the monolith
+my $monoscript = $PostgreSQL::Test::Utils::tmp_check . '/mono.sql';
+open($fh, '>', $monoscript) or die;
+print $fh "INSERT INTO orders (client, note) VALUES (:client_id + 100, 'mono load');\n";
+close $fh;
 for my $delay (0.3, 0.9)
 {
 	my ($l2out, $l2err) = ('', '');
@@ -260,8 +265,29 @@ for my $delay (0.3, 0.9)
 	$job->both_equal("nothing lost or duplicated (kill after ${delay} s)");
 	$job->stream_until_caught_up();
 	$job->both_equal('and the forward stream adds nothing twice');
+
+	# and the cutover back, killed at a random moment under a write load
+	# on the monolith: the writes acknowledged before the freeze are all
+	# in the service, those after it were refused
+	my ($m0) = $src->safe_psql('postgres', "SELECT count(*) FROM orders WHERE note = 'mono load'");
+	my ($l3out, $l3err) = ('', '');
+	my $load3 = IPC::Run::start([ 'pgbench', '-n', '-c', '3', '-T', '6', '-f', $monoscript, $S ],
+		'>', \$l3out, '2>', \$l3err);
+	$src->poll_query_until('postgres', "SELECT count(*) > $m0 + 50 FROM orders WHERE note = 'mono load'")
+	  or die 'no load on the monolith';
+	my $co = IPC::Run::start([ 'migration-split', 'cutover', @common, '--skip-verify-check' ],
+		'>', '/dev/null', '2>', '/dev/null');
+	my $cdelay = sprintf('%.2f', 0.1 + rand(1.2));
+	usleep($cdelay * 1_000_000);
+	$co->signal('KILL');
+	$co->finish;
+	my $state_left = $job->lifecycle($src);
 	($rc, $out, $err) = $job->run_job('cutover', '--skip-verify-check');
-	is($rc, 0, 'cutover again') or diag($err);
+	$load3->finish;
+	is($rc, 0, "cutover rerun after a kill at a random moment (${cdelay} s, state left: $state_left)") or diag($err);
+	is($job->lifecycle($src) . ' ' . $job->lifecycle($tgt), 'extracted streaming',
+		"extracted and the service writable after a cutover killed after ${cdelay} s");
+	$job->both_equal("every write the monolith acknowledged is in the service (cutover killed after ${cdelay} s)");
 }
 
 # 9. finalize drops the reverse stream
