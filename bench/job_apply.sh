@@ -41,6 +41,10 @@
 #     native and pglogical starts at their apply worker's backend_start
 #     (the launcher takes seconds to start a worker after ENABLE, which is
 #     not apply work); pgcopydb's clock starts when the command starts.
+# After each method, "cost:" gives the CPU seconds of the source's server
+# processes (the walsender decoding, mostly), of the target's (the apply)
+# and of the client (the job; pgcopydb's processes), over the whole catch-up
+# of that method (for the peers, from ENABLE to DISABLE).
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_PLUGINS="wal2json pglogical_output"
 EXTRA_CONF="shared_preload_libraries = 'pglogical'
@@ -163,11 +167,13 @@ psql_src -c "CHECKPOINT"; psql_tgt -c "CHECKPOINT"
 
 declare -A t_ours
 for n in $APPLY_JOBS; do
+	cost_start
 	start=$(now)
 	"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench --until-caught-up \
 		--apply-jobs "$n" --status-interval 0 2>"$BENCH_DIR/stream_$n.err"
 	t_ours[$n]=$(elapsed "$start")
 	echo "migration-split stream --until-caught-up --apply-jobs $n: ${t_ours[$n]} s"
+	cost_end
 	psql_tgt -c "CHECKPOINT"
 done
 
@@ -183,25 +189,30 @@ worker_seconds()
 
 t_native="" t_pgl="" t_pcd="" pcd_done=true
 if has_peer native; then
+	cost_start
 	psql_tgt -d native -c "ALTER SUBSCRIPTION sub ENABLE"
 	psql_tgt -d native -c "$wait_marker"
 	t_native=$(worker_seconds native 'logical replication worker')
 	psql_tgt -d native -c "ALTER SUBSCRIPTION sub DISABLE"
 	echo "native (CREATE SUBSCRIPTION) apply worker: $t_native s"
+	cost_end
 	psql_tgt -c "CHECKPOINT"
 fi
 
 if has_peer pglogical; then
+	cost_start
 	psql_tgt -d pgl -c "SELECT pglogical.alter_subscription_enable('pgl', true)" >/dev/null
 	psql_tgt -d pgl -c "$wait_marker"
 	t_pgl=$(worker_seconds pgl 'pglogical apply%')
 	psql_tgt -d pgl -c "SELECT pglogical.alter_subscription_disable('pgl', true)" >/dev/null
 	echo "pglogical apply worker:                   $t_pgl s"
+	cost_end
 	psql_tgt -c "CHECKPOINT"
 fi
 
 if has_peer pgcopydb; then
 	pgcopydb stream sentinel set apply --source "$SRC_URI" >/dev/null 2>&1
+	cost_start
 	start=$(now)
 	pgcopydb follow --source "$SRC_URI" --target "$TGT_URI_PCD" --dir "$BENCH_DIR/pgcopydb" \
 		--resume --not-consistent --endpos "$end_lsn" >"$BENCH_DIR/pgcopydb-follow.log" 2>&1 &
@@ -230,6 +241,7 @@ if has_peer pgcopydb; then
 		wait $pcd_pid || true
 		echo "pgcopydb follow:                          not done after $t_pcd s (stopped; $frac % of the WAL replayed: about $(awk -v t="$t_pcd" -v f="$frac" 'BEGIN { if (f > 0) printf "%.0f", t * 100 / f; else print "?" }') s for all of it)"
 	fi
+	cost_end
 fi
 
 # exactly once: every copy holds exactly the source's rows

@@ -71,43 +71,6 @@ psql_src -c "INSERT INTO migration_split.ownership (rel, domain) SELECT t::regcl
 psql_src -c "VACUUM ANALYZE" -c "CHECKPOINT"
 psql_src -At -c "SELECT 'source size: ' || pg_size_pretty(sum(pg_table_size(rel))) || ' of tables, ' || pg_size_pretty(sum(pg_indexes_size(rel))) || ' of indexes' FROM migration_split.ownership"
 
-# CPU seconds of a cluster's server processes: the postmaster, its live
-# children and the children it reaped (utime, stime, cutime, cstime)
-cluster_cpu()
-{
-	local pm
-	pm=$(head -1 "$BENCH_DIR/$1/postmaster.pid")
-	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-		awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '{ pid = $1; sub(/^.*\) /, "") }
-			pid == pm { t += $12 + $13 + $14 + $15 } $2 == pm { t += $12 + $13 }
-			END { printf "%.2f", t / hz }'
-}
-# CPU seconds of this script's reaped children, into $cli ("times" in a
-# subshell would report the subshell's children)
-client_cpu()
-{
-	times >"$BENCH_DIR/times"
-	cli=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$BENCH_DIR/times")
-}
-cost_start()
-{
-	c_src=$(cluster_cpu src)
-	c_tgt=$(cluster_cpu tgt)
-	client_cpu
-	c_cli=$cli
-	c_lsn=$(psql_tgt -At -c "SELECT pg_current_wal_lsn()")
-	c_ckpt=$(psql_tgt -At -c "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
-}
-cost_end()
-{
-	local src tgt cli
-	src=$(cluster_cpu src)
-	tgt=$(cluster_cpu tgt)
-	client_cpu
-	echo "  cost: CPU source $(awk -v a="$src" -v b="$c_src" 'BEGIN { printf "%.1f", a - b }') s, target $(awk -v a="$tgt" -v b="$c_tgt" 'BEGIN { printf "%.1f", a - b }') s, client $(awk -v a="$cli" -v b="$c_cli" 'BEGIN { printf "%.1f", a - b }') s; target WAL" \
-		"$(psql_tgt -At -c "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), '$c_lsn')) || ', ' || (checkpoints_timed + checkpoints_req - $c_ckpt) || ' checkpoints' FROM pg_stat_bgwriter")"
-}
-
 for db in ours pcd dump raw; do psql_tgt -c "CREATE DATABASE $db"; done
 psql_tgt -c "CHECKPOINT"
 

@@ -199,6 +199,44 @@ is($code, 0, 'stream after the row was restored') or diag($err);
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM d.t WHERE id BETWEEN 121 AND 140 AND a = 0'), '20',
 	'both transactions applied after the fix');
 
+# 7. runs find their rows through the key's index on a table of some
+# thousands of rows, where the cost model would rather scan (or hash) the
+# whole table once per run; and a key the target holds twice (its unique
+# index dropped) is reported as the per-row statement would
+$src->safe_psql('postgres', q{
+CREATE TABLE m (id int PRIMARY KEY, v int);
+INSERT INTO m SELECT i, 0 FROM generate_series(1, 20000) i;
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('m', 'd');
+});
+($code, $err) = stream();
+is($code, 0, 'stream: the table joins the domain') or diag($err);
+$tgt->safe_psql('postgres', 'ANALYZE d.m');
+my $scans = q{SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'd.m'::regclass};
+my $seq0 = $tgt->safe_psql('postgres', $scans);
+$src->safe_psql('postgres', q{
+UPDATE m SET v = 1 WHERE id <= 400;
+UPDATE m SET v = 2 WHERE id % 40 = 0;
+});
+($code, $err) = stream();
+is($code, 0, 'stream: runs on a table of 20000 rows') or diag($err);
+like($err, qr/400 updates of table "public\.m" in one statement/, 'the first UPDATE went as one run');
+# the apply session's counts arrive when its backend ends
+$tgt->poll_query_until('postgres', q{SELECT n_tup_upd >= 900 FROM pg_stat_user_tables WHERE relid = 'd.m'::regclass})
+  or die 'the updates were not counted';
+is($tgt->safe_psql('postgres', $scans), $seq0, 'no run scanned the whole table on the target');
+is(rows($tgt, 'd', 'm', 'id'), rows($src, 'public', 'm', 'id'), 'm equal on both sides');
+$tgt->safe_psql('postgres', q{
+ALTER TABLE d.m DROP CONSTRAINT m_pkey;
+INSERT INTO d.m SELECT * FROM d.m WHERE id = 7;
+CREATE UNIQUE INDEX m_id ON d.m (id) WHERE id <> 7;
+});
+$src->safe_psql('postgres', 'UPDATE m SET v = 3 WHERE id <= 10');
+($code, $err) = stream();
+is($code, 7, 'a key held twice on the target: exit code 7');
+like($err, qr/could not apply UPDATE on table "public\.m" \(source commit LSN [0-9A-F]+\/[0-9A-F]+, xid \d+\): 2 rows match the old key on the target/,
+	'the per-row message, with the count');
+is($tgt->safe_psql('postgres', 'SELECT count(*) FROM d.m WHERE v = 3'), '0', 'nothing of that transaction committed');
+
 $src->stop;
 $tgt->stop;
 done_testing();
