@@ -108,7 +108,17 @@ cost_start()
 }
 cost_end()
 {
-	local src tgt cli
+	local src tgt cli pm i
+	# a walsender's or apply backend's CPU is read from /proc while it
+	# lives and from the postmaster's reaped children once it is gone, but
+	# not in between (a zombie): wait (up to 10 s) until the walsenders and
+	# apply workers of the method have been reaped
+	for i in $(seq 1 100); do
+		pm="$(head -1 "$BENCH_DIR/src/postmaster.pid") $(head -1 "$BENCH_DIR/tgt/postmaster.pid")"
+		pgrep -P "${pm// /,}" -f 'walsender|logical replication worker|pglogical apply' >/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.3	# and the backends of the job's connections
 	src=$(cluster_cpu src)
 	tgt=$(cluster_cpu tgt)
 	client_cpu
