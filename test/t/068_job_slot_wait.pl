@@ -111,6 +111,7 @@ is($tgt->safe_psql('postgres', 'SELECT phase FROM migration_split_job.jobs'), 'c
 $b->query_safe('COMMIT');
 eval { $h->finish; };
 is($@ . ($? >> 8), '0', 'init completes once the blocker commits') or diag($$err);
+note("init stderr:\n$$err");
 like($$err, qr/created replication slot "migration_split_shop" after waiting \d+ s/, 'init says how long it waited');
 is(slots(), 'migration_split_shop', 'init: its slot exists');
 is($tgt->safe_psql('postgres', 'SELECT phase || \'/\' || count(*) FROM migration_split_job.jobs, shop.acct GROUP BY phase'),
@@ -136,6 +137,7 @@ eval {
 };
 my $ret = $@ ? "died: $@" : $? >> 8;
 my $took = time - $t0;
+note("verify stderr:\n$verr");
 is($ret, 11, 'verify behind a running source transaction: exit 11') or diag($verr);
 cmp_ok($took, '<=', 15, "verify gave up after a bounded wait ($took s for --timeout 3)");
 like($verr, qr/^migration-split: creating replication slot "migration_split_verify_\d+" on the source has waited 2 s for 1 transaction on the source to end$/m,
