@@ -177,6 +177,30 @@ like($vout, qr/^domain "shop": 1 tables, 1000 rows equal at source position /m, 
 unlike($verr, qr/creating replication slot .* has waited/, 'without a blocker verify reports no wait');
 is(slots(), 'migration_split_shop', 'verify: no slot left after success');
 
+# ---------------------------------------------------------------------
+# a table joins the domain while the stream runs: its copy's slot waits
+# ---------------------------------------------------------------------
+$src->safe_psql('postgres', 'CREATE TABLE j (id int PRIMARY KEY); INSERT INTO j SELECT generate_series(1, 50)');
+($b, $pid, $xid) = start_blocker('blocker_three');
+$src->safe_psql('postgres', "INSERT INTO migration_split.ownership (rel, domain) VALUES ('j', 'shop')");
+my $until = time + 60;
+my $slog = '';
+until ($slog =~ /creating replication slot "ms_sync_\d+" on the source has waited \d+ s for 1 transaction.*\n.*pid \Q$pid\E \(/ || time > $until)
+{
+	usleep(200_000);
+	$slog = slurp_file($log);
+}
+like($slog, qr/^migration-split: detail: Creating a logical replication slot waits until every transaction that held a transaction ID on the source when it started has ended\. Still running, oldest first: pid \Q$pid\E \(user "\w+", application "blocker_three", database "postgres", idle in transaction, transaction started \d+ s ago, xid \Q$xid\E, waited for now\)\.$/m,
+	'stream: the copy of a joining table names the transaction its slot waits for');
+is($tgt->safe_psql('postgres', "SELECT to_regclass('shop.j') IS NULL"), 't',
+	'stream: the joining table is not created before the slot');
+$b->query_safe('COMMIT');
+$b->quit;
+$tgt->poll_query_until('postgres', "SELECT to_regclass('shop.j') IS NOT NULL AND (SELECT count(*) FROM shop.j) = 50")
+  or diag(slurp_file($log));
+is($tgt->safe_psql('postgres', 'SELECT count(*) FROM shop.j'), '50', 'stream: the table is copied once the transaction commits');
+is(slots(), 'migration_split_shop', 'stream: no slot left after the copy');
+
 $stream->signal('INT');
 $stream->finish;
 done_testing();
