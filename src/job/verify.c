@@ -16,8 +16,9 @@
  * there (stream.c), opens a REPEATABLE READ snapshot on the target and
  * releases the hold.  The stream stands still from the pause until the
  * target snapshot is open: the time to create the slot (which waits for the
- * source transactions running at that moment to end) and to apply what was
- * in flight, not the time of the comparison.  A hold expires on its own
+ * source transactions running at that moment to end; at most --timeout,
+ * the transactions named meanwhile: slotcreate.c) and to apply what was in
+ * flight, not the time of the comparison.  A hold expires on its own
  * (hold_expires_at), so a verify killed with SIGKILL cannot stop the stream
  * for good; any other exit releases it (atexit).  Without a running stream
  * nothing can be compared: verify waits --timeout seconds and gives up.

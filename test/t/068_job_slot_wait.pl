@@ -73,6 +73,15 @@ sub slots
 
 my $waits_re = qr/migration-split: creating replication slot "(\S+)" on the source has waited \d+ s for 1 transaction on the source to end/;
 
+# the choices, in --help
+my ($help) = ('');
+IPC::Run::run([ 'migration-split', 'init', '--help' ], '>', \$help);
+like($help, qr/^ended\.  init waits as long as it takes \(it has no --timeout\), naming those$/m,
+	'init --help: init waits for the slot as long as it takes');
+IPC::Run::run([ 'migration-split', 'verify', '--help' ], '>', \$help);
+like($help, qr/^\s+--timeout=SEC\s+wait at most SEC seconds for the stream to pause,\n\s+for the temporary slot \(which waits for the\n/m,
+	'verify --help: --timeout bounds the slot creation too');
+
 # ---------------------------------------------------------------------
 # init: waits, names the session, SIGINT leaves nothing
 # ---------------------------------------------------------------------
