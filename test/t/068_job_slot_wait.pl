@@ -71,6 +71,7 @@ sub slots
 		'SELECT coalesce(string_agg(slot_name, \',\' ORDER BY slot_name), \'none\') FROM pg_replication_slots');
 }
 
+my ($vout, $verr);
 my $waits_re = qr/migration-split: creating replication slot "(\S+)" on the source has waited \d+ s for 1 transaction on the source to end/;
 
 # the choices, in --help
@@ -128,6 +129,38 @@ is($tgt->safe_psql('postgres', 'SELECT phase || \'/\' || count(*) FROM migration
 $b->quit;
 
 # ---------------------------------------------------------------------
+# init resuming an interrupted copy: its temporary slot waits the same way
+# ---------------------------------------------------------------------
+# the state an init interrupted during the copy leaves: phase copying, the
+# table pending and empty, without its key (its copy, which builds the key
+# after the rows, rolled back with its transaction)
+$tgt->safe_psql('postgres', q{
+UPDATE migration_split_job.jobs SET phase = 'copying', init_done_at = NULL;
+UPDATE migration_split_job.tables SET state = 'pending', sync_lsn = NULL;
+TRUNCATE shop.acct;
+ALTER TABLE shop.acct DROP CONSTRAINT acct_pkey;
+});
+($b, $pid, $xid) = start_blocker('blocker_resume');
+($h, $out, $err) = start_cmd('migration-split', 'init', @common, '--no-progress');
+ok(wait_stderr($h, $err, $waits_re), 'init resuming: reports the wait') or diag($$err);
+like($$err, qr/creating replication slot "migration_split_shop_resume_\d+" on the source has waited \d+ s for 1 transaction on the source to end\n.*pid \Q$pid\E \(user "\w+", application "blocker_resume", database "postgres", idle in transaction, transaction started \d+ s ago, xid \Q$xid\E, waited for now\)/,
+	'init resuming: its temporary slot names the blocker');
+$h->signal('INT');
+eval { $h->finish; };
+is($@ . ($? >> 8), '9', 'init resuming, interrupted while creating the slot: exit 9');
+is(slots(), 'migration_split_shop', 'init resuming: no temporary slot left after SIGINT, the job\'s slot kept');
+is($tgt->safe_psql('postgres', 'SELECT phase FROM migration_split_job.jobs'), 'copying',
+	'init resuming: the job is still to be resumed');
+$b->query_safe('COMMIT');
+$b->quit;
+($vout, $verr) = ('', '');
+IPC::Run::run([ 'migration-split', 'init', @common, '--no-progress' ], '>', \$vout, '2>', \$verr, IPC::Run::timeout(120));
+is($? >> 8, 0, 'init resumes once the blocker committed') or diag($verr);
+is($tgt->safe_psql('postgres', 'SELECT phase || \'/\' || count(*) FROM migration_split_job.jobs, shop.acct GROUP BY phase'),
+	'streaming/1000', 'init resumed: the table copied again');
+is(slots(), 'migration_split_shop', 'init resumed: no temporary slot left');
+
+# ---------------------------------------------------------------------
 # verify: bounded by --timeout
 # ---------------------------------------------------------------------
 my $log = $src->basedir . '/stream.log';
@@ -139,7 +172,7 @@ $tgt->poll_query_until('postgres', 'SELECT val = -1 FROM shop.acct WHERE id = 1'
 
 ($b, $pid, $xid) = start_blocker('blocker_two');
 my $t0 = time;
-my ($vout, $verr) = ('', '');
+($vout, $verr) = ('', '');
 eval {
 	IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress', '--timeout', '3' ],
 		'>', \$vout, '2>', \$verr, IPC::Run::timeout(60));
