@@ -51,11 +51,12 @@ sub start_cmd
 	return ($h, \$out, \$err);
 }
 
-# Pump h until its stderr matches re (at most 60 s); true if it did.
+# Pump h until its stderr matches re (at most secs, default 60 s); true if
+# it did.
 sub wait_stderr
 {
-	my ($h, $err, $re) = @_;
-	my $until = time + 60;
+	my ($h, $err, $re, $secs) = @_;
+	my $until = time + ($secs // 60);
 	while (time < $until)
 	{
 		$h->pump_nb;
@@ -114,8 +115,12 @@ is($tgt->safe_psql('postgres',
 ($h, $out, $err) = start_cmd('migration-split', 'init', @common, '--no-progress');
 ok(wait_stderr($h, $err, $waits_re), 'init again: waiting for the blocker') or diag($$err);
 like($$err, qr/pid \Q$pid\E \(user/, 'init again: names the blocker');
-usleep(1_000_000);
-$h->pump_nb;
+# the report is repeated every 60 s while the wait lasts
+ok(wait_stderr($h, $err, qr/has waited \d+ s for 1 transaction.*has waited \d+ s for 1 transaction/s, 90),
+	'init again: the report is repeated') or diag($$err);
+my @waited = $$err =~ /has waited (\d+) s for 1 transaction/g;
+ok(@waited == 2 && $waited[1] - $waited[0] >= 59 && $waited[1] - $waited[0] <= 62,
+	"init again: 60 s after the first one (@waited)");
 is($tgt->safe_psql('postgres', 'SELECT phase FROM migration_split_job.jobs'), 'creating',
 	'init is still creating the slot while the blocker runs');
 $b->query_safe('COMMIT');
