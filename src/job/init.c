@@ -219,19 +219,14 @@ identify_system(PGconn *repl)
 }
 
 /*
- * How often init repeats the list of source transactions its slot waits for.
- * init has no --timeout: a copy must start eventually, and the DBA decides
- * (ending the transactions, or interrupting init) with the list in view.
- */
-#define INIT_SLOT_REPORT_EVERY	60
-
-/*
  * Create a logical slot with an exported snapshot.  Returns the snapshot
  * name and sets *lsn to the consistent point.  The snapshot lives as long
  * as "repl" sends no other command.  Creating the slot waits for the
- * source's running transactions to end, as long as it takes: after 2 s and
- * then every INIT_SLOT_REPORT_EVERY seconds they are named ("src" looks
- * them up).  On failure returns "!<exit code>" with the error reported; on
+ * source's running transactions to end, as long as it takes: init has no
+ * --timeout, since a copy must start some time and the DBA decides (ending
+ * the transactions, or interrupting init) with the list in view; after 2 s
+ * and then every SLOT_REPORT_EVERY seconds they are named ("src" looks them
+ * up).  On failure returns "!<exit code>" with the error reported; on
  * SIGINT/SIGTERM the creation is cancelled (no slot is left) and
  * "!<EXIT_INTERRUPTED>" returned.
  */
@@ -249,9 +244,9 @@ create_slot(PGconn *repl, PGconn *src, const char *slot, bool temporary, char **
 	sc.slot = slot;
 	sc.temporary = temporary;
 	sc.timeout = 0;
-	sc.report_every = INIT_SLOT_REPORT_EVERY;
+	sc.report_every = SLOT_REPORT_EVERY;
 	sc.wait_hint = "init waits as long as it takes (it reports again every "
-		CppAsString2(INIT_SLOT_REPORT_EVERY) " s); end those transactions to go on, or interrupt init: no slot is left behind.";
+		CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on, or interrupt init: no slot is left behind.";
 
 	switch (slot_create(&sc))
 	{

@@ -302,6 +302,18 @@ typedef struct SlotCreate
 	double		waited;			/* seconds */
 } SlotCreate;
 
+/*
+ * Seconds between the reports of a wait without timeout (init, and the copy
+ * of a table joining the domain): the first report comes after 2 s.
+ */
+#define SLOT_REPORT_EVERY	60
+
+/* the detail naming what a slot waits for (%s: SlotCreate.blockers) */
+#define SLOT_WAIT_DETAIL \
+	"Creating a logical replication slot waits until every transaction that" \
+	" held a transaction ID on the source when it started has ended. Still" \
+	" running, oldest first: %s."
+
 extern SlotCreateStatus slot_create(SlotCreate *sc);
 extern void slot_create_free(SlotCreate *sc);
 extern char *slot_blocker_hint(const SlotCreate *sc);

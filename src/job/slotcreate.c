@@ -185,8 +185,7 @@ slot_report_wait(SlotCreate *sc, int walsender_pid, double waited)
 		return false;
 	pg_log_info("creating replication slot \"%s\" on the source has waited %.0f s for %d transaction%s on the source to end",
 				sc->slot, waited, sc->nblockers, sc->nblockers == 1 ? "" : "s");
-	pg_log_info_detail("Creating a logical replication slot waits until every transaction that held a transaction ID on the source when it started has ended. Still running, oldest first: %s.",
-					   sc->blockers);
+	pg_log_info_detail(SLOT_WAIT_DETAIL, sc->blockers);
 	if (sc->wait_hint)
 		pg_log_info_hint("%s", sc->wait_hint);
 	return true;
@@ -235,8 +234,20 @@ slot_cancel(SlotCreate *sc)
 	{
 		char	   *qslot = job_quote_ident(sc->repl, sc->slot);
 		char	   *sql = psprintf("DROP_REPLICATION_SLOT %s", qslot);
+		int			attempt;
 
-		res = PQexec(sc->repl, sql);
+		/* the late cancel may still hit the first DROP: then once more */
+		for (attempt = 0; attempt < 2; attempt++)
+		{
+			const char *state;
+
+			res = PQexec(sc->repl, sql);
+			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (PQresultStatus(res) == PGRES_COMMAND_OK ||
+				attempt == 1 || state == NULL || strcmp(state, "57014") != 0)
+				break;
+			PQclear(res);
+		}
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			pg_log_warning("could not drop replication slot \"%s\" on the source: %s",
 						   sc->slot, job_error(sc->repl));

@@ -188,8 +188,9 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	sc.slot = qslot;
 	sc.temporary = true;
 	sc.timeout = 0;
-	sc.report_every = 60;
-	sc.wait_hint = "The stream waits as long as it takes (it reports again every 60 s); end those transactions to go on.";
+	sc.report_every = SLOT_REPORT_EVERY;
+	sc.wait_hint = "The stream waits as long as it takes (it reports again every "
+		CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on.";
 	switch (slot_create(&sc))
 	{
 		case SLOT_CREATED:

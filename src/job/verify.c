@@ -454,7 +454,7 @@ take_source_point(const JobOptions *opts, PGconn *src, PGconn *repl,
 	sc.slot = slot;
 	sc.temporary = true;
 	sc.timeout = opts->timeout;
-	sc.report_every = 0;		/* once: the wait is short anyway */
+	sc.report_every = 0;		/* once: the wait ends within --timeout */
 	wait_hint = psprintf("verify gives up after %d s (--timeout); the stream is paused meanwhile.",
 						 opts->timeout);
 	sc.wait_hint = wait_hint;
@@ -485,7 +485,7 @@ take_source_point(const JobOptions *opts, PGconn *src, PGconn *repl,
 			hint = slot_blocker_hint(&sc);
 			if (sc.nblockers > 0)
 			{
-				pg_log_error_detail("Creating a logical replication slot waits until every transaction that held a transaction ID on the source when it started has ended. Still running, oldest first: %s.",
+				pg_log_error_detail(SLOT_WAIT_DETAIL,
 									sc.blockers);
 				pg_log_error_hint("%s, or run verify again later or with a larger --timeout.", hint);
 			}
