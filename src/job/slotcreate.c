@@ -382,7 +382,11 @@ slot_blocker_hint(const SlotCreate *sc)
 							  sc->blocker_pids, sc->blocker_pids);
 	}
 	if (sc->prepared_gids && sc->prepared_gids[0])
-		appendPQExpBuffer(&buf, "%sCOMMIT PREPARED or ROLLBACK PREPARED %s on the source",
-						  buf.len > 0 ? "; " : "", sc->prepared_gids);
+	{
+		bool		one = strchr(sc->prepared_gids, ',') == NULL;
+
+		appendPQExpBuffer(&buf, "%s the prepared transaction%s %s on the source (COMMIT PREPARED or ROLLBACK PREPARED)",
+						  buf.len > 0 ? "; end" : "End", one ? "" : "s", sc->prepared_gids);
+	}
 	return buf.data;
 }

@@ -13,7 +13,7 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 use JobClusters;
 
-my ($src, $tgt) = source_and_target();
+my ($src, $tgt) = source_and_target(source_conf => "max_prepared_transactions = 5\n");
 my $S = $src->connstr('postgres');
 my $T = $tgt->connstr('postgres');
 my @common = ('--source', $S, '--target', $T, '--domain', 'shop');
@@ -223,6 +223,22 @@ is($? >> 8, 0, 'verify succeeds once the blocker committed') or diag($vout . $ve
 like($vout, qr/^domain "shop": 1 tables, 1000 rows equal at source position /m, 'and finds the domain equal') or diag($vout);
 unlike($verr, qr/creating replication slot .* has waited/, 'without a blocker verify reports no wait');
 is(slots(), 'migration_split_shop', 'verify: no slot left after success');
+
+# a prepared transaction holding a transaction ID: named by its GID
+$src->safe_psql('postgres', "BEGIN; SELECT txid_current(); PREPARE TRANSACTION 'slot_wait_gx'");
+my $pxid = $src->safe_psql('postgres', "SELECT transaction FROM pg_prepared_xacts WHERE gid = 'slot_wait_gx'");
+($vout, $verr) = ('', '');
+eval {
+	IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress', '--timeout', '3' ],
+		'>', \$vout, '2>', \$verr, IPC::Run::timeout(60));
+};
+is($@ ? "died: $@" : $? >> 8, 11, 'verify behind a prepared transaction: exit 11') or diag($verr);
+like($verr, qr/^migration-split: detail: .* Still running, oldest first: prepared transaction 'slot_wait_gx' \(xid \Q$pxid\E, prepared \d+ s ago, waited for now\)\.$/m,
+	'verify: the detail names the prepared transaction');
+like($verr, qr/^migration-split: hint: End the prepared transaction 'slot_wait_gx' on the source \(COMMIT PREPARED or ROLLBACK PREPARED\), or run verify again later or with a larger --timeout\.$/m,
+	'verify: the hint says how to end it');
+is(slots(), 'migration_split_shop', 'verify: no temporary slot left behind a prepared transaction');
+$src->safe_psql('postgres', "COMMIT PREPARED 'slot_wait_gx'");
 
 # ---------------------------------------------------------------------
 # a table joins the domain while the stream runs: its copy's slot waits
