@@ -257,6 +257,15 @@ like($slog, qr/^migration-split: detail: Creating a logical replication slot wai
 	'stream: the copy of a joining table names the transaction its slot waits for');
 is($tgt->safe_psql('postgres', "SELECT to_regclass('shop.j') IS NULL"), 't',
 	'stream: the joining table is not created before the slot');
+
+# SIGINT while the copy's slot waits: the stream stops, no slot left; a
+# new stream copies the table (waiting again until the blocker commits)
+$stream->signal('INT');
+eval { $stream->finish; };
+is($@ . ($? >> 8), '9', 'stream interrupted while the copy\'s slot waits: exit 9');
+is(slots(), 'migration_split_shop', 'stream: no slot of the copy left after SIGINT');
+$stream = IPC::Run::start([ 'migration-split', 'stream', @common, '--batch-time', '50' ],
+	'>>', $log, '2>>', $log);
 $b->query_safe('COMMIT');
 $b->quit;
 $tgt->poll_query_until('postgres', "SELECT to_regclass('shop.j') IS NOT NULL AND (SELECT count(*) FROM shop.j) = 50")
