@@ -42,7 +42,9 @@
 #define EXIT_DIFFERENCES		10
 /* verify: the stream did not reach the verification point within --timeout
  * (not running, too far behind, or an apply transaction waiting for a lock
- * on the target); nothing was compared */
+ * on the target), or the temporary slot was not created within --timeout
+ * (transactions running on the source; the creation was cancelled);
+ * nothing was compared */
 #define EXIT_TIMEOUT			11
 /* cutover, rollback: a preflight check failed; nothing was changed */
 #define EXIT_PREFLIGHT			12

@@ -221,25 +221,57 @@ identify_system(PGconn *repl)
 /*
  * Create a logical slot with an exported snapshot.  Returns the snapshot
  * name and sets *lsn to the consistent point.  The snapshot lives as long
- * as "repl" sends no other command.
+ * as "repl" sends no other command.  Creating the slot waits for the
+ * source's running transactions to end, as long as it takes: init has no
+ * --timeout, since a copy must start some time and the DBA decides (ending
+ * the transactions, or interrupting init) with the list in view; after 2 s
+ * and then every SLOT_REPORT_EVERY seconds they are named ("src" looks them
+ * up).  On failure returns "!<exit code>" with the error reported; on
+ * SIGINT/SIGTERM the creation is cancelled (no slot is left) and
+ * "!<EXIT_INTERRUPTED>" returned.
  */
 static char *
-create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
+create_slot(PGconn *repl, PGconn *src, const char *slot, bool temporary, char **lsn)
 {
-	PQExpBufferData sql;
+	SlotCreate	sc;
 	PGresult   *res;
-	char	   *qslot = job_quote_ident(repl, slot);
 	char	   *snapshot;
+	int			code;
 
-	initPQExpBuffer(&sql);
-	appendPQExpBuffer(&sql, "CREATE_REPLICATION_SLOT %s %sLOGICAL %s (SNAPSHOT 'export')",
-					  qslot, temporary ? "TEMPORARY " : "", MS_PLUGIN_NAME);
-	res = PQexec(repl, sql.data);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	memset(&sc, 0, sizeof(sc));
+	sc.repl = repl;
+	sc.info = src;
+	sc.slot = slot;
+	sc.temporary = temporary;
+	sc.timeout = 0;
+	sc.report_every = SLOT_REPORT_EVERY;
+	sc.wait_hint = "init waits as long as it takes (it reports again every "
+		CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on, or interrupt init: no slot is left behind.";
+
+	switch (slot_create(&sc))
+	{
+		case SLOT_CREATED:
+			*lsn = sc.lsn;
+			snapshot = sc.snapshot;
+			sc.lsn = sc.snapshot = NULL;
+			slot_create_free(&sc);
+			return snapshot;
+		case SLOT_INTERRUPTED:
+		case SLOT_TIMED_OUT:	/* no timeout: cannot happen */
+			pg_log_error("interrupted while creating replication slot \"%s\" on the source; no slot was left, run the same command again",
+						 slot);
+			slot_create_free(&sc);
+			*lsn = NULL;
+			return psprintf("!%d", EXIT_INTERRUPTED);
+		case SLOT_FAILED:
+			break;
+	}
+
+	res = sc.error;
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		int			code = job_exit_code_for(res, repl);
 
+		code = job_exit_code_for(res, repl);
 		pg_log_error("could not create replication slot \"%s\" on the source: %s",
 					 slot, job_error(repl));
 		if (state && strcmp(state, "42710") == 0)
@@ -262,17 +294,10 @@ create_slot(PGconn *repl, const char *slot, bool temporary, char **lsn)
 			pg_log_error_hint("Install the migration_split extension's library on the source server.");
 			code = EXIT_DOMAIN;
 		}
-		PQclear(res);
-		*lsn = NULL;
-		termPQExpBuffer(&sql);
-		return psprintf("!%d", code);
 	}
-	*lsn = pg_strdup(PQgetvalue(res, 0, 1));
-	snapshot = pg_strdup(PQgetvalue(res, 0, 2));
-	PQclear(res);
-	termPQExpBuffer(&sql);
-	pg_free(qslot);
-	return snapshot;
+	slot_create_free(&sc);
+	*lsn = NULL;
+	return psprintf("!%d", code);
 }
 
 /*
@@ -800,7 +825,7 @@ cmd_init(const JobOptions *given)
 		job_command(tgt, "target", "COMMIT");
 
 		/* step 3: the slot */
-		snapshot = create_slot(repl, opts->slot, false, &lsn);
+		snapshot = create_slot(repl, src, opts->slot, false, &lsn);
 		if (snapshot[0] == '!')
 		{
 			int			code = atoi(snapshot + 1);
@@ -821,7 +846,7 @@ cmd_init(const JobOptions *given)
 		check_apply_role(tgt);
 		load_table_states(tgt, d);
 		/* a temporary slot; cut the name so that it fits in 63 bytes */
-		snapshot = create_slot(repl, psprintf("%.40s_resume_%d", opts->slot, (int) getpid()),
+		snapshot = create_slot(repl, src, psprintf("%.40s_resume_%d", opts->slot, (int) getpid()),
 							   true, &lsn);
 		if (snapshot[0] == '!')
 			exit(atoi(snapshot + 1));

@@ -271,6 +271,53 @@ extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
 extern bool job_set_apply_role(PGconn *conn, int *code);
 
+/* slotcreate.c: a logical slot with an exported snapshot, waited for visibly */
+typedef enum SlotCreateStatus
+{
+	SLOT_CREATED,				/* lsn and snapshot set */
+	SLOT_FAILED,				/* the server refused: error holds why */
+	SLOT_TIMED_OUT,				/* timeout passed: cancelled, no slot left */
+	SLOT_INTERRUPTED			/* SIGINT/SIGTERM: cancelled, no slot left */
+} SlotCreateStatus;
+
+typedef struct SlotCreate
+{
+	/* the request, set by the caller */
+	PGconn	   *repl;			/* replication connection, idle */
+	PGconn	   *info;			/* normal connection to the same source */
+	const char *slot;			/* slot name, unquoted */
+	bool		temporary;
+	double		timeout;		/* seconds; 0: wait as long as it takes */
+	double		report_every;	/* seconds between reports; 0: report once */
+	const char *wait_hint;		/* hint of the reports: how the wait ends */
+
+	/* the outcome */
+	char	   *lsn;			/* SLOT_CREATED: the consistent point */
+	char	   *snapshot;		/* SLOT_CREATED: the exported snapshot */
+	PGresult   *error;			/* SLOT_FAILED: the server's error */
+	int			nblockers;		/* transactions last seen holding an xid */
+	char	   *blockers;		/* their description, oldest first */
+	char	   *blocker_pids;	/* "123, 456": their sessions' pids */
+	char	   *prepared_gids;	/* "'a', 'b'": prepared transactions */
+	double		waited;			/* seconds */
+} SlotCreate;
+
+/*
+ * Seconds between the reports of a wait without timeout (init, and the copy
+ * of a table joining the domain): the first report comes after 2 s.
+ */
+#define SLOT_REPORT_EVERY	60
+
+/* the detail naming what a slot waits for (%s: SlotCreate.blockers) */
+#define SLOT_WAIT_DETAIL \
+	"Creating a logical replication slot waits until every transaction that" \
+	" held a transaction ID on the source when it started has ended. Still" \
+	" running, oldest first: %s."
+
+extern SlotCreateStatus slot_create(SlotCreate *sc);
+extern void slot_create_free(SlotCreate *sc);
+extern char *slot_blocker_hint(const SlotCreate *sc);
+
 /* catalog.c */
 extern Domain *catalog_read_domain(PGconn *src, const char *domain);
 extern void catalog_free_domain(Domain *d);

@@ -63,8 +63,8 @@ help_exit_codes(void)
 			 "  4 target not in the expected state                5 replication slot problem\n"
 			 "  6 missing privilege                               7 a change could not be applied\n"
 			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"
-			 " 10 verify: differences found                      11 verify: the stream did not\n"
-			 "                                                      reach the point in --timeout\n"
+			 " 10 verify: differences found                      11 verify: the stream or the\n"
+			 "                                                      slot not ready in --timeout\n"
 			 " 12 cutover, rollback: a preflight check failed    13 cutover, rollback: --timeout\n"
 			 "                                                      passed\n"));
 }
@@ -105,7 +105,11 @@ usage_init(void)
 			 "the slot's snapshot with COPY over --jobs parallel connections.  Foreign keys\n"
 			 "to tables of other domains are not created; they are listed as \"to be\n"
 			 "replaced\".  An interrupted init resumes where it stopped when run again:\n"
-			 "copied tables are kept, a partially copied table is copied again.\n\n"),
+			 "copied tables are kept, a partially copied table is copied again.\n\n"
+			 "Creating the slot waits until every transaction running on the source has\n"
+			 "ended.  init waits as long as it takes (it has no --timeout), naming those\n"
+			 "transactions (pid, user, application, age, xid) after 2 s and every 60 s;\n"
+			 "Ctrl-C cancels the creation and leaves no slot behind.\n\n"),
 		   progname);
 	printf(_("Usage:\n  %s init --source=CONNINFO --target=CONNINFO --domain=NAME [OPTION]...\n"),
 		   progname);
@@ -288,8 +292,11 @@ usage_verify(void)
 	printf(_("      --max-diffs=N          show at most N differing rows per table\n"
 			 "                             (default: 10; all are counted)\n"));
 	printf(_("      --chunk-rows=N         rows per hashed key range (default: 1000)\n"));
-	printf(_("      --timeout=SEC          wait at most SEC seconds for the stream to reach\n"
-			 "                             the verification point (default: 60)\n"));
+	printf(_("      --timeout=SEC          wait at most SEC seconds for the stream to pause,\n"
+			 "                             for the temporary slot (which waits for the\n"
+			 "                             source's running transactions), and for the\n"
+			 "                             stream to reach the verification point, each\n"
+			 "                             (default: 60)\n"));
 	printf(_("      --json                 one JSON object instead of text\n"));
 	printf(_("      --progress             progress bar even when not on a terminal\n"));
 	printf(_("      --no-progress          no progress output\n"));

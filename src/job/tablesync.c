@@ -139,6 +139,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	int			i;
 	int			rc = 0;
 	bool		ok;
+	SlotCreate	sc;
 	JobOptions	copyopts = *opts;
 
 	*sync_lsn = NULL;
@@ -175,21 +176,45 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	}
 	qslot = psprintf("ms_sync_%d", (int) getpid());
 	initPQExpBuffer(&sql);
-	appendPQExpBuffer(&sql, "CREATE_REPLICATION_SLOT %s TEMPORARY LOGICAL %s (SNAPSHOT 'export')",
-					  qslot, MS_PLUGIN_NAME);
-	res = PQexec(repl, sql.data);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+
+	/*
+	 * Creating the slot waits for the source's running transactions to end:
+	 * as long as it takes (the stream cannot go on without the table), the
+	 * transactions named after 2 s and then every minute, as init does.
+	 */
+	memset(&sc, 0, sizeof(sc));
+	sc.repl = repl;
+	sc.info = src;
+	sc.slot = qslot;
+	sc.temporary = true;
+	sc.timeout = 0;
+	sc.report_every = SLOT_REPORT_EVERY;
+	sc.wait_hint = "The stream waits as long as it takes (it reports again every "
+		CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on.";
+	switch (slot_create(&sc))
 	{
-		*errmsg = psprintf("could not create a temporary replication slot to copy table \"%s.%s\": %s",
-						   schema, table, job_error(repl));
-		*hint = "The slot needs a free replication slot on the source (max_replication_slots).";
-		PQclear(res);
-		rc = EXIT_SLOT;
-		goto done;
+		case SLOT_CREATED:
+			break;
+		case SLOT_INTERRUPTED:
+		case SLOT_TIMED_OUT:	/* no timeout: cannot happen */
+			/* the stream's loop sees job_interrupted and exits */
+			*errmsg = psprintf("interrupted while creating a temporary replication slot to copy table \"%s.%s\"",
+							   schema, table);
+			slot_create_free(&sc);
+			rc = TABLESYNC_RECONNECT;
+			goto done;
+		case SLOT_FAILED:
+			*errmsg = psprintf("could not create a temporary replication slot to copy table \"%s.%s\": %s",
+							   schema, table, job_error(repl));
+			*hint = "The slot needs a free replication slot on the source (max_replication_slots).";
+			slot_create_free(&sc);
+			rc = EXIT_SLOT;
+			goto done;
 	}
-	lsn = pg_strdup(PQgetvalue(res, 0, 1));
-	snapshot = pg_strdup(PQgetvalue(res, 0, 2));
-	PQclear(res);
+	lsn = sc.lsn;
+	snapshot = sc.snapshot;
+	sc.lsn = sc.snapshot = NULL;
+	slot_create_free(&sc);
 	pg_log_info("table \"%s.%s\" joined domain \"%s\": copying it as of %s",
 				schema, table, opts->domain, lsn);
 

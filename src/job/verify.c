@@ -16,8 +16,9 @@
  * there (stream.c), opens a REPEATABLE READ snapshot on the target and
  * releases the hold.  The stream stands still from the pause until the
  * target snapshot is open: the time to create the slot (which waits for the
- * source transactions running at that moment to end) and to apply what was
- * in flight, not the time of the comparison.  A hold expires on its own
+ * source transactions running at that moment to end; at most --timeout,
+ * the transactions named meanwhile: slotcreate.c) and to apply what was in
+ * flight, not the time of the comparison.  A hold expires on its own
  * (hold_expires_at), so a verify killed with SIGKILL cannot stop the stream
  * for good; any other exit releases it (atexit).  Without a running stream
  * nothing can be compared: verify waits --timeout seconds and gives up.
@@ -427,6 +428,84 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 }
 
 /*
+ * Create the temporary slot "slot" with an exported snapshot on "repl":
+ * sets *lsn and *snapshot.  Creating it waits for the source's running
+ * transactions to end; the wait is bounded by --timeout (counted from the
+ * start of the creation, after the stream paused: the hold set then
+ * expires only after twice --timeout and a minute, so it outlasts this
+ * wait).  After 2 s the transactions waited for are named; when --timeout
+ * passes, or on SIGINT/SIGTERM, the creation is cancelled (no slot is left
+ * on the source), the hold released and verify exits with EXIT_TIMEOUT or
+ * EXIT_INTERRUPTED.
+ */
+static void
+take_source_point(const JobOptions *opts, PGconn *src, PGconn *repl,
+				  PGconn *ctl, VerifyHold *h, const char *slot,
+				  char **lsn, char **snapshot)
+{
+	SlotCreate	sc;
+	char	   *hint;
+	char	   *wait_hint;
+	int			code;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.repl = repl;
+	sc.info = src;
+	sc.slot = slot;
+	sc.temporary = true;
+	sc.timeout = opts->timeout;
+	sc.report_every = 0;		/* once: the wait ends within --timeout */
+	wait_hint = psprintf("verify gives up after %d s (--timeout); the stream is paused meanwhile.",
+						 opts->timeout);
+	sc.wait_hint = wait_hint;
+
+	switch (slot_create(&sc))
+	{
+		case SLOT_CREATED:
+			*lsn = sc.lsn;
+			*snapshot = sc.snapshot;
+			sc.lsn = sc.snapshot = NULL;
+			slot_create_free(&sc);
+			pg_free(wait_hint);
+			return;
+		case SLOT_FAILED:
+			{
+				const char *state = PQresultErrorField(sc.error, PG_DIAG_SQLSTATE);
+
+				pg_log_error("could not create a temporary replication slot on the source: %s",
+							 job_error(repl));
+				if (state && strcmp(state, "53400") == 0)
+					pg_log_error_hint("verify needs one free replication slot: increase max_replication_slots on the source.");
+				code = state && strcmp(state, "53400") == 0 ? EXIT_SLOT : job_exit_code_for(sc.error, repl);
+				break;
+			}
+		case SLOT_TIMED_OUT:
+			pg_log_error("could not create a temporary replication slot on the source within %d s",
+						 opts->timeout);
+			hint = slot_blocker_hint(&sc);
+			if (sc.nblockers > 0)
+			{
+				pg_log_error_detail(SLOT_WAIT_DETAIL,
+									sc.blockers);
+				pg_log_error_hint("%s, or run verify again later or with a larger --timeout.", hint);
+			}
+			else
+				pg_log_error_hint("Run verify again later or with a larger --timeout.");
+			pg_free(hint);
+			code = EXIT_TIMEOUT;
+			break;
+		case SLOT_INTERRUPTED:
+		default:
+			pg_log_error("interrupted while creating a temporary replication slot on the source; nothing was recorded, run verify again");
+			code = EXIT_INTERRUPTED;
+			break;
+	}
+	slot_create_free(&sc);
+	pg_free(wait_hint);
+	hold_give_up(ctl, h, code);
+}
+
+/*
  * Take the consistent point: pause the stream, create a temporary slot with
  * an exported snapshot, import it on "src", let the stream reach the slot's
  * position, import a target snapshot on "tgt", release the stream.
@@ -460,24 +539,10 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 	hold_request(opts, ctl, src, h, js->slot_name, js->target_schema, "0/0");
 	held_from = job_now_seconds();
 
-	/* 2: the source's position and snapshot */
+	/* 2: the source's position and snapshot, within --timeout */
 	slot = psprintf("migration_split_verify_%d", (int) getpid());
+	take_source_point(opts, src, repl, ctl, h, slot, &lsn, &snapshot);
 	initPQExpBuffer(&sql);
-	appendPQExpBuffer(&sql, "CREATE_REPLICATION_SLOT %s TEMPORARY LOGICAL %s (SNAPSHOT 'export')",
-					  slot, MS_PLUGIN_NAME);
-	res = PQexec(repl, sql.data);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		pg_log_error("could not create a temporary replication slot on the source: %s", job_error(repl));
-		if (state && strcmp(state, "53400") == 0)
-			pg_log_error_hint("verify needs one free replication slot: increase max_replication_slots on the source.");
-		hold_give_up(ctl, h, state && strcmp(state, "53400") == 0 ? EXIT_SLOT : job_exit_code_for(res, repl));
-	}
-	lsn = pg_strdup(PQgetvalue(res, 0, 1));
-	snapshot = pg_strdup(PQgetvalue(res, 0, 2));
-	PQclear(res);
 	job_command(src, "source", VERIFY_SETTINGS);
 	resetPQExpBuffer(&sql);
 	appendPQExpBuffer(&sql, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '%s'",
