@@ -87,6 +87,7 @@ PG_FUNCTION_INFO_V1(ms_storage_sizes);
 PG_FUNCTION_INFO_V1(ms_report_relation_domains);
 PG_FUNCTION_INFO_V1(ms_report_domain);
 PG_FUNCTION_INFO_V1(ms_report_domain_sizes);
+PG_FUNCTION_INFO_V1(ms_report_fill_domains);
 
 /* One written table: relation and the command writing it. */
 typedef struct WrittenTable
@@ -754,6 +755,22 @@ ms_report_domain(PG_FUNCTION_ARGS)
 	if (domain == MS_NO_DOMAIN)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(ms_domain_name(domain)));
+}
+
+/*
+ * report_fill_domains() RETURNS void
+ *
+ * Fill the ownership cache in one pass (ms_ownership_cache_prefill()), for
+ * the reports that go on to ask about most relations of the database: they
+ * call it first, so that their first questions are not resolved one by one
+ * (a tag probe, a pg_class lookup and a pg_inherits probe per table) before
+ * report_domain() decides on the fill that would answer them all.
+ */
+Datum
+ms_report_fill_domains(PG_FUNCTION_ARGS)
+{
+	ms_ownership_cache_prefill();
+	PG_RETURN_VOID();
 }
 
 /* An index and its table, for report_domain_sizes(). */

@@ -1137,6 +1137,7 @@ BEGIN
 				  HINT = 'Valid formats are "table" and "markdown".';
 	END IF;
 
+	PERFORM migration_split.report_fill_domains();
 	SELECT pg_catalog.array_agg(p.kind ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.object ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.action ORDER BY p.section, p.ord),

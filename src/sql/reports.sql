@@ -66,6 +66,16 @@ RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
 			   total_size pg_catalog.int8, estimated_rows pg_catalog.int8)
 LANGUAGE C STABLE ROWS 20
 AS 'MODULE_PATHNAME', 'ms_report_domain_sizes';
+
+-- Fill the backend's ownership cache in one pass over the catalogs, for
+-- the reports that then ask report_domain() about most relations (tables,
+-- sequences, views): called first, it spares them resolving thousands of
+-- relations one by one before report_domain() decides on the same fill.
+-- Internal to the reports.
+CREATE FUNCTION migration_split.report_fill_domains()
+RETURNS void
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'ms_report_fill_domains';
 --@end ownership_cache_functions
 
 -- Foreign keys whose two tables are in different domains.  A foreign key
@@ -164,6 +174,7 @@ LANGUAGE sql STABLE ROWS 1000
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
+SELECT migration_split.report_fill_domains();
 WITH RECURSIVE
 -- (view, relation it reads, first view on the way or NULL when direct)
 reads (viewid, relid, via) AS (
@@ -343,6 +354,7 @@ GRANT SELECT ON migration_split.cross_domain_foreign_keys,
 GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
 	migration_split.report_domain(pg_catalog.oid),
 	migration_split.report_domain_sizes(),
+	migration_split.report_fill_domains(),
 	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
@@ -369,6 +381,7 @@ SET jit = off
 AS $function$
 #variable_conflict use_column
 BEGIN
+	PERFORM migration_split.report_fill_domains();
 	RETURN QUERY
 	WITH deps AS MATERIALIZED (
 		SELECT d.kind, d.from_object, d.from_domain, d.to_domain
@@ -491,6 +504,7 @@ AS $function$
 DECLARE
 	result		text;
 BEGIN
+	PERFORM migration_split.report_fill_domains();
 	-- Edges between graph nodes: every foreign key with an owned end, and
 	-- every cross-domain dependency, partitions, TOAST tables and owned
 	-- sequences drawn as their table.  Nodes: every owned table (not
@@ -589,6 +603,7 @@ AS $function$
 DECLARE
 	result		text;
 BEGIN
+	PERFORM migration_split.report_fill_domains();
 	WITH sizes AS (
 		SELECT z.domain, z.tables, z.total_size
 		  FROM migration_split.report_domain_sizes() z
