@@ -88,6 +88,7 @@ PG_FUNCTION_INFO_V1(ms_report_relation_domains);
 PG_FUNCTION_INFO_V1(ms_report_domain);
 PG_FUNCTION_INFO_V1(ms_report_domain_sizes);
 PG_FUNCTION_INFO_V1(ms_report_fill_domains);
+PG_FUNCTION_INFO_V1(ms_report_domain_root);
 
 /* One written table: relation and the command writing it. */
 typedef struct WrittenTable
@@ -771,6 +772,25 @@ ms_report_fill_domains(PG_FUNCTION_ARGS)
 {
 	ms_ownership_cache_prefill();
 	PG_RETURN_VOID();
+}
+
+/*
+ * report_domain_root(rel oid) RETURNS oid
+ *
+ * The relation whose tag gives rel its domain (rel itself when tagged, its
+ * partition root, tagged ancestor or table otherwise), from the ownership
+ * cache; NULL when rel has no domain or is no relation.  The root column
+ * of report_relation_domains() for one relation: a hash lookup instead of
+ * a join with all of them.
+ */
+Datum
+ms_report_domain_root(PG_FUNCTION_ARGS)
+{
+	Oid			root = ms_relation_owning_root(PG_GETARG_OID(0));
+
+	if (!OidIsValid(root))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(root);
 }
 
 /* An index and its table, for report_domain_sizes(). */

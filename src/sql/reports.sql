@@ -76,6 +76,14 @@ CREATE FUNCTION migration_split.report_fill_domains()
 RETURNS void
 LANGUAGE C STABLE
 AS 'MODULE_PATHNAME', 'ms_report_fill_domains';
+
+-- The relation whose tag gives rel its domain (the root column of
+-- report_relation_domains() for one relation), NULL when it has none: a
+-- hash lookup in the same cache.  Internal to the reports.
+CREATE FUNCTION migration_split.report_domain_root(rel pg_catalog.oid)
+RETURNS pg_catalog.oid
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_domain_root';
 --@end ownership_cache_functions
 
 -- Foreign keys whose two tables are in different domains.  A foreign key
@@ -355,6 +363,7 @@ GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
 	migration_split.report_domain(pg_catalog.oid),
 	migration_split.report_domain_sizes(),
 	migration_split.report_fill_domains(),
+	migration_split.report_domain_root(pg_catalog.oid),
 	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
