@@ -233,12 +233,18 @@ view_domains AS (
 	  FROM view_reads r
 	 GROUP BY r.viewid
 ),
--- the user triggers, read once (pg_trigger also holds two internal
--- triggers per foreign key)
+-- the user triggers whose function is not built in, read once from
+-- their dependencies on their functions (pg_trigger also holds four
+-- internal triggers per foreign key, whose built-in functions, like every
+-- built-in, have no pg_depend row and write nothing function_writes()
+-- can see)
 user_triggers AS MATERIALIZED (
 	SELECT t.tgname, t.tgrelid, t.tgfoid, t.tgparentid
 	  FROM pg_catalog.pg_trigger t
-	 WHERE NOT t.tgisinternal
+	 WHERE t.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d
+					  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+						AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass)
+	   AND NOT t.tgisinternal
 ),
 trigger_writes AS (
 	SELECT f.fn, w.rel::pg_catalog.oid AS relid, w.command
