@@ -84,6 +84,15 @@ CREATE FUNCTION migration_split.report_domain_root(rel pg_catalog.oid)
 RETURNS pg_catalog.oid
 LANGUAGE C STRICT STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_report_domain_root';
+
+-- The node the table-level graph draws rel as: the partition root or
+-- table of a partition, TOAST table or owned sequence with a domain (the
+-- root of report_relation_domains() when via is 'partition', 'toast' or
+-- 'sequence'), rel itself otherwise.  Internal to the reports.
+CREATE FUNCTION migration_split.report_drawn_as(rel pg_catalog.oid)
+RETURNS pg_catalog.oid
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_drawn_as';
 --@end ownership_cache_functions
 
 -- Foreign keys whose two tables are in different domains.  A foreign key
@@ -370,6 +379,7 @@ GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
 	migration_split.report_domain_sizes(),
 	migration_split.report_fill_domains(),
 	migration_split.report_domain_root(pg_catalog.oid),
+	migration_split.report_drawn_as(pg_catalog.oid),
 	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
@@ -525,17 +535,7 @@ BEGIN
 	-- sequences drawn as their table.  Nodes: every owned table (not
 	-- partitions), and every edge end.  With only_domain: the edges with
 	-- an end in that domain, its tables, and the other ends.
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.root, r.via
-		  FROM migration_split.report_relation_domains() r
-	),
-	-- partitions, TOAST tables and owned sequences are drawn as their table
-	drawn_as AS MATERIALIZED (
-		SELECT rd.relid, rd.root
-		  FROM rd
-		 WHERE rd.via IN ('partition', 'toast', 'sequence')
-	),
-	raw AS (
+	WITH raw AS (
 		SELECT c.conrelid AS src, c.confrelid AS dst, 'fk' AS style,
 			   c.conname::text AS label
 		  FROM pg_constraint c
@@ -550,14 +550,14 @@ BEGIN
 					WHEN x.src_domain IS NOT DISTINCT FROM x.dst_domain THEN 'fk'
 					ELSE 'cross fk' END AS style,
 			   x.label
-		  FROM (SELECT COALESCE(s.root, r.src) AS src,
+		  -- partitions, TOAST tables and owned sequences are drawn as their
+		  -- table (report_drawn_as(), a cache lookup)
+		  FROM (SELECT migration_split.report_drawn_as(r.src) AS src,
 					   migration_split.report_domain(r.src) AS src_domain,
-					   COALESCE(t.root, r.dst) AS dst,
+					   migration_split.report_drawn_as(r.dst) AS dst,
 					   migration_split.report_domain(r.dst) AS dst_domain,
 					   r.style, r.label
 				  FROM raw r
-				  LEFT JOIN drawn_as s ON s.relid = r.src
-				  LEFT JOIN drawn_as t ON t.relid = r.dst
 				OFFSET 0) x
 		 WHERE (x.src_domain IS NOT NULL OR x.dst_domain IS NOT NULL)
 		   AND (only_domain IS NULL OR x.src_domain = only_domain
@@ -570,7 +570,7 @@ BEGIN
 		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
 		  FROM (SELECT a.rel, a.domain, bool_or(a.edge) AS edge
 				  FROM (SELECT rd.relid, rd.domain, false
-						  FROM rd
+						  FROM migration_split.report_relation_domains() rd
 						 WHERE rd.via IN ('tag', 'inheritance')
 						   AND (only_domain IS NULL OR rd.domain = only_domain)
 						UNION ALL
