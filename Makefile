@@ -13,6 +13,7 @@ OBJS = \
 	src/ownership_cache.o \
 	src/ownership.o \
 	src/reports.o \
+	src/report_columns.o \
 	src/report_graph.o \
 	src/monitor.o \
 	src/monitor_stats.o \

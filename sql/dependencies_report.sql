@@ -103,6 +103,13 @@ END
 $$;
 CREATE TRIGGER orderitem_touch AFTER INSERT ON orders_orderitem
 	FOR EACH ROW EXECUTE FUNCTION orderitem_touch();
+-- a constraint trigger is a user trigger too; a trigger running a built-in
+-- function (found from no pg_depend row, like the internal triggers of
+-- foreign keys) writes nothing that can be seen
+CREATE CONSTRAINT TRIGGER stock_notify AFTER INSERT ON inventory_stock
+	DEFERRABLE FOR EACH ROW EXECUTE FUNCTION orders_notify();
+CREATE TRIGGER order_unchanged BEFORE UPDATE ON orders_order
+	FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
 
 --
 -- inheritance and partitions

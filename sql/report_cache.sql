@@ -74,3 +74,32 @@ DROP VIEW rc_view;
 DROP TABLE rc_parent, rc_child, rc_part, rc_part_2, rc_other, rc_new;
 DELETE FROM migration_split.ownership WHERE domain LIKE 'rc\_%';
 DELETE FROM migration_split.domains WHERE domain LIKE 'rc\_%';
+
+-- column_names() keeps the names of the user columns of each relation it
+-- was asked about (src/report_columns.c), read up to the highest column
+-- asked for; every change of pg_attribute drops them.  Each query below
+-- runs after the previous one filled the cache.
+CREATE TABLE rc_cols (a int, b int, c int, d int);
+SELECT migration_split.column_names('rc_cols', '{2}');
+-- columns after those read, in any order, repeated, missing, null, system
+SELECT migration_split.column_names('rc_cols', '{4,1,2,4,7,NULL,-1,0}');
+ALTER TABLE rc_cols RENAME COLUMN b TO b2;
+SELECT migration_split.column_names('rc_cols', '{2,3}');
+ALTER TABLE rc_cols DROP COLUMN c;
+SELECT migration_split.column_names('rc_cols', '{1,2,3,4}');
+ALTER TABLE rc_cols ADD COLUMN e int;
+SELECT migration_split.column_names('rc_cols', '{5,4}');
+-- many lookups in one query agree with the catalog (the syscache)
+SELECT count(*) AS differ
+  FROM pg_attribute a
+ WHERE a.attrelid IN ('rc_cols'::regclass, 'pg_class'::regclass,
+					  'migration_split.ownership'::regclass)
+   AND a.attnum > 0
+   AND (migration_split.column_names(a.attrelid, ARRAY[a.attnum]))[1]
+	   IS DISTINCT FROM a.attname::text;
+-- a relation that is gone (its names were kept), and one that never was
+SELECT 'rc_cols'::regclass::oid AS rc_cols_oid \gset
+SELECT migration_split.column_names(:rc_cols_oid::oid, '{1}');
+DROP TABLE rc_cols;
+SELECT migration_split.column_names(:rc_cols_oid::oid, '{1}');
+SELECT migration_split.column_names(0, '{1,2}');

@@ -44,9 +44,11 @@
  * syscache, pg_inherits or pg_depend): for the 50,000 relations of a
  * 10,000-table schema that is most of the first report of a session.
  * ms_ownership_cache_prefill() resolves every relation of pg_class but
- * indexes from one sequential pass over each catalog the rule reads (the
- * ownership table, pg_class, pg_inherits, pg_depend), in a sorted array,
- * and enters the answers, the same ones resolve_relation() gives.  It gives up (the lazy path still
+ * indexes from one sequential pass over the ownership table, pg_class and
+ * pg_inherits and one walk over the part of pg_depend's depender index
+ * that holds relations (fetching only the rows of TOAST tables and
+ * sequences), in a sorted array, and enters the answers, the same ones
+ * resolve_relation() gives.  It gives up (the lazy path still
  * answers) when any relcache invalidation arrives while it reads, since
  * an answer read before an invalidation that was processed before the
  * answer is entered would never be dropped.  The cache remembers that it
@@ -66,8 +68,10 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -83,6 +87,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "migration_split.h"
@@ -443,7 +448,7 @@ typedef struct PrefillRel
 	MsDomainId	tag;			/* its own tag, or MS_NO_DOMAIN */
 	Oid			parent;			/* owning table (TOAST table, sequence) or
 								 * first inheritance parent, if any */
-	int32		parent_rank;	/* objsubid or inhseqno of that parent */
+	int32		parent_rank;	/* inhseqno of that parent */
 	MsDomainId	domain;			/* once resolved */
 	Oid			source;			/* once resolved */
 } PrefillRel;
@@ -524,17 +529,18 @@ prefill_resolve(PrefillRel *rels, int nrels, PrefillRel *rel)
 /*
  * Fill the cache with every relation of pg_class but indexes (which have
  * no domain, and which the reports never ask about), from one sequential
- * scan of the ownership table, pg_class, pg_inherits and pg_depend,
- * instead of a few index probes per relation (see "Bulk fill" in the file
+ * scan of the ownership table, pg_class and pg_inherits and one walk over
+ * pg_depend's depender index (relations only), instead of a few index
+ * probes per relation (see "Bulk fill" in the file
  * header).  Cheap when the cache is already filled: a flag test.  For the
  * reports, which ask for most relations of the database; the hot paths of
  * the monitor and the decoder ask for a few and keep resolving lazily.
  *
  * The answers equal resolve_relation()'s: the tag first; for a TOAST table
  * or sequence the table of its first internal or auto dependency on a
- * relation in pg_depend's depender index order (objsubid, then the
- * tuple's position, which a heap scan visits in the same order); for
- * others the parent of lowest inhseqno (a partition's only parent).
+ * relation in pg_depend's depender index order, the order this walk
+ * visits them in too; for others the parent of lowest inhseqno (a
+ * partition's only parent).
  */
 void
 ms_ownership_cache_prefill(void)
@@ -548,10 +554,18 @@ ms_ownership_cache_prefill(void)
 	Relation	classrel;
 	Relation	inhrel;
 	Relation	deprel;
+	Relation	depidx;
 	TableScanDesc scan;
+	IndexScanDesc iscan;
+	ScanKeyData depkey;
+	Snapshot	snapshot;
+	TupleTableSlot *slot;
 	HeapTuple	tuple;
 	uint64		invalidations;
 	PrefillRel *rel;
+	PrefillRel	notwanted;		/* stands for an objid not in rels */
+	Oid			curobj = InvalidOid;
+	uint64		nentries = 0;
 	int			i;
 
 	ownership_cache_setup();
@@ -570,6 +584,7 @@ ms_ownership_cache_prefill(void)
 	classrel = table_open(RelationRelationId, AccessShareLock);
 	inhrel = table_open(InheritsRelationId, AccessShareLock);
 	deprel = table_open(DependRelationId, AccessShareLock);
+	depidx = index_open(DependDependerIndexId, AccessShareLock);
 	invalidations = OwnershipInvalidations;
 
 	/* every relation but indexes, sorted by oid */
@@ -636,32 +651,67 @@ ms_ownership_cache_prefill(void)
 	}
 	table_endscan(scan);
 
-	/* the owning table of every TOAST table and owned sequence */
-	scan = table_beginscan_catalog(deprel, 0, NULL);
-	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	/*
+	 * The owning table of every TOAST table and owned sequence: its first
+	 * internal or auto dependency on a relation in pg_depend's depender
+	 * index order, as owning_table_of() finds it.  The index is walked over
+	 * the dependencies of relations (classid pg_class), and only those of
+	 * TOAST tables and sequences are fetched from the heap: a pass over all
+	 * of pg_depend also reads every dependency of every constraint, trigger
+	 * and default (280,000 rows on 10,000 tables, for 20,000 wanted), and
+	 * reading them, not finding them, was most of the fill.
+	 */
+	snapshot = RegisterSnapshot(GetCatalogSnapshot(DependRelationId));
+	slot = table_slot_create(deprel, NULL);
+	ScanKeyInit(&depkey, Anum_pg_depend_classid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(RelationRelationId));
+	iscan = index_beginscan(deprel, depidx, snapshot, 1, 0);
+	iscan->xs_want_itup = true;
+	index_rescan(iscan, &depkey, 1, NULL, 0);
+	rel = NULL;
+	while (index_getnext_tid(iscan, ForwardScanDirection) != NULL)
 	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+		bool		isnull;
+		bool		should_free;
+		Oid			objid;
+		Form_pg_depend dep;
 
-		if (dep->classid != RelationRelationId ||
-			dep->refclassid != RelationRelationId ||
-			(dep->deptype != DEPENDENCY_INTERNAL &&
-			 dep->deptype != DEPENDENCY_AUTO))
+		objid = DatumGetObjectId(index_getattr(iscan->xs_itup, 2,
+											   iscan->xs_itupdesc, &isnull));
+		if (isnull)
 			continue;
-		rel = prefill_find(rels, nrels, dep->objid);
-		if (rel != NULL &&
-			(rel->relkind == RELKIND_TOASTVALUE ||
-			 rel->relkind == RELKIND_SEQUENCE) &&
-			(!OidIsValid(rel->parent) || dep->objsubid < rel->parent_rank))
+		if (rel == NULL || objid != curobj)
 		{
-			rel->parent = dep->refobjid;
-			rel->parent_rank = dep->objsubid;
+			if ((++nentries & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			curobj = objid;
+			rel = prefill_find(rels, nrels, objid);
+			if (rel == NULL)
+				rel = &notwanted;
 		}
+		if (rel == &notwanted || OidIsValid(rel->parent) ||
+			(rel->relkind != RELKIND_TOASTVALUE &&
+			 rel->relkind != RELKIND_SEQUENCE))
+			continue;
+		if (!index_fetch_heap(iscan, slot))
+			continue;
+		tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+		dep = (Form_pg_depend) GETSTRUCT(tuple);
+		if (dep->refclassid == RelationRelationId &&
+			(dep->deptype == DEPENDENCY_INTERNAL ||
+			 dep->deptype == DEPENDENCY_AUTO))
+			rel->parent = dep->refobjid;
+		if (should_free)
+			heap_freetuple(tuple);
 	}
-	table_endscan(scan);
+	index_endscan(iscan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
 
 	for (i = 0; i < nrels; i++)
 		prefill_resolve(rels, nrels, &rels[i]);
 
+	index_close(depidx, AccessShareLock);
 	table_close(deprel, AccessShareLock);
 	table_close(inhrel, AccessShareLock);
 	table_close(classrel, AccessShareLock);

@@ -83,11 +83,13 @@
 #include "migration_split.h"
 
 PG_FUNCTION_INFO_V1(ms_function_writes);
-PG_FUNCTION_INFO_V1(ms_column_names);
 PG_FUNCTION_INFO_V1(ms_storage_sizes);
 PG_FUNCTION_INFO_V1(ms_report_relation_domains);
 PG_FUNCTION_INFO_V1(ms_report_domain);
 PG_FUNCTION_INFO_V1(ms_report_domain_sizes);
+PG_FUNCTION_INFO_V1(ms_report_fill_domains);
+PG_FUNCTION_INFO_V1(ms_report_domain_root);
+PG_FUNCTION_INFO_V1(ms_report_drawn_as);
 
 /* One written table: relation and the command writing it. */
 typedef struct WrittenTable
@@ -498,45 +500,6 @@ ms_function_writes(PG_FUNCTION_ARGS)
 }
 
 /*
- * column_names(rel regclass, attnums smallint[]) RETURNS text[]
- *
- * The names of the given columns of rel, in the given order (a
- * constraint's conkey or confkey); NULL for a column that does not exist.
- */
-Datum
-ms_column_names(PG_FUNCTION_ARGS)
-{
-	Oid			relid = PG_GETARG_OID(0);
-	ArrayType  *attnums = PG_GETARG_ARRAYTYPE_P(1);
-	Datum	   *values;
-	bool	   *nulls;
-	int			n;
-	int			i;
-	int			dims[1];
-	int			lbs[1] = {1};
-
-	if (ARR_NDIM(attnums) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("column numbers must be a one-dimensional array")));
-	deconstruct_array(attnums, INT2OID, sizeof(int16), true, TYPALIGN_SHORT,
-					  &values, &nulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		char	   *name = nulls[i] ? NULL :
-			get_attname(relid, DatumGetInt16(values[i]), true);
-
-		nulls[i] = (name == NULL);
-		values[i] = name == NULL ? (Datum) 0 : CStringGetTextDatum(name);
-	}
-	dims[0] = n;
-	if (n == 0)
-		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
-	PG_RETURN_ARRAYTYPE_P(construct_md_array(values, nulls, 1, dims, lbs,
-											 TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-/*
  * Add the size of every file in one database directory to the tuplestore,
  * one row per relfilenode (all forks and segments summed).  Temporary
  * relations (t<backend>_<relfilenode>) are skipped.
@@ -796,6 +759,148 @@ ms_report_domain(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(ms_domain_name(domain)));
 }
 
+/*
+ * report_fill_domains() RETURNS void
+ *
+ * Fill the ownership cache in one pass (ms_ownership_cache_prefill()), for
+ * the reports that go on to ask about most relations of the database: they
+ * call it first, so that their first questions are not resolved one by one
+ * (a tag probe, a pg_class lookup and a pg_inherits probe per table) before
+ * report_domain() decides on the fill that would answer them all.
+ */
+Datum
+ms_report_fill_domains(PG_FUNCTION_ARGS)
+{
+	ms_ownership_cache_prefill();
+	PG_RETURN_VOID();
+}
+
+/*
+ * report_domain_root(rel oid) RETURNS oid
+ *
+ * The relation whose tag gives rel its domain (rel itself when tagged, its
+ * partition root, tagged ancestor or table otherwise), from the ownership
+ * cache; NULL when rel has no domain or is no relation.  The root column
+ * of report_relation_domains() for one relation: a hash lookup instead of
+ * a join with all of them.
+ */
+Datum
+ms_report_domain_root(PG_FUNCTION_ARGS)
+{
+	Oid			root = ms_relation_owning_root(PG_GETARG_OID(0));
+
+	if (!OidIsValid(root))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(root);
+}
+
+/*
+ * report_drawn_as(rel oid) RETURNS oid
+ *
+ * The node the table-level graph draws rel as: for a partition, TOAST
+ * table or owned sequence with a domain, the relation whose tag gives it
+ * that domain (report_relation_domains() says 'partition', 'toast' or
+ * 'sequence' for it, and root); rel itself otherwise (tagged, an
+ * inheritance child, no domain, no relation).  A cache lookup and, for a
+ * relation with a domain not tagged itself, its relkind from the syscache
+ * (which the graph's node names read anyway), instead of joining every
+ * edge end with the 20,000 partitions, TOAST tables and sequences of a
+ * 10,000-table schema.
+ */
+Datum
+ms_report_drawn_as(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			root = ms_relation_owning_root(relid);
+
+	if (OidIsValid(root) && root != relid)
+	{
+		char		relkind = get_rel_relkind(relid);
+
+		if (relkind == RELKIND_TOASTVALUE || relkind == RELKIND_SEQUENCE ||
+			get_rel_relispartition(relid))
+			PG_RETURN_OID(root);
+	}
+	PG_RETURN_OID(relid);
+}
+
+/* An index and its table, for report_domain_sizes(). */
+typedef struct IndexOwner
+{
+	Oid			indexrelid;
+	Oid			indrelid;
+} IndexOwner;
+
+static int
+index_owner_cmp(const void *a, const void *b)
+{
+	Oid			x = ((const IndexOwner *) a)->indexrelid;
+	Oid			y = ((const IndexOwner *) b)->indexrelid;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * The table of every index, from one sequential pass over pg_index, sorted
+ * by index: a new session's INDEXRELID syscache lookup per index (10,000
+ * on a 10,000-table schema) cost a pg_index probe and a cache entry each,
+ * a third of report_domain_sizes()'s first run.
+ */
+static IndexOwner *
+read_index_owners(int *nowners)
+{
+	Relation	indrel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	IndexOwner *owners;
+	int			n = 0;
+	int			capacity = 1024;
+
+	owners = palloc(sizeof(IndexOwner) * capacity);
+	indrel = table_open(IndexRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(indrel, 0, NULL);
+	while (HeapTupleIsValid(tuple = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_index index = (Form_pg_index) GETSTRUCT(tuple);
+
+		if (n == capacity)
+		{
+			CHECK_FOR_INTERRUPTS();
+			capacity *= 2;
+			owners = repalloc_huge(owners, sizeof(IndexOwner) * capacity);
+		}
+		owners[n].indexrelid = index->indexrelid;
+		owners[n].indrelid = index->indrelid;
+		n++;
+	}
+	table_endscan(scan);
+	table_close(indrel, AccessShareLock);
+	qsort(owners, n, sizeof(IndexOwner), index_owner_cmp);
+	*nowners = n;
+	return owners;
+}
+
+/* The table of index relid (read_index_owners()), or InvalidOid. */
+static Oid
+index_owner(IndexOwner *owners, int nowners, Oid relid)
+{
+	int			lo = 0;
+	int			hi = nowners - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (owners[mid].indexrelid == relid)
+			return owners[mid].indrelid;
+		if (owners[mid].indexrelid < relid)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return InvalidOid;
+}
+
 /* Per-domain totals of report_domain_sizes(), indexed by MsDomainId. */
 typedef struct DomainSizes
 {
@@ -833,9 +938,12 @@ ms_report_domain_sizes(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	DomainSizes *totals = NULL;
 	int			ntotals = 0;
+	IndexOwner *owners;
+	int			nowners;
 
 	InitMaterializedSRF(fcinfo, 0);
 	ms_ownership_cache_prefill();
+	owners = read_index_owners(&nowners);
 
 	classrel = table_open(RelationRelationId, AccessShareLock);
 	scan = table_beginscan_catalog(classrel, 0, NULL);
@@ -855,13 +963,9 @@ ms_report_domain_sizes(PG_FUNCTION_ARGS)
 			continue;
 		if (form->relkind == RELKIND_INDEX)
 		{
-			HeapTuple	indtup = SearchSysCache1(INDEXRELID,
-												 ObjectIdGetDatum(relid));
-
-			if (!HeapTupleIsValid(indtup))
+			owner = index_owner(owners, nowners, relid);
+			if (!OidIsValid(owner))
 				continue;
-			owner = ((Form_pg_index) GETSTRUCT(indtup))->indrelid;
-			ReleaseSysCache(indtup);
 		}
 		domain = ms_relation_domain(owner);
 		if (domain == MS_NO_DOMAIN)

@@ -1137,6 +1137,7 @@ BEGIN
 				  HINT = 'Valid formats are "table" and "markdown".';
 	END IF;
 
+	PERFORM migration_split.report_fill_domains();
 	SELECT pg_catalog.array_agg(p.kind ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.object ORDER BY p.section, p.ord),
 		   pg_catalog.array_agg(p.action ORDER BY p.section, p.ord),
@@ -1378,37 +1379,39 @@ BEGIN
 		   AND p.others[1] OPERATOR(pg_catalog.<>) p.own;
 	END IF;
 
+	-- Each end drawn as the tagged relation that gives it its domain
+	-- (report_domain_root(), a hash lookup; NULL for an end without one,
+	-- which no pair has); the domain of such a node is its tag.
+	PERFORM migration_split.report_fill_domains();
 	RETURN QUERY
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
-			   r.domain
-		  FROM migration_split.report_relation_domains() r
-	),
-	pairs AS (
-		SELECT f.node AS a, t.node AS b, 'fk' AS kind
-		  FROM pg_catalog.pg_constraint c
-		  JOIN rd f ON f.relid OPERATOR(pg_catalog.=) c.conrelid
-		  JOIN rd t ON t.relid OPERATOR(pg_catalog.=) c.confrelid
-		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
-		   AND c.conparentid OPERATOR(pg_catalog.=) 0
-		UNION ALL
-		SELECT f.node, t.node, 'generic'
-		  FROM migration_split.generic_relations(false) g
-		  JOIN rd f ON f.relid OPERATOR(pg_catalog.=) g.from_table::pg_catalog.oid
-		  JOIN rd t ON t.relid OPERATOR(pg_catalog.=) g.to_table::pg_catalog.oid
+	WITH pairs AS MATERIALIZED (
+		SELECT e.a, e.b, e.kind
+		  FROM (SELECT migration_split.report_domain_root(c.conrelid) AS a,
+					   migration_split.report_domain_root(c.confrelid) AS b, 'fk' AS kind
+				  FROM pg_catalog.pg_constraint c
+				 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+				   AND c.conparentid OPERATOR(pg_catalog.=) 0
+				UNION ALL
+				SELECT migration_split.report_domain_root(g.from_table::pg_catalog.oid),
+					   migration_split.report_domain_root(g.to_table::pg_catalog.oid), 'generic'
+				  FROM migration_split.generic_relations(false) g) e
+		 WHERE e.a IS NOT NULL AND e.b IS NOT NULL
 	),
 	-- each tie seen from both ends, with the domain of the other end
 	ties AS (
-		SELECT p.a AS node, d.domain AS other, p.kind
-		  FROM pairs p JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.b
+		SELECT p.a AS node, migration_split.report_domain(p.b) AS other, p.kind
+		  FROM pairs p
 		 WHERE p.a OPERATOR(pg_catalog.<>) p.b
 		UNION ALL
-		SELECT p.b, d.domain, p.kind
-		  FROM pairs p JOIN rd d ON d.relid OPERATOR(pg_catalog.=) p.a
+		SELECT p.b, migration_split.report_domain(p.a), p.kind
+		  FROM pairs p
 		 WHERE p.a OPERATOR(pg_catalog.<>) p.b
 	),
+	-- the tagged relations
 	home AS (
-		SELECT rd.node, rd.domain FROM rd WHERE rd.node OPERATOR(pg_catalog.=) rd.relid
+		SELECT r.relid AS node, r.domain
+		  FROM migration_split.report_relation_domains() r
+		 WHERE r.via OPERATOR(pg_catalog.=) 'tag'
 	),
 	per_domain AS (
 		SELECT t.node, t.other,

@@ -13,7 +13,10 @@ DROP FUNCTION migration_split.boundary_graph(pg_catalog.text);
 --@insert ownership_cache_functions
 
 GRANT EXECUTE ON FUNCTION migration_split.report_domain(pg_catalog.oid),
-	migration_split.report_domain_sizes() TO PUBLIC;
+	migration_split.report_domain_sizes(),
+	migration_split.report_fill_domains(),
+	migration_split.report_domain_root(pg_catalog.oid),
+	migration_split.report_drawn_as(pg_catalog.oid) TO PUBLIC;
 
 -- cross_domain_foreign_keys: the domains from report_domain() (issue 12).
 --@insert cross_domain_foreign_keys

@@ -66,6 +66,33 @@ RETURNS TABLE (domain pg_catalog.text, tables pg_catalog.int8,
 			   total_size pg_catalog.int8, estimated_rows pg_catalog.int8)
 LANGUAGE C STABLE ROWS 20
 AS 'MODULE_PATHNAME', 'ms_report_domain_sizes';
+
+-- Fill the backend's ownership cache in one pass over the catalogs, for
+-- the reports that then ask report_domain() about most relations (tables,
+-- sequences, views): called first, it spares them resolving thousands of
+-- relations one by one before report_domain() decides on the same fill.
+-- Internal to the reports.
+CREATE FUNCTION migration_split.report_fill_domains()
+RETURNS void
+LANGUAGE C STABLE
+AS 'MODULE_PATHNAME', 'ms_report_fill_domains';
+
+-- The relation whose tag gives rel its domain (the root column of
+-- report_relation_domains() for one relation), NULL when it has none: a
+-- hash lookup in the same cache.  Internal to the reports.
+CREATE FUNCTION migration_split.report_domain_root(rel pg_catalog.oid)
+RETURNS pg_catalog.oid
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_domain_root';
+
+-- The node the table-level graph draws rel as: the partition root or
+-- table of a partition, TOAST table or owned sequence with a domain (the
+-- root of report_relation_domains() when via is 'partition', 'toast' or
+-- 'sequence'), rel itself otherwise.  Internal to the reports.
+CREATE FUNCTION migration_split.report_drawn_as(rel pg_catalog.oid)
+RETURNS pg_catalog.oid
+LANGUAGE C STRICT STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'ms_report_drawn_as';
 --@end ownership_cache_functions
 
 -- Foreign keys whose two tables are in different domains.  A foreign key
@@ -164,6 +191,7 @@ LANGUAGE sql STABLE ROWS 1000
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
+SELECT migration_split.report_fill_domains();
 WITH RECURSIVE
 -- (view, relation it reads, first view on the way or NULL when direct)
 reads (viewid, relid, via) AS (
@@ -214,12 +242,18 @@ view_domains AS (
 	  FROM view_reads r
 	 GROUP BY r.viewid
 ),
--- the user triggers, read once (pg_trigger also holds two internal
--- triggers per foreign key)
+-- the user triggers whose function is not built in, read once from
+-- their dependencies on their functions (pg_trigger also holds four
+-- internal triggers per foreign key, whose built-in functions, like every
+-- built-in, have no pg_depend row and write nothing function_writes()
+-- can see)
 user_triggers AS MATERIALIZED (
 	SELECT t.tgname, t.tgrelid, t.tgfoid, t.tgparentid
 	  FROM pg_catalog.pg_trigger t
-	 WHERE NOT t.tgisinternal
+	 WHERE t.oid IN (SELECT d.objid FROM pg_catalog.pg_depend d
+					  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+						AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass)
+	   AND NOT t.tgisinternal
 ),
 trigger_writes AS (
 	SELECT f.fn, w.rel::pg_catalog.oid AS relid, w.command
@@ -343,6 +377,9 @@ GRANT SELECT ON migration_split.cross_domain_foreign_keys,
 GRANT EXECUTE ON FUNCTION migration_split.report_relation_domains(),
 	migration_split.report_domain(pg_catalog.oid),
 	migration_split.report_domain_sizes(),
+	migration_split.report_fill_domains(),
+	migration_split.report_domain_root(pg_catalog.oid),
+	migration_split.report_drawn_as(pg_catalog.oid),
 	migration_split.report_cross_domain_dependencies(),
 	migration_split.function_writes(pg_catalog.regprocedure),
 	migration_split.column_names(pg_catalog.regclass, pg_catalog.int2[]) TO PUBLIC;
@@ -369,6 +406,7 @@ SET jit = off
 AS $function$
 #variable_conflict use_column
 BEGIN
+	PERFORM migration_split.report_fill_domains();
 	RETURN QUERY
 	WITH deps AS MATERIALIZED (
 		SELECT d.kind, d.from_object, d.from_domain, d.to_domain
@@ -491,22 +529,13 @@ AS $function$
 DECLARE
 	result		text;
 BEGIN
+	PERFORM migration_split.report_fill_domains();
 	-- Edges between graph nodes: every foreign key with an owned end, and
 	-- every cross-domain dependency, partitions, TOAST tables and owned
 	-- sequences drawn as their table.  Nodes: every owned table (not
 	-- partitions), and every edge end.  With only_domain: the edges with
 	-- an end in that domain, its tables, and the other ends.
-	WITH rd AS MATERIALIZED (
-		SELECT r.relid, r.domain, r.root, r.via
-		  FROM migration_split.report_relation_domains() r
-	),
-	-- partitions, TOAST tables and owned sequences are drawn as their table
-	drawn_as AS MATERIALIZED (
-		SELECT rd.relid, rd.root
-		  FROM rd
-		 WHERE rd.via IN ('partition', 'toast', 'sequence')
-	),
-	raw AS (
+	WITH raw AS (
 		SELECT c.conrelid AS src, c.confrelid AS dst, 'fk' AS style,
 			   c.conname::text AS label
 		  FROM pg_constraint c
@@ -521,14 +550,14 @@ BEGIN
 					WHEN x.src_domain IS NOT DISTINCT FROM x.dst_domain THEN 'fk'
 					ELSE 'cross fk' END AS style,
 			   x.label
-		  FROM (SELECT COALESCE(s.root, r.src) AS src,
+		  -- partitions, TOAST tables and owned sequences are drawn as their
+		  -- table (report_drawn_as(), a cache lookup)
+		  FROM (SELECT migration_split.report_drawn_as(r.src) AS src,
 					   migration_split.report_domain(r.src) AS src_domain,
-					   COALESCE(t.root, r.dst) AS dst,
+					   migration_split.report_drawn_as(r.dst) AS dst,
 					   migration_split.report_domain(r.dst) AS dst_domain,
 					   r.style, r.label
 				  FROM raw r
-				  LEFT JOIN drawn_as s ON s.relid = r.src
-				  LEFT JOIN drawn_as t ON t.relid = r.dst
 				OFFSET 0) x
 		 WHERE (x.src_domain IS NOT NULL OR x.dst_domain IS NOT NULL)
 		   AND (only_domain IS NULL OR x.src_domain = only_domain
@@ -541,7 +570,7 @@ BEGIN
 		SELECT u.rel, u.domain, c.relkind, u.rel::regclass::text AS name
 		  FROM (SELECT a.rel, a.domain, bool_or(a.edge) AS edge
 				  FROM (SELECT rd.relid, rd.domain, false
-						  FROM rd
+						  FROM migration_split.report_relation_domains() rd
 						 WHERE rd.via IN ('tag', 'inheritance')
 						   AND (only_domain IS NULL OR rd.domain = only_domain)
 						UNION ALL
@@ -589,6 +618,7 @@ AS $function$
 DECLARE
 	result		text;
 BEGIN
+	PERFORM migration_split.report_fill_domains();
 	WITH sizes AS (
 		SELECT z.domain, z.tables, z.total_size
 		  FROM migration_split.report_domain_sizes() z

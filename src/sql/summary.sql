@@ -45,6 +45,7 @@ LANGUAGE sql STABLE ROWS 20
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
+SELECT migration_split.report_fill_domains();
 WITH sizes AS (
 	SELECT z.domain, z.tables, z.total_size, z.estimated_rows
 	  FROM migration_split.report_domain_sizes() z
