@@ -558,6 +558,10 @@ apply_relation(ApplyWorker *w, Message *m)
 	r->table = pg_strdup(m->table);
 	r->replident = m->replica_identity ? m->replica_identity : 'd';
 
+	/* a transaction applied before its commit makes no DDL, copies nothing */
+	if (w->in_progress && find_sync(w, m->schema, m->table) < 0)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" was not copied by the job", m->schema, m->table);
+
 	/*
 	 * A table the job lacks joined the domain without an O message before
 	 * (through ALTER TABLE ... INHERIT, or while no session was decoding):
@@ -668,6 +672,11 @@ apply_relation(ApplyWorker *w, Message *m)
 				if (!PQgetisnull(res, j, 4))
 					r->castname[i] = pg_strdup(PQgetvalue(res, j, 4));
 			}
+		if (!found && w->in_progress)
+		{
+			PQclear(res);
+			return fail(w, APPLY_STOP, EXIT_APPLY, "table %s lacks column \"%s\"", r->qname, c->name);
+		}
 		if (!found)
 		{
 			/* a column added on the source: add it here, in this batch */
@@ -2043,6 +2052,8 @@ handle_ownership(ApplyWorker *w, Message *m, unsigned long long data_start)
 					lsn_format(data_start, lsnbuf));
 	if (w->xact.skip)
 		return APPLY_OK;
+	if (w->in_progress)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "a table joined or left the domain");
 	return apply_ownership(w, m);
 }
 
@@ -2054,6 +2065,8 @@ handle_truncate(ApplyWorker *w, Message *m)
 
 	if (w->xact.skip)
 		return APPLY_OK;
+	if (w->in_progress)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "TRUNCATE");
 	if ((rc = begin_batch(w)) != APPLY_OK)
 		return rc;
 	w->xact.sent = true;
@@ -2154,4 +2167,74 @@ apply_reset(ApplyWorker *w)
 	if (w->conn)
 		PQfinish(w->conn);
 	w->conn = NULL;
+}
+
+/*
+ * Begin a source transaction that is still running on the source (live.c):
+ * its commit LSN is not known yet.  Every LSN known now is below it, so
+ * the transaction counts as committed after the start position and after
+ * every table's snapshot (nothing of it is skipped); its changes name the
+ * highest LSN in messages until apply_commit_in_progress sets the real one.
+ */
+void
+apply_begin_in_progress(ApplyWorker *w, unsigned long long xid)
+{
+	w->in_progress = true;
+	w->xact.active = true;
+	w->xact.skip = false;
+	w->xact.sent = false;
+	w->xact.xid = xid;
+	w->xact.commit_lsn = (unsigned long long) -1;
+	w->xact.rows = w->batch.rows;
+}
+
+/*
+ * Send one statement of the job's own (SAVEPOINT, ROLLBACK TO SAVEPOINT)
+ * in the open target transaction, after the changes before it.
+ */
+ApplyResult
+apply_statement(ApplyWorker *w, const char *sql)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK || (rc = begin_batch(w)) != APPLY_OK)
+		return rc;
+	return send_statement(w, sql, 0, NULL);
+}
+
+/*
+ * Send everything and wait until the target has applied it, checking every
+ * result: afterwards the worker's backend runs nothing, so it waits for no
+ * lock.
+ */
+ApplyResult
+apply_wait_all(ApplyWorker *w)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	return pipe_sync(w);
+}
+
+/*
+ * The streamed C of the transaction begun by apply_begin_in_progress:
+ * record it with its real commit LSN and commit it, with its row of
+ * applied_xacts, in the same target transaction.  APPLY_RECONNECT when the
+ * connection went away (the COMMIT may or may not have happened), APPLY_STOP
+ * when the target refused something (nothing was committed).
+ */
+ApplyResult
+apply_commit_in_progress(ApplyWorker *w, Message *m, unsigned long long data_start)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	w->xact.commit_lsn = m->commit_lsn ? lsn_parse(m->commit_lsn) : data_start;
+	if ((rc = handle_commit(w, m, data_start)) != APPLY_OK)
+		return rc;
+	rc = apply_flush(w);
+	w->in_progress = false;
+	return rc;
 }

@@ -79,11 +79,16 @@ spool_free_txn(SpoolTxn *t)
 	pg_free(t);
 }
 
-/* S: the following messages, up to E, belong to top-level xid. */
-void
+/*
+ * S: the following messages, up to E, belong to top-level xid.  Returns
+ * its spool (nblocks is 1 at the transaction's first block).
+ */
+SpoolTxn *
 spool_block_start(Spool *sp, unsigned long long xid)
 {
 	sp->current = spool_find(sp, xid, true);
+	sp->current->nblocks++;
+	return sp->current;
 }
 
 /* E: the block ends. */

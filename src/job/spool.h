@@ -29,6 +29,7 @@ typedef struct SpoolTxn
 	FILE	   *file;
 	off_t		size;			/* bytes written (the file may be longer) */
 	long long	nchanges;
+	int			nblocks;		/* S ... E blocks received */
 	int			nsubs;
 	int			capsubs;
 	SpoolSub   *subs;			/* in order of their first change */
@@ -41,7 +42,7 @@ typedef struct Spool
 	SpoolTxn   *current;		/* between S and E */
 } Spool;
 
-extern void spool_block_start(Spool *sp, unsigned long long xid);
+extern SpoolTxn *spool_block_start(Spool *sp, unsigned long long xid);
 extern void spool_block_end(Spool *sp);
 extern bool spool_add(Spool *sp, const Message *m, const char *data, int len,
 					  unsigned long long lsn, char **errmsg);
