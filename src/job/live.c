@@ -21,8 +21,8 @@
  *			nothing, so it never waits for the workers' locks.
  *	A		of a subtransaction: ROLLBACK TO the savepoint of the first
  *			subtransaction not older than it (spool.c explains why that is
- *			the cut); of the transaction: the connection is closed (rolled
- *			back).
+ *			the cut), then RELEASE of that savepoint; of the transaction: the
+ *			connection is closed (rolled back).
  *	C		the workers commit first; then the transaction's row of
  *			applied_xacts is inserted and it commits in the same target
  *			transaction (apply_commit_in_progress), and the coordinator moves
@@ -233,6 +233,7 @@ void
 live_abort(LiveApply *l, unsigned long long xid, unsigned long long subxid)
 {
 	char		sql[80];
+	char		rel[80];
 	int			i;
 
 	if (!l->active || l->xid != xid)
@@ -249,9 +250,12 @@ live_abort(LiveApply *l, unsigned long long xid, unsigned long long subxid)
 			break;
 	if (i == l->nsubs)
 		return;					/* none of its changes was applied */
+	/* then RELEASE it: back to the level before it, as the source is */
 	snprintf(sql, sizeof(sql), "ROLLBACK TO SAVEPOINT ms_sub_%llu", l->subs[i].xid);
+	snprintf(rel, sizeof(rel), "RELEASE SAVEPOINT ms_sub_%llu", l->subs[i].xid);
 	l->busy = true;
-	if (apply_statement(&l->w, sql) != APPLY_OK || apply_wait_all(&l->w) != APPLY_OK)
+	if (apply_statement(&l->w, sql) != APPLY_OK || apply_statement(&l->w, rel) != APPLY_OK ||
+		apply_wait_all(&l->w) != APPLY_OK)
 	{
 		live_fallback(l, l->w.error);
 		return;

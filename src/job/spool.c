@@ -306,6 +306,23 @@ spool_replay(Spool *sp, unsigned long long xid,
 	return rc;
 }
 
+/* Forget the spooled messages of xid (applied without them, live.c). */
+void
+spool_forget(Spool *sp, unsigned long long xid)
+{
+	SpoolTxn   *t = spool_find(sp, xid, false);
+	SpoolTxn  **prev;
+
+	if (t == NULL)
+		return;
+	for (prev = &sp->txns; *prev != t; prev = &(*prev)->next)
+		;
+	*prev = t->next;
+	if (sp->current == t)
+		sp->current = NULL;
+	spool_free_txn(t);
+}
+
 /* Forget every spooled transaction (the session ends). */
 void
 spool_reset(Spool *sp)

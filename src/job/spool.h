@@ -52,6 +52,7 @@ extern int	spool_replay(Spool *sp, unsigned long long xid,
 						 int (*apply_one) (const char *data, int len,
 										   unsigned long long lsn, void *arg),
 						 void *arg, char **errmsg);
+extern void spool_forget(Spool *sp, unsigned long long xid);
 extern void spool_reset(Spool *sp);
 
 #endif							/* MS_JOB_SPOOL_H */

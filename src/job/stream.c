@@ -315,7 +315,10 @@ dispatch_message(Coordinator *apply, Spool *sp, LiveApply *live, Message *m,
 		if ((rc = live_commit(live, apply, m, lsn, &applied)) != APPLY_OK)
 			return rc;
 		if (applied)
-			return spool_abort(sp, m->xid, 0, errmsg) ? APPLY_OK : SPOOL_FAILED;
+		{
+			spool_forget(sp, m->xid);
+			return APPLY_OK;
+		}
 
 		/* the transaction as if it had arrived whole: B, its changes, C */
 		memset(&b, 0, sizeof(b));
