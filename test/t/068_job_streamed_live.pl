@@ -13,6 +13,7 @@
 # Cases: a rolled-back savepoint inside the live transaction and a small
 # transaction committed in the middle of it; a top-level abort after
 # streaming; two interleaved streamed transactions (one live, one spooled);
+# a hold of verify before the streamed commit;
 # a lock wait of the job's other connection on the live transaction (a
 # target trigger writing one row for both): the job must fall back, not
 # hang; SIGKILL of the job while the live transaction is open, and after
@@ -163,6 +164,24 @@ is($tgt->safe_psql('postgres',
 		"SELECT count(*) FILTER (WHERE xmin::text = '$xid') FROM live.live_t WHERE id <= 10000")
 	  . '|' . $tgt->safe_psql('postgres', "SELECT count(*) FILTER (WHERE xmin::text = '$xid') FROM live.live_u"),
 	'10000|0', 'the first streamed transaction was applied live, the other one not');
+
+# 3b. a hold of verify (written into the job row as verify writes it:
+# pause before the next transaction) stops the stream before the streamed
+# commit; the live transaction stays open until the hold is released
+$a->query_safe(q{BEGIN; UPDATE live_t SET n = n + 1 WHERE id BETWEEN 10001 AND 14000;});
+$xid = live_xid();
+isnt($xid, '', 'applied live before the hold');
+$tgt->safe_psql('postgres', q{UPDATE migration_split_job.jobs SET hold_lsn = '0/0', held_lsn = NULL,
+	hold_expires_at = now() + interval '5 min' WHERE domain = 'live'});
+wait_target(q{SELECT held_lsn = '0/0' FROM migration_split_job.jobs WHERE domain = 'live'}, 'the stream holds');
+$a->query_safe('COMMIT');
+sleep 2;
+is($tgt->safe_psql('postgres', q{SELECT count(*) FROM live.live_t WHERE id BETWEEN 10001 AND 14000 AND n = 1}),
+	'0', 'held: the transaction that committed on the source is not committed on the target');
+is(live_xid(), $xid, 'its live target transaction is still open');
+$tgt->safe_psql('postgres', q{UPDATE migration_split_job.jobs SET hold_lsn = NULL, held_lsn = NULL,
+	hold_expires_at = NULL WHERE domain = 'live'});
+wait_same('released: the transaction is committed');
 
 # 4. a lock wait: a target trigger (enabled always, so it fires for the
 # job) counts updates in one row; the live transaction holds that row, the
