@@ -46,6 +46,14 @@
  * (apply_set_wait_hook; stream.c sends a status update) runs about every
  * WAIT_HOOK_SECONDS of waiting.
  *
+ * A worker in in_progress mode (live.c) applies one streamed transaction
+ * while it still runs on the source: apply_begin_in_progress opens it
+ * without a commit LSN (none is known yet; every LSN known is below it),
+ * apply_statement adds the savepoints, apply_commit_in_progress commits it
+ * with its real commit LSN.  Such a worker makes no DDL and copies no table:
+ * a message that would need either fails, and live.c applies the
+ * transaction the ordinary way at its commit.
+ *
  * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn, the
  * session's SyncList) implement resumed inits: a change of a table in a
  * transaction that committed before the table's snapshot is already in the
@@ -2200,6 +2208,20 @@ apply_statement(ApplyWorker *w, const char *sql)
 	if ((rc = run_flush(w)) != APPLY_OK || (rc = begin_batch(w)) != APPLY_OK)
 		return rc;
 	return send_statement(w, sql, 0, NULL);
+}
+
+/*
+ * Send everything queued (the coalescer's run included) without waiting
+ * for the results.
+ */
+ApplyResult
+apply_send_all(ApplyWorker *w)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	return apply_push(w);
 }
 
 /*

@@ -200,6 +200,7 @@ extern bool apply_idle(ApplyWorker *w);
 extern void apply_reset(ApplyWorker *w);
 extern void apply_begin_in_progress(ApplyWorker *w, unsigned long long xid);
 extern ApplyResult apply_statement(ApplyWorker *w, const char *sql);
+extern ApplyResult apply_send_all(ApplyWorker *w);
 extern ApplyResult apply_wait_all(ApplyWorker *w);
 extern ApplyResult apply_commit_in_progress(ApplyWorker *w, Message *m,
 											unsigned long long data_start);

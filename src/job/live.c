@@ -17,8 +17,11 @@
  *	changes	applied as they come; the first change of a subtransaction is
  *			preceded by SAVEPOINT (one per subtransaction, in order of their
  *			first changes, as the spool notes its offsets).
- *	E		everything sent is awaited: between blocks the live backend runs
- *			nothing, so it never waits for the workers' locks.
+ *	E		everything is sent; the results are read before the workers
+ *			get anything to apply (live_drain): while they apply, the live
+ *			backend runs nothing, so it never waits for their locks.  Blocks
+ *			that follow each other are applied without a wait between them,
+ *			so that the target applies one while the source decodes the next.
  *	A		of a subtransaction: ROLLBACK TO the savepoint of the first
  *			subtransaction not older than it (spool.c explains why that is
  *			the cut), then RELEASE of that savepoint; of the transaction: the
@@ -85,7 +88,7 @@ live_close(LiveApply *l)
 	pg_free(l->w.error);
 	memset(&l->w, 0, sizeof(ApplyWorker));
 	sync_list_free(&l->sync);
-	l->active = l->in_block = l->busy = false;
+	l->active = l->in_block = l->busy = l->unsynced = false;
 	l->xid = 0;
 	l->nsubs = 0;
 }
@@ -210,11 +213,30 @@ live_message(LiveApply *l, Message *m, unsigned long long lsn)
 	l->busy = false;
 }
 
-/* E: wait until the target has applied the block. */
+/* E: send everything of the block. */
 void
 live_block_end(LiveApply *l)
 {
 	if (!l->in_block)
+		return;
+	l->busy = true;
+	if (apply_send_all(&l->w) != APPLY_OK)
+	{
+		live_fallback(l, l->w.error);
+		return;
+	}
+	l->unsynced = true;
+	l->in_block = l->busy = false;
+}
+
+/*
+ * Before the coordinator's workers apply anything: wait until the target
+ * has applied what was sent of the live transaction, and check it.
+ */
+void
+live_drain(LiveApply *l)
+{
+	if (!l->active || !l->unsynced)
 		return;
 	l->busy = true;
 	if (apply_wait_all(&l->w) != APPLY_OK)
@@ -222,7 +244,7 @@ live_block_end(LiveApply *l)
 		live_fallback(l, l->w.error);
 		return;
 	}
-	l->in_block = l->busy = false;
+	l->unsynced = l->busy = false;
 }
 
 /*
@@ -260,7 +282,7 @@ live_abort(LiveApply *l, unsigned long long xid, unsigned long long subxid)
 		live_fallback(l, l->w.error);
 		return;
 	}
-	l->busy = false;
+	l->busy = l->unsynced = false;
 	l->w.batch.rows = l->subs[i].rows;
 	l->nsubs = i;
 	pg_log_debug("subtransaction %llu of streamed transaction %llu rolled back on the target", subxid, xid);

@@ -30,6 +30,7 @@ typedef struct LiveApply
 	bool		enabled;		/* not --spool-streamed */
 	bool		active;			/* a transaction is open on w */
 	bool		in_block;		/* between its S and E */
+	bool		unsynced;		/* statements sent, results not all read */
 	bool		busy;			/* the job is inside w: the wait hook must
 								 * not touch it */
 	unsigned long long xid;		/* its top-level xid */
@@ -44,6 +45,7 @@ extern void live_init(LiveApply *l, const JobOptions *opts, ApplyShared *shared)
 extern ApplyResult live_block_start(LiveApply *l, Coordinator *c, SpoolTxn *t);
 extern void live_message(LiveApply *l, Message *m, unsigned long long lsn);
 extern void live_block_end(LiveApply *l);
+extern void live_drain(LiveApply *l);
 extern void live_abort(LiveApply *l, unsigned long long xid,
 					   unsigned long long subxid);
 extern ApplyResult live_commit(LiveApply *l, Coordinator *c, Message *m,

@@ -305,6 +305,8 @@ dispatch_message(Coordinator *apply, Spool *sp, LiveApply *live, Message *m,
 		live_message(live, m, lsn);
 		return APPLY_OK;
 	}
+	/* the workers apply nothing while the live backend runs something */
+	live_drain(live);
 
 	if (m->action == MSG_COMMIT && m->streamed)
 	{
