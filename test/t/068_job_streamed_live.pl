@@ -18,7 +18,7 @@
 # target trigger writing one row for both): the job must fall back, not
 # hang; SIGKILL of the job while the live transaction is open, and after
 # the source commit, then a rerun: exactly once (the source's updates add
-# to the values, so a change applied twice shows).
+# to the values, so a change applied twice shows); --spool-streamed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -233,6 +233,23 @@ command_ok([ 'migration-split', 'stream', @common, '--until-caught-up' ], 'rerun
 same_tables('killed');
 is($tgt->safe_psql('postgres', q{SELECT count(*) FROM live.live_t WHERE id <= 9000 AND n < 10}), '0',
 	'the killed transaction is applied (each of its updates once: see the digests)');
+
+# 6. --spool-streamed: the transaction is applied only at its commit
+$job = start_job('--batch-time', '50', '--spool-streamed');
+$a->query_safe(q{BEGIN; UPDATE live_t SET n = n + 1 WHERE id <= 6000;});
+sleep 3;
+is($tgt->safe_psql('postgres', "SELECT count(*) FROM ($open_xid_sql) x"), '0',
+	'--spool-streamed: no target transaction is open while the source transaction runs');
+$before = $tgt->safe_psql('postgres', 'SELECT pg_catalog.txid_current()');
+$a->query_safe('COMMIT');
+wait_same('--spool-streamed: applied at the commit');
+is($tgt->safe_psql('postgres', "SELECT count(*) FROM live.live_t WHERE id <= 6000 AND xmin::text::bigint > $before"),
+	'6000', '--spool-streamed: its rows were written after the source commit');
+$job->signal('TERM');
+$job->finish;
+
+command_fails_like([ 'migration-split', 'status', @common, '--spool-streamed' ],
+	qr/option --spool-streamed is only valid for stream/, '--spool-streamed is refused by other commands');
 
 $a->quit;
 $b->quit;
