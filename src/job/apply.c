@@ -2061,7 +2061,7 @@ handle_ownership(ApplyWorker *w, Message *m, unsigned long long data_start)
 	if (w->xact.skip)
 		return APPLY_OK;
 	if (w->in_progress)
-		return fail(w, APPLY_STOP, EXIT_APPLY, "a table joined or left the domain");
+		return fail(w, APPLY_STOP, EXIT_APPLY, "a table joins or leaves the domain in it");
 	return apply_ownership(w, m);
 }
 
@@ -2074,7 +2074,7 @@ handle_truncate(ApplyWorker *w, Message *m)
 	if (w->xact.skip)
 		return APPLY_OK;
 	if (w->in_progress)
-		return fail(w, APPLY_STOP, EXIT_APPLY, "TRUNCATE");
+		return fail(w, APPLY_STOP, EXIT_APPLY, "it truncates a table");
 	if ((rc = begin_batch(w)) != APPLY_OK)
 		return rc;
 	w->xact.sent = true;

@@ -18,7 +18,9 @@
 # target trigger writing one row for both): the job must fall back, not
 # hang; SIGKILL of the job while the live transaction is open, and after
 # the source commit, then a rerun: exactly once (the source's updates add
-# to the values, so a change applied twice shows); --spool-streamed.
+# to the values, so a change applied twice shows); a TRUNCATE and a column
+# added inside a live transaction (applied at the commit instead);
+# --spool-streamed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -233,6 +235,26 @@ command_ok([ 'migration-split', 'stream', @common, '--until-caught-up' ], 'rerun
 same_tables('killed');
 is($tgt->safe_psql('postgres', q{SELECT count(*) FROM live.live_t WHERE id <= 9000 AND n < 10}), '0',
 	'the killed transaction is applied (each of its updates once: see the digests)');
+
+# 6b. what a live transaction cannot apply before its commit: a TRUNCATE,
+# a column added on the source; applied from the spool at the commit
+$job = start_job('--batch-time', '50');
+$a->query_safe(q{BEGIN; UPDATE live_t SET n = n + 1 WHERE id <= 5000;});
+$xid = live_xid();
+isnt($xid, '', 'applied live before the TRUNCATE');
+$a->query_safe(q{TRUNCATE live_u; INSERT INTO live_u VALUES (7, 'after truncate'); COMMIT;});
+wait_same('a streamed transaction with a TRUNCATE is applied at its commit');
+like(slurp_file($log), qr/streamed transaction \d+ is applied at its commit instead of while it runs: it truncates a table/,
+	'the job says why');
+$a->query_safe(q{BEGIN; UPDATE live_t SET n = n + 1 WHERE id <= 5000;});
+$xid = live_xid();
+isnt($xid, '', 'applied live before the new column');
+$a->query_safe(q{ALTER TABLE live_t ADD COLUMN extra int; UPDATE live_t SET extra = id WHERE id BETWEEN 5001 AND 9000; COMMIT;});
+wait_same('a streamed transaction that adds a column is applied at its commit');
+like(slurp_file($log), qr/streamed transaction \d+ is applied at its commit instead of while it runs: table \S+ lacks column "extra"/,
+	'the job says why');
+$job->signal('TERM');
+$job->finish;
 
 # 6. --spool-streamed: the transaction is applied only at its commit
 $job = start_job('--batch-time', '50', '--spool-streamed');
