@@ -16,10 +16,15 @@
 # Setup: two identical tables of ROWS rows on the source, t_ours (owned by
 # domain "bench", copied by init) and t_native (in a publication, copied by
 # the subscription).  Each side is measured alone, the other one stopped:
-#   1. the job streams; UPDATE t_ours SET a = a + 1 in one transaction;
+#   1. the job streams (applying the transaction while it runs on the
+#      source, live.c); UPDATE t_ours SET a = a + 1 in one transaction;
+#   1b. the same with stream --spool-streamed (applied from the spool at
+#      the commit, as 1.1 did before live apply);
 #   2. the job is stopped, the subscription enabled and caught up; UPDATE
 #      t_native SET a = a + 1 in one transaction.
 # Reported per side:
+#   - time from the start of the source transaction to the target's commit
+#     (the source UPDATE + COMMIT, plus the next figure);
 #   - time from the source's commit (when COMMIT returns to the client) to
 #     the target's commit, seen by one target backend that reads the row
 #     id = 1 every 20 ms (an index lookup: it does not compete with the
@@ -87,10 +92,10 @@ sample() {
 	done
 }
 
-# wait_updated DB TABLE: wait in one target backend until row id = 1 of
-# TABLE has a = 1; print the epoch at which it was seen
+# wait_updated DB TABLE [VALUE]: wait in one target backend until row id = 1
+# of TABLE has a = VALUE (default 1); print the epoch at which it was seen
 wait_updated() {
-	psql_tgt -d "$1" -At -c "DO \$\$ BEGIN WHILE NOT EXISTS (SELECT FROM $2 WHERE id = 1 AND a = 1) LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$" \
+	psql_tgt -d "$1" -At -c "DO \$\$ BEGIN WHILE NOT EXISTS (SELECT FROM $2 WHERE id = 1 AND a = ${3:-1}) LOOP PERFORM pg_sleep(0.02); END LOOP; END \$\$" \
 		-c "SELECT extract(epoch FROM clock_timestamp())"
 }
 
@@ -115,29 +120,48 @@ slot_stats() {
 
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# 1. the job
+# run_ours VALUE [STREAM OPTION]...: one UPDATE of t_ours (row 1 reaches a =
+# VALUE) applied by "migration-split stream"; sets lag_ours, src_ours,
+# job_rss, ws_hwm_ours, ws_anon_ours, stats_ours
+run_ours() {
+	local value=$1 commit waiter
+	shift
+	psql_src -c "SELECT pg_stat_reset_replication_slot('migration_split_bench')" >/dev/null
+	/usr/bin/time -v -o "$BENCH_DIR/job.time" "$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" \
+		--domain bench --status-interval 0 "$@" 2>>"$BENCH_DIR/stream.err" &
+	job_pid=$!
+	until [ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'migration_split_bench' AND active")" = 1 ]; do sleep 0.2; done
+	sample "$BENCH_DIR/ws_ours" migration_split_bench &
+	sampler_pid=$!
+	wait_updated ours bench.t_ours "$value" >"$BENCH_DIR/seen_ours" &
+	waiter=$!
+	read -r commit src_ours < <(update t_ours)
+	wait "$waiter"
+	lag_ours=$(awk -v a="$(tail -1 "$BENCH_DIR/seen_ours")" -v b="$commit" 'BEGIN { printf "%.2f", a - b }')
+	read -r ws_hwm_ours ws_anon_ours <"$BENCH_DIR/ws_ours"
+	kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null || true
+	sampler_pid=
+	# /usr/bin/time ignores SIGINT: interrupt its child, the job
+	pkill -INT -P "$job_pid"; wait "$job_pid" || true
+	job_pid=
+	wait_inactive migration_split_bench
+	job_rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$BENCH_DIR/job.time")
+	stats_ours=$(slot_stats migration_split_bench)
+	echo "  source UPDATE took $src_ours s; commit to target commit: $lag_ours s"
+}
+
+# 1. the job, applying the transaction while it runs (the default)
 echo "1. migration-split stream: UPDATE of $ROWS rows in one transaction"
-/usr/bin/time -v -o "$BENCH_DIR/job.time" "$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" \
-	--domain bench --status-interval 0 2>"$BENCH_DIR/stream.err" &
-job_pid=$!
-until [ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'migration_split_bench' AND active")" = 1 ]; do sleep 0.2; done
-sample "$BENCH_DIR/ws_ours" migration_split_bench &
-sampler_pid=$!
-wait_updated ours bench.t_ours >"$BENCH_DIR/seen_ours" &
-waiter=$!
-read -r commit_ours src_ours < <(update t_ours)
-wait "$waiter"
-lag_ours=$(awk -v a="$(tail -1 "$BENCH_DIR/seen_ours")" -v b="$commit_ours" 'BEGIN { printf "%.2f", a - b }')
-read -r ws_hwm_ours ws_anon_ours <"$BENCH_DIR/ws_ours"
-kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null || true
-sampler_pid=
-# /usr/bin/time ignores SIGINT: interrupt its child, the job
-pkill -INT -P "$job_pid"; wait "$job_pid" || true
-job_pid=
-wait_inactive migration_split_bench
-job_rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$BENCH_DIR/job.time")
-stats_ours=$(slot_stats migration_split_bench)
-echo "  source UPDATE took $src_ours s; commit to target commit: $lag_ours s"
+run_ours 1
+read -r lag_live src_live rss_live whm_live wan_live <<<"$lag_ours $src_ours $job_rss $ws_hwm_ours $ws_anon_ours"
+stats_live=$stats_ours
+grep -q 'was applied while it ran on the source' "$BENCH_DIR/stream.err" ||
+	{ echo "the job did not apply the transaction while it ran"; exit 1; }
+
+# 1b. the job with --spool-streamed: applied at the commit, from the spool
+echo "1b. migration-split stream --spool-streamed: UPDATE of $ROWS rows in one transaction"
+run_ours 2 --spool-streamed
+read -r lag_spool src_spool rss_spool <<<"$lag_ours $src_ours $job_rss"
 
 # 2. the native subscription, caught up first (it decodes the job's
 # transaction too, and sends nothing of it)
@@ -169,7 +193,8 @@ q="SELECT count(*) || ' ' || md5(string_agg(a::text, ',' ORDER BY id)) FROM %s"
 s=$(psql_src -At -c "$(printf "$q" public.t_ours)")
 o=$(psql_tgt -d ours -At -c "$(printf "$q" bench.t_ours)")
 n=$(psql_tgt -d native -At -c "$(printf "$q" public.t_native)")
-[ "$s" = "$o" ] && [ "$s" = "$n" ] || { echo "MISMATCH: source $s / ours $o / native $n"; exit 1; }
+n2=$(psql_src -At -c "$(printf "$q" public.t_native)")
+[ "$s" = "$o" ] && [ "$n2" = "$n" ] || { echo "MISMATCH: source $s / ours $o; source $n2 / native $n"; exit 1; }
 
 {
 	echo "large transaction benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -177,19 +202,22 @@ n=$(psql_tgt -d native -At -c "$(printf "$q" public.t_native)")
 	echo "one UPDATE of $ROWS rows (4 columns) in one transaction; logical_decoding_work_mem = $(psql_src -At -c 'SHOW logical_decoding_work_mem')"
 	echo "check: target tables equal the source ($s)"
 	echo
-	printf "%-34s %16s %16s\n" "" "migration-split" "native (stream)"
-	printf "%-34s %16s %16s\n" "source UPDATE + COMMIT, s" "$src_ours" "$src_native"
-	printf "%-34s %16s %16s\n" "source commit to target commit, s" "$lag_ours" "$lag_native"
-	printf "%-34s %16s %16s\n" "applying process peak RSS, MB" "$(mb "$job_rss")" "$(mb "$aw_hwm")"
-	printf "%-34s %16s %16s\n" "applying process peak private, MB" "-" "$(mb "$aw_anon")"
-	printf "%-34s %16s %16s\n" "walsender peak RSS, MB" "$(mb "$ws_hwm_ours")" "$(mb "$ws_hwm_native")"
-	printf "%-34s %16s %16s\n" "walsender peak private (anon), MB" "$(mb "$ws_anon_ours")" "$(mb "$ws_anon_native")"
-	read -r st sb xt xb <<<"$stats_ours"
+	total() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
+	printf "%-34s %16s %16s %16s\n" "" "migration-split" "--spool-streamed" "native (stream)"
+	printf "%-34s %16s %16s %16s\n" "source UPDATE + COMMIT, s" "$src_live" "$src_spool" "$src_native"
+	printf "%-34s %16s %16s %16s\n" "source commit to target commit, s" "$lag_live" "$lag_spool" "$lag_native"
+	printf "%-34s %16s %16s %16s\n" "source BEGIN to target commit, s" "$(total "$src_live" "$lag_live")" \
+		"$(total "$src_spool" "$lag_spool")" "$(total "$src_native" "$lag_native")"
+	printf "%-34s %16s %16s %16s\n" "applying process peak RSS, MB" "$(mb "$rss_live")" "$(mb "$rss_spool")" "$(mb "$aw_hwm")"
+	printf "%-34s %16s %16s %16s\n" "applying process peak private, MB" "-" "-" "$(mb "$aw_anon")"
+	printf "%-34s %16s %16s %16s\n" "walsender peak RSS, MB" "$(mb "$whm_live")" "" "$(mb "$ws_hwm_native")"
+	printf "%-34s %16s %16s %16s\n" "walsender peak private (anon), MB" "$(mb "$wan_live")" "" "$(mb "$ws_anon_native")"
+	read -r st sb xt xb <<<"$stats_live"
 	read -r nst nsb nxt nxb <<<"$stats_native"
-	printf "%-34s %16s %16s\n" "slot: streamed txns / MB" "$st / $(mb $((sb / 1024)))" "$nst / $(mb $((nsb / 1024)))"
-	printf "%-34s %16s %16s\n" "slot: spilled txns / MB" "$xt / $(mb $((xb / 1024)))" "$nxt / $(mb $((nxb / 1024)))"
+	printf "%-34s %16s %16s %16s\n" "slot: streamed txns / MB" "$st / $(mb $((sb / 1024)))" "" "$nst / $(mb $((nsb / 1024)))"
+	printf "%-34s %16s %16s %16s\n" "slot: spilled txns / MB" "$xt / $(mb $((xb / 1024)))" "" "$nxt / $(mb $((nxb / 1024)))"
 	echo
-	echo "job peak RSS target: under 100 MB: $(awk -v k="$job_rss" 'BEGIN { print (k < 102400) ? "met" : "NOT met" }')"
+	echo "job peak RSS target: under 100 MB: $(awk -v k="$rss_live" -v l="$rss_spool" 'BEGIN { print (k < 102400 && l < 102400) ? "met" : "NOT met" }')"
 	echo "the apply worker's peak RSS includes the target's shared buffers it touched; its private"
 	echo "memory (largest RssAnon seen) is the comparable figure; the job is a client: all its memory is private"
 } | tee "$results"

@@ -46,6 +46,14 @@
  * (apply_set_wait_hook; stream.c sends a status update) runs about every
  * WAIT_HOOK_SECONDS of waiting.
  *
+ * A worker in in_progress mode (live.c) applies one streamed transaction
+ * while it still runs on the source: apply_begin_in_progress opens it
+ * without a commit LSN (none is known yet; every LSN known is below it),
+ * apply_statement adds the savepoints, apply_commit_in_progress commits it
+ * with its real commit LSN.  Such a worker makes no DDL and copies no table:
+ * a message that would need either fails, and live.c applies the
+ * transaction the ordinary way at its commit.
+ *
  * Per-table snapshot LSNs (migration_split_job.tables.sync_lsn, the
  * session's SyncList) implement resumed inits: a change of a table in a
  * transaction that committed before the table's snapshot is already in the
@@ -578,6 +586,10 @@ apply_relation(ApplyWorker *w, Message *m)
 	r->table = pg_strdup(m->table);
 	r->replident = m->replica_identity ? m->replica_identity : 'd';
 
+	/* a transaction applied before its commit makes no DDL, copies nothing */
+	if (w->in_progress && find_sync(w, m->schema, m->table) < 0)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" was not copied by the job", m->schema, m->table);
+
 	/*
 	 * A table the job lacks joined the domain without an O message before
 	 * (through ALTER TABLE ... INHERIT, or while no session was decoding):
@@ -688,6 +700,11 @@ apply_relation(ApplyWorker *w, Message *m)
 				if (!PQgetisnull(res, j, 4))
 					r->castname[i] = pg_strdup(PQgetvalue(res, j, 4));
 			}
+		if (!found && w->in_progress)
+		{
+			PQclear(res);
+			return fail(w, APPLY_STOP, EXIT_APPLY, "table %s lacks column \"%s\"", r->qname, c->name);
+		}
 		if (!found)
 		{
 			/* a column added on the source: add it here, in this batch */
@@ -2070,6 +2087,8 @@ handle_ownership(ApplyWorker *w, Message *m, unsigned long long data_start)
 					lsn_format(data_start, lsnbuf));
 	if (w->xact.skip)
 		return APPLY_OK;
+	if (w->in_progress)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "a table joins or leaves the domain in it");
 	return apply_ownership(w, m);
 }
 
@@ -2081,6 +2100,8 @@ handle_truncate(ApplyWorker *w, Message *m)
 
 	if (w->xact.skip)
 		return APPLY_OK;
+	if (w->in_progress)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "it truncates a table");
 	if ((rc = begin_batch(w)) != APPLY_OK)
 		return rc;
 	w->xact.sent = true;
@@ -2181,4 +2202,88 @@ apply_reset(ApplyWorker *w)
 	if (w->conn)
 		PQfinish(w->conn);
 	w->conn = NULL;
+}
+
+/*
+ * Begin a source transaction that is still running on the source (live.c):
+ * its commit LSN is not known yet.  Every LSN known now is below it, so
+ * the transaction counts as committed after the start position and after
+ * every table's snapshot (nothing of it is skipped); its changes name the
+ * highest LSN in messages until apply_commit_in_progress sets the real one.
+ */
+void
+apply_begin_in_progress(ApplyWorker *w, unsigned long long xid)
+{
+	w->in_progress = true;
+	w->xact.active = true;
+	w->xact.skip = false;
+	w->xact.sent = false;
+	w->xact.xid = xid;
+	w->xact.commit_lsn = (unsigned long long) -1;
+	w->xact.rows = w->batch.rows;
+}
+
+/*
+ * Send one statement of the job's own (SAVEPOINT, ROLLBACK TO SAVEPOINT)
+ * in the open target transaction, after the changes before it.
+ */
+ApplyResult
+apply_statement(ApplyWorker *w, const char *sql)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK || (rc = begin_batch(w)) != APPLY_OK)
+		return rc;
+	return send_statement(w, sql, 0, NULL);
+}
+
+/*
+ * Send everything queued (the coalescer's run included) without waiting
+ * for the results.
+ */
+ApplyResult
+apply_send_all(ApplyWorker *w)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	return apply_push(w);
+}
+
+/*
+ * Send everything and wait until the target has applied it, checking every
+ * result: afterwards the worker's backend runs nothing, so it waits for no
+ * lock.
+ */
+ApplyResult
+apply_wait_all(ApplyWorker *w)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	return pipe_sync(w);
+}
+
+/*
+ * The streamed C of the transaction begun by apply_begin_in_progress:
+ * record it with its real commit LSN and commit it, with its row of
+ * applied_xacts, in the same target transaction.  APPLY_RECONNECT when the
+ * connection went away (the COMMIT may or may not have happened), APPLY_STOP
+ * when the target refused something (nothing was committed).
+ */
+ApplyResult
+apply_commit_in_progress(ApplyWorker *w, Message *m, unsigned long long data_start)
+{
+	ApplyResult rc;
+
+	if ((rc = run_flush(w)) != APPLY_OK)
+		return rc;
+	w->xact.commit_lsn = m->commit_lsn ? lsn_parse(m->commit_lsn) : data_start;
+	if ((rc = handle_commit(w, m, data_start)) != APPLY_OK)
+		return rc;
+	rc = apply_flush(w);
+	w->in_progress = false;
+	return rc;
 }

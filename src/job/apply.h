@@ -176,6 +176,8 @@ typedef struct ApplyWorker
 	unsigned long long start_lsn;	/* applied position at session start */
 	long long	commits;		/* batches committed in this session */
 	int			commit_step;	/* 1: Sync sent, 2: COMMIT sent */
+	bool		in_progress;	/* applies a transaction before its commit
+								 * (live.c): plain changes only */
 	char	   *error;
 	const char *hint;			/* NULL: the generic one of stream.c */
 	int			exit_code;		/* with APPLY_STOP */
@@ -196,6 +198,12 @@ extern bool apply_batch_due(ApplyWorker *w);
 extern double apply_batch_age_ms(ApplyWorker *w);
 extern bool apply_idle(ApplyWorker *w);
 extern void apply_reset(ApplyWorker *w);
+extern void apply_begin_in_progress(ApplyWorker *w, unsigned long long xid);
+extern ApplyResult apply_statement(ApplyWorker *w, const char *sql);
+extern ApplyResult apply_send_all(ApplyWorker *w);
+extern ApplyResult apply_wait_all(ApplyWorker *w);
+extern ApplyResult apply_commit_in_progress(ApplyWorker *w, Message *m,
+											unsigned long long data_start);
 extern void apply_set_wait_hook(ApplyShared *shared, void (*hook) (void *arg),
 								void *arg);
 extern void sync_list_free(SyncList *sync);
@@ -214,6 +222,13 @@ extern double coord_batch_age_ms(Coordinator *c);
 extern bool coord_idle(Coordinator *c);
 extern bool coord_in_xact(Coordinator *c);
 extern unsigned long long coord_position(Coordinator *c);
+extern bool coord_applied_before(Coordinator *c, unsigned long long commit_lsn);
+extern ApplyResult coord_applied_elsewhere(Coordinator *c,
+										   unsigned long long commit_lsn,
+										   unsigned long long end_lsn);
+extern int	coord_backend_pids(Coordinator *c, int *pids, int max);
+extern void coord_set_error(Coordinator *c, ApplyResult rc, int exit_code,
+							const char *msg);
 extern const char *coord_error(Coordinator *c);
 extern const char *coord_hint(Coordinator *c);
 extern int	coord_exit_code(Coordinator *c);

@@ -174,6 +174,13 @@ coord_fail(Coordinator *c, ApplyResult rc, int exit_code, const char *msg)
 	return rc;
 }
 
+/* Set the session's error from outside the workers (live.c). */
+void
+coord_set_error(Coordinator *c, ApplyResult rc, int exit_code, const char *msg)
+{
+	coord_fail(c, rc, exit_code, msg);
+}
+
 const char *
 coord_error(Coordinator *c)
 {
@@ -907,6 +914,47 @@ unsigned long long
 coord_position(Coordinator *c)
 {
 	return c->position;
+}
+
+/*
+ * Whether a source transaction committed at commit_lsn was applied before
+ * (in an earlier session): a streamed transaction applied while in progress
+ * (live.c) learns its commit LSN only at its end.
+ */
+bool
+coord_applied_before(Coordinator *c, unsigned long long commit_lsn)
+{
+	return applied_before(c, commit_lsn);
+}
+
+/*
+ * A source transaction was committed on the target outside the workers
+ * (live.c, with its row of applied_xacts), or found applied before: move
+ * the position over it like over a skipped one.  The caller committed
+ * every earlier transaction first (coord_flush).
+ */
+ApplyResult
+coord_applied_elsewhere(Coordinator *c, unsigned long long commit_lsn,
+						unsigned long long end_lsn)
+{
+	route_push(c, commit_lsn, end_lsn, -1);
+	return advance_position(c);
+}
+
+/*
+ * The backend process IDs of the workers' target connections (at most
+ * max); returns how many.
+ */
+int
+coord_backend_pids(Coordinator *c, int *pids, int max)
+{
+	int			i,
+				n = 0;
+
+	for (i = 0; i < c->nworkers && n < max; i++)
+		if (c->workers[i].conn != NULL)
+			pids[n++] = PQbackendPID(c->workers[i].conn);
+	return n;
 }
 
 /* End the session's workers (open batches are rolled back). */

@@ -18,6 +18,7 @@
  *	apply.c		an apply worker: changes applied on one target connection
  *	relmap.c	an apply worker's map of the source's relations
  *	spool.c		streamed in-progress transactions, kept until they end
+ *	live.c		a streamed transaction applied while it runs on the source
  *	tablesync.c	online copy of a table that joined the domain while streaming
  *	stream.c	the "stream" subcommand: replication protocol loop
  *	status.c	the "status" subcommand
@@ -75,6 +76,8 @@ typedef struct JobOptions
 	int			apply_jobs;		/* stream: apply workers (target connections) */
 	int			status_interval;	/* stream: seconds between status lines */
 	int			max_retries;	/* stream: reconnect attempts, 0 = forever */
+	bool		spool_streamed; /* stream: streamed transactions applied at
+								 * their commit only (not live.c) */
 	bool		drop;			/* init --drop: start over */
 	const char *html_file;		/* report --html */
 	const char *markdown_file;	/* report --markdown */

@@ -155,6 +155,8 @@ usage_stream(void)
 			 "                             (default: 10)\n"));
 	printf(_("      --max-retries=N        give up after N failed reconnections in a row,\n"
 			 "                             0 = never (default: 0)\n"));
+	printf(_("      --spool-streamed       apply a large transaction the source streams\n"
+			 "                             only at its commit, not while it runs\n"));
 	help_exit_codes();
 }
 
@@ -362,6 +364,7 @@ enum
 	OPT_BATCH_TIME,
 	OPT_STATUS_INTERVAL,
 	OPT_MAX_RETRIES,
+	OPT_SPOOL_STREAMED,
 	OPT_JSON,
 	OPT_HTML,
 	OPT_MARKDOWN,
@@ -446,6 +449,7 @@ main(int argc, char **argv)
 		{"apply-jobs", required_argument, NULL, OPT_APPLY_JOBS},
 		{"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
 		{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+		{"spool-streamed", no_argument, NULL, OPT_SPOOL_STREAMED},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"html", required_argument, NULL, OPT_HTML},
 		{"markdown", required_argument, NULL, OPT_MARKDOWN},
@@ -595,6 +599,9 @@ main(int argc, char **argv)
 			case OPT_MAX_RETRIES:
 				opts.max_retries = parse_int_option(optarg, "--max-retries", 0, 1000000);
 				break;
+			case OPT_SPOOL_STREAMED:
+				opts.spool_streamed = true;
+				break;
 			case OPT_JSON:
 				opts.json = true;
 				break;
@@ -727,6 +734,11 @@ main(int argc, char **argv)
 		(opts.dry_run || opts.sequence_gap != 1000))
 	{
 		pg_log_error("options --dry-run and --sequence-gap are only valid for cutover and rollback");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(command, "stream") != 0 && opts.spool_streamed)
+	{
+		pg_log_error("option --spool-streamed is only valid for stream");
 		exit(EXIT_USAGE);
 	}
 	if (strcmp(command, "stream") != 0 && opts.reverse)

@@ -79,11 +79,16 @@ spool_free_txn(SpoolTxn *t)
 	pg_free(t);
 }
 
-/* S: the following messages, up to E, belong to top-level xid. */
-void
+/*
+ * S: the following messages, up to E, belong to top-level xid.  Returns
+ * its spool (nblocks is 1 at the transaction's first block).
+ */
+SpoolTxn *
 spool_block_start(Spool *sp, unsigned long long xid)
 {
 	sp->current = spool_find(sp, xid, true);
+	sp->current->nblocks++;
+	return sp->current;
 }
 
 /* E: the block ends. */
@@ -299,6 +304,23 @@ spool_replay(Spool *sp, unsigned long long xid,
 		sp->current = NULL;
 	spool_free_txn(t);
 	return rc;
+}
+
+/* Forget the spooled messages of xid (applied without them, live.c). */
+void
+spool_forget(Spool *sp, unsigned long long xid)
+{
+	SpoolTxn   *t = spool_find(sp, xid, false);
+	SpoolTxn  **prev;
+
+	if (t == NULL)
+		return;
+	for (prev = &sp->txns; *prev != t; prev = &(*prev)->next)
+		;
+	*prev = t->next;
+	if (sp->current == t)
+		sp->current = NULL;
+	spool_free_txn(t);
 }
 
 /* Forget every spooled transaction (the session ends). */

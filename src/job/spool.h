@@ -29,6 +29,7 @@ typedef struct SpoolTxn
 	FILE	   *file;
 	off_t		size;			/* bytes written (the file may be longer) */
 	long long	nchanges;
+	int			nblocks;		/* S ... E blocks received */
 	int			nsubs;
 	int			capsubs;
 	SpoolSub   *subs;			/* in order of their first change */
@@ -41,7 +42,7 @@ typedef struct Spool
 	SpoolTxn   *current;		/* between S and E */
 } Spool;
 
-extern void spool_block_start(Spool *sp, unsigned long long xid);
+extern SpoolTxn *spool_block_start(Spool *sp, unsigned long long xid);
 extern void spool_block_end(Spool *sp);
 extern bool spool_add(Spool *sp, const Message *m, const char *data, int len,
 					  unsigned long long lsn, char **errmsg);
@@ -51,6 +52,7 @@ extern int	spool_replay(Spool *sp, unsigned long long xid,
 						 int (*apply_one) (const char *data, int len,
 										   unsigned long long lsn, void *arg),
 						 void *arg, char **errmsg);
+extern void spool_forget(Spool *sp, unsigned long long xid);
 extern void spool_reset(Spool *sp);
 
 #endif							/* MS_JOB_SPOOL_H */

@@ -9,7 +9,10 @@
  * position stored on the target; XLogData messages carry the plugin's JSON
  * messages, which the coordinator routes to the apply workers;
  * those of streamed in-progress transactions wait in a spool (spool.c)
- * until their streamed commit, and are then applied like one transaction.
+ * until their streamed commit, and are then applied like one transaction,
+ * except for one at a time, which is also applied while it runs on a
+ * target connection of its own and committed at its streamed commit
+ * (live.c).
  * Standby status updates report as flushed the end of the last source
  * commit that is committed on the target, or, when nothing is in flight,
  * the server's own WAL end from keepalives (everything before it that
@@ -61,6 +64,7 @@
 #include "job.h"
 #include "apply.h"
 #include "spool.h"
+#include "live.h"
 #include "receive.h"
 
 #define SPOOL_FAILED		(-10)	/* spool file or spooled message unusable */
@@ -104,6 +108,8 @@ typedef struct StreamSession
 	JobState	js;
 	Coordinator *apply;
 	Spool		spool;
+	LiveApply	live;			/* a streamed transaction applied while it
+								 * runs */
 	Receiver	rcv;			/* splits batched writes into messages */
 	StreamHold	hold;
 	unsigned long long server_end;	/* WAL end seen while idle */
@@ -258,41 +264,63 @@ replay_one(const char *data, int len, unsigned long long lsn, void *arg)
 static void
 apply_wait_keepalive(void *arg)
 {
-	send_feedback((StreamSession *) arg, true);
+	StreamSession *s = arg;
+
+	send_feedback(s, true);
+	live_check_blocking(&s->live, s->hold.ctl, s->apply);
 }
 
 /*
  * Route one message: blocks of streamed transactions (S ... E) go to their
- * spool, A forgets spooled changes, a streamed C applies them as one
- * transaction; everything else goes to apply.c at once.  Returns what
- * apply_message returns, or SPOOL_FAILED with *errmsg set.
+ * spool, and those of the live transaction to live.c as well; A forgets
+ * spooled changes (and rolls them back when live); a streamed C commits the
+ * live transaction or applies the spooled one as one transaction;
+ * everything else goes to the coordinator at once.  Returns an
+ * ApplyResult, or SPOOL_FAILED with *errmsg set.
  */
 static int
-dispatch_message(Coordinator *apply, Spool *sp, Message *m, const char *data, int len,
-				 unsigned long long lsn, char **errmsg)
+dispatch_message(Coordinator *apply, Spool *sp, LiveApply *live, Message *m,
+				 const char *data, int len, unsigned long long lsn, char **errmsg)
 {
 	int			rc;
 
 	switch (m->action)
 	{
 		case MSG_STREAM_START:
-			spool_block_start(sp, m->xid);
-			return APPLY_OK;
+			return live_block_start(live, apply, spool_block_start(sp, m->xid));
 		case MSG_STREAM_STOP:
 			spool_block_end(sp);
+			live_block_end(live);
 			return APPLY_OK;
 		case MSG_STREAM_ABORT:
+			live_abort(live, m->xid, m->subxid);
 			return spool_abort(sp, m->xid, m->subxid, errmsg) ? APPLY_OK : SPOOL_FAILED;
 		default:
 			break;
 	}
 	if (sp->current != NULL)
-		return spool_add(sp, m, data, len, lsn, errmsg) ? APPLY_OK : SPOOL_FAILED;
+	{
+		if (!spool_add(sp, m, data, len, lsn, errmsg))
+			return SPOOL_FAILED;
+		live_message(live, m, lsn);
+		return APPLY_OK;
+	}
+	/* the workers apply nothing while the live backend runs something */
+	live_drain(live);
 
 	if (m->action == MSG_COMMIT && m->streamed)
 	{
 		Message		b;
 		ReplayArg	ra = {apply, errmsg};
+		bool		applied;
+
+		if ((rc = live_commit(live, apply, m, lsn, &applied)) != APPLY_OK)
+			return rc;
+		if (applied)
+		{
+			spool_forget(sp, m->xid);
+			return APPLY_OK;
+		}
 
 		/* the transaction as if it had arrived whole: B, its changes, C */
 		memset(&b, 0, sizeof(b));
@@ -639,6 +667,7 @@ session_open(StreamSession *s)
 				s->js.applied_lsn ? s->js.applied_lsn : "0/0");
 
 	run->shared.opts = opts;
+	live_init(&s->live, opts, &run->shared);
 	s->apply = coord_start(s->tgt, &run->shared, s->js.applied_lsn, &rc);
 	if (rc != APPLY_OK)
 	{
@@ -822,7 +851,7 @@ session_data(StreamSession *s, char *buf, int len)
 			return session_apply_failed(s, arc);
 		}
 	}
-	arc = dispatch_message(s->apply, &s->spool, &m, buf + 25, len - 25, data_start, &perr);
+	arc = dispatch_message(s->apply, &s->spool, &s->live, &m, buf + 25, len - 25, data_start, &perr);
 	if (arc == APPLY_OK && m.action == MSG_COMMIT && coord_batch_due(s->apply))
 		arc = coord_flush(s->apply);
 	message_free(&m);
@@ -935,6 +964,7 @@ stream_session(StreamRun *run, int *exit_code, bool *progress)
 	apply_set_wait_hook(&run->shared, NULL, NULL);
 	receive_reset(&s.rcv);
 	spool_reset(&s.spool);
+	live_end(&s.live);
 	coord_end(s.apply);
 	PQfinish(s.repl);
 	PQfinish(s.tgt);
