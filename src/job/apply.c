@@ -2030,6 +2030,7 @@ handle_change(ApplyWorker *w, Message *m, unsigned long long data_start)
 {
 	ApplyRel   *r;
 	char		lsnbuf[32];
+	char		lsnbuf2[32];
 	ApplyResult rc;
 
 	if (!w->xact.active)
@@ -2042,6 +2043,16 @@ handle_change(ApplyWorker *w, Message *m, unsigned long long data_start)
 		return fail(w, APPLY_STOP, EXIT_APPLY, "change of relation %u (\"%s.%s\") without relation message (source commit LSN %s)",
 					m->relid, m->schema ? m->schema : "?", m->table ? m->table : "?",
 					lsn_format(w->xact.commit_lsn, lsnbuf));
+	/*
+	 * A transaction still running on the source (live.c) cannot tell yet:
+	 * a table copied from a snapshot later than this change may hold it
+	 * (when the transaction commits before that snapshot) or not.  Only
+	 * its commit decides; live.c then applies it from its spool.
+	 */
+	if (w->in_progress && r->sync_lsn > data_start)
+		return fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" was copied from a snapshot at %s, after this change (LSN %s): its commit decides whether the copy holds it",
+					r->schema, r->table, lsn_format(r->sync_lsn, lsnbuf),
+					lsn_format(data_start, lsnbuf2));
 	if (w->xact.commit_lsn < r->sync_lsn)
 		return APPLY_OK;		/* already in the table's copy */
 	if (m->action != MSG_DELETE && m->nnew != r->ncols)
@@ -2206,10 +2217,13 @@ apply_reset(ApplyWorker *w)
 
 /*
  * Begin a source transaction that is still running on the source (live.c):
- * its commit LSN is not known yet.  Every LSN known now is below it, so
- * the transaction counts as committed after the start position and after
- * every table's snapshot (nothing of it is skipped); its changes name the
- * highest LSN in messages until apply_commit_in_progress sets the real one.
+ * its commit LSN is not known yet, but it is above every LSN received so
+ * far: the transaction counts as committed after the start position, and
+ * a change of a table counts as committed after the table's snapshot when
+ * the change itself comes after it (apply_change; a change before a
+ * table's snapshot fails, and live.c applies the transaction at its
+ * commit).  Its changes name the highest LSN in messages until
+ * apply_commit_in_progress sets the real one.
  */
 void
 apply_begin_in_progress(ApplyWorker *w, unsigned long long xid)

@@ -20,7 +20,8 @@
 # the source commit, then a rerun: exactly once (the source's updates add
 # to the values, so a change applied twice shows); a TRUNCATE and a column
 # added inside a live transaction (applied at the commit instead);
-# --spool-streamed.
+# --spool-streamed; a table copied (at its join) from a snapshot later than
+# a change of the live transaction (applied at the commit instead).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -269,6 +270,32 @@ is($tgt->safe_psql('postgres', "SELECT count(*) FROM live.live_t WHERE id <= 600
 	'6000', '--spool-streamed: its rows were written after the source commit');
 $job->signal('TERM');
 $job->finish;
+
+# 7. a table that joins the domain while no job runs is copied when the
+# stream reaches its join, from a snapshot of that moment: later than a
+# large transaction that changed it after the join and committed before a
+# newer change.  Only its commit can say whether the copy holds it: applied
+# live, its old values would overwrite the newer ones of the copy.
+$src->safe_psql('postgres', q{
+CREATE TABLE live_j (id int PRIMARY KEY, n int NOT NULL);
+INSERT INTO live_j SELECT i, 0 FROM generate_series(1, 100) i;
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('live_j', 'live');
+BEGIN;
+UPDATE live_t SET n = n + 1 WHERE id <= 6000;
+UPDATE live_j SET n = 1 WHERE id <= 50;
+COMMIT;
+UPDATE live_j SET n = 2 WHERE id <= 50;
+});
+my ($jout, $jerr) = ('', '');
+IPC::Run::run([ 'migration-split', 'stream', @common, '--until-caught-up', '-v' ], '>', \$jout, '2>', \$jerr);
+is($? >> 8, 0, 'stream through the join of live_j') or diag($jerr);
+like($jerr, qr/table "public\.live_j" joined domain "live"/, 'live_j was copied in at its join');
+like($jerr, qr/streamed transaction \d+ is applied at its commit instead of while it runs: table "public\.live_j" was copied from a snapshot at [0-9A-F]+\/[0-9A-F]+, after this change/,
+	'the large transaction is applied at its commit, and the job says why');
+is($tgt->safe_psql('postgres', sprintf($digest, 'live.live_j')),
+	$src->safe_psql('postgres', sprintf($digest, 'public.live_j')),
+	'live_j equals the source row for row (the newer values kept)');
+same_tables('after the join');
 
 command_fails_like([ 'migration-split', 'status', @common, '--spool-streamed' ],
 	qr/option --spool-streamed is only valid for stream/, '--spool-streamed is refused by other commands');
