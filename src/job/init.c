@@ -238,15 +238,9 @@ create_slot(PGconn *repl, PGconn *src, const char *slot, bool temporary, char **
 	char	   *snapshot;
 	int			code;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.repl = repl;
-	sc.info = src;
-	sc.slot = slot;
-	sc.temporary = temporary;
-	sc.timeout = 0;
-	sc.report_every = SLOT_REPORT_EVERY;
-	sc.wait_hint = "init waits as long as it takes (it reports again every "
-		CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on, or interrupt init: no slot is left behind.";
+	slot_create_request(&sc, repl, src, slot, temporary, 0, SLOT_REPORT_EVERY,
+						"init waits as long as it takes (it reports again every "
+						CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on, or interrupt init: no slot is left behind.");
 
 	switch (slot_create(&sc))
 	{

@@ -317,6 +317,9 @@ typedef struct SlotCreate
 	" held a transaction ID on the source when it started has ended. Still" \
 	" running, oldest first: %s."
 
+extern void slot_create_request(SlotCreate *sc, PGconn *repl, PGconn *info,
+								const char *slot, bool temporary, double timeout,
+								double report_every, const char *wait_hint);
 extern SlotCreateStatus slot_create(SlotCreate *sc);
 extern void slot_create_free(SlotCreate *sc);
 extern char *slot_blocker_hint(const SlotCreate *sc);

@@ -258,6 +258,25 @@ slot_cancel(SlotCreate *sc)
 }
 
 /*
+ * Fill in the request of sc (its outcome empty): what every caller of
+ * slot_create sets.
+ */
+void
+slot_create_request(SlotCreate *sc, PGconn *repl, PGconn *info, const char *slot,
+					bool temporary, double timeout, double report_every,
+					const char *wait_hint)
+{
+	memset(sc, 0, sizeof(SlotCreate));
+	sc->repl = repl;
+	sc->info = info;
+	sc->slot = slot;
+	sc->temporary = temporary;
+	sc->timeout = timeout;
+	sc->report_every = report_every;
+	sc->wait_hint = wait_hint;
+}
+
+/*
  * Create the slot described by sc (see the file header).  On SLOT_CREATED,
  * sc->lsn and sc->snapshot are set and the snapshot lives as long as
  * sc->repl sends no other command; on SLOT_FAILED sc->error holds the

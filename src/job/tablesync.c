@@ -182,15 +182,9 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	 * as long as it takes (the stream cannot go on without the table), the
 	 * transactions named after 2 s and then every minute, as init does.
 	 */
-	memset(&sc, 0, sizeof(sc));
-	sc.repl = repl;
-	sc.info = src;
-	sc.slot = qslot;
-	sc.temporary = true;
-	sc.timeout = 0;
-	sc.report_every = SLOT_REPORT_EVERY;
-	sc.wait_hint = "The stream waits as long as it takes (it reports again every "
-		CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on.";
+	slot_create_request(&sc, repl, src, qslot, true, 0, SLOT_REPORT_EVERY,
+						"The stream waits as long as it takes (it reports again every "
+						CppAsString2(SLOT_REPORT_EVERY) " s); end those transactions to go on.");
 	switch (slot_create(&sc))
 	{
 		case SLOT_CREATED:

@@ -448,16 +448,10 @@ take_source_point(const JobOptions *opts, PGconn *src, PGconn *repl,
 	char	   *wait_hint;
 	int			code;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.repl = repl;
-	sc.info = src;
-	sc.slot = slot;
-	sc.temporary = true;
-	sc.timeout = opts->timeout;
-	sc.report_every = 0;		/* once: the wait ends within --timeout */
 	wait_hint = psprintf("verify gives up after %d s (--timeout); the stream is paused meanwhile.",
 						 opts->timeout);
-	sc.wait_hint = wait_hint;
+	/* reported once: the wait ends within --timeout */
+	slot_create_request(&sc, repl, src, slot, true, opts->timeout, 0, wait_hint);
 
 	switch (slot_create(&sc))
 	{
