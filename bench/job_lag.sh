@@ -30,12 +30,15 @@
 # RATE: the load should be one that one apply connection cannot keep up
 # with (its lag grows through the run: the mean lag of the last 5 s above
 # that of the first 5 s).  On the README's 2-core machine the source itself
-# is the limit: 1,300 tps in a probe with the machine half busy (synchronous_commit
-# off, 20 s), 400-540 tps with it fully shared, and the native worker kept up with both; the
-# default, 2000, asks for more than the source reaches, so pgbench runs as
-# fast as it can.  On a larger machine, raise RATE until the native
-# worker's lag grows.  MS_APPLY_JOBS, when set, is passed to
-# stream as --apply-jobs.  After each run every pgbench table is compared
+# is the limit: about 2,800 to 3,200 tps unthrottled (synchronous_commit
+# off) on the quiet machine, 400-540 tps with it shared, and one apply
+# connection of the job, like the native worker, keeps up with that.  On a
+# larger machine, raise RATE until the native worker's lag grows.
+# Before each tool's run, VACUUM ANALYZE on both sides (so that autovacuum
+# has nothing left from the load and the copies before, the same for every
+# tool) and a CHECKPOINT on the target.  MS_APPLY_JOBS, when set, is passed to
+# stream as --apply-jobs, MS_STREAM_ARGS (words) as further options of
+# stream (e.g. "--batch-time 20").  After each run every pgbench table is compared
 # with the source (row count and an md5 of every row in key order).
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_PLUGINS="pglogical_output"
@@ -116,6 +119,9 @@ run_load()
 {
 	local db=$1 hbtab=$2 schema=${2%.*} name=$3
 	run=$((run + 1))
+	# nothing left for autovacuum from the load and the copies before
+	psql_src -c "VACUUM ANALYZE"
+	psql_tgt -d "$db" -c "VACUUM ANALYZE"
 	psql_tgt -d "$db" -c "CHECKPOINT"
 	psql_tgt -d "$db" -c "CALL watch($run, $beats, '$hbtab', $DURATION + $CATCHUP_TIMEOUT)" &
 	local watch_pid=$!
@@ -157,10 +163,19 @@ psql_tgt -c "CREATE DATABASE ours"
 psql_tgt -d ours -c "$watcher_sql"
 apply_jobs=()
 [ -n "${MS_APPLY_JOBS:-}" ] && apply_jobs=(--apply-jobs "$MS_APPLY_JOBS")
+# shellcheck disable=SC2206
+extra_args=(${MS_STREAM_ARGS:-})
 "$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours" --domain bank --status-interval 0 \
-	"${apply_jobs[@]}" 2>"$BENCH_DIR/stream.err" &
+	"${apply_jobs[@]}" "${extra_args[@]}" 2>"$BENCH_DIR/stream.err" &
 stream_pid=$!
-sleep 1
+# The load starts once the job streams (its slot is active), as the peers'
+# loads start once their apply worker runs (initial sync done): the job's
+# start (connections, catalog queries, START_REPLICATION) is not lag.
+for _ in $(seq 600); do
+	[ "$(psql_src -At -c "SELECT active FROM pg_replication_slots WHERE slot_name = 'migration_split_bank'")" = t ] && break
+	kill -0 $stream_pid 2>/dev/null || { cat "$BENCH_DIR/stream.err" >&2; exit 1; }
+	sleep 0.1
+done
 echo "load: pgbench TPC-B, -R $RATE for $DURATION s, $CLIENTS clients, scale $SCALE; heartbeats every 100 ms"
 run_load ours bank.hb "migration-split stream${MS_APPLY_JOBS:+ -j$MS_APPLY_JOBS}"
 kill -INT $stream_pid; wait $stream_pid || true

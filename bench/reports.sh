@@ -27,6 +27,13 @@
 #                   process, from log_statement_stats: meaningful on a machine
 #                   shared with other work, where wall time mostly measures
 #                   waiting for a CPU)
+#   BENCH_HUGE_PAGES  the cluster's huge_pages: try (PostgreSQL's default:
+#                   huge pages when the kernel has them reserved, see
+#                   vm.nr_hugepages), on or off.  The first run of a report
+#                   in a new session mostly pays for page faults on the
+#                   shared memory mapping, one per 4 kB page it touches
+#                   first; with huge pages, one per 2 MB.  The script prints
+#                   which the cluster got.
 #   BENCH_KEEP=1    keep the cluster (and print how to reach it)
 #
 # The cluster runs as the invoking user, or as "postgres" when that is root,
@@ -43,7 +50,9 @@ domains=${BENCH_DOMAINS:-20}
 runs=${BENCH_RUNS:-5}
 limit_ms=${BENCH_LIMIT_MS:-300}
 limit_on=${BENCH_LIMIT_ON:-wall}
+huge_pages=${BENCH_HUGE_PAGES:-try}
 case "$limit_on" in wall|cpu) ;; *) echo "BENCH_LIMIT_ON must be wall or cpu" >&2; exit 2;; esac
+case "$huge_pages" in try|on|off) ;; *) echo "BENCH_HUGE_PAGES must be try, on or off" >&2; exit 2;; esac
 dir=$(mktemp -d /tmp/migration_split_bench.XXXXXX)
 
 runas=()
@@ -73,8 +82,17 @@ synchronous_commit = off
 full_page_writes = off
 max_locks_per_transaction = 512
 autovacuum = off
+huge_pages = $huge_pages
 CONF
 "${runas[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
+# PostgreSQL 15 does not say whether "try" got huge pages: the postmaster's
+# main shared memory mapping is /anon_hugepage when it did.
+if grep -q anon_hugepage "/proc/$(head -1 "$dir/data/postmaster.pid")/maps" 2>/dev/null; then
+	shmem_pages="huge pages (2 MB)"
+else
+	shmem_pages="4 kB pages (huge_pages = $huge_pages; vm.nr_hugepages = $(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo unknown))"
+fi
+echo "shared memory: $shmem_pages"
 
 psql=("${runas[@]}" "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -d postgres)
 # The timed sessions also log each statement's CPU time to the server log.
@@ -284,7 +302,7 @@ for entry in "${reports[@]}"; do
 	printf '%-31s %6s %11.1f %9.1f %9.1f %11.1f %11.1f %10.1f%s\n' "$name" "$rows" "$median" "${times[0]}" \
 		"${times[$((runs - 1))]}" "${raw[0]}" "$median_cpu" "${cpu_raw[0]}" "$verdict"
 done
-echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs)"
+echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; shared memory: $shmem_pages)"
 
 if [ "$failed" -ne 0 ]; then
 	echo "FAILED: a report is slower than $limit_ms ms ($limit_on time, median of $runs runs)" >&2
