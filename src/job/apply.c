@@ -44,7 +44,10 @@
  * wal_sender_timeout, after which the job receives the whole transaction
  * again.  So results are awaited with select(), and the caller's wait hook
  * (apply_set_wait_hook; stream.c sends a status update) runs about every
- * WAIT_HOOK_SECONDS of waiting.
+ * WAIT_HOOK_SECONDS of waiting.  The same select() watches the source's
+ * socket (apply_set_read_ahead): what arrives meanwhile is read ahead
+ * (receive.c says why), so that the walsender goes on decoding while the
+ * target applies.
  *
  * A worker in in_progress mode (live.c) applies one streamed transaction
  * while it still runs on the source: apply_begin_in_progress opens it
@@ -221,14 +224,27 @@ apply_set_wait_hook(ApplyShared *shared, void (*hook) (void *arg), void *arg)
 }
 
 /*
+ * Set (or with NULL clear) the function that reads the source's socket
+ * ahead while a worker waits, when sock is readable; it returns whether it
+ * may read more in this wait (false: its queue is full).
+ */
+void
+apply_set_read_ahead(ApplyShared *shared, int sock, bool (*read_ahead) (void *arg))
+{
+	shared->read_ahead = read_ahead;
+	shared->read_ahead_sock = read_ahead != NULL ? sock : -1;
+}
+
+/*
  * Wait until PQgetResult on the worker's connection would not block,
- * running the wait hook when it is due.  Returns false when the connection
- * fails.
+ * running the wait hook when it is due, and reading the source ahead when
+ * it has data.  Returns false when the connection fails.
  */
 static bool
 wait_for_result(ApplyWorker *w)
 {
 	ApplyShared *sh = w->shared;
+	bool		ahead = sh->read_ahead != NULL && sh->read_ahead_sock >= 0;
 
 	for (;;)
 	{
@@ -242,15 +258,25 @@ wait_for_result(ApplyWorker *w)
 		if (sh->wait_hook != NULL)
 		{
 			int			sock = PQsocket(w->conn);
+			int			maxsock = sock;
 			fd_set		fds;
 			struct timeval tv;
+			int			n;
 
 			FD_ZERO(&fds);
 			FD_SET(sock, &fds);
+			if (ahead)
+			{
+				FD_SET(sh->read_ahead_sock, &fds);
+				maxsock = Max(sock, sh->read_ahead_sock);
+			}
 			tv.tv_sec = WAIT_HOOK_SECONDS;
 			tv.tv_usec = 0;
-			if (select(sock + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
+			n = select(maxsock + 1, &fds, NULL, NULL, &tv);
+			if (n < 0 && errno != EINTR)
 				return false;
+			if (n > 0 && ahead && FD_ISSET(sh->read_ahead_sock, &fds))
+				ahead = sh->read_ahead(sh->wait_hook_arg);
 		}
 		else
 			return true;		/* PQgetResult waits */

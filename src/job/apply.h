@@ -55,6 +55,9 @@ typedef struct ApplyShared
 	void		(*wait_hook) (void *arg);
 	void	   *wait_hook_arg;
 	time_t		wait_hook_last;
+	/* called with wait_hook_arg when read_ahead_sock is readable meanwhile */
+	bool		(*read_ahead) (void *arg);
+	int			read_ahead_sock;
 } ApplyShared;
 
 /* The tables the job copied, with the LSN of each table's snapshot. */
@@ -206,6 +209,8 @@ extern ApplyResult apply_commit_in_progress(ApplyWorker *w, Message *m,
 											unsigned long long data_start);
 extern void apply_set_wait_hook(ApplyShared *shared, void (*hook) (void *arg),
 								void *arg);
+extern void apply_set_read_ahead(ApplyShared *shared, int sock,
+								 bool (*read_ahead) (void *arg));
 extern void sync_list_free(SyncList *sync);
 extern bool sync_list_load(SyncList *sync, PGconn *conn, const char *domain);
 

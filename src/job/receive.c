@@ -24,6 +24,21 @@
  * out, so at most one write of the plugin (about 64 kB, or one message
  * larger than that) is held.
  *
+ * Reading ahead.  While the job waits for a target's results (apply.c's
+ * wait_for_result), nobody reads the replication connection: the
+ * walsender fills the socket's buffer (a few hundred kB) and stops
+ * decoding, and when the wait ends the job finds little to give the
+ * target, which then sits idle while the walsender catches up again: the
+ * three processes take turns instead of working at once.  So during such
+ * waits receive_read_ahead() moves the CopyData messages that have arrived
+ * into a queue of the Receiver, at most READ_AHEAD_BYTES of them (plus one
+ * message), and receive_copy_data() hands those out first, in the order
+ * they came.  The queue only changes when messages are taken out of libpq:
+ * what is handed out, and in which order, is what PQgetCopyData() would
+ * have returned.  Messages still queued when a session ends are dropped,
+ * like those in libpq's buffer: the next session receives them again from
+ * the confirmed position.
+ *
  * Copyright (c) 2026, migration_split developers
  *
  *-------------------------------------------------------------------------
@@ -35,6 +50,20 @@
 
 /* 'w', dataStart, walEnd, sendTime */
 #define XLOGDATA_HEADER		25
+
+/* messages read ahead while a worker waits, at most (in bytes) */
+#define READ_AHEAD_BYTES	(16 * 1024 * 1024)
+
+/* Release the batch whose pieces were all handed out. */
+static void
+batch_release(Receiver *rcv)
+{
+	if (rcv->copybuf != NULL)
+		PQfreemem(rcv->copybuf);
+	rcv->copybuf = NULL;
+	rcv->len = 0;
+	rcv->pos = 0;
+}
 
 /*
  * The next piece of the current batch as an XLogData message of its own,
@@ -53,9 +82,85 @@ receive_next_piece(Receiver *rcv, char **buffer)
 	piece[XLOGDATA_HEADER + n] = '\0';
 	rcv->pos += n + 1;
 	if (rcv->pos >= rcv->len)
-		receive_reset(rcv);
+		batch_release(rcv);
 	*buffer = piece;
 	return XLOGDATA_HEADER + n;
+}
+
+/*
+ * The next CopyData message as PQgetCopyData(conn, buffer, true) returns
+ * it: from the messages read ahead first, then what they ended with, then
+ * from libpq.
+ */
+static int
+receive_raw(Receiver *rcv, PGconn *conn, char **buffer)
+{
+	AheadMessage *a = rcv->head;
+	int			len;
+
+	if (a != NULL)
+	{
+		rcv->head = a->next;
+		if (rcv->head == NULL)
+			rcv->tail = NULL;
+		rcv->ahead_bytes -= a->len;
+		*buffer = a->buf;
+		len = a->len;
+		pg_free(a);
+		return len;
+	}
+	if (rcv->ahead_end != 0)
+	{
+		len = rcv->ahead_end;
+		rcv->ahead_end = 0;
+		*buffer = NULL;
+		return len;
+	}
+	return PQgetCopyData(conn, buffer, 1);
+}
+
+/*
+ * Move the messages that have arrived on conn into the queue, while it
+ * holds less than READ_AHEAD_BYTES.  Returns whether more may be read
+ * ahead later: false once the queue is full or the COPY ended (or failed;
+ * the caller learns of it from receive_copy_data, after the messages
+ * before).
+ */
+bool
+receive_read_ahead(Receiver *rcv, PGconn *conn)
+{
+	if (rcv->ahead_end != 0 || rcv->ahead_bytes >= READ_AHEAD_BYTES)
+		return false;
+	if (PQconsumeInput(conn) == 0)
+	{
+		rcv->ahead_end = -2;
+		return false;
+	}
+	while (rcv->ahead_bytes < READ_AHEAD_BYTES)
+	{
+		char	   *buf;
+		int			len = PQgetCopyData(conn, &buf, 1);
+		AheadMessage *a;
+
+		if (len == 0)
+			return true;
+		if (len < 0)
+		{
+			rcv->ahead_end = len;
+			return false;
+		}
+		a = pg_malloc(sizeof(AheadMessage));
+		a->next = NULL;
+		a->buf = buf;
+		a->len = len;
+		if (rcv->tail != NULL)
+			rcv->tail->next = a;
+		else
+			rcv->head = a;
+		rcv->tail = a;
+		rcv->ahead_bytes += len;
+	}
+	return false;
 }
 
 /*
@@ -73,7 +178,7 @@ receive_copy_data(Receiver *rcv, PGconn *conn, char **buffer)
 	if (rcv->copybuf != NULL)
 		return receive_next_piece(rcv, buffer);
 
-	len = PQgetCopyData(conn, &buf, 1);
+	len = receive_raw(rcv, conn, &buf);
 	if (len <= XLOGDATA_HEADER || buf[0] != 'w' ||
 		memchr(buf + XLOGDATA_HEADER, MS_BATCH_SEPARATOR, len - XLOGDATA_HEADER) == NULL)
 	{
@@ -87,13 +192,20 @@ receive_copy_data(Receiver *rcv, PGconn *conn, char **buffer)
 	return receive_next_piece(rcv, buffer);
 }
 
-/* Forget the batch being split (the session ends). */
+/* Forget the batch being split and the messages read ahead (the session ends). */
 void
 receive_reset(Receiver *rcv)
 {
-	if (rcv->copybuf != NULL)
-		PQfreemem(rcv->copybuf);
-	rcv->copybuf = NULL;
-	rcv->len = 0;
-	rcv->pos = 0;
+	AheadMessage *a;
+
+	batch_release(rcv);
+	while ((a = rcv->head) != NULL)
+	{
+		rcv->head = a->next;
+		PQfreemem(a->buf);
+		pg_free(a);
+	}
+	rcv->tail = NULL;
+	rcv->ahead_bytes = 0;
+	rcv->ahead_end = 0;
 }

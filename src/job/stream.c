@@ -271,6 +271,18 @@ apply_wait_keepalive(void *arg)
 }
 
 /*
+ * The read-ahead of apply.c's waits: the messages that arrived from the
+ * source meanwhile go to the session's Receiver queue (receive.c).
+ */
+static bool
+apply_wait_read_ahead(void *arg)
+{
+	StreamSession *s = arg;
+
+	return receive_read_ahead(&s->rcv, s->repl);
+}
+
+/*
  * Route one message: blocks of streamed transactions (S ... E) go to their
  * spool, and those of the live transaction to live.c as well; A forgets
  * spooled changes (and rolls them back when live); a streamed C commits the
@@ -676,6 +688,7 @@ session_open(StreamSession *s)
 		return rc;
 	}
 	apply_set_wait_hook(&run->shared, apply_wait_keepalive, s);
+	apply_set_read_ahead(&run->shared, PQsocket(s->repl), apply_wait_read_ahead);
 	if (!hold_poll(&s->hold))
 		return APPLY_RECONNECT;
 	s->last_reported = 0;
@@ -962,6 +975,7 @@ stream_session(StreamRun *run, int *exit_code, bool *progress)
 	if (s.apply)
 		run->position = coord_position(s.apply);
 	apply_set_wait_hook(&run->shared, NULL, NULL);
+	apply_set_read_ahead(&run->shared, -1, NULL);
 	receive_reset(&s.rcv);
 	spool_reset(&s.spool);
 	live_end(&s.live);
