@@ -61,7 +61,8 @@
  *
  * Memory: per-change values are freed once sent; the relation map, the
  * batch's transaction list and the coalescer's buffer live until
- * apply_reset.
+ * apply_reset (which discards the run before the map its entries point
+ * into).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -2182,8 +2183,9 @@ apply_learn_relation(ApplyWorker *w, Message *m)
 void
 apply_reset(ApplyWorker *w)
 {
-	relmap_clear(&w->relmap);
+	/* before the map: run_discard reads the run's entry and statement */
 	run_discard(w);
+	relmap_clear(&w->relmap);
 	pg_free(w->run.vals);
 	pg_free(w->run.row_lsn);
 	pg_free(w->run.row_xid);
