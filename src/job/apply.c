@@ -60,9 +60,9 @@
  * copied data and is skipped.
  *
  * Memory: per-change values are freed once sent; the relation map, the
- * batch's transaction list and the coalescer's buffer live until
- * apply_reset (which discards the run before the map its entries point
- * into).
+ * batch's transaction list, the coalescer's buffer and the worker's error
+ * message live until apply_reset (which discards the run before the map
+ * its entries point into).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -2215,6 +2215,9 @@ apply_reset(ApplyWorker *w)
 	if (w->conn)
 		PQfinish(w->conn);
 	w->conn = NULL;
+	/* the coordinator and live.c copy or print it before the reset */
+	pg_free(w->error);
+	w->error = NULL;
 }
 
 /*
