@@ -63,8 +63,9 @@
  * copied data and is skipped.
  *
  * Memory: per-change values are freed once sent; the relation map, the
- * batch's transaction list and the coalescer's buffer live until
- * apply_reset.
+ * batch's transaction list, the coalescer's buffer and the worker's error
+ * message live until apply_reset (which discards the run before the map
+ * its entries point into).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -635,6 +636,8 @@ apply_relation(ApplyWorker *w, Message *m)
 	qschema = job_quote_ident(w->conn, job_target_schema_for(w->opts, m->table));
 	qtable = job_quote_ident(w->conn, m->table);
 	r->qname = psprintf("%s.%s", qschema, qtable);
+	pg_free(qschema);
+	pg_free(qtable);
 
 	/* the target's columns */
 	params[0] = job_target_schema_for(w->opts, m->table);
@@ -692,8 +695,10 @@ apply_relation(ApplyWorker *w, Message *m)
 			char	   *col = pg_strdup(PQgetvalue(res, j, 0));
 
 			PQclear(res);
-			return fail(w, APPLY_STOP, EXIT_APPLY, "columns of table \"%s.%s\" changed on the source in a way that cannot be applied (source commit LSN %s): target column \"%s\" is gone and new columns appeared; a renamed column must be renamed on the target by hand",
-						m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf), col);
+			rc = fail(w, APPLY_STOP, EXIT_APPLY, "columns of table \"%s.%s\" changed on the source in a way that cannot be applied (source commit LSN %s): target column \"%s\" is gone and new columns appeared; a renamed column must be renamed on the target by hand",
+					  m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf), col);
+			pg_free(col);
+			return rc;
 		}
 	}
 
@@ -749,6 +754,7 @@ apply_relation(ApplyWorker *w, Message *m)
 			if (ares == NULL)
 			{
 				PQclear(res);
+				pg_free(sql);
 				return fail(w, rc, w->exit_code, "could not add column \"%s\" (%s) to table %s (source commit LSN %s): %s",
 							c->name, c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf), w->error);
 			}
@@ -765,8 +771,6 @@ apply_relation(ApplyWorker *w, Message *m)
 	PQclear(res);
 	if (r->nkey == 1 && r->replident != 'f')
 		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
-	pg_free(qschema);
-	pg_free(qtable);
 	if (w->id == 0)
 		return relation_conflict_scope(w, r, m);
 	return APPLY_OK;
@@ -1733,7 +1737,10 @@ apply_ownership(ApplyWorker *w, Message *m)
 
 	if (!m->in_domain)
 	{
-		const char *now = m->domain ? psprintf("now in domain \"%s\"", m->domain) : "no longer tagged";
+		/* where it went, "%s%s%s" in the messages: nothing to free */
+		const char *now = m->domain ? "now in domain \"" : "no longer tagged";
+		const char *now_domain = m->domain ? m->domain : "";
+		const char *now_end = m->domain ? "\"" : "";
 
 		/*
 		 * Keep what came before, if nothing of this transaction is in the
@@ -1747,17 +1754,17 @@ apply_ownership(ApplyWorker *w, Message *m)
 
 		if (m->root_schema && m->root_table && find_sync(w, m->root_schema, m->root_table) >= 0)
 		{
-			rc = fail(w, APPLY_STOP, EXIT_DOMAIN, "partition \"%s.%s\" of table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
+			rc = fail(w, APPLY_STOP, EXIT_DOMAIN, "partition \"%s.%s\" of table \"%s.%s\" left domain \"%s\" on the source (%s%s%s; source commit LSN %s)",
 					  m->schema, m->table, m->root_schema, m->root_table, w->opts->domain,
-					  now, lsn_format(w->xact.commit_lsn, lsnbuf));
+					  now, now_domain, now_end, lsn_format(w->xact.commit_lsn, lsnbuf));
 			w->hint = "The job stopped before this transaction. The target's table would keep the partition's rows and miss their later changes. Run \"migration-split init --drop\" to copy the domain as it is now.";
 			return rc;
 		}
 		i = find_sync(w, m->schema, m->table);
 		if (i < 0 || w->sync->lsn[i] > w->xact.commit_lsn)
 			return APPLY_OK;	/* not the job's, or copied after this */
-		rc = fail(w, APPLY_STOP, EXIT_DOMAIN, "table \"%s.%s\" left domain \"%s\" on the source (%s; source commit LSN %s)",
-				  m->schema, m->table, w->opts->domain, now,
+		rc = fail(w, APPLY_STOP, EXIT_DOMAIN, "table \"%s.%s\" left domain \"%s\" on the source (%s%s%s; source commit LSN %s)",
+				  m->schema, m->table, w->opts->domain, now, now_domain, now_end,
 				  lsn_format(w->xact.commit_lsn, lsnbuf));
 		w->hint = "The job stopped before this transaction: the target holds the table as of the transactions applied before it, and its later changes are no longer streamed. Run \"migration-split init --drop\" to copy the domain as it is now.";
 		return rc;
@@ -1788,6 +1795,7 @@ join_table(ApplyWorker *w, const char *schema, const char *table)
 		ApplyResult res;
 
 		res = fail(w, rc == TABLESYNC_RECONNECT ? APPLY_RECONNECT : APPLY_STOP, rc, "%s", err);
+		pg_free(err);			/* fail() kept a copy */
 		w->hint = hint;
 		return res;
 	}
@@ -2208,8 +2216,9 @@ apply_learn_relation(ApplyWorker *w, Message *m)
 void
 apply_reset(ApplyWorker *w)
 {
-	relmap_clear(&w->relmap);
+	/* before the map: run_discard reads the run's entry and statement */
 	run_discard(w);
+	relmap_clear(&w->relmap);
 	pg_free(w->run.vals);
 	pg_free(w->run.row_lsn);
 	pg_free(w->run.row_xid);
@@ -2239,6 +2248,9 @@ apply_reset(ApplyWorker *w)
 	if (w->conn)
 		PQfinish(w->conn);
 	w->conn = NULL;
+	/* the coordinator and live.c copy or print it before the reset */
+	pg_free(w->error);
+	w->error = NULL;
 }
 
 /*

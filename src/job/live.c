@@ -84,8 +84,7 @@ live_init(LiveApply *l, const JobOptions *opts, ApplyShared *shared)
 static void
 live_close(LiveApply *l)
 {
-	apply_reset(&l->w);
-	pg_free(l->w.error);
+	apply_reset(&l->w);			/* frees w.error too */
 	memset(&l->w, 0, sizeof(ApplyWorker));
 	sync_list_free(&l->sync);
 	l->active = l->in_block = l->busy = l->unsynced = false;

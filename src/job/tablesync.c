@@ -110,11 +110,25 @@ table_owned_lines(const char *owned, const char *tname)
 	return out.data;
 }
 
+/* DROP TABLE IF EXISTS of schema.table on the target */
+static void
+drop_target_table(PGconn *tgt, const char *schema, const char *table)
+{
+	char	   *qschema = job_quote_ident(tgt, schema);
+	char	   *qtable = job_quote_ident(tgt, table);
+	char	   *sql = psprintf("DROP TABLE IF EXISTS %s.%s", qschema, qtable);
+
+	job_command(tgt, "target", sql);
+	pg_free(sql);
+	pg_free(qtable);
+	pg_free(qschema);
+}
+
 /*
  * Copy table schema.table, which joined the domain, to the target.  On
  * success returns 0 and the LSN of its snapshot in *sync_lsn; else
- * an exit code (or TABLESYNC_RECONNECT) with *errmsg and, when retrying cannot
- * help, *hint set.
+ * an exit code (or TABLESYNC_RECONNECT) with *errmsg (allocated, for the
+ * caller to free) and, when retrying cannot help, *hint set.
  */
 int
 tablesync_copy_table(const JobOptions *opts, const char *schema,
@@ -241,9 +255,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 					" AND source_table = $3 AND state = 'pending'",
 					3, params);
 	if (strcmp(PQcmdTuples(res), "0") != 0)
-		job_command(tgt, "target", psprintf("DROP TABLE IF EXISTS %s.%s",
-											job_quote_ident(tgt, opts->target_schema),
-											job_quote_ident(tgt, t->name)));
+		drop_target_table(tgt, opts->target_schema, t->name);
 	PQclear(res);
 	schema_create_target(tgt, &one, opts->target_schema);
 	PQclear(job_query(tgt, "target",
@@ -266,9 +278,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 		PQclear(job_query(tgt, "target",
 						  "DELETE FROM " MS_STATE_SCHEMA ".tables WHERE domain = $1 AND source_schema = $2 AND source_table = $3",
 						  3, params));
-		job_command(tgt, "target", psprintf("DROP TABLE IF EXISTS %s.%s",
-											job_quote_ident(tgt, opts->target_schema),
-											job_quote_ident(tgt, t->name)));
+		drop_target_table(tgt, opts->target_schema, t->name);
 		job_command(tgt, "target", "COMMIT");
 		rc = EXIT_APPLY;
 		goto done;
