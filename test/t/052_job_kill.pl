@@ -107,6 +107,11 @@ for my $i (1 .. 3)
 		last if $init_done;
 	}
 }
+# a kill that came just after init finished leaves it done (the rerun would
+# refuse: "is already done")
+my ($phase_rc, $phase) = $tgt->psql('postgres',
+	"SELECT phase FROM migration_split_job.jobs WHERE domain = 'shop'");
+$init_done ||= ($phase_rc == 0 && $phase eq 'streaming');
 if (!$init_done)
 {
 	my $h = start_job('init', @common, '--jobs', '2', '--no-progress');
