@@ -43,7 +43,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_PLUGINS="pglogical_output"
 EXTRA_CONF="shared_preload_libraries = 'pglogical'
-track_commit_timestamp = on"
+track_commit_timestamp = on
+log_autovacuum_min_duration = 0"
 . "$here/job_lib.sh"
 
 RATE=${RATE:-2000}
@@ -81,29 +82,41 @@ $$;
 SQL
 
 # the watcher, in each target database: records when each heartbeat of run
-# r (1 .. total + 1, the last one committed after the load) became visible
+# r (1 .. total + 1, the last one committed after the load) became visible.
+# Each poll costs the same however many heartbeats were seen: one index
+# range scan of the heartbeats above "lo" (every one up to lo was seen;
+# those above it are the newest few, and any a parallel apply committed out
+# of order), and an insert per newly seen one.  (The first version
+# anti-joined all of hb with hb_seen every 10 ms: its cost grew with the
+# run, and at its end it took more CPU than the apply it measured.)  It is
+# called with enable_seqscan off: hb's statistics on a target are those of
+# the VACUUM ANALYZE before the run.
 watcher_sql="
 CREATE UNLOGGED TABLE hb_seen (run int, n int, seen timestamptz, PRIMARY KEY (run, n));
 CREATE PROCEDURE watch(r int, total int, hb regclass, timeout float8) LANGUAGE plpgsql AS \$\$
 DECLARE
-	hi int := 0;
-	m int;
-	c int;
+	lo int := 0;
+	seen bool[] := array_fill(false, ARRAY[total + 1]);
+	nseen int := 0;
+	k int;
+	found_new bool;
 	t0 timestamptz := clock_timestamp();
 BEGIN
-	WHILE clock_timestamp() < t0 + timeout * interval '1 s' LOOP
-		-- heartbeats not seen yet among the newest ones (out-of-order commits
-		-- of a parallel apply within 100 heartbeats are caught too)
-		EXECUTE format('INSERT INTO hb_seen SELECT h.run, h.n, clock_timestamp() FROM %s h
-			WHERE h.run = \$1 AND h.n > \$2 - 100
-			AND NOT EXISTS (SELECT FROM hb_seen s WHERE s.run = h.run AND s.n = h.n)', hb)
-			USING r, hi;
-		GET DIAGNOSTICS c = ROW_COUNT;
-		IF c > 0 THEN
-			SELECT max(n) INTO m FROM hb_seen WHERE run = r;
-			hi := m;
+	WHILE nseen < total + 1 AND clock_timestamp() < t0 + timeout * interval '1 s' LOOP
+		found_new := false;
+		FOR k IN EXECUTE format('SELECT n FROM %s WHERE run = \$1 AND n > \$2 ORDER BY n', hb) USING r, lo LOOP
+			IF k <= total + 1 AND NOT seen[k] THEN
+				seen[k] := true;
+				nseen := nseen + 1;
+				found_new := true;
+				INSERT INTO hb_seen VALUES (r, k, clock_timestamp());
+			END IF;
+		END LOOP;
+		IF found_new THEN
+			WHILE lo < total + 1 AND seen[lo + 1] LOOP
+				lo := lo + 1;
+			END LOOP;
 			COMMIT;
-			EXIT WHEN (SELECT count(*) FROM hb_seen WHERE run = r) = total + 1;
 		END IF;
 		PERFORM pg_sleep(0.01);
 	END LOOP;
@@ -123,7 +136,7 @@ run_load()
 	psql_src -c "VACUUM ANALYZE"
 	psql_tgt -d "$db" -c "VACUUM ANALYZE"
 	psql_tgt -d "$db" -c "CHECKPOINT"
-	psql_tgt -d "$db" -c "CALL watch($run, $beats, '$hbtab', $DURATION + $CATCHUP_TIMEOUT)" &
+	psql_tgt -d "$db" -c "SET enable_seqscan = off" -c "CALL watch($run, $beats, '$hbtab', $DURATION + $CATCHUP_TIMEOUT)" &
 	local watch_pid=$!
 	psql_src -c "CALL heartbeat($run, $beats)" &
 	local hb_pid=$!
@@ -145,6 +158,7 @@ SELECT count(s.n) || '/' || $beats,
        round(1000 * avg(extract(epoch FROM s.seen - h.ts)) FILTER (WHERE h.n <= 50))::int,
        round(1000 * avg(extract(epoch FROM s.seen - h.ts)) FILTER (WHERE h.n > $beats - 50))::int
 FROM $hbtab h JOIN hb_seen s USING (run, n) WHERE h.run = $run AND h.n <= $beats")
+	[ -n "${LAG_TRACE:-}" ] && psql_tgt -d "$db" -At -F ' ' -c "SELECT h.n, round(1000 * extract(epoch FROM s.seen - h.ts))::int FROM $hbtab h JOIN hb_seen s USING (run, n) WHERE h.run = $run ORDER BY h.n" >"$LAG_TRACE.$run"
 	results+=("$(printf '%-28s %8s tps  %s' "$name" "$tps" "$line")")
 	echo "$name: source $tps tps; heartbeats seen, p50 p90 p99 max ms, mean lag of first/last 5 s ms: $line"
 	# exactly once: the source is quiet now and the tool has applied the last heartbeat
