@@ -7,7 +7,7 @@
  * snapshot (REPEATABLE READ, SET TRANSACTION SNAPSHOT) and one target
  * connection, then take tables from a shared queue.  A table is copied in
  * one target transaction: TRUNCATE, COPY ... FROM STDIN (FREEZE), keys and
- * indexes, and the row in migration_split_job.tables marking it copied with
+ * indexes, ANALYZE, and the row in migration_split_job.tables marking it copied with
  * the LSN of the snapshot.  A crash leaves either the whole table or nothing,
  * so a rerun copies exactly the tables not marked copied.
  *
@@ -339,8 +339,24 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 			goto fail;
 	}
 
+	t->index_seconds = job_now_seconds() - start - t->copy_seconds;
+
+	/*
+	 * Statistics, in the same transaction: the service's first queries are
+	 * planned with them, not with the empty table's defaults, and nobody
+	 * has to remember the ANALYZE that a restore needs (pgcopydb runs
+	 * VACUUM ANALYZE for the same reason; COPY FREEZE already left the
+	 * pages all-visible, so there is nothing to vacuum).  The target's
+	 * tables are plain tables without inheritance children (partitions
+	 * travel with their root into one table), so this samples only the
+	 * table this worker holds locked.
+	 */
+	resetPQExpBuffer(&sql);
+	appendPQExpBuffer(&sql, "ANALYZE %s", tgtname);
+	if (!worker_exec(tgt, sql.data, t, "target"))
+		goto fail;
 	t->seconds = job_now_seconds() - start;
-	t->index_seconds = t->seconds - t->copy_seconds;
+	t->analyze_seconds = t->seconds - t->copy_seconds - t->index_seconds;
 	snprintf(rowsbuf, sizeof(rowsbuf), "%lld", rows);
 	snprintf(bytesbuf, sizeof(bytesbuf), "%lld", (long long) t->bytes_done);
 	snprintf(secbuf, sizeof(secbuf), "%.3f", t->seconds);

@@ -58,15 +58,17 @@ print_phases(const InitPhases *ph, const Domain *d, int jobs)
 {
 	double		copy_sum = 0;
 	double		index_sum = 0;
+	double		analyze_sum = 0;
 	int			i;
 
 	for (i = 0; i < d->ntables; i++)
 	{
 		copy_sum += d->tables[i].copy_seconds;
 		index_sum += d->tables[i].index_seconds;
+		analyze_sum += d->tables[i].analyze_seconds;
 	}
-	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s and keys and indexes %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
-		   ph->prepare, ph->copy, copy_sum, index_sum, d->ntables, jobs,
+	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s, keys and indexes %.2f s and statistics %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
+		   ph->prepare, ph->copy, copy_sum, index_sum, analyze_sum, d->ntables, jobs,
 		   ph->foreign_keys, ph->sequences, job_now_seconds() - ph->start);
 }
 

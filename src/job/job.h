@@ -154,6 +154,7 @@ typedef struct DomainTable
 	double		seconds;
 	double		copy_seconds;	/* of seconds: the COPY itself */
 	double		index_seconds;	/* of seconds: keys and indexes */
+	double		analyze_seconds;	/* of seconds: ANALYZE */
 	char	   *sync_lsn;
 	char	   *error;
 } DomainTable;

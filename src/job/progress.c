@@ -173,8 +173,8 @@ progress_finish(void)
 }
 
 /*
- * One line per table: state, rows, bytes, seconds (of which the COPY and the
- * keys and indexes built after it), rate, snapshot LSN.
+ * One line per table: state, rows, bytes, seconds (of which the COPY, the
+ * keys and indexes built after it and the ANALYZE), rate, snapshot LSN.
  */
 void
 progress_summary(Domain *d)
@@ -183,8 +183,8 @@ progress_summary(Domain *d)
 	char		b1[32],
 				b2[32];
 
-	printf("%-40s %-8s %12s %10s %8s %8s %8s %10s  %s\n",
-		   "table", "state", "rows", "size", "seconds", "COPY", "indexes", "rate", "snapshot LSN");
+	printf("%-40s %-8s %12s %10s %8s %8s %8s %8s %10s  %s\n",
+		   "table", "state", "rows", "size", "seconds", "COPY", "indexes", "ANALYZE", "rate", "snapshot LSN");
 	for (i = 0; i < d->ntables; i++)
 	{
 		DomainTable *t = &d->tables[i];
@@ -192,10 +192,10 @@ progress_summary(Domain *d)
 		const char *state = t->state == TABLE_COPIED ? "copied" :
 			t->state == TABLE_FAILED ? "FAILED" : "pending";
 
-		printf("%-40s %-8s %12lld %10s %8.2f %8.2f %8.2f %8s/s  %s\n",
+		printf("%-40s %-8s %12lld %10s %8.2f %8.2f %8.2f %8.2f %8s/s  %s\n",
 			   name, state, (long long) t->rows_done,
 			   human_bytes(t->bytes_done, b1, sizeof(b1)), t->seconds,
-			   t->copy_seconds, t->index_seconds,
+			   t->copy_seconds, t->index_seconds, t->analyze_seconds,
 			   human_bytes(t->seconds > 0 ? t->bytes_done / t->seconds : 0, b2, sizeof(b2)),
 			   t->sync_lsn ? t->sync_lsn : "");
 		if (t->error)

@@ -3,8 +3,9 @@
 # validated over several connections; one that is NOT VALID on the source
 # stays so; a rerun after an init that stopped in that step adds and
 # validates them again (a failed validation stops init with exit 8, and the
-# fixed rerun succeeds); the summary has the COPY and index seconds of each
-# table and one "phases:" line.
+# fixed rerun succeeds); the summary has the COPY, index and ANALYZE
+# seconds of each table and one "phases:" line; every table copied has its
+# statistics.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -37,16 +38,23 @@ my ($stdout, $stderr);
 run_log([@init], '>', \$stdout, '2>', \$stderr);
 is($? >> 8, 0, 'init exits 0') or diag($stderr);
 
-like($stdout, qr/^table\s+state\s+rows\s+size\s+seconds\s+COPY\s+indexes\s+rate\s+snapshot LSN$/m,
-	'summary header has the COPY and index seconds');
-like($stdout, qr/^public\.c1\s+copied\s+5000\s+\S+ \S+\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s/m,
-	'summary line of a table has seconds, COPY and index seconds');
-my ($sec, $copy, $idx) = $stdout =~ /^public\.c1\s+copied\s+5000\s+\S+ \S+\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s/m;
-ok(defined $sec && abs($sec - $copy - $idx) <= 0.011, 'COPY and index seconds add up to the table\'s seconds')
-  or diag("seconds $sec, COPY $copy, indexes $idx");
+like($stdout, qr/^table\s+state\s+rows\s+size\s+seconds\s+COPY\s+indexes\s+ANALYZE\s+rate\s+snapshot LSN$/m,
+	'summary header has the COPY, index and ANALYZE seconds');
+my $line = qr/^public\.c1\s+copied\s+5000\s+\S+ \S+\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s+(\d+\.\d\d)\s/m;
+like($stdout, $line, 'summary line of a table has seconds, COPY, index and ANALYZE seconds');
+my ($sec, $copy, $idx, $ana) = $stdout =~ $line;
+ok(defined $sec && abs($sec - $copy - $idx - $ana) <= 0.016, 'COPY, index and ANALYZE seconds add up to the table\'s seconds')
+  or diag("seconds $sec, COPY $copy, indexes $idx, ANALYZE $ana");
 like($stdout,
-	qr/^phases: prepare \d+\.\d\d s, copy \d+\.\d\d s \(COPY \d+\.\d\d s and keys and indexes \d+\.\d\d s summed over 4 tables, 3 at a time\), foreign keys \d+\.\d\d s, sequences \d+\.\d\d s; total \d+\.\d\d s$/m,
+	qr/^phases: prepare \d+\.\d\d s, copy \d+\.\d\d s \(COPY \d+\.\d\d s, keys and indexes \d+\.\d\d s and statistics \d+\.\d\d s summed over 4 tables, 3 at a time\), foreign keys \d+\.\d\d s, sequences \d+\.\d\d s; total \d+\.\d\d s$/m,
 	'one phases line');
+# ANALYZE ran in each table's copy transaction: statistics of every column,
+# and reltuples, on the target
+is($tgt->safe_psql('postgres', q{
+SELECT string_agg(c.relname || ':' || c.reltuples::bigint || ':' ||
+	(SELECT count(*) FROM pg_stats s WHERE s.schemaname = 'd' AND s.tablename = c.relname), ' ' ORDER BY c.relname)
+FROM pg_class c WHERE c.relnamespace = 'd'::regnamespace AND c.relkind = 'r'}),
+	'c1:5000:2 c2:5000:3 c3:5000:3 p:100:1', 'every copied table has its statistics on the target');
 
 my $fks = q{SELECT string_agg(conname || ':' || convalidated || ':' || condeferrable, ' ' ORDER BY conname)
 	FROM pg_constraint WHERE contype = 'f' AND connamespace = 'd'::regnamespace};
