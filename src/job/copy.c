@@ -7,9 +7,9 @@
  * snapshot (REPEATABLE READ, SET TRANSACTION SNAPSHOT) and one target
  * connection, then take tables from a shared queue.  A table is copied in
  * one target transaction: TRUNCATE, COPY ... FROM STDIN (FREEZE), keys and
- * indexes, ANALYZE, and the row in migration_split_job.tables marking it copied with
- * the LSN of the snapshot.  A crash leaves either the whole table or nothing,
- * so a rerun copies exactly the tables not marked copied.
+ * indexes, ANALYZE, and the row in migration_split_job.tables marking it
+ * copied with the LSN of the snapshot.  A crash leaves either the whole
+ * table or nothing, so a rerun copies exactly the tables not marked copied.
  *
  * Binary COPY when every column type has binary send/receive functions,
  * text otherwise.  Target sessions run with session_replication_role =
