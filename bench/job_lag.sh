@@ -191,6 +191,9 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 echo "load: pgbench TPC-B, -R $RATE for $DURATION s, $CLIENTS clients, scale $SCALE; heartbeats every 100 ms"
+# segments for the target WAL of a run, so that the tool run first does not
+# create them for the others
+bench_warm_wal tgt $((DURATION * RATE * 4 / 1024 + 64))
 run_load ours bank.hb "migration-split stream${MS_APPLY_JOBS:+ -j$MS_APPLY_JOBS}"
 kill -INT $stream_pid; wait $stream_pid || true
 stream_pid=""

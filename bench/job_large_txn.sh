@@ -73,7 +73,9 @@ until [ "$(psql_tgt -d native -At -c "SELECT count(*) FROM pg_subscription_rel W
 psql_tgt -d native -c "ALTER SUBSCRIPTION sub DISABLE"
 until [ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 0 ]; do sleep 0.2; done
 psql_src -c "CHECKPOINT"
-psql_tgt -c "CHECKPOINT"
+# segments for the target WAL of the update, so that the method run first
+# does not create them for the others
+bench_warm_wal tgt $((ROWS * 256 / 1048576 + 64))
 
 # sample OUT SLOT|PID: until killed, write "VmHWM_kB max_RssAnon_kB" of
 # the walsender of slot SLOT, or of process PID, to OUT every 0.2 s
