@@ -15,6 +15,7 @@ OBJS = \
 	src/reports.o \
 	src/report_columns.o \
 	src/report_graph.o \
+	src/loose_foreign_keys.o \
 	src/monitor.o \
 	src/monitor_stats.o \
 	src/monitor_track.o \
@@ -61,6 +62,7 @@ REGRESS = \
 	boundary_graph \
 	generic_relations \
 	loose_foreign_keys \
+	loose_foreign_keys_trojans \
 	extraction_plan \
 	suggest_moves \
 	monitor \

@@ -813,16 +813,34 @@ AS $$
 	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
 $$;
 
+-- Run a statement of process_loose_foreign_keys() as the owner of rel
+-- ($1 keys, $2 subscripts): the number of rows processed, and the first
+-- column of the first row.  Switches the user id as PostgreSQL's RI
+-- triggers do (src/loose_foreign_keys.c): the owner's triggers, CHECKs and
+-- casts that the statement runs cannot SET ROLE back to the caller.  The
+-- caller must be a member of the owning role.
+CREATE FUNCTION migration_split.run_as_table_owner(rel regclass, query text,
+												   keys text[], subscripts integer[],
+												   OUT processed bigint, OUT result integer[])
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'ms_run_as_table_owner';
+
+REVOKE ALL ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], integer[])
+	TO migration_split_admin;
+
 -- Apply queued clean-ups, oldest first, at most max_rows queue entries;
 -- returns the number of referencing rows deleted or set to NULL.  Entries
 -- locked by a concurrent call are skipped (FOR UPDATE SKIP LOCKED), so
 -- several calls can run at once; entries whose key exists again in the
 -- referenced table are dropped without a clean-up.  Only entries whose
--- two tables' owners the caller may become (SET ROLE) are taken: the
--- check runs as the referenced table's owner, the clean-up as the
--- referencing table's owner (as PostgreSQL's ON DELETE actions do), so
--- their triggers and policies run with their owners' rights, never the
--- caller's.
+-- two tables' owners the caller is a member of are taken: the check runs
+-- as the referenced table's owner, the clean-up as the referencing
+-- table's owner, with the user id switched as PostgreSQL's ON DELETE
+-- actions switch it (run_as_table_owner()), so their triggers and
+-- policies run with their owners' rights, never the caller's, and cannot
+-- SET ROLE.
 CREATE FUNCTION migration_split.process_loose_foreign_keys(max_rows integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -830,7 +848,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	b			record;
-	caller_role	text := pg_catalog.current_setting('role');
 	gone		integer[];
 	n			bigint;
 	cleaned		bigint := 0;
@@ -859,8 +876,6 @@ BEGIN
 		SELECT l.rel, l.constraint_name, l.referenced, l.from_columns, l.to_columns,
 			   l.pf_operators, l.pp_operators, l.on_delete,
 			   fc.relkind AS fkind, pc.relkind AS pkind,
-			   pg_catalog.pg_get_userbyid(fc.relowner) AS fowner,
-			   pg_catalog.pg_get_userbyid(pc.relowner) AS powner,
 			   pg_catalog.array_agg(p.id ORDER BY p.id) AS ids,
 			   pg_catalog.array_agg(p.key ORDER BY p.id) AS keys
 		  FROM picked p
@@ -883,22 +898,20 @@ BEGIN
 		   AND a.attname OPERATOR(pg_catalog.=) u.c;
 
 		-- which keys are still gone, as the referenced table's owner
-		PERFORM pg_catalog.set_config('role', b.powner, true);
-		EXECUTE pg_catalog.format(
+		SELECT r.result INTO gone
+		  FROM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
 			'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
 			  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
 			key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
 			migration_split.loose_key_match(b.to_columns, b.pp_operators,
 				(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
 				   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-				'p', 'k'))
-		  INTO gone
-		  USING b.keys;
+				'p', 'k')), b.keys, NULL) r;
 
 		-- the clean-up, as the referencing table's owner
 		IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
-			PERFORM pg_catalog.set_config('role', b.fowner, true);
-			EXECUTE pg_catalog.format(
+			SELECT r.processed INTO n
+			  FROM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
 				'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
 				CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
 				CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
@@ -910,12 +923,9 @@ BEGIN
 				migration_split.loose_key_match(
 					(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
 					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-					b.pf_operators, b.from_columns, 'k', 't'))
-			  USING b.keys, gone;
-			GET DIAGNOSTICS n = ROW_COUNT;
+					b.pf_operators, b.from_columns, 'k', 't')), b.keys, gone) r;
 			cleaned := cleaned OPERATOR(pg_catalog.+) n;
 		END IF;
-		PERFORM pg_catalog.set_config('role', caller_role, true);
 
 		DELETE FROM migration_split.loose_foreign_key_queue q
 		 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
@@ -926,6 +936,32 @@ $$;
 
 COMMENT ON FUNCTION migration_split.process_loose_foreign_keys(integer) IS
 	'apply at most max_rows queued clean-ups of loosened foreign keys; returns the referencing rows deleted or set to NULL';
+
+-- The types of the key columns of a loosened foreign key, of their
+-- domains' base types and of their arrays' element types, at every level.
+CREATE FUNCTION migration_split.loose_key_types(rel regclass, from_columns name[],
+												referenced regclass, to_columns name[])
+RETURNS TABLE (t pg_catalog.oid)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE types(t) AS (
+		SELECT a.atttypid
+		  FROM pg_catalog.pg_attribute a
+		 WHERE (a.attrelid OPERATOR(pg_catalog.=) rel
+				AND a.attname OPERATOR(pg_catalog.=) ANY (from_columns))
+			OR (a.attrelid OPERATOR(pg_catalog.=) referenced
+				AND a.attname OPERATOR(pg_catalog.=) ANY (to_columns))
+		UNION
+		SELECT x.next
+		  FROM types
+		  JOIN pg_catalog.pg_type y ON y.oid OPERATOR(pg_catalog.=) types.t
+		 CROSS JOIN LATERAL (VALUES (CASE WHEN y.typtype OPERATOR(pg_catalog.=) 'd' THEN y.typbasetype END),
+									(CASE WHEN y.typcategory OPERATOR(pg_catalog.=) 'A' THEN y.typelem END)) x(next)
+		 WHERE x.next OPERATOR(pg_catalog.<>) 0
+	)
+	SELECT types.t FROM types
+$$;
 
 -- The referencing rows of a loosened foreign key whose key is not in the
 -- referenced table, grouped by key.  Reads both tables as the caller,
@@ -970,6 +1006,31 @@ BEGIN
 		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'Its key is compared with an operator that is not built in.';
+	END IF;
+	-- A built-in operator may still be reached through an implicit cast
+	-- of the key's types (PostgreSQL accepts a foreign key through one):
+	-- one that is not built in would run as the caller.  The types are
+	-- the key columns', their domains' base types and their arrays'
+	-- element types; the casts that matter go to a built-in type (the
+	-- operators of pg_catalog take only those) or to one of these types.
+	SELECT pg_catalog.format('%s', c.castsource::pg_catalog.regtype)
+		   OPERATOR(pg_catalog.||) ' to ' OPERATOR(pg_catalog.||)
+		   pg_catalog.format('%s', c.casttarget::pg_catalog.regtype) INTO bad
+	  FROM pg_catalog.pg_cast c
+	 WHERE c.oid OPERATOR(pg_catalog.>=) 16384
+	   AND c.castcontext OPERATOR(pg_catalog.=) 'i'
+	   AND c.castmethod OPERATOR(pg_catalog.<>) 'b'
+	   AND c.castsource IN (SELECT k.t FROM migration_split.loose_key_types(l.rel, l.from_columns,
+																	   l.referenced, l.to_columns) k)
+	   AND (c.casttarget OPERATOR(pg_catalog.<) 16384
+			OR c.casttarget IN (SELECT k.t FROM migration_split.loose_key_types(l.rel, l.from_columns,
+																			 l.referenced, l.to_columns) k))
+	 ORDER BY c.oid LIMIT 1;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = pg_catalog.format('Its key could be compared through the implicit cast from %s, which is not built in.', bad),
+				  HINT = 'The owner of the cast can list the orphans with a query of both tables.';
 	END IF;
 	RETURN QUERY EXECUTE pg_catalog.format(
 		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s t

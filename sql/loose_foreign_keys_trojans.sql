@@ -1,0 +1,134 @@
+-- Loose foreign keys and code of less privileged roles: a superuser runs
+-- process_loose_foreign_keys() and loose_foreign_key_orphans() over tables
+-- and types of a team role.  The team's code runs as the team (as under
+-- PostgreSQL's own ON DELETE actions) and cannot take the caller's rights:
+-- a trigger or a domain's CHECK that resets the role fails; a cast of the
+-- team is never run by the orphan listing.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CREATE DATABASE regress_ms_loose_trojans;
+\c regress_ms_loose_trojans
+SET client_min_messages = warning;
+CREATE EXTENSION migration_split;
+RESET client_min_messages;
+CREATE ROLE regress_ms_lft_team;
+GRANT CREATE ON SCHEMA public TO regress_ms_lft_team;
+SELECT migration_split.create_domain('customers'), migration_split.create_domain('orders');
+
+-- what a trojan reports when it runs: whether it got a superuser's rights
+CREATE FUNCTION public.escaped() RETURNS text LANGUAGE sql AS $$
+	SELECT 'superuser ' || r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user
+$$;
+
+-- 1. a trigger of the referencing table's owner resets the role during
+-- the clean-up
+CREATE TABLE customer (id int PRIMARY KEY);
+SET ROLE regress_ms_lft_team;
+CREATE TABLE purchase (id int PRIMARY KEY, customer_id int);
+CREATE FUNCTION public.reset_role_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RESET ROLE;
+	RAISE NOTICE 'trigger escaped: %', public.escaped();
+	RETURN OLD;
+END
+$$;
+CREATE TRIGGER reset_role BEFORE DELETE ON purchase
+	FOR EACH ROW EXECUTE FUNCTION public.reset_role_trigger();
+RESET ROLE;
+ALTER TABLE purchase ADD CONSTRAINT purchase_customer_id_fkey
+	FOREIGN KEY (customer_id) REFERENCES customer;
+SELECT migration_split.assign_table('customer', 'customers'), migration_split.assign_table('purchase', 'orders');
+INSERT INTO customer VALUES (1), (2);
+INSERT INTO purchase VALUES (1, 1), (2, 2);
+SELECT migration_split.loosen_foreign_key('purchase', 'purchase_customer_id_fkey', 'cascade');
+DELETE FROM customer WHERE id = 1;
+SELECT migration_split.process_loose_foreign_keys();
+SELECT current_user = session_user AS back_to_caller;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
+SELECT key FROM migration_split.loose_foreign_key_queue;
+SELECT * FROM purchase ORDER BY id;
+-- without the trojan, the same entry is cleaned up as the table's owner
+DROP TRIGGER reset_role ON purchase;
+SELECT migration_split.process_loose_foreign_keys();
+SELECT * FROM purchase ORDER BY id;
+-- the function that switches to the owner is only for members of the
+-- owning role (and not for PUBLIC at all)
+CREATE ROLE regress_ms_lft_admin IN ROLE migration_split_admin;
+SET ROLE regress_ms_lft_admin;
+SELECT * FROM migration_split.run_as_table_owner('purchase', 'SELECT NULL::int[]', NULL, NULL);
+RESET ROLE;
+SET ROLE regress_ms_lft_team;
+SELECT * FROM migration_split.run_as_table_owner('purchase', 'SELECT NULL::int[]', NULL, NULL);
+RESET ROLE;
+GRANT regress_ms_lft_team TO regress_ms_lft_admin;
+SET ROLE regress_ms_lft_admin;
+SELECT * FROM migration_split.run_as_table_owner('purchase', 'SELECT ARRAY[pg_catalog.count(*)::int] FROM public.purchase', NULL, NULL);
+RESET ROLE;
+
+-- 2. the referenced key is of a domain of the team whose CHECK resets the
+-- role: it runs when the queued key is checked, as the referenced table's
+-- owner
+SET ROLE regress_ms_lft_team;
+CREATE FUNCTION public.reset_role_check(int) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+	RESET ROLE;
+	RAISE NOTICE 'check escaped: %', public.escaped();
+	RETURN true;
+END
+$$;
+CREATE DOMAIN public.account_key AS int;
+CREATE TABLE account (id public.account_key PRIMARY KEY);
+RESET ROLE;
+CREATE TABLE account_note (id int PRIMARY KEY, account_id int REFERENCES account);
+SELECT migration_split.assign_table('account', 'customers'), migration_split.assign_table('account_note', 'orders');
+INSERT INTO account VALUES (1), (2);
+INSERT INTO account_note VALUES (1, 1), (2, 2);
+SELECT migration_split.loosen_foreign_key('account_note', 'account_note_account_id_fkey', 'cascade');
+SET ROLE regress_ms_lft_team;
+ALTER DOMAIN public.account_key ADD CONSTRAINT trojan CHECK (public.reset_role_check(VALUE)) NOT VALID;
+DELETE FROM account WHERE id = 1;
+RESET ROLE;
+SELECT migration_split.process_loose_foreign_keys();
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
+SELECT key FROM migration_split.loose_foreign_key_queue;
+ALTER DOMAIN public.account_key DROP CONSTRAINT trojan;
+SELECT migration_split.process_loose_foreign_keys();
+SELECT * FROM account_note ORDER BY id;
+
+-- 3. the referencing column is of an enum of the team with an implicit
+-- cast to text (PostgreSQL accepts the foreign key through that cast):
+-- listing orphans would call the cast as the caller, so it is refused
+CREATE TABLE sku (code text PRIMARY KEY);
+INSERT INTO sku VALUES ('a'), ('b');
+SET ROLE regress_ms_lft_team;
+CREATE TYPE public.sku_code AS ENUM ('a', 'b', 'c');
+CREATE FUNCTION public.sku_code_text(public.sku_code) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'cast run: %', public.escaped();
+	RETURN pg_catalog.format('%s', $1);
+END
+$$;
+CREATE CAST (public.sku_code AS text) WITH FUNCTION public.sku_code_text(public.sku_code) AS IMPLICIT;
+CREATE TABLE stock (id int PRIMARY KEY, code public.sku_code);
+INSERT INTO stock VALUES (1, 'b'), (2, 'c');
+RESET ROLE;
+ALTER TABLE stock ADD CONSTRAINT stock_code_fkey FOREIGN KEY (code) REFERENCES sku NOT VALID;
+SELECT migration_split.assign_table('sku', 'customers'), migration_split.assign_table('stock', 'orders');
+SELECT migration_split.loosen_foreign_key('stock', 'stock_code_fkey', 'none');
+SELECT * FROM migration_split.loose_foreign_key_orphans('stock', 'stock_code_fkey');
+-- a key of an enum without casts needs none: listed
+SET ROLE regress_ms_lft_team;
+CREATE TYPE public.grade AS ENUM ('a', 'b', 'c');
+RESET ROLE;
+CREATE TABLE grade_def (code public.grade PRIMARY KEY);
+INSERT INTO grade_def VALUES ('a'), ('b');
+CREATE TABLE graded (id int PRIMARY KEY, code public.grade REFERENCES grade_def);
+SELECT migration_split.assign_table('grade_def', 'customers'), migration_split.assign_table('graded', 'orders');
+INSERT INTO graded VALUES (1, 'b');
+SELECT migration_split.loosen_foreign_key('graded', 'graded_code_fkey', 'none');
+INSERT INTO graded VALUES (2, 'c');
+SELECT * FROM migration_split.loose_foreign_key_orphans('graded', 'graded_code_fkey');
+
+\c contrib_regression
+DROP DATABASE regress_ms_loose_trojans;
+DROP ROLE regress_ms_lft_admin, regress_ms_lft_team;
