@@ -63,6 +63,7 @@ REGRESS = \
 	generic_relations \
 	loose_foreign_keys \
 	loose_foreign_keys_trojans \
+	loose_foreign_keys_ddl \
 	extraction_plan \
 	suggest_moves \
 	monitor \

@@ -555,9 +555,11 @@ $$;
 -- (statement triggers are not cloned to partitions, and a delete may name
 -- any member): present while a loosened key with an action references
 -- any member.  Foreign partitions cannot have transition tables and get
--- none.  Also run for every CREATE TABLE and ALTER TABLE by the event
--- trigger below, so that partitions created or attached later get them.
-CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass)
+-- none.  With within, only the members of within's own partition tree
+-- (within and its partitions, at every level) are looked at: the event
+-- trigger below passes the table a CREATE TABLE or ALTER TABLE touched.
+CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass,
+																within regclass DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -581,6 +583,8 @@ BEGIN
 		SELECT c.oid FROM pg_catalog.pg_class c
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (tree)
 		   AND c.relkind IN ('r', 'p')
+		   AND (within IS NULL
+				OR c.oid IN (SELECT w.relid FROM pg_catalog.pg_partition_tree(within) w))
 		 ORDER BY c.oid
 	LOOP
 		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
@@ -607,31 +611,71 @@ BEGIN
 END
 $$;
 
--- After CREATE TABLE (... PARTITION OF) and ALTER TABLE (... ATTACH
--- PARTITION): give the partitions of a loosened referenced table that
--- came since the queue triggers.  Costs one query of
--- loose_foreign_key_definitions when no loosened key references a
--- partitioned table or a partition.  Runs as the user of the DDL, who owns
--- the new partition.
+-- After CREATE TABLE and ALTER TABLE, for the tables the command touched
+-- (pg_event_trigger_ddl_commands()), never others, so that a command of a
+-- user who owns none of a loose key's tables never fails because of it:
+--   - a key column of a loose key that is gone was renamed (a dropped
+--     one forgot the key, forget_dropped_loose_foreign_keys()): refused,
+--     the definition names its columns;
+--   - a partition created (CREATE TABLE ... PARTITION OF) or attached
+--     (ALTER TABLE ... ATTACH PARTITION) in the partition tree of a
+--     loosened referenced table gets the queue triggers
+--     (sync_loose_foreign_key_triggers() within the touched table).
+-- Costs one query of loose_foreign_key_definitions while no key is loose.
+-- Runs as the user of the DDL, who owns the touched table.
 CREATE FUNCTION migration_split.sync_loose_foreign_key_partitions()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	r	regclass;
+	r		record;
+	touched	pg_catalog.oid[];
 BEGIN
-	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
+	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL
+	   OR NOT EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions) THEN
 		RETURN;
 	END IF;
+	SELECT pg_catalog.array_agg(DISTINCT d.objid) INTO touched
+	  FROM pg_catalog.pg_event_trigger_ddl_commands() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass;
+	IF touched IS NULL THEN
+		RETURN;
+	END IF;
+
 	FOR r IN
-		SELECT DISTINCT l.referenced
+		SELECT l.rel, l.constraint_name, m.tbl, m.col
 		  FROM migration_split.loose_foreign_key_definitions l
-		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
-		 WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
-		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
+		 CROSS JOIN LATERAL (SELECT l.rel AS tbl, c.col FROM pg_catalog.unnest(l.from_columns) c(col)
+							 UNION ALL
+							 SELECT l.referenced, c.col FROM pg_catalog.unnest(l.to_columns) c(col)) m
+		 WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (touched)
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+							WHERE a.attrelid OPERATOR(pg_catalog.=) m.tbl::pg_catalog.oid
+							  AND a.attname OPERATOR(pg_catalog.=) m.col
+							  AND a.attnum OPERATOR(pg_catalog.>) 0
+							  AND NOT a.attisdropped)
+		 ORDER BY l.rel, l.constraint_name
+		 LIMIT 1
 	LOOP
-		PERFORM migration_split.sync_loose_foreign_key_triggers(r);
+		RAISE EXCEPTION 'cannot rename column "%" of table "%"', r.col, r.tbl
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = pg_catalog.format('It is a key column of loose foreign key "%s" of table "%s", whose definition names its columns.',
+											 r.constraint_name, r.rel),
+				  HINT = 'Tighten the foreign key with migration_split.tighten_foreign_key(), rename the column, then loosen the key again.';
+	END LOOP;
+
+	FOR r IN
+		SELECT DISTINCT l.referenced, c.oid::pg_catalog.regclass AS within
+		  FROM pg_catalog.pg_class c
+		  JOIN migration_split.loose_foreign_key_definitions l
+			ON l.referenced::pg_catalog.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(
+													COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) t)
+		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (touched)
+		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
+		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+	LOOP
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r.referenced, r.within);
 	END LOOP;
 END
 $$;
@@ -1082,26 +1126,51 @@ GRANT SELECT, INSERT, DELETE ON migration_split.loose_foreign_key_definitions TO
 GRANT SELECT, UPDATE, DELETE ON migration_split.loose_foreign_key_queue TO migration_split_admin;
 GRANT SELECT ON migration_split.loose_foreign_keys TO PUBLIC;
 
--- DROP TABLE of either table forgets the loosened key (and its queue).
--- Runs as the extension's owner: the dropped table has no owner to check.
+-- DROP TABLE of either table, or DROP COLUMN of one of the key's columns
+-- (the foreign key would have gone with it), forgets the loosened key (and
+-- its queue); the queue triggers of a referenced table that is left go
+-- when no other loose key needs them.  Runs as the extension's owner: the
+-- dropped table has no owner to check, and the triggers are the
+-- extension's.
 CREATE FUNCTION migration_split.forget_dropped_loose_foreign_keys()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	r	regclass;
 BEGIN
 	-- DROP EXTENSION drops the table in the same command.
 	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
 		RETURN;
 	END IF;
-	DELETE FROM migration_split.loose_foreign_key_definitions l
-	 WHERE l.rel::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
-									  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-										AND d.objsubid OPERATOR(pg_catalog.=) 0)
-		OR l.referenced::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
-											 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-											   AND d.objsubid OPERATOR(pg_catalog.=) 0);
+	FOR r IN
+		WITH dropped AS (
+			SELECT d.objid, d.objsubid, d.address_names
+			  FROM pg_catalog.pg_event_trigger_dropped_objects() d
+			 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		),
+		forgotten AS (
+			DELETE FROM migration_split.loose_foreign_key_definitions l
+			 WHERE EXISTS (SELECT FROM dropped d
+							WHERE d.objsubid OPERATOR(pg_catalog.=) 0
+							  AND d.objid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid))
+				OR EXISTS (SELECT FROM dropped d
+							WHERE d.objsubid OPERATOR(pg_catalog.<>) 0
+							  AND ((d.objid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid
+									AND d.address_names[3] OPERATOR(pg_catalog.=) ANY (l.from_columns::text[]))
+								   OR (d.objid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+									   AND d.address_names[3] OPERATOR(pg_catalog.=) ANY (l.to_columns::text[]))))
+			RETURNING l.referenced
+		)
+		SELECT DISTINCT f.referenced FROM forgotten f
+		 WHERE NOT EXISTS (SELECT FROM dropped d
+							WHERE d.objsubid OPERATOR(pg_catalog.=) 0
+							  AND d.objid OPERATOR(pg_catalog.=) f.referenced::pg_catalog.oid)
+	LOOP
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r);
+	END LOOP;
 END
 $$;
 
