@@ -129,6 +129,38 @@ SELECT migration_split.loosen_foreign_key('graded', 'graded_code_fkey', 'none');
 INSERT INTO graded VALUES (2, 'c');
 SELECT * FROM migration_split.loose_foreign_key_orphans('graded', 'graded_code_fkey');
 
+-- 4. a clean-up that fails (here a trigger of the team's table) does not
+-- hold back the others: a warning, its entries stay queued with their
+-- error and are retried after the others
+SET ROLE regress_ms_lft_team;
+CREATE TABLE team_order (id int PRIMARY KEY, customer_id int);
+CREATE FUNCTION public.refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'team_order rows are never deleted';
+END
+$$;
+CREATE TRIGGER refuse_delete BEFORE DELETE ON team_order
+	FOR EACH ROW EXECUTE FUNCTION public.refuse_delete();
+RESET ROLE;
+ALTER TABLE team_order ADD CONSTRAINT team_order_customer_id_fkey
+	FOREIGN KEY (customer_id) REFERENCES customer;
+CREATE TABLE shipment (id int PRIMARY KEY, customer_id int REFERENCES customer);
+SELECT migration_split.assign_table('team_order', 'orders'), migration_split.assign_table('shipment', 'orders');
+INSERT INTO customer VALUES (3), (4);
+INSERT INTO team_order VALUES (1, 3);
+INSERT INTO shipment VALUES (1, 3), (2, 4);
+SELECT migration_split.loosen_foreign_key('team_order', 'team_order_customer_id_fkey', 'cascade');
+SELECT migration_split.loosen_foreign_key('shipment', 'shipment_customer_id_fkey', 'cascade');
+DELETE FROM customer WHERE id = 3;
+DELETE FROM customer WHERE id = 4;
+SELECT migration_split.process_loose_foreign_keys();
+SELECT * FROM shipment ORDER BY id;
+SELECT rel, key, attempts, last_error FROM migration_split.loose_foreign_key_queue ORDER BY id;
+SELECT constraint_name, pending, failing FROM migration_split.loose_foreign_keys ORDER BY 1;
+DROP TRIGGER refuse_delete ON team_order;
+SELECT migration_split.process_loose_foreign_keys();
+SELECT count(*) AS queued FROM migration_split.loose_foreign_key_queue;
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose_trojans;
 DROP ROLE regress_ms_lft_admin, regress_ms_lft_team;

@@ -413,7 +413,8 @@ CREATE INDEX loose_foreign_key_definitions_referenced_idx
 CREATE SEQUENCE migration_split.loose_foreign_key_queue_id_seq;
 
 -- Pending clean-ups: one row per key of a referenced row that was deleted
--- or whose key changed, for each loosened key with an action.
+-- or whose key changed, for each loosened key with an action.  attempts
+-- and last_error: clean-ups of the entry that failed, and the last error.
 CREATE TABLE migration_split.loose_foreign_key_queue (
 	id				bigint PRIMARY KEY
 					DEFAULT pg_catalog.nextval('migration_split.loose_foreign_key_queue_id_seq'),
@@ -421,6 +422,8 @@ CREATE TABLE migration_split.loose_foreign_key_queue (
 	constraint_name	name NOT NULL,
 	key				text[] NOT NULL,
 	queued_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	attempts		integer NOT NULL DEFAULT 0,
+	last_error		text,
 	FOREIGN KEY (rel, constraint_name)
 		REFERENCES migration_split.loose_foreign_key_definitions (rel, constraint_name)
 		ON UPDATE CASCADE ON DELETE CASCADE
@@ -874,8 +877,14 @@ REVOKE ALL ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[]
 GRANT EXECUTE ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], integer[])
 	TO migration_split_admin;
 
--- Apply queued clean-ups, oldest first, at most max_rows queue entries;
--- returns the number of referencing rows deleted or set to NULL.  Entries
+-- Apply queued clean-ups, oldest first (entries whose clean-up failed
+-- before come after the others, fewest failures first), at most max_rows
+-- queue entries; returns the number of referencing rows deleted or set to
+-- NULL.  A clean-up that fails (a trigger or a constraint of the
+-- referencing table, a lock timeout, ...) is rolled back alone and reported
+-- as a warning; its entries stay queued with attempts and last_error, and
+-- the others go on, so that one table cannot hold back the clean-ups of
+-- all.  Entries
 -- locked by a concurrent call are skipped (FOR UPDATE SKIP LOCKED), so
 -- several calls can run at once; entries whose key exists again in the
 -- referenced table are dropped without a clean-up.  Only entries whose
@@ -896,6 +905,8 @@ DECLARE
 	n			bigint;
 	cleaned		bigint := 0;
 	key_cols	text;
+	err			text;
+	err_state	text;
 BEGIN
 	PERFORM migration_split.require_argument(max_rows, 'max_rows');
 	IF max_rows OPERATOR(pg_catalog.<) 1 THEN
@@ -904,7 +915,7 @@ BEGIN
 	END IF;
 	FOR b IN
 		WITH picked AS (
-			SELECT q.id, q.rel, q.constraint_name, q.key
+			SELECT q.id, q.rel, q.constraint_name, q.key, q.attempts
 			  FROM migration_split.loose_foreign_key_queue q
 			  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) q.rel::pg_catalog.oid
 			  JOIN migration_split.loose_foreign_key_definitions l
@@ -913,7 +924,7 @@ BEGIN
 			  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
 			 WHERE pg_catalog.pg_has_role(fc.relowner, 'MEMBER')
 			   AND pg_catalog.pg_has_role(pc.relowner, 'MEMBER')
-			 ORDER BY q.id
+			 ORDER BY q.attempts, q.id
 			 LIMIT max_rows
 			   FOR UPDATE OF q SKIP LOCKED
 		)
@@ -929,50 +940,64 @@ BEGIN
 		  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid
 		  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
 		 GROUP BY l.rel, l.constraint_name, fc.relkind, pc.relkind, fc.relowner, pc.relowner
-		 ORDER BY pg_catalog.min(p.id)
+		 ORDER BY pg_catalog.min(p.attempts), pg_catalog.min(p.id)
 	LOOP
-		-- the keys as a relation k(k1, k2, ...) typed like the referenced columns
-		SELECT pg_catalog.string_agg(pg_catalog.format('($1[g.i][%s])::%s AS %I', u.ord,
-									 pg_catalog.format_type(a.atttypid, a.atttypmod), 'k' OPERATOR(pg_catalog.||) u.ord),
-									 ', ' ORDER BY u.ord)
-		  INTO key_cols
-		  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
-		  JOIN pg_catalog.pg_attribute a
-			ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
-		   AND a.attname OPERATOR(pg_catalog.=) u.c;
+		BEGIN
+			-- the keys as a relation k(k1, k2, ...) typed like the referenced columns
+			SELECT pg_catalog.string_agg(pg_catalog.format('($1[g.i][%s])::%s AS %I', u.ord,
+										 pg_catalog.format_type(a.atttypid, a.atttypmod), 'k' OPERATOR(pg_catalog.||) u.ord),
+										 ', ' ORDER BY u.ord)
+			  INTO key_cols
+			  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
+			  JOIN pg_catalog.pg_attribute a
+				ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
+			   AND a.attname OPERATOR(pg_catalog.=) u.c;
 
-		-- which keys are still gone, as the referenced table's owner
-		SELECT r.result INTO gone
-		  FROM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
-			'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
-			  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
-			key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
-			migration_split.loose_key_match(b.to_columns, b.pp_operators,
-				(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
-				   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-				'p', 'k')), b.keys, NULL) r;
-
-		-- the clean-up, as the referencing table's owner
-		IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
-			SELECT r.processed INTO n
-			  FROM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
-				'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
-				CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
-				CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
-				CASE b.on_delete WHEN 'cascade' THEN ''
-					 ELSE 'SET ' OPERATOR(pg_catalog.||)
-						  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
-							 FROM pg_catalog.unnest(b.from_columns) c) END,
-				key_cols,
-				migration_split.loose_key_match(
+			-- which keys are still gone, as the referenced table's owner
+			SELECT r.result INTO gone
+			  FROM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
+				'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
+				  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
+				key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
+				migration_split.loose_key_match(b.to_columns, b.pp_operators,
 					(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
 					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-					b.pf_operators, b.from_columns, 'k', 't')), b.keys, gone) r;
-			cleaned := cleaned OPERATOR(pg_catalog.+) n;
-		END IF;
+					'p', 'k')), b.keys, NULL) r;
 
-		DELETE FROM migration_split.loose_foreign_key_queue q
-		 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+			-- the clean-up, as the referencing table's owner
+			n := 0;
+			IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
+				SELECT r.processed INTO n
+				  FROM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
+					'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
+					CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
+					CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
+					CASE b.on_delete WHEN 'cascade' THEN ''
+						 ELSE 'SET ' OPERATOR(pg_catalog.||)
+							  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
+								 FROM pg_catalog.unnest(b.from_columns) c) END,
+					key_cols,
+					migration_split.loose_key_match(
+						(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
+						   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
+						b.pf_operators, b.from_columns, 'k', 't')), b.keys, gone) r;
+			END IF;
+
+			DELETE FROM migration_split.loose_foreign_key_queue q
+			 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+			cleaned := cleaned OPERATOR(pg_catalog.+) n;
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
+			UPDATE migration_split.loose_foreign_key_queue q
+			   SET attempts = q.attempts OPERATOR(pg_catalog.+) 1, last_error = err
+			 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+			RAISE WARNING 'could not clean up after loose foreign key "%" of table "%"', b.constraint_name, b.rel
+				USING DETAIL = pg_catalog.format('The clean-up of %s queue %s failed: %s (SQLSTATE %s).',
+												 pg_catalog.cardinality(b.ids),
+												 CASE pg_catalog.cardinality(b.ids) WHEN 1 THEN 'entry' ELSE 'entries' END,
+												 err, err_state),
+					  HINT = 'The entries stay queued and are retried after the others; see last_error in migration_split.loose_foreign_key_queue.';
+		END;
 	END LOOP;
 	RETURN cleaned;
 END
@@ -1107,10 +1132,12 @@ SELECT l.constraint_name,
 	   l.loosened_at,
 	   l.loosened_by,
 	   COALESCE(q.pending, 0) AS pending,
-	   q.oldest_pending
+	   q.oldest_pending,
+	   COALESCE(q.failing, 0) AS failing
   FROM migration_split.loose_foreign_key_definitions l
   LEFT JOIN (SELECT q.rel, q.constraint_name, pg_catalog.count(*) AS pending,
-					pg_catalog.min(q.queued_at) AS oldest_pending
+					pg_catalog.min(q.queued_at) AS oldest_pending,
+					pg_catalog.count(*) FILTER (WHERE q.attempts OPERATOR(pg_catalog.>) 0) AS failing
 			   FROM migration_split.loose_foreign_key_queue q
 			  GROUP BY q.rel, q.constraint_name) q
 	ON q.rel OPERATOR(pg_catalog.=) l.rel
@@ -1118,7 +1145,7 @@ SELECT l.constraint_name,
  ORDER BY l.rel::text COLLATE "C", l.constraint_name;
 
 COMMENT ON VIEW migration_split.loose_foreign_keys IS
-	'loosened foreign keys: definition, action, and the clean-ups pending in the queue';
+	'loosened foreign keys: definition, action, and the clean-ups pending in the queue (failing: those whose last clean-up failed)';
 
 REVOKE ALL ON migration_split.loose_foreign_key_definitions,
 	migration_split.loose_foreign_key_queue FROM PUBLIC;
