@@ -1070,6 +1070,21 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'Orphans are listed by reading both tables with the caller''s privileges, without row-level security.';
 	END IF;
+	-- a foreign table among the partitions (possible on the referencing
+	-- side once the foreign key is gone) is never read
+	SELECT pg_catalog.format('%s', x.oid::pg_catalog.regclass) INTO bad
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) t
+	  JOIN pg_catalog.pg_class x ON x.oid OPERATOR(pg_catalog.=) t.relid
+	 WHERE c.oid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid)
+	   AND c.relkind OPERATOR(pg_catalog.=) 'p'
+	   AND x.relkind NOT IN ('r', 'p')
+	 ORDER BY x.oid LIMIT 1;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = pg_catalog.format('Partition "%s" is not a table: it is not read.', bad);
+	END IF;
 	IF EXISTS (SELECT FROM pg_catalog.unnest(l.pf_operators) o
 				WHERE o::pg_catalog.oid OPERATOR(pg_catalog.>=) 16384) THEN
 		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
@@ -1101,15 +1116,22 @@ BEGIN
 				  DETAIL = pg_catalog.format('Its key could be compared through the implicit cast from %s, which is not built in.', bad),
 				  HINT = 'The owner of the cast can list the orphans with a query of both tables.';
 	END IF;
+	-- a plain table is read ONLY, as the foreign key checked it (not its
+	-- inheritance children, which may be foreign tables); a partitioned
+	-- table whole, its partitions being tables (above)
 	RETURN QUERY EXECUTE pg_catalog.format(
-		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s t
-		  WHERE %s AND NOT EXISTS (SELECT FROM %s p WHERE %s)
+		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s %s t
+		  WHERE %s AND NOT EXISTS (SELECT FROM %s %s p WHERE %s)
 		  GROUP BY 1 ORDER BY 1',
 		(SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', t.%I)', c), ', ')
 		   FROM pg_catalog.unnest(l.from_columns) c),
+		(SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END
+		   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid),
 		l.rel,
 		(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NOT NULL', c), ' AND ')
 		   FROM pg_catalog.unnest(l.from_columns) c),
+		(SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END
+		   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid),
 		l.referenced,
 		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'));
 END
