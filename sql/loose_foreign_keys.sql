@@ -253,6 +253,20 @@ DELETE FROM migration_split.loose_foreign_key_definitions;
 RESET ROLE;
 SELECT migration_split.tighten_foreign_key('team_child', 'team_child_parent_id_fkey');
 
+-- MATCH FULL: a row with some key columns NULL and some not is an orphan
+-- too (the constraint refuses it when tightened); all NULL is not
+CREATE TABLE part (maker text, code int, PRIMARY KEY (maker, code));
+CREATE TABLE part_use (id int, maker text, code int, FOREIGN KEY (maker, code) REFERENCES part MATCH FULL);
+SELECT migration_split.assign_table('part', 'catalog'), migration_split.assign_table('part_use', 'orders');
+INSERT INTO part VALUES ('a', 1);
+INSERT INTO part_use VALUES (1, 'a', 1), (2, NULL, NULL);
+SELECT migration_split.loosen_foreign_key('part_use', 'part_use_maker_code_fkey', 'none');
+INSERT INTO part_use VALUES (3, 'a', NULL), (4, NULL, 2), (5, 'b', 2);
+SELECT * FROM migration_split.loose_foreign_key_orphans('part_use', 'part_use_maker_code_fkey');
+DELETE FROM part_use WHERE id IN (3, 4, 5);
+SELECT * FROM migration_split.loose_foreign_key_orphans('part_use', 'part_use_maker_code_fkey');
+SELECT migration_split.tighten_foreign_key('part_use', 'part_use_maker_code_fkey');
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose;
 DROP ROLE regress_ms_lfk_parent, regress_ms_lfk_child, regress_ms_lfk_admin;

@@ -1119,11 +1119,13 @@ BEGIN
 	-- a plain table is read ONLY, as the foreign key checked it (not its
 	-- inheritance children, which may be foreign tables); a partitioned
 	-- table whole, its partitions being tables (above)
+	-- MATCH FULL: a row with some key columns NULL, not all, is an orphan
+	-- (the constraint refuses it); its key shows the NULLs
 	RETURN QUERY EXECUTE pg_catalog.format(
 		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s %s t
-		  WHERE %s AND NOT EXISTS (SELECT FROM %s %s p WHERE %s)
+		  WHERE (%s AND NOT EXISTS (SELECT FROM %s %s p WHERE %s))%s
 		  GROUP BY 1 ORDER BY 1',
-		(SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', t.%I)', c), ', ')
+		(SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN t.%1$I IS NOT NULL THEN pg_catalog.format(''%%s'', t.%1$I) END', c), ', ')
 		   FROM pg_catalog.unnest(l.from_columns) c),
 		(SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END
 		   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid),
@@ -1133,7 +1135,14 @@ BEGIN
 		(SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END
 		   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid),
 		l.referenced,
-		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'));
+		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'),
+		CASE WHEN l.options LIKE ' MATCH FULL%' AND pg_catalog.cardinality(l.from_columns) OPERATOR(pg_catalog.>) 1
+			 THEN pg_catalog.format(' OR (NOT (%s) AND NOT (%s))',
+					(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NULL', c), ' AND ')
+					   FROM pg_catalog.unnest(l.from_columns) c),
+					(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NOT NULL', c), ' AND ')
+					   FROM pg_catalog.unnest(l.from_columns) c))
+			 ELSE '' END);
 END
 $$;
 
