@@ -96,7 +96,8 @@ ISOLATION = \
 	analyze_cancel \
 	decoder_concurrent \
 	freeze_concurrent \
-	loose_foreign_keys_concurrent
+	loose_foreign_keys_concurrent \
+	loose_foreign_keys_tighten
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 

@@ -820,6 +820,13 @@ BEGIN
 				  HINT = 'See migration_split.loose_foreign_keys.';
 	END IF;
 	PERFORM migration_split.require_owner_of_both(rel, l.referenced, constraint_name, 'tighten');
+	-- Forget it (its queue entries go with it) before the constraint
+	-- locks the tables: a process_loose_foreign_keys() that holds entries
+	-- of it needs the referencing table to finish, so the entries must be
+	-- waited for first, or the two deadlock.  An error below undoes it.
+	DELETE FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
 	BEGIN
 		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
 			rel, constraint_name,
@@ -833,9 +840,6 @@ BEGIN
 				  DETAIL = SQLERRM,
 				  HINT = 'List them with migration_split.loose_foreign_key_orphans(), then delete or fix them.';
 	END;
-	DELETE FROM migration_split.loose_foreign_key_definitions d
-	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
-	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
 	PERFORM migration_split.sync_loose_foreign_key_triggers(l.referenced);
 END
 $$;
