@@ -195,6 +195,35 @@ CREATE FOREIGN TABLE visit_remote PARTITION OF visit FOR VALUES FROM (10) TO (20
 	SERVER regress_ms_lft_server;
 SELECT * FROM migration_split.loose_foreign_key_orphans('visit', 'visit_region_code_fkey');
 
+-- 6. the definition of a loose key written by hand (its owner may: it
+-- owns both tables) cannot carry SQL for whoever tightens it: the options
+-- are checked when written and again when tightened (a row that got in
+-- without the check, here with triggers off)
+SET ROLE regress_ms_lft_team;
+CREATE TABLE team_a (id int PRIMARY KEY);
+CREATE TABLE team_b (id int PRIMARY KEY, a_id int);
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('team_b', 'team_b_a_id_fkey', 'team_a', '{a_id}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'none', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION; ALTER ROLE regress_ms_lft_team SUPERUSER');
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('team_b', 'team_b_a_id_fkey', 'team_a', '{a_id}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'none', '', ' ON UPDATE NO ACTION ON DELETE SET NULL ("a_id"", x", a_id) DEFERRABLE');
+DELETE FROM migration_split.loose_foreign_key_definitions WHERE rel = 'team_b'::regclass;
+RESET ROLE;
+SET session_replication_role = replica;
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('team_b', 'team_b_a_id_fkey', 'team_a', '{a_id}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'none', '', ' MATCH FULL; ALTER ROLE regress_ms_lft_team SUPERUSER');
+RESET session_replication_role;
+SELECT migration_split.tighten_foreign_key('team_b', 'team_b_a_id_fkey');
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose_trojans;
 DROP ROLE regress_ms_lft_admin, regress_ms_lft_team;

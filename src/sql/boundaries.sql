@@ -464,6 +464,43 @@ BEGIN
 END
 $$;
 
+-- Whether options is what loosen_foreign_key() writes: the clauses of
+-- the constraint after its columns, appended to ALTER TABLE ... ADD
+-- CONSTRAINT by tighten_foreign_key().  The table may be written by hand
+-- (by the owners of both tables), so anything else, which could carry SQL
+-- for whoever tightens, is refused: [ MATCH FULL] ON UPDATE <action> ON
+-- DELETE <action>[ (<columns as quote_ident() writes them>)][ DEFERRABLE[
+-- INITIALLY DEFERRED]].
+CREATE FUNCTION migration_split.loose_foreign_key_options_valid(options text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT options OPERATOR(pg_catalog.~) (
+		'^( MATCH FULL)?'
+		OPERATOR(pg_catalog.||) ' ON UPDATE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
+		OPERATOR(pg_catalog.||) ' ON DELETE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
+		OPERATOR(pg_catalog.||) '( \(([a-z_][a-z0-9_]*|"([^"]|"")+")(, ([a-z_][a-z0-9_]*|"([^"]|"")+"))*\))?'
+		OPERATOR(pg_catalog.||) '( DEFERRABLE( INITIALLY DEFERRED)?)?$')
+$$;
+
+-- Raise the error for options that loosen_foreign_key() does not write.
+CREATE FUNCTION migration_split.require_loose_foreign_key_options(rel regclass, constraint_name name,
+																  options text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT COALESCE(migration_split.loose_foreign_key_options_valid(options), false) THEN
+		RAISE EXCEPTION 'invalid options for loose foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = pg_catalog.format('Options %L are not what loosen_foreign_key() writes.', options),
+				  HINT = 'Options are [ MATCH FULL] ON UPDATE <action> ON DELETE <action>[ (<columns>)][ DEFERRABLE[ INITIALLY DEFERRED]].';
+	END IF;
+END
+$$;
+
 -- Row check on loose_foreign_key_definitions: who may write a row.
 CREATE FUNCTION migration_split.check_loose_foreign_key_change()
 RETURNS trigger
@@ -478,6 +515,8 @@ BEGIN
 	IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
 		PERFORM migration_split.require_owner_of_both(NEW.rel, NEW.referenced,
 													  NEW.constraint_name, 'change');
+		PERFORM migration_split.require_loose_foreign_key_options(NEW.rel, NEW.constraint_name,
+																  NEW.options);
 		RETURN NEW;
 	END IF;
 	RETURN OLD;
@@ -820,6 +859,7 @@ BEGIN
 				  HINT = 'See migration_split.loose_foreign_keys.';
 	END IF;
 	PERFORM migration_split.require_owner_of_both(rel, l.referenced, constraint_name, 'tighten');
+	PERFORM migration_split.require_loose_foreign_key_options(rel, constraint_name, l.options);
 	-- Forget it (its queue entries go with it) before the constraint
 	-- locks the tables: a process_loose_foreign_keys() that holds entries
 	-- of it needs the referencing table to finish, so the entries must be
