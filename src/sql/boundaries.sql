@@ -1536,14 +1536,22 @@ $function$;
 COMMENT ON FUNCTION migration_split.extraction_plan(text, text) IS
 	'the ordered steps to extract a domain: readiness, ties to cut, runtime crossings, then init, stream, verify, cutover (''table'' or ''markdown'')';
 
--- Text for one cell of a Markdown table: | escaped, line breaks as <br>.
+-- Text for one cell of a Markdown table, shown as text whatever it holds
+-- (names and query texts are written by other users): \ | [ ] escaped
+-- with a backslash, & < as HTML entities (no HTML, link or image), line
+-- breaks (CR LF, LF, CR) as <br>.
 CREATE FUNCTION migration_split.markdown_cell(value text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(COALESCE(value, ''),
-		   '\', '\\'), '|', '\|'), E'\n', '<br>')
+	SELECT pg_catalog.regexp_replace(
+		   pg_catalog.replace(pg_catalog.replace(
+		   pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+		   COALESCE(value, ''),
+		   '\', '\\'), '|', '\|'), '[', '\['), ']', '\]'),
+		   '&', '&amp;'), '<', '&lt;'),
+		   E'\r\n|\n|\r', '<br>', 'g')
 $$;
 
 GRANT EXECUTE ON FUNCTION migration_split.extraction_plan(text, text),
