@@ -267,6 +267,22 @@ DELETE FROM part_use WHERE id IN (3, 4, 5);
 SELECT * FROM migration_split.loose_foreign_key_orphans('part_use', 'part_use_maker_code_fkey');
 SELECT migration_split.tighten_foreign_key('part_use', 'part_use_maker_code_fkey');
 
+-- keys are written and read as text with pinned settings: a delete made
+-- with another DateStyle is cleaned up after
+CREATE TABLE day (d date PRIMARY KEY);
+CREATE TABLE booking (id int PRIMARY KEY, d date REFERENCES day ON DELETE CASCADE);
+SELECT migration_split.assign_table('day', 'customers'), migration_split.assign_table('booking', 'orders');
+INSERT INTO day VALUES ('2020-04-03'), ('2020-03-04');
+INSERT INTO booking VALUES (1, '2020-04-03'), (2, '2020-03-04');
+SELECT migration_split.loosen_foreign_key('booking', 'booking_d_fkey', 'cascade');
+SET DateStyle = 'SQL, DMY';
+DELETE FROM day WHERE d = '2020-04-03';
+SET DateStyle = 'SQL, MDY';
+SELECT key FROM migration_split.loose_foreign_key_queue;
+SELECT migration_split.process_loose_foreign_keys();
+RESET DateStyle;
+SELECT * FROM booking ORDER BY id;
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose;
 DROP ROLE regress_ms_lfk_parent, regress_ms_lfk_child, regress_ms_lfk_admin;

@@ -27,7 +27,7 @@ INSERT INTO migration_split.loose_foreign_key_definitions
 	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
 	 on_delete, definition, options)
 	VALUES ('account_note', 'by_hand', 'account', '{account_id}', '{id}', '{"=(integer,integer)"}',
-			'{"=(integer,integer)"}', 'cascade', '', '');
+			'{"=(integer,integer)"}', 'cascade', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION');
 RESET ROLE;
 SET ROLE regress_ms_lfd_other;
 CREATE TABLE other (id int);

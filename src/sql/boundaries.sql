@@ -529,7 +529,10 @@ CREATE TRIGGER loose_foreign_key_check
 
 -- Statement trigger function on a referenced table: queue the keys that
 -- disappeared (deleted, or changed by an UPDATE) for every loosened key
--- with an action.  Transition tables old_rows (and new_rows for UPDATE).
+-- with an action.  Keys are written as text with the settings that
+-- define text I/O pinned (as process_loose_foreign_keys() reads them),
+-- whatever the deleting session set (a date written with DateStyle DMY
+-- would be read back as another date).  Transition tables old_rows (and new_rows for UPDATE).
 -- A statement trigger fires only on the table the statement names, so a
 -- partitioned referenced table has the triggers on every member of its
 -- partition tree (sync_loose_foreign_key_triggers): a delete made directly
@@ -543,6 +546,11 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET row_security = off
+SET DateStyle = 'ISO'
+SET IntervalStyle = 'postgres'
+SET TimeZone = 'UTC'
+SET extra_float_digits = 3
+SET lc_monetary = 'C'
 AS $$
 DECLARE
 	k		record;
@@ -942,6 +950,11 @@ CREATE FUNCTION migration_split.process_loose_foreign_keys(max_rows integer DEFA
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO'
+SET IntervalStyle = 'postgres'
+SET TimeZone = 'UTC'
+SET extra_float_digits = 3
+SET lc_monetary = 'C'
 AS $$
 DECLARE
 	b			record;
