@@ -283,6 +283,15 @@ SELECT migration_split.process_loose_foreign_keys();
 RESET DateStyle;
 SELECT * FROM booking ORDER BY id;
 
+-- a NOT VALID key comes back validated
+CREATE TABLE booking_note (id int PRIMARY KEY, d date);
+SELECT migration_split.assign_table('booking_note', 'orders');
+ALTER TABLE booking_note ADD CONSTRAINT booking_note_d_fkey FOREIGN KEY (d) REFERENCES day NOT VALID;
+SELECT migration_split.loosen_foreign_key('booking_note', 'booking_note_d_fkey', 'none');
+SELECT definition FROM migration_split.loose_foreign_keys WHERE constraint_name = 'booking_note_d_fkey';
+SELECT migration_split.tighten_foreign_key('booking_note', 'booking_note_d_fkey');
+SELECT convalidated FROM pg_constraint WHERE conname = 'booking_note_d_fkey';
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose;
 DROP ROLE regress_ms_lfk_parent, regress_ms_lfk_child, regress_ms_lfk_admin;
