@@ -912,21 +912,25 @@ AS $$
 	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
 $$;
 
--- Run a statement of process_loose_foreign_keys() as the owner of rel
--- ($1 keys, $2 subscripts): the number of rows processed, and the first
--- column of the first row.  Switches the user id as PostgreSQL's RI
--- triggers do (src/loose_foreign_keys.c): the owner's triggers, CHECKs and
--- casts that the statement runs cannot SET ROLE back to the caller.  The
--- caller must be a member of the owning role.
+-- Run a statement of process_loose_foreign_keys() as the owner of rel:
+-- $1 subscripts, $2, $3, ... the key columns as arrays of their types
+-- (key_types, key_typmods), made from keys (one row per queued key, as
+-- text) with the types' input functions, so that the statement names no
+-- type and runs no cast from text.  Returns the number of rows processed
+-- and the first column of the first row.  Switches the user id as
+-- PostgreSQL's RI triggers do (src/loose_foreign_keys.c): the owner's
+-- triggers, CHECKs and casts that the statement runs cannot SET ROLE back
+-- to the caller.  The caller must be a member of the owning role.
 CREATE FUNCTION migration_split.run_as_table_owner(rel regclass, query text,
-												   keys text[], subscripts integer[],
+												   keys text[], key_types pg_catalog.oid[],
+												   key_typmods integer[], subscripts integer[],
 												   OUT processed bigint, OUT result integer[])
 RETURNS record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'ms_run_as_table_owner';
 
-REVOKE ALL ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], integer[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], integer[])
+REVOKE ALL ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], pg_catalog.oid[], integer[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], pg_catalog.oid[], integer[], integer[])
 	TO migration_split_admin;
 
 -- Apply queued clean-ups, oldest first (entries whose clean-up failed
@@ -962,6 +966,9 @@ DECLARE
 	n			bigint;
 	cleaned		bigint := 0;
 	key_cols	text;
+	key_types	pg_catalog.oid[];
+	key_typmods	integer[];
+	key_rel		text;
 	err			text;
 	err_state	text;
 BEGIN
@@ -1000,44 +1007,49 @@ BEGIN
 		 ORDER BY pg_catalog.min(p.attempts), pg_catalog.min(p.id)
 	LOOP
 		BEGIN
-			-- the keys as a relation k(k1, k2, ...) typed like the referenced columns
-			SELECT pg_catalog.string_agg(pg_catalog.format('($1[g.i][%s])::%s AS %I', u.ord,
-										 pg_catalog.format_type(a.atttypid, a.atttypmod), 'k' OPERATOR(pg_catalog.||) u.ord),
-										 ', ' ORDER BY u.ord)
-			  INTO key_cols
+			-- the keys as a relation k(i, k1, k2, ...) typed like the
+			-- referenced columns ($2, $3, ... of run_as_table_owner())
+			SELECT pg_catalog.string_agg(pg_catalog.format('$%s[g.i] AS %I', u.ord OPERATOR(pg_catalog.+) 1,
+														   'k' OPERATOR(pg_catalog.||) u.ord), ', ' ORDER BY u.ord),
+				   pg_catalog.array_agg(a.atttypid ORDER BY u.ord),
+				   pg_catalog.array_agg(a.atttypmod ORDER BY u.ord)
+			  INTO key_cols, key_types, key_typmods
 			  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
 			  JOIN pg_catalog.pg_attribute a
 				ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
-			   AND a.attname OPERATOR(pg_catalog.=) u.c;
+			   AND a.attname OPERATOR(pg_catalog.=) u.c
+			   AND a.attnum OPERATOR(pg_catalog.>) 0
+			   AND NOT a.attisdropped;
+			key_rel := pg_catalog.format('(SELECT g.i, %s FROM pg_catalog.generate_subscripts($2, 1) g(i)) k', key_cols);
 
 			-- which keys are still gone, as the referenced table's owner
 			SELECT r.result INTO gone
 			  FROM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
-				'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
+				'SELECT pg_catalog.array_agg(k.i) FROM %s
 				  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
-				key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
+				key_rel, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
 				migration_split.loose_key_match(b.to_columns, b.pp_operators,
 					(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
 					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-					'p', 'k')), b.keys, NULL) r;
+					'p', 'k')), b.keys, key_types, key_typmods, NULL) r;
 
 			-- the clean-up, as the referencing table's owner
 			n := 0;
 			IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
 				SELECT r.processed INTO n
 				  FROM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
-					'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
+					'%s %s %s t %s WHERE EXISTS (SELECT FROM %s WHERE k.i OPERATOR(pg_catalog.=) ANY ($1) AND %s)',
 					CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
 					CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
 					CASE b.on_delete WHEN 'cascade' THEN ''
 						 ELSE 'SET ' OPERATOR(pg_catalog.||)
 							  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
 								 FROM pg_catalog.unnest(b.from_columns) c) END,
-					key_cols,
+					key_rel,
 					migration_split.loose_key_match(
 						(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
 						   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-						b.pf_operators, b.from_columns, 'k', 't')), b.keys, gone) r;
+						b.pf_operators, b.from_columns, 'k', 't')), b.keys, key_types, key_typmods, gone) r;
 			END IF;
 
 			DELETE FROM migration_split.loose_foreign_key_queue q
