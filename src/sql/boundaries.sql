@@ -529,10 +529,11 @@ CREATE TRIGGER loose_foreign_key_check
 
 -- Statement trigger function on a referenced table: queue the keys that
 -- disappeared (deleted, or changed by an UPDATE) for every loosened key
--- with an action.  Keys are written as text with the settings that
--- define text I/O pinned (as process_loose_foreign_keys() reads them),
--- whatever the deleting session set (a date written with DateStyle DMY
--- would be read back as another date).  Transition tables old_rows (and new_rows for UPDATE).
+-- with an action.  Transition tables old_rows (and new_rows for UPDATE).
+-- Keys are written as text with the settings that define text I/O pinned
+-- (as process_loose_foreign_keys() reads them), whatever the deleting
+-- session set (a date written with DateStyle DMY would be read back as
+-- another date).
 -- A statement trigger fires only on the table the statement names, so a
 -- partitioned referenced table has the triggers on every member of its
 -- partition tree (sync_loose_foreign_key_triggers): a delete made directly
