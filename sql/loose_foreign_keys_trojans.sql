@@ -52,7 +52,7 @@ DROP TRIGGER reset_role ON purchase;
 SELECT migration_split.process_loose_foreign_keys();
 SELECT * FROM purchase ORDER BY id;
 -- the function that switches to the owner is only for members of the
--- owning role (and not for PUBLIC at all)
+-- owning role (the team owns purchase)
 CREATE ROLE regress_ms_lft_admin IN ROLE migration_split_admin;
 SET ROLE regress_ms_lft_admin;
 SELECT * FROM migration_split.run_as_table_owner('purchase', 'SELECT NULL::int[]', '{{1}}', '{23}', '{-1}', NULL);
@@ -279,6 +279,24 @@ SELECT migration_split.loosen_foreign_key('coded_use', 'coded_use_coded_id_fkey'
 DELETE FROM coded WHERE id = 1;
 SELECT migration_split.process_loose_foreign_keys();
 SELECT * FROM coded_use ORDER BY id;
+
+-- 9. tightening a key compared through a cast that is not built in adds
+-- the constraint as the referencing table's owner: the cast does not run
+-- as the caller (here a definition written by hand by the owner of both
+-- tables, tightened by a superuser)
+SET ROLE regress_ms_lft_team;
+CREATE TABLE hand_b (code text PRIMARY KEY);
+CREATE TABLE hand_a (id int PRIMARY KEY, code public.sku_code);
+INSERT INTO hand_b VALUES ('b');
+INSERT INTO hand_a VALUES (1, 'b');
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('hand_a', 'hand_a_code_fkey', 'hand_b', '{code}', '{code}', '{"=(text,text)"}',
+			'{"=(text,text)"}', 'none', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION');
+RESET ROLE;
+SELECT migration_split.tighten_foreign_key('hand_a', 'hand_a_code_fkey');
+SELECT conname, conrelid::regclass FROM pg_constraint WHERE conname = 'hand_a_code_fkey';
 
 \c contrib_regression
 DROP DATABASE regress_ms_loose_trojans;

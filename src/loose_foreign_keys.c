@@ -72,8 +72,10 @@ ms_typed_key_columns(ArrayType *keys, ArrayType *types, ArrayType *typmods,
 					  &type_datums, NULL, &ncols);
 	deconstruct_array(typmods, INT4OID, sizeof(int32), true, TYPALIGN_INT,
 					  &typmod_datums, NULL, &ntypmods);
-	if (ncols < 1 || ncols > INDEX_MAX_KEYS || ntypmods != ncols)
+	if (ncols > INDEX_MAX_KEYS || ntypmods != ncols)
 		elog(ERROR, "run_as_table_owner: %d key types and %d typmods", ncols, ntypmods);
+	if (ncols == 0)
+		return;					/* a statement without keys */
 	if (ARR_NDIM(keys) != 2 || ARR_DIMS(keys)[1] != ncols)
 		elog(ERROR, "run_as_table_owner: keys must have %d columns", ncols);
 	deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT,
@@ -123,7 +125,8 @@ ms_typed_key_columns(ArrayType *keys, ArrayType *types, ArrayType *typmods,
  *		subscripts integer[], OUT processed bigint, OUT result integer[])
  *
  * Execute query as the owner of rel, with $1 = subscripts and $2, $3, ...
- * = the key columns, typed (ms_typed_key_columns()); return the number of
+ * = the key columns, typed (ms_typed_key_columns(); none when key_types
+ * is empty: tighten_foreign_key() adds a constraint); return the number of
  * rows it processed and the first column of its first row (NULL when it
  * returns no row).  The caller must be a member of the owning role (what
  * SET ROLE would need): the function gives no right the caller does not

@@ -855,6 +855,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	l	record;
+	add	text;
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
@@ -876,13 +877,26 @@ BEGIN
 	DELETE FROM migration_split.loose_foreign_key_definitions d
 	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
 	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
+	add := pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
+		rel, constraint_name,
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
+		l.referenced,
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.to_columns) n),
+		l.options);
 	BEGIN
-		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
-			rel, constraint_name,
-			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
-			l.referenced,
-			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.to_columns) n),
-			l.options);
+		-- Adding the constraint checks the rows with its operators and the
+		-- casts that reach them.  When one of them is not built in, its
+		-- code could be another role's (the definition may have been
+		-- written by hand), so the constraint is added as the referencing
+		-- table's owner (run_as_table_owner()), who needs REFERENCES on the
+		-- referenced table, as for any foreign key it adds.
+		IF EXISTS (SELECT FROM pg_catalog.unnest(l.pf_operators) o
+					WHERE o::pg_catalog.oid OPERATOR(pg_catalog.>=) 16384)
+		   OR migration_split.loose_key_user_cast(l.rel, l.from_columns, l.referenced, l.to_columns) IS NOT NULL THEN
+			PERFORM migration_split.run_as_table_owner(rel, add, '{}', '{}', '{}', NULL);
+		ELSE
+			EXECUTE add;
+		END IF;
 	EXCEPTION WHEN foreign_key_violation THEN
 		RAISE EXCEPTION 'cannot tighten foreign key "%" of table "%": orphaned rows exist', constraint_name, rel
 			USING ERRCODE = 'foreign_key_violation',
@@ -930,9 +944,10 @@ RETURNS record
 LANGUAGE C VOLATILE
 AS 'MODULE_PATHNAME', 'ms_run_as_table_owner';
 
-REVOKE ALL ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], pg_catalog.oid[], integer[], integer[]) FROM PUBLIC;
+-- Callable by all (tighten_foreign_key() runs it for owners of tables):
+-- it checks the membership itself.
 GRANT EXECUTE ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], pg_catalog.oid[], integer[], integer[])
-	TO migration_split_admin;
+	TO PUBLIC;
 
 -- Apply queued clean-ups, oldest first (entries whose clean-up failed
 -- before come after the others, fewest failures first), at most max_rows
@@ -1102,6 +1117,31 @@ AS $$
 	SELECT types.t FROM types
 $$;
 
+-- The first implicit cast that is not built in and by which PostgreSQL
+-- may compare the key columns of a loosened foreign key (it accepts a
+-- foreign key through one), as 'source to target', or NULL.  The types
+-- are those of loose_key_types(); the casts that matter go to a built-in
+-- type (the operators of pg_catalog take only those) or to one of these
+-- types.
+CREATE FUNCTION migration_split.loose_key_user_cast(rel regclass, from_columns name[],
+													referenced regclass, to_columns name[])
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.format('%s to %s', c.castsource::pg_catalog.regtype, c.casttarget::pg_catalog.regtype)
+	  FROM pg_catalog.pg_cast c
+	 WHERE c.oid OPERATOR(pg_catalog.>=) 16384
+	   AND c.castcontext OPERATOR(pg_catalog.=) 'i'
+	   AND c.castmethod OPERATOR(pg_catalog.<>) 'b'
+	   AND c.castsource IN (SELECT k.t FROM migration_split.loose_key_types(rel, from_columns,
+																	   referenced, to_columns) k)
+	   AND (c.casttarget OPERATOR(pg_catalog.<) 16384
+			OR c.casttarget IN (SELECT k.t FROM migration_split.loose_key_types(rel, from_columns,
+																			 referenced, to_columns) k))
+	 ORDER BY c.oid LIMIT 1
+$$;
+
 -- The referencing rows of a loosened foreign key whose key is not in the
 -- referenced table, grouped by key.  Reads both tables as the caller,
 -- under the rules of "Reading user data" above: plain or partitioned
@@ -1162,24 +1202,9 @@ BEGIN
 				  DETAIL = 'Its key is compared with an operator that is not built in.';
 	END IF;
 	-- A built-in operator may still be reached through an implicit cast
-	-- of the key's types (PostgreSQL accepts a foreign key through one):
-	-- one that is not built in would run as the caller.  The types are
-	-- the key columns', their domains' base types and their arrays'
-	-- element types; the casts that matter go to a built-in type (the
-	-- operators of pg_catalog take only those) or to one of these types.
-	SELECT pg_catalog.format('%s', c.castsource::pg_catalog.regtype)
-		   OPERATOR(pg_catalog.||) ' to ' OPERATOR(pg_catalog.||)
-		   pg_catalog.format('%s', c.casttarget::pg_catalog.regtype) INTO bad
-	  FROM pg_catalog.pg_cast c
-	 WHERE c.oid OPERATOR(pg_catalog.>=) 16384
-	   AND c.castcontext OPERATOR(pg_catalog.=) 'i'
-	   AND c.castmethod OPERATOR(pg_catalog.<>) 'b'
-	   AND c.castsource IN (SELECT k.t FROM migration_split.loose_key_types(l.rel, l.from_columns,
-																	   l.referenced, l.to_columns) k)
-	   AND (c.casttarget OPERATOR(pg_catalog.<) 16384
-			OR c.casttarget IN (SELECT k.t FROM migration_split.loose_key_types(l.rel, l.from_columns,
-																			 l.referenced, l.to_columns) k))
-	 ORDER BY c.oid LIMIT 1;
+	-- of the key's types: one that is not built in would run as the
+	-- caller.
+	bad := migration_split.loose_key_user_cast(l.rel, l.from_columns, l.referenced, l.to_columns);
 	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
 			USING ERRCODE = 'feature_not_supported',
