@@ -298,6 +298,39 @@ RESET ROLE;
 SELECT migration_split.tighten_foreign_key('hand_a', 'hand_a_code_fkey');
 SELECT conname, conrelid::regclass FROM pg_constraint WHERE conname = 'hand_a_code_fkey';
 
+-- 10. the queue trigger function (SECURITY DEFINER) reads the transition
+-- tables old_rows and new_rows: fired by a trigger that does not declare
+-- them, those names would be looked up in the session's pg_temp, where a
+-- temporary view could run anything as the extension's owner; it refuses
+-- to run then
+SET ROLE regress_ms_lft_team;
+CREATE TABLE team_c (id int PRIMARY KEY);
+CREATE TABLE team_d (id int PRIMARY KEY, c_id int);
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('team_d', 'team_d_c_id_fkey', 'team_c', '{c_id}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'cascade', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION');
+CREATE FUNCTION public.trojan_row() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE NOTICE 'view run: %', public.escaped();
+	RETURN 1;
+END
+$$;
+CREATE TEMP VIEW old_rows AS SELECT public.trojan_row() AS id;
+CREATE TRIGGER no_transition_table AFTER DELETE ON team_c
+	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue();
+INSERT INTO team_c VALUES (1);
+DELETE FROM team_c;
+DROP TRIGGER no_transition_table ON team_c;
+CREATE TRIGGER other_transition_table AFTER DELETE ON team_c REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue();
+DELETE FROM team_c;
+DROP TRIGGER other_transition_table ON team_c;
+DROP VIEW old_rows;
+RESET ROLE;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose_trojans;
 DROP ROLE regress_ms_lft_admin, regress_ms_lft_team;

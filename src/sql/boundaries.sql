@@ -565,6 +565,23 @@ BEGIN
 			'migration_split.loose_foreign_key_enqueue()'
 			USING ERRCODE = 'triggered_action_exception';
 	END IF;
+	-- old_rows and new_rows below must be the trigger's transition tables:
+	-- a name that is not one would be looked up as a relation, in the
+	-- session's pg_temp too, where a temporary view could run anything
+	-- with this function's rights.
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+					WHERE t.tgrelid OPERATOR(pg_catalog.=) TG_RELID
+					  AND t.tgname OPERATOR(pg_catalog.=) TG_NAME
+					  AND t.tgoldtable OPERATOR(pg_catalog.=) 'old_rows'
+					  AND (TG_OP OPERATOR(pg_catalog.=) 'DELETE'
+						   OR t.tgnewtable OPERATOR(pg_catalog.=) 'new_rows')) THEN
+		RAISE EXCEPTION 'function % must be fired by a trigger with the transition tables old_rows and, for UPDATE, new_rows',
+			'migration_split.loose_foreign_key_enqueue()'
+			USING ERRCODE = 'triggered_action_exception',
+				  DETAIL = pg_catalog.format('Trigger "%s" on table "%s" does not declare them.',
+											 TG_NAME, TG_RELID::pg_catalog.regclass),
+				  HINT = 'Only the triggers that loosen_foreign_key() creates may use it.';
+	END IF;
 	FOR k IN
 		SELECT l.rel, l.constraint_name, l.to_columns
 		  FROM migration_split.loose_foreign_key_definitions l
