@@ -887,13 +887,6 @@ BEGIN
 	END IF;
 	PERFORM migration_split.require_owner_of_both(rel, l.referenced, constraint_name, 'tighten');
 	PERFORM migration_split.require_loose_foreign_key_options(rel, constraint_name, l.options);
-	-- Forget it (its queue entries go with it) before the constraint
-	-- locks the tables: a process_loose_foreign_keys() that holds entries
-	-- of it needs the referencing table to finish, so the entries must be
-	-- waited for first, or the two deadlock.  An error below undoes it.
-	DELETE FROM migration_split.loose_foreign_key_definitions d
-	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
-	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
 	add := pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
 		rel, constraint_name,
 		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
@@ -920,6 +913,15 @@ BEGIN
 				  DETAIL = SQLERRM,
 				  HINT = 'List them with migration_split.loose_foreign_key_orphans(), then delete or fix them.';
 	END;
+	-- Forget it, with its queue entries, once the constraint holds both
+	-- tables (deletes of the referenced rows, which queue entries after
+	-- locking the referenced table, wait).  A process_loose_foreign_keys()
+	-- that holds entries of it does not wait for the referencing table
+	-- (it takes it NOWAIT), so waiting for its entries here cannot
+	-- deadlock.
+	DELETE FROM migration_split.loose_foreign_key_definitions d
+	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
+	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
 	PERFORM migration_split.sync_loose_foreign_key_triggers(l.referenced);
 END
 $$;
@@ -1066,9 +1068,15 @@ BEGIN
 					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
 					'p', 'k')), b.keys, key_types, key_typmods, NULL) r;
 
-			-- the clean-up, as the referencing table's owner
+			-- the clean-up, as the referencing table's owner; the table is
+			-- taken NOWAIT: while this holds queue entries, a session that
+			-- holds the table may be waiting for them (tighten_foreign_key()
+			-- forgetting the key); the entries are then retried later
 			n := 0;
 			IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
+				PERFORM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
+					'LOCK TABLE %s %s IN ROW EXCLUSIVE MODE NOWAIT',
+					CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel), '{}', '{}', '{}', NULL);
 				SELECT r.processed INTO n
 				  FROM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
 					'%s %s %s t %s WHERE EXISTS (SELECT FROM %s WHERE k.i OPERATOR(pg_catalog.=) ANY ($1) AND %s)',
