@@ -1057,7 +1057,11 @@ BEGIN
 			   AND NOT a.attisdropped;
 			key_rel := pg_catalog.format('(SELECT g.i, %s FROM pg_catalog.generate_subscripts($2, 1) g(i)) k', key_cols);
 
-			-- which keys are still gone, as the referenced table's owner
+			-- which keys are still gone, as the referenced table's owner;
+			-- the table is taken NOWAIT, as the referencing table below
+			PERFORM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
+				'LOCK TABLE %s %s IN ACCESS SHARE MODE NOWAIT',
+				CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced), '{}', '{}', '{}', NULL);
 			SELECT r.result INTO gone
 			  FROM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
 				'SELECT pg_catalog.array_agg(k.i) FROM %s
@@ -1071,7 +1075,8 @@ BEGIN
 			-- the clean-up, as the referencing table's owner; the table is
 			-- taken NOWAIT: while this holds queue entries, a session that
 			-- holds the table may be waiting for them (tighten_foreign_key()
-			-- forgetting the key); the entries are then retried later
+			-- or DROP forgetting the key); the entries are then retried
+			-- later
 			n := 0;
 			IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
 				PERFORM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
