@@ -42,6 +42,21 @@ CREATE TABLE account_2 PARTITION OF account FOR VALUES FROM (10) TO (20);
 RESET ROLE;
 SELECT tgrelid::regclass, tgname FROM pg_trigger WHERE tgname LIKE 'migration_split_loose_fk_%' ORDER BY 1::text, 2;
 DELETE FROM migration_split.loose_foreign_key_definitions;
+-- a definition written by hand must name columns that exist, as many on
+-- both sides as operators (else the rename check above would refuse any
+-- later ALTER TABLE of the table)
+SET ROLE regress_ms_lfd_team;
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('account_note', 'by_hand', 'account', '{no_such_column}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'cascade', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION');
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('account_note', 'by_hand', 'account', '{account_id,id}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'cascade', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION');
+RESET ROLE;
 DROP TABLE account_note, account;
 
 -- 2. renaming a key column of a loose key, on either side, is refused;

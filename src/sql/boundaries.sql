@@ -501,12 +501,16 @@ BEGIN
 END
 $$;
 
--- Row check on loose_foreign_key_definitions: who may write a row.
+-- Row check on loose_foreign_key_definitions: who may write a row, and
+-- that a row written by hand is one loosen_foreign_key() could write
+-- (options, columns that exist, one operator of each kind per column).
 CREATE FUNCTION migration_split.check_loose_foreign_key_change()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	missing	text;
 BEGIN
 	IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
 		PERFORM migration_split.require_owner_of_both(OLD.rel, OLD.referenced,
@@ -517,6 +521,29 @@ BEGIN
 													  NEW.constraint_name, 'change');
 		PERFORM migration_split.require_loose_foreign_key_options(NEW.rel, NEW.constraint_name,
 																  NEW.options);
+		-- the key's columns, one operator of each kind per column
+		IF pg_catalog.cardinality(NEW.from_columns) OPERATOR(pg_catalog.<) 1
+		   OR pg_catalog.cardinality(NEW.to_columns) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(NEW.from_columns)
+		   OR pg_catalog.cardinality(NEW.pf_operators) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(NEW.from_columns)
+		   OR pg_catalog.cardinality(NEW.pp_operators) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(NEW.from_columns) THEN
+			RAISE EXCEPTION 'invalid definition of loose foreign key "%" of table "%"', NEW.constraint_name, NEW.rel
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'It needs as many columns on both sides and operators of each kind, at least one.';
+		END IF;
+		SELECT pg_catalog.format('Column "%s" of table "%s" does not exist.', m.col, m.tbl) INTO missing
+		  FROM (SELECT NEW.rel AS tbl, c.col FROM pg_catalog.unnest(NEW.from_columns) c(col)
+				UNION ALL
+				SELECT NEW.referenced, c.col FROM pg_catalog.unnest(NEW.to_columns) c(col)) m
+		 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+							WHERE a.attrelid OPERATOR(pg_catalog.=) m.tbl::pg_catalog.oid
+							  AND a.attname OPERATOR(pg_catalog.=) m.col
+							  AND a.attnum OPERATOR(pg_catalog.>) 0
+							  AND NOT a.attisdropped)
+		 LIMIT 1;
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'invalid definition of loose foreign key "%" of table "%"', NEW.constraint_name, NEW.rel
+				USING ERRCODE = 'undefined_column', DETAIL = missing;
+		END IF;
 		RETURN NEW;
 	END IF;
 	RETURN OLD;
