@@ -651,8 +651,9 @@ $$;
 -- any member): present while a loosened key with an action references
 -- any member.  Foreign partitions cannot have transition tables and get
 -- none.  With within, only the members of within's own partition tree
--- (within and its partitions, at every level) are looked at: the event
--- trigger below passes the table a CREATE TABLE or ALTER TABLE touched.
+-- (within and its partitions, at every level) are looked at, and only
+-- when some member of the tree has the triggers: the event trigger below
+-- passes the table a CREATE TABLE or ALTER TABLE touched.
 CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass,
 																within regclass DEFAULT NULL)
 RETURNS void
@@ -674,6 +675,16 @@ BEGIN
 	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
 					   WHERE l.referenced::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (tree)
 						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
+	-- From the event trigger, triggers are added only to a tree that has
+	-- them already: while pg_restore rebuilds a database (constraints are
+	-- added by ALTER TABLE after the definitions are loaded), none has,
+	-- and the dump's own CREATE TRIGGER then adds them.
+	IF within IS NOT NULL AND wanted
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+						WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY (tree)
+						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete') THEN
+		RETURN;
+	END IF;
 	FOR m IN
 		SELECT c.oid FROM pg_catalog.pg_class c
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (tree)
