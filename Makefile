@@ -15,6 +15,7 @@ OBJS = \
 	src/reports.o \
 	src/report_columns.o \
 	src/report_graph.o \
+	src/loose_foreign_keys.o \
 	src/monitor.o \
 	src/monitor_stats.o \
 	src/monitor_track.o \
@@ -61,6 +62,8 @@ REGRESS = \
 	boundary_graph \
 	generic_relations \
 	loose_foreign_keys \
+	loose_foreign_keys_trojans \
+	loose_foreign_keys_ddl \
 	extraction_plan \
 	suggest_moves \
 	monitor \
@@ -93,7 +96,8 @@ ISOLATION = \
 	analyze_cancel \
 	decoder_concurrent \
 	freeze_concurrent \
-	loose_foreign_keys_concurrent
+	loose_foreign_keys_concurrent \
+	loose_foreign_keys_tighten
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 

@@ -53,6 +53,10 @@ SELECT count(*) AS query_lines FROM migration_split.extraction_plan('orders', 'M
 	   regexp_split_to_table(p.detail, E'\n') AS l(line)
  WHERE line LIKE '%| query | query id % | move the statement''s other tables behind an API, or split the statement | 1 calls, domains billing, orders, %';
 
+-- a cell of the Markdown plan shows names and query texts (written by
+-- other users) as text, never as markup: no HTML, links or images
+SELECT migration_split.markdown_cell(E'a|b\\c <img src=x onerror=alert(1)> & ![i](http://x/t.png) [l](http://x)\r\nnext');
+
 -- errors
 SELECT * FROM migration_split.extraction_plan('nosuch');
 SELECT * FROM migration_split.extraction_plan('Billing');

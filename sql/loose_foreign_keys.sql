@@ -253,6 +253,45 @@ DELETE FROM migration_split.loose_foreign_key_definitions;
 RESET ROLE;
 SELECT migration_split.tighten_foreign_key('team_child', 'team_child_parent_id_fkey');
 
+-- MATCH FULL: a row with some key columns NULL and some not is an orphan
+-- too (the constraint refuses it when tightened); all NULL is not
+CREATE TABLE part (maker text, code int, PRIMARY KEY (maker, code));
+CREATE TABLE part_use (id int, maker text, code int, FOREIGN KEY (maker, code) REFERENCES part MATCH FULL);
+SELECT migration_split.assign_table('part', 'catalog'), migration_split.assign_table('part_use', 'orders');
+INSERT INTO part VALUES ('a', 1);
+INSERT INTO part_use VALUES (1, 'a', 1), (2, NULL, NULL);
+SELECT migration_split.loosen_foreign_key('part_use', 'part_use_maker_code_fkey', 'none');
+INSERT INTO part_use VALUES (3, 'a', NULL), (4, NULL, 2), (5, 'b', 2);
+SELECT * FROM migration_split.loose_foreign_key_orphans('part_use', 'part_use_maker_code_fkey');
+DELETE FROM part_use WHERE id IN (3, 4, 5);
+SELECT * FROM migration_split.loose_foreign_key_orphans('part_use', 'part_use_maker_code_fkey');
+SELECT migration_split.tighten_foreign_key('part_use', 'part_use_maker_code_fkey');
+
+-- keys are written and read as text with pinned settings: a delete made
+-- with another DateStyle is cleaned up after
+CREATE TABLE day (d date PRIMARY KEY);
+CREATE TABLE booking (id int PRIMARY KEY, d date REFERENCES day ON DELETE CASCADE);
+SELECT migration_split.assign_table('day', 'customers'), migration_split.assign_table('booking', 'orders');
+INSERT INTO day VALUES ('2020-04-03'), ('2020-03-04');
+INSERT INTO booking VALUES (1, '2020-04-03'), (2, '2020-03-04');
+SELECT migration_split.loosen_foreign_key('booking', 'booking_d_fkey', 'cascade');
+SET DateStyle = 'SQL, DMY';
+DELETE FROM day WHERE d = '2020-04-03';
+SET DateStyle = 'SQL, MDY';
+SELECT key FROM migration_split.loose_foreign_key_queue;
+SELECT migration_split.process_loose_foreign_keys();
+RESET DateStyle;
+SELECT * FROM booking ORDER BY id;
+
+-- a NOT VALID key comes back validated
+CREATE TABLE booking_note (id int PRIMARY KEY, d date);
+SELECT migration_split.assign_table('booking_note', 'orders');
+ALTER TABLE booking_note ADD CONSTRAINT booking_note_d_fkey FOREIGN KEY (d) REFERENCES day NOT VALID;
+SELECT migration_split.loosen_foreign_key('booking_note', 'booking_note_d_fkey', 'none');
+SELECT definition FROM migration_split.loose_foreign_keys WHERE constraint_name = 'booking_note_d_fkey';
+SELECT migration_split.tighten_foreign_key('booking_note', 'booking_note_d_fkey');
+SELECT convalidated FROM pg_constraint WHERE conname = 'booking_note_d_fkey';
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose;
 DROP ROLE regress_ms_lfk_parent, regress_ms_lfk_child, regress_ms_lfk_admin;

@@ -413,7 +413,8 @@ CREATE INDEX loose_foreign_key_definitions_referenced_idx
 CREATE SEQUENCE migration_split.loose_foreign_key_queue_id_seq;
 
 -- Pending clean-ups: one row per key of a referenced row that was deleted
--- or whose key changed, for each loosened key with an action.
+-- or whose key changed, for each loosened key with an action.  attempts
+-- and last_error: clean-ups of the entry that failed, and the last error.
 CREATE TABLE migration_split.loose_foreign_key_queue (
 	id				bigint PRIMARY KEY
 					DEFAULT pg_catalog.nextval('migration_split.loose_foreign_key_queue_id_seq'),
@@ -421,6 +422,8 @@ CREATE TABLE migration_split.loose_foreign_key_queue (
 	constraint_name	name NOT NULL,
 	key				text[] NOT NULL,
 	queued_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	attempts		integer NOT NULL DEFAULT 0,
+	last_error		text,
 	FOREIGN KEY (rel, constraint_name)
 		REFERENCES migration_split.loose_foreign_key_definitions (rel, constraint_name)
 		ON UPDATE CASCADE ON DELETE CASCADE
@@ -461,12 +464,53 @@ BEGIN
 END
 $$;
 
--- Row check on loose_foreign_key_definitions: who may write a row.
+-- Whether options is what loosen_foreign_key() writes: the clauses of
+-- the constraint after its columns, appended to ALTER TABLE ... ADD
+-- CONSTRAINT by tighten_foreign_key().  The table may be written by hand
+-- (by the owners of both tables), so anything else, which could carry SQL
+-- for whoever tightens, is refused: [ MATCH FULL] ON UPDATE <action> ON
+-- DELETE <action>[ (<columns as quote_ident() writes them>)][ DEFERRABLE[
+-- INITIALLY DEFERRED]].
+CREATE FUNCTION migration_split.loose_foreign_key_options_valid(options text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT options OPERATOR(pg_catalog.~) (
+		'^( MATCH FULL)?'
+		OPERATOR(pg_catalog.||) ' ON UPDATE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
+		OPERATOR(pg_catalog.||) ' ON DELETE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
+		OPERATOR(pg_catalog.||) '( \(([a-z_][a-z0-9_]*|"([^"]|"")+")(, ([a-z_][a-z0-9_]*|"([^"]|"")+"))*\))?'
+		OPERATOR(pg_catalog.||) '( DEFERRABLE( INITIALLY DEFERRED)?)?$')
+$$;
+
+-- Raise the error for options that loosen_foreign_key() does not write.
+CREATE FUNCTION migration_split.require_loose_foreign_key_options(rel regclass, constraint_name name,
+																  options text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT COALESCE(migration_split.loose_foreign_key_options_valid(options), false) THEN
+		RAISE EXCEPTION 'invalid options for loose foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = pg_catalog.format('Options %L are not what loosen_foreign_key() writes.', options),
+				  HINT = 'Options are [ MATCH FULL] ON UPDATE <action> ON DELETE <action>[ (<columns>)][ DEFERRABLE[ INITIALLY DEFERRED]].';
+	END IF;
+END
+$$;
+
+-- Row check on loose_foreign_key_definitions: who may write a row, and
+-- that a row written by hand is one loosen_foreign_key() could write
+-- (options, columns that exist, one operator of each kind per column).
 CREATE FUNCTION migration_split.check_loose_foreign_key_change()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	missing	text;
 BEGIN
 	IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
 		PERFORM migration_split.require_owner_of_both(OLD.rel, OLD.referenced,
@@ -475,6 +519,31 @@ BEGIN
 	IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
 		PERFORM migration_split.require_owner_of_both(NEW.rel, NEW.referenced,
 													  NEW.constraint_name, 'change');
+		PERFORM migration_split.require_loose_foreign_key_options(NEW.rel, NEW.constraint_name,
+																  NEW.options);
+		-- the key's columns, one operator of each kind per column
+		IF pg_catalog.cardinality(NEW.from_columns) OPERATOR(pg_catalog.<) 1
+		   OR pg_catalog.cardinality(NEW.to_columns) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(NEW.from_columns)
+		   OR pg_catalog.cardinality(NEW.pf_operators) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(NEW.from_columns)
+		   OR pg_catalog.cardinality(NEW.pp_operators) OPERATOR(pg_catalog.<>) pg_catalog.cardinality(NEW.from_columns) THEN
+			RAISE EXCEPTION 'invalid definition of loose foreign key "%" of table "%"', NEW.constraint_name, NEW.rel
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'It needs as many columns on both sides and operators of each kind, at least one.';
+		END IF;
+		SELECT pg_catalog.format('Column "%s" of table "%s" does not exist.', m.col, m.tbl) INTO missing
+		  FROM (SELECT NEW.rel AS tbl, c.col FROM pg_catalog.unnest(NEW.from_columns) c(col)
+				UNION ALL
+				SELECT NEW.referenced, c.col FROM pg_catalog.unnest(NEW.to_columns) c(col)) m
+		 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+							WHERE a.attrelid OPERATOR(pg_catalog.=) m.tbl::pg_catalog.oid
+							  AND a.attname OPERATOR(pg_catalog.=) m.col
+							  AND a.attnum OPERATOR(pg_catalog.>) 0
+							  AND NOT a.attisdropped)
+		 LIMIT 1;
+		IF missing IS NOT NULL THEN
+			RAISE EXCEPTION 'invalid definition of loose foreign key "%" of table "%"', NEW.constraint_name, NEW.rel
+				USING ERRCODE = 'undefined_column', DETAIL = missing;
+		END IF;
 		RETURN NEW;
 	END IF;
 	RETURN OLD;
@@ -488,6 +557,10 @@ CREATE TRIGGER loose_foreign_key_check
 -- Statement trigger function on a referenced table: queue the keys that
 -- disappeared (deleted, or changed by an UPDATE) for every loosened key
 -- with an action.  Transition tables old_rows (and new_rows for UPDATE).
+-- Keys are written as text with the settings that define text I/O pinned
+-- (as process_loose_foreign_keys() reads them), whatever the deleting
+-- session set (a date written with DateStyle DMY would be read back as
+-- another date).
 -- A statement trigger fires only on the table the statement names, so a
 -- partitioned referenced table has the triggers on every member of its
 -- partition tree (sync_loose_foreign_key_triggers): a delete made directly
@@ -501,6 +574,11 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET row_security = off
+SET DateStyle = 'ISO'
+SET IntervalStyle = 'postgres'
+SET TimeZone = 'UTC'
+SET extra_float_digits = 3
+SET lc_monetary = 'C'
 AS $$
 DECLARE
 	k		record;
@@ -513,6 +591,23 @@ BEGIN
 		RAISE EXCEPTION 'function % must be fired AFTER DELETE or UPDATE FOR EACH STATEMENT',
 			'migration_split.loose_foreign_key_enqueue()'
 			USING ERRCODE = 'triggered_action_exception';
+	END IF;
+	-- old_rows and new_rows below must be the trigger's transition tables:
+	-- a name that is not one would be looked up as a relation, in the
+	-- session's pg_temp too, where a temporary view could run anything
+	-- with this function's rights.
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+					WHERE t.tgrelid OPERATOR(pg_catalog.=) TG_RELID
+					  AND t.tgname OPERATOR(pg_catalog.=) TG_NAME
+					  AND t.tgoldtable OPERATOR(pg_catalog.=) 'old_rows'
+					  AND (TG_OP OPERATOR(pg_catalog.=) 'DELETE'
+						   OR t.tgnewtable OPERATOR(pg_catalog.=) 'new_rows')) THEN
+		RAISE EXCEPTION 'function % must be fired by a trigger with the transition tables old_rows and, for UPDATE, new_rows',
+			'migration_split.loose_foreign_key_enqueue()'
+			USING ERRCODE = 'triggered_action_exception',
+				  DETAIL = pg_catalog.format('Trigger "%s" on table "%s" does not declare them.',
+											 TG_NAME, TG_RELID::pg_catalog.regclass),
+				  HINT = 'Only the triggers that loosen_foreign_key() creates may use it.';
 	END IF;
 	FOR k IN
 		SELECT l.rel, l.constraint_name, l.to_columns
@@ -555,9 +650,12 @@ $$;
 -- (statement triggers are not cloned to partitions, and a delete may name
 -- any member): present while a loosened key with an action references
 -- any member.  Foreign partitions cannot have transition tables and get
--- none.  Also run for every CREATE TABLE and ALTER TABLE by the event
--- trigger below, so that partitions created or attached later get them.
-CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass)
+-- none.  With within, only the members of within's own partition tree
+-- (within and its partitions, at every level) are looked at, and only
+-- when some member of the tree has the triggers: the event trigger below
+-- passes the table a CREATE TABLE or ALTER TABLE touched.
+CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass,
+																within regclass DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -577,10 +675,22 @@ BEGIN
 	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
 					   WHERE l.referenced::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (tree)
 						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
+	-- From the event trigger, triggers are added only to a tree that has
+	-- them already: while pg_restore rebuilds a database (constraints are
+	-- added by ALTER TABLE after the definitions are loaded), none has,
+	-- and the dump's own CREATE TRIGGER then adds them.
+	IF within IS NOT NULL AND wanted
+	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+						WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY (tree)
+						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete') THEN
+		RETURN;
+	END IF;
 	FOR m IN
 		SELECT c.oid FROM pg_catalog.pg_class c
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (tree)
 		   AND c.relkind IN ('r', 'p')
+		   AND (within IS NULL
+				OR c.oid IN (SELECT w.relid FROM pg_catalog.pg_partition_tree(within) w))
 		 ORDER BY c.oid
 	LOOP
 		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
@@ -607,31 +717,71 @@ BEGIN
 END
 $$;
 
--- After CREATE TABLE (... PARTITION OF) and ALTER TABLE (... ATTACH
--- PARTITION): give the partitions of a loosened referenced table that
--- came since the queue triggers.  Costs one query of
--- loose_foreign_key_definitions when no loosened key references a
--- partitioned table or a partition.  Runs as the user of the DDL, who owns
--- the new partition.
+-- After CREATE TABLE and ALTER TABLE, for the tables the command touched
+-- (pg_event_trigger_ddl_commands()), never others, so that a command of a
+-- user who owns none of a loose key's tables never fails because of it:
+--   - a key column of a loose key that is gone was renamed (a dropped
+--     one forgot the key, forget_dropped_loose_foreign_keys()): refused,
+--     the definition names its columns;
+--   - a partition created (CREATE TABLE ... PARTITION OF) or attached
+--     (ALTER TABLE ... ATTACH PARTITION) in the partition tree of a
+--     loosened referenced table gets the queue triggers
+--     (sync_loose_foreign_key_triggers() within the touched table).
+-- Costs one query of loose_foreign_key_definitions while no key is loose.
+-- Runs as the user of the DDL, who owns the touched table.
 CREATE FUNCTION migration_split.sync_loose_foreign_key_partitions()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	r	regclass;
+	r		record;
+	touched	pg_catalog.oid[];
 BEGIN
-	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
+	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL
+	   OR NOT EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions) THEN
 		RETURN;
 	END IF;
+	SELECT pg_catalog.array_agg(DISTINCT d.objid) INTO touched
+	  FROM pg_catalog.pg_event_trigger_ddl_commands() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass;
+	IF touched IS NULL THEN
+		RETURN;
+	END IF;
+
 	FOR r IN
-		SELECT DISTINCT l.referenced
+		SELECT l.rel, l.constraint_name, m.tbl, m.col
 		  FROM migration_split.loose_foreign_key_definitions l
-		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
-		 WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
-		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
+		 CROSS JOIN LATERAL (SELECT l.rel AS tbl, c.col FROM pg_catalog.unnest(l.from_columns) c(col)
+							 UNION ALL
+							 SELECT l.referenced, c.col FROM pg_catalog.unnest(l.to_columns) c(col)) m
+		 WHERE m.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (touched)
+		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+							WHERE a.attrelid OPERATOR(pg_catalog.=) m.tbl::pg_catalog.oid
+							  AND a.attname OPERATOR(pg_catalog.=) m.col
+							  AND a.attnum OPERATOR(pg_catalog.>) 0
+							  AND NOT a.attisdropped)
+		 ORDER BY l.rel, l.constraint_name
+		 LIMIT 1
 	LOOP
-		PERFORM migration_split.sync_loose_foreign_key_triggers(r);
+		RAISE EXCEPTION 'cannot rename column "%" of table "%"', r.col, r.tbl
+			USING ERRCODE = 'dependent_objects_still_exist',
+				  DETAIL = pg_catalog.format('It is a key column of loose foreign key "%s" of table "%s", whose definition names its columns.',
+											 r.constraint_name, r.rel),
+				  HINT = 'Tighten the foreign key with migration_split.tighten_foreign_key(), rename the column, then loosen the key again.';
+	END LOOP;
+
+	FOR r IN
+		SELECT DISTINCT l.referenced, c.oid::pg_catalog.regclass AS within
+		  FROM pg_catalog.pg_class c
+		  JOIN migration_split.loose_foreign_key_definitions l
+			ON l.referenced::pg_catalog.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(
+													COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) t)
+		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (touched)
+		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
+		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+	LOOP
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r.referenced, r.within);
 	END LOOP;
 END
 $$;
@@ -760,6 +910,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	l	record;
+	add	text;
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
@@ -773,19 +924,39 @@ BEGIN
 				  HINT = 'See migration_split.loose_foreign_keys.';
 	END IF;
 	PERFORM migration_split.require_owner_of_both(rel, l.referenced, constraint_name, 'tighten');
+	PERFORM migration_split.require_loose_foreign_key_options(rel, constraint_name, l.options);
+	add := pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
+		rel, constraint_name,
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
+		l.referenced,
+		(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.to_columns) n),
+		l.options);
 	BEGIN
-		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (%s) REFERENCES %s (%s)%s',
-			rel, constraint_name,
-			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.from_columns) n),
-			l.referenced,
-			(SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ') FROM pg_catalog.unnest(l.to_columns) n),
-			l.options);
+		-- Adding the constraint checks the rows with its operators and the
+		-- casts that reach them.  When one of them is not built in, its
+		-- code could be another role's (the definition may have been
+		-- written by hand), so the constraint is added as the referencing
+		-- table's owner (run_as_table_owner()), who needs REFERENCES on the
+		-- referenced table, as for any foreign key it adds.
+		IF EXISTS (SELECT FROM pg_catalog.unnest(l.pf_operators) o
+					WHERE o::pg_catalog.oid OPERATOR(pg_catalog.>=) 16384)
+		   OR migration_split.loose_key_user_cast(l.rel, l.from_columns, l.referenced, l.to_columns) IS NOT NULL THEN
+			PERFORM migration_split.run_as_table_owner(rel, add, '{}', '{}', '{}', NULL);
+		ELSE
+			EXECUTE add;
+		END IF;
 	EXCEPTION WHEN foreign_key_violation THEN
 		RAISE EXCEPTION 'cannot tighten foreign key "%" of table "%": orphaned rows exist', constraint_name, rel
 			USING ERRCODE = 'foreign_key_violation',
 				  DETAIL = SQLERRM,
 				  HINT = 'List them with migration_split.loose_foreign_key_orphans(), then delete or fix them.';
 	END;
+	-- Forget it, with its queue entries, once the constraint holds both
+	-- tables (deletes of the referenced rows, which queue entries after
+	-- locking the referenced table, wait).  A process_loose_foreign_keys()
+	-- that holds entries of it does not wait for the referencing table
+	-- (it takes it NOWAIT), so waiting for its entries here cannot
+	-- deadlock.
 	DELETE FROM migration_split.loose_foreign_key_definitions d
 	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
 	   AND d.constraint_name OPERATOR(pg_catalog.=) tighten_foreign_key.constraint_name;
@@ -813,28 +984,66 @@ AS $$
 	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
 $$;
 
--- Apply queued clean-ups, oldest first, at most max_rows queue entries;
--- returns the number of referencing rows deleted or set to NULL.  Entries
+-- Run a statement of process_loose_foreign_keys() as the owner of rel:
+-- $1 subscripts, $2, $3, ... the key columns as arrays of their types
+-- (key_types, key_typmods), made from keys (one row per queued key, as
+-- text) with the types' input functions, so that the statement names no
+-- type and runs no cast from text.  Returns the number of rows processed
+-- and the first column of the first row.  Switches the user id as
+-- PostgreSQL's RI triggers do (src/loose_foreign_keys.c): the owner's
+-- triggers, CHECKs and casts that the statement runs cannot SET ROLE back
+-- to the caller.  The caller must be a member of the owning role.
+CREATE FUNCTION migration_split.run_as_table_owner(rel regclass, query text,
+												   keys text[], key_types pg_catalog.oid[],
+												   key_typmods integer[], subscripts integer[],
+												   OUT processed bigint, OUT result integer[])
+RETURNS record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'ms_run_as_table_owner';
+
+-- Callable by all (tighten_foreign_key() runs it for owners of tables):
+-- it checks the membership itself.
+GRANT EXECUTE ON FUNCTION migration_split.run_as_table_owner(regclass, text, text[], pg_catalog.oid[], integer[], integer[])
+	TO PUBLIC;
+
+-- Apply queued clean-ups, oldest first (entries whose clean-up failed
+-- before come after the others, fewest failures first), at most max_rows
+-- queue entries; returns the number of referencing rows deleted or set to
+-- NULL.  A clean-up that fails (a trigger or a constraint of the
+-- referencing table, a lock timeout, ...) is rolled back alone and reported
+-- as a warning; its entries stay queued with attempts and last_error, and
+-- the others go on, so that one table cannot hold back the clean-ups of
+-- all.  Entries
 -- locked by a concurrent call are skipped (FOR UPDATE SKIP LOCKED), so
 -- several calls can run at once; entries whose key exists again in the
 -- referenced table are dropped without a clean-up.  Only entries whose
--- two tables' owners the caller may become (SET ROLE) are taken: the
--- check runs as the referenced table's owner, the clean-up as the
--- referencing table's owner (as PostgreSQL's ON DELETE actions do), so
--- their triggers and policies run with their owners' rights, never the
--- caller's.
+-- two tables' owners the caller is a member of are taken: the check runs
+-- as the referenced table's owner, the clean-up as the referencing
+-- table's owner, with the user id switched as PostgreSQL's ON DELETE
+-- actions switch it (run_as_table_owner()), so their triggers and
+-- policies run with their owners' rights, never the caller's, and cannot
+-- SET ROLE.
 CREATE FUNCTION migration_split.process_loose_foreign_keys(max_rows integer DEFAULT 10000)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO'
+SET IntervalStyle = 'postgres'
+SET TimeZone = 'UTC'
+SET extra_float_digits = 3
+SET lc_monetary = 'C'
 AS $$
 DECLARE
 	b			record;
-	caller_role	text := pg_catalog.current_setting('role');
 	gone		integer[];
 	n			bigint;
 	cleaned		bigint := 0;
 	key_cols	text;
+	key_types	pg_catalog.oid[];
+	key_typmods	integer[];
+	key_rel		text;
+	err			text;
+	err_state	text;
 BEGIN
 	PERFORM migration_split.require_argument(max_rows, 'max_rows');
 	IF max_rows OPERATOR(pg_catalog.<) 1 THEN
@@ -843,7 +1052,7 @@ BEGIN
 	END IF;
 	FOR b IN
 		WITH picked AS (
-			SELECT q.id, q.rel, q.constraint_name, q.key
+			SELECT q.id, q.rel, q.constraint_name, q.key, q.attempts
 			  FROM migration_split.loose_foreign_key_queue q
 			  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) q.rel::pg_catalog.oid
 			  JOIN migration_split.loose_foreign_key_definitions l
@@ -852,15 +1061,13 @@ BEGIN
 			  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
 			 WHERE pg_catalog.pg_has_role(fc.relowner, 'MEMBER')
 			   AND pg_catalog.pg_has_role(pc.relowner, 'MEMBER')
-			 ORDER BY q.id
+			 ORDER BY q.attempts, q.id
 			 LIMIT max_rows
 			   FOR UPDATE OF q SKIP LOCKED
 		)
 		SELECT l.rel, l.constraint_name, l.referenced, l.from_columns, l.to_columns,
 			   l.pf_operators, l.pp_operators, l.on_delete,
 			   fc.relkind AS fkind, pc.relkind AS pkind,
-			   pg_catalog.pg_get_userbyid(fc.relowner) AS fowner,
-			   pg_catalog.pg_get_userbyid(pc.relowner) AS powner,
 			   pg_catalog.array_agg(p.id ORDER BY p.id) AS ids,
 			   pg_catalog.array_agg(p.key ORDER BY p.id) AS keys
 		  FROM picked p
@@ -870,55 +1077,80 @@ BEGIN
 		  JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid
 		  JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
 		 GROUP BY l.rel, l.constraint_name, fc.relkind, pc.relkind, fc.relowner, pc.relowner
-		 ORDER BY pg_catalog.min(p.id)
+		 ORDER BY pg_catalog.min(p.attempts), pg_catalog.min(p.id)
 	LOOP
-		-- the keys as a relation k(k1, k2, ...) typed like the referenced columns
-		SELECT pg_catalog.string_agg(pg_catalog.format('($1[g.i][%s])::%s AS %I', u.ord,
-									 pg_catalog.format_type(a.atttypid, a.atttypmod), 'k' OPERATOR(pg_catalog.||) u.ord),
-									 ', ' ORDER BY u.ord)
-		  INTO key_cols
-		  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
-		  JOIN pg_catalog.pg_attribute a
-			ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
-		   AND a.attname OPERATOR(pg_catalog.=) u.c;
+		BEGIN
+			-- the keys as a relation k(i, k1, k2, ...) typed like the
+			-- referenced columns ($2, $3, ... of run_as_table_owner())
+			SELECT pg_catalog.string_agg(pg_catalog.format('$%s[g.i] AS %I', u.ord OPERATOR(pg_catalog.+) 1,
+														   'k' OPERATOR(pg_catalog.||) u.ord), ', ' ORDER BY u.ord),
+				   pg_catalog.array_agg(a.atttypid ORDER BY u.ord),
+				   pg_catalog.array_agg(a.atttypmod ORDER BY u.ord)
+			  INTO key_cols, key_types, key_typmods
+			  FROM pg_catalog.unnest(b.to_columns) WITH ORDINALITY AS u(c, ord)
+			  JOIN pg_catalog.pg_attribute a
+				ON a.attrelid OPERATOR(pg_catalog.=) b.referenced::pg_catalog.oid
+			   AND a.attname OPERATOR(pg_catalog.=) u.c
+			   AND a.attnum OPERATOR(pg_catalog.>) 0
+			   AND NOT a.attisdropped;
+			key_rel := pg_catalog.format('(SELECT g.i, %s FROM pg_catalog.generate_subscripts($2, 1) g(i)) k', key_cols);
 
-		-- which keys are still gone, as the referenced table's owner
-		PERFORM pg_catalog.set_config('role', b.powner, true);
-		EXECUTE pg_catalog.format(
-			'SELECT pg_catalog.array_agg(k.i) FROM (SELECT g.i, %s FROM pg_catalog.generate_subscripts($1, 1) g(i)) k
-			  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
-			key_cols, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
-			migration_split.loose_key_match(b.to_columns, b.pp_operators,
-				(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
-				   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-				'p', 'k'))
-		  INTO gone
-		  USING b.keys;
-
-		-- the clean-up, as the referencing table's owner
-		IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
-			PERFORM pg_catalog.set_config('role', b.fowner, true);
-			EXECUTE pg_catalog.format(
-				'%s %s %s t %s WHERE EXISTS (SELECT FROM (SELECT %s FROM pg_catalog.unnest($2) g(i)) k WHERE %s)',
-				CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
-				CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
-				CASE b.on_delete WHEN 'cascade' THEN ''
-					 ELSE 'SET ' OPERATOR(pg_catalog.||)
-						  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
-							 FROM pg_catalog.unnest(b.from_columns) c) END,
-				key_cols,
-				migration_split.loose_key_match(
+			-- which keys are still gone, as the referenced table's owner;
+			-- the table is taken NOWAIT, as the referencing table below
+			PERFORM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
+				'LOCK TABLE %s %s IN ACCESS SHARE MODE NOWAIT',
+				CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced), '{}', '{}', '{}', NULL);
+			SELECT r.result INTO gone
+			  FROM migration_split.run_as_table_owner(b.referenced, pg_catalog.format(
+				'SELECT pg_catalog.array_agg(k.i) FROM %s
+				  WHERE NOT EXISTS (SELECT FROM %s %s p WHERE %s)',
+				key_rel, CASE WHEN b.pkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.referenced,
+				migration_split.loose_key_match(b.to_columns, b.pp_operators,
 					(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
 					   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
-					b.pf_operators, b.from_columns, 'k', 't'))
-			  USING b.keys, gone;
-			GET DIAGNOSTICS n = ROW_COUNT;
-			cleaned := cleaned OPERATOR(pg_catalog.+) n;
-		END IF;
-		PERFORM pg_catalog.set_config('role', caller_role, true);
+					'p', 'k')), b.keys, key_types, key_typmods, NULL) r;
 
-		DELETE FROM migration_split.loose_foreign_key_queue q
-		 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+			-- the clean-up, as the referencing table's owner; the table is
+			-- taken NOWAIT: while this holds queue entries, a session that
+			-- holds the table may be waiting for them (tighten_foreign_key()
+			-- or DROP forgetting the key); the entries are then retried
+			-- later
+			n := 0;
+			IF gone IS NOT NULL AND b.on_delete OPERATOR(pg_catalog.<>) 'none' THEN
+				PERFORM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
+					'LOCK TABLE %s %s IN ROW EXCLUSIVE MODE NOWAIT',
+					CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel), '{}', '{}', '{}', NULL);
+				SELECT r.processed INTO n
+				  FROM migration_split.run_as_table_owner(b.rel, pg_catalog.format(
+					'%s %s %s t %s WHERE EXISTS (SELECT FROM %s WHERE k.i OPERATOR(pg_catalog.=) ANY ($1) AND %s)',
+					CASE b.on_delete WHEN 'cascade' THEN 'DELETE FROM' ELSE 'UPDATE' END,
+					CASE WHEN b.fkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END, b.rel,
+					CASE b.on_delete WHEN 'cascade' THEN ''
+						 ELSE 'SET ' OPERATOR(pg_catalog.||)
+							  (SELECT pg_catalog.string_agg(pg_catalog.format('%I = NULL', c), ', ')
+								 FROM pg_catalog.unnest(b.from_columns) c) END,
+					key_rel,
+					migration_split.loose_key_match(
+						(SELECT pg_catalog.array_agg(('k' OPERATOR(pg_catalog.||) o)::name ORDER BY o)
+						   FROM pg_catalog.generate_series(1, pg_catalog.cardinality(b.to_columns)) o),
+						b.pf_operators, b.from_columns, 'k', 't')), b.keys, key_types, key_typmods, gone) r;
+			END IF;
+
+			DELETE FROM migration_split.loose_foreign_key_queue q
+			 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+			cleaned := cleaned OPERATOR(pg_catalog.+) n;
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
+			UPDATE migration_split.loose_foreign_key_queue q
+			   SET attempts = q.attempts OPERATOR(pg_catalog.+) 1, last_error = err
+			 WHERE q.id OPERATOR(pg_catalog.=) ANY (b.ids);
+			RAISE WARNING 'could not clean up after loose foreign key "%" of table "%"', b.constraint_name, b.rel
+				USING DETAIL = pg_catalog.format('The clean-up of %s queue %s failed: %s (SQLSTATE %s).',
+												 pg_catalog.cardinality(b.ids),
+												 CASE pg_catalog.cardinality(b.ids) WHEN 1 THEN 'entry' ELSE 'entries' END,
+												 err, err_state),
+					  HINT = 'The entries stay queued and are retried after the others; see last_error in migration_split.loose_foreign_key_queue.';
+		END;
 	END LOOP;
 	RETURN cleaned;
 END
@@ -926,6 +1158,57 @@ $$;
 
 COMMENT ON FUNCTION migration_split.process_loose_foreign_keys(integer) IS
 	'apply at most max_rows queued clean-ups of loosened foreign keys; returns the referencing rows deleted or set to NULL';
+
+-- The types of the key columns of a loosened foreign key, of their
+-- domains' base types and of their arrays' element types, at every level.
+CREATE FUNCTION migration_split.loose_key_types(rel regclass, from_columns name[],
+												referenced regclass, to_columns name[])
+RETURNS TABLE (t pg_catalog.oid)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE types(t) AS (
+		SELECT a.atttypid
+		  FROM pg_catalog.pg_attribute a
+		 WHERE (a.attrelid OPERATOR(pg_catalog.=) rel
+				AND a.attname OPERATOR(pg_catalog.=) ANY (from_columns))
+			OR (a.attrelid OPERATOR(pg_catalog.=) referenced
+				AND a.attname OPERATOR(pg_catalog.=) ANY (to_columns))
+		UNION
+		SELECT x.next
+		  FROM types
+		  JOIN pg_catalog.pg_type y ON y.oid OPERATOR(pg_catalog.=) types.t
+		 CROSS JOIN LATERAL (VALUES (CASE WHEN y.typtype OPERATOR(pg_catalog.=) 'd' THEN y.typbasetype END),
+									(CASE WHEN y.typcategory OPERATOR(pg_catalog.=) 'A' THEN y.typelem END)) x(next)
+		 WHERE x.next OPERATOR(pg_catalog.<>) 0
+	)
+	SELECT types.t FROM types
+$$;
+
+-- The first implicit cast that is not built in and by which PostgreSQL
+-- may compare the key columns of a loosened foreign key (it accepts a
+-- foreign key through one), as 'source to target', or NULL.  The types
+-- are those of loose_key_types(); the casts that matter go to a built-in
+-- type (the operators of pg_catalog take only those) or to one of these
+-- types.
+CREATE FUNCTION migration_split.loose_key_user_cast(rel regclass, from_columns name[],
+													referenced regclass, to_columns name[])
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.format('%s to %s', c.castsource::pg_catalog.regtype, c.casttarget::pg_catalog.regtype)
+	  FROM pg_catalog.pg_cast c
+	 WHERE c.oid OPERATOR(pg_catalog.>=) 16384
+	   AND c.castcontext OPERATOR(pg_catalog.=) 'i'
+	   AND c.castmethod OPERATOR(pg_catalog.<>) 'b'
+	   AND c.castsource IN (SELECT k.t FROM migration_split.loose_key_types(rel, from_columns,
+																	   referenced, to_columns) k)
+	   AND (c.casttarget OPERATOR(pg_catalog.<) 16384
+			OR c.casttarget IN (SELECT k.t FROM migration_split.loose_key_types(rel, from_columns,
+																			 referenced, to_columns) k))
+	 ORDER BY c.oid LIMIT 1
+$$;
 
 -- The referencing rows of a loosened foreign key whose key is not in the
 -- referenced table, grouped by key.  Reads both tables as the caller,
@@ -965,23 +1248,64 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 				  DETAIL = 'Orphans are listed by reading both tables with the caller''s privileges, without row-level security.';
 	END IF;
+	-- a foreign table among the partitions (possible on the referencing
+	-- side once the foreign key is gone) is never read
+	SELECT pg_catalog.format('%s', x.oid::pg_catalog.regclass) INTO bad
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.pg_partition_tree(c.oid) t
+	  JOIN pg_catalog.pg_class x ON x.oid OPERATOR(pg_catalog.=) t.relid
+	 WHERE c.oid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid)
+	   AND c.relkind OPERATOR(pg_catalog.=) 'p'
+	   AND x.relkind NOT IN ('r', 'p')
+	 ORDER BY x.oid LIMIT 1;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = pg_catalog.format('Partition "%s" is not a table: it is not read.', bad);
+	END IF;
 	IF EXISTS (SELECT FROM pg_catalog.unnest(l.pf_operators) o
 				WHERE o::pg_catalog.oid OPERATOR(pg_catalog.>=) 16384) THEN
 		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
 			USING ERRCODE = 'feature_not_supported',
 				  DETAIL = 'Its key is compared with an operator that is not built in.';
 	END IF;
+	-- A built-in operator may still be reached through an implicit cast
+	-- of the key's types: one that is not built in would run as the
+	-- caller.
+	bad := migration_split.loose_key_user_cast(l.rel, l.from_columns, l.referenced, l.to_columns);
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot list orphans of foreign key "%" of table "%"', constraint_name, rel
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = pg_catalog.format('Its key could be compared through the implicit cast from %s, which is not built in.', bad),
+				  HINT = 'The owner of the cast can list the orphans with a query of both tables.';
+	END IF;
+	-- a plain table is read ONLY, as the foreign key checked it (not its
+	-- inheritance children, which may be foreign tables); a partitioned
+	-- table whole, its partitions being tables (above)
+	-- MATCH FULL: a row with some key columns NULL, not all, is an orphan
+	-- (the constraint refuses it); its key shows the NULLs
 	RETURN QUERY EXECUTE pg_catalog.format(
-		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s t
-		  WHERE %s AND NOT EXISTS (SELECT FROM %s p WHERE %s)
+		'SELECT ARRAY[%s], pg_catalog.count(*) FROM %s %s t
+		  WHERE (%s AND NOT EXISTS (SELECT FROM %s %s p WHERE %s))%s
 		  GROUP BY 1 ORDER BY 1',
-		(SELECT pg_catalog.string_agg(pg_catalog.format('pg_catalog.format(''%%s'', t.%I)', c), ', ')
+		(SELECT pg_catalog.string_agg(pg_catalog.format('CASE WHEN t.%1$I IS NOT NULL THEN pg_catalog.format(''%%s'', t.%1$I) END', c), ', ')
 		   FROM pg_catalog.unnest(l.from_columns) c),
+		(SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END
+		   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid),
 		l.rel,
 		(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NOT NULL', c), ' AND ')
 		   FROM pg_catalog.unnest(l.from_columns) c),
+		(SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'r' THEN 'ONLY' ELSE '' END
+		   FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid),
 		l.referenced,
-		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'));
+		migration_split.loose_key_match(l.to_columns, l.pf_operators, l.from_columns, 'p', 't'),
+		CASE WHEN l.options LIKE ' MATCH FULL%' AND pg_catalog.cardinality(l.from_columns) OPERATOR(pg_catalog.>) 1
+			 THEN pg_catalog.format(' OR (NOT (%s) AND NOT (%s))',
+					(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NULL', c), ' AND ')
+					   FROM pg_catalog.unnest(l.from_columns) c),
+					(SELECT pg_catalog.string_agg(pg_catalog.format('t.%I IS NOT NULL', c), ' AND ')
+					   FROM pg_catalog.unnest(l.from_columns) c))
+			 ELSE '' END);
 END
 $$;
 
@@ -1002,10 +1326,12 @@ SELECT l.constraint_name,
 	   l.loosened_at,
 	   l.loosened_by,
 	   COALESCE(q.pending, 0) AS pending,
-	   q.oldest_pending
+	   q.oldest_pending,
+	   COALESCE(q.failing, 0) AS failing
   FROM migration_split.loose_foreign_key_definitions l
   LEFT JOIN (SELECT q.rel, q.constraint_name, pg_catalog.count(*) AS pending,
-					pg_catalog.min(q.queued_at) AS oldest_pending
+					pg_catalog.min(q.queued_at) AS oldest_pending,
+					pg_catalog.count(*) FILTER (WHERE q.attempts OPERATOR(pg_catalog.>) 0) AS failing
 			   FROM migration_split.loose_foreign_key_queue q
 			  GROUP BY q.rel, q.constraint_name) q
 	ON q.rel OPERATOR(pg_catalog.=) l.rel
@@ -1013,7 +1339,7 @@ SELECT l.constraint_name,
  ORDER BY l.rel::text COLLATE "C", l.constraint_name;
 
 COMMENT ON VIEW migration_split.loose_foreign_keys IS
-	'loosened foreign keys: definition, action, and the clean-ups pending in the queue';
+	'loosened foreign keys: definition, action, and the clean-ups pending in the queue (failing: those whose last clean-up failed)';
 
 REVOKE ALL ON migration_split.loose_foreign_key_definitions,
 	migration_split.loose_foreign_key_queue FROM PUBLIC;
@@ -1021,26 +1347,51 @@ GRANT SELECT, INSERT, DELETE ON migration_split.loose_foreign_key_definitions TO
 GRANT SELECT, UPDATE, DELETE ON migration_split.loose_foreign_key_queue TO migration_split_admin;
 GRANT SELECT ON migration_split.loose_foreign_keys TO PUBLIC;
 
--- DROP TABLE of either table forgets the loosened key (and its queue).
--- Runs as the extension's owner: the dropped table has no owner to check.
+-- DROP TABLE of either table, or DROP COLUMN of one of the key's columns
+-- (the foreign key would have gone with it), forgets the loosened key (and
+-- its queue); the queue triggers of a referenced table that is left go
+-- when no other loose key needs them.  Runs as the extension's owner: the
+-- dropped table has no owner to check, and the triggers are the
+-- extension's.
 CREATE FUNCTION migration_split.forget_dropped_loose_foreign_keys()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	r	regclass;
 BEGIN
 	-- DROP EXTENSION drops the table in the same command.
 	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL THEN
 		RETURN;
 	END IF;
-	DELETE FROM migration_split.loose_foreign_key_definitions l
-	 WHERE l.rel::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
-									  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-										AND d.objsubid OPERATOR(pg_catalog.=) 0)
-		OR l.referenced::pg_catalog.oid IN (SELECT d.objid FROM pg_catalog.pg_event_trigger_dropped_objects() d
-											 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-											   AND d.objsubid OPERATOR(pg_catalog.=) 0);
+	FOR r IN
+		WITH dropped AS (
+			SELECT d.objid, d.objsubid, d.address_names
+			  FROM pg_catalog.pg_event_trigger_dropped_objects() d
+			 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		),
+		forgotten AS (
+			DELETE FROM migration_split.loose_foreign_key_definitions l
+			 WHERE EXISTS (SELECT FROM dropped d
+							WHERE d.objsubid OPERATOR(pg_catalog.=) 0
+							  AND d.objid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid))
+				OR EXISTS (SELECT FROM dropped d
+							WHERE d.objsubid OPERATOR(pg_catalog.<>) 0
+							  AND ((d.objid OPERATOR(pg_catalog.=) l.rel::pg_catalog.oid
+									AND d.address_names[3] OPERATOR(pg_catalog.=) ANY (l.from_columns::text[]))
+								   OR (d.objid OPERATOR(pg_catalog.=) l.referenced::pg_catalog.oid
+									   AND d.address_names[3] OPERATOR(pg_catalog.=) ANY (l.to_columns::text[]))))
+			RETURNING l.referenced
+		)
+		SELECT DISTINCT f.referenced FROM forgotten f
+		 WHERE NOT EXISTS (SELECT FROM dropped d
+							WHERE d.objsubid OPERATOR(pg_catalog.=) 0
+							  AND d.objid OPERATOR(pg_catalog.=) f.referenced::pg_catalog.oid)
+	LOOP
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r);
+	END LOOP;
 END
 $$;
 
@@ -1304,14 +1655,22 @@ $function$;
 COMMENT ON FUNCTION migration_split.extraction_plan(text, text) IS
 	'the ordered steps to extract a domain: readiness, ties to cut, runtime crossings, then init, stream, verify, cutover (''table'' or ''markdown'')';
 
--- Text for one cell of a Markdown table: | escaped, line breaks as <br>.
+-- Text for one cell of a Markdown table, shown as text whatever it holds
+-- (names and query texts are written by other users): \ | [ ] escaped
+-- with a backslash, & < as HTML entities (no HTML, link or image), line
+-- breaks (CR LF, LF, CR) as <br>.
 CREATE FUNCTION migration_split.markdown_cell(value text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(COALESCE(value, ''),
-		   '\', '\\'), '|', '\|'), E'\n', '<br>')
+	SELECT pg_catalog.regexp_replace(
+		   pg_catalog.replace(pg_catalog.replace(
+		   pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+		   COALESCE(value, ''),
+		   '\', '\\'), '|', '\|'), '[', '\['), ']', '\]'),
+		   '&', '&amp;'), '<', '&lt;'),
+		   E'\r\n|\n|\r', '<br>', 'g')
 $$;
 
 GRANT EXECUTE ON FUNCTION migration_split.extraction_plan(text, text),

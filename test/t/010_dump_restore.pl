@@ -48,6 +48,17 @@ INSERT INTO orders_order (user_id) VALUES (1), (2), (2);
 SELECT migration_split.loosen_foreign_key('orders_order', 'orders_order_user_id_fkey', 'cascade');
 DELETE FROM accounts_user WHERE id = 2;
 ALTER TABLE orders_order RENAME TO "Orders Renamed";
+-- and one to a partitioned table: its queue triggers are on every member,
+-- created again by the dump's own CREATE TRIGGER, not before
+CREATE TABLE accounts_group (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE accounts_group_1 PARTITION OF accounts_group FOR VALUES FROM (0) TO (100);
+CREATE TABLE orders_membership (id int PRIMARY KEY, group_id int REFERENCES accounts_group);
+SELECT migration_split.assign_table('accounts_group', 'accounts');
+SELECT migration_split.assign_table('orders_membership', 'orders');
+INSERT INTO accounts_group VALUES (1), (2);
+INSERT INTO orders_membership VALUES (1, 1), (2, 2);
+SELECT migration_split.loosen_foreign_key('orders_membership', 'orders_membership_group_id_fkey', 'cascade');
+DELETE FROM accounts_group WHERE id = 2;
 });
 
 # What must survive: tags by name, when and by whom, domains, and the
@@ -70,12 +81,16 @@ my $loose_q = q{
 SELECT from_table, constraint_name, from_columns, to_table, on_delete, definition,
 	   loosened_at, pending,
 	   (SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger
-		 WHERE tgrelid = 'accounts_user'::regclass AND NOT tgisinternal)
-  FROM migration_split.loose_foreign_keys};
+		 WHERE tgrelid = 'accounts_user'::regclass AND NOT tgisinternal),
+	   (SELECT string_agg(tgrelid::regclass::text || '.' || tgname, ',' ORDER BY tgrelid::regclass::text, tgname) FROM pg_trigger
+		 WHERE tgrelid IN ('accounts_group'::regclass, 'accounts_group_1'::regclass) AND NOT tgisinternal)
+  FROM migration_split.loose_foreign_keys ORDER BY 1, 2};
 my $owners = $node->safe_psql('src', $owners_q);
 my $loose = $node->safe_psql('src', $loose_q);
-like($loose, qr/^"Orders Renamed"\|orders_order_user_id_fkey\|\{user_id\}\|accounts_user\|cascade\|.*\|1\|migration_split_loose_fk_delete,migration_split_loose_fk_update$/,
+like($loose, qr/^"Orders Renamed"\|orders_order_user_id_fkey\|\{user_id\}\|accounts_user\|cascade\|.*\|1\|migration_split_loose_fk_delete,migration_split_loose_fk_update\|/m,
 	'loosened foreign key with one pending clean-up');
+like($loose, qr/^orders_membership\|orders_membership_group_id_fkey\|.*\|1\|.*\|accounts_group\.migration_split_loose_fk_delete,accounts_group\.migration_split_loose_fk_update,accounts_group_1\.migration_split_loose_fk_delete,accounts_group_1\.migration_split_loose_fk_update$/m,
+	'loosened foreign key to a partitioned table, its triggers on every member');
 my $domains = $node->safe_psql('src', $domains_q);
 my $effective = $node->safe_psql('src', $effective_q);
 like($owners, qr/^"Orders Renamed"\|orders\|/m, 'renamed table keeps its tag');
@@ -106,7 +121,7 @@ is($node->safe_psql('dst_custom', $loose_q), $loose,
 is($node->safe_psql('dst_custom', q{
 SELECT migration_split.process_loose_foreign_keys();
 SELECT count(*) FROM "Orders Renamed"}),
-	"2\n1", 'custom format: the restored queue is processed');
+	"3\n1", 'custom format: the restored queue is processed');
 isnt(
 	$node->safe_psql('dst_custom', q{SELECT 'accounts_user'::regclass::oid}),
 	$node->safe_psql('src', q{SELECT 'accounts_user'::regclass::oid}),
@@ -133,14 +148,15 @@ $node->safe_psql('dst_custom', q{DROP TABLE inv."Stock"; ALTER TABLE accounts_us
 is( $node->safe_psql(
 		'dst_custom',
 		q{SELECT string_agg(rel::text, ',' ORDER BY rel::text) FROM migration_split.table_owners WHERE domain <> 'orders'}),
-	'accounts_member,inventory_item,inventory_item_legacy',
+	'accounts_group,accounts_member,inventory_item,inventory_item_legacy',
 	'tags follow renames and drops after restore');
 
 # DROP EXTENSION with tags in place, then a clean reinstall (a loose
 # foreign key's triggers depend on the extension: tighten it first)
 $node->safe_psql('src', q{
 SELECT migration_split.process_loose_foreign_keys();
-SELECT migration_split.tighten_foreign_key('"Orders Renamed"', 'orders_order_user_id_fkey')});
+SELECT migration_split.tighten_foreign_key('"Orders Renamed"', 'orders_order_user_id_fkey');
+SELECT migration_split.tighten_foreign_key('orders_membership', 'orders_membership_group_id_fkey')});
 $node->safe_psql('src', 'DROP EXTENSION migration_split');
 is( $node->safe_psql(
 		'src',
