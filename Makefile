@@ -66,6 +66,7 @@ REGRESS = \
 	monitor \
 	enforcement \
 	service_binding \
+	enforcement_cascades \
 	monitor_privileges \
 	monitor_dictionary \
 	analyze_statements \

@@ -116,7 +116,7 @@ extern void ms_stats_note_exemption(int64 allowlist_id);
 extern void ms_track_init(void);
 extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 								const char *sourceText);
-extern void ms_track_executor_start(QueryDesc *queryDesc);
+extern void ms_track_executor_start(QueryDesc *queryDesc, int eflags);
 extern void ms_track_executor_end(QueryDesc *queryDesc);
 extern int	ms_remote_npending;
 extern bool ms_query_may_cross(Query *query, bool *writes_new);

@@ -38,8 +38,12 @@
  *
  * Foreign-key enforcement: ri_triggers.c runs its check and cascade
  * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
- * else in PostgreSQL sets.  Those statements are neither counted nor
- * enforced nor recorded as transaction writes.
+ * else in PostgreSQL sets, through SPI_execute_snapshot() without firing
+ * triggers.  Those statements are neither counted nor enforced nor
+ * recorded as transaction writes (ms_is_foreign_key_query).  Statements
+ * nested in them (of the BEFORE triggers of a cascaded row, and the
+ * functions those call) inherit the security context but are the code of
+ * their authors: they are counted and enforced like any other.
  *
  * Normalized texts: post_parse_analyze_hook copies the constant locations
  * the query jumble found (a few bytes per constant) into a backend-local
@@ -56,6 +60,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "executor/executor.h"
 #include "executor/instrument.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
@@ -827,11 +832,32 @@ ms_query_may_cross(Query *query, bool *writes_new)
 }
 
 /*
+ * Is this statement a foreign-key check or cascade of ri_triggers.c?
+ *
+ * The security context alone does not tell: the statements of the
+ * BEFORE triggers of a cascaded row, and of the functions they call, run
+ * in the cascade's context too, and are written by whoever created the
+ * trigger.  A query of ri_triggers.c is also started by SPI with
+ * EXEC_FLAG_SKIP_TRIGGERS (SPI_execute_snapshot() with fire_triggers
+ * false, which no procedural language uses) and sends its rows to SPI; the
+ * lazily evaluated SELECT of an SQL function, the other statement started
+ * with that flag, sends its rows to the function.
+ */
+static bool
+ms_is_foreign_key_query(QueryDesc *queryDesc, int eflags)
+{
+	return InNoForceRLSOperation() &&
+		(eflags & EXEC_FLAG_SKIP_TRIGGERS) != 0 &&
+		queryDesc->dest != NULL && queryDesc->dest->mydest == DestSPI;
+}
+
+/*
  * Classify the statement's relations; enforce, count the statement when it
- * crosses domains, and remember the domains it writes to.
+ * crosses domains, and remember the domains it writes to.  eflags are
+ * those ExecutorStart was called with.
  */
 void
-ms_track_executor_start(QueryDesc *queryDesc)
+ms_track_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	MsDomainId	domains[MS_ENTRY_DOMAINS];
@@ -845,7 +871,7 @@ ms_track_executor_start(QueryDesc *queryDesc)
 	ListCell   *lc;
 
 	if (ps->commandType == CMD_UTILITY || IsParallelWorker() ||
-		InNoForceRLSOperation())
+		ms_is_foreign_key_query(queryDesc, eflags))
 		return;
 
 	tracked = (ms_track == MS_TRACK_ALL ||
