@@ -67,6 +67,7 @@ REGRESS = \
 	enforcement \
 	service_binding \
 	enforcement_cascades \
+	enforcement_parallel \
 	monitor_privileges \
 	monitor_dictionary \
 	analyze_statements \

@@ -870,15 +870,30 @@ ms_track_executor_start(QueryDesc *queryDesc, int eflags)
 	int			level;
 	ListCell   *lc;
 
-	if (ps->commandType == CMD_UTILITY || IsParallelWorker() ||
+	if (ps->commandType == CMD_UTILITY ||
 		ms_is_foreign_key_query(queryDesc, eflags))
 		return;
 
-	tracked = (ms_track == MS_TRACK_ALL ||
-			   (ms_track == MS_TRACK_TOP && ms_nesting_level == 0));
+	/*
+	 * A parallel worker runs a part of the leader's plan, which the leader
+	 * has checked and counted, at nesting level 0; the statements it runs
+	 * below that (those of parallel-safe functions the plan calls) are
+	 * enforced like the leader's own, but counted nowhere: the leader
+	 * counts the statement.
+	 */
+	if (IsParallelWorker())
+	{
+		if (ms_nesting_level == 0)
+			return;
+		tracked = false;
+	}
+	else
+		tracked = (ms_track == MS_TRACK_ALL ||
+				   (ms_track == MS_TRACK_TOP && ms_nesting_level == 0));
 	ms_service_effective(&service, &level);
 	enforcing = (level != MS_ENFORCE_OFF && service[0] != '\0');
-	if (!tracked && !enforcing && ps->resultRelations == NIL)
+	if (!tracked && !enforcing &&
+		(ps->resultRelations == NIL || IsParallelWorker()))
 		return;
 
 	foreach(lc, ps->rtable)
@@ -901,6 +916,8 @@ ms_track_executor_start(QueryDesc *queryDesc, int eflags)
 
 	if (enforcing)
 		ms_enforce_check(ps->rtable, domains, ndomains, service, level);
+	if (IsParallelWorker())
+		return;
 
 	/*
 	 * Domains written by this statement join the transaction's set; a
