@@ -68,6 +68,7 @@ REGRESS = \
 	service_binding \
 	enforcement_cascades \
 	enforcement_parallel \
+	enforcement_tags \
 	monitor_privileges \
 	monitor_dictionary \
 	analyze_statements \

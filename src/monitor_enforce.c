@@ -61,6 +61,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
 #include "monitor.h"
@@ -617,4 +618,108 @@ ms_enforce_utility(Node *stmt, const char *service_name, int level)
 		ms_enforce_check(rtable, domains, ndomains, service_name, level);
 	list_free_deep(rtable);
 	list_free(relids);
+}
+
+/*
+ * The first parent of a relation (partition parent or inheritance parent
+ * with the lowest inhseqno), InvalidOid when it has none: the relation it
+ * follows while it has no tag of its own.
+ */
+static Oid
+ms_first_parent(Oid relid)
+{
+	Relation	rel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			parent = InvalidOid;
+
+	rel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_inherits_inhrelid,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_inherits_inhseqno,
+				BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(1));
+	scan = systable_beginscan(rel, InheritsRelidSeqnoIndexId, true,
+							  NULL, 2, key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return parent;
+}
+
+/*
+ * Report a change of the tag of a table of another domain (see
+ * ms_enforce_tag_change).
+ */
+static void
+ms_enforce_tag_violation(const char *service_name, int level, Oid relid,
+						 const char *domain)
+{
+	char	   *table = ms_qualified_name(relid);
+	MsDomainSet set;
+	MsDomainId	ids[2];
+	int			i;
+
+	ids[0] = ms_domain_id(service_name, true);
+	ids[1] = ms_domain_id(domain, true);
+	memset(&set, 0, sizeof(set));
+	for (i = 0; i < 2; i++)
+	{
+		uint16		id = ms_shared_domain(ids[i]);
+
+		if (id != 0)
+			set.ids[set.count++] = id;
+	}
+	ms_stats_note_violation(&set);
+
+	ereport(level == MS_ENFORCE_ERROR ? ERROR : WARNING,
+			(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
+			 errmsg("service \"%s\" must not change the domain of table \"%s\" of domain \"%s\"",
+					service_name, table, domain),
+			 errdetail("Table \"%s\" is owned by domain \"%s\", not by \"%s\".",
+					   table, domain, service_name),
+			 errhint("Superusers and members of migration_split_admin acting for no service can move a table to another domain.")));
+}
+
+/*
+ * A change of migration_split.ownership (AFTER ROW trigger, ownership.c)
+ * in a session acting for a service under enforcement.  Moving or removing
+ * the tag of another domain's table, or giving a table that follows
+ * another domain (a partition, an inheritance child) a tag of its own,
+ * would take the table out of that domain and past every check above: it
+ * is a violation, as reaching the table is.  old_rel and old_domain are
+ * those of the old row (InvalidOid and NULL for an INSERT), new_rel that of
+ * the new row (InvalidOid for a DELETE).  A tag removed because its table
+ * was dropped (the sql_drop event trigger) is none: the DROP was checked.
+ * Nothing is enforced when the library is not preloaded.
+ */
+void
+ms_enforce_tag_change(Oid old_rel, const char *old_domain, Oid new_rel)
+{
+	const char *service;
+	int			level;
+
+	if (!ms_stats_available())
+		return;
+	ms_service_effective(&service, &level);
+	if (level == MS_ENFORCE_OFF || service[0] == '\0')
+		return;
+
+	if (OidIsValid(old_rel) && old_domain != NULL &&
+		strcmp(old_domain, service) != 0 &&
+		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(old_rel)))
+		ms_enforce_tag_violation(service, level, old_rel, old_domain);
+
+	if (OidIsValid(new_rel) && new_rel != old_rel)
+	{
+		Oid			parent = ms_first_parent(new_rel);
+		MsDomainId	followed = OidIsValid(parent) ?
+			ms_relation_domain(parent) : MS_NO_DOMAIN;
+
+		if (followed != MS_NO_DOMAIN &&
+			strcmp(ms_domain_name(followed), service) != 0)
+			ms_enforce_tag_violation(service, level, new_rel,
+									 ms_domain_name(followed));
+	}
 }
