@@ -38,6 +38,29 @@ SELECT ep_names();
 SELECT count(*) FROM ep_order;
 RESET force_parallel_mode;
 RESET parallel_leader_participation;
+-- the workers of a parallel index build evaluate its expressions: a
+-- function that reads another domain only when it runs in a worker
+CREATE TABLE ep_big (id int);
+INSERT INTO ep_big SELECT g FROM generate_series(1, 200000) g;
+ALTER TABLE ep_big SET (parallel_workers = 1);
+SELECT pg_backend_pid() AS ep_leader \gset
+SET ep.leader = :ep_leader;
+CREATE FUNCTION ep_key(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+	IF pg_catalog.pg_backend_pid() <> pg_catalog.current_setting('ep.leader')::int THEN
+		PERFORM count(*) FROM public.ep_customer;
+	END IF;
+	RETURN k;
+END$$;
+SET max_parallel_maintenance_workers = 1;
+\set SHOW_CONTEXT never
+CREATE INDEX ep_big_key ON ep_big (ep_key(id));
+\set SHOW_CONTEXT errors
+\echo :LAST_ERROR_SQLSTATE
+RESET max_parallel_maintenance_workers;
+DROP TABLE ep_big;
+DROP FUNCTION ep_key(int);
 
 \c - :regress_superuser
 SET migration_split.service = 'ep_orders';

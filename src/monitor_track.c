@@ -875,15 +875,16 @@ ms_track_executor_start(QueryDesc *queryDesc, int eflags)
 		return;
 
 	/*
-	 * A parallel worker runs a part of the leader's plan, which the leader
-	 * has checked and counted, at nesting level 0; the statements it runs
-	 * below that (those of parallel-safe functions the plan calls) are
-	 * enforced like the leader's own, but counted nowhere: the leader
-	 * counts the statement.
+	 * A parallel worker of a query runs a part of the leader's plan, which
+	 * the leader has checked and counted; that part, and only it, sends its
+	 * rows to a tuple queue.  Every other statement a worker runs (those of
+	 * the parallel-safe functions a plan calls, of the index expressions of
+	 * a parallel index build) is enforced like the leader's own, but counted
+	 * nowhere: the leader counts its statement.
 	 */
 	if (IsParallelWorker())
 	{
-		if (ms_nesting_level == 0)
+		if (queryDesc->dest != NULL && queryDesc->dest->mydest == DestTupleQueue)
 			return;
 		tracked = false;
 	}
