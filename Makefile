@@ -69,6 +69,7 @@ REGRESS = \
 	enforcement_cascades \
 	enforcement_parallel \
 	enforcement_tags \
+	enforcement_views \
 	monitor_privileges \
 	monitor_dictionary \
 	analyze_statements \

@@ -49,11 +49,15 @@
 #include "access/xact.h"
 #include "catalog/heap.h"
 #include "catalog/namespace.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
+#include "rewrite/rewriteSupport.h"
 #include "utils/rel.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -486,6 +490,64 @@ ms_add_rel(List *relids, Oid relid, bool inh)
 	return relids;
 }
 
+/*
+ * The relations a view reads (with their inheritors), through the views it
+ * reads, as LOCK of a view locks them.  Read from the dependencies of the
+ * view's rule, without locking the view: LOCK ... NOWAIT must not wait
+ * here.  Relations of subqueries count too, which LOCK leaves alone:
+ * stricter, never looser.
+ */
+static List *
+ms_add_view_relations(List *relids, Oid viewid, int depth)
+{
+	Oid			ruleid = get_rewrite_oid(viewid, ViewSelectRuleName, true);
+	Relation	deprel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	if (!OidIsValid(ruleid))
+		return relids;
+	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid,
+				BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RewriteRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ruleid));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true,
+							  NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->refclassid == RelationRelationId && dep->refobjid != viewid)
+			found = list_append_unique_oid(found, dep->refobjid);
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+
+	foreach(lc, found)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) == RELKIND_VIEW)
+		{
+			/* a cycle of views cannot be created; this bounds a deep nest */
+			if (depth < 64 && !list_member_oid(relids, relid))
+			{
+				relids = lappend_oid(relids, relid);
+				relids = ms_add_view_relations(relids, relid, depth + 1);
+			}
+		}
+		else
+			relids = ms_add_rel(relids, relid, true);
+	}
+	list_free(found);
+	return relids;
+}
+
 /* The relation a RangeVar names (no lock, no error), with inheritors. */
 static List *
 ms_add_rangevar(List *relids, RangeVar *rv)
@@ -537,7 +599,16 @@ ms_utility_relations(Node *stmt)
 			break;
 		case T_LockStmt:
 			foreach(lc, ((LockStmt *) stmt)->relations)
-				relids = ms_add_rangevar(relids, lfirst_node(RangeVar, lc));
+			{
+				RangeVar   *rv = lfirst_node(RangeVar, lc);
+				Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+				/* LOCK of a view locks the tables it reads */
+				if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW)
+					relids = ms_add_view_relations(relids, relid, 0);
+				else
+					relids = ms_add_rel(relids, relid, rv->inh);
+			}
 			break;
 		case T_AlterTableStmt:
 			relids = ms_add_rangevar(relids, ((AlterTableStmt *) stmt)->relation);
