@@ -70,6 +70,7 @@ REGRESS = \
 	enforcement_parallel \
 	enforcement_tags \
 	enforcement_views \
+	monitor_multibyte \
 	monitor_privileges \
 	monitor_dictionary \
 	analyze_statements \

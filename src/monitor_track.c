@@ -487,11 +487,16 @@ ms_cached_writer_id(Query *query, const char *source)
 	return true;
 }
 
-/* Give a pending sample its own copy of a text (no constant locations). */
+/*
+ * Give a pending sample its own copy of a text (no constant locations),
+ * cut at a character boundary: the text is shown as it is when its
+ * normalized form is shorter than the bytes kept.
+ */
 static void
 ms_sample_copy_text(MsPendingSample *sample, const char *text, int len)
 {
-	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
+	sample->len = len < MS_XACT_RAW_LEN ? len :
+		pg_mbcliplen(text, len, MS_XACT_RAW_LEN - 1);
 	memcpy(sample->raw, text, sample->len);
 	sample->raw[sample->len] = '\0';
 	sample->nlocs = -1;
