@@ -12,7 +12,7 @@ INSERT INTO migration_split.ownership (rel, domain) VALUES
 	('ec_payment', 'ec_customers');
 INSERT INTO ec_customer VALUES (1, 'ann'), (2, 'bob');
 INSERT INTO ec_order VALUES (10, 1), (11, 2), (12, 2), (13, 1), (14, 1),
-	(15, 1);
+	(15, 1), (16, 1);
 INSERT INTO ec_payment VALUES (1), (2);
 CREATE ROLE ec_orders_svc LOGIN;
 GRANT ALL ON ec_customer, ec_order, ec_payment TO ec_orders_svc;
@@ -92,6 +92,16 @@ DELETE FROM ec_order WHERE id = 12;
 -- ... and the queries of functions they call
 DELETE FROM ec_order WHERE id = 14;
 \echo :LAST_ERROR_SQLSTATE
+-- a DO INSTEAD rule on the cascaded table turns the cascade into another
+-- statement
+CREATE TABLE ec_ruled (order_id int REFERENCES ec_order ON DELETE CASCADE);
+SELECT migration_split.assign_table('ec_ruled', 'ec_orders');
+INSERT INTO ec_ruled VALUES (16);
+CREATE RULE ec_ruled_delete AS ON DELETE TO ec_ruled
+	DO INSTEAD DELETE FROM ec_customer;
+DELETE FROM ec_order WHERE id = 16;
+\echo :LAST_ERROR_SQLSTATE
+DROP RULE ec_ruled_delete ON ec_ruled;
 -- at warn, the statement runs with a WARNING for each
 \c - :regress_superuser
 ALTER ROLE ec_orders_svc SET migration_split.enforce = 'warn';
@@ -110,7 +120,7 @@ SELECT domains, count, sample_queries FROM migration_split.cross_domain_transact
 SELECT id, name FROM ec_customer ORDER BY id;
 SELECT customer_id FROM ec_payment ORDER BY 1;
 SELECT order_id, kind FROM ec_line ORDER BY 1;
-DROP TABLE ec_line, ec_audit, ec_payment, ec_order, ec_customer;
+DROP TABLE ec_line, ec_audit, ec_ruled, ec_payment, ec_order, ec_customer;
 DROP FUNCTION ec_line_read(), ec_line_write(), ec_line_truncate(),
 	ec_line_lazy(), ec_line_audit(), ec_names();
 DELETE FROM migration_split.domains WHERE domain LIKE 'ec\_%';

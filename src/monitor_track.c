@@ -851,9 +851,42 @@ ms_query_may_cross(Query *query, bool *writes_new)
 static bool
 ms_is_foreign_key_query(QueryDesc *queryDesc, int eflags)
 {
-	return InNoForceRLSOperation() &&
-		(eflags & EXEC_FLAG_SKIP_TRIGGERS) != 0 &&
-		queryDesc->dest != NULL && queryDesc->dest->mydest == DestSPI;
+	ListCell   *lc;
+
+	if (!InNoForceRLSOperation() ||
+		(eflags & EXEC_FLAG_SKIP_TRIGGERS) == 0 ||
+		queryDesc->dest == NULL || queryDesc->dest->mydest != DestSPI)
+		return false;
+
+	/*
+	 * A cascade (DELETE or UPDATE of the referencing table) goes through
+	 * the rewriter, so that a DO INSTEAD rule of whoever owns that table can
+	 * turn it into any statement, which keeps the flag and the destination.
+	 * A rewritten statement has the table of the rule in its range table:
+	 * a cascade that reaches a table with rules is checked like any other
+	 * statement (stricter, never looser).  Checks (SELECT) are never
+	 * rewritten.
+	 */
+	if (queryDesc->plannedstmt->commandType != CMD_SELECT)
+	{
+		foreach(lc, queryDesc->plannedstmt->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+			HeapTuple	tup;
+			bool		hasrules;
+
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
+			if (!HeapTupleIsValid(tup))
+				continue;
+			hasrules = ((Form_pg_class) GETSTRUCT(tup))->relhasrules;
+			ReleaseSysCache(tup);
+			if (hasrules)
+				return false;
+		}
+	}
+	return true;
 }
 
 /*
