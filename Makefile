@@ -70,6 +70,7 @@ REGRESS = \
 	enforcement_parallel \
 	enforcement_tags \
 	enforcement_views \
+	enforcement_drops \
 	monitor_multibyte \
 	monitor_privileges \
 	monitor_dictionary \

@@ -60,6 +60,7 @@
 #include "rewrite/rewriteSupport.h"
 #include "utils/rel.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -548,6 +549,40 @@ ms_add_view_relations(List *relids, Oid viewid, int depth)
 	return relids;
 }
 
+/*
+ * The tables (plain, partitioned, foreign) whose pg_class column attnum
+ * (relnamespace or relowner) is value: what DROP SCHEMA ... CASCADE or
+ * DROP OWNED drops with them.  A scan of pg_class without an index: those
+ * statements are rare.
+ */
+static List *
+ms_add_tables_by(List *relids, AttrNumber attnum, Oid value)
+{
+	Relation	classrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (!OidIsValid(value))
+		return relids;
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(value));
+	scan = systable_beginscan(classrel, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+		if (cls->relkind == RELKIND_RELATION ||
+			cls->relkind == RELKIND_PARTITIONED_TABLE ||
+			cls->relkind == RELKIND_FOREIGN_TABLE)
+			relids = list_append_unique_oid(relids, cls->oid);
+	}
+	systable_endscan(scan);
+	table_close(classrel, AccessShareLock);
+	return relids;
+}
+
 /* The relation a RangeVar names (no lock, no error), with inheritors. */
 static List *
 ms_add_rangevar(List *relids, RangeVar *rv)
@@ -637,6 +672,17 @@ ms_utility_relations(Node *stmt)
 			{
 				DropStmt   *ds = (DropStmt *) stmt;
 
+				/* DROP SCHEMA ... CASCADE drops every table in it */
+				if (ds->removeType == OBJECT_SCHEMA &&
+					ds->behavior == DROP_CASCADE)
+				{
+					foreach(lc, ds->objects)
+						relids = ms_add_tables_by(relids,
+												  Anum_pg_class_relnamespace,
+												  get_namespace_oid(strVal(lfirst(lc)),
+																	true));
+					break;
+				}
 				if (ds->removeType != OBJECT_TABLE)
 					break;
 				foreach(lc, ds->objects)
@@ -645,6 +691,12 @@ ms_utility_relations(Node *stmt)
 														 NoLock, true),
 										true);
 			}
+			break;
+		case T_DropOwnedStmt:
+			/* DROP OWNED drops the tables of the roles, whatever they are */
+			foreach(lc, ((DropOwnedStmt *) stmt)->roles)
+				relids = ms_add_tables_by(relids, Anum_pg_class_relowner,
+										  get_rolespec_oid(lfirst(lc), true));
 			break;
 		default:
 			break;
