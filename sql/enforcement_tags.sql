@@ -6,6 +6,7 @@ INSERT INTO migration_split.domains (domain) VALUES ('et_orders'), ('et_customer
 CREATE ROLE et_orders_svc LOGIN;
 GRANT CREATE ON SCHEMA public TO et_orders_svc;
 CREATE TABLE et_customer (id int);
+CREATE SCHEMA et_schema AUTHORIZATION et_orders_svc;
 CREATE TABLE et_parent (id int);
 CREATE TABLE et_child () INHERITS (et_parent);
 CREATE TABLE et_order (id int);
@@ -31,6 +32,8 @@ DELETE FROM migration_split.ownership WHERE rel = 'et_customer'::regclass;
 CREATE TABLE et_spare (id int);
 UPDATE migration_split.ownership SET rel = 'et_spare'
  WHERE rel = 'et_customer'::regclass;
+-- nor ALTER TABLE ... SET SCHEMA of such a table
+ALTER TABLE et_customer SET SCHEMA et_schema;
 -- a tag of its own for a table that follows another domain
 SELECT migration_split.table_domain('et_child');
 SELECT migration_split.assign_table('et_child', 'et_orders');
@@ -60,6 +63,7 @@ SELECT rel, domain FROM migration_split.ownership
  WHERE rel::text LIKE 'et\_%' ORDER BY rel::text;
 SELECT migration_split.table_domain('et_child');
 DROP TABLE et_customer, et_child, et_parent, et_order, et_mine, et_spare;
+DROP SCHEMA et_schema;
 DELETE FROM migration_split.domains WHERE domain LIKE 'et\_%';
 REVOKE CREATE ON SCHEMA public FROM et_orders_svc;
 ALTER ROLE et_orders_svc RESET ALL;

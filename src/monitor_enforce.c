@@ -651,6 +651,13 @@ ms_utility_relations(Node *stmt)
 		case T_RenameStmt:
 			relids = ms_add_rangevar(relids, ((RenameStmt *) stmt)->relation);
 			break;
+		case T_AlterObjectSchemaStmt:
+			/* ALTER TABLE ... SET SCHEMA */
+			if (((AlterObjectSchemaStmt *) stmt)->objectType == OBJECT_TABLE ||
+				((AlterObjectSchemaStmt *) stmt)->objectType == OBJECT_FOREIGN_TABLE)
+				relids = ms_add_rangevar(relids,
+										 ((AlterObjectSchemaStmt *) stmt)->relation);
+			break;
 		case T_IndexStmt:
 			relids = ms_add_rangevar(relids, ((IndexStmt *) stmt)->relation);
 			break;
