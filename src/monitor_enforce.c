@@ -8,8 +8,9 @@
  * With migration_split.enforce = warn or error, a statement that reaches a
  * table owned by another domain raises a WARNING or fails with SQLSTATE
  * MS001 (ERRCODE_MS_CROSS_DOMAIN_ACCESS), unless an unexpired entry of
- * migration_split.allowed_crossings exempts that crossing.  Statements run
- * by foreign-key triggers never get here (see monitor_track.c).
+ * migration_split.allowed_crossings exempts that crossing.  The queries of
+ * foreign-key checks and cascades never get here, the statements nested in
+ * them (triggers of cascaded rows) do (see monitor_track.c).
  *
  * The allowlist is cached per backend and reloaded after any change of the
  * table: a statement-level trigger on it (INSERT, UPDATE, DELETE and
@@ -31,8 +32,12 @@
  * table, TRUNCATE, LOCK, ALTER TABLE and friends) are checked here from
  * the utility hook, before they run, on the tables they name and the
  * tables they also reach (inheritance children and partitions, TRUNCATE
- * ... CASCADE's referencing tables).  COPY (query) TO runs its query
- * through the executor and is checked there.
+ * ... CASCADE's referencing tables, the tables behind a view that LOCK
+ * locks, the tables DROP SCHEMA ... CASCADE and DROP OWNED drop).  COPY
+ * (query) TO runs its query through the executor and is checked there.
+ * A change of a tag (a row of migration_split.ownership) that would take
+ * a table out of another domain is checked from the ownership table's row
+ * trigger (ms_enforce_tag_change).
  *
  * Nothing here runs SQL: every read is a systable scan, so no user code
  * (views, policies, operators) can run under the monitor.
