@@ -71,6 +71,7 @@ REGRESS = \
 	enforcement_tags \
 	enforcement_views \
 	enforcement_drops \
+	enforcement_routing \
 	monitor_multibyte \
 	monitor_privileges \
 	monitor_dictionary \

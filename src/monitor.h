@@ -131,6 +131,8 @@ extern void ms_enforce_init(void);
 extern void ms_enforce_check(List *rtable, const MsDomainId *domains,
 							 int ndomains, const char *service_name,
 							 int level);
+extern void ms_enforce_check_routing(PlannedStmt *ps, const char *service_name,
+									 int level);
 extern void ms_enforce_tag_change(Oid old_rel, const char *old_domain,
 								  Oid new_rel);
 extern void ms_enforce_utility(Node *stmt, const char *service_name,

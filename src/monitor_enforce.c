@@ -58,10 +58,14 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
+#include "partitioning/partdesc.h"
 #include "rewrite/rewriteSupport.h"
 #include "utils/rel.h"
 #include "lib/stringinfo.h"
@@ -857,4 +861,85 @@ ms_enforce_tag_change(Oid old_rel, const char *old_domain, Oid new_rel)
 			ms_enforce_tag_violation(service, level, new_rel,
 									 ms_domain_name(followed));
 	}
+}
+
+/*
+ * Rows written into a partitioned table are routed to its partitions,
+ * which the executor opens only then: they are not in the range table at
+ * executor start.  A partition keeps a tag of its own when a tagged table
+ * is attached (see ownership.sql), so a service could write another
+ * domain's table through a partitioned table of its own.  Check the
+ * partitions of the statement's partitioned result relations (for UPDATE
+ * and MERGE, which can move rows to a partition the plan pruned, the
+ * partitioned table they name) that belong to another domain than their
+ * partitioned table.  The partitions of the
+ * first level come from the relcache (the result relation is locked), the
+ * deeper ones from pg_inherits.
+ */
+void
+ms_enforce_check_routing(PlannedStmt *ps, const char *service_name, int level)
+{
+	List	   *rtable = NIL;
+	List	   *targets = list_copy(ps->resultRelations);
+	MsDomainId	domains[MS_ENTRY_DOMAINS];
+	int			ndomains = 0;
+	ListCell   *lc;
+
+	/* UPDATE and MERGE list the partitions, and name the root apart */
+	if (IsA(ps->planTree, ModifyTable) &&
+		((ModifyTable *) ps->planTree)->rootRelation > 0)
+		targets = list_append_unique_int(targets,
+										 ((ModifyTable *) ps->planTree)->rootRelation);
+
+	foreach(lc, targets)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+		MsDomainId	root_domain;
+		Relation	rel;
+		PartitionDesc pd;
+		List	   *parts = NIL;
+		ListCell   *pc;
+		int			i;
+
+		if (rte->relkind != RELKIND_PARTITIONED_TABLE)
+			continue;
+		root_domain = ms_relation_domain(rte->relid);
+		rel = table_open(rte->relid, NoLock);
+		pd = RelationGetPartitionDesc(rel, true);
+		for (i = 0; i < pd->nparts; i++)
+		{
+			if (pd->is_leaf[i])
+				parts = lappend_oid(parts, pd->oids[i]);
+			else
+				parts = list_concat(parts,
+									find_all_inheritors(pd->oids[i], NoLock, NULL));
+		}
+		table_close(rel, NoLock);
+
+		foreach(pc, parts)
+		{
+			Oid			relid = lfirst_oid(pc);
+			MsDomainId	d = ms_relation_domain(relid);
+			RangeTblEntry *prte;
+			int			j;
+
+			if (d == MS_NO_DOMAIN || d == root_domain)
+				continue;
+			prte = makeNode(RangeTblEntry);
+			prte->rtekind = RTE_RELATION;
+			prte->relid = relid;
+			prte->relkind = get_rel_relkind(relid);
+			rtable = lappend(rtable, prte);
+			for (j = 0; j < ndomains; j++)
+				if (domains[j] == d)
+					break;
+			if (j == ndomains && ndomains < MS_ENTRY_DOMAINS)
+				domains[ndomains++] = d;
+		}
+		list_free(parts);
+	}
+	list_free(targets);
+	if (ndomains > 0)
+		ms_enforce_check(rtable, domains, ndomains, service_name, level);
+	list_free_deep(rtable);
 }

@@ -954,7 +954,12 @@ ms_track_executor_start(QueryDesc *queryDesc, int eflags)
 		return;
 
 	if (enforcing)
+	{
 		ms_enforce_check(ps->rtable, domains, ndomains, service, level);
+		/* rows routed to partitions of another domain (monitor_enforce.c) */
+		if (ps->resultRelations != NIL)
+			ms_enforce_check_routing(ps, service, level);
+	}
 	if (IsParallelWorker())
 		return;
 
