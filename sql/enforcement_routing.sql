@@ -23,10 +23,22 @@ COPY er_root FROM stdin;
 160
 \.
 UPDATE er_root SET id = 170 WHERE id = 1;
+-- attaching, detaching, inheriting or disinheriting another domain's
+-- table is changing it
+CREATE TABLE er_other (id int);
+CREATE TABLE er_root2 (id int) PARTITION BY RANGE (id);
+CREATE TABLE er_child (id int);
+SELECT migration_split.assign_table('er_other', 'er_customers');
+SELECT migration_split.assign_table('er_root2', 'er_orders');
+SELECT migration_split.assign_table('er_child', 'er_orders');
+ALTER TABLE er_root2 ATTACH PARTITION er_other FOR VALUES FROM (200) TO (300);
+ALTER TABLE er_root DETACH PARTITION er_theirs;
+ALTER TABLE er_child INHERIT er_other;
+SELECT count(*) FROM pg_inherits WHERE inhparent IN ('er_other'::regclass, 'er_root2'::regclass);
 SET migration_split.enforce = 'warn';
 INSERT INTO er_root VALUES (150);
 RESET migration_split.enforce;
 RESET migration_split.service;
 SELECT tableoid::regclass, id FROM er_root ORDER BY id;
-DROP TABLE er_root;
+DROP TABLE er_root, er_root2, er_other, er_child;
 DELETE FROM migration_split.domains WHERE domain LIKE 'er\_%';

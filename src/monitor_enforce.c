@@ -656,6 +656,21 @@ ms_utility_relations(Node *stmt)
 			break;
 		case T_AlterTableStmt:
 			relids = ms_add_rangevar(relids, ((AlterTableStmt *) stmt)->relation);
+			/* the tables attached, detached, inherited or disinherited */
+			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+			{
+				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+				if ((cmd->subtype == AT_AttachPartition ||
+					 cmd->subtype == AT_DetachPartition) &&
+					cmd->def != NULL && IsA(cmd->def, PartitionCmd))
+					relids = ms_add_rangevar(relids,
+											 ((PartitionCmd *) cmd->def)->name);
+				else if ((cmd->subtype == AT_AddInherit ||
+						  cmd->subtype == AT_DropInherit) &&
+						 cmd->def != NULL && IsA(cmd->def, RangeVar))
+					relids = ms_add_rangevar(relids, (RangeVar *) cmd->def);
+			}
 			break;
 		case T_RenameStmt:
 			relids = ms_add_rangevar(relids, ((RenameStmt *) stmt)->relation);
