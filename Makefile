@@ -69,6 +69,13 @@ REGRESS = \
 	monitor \
 	enforcement \
 	service_binding \
+	enforcement_cascades \
+	enforcement_parallel \
+	enforcement_tags \
+	enforcement_views \
+	enforcement_drops \
+	enforcement_routing \
+	monitor_multibyte \
 	monitor_privileges \
 	monitor_dictionary \
 	analyze_statements \

@@ -282,7 +282,7 @@ ms_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		ms_track_executor_start(queryDesc);
+		ms_track_executor_start(queryDesc, eflags);
 }
 
 /*
@@ -373,8 +373,12 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		int			level;
 
 		ms_service_effective(&service, &level);
-		if (level != MS_ENFORCE_OFF && service[0] != '\0' &&
-			!InNoForceRLSOperation())
+		/*
+		 * Foreign-key checks and cascades run no utility statement: one
+		 * that runs in their security context (SECURITY_NOFORCE_RLS) is
+		 * the code of a trigger of a cascaded row, and is enforced.
+		 */
+		if (level != MS_ENFORCE_OFF && service[0] != '\0')
 			ms_enforce_utility(pstmt->utilityStmt, service, level);
 	}
 

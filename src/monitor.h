@@ -116,7 +116,7 @@ extern void ms_stats_note_exemption(int64 allowlist_id);
 extern void ms_track_init(void);
 extern void ms_track_post_parse(Query *query, JumbleState *jstate,
 								const char *sourceText);
-extern void ms_track_executor_start(QueryDesc *queryDesc);
+extern void ms_track_executor_start(QueryDesc *queryDesc, int eflags);
 extern void ms_track_executor_end(QueryDesc *queryDesc);
 extern int	ms_remote_npending;
 extern bool ms_query_may_cross(Query *query, bool *writes_new);
@@ -131,6 +131,10 @@ extern void ms_enforce_init(void);
 extern void ms_enforce_check(List *rtable, const MsDomainId *domains,
 							 int ndomains, const char *service_name,
 							 int level);
+extern void ms_enforce_check_routing(PlannedStmt *ps, const char *service_name,
+									 int level);
+extern void ms_enforce_tag_change(Oid old_rel, const char *old_domain,
+								  Oid new_rel);
 extern void ms_enforce_utility(Node *stmt, const char *service_name,
 							   int level);
 extern bool ms_domain_exists(const char *name);

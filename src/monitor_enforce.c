@@ -8,8 +8,9 @@
  * With migration_split.enforce = warn or error, a statement that reaches a
  * table owned by another domain raises a WARNING or fails with SQLSTATE
  * MS001 (ERRCODE_MS_CROSS_DOMAIN_ACCESS), unless an unexpired entry of
- * migration_split.allowed_crossings exempts that crossing.  Statements run
- * by foreign-key triggers never get here (see monitor_track.c).
+ * migration_split.allowed_crossings exempts that crossing.  The queries of
+ * foreign-key checks and cascades never get here, the statements nested in
+ * them (triggers of cascaded rows) do (see monitor_track.c).
  *
  * The allowlist is cached per backend and reloaded after any change of the
  * table: a statement-level trigger on it (INSERT, UPDATE, DELETE and
@@ -31,8 +32,12 @@
  * table, TRUNCATE, LOCK, ALTER TABLE and friends) are checked here from
  * the utility hook, before they run, on the tables they name and the
  * tables they also reach (inheritance children and partitions, TRUNCATE
- * ... CASCADE's referencing tables).  COPY (query) TO runs its query
- * through the executor and is checked there.
+ * ... CASCADE's referencing tables, the tables behind a view that LOCK
+ * locks, the tables DROP SCHEMA ... CASCADE and DROP OWNED drop).  COPY
+ * (query) TO runs its query through the executor and is checked there.
+ * A change of a tag (a row of migration_split.ownership) that would take
+ * a table out of another domain is checked from the ownership table's row
+ * trigger (ms_enforce_tag_change).
  *
  * Nothing here runs SQL: every read is a systable scan, so no user code
  * (views, policies, operators) can run under the monitor.
@@ -49,18 +54,28 @@
 #include "access/xact.h"
 #include "catalog/heap.h"
 #include "catalog/namespace.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
+#include "nodes/plannodes.h"
+#include "parser/parsetree.h"
+#include "partitioning/partdesc.h"
+#include "rewrite/rewriteSupport.h"
 #include "utils/rel.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/fmgroids.h"
 #include "utils/timestamp.h"
 
 #include "monitor.h"
@@ -485,6 +500,98 @@ ms_add_rel(List *relids, Oid relid, bool inh)
 	return relids;
 }
 
+/*
+ * The relations a view reads (with their inheritors), through the views it
+ * reads, as LOCK of a view locks them.  Read from the dependencies of the
+ * view's rule, without locking the view: LOCK ... NOWAIT must not wait
+ * here.  Relations of subqueries count too, which LOCK leaves alone:
+ * stricter, never looser.
+ */
+static List *
+ms_add_view_relations(List *relids, Oid viewid, int depth)
+{
+	Oid			ruleid = get_rewrite_oid(viewid, ViewSelectRuleName, true);
+	Relation	deprel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *found = NIL;
+	ListCell   *lc;
+
+	if (!OidIsValid(ruleid))
+		return relids;
+	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_depend_classid,
+				BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(RewriteRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_objid,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ruleid));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true,
+							  NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->refclassid == RelationRelationId && dep->refobjid != viewid)
+			found = list_append_unique_oid(found, dep->refobjid);
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+
+	foreach(lc, found)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (get_rel_relkind(relid) == RELKIND_VIEW)
+		{
+			/* a cycle of views cannot be created; this bounds a deep nest */
+			if (depth < 64 && !list_member_oid(relids, relid))
+			{
+				relids = lappend_oid(relids, relid);
+				relids = ms_add_view_relations(relids, relid, depth + 1);
+			}
+		}
+		else
+			relids = ms_add_rel(relids, relid, true);
+	}
+	list_free(found);
+	return relids;
+}
+
+/*
+ * The tables (plain, partitioned, foreign) whose pg_class column attnum
+ * (relnamespace or relowner) is value: what DROP SCHEMA ... CASCADE or
+ * DROP OWNED drops with them.  A scan of pg_class without an index: those
+ * statements are rare.
+ */
+static List *
+ms_add_tables_by(List *relids, AttrNumber attnum, Oid value)
+{
+	Relation	classrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	if (!OidIsValid(value))
+		return relids;
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(value));
+	scan = systable_beginscan(classrel, InvalidOid, false, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+		if (cls->relkind == RELKIND_RELATION ||
+			cls->relkind == RELKIND_PARTITIONED_TABLE ||
+			cls->relkind == RELKIND_FOREIGN_TABLE)
+			relids = list_append_unique_oid(relids, cls->oid);
+	}
+	systable_endscan(scan);
+	table_close(classrel, AccessShareLock);
+	return relids;
+}
+
 /* The relation a RangeVar names (no lock, no error), with inheritors. */
 static List *
 ms_add_rangevar(List *relids, RangeVar *rv)
@@ -536,13 +643,44 @@ ms_utility_relations(Node *stmt)
 			break;
 		case T_LockStmt:
 			foreach(lc, ((LockStmt *) stmt)->relations)
-				relids = ms_add_rangevar(relids, lfirst_node(RangeVar, lc));
+			{
+				RangeVar   *rv = lfirst_node(RangeVar, lc);
+				Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+				/* LOCK of a view locks the tables it reads */
+				if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_VIEW)
+					relids = ms_add_view_relations(relids, relid, 0);
+				else
+					relids = ms_add_rel(relids, relid, rv->inh);
+			}
 			break;
 		case T_AlterTableStmt:
 			relids = ms_add_rangevar(relids, ((AlterTableStmt *) stmt)->relation);
+			/* the tables attached, detached, inherited or disinherited */
+			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+			{
+				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+				if ((cmd->subtype == AT_AttachPartition ||
+					 cmd->subtype == AT_DetachPartition) &&
+					cmd->def != NULL && IsA(cmd->def, PartitionCmd))
+					relids = ms_add_rangevar(relids,
+											 ((PartitionCmd *) cmd->def)->name);
+				else if ((cmd->subtype == AT_AddInherit ||
+						  cmd->subtype == AT_DropInherit) &&
+						 cmd->def != NULL && IsA(cmd->def, RangeVar))
+					relids = ms_add_rangevar(relids, (RangeVar *) cmd->def);
+			}
 			break;
 		case T_RenameStmt:
 			relids = ms_add_rangevar(relids, ((RenameStmt *) stmt)->relation);
+			break;
+		case T_AlterObjectSchemaStmt:
+			/* ALTER TABLE ... SET SCHEMA */
+			if (((AlterObjectSchemaStmt *) stmt)->objectType == OBJECT_TABLE ||
+				((AlterObjectSchemaStmt *) stmt)->objectType == OBJECT_FOREIGN_TABLE)
+				relids = ms_add_rangevar(relids,
+										 ((AlterObjectSchemaStmt *) stmt)->relation);
 			break;
 		case T_IndexStmt:
 			relids = ms_add_rangevar(relids, ((IndexStmt *) stmt)->relation);
@@ -565,6 +703,17 @@ ms_utility_relations(Node *stmt)
 			{
 				DropStmt   *ds = (DropStmt *) stmt;
 
+				/* DROP SCHEMA ... CASCADE drops every table in it */
+				if (ds->removeType == OBJECT_SCHEMA &&
+					ds->behavior == DROP_CASCADE)
+				{
+					foreach(lc, ds->objects)
+						relids = ms_add_tables_by(relids,
+												  Anum_pg_class_relnamespace,
+												  get_namespace_oid(strVal(lfirst(lc)),
+																	true));
+					break;
+				}
 				if (ds->removeType != OBJECT_TABLE)
 					break;
 				foreach(lc, ds->objects)
@@ -573,6 +722,12 @@ ms_utility_relations(Node *stmt)
 														 NoLock, true),
 										true);
 			}
+			break;
+		case T_DropOwnedStmt:
+			/* DROP OWNED drops the tables of the roles, whatever they are */
+			foreach(lc, ((DropOwnedStmt *) stmt)->roles)
+				relids = ms_add_tables_by(relids, Anum_pg_class_relowner,
+										  get_rolespec_oid(lfirst(lc), true));
 			break;
 		default:
 			break;
@@ -617,4 +772,189 @@ ms_enforce_utility(Node *stmt, const char *service_name, int level)
 		ms_enforce_check(rtable, domains, ndomains, service_name, level);
 	list_free_deep(rtable);
 	list_free(relids);
+}
+
+/*
+ * The first parent of a relation (partition parent or inheritance parent
+ * with the lowest inhseqno), InvalidOid when it has none: the relation it
+ * follows while it has no tag of its own.
+ */
+static Oid
+ms_first_parent(Oid relid)
+{
+	Relation	rel;
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			parent = InvalidOid;
+
+	rel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyInit(&key[0], Anum_pg_inherits_inhrelid,
+				BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_inherits_inhseqno,
+				BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(1));
+	scan = systable_beginscan(rel, InheritsRelidSeqnoIndexId, true,
+							  NULL, 2, key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return parent;
+}
+
+/*
+ * Report a change of the tag of a table of another domain (see
+ * ms_enforce_tag_change).
+ */
+static void
+ms_enforce_tag_violation(const char *service_name, int level, Oid relid,
+						 const char *domain)
+{
+	char	   *table = ms_qualified_name(relid);
+	MsDomainSet set;
+	MsDomainId	ids[2];
+	int			i;
+
+	ids[0] = ms_domain_id(service_name, true);
+	ids[1] = ms_domain_id(domain, true);
+	memset(&set, 0, sizeof(set));
+	for (i = 0; i < 2; i++)
+	{
+		uint16		id = ms_shared_domain(ids[i]);
+
+		if (id != 0)
+			set.ids[set.count++] = id;
+	}
+	ms_stats_note_violation(&set);
+
+	ereport(level == MS_ENFORCE_ERROR ? ERROR : WARNING,
+			(errcode(ERRCODE_MS_CROSS_DOMAIN_ACCESS),
+			 errmsg("service \"%s\" must not change the domain of table \"%s\" of domain \"%s\"",
+					service_name, table, domain),
+			 errdetail("Table \"%s\" is owned by domain \"%s\", not by \"%s\".",
+					   table, domain, service_name),
+			 errhint("Superusers and members of migration_split_admin acting for no service can move a table to another domain.")));
+}
+
+/*
+ * A change of migration_split.ownership (AFTER ROW trigger, ownership.c)
+ * in a session acting for a service under enforcement.  Moving or removing
+ * the tag of another domain's table, or giving a table that follows
+ * another domain (a partition, an inheritance child) a tag of its own,
+ * would take the table out of that domain and past every check above: it
+ * is a violation, as reaching the table is.  old_rel and old_domain are
+ * those of the old row (InvalidOid and NULL for an INSERT), new_rel that of
+ * the new row (InvalidOid for a DELETE).  A tag removed because its table
+ * was dropped (the sql_drop event trigger) is none: the DROP was checked.
+ * Nothing is enforced when the library is not preloaded.
+ */
+void
+ms_enforce_tag_change(Oid old_rel, const char *old_domain, Oid new_rel)
+{
+	const char *service;
+	int			level;
+
+	if (!ms_stats_available())
+		return;
+	ms_service_effective(&service, &level);
+	if (level == MS_ENFORCE_OFF || service[0] == '\0')
+		return;
+
+	if (OidIsValid(old_rel) && old_domain != NULL &&
+		strcmp(old_domain, service) != 0 &&
+		SearchSysCacheExists1(RELOID, ObjectIdGetDatum(old_rel)))
+		ms_enforce_tag_violation(service, level, old_rel, old_domain);
+
+	if (OidIsValid(new_rel) && new_rel != old_rel)
+	{
+		Oid			parent = ms_first_parent(new_rel);
+		MsDomainId	followed = OidIsValid(parent) ?
+			ms_relation_domain(parent) : MS_NO_DOMAIN;
+
+		if (followed != MS_NO_DOMAIN &&
+			strcmp(ms_domain_name(followed), service) != 0)
+			ms_enforce_tag_violation(service, level, new_rel,
+									 ms_domain_name(followed));
+	}
+}
+
+/*
+ * Rows written into a partitioned table are routed to its partitions,
+ * which the executor opens only then: they are not in the range table at
+ * executor start.  A partition keeps a tag of its own when a tagged table
+ * is attached (see ownership.sql), so a service could write another
+ * domain's table through a partitioned table of its own.  Check the
+ * partitions of the statement's partitioned result relations (for UPDATE
+ * and MERGE, which can move rows to a partition the plan pruned, the
+ * partitioned table they name) that belong to another domain than their
+ * partitioned table.  The partitions of the
+ * first level come from the relcache (the result relation is locked), the
+ * deeper ones from pg_inherits.
+ */
+void
+ms_enforce_check_routing(PlannedStmt *ps, const char *service_name, int level)
+{
+	List	   *rtable = NIL;
+	List	   *targets = list_copy(ps->resultRelations);
+	MsDomainId	domains[MS_ENTRY_DOMAINS];
+	int			ndomains = 0;
+	ListCell   *lc;
+
+	/* UPDATE and MERGE list the partitions, and name the root apart */
+	if (IsA(ps->planTree, ModifyTable) &&
+		((ModifyTable *) ps->planTree)->rootRelation > 0)
+		targets = list_append_unique_int(targets,
+										 ((ModifyTable *) ps->planTree)->rootRelation);
+
+	foreach(lc, targets)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), ps->rtable);
+		MsDomainId	root_domain;
+		Relation	rel;
+		PartitionDesc pd;
+		List	   *parts = NIL;
+		ListCell   *pc;
+		int			i;
+
+		if (rte->relkind != RELKIND_PARTITIONED_TABLE)
+			continue;
+		root_domain = ms_relation_domain(rte->relid);
+		rel = table_open(rte->relid, NoLock);
+		pd = RelationGetPartitionDesc(rel, true);
+		for (i = 0; i < pd->nparts; i++)
+		{
+			if (pd->is_leaf[i])
+				parts = lappend_oid(parts, pd->oids[i]);
+			else
+				parts = list_concat(parts,
+									find_all_inheritors(pd->oids[i], NoLock, NULL));
+		}
+		table_close(rel, NoLock);
+
+		foreach(pc, parts)
+		{
+			Oid			relid = lfirst_oid(pc);
+			MsDomainId	d = ms_relation_domain(relid);
+			RangeTblEntry *prte;
+			int			j;
+
+			if (d == MS_NO_DOMAIN || d == root_domain)
+				continue;
+			prte = makeNode(RangeTblEntry);
+			prte->rtekind = RTE_RELATION;
+			prte->relid = relid;
+			prte->relkind = get_rel_relkind(relid);
+			rtable = lappend(rtable, prte);
+			for (j = 0; j < ndomains; j++)
+				if (domains[j] == d)
+					break;
+			if (j == ndomains && ndomains < MS_ENTRY_DOMAINS)
+				domains[ndomains++] = d;
+		}
+		list_free(parts);
+	}
+	list_free(targets);
+	if (ndomains > 0)
+		ms_enforce_check(rtable, domains, ndomains, service_name, level);
+	list_free_deep(rtable);
 }

@@ -38,8 +38,12 @@
  *
  * Foreign-key enforcement: ri_triggers.c runs its check and cascade
  * queries with SECURITY_NOFORCE_RLS in the security context, which nothing
- * else in PostgreSQL sets.  Those statements are neither counted nor
- * enforced nor recorded as transaction writes.
+ * else in PostgreSQL sets, through SPI_execute_snapshot() without firing
+ * triggers.  Those statements are neither counted nor enforced nor
+ * recorded as transaction writes (ms_is_foreign_key_query).  Statements
+ * nested in them (of the BEFORE triggers of a cascaded row, and the
+ * functions those call) inherit the security context but are the code of
+ * their authors: they are counted and enforced like any other.
  *
  * Normalized texts: post_parse_analyze_hook copies the constant locations
  * the query jumble found (a few bytes per constant) into a backend-local
@@ -56,6 +60,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "executor/executor.h"
 #include "executor/instrument.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
@@ -482,11 +487,16 @@ ms_cached_writer_id(Query *query, const char *source)
 	return true;
 }
 
-/* Give a pending sample its own copy of a text (no constant locations). */
+/*
+ * Give a pending sample its own copy of a text (no constant locations),
+ * cut at a character boundary: the text is shown as it is when its
+ * normalized form is shorter than the bytes kept.
+ */
 static void
 ms_sample_copy_text(MsPendingSample *sample, const char *text, int len)
 {
-	sample->len = Min(len, MS_XACT_RAW_LEN - 1);
+	sample->len = len < MS_XACT_RAW_LEN ? len :
+		pg_mbcliplen(text, len, MS_XACT_RAW_LEN - 1);
 	memcpy(sample->raw, text, sample->len);
 	sample->raw[sample->len] = '\0';
 	sample->nlocs = -1;
@@ -827,11 +837,65 @@ ms_query_may_cross(Query *query, bool *writes_new)
 }
 
 /*
+ * Is this statement a foreign-key check or cascade of ri_triggers.c?
+ *
+ * The security context alone does not tell: the statements of the
+ * BEFORE triggers of a cascaded row, and of the functions they call, run
+ * in the cascade's context too, and are written by whoever created the
+ * trigger.  A query of ri_triggers.c is also started by SPI with
+ * EXEC_FLAG_SKIP_TRIGGERS (SPI_execute_snapshot() with fire_triggers
+ * false, which no procedural language uses) and sends its rows to SPI; the
+ * lazily evaluated SELECT of an SQL function, the other statement started
+ * with that flag, sends its rows to the function.
+ */
+static bool
+ms_is_foreign_key_query(QueryDesc *queryDesc, int eflags)
+{
+	ListCell   *lc;
+
+	if (!InNoForceRLSOperation() ||
+		(eflags & EXEC_FLAG_SKIP_TRIGGERS) == 0 ||
+		queryDesc->dest == NULL || queryDesc->dest->mydest != DestSPI)
+		return false;
+
+	/*
+	 * A cascade (DELETE or UPDATE of the referencing table) goes through
+	 * the rewriter, so that a DO INSTEAD rule of whoever owns that table can
+	 * turn it into any statement, which keeps the flag and the destination.
+	 * A rewritten statement has the table of the rule in its range table:
+	 * a cascade that reaches a table with rules is checked like any other
+	 * statement (stricter, never looser).  Checks (SELECT) are never
+	 * rewritten.
+	 */
+	if (queryDesc->plannedstmt->commandType != CMD_SELECT)
+	{
+		foreach(lc, queryDesc->plannedstmt->rtable)
+		{
+			RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+			HeapTuple	tup;
+			bool		hasrules;
+
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
+			if (!HeapTupleIsValid(tup))
+				continue;
+			hasrules = ((Form_pg_class) GETSTRUCT(tup))->relhasrules;
+			ReleaseSysCache(tup);
+			if (hasrules)
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
  * Classify the statement's relations; enforce, count the statement when it
- * crosses domains, and remember the domains it writes to.
+ * crosses domains, and remember the domains it writes to.  eflags are
+ * those ExecutorStart was called with.
  */
 void
-ms_track_executor_start(QueryDesc *queryDesc)
+ms_track_executor_start(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *ps = queryDesc->plannedstmt;
 	MsDomainId	domains[MS_ENTRY_DOMAINS];
@@ -844,15 +908,31 @@ ms_track_executor_start(QueryDesc *queryDesc)
 	int			level;
 	ListCell   *lc;
 
-	if (ps->commandType == CMD_UTILITY || IsParallelWorker() ||
-		InNoForceRLSOperation())
+	if (ps->commandType == CMD_UTILITY ||
+		ms_is_foreign_key_query(queryDesc, eflags))
 		return;
 
-	tracked = (ms_track == MS_TRACK_ALL ||
-			   (ms_track == MS_TRACK_TOP && ms_nesting_level == 0));
+	/*
+	 * A parallel worker of a query runs a part of the leader's plan, which
+	 * the leader has checked and counted; that part, and only it, sends its
+	 * rows to a tuple queue.  Every other statement a worker runs (those of
+	 * the parallel-safe functions a plan calls, of the index expressions of
+	 * a parallel index build) is enforced like the leader's own, but counted
+	 * nowhere: the leader counts its statement.
+	 */
+	if (IsParallelWorker())
+	{
+		if (queryDesc->dest != NULL && queryDesc->dest->mydest == DestTupleQueue)
+			return;
+		tracked = false;
+	}
+	else
+		tracked = (ms_track == MS_TRACK_ALL ||
+				   (ms_track == MS_TRACK_TOP && ms_nesting_level == 0));
 	ms_service_effective(&service, &level);
 	enforcing = (level != MS_ENFORCE_OFF && service[0] != '\0');
-	if (!tracked && !enforcing && ps->resultRelations == NIL)
+	if (!tracked && !enforcing &&
+		(ps->resultRelations == NIL || IsParallelWorker()))
 		return;
 
 	foreach(lc, ps->rtable)
@@ -874,7 +954,14 @@ ms_track_executor_start(QueryDesc *queryDesc)
 		return;
 
 	if (enforcing)
+	{
 		ms_enforce_check(ps->rtable, domains, ndomains, service, level);
+		/* rows routed to partitions of another domain (monitor_enforce.c) */
+		if (ps->resultRelations != NIL)
+			ms_enforce_check_routing(ps, service, level);
+	}
+	if (IsParallelWorker())
+		return;
 
 	/*
 	 * Domains written by this statement join the transaction's set; a

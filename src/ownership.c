@@ -29,6 +29,7 @@
 #include "utils/syscache.h"
 
 #include "migration_split.h"
+#include "monitor.h"
 
 PG_FUNCTION_INFO_V1(ms_ownership_changed);
 PG_FUNCTION_INFO_V1(ms_table_domain);
@@ -88,7 +89,10 @@ invalidate_tree(Oid relid)
 }
 
 /*
- * AFTER ROW trigger on migration_split.ownership.
+ * AFTER ROW trigger on migration_split.ownership: invalidate the cached
+ * answers of the tables whose tag changed, and have the monitor refuse a
+ * service's change of the tag of another domain's table
+ * (ms_enforce_tag_change, monitor_enforce.c).
  */
 Datum
 ms_ownership_changed(PG_FUNCTION_ARGS)
@@ -97,6 +101,9 @@ ms_ownership_changed(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	bool		isnull;
 	Datum		d;
+	Oid			trig_rel = InvalidOid;	/* rel of the inserted or old row */
+	char	   *trig_domain = NULL; /* its domain */
+	Oid			new_rel = InvalidOid;	/* rel of the new row of an UPDATE */
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "ms_ownership_changed: not called by trigger manager");
@@ -110,15 +117,30 @@ ms_ownership_changed(PG_FUNCTION_ARGS)
 	{
 		d = heap_getattr(trigdata->tg_trigtuple, 1, tupdesc, &isnull);
 		if (!isnull)
-			invalidate_tree(DatumGetObjectId(d));
+		{
+			trig_rel = DatumGetObjectId(d);
+			invalidate_tree(trig_rel);
+		}
+		d = heap_getattr(trigdata->tg_trigtuple, 2, tupdesc, &isnull);
+		if (!isnull)
+			trig_domain = TextDatumGetCString(d);
 	}
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) &&
 		trigdata->tg_newtuple != NULL)
 	{
 		d = heap_getattr(trigdata->tg_newtuple, 1, tupdesc, &isnull);
 		if (!isnull)
-			invalidate_tree(DatumGetObjectId(d));
+		{
+			new_rel = DatumGetObjectId(d);
+			invalidate_tree(new_rel);
+		}
 	}
+
+	/* a service may not take a table out of another domain (monitor) */
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ms_enforce_tag_change(InvalidOid, NULL, trig_rel);
+	else
+		ms_enforce_tag_change(trig_rel, trig_domain, new_rel);
 
 	return PointerGetDatum(NULL);
 }
