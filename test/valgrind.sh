@@ -62,7 +62,8 @@ chmod +x "$work/postgres"
 
 ( cd "$work/tree" && "${runas[@]}" env PGHOST="$work" PGPORT=5432 \
 	make -s installcheck PG_CONFIG="$PG_CONFIG" \
-	REGRESS_OPTS="--load-extension=migration_split" ISOLATION= TAP_TESTS= "$@" ) 2>&1 | tee "$work/installcheck.log"
+	REGRESS_OPTS="--dbname=contrib_regression --load-extension=migration_split" ISOLATION= TAP_TESTS= "$@" ) 2>&1 |
+	tee "$work/installcheck.log"
 status=${PIPESTATUS[0]}
 stop
 trap - EXIT
