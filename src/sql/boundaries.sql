@@ -806,6 +806,7 @@ DECLARE
 	from_dom	text;
 	to_dom		text;
 	notnull_col	name;
+	violated	text;
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
@@ -870,29 +871,43 @@ BEGIN
 		END IF;
 	END IF;
 
-	INSERT INTO migration_split.loose_foreign_key_definitions
-		(rel, constraint_name, referenced, from_columns, to_columns,
-		 pf_operators, pp_operators, on_delete, definition, options)
-	VALUES (rel, constraint_name, con.confrelid,
-			migration_split.column_names(rel, con.conkey)::name[],
-			migration_split.column_names(con.confrelid, con.confkey)::name[],
-			con.conpfeqop::regoperator[], con.conppeqop::regoperator[], action,
-			pg_catalog.pg_get_constraintdef(con.oid),
-			CASE con.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END
-			OPERATOR(pg_catalog.||) ' ON UPDATE ' OPERATOR(pg_catalog.||)
-			CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
-				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
-			OPERATOR(pg_catalog.||) ' ON DELETE ' OPERATOR(pg_catalog.||)
-			CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
-				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
-			OPERATOR(pg_catalog.||)
-			COALESCE(' (' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ')
-							  FROM pg_catalog.unnest(migration_split.column_names(rel, con.confdelsetcols)) n)
-					 OPERATOR(pg_catalog.||) ')', '')
-			OPERATOR(pg_catalog.||)
-			CASE WHEN NOT con.condeferrable THEN ''
-				 WHEN con.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
-				 ELSE ' DEFERRABLE' END);
+	-- Another session loosening the same key at once has passed the check
+	-- above too: the INSERT waits for it, then finds its row (whatever the
+	-- isolation level: the snapshot may still show the constraint).
+	BEGIN
+		INSERT INTO migration_split.loose_foreign_key_definitions
+			(rel, constraint_name, referenced, from_columns, to_columns,
+			 pf_operators, pp_operators, on_delete, definition, options)
+		VALUES (rel, constraint_name, con.confrelid,
+				migration_split.column_names(rel, con.conkey)::name[],
+				migration_split.column_names(con.confrelid, con.confkey)::name[],
+				con.conpfeqop::regoperator[], con.conppeqop::regoperator[], action,
+				pg_catalog.pg_get_constraintdef(con.oid),
+				CASE con.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END
+				OPERATOR(pg_catalog.||) ' ON UPDATE ' OPERATOR(pg_catalog.||)
+				CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+					 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+				OPERATOR(pg_catalog.||) ' ON DELETE ' OPERATOR(pg_catalog.||)
+				CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+					 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+				OPERATOR(pg_catalog.||)
+				COALESCE(' (' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ')
+								  FROM pg_catalog.unnest(migration_split.column_names(rel, con.confdelsetcols)) n)
+						 OPERATOR(pg_catalog.||) ')', '')
+				OPERATOR(pg_catalog.||)
+				CASE WHEN NOT con.condeferrable THEN ''
+					 WHEN con.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+					 ELSE ' DEFERRABLE' END);
+	EXCEPTION WHEN unique_violation THEN
+		GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
+		IF violated IS DISTINCT FROM 'loose_foreign_key_definitions_pkey' THEN
+			RAISE;
+		END IF;
+		RAISE EXCEPTION 'foreign key "%" of table "%" is already loose', constraint_name, rel
+			USING ERRCODE = 'duplicate_object',
+				  DETAIL = 'Another session loosened it at the same time.',
+				  HINT = 'See migration_split.loose_foreign_keys; migration_split.tighten_foreign_key() restores it.';
+	END;
 	EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', rel, constraint_name);
 	PERFORM migration_split.sync_loose_foreign_key_triggers(con.confrelid);
 END
