@@ -1600,9 +1600,13 @@ BEGIN
 	UNION ALL
 	SELECT 4, pg_catalog.row_number() OVER (ORDER BY l.from_table::text COLLATE "C", l.constraint_name)::int,
 		   'loose foreign key', pg_catalog.format('%s.%I', l.from_table, l.constraint_name),
-		   CASE WHEN l.pending OPERATOR(pg_catalog.>) 0 THEN 'run migration_split.process_loose_foreign_keys() until the queue is empty'
+		   CASE WHEN l.failing OPERATOR(pg_catalog.>) 0
+				THEN 'remove the cause of the failing clean-ups (last_error in migration_split.loose_foreign_key_queue), then run migration_split.process_loose_foreign_keys() until the queue is empty'
+				WHEN l.pending OPERATOR(pg_catalog.>) 0 THEN 'run migration_split.process_loose_foreign_keys() until the queue is empty'
 				ELSE 'keep migration_split.process_loose_foreign_keys() scheduled' END,
-		   pg_catalog.format('on delete %s; %s pending%s', l.on_delete, l.pending,
+		   pg_catalog.format('on delete %s; %s pending%s%s', l.on_delete, l.pending,
+							 CASE WHEN l.failing OPERATOR(pg_catalog.>) 0
+								  THEN pg_catalog.format(', %s failing', l.failing) ELSE '' END,
 							 COALESCE(', oldest ' OPERATOR(pg_catalog.||) l.oldest_pending::text, ''))
 	  FROM migration_split.loose_foreign_keys l
 	 WHERE l.from_domain IS NOT DISTINCT FROM dom OR l.to_domain IS NOT DISTINCT FROM dom
