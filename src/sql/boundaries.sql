@@ -554,6 +554,47 @@ CREATE TRIGGER loose_foreign_key_check
 	BEFORE INSERT OR UPDATE OR DELETE ON migration_split.loose_foreign_key_definitions
 	FOR EACH ROW EXECUTE FUNCTION migration_split.check_loose_foreign_key_change();
 
+-- The row check also with session_replication_role = replica, which a
+-- role may be allowed to set (GRANT SET ON PARAMETER) and under which
+-- ordinary triggers do not fire.
+ALTER TABLE migration_split.loose_foreign_key_definitions ENABLE ALWAYS TRIGGER loose_foreign_key_check;
+
+-- With session_replication_role = replica, do what the queue's foreign key
+-- does otherwise (its action triggers do not fire then): forget the queue
+-- of a forgotten key, follow a renamed one.  After the row check, which
+-- allowed the change; SECURITY DEFINER, as no user may write the queue.
+CREATE FUNCTION migration_split.loose_foreign_key_queue_follow()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.<>) 'replica' THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+		DELETE FROM migration_split.loose_foreign_key_queue q
+		 WHERE q.rel OPERATOR(pg_catalog.=) OLD.rel
+		   AND q.constraint_name OPERATOR(pg_catalog.=) OLD.constraint_name;
+	ELSIF NEW.rel OPERATOR(pg_catalog.<>) OLD.rel
+		  OR NEW.constraint_name OPERATOR(pg_catalog.<>) OLD.constraint_name THEN
+		UPDATE migration_split.loose_foreign_key_queue q
+		   SET rel = NEW.rel, constraint_name = NEW.constraint_name
+		 WHERE q.rel OPERATOR(pg_catalog.=) OLD.rel
+		   AND q.constraint_name OPERATOR(pg_catalog.=) OLD.constraint_name;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.loose_foreign_key_queue_follow() FROM PUBLIC;
+
+CREATE TRIGGER loose_foreign_key_queue_follow
+	AFTER UPDATE OR DELETE ON migration_split.loose_foreign_key_definitions
+	FOR EACH ROW EXECUTE FUNCTION migration_split.loose_foreign_key_queue_follow();
+ALTER TABLE migration_split.loose_foreign_key_definitions ENABLE ALWAYS TRIGGER loose_foreign_key_queue_follow;
+
 -- Statement trigger function on a referenced table: queue the keys that
 -- disappeared (deleted, or changed by an UPDATE) for every loosened key
 -- with an action.  Transition tables old_rows (and new_rows for UPDATE).
@@ -789,6 +830,10 @@ $$;
 CREATE EVENT TRIGGER migration_split_loose_foreign_key_partitions ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
 	EXECUTE FUNCTION migration_split.sync_loose_foreign_key_partitions();
+
+-- Also with session_replication_role = replica: a rename made then would
+-- leave a definition naming a column that is gone.
+ALTER EVENT TRIGGER migration_split_loose_foreign_key_partitions ENABLE ALWAYS;
 
 -- Drop a cross-domain foreign key and clean up after deletes of the
 -- referenced rows asynchronously instead: on_delete 'cascade' deletes the
@@ -1414,6 +1459,10 @@ REVOKE ALL ON FUNCTION migration_split.forget_dropped_loose_foreign_keys() FROM 
 
 CREATE EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ON sql_drop
 	EXECUTE FUNCTION migration_split.forget_dropped_loose_foreign_keys();
+
+-- Also with session_replication_role = replica: a drop made then would
+-- leave a definition of a table or column that is gone.
+ALTER EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ENABLE ALWAYS;
 
 --------------------------------------------------------------------------
 -- Extraction plan
