@@ -39,7 +39,10 @@
 --   <name>_content_type_id        <name>_object_id
 --   <name>_type_id                <name>_id
 -- (Django's column names for the fields content_type/object_id,
--- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  Read
+-- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  The
+-- inheritance children of such a table (not partitions, whose foreign
+-- keys are clones), at every level, inherit its columns but not its
+-- foreign key: each is a pair too, with its parent's content types.  Read
 -- from the catalog only.
 CREATE FUNCTION migration_split.generic_relation_columns()
 RETURNS TABLE (relid pg_catalog.oid, type_column pg_catalog.name,
@@ -48,29 +51,50 @@ LANGUAGE sql STABLE ROWS 20
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
-	SELECT DISTINCT ON (c.conrelid, ta.attname)
-		   c.conrelid, ta.attname, ia.attname, c.confrelid
-	  FROM pg_catalog.pg_constraint c
-	  JOIN pg_catalog.pg_class ct
-		ON ct.oid OPERATOR(pg_catalog.=) c.confrelid
-	   AND ct.relname OPERATOR(pg_catalog.=) 'django_content_type'
-	  JOIN pg_catalog.pg_attribute ta
-		ON ta.attrelid OPERATOR(pg_catalog.=) c.conrelid
-	   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
-	  CROSS JOIN LATERAL (VALUES
-		(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
-		(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', '\1_object_id')),
-		(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', '\1_id'))) AS cand(prio, name)
-	  JOIN pg_catalog.pg_attribute ia
-		ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
-	   AND ia.attname OPERATOR(pg_catalog.=) cand.name
-	   AND ia.attname OPERATOR(pg_catalog.<>) ta.attname
-	   AND ia.attnum OPERATOR(pg_catalog.>) 0
-	   AND NOT ia.attisdropped
-	 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
-	   AND c.conparentid OPERATOR(pg_catalog.=) 0
-	   AND pg_catalog.cardinality(c.conkey) OPERATOR(pg_catalog.=) 1
-	 ORDER BY c.conrelid, ta.attname, cand.prio
+	WITH RECURSIVE declared AS (
+		SELECT DISTINCT ON (c.conrelid, ta.attname)
+			   c.conrelid AS rel, ta.attname AS typ, ia.attname AS idc, c.confrelid AS ctt
+		  FROM pg_catalog.pg_constraint c
+		  JOIN pg_catalog.pg_class ct
+			ON ct.oid OPERATOR(pg_catalog.=) c.confrelid
+		   AND ct.relname OPERATOR(pg_catalog.=) 'django_content_type'
+		  JOIN pg_catalog.pg_attribute ta
+			ON ta.attrelid OPERATOR(pg_catalog.=) c.conrelid
+		   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
+		  CROSS JOIN LATERAL (VALUES
+			(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
+			(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', '\1_object_id')),
+			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', '\1_id'))) AS cand(prio, name)
+		  JOIN pg_catalog.pg_attribute ia
+			ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
+		   AND ia.attname OPERATOR(pg_catalog.=) cand.name
+		   AND ia.attname OPERATOR(pg_catalog.<>) ta.attname
+		   AND ia.attnum OPERATOR(pg_catalog.>) 0
+		   AND NOT ia.attisdropped
+		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.conparentid OPERATOR(pg_catalog.=) 0
+		   AND pg_catalog.cardinality(c.conkey) OPERATOR(pg_catalog.=) 1
+		 ORDER BY c.conrelid, ta.attname, cand.prio
+	),
+	inherited AS (
+		SELECT i.inhrelid AS rel, d.typ, d.idc, d.ctt
+		  FROM declared d
+		  JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) d.rel
+		  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) i.inhrelid
+		 WHERE NOT k.relispartition
+		UNION
+		SELECT i.inhrelid, h.typ, h.idc, h.ctt
+		  FROM inherited h
+		  JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) h.rel
+		  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) i.inhrelid
+		 WHERE NOT k.relispartition
+	)
+	-- a child that declares the foreign key too is one pair (its own)
+	SELECT DISTINCT ON (p.rel, p.typ) p.rel, p.typ, p.idc, p.ctt
+	  FROM (SELECT d.*, 0 AS own FROM declared d
+			UNION ALL
+			SELECT h.*, 1 FROM inherited h) p
+	 ORDER BY p.rel, p.typ, p.own
 $$;
 
 COMMENT ON FUNCTION migration_split.generic_relation_columns() IS
