@@ -185,6 +185,35 @@ SET ROLE regress_ms_gr_reader;
 SELECT * FROM migration_split.generic_relations();
 RESET ROLE;
 
+-- tables the caller may SELECT in a schema it has no USAGE on cannot be
+-- read: skipped like other unreadable tables, not an error for the whole
+-- report (nor for the Django suggestions, which read django_content_type)
+CREATE SCHEMA hidden;
+CREATE TABLE hidden.django_content_type (id int PRIMARY KEY, app_label text, model text);
+CREATE TABLE hidden.crm_lead (id int PRIMARY KEY);
+CREATE TABLE hidden.crm_note (id int, content_type_id int REFERENCES hidden.django_content_type,
+	object_id int);
+INSERT INTO hidden.django_content_type VALUES (1, 'crm', 'lead');
+INSERT INTO hidden.crm_note VALUES (1, 1, 1);
+ANALYZE hidden.crm_note;
+GRANT SELECT ON ALL TABLES IN SCHEMA hidden TO regress_ms_gr_reader;
+SET ROLE regress_ms_gr_reader;
+SELECT count(*) AS hidden_pairs FROM migration_split.generic_relations()
+ WHERE from_table::text LIKE 'hidden.%';
+SELECT count(*) AS hidden_pairs FROM migration_split.generic_relations(estimate => true)
+ WHERE from_table::text LIKE 'hidden.%';
+SELECT count(*) AS crossings FROM migration_split.cross_domain_generic_relations;
+SELECT count(*) AS moves FROM migration_split.suggest_moves();
+SELECT rel, domain, reason FROM migration_split.suggest_domains() WHERE rel::text LIKE 'hidden.%';
+RESET ROLE;
+-- with USAGE they are read
+GRANT USAGE ON SCHEMA hidden TO regress_ms_gr_reader;
+SET ROLE regress_ms_gr_reader;
+SELECT * FROM migration_split.generic_relations() WHERE from_table::text LIKE 'hidden.%';
+SELECT rel, domain, reason FROM migration_split.suggest_domains() WHERE rel::text LIKE 'hidden.%';
+RESET ROLE;
+DROP SCHEMA hidden CASCADE;
+
 \c contrib_regression
 DROP DATABASE regress_ms_generic;
 DROP ROLE regress_ms_gr_owner, regress_ms_gr_reader;

@@ -101,8 +101,8 @@ COMMENT ON FUNCTION migration_split.generic_relation_columns() IS
 	'pairs of columns of Django generic relations (type column with a foreign key to django_content_type, id column named after it)';
 
 -- Whether the rows of a table may be read by the data-reading reports
--- (see "Reading user data" above): a plain table the caller may read,
--- without row-level security for the caller.
+-- (see "Reading user data" above): a plain table the caller may read (SELECT
+-- on it, USAGE on its schema), without row-level security for the caller.
 CREATE FUNCTION migration_split.readable_plain_table(rel pg_catalog.oid)
 RETURNS boolean
 LANGUAGE sql STABLE
@@ -111,7 +111,8 @@ AS $$
 	SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
 					WHERE c.oid OPERATOR(pg_catalog.=) rel
 					  AND c.relkind OPERATOR(pg_catalog.=) 'r'
-					  AND NOT c.relispartition)
+					  AND NOT c.relispartition
+					  AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE'))
 		   AND pg_catalog.has_table_privilege(rel, 'SELECT')
 		   AND NOT pg_catalog.row_security_active(rel)
 $$;
@@ -131,7 +132,8 @@ AS $$
 		OR (EXISTS (SELECT FROM pg_catalog.pg_class c
 					 WHERE c.oid OPERATOR(pg_catalog.=) rel
 					   AND c.relkind OPERATOR(pg_catalog.=) 'p'
-					   AND NOT c.relispartition)
+					   AND NOT c.relispartition
+					   AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE'))
 			AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(rel) t
 							  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid
 							 WHERE c.relkind NOT IN ('r', 'p'))
@@ -1324,6 +1326,7 @@ BEGIN
 	  FROM pg_catalog.pg_class c
 	 WHERE c.oid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid)
 	   AND (c.relkind NOT IN ('r', 'p')
+			OR NOT pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE')
 			OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')
 			OR pg_catalog.row_security_active(c.oid))
 	 LIMIT 1;

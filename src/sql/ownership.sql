@@ -889,6 +889,7 @@ BEGIN
 							  'pg_catalog.name'::pg_catalog.regtype)
 		 WHERE c.relname IN ('django_content_type', 'django_migrations')
 		   AND c.relkind IN ('r', 'p')
+		   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
 		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
 		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(c.oid) pt
 						   JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pt.relid
