@@ -332,6 +332,21 @@ DROP VIEW old_rows;
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
 
+-- listing orphans needs USAGE on the tables' schemas too: said as for a
+-- table the caller may not read
+CREATE SCHEMA lft_hidden;
+CREATE TABLE lft_hidden.client (id int PRIMARY KEY);
+CREATE TABLE lft_hidden.deal (id int PRIMARY KEY, client_id int REFERENCES lft_hidden.client);
+SELECT migration_split.assign_table('lft_hidden.client', 'customers'),
+	   migration_split.assign_table('lft_hidden.deal', 'orders');
+SELECT migration_split.loosen_foreign_key('lft_hidden.deal', 'deal_client_id_fkey', 'none');
+GRANT SELECT ON ALL TABLES IN SCHEMA lft_hidden TO regress_ms_lft_admin;
+SELECT 'lft_hidden.deal'::regclass::oid AS deal_oid \gset
+SET ROLE regress_ms_lft_admin;
+SELECT * FROM migration_split.loose_foreign_key_orphans(:deal_oid::oid::regclass, 'deal_client_id_fkey');
+RESET ROLE;
+DROP SCHEMA lft_hidden CASCADE;
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose_trojans;
 DROP ROLE regress_ms_lft_admin, regress_ms_lft_team;

@@ -1329,7 +1329,7 @@ BEGIN
 			OR NOT pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE')
 			OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')
 			OR pg_catalog.row_security_active(c.oid))
-	 LIMIT 1;
+	 ORDER BY c.oid LIMIT 1;
 	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION 'cannot read table "%" to list orphans', bad
 			USING ERRCODE = 'insufficient_privilege',
