@@ -1801,18 +1801,22 @@ DECLARE
 	q_calls	bigint[] := '{}';
 BEGIN
 	-- statements: for each table of a crossing statement, the one domain
-	-- all its other tables are in (when there is one)
+	-- all its other tables are in (when there is one).  The monitor names
+	-- tables schema-qualified and quoted: matched as text, not looked up
+	-- (to_regclass() fails in a schema the caller has no USAGE on).
 	IF migration_split.monitor_loaded() THEN
 		WITH rd AS MATERIALIZED (
 			SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
-				   r.domain
+				   r.domain, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
 			  FROM migration_split.report_relation_domains() r
+			  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		),
 		st AS (
 			SELECT q.queryid, q.userid, q.calls, rd.node, rd.domain
 			  FROM migration_split.cross_domain_queries q
 			 CROSS JOIN LATERAL pg_catalog.unnest(q.tables) AS t(name)
-			  JOIN rd ON rd.relid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name)::pg_catalog.oid
+			  JOIN rd ON rd.name OPERATOR(pg_catalog.=) t.name
 			 WHERE q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
 												   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
 		),
