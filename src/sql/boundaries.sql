@@ -942,7 +942,7 @@ BEGIN
 		END IF;
 	END IF;
 
-	-- Another session loosening the same key at once has passed the check
+	-- Another session loosening the same key concurrently has passed the check
 	-- above too: the INSERT waits for it, then finds its row (whatever the
 	-- isolation level: the snapshot may still show the constraint).
 	BEGIN
@@ -976,7 +976,7 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'foreign key "%" of table "%" is already loose', constraint_name, rel
 			USING ERRCODE = 'duplicate_object',
-				  DETAIL = 'Another session loosened it at the same time.',
+				  DETAIL = 'Another session loosened it concurrently.',
 				  HINT = 'See migration_split.loose_foreign_keys; migration_split.tighten_foreign_key() restores it.';
 	END;
 	EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', rel, constraint_name);
