@@ -102,7 +102,8 @@ COMMENT ON FUNCTION migration_split.generic_relation_columns() IS
 
 -- Whether the rows of a table may be read by the data-reading reports
 -- (see "Reading user data" above): a plain table the caller may read (SELECT
--- on it, USAGE on its schema), without row-level security for the caller.
+-- on it, USAGE on its schema; not another session's temporary table),
+-- without row-level security for the caller.
 CREATE FUNCTION migration_split.readable_plain_table(rel pg_catalog.oid)
 RETURNS boolean
 LANGUAGE sql STABLE
@@ -112,6 +113,8 @@ AS $$
 					WHERE c.oid OPERATOR(pg_catalog.=) rel
 					  AND c.relkind OPERATOR(pg_catalog.=) 'r'
 					  AND NOT c.relispartition
+					  AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+						   OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
 					  AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE'))
 		   AND pg_catalog.has_table_privilege(rel, 'SELECT')
 		   AND NOT pg_catalog.row_security_active(rel)
@@ -133,6 +136,8 @@ AS $$
 					 WHERE c.oid OPERATOR(pg_catalog.=) rel
 					   AND c.relkind OPERATOR(pg_catalog.=) 'p'
 					   AND NOT c.relispartition
+					   AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+							OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
 					   AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE'))
 			AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(rel) t
 							  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid

@@ -890,6 +890,8 @@ BEGIN
 		 WHERE c.relname IN ('django_content_type', 'django_migrations')
 		   AND c.relkind IN ('r', 'p')
 		   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+		   AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+				OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
 		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
 		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(c.oid) pt
 						   JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pt.relid
