@@ -411,10 +411,13 @@ GRANT EXECUTE ON FUNCTION migration_split.generic_relation_columns(),
  * superuser); membership in migration_split_admin alone is not enough,
  * the functions are SECURITY INVOKER like the rest of the extension.  The
  * row trigger on loose_foreign_key_definitions enforces the same rule on
- * direct writes.  Only the queue trigger function is SECURITY DEFINER: it
- * writes the queue, which no user may write directly, and runs no user
- * code (it reads the transition tables and turns key values into text with
- * their type's output function).
+ * direct writes.  Only trigger functions are SECURITY DEFINER: the queue
+ * trigger function writes the queue, which no user may write directly, and
+ * runs no user code (it reads the transition tables and turns key values
+ * into text with their type's output function); the row trigger that
+ * forgets or follows a key's queue under session_replication_role =
+ * replica runs after the row check; the event trigger function that
+ * forgets the keys of a dropped table has no owner to check.
  */
 
 -- One row per loosened foreign key: enough to put it back.  Columns are
