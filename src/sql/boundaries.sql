@@ -771,19 +771,26 @@ BEGIN
 		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
 							WHERE t.tgrelid OPERATOR(pg_catalog.=) m
 							  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
+		-- In REPEATABLE READ or SERIALIZABLE, the snapshot may show
+		-- neither the triggers nor the key that another session loosened
+		-- after it was taken: the triggers are created OR REPLACE, and
+		-- dropped only in READ COMMITTED (where each statement sees what
+		-- committed once the locks above were granted); unneeded triggers
+		-- queue nothing, and the next change in READ COMMITTED drops them.
 		IF wanted AND NOT present THEN
 			EXECUTE pg_catalog.format(
-				'CREATE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
+				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
 				 REFERENCING OLD TABLE AS old_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
 				m::pg_catalog.regclass);
 			EXECUTE pg_catalog.format(
-				'CREATE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
+				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
 				 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
 				m::pg_catalog.regclass);
-		ELSIF present AND NOT wanted THEN
-			EXECUTE pg_catalog.format('DROP TRIGGER migration_split_loose_fk_delete ON %s',
+		ELSIF present AND NOT wanted
+			  AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
+			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_delete ON %s',
 									  m::pg_catalog.regclass);
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s',
 									  m::pg_catalog.regclass);
