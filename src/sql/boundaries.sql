@@ -775,8 +775,8 @@ BEGIN
 		-- neither the triggers nor the key that another session loosened
 		-- after it was taken: the triggers are created OR REPLACE, and
 		-- dropped only in READ COMMITTED (where each statement sees what
-		-- committed once the locks above were granted); unneeded triggers
-		-- queue nothing, and the next change in READ COMMITTED drops them.
+		-- committed before the caller's DDL got its locks); unneeded triggers
+		-- queue nothing, and a later call in READ COMMITTED drops them.
 		IF wanted AND NOT present THEN
 			EXECUTE pg_catalog.format(
 				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
