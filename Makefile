@@ -104,7 +104,8 @@ ISOLATION = \
 	decoder_concurrent \
 	freeze_concurrent \
 	loose_foreign_keys_concurrent \
-	loose_foreign_keys_tighten
+	loose_foreign_keys_tighten \
+	generic_relations_temp
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split
 

@@ -92,6 +92,71 @@ ALTER TABLE customer DROP COLUMN id;
 SELECT count(*) AS loose_keys FROM migration_split.loose_foreign_keys;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'customer'::regclass AND NOT tgisinternal;
 
+-- 4. the same with session_replication_role = replica, which skips the
+-- event triggers and table triggers that are not ENABLE ALWAYS: a key
+-- column rename is refused, a drop of a key column or of either table
+-- forgets the key with its queue, tightening forgets the queue too, and
+-- the row check of the definitions still runs
+CREATE TABLE vendor (id int PRIMARY KEY, code int UNIQUE);
+CREATE TABLE supply (id int PRIMARY KEY, vendor_id int REFERENCES vendor,
+	vendor_code int REFERENCES vendor (code));
+CREATE TABLE shipment (id int PRIMARY KEY, vendor_id int REFERENCES vendor);
+SELECT migration_split.assign_table('vendor', 'customers'), migration_split.assign_table('supply', 'orders'),
+	   migration_split.assign_table('shipment', 'orders');
+SELECT migration_split.loosen_foreign_key('supply', 'supply_vendor_id_fkey', 'cascade'),
+	   migration_split.loosen_foreign_key('supply', 'supply_vendor_code_fkey', 'cascade'),
+	   migration_split.loosen_foreign_key('shipment', 'shipment_vendor_id_fkey', 'none');
+INSERT INTO vendor VALUES (1, 10);
+DELETE FROM vendor;
+SET session_replication_role = replica;
+ALTER TABLE supply RENAME COLUMN vendor_id TO supplier_id;
+ALTER TABLE vendor RENAME COLUMN code TO vendor_no;
+SELECT migration_split.tighten_foreign_key('supply', 'supply_vendor_id_fkey');
+RESET session_replication_role;
+SELECT constraint_name, pending FROM migration_split.loose_foreign_keys;
+SELECT count(*) AS queued FROM migration_split.loose_foreign_key_queue;
+SET session_replication_role = replica;
+ALTER TABLE supply DROP COLUMN vendor_code;
+RESET session_replication_role;
+SELECT constraint_name, pending FROM migration_split.loose_foreign_keys;
+SELECT count(*) AS queued FROM migration_split.loose_foreign_key_queue;
+SELECT migration_split.loosen_foreign_key('supply', 'supply_vendor_id_fkey', 'cascade');
+INSERT INTO vendor VALUES (2, 20);
+DELETE FROM vendor;
+SET session_replication_role = replica;
+UPDATE migration_split.loose_foreign_key_definitions SET constraint_name = 'supply_vendor_fkey'
+ WHERE constraint_name = 'supply_vendor_id_fkey';
+RESET session_replication_role;
+SELECT constraint_name, pending FROM migration_split.loose_foreign_keys;
+SET session_replication_role = replica;
+DROP TABLE supply;
+RESET session_replication_role;
+SELECT constraint_name, pending FROM migration_split.loose_foreign_keys;
+SELECT count(*) AS queued FROM migration_split.loose_foreign_key_queue;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'vendor'::regclass AND NOT tgisinternal;
+SET session_replication_role = replica;
+DROP TABLE vendor CASCADE;
+RESET session_replication_role;
+SELECT count(*) AS loose_keys FROM migration_split.loose_foreign_keys;
+-- a role that may set session_replication_role still may not write the
+-- definition of a key between another role's tables
+GRANT SET ON PARAMETER session_replication_role TO regress_ms_lfd_other;
+SET ROLE regress_ms_lfd_team;
+CREATE TABLE team_parent (id int PRIMARY KEY);
+CREATE TABLE team_child (id int PRIMARY KEY, parent_id int);
+RESET ROLE;
+SET ROLE regress_ms_lfd_other;
+SET session_replication_role = replica;
+INSERT INTO migration_split.loose_foreign_key_definitions
+	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
+	 on_delete, definition, options)
+	VALUES ('team_child', 'forged', 'team_parent', '{parent_id}', '{id}', '{"=(integer,integer)"}',
+			'{"=(integer,integer)"}', 'cascade', '', ' ON UPDATE NO ACTION ON DELETE NO ACTION');
+RESET session_replication_role;
+RESET ROLE;
+SELECT count(*) AS loose_keys FROM migration_split.loose_foreign_keys;
+REVOKE SET ON PARAMETER session_replication_role FROM regress_ms_lfd_other;
+
 \c contrib_regression
 DROP DATABASE regress_ms_loose_ddl;
 DROP ROLE regress_ms_lfd_team, regress_ms_lfd_other;

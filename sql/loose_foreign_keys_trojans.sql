@@ -198,7 +198,8 @@ SELECT * FROM migration_split.loose_foreign_key_orphans('visit', 'visit_region_c
 -- 6. the definition of a loose key written by hand (its owner may: it
 -- owns both tables) cannot carry SQL for whoever tightens it: the options
 -- are checked when written and again when tightened (a row that got in
--- without the check, here with triggers off)
+-- without the check, here with the check disabled: it is ENABLE ALWAYS,
+-- session_replication_role = replica does not skip it)
 SET ROLE regress_ms_lft_team;
 CREATE TABLE team_a (id int PRIMARY KEY);
 CREATE TABLE team_b (id int PRIMARY KEY, a_id int);
@@ -214,13 +215,13 @@ INSERT INTO migration_split.loose_foreign_key_definitions
 			'{"=(integer,integer)"}', 'none', '', ' ON UPDATE NO ACTION ON DELETE SET NULL ("a_id"", x", a_id) DEFERRABLE');
 DELETE FROM migration_split.loose_foreign_key_definitions WHERE rel = 'team_b'::regclass;
 RESET ROLE;
-SET session_replication_role = replica;
+ALTER TABLE migration_split.loose_foreign_key_definitions DISABLE TRIGGER loose_foreign_key_check;
 INSERT INTO migration_split.loose_foreign_key_definitions
 	(rel, constraint_name, referenced, from_columns, to_columns, pf_operators, pp_operators,
 	 on_delete, definition, options)
 	VALUES ('team_b', 'team_b_a_id_fkey', 'team_a', '{a_id}', '{id}', '{"=(integer,integer)"}',
 			'{"=(integer,integer)"}', 'none', '', ' MATCH FULL; ALTER ROLE regress_ms_lft_team SUPERUSER');
-RESET session_replication_role;
+ALTER TABLE migration_split.loose_foreign_key_definitions ENABLE ALWAYS TRIGGER loose_foreign_key_check;
 SELECT migration_split.tighten_foreign_key('team_b', 'team_b_a_id_fkey');
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
 
@@ -330,6 +331,21 @@ DROP TRIGGER other_transition_table ON team_c;
 DROP VIEW old_rows;
 RESET ROLE;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_ms_lft_team';
+
+-- listing orphans needs USAGE on the tables' schemas too: said as for a
+-- table the caller may not read
+CREATE SCHEMA lft_hidden;
+CREATE TABLE lft_hidden.client (id int PRIMARY KEY);
+CREATE TABLE lft_hidden.deal (id int PRIMARY KEY, client_id int REFERENCES lft_hidden.client);
+SELECT migration_split.assign_table('lft_hidden.client', 'customers'),
+	   migration_split.assign_table('lft_hidden.deal', 'orders');
+SELECT migration_split.loosen_foreign_key('lft_hidden.deal', 'deal_client_id_fkey', 'none');
+GRANT SELECT ON ALL TABLES IN SCHEMA lft_hidden TO regress_ms_lft_admin;
+SELECT 'lft_hidden.deal'::regclass::oid AS deal_oid \gset
+SET ROLE regress_ms_lft_admin;
+SELECT * FROM migration_split.loose_foreign_key_orphans(:deal_oid::oid::regclass, 'deal_client_id_fkey');
+RESET ROLE;
+DROP SCHEMA lft_hidden CASCADE;
 
 \c contrib_regression
 DROP DATABASE regress_ms_loose_trojans;

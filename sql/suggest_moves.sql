@@ -48,5 +48,22 @@ SELECT * FROM migration_split.suggest_moves() WHERE rel = 'billing_refund'::regc
 SELECT migration_split.assign_table('order_discount', 'orders');
 SELECT rel, from_domain, to_domain FROM migration_split.suggest_moves();
 
+-- a reader of the monitor's statements without USAGE on the schema of a
+-- table they name: the statement still counts (names are matched, not
+-- looked up), no permission error
+CREATE SCHEMA hidden_billing;
+CREATE TABLE hidden_billing.credit (id int PRIMARY KEY);
+SELECT migration_split.assign_table('hidden_billing.credit', 'billing');
+SELECT count(*) FROM hidden_billing.credit c JOIN orders_order o ON o.id = c.id;
+CREATE ROLE regress_ms_moves_reader IN ROLE migration_split_admin, pg_read_all_stats;
+SELECT 'hidden_billing.credit'::regclass::oid AS credit_oid \gset
+SET ROLE regress_ms_moves_reader;
+SELECT rel, from_domain, to_domain, detail FROM migration_split.suggest_moves()
+ WHERE rel::oid = :credit_oid;
+RESET ROLE;
+SELECT rel, from_domain, to_domain, detail FROM migration_split.suggest_moves()
+ WHERE rel = 'hidden_billing.credit'::regclass;
+DROP ROLE regress_ms_moves_reader;
+
 \c contrib_regression
 DROP DATABASE regress_ms_moves;

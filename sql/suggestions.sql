@@ -84,6 +84,27 @@ SELECT rel, domain, reason FROM migration_split.suggest_domains()
  WHERE rel::text IN ('legacy_customer', 'orders_order', 'lonely') ORDER BY rel::text;
 SELECT migration_split.apply_suggestions() AS nothing_left;
 
+-- app labels that are not valid domain names (Django takes any Python
+-- identifier: upper case, non-ASCII letters) are suggested as valid
+-- domain names, by every rule that names the app, so that applying them
+-- works
+INSERT INTO django_content_type (app_label, model) VALUES
+	('MyApp', 'thing'), ('MyApp', 'gadget'), ('café', 'menu');
+INSERT INTO django_migrations (app, name) VALUES ('Legacy2', '0001_initial');
+CREATE TABLE "MyApp_thing" (id int PRIMARY KEY);
+CREATE TABLE "MyApp_thing_tags" (id int);
+CREATE TABLE old_gadget (id int);
+CREATE TABLE "café_menu" (id int);
+CREATE TABLE "Legacy2_report" (id int);
+SELECT rel, domain, reason FROM migration_split.suggest_domains()
+ WHERE domain IS DISTINCT FROM 'contenttypes' AND reason <> 'already assigned to this domain'
+ ORDER BY rel::text;
+SELECT migration_split.apply_suggestions();
+SELECT rel, domain FROM migration_split.table_owners
+ WHERE rel::text IN ('"MyApp_thing"', '"MyApp_thing_tags"', 'old_gadget', '"café_menu"', '"Legacy2_report"')
+ ORDER BY rel::text;
+DROP TABLE "MyApp_thing", "MyApp_thing_tags", old_gadget, "café_menu", "Legacy2_report";
+
 -- clean up
 DROP TABLE django_admin_log, auth_user_groups, authtoken_token, shipment_event, shipment,
 	tiebreak, rewards_badge, orders_orderitem, orders_order_coupons, orders_order, auth_user, auth_group,

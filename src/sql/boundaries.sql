@@ -39,7 +39,10 @@
 --   <name>_content_type_id        <name>_object_id
 --   <name>_type_id                <name>_id
 -- (Django's column names for the fields content_type/object_id,
--- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  Read
+-- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  The
+-- inheritance children of such a table (not partitions, whose foreign
+-- keys are clones), at every level, inherit its columns but not its
+-- foreign key: each is a pair too, with its parent's content types.  Read
 -- from the catalog only.
 CREATE FUNCTION migration_split.generic_relation_columns()
 RETURNS TABLE (relid pg_catalog.oid, type_column pg_catalog.name,
@@ -48,36 +51,58 @@ LANGUAGE sql STABLE ROWS 20
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
-	SELECT DISTINCT ON (c.conrelid, ta.attname)
-		   c.conrelid, ta.attname, ia.attname, c.confrelid
-	  FROM pg_catalog.pg_constraint c
-	  JOIN pg_catalog.pg_class ct
-		ON ct.oid OPERATOR(pg_catalog.=) c.confrelid
-	   AND ct.relname OPERATOR(pg_catalog.=) 'django_content_type'
-	  JOIN pg_catalog.pg_attribute ta
-		ON ta.attrelid OPERATOR(pg_catalog.=) c.conrelid
-	   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
-	  CROSS JOIN LATERAL (VALUES
-		(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
-		(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', '\1_object_id')),
-		(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', '\1_id'))) AS cand(prio, name)
-	  JOIN pg_catalog.pg_attribute ia
-		ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
-	   AND ia.attname OPERATOR(pg_catalog.=) cand.name
-	   AND ia.attname OPERATOR(pg_catalog.<>) ta.attname
-	   AND ia.attnum OPERATOR(pg_catalog.>) 0
-	   AND NOT ia.attisdropped
-	 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
-	   AND c.conparentid OPERATOR(pg_catalog.=) 0
-	   AND pg_catalog.cardinality(c.conkey) OPERATOR(pg_catalog.=) 1
-	 ORDER BY c.conrelid, ta.attname, cand.prio
+	WITH RECURSIVE declared AS (
+		SELECT DISTINCT ON (c.conrelid, ta.attname)
+			   c.conrelid AS rel, ta.attname AS typ, ia.attname AS idc, c.confrelid AS ctt
+		  FROM pg_catalog.pg_constraint c
+		  JOIN pg_catalog.pg_class ct
+			ON ct.oid OPERATOR(pg_catalog.=) c.confrelid
+		   AND ct.relname OPERATOR(pg_catalog.=) 'django_content_type'
+		  JOIN pg_catalog.pg_attribute ta
+			ON ta.attrelid OPERATOR(pg_catalog.=) c.conrelid
+		   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
+		  CROSS JOIN LATERAL (VALUES
+			(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
+			(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', '\1_object_id')),
+			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', '\1_id'))) AS cand(prio, name)
+		  JOIN pg_catalog.pg_attribute ia
+			ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
+		   AND ia.attname OPERATOR(pg_catalog.=) cand.name
+		   AND ia.attname OPERATOR(pg_catalog.<>) ta.attname
+		   AND ia.attnum OPERATOR(pg_catalog.>) 0
+		   AND NOT ia.attisdropped
+		 WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+		   AND c.conparentid OPERATOR(pg_catalog.=) 0
+		   AND pg_catalog.cardinality(c.conkey) OPERATOR(pg_catalog.=) 1
+		 ORDER BY c.conrelid, ta.attname, cand.prio
+	),
+	inherited AS (
+		SELECT i.inhrelid AS rel, d.typ, d.idc, d.ctt
+		  FROM declared d
+		  JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) d.rel
+		  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) i.inhrelid
+		 WHERE NOT k.relispartition
+		UNION
+		SELECT i.inhrelid, h.typ, h.idc, h.ctt
+		  FROM inherited h
+		  JOIN pg_catalog.pg_inherits i ON i.inhparent OPERATOR(pg_catalog.=) h.rel
+		  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) i.inhrelid
+		 WHERE NOT k.relispartition
+	)
+	-- a child that declares the foreign key too is one pair (its own)
+	SELECT DISTINCT ON (p.rel, p.typ) p.rel, p.typ, p.idc, p.ctt
+	  FROM (SELECT d.*, 0 AS own FROM declared d
+			UNION ALL
+			SELECT h.*, 1 FROM inherited h) p
+	 ORDER BY p.rel, p.typ, p.own
 $$;
 
 COMMENT ON FUNCTION migration_split.generic_relation_columns() IS
 	'pairs of columns of Django generic relations (type column with a foreign key to django_content_type, id column named after it)';
 
 -- Whether the rows of a table may be read by the data-reading reports
--- (see "Reading user data" above): a plain table the caller may read,
+-- (see "Reading user data" above): a plain table the caller may read (SELECT
+-- on it, USAGE on its schema; not another session's temporary table),
 -- without row-level security for the caller.
 CREATE FUNCTION migration_split.readable_plain_table(rel pg_catalog.oid)
 RETURNS boolean
@@ -87,7 +112,10 @@ AS $$
 	SELECT EXISTS (SELECT FROM pg_catalog.pg_class c
 					WHERE c.oid OPERATOR(pg_catalog.=) rel
 					  AND c.relkind OPERATOR(pg_catalog.=) 'r'
-					  AND NOT c.relispartition)
+					  AND NOT c.relispartition
+					  AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+						   OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
+					  AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE'))
 		   AND pg_catalog.has_table_privilege(rel, 'SELECT')
 		   AND NOT pg_catalog.row_security_active(rel)
 $$;
@@ -107,7 +135,10 @@ AS $$
 		OR (EXISTS (SELECT FROM pg_catalog.pg_class c
 					 WHERE c.oid OPERATOR(pg_catalog.=) rel
 					   AND c.relkind OPERATOR(pg_catalog.=) 'p'
-					   AND NOT c.relispartition)
+					   AND NOT c.relispartition
+					   AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+							OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
+					   AND pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE'))
 			AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(rel) t
 							  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.relid
 							 WHERE c.relkind NOT IN ('r', 'p'))
@@ -380,10 +411,13 @@ GRANT EXECUTE ON FUNCTION migration_split.generic_relation_columns(),
  * superuser); membership in migration_split_admin alone is not enough,
  * the functions are SECURITY INVOKER like the rest of the extension.  The
  * row trigger on loose_foreign_key_definitions enforces the same rule on
- * direct writes.  Only the queue trigger function is SECURITY DEFINER: it
- * writes the queue, which no user may write directly, and runs no user
- * code (it reads the transition tables and turns key values into text with
- * their type's output function).
+ * direct writes.  Only trigger functions are SECURITY DEFINER: the queue
+ * trigger function writes the queue, which no user may write directly, and
+ * runs no user code (it reads the transition tables and turns key values
+ * into text with their type's output function); the row trigger that
+ * forgets or follows a key's queue under session_replication_role =
+ * replica runs after the row check; the event trigger function that
+ * forgets the keys of a dropped table has no owner to check.
  */
 
 -- One row per loosened foreign key: enough to put it back.  Columns are
@@ -554,6 +588,47 @@ CREATE TRIGGER loose_foreign_key_check
 	BEFORE INSERT OR UPDATE OR DELETE ON migration_split.loose_foreign_key_definitions
 	FOR EACH ROW EXECUTE FUNCTION migration_split.check_loose_foreign_key_change();
 
+-- The row check also with session_replication_role = replica, which a
+-- role may be allowed to set (GRANT SET ON PARAMETER) and under which
+-- ordinary triggers do not fire.
+ALTER TABLE migration_split.loose_foreign_key_definitions ENABLE ALWAYS TRIGGER loose_foreign_key_check;
+
+-- With session_replication_role = replica, do what the queue's foreign key
+-- does otherwise (its action triggers do not fire then): forget the queue
+-- of a forgotten key, follow a renamed one.  After the row check, which
+-- allowed the change; SECURITY DEFINER, as no user may write the queue.
+CREATE FUNCTION migration_split.loose_foreign_key_queue_follow()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF pg_catalog.current_setting('session_replication_role') OPERATOR(pg_catalog.<>) 'replica' THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+		DELETE FROM migration_split.loose_foreign_key_queue q
+		 WHERE q.rel OPERATOR(pg_catalog.=) OLD.rel
+		   AND q.constraint_name OPERATOR(pg_catalog.=) OLD.constraint_name;
+	ELSIF NEW.rel OPERATOR(pg_catalog.<>) OLD.rel
+		  OR NEW.constraint_name OPERATOR(pg_catalog.<>) OLD.constraint_name THEN
+		UPDATE migration_split.loose_foreign_key_queue q
+		   SET rel = NEW.rel, constraint_name = NEW.constraint_name
+		 WHERE q.rel OPERATOR(pg_catalog.=) OLD.rel
+		   AND q.constraint_name OPERATOR(pg_catalog.=) OLD.constraint_name;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION migration_split.loose_foreign_key_queue_follow() FROM PUBLIC;
+
+CREATE TRIGGER loose_foreign_key_queue_follow
+	AFTER UPDATE OR DELETE ON migration_split.loose_foreign_key_definitions
+	FOR EACH ROW EXECUTE FUNCTION migration_split.loose_foreign_key_queue_follow();
+ALTER TABLE migration_split.loose_foreign_key_definitions ENABLE ALWAYS TRIGGER loose_foreign_key_queue_follow;
+
 -- Statement trigger function on a referenced table: queue the keys that
 -- disappeared (deleted, or changed by an UPDATE) for every loosened key
 -- with an action.  Transition tables old_rows (and new_rows for UPDATE).
@@ -696,19 +771,26 @@ BEGIN
 		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
 							WHERE t.tgrelid OPERATOR(pg_catalog.=) m
 							  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
+		-- In REPEATABLE READ or SERIALIZABLE, the snapshot may show
+		-- neither the triggers nor the key that another session loosened
+		-- after it was taken: the triggers are created OR REPLACE, and
+		-- dropped only in READ COMMITTED (where each statement sees what
+		-- committed before the caller's DDL got its locks); unneeded triggers
+		-- queue nothing, and a later call in READ COMMITTED drops them.
 		IF wanted AND NOT present THEN
 			EXECUTE pg_catalog.format(
-				'CREATE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
+				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
 				 REFERENCING OLD TABLE AS old_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
 				m::pg_catalog.regclass);
 			EXECUTE pg_catalog.format(
-				'CREATE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
+				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
 				 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
 				m::pg_catalog.regclass);
-		ELSIF present AND NOT wanted THEN
-			EXECUTE pg_catalog.format('DROP TRIGGER migration_split_loose_fk_delete ON %s',
+		ELSIF present AND NOT wanted
+			  AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
+			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_delete ON %s',
 									  m::pg_catalog.regclass);
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s',
 									  m::pg_catalog.regclass);
@@ -790,6 +872,10 @@ CREATE EVENT TRIGGER migration_split_loose_foreign_key_partitions ON ddl_command
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
 	EXECUTE FUNCTION migration_split.sync_loose_foreign_key_partitions();
 
+-- Also with session_replication_role = replica: a rename made then would
+-- leave a definition naming a column that is gone.
+ALTER EVENT TRIGGER migration_split_loose_foreign_key_partitions ENABLE ALWAYS;
+
 -- Drop a cross-domain foreign key and clean up after deletes of the
 -- referenced rows asynchronously instead: on_delete 'cascade' deletes the
 -- referencing rows, 'set null' sets the key columns to NULL, 'none' only
@@ -806,6 +892,7 @@ DECLARE
 	from_dom	text;
 	to_dom		text;
 	notnull_col	name;
+	violated	text;
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
@@ -870,29 +957,43 @@ BEGIN
 		END IF;
 	END IF;
 
-	INSERT INTO migration_split.loose_foreign_key_definitions
-		(rel, constraint_name, referenced, from_columns, to_columns,
-		 pf_operators, pp_operators, on_delete, definition, options)
-	VALUES (rel, constraint_name, con.confrelid,
-			migration_split.column_names(rel, con.conkey)::name[],
-			migration_split.column_names(con.confrelid, con.confkey)::name[],
-			con.conpfeqop::regoperator[], con.conppeqop::regoperator[], action,
-			pg_catalog.pg_get_constraintdef(con.oid),
-			CASE con.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END
-			OPERATOR(pg_catalog.||) ' ON UPDATE ' OPERATOR(pg_catalog.||)
-			CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
-				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
-			OPERATOR(pg_catalog.||) ' ON DELETE ' OPERATOR(pg_catalog.||)
-			CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
-				 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
-			OPERATOR(pg_catalog.||)
-			COALESCE(' (' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ')
-							  FROM pg_catalog.unnest(migration_split.column_names(rel, con.confdelsetcols)) n)
-					 OPERATOR(pg_catalog.||) ')', '')
-			OPERATOR(pg_catalog.||)
-			CASE WHEN NOT con.condeferrable THEN ''
-				 WHEN con.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
-				 ELSE ' DEFERRABLE' END);
+	-- Another session loosening the same key concurrently has passed the check
+	-- above too: the INSERT waits for it, then finds its row (whatever the
+	-- isolation level: the snapshot may still show the constraint).
+	BEGIN
+		INSERT INTO migration_split.loose_foreign_key_definitions
+			(rel, constraint_name, referenced, from_columns, to_columns,
+			 pf_operators, pp_operators, on_delete, definition, options)
+		VALUES (rel, constraint_name, con.confrelid,
+				migration_split.column_names(rel, con.conkey)::name[],
+				migration_split.column_names(con.confrelid, con.confkey)::name[],
+				con.conpfeqop::regoperator[], con.conppeqop::regoperator[], action,
+				pg_catalog.pg_get_constraintdef(con.oid),
+				CASE con.confmatchtype WHEN 'f' THEN ' MATCH FULL' ELSE '' END
+				OPERATOR(pg_catalog.||) ' ON UPDATE ' OPERATOR(pg_catalog.||)
+				CASE con.confupdtype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+					 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+				OPERATOR(pg_catalog.||) ' ON DELETE ' OPERATOR(pg_catalog.||)
+				CASE con.confdeltype WHEN 'r' THEN 'RESTRICT' WHEN 'c' THEN 'CASCADE'
+					 WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' ELSE 'NO ACTION' END
+				OPERATOR(pg_catalog.||)
+				COALESCE(' (' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(n), ', ')
+								  FROM pg_catalog.unnest(migration_split.column_names(rel, con.confdelsetcols)) n)
+						 OPERATOR(pg_catalog.||) ')', '')
+				OPERATOR(pg_catalog.||)
+				CASE WHEN NOT con.condeferrable THEN ''
+					 WHEN con.condeferred THEN ' DEFERRABLE INITIALLY DEFERRED'
+					 ELSE ' DEFERRABLE' END);
+	EXCEPTION WHEN unique_violation THEN
+		GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
+		IF violated IS DISTINCT FROM 'loose_foreign_key_definitions_pkey' THEN
+			RAISE;
+		END IF;
+		RAISE EXCEPTION 'foreign key "%" of table "%" is already loose', constraint_name, rel
+			USING ERRCODE = 'duplicate_object',
+				  DETAIL = 'Another session loosened it concurrently.',
+				  HINT = 'See migration_split.loose_foreign_keys; migration_split.tighten_foreign_key() restores it.';
+	END;
 	EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', rel, constraint_name);
 	PERFORM migration_split.sync_loose_foreign_key_triggers(con.confrelid);
 END
@@ -1240,9 +1341,10 @@ BEGIN
 	  FROM pg_catalog.pg_class c
 	 WHERE c.oid IN (l.rel::pg_catalog.oid, l.referenced::pg_catalog.oid)
 	   AND (c.relkind NOT IN ('r', 'p')
+			OR NOT pg_catalog.has_schema_privilege(c.relnamespace, 'USAGE')
 			OR NOT pg_catalog.has_table_privilege(c.oid, 'SELECT')
 			OR pg_catalog.row_security_active(c.oid))
-	 LIMIT 1;
+	 ORDER BY c.oid LIMIT 1;
 	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION 'cannot read table "%" to list orphans', bad
 			USING ERRCODE = 'insufficient_privilege',
@@ -1399,6 +1501,10 @@ REVOKE ALL ON FUNCTION migration_split.forget_dropped_loose_foreign_keys() FROM 
 
 CREATE EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ON sql_drop
 	EXECUTE FUNCTION migration_split.forget_dropped_loose_foreign_keys();
+
+-- Also with session_replication_role = replica: a drop made then would
+-- leave a definition of a table or column that is gone.
+ALTER EVENT TRIGGER migration_split_forget_dropped_loose_foreign_keys ENABLE ALWAYS;
 
 --------------------------------------------------------------------------
 -- Extraction plan
@@ -1585,9 +1691,13 @@ BEGIN
 	UNION ALL
 	SELECT 4, pg_catalog.row_number() OVER (ORDER BY l.from_table::text COLLATE "C", l.constraint_name)::int,
 		   'loose foreign key', pg_catalog.format('%s.%I', l.from_table, l.constraint_name),
-		   CASE WHEN l.pending OPERATOR(pg_catalog.>) 0 THEN 'run migration_split.process_loose_foreign_keys() until the queue is empty'
+		   CASE WHEN l.failing OPERATOR(pg_catalog.>) 0
+				THEN 'remove the cause of the failing clean-ups (last_error in migration_split.loose_foreign_key_queue), then run migration_split.process_loose_foreign_keys() until the queue is empty'
+				WHEN l.pending OPERATOR(pg_catalog.>) 0 THEN 'run migration_split.process_loose_foreign_keys() until the queue is empty'
 				ELSE 'keep migration_split.process_loose_foreign_keys() scheduled' END,
-		   pg_catalog.format('on delete %s; %s pending%s', l.on_delete, l.pending,
+		   pg_catalog.format('on delete %s; %s pending%s%s', l.on_delete, l.pending,
+							 CASE WHEN l.failing OPERATOR(pg_catalog.>) 0
+								  THEN pg_catalog.format(', %s failing', l.failing) ELSE '' END,
 							 COALESCE(', oldest ' OPERATOR(pg_catalog.||) l.oldest_pending::text, ''))
 	  FROM migration_split.loose_foreign_keys l
 	 WHERE l.from_domain IS NOT DISTINCT FROM dom OR l.to_domain IS NOT DISTINCT FROM dom
@@ -1706,18 +1816,22 @@ DECLARE
 	q_calls	bigint[] := '{}';
 BEGIN
 	-- statements: for each table of a crossing statement, the one domain
-	-- all its other tables are in (when there is one)
+	-- all its other tables are in (when there is one).  The monitor names
+	-- tables schema-qualified and quoted: matched as text, not looked up
+	-- (to_regclass() fails in a schema the caller has no USAGE on).
 	IF migration_split.monitor_loaded() THEN
 		WITH rd AS MATERIALIZED (
 			SELECT r.relid, CASE WHEN r.via OPERATOR(pg_catalog.=) 'tag' THEN r.relid ELSE r.root END AS node,
-				   r.domain
+				   r.domain, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
 			  FROM migration_split.report_relation_domains() r
+			  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
+			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		),
 		st AS (
 			SELECT q.queryid, q.userid, q.calls, rd.node, rd.domain
 			  FROM migration_split.cross_domain_queries q
 			 CROSS JOIN LATERAL pg_catalog.unnest(q.tables) AS t(name)
-			  JOIN rd ON rd.relid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name)::pg_catalog.oid
+			  JOIN rd ON rd.name OPERATOR(pg_catalog.=) t.name
 			 WHERE q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
 												   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
 		),

@@ -889,6 +889,9 @@ BEGIN
 							  'pg_catalog.name'::pg_catalog.regtype)
 		 WHERE c.relname IN ('django_content_type', 'django_migrations')
 		   AND c.relkind IN ('r', 'p')
+		   AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+		   AND (c.relpersistence OPERATOR(pg_catalog.<>) 't'
+				OR c.relnamespace OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema())
 		   AND pg_catalog.has_table_privilege(c.oid, 'SELECT')
 		   AND NOT EXISTS (SELECT FROM pg_catalog.pg_partition_tree(c.oid) pt
 						   JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pt.relid
@@ -968,26 +971,26 @@ BEGIN
 			   pg_catalog.format('Django''s own table (%s)', dt.what), 1, 0
 		  FROM cand JOIN django_tables dt ON dt.name OPERATOR(pg_catalog.=) cand.name
 		UNION ALL
-		SELECT cand.oid, ct.app,
+		SELECT cand.oid, migration_split.domain_name_from(ct.app),
 			   pg_catalog.format('table of Django model %s.%s (django_content_type)', ct.app, ct.model),
 			   2, 0
 		  FROM cand JOIN ct ON ct.nsp OPERATOR(pg_catalog.=) cand.nsp
 		   AND cand.name OPERATOR(pg_catalog.=) (ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model)
 		UNION ALL
-		SELECT cand.oid, ct.app,
+		SELECT cand.oid, migration_split.domain_name_from(ct.app),
 			   pg_catalog.format('many-to-many table of Django model %s.%s', ct.app, ct.model),
 			   3, pg_catalog.length(ct.app) OPERATOR(pg_catalog.+) pg_catalog.length(ct.model)
 		  FROM cand JOIN ct ON ct.nsp OPERATOR(pg_catalog.=) cand.nsp
 		   AND pg_catalog.starts_with(cand.name,
 				ct.app OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) ct.model OPERATOR(pg_catalog.||) '_')
 		UNION ALL
-		SELECT cand.oid, apps.app,
+		SELECT cand.oid, migration_split.domain_name_from(apps.app),
 			   pg_catalog.format('name starts with Django app label "%s"', apps.app),
 			   4, pg_catalog.length(apps.app)
 		  FROM cand JOIN apps ON apps.nsp OPERATOR(pg_catalog.=) cand.nsp
 		   AND pg_catalog.starts_with(cand.name, apps.app OPERATOR(pg_catalog.||) '_')
 		UNION ALL
-		SELECT m.oid, m.app,
+		SELECT m.oid, migration_split.domain_name_from(m.app),
 			   pg_catalog.format('Meta.db_table ending in the name of Django model %s.%s', m.app, m.model),
 			   5, 0
 		  FROM (SELECT cand.oid, ct.app, ct.model,
