@@ -769,7 +769,12 @@ apply_relation(ApplyWorker *w, Message *m)
 			r->nsent++;
 	}
 	PQclear(res);
-	if (r->nkey == 1 && r->replident != 'f')
+	/*
+	 * Runs of deletes send their keys as one array of the key's type: not
+	 * for a key that is an array itself ("integer[][]" is "integer[]", whose
+	 * elements are no arrays).
+	 */
+	if (r->nkey == 1 && r->replident != 'f' && r->arraytype[r->keypos[0]] != 0)
 		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
 	if (w->id == 0)
 		return relation_conflict_scope(w, r, m);
@@ -851,7 +856,20 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 	return APPLY_OK;
 }
 
-/* WHERE clause matching the key parameters starting at $first */
+/*
+ * WHERE clause matching the key parameters starting at $first.
+ *
+ * Under replica identity full the old row is every column, and the target
+ * row must be one whose every value is the one the source had, not merely
+ * equal to it by the type's equality: numeric 1.0 equals 1.00, float 0
+ * equals -0, citext 'Bob' equals 'bob', and types such as json, xml and
+ * point have no equality operator at all.  So the row's text, as the
+ * columns' output functions write it (record_out, through the cast of the
+ * row to text; no column is cast to text on its own, which for bpchar or
+ * inet is not its output), is compared with the text of the values the
+ * source sent, byte for byte.  Both sides write values with the same pinned
+ * settings (conn.c), so the same value has the same text.
+ */
 static void
 append_where(ApplyWorker *w, PQExpBuffer buf, ApplyRel *r, int first)
 {
@@ -860,11 +878,13 @@ append_where(ApplyWorker *w, PQExpBuffer buf, ApplyRel *r, int first)
 	if (r->replident == 'f')
 	{
 		/* no unique key: change one of the identical rows */
-		appendPQExpBuffer(buf, " WHERE ctid = (SELECT ctid FROM %s WHERE ", r->qname);
+		appendPQExpBuffer(buf, " WHERE ctid OPERATOR(pg_catalog.=) (SELECT ctid FROM %s WHERE ROW(", r->qname);
 		for (k = 0; k < r->nkey; k++)
-			appendPQExpBuffer(buf, "%s%s IS NOT DISTINCT FROM $%d", k ? " AND " : "",
-							  r->qcols[r->keypos[k]], first + k);
-		appendPQExpBufferStr(buf, " LIMIT 1)");
+			appendPQExpBuffer(buf, "%s%s", k ? ", " : "", r->qcols[r->keypos[k]]);
+		appendPQExpBufferStr(buf, ")::pg_catalog.text COLLATE pg_catalog.\"C\" OPERATOR(pg_catalog.=) ROW(");
+		for (k = 0; k < r->nkey; k++)
+			appendPQExpBuffer(buf, "%s$%d::pg_catalog.text", k ? ", " : "", first + k);
+		appendPQExpBufferStr(buf, ")::pg_catalog.text LIMIT 1)");
 		return;
 	}
 	appendPQExpBufferStr(buf, " WHERE ");
