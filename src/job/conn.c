@@ -10,7 +10,7 @@
  *
  * Every connection pins the settings that decide what text means (date,
  * interval and float output, bytea output, encoding, time zone, XML option,
- * string literal syntax) and the ones that could make a statement fail or
+ * string literal syntax, whether an unquoted NULL in an array is a null) and the ones that could make a statement fail or
  * silently differ (timeouts, row security), in the startup packet: settings
  * given there override ALTER DATABASE / ALTER ROLE defaults on both sides.
  * This is what pg_dump (setup_connection) and the apply worker's walreceiver
@@ -85,7 +85,8 @@ job_describe_conninfo(const char *conninfo)
 #define JOB_SESSION_OPTIONS \
 	"-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3" \
 	" -c TimeZone=UTC -c bytea_output=hex -c standard_conforming_strings=on" \
-	" -c xmloption=content -c lc_monetary=C -c row_security=off" \
+	" -c xmloption=content -c lc_monetary=C -c array_nulls=on" \
+	" -c row_security=off" \
 	" -c search_path=" \
 	" -c statement_timeout=0 -c lock_timeout=0" \
 	" -c idle_in_transaction_session_timeout=0"

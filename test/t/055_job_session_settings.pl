@@ -1,7 +1,7 @@
 # Every connection of the job pins the settings that decide what text
 # means.  Source and target databases with hostile defaults (DateStyle,
 # IntervalStyle, extra_float_digits, TimeZone, bytea_output, xmloption,
-# lc_monetary, search_path; a LATIN1 target) must not change a value on its
+# lc_monetary, search_path, array_nulls; a LATIN1 target) must not change a value on its
 # way, neither in the initial copy nor in the stream.  Rows are compared
 # under identical settings.
 use strict;
@@ -32,6 +32,8 @@ ALTER DATABASE tgt SET IntervalStyle = 'postgres_verbose';
 ALTER DATABASE tgt SET extra_float_digits = -15;
 ALTER DATABASE tgt SET TimeZone = 'America/St_Johns';
 ALTER DATABASE tgt SET xmloption = 'document';
+-- an unquoted NULL in an array's text would be the string "NULL"
+ALTER DATABASE tgt SET array_nulls = off;
 ALTER DATABASE tgt SET search_path = 'nowhere';
 });
 
@@ -56,8 +58,12 @@ CREATE TABLE t (
 	c_mood mood);
 -- a table keyed by an enum: its key type is named in the stream's DELETEs
 CREATE TABLE k (m mood PRIMARY KEY, n int);
+-- arrays with NULL elements, and NULLs set by a run of updates (whose
+-- values travel in arrays)
+CREATE TABLE a (id int PRIMARY KEY, tags text[], note text, n int);
 INSERT INTO migration_split.domains (domain) VALUES ('d');
-INSERT INTO migration_split.ownership (rel, domain) VALUES ('t', 'd'), ('k', 'd');
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('t', 'd'), ('k', 'd'), ('a', 'd');
+INSERT INTO a SELECT i, ARRAY['a', NULL, 'NULL'], 'x', i FROM generate_series(1, 5) i;
 INSERT INTO k VALUES ('sad', 1), ('ok', 2), ('happy', 3);
 });
 
@@ -91,6 +97,7 @@ sub rows
 }
 my $t_rows = "SELECT t::text FROM %s.t ORDER BY id";
 my $k_rows = "SELECT k::text FROM %s.k ORDER BY m";
+my $a_rows = "SELECT a::text, tags[2] IS NULL, note IS NULL, n IS NULL FROM %s.a ORDER BY id";
 
 sub compare
 {
@@ -100,6 +107,8 @@ sub compare
 	is($t, $s, "$what: every type arrives unchanged");
 	is(rows($tgt, 'tgt', sprintf($k_rows, 'd')), rows($src, 'src', sprintf($k_rows, 'public')),
 		"$what: enum-keyed table equal");
+	is(rows($tgt, 'tgt', sprintf($a_rows, 'd')), rows($src, 'src', sprintf($a_rows, 'public')),
+		"$what: NULLs in arrays and set by runs of updates are NULLs");
 }
 
 command_ok([ 'migration-split', 'init', @common, '--no-progress' ], 'init with hostile defaults on both sides');
@@ -115,6 +124,8 @@ UPDATE t SET (c_bool, c_int2, c_int8, c_numeric, c_float4, c_float8, c_money, c_
 	c_daterange, c_multirange, c_datearr, c_float8arr, c_lsn, c_mood) = ($values) WHERE id = 2;
 DELETE FROM k WHERE m IN ('sad', 'ok');
 INSERT INTO k VALUES ('ok', 20);
+INSERT INTO a VALUES (10, ARRAY[NULL, NULL, 'NULL'], 'y', 1), (11, '{}', NULL, NULL);
+UPDATE a SET note = NULL, n = NULL WHERE id IN (1, 2, 3);
 });
 my ($stdout, $stderr);
 my $ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ],
