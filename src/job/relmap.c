@@ -47,6 +47,7 @@ relmap_free_contents(ApplyRel *r)
 	pg_free(r->castname);
 	pg_free(r->qcols);
 	pg_free(r->skip);
+	pg_free(r->always);
 	pg_free(r->keypos);
 	pg_free(r->arraytype);
 	pg_free(r->delim);

@@ -29,7 +29,11 @@ typedef struct UpdStmt
 	char	   *sig;			/* unchanged column positions, "" if none */
 	char		name[64];
 	int			nset;			/* columns set; a row's values are these */
-	int			width;			/* then the key's: nset + nkey */
+	int			width;			/* then the key's, then the guards': nset +
+								 * nkey + nguard */
+	int			nguard;			/* GENERATED ALWAYS identity columns not in
+								 * the key: matched, not set (see
+								 * update_statement) */
 	int		   *cols;			/* each value's column position */
 	bool		set_ok;			/* runs may be sent as one statement */
 	bool		run_ready;		/* the set-based statement is prepared */
@@ -50,6 +54,8 @@ typedef struct ApplyRel
 	int			ncols;
 	char	  **qcols;			/* quoted column names */
 	bool	   *skip;			/* generated column on the target */
+	bool	   *always;			/* identity column GENERATED ALWAYS on the
+								 * target: an UPDATE cannot set it */
 	int			nkey;
 	int		   *keypos;
 	char		replident;
