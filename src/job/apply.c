@@ -214,6 +214,9 @@ check_result(ApplyWorker *w, Pending *p, PGresult *res)
 						action_name(p->action), p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), p->xid,
 						job_result_error(res));
+		if (p->action == 'T')
+			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply TRUNCATE (source commit LSN %s, xid %llu): %s",
+						lsn_format(p->commit_lsn, lsnbuf), p->xid, job_result_error(res));
 		return fail(w, APPLY_STOP, EXIT_APPLY, "target: %s", job_result_error(res));
 	}
 	if (st == PGRES_TUPLES_OK && p->row_lsn != NULL && PQntuples(res) > 0)
@@ -1784,8 +1787,13 @@ apply_truncate(ApplyWorker *w, Message *m)
 	}
 	if (m->restart_identity)
 		appendPQExpBufferStr(&sql, " RESTART IDENTITY");
-	if (m->cascade)
-		appendPQExpBufferStr(&sql, " CASCADE");
+
+	/*
+	 * Never CASCADE, whatever the source did (as PostgreSQL's apply worker):
+	 * the change lists every table of the domain the source emptied, and on
+	 * the target a cascade would also empty tables of the service's own that
+	 * reference them.  Such a reference makes the TRUNCATE fail instead.
+	 */
 	if (n > 0)
 	{
 		int			ok = PQsendQueryParams(w->conn, sql.data, 0, NULL, NULL, NULL, NULL, 0);
