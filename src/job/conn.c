@@ -89,7 +89,7 @@ job_describe_conninfo(const char *conninfo)
 	" -c row_security=off" \
 	" -c search_path=" \
 	" -c statement_timeout=0 -c lock_timeout=0" \
-	" -c idle_in_transaction_session_timeout=0"
+	" -c idle_in_transaction_session_timeout=0 -c idle_session_timeout=0"
 
 /*
  * The "options" value for a connection: the user's own options (from the

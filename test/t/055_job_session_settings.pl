@@ -1,9 +1,10 @@
 # Every connection of the job pins the settings that decide what text
 # means.  Source and target databases with hostile defaults (DateStyle,
 # IntervalStyle, extra_float_digits, TimeZone, bytea_output, xmloption,
-# lc_monetary, search_path, array_nulls; a LATIN1 target) must not change a value on its
-# way, neither in the initial copy nor in the stream.  Rows are compared
-# under identical settings.
+# lc_monetary, search_path, array_nulls; a LATIN1 target) must not change a
+# value on its way, neither in the initial copy nor in the stream.  Rows are
+# compared under identical settings.  An idle_session_timeout on either side
+# must not end the job's connections while the domain is quiet.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -140,6 +141,22 @@ is(rows($tgt, 'tgt', 'SELECT c_date, c_float8, c_interval, c_text FROM d.t WHERE
 
 # a later subcommand connects the same way: status reads the job
 command_ok([ 'migration-split', 'status', @common ], 'status with hostile defaults');
+
+# sessions that are idle for a while are not ended: the stream waits for a
+# quiet domain without losing its connections
+$src->safe_psql('src', "ALTER DATABASE src SET idle_session_timeout = '1s'");
+$tgt->safe_psql('tgt', "ALTER DATABASE tgt SET idle_session_timeout = '1s'");
+my ($bg_out, $bg_err) = ('', '');
+my $bg = IPC::Run::start([ 'migration-split', 'stream', @common, '--status-interval', '0' ],
+	'>', \$bg_out, '2>', \$bg_err);
+sleep 4;
+$src->safe_psql('src', 'INSERT INTO public.k VALUES (\'sad\', 30)');
+ok($tgt->poll_query_until('tgt', "SELECT count(*) = 1 FROM d.k WHERE n = 30"),
+	'a change after a quiet while is applied');
+$bg->signal('TERM');
+$bg->finish;
+unlike($bg_err, qr/lost the connection|reconnecting/,
+	'no connection was lost while the domain was quiet') or diag($bg_err);
 
 $src->stop;
 $tgt->stop;
