@@ -826,9 +826,7 @@ apply_relation(ApplyWorker *w, Message *m)
 	 */
 	if (r->nkey == 1 && r->replident != 'f' && r->arraytype[r->keypos[0]] != 0)
 		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
-	if (w->id == 0)
-		return relation_conflict_scope(w, r, m);
-	return APPLY_OK;
+	return relation_conflict_scope(w, r, m);
 }
 
 /*
@@ -838,7 +836,9 @@ apply_relation(ApplyWorker *w, Message *m)
  * the same table only when their keys differ, which is safe when the key is
  * the only unique index: another unique index, an exclusion constraint,
  * replica identity full or no key at all would let two transactions with
- * different keys conflict (or wait for each other) on the target.
+ * different keys conflict (or wait for each other) on the target.  Another
+ * unique index or an exclusion constraint also sets r->other_unique, which
+ * every worker needs (update_statement).
  */
 static ApplyResult
 relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
@@ -850,9 +850,10 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 				k;
 
 	r->table_level = (r->nkey == 0 || r->replident == 'f');
+	r->other_unique = false;
 	if (r->table_level)
 		return APPLY_OK;
-	params[0] = w->opts->target_schema;
+	params[0] = job_target_schema_for(w->opts, m->table);
 	params[1] = m->table;
 	res = pipe_query(w, "SELECT i.indisexclusion OR i.indpred IS NOT NULL OR i.indexprs IS NOT NULL,"
 					 " pg_catalog.array_to_string(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a"
@@ -871,7 +872,7 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 
 		if (PQgetvalue(res, i, 0)[0] == 't')
 		{
-			r->table_level = true;
+			r->table_level = r->other_unique = true;
 			break;
 		}
 		for (c = cols; *c; c++)
@@ -880,7 +881,7 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 		/* the same set of columns as the key: the key's own index */
 		if (ncols != r->nkey)
 		{
-			r->table_level = true;
+			r->table_level = r->other_unique = true;
 			break;
 		}
 		for (k = 0; k < r->nkey; k++)
@@ -899,7 +900,7 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 				c = end ? end + 1 : NULL;
 			}
 			if (!found)
-				r->table_level = true;
+				r->table_level = r->other_unique = true;
 		}
 	}
 	PQclear(res);
@@ -1222,7 +1223,17 @@ apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
  * with the array's input function as the per-row parameter is read (unless
  * a cast from text to that type exists).  A column of a type without an
  * array type makes the statement per-row, and so does replica identity
- * full, whose rows have no key to join on.
+ * full, whose rows have no key to join on, and a unique index other than
+ * the key's or an exclusion constraint on the target (r->other_unique: a
+ * run's rows are updated in the plan's order, and a row may take a value
+ * that another row of the run gives up before it on the source).
+ *
+ * An identity column GENERATED ALWAYS on the target cannot be set by an
+ * UPDATE: it is left out of the columns set, and when it is not a key
+ * column, its new value is matched instead (a guard, after the key's
+ * parameters), so that an update that gave it a new value matches no row
+ * rather than leaving the old value silently (check_always_changed stops
+ * at a new value of such a key column).
  */
 static UpdStmt *
 update_statement(ApplyWorker *w, ApplyRel *r, Message *m, ApplyResult *rc)
@@ -1284,7 +1295,7 @@ update_statement(ApplyWorker *w, ApplyRel *r, Message *m, ApplyResult *rc)
 	pg_free(unch);
 
 	u->set_ok = r->replident != 'f' && r->nkey > 0 && u->nset > 0 &&
-		u->width <= RUN_VALUES / 2;
+		!r->other_unique && u->width <= RUN_VALUES / 2;
 	for (i = 0; i < u->width && u->set_ok; i++)
 		if (r->arraytype == NULL ||
 			(r->arraytype[u->cols[i]] == 0 && r->castname[u->cols[i]] == NULL))

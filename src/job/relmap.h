@@ -81,6 +81,15 @@ typedef struct ApplyRel
 	 * each other as a whole (coordinator.c).
 	 */
 	bool		table_level;
+
+	/*
+	 * The target has a unique index other than the key's, or an exclusion
+	 * constraint: the order in which a transaction's updates are applied
+	 * matters (a row may take a value another row gives up in the same
+	 * transaction), and a run's UPDATE ... FROM applies its rows in the
+	 * order of the plan, not the source's, so updates go one by one.
+	 */
+	bool		other_unique;
 } ApplyRel;
 
 typedef struct RelMap
