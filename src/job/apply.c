@@ -92,6 +92,7 @@ static ApplyResult pipe_sync_wait(ApplyWorker *w);
 static void batch_clear(ApplyWorker *w);
 static void append_array_elem(PQExpBuffer buf, const char *value);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
+static ApplyResult key_operators(ApplyWorker *w, ApplyRel *r, Message *m);
 
 /*
  * Set the worker's error and return result (with APPLY_STOP, exit_code is
@@ -826,7 +827,104 @@ apply_relation(ApplyWorker *w, Message *m)
 	 */
 	if (r->nkey == 1 && r->replident != 'f' && r->arraytype[r->keypos[0]] != 0)
 		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
+	if ((rc = key_operators(w, r, m)) != APPLY_OK)
+		return rc;
 	return relation_conflict_scope(w, r, m);
+}
+
+/*
+ * The equality operator of each key column, schema-qualified, into
+ * r->keyop: the one of the btree operator family of the target's unique
+ * index on the key (the primary key, else the replica identity index, else
+ * any other), which is the operator that index enforces uniqueness with and
+ * can be searched by.  An unqualified "=" would be resolved through the
+ * apply session's search_path, the target schema: there, a role that may
+ * create objects in that schema could define an "=" for a type of the
+ * schema (an enum, a domain) that matches better than pg_catalog's
+ * polymorphic one, and have its function run with the job's rights.  A key
+ * without such an index on the target (dropped there) falls back to
+ * OPERATOR(pg_catalog.=), which compares the key's columns by pg_catalog's
+ * operators (for a type of an extension, through its casts).
+ */
+static ApplyResult
+key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
+{
+	PGresult   *res;
+	ApplyResult rc;
+	const char *params[2];
+	int			i,
+				k;
+
+	r->keyop = pg_malloc0(sizeof(char *) * (r->nkey + 1));
+	for (k = 0; k < r->nkey; k++)
+		r->keyop[k] = pg_strdup("OPERATOR(pg_catalog.=)");
+	if (r->nkey == 0 || r->replident == 'f')
+		return APPLY_OK;
+	params[0] = job_target_schema_for(w->opts, m->table);
+	params[1] = m->table;
+	res = pipe_query(w, "SELECT i.indexrelid, i.indnkeyatts, a.attname,"
+					 " pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)"
+					 " FROM pg_catalog.pg_index i"
+					 " JOIN pg_catalog.pg_class c ON c.oid = i.indrelid"
+					 " JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace"
+					 " CROSS JOIN LATERAL pg_catalog.generate_series(0, i.indnkeyatts - 1) AS x(k)"
+					 " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[x.k]"
+					 " JOIN pg_catalog.pg_opclass oc ON oc.oid = i.indclass[x.k]"
+					 " JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'"
+					 " JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amopstrategy = 3"
+					 "  AND ao.amoplefttype = oc.opcintype AND ao.amoprighttype = oc.opcintype"
+					 " JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr"
+					 " JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"
+					 " WHERE cn.nspname = $1 AND c.relname = $2 AND i.indisunique AND i.indisvalid"
+					 "  AND i.indpred IS NULL AND i.indexprs IS NULL"
+					 " ORDER BY i.indisprimary DESC, i.indisreplident DESC, i.indexrelid, x.k",
+					 2, params, &rc);
+	if (res == NULL)
+		return rc;
+
+	/* the first index (in that order) whose columns are exactly the key's */
+	for (i = 0; i < PQntuples(res);)
+	{
+		const char *index = PQgetvalue(res, i, 0);
+		int			ncols = atoi(PQgetvalue(res, i, 1));
+		int			end = i;
+		int			matched = 0;
+
+		while (end < PQntuples(res) && strcmp(PQgetvalue(res, end, 0), index) == 0)
+			end++;
+		if (end - i == ncols && ncols == r->nkey)
+		{
+			for (k = 0; k < r->nkey; k++)
+			{
+				int			j;
+
+				for (j = i; j < end; j++)
+					if (strcmp(PQgetvalue(res, j, 2), m->columns[r->keypos[k]].name) == 0)
+					{
+						matched++;
+						break;
+					}
+			}
+		}
+		if (matched == r->nkey)
+		{
+			for (k = 0; k < r->nkey; k++)
+			{
+				int			j;
+
+				for (j = i; j < end; j++)
+					if (strcmp(PQgetvalue(res, j, 2), m->columns[r->keypos[k]].name) == 0)
+					{
+						pg_free(r->keyop[k]);
+						r->keyop[k] = pg_strdup(PQgetvalue(res, j, 3));
+					}
+			}
+			break;
+		}
+		i = end;
+	}
+	PQclear(res);
+	return APPLY_OK;
 }
 
 /*
@@ -940,7 +1038,8 @@ append_where(ApplyWorker *w, PQExpBuffer buf, ApplyRel *r, int first)
 	}
 	appendPQExpBufferStr(buf, " WHERE ");
 	for (k = 0; k < r->nkey; k++)
-		appendPQExpBuffer(buf, "%s%s = $%d", k ? " AND " : "", r->qcols[r->keypos[k]], first + k);
+		appendPQExpBuffer(buf, "%s%s %s $%d", k ? " AND " : "", r->qcols[r->keypos[k]],
+						  r->keyop[k], first + k);
 }
 
 /*
@@ -1088,8 +1187,8 @@ run_flush(ApplyWorker *w)
 		rc = APPLY_OK;
 		if (!r->del_run_ready)
 		{
-			char	   *sql = psprintf("DELETE FROM %s WHERE %s = ANY ($1::%s[])",
-									   r->qname, r->qcols[r->keypos[0]], r->keytype);
+			char	   *sql = psprintf("DELETE FROM %s WHERE %s %s ANY ($1::%s[])",
+									   r->qname, r->qcols[r->keypos[0]], r->keyop[0], r->keytype);
 
 			rc = prepare(w, r, name, sql);
 			pg_free(sql);
@@ -1554,8 +1653,11 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 		appendPQExpBufferStr(&sql, " FROM ms_v WHERE ");
 		for (j = u->nset; j < width; j++)
 		{
-			appendPQExpBuffer(&sql, "%sms_t.%s = ms_v.p%d", j > u->nset ? " AND " : "",
-							  r->qcols[u->cols[j]], j + 1);
+			/* the key's columns, then the guards (integers) */
+			appendPQExpBuffer(&sql, "%sms_t.%s %s ms_v.p%d", j > u->nset ? " AND " : "",
+							  r->qcols[u->cols[j]],
+							  j - u->nset < r->nkey ? r->keyop[j - u->nset] : "OPERATOR(pg_catalog.=)",
+							  j + 1);
 			if (r->arraytype[u->cols[j]] == 0)
 				appendPQExpBuffer(&sql, "::%s", r->castname[u->cols[j]]);
 		}

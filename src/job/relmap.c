@@ -45,6 +45,9 @@ relmap_free_contents(ApplyRel *r)
 			pg_free(r->castname[i]);
 	}
 	pg_free(r->castname);
+	for (i = 0; r->keyop && i < r->nkey; i++)
+		pg_free(r->keyop[i]);
+	pg_free(r->keyop);
 	pg_free(r->qcols);
 	pg_free(r->skip);
 	pg_free(r->always);

@@ -71,6 +71,8 @@ typedef struct ApplyRel
 	bool		ins_run_ready[RELMAP_RUN_MAX + 1];
 	bool		del_run_ready;
 	char	   *keytype;		/* type of a one-column key, for "= ANY" */
+	char	  **keyop;			/* per key column, its equality operator,
+								 * schema-qualified (key_operators) */
 	int			nsent;			/* columns sent (not generated on the target) */
 	UpdStmt    *upds;
 
