@@ -841,10 +841,15 @@ apply_relation(ApplyWorker *w, Message *m)
  * apply session's search_path, the target schema: there, a role that may
  * create objects in that schema could define an "=" for a type of the
  * schema (an enum, a domain) that matches better than pg_catalog's
- * polymorphic one, and have its function run with the job's rights.  A key
- * without such an index on the target (dropped there) falls back to
- * OPERATOR(pg_catalog.=), which compares the key's columns by pg_catalog's
- * operators (for a type of an extension, through its casts).
+ * polymorphic one, and have its function run with the job's rights.
+ *
+ * Every column also gets one in r->colop, for keys without such an index on
+ * the target (a key dropped there; the unique index of a partition with a
+ * replica identity of its own, which the target's one table lacks): the
+ * equality operator of the default btree operator class of the column's
+ * type (of a domain's base type), else OPERATOR(pg_catalog.=), which
+ * resolves pg_catalog's polymorphic operators (enums, arrays, composite
+ * types, ranges) and those of types binary-coercible to a built-in one.
  */
 static ApplyResult
 key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
@@ -855,13 +860,46 @@ key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
 	int			i,
 				k;
 
-	r->keyop = pg_malloc0(sizeof(char *) * (r->nkey + 1));
-	for (k = 0; k < r->nkey; k++)
-		r->keyop[k] = pg_strdup("OPERATOR(pg_catalog.=)");
-	if (r->nkey == 0 || r->replident == 'f')
-		return APPLY_OK;
 	params[0] = job_target_schema_for(w->opts, m->table);
 	params[1] = m->table;
+	r->colop = pg_malloc0(sizeof(char *) * (r->ncols + 1));
+	res = pipe_query(w, "SELECT a.attname,"
+					 " (SELECT pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)"
+					 "  FROM pg_catalog.pg_opclass oc"
+					 "  JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'"
+					 "  JOIN pg_catalog.pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amopstrategy = 3"
+					 "   AND ao.amoplefttype = oc.opcintype AND ao.amoprighttype = oc.opcintype"
+					 "  JOIN pg_catalog.pg_operator o ON o.oid = ao.amopopr"
+					 "  JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace"
+					 "  WHERE oc.opcdefault"
+					 "   AND oc.opcintype = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+					 "  ORDER BY oc.oid LIMIT 1)"
+					 " FROM pg_catalog.pg_attribute a"
+					 " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+					 " JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace"
+					 " WHERE cn.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+					 2, params, &rc);
+	if (res == NULL)
+		return rc;
+	for (i = 0; i < r->ncols; i++)
+	{
+		int			j;
+
+		for (j = 0; j < PQntuples(res) && r->colop[i] == NULL; j++)
+			if (m->columns[i].name && strcmp(PQgetvalue(res, j, 0), m->columns[i].name) == 0 &&
+				!PQgetisnull(res, j, 1))
+				r->colop[i] = pg_strdup(PQgetvalue(res, j, 1));
+		if (r->colop[i] == NULL)
+			r->colop[i] = pg_strdup("OPERATOR(pg_catalog.=)");
+	}
+	PQclear(res);
+
+	r->keyop = pg_malloc0(sizeof(char *) * (r->nkey + 1));
+	for (k = 0; k < r->nkey; k++)
+		r->keyop[k] = pg_strdup(r->colop[r->keypos[k]]);
+	if (r->nkey == 0 || r->replident == 'f')
+		return APPLY_OK;
 	res = pipe_query(w, "SELECT i.indexrelid, i.indnkeyatts, a.attname,"
 					 " pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)"
 					 " FROM pg_catalog.pg_index i"
@@ -1987,8 +2025,8 @@ apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m)
 	for (i = 0; i < m->nkeycols; i++)
 	{
 		vals[n++] = m->keyvals[i];
-		appendPQExpBuffer(&sql, "%s%s = $%d", i ? " AND " : "",
-						  r->qcols[m->keycols[i]], n);
+		appendPQExpBuffer(&sql, "%s%s %s $%d", i ? " AND " : "",
+						  r->qcols[m->keycols[i]], r->colop[m->keycols[i]], n);
 	}
 	/* identity columns GENERATED ALWAYS: matched, not set (see above) */
 	for (i = 0; m->action == MSG_UPDATE && i < r->ncols; i++)

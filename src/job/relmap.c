@@ -48,6 +48,9 @@ relmap_free_contents(ApplyRel *r)
 	for (i = 0; r->keyop && i < r->nkey; i++)
 		pg_free(r->keyop[i]);
 	pg_free(r->keyop);
+	for (i = 0; r->colop && i < r->ncols; i++)
+		pg_free(r->colop[i]);
+	pg_free(r->colop);
 	pg_free(r->qcols);
 	pg_free(r->skip);
 	pg_free(r->always);

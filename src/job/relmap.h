@@ -73,6 +73,9 @@ typedef struct ApplyRel
 	char	   *keytype;		/* type of a one-column key, for "= ANY" */
 	char	  **keyop;			/* per key column, its equality operator,
 								 * schema-qualified (key_operators) */
+	char	  **colop;			/* per column, the equality operator of its
+								 * type's default btree operator class,
+								 * schema-qualified (key_operators) */
 	int			nsent;			/* columns sent (not generated on the target) */
 	UpdStmt    *upds;
 

@@ -6,9 +6,12 @@
 # that type (a better match than pg_catalog's polymorphic or base type's
 # one), and ran its function with the job's rights (a superuser here).  Now
 # each key column is compared with the equality operator of the target's
-# unique index on the key, schema-qualified.  Single updates and deletes,
-# runs of updates and runs of deletes are all checked; keys of extension
-# types (citext, in the target schema) keep working.
+# unique index on the key, schema-qualified (or, where the target has no
+# such index, as for a partition with a replica identity of its own, the
+# operator of the column type's default btree operator class, else
+# pg_catalog's).  Single updates and deletes, runs of updates and runs of
+# deletes, and changes of such a partition are all checked; keys of
+# extension types (citext, in the target schema) keep working.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,9 +32,16 @@ CREATE DOMAIN code AS int CHECK (VALUE > 0);
 CREATE TABLE feeling (m mood PRIMARY KEY, n int);
 CREATE TABLE item (c code PRIMARY KEY, n int);
 CREATE TABLE account (email citext PRIMARY KEY, n int);
+CREATE TABLE mood_log (id int, region text, m mood NOT NULL, n int, PRIMARY KEY (id, region))
+	PARTITION BY LIST (region);
+CREATE TABLE mood_log_a PARTITION OF mood_log FOR VALUES IN ('a');
+CREATE TABLE mood_log_b PARTITION OF mood_log FOR VALUES IN ('b');
+CREATE UNIQUE INDEX mood_log_b_m ON mood_log_b (m);
+ALTER TABLE mood_log_b REPLICA IDENTITY USING INDEX mood_log_b_m;
 INSERT INTO migration_split.domains (domain) VALUES ('shop');
 INSERT INTO migration_split.ownership (rel, domain)
-	VALUES ('feeling', 'shop'), ('item', 'shop'), ('account', 'shop');
+	VALUES ('feeling', 'shop'), ('item', 'shop'), ('account', 'shop'), ('mood_log', 'shop');
+INSERT INTO mood_log VALUES (1, 'a', 'happy', 1), (2, 'b', 'sad', 2), (3, 'b', 'ok', 3);
 INSERT INTO feeling VALUES ('sad', 1), ('ok', 2), ('happy', 3), ('meh', 4), ('wow', 5);
 INSERT INTO item SELECT i, i FROM generate_series(1, 10) i;
 INSERT INTO account SELECT 'User' || i || '@Example.com', i FROM generate_series(1, 10) i;
@@ -70,13 +80,15 @@ UPDATE item SET c = 100 WHERE c = 4;
 DELETE FROM item WHERE c IN (5, 6);
 UPDATE account SET n = -n WHERE n <= 3;
 DELETE FROM account WHERE n IN (4, 5);
+UPDATE mood_log SET n = -n WHERE region = 'b' AND m = 'sad';
+DELETE FROM mood_log WHERE region = 'b' AND m = 'ok';
 });
 my ($out, $err) = ('', '');
 IPC::Run::run([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>', \$out, '2>', \$err);
 is($?, 0, 'stream applies every change') or diag($err);
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM public.trojan'), '0',
 	'no operator of the service role ran in the job\'s session');
-for my $t ('feeling', 'item', 'account')
+for my $t ('feeling', 'item', 'account', 'mood_log')
 {
 	my $rows = "SELECT string_agg(t::text, ',' ORDER BY t::text) FROM %s.$t t";
 	is($tgt->safe_psql('postgres', sprintf($rows, 'shop')),
