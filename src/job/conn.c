@@ -122,6 +122,25 @@ session_options(const char *conninfo)
 }
 
 /*
+ * Make the pinned settings stick.  libpq sends PGDATESTYLE and PGTZ from the
+ * environment as startup parameters of their own, which the server applies
+ * after the "options" (the backend's process_startup_options): they would
+ * override DateStyle and TimeZone of every session.  With
+ * PGDATESTYLE='SQL, DMY' and PGTZ=Asia/Kolkata, the walsender wrote
+ * timestamptz values with the abbreviation IST, which the target read as
+ * Israel's (+02): every streamed timestamp moved by 3.5 hours.  So they
+ * are removed from the environment, once, before any connection and any
+ * thread (the copy workers connect from threads; unsetenv is not
+ * thread-safe).
+ */
+void
+job_connect_setup(void)
+{
+	unsetenv("PGDATESTYLE");
+	unsetenv("PGTZ");
+}
+
+/*
  * Open a connection.  "what" names it in messages ("source", "target").
  * replication: a logical replication connection (replication=database).
  * fatal: exit with EXIT_CONNECTION on failure, else return NULL (and never

@@ -3,8 +3,9 @@
 # IntervalStyle, extra_float_digits, TimeZone, bytea_output, xmloption,
 # lc_monetary, search_path, array_nulls; a LATIN1 target) must not change a
 # value on its way, neither in the initial copy nor in the stream.  Rows are
-# compared under identical settings.  An idle_session_timeout on either side
-# must not end the job's connections while the domain is quiet.
+# compared under identical settings.  The same with PGTZ and PGDATESTYLE
+# in the job's environment.  An idle_session_timeout on either side must not
+# end the job's connections while the domain is quiet.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -40,6 +41,12 @@ ALTER DATABASE tgt SET search_path = 'nowhere';
 
 my @common = ('--source', $src->connstr('src'), '--target', $tgt->connstr('tgt'),
 	'--domain', 'd');
+
+# the job's own environment: libpq sends these as startup parameters that
+# the server applies after the connection's options (a timestamptz written
+# as "... IST" by the walsender was read as Israel's time by the target)
+$ENV{PGTZ} = 'Asia/Kolkata';
+$ENV{PGDATESTYLE} = 'SQL, DMY';
 
 $src->safe_psql('src', q{
 SET search_path = public;
