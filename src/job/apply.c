@@ -183,6 +183,23 @@ has_guard(const ApplyRel *r)
 }
 
 /*
+ * Whether a statement failed only because of what ran beside it on the
+ * target: a deadlock with a session of the service, or a serialization
+ * failure (a target whose default_transaction_isolation is serializable).
+ * Nothing on the target needs fixing: the session ends, its batch rolled
+ * back, and the stream applies the same transactions again, as after a lost
+ * connection.
+ */
+static bool
+transient_error(const PGresult *res)
+{
+	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return sqlstate != NULL &&
+		(strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
+}
+
+/*
  * Check the result of one queued statement; returns the new rc.
  */
 static ApplyResult
@@ -194,31 +211,34 @@ check_result(ApplyWorker *w, Pending *p, PGresult *res)
 
 	if (st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED)
 	{
+		ApplyResult stop = transient_error(res) ? APPLY_RECONNECT : APPLY_STOP;
+		int			code = stop == APPLY_STOP ? EXIT_APPLY : 0;
+
 		if (connection_lost(w, res))
 			return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 		if (p->rel && p->nrows > 1)
 		{
 			char		lsnbuf2[32];
 
-			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s",
+			return fail(w, stop, code, "could not apply %s of %d rows on table \"%s.%s\" (source commit LSN %s to %s, first xid %llu): %s",
 						action_name(p->action), p->nrows, p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), lsn_format(p->last_lsn, lsnbuf2),
 						p->xid, job_result_error(res));
 		}
 		if (p->rel && p->action == 'P')
-			return fail(w, APPLY_STOP, EXIT_APPLY, "could not prepare a statement for table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
+			return fail(w, stop, code, "could not prepare a statement for table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
 						p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), p->xid,
 						job_result_error(res));
 		if (p->rel)
-			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
+			return fail(w, stop, code, "could not apply %s on table \"%s.%s\" (source commit LSN %s, xid %llu): %s",
 						action_name(p->action), p->rel->schema, p->rel->table,
 						lsn_format(p->commit_lsn, lsnbuf), p->xid,
 						job_result_error(res));
 		if (p->action == 'T')
-			return fail(w, APPLY_STOP, EXIT_APPLY, "could not apply TRUNCATE (source commit LSN %s, xid %llu): %s",
+			return fail(w, stop, code, "could not apply TRUNCATE (source commit LSN %s, xid %llu): %s",
 						lsn_format(p->commit_lsn, lsnbuf), p->xid, job_result_error(res));
-		return fail(w, APPLY_STOP, EXIT_APPLY, "target: %s", job_result_error(res));
+		return fail(w, stop, code, "target: %s", job_result_error(res));
 	}
 	if (st == PGRES_TUPLES_OK && p->row_lsn != NULL && PQntuples(res) > 0)
 	{
