@@ -321,6 +321,7 @@ job_result_error(const PGresult *res)
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 	char	   *buf = next_error_buffer();
+	char	   *p;
 
 	if (primary == NULL)
 		return clean_error_text(PQresultErrorMessage(res), buf, 2048);
@@ -328,6 +329,10 @@ job_result_error(const PGresult *res)
 		snprintf(buf, 2048, "%s DETAIL: %s", primary, detail);
 	else
 		snprintf(buf, 2048, "%s", primary);
+	/* one line, also for a detail of several (a deadlock's, one per process) */
+	for (p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 	return buf;
 }
 

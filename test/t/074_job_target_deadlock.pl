@@ -63,6 +63,8 @@ IPC::Run::run([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>'
 is($?, 0, 'the stream goes on after a deadlock with a service session') or diag($err);
 like($err, qr/warning: streaming again from the applied position after a failure on the target: could not apply DELETE on table "public\.t" .*deadlock detected/,
 	'the deadlock is reported as a warning');
+like($err, qr/deadlock detected DETAIL: Process \d+ waits for [^\n]*\. Process \d+ waits for /,
+	'on one line, the detail of both processes included');
 $svc->finish;
 is($? >> 8, 0, 'the service\'s transaction committed') or diag($svc_err);
 is($tgt->safe_psql('postgres', "SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM dl.t"),
