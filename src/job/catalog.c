@@ -85,14 +85,20 @@ catalog_check_source(PGconn *src, const char *domain)
 /*
  * The domain's tables, by the extension's own resolution rule
  * (migration_split.relation_domains): tagged ones and inheritance children
- * following them; partitions travel with their root.
+ * following them; partitions travel with their root.  A primary key or
+ * replica identity index counts only when PostgreSQL logs the old key by it:
+ * a DEFERRABLE or invalid index is not a replica identity (the server's
+ * RelationGetIndexList skips it), and the table's updates and deletes would
+ * come without a key.
  */
 static const char *tables_sql =
 " SELECT c.oid, n.nspname, c.relname, c.relkind, c.relreplident,"
 "  GREATEST(c.reltuples, 0),"
 "  pg_catalog.pg_total_relation_size(c.oid),"
-"  EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
-"  EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),"
+"  EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary"
+"   AND i.indimmediate AND i.indisvalid),"
+"  EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisreplident"
+"   AND i.indimmediate AND i.indisvalid),"
 "  pg_catalog.has_table_privilege(c.oid, 'SELECT')"
 " FROM migration_split.relation_domains d"
 " JOIN pg_catalog.pg_class c ON c.oid = d.rel::pg_catalog.oid"
@@ -112,8 +118,10 @@ static const char *partitions_nokey_sql =
 " JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace"
 " WHERE rc.relkind = 'p' AND t.isleaf AND pc.relkind = 'r'"
 "  AND (pc.relreplident = 'n'"
-"   OR (pc.relreplident = 'd' AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = pc.oid AND i.indisprimary))"
-"   OR (pc.relreplident = 'i' AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = pc.oid AND i.indisreplident)))"
+"   OR (pc.relreplident = 'd' AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = pc.oid AND i.indisprimary"
+"    AND i.indimmediate AND i.indisvalid))"
+"   OR (pc.relreplident = 'i' AND NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = pc.oid AND i.indisreplident"
+"    AND i.indimmediate AND i.indisvalid)))"
 " ORDER BY 1";
 
 static const char *columns_sql =
@@ -850,8 +858,8 @@ catalog_read_domain(PGconn *src, const char *domain)
 	{
 		pg_log_error("table without primary key or replica identity in domain \"%s\": %s",
 					 domain, nokey.data);
-		pg_log_error_detail("Updates and deletes of such a table cannot be applied to the target.");
-		pg_log_error_hint("Add a primary key, or set REPLICA IDENTITY USING INDEX or FULL on the table.");
+		pg_log_error_detail("Updates and deletes of such a table cannot be applied to the target. A DEFERRABLE primary key, or one whose index is not valid, is no replica identity.");
+		pg_log_error_hint("Add a primary key that is not DEFERRABLE, or set REPLICA IDENTITY USING INDEX or FULL on the table.");
 		exit(EXIT_DOMAIN);
 	}
 	if (noprivs.len > 0)

@@ -10,7 +10,7 @@
  *
  * Every connection pins the settings that decide what text means (date,
  * interval and float output, bytea output, encoding, time zone, XML option,
- * string literal syntax) and the ones that could make a statement fail or
+ * string literal syntax, whether an unquoted NULL in an array is a null) and the ones that could make a statement fail or
  * silently differ (timeouts, row security), in the startup packet: settings
  * given there override ALTER DATABASE / ALTER ROLE defaults on both sides.
  * This is what pg_dump (setup_connection) and the apply worker's walreceiver
@@ -85,10 +85,11 @@ job_describe_conninfo(const char *conninfo)
 #define JOB_SESSION_OPTIONS \
 	"-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3" \
 	" -c TimeZone=UTC -c bytea_output=hex -c standard_conforming_strings=on" \
-	" -c xmloption=content -c lc_monetary=C -c row_security=off" \
+	" -c xmloption=content -c lc_monetary=C -c array_nulls=on" \
+	" -c row_security=off" \
 	" -c search_path=" \
 	" -c statement_timeout=0 -c lock_timeout=0" \
-	" -c idle_in_transaction_session_timeout=0"
+	" -c idle_in_transaction_session_timeout=0 -c idle_session_timeout=0"
 
 /*
  * The "options" value for a connection: the user's own options (from the
@@ -118,6 +119,25 @@ session_options(const char *conninfo)
 	if (opts != NULL)
 		PQconninfoFree(opts);
 	return result;
+}
+
+/*
+ * Make the pinned settings stick.  libpq sends PGDATESTYLE and PGTZ from the
+ * environment as startup parameters of their own, which the server applies
+ * after the "options" (the backend's process_startup_options): they would
+ * override DateStyle and TimeZone of every session.  With
+ * PGDATESTYLE='SQL, DMY' and PGTZ=Asia/Kolkata, the walsender wrote
+ * timestamptz values with the abbreviation IST, which the target read as
+ * Israel's (+02): every streamed timestamp moved by 3.5 hours.  So they
+ * are removed from the environment, once, before any connection and any
+ * thread (the copy workers connect from threads; unsetenv is not
+ * thread-safe).
+ */
+void
+job_connect_setup(void)
+{
+	unsetenv("PGDATESTYLE");
+	unsetenv("PGTZ");
 }
 
 /*
@@ -301,6 +321,7 @@ job_result_error(const PGresult *res)
 	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 	char	   *buf = next_error_buffer();
+	char	   *p;
 
 	if (primary == NULL)
 		return clean_error_text(PQresultErrorMessage(res), buf, 2048);
@@ -308,6 +329,10 @@ job_result_error(const PGresult *res)
 		snprintf(buf, 2048, "%s DETAIL: %s", primary, detail);
 	else
 		snprintf(buf, 2048, "%s", primary);
+	/* one line, also for a detail of several (a deadlock's, one per process) */
+	for (p = buf; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
 	return buf;
 }
 

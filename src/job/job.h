@@ -258,6 +258,7 @@ extern void job_deadline_arm(double seconds);
 extern void job_deadline_disarm(void);
 
 /* conn.c */
+extern void job_connect_setup(void);
 extern PGconn *job_connect(const char *conninfo, const char *what,
 						   bool replication, bool fatal);
 extern char *job_describe_conninfo(const char *conninfo);

@@ -477,6 +477,7 @@ main(int argc, char **argv)
 
 	pg_logging_init(argv[0]);
 	progname = get_progname(argv[0]);
+	job_connect_setup();
 
 	if (argc < 2)
 	{

@@ -45,8 +45,15 @@ relmap_free_contents(ApplyRel *r)
 			pg_free(r->castname[i]);
 	}
 	pg_free(r->castname);
+	for (i = 0; r->keyop && i < r->nkey; i++)
+		pg_free(r->keyop[i]);
+	pg_free(r->keyop);
+	for (i = 0; r->colop && i < r->ncols; i++)
+		pg_free(r->colop[i]);
+	pg_free(r->colop);
 	pg_free(r->qcols);
 	pg_free(r->skip);
+	pg_free(r->always);
 	pg_free(r->keypos);
 	pg_free(r->arraytype);
 	pg_free(r->delim);

@@ -29,7 +29,11 @@ typedef struct UpdStmt
 	char	   *sig;			/* unchanged column positions, "" if none */
 	char		name[64];
 	int			nset;			/* columns set; a row's values are these */
-	int			width;			/* then the key's: nset + nkey */
+	int			width;			/* then the key's, then the guards': nset +
+								 * nkey + nguard */
+	int			nguard;			/* GENERATED ALWAYS identity columns not in
+								 * the key: matched, not set (see
+								 * update_statement) */
 	int		   *cols;			/* each value's column position */
 	bool		set_ok;			/* runs may be sent as one statement */
 	bool		run_ready;		/* the set-based statement is prepared */
@@ -50,6 +54,8 @@ typedef struct ApplyRel
 	int			ncols;
 	char	  **qcols;			/* quoted column names */
 	bool	   *skip;			/* generated column on the target */
+	bool	   *always;			/* identity column GENERATED ALWAYS on the
+								 * target: an UPDATE cannot set it */
 	int			nkey;
 	int		   *keypos;
 	char		replident;
@@ -65,6 +71,11 @@ typedef struct ApplyRel
 	bool		ins_run_ready[RELMAP_RUN_MAX + 1];
 	bool		del_run_ready;
 	char	   *keytype;		/* type of a one-column key, for "= ANY" */
+	char	  **keyop;			/* per key column, its equality operator,
+								 * schema-qualified (key_operators) */
+	char	  **colop;			/* per column, the equality operator of its
+								 * type's default btree operator class,
+								 * schema-qualified (key_operators) */
 	int			nsent;			/* columns sent (not generated on the target) */
 	UpdStmt    *upds;
 
@@ -75,6 +86,15 @@ typedef struct ApplyRel
 	 * each other as a whole (coordinator.c).
 	 */
 	bool		table_level;
+
+	/*
+	 * The target has a unique index other than the key's, or an exclusion
+	 * constraint: the order in which a transaction's updates are applied
+	 * matters (a row may take a value another row gives up in the same
+	 * transaction), and a run's UPDATE ... FROM applies its rows in the
+	 * order of the plan, not the source's, so updates go one by one.
+	 */
+	bool		other_unique;
 } ApplyRel;
 
 typedef struct RelMap

@@ -698,7 +698,8 @@ session_open(StreamSession *s)
 }
 
 /*
- * The apply failed: a lost target connection ends the session, a replay
+ * The apply failed: a lost target connection (or a deadlock or
+ * serialization failure, see apply.c's transient_error) ends the session, a replay
  * starts the next one at once, anything else ends the job after the error
  * is recorded in the job row.
  */
@@ -709,7 +710,7 @@ session_apply_failed(StreamSession *s, ApplyResult arc)
 
 	if (arc == APPLY_RECONNECT)
 	{
-		pg_log_warning("lost the connection to the target: %s", err);
+		pg_log_warning("streaming again from the applied position after a failure on the target: %s", err);
 		return APPLY_RECONNECT;
 	}
 	if (arc == APPLY_REPLAY)

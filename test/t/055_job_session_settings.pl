@@ -1,9 +1,11 @@
 # Every connection of the job pins the settings that decide what text
 # means.  Source and target databases with hostile defaults (DateStyle,
 # IntervalStyle, extra_float_digits, TimeZone, bytea_output, xmloption,
-# lc_monetary, search_path; a LATIN1 target) must not change a value on its
-# way, neither in the initial copy nor in the stream.  Rows are compared
-# under identical settings.
+# lc_monetary, search_path, array_nulls; a LATIN1 target) must not change a
+# value on its way, neither in the initial copy nor in the stream.  Rows are
+# compared under identical settings.  The same with PGTZ and PGDATESTYLE
+# in the job's environment.  An idle_session_timeout on either side must not
+# end the job's connections while the domain is quiet.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -32,11 +34,19 @@ ALTER DATABASE tgt SET IntervalStyle = 'postgres_verbose';
 ALTER DATABASE tgt SET extra_float_digits = -15;
 ALTER DATABASE tgt SET TimeZone = 'America/St_Johns';
 ALTER DATABASE tgt SET xmloption = 'document';
+-- an unquoted NULL in an array's text would be the string "NULL"
+ALTER DATABASE tgt SET array_nulls = off;
 ALTER DATABASE tgt SET search_path = 'nowhere';
 });
 
 my @common = ('--source', $src->connstr('src'), '--target', $tgt->connstr('tgt'),
 	'--domain', 'd');
+
+# the job's own environment: libpq sends these as startup parameters that
+# the server applies after the connection's options (a timestamptz written
+# as "... IST" by the walsender was read as Israel's time by the target)
+$ENV{PGTZ} = 'Asia/Kolkata';
+$ENV{PGDATESTYLE} = 'SQL, DMY';
 
 $src->safe_psql('src', q{
 SET search_path = public;
@@ -56,8 +66,12 @@ CREATE TABLE t (
 	c_mood mood);
 -- a table keyed by an enum: its key type is named in the stream's DELETEs
 CREATE TABLE k (m mood PRIMARY KEY, n int);
+-- arrays with NULL elements, and NULLs set by a run of updates (whose
+-- values travel in arrays)
+CREATE TABLE a (id int PRIMARY KEY, tags text[], note text, n int);
 INSERT INTO migration_split.domains (domain) VALUES ('d');
-INSERT INTO migration_split.ownership (rel, domain) VALUES ('t', 'd'), ('k', 'd');
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('t', 'd'), ('k', 'd'), ('a', 'd');
+INSERT INTO a SELECT i, ARRAY['a', NULL, 'NULL'], 'x', i FROM generate_series(1, 5) i;
 INSERT INTO k VALUES ('sad', 1), ('ok', 2), ('happy', 3);
 });
 
@@ -91,6 +105,7 @@ sub rows
 }
 my $t_rows = "SELECT t::text FROM %s.t ORDER BY id";
 my $k_rows = "SELECT k::text FROM %s.k ORDER BY m";
+my $a_rows = "SELECT a::text, tags[2] IS NULL, note IS NULL, n IS NULL FROM %s.a ORDER BY id";
 
 sub compare
 {
@@ -100,6 +115,8 @@ sub compare
 	is($t, $s, "$what: every type arrives unchanged");
 	is(rows($tgt, 'tgt', sprintf($k_rows, 'd')), rows($src, 'src', sprintf($k_rows, 'public')),
 		"$what: enum-keyed table equal");
+	is(rows($tgt, 'tgt', sprintf($a_rows, 'd')), rows($src, 'src', sprintf($a_rows, 'public')),
+		"$what: NULLs in arrays and set by runs of updates are NULLs");
 }
 
 command_ok([ 'migration-split', 'init', @common, '--no-progress' ], 'init with hostile defaults on both sides');
@@ -115,6 +132,8 @@ UPDATE t SET (c_bool, c_int2, c_int8, c_numeric, c_float4, c_float8, c_money, c_
 	c_daterange, c_multirange, c_datearr, c_float8arr, c_lsn, c_mood) = ($values) WHERE id = 2;
 DELETE FROM k WHERE m IN ('sad', 'ok');
 INSERT INTO k VALUES ('ok', 20);
+INSERT INTO a VALUES (10, ARRAY[NULL, NULL, 'NULL'], 'y', 1), (11, '{}', NULL, NULL);
+UPDATE a SET note = NULL, n = NULL WHERE id IN (1, 2, 3);
 });
 my ($stdout, $stderr);
 my $ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ],
@@ -129,6 +148,22 @@ is(rows($tgt, 'tgt', 'SELECT c_date, c_float8, c_interval, c_text FROM d.t WHERE
 
 # a later subcommand connects the same way: status reads the job
 command_ok([ 'migration-split', 'status', @common ], 'status with hostile defaults');
+
+# sessions that are idle for a while are not ended: the stream waits for a
+# quiet domain without losing its connections
+$src->safe_psql('src', "ALTER DATABASE src SET idle_session_timeout = '1s'");
+$tgt->safe_psql('tgt', "ALTER DATABASE tgt SET idle_session_timeout = '1s'");
+my ($bg_out, $bg_err) = ('', '');
+my $bg = IPC::Run::start([ 'migration-split', 'stream', @common, '--status-interval', '0' ],
+	'>', \$bg_out, '2>', \$bg_err);
+sleep 4;
+$src->safe_psql('src', 'INSERT INTO public.k VALUES (\'sad\', 30)');
+ok($tgt->poll_query_until('tgt', "SELECT count(*) = 1 FROM d.k WHERE n = 30"),
+	'a change after a quiet while is applied');
+$bg->signal('TERM');
+$bg->finish;
+unlike($bg_err, qr/lost the connection|reconnecting/,
+	'no connection was lost while the domain was quiet') or diag($bg_err);
 
 $src->stop;
 $tgt->stop;

@@ -3,6 +3,12 @@
 # the target's foreign key actions (ON DELETE CASCADE / SET NULL, ON UPDATE
 # CASCADE), deferred foreign keys and ordinary triggers do not act on the
 # replicated changes a second time; a trigger set ENABLE ALWAYS does fire.
+# A TRUNCATE ... CASCADE of the source empties on the target exactly the
+# tables the source emptied (they are all in the change), never a table of
+# the service's own that references them (before the fix the target
+# cascaded too, and the service's rows were gone): as PostgreSQL's apply
+# worker does, it is applied without CASCADE, and such a reference stops
+# the job until the service drops it.
 # A target role that may not set session_replication_role is refused before
 # anything is created.
 use strict;
@@ -103,6 +109,36 @@ is($tgt->safe_psql('postgres', "SELECT code FROM d.parent WHERE id = 11"), 'p11'
 	'an ordinary BEFORE trigger did not change a replicated row');
 is($tgt->safe_psql('postgres', "SELECT string_agg(tbl || ' ' || id || ' ' || kind, ', ') FROM public.audit"),
 	'child_deferred 100 always', 'only the ENABLE ALWAYS trigger fired');
+
+# the service's own table, referencing a replicated one
+$tgt->safe_psql('postgres', q{
+CREATE SCHEMA svc;
+CREATE TABLE svc.shipment (id int PRIMARY KEY, parent_id int REFERENCES d.parent (id));
+INSERT INTO svc.shipment VALUES (1, 4), (2, 5);
+});
+# the source's CASCADE empties the children too: they are in the change
+$src->safe_psql('postgres', q{
+TRUNCATE parent CASCADE;
+INSERT INTO parent VALUES (1, 'new');
+});
+run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ], '>', \$stdout, '2>', \$stderr);
+is($? >> 8, 7, 'TRUNCATE ... CASCADE of a table a service table references stops the job (exit 7)');
+like($stderr, qr/could not apply TRUNCATE .*cannot truncate a table referenced in a foreign key constraint/,
+	'with the server\'s reason');
+is($tgt->safe_psql('postgres', 'SELECT count(*) FROM svc.shipment'), '2',
+	'the service\'s table keeps its rows');
+$tgt->safe_psql('postgres', 'ALTER TABLE svc.shipment DROP CONSTRAINT shipment_parent_id_fkey');
+$ret = run_log([ 'migration-split', 'stream', @common, '--until-caught-up' ],
+	'>', \$stdout, '2>', \$stderr);
+ok($ret, 'without the service\'s foreign key the TRUNCATE is applied') or diag($stderr);
+for my $t ('parent', 'child_cascade', 'child_setnull', 'child_code', 'child_deferred')
+{
+	my $q = "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) FROM %s.$t x";
+	is($tgt->safe_psql('postgres', sprintf($q, 'd')), $src->safe_psql('postgres', sprintf($q, 'public')),
+		"$t equal on both sides after TRUNCATE ... CASCADE");
+}
+is($tgt->safe_psql('postgres', 'SELECT count(*) FROM svc.shipment'), '2',
+	'the service\'s table still keeps its rows');
 
 $src->stop;
 $tgt->stop;
