@@ -119,6 +119,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# every object depends on every header of the library (PGXS tracks no
+# dependencies: a stale object after a header change)
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
 # A definition that the update creates exactly as the install script does
 # is written once, in the capability's file, between "--@begin NAME" and
 # "--@end NAME"; the fragment says "--@insert NAME" in its place
