@@ -171,6 +171,20 @@ SELECT migration_split.drop_domain('inventory', force => true);
 SELECT * FROM pg_temp.owners();
 SELECT domain FROM migration_split.domains ORDER BY domain;
 
+-- DDL under session_replication_role = replica (a restore, a replication
+-- tool) fires the extension's event triggers too: a table dropped that way
+-- loses its tag, no tag is left on a dropped OID
+CREATE TABLE replica_dropped (id int);
+SELECT migration_split.assign_table('replica_dropped', 'orders');
+SET session_replication_role = replica;
+DROP TABLE replica_dropped;
+RESET session_replication_role;
+SELECT count(*) AS tags_of_dropped_tables
+  FROM migration_split.ownership o
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = o.rel::oid);
+SELECT evtname, evtenabled FROM pg_event_trigger
+ WHERE evtname LIKE 'migration\_split\_%' ORDER BY evtname COLLATE "C";
+
 -- clean up for the suites that follow
 DROP MATERIALIZED VIEW inventory_mv;
 DROP TABLE orders_purchase, orders_orderitem, inventory_product, "Order Lines",

@@ -580,46 +580,44 @@ jr_literal(JsonReader *jr, const char *word, JsonScalar type, ParseState *ps)
 	return true;
 }
 
+/* After white space, consume c if it comes next. */
+static bool
+jr_accept(JsonReader *jr, char c)
+{
+	jr_skip_ws(jr);
+	if (jr->p < jr->end && *jr->p == c)
+	{
+		jr->p++;
+		return true;
+	}
+	return false;
+}
+
 /* Read an object at jr->p (its opening brace). */
 static bool
 jr_object(JsonReader *jr, ParseState *ps)
 {
 	jr->p++;
 	ps_object_start(ps);
-	jr_skip_ws(jr);
-	if (jr->p < jr->end && *jr->p == '}')
+	if (!jr_accept(jr, '}'))
 	{
-		jr->p++;
-		ps_object_end(ps);
-		return true;
-	}
-	for (;;)
-	{
-		jr_skip_ws(jr);
-		if (jr->p >= jr->end || *jr->p != '"')
-			return jr_fail(jr, "expected a field name");
-		if (!jr_string(jr, NULL, ps_field_buffer(ps), sizeof(ps->field)))
-			return false;
-		jr_skip_ws(jr);
-		if (jr->p >= jr->end || *jr->p != ':')
-			return jr_fail(jr, "expected \":\"");
-		jr->p++;
-		if (!jr_value(jr, ps))
-			return false;
-		jr_skip_ws(jr);
-		if (jr->p < jr->end && *jr->p == ',')
+		do
 		{
-			jr->p++;
-			continue;
-		}
-		if (jr->p < jr->end && *jr->p == '}')
-		{
-			jr->p++;
-			ps_object_end(ps);
-			return true;
-		}
-		return jr_fail(jr, "expected \",\" or \"}\"");
+			jr_skip_ws(jr);
+			if (jr->p >= jr->end || *jr->p != '"')
+				return jr_fail(jr, "expected a field name");
+			if (!jr_string(jr, NULL, ps_field_buffer(ps), sizeof(ps->field)))
+				return false;
+			if (!jr_accept(jr, ':'))
+				return jr_fail(jr, "expected \":\"");
+			if (!jr_value(jr, ps))
+				return false;
+		} while (jr_accept(jr, ','));
+		if (!jr_accept(jr, '}'))
+			return jr_fail(jr, "expected \",\" or \"}\"");
 	}
+	ps_object_end(ps);
+	return true;
 }
 
 /* Read an array at jr->p (its opening bracket). */
@@ -628,31 +626,18 @@ jr_array(JsonReader *jr, ParseState *ps)
 {
 	jr->p++;
 	ps_array_start(ps);
-	jr_skip_ws(jr);
-	if (jr->p < jr->end && *jr->p == ']')
+	if (!jr_accept(jr, ']'))
 	{
-		jr->p++;
-		ps_array_end(ps);
-		return true;
-	}
-	for (;;)
-	{
-		if (!jr_value(jr, ps))
-			return false;
-		jr_skip_ws(jr);
-		if (jr->p < jr->end && *jr->p == ',')
+		do
 		{
-			jr->p++;
-			continue;
-		}
-		if (jr->p < jr->end && *jr->p == ']')
-		{
-			jr->p++;
-			ps_array_end(ps);
-			return true;
-		}
-		return jr_fail(jr, "expected \",\" or \"]\"");
+			if (!jr_value(jr, ps))
+				return false;
+		} while (jr_accept(jr, ','));
+		if (!jr_accept(jr, ']'))
+			return jr_fail(jr, "expected \",\" or \"]\"");
 	}
+	ps_array_end(ps);
+	return true;
 }
 
 /* Read any value at jr->p (after white space). */

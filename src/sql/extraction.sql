@@ -541,6 +541,8 @@ REVOKE ALL ON FUNCTION migration_split.freeze_new_tables() FROM PUBLIC;
 CREATE EVENT TRIGGER migration_split_freeze_new_tables ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
 	EXECUTE FUNCTION migration_split.freeze_new_tables();
+-- also for DDL under session_replication_role = replica
+ALTER EVENT TRIGGER migration_split_freeze_new_tables ENABLE ALWAYS;
 
 REVOKE ALL ON migration_split.domain_transitions FROM PUBLIC;
 GRANT SELECT ON migration_split.domain_transitions,

@@ -5,6 +5,10 @@
 
 --@insert ownership_refuse_truncate
 
+-- the event triggers fire under session_replication_role = replica too
+--@insert event_triggers_always_1
+--@insert event_triggers_always_2
+
 -- suggest_domains() reads only what cannot run its owner's code (security)
 --@insert suggest_domains
 

@@ -637,6 +637,11 @@ REVOKE ALL ON FUNCTION migration_split.forget_dropped_tables() FROM PUBLIC;
 
 CREATE EVENT TRIGGER migration_split_forget_dropped_tables ON sql_drop
 	EXECUTE FUNCTION migration_split.forget_dropped_tables();
+--@begin event_triggers_always_1
+-- A table dropped with session_replication_role = replica (a restore, a
+-- replication tool's session) is dropped all the same: the tag must go.
+ALTER EVENT TRIGGER migration_split_forget_dropped_tables ENABLE ALWAYS;
+--@end event_triggers_always_1
 
 -- ALTER SEQUENCE ... OWNED BY moves a sequence to another table (and
 -- domain) without invalidating it: tell the ownership caches (C,
@@ -667,6 +672,9 @@ REVOKE ALL ON FUNCTION migration_split.follow_sequence_owner() FROM PUBLIC;
 CREATE EVENT TRIGGER migration_split_follow_sequence_owner ON ddl_command_end
 	WHEN TAG IN ('ALTER SEQUENCE')
 	EXECUTE FUNCTION migration_split.follow_sequence_owner();
+--@begin event_triggers_always_2
+ALTER EVENT TRIGGER migration_split_follow_sequence_owner ENABLE ALWAYS;
+--@end event_triggers_always_2
 
 --------------------------------------------------------------------------
 -- 3. Suggestions
