@@ -142,7 +142,8 @@ typedef struct VerifyTable
 	char	  **bounds;			/* nbounds * nkey key values */
 	bool		scan;			/* level 0 in one bucketed scan per side */
 	char	   *keytype;		/* scan: the key's type, for the bounds array */
-	char	   *bucket_key;		/* scan: the key column with its collation */
+	char	   *bucket_key[2];	/* scan: the key column with its collation,
+								 * on the source [0] and the target [1] */
 	char	   *bounds_array;	/* scan: the bounds as an array literal */
 	PQExpBufferData schema;		/* differences of the schema, one per line */
 	int			nschema;
@@ -715,8 +716,8 @@ check_schema(PGconn *src, PGconn *tgt, VerifyTable *t, const char *srcq, const c
  * type's own hash function where equal values have one representation
  * (integers; text and varchar compared bytewise; timestamps as their
  * microseconds, timestamptz taken in UTC; uuid), else the hash of its text
- * under the pinned settings (float digits, numeric scale, ... count).
- * bpchar keeps its padding (its cast to text would drop it).
+ * under the pinned settings (float digits, numeric scale, ... count),
+ * bytewise.  bpchar keeps its padding (its cast to text would drop it).
  */
 static char *
 column_hash_expr(const char *qcol, unsigned int typoid, int seed)
@@ -741,7 +742,13 @@ column_hash_expr(const char *qcol, unsigned int typoid, int seed)
 		case 1042:				/* bpchar */
 			return psprintf("pg_catalog.hashtextextended(pg_catalog.textin(pg_catalog.bpcharout(%s)), %d)", qcol, seed);
 		default:
-			return psprintf("pg_catalog.hashtextextended(%s::pg_catalog.text, %d)", qcol, seed);
+
+			/*
+			 * "C": the text of a value keeps the collation of a collatable
+			 * type (a domain over text, an array of text), under which a
+			 * non-deterministic collation hashes 'a' and 'A' alike
+			 */
+			return psprintf("pg_catalog.hashtextextended((%s::pg_catalog.text) COLLATE \"C\", %d)", qcol, seed);
 	}
 }
 
@@ -901,6 +908,35 @@ sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
 }
 
 /*
+ * The key column of a table scanned once, with an explicit COLLATE of its
+ * collation (the bounds parameter has the default collation), as this side
+ * names it: a collation of the domain's schema lives in the target schema
+ * on the target (check_schema found the same name on both sides).
+ */
+static char *
+bucket_key(PGconn *conn, const char *what, const char *qualified,
+		   const char *attname, const char *qcol)
+{
+	const char *params[2] = {qualified, attname};
+	PGresult   *res;
+	char	   *r;
+
+	res = job_query(conn, what,
+					"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.collname)"
+					" FROM pg_catalog.pg_attribute a"
+					" JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation"
+					" JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace"
+					" WHERE a.attrelid = $1::pg_catalog.regclass AND a.attname = $2",
+					2, params);
+	if (PQntuples(res) == 1)
+		r = psprintf("%s COLLATE %s", qcol, PQgetvalue(res, 0, 0));
+	else
+		r = pg_strdup(qcol);
+	PQclear(res);
+	return r;
+}
+
+/*
  * Key columns (primary key, else replica identity index), the expressions
  * of the row text and hash, the schema check and the chunk bounds of one
  * table.  Runs in the snapshots of src and tgt.
@@ -1002,23 +1038,16 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 		const char *p2[2] = {srcq, t->keyname[0]};
 
 		res = job_query(src, "source",
-						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid < 16384,"
-						" CASE WHEN a.attcollation = 0 THEN '' ELSE"
-						"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.collname) END"
+						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid < 16384"
 						" FROM pg_catalog.pg_attribute a"
-						" LEFT JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation"
-						" LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace"
 						" WHERE a.attrelid = $1::pg_catalog.regclass AND a.attname = $2",
 						2, p2);
 		if (PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't')
 		{
 			t->scan = true;
 			t->keytype = pg_strdup(PQgetvalue(res, 0, 0));
-			/* explicit: the bounds parameter has the default collation */
-			if (PQgetvalue(res, 0, 2)[0])
-				t->bucket_key = psprintf("%s COLLATE %s", t->keycols[0], PQgetvalue(res, 0, 2));
-			else
-				t->bucket_key = pg_strdup(t->keycols[0]);
+			t->bucket_key[0] = bucket_key(src, "source", srcq, t->keyname[0], t->keycols[0]);
+			t->bucket_key[1] = bucket_key(tgt, "target", tgtq, t->keyname[0], t->keycols[0]);
 		}
 		PQclear(res);
 	}
@@ -1592,7 +1621,7 @@ bucket_hashes(PGconn *src, PGconn *tgt, VerifyTable *t, const char *where,
 		if (array)
 			sql[side] = psprintf("SELECT pg_catalog.width_bucket(%s, $%d::%s[]), pg_catalog.count(*),"
 								 " pg_catalog.bit_xor(%s) FROM %s WHERE %s GROUP BY 1",
-								 t->bucket_key, nparams + 1, t->keytype, t->hash, from, where);
+								 t->bucket_key[side], nparams + 1, t->keytype, t->hash, from, where);
 		else
 			sql[side] = psprintf("SELECT 0, pg_catalog.count(*), pg_catalog.bit_xor(%s) FROM %s WHERE %s",
 								 t->hash, from, where);
