@@ -185,7 +185,8 @@ catchup_wait(PGconn *conn, const char *what, const char *slot, const char *lsn,
  * next value was set without being used (ALTER SEQUENCE ... RESTART WITH,
  * setval(..., false), as after a load with explicit keys): then the value
  * before the next one counts, so that the other side's sequence is moved
- * past the keys the table may hold below it.  Needs SELECT on the sequence.
+ * past the keys the table may hold below it (with SELECT on the sequence;
+ * without, its last_value).
  */
 char *
 sequence_last_used(PGconn *conn, const char *what, const char *seq)
@@ -195,14 +196,18 @@ sequence_last_used(PGconn *conn, const char *what, const char *seq)
 	char	   *sql;
 	char	   *v;
 
+	/* without SELECT on it, only its last_value can be read */
 	qualified = job_query_value(conn, what,
 								"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
 								" FROM pg_catalog.pg_class c"
 								" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-								" WHERE c.oid = $1::pg_catalog.regclass",
+								" WHERE c.oid = $1::pg_catalog.regclass"
+								" AND pg_catalog.has_sequence_privilege(c.oid, 'SELECT')",
 								1, params);
 	if (qualified == NULL)
-		return NULL;
+		return job_query_value(conn, what,
+							   "SELECT pg_catalog.pg_sequence_last_value($1::pg_catalog.regclass)",
+							   1, params);
 	sql = psprintf("SELECT CASE WHEN s.is_called THEN s.last_value::pg_catalog.numeric"
 				   "  WHEN s.last_value <> p.seqstart AND s.last_value::pg_catalog.numeric - p.seqincrement"
 				   "   BETWEEN p.seqmin AND p.seqmax THEN s.last_value::pg_catalog.numeric - p.seqincrement END"

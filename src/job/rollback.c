@@ -626,13 +626,11 @@ rb_sequences(Rollback *r)
 
 	reverse_options(r->mono, opts, &r->rev, &so);
 	res = job_query(r->svc, "target",
-					"SELECT c.relname, a.attname, s.last_value"
+					"SELECT c.relname, a.attname, q.seq::pg_catalog.oid::pg_catalog.text"
 					" FROM migration_split.ownership o"
 					" JOIN pg_catalog.pg_class c ON c.oid = o.rel::pg_catalog.oid"
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
 					" CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(o.rel::pg_catalog.text, a.attname)::pg_catalog.regclass) q(seq)"
-					" JOIN pg_catalog.pg_sequences s"
-					"   ON pg_catalog.format('%I.%I', s.schemaname, s.sequencename)::pg_catalog.regclass = q.seq"
 					" WHERE o.domain = $1 AND q.seq IS NOT NULL"
 					" ORDER BY c.relname COLLATE \"C\", a.attnum", 1, params);
 	for (i = 0; i < PQntuples(res); i++)
@@ -640,16 +638,15 @@ rb_sequences(Rollback *r)
 		const char *table = PQgetvalue(res, i, 0);
 		const char *column = PQgetvalue(res, i, 1);
 		char	   *mtable;
-		const char *last;
+		char	   *last = sequence_last_used(r->svc, "target", PQgetvalue(res, i, 2));
 		SequenceTarget st;
 
-		if (PQgetisnull(res, i, 2))
+		if (last == NULL)
 		{
 			job_step(opts, "sequence of %s.%s: never used in the service, left as it is", table, column);
 			continue;
 		}
 		mtable = schema_qualified(r->mono, job_target_schema_for(&so, table), table);
-		last = PQgetvalue(res, i, 2);
 		sequence_plan(r->mono, "source", mtable, column, last, opts->sequence_gap, &st);
 		if (st.kind == SEQUENCE_NONE)
 			job_step(opts, "sequence of %s.%s: the monolith's table %s has no sequence on this column, nothing to move",
@@ -672,6 +669,7 @@ rb_sequences(Rollback *r)
 				sequence_set(r->mono, "source", &st);
 		}
 		pg_free(mtable);
+		pg_free(last);
 	}
 	PQclear(res);
 }
