@@ -1027,8 +1027,9 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	t->coltextlist = pg_strdup(b.data);
 
 	/*
-	 * Level 0.  A table keyed by one column of a built-in type is read once
-	 * per side: a sequential scan computes the count and hash of every key
+	 * Level 0.  A table keyed by one column of a built-in type (not an
+	 * array: its bounds could not be elements of one array literal of the
+	 * key's type) is read once per side: a sequential scan computes the count and hash of every key
 	 * range (bucket) at once, GROUP BY width_bucket(key, bounds).  Other
 	 * keyed tables are hashed range by range (index scans, chunks of
 	 * FALLBACK_CHUNK_FACTOR buckets).
@@ -1038,8 +1039,9 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 		const char *p2[2] = {srcq, t->keyname[0]};
 
 		res = job_query(src, "source",
-						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid < 16384"
-						" FROM pg_catalog.pg_attribute a"
+						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod),"
+						" a.atttypid < 16384 AND t.typcategory <> 'A'"
+						" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 						" WHERE a.attrelid = $1::pg_catalog.regclass AND a.attname = $2",
 						2, p2);
 		if (PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't')
