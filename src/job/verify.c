@@ -140,6 +140,7 @@ typedef struct VerifyTable
 	char	   *coltextlist;	/* "c1::text, ..." */
 	int			nbounds;
 	char	  **bounds;			/* nbounds * nkey key values */
+	bool		key_in_c;		/* key columns compared in "C" (keycols) */
 	bool		scan;			/* level 0 in one bucketed scan per side */
 	char	   *keytype;		/* scan: the key's type, for the bounds array */
 	char	   *bucket_key[2];	/* scan: the key column with its collation,
@@ -908,6 +909,28 @@ sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
 }
 
 /*
+ * The default collation of conn's database (provider, locales) as one
+ * string: where it differs between the sides, a key column of the default
+ * collation may sort differently on them although its collation has the
+ * same name.  Read from the row as JSON: the columns depend on the version.
+ */
+static const char *
+default_collation(PGconn *conn, const char *what)
+{
+	char	   *v = job_query_value(conn, what,
+									"SELECT pg_catalog.concat_ws('/',"
+									" pg_catalog.json_extract_path_text(j, 'datlocprovider'),"
+									" pg_catalog.json_extract_path_text(j, 'datcollate'),"
+									" pg_catalog.json_extract_path_text(j, 'datctype'),"
+									" pg_catalog.json_extract_path_text(j, 'daticulocale'))"
+									" FROM (SELECT pg_catalog.row_to_json(d) AS j FROM pg_catalog.pg_database d"
+									"  WHERE d.datname = pg_catalog.current_database()) x",
+									0, NULL);
+
+	return v ? v : "";
+}
+
+/*
  * The key column of a table scanned once, with an explicit COLLATE of its
  * collation (the bounds parameter has the default collation), as this side
  * names it: a collation of the domain's schema lives in the target schema
@@ -943,7 +966,8 @@ bucket_key(PGconn *conn, const char *what, const char *qualified,
  */
 static void
 prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
-			  const char *target_schema, const char *hash_template)
+			  const char *target_schema, const char *hash_template,
+			  bool default_collations_differ)
 {
 	DomainTable *dt = t->dt;
 	char	   *srcq = schema_qualified(src, dt->schema, dt->name);
@@ -975,7 +999,7 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	/* key */
 	params[0] = srcq;
 	res = job_query(src, "source",
-					"SELECT a.attname FROM pg_catalog.pg_index i,"
+					"SELECT a.attname, a.attcollation = 100 FROM pg_catalog.pg_index i,"
 					" LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n),"
 					" pg_catalog.pg_attribute a"
 					" WHERE i.indexrelid = (SELECT x.indexrelid FROM pg_catalog.pg_index x"
@@ -992,6 +1016,18 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	{
 		t->keycols[i] = (char *) qi(src, PQgetvalue(res, i, 0));
 		t->keyname[i] = pg_strdup(PQgetvalue(res, i, 0));
+		if (default_collations_differ && PQgetvalue(res, i, 1)[0] == 't')
+		{
+			/*
+			 * The databases' default collations sort differently: key ranges
+			 * in "C" on both sides (the column's index is not used).
+			 */
+			char	   *c = psprintf("(%s COLLATE \"C\")", t->keycols[i]);
+
+			pg_free(t->keycols[i]);
+			t->keycols[i] = c;
+			t->key_in_c = true;
+		}
 		appendPQExpBuffer(&b, "%s%s", i ? ", " : "", t->keycols[i]);
 	}
 	t->keylist = pg_strdup(b.data);
@@ -1048,8 +1084,16 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 		{
 			t->scan = true;
 			t->keytype = pg_strdup(PQgetvalue(res, 0, 0));
-			t->bucket_key[0] = bucket_key(src, "source", srcq, t->keyname[0], t->keycols[0]);
-			t->bucket_key[1] = bucket_key(tgt, "target", tgtq, t->keyname[0], t->keycols[0]);
+			if (t->key_in_c)
+			{
+				t->bucket_key[0] = pg_strdup(t->keycols[0]);
+				t->bucket_key[1] = pg_strdup(t->keycols[0]);
+			}
+			else
+			{
+				t->bucket_key[0] = bucket_key(src, "source", srcq, t->keyname[0], t->keycols[0]);
+				t->bucket_key[1] = bucket_key(tgt, "target", tgtq, t->keyname[0], t->keycols[0]);
+			}
 		}
 		PQclear(res);
 	}
@@ -2211,6 +2255,7 @@ cmd_verify(const JobOptions *opts)
 	char	   *src_snap;
 	char	   *tgt_snap;
 	const char *hash_template;
+	bool		default_collations_differ;
 	double		start = job_now_seconds();
 	double		held = 0;
 	double		prepare_start;
@@ -2256,6 +2301,8 @@ cmd_verify(const JobOptions *opts)
 	ctl = job_connect(opts->target, "target", false, true);
 	state_ensure_columns(ctl);
 	hash_template = choose_hash(src, tgt);
+	default_collations_differ = strcmp(default_collation(src, "source"),
+									   default_collation(tgt, "target")) != 0;
 
 	memset(&hold, 0, sizeof(hold));
 	hold.target = opts->target;
@@ -2273,7 +2320,8 @@ cmd_verify(const JobOptions *opts)
 	for (i = 0; i < ntables; i++)
 	{
 		tables[i].dt = &pd.tables[i];
-		prepare_table(opts, src, tgt, &tables[i], js.target_schema, hash_template);
+		prepare_table(opts, src, tgt, &tables[i], js.target_schema, hash_template,
+					  default_collations_differ);
 		if (tables[i].scan)
 			vs.nscans++;
 		else
