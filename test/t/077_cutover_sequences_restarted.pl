@@ -40,4 +40,17 @@ is($o, '6000', 'and takes the key after the gap');
 is($r, 0, 'an insert of a line in the service succeeds') or diag($e);
 is($o, '8000', 'and takes the key after the gap');
 
+# init sets the target's sequence the same way: a domain of its own
+$src->safe_psql('postgres', q{
+CREATE TABLE imported (id serial PRIMARY KEY, v int);
+INSERT INTO imported SELECT i, i FROM generate_series(1, 500) i;
+SELECT setval('imported_id_seq', 501, false);
+SELECT migration_split.create_domain('imports');
+SELECT migration_split.assign_table('imported', 'imports');
+});
+ok(run_log([ 'migration-split', 'init', '--source', $job->{S}, '--target', $job->{T}, '--domain', 'imports' ]),
+	'init of a domain whose sequence was restarted');
+is($tgt->safe_psql('postgres', "SELECT nextval(pg_get_serial_sequence('imports.imported', 'id'))"), '501',
+	"the target's sequence goes on where the source's will");
+
 done_testing();
