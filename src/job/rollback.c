@@ -574,7 +574,8 @@ rb_preflight(Rollback *r)
 				"replication slot \"%s\" of the forward stream does not exist", r->fwd.slot_name);
 	params[0] = r->rev_slot;
 	if (job_query_value(r->svc, "target", "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params) == NULL)
-		rb_fail(r, EXIT_PREFLIGHT, NULL, "replication slot \"%s\" of the reverse stream does not exist on the service", r->rev_slot);
+		rb_fail(r, EXIT_PREFLIGHT, "The service's writes since the cutover cannot be streamed back without it: they must be copied back by hand, then migration_split.disable_read_path() and migration_split.unfreeze_domain() run in the monolith.",
+				"replication slot \"%s\" of the reverse stream does not exist on the service", r->rev_slot);
 	params[0] = opts->domain;
 	r->svc_state = job_query_value(r->svc, "target",
 							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
