@@ -1065,10 +1065,10 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	/*
 	 * Level 0.  A table keyed by one column of a built-in type (not an
 	 * array: its bounds could not be elements of one array literal of the
-	 * key's type) is read once per side: a sequential scan computes the count and hash of every key
-	 * range (bucket) at once, GROUP BY width_bucket(key, bounds).  Other
-	 * keyed tables are hashed range by range (index scans, chunks of
-	 * FALLBACK_CHUNK_FACTOR buckets).
+	 * key's type) is read once per side: a sequential scan computes the
+	 * count and hash of every key range (bucket) at once, GROUP BY
+	 * width_bucket(key, bounds).  Other keyed tables are hashed range by
+	 * range (index scans, chunks of FALLBACK_CHUNK_FACTOR buckets).
 	 */
 	if (t->nkey == 1 && t->compare_rows)
 	{
