@@ -179,6 +179,47 @@ catchup_wait(PGconn *conn, const char *what, const char *slot, const char *lsn,
 }
 
 /*
+ * The last value a sequence (seq: a regclass text) on conn has handed out,
+ * or NULL when it has handed out none since its start.  Its last_value
+ * alone (pg_sequences, pg_sequence_last_value()) is NULL also when the
+ * next value was set without being used (ALTER SEQUENCE ... RESTART WITH,
+ * setval(..., false), as after a load with explicit keys): then the value
+ * before the next one counts, so that the other side's sequence is moved
+ * past the keys the table may hold below it (with SELECT on the sequence;
+ * without, its last_value).
+ */
+char *
+sequence_last_used(PGconn *conn, const char *what, const char *seq)
+{
+	const char *params[1] = {seq};
+	char	   *qualified;
+	char	   *sql;
+	char	   *v;
+
+	/* without SELECT on it, only its last_value can be read */
+	qualified = job_query_value(conn, what,
+								"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
+								" FROM pg_catalog.pg_class c"
+								" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+								" WHERE c.oid = $1::pg_catalog.regclass"
+								" AND pg_catalog.has_sequence_privilege(c.oid, 'SELECT')",
+								1, params);
+	if (qualified == NULL)
+		return job_query_value(conn, what,
+							   "SELECT pg_catalog.pg_sequence_last_value($1::pg_catalog.regclass)",
+							   1, params);
+	sql = psprintf("SELECT CASE WHEN s.is_called THEN s.last_value::pg_catalog.numeric"
+				   "  WHEN s.last_value <> p.seqstart AND s.last_value::pg_catalog.numeric - p.seqincrement"
+				   "   BETWEEN p.seqmin AND p.seqmax THEN s.last_value::pg_catalog.numeric - p.seqincrement END"
+				   " FROM %s s, pg_catalog.pg_sequence p"
+				   " WHERE p.seqrelid = $1::pg_catalog.regclass", qualified);
+	v = job_query_value(conn, what, sql, 1, params);
+	pg_free(sql);
+	pg_free(qualified);
+	return v;
+}
+
+/*
  * Plan the move of the sequence behind table.column on conn past another
  * side's last value: last + gap increments (of conn's sequence), checked
  * against its bounds, and never backwards (SEQUENCE_AHEAD when conn's own

@@ -217,8 +217,6 @@ plan_sequences(CutoverPlan *p)
 			DomainColumn *c = &t->columns[j];
 			const char *seq = c->identity_seq ? c->identity_seq : c->owned_seq;
 			SequenceMove *m;
-			PGresult   *res;
-			const char *sp[1];
 
 			if (seq == NULL)
 				continue;
@@ -226,20 +224,12 @@ plan_sequences(CutoverPlan *p)
 			m->table = psprintf("%s.%s", t->schema, t->name);
 			m->column = c->name;
 			m->target_table = schema_qualified(p->tgt, p->js.target_schema, t->name);
-			sp[0] = seq;
-			res = job_query(p->src, "source",
-							"SELECT s.last_value, s.increment_by FROM pg_catalog.pg_sequences s"
-							" WHERE pg_catalog.format('%I.%I', s.schemaname, s.sequencename)::pg_catalog.regclass"
-							" = $1::pg_catalog.regclass",
-							1, sp);
-			if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+			m->source_last = sequence_last_used(p->src, "source", seq);
+			if (m->source_last == NULL)
 			{
 				/* never used on the source: the target's own start is right */
-				PQclear(res);
 				continue;
 			}
-			m->source_last = pg_strdup(PQgetvalue(res, 0, 0));
-			PQclear(res);
 
 			sequence_plan(p->tgt, "target", m->target_table, c->name, m->source_last,
 						  p->opts->sequence_gap, &m->to);

@@ -514,26 +514,22 @@ sync_sequences(PGconn *src, PGconn *tgt, Domain *d, const char *target_schema)
 		{
 			DomainColumn *c = &t->columns[j];
 			const char *seq = c->identity_seq ? c->identity_seq : c->owned_seq;
-			const char *sp[1];
-			PGresult   *res;
+			char	   *last;
 
 			if (seq == NULL)
 				continue;
-			sp[0] = seq;
-			res = job_query(src, "source",
-							"SELECT pg_catalog.pg_sequence_last_value($1::pg_catalog.regclass)",
-							1, sp);
-			if (!PQgetisnull(res, 0, 0))
+			last = sequence_last_used(src, "source", seq);
+			if (last != NULL)
 			{
 				char	   *tname = job_quote_ident(tgt, t->name);
-				const char *tp[3] = {tname, c->name, PQgetvalue(res, 0, 0)};
+				const char *tp[3] = {tname, c->name, last};
 
 				PQclear(job_query(tgt, "target",
 								  "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence($1, $2), $3)",
 								  3, tp));
 				pg_free(tname);
+				pg_free(last);
 			}
-			PQclear(res);
 		}
 	}
 	job_set_search_path(tgt, "target", "pg_catalog");

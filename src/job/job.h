@@ -414,6 +414,7 @@ extern char *catchup_freeze(PGconn *conn, const char *what, const char *domain,
 extern int	catchup_wait(PGconn *conn, const char *what, const char *slot,
 						 const char *lsn, double deadline,
 						 const JobOptions *so, const char *during);
+extern char *sequence_last_used(PGconn *conn, const char *what, const char *seq);
 extern void sequence_plan(PGconn *conn, const char *what, const char *table,
 						  const char *column, const char *last, int gap,
 						  SequenceTarget *st);

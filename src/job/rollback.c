@@ -574,7 +574,8 @@ rb_preflight(Rollback *r)
 				"replication slot \"%s\" of the forward stream does not exist", r->fwd.slot_name);
 	params[0] = r->rev_slot;
 	if (job_query_value(r->svc, "target", "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, params) == NULL)
-		rb_fail(r, EXIT_PREFLIGHT, NULL, "replication slot \"%s\" of the reverse stream does not exist on the service", r->rev_slot);
+		rb_fail(r, EXIT_PREFLIGHT, "The service's writes since the cutover cannot be streamed back without it: they must be copied back by hand, then migration_split.disable_read_path() and migration_split.unfreeze_domain() run in the monolith.",
+				"replication slot \"%s\" of the reverse stream does not exist on the service", r->rev_slot);
 	params[0] = opts->domain;
 	r->svc_state = job_query_value(r->svc, "target",
 							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
@@ -626,13 +627,11 @@ rb_sequences(Rollback *r)
 
 	reverse_options(r->mono, opts, &r->rev, &so);
 	res = job_query(r->svc, "target",
-					"SELECT c.relname, a.attname, s.last_value"
+					"SELECT c.relname, a.attname, q.seq::pg_catalog.oid::pg_catalog.text"
 					" FROM migration_split.ownership o"
 					" JOIN pg_catalog.pg_class c ON c.oid = o.rel::pg_catalog.oid"
 					" JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
 					" CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_serial_sequence(o.rel::pg_catalog.text, a.attname)::pg_catalog.regclass) q(seq)"
-					" JOIN pg_catalog.pg_sequences s"
-					"   ON pg_catalog.format('%I.%I', s.schemaname, s.sequencename)::pg_catalog.regclass = q.seq"
 					" WHERE o.domain = $1 AND q.seq IS NOT NULL"
 					" ORDER BY c.relname COLLATE \"C\", a.attnum", 1, params);
 	for (i = 0; i < PQntuples(res); i++)
@@ -640,16 +639,15 @@ rb_sequences(Rollback *r)
 		const char *table = PQgetvalue(res, i, 0);
 		const char *column = PQgetvalue(res, i, 1);
 		char	   *mtable;
-		const char *last;
+		char	   *last = sequence_last_used(r->svc, "target", PQgetvalue(res, i, 2));
 		SequenceTarget st;
 
-		if (PQgetisnull(res, i, 2))
+		if (last == NULL)
 		{
 			job_step(opts, "sequence of %s.%s: never used in the service, left as it is", table, column);
 			continue;
 		}
 		mtable = schema_qualified(r->mono, job_target_schema_for(&so, table), table);
-		last = PQgetvalue(res, i, 2);
 		sequence_plan(r->mono, "source", mtable, column, last, opts->sequence_gap, &st);
 		if (st.kind == SEQUENCE_NONE)
 			job_step(opts, "sequence of %s.%s: the monolith's table %s has no sequence on this column, nothing to move",
@@ -672,6 +670,7 @@ rb_sequences(Rollback *r)
 				sequence_set(r->mono, "source", &st);
 		}
 		pg_free(mtable);
+		pg_free(last);
 	}
 	PQclear(res);
 }

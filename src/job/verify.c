@@ -140,9 +140,11 @@ typedef struct VerifyTable
 	char	   *coltextlist;	/* "c1::text, ..." */
 	int			nbounds;
 	char	  **bounds;			/* nbounds * nkey key values */
+	bool		key_in_c;		/* key columns compared in "C" (keycols) */
 	bool		scan;			/* level 0 in one bucketed scan per side */
 	char	   *keytype;		/* scan: the key's type, for the bounds array */
-	char	   *bucket_key;		/* scan: the key column with its collation */
+	char	   *bucket_key[2];	/* scan: the key column with its collation,
+								 * on the source [0] and the target [1] */
 	char	   *bounds_array;	/* scan: the bounds as an array literal */
 	PQExpBufferData schema;		/* differences of the schema, one per line */
 	int			nschema;
@@ -715,8 +717,8 @@ check_schema(PGconn *src, PGconn *tgt, VerifyTable *t, const char *srcq, const c
  * type's own hash function where equal values have one representation
  * (integers; text and varchar compared bytewise; timestamps as their
  * microseconds, timestamptz taken in UTC; uuid), else the hash of its text
- * under the pinned settings (float digits, numeric scale, ... count).
- * bpchar keeps its padding (its cast to text would drop it).
+ * under the pinned settings (float digits, numeric scale, ... count),
+ * bytewise.  bpchar keeps its padding (its cast to text would drop it).
  */
 static char *
 column_hash_expr(const char *qcol, unsigned int typoid, int seed)
@@ -741,7 +743,13 @@ column_hash_expr(const char *qcol, unsigned int typoid, int seed)
 		case 1042:				/* bpchar */
 			return psprintf("pg_catalog.hashtextextended(pg_catalog.textin(pg_catalog.bpcharout(%s)), %d)", qcol, seed);
 		default:
-			return psprintf("pg_catalog.hashtextextended(%s::pg_catalog.text, %d)", qcol, seed);
+
+			/*
+			 * "C": the text of a value keeps the collation of a collatable
+			 * type (a domain over text, an array of text), under which a
+			 * non-deterministic collation hashes 'a' and 'A' alike
+			 */
+			return psprintf("pg_catalog.hashtextextended((%s::pg_catalog.text) COLLATE \"C\", %d)", qcol, seed);
 	}
 }
 
@@ -901,13 +909,65 @@ sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
 }
 
 /*
+ * The default collation of conn's database (provider, locales) as one
+ * string: where it differs between the sides, a key column of the default
+ * collation may sort differently on them although its collation has the
+ * same name.  Read from the row as JSON: the columns depend on the version.
+ */
+static const char *
+default_collation(PGconn *conn, const char *what)
+{
+	char	   *v = job_query_value(conn, what,
+									"SELECT pg_catalog.concat_ws('/',"
+									" pg_catalog.json_extract_path_text(j, 'datlocprovider'),"
+									" pg_catalog.json_extract_path_text(j, 'datcollate'),"
+									" pg_catalog.json_extract_path_text(j, 'datctype'),"
+									" pg_catalog.json_extract_path_text(j, 'daticulocale'))"
+									" FROM (SELECT pg_catalog.row_to_json(d) AS j FROM pg_catalog.pg_database d"
+									"  WHERE d.datname = pg_catalog.current_database()) x",
+									0, NULL);
+
+	return v ? v : "";
+}
+
+/*
+ * The key column of a table scanned once, with an explicit COLLATE of its
+ * collation (the bounds parameter has the default collation), as this side
+ * names it: a collation of the domain's schema lives in the target schema
+ * on the target (check_schema found the same name on both sides).
+ */
+static char *
+bucket_key(PGconn *conn, const char *what, const char *qualified,
+		   const char *attname, const char *qcol)
+{
+	const char *params[2] = {qualified, attname};
+	PGresult   *res;
+	char	   *r;
+
+	res = job_query(conn, what,
+					"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.collname)"
+					" FROM pg_catalog.pg_attribute a"
+					" JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation"
+					" JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace"
+					" WHERE a.attrelid = $1::pg_catalog.regclass AND a.attname = $2",
+					2, params);
+	if (PQntuples(res) == 1)
+		r = psprintf("%s COLLATE %s", qcol, PQgetvalue(res, 0, 0));
+	else
+		r = pg_strdup(qcol);
+	PQclear(res);
+	return r;
+}
+
+/*
  * Key columns (primary key, else replica identity index), the expressions
  * of the row text and hash, the schema check and the chunk bounds of one
  * table.  Runs in the snapshots of src and tgt.
  */
 static void
 prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
-			  const char *target_schema, const char *hash_template)
+			  const char *target_schema, const char *hash_template,
+			  bool default_collations_differ)
 {
 	DomainTable *dt = t->dt;
 	char	   *srcq = schema_qualified(src, dt->schema, dt->name);
@@ -939,7 +999,7 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	/* key */
 	params[0] = srcq;
 	res = job_query(src, "source",
-					"SELECT a.attname FROM pg_catalog.pg_index i,"
+					"SELECT a.attname, a.attcollation = 100 FROM pg_catalog.pg_index i,"
 					" LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY k(attnum, n),"
 					" pg_catalog.pg_attribute a"
 					" WHERE i.indexrelid = (SELECT x.indexrelid FROM pg_catalog.pg_index x"
@@ -956,6 +1016,18 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	{
 		t->keycols[i] = (char *) qi(src, PQgetvalue(res, i, 0));
 		t->keyname[i] = pg_strdup(PQgetvalue(res, i, 0));
+		if (default_collations_differ && PQgetvalue(res, i, 1)[0] == 't')
+		{
+			/*
+			 * The databases' default collations sort differently: key ranges
+			 * in "C" on both sides (the column's index is not used).
+			 */
+			char	   *c = psprintf("(%s COLLATE \"C\")", t->keycols[i]);
+
+			pg_free(t->keycols[i]);
+			t->keycols[i] = c;
+			t->key_in_c = true;
+		}
 		appendPQExpBuffer(&b, "%s%s", i ? ", " : "", t->keycols[i]);
 	}
 	t->keylist = pg_strdup(b.data);
@@ -991,34 +1063,37 @@ prepare_table(const JobOptions *opts, PGconn *src, PGconn *tgt, VerifyTable *t,
 	t->coltextlist = pg_strdup(b.data);
 
 	/*
-	 * Level 0.  A table keyed by one column of a built-in type is read once
-	 * per side: a sequential scan computes the count and hash of every key
-	 * range (bucket) at once, GROUP BY width_bucket(key, bounds).  Other
-	 * keyed tables are hashed range by range (index scans, chunks of
-	 * FALLBACK_CHUNK_FACTOR buckets).
+	 * Level 0.  A table keyed by one column of a built-in type (not an
+	 * array: its bounds could not be elements of one array literal of the
+	 * key's type) is read once per side: a sequential scan computes the
+	 * count and hash of every key range (bucket) at once, GROUP BY
+	 * width_bucket(key, bounds).  Other keyed tables are hashed range by
+	 * range (index scans, chunks of FALLBACK_CHUNK_FACTOR buckets).
 	 */
 	if (t->nkey == 1 && t->compare_rows)
 	{
 		const char *p2[2] = {srcq, t->keyname[0]};
 
 		res = job_query(src, "source",
-						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid < 16384,"
-						" CASE WHEN a.attcollation = 0 THEN '' ELSE"
-						"  pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.collname) END"
-						" FROM pg_catalog.pg_attribute a"
-						" LEFT JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation"
-						" LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace"
+						"SELECT pg_catalog.format_type(a.atttypid, a.atttypmod),"
+						" a.atttypid < 16384 AND t.typcategory <> 'A'"
+						" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 						" WHERE a.attrelid = $1::pg_catalog.regclass AND a.attname = $2",
 						2, p2);
 		if (PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't')
 		{
 			t->scan = true;
 			t->keytype = pg_strdup(PQgetvalue(res, 0, 0));
-			/* explicit: the bounds parameter has the default collation */
-			if (PQgetvalue(res, 0, 2)[0])
-				t->bucket_key = psprintf("%s COLLATE %s", t->keycols[0], PQgetvalue(res, 0, 2));
+			if (t->key_in_c)
+			{
+				t->bucket_key[0] = pg_strdup(t->keycols[0]);
+				t->bucket_key[1] = pg_strdup(t->keycols[0]);
+			}
 			else
-				t->bucket_key = pg_strdup(t->keycols[0]);
+			{
+				t->bucket_key[0] = bucket_key(src, "source", srcq, t->keyname[0], t->keycols[0]);
+				t->bucket_key[1] = bucket_key(tgt, "target", tgtq, t->keyname[0], t->keycols[0]);
+			}
 		}
 		PQclear(res);
 	}
@@ -1592,7 +1667,7 @@ bucket_hashes(PGconn *src, PGconn *tgt, VerifyTable *t, const char *where,
 		if (array)
 			sql[side] = psprintf("SELECT pg_catalog.width_bucket(%s, $%d::%s[]), pg_catalog.count(*),"
 								 " pg_catalog.bit_xor(%s) FROM %s WHERE %s GROUP BY 1",
-								 t->bucket_key, nparams + 1, t->keytype, t->hash, from, where);
+								 t->bucket_key[side], nparams + 1, t->keytype, t->hash, from, where);
 		else
 			sql[side] = psprintf("SELECT 0, pg_catalog.count(*), pg_catalog.bit_xor(%s) FROM %s WHERE %s",
 								 t->hash, from, where);
@@ -2180,6 +2255,7 @@ cmd_verify(const JobOptions *opts)
 	char	   *src_snap;
 	char	   *tgt_snap;
 	const char *hash_template;
+	bool		default_collations_differ;
 	double		start = job_now_seconds();
 	double		held = 0;
 	double		prepare_start;
@@ -2225,6 +2301,8 @@ cmd_verify(const JobOptions *opts)
 	ctl = job_connect(opts->target, "target", false, true);
 	state_ensure_columns(ctl);
 	hash_template = choose_hash(src, tgt);
+	default_collations_differ = strcmp(default_collation(src, "source"),
+									   default_collation(tgt, "target")) != 0;
 
 	memset(&hold, 0, sizeof(hold));
 	hold.target = opts->target;
@@ -2242,7 +2320,8 @@ cmd_verify(const JobOptions *opts)
 	for (i = 0; i < ntables; i++)
 	{
 		tables[i].dt = &pd.tables[i];
-		prepare_table(opts, src, tgt, &tables[i], js.target_schema, hash_template);
+		prepare_table(opts, src, tgt, &tables[i], js.target_schema, hash_template,
+					  default_collations_differ);
 		if (tables[i].scan)
 			vs.nscans++;
 		else
