@@ -10,7 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 
-our @EXPORT = qw(source_and_target plugin_libraries_conf orders_job lock_table_for);
+our @EXPORT = qw(source_and_target plugin_libraries_conf orders_job lock_table_for
+  start_stream run_verify);
 
 # The postgresql.conf line allowing the given output plugins, or "" when the
 # server (postgres on PATH, as in every TAP run) does not know the setting
@@ -68,6 +69,30 @@ sub lock_table_for
 		"SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = '$table'::regclass AND granted")
 	  or die "no lock on $table";
 	return $h;
+}
+
+# A stream of the job in the background (batches of 50 ms), its output
+# appended to stream.log in the source's directory: returns the IPC::Run
+# handle and the log's path.
+sub start_stream
+{
+	my ($src, @common) = @_;
+	my $log = $src->basedir . '/stream.log';
+	my $h = IPC::Run::start([ 'migration-split', 'stream', @common, '--batch-time', '50' ],
+		'>>', $log, '2>>', $log);
+	return ($h, $log);
+}
+
+# migration-split verify with the job's options (an array reference) and
+# more arguments, waiting at most 120 s for the stream's hold: returns the
+# exit code, standard output and standard error.
+sub run_verify
+{
+	my ($common, @args) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'migration-split', 'verify', @$common, '--no-progress', '--timeout', '120', @args ],
+		'>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
 }
 
 # The fixture of the cutover and rollback tests (060_cutover, 064_rollback):

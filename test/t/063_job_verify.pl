@@ -50,14 +50,7 @@ ANALYZE;
 my ($stdout, $stderr, $ret);
 ok(run_log([ 'migration-split', 'init', @common, '--jobs', '2', '--no-progress' ]), 'init');
 
-sub verify
-{
-	my (@args) = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress', '--timeout', '120', @args ],
-		'>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
+sub verify { return run_verify(\@common, @_); }
 
 # no stream running: waits --timeout, then exit 11, and the hold is released
 ($ret, $stdout, $stderr) = verify('--timeout', '2');
@@ -69,9 +62,7 @@ is($tgt->safe_psql('postgres', 'SELECT hold_lsn IS NULL FROM migration_split_job
 	'the hold is released after a timeout');
 
 # the stream runs from here on
-my $log = $src->basedir . '/stream.log';
-my $stream = IPC::Run::start([ 'migration-split', 'stream', @common, '--batch-time', '50' ],
-	'>>', $log, '2>>', $log);
+my ($stream, $log) = start_stream($src, @common);
 
 # a write load on the source while verify runs again and again
 my $script = $src->basedir . '/load.sql';

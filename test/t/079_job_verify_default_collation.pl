@@ -41,18 +41,9 @@ is($tgt->safe_psql('svc', q{SELECT string_agg(x, ',' ORDER BY x) FROM (VALUES ('
 
 ok(run_log([ 'migration-split', 'init', @common, '--no-progress' ]), 'init');
 
-my $log = $src->basedir . '/stream.log';
-my $stream = IPC::Run::start([ 'migration-split', 'stream', @common, '--batch-time', '50' ],
-	'>>', $log, '2>>', $log);
+my ($stream, $log) = start_stream($src, @common);
 
-sub verify
-{
-	my (@args) = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress', '--timeout', '120', @args ],
-		'>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
+sub verify { return run_verify(\@common, @_); }
 
 my ($ret, $stdout, $stderr) = verify('--chunk-rows', '200');
 is($ret, 0, 'equal after init') or diag("$stdout\n$stderr");
