@@ -263,6 +263,9 @@ reports=(
 	"extraction_plan('d01')|SELECT * FROM migration_split.extraction_plan('d01')"
 	"extraction_plan markdown|SELECT * FROM migration_split.extraction_plan('d01', 'markdown')"
 	"suggest_moves()|SELECT * FROM migration_split.suggest_moves()"
+	# A reference, not judged: PostgreSQL alone naming every relation, what
+	# the first run of relation_domains cannot do without (regclass output).
+	"ref: oid::regclass of pg_class|SELECT oid::regclass FROM pg_class"
 )
 
 failed=0
@@ -295,7 +298,9 @@ for entry in "${reports[@]}"; do
 	judged=$median
 	[ "$limit_on" = cpu ] && judged=$median_cpu
 	verdict=""
-	if awk -v m="$judged" -v l="$limit_ms" 'BEGIN { exit !(m > l) }'; then
+	if [ "${name#ref: }" != "$name" ]; then
+		verdict="  (PostgreSQL alone, not judged)"
+	elif awk -v m="$judged" -v l="$limit_ms" 'BEGIN { exit !(m > l) }'; then
 		verdict="  TOO SLOW ($limit_on limit $limit_ms ms)"
 		failed=1
 	fi

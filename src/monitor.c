@@ -23,6 +23,8 @@
  *	                          TRUNCATE, LOCK, ALTER TABLE, ...) and refuses
  *	                          changes of bindings (monitor_enforce.c,
  *	                          monitor_service.c)
+ *	object_access_hook        enforces each object a DROP removes, CASCADE
+ *	                          included, before it goes (monitor_enforce.c)
  *
  * Every hook calls the previous one.  Nothing here takes locks; see
  * monitor_stats.c for the shared memory locking rules.
@@ -33,6 +35,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -106,6 +109,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
 
 static void ms_shmem_request(void);
 static void ms_shmem_startup(void);
@@ -121,6 +125,8 @@ static void ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							  bool readOnlyTree, ProcessUtilityContext context,
 							  ParamListInfo params, QueryEnvironment *queryEnv,
 							  DestReceiver *dest, QueryCompletion *qc);
+static void ms_object_access(ObjectAccessType access, Oid classId,
+							 Oid objectId, int subId, void *arg);
 
 /*
  * Install hooks and request shared memory; called from _PG_init only while
@@ -183,6 +189,23 @@ ms_monitor_init(void)
 	ExecutorEnd_hook = ms_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = ms_ProcessUtility;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = ms_object_access;
+}
+
+/*
+ * Every object PostgreSQL is about to drop, whether a statement named it
+ * or CASCADE reached it (deleteOneObject calls the hook before the
+ * deletion, so the catalogs still show the object).
+ */
+static void
+ms_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_DROP)
+		ms_enforce_drop(classId, objectId);
 }
 
 static void
@@ -372,6 +395,8 @@ ms_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		const char *service;
 		int			level;
 
+		if (ms_utility_level == 0)
+			ms_enforce_drop_reset();
 		ms_service_effective(&service, &level);
 		/*
 		 * Foreign-key checks and cascades run no utility statement: one

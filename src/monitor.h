@@ -135,6 +135,8 @@ extern void ms_enforce_check_routing(PlannedStmt *ps, const char *service_name,
 									 int level);
 extern void ms_enforce_tag_change(Oid old_rel, const char *old_domain,
 								  Oid new_rel);
+extern void ms_enforce_drop(Oid classId, Oid objectId);
+extern void ms_enforce_drop_reset(void);
 extern void ms_enforce_utility(Node *stmt, const char *service_name,
 							   int level);
 extern bool ms_domain_exists(const char *name);

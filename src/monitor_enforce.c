@@ -37,7 +37,11 @@
  * (query) TO runs its query through the executor and is checked there.
  * A change of a tag (a row of migration_split.ownership) that would take
  * a table out of another domain is checked from the ownership table's row
- * trigger (ms_enforce_tag_change).
+ * trigger (ms_enforce_tag_change).  Objects a DROP removes without naming
+ * them (what CASCADE reaches: a column of a type dropped, a default, a
+ * constraint, an index, a rule, a policy or a trigger of another domain's
+ * table) are checked one by one as PostgreSQL deletes them, from the
+ * object access hook (ms_enforce_drop), before each deletion.
  *
  * Nothing here runs SQL: every read is a systable scan, so no user code
  * (views, policies, operators) can run under the monitor.
@@ -54,7 +58,12 @@
 #include "access/xact.h"
 #include "catalog/heap.h"
 #include "catalog/namespace.h"
+#include "catalog/index.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_rewrite.h"
@@ -108,6 +117,7 @@ static void ms_allow_relcache_callback(Datum arg, Oid relid);
 static void ms_allow_namespace_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ms_allow_load(void);
 static const MsAllowEntry *ms_allow_find(MsDomainId from, MsDomainId to, Oid rel);
+static bool ms_enforce_drop_seen(Oid relid);
 
 void
 ms_enforce_init(void)
@@ -757,6 +767,7 @@ ms_enforce_utility(Node *stmt, const char *service_name, int level)
 
 		if (d == MS_NO_DOMAIN)
 			continue;
+		ms_enforce_drop_seen(relid);
 		rte = makeNode(RangeTblEntry);
 		rte->rtekind = RTE_RELATION;
 		rte->relid = relid;
@@ -772,6 +783,176 @@ ms_enforce_utility(Node *stmt, const char *service_name, int level)
 		ms_enforce_check(rtable, domains, ndomains, service_name, level);
 	list_free_deep(rtable);
 	list_free(relids);
+}
+
+/*
+ * Tables already checked in the current top-level utility statement: the
+ * ones it names (ms_enforce_utility) and those the object access hook met
+ * while it dropped objects.  A DROP of another domain's table removes its
+ * indexes, constraints and triggers too; in warn mode one warning per
+ * table is enough.  Reset when a top-level utility statement starts; when
+ * full, later tables are warned about again, which is harmless.
+ */
+static Oid	drop_seen[64];
+static int	ndrop_seen = 0;
+
+/* A top-level utility statement starts (monitor.c). */
+void
+ms_enforce_drop_reset(void)
+{
+	ndrop_seen = 0;
+}
+
+/*
+ * Remember that a table was checked in this statement; false when it
+ * already was.
+ */
+static bool
+ms_enforce_drop_seen(Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < ndrop_seen; i++)
+		if (drop_seen[i] == relid)
+			return false;
+	if (ndrop_seen < (int) lengthof(drop_seen))
+		drop_seen[ndrop_seen++] = relid;
+	return true;
+}
+
+/*
+ * The row of catalog classId whose oid (column oidcol, index indexId) is
+ * objectId: the value of its oid column relcol, InvalidOid when there is
+ * no such row or, with skip_internal, when its boolean column
+ * internalcol is true.
+ */
+static Oid
+ms_catalog_row_relid(Oid classId, Oid indexId, AttrNumber oidcol,
+					 Oid objectId, AttrNumber relcol, AttrNumber internalcol)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	rel = table_open(classId, AccessShareLock);
+	ScanKeyInit(&key, oidcol, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(objectId));
+	scan = systable_beginscan(rel, indexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		d;
+
+		if (internalcol == InvalidAttrNumber ||
+			!DatumGetBool(heap_getattr(tup, internalcol, desc, &isnull)))
+		{
+			d = heap_getattr(tup, relcol, desc, &isnull);
+			if (!isnull)
+				result = DatumGetObjectId(d);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * The table an object about to be dropped is part of, InvalidOid for
+ * objects that are not part of a table (types, functions, schemas, ...):
+ * the table itself, or one of its columns, an index, a column default, a
+ * constraint, a rule, a policy, a trigger.  The internal triggers of a
+ * foreign key go with their constraint (whose table is the referencing
+ * one): dropping a table of one's own that references another domain's
+ * table removes triggers on that table, and is no crossing.  A TOAST table
+ * goes with its table.
+ */
+static Oid
+ms_dropped_object_table(Oid classId, Oid objectId)
+{
+	switch (classId)
+	{
+		case RelationRelationId:
+			switch (get_rel_relkind(objectId))
+			{
+				case RELKIND_INDEX:
+				case RELKIND_PARTITIONED_INDEX:
+					return IndexGetRelation(objectId, true);
+				case RELKIND_TOASTVALUE:
+				case '\0':
+					return InvalidOid;
+				default:
+					return objectId;
+			}
+		case AttrDefaultRelationId:
+			return GetAttrDefaultColumnAddress(objectId).objectId;
+		case ConstraintRelationId:
+			/* conrelid is 0 for a constraint of a domain type */
+			return ms_catalog_row_relid(ConstraintRelationId,
+										ConstraintOidIndexId,
+										Anum_pg_constraint_oid, objectId,
+										Anum_pg_constraint_conrelid,
+										InvalidAttrNumber);
+		case TriggerRelationId:
+			return ms_catalog_row_relid(TriggerRelationId, TriggerOidIndexId,
+										Anum_pg_trigger_oid, objectId,
+										Anum_pg_trigger_tgrelid,
+										Anum_pg_trigger_tgisinternal);
+		case RewriteRelationId:
+			return ms_catalog_row_relid(RewriteRelationId, RewriteOidIndexId,
+										Anum_pg_rewrite_oid, objectId,
+										Anum_pg_rewrite_ev_class,
+										InvalidAttrNumber);
+		case PolicyRelationId:
+			return ms_catalog_row_relid(PolicyRelationId, PolicyOidIndexId,
+										Anum_pg_policy_oid, objectId,
+										Anum_pg_policy_polrelid,
+										InvalidAttrNumber);
+		default:
+			return InvalidOid;
+	}
+}
+
+/*
+ * An object is about to be dropped (the object access hook, OAT_DROP),
+ * whether the statement named it or CASCADE reached it: in a session
+ * acting for a service under enforcement, an object that is part of
+ * another domain's table is a crossing, checked as a statement that
+ * reaches that table is (the allowlist applies).  DROP TYPE ... CASCADE
+ * drops the columns of that type in every table, whoever owns them.
+ */
+void
+ms_enforce_drop(Oid classId, Oid objectId)
+{
+	const char *service;
+	int			level;
+	Oid			relid;
+	MsDomainId	domain;
+	RangeTblEntry *rte;
+	List	   *rtable;
+
+	if (!ms_stats_available())
+		return;
+	ms_service_effective(&service, &level);
+	if (level == MS_ENFORCE_OFF || service[0] == '\0')
+		return;
+
+	relid = ms_dropped_object_table(classId, objectId);
+	if (!OidIsValid(relid))
+		return;
+	domain = ms_relation_domain(relid);
+	if (domain == MS_NO_DOMAIN || !ms_enforce_drop_seen(relid))
+		return;
+
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = get_rel_relkind(relid);
+	rtable = list_make1(rte);
+	ms_enforce_check(rtable, &domain, 1, service, level);
+	list_free_deep(rtable);
 }
 
 /*
