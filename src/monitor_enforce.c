@@ -612,6 +612,27 @@ ms_add_rangevar(List *relids, RangeVar *rv)
 }
 
 /*
+ * The tables the foreign keys among constraints (Constraint nodes of a
+ * CREATE TABLE, of its columns or of ALTER TABLE ... ADD) reference: a new
+ * foreign key ties its table to them, and its checks read them.
+ */
+static List *
+ms_add_referenced(List *relids, List *constraints)
+{
+	ListCell   *lc;
+
+	foreach(lc, constraints)
+	{
+		Node	   *node = lfirst(lc);
+
+		if (IsA(node, Constraint) &&
+			((Constraint *) node)->contype == CONSTR_FOREIGN)
+			relids = ms_add_rangevar(relids, ((Constraint *) node)->pktable);
+	}
+	return relids;
+}
+
+/*
  * The tables a utility statement reads or changes without going through
  * the executor; NIL for statements that reach no table that way.
  */
@@ -664,14 +685,42 @@ ms_utility_relations(Node *stmt)
 					relids = ms_add_rel(relids, relid, rv->inh);
 			}
 			break;
+		case T_CreateStmt:
+			/* the tables its foreign keys reference (CREATE TABLE AS and
+			 * SELECT INTO go through the executor) */
+			foreach(lc, ((CreateStmt *) stmt)->tableElts)
+			{
+				Node	   *elt = lfirst(lc);
+
+				if (IsA(elt, ColumnDef))
+					relids = ms_add_referenced(relids,
+											   ((ColumnDef *) elt)->constraints);
+			}
+			relids = ms_add_referenced(relids,
+									   ((CreateStmt *) stmt)->constraints);
+			relids = ms_add_referenced(relids,
+									   ((CreateStmt *) stmt)->tableElts);
+			/* a partition or child of another table joins its hierarchy */
+			foreach(lc, ((CreateStmt *) stmt)->inhRelations)
+				relids = ms_add_rangevar(relids, lfirst_node(RangeVar, lc));
+			break;
 		case T_AlterTableStmt:
 			relids = ms_add_rangevar(relids, ((AlterTableStmt *) stmt)->relation);
-			/* the tables attached, detached, inherited or disinherited */
+			/*
+			 * the tables attached, detached, inherited or disinherited, and
+			 * those new foreign keys reference
+			 */
 			foreach(lc, ((AlterTableStmt *) stmt)->cmds)
 			{
 				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
-				if ((cmd->subtype == AT_AttachPartition ||
+				if (cmd->subtype == AT_AddConstraint && cmd->def != NULL)
+					relids = ms_add_referenced(relids, list_make1(cmd->def));
+				else if (cmd->subtype == AT_AddColumn && cmd->def != NULL &&
+						 IsA(cmd->def, ColumnDef))
+					relids = ms_add_referenced(relids,
+											   ((ColumnDef *) cmd->def)->constraints);
+				else if ((cmd->subtype == AT_AttachPartition ||
 					 cmd->subtype == AT_DetachPartition) &&
 					cmd->def != NULL && IsA(cmd->def, PartitionCmd))
 					relids = ms_add_rangevar(relids,
