@@ -131,6 +131,11 @@ SELECT domain, crossing_queries, crossing_calls, crossing_transactions, last_vio
   FROM migration_split.domain_runtime_stats() WHERE domain LIKE 'mon\_%' ORDER BY domain;
 
 SELECT evictions, statements, transactions, max FROM migration_split.monitor_info;
+-- shared memory at the defaults (max 5000, max_query_text 1024), as the
+-- README's Settings state it
+SELECT statement_entry_bytes, transaction_entry_bytes, shared_memory_bytes,
+	   round(shared_memory_bytes / 1048576.0, 1) AS shared_memory_mb
+  FROM migration_split.monitor_info;
 SELECT migration_split.reset();
 SELECT evictions, statements, transactions, stats_reset > now() - interval '1 minute' AS recent
   FROM migration_split.monitor_info;
