@@ -142,6 +142,19 @@ SELECT evictions, statements, transactions, stats_reset > now() - interval '1 mi
 SELECT domain, crossing_queries, crossing_calls, crossing_transactions
   FROM migration_split.domain_runtime_stats() WHERE domain LIKE 'mon\_%' ORDER BY domain;
 
+-- with compute_query_id = off no statement is recorded (a cross-domain
+-- transaction still is, its writers named)
+SET compute_query_id = off;
+SELECT count(*) FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id;
+BEGIN;
+UPDATE mon_order SET total = total WHERE id = 10;
+UPDATE mon_invoice SET amount = amount WHERE id = 100;
+COMMIT;
+RESET compute_query_id;
+SELECT count(*) FROM migration_split.cross_domain_queries;
+SELECT domains, count, sample_queries FROM migration_split.cross_domain_transactions;
+SELECT migration_split.reset();
+
 -- EXPLAIN alone executes nothing
 EXPLAIN (COSTS OFF) SELECT * FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id;
 SELECT count(*) FROM migration_split.cross_domain_queries;
