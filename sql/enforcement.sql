@@ -129,6 +129,7 @@ SELECT count(*) FROM migration_split.allowed_crossings WHERE reason = 'ledger to
 -- the service is empty or a valid domain name (lower case, at most 63
 -- bytes), checked when set; a domain that does not exist (yet) is accepted
 SET migration_split.service = 'Enf_orders';
+\echo :LAST_ERROR_SQLSTATE
 SET migration_split.service = 'enf orders';
 SELECT set_config('migration_split.service', repeat('x', 64), false);
 SHOW migration_split.service;
