@@ -64,6 +64,7 @@ REGRESS = \
 	loose_foreign_keys \
 	loose_foreign_keys_trojans \
 	loose_foreign_keys_ddl \
+	loose_foreign_keys_errors \
 	extraction_plan \
 	suggest_moves \
 	monitor \

@@ -60,6 +60,22 @@ DROP TABLE unowned_c;
 \pset format aligned
 \pset tuples_only off
 
+-- a domain node's tables and size are domain_summary's (one estimate from
+-- pg_class, shared by the graph, the summary and the plan), after the
+-- tables grew and were analyzed
+INSERT INTO accounts_user SELECT generate_series(1, 5000);
+ANALYZE accounts_user;
+SELECT s.domain, g.m[1] = s.tables::text AS same_tables,
+	   g.m[2] = s.total_size_pretty AS same_size, s.total_size > 16384 AS grew
+  FROM migration_split.domain_summary s
+  LEFT JOIN LATERAL regexp_matches(migration_split.boundary_graph(),
+			 '"' || s.domain || '" \[label="[a-z_]+\\n([0-9]+) tables?, ([^"]+)"\]') AS g(m) ON true
+ ORDER BY s.domain;
+SELECT (SELECT total_size_pretty FROM migration_split.domain_summary WHERE domain = 'accounts') =
+	   substring(detail FROM '^[0-9]+ tables?, ([^,]+),') AS plan_size_same
+  FROM migration_split.extraction_plan('accounts') WHERE kind = 'readiness' AND step = 3;
+TRUNCATE accounts_user CASCADE;
+
 -- an empty catalog gives an empty but valid graph
 BEGIN;
 DELETE FROM migration_split.ownership;

@@ -70,7 +70,9 @@ SELECT own_changes();
 -- TRUNCATE of the ownership table is refused (a new file would break every
 -- slot behind it), also as the cascade of one of migration_split.domains
 TRUNCATE migration_split.ownership CASCADE;
+\echo :LAST_ERROR_SQLSTATE
 TRUNCATE migration_split.domains CASCADE;
+\echo :LAST_ERROR_SQLSTATE
 INSERT INTO own_child VALUES (2, 'still tagged');
 SELECT own_changes();
 

@@ -169,6 +169,20 @@ BEGIN
 END
 $$;
 SELECT * FROM migration_split.function_writes('upsert_stock()');
+-- a write right after THEN (IF, ELSIF, CASE branches of PL/pgSQL) is a
+-- write; MERGE's WHEN ... THEN UPDATE SET is not another table
+CREATE FUNCTION branch_writes(x int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF x = 1 THEN UPDATE orders_order SET user_id = NULL;
+	ELSIF x = 2 THEN UPDATE ONLY inventory_stock SET quantity = 0;
+	ELSE DELETE FROM notifications_notification;
+	END IF;
+	CASE WHEN x = 3 THEN UPDATE accounts_user SET id = id; ELSE NULL; END CASE;
+	MERGE INTO orders_orderitem i USING accounts_user u ON i.order_id = u.id
+		WHEN MATCHED THEN UPDATE SET sku = i.sku;
+END
+$$;
+SELECT * FROM migration_split.function_writes('branch_writes(int)');
 -- other languages, and a body the scanner rejects: nothing
 SELECT count(*) FROM migration_split.function_writes('pg_catalog.now()');
 SET check_function_bodies = off;
@@ -188,7 +202,7 @@ RESET search_path;
 RESET ROLE;
 DROP ROLE regress_dep_reader;
 
-DROP FUNCTION close_order, merge_stock, purge, upsert_stock, broken;
+DROP FUNCTION close_order, merge_stock, purge, upsert_stock, branch_writes, broken;
 DROP SCHEMA audit CASCADE;
 DROP VIEW reporting_with_users, order_report_2, order_report, customer_orders,
 	orders_typed, accounts_emails, orders_totals;

@@ -125,10 +125,28 @@ INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reas
 SELECT count(*) FROM migration_split.allowed_crossings WHERE rel = 'enf_ledger'::regclass;
 DROP TABLE enf_ledger;
 SELECT count(*) FROM migration_split.allowed_crossings WHERE reason = 'ledger totals';
+-- moving the table to another domain leaves its entries in place, exempting
+-- nothing; untagging it deletes them
+BEGIN;
+CREATE TABLE enf_move (id int);
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('enf_move', 'enf_billing');
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+	VALUES ('enf_orders', 'enf_billing', 'enf_move', 'moved table');
+UPDATE migration_split.ownership SET domain = 'enf_customers' WHERE rel = 'enf_move'::regclass;
+SELECT to_domain, rel FROM migration_split.allowed_crossings WHERE reason = 'moved table';
+SET LOCAL migration_split.enforce = 'error';
+SAVEPOINT moved;
+SELECT count(*) FROM enf_move;
+ROLLBACK TO moved;
+SET LOCAL migration_split.enforce = 'off';
+DELETE FROM migration_split.ownership WHERE rel = 'enf_move'::regclass;
+SELECT count(*) FROM migration_split.allowed_crossings WHERE reason = 'moved table';
+ROLLBACK;
 
 -- the service is empty or a valid domain name (lower case, at most 63
 -- bytes), checked when set; a domain that does not exist (yet) is accepted
 SET migration_split.service = 'Enf_orders';
+\echo :LAST_ERROR_SQLSTATE
 SET migration_split.service = 'enf orders';
 SELECT set_config('migration_split.service', repeat('x', 64), false);
 SHOW migration_split.service;

@@ -59,10 +59,15 @@ SELECT migration_split.markdown_cell(E'a|b\\c <img src=x onerror=alert(1)> & ![i
 
 -- errors
 SELECT * FROM migration_split.extraction_plan('nosuch');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM migration_split.extraction_plan('Billing');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM migration_split.extraction_plan(NULL);
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM migration_split.extraction_plan('billing', 'html');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM migration_split.extraction_plan('billing', NULL);
+\echo :LAST_ERROR_SQLSTATE
 
 -- readable by everyone, like the other reports
 CREATE ROLE regress_ms_plan_reader;

@@ -105,6 +105,21 @@ RESET ROLE;
 SELECT domain, state FROM migration_split.domain_summary
  WHERE domain IN ('empty', 'orders') ORDER BY domain;
 
+-- the SQLSTATEs the README names: not an administrator 42501, a move not
+-- in the table 55000, an unknown state 22023, NULL 22004, no domain 42704
+SET ROLE regress_lc_user;
+SELECT migration_split.set_domain_state('empty', 'copying');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT migration_split.set_domain_state('orders', 'streaming');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.set_domain_state('empty', 'thawed');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.set_domain_state('empty', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.set_domain_state('nosuch', 'copying');
+\echo :LAST_ERROR_SQLSTATE
+
 -- dropping a domain forgets its history
 SELECT migration_split.drop_domain('empty');
 SELECT count(*) FROM migration_split.domain_transitions WHERE domain = 'empty';

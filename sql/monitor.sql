@@ -131,11 +131,29 @@ SELECT domain, crossing_queries, crossing_calls, crossing_transactions, last_vio
   FROM migration_split.domain_runtime_stats() WHERE domain LIKE 'mon\_%' ORDER BY domain;
 
 SELECT evictions, statements, transactions, max FROM migration_split.monitor_info;
+-- shared memory at the defaults (max 5000, max_query_text 1024), as the
+-- README's Settings state it
+SELECT statement_entry_bytes, transaction_entry_bytes, shared_memory_bytes,
+	   round(shared_memory_bytes / 1048576.0, 1) AS shared_memory_mb
+  FROM migration_split.monitor_info;
 SELECT migration_split.reset();
 SELECT evictions, statements, transactions, stats_reset > now() - interval '1 minute' AS recent
   FROM migration_split.monitor_info;
 SELECT domain, crossing_queries, crossing_calls, crossing_transactions
   FROM migration_split.domain_runtime_stats() WHERE domain LIKE 'mon\_%' ORDER BY domain;
+
+-- with compute_query_id = off no statement is recorded (a cross-domain
+-- transaction still is, its writers named)
+SET compute_query_id = off;
+SELECT count(*) FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id;
+BEGIN;
+UPDATE mon_order SET total = total WHERE id = 10;
+UPDATE mon_invoice SET amount = amount WHERE id = 100;
+COMMIT;
+RESET compute_query_id;
+SELECT count(*) FROM migration_split.cross_domain_queries;
+SELECT domains, count, sample_queries FROM migration_split.cross_domain_transactions;
+SELECT migration_split.reset();
 
 -- EXPLAIN alone executes nothing
 EXPLAIN (COSTS OFF) SELECT * FROM mon_order o JOIN mon_customer c ON c.id = o.customer_id;

@@ -48,6 +48,7 @@ SELECT count(*) FROM bind_order;
 SELECT count(*) FROM bind_stock;
 -- the session cannot change its service ...
 SET migration_split.service = '';
+\echo :LAST_ERROR_SQLSTATE
 SET migration_split.service = 'bind_inventory';
 SELECT set_config('migration_split.service', '', false);
 BEGIN;
@@ -73,6 +74,7 @@ SELECT count(*) FROM bind_stock;
 RESET ROLE;
 -- nor can it undo its binding for its next sessions
 ALTER ROLE bind_orders_svc RESET migration_split.service;
+\echo :LAST_ERROR_SQLSTATE
 ALTER ROLE bind_orders_svc SET migration_split.service = '';
 ALTER ROLE bind_orders_svc SET migration_split.enforce = 'off';
 ALTER ROLE bind_orders_svc RESET ALL;

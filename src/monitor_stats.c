@@ -28,8 +28,11 @@
  * up (the common case: the entry exists), and in exclusive mode only to add
  * or evict entries or reset.  Counters of an entry are protected by the
  * entry's spinlock; readers copy them under the spinlock.  Nothing in here
- * runs catalog access or allocates while holding the LWLock, except palloc
- * in the SRFs, which hold it in shared mode only.
+ * runs catalog access while holding the LWLock.  Two things allocate under
+ * it: the SRFs, which hold it in shared mode, and ms_evict(), which sorts
+ * the entries in a palloc'd array under the exclusive lock (as
+ * pg_stat_statements' entry_dealloc does); an out-of-memory error there
+ * releases the lock at abort like any error.
  *
  * When a hash is full, the least-used 5% of its entries (at least 10) are
  * evicted at once; usage is the number of calls, decayed by 1% at every

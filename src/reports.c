@@ -326,9 +326,16 @@ scan_source(const char *source, const char *search_path, WriteCollector *wc)
 				}
 				break;
 			case UPDATE:
-				/* not FOR [NO KEY] UPDATE, DO UPDATE, ON UPDATE, OR UPDATE */
+
+				/*
+				 * Not FOR [NO KEY] UPDATE, DO UPDATE, ON UPDATE, OR UPDATE,
+				 * nor MERGE's WHEN ... THEN UPDATE SET; but the UPDATE that
+				 * starts a branch of PL/pgSQL's IF, ELSIF or CASE (THEN
+				 * UPDATE t) is a write.
+				 */
 				if (prev != FOR && prev != KEY && prev != DO && prev != ON &&
-					prev != OR && prev != THEN && prev != '.' && prev != ',')
+					prev != OR && prev != '.' && prev != ',' &&
+					!(prev == THEN && pos < ntokens && tokens[pos].token == SET))
 					command = "UPDATE";
 				break;
 			case DELETE_P:

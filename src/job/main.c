@@ -494,7 +494,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(command, "--version") == 0 || strcmp(command, "-V") == 0)
 	{
-		puts("migration-split (migration_split) 1.0");
+		puts("migration-split (migration_split) " MS_VERSION);
 		exit(EXIT_OK);
 	}
 	if (strcmp(command, "init") == 0)

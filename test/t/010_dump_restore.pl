@@ -143,6 +143,29 @@ is($node->safe_psql('dst_plain', $effective_q), $effective,
 is($node->safe_psql('dst_plain', $loose_q), $loose,
 	'plain format: loose foreign keys, their queue and triggers restored');
 
+# a dump that leaves a tagged table out (-T) cannot restore the tags: the
+# regclass of the missing table does not load, and with it the whole
+# ownership data item fails (README: Dump and restore); the domains come back
+$node->safe_psql('src', q{CREATE TABLE left_out (id int);
+SELECT migration_split.assign_table('left_out', 'inventory')});
+$node->command_ok(
+	[ 'pg_dump', '-Fc', '-T', 'public.left_out', '-f', "$tempdir/partial.dump",
+		'-d', $node->connstr('src') ],
+	'pg_dump -T of a tagged table');
+$node->safe_psql('postgres', 'CREATE DATABASE dst_partial');
+my ($partial_out, $partial_err) = ('', '');
+my $partial_ok = IPC::Run::run(
+	[ 'pg_restore', '-d', $node->connstr('dst_partial'), "$tempdir/partial.dump" ],
+	'>', \$partial_out, '2>', \$partial_err);
+ok(!$partial_ok, 'partial dump: pg_restore reports an error');
+like($partial_err,
+	qr/COPY failed for table "ownership": ERROR:  relation "public.left_out" does not exist/,
+	'partial dump: the ownership data fails on the missing table');
+is($node->safe_psql('dst_partial', 'SELECT count(*) FROM migration_split.ownership'),
+	'0', 'partial dump: no tag restored');
+is($node->safe_psql('dst_partial', $domains_q), $domains, 'partial dump: domains restored');
+$node->safe_psql('src', 'DROP TABLE left_out');
+
 # a restored database keeps working: drop and rename follow the tags
 $node->safe_psql('dst_custom', q{DROP TABLE inv."Stock"; ALTER TABLE accounts_user RENAME TO accounts_member});
 is( $node->safe_psql(

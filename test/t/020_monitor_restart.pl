@@ -117,5 +117,26 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM migration_split.cross_doma
 like(slurp_file($node->logfile), qr/ignoring invalid data in file/,
 	'damaged statistics file reported in the log');
 
+# an invalid migration_split.service (README: Enforcement) is refused in a
+# connection's options, and ignored in postgresql.conf with a WARNING at
+# start (a LOG line at a reload): the server runs with no service
+$node->connect_fails($node->connstr('postgres') . " options='-c migration_split.service=Orders'",
+	'options with an invalid service: connection refused',
+	expected_stderr => qr/FATAL:  invalid value for parameter "migration_split.service": "Orders"/);
+my $log_offset = -s $node->logfile;
+$node->append_conf('postgresql.conf', "migration_split.service = 'Orders'");
+$node->restart;
+like(substr(slurp_file($node->logfile), $log_offset),
+	qr/WARNING:  invalid value for parameter "migration_split.service": "Orders"/,
+	'postgresql.conf with an invalid service: WARNING at start');
+is($node->safe_psql('postgres', 'SHOW migration_split.service'), '',
+	'postgresql.conf with an invalid service: no service');
+$log_offset = -s $node->logfile;
+$node->reload;
+ok($node->wait_for_log(qr/LOG:  invalid value for parameter "migration_split.service": "Orders"/, $log_offset),
+	'postgresql.conf with an invalid service: LOG at a reload');
+is($node->safe_psql('postgres', 'SHOW migration_split.service'), '',
+	'postgresql.conf with an invalid service: still no service after a reload');
+
 $node->stop;
 done_testing();

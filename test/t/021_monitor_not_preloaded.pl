@@ -36,18 +36,30 @@ for my $sql (
 	'SELECT * FROM migration_split.cross_domain_transactions',
 	'SELECT * FROM migration_split.monitor_info',
 	'SELECT * FROM migration_split.allowed_crossings_usage',
+	'SELECT * FROM migration_split.unused_allowed_crossings()',
 	'SELECT migration_split.reset()')
 {
-	my ($ret, $stdout, $stderr) = $node->psql('postgres', $sql);
+	my ($ret, $stdout, $stderr) = $node->psql('postgres', "\\set VERBOSITY verbose\n$sql");
 	isnt($ret, 0, "fails: $sql");
 	like($stderr,
-		qr/migration_split must be loaded via "shared_preload_libraries"/,
-		"error names shared_preload_libraries: $sql");
+		qr/ERROR:  55000: migration_split must be loaded via "shared_preload_libraries"/,
+		"error names shared_preload_libraries, SQLSTATE 55000: $sql");
 }
+
+my ($ret, $stdout, $stderr);
+# once the library is loaded into a session (by any of the extension's C
+# functions), the reserved prefix refuses the settings: nothing can look
+# enforced that is not
+($ret, $stdout, $stderr) = $node->psql('postgres', q{\set VERBOSITY verbose
+SELECT migration_split.table_domain('ta');
+SET migration_split.service = 'a';});
+like($stderr,
+	qr/ERROR:  42602: invalid configuration parameter name "migration_split.service"\nDETAIL:  "migration_split" is a reserved prefix/,
+	'SET migration_split.service after loading the library: 42602, reserved prefix');
 
 
 # analyze_statements() does not need preloading, only pg_stat_statements
-my ($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM migration_split.analyze_statements()');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'SELECT * FROM migration_split.analyze_statements()');
 like($stderr, qr/extension "pg_stat_statements" is not installed/,
 	'analyze_statements() asks for pg_stat_statements');
 

@@ -40,6 +40,18 @@ sub nothing_created
 }
 
 # command line
+# --version (and -V) names the release of the extension it belongs to:
+# the version a fresh CREATE EXTENSION installs
+my $ext_version = $src->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'migration_split'");
+for my $opt ('--version', '-V')
+{
+	my ($rc, $out, $err) = job($opt);
+	is($rc, 0, "$opt: exit code 0");
+	is($out, "migration-split (migration_split) $ext_version\n",
+		"$opt: the extension's version $ext_version");
+}
+
 bad('no command', 1, qr/no command given/);
 bad('unknown command', 1, qr/unknown command "copy"/, 'copy');
 bad('unknown option', 1,
