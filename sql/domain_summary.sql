@@ -138,6 +138,13 @@ DROP VIEW order_emails;
 SELECT domain, fks_out, fks_in, dependencies, blockers, ready
   FROM migration_split.domain_summary;
 
+-- ordered by domain whatever plan the join with the lifecycle gets
+SET enable_mergejoin = off;
+SET enable_nestloop = off;
+SELECT array_agg(domain) AS domains FROM (SELECT domain FROM migration_split.domain_summary) s;
+RESET enable_mergejoin;
+RESET enable_nestloop;
+
 -- readable by everyone, and independent of the caller's search_path
 CREATE ROLE regress_summary_reader;
 SET ROLE regress_summary_reader;

@@ -8,5 +8,6 @@
 -- reports at scale).
 --@insert report_domain_summary
 
--- domain_summary gains the lifecycle state as its last column.
+-- domain_summary gains the lifecycle state as its last column, and is
+-- ordered by domain whatever the plan of its join.
 --@insert domain_summary

@@ -127,7 +127,8 @@ SELECT s.domain, s.tables, s.total_size, s.total_size_pretty, s.estimated_rows,
 	   l.state
   FROM migration_split.report_domain_summary() s
   LEFT JOIN migration_split.domain_lifecycle l
-	ON l.domain OPERATOR(pg_catalog.=) s.domain;
+	ON l.domain OPERATOR(pg_catalog.=) s.domain
+ ORDER BY s.domain COLLATE "C";
 
 COMMENT ON VIEW migration_split.domain_summary IS
 	'per domain: tables, size, rows, cross-domain foreign keys and dependencies, runtime crossings, readiness for extraction, and lifecycle state';
