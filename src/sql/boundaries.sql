@@ -719,6 +719,19 @@ BEGIN
 END
 $$;
 
+-- The members of the partition tree rel belongs to (rel alone when in
+-- none), with their relkind and whether they have the queue triggers, as
+-- the catalog shows them now: in REPEATABLE READ or SERIALIZABLE, a query
+-- of pg_class or pg_trigger reads the transaction snapshot, which may
+-- predate a partition or the triggers another session committed since
+-- (src/loose_foreign_key_tree.c).
+CREATE FUNCTION migration_split.loose_foreign_key_tree(rel regclass,
+													   OUT member regclass, OUT relkind "char",
+													   OUT has_triggers boolean)
+RETURNS SETOF record
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'ms_loose_foreign_key_tree';
+
 -- Create or drop the queue triggers of a referenced table: present while
 -- a loosened key with an action references it.  For a table in a
 -- partition tree, on every plain or partitioned member of the tree
@@ -729,6 +742,12 @@ $$;
 -- (within and its partitions, at every level) are looked at, and only
 -- when some member of the tree has the triggers: the event trigger below
 -- passes the table a CREATE TABLE or ALTER TABLE touched.
+-- The tree and its triggers are read as the catalog shows them now
+-- (loose_foreign_key_tree()), the keys with the transaction's snapshot:
+-- in REPEATABLE READ or SERIALIZABLE, which may not show a key another
+-- session loosened after the snapshot was taken, a tree some member of
+-- which has the triggers wants them too (that session created them on
+-- every member it saw; a member made since would lack them).
 CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass,
 																within regclass DEFAULT NULL)
 RETURNS void
@@ -737,63 +756,59 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	tree	pg_catalog.oid[];
+	has		boolean;
 	wanted	boolean;
-	present	boolean;
-	m		pg_catalog.oid;
+	m		record;
 BEGIN
-	SELECT COALESCE(pg_catalog.array_agg(t.relid::pg_catalog.oid),
-					ARRAY[sync_loose_foreign_key_triggers.referenced::pg_catalog.oid])
-	  INTO tree
-	  FROM pg_catalog.pg_partition_tree(
-			COALESCE(pg_catalog.pg_partition_root(sync_loose_foreign_key_triggers.referenced),
-					 sync_loose_foreign_key_triggers.referenced)) t;
+	SELECT pg_catalog.array_agg(t.member::pg_catalog.oid), COALESCE(pg_catalog.bool_or(t.has_triggers), false)
+	  INTO tree, has
+	  FROM migration_split.loose_foreign_key_tree(sync_loose_foreign_key_triggers.referenced) t;
+	IF tree IS NULL THEN
+		RETURN;					-- dropped meanwhile
+	END IF;
 	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
 					   WHERE l.referenced::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (tree)
-						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
+						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none')
+			  OR (has AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed');
 	-- From the event trigger, triggers are added only to a tree that has
 	-- them already: while pg_restore rebuilds a database (constraints are
 	-- added by ALTER TABLE after the definitions are loaded), none has,
 	-- and the dump's own CREATE TRIGGER then adds them.
-	IF within IS NOT NULL AND wanted
-	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-						WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY (tree)
-						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete') THEN
+	IF within IS NOT NULL AND wanted AND NOT has THEN
 		RETURN;
 	END IF;
 	FOR m IN
-		SELECT c.oid FROM pg_catalog.pg_class c
-		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (tree)
-		   AND c.relkind IN ('r', 'p')
+		SELECT t.member, t.has_triggers
+		  FROM migration_split.loose_foreign_key_tree(sync_loose_foreign_key_triggers.referenced) t
+		 WHERE t.relkind IN ('r', 'p')
 		   AND (within IS NULL
-				OR c.oid IN (SELECT w.relid FROM pg_catalog.pg_partition_tree(within) w))
-		 ORDER BY c.oid
+				OR t.member::pg_catalog.oid IN (SELECT w.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(within) w))
+		 ORDER BY t.member::pg_catalog.oid
 	LOOP
-		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
-							WHERE t.tgrelid OPERATOR(pg_catalog.=) m
-							  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
-		-- In REPEATABLE READ or SERIALIZABLE, the snapshot may show
-		-- neither the triggers nor the key that another session loosened
-		-- after it was taken: the triggers are created OR REPLACE, and
-		-- dropped only in READ COMMITTED (where each statement sees what
-		-- committed before the caller's DDL got its locks); unneeded triggers
-		-- queue nothing, and a later call in READ COMMITTED drops them.
-		IF wanted AND NOT present THEN
+		-- In REPEATABLE READ or SERIALIZABLE, the snapshot may not show
+		-- a key that another session loosened after it was taken: the
+		-- triggers are created OR REPLACE (the other session may create
+		-- them on a member at the same time), and dropped only in READ
+		-- COMMITTED (where each statement sees what committed before the
+		-- caller's DDL got its locks); unneeded triggers queue nothing,
+		-- and a later call in READ COMMITTED drops them.
+		IF wanted AND NOT m.has_triggers THEN
 			EXECUTE pg_catalog.format(
 				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
 				 REFERENCING OLD TABLE AS old_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
-				m::pg_catalog.regclass);
+				m.member);
 			EXECUTE pg_catalog.format(
 				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
 				 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
-				m::pg_catalog.regclass);
-		ELSIF present AND NOT wanted
+				m.member);
+		ELSIF m.has_triggers AND NOT wanted
 			  AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_delete ON %s',
-									  m::pg_catalog.regclass);
+									  m.member);
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s',
-									  m::pg_catalog.regclass);
+									  m.member);
 		END IF;
 	END LOOP;
 END
@@ -809,7 +824,9 @@ $$;
 --     (ALTER TABLE ... ATTACH PARTITION) in the partition tree of a
 --     loosened referenced table gets the queue triggers
 --     (sync_loose_foreign_key_triggers() within the touched table).
--- Costs one query of loose_foreign_key_definitions while no key is loose.
+-- Costs one query of loose_foreign_key_definitions while no key is loose,
+-- in READ COMMITTED; in REPEATABLE READ or SERIALIZABLE, a look at the
+-- partition tree of each partitioned table or partition touched.
 -- Runs as the user of the DDL, who owns the touched table.
 CREATE FUNCTION migration_split.sync_loose_foreign_key_partitions()
 RETURNS event_trigger
@@ -819,9 +836,11 @@ AS $$
 DECLARE
 	r		record;
 	touched	pg_catalog.oid[];
+	rc		boolean;
 BEGIN
+	rc := pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed';
 	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL
-	   OR NOT EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions) THEN
+	   OR (rc AND NOT EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions)) THEN
 		RETURN;
 	END IF;
 	SELECT pg_catalog.array_agg(DISTINCT d.objid) INTO touched
@@ -853,17 +872,24 @@ BEGIN
 				  HINT = 'Tighten the foreign key with migration_split.tighten_foreign_key(), rename the column, then loosen the key again.';
 	END LOOP;
 
+	-- In READ COMMITTED, only the trees that a loosened key references;
+	-- otherwise every tree touched, as the snapshot may not show a key
+	-- another session loosened since (sync_loose_foreign_key_triggers()
+	-- then looks at the triggers of the tree).
 	FOR r IN
-		SELECT DISTINCT l.referenced, c.oid::pg_catalog.regclass AS within
+		SELECT c.oid::pg_catalog.regclass AS within
 		  FROM pg_catalog.pg_class c
-		  JOIN migration_split.loose_foreign_key_definitions l
-			ON l.referenced::pg_catalog.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(
-													COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) t)
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (touched)
 		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
-		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		   AND (NOT rc
+				OR EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
+							WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
+							  AND l.referenced::pg_catalog.oid IN
+								  (SELECT t.relid FROM pg_catalog.pg_partition_tree(
+														COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) t)))
+		 ORDER BY c.oid
 	LOOP
-		PERFORM migration_split.sync_loose_foreign_key_triggers(r.referenced, r.within);
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r.within, r.within);
 	END LOOP;
 END
 $$;
