@@ -358,7 +358,12 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION migration_split.create_domain(domain text, description text DEFAULT NULL)
+--@begin create_domain
+-- A domain names the service's schema on the target (migration-split's
+-- default --target-schema): names that cannot name it, or name a schema
+-- the target has for another purpose, are refused (domains of such names
+-- made before 1.1 are kept).
+CREATE OR REPLACE FUNCTION migration_split.create_domain(domain text, description text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -373,6 +378,20 @@ BEGIN
 				  DETAIL = 'A domain name is a lower-case identifier of at most 63 characters: a letter or underscore followed by letters, digits and underscores.',
 				  HINT = 'Domain names become schema and service names, so they follow the rules for unquoted identifiers.';
 	END IF;
+	IF pg_catalog.left(domain, 3) OPERATOR(pg_catalog.=) 'pg_'
+	   OR domain IN ('public', 'information_schema', 'migration_split', 'migration_split_job') THEN
+		RAISE EXCEPTION 'domain name "%" is reserved', domain
+			USING ERRCODE = 'reserved_name',
+				  DETAIL = CASE
+					WHEN pg_catalog.left(domain, 3) OPERATOR(pg_catalog.=) 'pg_'
+					THEN 'The prefix "pg_" is reserved for system schemas: migration-split init cannot create the service''s schema of that name.'
+					WHEN domain OPERATOR(pg_catalog.=) 'migration_split_job'
+					THEN 'Schema "migration_split_job" holds the state of migration-split on the target: init refuses it as the service''s schema.'
+					WHEN domain OPERATOR(pg_catalog.=) 'migration_split'
+					THEN 'Schema "migration_split" holds this extension, which cutover installs in the service''s database: the service''s tables would be in the extension''s schema, and init --drop would drop the extension with it.'
+					ELSE pg_catalog.format('Every database has schema "%s": migration-split init would put the service''s tables into it, and init --drop would drop it with all it holds.', domain) END,
+				  HINT = 'Choose another name; the service''s schema is named after the domain.';
+	END IF;
 	IF EXISTS (SELECT FROM migration_split.domains d
 			   WHERE d.domain OPERATOR(pg_catalog.=) create_domain.domain) THEN
 		RAISE EXCEPTION 'domain "%" already exists', domain
@@ -382,6 +401,7 @@ BEGIN
 	VALUES (domain, description, pg_catalog.now(), CURRENT_USER);
 END
 $$;
+--@end create_domain
 
 COMMENT ON FUNCTION migration_split.create_domain(text, text) IS
 	'create a business domain (a future service) that tables can be assigned to';
