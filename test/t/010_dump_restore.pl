@@ -59,6 +59,10 @@ INSERT INTO accounts_group VALUES (1), (2);
 INSERT INTO orders_membership VALUES (1, 1), (2, 2);
 SELECT migration_split.loosen_foreign_key('orders_membership', 'orders_membership_group_id_fkey', 'cascade');
 DELETE FROM accounts_group WHERE id = 2;
+-- allowlist entries: their ids come from an identity sequence
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+VALUES ('orders', 'accounts', 'accounts_user', 'legacy join'),
+	   ('inventory', 'orders', NULL, 'stock report');
 });
 
 # What must survive: tags by name, when and by whom, domains, and the
@@ -122,6 +126,15 @@ is($node->safe_psql('dst_custom', q{
 SELECT migration_split.process_loose_foreign_keys();
 SELECT count(*) FROM "Orders Renamed"}),
 	"3\n1", 'custom format: the restored queue is processed');
+# the identity sequence of the allowlist is restored with its entries: a
+# new entry gets the next id, not one a restored entry has
+my $allow_q = q{SELECT id, from_domain, to_domain, rel::text FROM migration_split.allowed_crossings ORDER BY id};
+is($node->safe_psql('dst_custom', $allow_q), $node->safe_psql('src', $allow_q),
+	'custom format: allowlist restored');
+my ($ret, $stdout, $stderr) = $node->psql('dst_custom', q{
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+VALUES ('accounts', 'orders', 'after restore') RETURNING id});
+is("$ret|$stdout|$stderr", "0|3|", 'custom format: a new allowlist entry after restore gets the next id');
 isnt(
 	$node->safe_psql('dst_custom', q{SELECT 'accounts_user'::regclass::oid}),
 	$node->safe_psql('src', q{SELECT 'accounts_user'::regclass::oid}),
@@ -142,6 +155,10 @@ is($node->safe_psql('dst_plain', $effective_q), $effective,
 	'plain format: effective domains restored');
 is($node->safe_psql('dst_plain', $loose_q), $loose,
 	'plain format: loose foreign keys, their queue and triggers restored');
+($ret, $stdout, $stderr) = $node->psql('dst_plain', q{
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+VALUES ('accounts', 'orders', 'after restore') RETURNING id});
+is("$ret|$stdout|$stderr", "0|3|", 'plain format: a new allowlist entry after restore gets the next id');
 
 # a restored database keeps working: drop and rename follow the tags
 $node->safe_psql('dst_custom', q{DROP TABLE inv."Stock"; ALTER TABLE accounts_user RENAME TO accounts_member});
