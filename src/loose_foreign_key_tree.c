@@ -21,6 +21,12 @@
  * through the syscache, their triggers by an index scan of pg_trigger
  * with the catalog snapshot.  It reads no user data.
  *
+ * It also says which members the current transaction made partitions
+ * (their pg_inherits row is its own): the event trigger gives the queue
+ * triggers only to those, never to the members of a tree some of which
+ * lack them because pg_restore -j is still creating the dump's triggers
+ * in other sessions (its CREATE TRIGGER then failed: already exists).
+ *
  * Memory: the member list is built in the multi-call context; each call
  * returns one row.
  *
@@ -34,6 +40,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
@@ -72,9 +79,36 @@ ms_has_queue_trigger(Relation tgrel, Oid relid)
 }
 
 /*
+ * Whether the pg_inherits row that makes relation relid a partition (or an
+ * inheritance child) was written by the current transaction: the member
+ * was created as a partition or attached by it.  Read with the catalog
+ * snapshot.
+ */
+static bool
+ms_attached_now(Relation inhrel, Oid relid)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		now = false;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+			now = true;
+	}
+	systable_endscan(scan);
+	return now;
+}
+
+/*
  * loose_foreign_key_tree(rel regclass) returns the members of the
  * partition tree rel belongs to (from its root, rel alone when it is in
- * none), each with its relkind and whether it has the queue triggers, as
+ * none), each with its relkind, whether it has the queue triggers and
+ * whether the current transaction made it a partition (attached_now), as
  * the catalog shows them now, not as the transaction snapshot does.  The
  * root is locked AccessShareLock, then its members (find_all_inheritors()
  * skips one dropped before it got its lock); no row when rel or its root
@@ -87,8 +121,9 @@ ms_loose_foreign_key_tree(PG_FUNCTION_ARGS)
 	List	   *members;
 	Oid			member;
 	Relation	tgrel;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Relation	inhrel;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 
 	if (SRF_IS_FIRSTCALL())
 	{
@@ -125,6 +160,9 @@ ms_loose_foreign_key_tree(PG_FUNCTION_ARGS)
 	values[1] = CharGetDatum(get_rel_relkind(member));
 	values[2] = BoolGetDatum(ms_has_queue_trigger(tgrel, member));
 	table_close(tgrel, AccessShareLock);
+	inhrel = table_open(InheritsRelationId, AccessShareLock);
+	values[3] = BoolGetDatum(ms_attached_now(inhrel, member));
+	table_close(inhrel, AccessShareLock);
 	SRF_RETURN_NEXT(funcctx, HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc,
 															   values, nulls)));
 }

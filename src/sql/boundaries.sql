@@ -724,10 +724,12 @@ $$;
 -- the catalog shows them now: in REPEATABLE READ or SERIALIZABLE, a query
 -- of pg_class or pg_trigger reads the transaction snapshot, which may
 -- predate a partition or the triggers another session committed since
--- (src/loose_foreign_key_tree.c).
+-- (src/loose_foreign_key_tree.c); attached_now: the current transaction
+-- created or attached the member as a partition.
 CREATE FUNCTION migration_split.loose_foreign_key_tree(rel regclass,
 													   OUT member regclass, OUT relkind "char",
-													   OUT has_triggers boolean)
+													   OUT has_triggers boolean,
+													   OUT attached_now boolean)
 RETURNS SETOF record
 LANGUAGE C STRICT VOLATILE
 AS 'MODULE_PATHNAME', 'ms_loose_foreign_key_tree';
@@ -822,8 +824,10 @@ $$;
 --     the definition names its columns;
 --   - a partition created (CREATE TABLE ... PARTITION OF) or attached
 --     (ALTER TABLE ... ATTACH PARTITION) in the partition tree of a
---     loosened referenced table gets the queue triggers
---     (sync_loose_foreign_key_triggers() within the touched table).
+--     loosened referenced table gets the queue triggers, with its own
+--     partitions (sync_loose_foreign_key_triggers() within each member
+--     of the touched tables' trees that this transaction made a
+--     partition).
 -- Costs one query of loose_foreign_key_definitions while no key is loose,
 -- in READ COMMITTED; in REPEATABLE READ or SERIALIZABLE, a look at the
 -- partition tree of each partitioned table or partition touched.
@@ -872,22 +876,28 @@ BEGIN
 				  HINT = 'Tighten the foreign key with migration_split.tighten_foreign_key(), rename the column, then loosen the key again.';
 	END LOOP;
 
+	-- The members of the touched tables' trees that this transaction made
+	-- partitions, each with its own partitions: not a tree whose other
+	-- members lack the triggers for another reason (pg_restore -j creates
+	-- the dump's triggers in parallel with the constraints' ALTER TABLE).
 	-- In READ COMMITTED, only the trees that a loosened key references;
 	-- otherwise every tree touched, as the snapshot may not show a key
 	-- another session loosened since (sync_loose_foreign_key_triggers()
 	-- then looks at the triggers of the tree).
 	FOR r IN
-		SELECT c.oid::pg_catalog.regclass AS within
+		SELECT DISTINCT t.member AS within
 		  FROM pg_catalog.pg_class c
+		 CROSS JOIN LATERAL migration_split.loose_foreign_key_tree(c.oid::pg_catalog.regclass) t
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (touched)
 		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
+		   AND t.attached_now
 		   AND (NOT rc
 				OR EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
 							WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
 							  AND l.referenced::pg_catalog.oid IN
-								  (SELECT t.relid FROM pg_catalog.pg_partition_tree(
-														COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) t)))
-		 ORDER BY c.oid
+								  (SELECT p.relid FROM pg_catalog.pg_partition_tree(
+														COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) p)))
+		 ORDER BY 1
 	LOOP
 		PERFORM migration_split.sync_loose_foreign_key_triggers(r.within, r.within);
 	END LOOP;
