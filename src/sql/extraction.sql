@@ -340,6 +340,12 @@ BEGIN
 	END IF;
 	PERFORM migration_split.require_domain(domain);
 	PERFORM migration_split.require_argument(service, 'service');
+	-- one transition at a time per domain (as set_domain_state()), taken
+	-- before the state is read: a second freeze or an unfreeze at once
+	-- waits, then reads the state this one committed (a second freeze
+	-- failed creating the triggers again)
+	PERFORM FROM migration_split.domains d
+	  WHERE d.domain OPERATOR(pg_catalog.=) freeze_domain.domain FOR UPDATE;
 	SELECT l.state INTO cur FROM migration_split.domain_lifecycle l
 	 WHERE l.domain OPERATOR(pg_catalog.=) freeze_domain.domain;
 	PERFORM migration_split.check_domain_transition(domain, cur, 'frozen');
@@ -396,6 +402,9 @@ BEGIN
 				  DETAIL = 'Only superusers and members of migration_split_admin may change the lifecycle state of domains.';
 	END IF;
 	PERFORM migration_split.require_domain(domain);
+	-- one transition at a time per domain, before the state is read
+	PERFORM FROM migration_split.domains d
+	  WHERE d.domain OPERATOR(pg_catalog.=) unfreeze_domain.domain FOR UPDATE;
 	SELECT l.state INTO cur FROM migration_split.domain_lifecycle l
 	 WHERE l.domain OPERATOR(pg_catalog.=) unfreeze_domain.domain;
 	PERFORM migration_split.check_domain_transition(domain, cur, 'streaming');
