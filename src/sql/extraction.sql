@@ -440,9 +440,15 @@ $$;
  * "extracted" or "final" and some of its tables carry the freeze triggers:
  * while pg_restore loads the tags, before it creates the dumped triggers,
  * none does, and nothing is created that the dump's own CREATE TRIGGER
- * would then collide with.  Returns the number of tables frozen.
+ * would then collide with.  With joined, only those of the domain's
+ * tables are frozen: the event trigger passes the tables that the DDL's
+ * transaction made partitions or children (with theirs), never a table
+ * that lacks the triggers only because pg_restore -j is still creating the
+ * dump's triggers in another session (its CREATE TRIGGER then failed:
+ * already exists).  Returns the number of tables frozen.
  */
-CREATE FUNCTION migration_split.freeze_new_write_targets(domain text)
+CREATE FUNCTION migration_split.freeze_new_write_targets(domain text,
+														 joined pg_catalog.oid[] DEFAULT NULL)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -474,7 +480,8 @@ BEGIN
 	  JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r::pg_catalog.oid
 	 WHERE t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze'
 	   AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure;
-	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r LOOP
+	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r
+				WHERE joined IS NULL OR r::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (joined) LOOP
 		-- the two freeze triggers, each created when missing
 		FOR trg, events IN VALUES ('migration_split_freeze', 'INSERT OR UPDATE OR DELETE'),
 								  ('migration_split_freeze_truncate', 'TRUNCATE') LOOP
@@ -496,7 +503,7 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION migration_split.freeze_new_write_targets(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migration_split.freeze_new_write_targets(text, pg_catalog.oid[]) FROM PUBLIC;
 
 -- A tag written into a frozen domain freezes the table (and its
 -- partitions and children).  Runs as the extension's owner: the tagger
@@ -521,6 +528,10 @@ CREATE TRIGGER ownership_freeze_tagged
 
 -- After CREATE TABLE and ALTER TABLE (a partition or inheritance child
 -- created or attached): freeze the new tables of every frozen domain.
+-- New: the members of the touched tables' trees whose pg_inherits row
+-- this transaction wrote (migration_split.loose_foreign_key_tree(), which
+-- reads the catalog with its own snapshot; defined in boundaries.sql and
+-- looked up when this runs), with their partitions and children.
 -- Runs as the extension's owner, like the other event triggers.
 CREATE FUNCTION migration_split.freeze_new_tables()
 RETURNS event_trigger
@@ -530,9 +541,26 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	d			text;
+	joined		pg_catalog.oid[];
 BEGIN
 	-- DROP EXTENSION ... or a half-installed extension
-	IF pg_catalog.to_regclass('migration_split.domain_transitions') IS NULL THEN
+	IF pg_catalog.to_regclass('migration_split.domain_transitions') IS NULL
+	   OR pg_catalog.to_regprocedure('migration_split.loose_foreign_key_tree(regclass)') IS NULL
+	   OR NOT EXISTS (SELECT FROM migration_split.domain_lifecycle l
+					   WHERE l.state IN ('frozen', 'extracted', 'final')) THEN
+		RETURN;
+	END IF;
+	SELECT pg_catalog.array_agg(DISTINCT s.relid) INTO joined
+	  FROM pg_catalog.pg_event_trigger_ddl_commands() c
+	  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) c.objid
+	 CROSS JOIN LATERAL migration_split.loose_foreign_key_tree(k.oid::pg_catalog.regclass) t
+	 CROSS JOIN LATERAL (SELECT t.member::pg_catalog.oid AS relid
+						 UNION
+						 SELECT p.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(t.member) p) s
+	 WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND k.relkind IN ('r', 'p', 'f')
+	   AND t.attached_now;
+	IF joined IS NULL THEN
 		RETURN;
 	END IF;
 	FOR d IN
@@ -540,7 +568,7 @@ BEGIN
 		 WHERE l.state IN ('frozen', 'extracted', 'final')
 		 ORDER BY l.domain
 	LOOP
-		PERFORM migration_split.freeze_new_write_targets(d);
+		PERFORM migration_split.freeze_new_write_targets(d, joined);
 	END LOOP;
 END
 $$;

@@ -59,6 +59,10 @@ INSERT INTO accounts_group VALUES (1), (2);
 INSERT INTO orders_membership VALUES (1, 1), (2, 2);
 SELECT migration_split.loosen_foreign_key('orders_membership', 'orders_membership_group_id_fkey', 'cascade');
 DELETE FROM accounts_group WHERE id = 2;
+-- a frozen domain: the freeze triggers are the tables' own
+SELECT migration_split.set_domain_state('inventory', 'copying');
+SELECT migration_split.set_domain_state('inventory', 'streaming');
+SELECT migration_split.freeze_domain('inventory', 'svc');
 -- allowlist entries: their ids come from an identity sequence
 INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
 VALUES ('orders', 'accounts', 'accounts_user', 'legacy join'),
@@ -89,6 +93,9 @@ SELECT from_table, constraint_name, from_columns, to_table, on_delete, definitio
 	   (SELECT string_agg(tgrelid::regclass::text || '.' || tgname, ',' ORDER BY tgrelid::regclass::text, tgname) FROM pg_trigger
 		 WHERE tgrelid IN ('accounts_group'::regclass, 'accounts_group_1'::regclass) AND NOT tgisinternal)
   FROM migration_split.loose_foreign_keys ORDER BY 1, 2};
+my $frozen_q = q{
+SELECT string_agg(tgrelid::regclass::text || '.' || tgname, ',' ORDER BY tgrelid::regclass::text, tgname)
+  FROM pg_trigger WHERE tgname LIKE 'migration_split_freeze%'};
 my $owners = $node->safe_psql('src', $owners_q);
 my $loose = $node->safe_psql('src', $loose_q);
 like($loose, qr/^"Orders Renamed"\|orders_order_user_id_fkey\|\{user_id\}\|accounts_user\|cascade\|.*\|1\|migration_split_loose_fk_delete,migration_split_loose_fk_update\|/m,
@@ -177,8 +184,8 @@ for my $v (@variants)
 # the parent's primary key.
 my ($toc) = run_command([ 'pg_restore', '-l', "$tempdir/src.dump" ]);
 my @toc = split /\n/, $toc;
-my @early = grep { /TRIGGER public accounts_group_1 migration_split_loose_fk_/ } @toc;
-is(scalar(@early), 2, 'the dump has the queue triggers of the partition');
+my @early = grep { /TRIGGER (public accounts_group_1 migration_split_loose_fk_|inv Stock migration_split_freeze)/ } @toc;
+is(scalar(@early), 4, 'the dump has the queue triggers of the partition and the freeze triggers');
 my @list;
 for my $line (@toc)
 {
@@ -196,6 +203,8 @@ $node->command_ok(
 	'pg_restore with the partition\'s triggers before the parent\'s constraint');
 is($node->safe_psql('dst_reordered', $loose_q), $loose,
 	'reordered: loose foreign keys, their queue and triggers restored');
+is($node->safe_psql('dst_reordered', $frozen_q), $node->safe_psql('src', $frozen_q),
+	'reordered: the frozen domain keeps its freeze triggers');
 
 # plain format, restored with psql
 $node->command_ok(
@@ -230,7 +239,8 @@ is( $node->safe_psql(
 $node->safe_psql('src', q{
 SELECT migration_split.process_loose_foreign_keys();
 SELECT migration_split.tighten_foreign_key('"Orders Renamed"', 'orders_order_user_id_fkey');
-SELECT migration_split.tighten_foreign_key('orders_membership', 'orders_membership_group_id_fkey')});
+SELECT migration_split.tighten_foreign_key('orders_membership', 'orders_membership_group_id_fkey');
+SELECT migration_split.unfreeze_domain('inventory')});
 $node->safe_psql('src', 'DROP EXTENSION migration_split');
 is( $node->safe_psql(
 		'src',
