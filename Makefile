@@ -16,7 +16,7 @@ OBJS = \
 	src/report_columns.o \
 	src/report_graph.o \
 	src/loose_foreign_keys.o \
-	src/loose_foreign_key_tree.o \
+	src/catalog_now.o \
 	src/monitor.o \
 	src/monitor_stats.o \
 	src/monitor_track.o \

@@ -719,21 +719,6 @@ BEGIN
 END
 $$;
 
--- The members of the partition tree rel belongs to (rel alone when in
--- none), with their relkind and whether they have the queue triggers, as
--- the catalog shows them now: in REPEATABLE READ or SERIALIZABLE, a query
--- of pg_class or pg_trigger reads the transaction snapshot, which may
--- predate a partition or the triggers another session committed since
--- (src/loose_foreign_key_tree.c); attached_now: the current transaction
--- created or attached the member as a partition.
-CREATE FUNCTION migration_split.loose_foreign_key_tree(rel regclass,
-													   OUT member regclass, OUT relkind "char",
-													   OUT has_triggers boolean,
-													   OUT attached_now boolean)
-RETURNS SETOF record
-LANGUAGE C STRICT VOLATILE
-AS 'MODULE_PATHNAME', 'ms_loose_foreign_key_tree';
-
 -- Create or drop the queue triggers of a referenced table: present while
 -- a loosened key with an action references it.  For a table in a
 -- partition tree, on every plain or partitioned member of the tree
@@ -745,7 +730,7 @@ AS 'MODULE_PATHNAME', 'ms_loose_foreign_key_tree';
 -- when some member of the tree has the triggers: the event trigger below
 -- passes the table a CREATE TABLE or ALTER TABLE touched.
 -- The tree and its triggers are read as the catalog shows them now
--- (loose_foreign_key_tree()), the keys with the transaction's snapshot:
+-- (relation_tree_now(), extraction.sql), the keys with the transaction's snapshot:
 -- in REPEATABLE READ or SERIALIZABLE, which may not show a key another
 -- session loosened after the snapshot was taken, a tree some member of
 -- which has the triggers wants them too (that session created them on
@@ -762,9 +747,10 @@ DECLARE
 	wanted	boolean;
 	m		record;
 BEGIN
-	SELECT pg_catalog.array_agg(t.member::pg_catalog.oid), COALESCE(pg_catalog.bool_or(t.has_triggers), false)
+	SELECT pg_catalog.array_agg(t.member::pg_catalog.oid), COALESCE(pg_catalog.bool_or(t.has_trigger), false)
 	  INTO tree, has
-	  FROM migration_split.loose_foreign_key_tree(sync_loose_foreign_key_triggers.referenced) t;
+	  FROM migration_split.relation_tree_now(sync_loose_foreign_key_triggers.referenced,
+												  'migration_split_loose_fk_delete') t;
 	IF tree IS NULL THEN
 		RETURN;					-- dropped meanwhile
 	END IF;
@@ -780,8 +766,9 @@ BEGIN
 		RETURN;
 	END IF;
 	FOR m IN
-		SELECT t.member, t.has_triggers
-		  FROM migration_split.loose_foreign_key_tree(sync_loose_foreign_key_triggers.referenced) t
+		SELECT t.member, t.has_trigger
+		  FROM migration_split.relation_tree_now(sync_loose_foreign_key_triggers.referenced,
+												  'migration_split_loose_fk_delete') t
 		 WHERE t.relkind IN ('r', 'p')
 		   AND (within IS NULL
 				OR t.member::pg_catalog.oid IN (SELECT w.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(within) w))
@@ -794,7 +781,7 @@ BEGIN
 		-- COMMITTED (where each statement sees what committed before the
 		-- caller's DDL got its locks); unneeded triggers queue nothing,
 		-- and a later call in READ COMMITTED drops them.
-		IF wanted AND NOT m.has_triggers THEN
+		IF wanted AND NOT m.has_trigger THEN
 			EXECUTE pg_catalog.format(
 				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
 				 REFERENCING OLD TABLE AS old_rows
@@ -805,7 +792,7 @@ BEGIN
 				 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
 				m.member);
-		ELSIF m.has_triggers AND NOT wanted
+		ELSIF m.has_trigger AND NOT wanted
 			  AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_delete ON %s',
 									  m.member);
@@ -887,7 +874,8 @@ BEGIN
 	FOR r IN
 		SELECT DISTINCT t.member AS within
 		  FROM pg_catalog.pg_class c
-		 CROSS JOIN LATERAL migration_split.loose_foreign_key_tree(c.oid::pg_catalog.regclass) t
+		 CROSS JOIN LATERAL migration_split.relation_tree_now(c.oid::pg_catalog.regclass,
+														 'migration_split_loose_fk_delete') t
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (touched)
 		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
 		   AND t.attached_now
