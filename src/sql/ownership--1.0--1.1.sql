@@ -19,3 +19,7 @@
 -- create_domain() refuses the names that cannot name the service's schema
 -- on the target or name one it has for another purpose
 --@insert create_domain
+
+-- set_tag() waits for a drop_domain() running meanwhile and then reports
+-- the missing domain (not the foreign key's violation)
+--@insert set_tag

@@ -397,8 +397,16 @@ BEGIN
 		RAISE EXCEPTION 'domain "%" already exists', domain
 			USING ERRCODE = 'duplicate_object';
 	END IF;
-	INSERT INTO migration_split.domains (domain, description, created_at, created_by)
-	VALUES (domain, description, pg_catalog.now(), CURRENT_USER);
+	-- another session creating the same domain has passed the check
+	-- above too: the INSERT waits for it, then finds its row
+	BEGIN
+		INSERT INTO migration_split.domains (domain, description, created_at, created_by)
+		VALUES (domain, description, pg_catalog.now(), CURRENT_USER);
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'domain "%" already exists', domain
+			USING ERRCODE = 'duplicate_object',
+				  DETAIL = 'Another session created it concurrently.';
+	END;
 END
 $$;
 --@end create_domain
@@ -443,7 +451,8 @@ COMMENT ON FUNCTION migration_split.drop_domain(text, boolean) IS
 -- Set the tag of one table; true when it was set or changed.  The row
 -- trigger checks the caller's privileges.  (ON CONFLICT is not available
 -- on a user_catalog_table, hence the retry.)
-CREATE FUNCTION migration_split.set_tag(rel regclass, domain text)
+--@begin set_tag
+CREATE OR REPLACE FUNCTION migration_split.set_tag(rel regclass, domain text)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -452,28 +461,41 @@ DECLARE
 	current_domain	text;
 BEGIN
 	PERFORM migration_split.check_taggable(rel);
+	-- The tag's foreign key waits for a drop_domain() running meanwhile
+	-- and then fails: say that the domain does not exist (require_domain(),
+	-- whose query sees the drop), not the foreign key's violation.
 	SELECT o.domain INTO current_domain FROM migration_split.ownership o
 	 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel FOR UPDATE;
 	IF NOT FOUND THEN
 		BEGIN
 			INSERT INTO migration_split.ownership (rel, domain, assigned_at, assigned_by)
 			VALUES (rel, domain, pg_catalog.now(), CURRENT_USER);
-		EXCEPTION WHEN unique_violation THEN
-			-- A concurrent transaction tagged the table first and has
-			-- committed: its row is there now; move it.
-			RETURN migration_split.set_tag(rel, domain);
+		EXCEPTION
+			WHEN unique_violation THEN
+				-- A concurrent transaction tagged the table first and has
+				-- committed: its row is there now; move it.
+				RETURN migration_split.set_tag(rel, domain);
+			WHEN foreign_key_violation THEN
+				PERFORM migration_split.require_domain(domain);
+				RAISE;
 		END;
 	ELSIF current_domain OPERATOR(pg_catalog.<>) domain THEN
-		UPDATE migration_split.ownership o
-		   SET domain = set_tag.domain, assigned_at = pg_catalog.now(),
-			   assigned_by = CURRENT_USER
-		 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel;
+		BEGIN
+			UPDATE migration_split.ownership o
+			   SET domain = set_tag.domain, assigned_at = pg_catalog.now(),
+				   assigned_by = CURRENT_USER
+			 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel;
+		EXCEPTION WHEN foreign_key_violation THEN
+			PERFORM migration_split.require_domain(domain);
+			RAISE;
+		END;
 	ELSE
 		RETURN false;
 	END IF;
 	RETURN true;
 END
 $$;
+--@end set_tag
 
 CREATE FUNCTION migration_split.assign_table(rel regclass, domain text)
 RETURNS void
