@@ -66,8 +66,8 @@ preflight_report(const char *hint, const char *fmt, va_list ap)
 }
 
 /*
- * One handover of a domain at a time: cutover, rollback and finalize take
- * this session-level advisory lock on the monolith (mono, named what),
+ * One handover of a domain at a time: init, cutover, rollback and finalize
+ * take this session-level advisory lock on the monolith (mono, named what),
  * keyed by the domain's name, before their preflight, and hold it until
  * they exit (the server releases it when the connection closes, also
  * after a crash of this program).  When another one holds it for 5 s (the
@@ -76,7 +76,9 @@ preflight_report(const char *hint, const char *fmt, va_list ap)
  * a rollback was between its freeze of the service and its end found the
  * domain still extracted and unfroze the service (both sides took writes),
  * and a second cutover waiting for the first one's catch-up unfroze the
- * domain when that wait timed out.  The key is two hashes of text, so two
+ * domain when that wait timed out; a second init of a domain whose first
+ * init had not yet created its slot took it for a dead one and dropped
+ * its target schema.  The key is two hashes of text, so two
  * domains may share it (rarely): the message names the process holding it.
  */
 #define MS_HANDOVER_LOCK_TRIES 50	/* 100 ms apart */
@@ -113,7 +115,7 @@ catchup_lock_domain(PGconn *mono, const char *what, const char *domain,
 							  " AND l.classid = pg_catalog.hashtext('migration_split handover')::pg_catalog.oid"
 							  " AND l.objid = pg_catalog.hashtext($1)::pg_catalog.oid",
 							  1, params);
-	pg_log_error("preflight failed: another cutover, rollback or finalize of domain \"%s\" is running",
+	pg_log_error("preflight failed: another init, cutover, rollback or finalize of domain \"%s\" is running",
 				 domain);
 	pg_log_error_detail("Process %s holds the domain's handover lock in the %s database; nothing was changed.",
 						holders ? holders : "(gone meanwhile)", what);

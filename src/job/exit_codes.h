@@ -47,7 +47,8 @@
  * nothing was compared */
 #define EXIT_TIMEOUT			11
 /* cutover, rollback: a preflight check failed; nothing was changed; also
- * finalize: another cutover, rollback or finalize of the domain is running */
+ * init, finalize: another init, cutover, rollback or finalize of the domain
+ * is running */
 #define EXIT_PREFLIGHT			12
 /* cutover: the freeze or the catch-up took longer than --timeout; the
  * domain was unfrozen (or never frozen) and nothing else was changed;

@@ -35,7 +35,7 @@ ok($tgt->poll_query_until('postgres',
 
 ($rc, $out, $err) = $job->run_job('cutover', '--skip-verify-check');
 is($rc, 12, 'cutover during a rollback: exit 12');
-like($err, qr/preflight failed: another cutover, rollback or finalize of domain "orders" is running/,
+like($err, qr/preflight failed: another init, cutover, rollback or finalize of domain "orders" is running/,
 	'the message says why');
 like($err, qr/detail: Process \d+ .*holds the domain's handover lock in the source database; nothing was changed\./,
 	'and names the process');
@@ -64,7 +64,7 @@ ok($src->poll_query_until('postgres',
 	'the first cutover waits for the writer');
 ($rc, $out, $err) = $job->run_job('cutover', '--skip-verify-check', '--timeout', '1');
 is($rc, 12, 'a second cutover at once: exit 12');
-like($err, qr/another cutover, rollback or finalize of domain "orders" is running/, 'the second one says why');
+like($err, qr/another init, cutover, rollback or finalize of domain "orders" is running/, 'the second one says why');
 $writer->query_safe('COMMIT');
 $c1->finish;
 is($c1->result(0), 0, 'the first cutover completes') or diag($c_err);
@@ -73,6 +73,19 @@ is($job->lifecycle($tgt), 'streaming', 'the service takes the writes again');
 is($tgt->safe_psql('postgres', q{SELECT count(*) FROM orders.orders WHERE note = 'writer'}), '1',
 	"the writer's row reached the service");
 $job->both_equal('both sides hold the same rows');
+
+# an init while another command holds the lock of domain customers (here
+# a session standing in for it): exit 12, nothing created
+$lock->query_safe(q{SELECT pg_advisory_lock(hashtext('migration_split handover'), hashtext('customers'))});
+my @cc = ('--source', $S, '--target', $T, '--domain', 'customers', '--no-progress');
+IPC::Run::run([ 'migration-split', 'init', @cc ], '>', \$out, '2>', \$err);
+is($? >> 8, 12, 'init of a domain whose lock is held: exit 12');
+like($err, qr/another init, cutover, rollback or finalize of domain "customers" is running/, 'init says why');
+is($src->safe_psql('postgres', q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'migration_split_customers'}),
+	'0', 'no slot created');
+$lock->query_safe(q{SELECT pg_advisory_unlock(hashtext('migration_split handover'), hashtext('customers'))});
+IPC::Run::run([ 'migration-split', 'init', @cc ], '>', \$out, '2>', \$err);
+is($? >> 8, 0, 'the same init once the lock is free') or diag($err);
 $lock->quit;
 $writer->quit;
 
