@@ -76,9 +76,8 @@ preflight_report(const char *hint, const char *fmt, va_list ap)
  * a rollback was between its freeze of the service and its end found the
  * domain still extracted and unfroze the service (both sides took writes),
  * and a second cutover waiting for the first one's catch-up unfroze the
- * domain when that wait timed out; a second init of a domain whose first
- * init had not yet created its slot took it for a dead one and dropped
- * its target schema.  The key is two hashes of text, so two
+ * domain when that wait timed out; of two inits at once, the second
+ * found the first one's tables in the target schema.  The key is two hashes of text, so two
  * domains may share it (rarely): the message names the process holding it.
  */
 #define MS_HANDOVER_LOCK_TRIES 50	/* 100 ms apart */
