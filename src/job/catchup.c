@@ -75,8 +75,8 @@ preflight_report(const char *hint, const char *fmt, va_list ap)
  * notice and exit): exit EXIT_PREFLIGHT, nothing changed.  Without the lock, a cutover run while
  * a rollback was between its freeze of the service and its end found the
  * domain still extracted and unfroze the service (both sides took writes),
- * and a second cutover waiting for the first one's catch-up unfroze the
- * domain when that wait timed out; of two inits at once, the second
+ * a second cutover waited in the first one's freeze (and would have gone
+ * on from the state the first one left); of two inits at once, the second
  * found the first one's tables in the target schema.  The key is two hashes of text, so two
  * domains may share it (rarely): the message names the process holding it.
  */
