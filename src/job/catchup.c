@@ -67,18 +67,19 @@ preflight_report(const char *hint, const char *fmt, va_list ap)
 
 /*
  * One handover of a domain at a time: init, cutover, rollback and finalize
- * take this session-level advisory lock on the monolith (mono, named what),
- * keyed by the domain's name, before their preflight, and hold it until
- * they exit (the server releases it when the connection closes, also
- * after a crash of this program).  When another one holds it for 5 s (the
- * server process of a command killed just before may take a moment to
- * notice and exit): exit EXIT_PREFLIGHT, nothing changed.  Without the lock, a cutover run while
- * a rollback was between its freeze of the service and its end found the
- * domain still extracted and unfroze the service (both sides took writes),
- * a second cutover waited in the first one's freeze (and would have gone
- * on from the state the first one left); of two inits at once, the second
- * found the first one's tables in the target schema.  The key is two hashes of text, so two
- * domains may share it (rarely): the message names the process holding it.
+ * take this session-level advisory lock on the monolith (mono, named
+ * what), keyed by the domain's name, before their preflight, and hold it
+ * until they exit (the server releases it when the connection closes,
+ * also after a crash of this program).  When another one holds it for
+ * 5 s (the server process of a command killed just before may take a
+ * moment to notice and exit): exit EXIT_PREFLIGHT, nothing changed.
+ * Without the lock, a cutover run while a rollback was between its freeze
+ * of the service and its end found the domain still extracted and unfroze
+ * the service (both sides took writes), a second cutover waited in the
+ * first one's freeze, and of two inits at once the second found the first
+ * one's tables in the target schema.  The key is two hashes of text, so
+ * two domains may share it (rarely): the message names the process
+ * holding it.
  */
 #define MS_HANDOVER_LOCK_TRIES 50	/* 100 ms apart */
 
