@@ -114,9 +114,9 @@ ms_attached_now(Relation inhrel, Oid relid)
  * relation_tree_now(rel regclass, trigger name) returns the members of the
  * partition tree rel belongs to (from its root; rel and its inheritance
  * children when it is no partition), each with its relkind, whether it
- * has a trigger of that name (has_trigger) and
- * whether the current transaction made it a partition (attached_now), as
- * the catalog shows them now, not as the transaction snapshot does.  The
+ * has a trigger of that name (has_trigger) and whether the current
+ * transaction made it a partition or child (attached_now), as the catalog
+ * shows them now, not as the transaction snapshot does.  The
  * root is locked AccessShareLock, then its members (find_all_inheritors()
  * skips one dropped before it got its lock); no row when rel or its root
  * was dropped meanwhile.
