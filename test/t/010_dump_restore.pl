@@ -235,7 +235,11 @@ is( $node->safe_psql(
 	'tags follow renames and drops after restore');
 
 # DROP EXTENSION with tags in place, then a clean reinstall (a loose
-# foreign key's triggers depend on the extension: tighten it first)
+# foreign key's triggers and a frozen domain's depend on the extension:
+# it fails until the key is tightened and the domain unfrozen)
+my ($dret, $dout, $derr) = $node->psql('src', 'DROP EXTENSION migration_split');
+like($derr, qr/cannot drop extension migration_split because other objects depend on it.*trigger migration_split_freeze on table inventory_item depends on function migration_split\.refuse_frozen_write\(\)/s,
+	'DROP EXTENSION fails while a domain is frozen');
 $node->safe_psql('src', q{
 SELECT migration_split.process_loose_foreign_keys();
 SELECT migration_split.tighten_foreign_key('"Orders Renamed"', 'orders_order_user_id_fkey');
