@@ -23,3 +23,6 @@
 -- set_tag() waits for a drop_domain() running meanwhile and then reports
 -- the missing domain (not the foreign key's violation)
 --@insert set_tag
+
+-- suggestions never name a domain create_domain() refuses as reserved
+--@insert domain_name_from

@@ -760,17 +760,24 @@ ALTER EVENT TRIGGER migration_split_follow_sequence_owner ENABLE ALWAYS;
  * and would spend most of their time compiling.
  */
 
--- A valid domain name made from a Django app label, schema or prefix.
-CREATE FUNCTION migration_split.domain_name_from(name text)
+--@begin domain_name_from
+-- A valid domain name made from a Django app label, schema or prefix; one
+-- that create_domain() refuses as reserved (tables named public_*) gets an
+-- underscore in front, as one beginning with a digit does.
+CREATE OR REPLACE FUNCTION migration_split.domain_name_from(name text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE WHEN s OPERATOR(pg_catalog.~) '^[0-9]' THEN '_' OPERATOR(pg_catalog.||) s ELSE s END
+	SELECT CASE WHEN s OPERATOR(pg_catalog.~) '^[0-9]'
+					 OR pg_catalog.left(s, 3) OPERATOR(pg_catalog.=) 'pg_'
+					 OR s IN ('public', 'information_schema', 'migration_split', 'migration_split_job')
+				THEN '_' OPERATOR(pg_catalog.||) s ELSE s END
 	  FROM (SELECT pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(name),
 									'[^a-z0-9_]', '_', 'g'), 62) AS s) t
 	 WHERE s OPERATOR(pg_catalog.<>) ''
 $$;
+--@end domain_name_from
 
 -- Suggestions from foreign keys for the tables in todo, given the tables
 -- placed so far: many-to-many tables by name, then (unless m2m_only) the
