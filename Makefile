@@ -16,6 +16,7 @@ OBJS = \
 	src/report_columns.o \
 	src/report_graph.o \
 	src/loose_foreign_keys.o \
+	src/catalog_now.o \
 	src/monitor.o \
 	src/monitor_stats.o \
 	src/monitor_track.o \
@@ -106,6 +107,7 @@ ISOLATION = \
 	freeze_concurrent \
 	loose_foreign_keys_concurrent \
 	loose_foreign_keys_tighten \
+	loose_foreign_keys_partition_rr \
 	generic_relations_temp
 ISOLATION_OPTS = --temp-instance=tmp_check_iso --temp-config=$(srcdir)/test/isolation.conf \
 	--temp-config=test/plugin_libraries.conf --load-extension=migration_split

@@ -49,6 +49,25 @@ SELECT migration_split.create_domain(repeat('x', 64));
 SELECT migration_split.create_domain(repeat('x', 63));
 SELECT migration_split.create_domain('orders');
 \echo :LAST_ERROR_SQLSTATE
+-- names of schemas the service's database cannot have, or has for
+-- another purpose (the service's schema is named after the domain);
+-- names that merely contain them are fine
+SELECT migration_split.create_domain('pg_orders');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.create_domain('public');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.create_domain('information_schema');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.create_domain('migration_split');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.create_domain('migration_split_job');
+\echo :LAST_ERROR_SQLSTATE
+SELECT domain FROM migration_split.domains
+ WHERE domain IN ('pg_orders', 'public', 'information_schema', 'migration_split', 'migration_split_job');
+SELECT migration_split.create_domain('pg');
+SELECT migration_split.create_domain('public_holidays');
+SELECT migration_split.create_domain('migration_split_jobs');
+SELECT migration_split.drop_domain(d) FROM unnest(ARRAY['pg', 'public_holidays', 'migration_split_jobs']) d;
 
 -- unknown domain
 SELECT migration_split.assign_table('orders_order', 'shipping');

@@ -105,6 +105,17 @@ SELECT rel, domain FROM migration_split.table_owners
  ORDER BY rel::text;
 DROP TABLE "MyApp_thing", "MyApp_thing_tags", old_gadget, "café_menu", "Legacy2_report";
 
+-- a prefix that create_domain() refuses as a domain name (public, the
+-- schema every database has) is suggested with an underscore in front,
+-- and apply_suggestions() creates that domain
+CREATE TABLE public_holiday (id int);
+CREATE TABLE public_event (id int);
+SELECT rel, domain, reason FROM migration_split.suggest_domains()
+ WHERE rel::text LIKE 'public\_%' ORDER BY rel::text;
+SELECT migration_split.apply_suggestions();
+SELECT rel, domain FROM migration_split.table_owners WHERE rel::text LIKE 'public\_%' ORDER BY rel::text;
+DROP TABLE public_holiday, public_event;
+
 -- clean up
 DROP TABLE django_admin_log, auth_user_groups, authtoken_token, shipment_event, shipment,
 	tiebreak, rewards_badge, orders_orderitem, orders_order_coupons, orders_order, auth_user, auth_group,

@@ -66,6 +66,65 @@ preflight_report(const char *hint, const char *fmt, va_list ap)
 }
 
 /*
+ * One handover of a domain at a time: init, cutover, rollback and finalize
+ * take this session-level advisory lock on the monolith (mono, named
+ * what), keyed by the domain's name, before their preflight, and hold it
+ * until they exit (the server releases it when the connection closes,
+ * also after a crash of this program).  When another one holds it for
+ * 5 s (the server process of a command killed just before may take a
+ * moment to notice and exit): exit EXIT_PREFLIGHT, nothing changed.
+ * Without the lock, a cutover run while a rollback was between its freeze
+ * of the service and its end found the domain still extracted and unfroze
+ * the service (both sides took writes), a second cutover waited in the
+ * first one's freeze, and of two inits at once the second found the first
+ * one's tables in the target schema.  The key is two hashes of text, so
+ * two domains may share it (rarely): the message names the process
+ * holding it.
+ */
+#define MS_HANDOVER_LOCK_TRIES 50	/* 100 ms apart */
+
+void
+catchup_lock_domain(PGconn *mono, const char *what, const char *domain,
+					const char *command)
+{
+	const char *params[1] = {domain};
+	char	   *got;
+	char	   *holders;
+	int			attempt;
+
+	for (attempt = 0;; attempt++)
+	{
+		got = job_query_value(mono, what,
+							  "SELECT pg_catalog.pg_try_advisory_lock("
+							  "pg_catalog.hashtext('migration_split handover'), pg_catalog.hashtext($1))",
+							  1, params);
+		if (got != NULL && strcmp(got, "t") == 0)
+			return;
+		if (attempt >= MS_HANDOVER_LOCK_TRIES)
+			break;
+		pg_usleep(100000L);
+	}
+	holders = job_query_value(mono, what,
+							  "SELECT pg_catalog.string_agg(l.pid::pg_catalog.text || COALESCE("
+							  " ' (' || NULLIF(a.application_name, '') || ')', ''), ', ' ORDER BY l.pid)"
+							  " FROM pg_catalog.pg_locks l"
+							  " LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid"
+							  " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+							  " AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+							  "                    WHERE d.datname = pg_catalog.current_database())"
+							  " AND l.classid = pg_catalog.hashtext('migration_split handover')::pg_catalog.oid"
+							  " AND l.objid = pg_catalog.hashtext($1)::pg_catalog.oid",
+							  1, params);
+	pg_log_error("preflight failed: another init, cutover, rollback or finalize of domain \"%s\" is running",
+				 domain);
+	pg_log_error_detail("Process %s holds the domain's handover lock in the %s database; nothing was changed.",
+						holders ? holders : "(gone meanwhile)", what);
+	pg_log_error_hint("Wait for it to end, then run %s again if it is still needed.", command);
+	PQfinish(mono);
+	exit(EXIT_PREFLIGHT);
+}
+
+/*
  * Freeze a domain with migration_split.freeze_domain() in one transaction
  * on conn, with lock_timeout = timeout seconds: the freeze waits for the
  * writers in flight, at most that long.  to is what the domain's writes go

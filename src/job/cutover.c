@@ -523,6 +523,7 @@ cmd_cutover(const JobOptions *opts)
 	p->server = opts->read_path_server ? pg_strdup(opts->read_path_server)
 		: psprintf("migration_split_%s", opts->domain);
 
+	catchup_lock_domain(p->src, "source", opts->domain, "cutover");
 	preflight(p);
 	if (strcmp(p->state, "extracted") == 0)
 	{
@@ -682,6 +683,7 @@ cmd_finalize(const JobOptions *opts)
 
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
+	catchup_lock_domain(src, "source", opts->domain, "finalize");
 	if (!state_read_job(tgt, opts->domain, &js))
 	{
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);

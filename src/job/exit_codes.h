@@ -46,7 +46,9 @@
  * (transactions running on the source; the creation was cancelled);
  * nothing was compared */
 #define EXIT_TIMEOUT			11
-/* cutover, rollback: a preflight check failed; nothing was changed */
+/* cutover, rollback: a preflight check failed; nothing was changed; also
+ * init, finalize: another init, cutover, rollback or finalize of the domain
+ * is running */
 #define EXIT_PREFLIGHT			12
 /* cutover: the freeze or the catch-up took longer than --timeout; the
  * domain was unfrozen (or never frozen) and nothing else was changed;

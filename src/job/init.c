@@ -699,6 +699,7 @@ cmd_init(const JobOptions *given)
 	ph.start = job_now_seconds();
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
+	catchup_lock_domain(src, "source", opts->domain, "init");
 
 	check_source_privileges(src);
 	catalog_check_source(src, opts->domain);

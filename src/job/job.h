@@ -408,6 +408,8 @@ typedef struct SequenceTarget
 
 extern void job_step(const JobOptions *opts, const char *fmt,...) pg_attribute_printf(2, 3);
 extern void preflight_report(const char *hint, const char *fmt, va_list ap) pg_attribute_printf(2, 0);
+extern void catchup_lock_domain(PGconn *mono, const char *what, const char *domain,
+								const char *command);
 extern char *catchup_freeze(PGconn *conn, const char *what, const char *domain,
 							const char *to, bool rollback, int timeout,
 							const char *where);

@@ -737,6 +737,7 @@ cmd_rollback(const JobOptions *opts)
 	r->monolith = job_describe_conninfo(opts->source);
 	r->rev_slot = reverse_slot_name(opts->domain);
 
+	catchup_lock_domain(r->mono, "source", opts->domain, "rollback");
 	rb_preflight(r);
 	if (strcmp(r->state, "streaming") == 0)
 	{

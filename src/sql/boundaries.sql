@@ -729,6 +729,12 @@ $$;
 -- (within and its partitions, at every level) are looked at, and only
 -- when some member of the tree has the triggers: the event trigger below
 -- passes the table a CREATE TABLE or ALTER TABLE touched.
+-- The tree and its triggers are read as the catalog shows them now
+-- (relation_tree_now(), extraction.sql), the keys with the transaction's snapshot:
+-- in REPEATABLE READ or SERIALIZABLE, which may not show a key another
+-- session loosened after the snapshot was taken, a tree some member of
+-- which has the triggers wants them too (that session created them on
+-- every member it saw; a member made since would lack them).
 CREATE FUNCTION migration_split.sync_loose_foreign_key_triggers(referenced regclass,
 																within regclass DEFAULT NULL)
 RETURNS void
@@ -737,63 +743,61 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	tree	pg_catalog.oid[];
+	has		boolean;
 	wanted	boolean;
-	present	boolean;
-	m		pg_catalog.oid;
+	m		record;
 BEGIN
-	SELECT COALESCE(pg_catalog.array_agg(t.relid::pg_catalog.oid),
-					ARRAY[sync_loose_foreign_key_triggers.referenced::pg_catalog.oid])
-	  INTO tree
-	  FROM pg_catalog.pg_partition_tree(
-			COALESCE(pg_catalog.pg_partition_root(sync_loose_foreign_key_triggers.referenced),
-					 sync_loose_foreign_key_triggers.referenced)) t;
+	SELECT pg_catalog.array_agg(t.member::pg_catalog.oid), COALESCE(pg_catalog.bool_or(t.has_trigger), false)
+	  INTO tree, has
+	  FROM migration_split.relation_tree_now(sync_loose_foreign_key_triggers.referenced,
+												  'migration_split_loose_fk_delete') t;
+	IF tree IS NULL THEN
+		RETURN;					-- dropped meanwhile
+	END IF;
 	wanted := EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
 					   WHERE l.referenced::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (tree)
-						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none');
+						 AND l.on_delete OPERATOR(pg_catalog.<>) 'none')
+			  OR (has AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed');
 	-- From the event trigger, triggers are added only to a tree that has
 	-- them already: while pg_restore rebuilds a database (constraints are
 	-- added by ALTER TABLE after the definitions are loaded), none has,
 	-- and the dump's own CREATE TRIGGER then adds them.
-	IF within IS NOT NULL AND wanted
-	   AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-						WHERE t.tgrelid OPERATOR(pg_catalog.=) ANY (tree)
-						  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete') THEN
+	IF within IS NOT NULL AND wanted AND NOT has THEN
 		RETURN;
 	END IF;
 	FOR m IN
-		SELECT c.oid FROM pg_catalog.pg_class c
-		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (tree)
-		   AND c.relkind IN ('r', 'p')
+		SELECT t.member, t.has_trigger
+		  FROM migration_split.relation_tree_now(sync_loose_foreign_key_triggers.referenced,
+												  'migration_split_loose_fk_delete') t
+		 WHERE t.relkind IN ('r', 'p')
 		   AND (within IS NULL
-				OR c.oid IN (SELECT w.relid FROM pg_catalog.pg_partition_tree(within) w))
-		 ORDER BY c.oid
+				OR t.member::pg_catalog.oid IN (SELECT w.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(within) w))
+		 ORDER BY t.member::pg_catalog.oid
 	LOOP
-		present := EXISTS (SELECT FROM pg_catalog.pg_trigger t
-							WHERE t.tgrelid OPERATOR(pg_catalog.=) m
-							  AND t.tgname OPERATOR(pg_catalog.=) 'migration_split_loose_fk_delete');
-		-- In REPEATABLE READ or SERIALIZABLE, the snapshot may show
-		-- neither the triggers nor the key that another session loosened
-		-- after it was taken: the triggers are created OR REPLACE, and
-		-- dropped only in READ COMMITTED (where each statement sees what
-		-- committed before the caller's DDL got its locks); unneeded triggers
-		-- queue nothing, and a later call in READ COMMITTED drops them.
-		IF wanted AND NOT present THEN
+		-- In REPEATABLE READ or SERIALIZABLE, the snapshot may not show
+		-- a key that another session loosened after it was taken: the
+		-- triggers are created OR REPLACE (the other session may create
+		-- them on a member at the same time), and dropped only in READ
+		-- COMMITTED (where each statement sees what committed before the
+		-- caller's DDL got its locks); unneeded triggers queue nothing,
+		-- and a later call in READ COMMITTED drops them.
+		IF wanted AND NOT m.has_trigger THEN
 			EXECUTE pg_catalog.format(
 				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_delete AFTER DELETE ON %s
 				 REFERENCING OLD TABLE AS old_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
-				m::pg_catalog.regclass);
+				m.member);
 			EXECUTE pg_catalog.format(
 				'CREATE OR REPLACE TRIGGER migration_split_loose_fk_update AFTER UPDATE ON %s
 				 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 				 FOR EACH STATEMENT EXECUTE FUNCTION migration_split.loose_foreign_key_enqueue()',
-				m::pg_catalog.regclass);
-		ELSIF present AND NOT wanted
+				m.member);
+		ELSIF m.has_trigger AND NOT wanted
 			  AND pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_delete ON %s',
-									  m::pg_catalog.regclass);
+									  m.member);
 			EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS migration_split_loose_fk_update ON %s',
-									  m::pg_catalog.regclass);
+									  m.member);
 		END IF;
 	END LOOP;
 END
@@ -807,9 +811,13 @@ $$;
 --     the definition names its columns;
 --   - a partition created (CREATE TABLE ... PARTITION OF) or attached
 --     (ALTER TABLE ... ATTACH PARTITION) in the partition tree of a
---     loosened referenced table gets the queue triggers
---     (sync_loose_foreign_key_triggers() within the touched table).
--- Costs one query of loose_foreign_key_definitions while no key is loose.
+--     loosened referenced table gets the queue triggers, with its own
+--     partitions (sync_loose_foreign_key_triggers() within each member
+--     of the touched tables' trees that this transaction made a
+--     partition).
+-- Costs one query of loose_foreign_key_definitions while no key is loose,
+-- in READ COMMITTED; in REPEATABLE READ or SERIALIZABLE, a look at the
+-- partition tree of each partitioned table or partition touched.
 -- Runs as the user of the DDL, who owns the touched table.
 CREATE FUNCTION migration_split.sync_loose_foreign_key_partitions()
 RETURNS event_trigger
@@ -819,9 +827,11 @@ AS $$
 DECLARE
 	r		record;
 	touched	pg_catalog.oid[];
+	rc		boolean;
 BEGIN
+	rc := pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed';
 	IF pg_catalog.to_regclass('migration_split.loose_foreign_key_definitions') IS NULL
-	   OR NOT EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions) THEN
+	   OR (rc AND NOT EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions)) THEN
 		RETURN;
 	END IF;
 	SELECT pg_catalog.array_agg(DISTINCT d.objid) INTO touched
@@ -853,17 +863,31 @@ BEGIN
 				  HINT = 'Tighten the foreign key with migration_split.tighten_foreign_key(), rename the column, then loosen the key again.';
 	END LOOP;
 
+	-- The members of the touched tables' trees that this transaction made
+	-- partitions, each with its own partitions: not a tree whose other
+	-- members lack the triggers for another reason (pg_restore -j creates
+	-- the dump's triggers in parallel with the constraints' ALTER TABLE).
+	-- In READ COMMITTED, only the trees that a loosened key references;
+	-- otherwise every tree touched, as the snapshot may not show a key
+	-- another session loosened since (sync_loose_foreign_key_triggers()
+	-- then looks at the triggers of the tree).
 	FOR r IN
-		SELECT DISTINCT l.referenced, c.oid::pg_catalog.regclass AS within
+		SELECT DISTINCT t.member AS within
 		  FROM pg_catalog.pg_class c
-		  JOIN migration_split.loose_foreign_key_definitions l
-			ON l.referenced::pg_catalog.oid IN (SELECT t.relid FROM pg_catalog.pg_partition_tree(
-													COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) t)
+		 CROSS JOIN LATERAL migration_split.relation_tree_now(c.oid::pg_catalog.regclass,
+														 'migration_split_loose_fk_delete') t
 		 WHERE c.oid OPERATOR(pg_catalog.=) ANY (touched)
 		   AND (c.relkind OPERATOR(pg_catalog.=) 'p' OR c.relispartition)
-		   AND l.on_delete OPERATOR(pg_catalog.<>) 'none'
+		   AND t.attached_now
+		   AND (NOT rc
+				OR EXISTS (SELECT FROM migration_split.loose_foreign_key_definitions l
+							WHERE l.on_delete OPERATOR(pg_catalog.<>) 'none'
+							  AND l.referenced::pg_catalog.oid IN
+								  (SELECT p.relid FROM pg_catalog.pg_partition_tree(
+														COALESCE(pg_catalog.pg_partition_root(c.oid), c.oid)) p)))
+		 ORDER BY 1
 	LOOP
-		PERFORM migration_split.sync_loose_foreign_key_triggers(r.referenced, r.within);
+		PERFORM migration_split.sync_loose_foreign_key_triggers(r.within, r.within);
 	END LOOP;
 END
 $$;

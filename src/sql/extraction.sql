@@ -340,6 +340,12 @@ BEGIN
 	END IF;
 	PERFORM migration_split.require_domain(domain);
 	PERFORM migration_split.require_argument(service, 'service');
+	-- one transition at a time per domain (as set_domain_state()), taken
+	-- before the state is read: a second freeze or an unfreeze at once
+	-- waits, then reads the state this one committed (a second freeze
+	-- failed creating the triggers again)
+	PERFORM FROM migration_split.domains d
+	  WHERE d.domain OPERATOR(pg_catalog.=) freeze_domain.domain FOR UPDATE;
 	SELECT l.state INTO cur FROM migration_split.domain_lifecycle l
 	 WHERE l.domain OPERATOR(pg_catalog.=) freeze_domain.domain;
 	PERFORM migration_split.check_domain_transition(domain, cur, 'frozen');
@@ -396,6 +402,9 @@ BEGIN
 				  DETAIL = 'Only superusers and members of migration_split_admin may change the lifecycle state of domains.';
 	END IF;
 	PERFORM migration_split.require_domain(domain);
+	-- one transition at a time per domain, before the state is read
+	PERFORM FROM migration_split.domains d
+	  WHERE d.domain OPERATOR(pg_catalog.=) unfreeze_domain.domain FOR UPDATE;
 	SELECT l.state INTO cur FROM migration_split.domain_lifecycle l
 	 WHERE l.domain OPERATOR(pg_catalog.=) unfreeze_domain.domain;
 	PERFORM migration_split.check_domain_transition(domain, cur, 'streaming');
@@ -419,6 +428,30 @@ BEGIN
 END
 $$;
 
+-- The members of the partition tree rel belongs to (from its root; rel
+-- and its inheritance children when it is no partition), with their
+-- relkind, whether they have a trigger of that name, and whether the
+-- current transaction made them partitions or children (attached_now),
+-- as the catalog shows them now: in REPEATABLE READ or SERIALIZABLE, a
+-- query of pg_class, pg_inherits or pg_trigger reads the transaction
+-- snapshot, which may predate a partition or triggers another session
+-- committed since (src/catalog_now.c).  The freeze below and the loose
+-- foreign keys (boundaries.sql) use it.
+CREATE FUNCTION migration_split.relation_tree_now(rel regclass, trigger name,
+												  OUT member regclass, OUT relkind "char",
+												  OUT has_trigger boolean,
+												  OUT attached_now boolean)
+RETURNS SETOF record
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'ms_relation_tree_now';
+
+-- The arguments rel's trigger of that name passes to its function, as the
+-- catalog shows them now; NULL when rel has no such trigger.
+CREATE FUNCTION migration_split.trigger_args_now(rel regclass, trigger name)
+RETURNS text[]
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'ms_trigger_args_now';
+
 /*
  * Tables that join a frozen domain after the freeze are frozen too: a
  * partition created with CREATE TABLE ... PARTITION OF or attached with
@@ -431,9 +464,15 @@ $$;
  * "extracted" or "final" and some of its tables carry the freeze triggers:
  * while pg_restore loads the tags, before it creates the dumped triggers,
  * none does, and nothing is created that the dump's own CREATE TRIGGER
- * would then collide with.  Returns the number of tables frozen.
+ * would then collide with.  With joined, only those of the domain's
+ * tables are frozen: the event trigger passes the tables that the DDL's
+ * transaction made partitions or children (with theirs), never a table
+ * that lacks the triggers only because pg_restore -j is still creating the
+ * dump's triggers in another session (its CREATE TRIGGER then failed:
+ * already exists).  Returns the number of tables frozen.
  */
-CREATE FUNCTION migration_split.freeze_new_write_targets(domain text)
+CREATE FUNCTION migration_split.freeze_new_write_targets(domain text,
+														 joined pg_catalog.oid[] DEFAULT NULL)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -465,7 +504,8 @@ BEGIN
 	  JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r::pg_catalog.oid
 	 WHERE t.tgname OPERATOR(pg_catalog.=) 'migration_split_freeze'
 	   AND t.tgfoid OPERATOR(pg_catalog.=) 'migration_split.refuse_frozen_write()'::pg_catalog.regprocedure;
-	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r LOOP
+	FOR rel IN SELECT r FROM migration_split.domain_write_targets(domain) r
+				WHERE joined IS NULL OR r::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (joined) LOOP
 		-- the two freeze triggers, each created when missing
 		FOR trg, events IN VALUES ('migration_split_freeze', 'INSERT OR UPDATE OR DELETE'),
 								  ('migration_split_freeze_truncate', 'TRUNCATE') LOOP
@@ -487,7 +527,7 @@ BEGIN
 END
 $$;
 
-REVOKE ALL ON FUNCTION migration_split.freeze_new_write_targets(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migration_split.freeze_new_write_targets(text, pg_catalog.oid[]) FROM PUBLIC;
 
 -- A tag written into a frozen domain freezes the table (and its
 -- partitions and children).  Runs as the extension's owner: the tagger
@@ -512,6 +552,13 @@ CREATE TRIGGER ownership_freeze_tagged
 
 -- After CREATE TABLE and ALTER TABLE (a partition or inheritance child
 -- created or attached): freeze the new tables of every frozen domain.
+-- New: the members of the touched tables' trees whose pg_inherits row
+-- this transaction wrote (relation_tree_now()), with their partitions and
+-- children.  In REPEATABLE READ or SERIALIZABLE, whose snapshot may not
+-- show a freeze committed since, a new table whose parent has the freeze
+-- triggers in the catalog now gets them too, with the parent's arguments
+-- (trigger_args_now()): a partition created in a transaction older than
+-- the freeze took writes after it.
 -- Runs as the extension's owner, like the other event triggers.
 CREATE FUNCTION migration_split.freeze_new_tables()
 RETURNS event_trigger
@@ -521,9 +568,36 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	d			text;
+	joined		pg_catalog.oid[];
+	rc			boolean;
+	j			pg_catalog.oid;
+	args		text[];
+	more		boolean;
+	trg			name;
+	events		text;
 BEGIN
 	-- DROP EXTENSION ... or a half-installed extension
 	IF pg_catalog.to_regclass('migration_split.domain_transitions') IS NULL THEN
+		RETURN;
+	END IF;
+	rc := pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed';
+	IF rc AND NOT EXISTS (SELECT FROM migration_split.domain_lifecycle l
+						   WHERE l.state IN ('frozen', 'extracted', 'final')) THEN
+		RETURN;
+	END IF;
+	SELECT pg_catalog.array_agg(DISTINCT s.relid) INTO joined
+	  FROM pg_catalog.pg_event_trigger_ddl_commands() c
+	  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) c.objid
+	 CROSS JOIN LATERAL migration_split.relation_tree_now(k.oid::pg_catalog.regclass,
+														  'migration_split_freeze') t
+	 CROSS JOIN LATERAL (SELECT t.member::pg_catalog.oid AS relid
+						 UNION
+						 SELECT p.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(t.member) p) s
+	 WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND k.relkind IN ('r', 'p', 'f')
+	   AND t.attached_now
+	   AND t.relkind IN ('r', 'p');
+	IF joined IS NULL THEN
 		RETURN;
 	END IF;
 	FOR d IN
@@ -531,7 +605,43 @@ BEGIN
 		 WHERE l.state IN ('frozen', 'extracted', 'final')
 		 ORDER BY l.domain
 	LOOP
-		PERFORM migration_split.freeze_new_write_targets(d);
+		PERFORM migration_split.freeze_new_write_targets(d, joined);
+	END LOOP;
+	IF rc THEN
+		RETURN;
+	END IF;
+	-- parents before children: again while a table got them
+	LOOP
+		more := false;
+		FOREACH j IN ARRAY joined LOOP
+			CONTINUE WHEN migration_split.trigger_args_now(j::pg_catalog.regclass, 'migration_split_freeze') IS NOT NULL;
+			-- plain and partitioned tables only, as domain_write_targets()
+			CONTINUE WHEN NOT EXISTS (SELECT FROM migration_split.relation_tree_now(j::pg_catalog.regclass,
+																					 'migration_split_freeze') t
+									   WHERE t.member::pg_catalog.oid OPERATOR(pg_catalog.=) j
+										 AND t.relkind IN ('r', 'p'));
+			SELECT a INTO args
+			  FROM pg_catalog.pg_inherits i
+			 CROSS JOIN LATERAL migration_split.trigger_args_now(i.inhparent::pg_catalog.regclass,
+																  'migration_split_freeze') a
+			 WHERE i.inhrelid OPERATOR(pg_catalog.=) j
+			   AND a IS NOT NULL
+			 ORDER BY i.inhseqno
+			 LIMIT 1;
+			CONTINUE WHEN args IS NULL;
+			FOR trg, events IN VALUES ('migration_split_freeze', 'INSERT OR UPDATE OR DELETE'),
+									  ('migration_split_freeze_truncate', 'TRUNCATE') LOOP
+				CONTINUE WHEN migration_split.trigger_args_now(j::pg_catalog.regclass, trg) IS NOT NULL;
+				EXECUTE pg_catalog.format(
+					'CREATE TRIGGER %I BEFORE %s ON %s'
+					' FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write(%s)',
+					trg, events, j::pg_catalog.regclass,
+					(SELECT pg_catalog.string_agg(pg_catalog.quote_literal(x), ', ' ORDER BY o)
+					   FROM pg_catalog.unnest(args) WITH ORDINALITY u(x, o)));
+			END LOOP;
+			more := true;
+		END LOOP;
+		EXIT WHEN NOT more;
 	END LOOP;
 END
 $$;

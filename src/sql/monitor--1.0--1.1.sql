@@ -3,6 +3,10 @@
 --------------------------------------------------------------------------
 
 
+-- pg_dump keeps the allowlist's identity sequence too (pg_restore gave a
+-- new entry the id of a restored one)
+--@insert allowed_crossings_id_seq
+
 -- monitor_info: how full the shared dictionary of domain names is
 DROP VIEW migration_split.monitor_info;
 DROP FUNCTION migration_split.monitor_info_internal();

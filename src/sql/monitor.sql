@@ -171,6 +171,11 @@ CREATE TABLE migration_split.allowed_crossings (
 );
 
 SELECT pg_catalog.pg_extension_config_dump('migration_split.allowed_crossings', '');
+--@begin allowed_crossings_id_seq
+-- and its identity sequence's value: without it, a restored database gave
+-- the next entry an id a restored entry had (duplicate key)
+SELECT pg_catalog.pg_extension_config_dump('migration_split.allowed_crossings_id_seq', '');
+--@end allowed_crossings_id_seq
 
 -- Row check on migration_split.allowed_crossings: rel, when given, is a
 -- table tagged with to_domain itself (enforcement matches an entry against

@@ -15,3 +15,14 @@
 -- user_tables: anti-joins instead of a pg_depend probe per table (issue 12,
 -- reports at scale: the generic relations map content types with it).
 --@insert user_tables
+
+-- create_domain() refuses the names that cannot name the service's schema
+-- on the target or name one it has for another purpose
+--@insert create_domain
+
+-- set_tag() waits for a drop_domain() running meanwhile and then reports
+-- the missing domain (not the foreign key's violation)
+--@insert set_tag
+
+-- suggestions never name a domain create_domain() refuses as reserved
+--@insert domain_name_from

@@ -358,7 +358,12 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION migration_split.create_domain(domain text, description text DEFAULT NULL)
+--@begin create_domain
+-- A domain names the service's schema on the target (migration-split's
+-- default --target-schema): names that cannot name it, or name a schema
+-- the target has for another purpose, are refused (domains of such names
+-- made before 1.1 are kept).
+CREATE OR REPLACE FUNCTION migration_split.create_domain(domain text, description text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -373,15 +378,38 @@ BEGIN
 				  DETAIL = 'A domain name is a lower-case identifier of at most 63 characters: a letter or underscore followed by letters, digits and underscores.',
 				  HINT = 'Domain names become schema and service names, so they follow the rules for unquoted identifiers.';
 	END IF;
+	IF pg_catalog.left(domain, 3) OPERATOR(pg_catalog.=) 'pg_'
+	   OR domain IN ('public', 'information_schema', 'migration_split', 'migration_split_job') THEN
+		RAISE EXCEPTION 'domain name "%" is reserved', domain
+			USING ERRCODE = 'reserved_name',
+				  DETAIL = CASE
+					WHEN pg_catalog.left(domain, 3) OPERATOR(pg_catalog.=) 'pg_'
+					THEN 'The prefix "pg_" is reserved for system schemas: migration-split init cannot create the service''s schema of that name.'
+					WHEN domain OPERATOR(pg_catalog.=) 'migration_split_job'
+					THEN 'Schema "migration_split_job" holds the state of migration-split on the target: init refuses it as the service''s schema.'
+					WHEN domain OPERATOR(pg_catalog.=) 'migration_split'
+					THEN 'Schema "migration_split" holds this extension, which cutover installs in the service''s database: the service''s tables would be in the extension''s schema, and init --drop would drop the extension with it.'
+					ELSE pg_catalog.format('Every database has schema "%s": migration-split init would put the service''s tables into it, and init --drop would drop it with all it holds.', domain) END,
+				  HINT = 'Choose another name; the service''s schema is named after the domain.';
+	END IF;
 	IF EXISTS (SELECT FROM migration_split.domains d
 			   WHERE d.domain OPERATOR(pg_catalog.=) create_domain.domain) THEN
 		RAISE EXCEPTION 'domain "%" already exists', domain
 			USING ERRCODE = 'duplicate_object';
 	END IF;
-	INSERT INTO migration_split.domains (domain, description, created_at, created_by)
-	VALUES (domain, description, pg_catalog.now(), CURRENT_USER);
+	-- another session creating the same domain has passed the check
+	-- above too: the INSERT waits for it, then finds its row
+	BEGIN
+		INSERT INTO migration_split.domains (domain, description, created_at, created_by)
+		VALUES (domain, description, pg_catalog.now(), CURRENT_USER);
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION 'domain "%" already exists', domain
+			USING ERRCODE = 'duplicate_object',
+				  DETAIL = 'Another session created it concurrently.';
+	END;
 END
 $$;
+--@end create_domain
 
 COMMENT ON FUNCTION migration_split.create_domain(text, text) IS
 	'create a business domain (a future service) that tables can be assigned to';
@@ -423,7 +451,8 @@ COMMENT ON FUNCTION migration_split.drop_domain(text, boolean) IS
 -- Set the tag of one table; true when it was set or changed.  The row
 -- trigger checks the caller's privileges.  (ON CONFLICT is not available
 -- on a user_catalog_table, hence the retry.)
-CREATE FUNCTION migration_split.set_tag(rel regclass, domain text)
+--@begin set_tag
+CREATE OR REPLACE FUNCTION migration_split.set_tag(rel regclass, domain text)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -432,28 +461,41 @@ DECLARE
 	current_domain	text;
 BEGIN
 	PERFORM migration_split.check_taggable(rel);
+	-- The tag's foreign key waits for a drop_domain() running meanwhile
+	-- and then fails: say that the domain does not exist (require_domain(),
+	-- whose query sees the drop), not the foreign key's violation.
 	SELECT o.domain INTO current_domain FROM migration_split.ownership o
 	 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel FOR UPDATE;
 	IF NOT FOUND THEN
 		BEGIN
 			INSERT INTO migration_split.ownership (rel, domain, assigned_at, assigned_by)
 			VALUES (rel, domain, pg_catalog.now(), CURRENT_USER);
-		EXCEPTION WHEN unique_violation THEN
-			-- A concurrent transaction tagged the table first and has
-			-- committed: its row is there now; move it.
-			RETURN migration_split.set_tag(rel, domain);
+		EXCEPTION
+			WHEN unique_violation THEN
+				-- A concurrent transaction tagged the table first and has
+				-- committed: its row is there now; move it.
+				RETURN migration_split.set_tag(rel, domain);
+			WHEN foreign_key_violation THEN
+				PERFORM migration_split.require_domain(domain);
+				RAISE;
 		END;
 	ELSIF current_domain OPERATOR(pg_catalog.<>) domain THEN
-		UPDATE migration_split.ownership o
-		   SET domain = set_tag.domain, assigned_at = pg_catalog.now(),
-			   assigned_by = CURRENT_USER
-		 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel;
+		BEGIN
+			UPDATE migration_split.ownership o
+			   SET domain = set_tag.domain, assigned_at = pg_catalog.now(),
+				   assigned_by = CURRENT_USER
+			 WHERE o.rel OPERATOR(pg_catalog.=) set_tag.rel;
+		EXCEPTION WHEN foreign_key_violation THEN
+			PERFORM migration_split.require_domain(domain);
+			RAISE;
+		END;
 	ELSE
 		RETURN false;
 	END IF;
 	RETURN true;
 END
 $$;
+--@end set_tag
 
 CREATE FUNCTION migration_split.assign_table(rel regclass, domain text)
 RETURNS void
@@ -718,17 +760,24 @@ ALTER EVENT TRIGGER migration_split_follow_sequence_owner ENABLE ALWAYS;
  * and would spend most of their time compiling.
  */
 
--- A valid domain name made from a Django app label, schema or prefix.
-CREATE FUNCTION migration_split.domain_name_from(name text)
+--@begin domain_name_from
+-- A valid domain name made from a Django app label, schema or prefix; one
+-- that create_domain() refuses as reserved (tables named public_*) gets an
+-- underscore in front, as one beginning with a digit does.
+CREATE OR REPLACE FUNCTION migration_split.domain_name_from(name text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE WHEN s OPERATOR(pg_catalog.~) '^[0-9]' THEN '_' OPERATOR(pg_catalog.||) s ELSE s END
+	SELECT CASE WHEN s OPERATOR(pg_catalog.~) '^[0-9]'
+					 OR pg_catalog.left(s, 3) OPERATOR(pg_catalog.=) 'pg_'
+					 OR s IN ('public', 'information_schema', 'migration_split', 'migration_split_job')
+				THEN '_' OPERATOR(pg_catalog.||) s ELSE s END
 	  FROM (SELECT pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(name),
 									'[^a-z0-9_]', '_', 'g'), 62) AS s) t
 	 WHERE s OPERATOR(pg_catalog.<>) ''
 $$;
+--@end domain_name_from
 
 -- Suggestions from foreign keys for the tables in todo, given the tables
 -- placed so far: many-to-many tables by name, then (unless m2m_only) the

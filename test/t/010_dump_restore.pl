@@ -59,6 +59,14 @@ INSERT INTO accounts_group VALUES (1), (2);
 INSERT INTO orders_membership VALUES (1, 1), (2, 2);
 SELECT migration_split.loosen_foreign_key('orders_membership', 'orders_membership_group_id_fkey', 'cascade');
 DELETE FROM accounts_group WHERE id = 2;
+-- a frozen domain: the freeze triggers are the tables' own
+SELECT migration_split.set_domain_state('inventory', 'copying');
+SELECT migration_split.set_domain_state('inventory', 'streaming');
+SELECT migration_split.freeze_domain('inventory', 'svc');
+-- allowlist entries: their ids come from an identity sequence
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, rel, reason)
+VALUES ('orders', 'accounts', 'accounts_user', 'legacy join'),
+	   ('inventory', 'orders', NULL, 'stock report');
 });
 
 # What must survive: tags by name, when and by whom, domains, and the
@@ -85,6 +93,9 @@ SELECT from_table, constraint_name, from_columns, to_table, on_delete, definitio
 	   (SELECT string_agg(tgrelid::regclass::text || '.' || tgname, ',' ORDER BY tgrelid::regclass::text, tgname) FROM pg_trigger
 		 WHERE tgrelid IN ('accounts_group'::regclass, 'accounts_group_1'::regclass) AND NOT tgisinternal)
   FROM migration_split.loose_foreign_keys ORDER BY 1, 2};
+my $frozen_q = q{
+SELECT string_agg(tgrelid::regclass::text || '.' || tgname, ',' ORDER BY tgrelid::regclass::text, tgname)
+  FROM pg_trigger WHERE tgname LIKE 'migration_split_freeze%'};
 my $owners = $node->safe_psql('src', $owners_q);
 my $loose = $node->safe_psql('src', $loose_q);
 like($loose, qr/^"Orders Renamed"\|orders_order_user_id_fkey\|\{user_id\}\|accounts_user\|cascade\|.*\|1\|migration_split_loose_fk_delete,migration_split_loose_fk_update\|/m,
@@ -122,10 +133,78 @@ is($node->safe_psql('dst_custom', q{
 SELECT migration_split.process_loose_foreign_keys();
 SELECT count(*) FROM "Orders Renamed"}),
 	"3\n1", 'custom format: the restored queue is processed');
+# the identity sequence of the allowlist is restored with its entries: a
+# new entry gets the next id, not one a restored entry has
+my $allow_q = q{SELECT id, from_domain, to_domain, rel::text FROM migration_split.allowed_crossings ORDER BY id};
+is($node->safe_psql('dst_custom', $allow_q), $node->safe_psql('src', $allow_q),
+	'custom format: allowlist restored');
+my ($ret, $stdout, $stderr) = $node->psql('dst_custom', q{
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+VALUES ('accounts', 'orders', 'after restore') RETURNING id});
+is("$ret|$stdout|$stderr", "0|3|", 'custom format: a new allowlist entry after restore gets the next id');
 isnt(
 	$node->safe_psql('dst_custom', q{SELECT 'accounts_user'::regclass::oid}),
 	$node->safe_psql('src', q{SELECT 'accounts_user'::regclass::oid}),
 	'restored tables have new OIDs');
+
+# the same dump restored by sections, with --no-owner into a database whose search_path does not name public,
+# and in parallel: the extension's data first, in one job (pg_restore -j
+# loads configuration tables in parallel too, whatever their foreign keys
+# say: a tag could arrive before its domain), then the rest in two
+my @variants = (
+	[ 'sections', [ [ '--section=pre-data' ], [ '--section=data' ], [ '--section=post-data' ] ] ],
+	[ 'no_owner', [ [ '--no-owner' ] ] ],
+	[ 'parallel', [ [ '--section=pre-data' ], [ '--section=data', '-n', 'migration_split' ],
+		[ '--section=data', '-N', 'migration_split', '-j', '2' ], [ '--section=post-data', '-j', '2' ] ] ]);
+$node->safe_psql('postgres', 'CREATE DATABASE dst_no_owner');
+$node->safe_psql('postgres', 'ALTER DATABASE dst_no_owner SET search_path = nowhere');
+for my $v (@variants)
+{
+	my ($name, $runs) = @$v;
+	my $db = "dst_$name";
+	$node->safe_psql('postgres', "CREATE DATABASE $db") if $name ne 'no_owner';
+	for my $args (@$runs)
+	{
+		$node->command_ok(
+			[ 'pg_restore', '--exit-on-error', @$args, '-d', $node->connstr($db), "$tempdir/src.dump" ],
+			"pg_restore $name: @$args");
+	}
+	is($node->safe_psql($db, "SET search_path = public; $owners_q"), $owners, "$name: tags restored");
+	is($node->safe_psql($db, "SET search_path = public; $loose_q"), $loose,
+		"$name: loose foreign keys, their queue and triggers restored");
+	is($node->safe_psql($db, "SET search_path = public; $allow_q"), $node->safe_psql('src', $allow_q),
+		"$name: allowlist restored");
+}
+
+# pg_restore -j creates the dump's triggers while other jobs add
+# constraints: the event trigger of an ALTER TABLE on a partitioned table
+# some member of which has its queue triggers already does not give them to
+# the others (the dump's CREATE TRIGGER then failed: already exists).  The
+# same order, without the race: the triggers of the partition listed before
+# the parent's primary key.
+my ($toc) = run_command([ 'pg_restore', '-l', "$tempdir/src.dump" ]);
+my @toc = split /\n/, $toc;
+my @early = grep { /TRIGGER (public accounts_group_1 migration_split_loose_fk_|inv Stock migration_split_freeze)/ } @toc;
+is(scalar(@early), 4, 'the dump has the queue triggers of the partition and the freeze triggers');
+my @list;
+for my $line (@toc)
+{
+	next if grep { $_ eq $line } @early;
+	push @list, @early if $line =~ /CONSTRAINT public accounts_group accounts_group_pkey/;
+	push @list, $line;
+}
+open(my $fh, '>', "$tempdir/reordered.list") or die;
+print $fh join("\n", @list), "\n";
+close($fh);
+$node->safe_psql('postgres', 'CREATE DATABASE dst_reordered');
+$node->command_ok(
+	[ 'pg_restore', '--exit-on-error', '-L', "$tempdir/reordered.list", '-d',
+		$node->connstr('dst_reordered'), "$tempdir/src.dump" ],
+	'pg_restore with the partition\'s triggers before the parent\'s constraint');
+is($node->safe_psql('dst_reordered', $loose_q), $loose,
+	'reordered: loose foreign keys, their queue and triggers restored');
+is($node->safe_psql('dst_reordered', $frozen_q), $node->safe_psql('src', $frozen_q),
+	'reordered: the frozen domain keeps its freeze triggers');
 
 # plain format, restored with psql
 $node->command_ok(
@@ -142,6 +221,10 @@ is($node->safe_psql('dst_plain', $effective_q), $effective,
 	'plain format: effective domains restored');
 is($node->safe_psql('dst_plain', $loose_q), $loose,
 	'plain format: loose foreign keys, their queue and triggers restored');
+($ret, $stdout, $stderr) = $node->psql('dst_plain', q{
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+VALUES ('accounts', 'orders', 'after restore') RETURNING id});
+is("$ret|$stdout|$stderr", "0|3|", 'plain format: a new allowlist entry after restore gets the next id');
 
 # a dump that leaves a tagged table out (-T) cannot restore the tags: the
 # regclass of the missing table does not load, and with it the whole
@@ -175,11 +258,16 @@ is( $node->safe_psql(
 	'tags follow renames and drops after restore');
 
 # DROP EXTENSION with tags in place, then a clean reinstall (a loose
-# foreign key's triggers depend on the extension: tighten it first)
+# foreign key's triggers and a frozen domain's depend on the extension:
+# it fails until the key is tightened and the domain unfrozen)
+my ($dret, $dout, $derr) = $node->psql('src', 'DROP EXTENSION migration_split');
+like($derr, qr/cannot drop extension migration_split because other objects depend on it.*trigger migration_split_freeze on table inventory_item depends on function migration_split\.refuse_frozen_write\(\)/s,
+	'DROP EXTENSION fails while a domain is frozen');
 $node->safe_psql('src', q{
 SELECT migration_split.process_loose_foreign_keys();
 SELECT migration_split.tighten_foreign_key('"Orders Renamed"', 'orders_order_user_id_fkey');
-SELECT migration_split.tighten_foreign_key('orders_membership', 'orders_membership_group_id_fkey')});
+SELECT migration_split.tighten_foreign_key('orders_membership', 'orders_membership_group_id_fkey');
+SELECT migration_split.unfreeze_domain('inventory')});
 $node->safe_psql('src', 'DROP EXTENSION migration_split');
 is( $node->safe_psql(
 		'src',
