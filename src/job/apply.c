@@ -807,11 +807,36 @@ apply_relation(ApplyWorker *w, Message *m)
 			PQclear(res);
 			return fail(w, APPLY_STOP, EXIT_APPLY, "table %s lacks column \"%s\"", r->qname, c->name);
 		}
+		if (!found && c->missing == NULL && c->rewritten)
+		{
+			/*
+			 * A rewrite of the table gave the rows that existed values in
+			 * this column (a volatile default, a serial or identity column,
+			 * or a rewrite after it was added with a constant default): no
+			 * change in the stream carries them.
+			 */
+			PQclear(res);
+			rc = fail(w, APPLY_STOP, EXIT_APPLY, "column \"%s\" was added to table \"%s.%s\" on the source, and an ALTER TABLE that rewrote the table gave the existing rows values in it (source commit LSN %s): those values are not in the stream",
+					  c->name, m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf));
+			w->hint = "A column added with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial, an identity column) rewrites the table, as does ALTER COLUMN ... TYPE; a rewrite is not decoded. Run \"migration-split init --drop\" to copy the domain as it is now.";
+			return rc;
+		}
 		if (!found)
 		{
-			/* a column added on the source: add it here, in this batch */
-			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s", r->qname, r->qcols[i], c->type);
+			/*
+			 * A column added on the source: add it here, in this batch.  When
+			 * the source added it with a constant default, the rows that
+			 * existed then have that value (c->missing) without any change
+			 * in the stream: the target's rows get it the same way, through a
+			 * default that is dropped again at once (the target's later rows
+			 * get their values from the stream).
+			 */
+			char	   *lit = c->missing ? job_quote_literal(w->conn, c->missing) : NULL;
+			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s%s%s", r->qname, r->qcols[i], c->type,
+									   lit ? " DEFAULT " : "", lit ? lit : "");
 			PGresult   *ares;
+
+			pg_free(lit);
 
 			if ((rc = commit_before_alter(w, r)) != APPLY_OK ||
 				(rc = begin_batch(w)) != APPLY_OK)
@@ -822,6 +847,13 @@ apply_relation(ApplyWorker *w, Message *m)
 			}
 			w->xact.sent = true;
 			ares = pipe_query(w, sql, 0, NULL, &rc);
+			if (ares != NULL && c->missing)
+			{
+				PQclear(ares);
+				pg_free(sql);
+				sql = psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", r->qname, r->qcols[i]);
+				ares = pipe_query(w, sql, 0, NULL, &rc);
+			}
 			if (ares == NULL)
 			{
 				PQclear(res);
@@ -830,8 +862,15 @@ apply_relation(ApplyWorker *w, Message *m)
 							c->name, c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf), w->error);
 			}
 			PQclear(ares);
-			pg_log_info("added column %s %s to table %s (source commit LSN %s)",
-						r->qcols[i], c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf));
+			if (c->missing)
+				pg_log_info("added column %s %s to table %s, with the value the rows that existed then have on the source%s%s (source commit LSN %s)",
+							r->qcols[i], c->type, r->qname,
+							strlen(c->missing) <= 64 ? ": " : "",
+							strlen(c->missing) <= 64 ? c->missing : "",
+							lsn_format(w->xact.commit_lsn, lsnbuf));
+			else
+				pg_log_info("added column %s %s to table %s (source commit LSN %s)",
+							r->qcols[i], c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf));
 			pg_free(sql);
 		}
 		if (c->key)
