@@ -93,6 +93,9 @@ static void batch_clear(ApplyWorker *w);
 static void append_array_elem(PQExpBuffer buf, const char *value);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult key_operators(ApplyWorker *w, ApplyRel *r, Message *m);
+static ApplyResult check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old);
+
+#define RENAME_HINT "The job copies no table under a new name: the target's table would keep the old name and stop changing. Run \"migration-split init --drop\" to copy the domain as it is now."
 
 /*
  * Set the worker's error and return result (with APPLY_STOP, exit_code is
@@ -676,6 +679,11 @@ apply_relation(ApplyWorker *w, Message *m)
 	if (m->schema == NULL || m->table == NULL)
 		return fail(w, APPLY_STOP, EXIT_APPLY, "relation message without schema or table name");
 
+	/* a table the job lacks: a new one, or one of its own renamed? */
+	if (find_sync(w, m->schema, m->table) < 0 && !w->xact.skip &&
+		(rc = check_renamed(w, m, relmap_lookup(&w->relmap, m->relid))) != APPLY_OK)
+		return rc;
+
 	r = relmap_enter(&w->relmap, m->relid);
 	r->schema = pg_strdup(m->schema);
 	r->table = pg_strdup(m->table);
@@ -889,6 +897,88 @@ apply_relation(ApplyWorker *w, Message *m)
 	if ((rc = key_operators(w, r, m)) != APPLY_OK)
 		return rc;
 	return relation_conflict_scope(w, r, m);
+}
+
+/*
+ * R names a table the job does not have.  If it is a table of the job
+ * renamed (or moved to another schema) on the source, copying it in as a
+ * new table would leave the old one on the target with rows that no
+ * longer change, and the stream would go on without a word: stop instead.
+ * A rename is certain when this session knew the relation (old) under
+ * another name.  Otherwise the source is asked whether every table of the
+ * job still exists under its name: one that does not was renamed or
+ * dropped, and the new name is most probably its new name (a table that
+ * joins the domain by inheritance, the other way to get here, while a
+ * table of the job is gone, stops the job too; init --drop helps both).
+ */
+static ApplyResult
+check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old)
+{
+	PGconn	   *src;
+	PGresult   *res;
+	PQExpBufferData schemas;
+	PQExpBufferData tables;
+	const char *params[2];
+	char		lsnbuf[32];
+	ApplyResult rc = APPLY_OK;
+	int			i;
+
+	if (old != NULL && old->schema && old->table &&
+		find_sync(w, old->schema, old->table) >= 0)
+	{
+		rc = fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" was renamed to \"%s.%s\" on the source (source commit LSN %s)",
+				  old->schema, old->table, m->schema, m->table,
+				  lsn_format(w->xact.commit_lsn, lsnbuf));
+		w->hint = RENAME_HINT;
+		return rc;
+	}
+	if (w->sync->n == 0)
+		return APPLY_OK;
+
+	src = job_connect(w->opts->source, "source", false, false);
+	if (src == NULL)
+		return fail(w, APPLY_RECONNECT, 0, "could not connect to the source to look up table \"%s.%s\"",
+					m->schema, m->table);
+	initPQExpBuffer(&schemas);
+	initPQExpBuffer(&tables);
+	appendPQExpBufferChar(&schemas, '{');
+	appendPQExpBufferChar(&tables, '{');
+	for (i = 0; i < w->sync->n; i++)
+	{
+		if (i > 0)
+		{
+			appendPQExpBufferChar(&schemas, ',');
+			appendPQExpBufferChar(&tables, ',');
+		}
+		append_array_elem(&schemas, w->sync->schema[i]);
+		append_array_elem(&tables, w->sync->table[i]);
+	}
+	appendPQExpBufferChar(&schemas, '}');
+	appendPQExpBufferChar(&tables, '}');
+	params[0] = schemas.data;
+	params[1] = tables.data;
+	res = PQexecParams(src,
+					   "SELECT s, t FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]),"
+					   " pg_catalog.unnest($2::pg_catalog.text[])) AS x(s, t)"
+					   " WHERE pg_catalog.to_regclass(pg_catalog.quote_ident(s) OPERATOR(pg_catalog.||) '.'"
+					   " OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t)) IS NULL"
+					   " ORDER BY s, t LIMIT 1",
+					   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = fail(w, PQstatus(src) == CONNECTION_BAD ? APPLY_RECONNECT : APPLY_STOP, EXIT_SERVER,
+				  "could not look up the tables of the job on the source: %s", job_error(src));
+	else if (PQntuples(res) > 0)
+	{
+		rc = fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" is not among the tables the job copied, and table \"%s.%s\" of the job no longer exists on the source: it was renamed or dropped (source commit LSN %s)",
+				  m->schema, m->table, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+				  lsn_format(w->xact.commit_lsn, lsnbuf));
+		w->hint = RENAME_HINT;
+	}
+	PQclear(res);
+	PQfinish(src);
+	termPQExpBuffer(&schemas);
+	termPQExpBuffer(&tables);
+	return rc;
 }
 
 /*
