@@ -37,6 +37,13 @@
  * tagged table and its inheritance children; a table whose decision flips
  * for another reason gets its O before its next change.
  *
+ * Rewrites.  The plugin receives the rows ALTER TABLE writes into the new
+ * heap of a table it rewrites (receive_rewrites): none is emitted, but the
+ * next R of a table of the domain lists the columns they gave values, and
+ * R carries the value a column added with a constant default has in the
+ * rows that existed (attmissingval), so that a consumer adding the column
+ * knows what the existing rows hold (ms_rewrite_change, ms_build_entry).
+ *
  * Memory.  Session state (options, relation cache) lives in children of
  * ctx->context and disappears with the decoding context.  Everything done
  * for one change (deformed tuples, detoasted values, output function
