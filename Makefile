@@ -89,6 +89,7 @@ REGRESS = \
 	decoder_fastpaths \
 	decoder_streaming \
 	decoder_batch \
+	decoder_rewrites \
 	ownership_inheritance \
 	lifecycle \
 	freeze \

@@ -37,6 +37,13 @@
  * tagged table and its inheritance children; a table whose decision flips
  * for another reason gets its O before its next change.
  *
+ * Rewrites.  The plugin receives the rows ALTER TABLE writes into the new
+ * heap of a table it rewrites (receive_rewrites): none is emitted, but the
+ * next R of a table of the domain lists the columns they gave values, and
+ * R carries the value a column added with a constant default has in the
+ * rows that existed (attmissingval), so that a consumer adding the column
+ * knows what the existing rows hold (ms_rewrite_change, ms_build_entry).
+ *
  * Memory.  Session state (options, relation cache) lives in children of
  * ctx->context and disappears with the decoding context.  Everything done
  * for one change (deformed tuples, detoasted values, output function
@@ -58,6 +65,7 @@
 #include "access/attmap.h"
 #include "access/detoast.h"
 #include "access/htup_details.h"
+#include "access/tupdesc_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
@@ -120,6 +128,9 @@ typedef struct MsRelEntry
 	bool		announce;		/* membership changed: O before next change */
 	bool		schema_sent;	/* R message sent ... */
 	TransactionId schema_sent_xid;	/* ... inside this stream, or outside */
+	List	   *rewritten_cols; /* an ALTER TABLE rewrote its rows, giving
+								 * these columns (names, in
+								 * MsRelCacheContext) non-null values */
 	Oid			report_relid;	/* relation named in the output */
 	struct MsRelEntry *report;	/* its entry: keeps the sent/warned state */
 	bool		has_key;		/* the old key of U and D is usable */
@@ -166,6 +177,10 @@ typedef struct MsDecodingState
 	TransactionId stream_xid;	/* top-level xid of the current stream */
 
 	struct MsRelEntry *last_entry;	/* entry of the last changed relation */
+	Oid			last_rewrite;	/* transient heap of the current rewrite */
+	struct MsRelEntry *rewrite_entry;	/* entry of the table it rewrites */
+	int			rewrite_ncols;	/* that entry's ncols then */
+	bool	   *rewrite_seen;	/* its output columns already listed */
 } MsDecodingState;
 
 /* Per streamed transaction, in txn->output_plugin_private of the top level. */
@@ -228,6 +243,8 @@ static void ms_emit_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 static void ms_announce_entry(LogicalDecodingContext *ctx,
 							  ReorderBufferTXN *txn,
 							  ReorderBufferChange *change, MsRelEntry *entry);
+static void ms_rewrite_change(LogicalDecodingContext *ctx, Relation relation,
+							  ReorderBufferChange *change);
 static void ms_ownership_change(LogicalDecodingContext *ctx,
 								ReorderBufferTXN *txn, Relation relation,
 								ReorderBufferChange *change);
@@ -436,7 +453,8 @@ ms_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
 
 	ctx->output_plugin_private = state;
 	opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
-	opt->receive_rewrites = false;
+	/* to notice rewrites of the domain's tables (ms_rewrite_change) */
+	opt->receive_rewrites = true;
 	ctx->streaming &= state->stream_changes;
 
 	ms_relcache_setup(ctx->context);
@@ -550,6 +568,7 @@ ms_init_entry(MsRelEntry *entry)
 	entry->generation = 0;
 	entry->schema_sent = false;
 	entry->schema_sent_xid = InvalidTransactionId;
+	entry->rewritten_cols = NIL;
 	entry->report_relid = entry->relid;
 	entry->report = entry;
 	entry->cxt = NULL;
@@ -799,10 +818,28 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 		ms_json_cstring(&buf, NameStr(att->attname));
 		appendStringInfoString(&buf, ",\"type\":");
 		ms_json_cstring(&buf, format_type_with_typemod(att->atttypid, att->atttypmod));
-		appendStringInfo(&buf, ",\"typoid\":%u,\"typmod\":%d,\"not_null\":%s,\"key\":%s}",
+		appendStringInfo(&buf, ",\"typoid\":%u,\"typmod\":%d,\"not_null\":%s,\"key\":%s",
 						 att->atttypid, att->atttypmod,
 						 att->attnotnull ? "true" : "false",
 						 col->key ? "true" : "false");
+
+		/*
+		 * A column added with a constant default (ALTER TABLE ... ADD
+		 * COLUMN ... DEFAULT) gives the rows that existed then that value
+		 * without rewriting them, and nothing of it is in the stream: send
+		 * it, so that a consumer adding the column gives its copies of
+		 * those rows the same value.  The changed relation's descriptor
+		 * holds it (for a partition, the root may have none).
+		 */
+		if (col->inattno > 0 && indesc->constr != NULL &&
+			indesc->constr->missing != NULL &&
+			indesc->constr->missing[col->inattno - 1].am_present)
+		{
+			appendStringInfoString(&buf, ",\"" MS_FLD_MISSING "\":");
+			ms_json_value(&buf, indesc->constr->missing[col->inattno - 1].am_value,
+						  col->kind, &col->outfunc);
+		}
+		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoString(&buf, "]}");
 	entry->rmsg = buf.data;
@@ -877,6 +914,7 @@ ms_begin_txn(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	MsDecodingState *state = ctx->output_plugin_private;
 
 	state->xact_wrote_begin = false;
+	state->rewrite_entry = NULL;
 	if (!state->skip_empty_xacts)
 		ms_write_header(ctx, txn);
 }
@@ -1055,6 +1093,9 @@ ms_write_xact(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, char action,
  * Write the R message of entry unless the consumer already has it: sent
  * in this session outside any stream, or inside the current stream (a
  * streamed transaction may still abort, and with it the schema it saw).
+ * After a rewrite of the relation's rows, R lists the columns the rewrite
+ * gave values ("rewritten"; see ms_rewrite_change), until it was sent
+ * outside a stream: a streamed transaction that carried it may abort.
  */
 static void
 ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
@@ -1062,11 +1103,36 @@ ms_write_relation(LogicalDecodingContext *ctx, MsRelEntry *entry)
 	MsDecodingState *state = ctx->output_plugin_private;
 	TransactionId xid = state->in_stream ? state->stream_xid : InvalidTransactionId;
 	MsRelEntry *report = entry->report;
+	StringInfo	out;
 
 	if (report->schema_sent && report->schema_sent_xid == xid)
 		return;
 
-	appendBinaryStringInfo(ms_msg_start(ctx), entry->rmsg, entry->rmsglen);
+	out = ms_msg_start(ctx);
+	if (report->rewritten_cols != NIL)
+	{
+		ListCell   *lc;
+		bool		first = true;
+
+		/* the R message without its closing brace, then the columns */
+		appendBinaryStringInfo(out, entry->rmsg, entry->rmsglen - 1);
+		appendStringInfoString(out, ",\"" MS_FLD_REWRITTEN "\":[");
+		foreach(lc, report->rewritten_cols)
+		{
+			if (!first)
+				appendStringInfoChar(out, ',');
+			first = false;
+			ms_json_cstring(out, lfirst(lc));
+		}
+		appendStringInfoString(out, "]}");
+		if (!state->in_stream)
+		{
+			list_free_deep(report->rewritten_cols);
+			report->rewritten_cols = NIL;
+		}
+	}
+	else
+		appendBinaryStringInfo(out, entry->rmsg, entry->rmsglen);
 	ms_msg_end(ctx, false);
 	report->schema_sent = true;
 	report->schema_sent_xid = xid;
@@ -1166,7 +1232,14 @@ static void
 ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		  Relation relation, ReorderBufferChange *change)
 {
-	MsRelEntry *entry = ms_get_entry(ctx->output_plugin_private, relation);
+	MsRelEntry *entry;
+
+	if (unlikely(OidIsValid(relation->rd_rel->relrewrite)))
+	{
+		ms_rewrite_change(ctx, relation, change);
+		return;
+	}
+	entry = ms_get_entry(ctx->output_plugin_private, relation);
 
 	if (unlikely(entry->announce))
 		ms_announce_entry(ctx, txn, change, entry);
@@ -1174,6 +1247,91 @@ ms_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 		ms_emit_change(ctx, txn, relation, change, entry);
 	else if (unlikely(entry->is_owner_table))
 		ms_ownership_change(ctx, txn, relation, change);
+}
+
+/*
+ * A row written by ALTER TABLE into the new heap of a table it rewrites:
+ * a column added with a volatile default (random(), a serial column) or
+ * ALTER COLUMN ... TYPE gives the rows values that no change of the table
+ * carries (a rewrite also materialises the constant default of a column
+ * added before it).  Nothing is emitted for such rows, but the columns to
+ * which they give non-null values are collected, and the relation's next
+ * R lists them in "rewritten": a consumer about to add one of them would
+ * otherwise leave its copies of those rows NULL.  The list grows until R
+ * is sent outside a stream, so several rewrites before it all count (a
+ * streamed transaction that rewrote and aborted leaves its columns listed:
+ * a consumer may stop needlessly, never go on wrongly).  The first row of
+ * a rewrite costs a relation lookup; the others a null test per column
+ * not yet listed.
+ */
+static pg_noinline void
+ms_rewrite_change(LogicalDecodingContext *ctx, Relation relation,
+				  ReorderBufferChange *change)
+{
+	MsDecodingState *state = ctx->output_plugin_private;
+	Relation	rewritten;
+	MsRelEntry *entry;
+	HeapTuple	tuple;
+	MemoryContext oldcxt;
+	ListCell   *lc;
+	const char *name;
+	int			i;
+
+	if (change->action != REORDER_BUFFER_CHANGE_INSERT ||
+		change->data.tp.newtuple == NULL)
+		return;
+	tuple = &change->data.tp.newtuple->tuple;
+
+	entry = state->rewrite_entry;
+	if (RelationGetRelid(relation) != state->last_rewrite || entry == NULL ||
+		!entry->valid || entry->ncols != state->rewrite_ncols)
+	{
+		MsRelEntry *report;
+
+		rewritten = RelationIdGetRelation(relation->rd_rel->relrewrite);
+		if (!RelationIsValid(rewritten))
+			return;
+		entry = ms_get_entry(state, rewritten);
+		RelationClose(rewritten);
+		state->last_rewrite = RelationGetRelid(relation);
+		state->rewrite_entry = entry;
+		state->rewrite_ncols = entry->ncols;
+		if (!entry->owned)
+			return;
+
+		report = entry->report;
+		if (state->rewrite_seen != NULL)
+			pfree(state->rewrite_seen);
+		state->rewrite_seen = MemoryContextAllocZero(ctx->context,
+													 sizeof(bool) * Max(entry->ncols, 1));
+		report->schema_sent = false;
+	}
+	else if (!entry->owned)
+		return;
+
+	for (i = 0; i < entry->ncols; i++)
+	{
+		AttrNumber	attno = entry->cols[i].inattno;
+
+		if (state->rewrite_seen[i] || attno <= 0 ||
+			attno > RelationGetDescr(relation)->natts ||
+			heap_attisnull(tuple, attno, RelationGetDescr(relation)))
+			continue;
+		state->rewrite_seen[i] = true;
+		name = NameStr(TupleDescAttr(RelationGetDescr(relation), attno - 1)->attname);
+		foreach(lc, entry->report->rewritten_cols)
+		{
+			/* listed for another partition of the same table */
+			if (strcmp(lfirst(lc), name) == 0)
+				break;
+		}
+		if (lc != NULL)
+			continue;
+		oldcxt = MemoryContextSwitchTo(MsRelCacheContext);
+		entry->report->rewritten_cols =
+			lappend(entry->report->rewritten_cols, pstrdup(name));
+		MemoryContextSwitchTo(oldcxt);
+	}
 }
 
 /*
@@ -1565,6 +1723,7 @@ ms_stream_start(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 	state->in_stream = true;
 	state->stream_wrote_start = false;
 	state->stream_xid = txn->xid;
+	state->rewrite_entry = NULL;
 	if (!state->skip_empty_xacts)
 		ms_write_header(ctx, txn);
 }

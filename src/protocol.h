@@ -24,7 +24,10 @@
  *		leaves the domain); U and D of a partition whose replica
  *		identity differs from its root's carry "key_columns"; option
  *		batch-writes: several messages per write, separated by a
- *		newline (MS_BATCH_SEPARATOR).
+ *		newline (MS_BATCH_SEPARATOR); a column of R carries "missing",
+ *		the value rows that existed when it was added with a constant
+ *		default have without storing it; R says "rewritten" when an
+ *		ALTER TABLE of the transaction rewrote the table's rows.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -103,5 +106,7 @@
 #define MS_FLD_IN_DOMAIN		"in_domain"
 #define MS_FLD_ROOT_SCHEMA		"root_schema"
 #define MS_FLD_ROOT_TABLE		"root_table"
+#define MS_FLD_MISSING			"missing"
+#define MS_FLD_REWRITTEN		"rewritten"
 
 #endif							/* MIGRATION_SPLIT_PROTOCOL_H */

@@ -93,6 +93,9 @@ static void batch_clear(ApplyWorker *w);
 static void append_array_elem(PQExpBuffer buf, const char *value);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult key_operators(ApplyWorker *w, ApplyRel *r, Message *m);
+static ApplyResult check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old);
+
+#define RENAME_HINT "The job copies no table under a new name: the target's table would keep the old name and stop changing. Run \"migration-split init --drop\" to copy the domain as it is now."
 
 /*
  * Set the worker's error and return result (with APPLY_STOP, exit_code is
@@ -676,6 +679,11 @@ apply_relation(ApplyWorker *w, Message *m)
 	if (m->schema == NULL || m->table == NULL)
 		return fail(w, APPLY_STOP, EXIT_APPLY, "relation message without schema or table name");
 
+	/* a table the job lacks: a new one, or one of its own renamed? */
+	if (find_sync(w, m->schema, m->table) < 0 && !w->xact.skip &&
+		(rc = check_renamed(w, m, relmap_lookup(&w->relmap, m->relid))) != APPLY_OK)
+		return rc;
+
 	r = relmap_enter(&w->relmap, m->relid);
 	r->schema = pg_strdup(m->schema);
 	r->table = pg_strdup(m->table);
@@ -807,11 +815,36 @@ apply_relation(ApplyWorker *w, Message *m)
 			PQclear(res);
 			return fail(w, APPLY_STOP, EXIT_APPLY, "table %s lacks column \"%s\"", r->qname, c->name);
 		}
+		if (!found && c->missing == NULL && c->rewritten)
+		{
+			/*
+			 * A rewrite of the table gave the rows that existed values in
+			 * this column (a volatile default, a serial or identity column,
+			 * or a rewrite after it was added with a constant default): no
+			 * change in the stream carries them.
+			 */
+			PQclear(res);
+			rc = fail(w, APPLY_STOP, EXIT_APPLY, "column \"%s\" was added to table \"%s.%s\" on the source, and an ALTER TABLE that rewrote the table gave the existing rows values in it (source commit LSN %s): those values are not in the stream",
+					  c->name, m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf));
+			w->hint = "A column added with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial, an identity column) rewrites the table, as does ALTER COLUMN ... TYPE; a rewrite is not decoded. Run \"migration-split init --drop\" to copy the domain as it is now.";
+			return rc;
+		}
 		if (!found)
 		{
-			/* a column added on the source: add it here, in this batch */
-			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s", r->qname, r->qcols[i], c->type);
+			/*
+			 * A column added on the source: add it here, in this batch.  When
+			 * the source added it with a constant default, the rows that
+			 * existed then have that value (c->missing) without any change
+			 * in the stream: the target's rows get it the same way, through a
+			 * default that is dropped again at once (the target's later rows
+			 * get their values from the stream).
+			 */
+			char	   *lit = c->missing ? job_quote_literal(w->conn, c->missing) : NULL;
+			char	   *sql = psprintf("ALTER TABLE %s ADD COLUMN %s %s%s%s", r->qname, r->qcols[i], c->type,
+									   lit ? " DEFAULT " : "", lit ? lit : "");
 			PGresult   *ares;
+
+			pg_free(lit);
 
 			if ((rc = commit_before_alter(w, r)) != APPLY_OK ||
 				(rc = begin_batch(w)) != APPLY_OK)
@@ -822,6 +855,13 @@ apply_relation(ApplyWorker *w, Message *m)
 			}
 			w->xact.sent = true;
 			ares = pipe_query(w, sql, 0, NULL, &rc);
+			if (ares != NULL && c->missing)
+			{
+				PQclear(ares);
+				pg_free(sql);
+				sql = psprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", r->qname, r->qcols[i]);
+				ares = pipe_query(w, sql, 0, NULL, &rc);
+			}
 			if (ares == NULL)
 			{
 				PQclear(res);
@@ -830,8 +870,15 @@ apply_relation(ApplyWorker *w, Message *m)
 							c->name, c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf), w->error);
 			}
 			PQclear(ares);
-			pg_log_info("added column %s %s to table %s (source commit LSN %s)",
-						r->qcols[i], c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf));
+			if (c->missing)
+				pg_log_info("added column %s %s to table %s, with the value the rows that existed then have on the source%s%s (source commit LSN %s)",
+							r->qcols[i], c->type, r->qname,
+							strlen(c->missing) <= 64 ? ": " : "",
+							strlen(c->missing) <= 64 ? c->missing : "",
+							lsn_format(w->xact.commit_lsn, lsnbuf));
+			else
+				pg_log_info("added column %s %s to table %s (source commit LSN %s)",
+							r->qcols[i], c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf));
 			pg_free(sql);
 		}
 		if (c->key)
@@ -850,6 +897,88 @@ apply_relation(ApplyWorker *w, Message *m)
 	if ((rc = key_operators(w, r, m)) != APPLY_OK)
 		return rc;
 	return relation_conflict_scope(w, r, m);
+}
+
+/*
+ * R names a table the job does not have.  If it is a table of the job
+ * renamed (or moved to another schema) on the source, copying it in as a
+ * new table would leave the old one on the target with rows that no
+ * longer change, and the stream would go on without a word: stop instead.
+ * A rename is certain when this session knew the relation (old) under
+ * another name.  Otherwise the source is asked whether every table of the
+ * job still exists under its name: one that does not was renamed or
+ * dropped, and the new name is most probably its new name (a table that
+ * joins the domain by inheritance, the other way to get here, while a
+ * table of the job is gone, stops the job too; init --drop helps both).
+ */
+static ApplyResult
+check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old)
+{
+	PGconn	   *src;
+	PGresult   *res;
+	PQExpBufferData schemas;
+	PQExpBufferData tables;
+	const char *params[2];
+	char		lsnbuf[32];
+	ApplyResult rc = APPLY_OK;
+	int			i;
+
+	if (old != NULL && old->schema && old->table &&
+		find_sync(w, old->schema, old->table) >= 0)
+	{
+		rc = fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" was renamed to \"%s.%s\" on the source (source commit LSN %s)",
+				  old->schema, old->table, m->schema, m->table,
+				  lsn_format(w->xact.commit_lsn, lsnbuf));
+		w->hint = RENAME_HINT;
+		return rc;
+	}
+	if (w->sync->n == 0)
+		return APPLY_OK;
+
+	src = job_connect(w->opts->source, "source", false, false);
+	if (src == NULL)
+		return fail(w, APPLY_RECONNECT, 0, "could not connect to the source to look up table \"%s.%s\"",
+					m->schema, m->table);
+	initPQExpBuffer(&schemas);
+	initPQExpBuffer(&tables);
+	appendPQExpBufferChar(&schemas, '{');
+	appendPQExpBufferChar(&tables, '{');
+	for (i = 0; i < w->sync->n; i++)
+	{
+		if (i > 0)
+		{
+			appendPQExpBufferChar(&schemas, ',');
+			appendPQExpBufferChar(&tables, ',');
+		}
+		append_array_elem(&schemas, w->sync->schema[i]);
+		append_array_elem(&tables, w->sync->table[i]);
+	}
+	appendPQExpBufferChar(&schemas, '}');
+	appendPQExpBufferChar(&tables, '}');
+	params[0] = schemas.data;
+	params[1] = tables.data;
+	res = PQexecParams(src,
+					   "SELECT s, t FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]),"
+					   " pg_catalog.unnest($2::pg_catalog.text[])) AS x(s, t)"
+					   " WHERE pg_catalog.to_regclass(pg_catalog.quote_ident(s) OPERATOR(pg_catalog.||) '.'"
+					   " OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t)) IS NULL"
+					   " ORDER BY s, t LIMIT 1",
+					   2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = fail(w, PQstatus(src) == CONNECTION_BAD ? APPLY_RECONNECT : APPLY_STOP, EXIT_SERVER,
+				  "could not look up the tables of the job on the source: %s", job_error(src));
+	else if (PQntuples(res) > 0)
+	{
+		rc = fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" is not among the tables the job copied, and table \"%s.%s\" of the job no longer exists on the source: it was renamed or dropped (source commit LSN %s)",
+				  m->schema, m->table, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+				  lsn_format(w->xact.commit_lsn, lsnbuf));
+		w->hint = RENAME_HINT;
+	}
+	PQclear(res);
+	PQfinish(src);
+	termPQExpBuffer(&schemas);
+	termPQExpBuffer(&tables);
+	return rc;
 }
 
 /*

@@ -180,6 +180,10 @@ typedef struct MsgColumn
 	char	   *type;
 	unsigned int typoid;
 	bool		key;
+	char	   *missing;		/* value of the rows that existed when it was
+								 * added with a constant default, or NULL */
+	bool		rewritten;		/* an ALTER TABLE of the transaction rewrote
+								 * the table, giving it non-null values */
 } MsgColumn;
 
 typedef enum MsgAction

@@ -204,6 +204,7 @@ ps_scalar(ParseState *ps, char *token, JsonScalar type)
 			m->transactional = token_bool(token, type);
 		else if (strcmp(f, "streamed") == 0)
 			m->streamed = token_bool(token, type);
+
 		else if (strcmp(f, "prefix") == 0 && !isnull)
 			m->prefix = token, keep = true;
 		else if (strcmp(f, "content") == 0 && !isnull)
@@ -233,6 +234,15 @@ ps_scalar(ParseState *ps, char *token, JsonScalar type)
 			GROW(m->keycols, m->nkeycols, ps->cap_keycols, int);
 			m->keycols[m->nkeycols++] = atoi(token);
 		}
+		else if (strcmp(f, MS_FLD_REWRITTEN) == 0 && !isnull)
+		{
+			int			i;
+
+			/* the plugin writes this list after "columns" */
+			for (i = 0; i < m->ncolumns; i++)
+				if (m->columns[i].name && strcmp(m->columns[i].name, token) == 0)
+					m->columns[i].rewritten = true;
+		}
 	}
 	else if (ps->obj_depth == 2 && ps->arr_depth == 1)
 	{
@@ -250,6 +260,8 @@ ps_scalar(ParseState *ps, char *token, JsonScalar type)
 				c->typoid = (unsigned int) strtoul(token, NULL, 10);
 			else if (strcmp(sf, "key") == 0)
 				c->key = token_bool(token, type);
+			else if (strcmp(sf, MS_FLD_MISSING) == 0 && !isnull)
+				c->missing = token, keep = true;
 		}
 		else if (strcmp(f, "relations") == 0 && m->nrelations > 0)
 		{
@@ -725,6 +737,7 @@ message_free(Message *m)
 	{
 		pg_free(m->columns[i].name);
 		pg_free(m->columns[i].type);
+		pg_free(m->columns[i].missing);
 	}
 	pg_free(m->columns);
 	for (i = 0; i < m->nnew; i++)
