@@ -150,6 +150,22 @@ PGconn *
 job_connect(const char *conninfo, const char *what, bool replication,
 			bool fatal)
 {
+	PGconn	   *conn = job_try_connect(conninfo, what, replication, fatal);
+
+	if (conn == NULL && fatal)
+		exit(EXIT_CONNECTION);
+	return conn;
+}
+
+/*
+ * Open a connection, or return NULL after a message: an error when
+ * as_error (the caller gives up), else a warning (the caller retries).
+ * Never exits.
+ */
+PGconn *
+job_try_connect(const char *conninfo, const char *what, bool replication,
+				bool as_error)
+{
 	const char *keywords[7];
 	const char *values[7];
 	int			n = 0;
@@ -178,17 +194,13 @@ job_connect(const char *conninfo, const char *what, bool replication,
 	{
 		char	   *desc = job_describe_conninfo(conninfo);
 
-		if (fatal)
-		{
+		flockfile(stderr);		/* one whole message among the workers' */
+		if (as_error)
 			pg_log_error("could not connect to the %s database (%s): %s",
 						 what, desc, conn ? job_error(conn) : "out of memory");
-			if (conn)
-				PQfinish(conn);
-			exit(EXIT_CONNECTION);
-		}
-		flockfile(stderr);		/* one whole message among the workers' */
-		pg_log_warning("could not connect to the %s database (%s): %s",
-					   what, desc, conn ? job_error(conn) : "out of memory");
+		else
+			pg_log_warning("could not connect to the %s database (%s): %s",
+						   what, desc, conn ? job_error(conn) : "out of memory");
 		funlockfile(stderr);
 		pg_free(desc);
 		if (conn)
@@ -212,8 +224,6 @@ job_connect(const char *conninfo, const char *what, bool replication,
 			funlockfile(stderr);
 			PQclear(res);
 			PQfinish(conn);
-			if (fatal)
-				exit(EXIT_CONNECTION);
 			return NULL;
 		}
 		PQclear(res);

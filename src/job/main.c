@@ -403,6 +403,29 @@ parse_int_option(const char *arg, const char *name, int min, int max)
 }
 
 /*
+ * --target-schema: a name the target can create and keep as given, so that
+ * a mistake is a usage error (exit 1) and not a server error after the
+ * checks (exit 8): not empty, at most 63 bytes (the server would cut a
+ * longer name), and without the prefix "pg_" that the server reserves.
+ */
+static void
+check_target_schema_name(const char *name)
+{
+	if (name[0] == '\0' || strlen(name) > 63)
+	{
+		pg_log_error("invalid target schema name \"%s\"", name);
+		pg_log_error_detail("Schema names are 1 to 63 bytes long.");
+		exit(EXIT_USAGE);
+	}
+	if (strncmp(name, "pg_", 3) == 0)
+	{
+		pg_log_error("invalid target schema name \"%s\"", name);
+		pg_log_error_detail("The prefix \"pg_\" is reserved for system schemas.");
+		exit(EXIT_USAGE);
+	}
+}
+
+/*
  * A slot name of a domain: prefix and the domain when that fits in
  * NAMEDATALEN - 1 (63) bytes.  A longer domain name (up to 63) is cut to
  * fit and followed by a hash of the whole name, so that two long names
@@ -494,7 +517,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(command, "--version") == 0 || strcmp(command, "-V") == 0)
 	{
-		puts("migration-split (migration_split) 1.0");
+		puts("migration-split (migration_split) " MS_VERSION);
 		exit(EXIT_OK);
 	}
 	if (strcmp(command, "init") == 0)
@@ -781,9 +804,10 @@ main(int argc, char **argv)
 	}
 	if (opts.target_schema == NULL)
 		opts.target_schema = opts.domain;
+	check_target_schema_name(opts.target_schema);
 	if (opts.slot == NULL)
 		opts.slot = job_slot_name("migration_split_", opts.domain);
-	if (strlen(opts.slot) > 63 ||
+	if (opts.slot[0] == '\0' || strlen(opts.slot) > 63 ||
 		strspn(opts.slot, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts.slot))
 	{
 		pg_log_error("invalid replication slot name \"%s\"", opts.slot);

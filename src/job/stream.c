@@ -96,6 +96,7 @@ typedef struct StreamRun
 	ApplyShared shared;			/* the apply workers' */
 	unsigned long long stop_lsn;	/* --until-caught-up target */
 	unsigned long long position;	/* applied, as the last session ended */
+	bool		connected;		/* a session reached both servers */
 } StreamRun;
 
 /* One session: the connections and what is in flight. */
@@ -529,14 +530,22 @@ session_open(StreamSession *s)
 	int			attempt;
 	ApplyResult rc;
 
-	s->tgt = job_connect(opts->target, "target", false, false);
+	/*
+	 * Until a session of this run has reached both servers, a connection
+	 * that fails ends the run (exit 2), as in every other subcommand: a
+	 * mistyped connection string, an unknown role or database, a wrong
+	 * password or a server that is down when the command starts is not
+	 * retried for ever.  Afterwards a lost server is reconnected with
+	 * backoff.
+	 */
+	s->tgt = job_try_connect(opts->target, "target", false, !run->connected);
 	if (s->tgt == NULL)
-		return APPLY_RECONNECT;
+		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
 	if (!job_set_apply_role(s->tgt, &code))
 		return code == EXIT_CONNECTION ? APPLY_RECONNECT : session_exit(s, code);
-	s->hold.ctl = job_connect(opts->target, "target", false, false);
+	s->hold.ctl = job_try_connect(opts->target, "target", false, !run->connected);
 	if (s->hold.ctl == NULL)
-		return APPLY_RECONNECT;
+		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
 	state_ensure_columns(s->hold.ctl);
 	if (!state_read_job(s->tgt, opts->domain, &s->js))
 	{
@@ -563,9 +572,10 @@ session_open(StreamSession *s)
 		return session_exit(s, EXIT_USAGE);
 	}
 
-	s->repl = job_connect(opts->source, "source", true, false);
+	s->repl = job_try_connect(opts->source, "source", true, !run->connected);
 	if (s->repl == NULL)
-		return APPLY_RECONNECT;
+		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
+	run->connected = true;
 	res = PQexec(s->repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{

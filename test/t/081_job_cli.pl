@@ -1,0 +1,91 @@
+# migration-split as a DBA runs it from a shell: the version it reports,
+# option values rejected on the command line (exit 1) rather than by a
+# server (exit 8), and a stream whose first connection fails ending with
+# exit 2 like every other subcommand instead of retrying for ever.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use JobClusters;
+
+my ($src, $tgt) = source_and_target();
+my $S = $src->connstr('postgres');
+my $T = $tgt->connstr('postgres');
+
+# Run the job, killed after 60 s; return (exit code, stdout, stderr).
+sub job
+{
+	my ($stdout, $stderr) = ('', '');
+	my $h = IPC::Run::start([ 'migration-split', @_ ], '>', \$stdout, '2>', \$stderr,
+		IPC::Run::timeout(60));
+	eval { $h->finish; };
+	if ($@)
+	{
+		$h->kill_kill;
+		return (-1, $stdout, $stderr . "\n(killed after 60 s)");
+	}
+	return ($h->result(0), $stdout, $stderr);
+}
+
+# --- the version is the extension's ---------------------------------------
+my $version = $src->safe_psql('postgres',
+	"SELECT default_version FROM pg_available_extensions WHERE name = 'migration_split'");
+my ($rc, $out, $err) = job('--version');
+is($rc, 0, '--version exits 0');
+is($out, "migration-split (migration_split) $version\n", "--version names the extension's version $version");
+
+# --- names rejected on the command line ------------------------------------
+for my $case ([ 'empty --slot', [ '--slot=' ], qr/invalid replication slot name ""/ ],
+	[ 'empty --target-schema', [ '--target-schema=' ], qr/invalid target schema name ""/ ],
+	[ 'reserved --target-schema', [ '--target-schema=pg_orders' ],
+	  qr/invalid target schema name "pg_orders"\n.*detail: The prefix "pg_" is reserved for system schemas\./s ])
+{
+	my ($name, $args, $re) = @$case;
+	($rc, $out, $err) = job('init', '--source', $S, '--target', $T, '--domain', 'orders', @$args);
+	is($rc, 1, "$name: exit code 1");
+	like($err, $re, "$name: message");
+}
+
+$src->safe_psql('postgres', q{
+CREATE EXTENSION migration_split;
+SELECT migration_split.create_domain('orders');
+CREATE TABLE orders_t (id int PRIMARY KEY, v text);
+SELECT migration_split.assign_table('orders_t', 'orders');
+INSERT INTO orders_t VALUES (1, 'a');
+});
+($rc, $out, $err) = job('init', '--source', $S, '--target', $T, '--domain', 'orders', '--no-progress');
+is($rc, 0, 'init') or diag($err);
+
+# --- stream: a first connection that fails ends the run --------------------
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+for my $case (
+	[ 'target refuses the login', '--target', "$T user=nosuchrole", qr/could not connect to the target database .*role "nosuchrole" does not exist/ ],
+	[ 'target database missing', '--target', $tgt->connstr('nosuchdb'), qr/could not connect to the target database .*database "nosuchdb" does not exist/ ],
+	[ 'source refuses the login', '--source', "$S user=nosuchrole", qr/could not connect to the source database .*role "nosuchrole" does not exist/ ],
+	[ 'source unreachable', '--source', "host=127.0.0.1 port=$port dbname=postgres", qr/could not connect to the source database \(host=127\.0\.0\.1 port=$port dbname=postgres\)/ ])
+{
+	my ($name, $opt, $conninfo, $re) = @$case;
+	my %c = ('--source' => $S, '--target' => $T);
+	$c{$opt} = $conninfo;
+	($rc, $out, $err) = job('stream', '--source', $c{'--source'}, '--target', $c{'--target'},
+		'--domain', 'orders', '--until-caught-up');
+	is($rc, 2, "stream, $name: exit code 2");
+	like($err, qr/error: $re/, "stream, $name: an error naming the database");
+	unlike($err, qr/reconnecting in/, "stream, $name: not retried");
+}
+
+# the job row records no error of a stream that never connected to both
+is($tgt->safe_psql('postgres', 'SELECT last_error IS NULL FROM migration_split_job.jobs'), 't',
+	'no error recorded in the job row');
+
+# a good stream still works afterwards
+$src->safe_psql('postgres', "INSERT INTO orders_t VALUES (2, 'b')");
+($rc, $out, $err) = job('stream', '--source', $S, '--target', $T, '--domain', 'orders', '--until-caught-up');
+is($rc, 0, 'stream after the failures') or diag($err);
+is($tgt->safe_psql('postgres', 'SELECT count(*) FROM orders.orders_t'), '2', 'change applied');
+
+$src->stop;
+$tgt->stop;
+done_testing();
