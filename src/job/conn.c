@@ -27,6 +27,8 @@
  */
 #include "postgres_fe.h"
 
+#include <sys/select.h>
+
 #include "common/logging.h"
 
 #include "job.h"
@@ -394,6 +396,62 @@ job_query(PGconn *conn, const char *what, const char *sql,
 		exit(code);
 	}
 	return res;
+}
+
+/*
+ * PQexecParams that Ctrl-C (SIGINT, SIGTERM: job_interrupted) cancels: the
+ * statement is sent, and while it runs the socket is watched in steps of
+ * 100 ms; once job_interrupted is set, the server is asked to cancel it
+ * (its result is then an error, SQLSTATE 57014).  For statements that may
+ * wait long on a lock held by someone else (cutover's freeze waits up to
+ * --timeout for the writers in flight, and queues every other writer of
+ * the domain behind it meanwhile), so that an interrupt ends the wait at
+ * once.  Returns the last result; never NULL.
+ */
+PGresult *
+job_exec_interruptible(PGconn *conn, const char *sql, int nparams,
+					   const char *const *params)
+{
+	PGresult   *res;
+	PGresult   *last = NULL;
+	bool		cancelled = false;
+
+	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
+	for (;;)
+	{
+		int			sock = PQsocket(conn);
+		fd_set		fds;
+		struct timeval tv;
+
+		/* a lost connection ends the wait too: PQgetResult reports it */
+		if (!PQconsumeInput(conn) || !PQisBusy(conn))
+			break;
+		if (job_interrupted && !cancelled)
+		{
+			PGcancel   *cancel = PQgetCancel(conn);
+			char		errbuf[256];
+
+			if (cancel == NULL || !PQcancel(cancel, errbuf, sizeof(errbuf)))
+				pg_log_warning("could not cancel the statement: %s",
+							   cancel ? errbuf : "out of memory");
+			if (cancel)
+				PQfreeCancel(cancel);
+			cancelled = true;
+		}
+		FD_ZERO(&fds);
+		FD_SET(sock, &fds);
+		tv.tv_sec = 0;
+		tv.tv_usec = 100 * 1000;
+		/* EINTR (a signal) is fine: the loop looks at job_interrupted */
+		(void) select(sock + 1, &fds, NULL, NULL, &tv);
+	}
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		PQclear(last);
+		last = res;
+	}
+	return last ? last : PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
 }
 
 void
