@@ -708,6 +708,19 @@ session_open(StreamSession *s)
 }
 
 /*
+ * Interrupted while the target had not committed the batch (the apply
+ * waited for a lock and was cancelled, see apply.c's wait_for_result, or
+ * the target went away): the batch was rolled back and nothing of it is
+ * recorded, so the next run applies it again.  Not an error of the job.
+ */
+static ApplyResult
+session_interrupted_rolled_back(StreamSession *s)
+{
+	pg_log_info("interrupted; the changes not yet committed on the target were rolled back, the next run applies them");
+	return session_exit(s, EXIT_INTERRUPTED);
+}
+
+/*
  * The apply failed: a lost target connection (or a deadlock or
  * serialization failure, see apply.c's transient_error) ends the session, a replay
  * starts the next one at once, anything else ends the job after the error
@@ -718,6 +731,8 @@ session_apply_failed(StreamSession *s, ApplyResult arc)
 {
 	const char *err = coord_error(s->apply);
 
+	if (arc == APPLY_RECONNECT && job_interrupted)
+		return session_interrupted_rolled_back(s);
 	if (arc == APPLY_RECONNECT)
 	{
 		pg_log_warning("streaming again from the applied position after a failure on the target: %s", err);
@@ -906,13 +921,20 @@ session_keepalive(StreamSession *s, char *buf)
 }
 
 /*
- * Interrupted: commit what is received, report it, stop.
+ * Interrupted: commit what is received, report it, stop.  A commit that
+ * waits too long is cancelled (apply.c's wait_for_result); a change that
+ * cannot be applied is reported as without the interrupt.
  */
 static ApplyResult
 session_interrupted(StreamSession *s)
 {
-	if (coord_flush(s->apply) == APPLY_OK)
-		send_feedback(s, true);
+	ApplyResult arc = coord_flush(s->apply);
+
+	if (arc == APPLY_STOP)
+		return session_apply_failed(s, arc);
+	if (arc != APPLY_OK)
+		return session_interrupted_rolled_back(s);
+	send_feedback(s, true);
 	pg_log_info("interrupted; everything received so far is applied");
 	return session_exit(s, EXIT_INTERRUPTED);
 }
