@@ -426,6 +426,42 @@ check_target_schema_name(const char *name)
 }
 
 /*
+ * A connection string that libpq cannot parse is a mistake on the command
+ * line (exit 1), not a server that cannot be reached (exit 2): retrying
+ * will not fix it.  libpq's message may quote a URI, password included:
+ * it is cut before the quote.
+ */
+static void
+check_conninfo(const char *conninfo, const char *option)
+{
+	PQconninfoOption *parsed;
+	char	   *err = NULL;
+	char	   *quoted;
+
+	if (conninfo == NULL)
+		return;
+	parsed = PQconninfoParse(conninfo, &err);
+	if (parsed != NULL)
+	{
+		PQconninfoFree(parsed);
+		return;
+	}
+	if (err == NULL)
+		pg_fatal("out of memory");
+	quoted = strstr(err, conninfo);
+	if (quoted != NULL)
+	{
+		*quoted = '\0';
+		while (quoted > err && strchr(": \"", quoted[-1]) != NULL)
+			*--quoted = '\0';
+	}
+	pg_log_error("invalid connection string for %s: %s", option, err);
+	pg_log_error_hint("Pass a libpq connection string (\"host=db1 dbname=shop\") or URI (\"postgresql://db1/shop\").");
+	PQfreemem(err);
+	exit(EXIT_USAGE);
+}
+
+/*
  * A slot name of a domain: prefix and the domain when that fits in
  * NAMEDATALEN - 1 (63) bytes.  A longer domain name (up to 63) is cut to
  * fit and followed by a hash of the whole name, so that two long names
@@ -738,6 +774,8 @@ main(int argc, char **argv)
 		pg_log_error("options --html and --markdown are only valid for report");
 		exit(EXIT_USAGE);
 	}
+	check_conninfo(opts.source, "--source");
+	check_conninfo(opts.target, "--target");
 	if (strcmp(command, "report") == 0)
 	{
 		if (opts.target || opts.target_schema_given || opts.slot_given)

@@ -1,7 +1,9 @@
-# migration-split as a DBA runs it from a shell: the version it reports,
-# option values rejected on the command line (exit 1) rather than by a
-# server (exit 8), and a stream whose first connection fails ending with
-# exit 2 like every other subcommand instead of retrying for ever.
+# migration-split as a DBA runs it from a shell: the version it reports;
+# option values and connection strings rejected on the command line (exit
+# 1) rather than by a server (exit 8) or as unreachable (exit 2); a stream
+# whose first connection fails ending with exit 2, like every other
+# subcommand, instead of retrying for ever; a report of a 1.0 extension
+# refused with a hint (exit 3), not a failed query (exit 8).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -48,6 +50,23 @@ for my $case ([ 'empty --slot', [ '--slot=' ], qr/invalid replication slot name 
 	like($err, $re, "$name: message");
 }
 
+# --- connection strings libpq cannot parse: a usage error, no password --
+for my $case ([ 'source', '--source', 'host=x port', qr/invalid connection string for --source: missing "=" after "port" in connection info string/ ],
+	[ 'target', '--target', 'bogus=1', qr/invalid connection string for --target: invalid connection option "bogus"/ ],
+	[ 'URI', '--source', 'postgresql://u:sekrit@[::1/db', qr/invalid connection string for --source: end of string reached when looking for matching "\]" in IPv6 host address in URI\n/ ])
+{
+	my ($name, $opt, $conninfo, $re) = @$case;
+	my %c = ('--source' => $S, '--target' => $T);
+	$c{$opt} = $conninfo;
+	for my $cmd ('init', 'status')
+	{
+		($rc, $out, $err) = job($cmd, '--source', $c{'--source'}, '--target', $c{'--target'}, '--domain', 'orders');
+		is($rc, 1, "$cmd, invalid $name connection string: exit 1");
+		like($err, qr/error: $re/, "$cmd, invalid $name connection string: message");
+		unlike($err, qr/sekrit/, "$cmd, invalid $name connection string: no password");
+	}
+}
+
 $src->safe_psql('postgres', q{
 CREATE EXTENSION migration_split;
 SELECT migration_split.create_domain('orders');
@@ -85,6 +104,14 @@ $src->safe_psql('postgres', "INSERT INTO orders_t VALUES (2, 'b')");
 ($rc, $out, $err) = job('stream', '--source', $S, '--target', $T, '--domain', 'orders', '--until-caught-up');
 is($rc, 0, 'stream after the failures') or diag($err);
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM orders.orders_t'), '2', 'change applied');
+
+# --- report on a source whose extension is still 1.0 ---------------------
+$src->safe_psql('postgres', 'CREATE DATABASE old');
+$src->safe_psql('old', "CREATE EXTENSION migration_split VERSION '1.0'");
+($rc, $out, $err) = job('report', '--source', $src->connstr('old'), '--markdown', '-');
+is($rc, 3, 'report on extension 1.0: exit 3');
+like($err, qr/error: extension migration_split 1\.0 in database "old" is too old for report\n.*hint: Run ALTER EXTENSION migration_split UPDATE in the source database\./s,
+	'report on extension 1.0: says to update it');
 
 $src->stop;
 $tgt->stop;
