@@ -77,6 +77,34 @@ INSERT INTO orders_t VALUES (1, 'a');
 ($rc, $out, $err) = job('init', '--source', $S, '--target', $T, '--domain', 'orders', '--no-progress');
 is($rc, 0, 'init') or diag($err);
 
+# --- a target role that owns the target schema but may not create schemas:
+# refused before anything is created (the job's state exists already)
+$src->safe_psql('postgres', q{
+SELECT migration_split.create_domain('small');
+CREATE TABLE small_t (id int PRIMARY KEY);
+SELECT migration_split.assign_table('small_t', 'small');
+});
+$tgt->safe_psql('postgres', q{
+CREATE ROLE owner_only LOGIN;
+GRANT SET ON PARAMETER session_replication_role TO owner_only;
+REVOKE CREATE ON DATABASE postgres FROM PUBLIC;
+CREATE SCHEMA small AUTHORIZATION owner_only;
+});
+($rc, $out, $err) = job('init', '--source', $S, '--target', "$T user=owner_only", '--domain', 'small', '--no-progress');
+is($rc, 6, 'target role without USAGE on the job state: exit 6');
+like($err, qr/^migration-split: error: permission denied for the job's state schema "migration_split_job" on the target\n.*hint: Connect to the target as the role that ran the first init, or GRANT USAGE ON SCHEMA migration_split_job/s,
+	'target role without USAGE on the job state: message');
+$tgt->safe_psql('postgres', q{
+GRANT USAGE ON SCHEMA migration_split_job TO owner_only;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA migration_split_job TO owner_only;
+});
+($rc, $out, $err) = job('init', '--source', $S, '--target', "$T user=owner_only", '--domain', 'small', '--no-progress');
+is($rc, 6, 'target role owning only the target schema: exit 6');
+like($err, qr/^migration-split: error: permission denied to create schemas in the target database\n.*detail: init creates the target schema and the job's state schema "migration_split_job"/s,
+	'target role owning only the target schema: refused by the check');
+is($src->safe_psql('postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'migration_split_small'"),
+	'0', 'target role owning only the target schema: no slot left');
+
 # --- stream: a first connection that fails ends the run --------------------
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 for my $case (
