@@ -114,9 +114,10 @@ state_schema_exists(PGconn *tgt)
 	exists = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
 	if (exists && PQgetvalue(res, 0, 1)[0] != 't')
 	{
-		pg_log_error("permission denied for the job's state schema \"%s\" on the target", MS_STATE_SCHEMA);
+		pg_log_error("permission denied for the job's state schema \"%s\" in database \"%s\"",
+					 MS_STATE_SCHEMA, PQdb(tgt));
 		pg_log_error_detail("The state of every domain's job is kept in this schema.");
-		pg_log_error_hint("Connect to the target as the role that ran the first init, or GRANT USAGE ON SCHEMA %s and SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s to the role of --target.",
+		pg_log_error_hint("Connect as the role that created it (the first init), or GRANT USAGE ON SCHEMA %s and SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s to the connecting role.",
 						  MS_STATE_SCHEMA, MS_STATE_SCHEMA);
 		PQclear(res);
 		PQfinish(tgt);

@@ -92,7 +92,7 @@ CREATE SCHEMA small AUTHORIZATION owner_only;
 });
 ($rc, $out, $err) = job('init', '--source', $S, '--target', "$T user=owner_only", '--domain', 'small', '--no-progress');
 is($rc, 6, 'target role without USAGE on the job state: exit 6');
-like($err, qr/^migration-split: error: permission denied for the job's state schema "migration_split_job" on the target\n.*hint: Connect to the target as the role that ran the first init, or GRANT USAGE ON SCHEMA migration_split_job/s,
+like($err, qr/^migration-split: error: permission denied for the job's state schema "migration_split_job" in database "postgres"\n.*hint: Connect as the role that created it \(the first init\), or GRANT USAGE ON SCHEMA migration_split_job/s,
 	'target role without USAGE on the job state: message');
 $tgt->safe_psql('postgres', q{
 GRANT USAGE ON SCHEMA migration_split_job TO owner_only;
