@@ -3,6 +3,7 @@
 # lost connection (with --max-retries, exit 2).  Before, the coordinator
 # reported success with only some workers connected, and the first commit
 # crashed the job (segmentation fault) on a worker without a connection.
+# verify --jobs N whose workers the target refuses: exit 2, not 8.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -48,6 +49,22 @@ IPC::Run::run([ 'migration-split', 'stream', @common, '--until-caught-up', '--ap
 is($? >> 8, 0, 'stream with 2 apply workers') or diag($err);
 is($tgt->safe_psql('postgres', 'SELECT string_agg(id || v, \',\' ORDER BY id) FROM orders.orders_t'),
 	'1a,2b', 'the change is applied');
+
+# verify --jobs 16 on the same target: a worker that cannot connect is a
+# connection failure (exit 2), not a server error (exit 8)
+# (rows enough that the workers' scans overlap)
+$src->safe_psql('postgres', "INSERT INTO orders_t SELECT i, 'v' FROM generate_series(3, 200000) i");
+my ($stream) = start_stream($src, @common);
+$tgt->poll_query_until('postgres', 'SELECT count(*) = 200000 FROM orders.orders_t')
+  or die 'stream did not catch up';
+my ($rc, $vout, $verr) = run_verify(\@common, '--jobs', '16');
+is($rc, 2, 'verify with more workers than the target allows: exit 2') or diag($verr);
+like($verr, qr/error: verification failed: a worker could not connect\n.*hint: Each of the --jobs workers opens a connection to the source and one to the target/s,
+	'verify: the message and the hint');
+($rc, $vout, $verr) = run_verify(\@common, '--jobs', '1');
+is($rc, 0, 'verify with one worker') or diag($verr);
+$stream->signal('TERM');
+$stream->finish;
 
 $src->stop;
 $tgt->stop;
