@@ -35,7 +35,8 @@
 
 /*
  * Describe a connection string without its secrets: "host=... port=...
- * dbname=...", values libpq would take from the environment shown as such.
+ * dbname=...", values libpq would take from the environment shown as such;
+ * with a service, "service=NAME" and the values the string gives.
  */
 char *
 job_describe_conninfo(const char *conninfo)
@@ -45,6 +46,7 @@ job_describe_conninfo(const char *conninfo)
 	const char *host = NULL;
 	const char *port = NULL;
 	const char *dbname = NULL;
+	const char *service = NULL;
 	char	   *err = NULL;
 	char	   *result;
 
@@ -66,6 +68,25 @@ job_describe_conninfo(const char *conninfo)
 			port = o->val;
 		else if (strcmp(o->keyword, "dbname") == 0)
 			dbname = o->val;
+		else if (strcmp(o->keyword, "service") == 0)
+			service = o->val;
+	}
+
+	/*
+	 * With a service (the connection string's or PGSERVICE), what the string
+	 * does not give comes from the service file, before the environment:
+	 * name the service and only the values given.
+	 */
+	if (service == NULL && getenv("PGSERVICE") && getenv("PGSERVICE")[0] != '\0')
+		service = getenv("PGSERVICE");
+	if (service != NULL)
+	{
+		result = psprintf("service=%s%s%s%s%s%s%s", service,
+						  host ? " host=" : "", host ? host : "",
+						  port ? " port=" : "", port ? port : "",
+						  dbname ? " dbname=" : "", dbname ? dbname : "");
+		PQconninfoFree(opts);
+		return result;
 	}
 	if (host == NULL)
 		host = getenv("PGHOST") ? getenv("PGHOST") : "(default)";

@@ -133,6 +133,23 @@ $src->safe_psql('postgres', "INSERT INTO orders_t VALUES (2, 'b')");
 is($rc, 0, 'stream after the failures') or diag($err);
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM orders.orders_t'), '2', 'change applied');
 
+# --- a connection through a service is named by the service -------------
+my $servicefile = $PostgreSQL::Test::Utils::tmp_check . '/pg_service.conf';
+open(my $fh, '>', $servicefile) or die;
+print $fh "[down]\nhost=127.0.0.1\nport=$port\ndbname=shop\n";
+close($fh);
+{
+	local $ENV{PGSERVICEFILE} = $servicefile;
+	($rc, $out, $err) = job('status', '--source', 'service=down', '--target', $T, '--domain', 'orders');
+	is($rc, 2, 'source service unreachable: exit 2');
+	like($err, qr/error: could not connect to the source database \(service=down\): .*127\.0\.0\.1.*$port/,
+		'source service unreachable: the service is named, not "(default)"');
+	local $ENV{PGSERVICE} = 'down';
+	($rc, $out, $err) = job('status', '--source', 'dbname=other', '--target', $T, '--domain', 'orders');
+	like($err, qr/error: could not connect to the source database \(service=down dbname=other\)/,
+		'PGSERVICE: the service and the given database are named');
+}
+
 # --- report on a source whose extension is still 1.0 ---------------------
 $src->safe_psql('postgres', 'CREATE DATABASE old');
 $src->safe_psql('old', "CREATE EXTENSION migration_split VERSION '1.0'");
