@@ -84,6 +84,8 @@
 
 /* the wait hook runs about this often while a worker waits for results */
 #define WAIT_HOOK_SECONDS	1
+/* after an interrupt, how long a statement may still run before its cancel */
+#define INTERRUPT_GRACE_SECONDS	1.0
 
 static ApplyResult apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *table);
@@ -191,7 +193,8 @@ has_guard(const ApplyRel *r)
  * failure (a target whose default_transaction_isolation is serializable).
  * Nothing on the target needs fixing: the session ends, its batch rolled
  * back, and the stream applies the same transactions again, as after a lost
- * connection.
+ * connection.  So is a statement that wait_for_result cancelled after an
+ * interrupt (SQLSTATE 57014): the program then ends (stream.c).
  */
 static bool
 transient_error(const PGresult *res)
@@ -199,7 +202,8 @@ transient_error(const PGresult *res)
 	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 	return sqlstate != NULL &&
-		(strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
+		(strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
+		 (job_interrupted && strcmp(sqlstate, "57014") == 0));
 }
 
 /*
@@ -317,6 +321,8 @@ wait_for_result(ApplyWorker *w)
 {
 	ApplyShared *sh = w->shared;
 	bool		ahead = sh->read_ahead != NULL && sh->read_ahead_sock >= 0;
+	double		interrupted_at = 0;
+	bool		cancelled = false;
 
 	for (;;)
 	{
@@ -327,6 +333,31 @@ wait_for_result(ApplyWorker *w)
 		}
 		if (!PQisBusy(w->conn))
 			return true;
+
+		/*
+		 * Interrupted (SIGINT, SIGTERM): a statement still running after
+		 * INTERRUPT_GRACE_SECONDS waits for something that may never come
+		 * (a lock held by a session of the service that stays idle in its
+		 * transaction).  Cancel it: the batch is rolled back, and the next
+		 * run applies it again from the recorded position.
+		 */
+		if (job_interrupted && !cancelled)
+		{
+			if (interrupted_at == 0)
+				interrupted_at = job_now_seconds();
+			else if (job_now_seconds() - interrupted_at >= INTERRUPT_GRACE_SECONDS)
+			{
+				PGcancel   *cancel = PQgetCancel(w->conn);
+				char		errbuf[256];
+
+				if (cancel == NULL || !PQcancel(cancel, errbuf, sizeof(errbuf)))
+					pg_log_warning("could not cancel the statement on the target: %s",
+								   cancel ? errbuf : "out of memory");
+				if (cancel)
+					PQfreeCancel(cancel);
+				cancelled = true;
+			}
+		}
 		if (sh->wait_hook != NULL)
 		{
 			int			sock = PQsocket(w->conn);
@@ -342,8 +373,8 @@ wait_for_result(ApplyWorker *w)
 				FD_SET(sh->read_ahead_sock, &fds);
 				maxsock = Max(sock, sh->read_ahead_sock);
 			}
-			tv.tv_sec = WAIT_HOOK_SECONDS;
-			tv.tv_usec = 0;
+			tv.tv_sec = job_interrupted ? 0 : WAIT_HOOK_SECONDS;
+			tv.tv_usec = job_interrupted ? 100 * 1000 : 0;
 			n = select(maxsock + 1, &fds, NULL, NULL, &tv);
 			if (n < 0 && errno != EINTR)
 				return false;

@@ -132,7 +132,9 @@ catchup_lock_domain(PGconn *mono, const char *what, const char *domain,
  * when the service is frozen to give the domain back to the monolith.
  * Returns conn's WAL insert position read after the commit: no write of
  * the domain commits on that side after it.  A lock timeout exits with
- * EXIT_CUTOVER_TIMEOUT (nothing changed); another error with its code.
+ * EXIT_CUTOVER_TIMEOUT (nothing changed); Ctrl-C during the wait cancels
+ * the freeze and exits with EXIT_INTERRUPTED (nothing changed); another
+ * error with its code.
  * where ("" or " in the service") completes the messages.
  */
 char *
@@ -150,13 +152,22 @@ catchup_freeze(PGconn *conn, const char *what, const char *domain,
 	params[0] = domain;
 	params[1] = to;
 	params[2] = rollback ? "true" : "false";
-	res = PQexecParams(conn, "SELECT migration_split.freeze_domain($1, $2, $3::pg_catalog.bool)",
-					   3, NULL, params, NULL, NULL, 0);
+	/* Ctrl-C cancels the wait for the writers in flight */
+	res = job_exec_interruptible(conn, "SELECT migration_split.freeze_domain($1, $2, $3::pg_catalog.bool)",
+								 3, params);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		int			code = job_exit_code_for(res, conn);
 
+		if (job_interrupted)
+		{
+			pg_log_error("interrupted while freezing domain \"%s\"%s", domain, where);
+			pg_log_error_detail("The freeze was rolled back; nothing was changed.");
+			PQclear(res);
+			PQfinish(conn);
+			exit(EXIT_INTERRUPTED);
+		}
 		pg_log_error("could not freeze domain \"%s\"%s: %s", domain, where, job_result_error(res));
 		if (state && strcmp(state, "55P03") == 0)
 		{

@@ -27,13 +27,16 @@
  */
 #include "postgres_fe.h"
 
+#include <sys/select.h>
+
 #include "common/logging.h"
 
 #include "job.h"
 
 /*
  * Describe a connection string without its secrets: "host=... port=...
- * dbname=...", values libpq would take from the environment shown as such.
+ * dbname=...", values libpq would take from the environment shown as such;
+ * with a service, "service=NAME" and the values the string gives.
  */
 char *
 job_describe_conninfo(const char *conninfo)
@@ -43,6 +46,7 @@ job_describe_conninfo(const char *conninfo)
 	const char *host = NULL;
 	const char *port = NULL;
 	const char *dbname = NULL;
+	const char *service = NULL;
 	char	   *err = NULL;
 	char	   *result;
 
@@ -64,6 +68,25 @@ job_describe_conninfo(const char *conninfo)
 			port = o->val;
 		else if (strcmp(o->keyword, "dbname") == 0)
 			dbname = o->val;
+		else if (strcmp(o->keyword, "service") == 0)
+			service = o->val;
+	}
+
+	/*
+	 * With a service (the connection string's or PGSERVICE), what the string
+	 * does not give comes from the service file, before the environment:
+	 * name the service and only the values given.
+	 */
+	if (service == NULL && getenv("PGSERVICE") && getenv("PGSERVICE")[0] != '\0')
+		service = getenv("PGSERVICE");
+	if (service != NULL)
+	{
+		result = psprintf("service=%s%s%s%s%s%s%s", service,
+						  host ? " host=" : "", host ? host : "",
+						  port ? " port=" : "", port ? port : "",
+						  dbname ? " dbname=" : "", dbname ? dbname : "");
+		PQconninfoFree(opts);
+		return result;
 	}
 	if (host == NULL)
 		host = getenv("PGHOST") ? getenv("PGHOST") : "(default)";
@@ -150,6 +173,22 @@ PGconn *
 job_connect(const char *conninfo, const char *what, bool replication,
 			bool fatal)
 {
+	PGconn	   *conn = job_try_connect(conninfo, what, replication, fatal);
+
+	if (conn == NULL && fatal)
+		exit(EXIT_CONNECTION);
+	return conn;
+}
+
+/*
+ * Open a connection, or return NULL after a message: an error when
+ * as_error (the caller gives up), else a warning (the caller retries).
+ * Never exits.
+ */
+PGconn *
+job_try_connect(const char *conninfo, const char *what, bool replication,
+				bool as_error)
+{
 	const char *keywords[7];
 	const char *values[7];
 	int			n = 0;
@@ -178,17 +217,13 @@ job_connect(const char *conninfo, const char *what, bool replication,
 	{
 		char	   *desc = job_describe_conninfo(conninfo);
 
-		if (fatal)
-		{
+		flockfile(stderr);		/* one whole message among the workers' */
+		if (as_error)
 			pg_log_error("could not connect to the %s database (%s): %s",
 						 what, desc, conn ? job_error(conn) : "out of memory");
-			if (conn)
-				PQfinish(conn);
-			exit(EXIT_CONNECTION);
-		}
-		flockfile(stderr);		/* one whole message among the workers' */
-		pg_log_warning("could not connect to the %s database (%s): %s",
-					   what, desc, conn ? job_error(conn) : "out of memory");
+		else
+			pg_log_warning("could not connect to the %s database (%s): %s",
+						   what, desc, conn ? job_error(conn) : "out of memory");
 		funlockfile(stderr);
 		pg_free(desc);
 		if (conn)
@@ -212,8 +247,6 @@ job_connect(const char *conninfo, const char *what, bool replication,
 			funlockfile(stderr);
 			PQclear(res);
 			PQfinish(conn);
-			if (fatal)
-				exit(EXIT_CONNECTION);
 			return NULL;
 		}
 		PQclear(res);
@@ -384,6 +417,62 @@ job_query(PGconn *conn, const char *what, const char *sql,
 		exit(code);
 	}
 	return res;
+}
+
+/*
+ * PQexecParams that Ctrl-C (SIGINT, SIGTERM: job_interrupted) cancels: the
+ * statement is sent, and while it runs the socket is watched in steps of
+ * 100 ms; once job_interrupted is set, the server is asked to cancel it
+ * (its result is then an error, SQLSTATE 57014).  For statements that may
+ * wait long on a lock held by someone else (cutover's freeze waits up to
+ * --timeout for the writers in flight, and queues every other writer of
+ * the domain behind it meanwhile), so that an interrupt ends the wait at
+ * once.  Returns the last result; never NULL.
+ */
+PGresult *
+job_exec_interruptible(PGconn *conn, const char *sql, int nparams,
+					   const char *const *params)
+{
+	PGresult   *res;
+	PGresult   *last = NULL;
+	bool		cancelled = false;
+
+	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
+	for (;;)
+	{
+		int			sock = PQsocket(conn);
+		fd_set		fds;
+		struct timeval tv;
+
+		/* a lost connection ends the wait too: PQgetResult reports it */
+		if (!PQconsumeInput(conn) || !PQisBusy(conn))
+			break;
+		if (job_interrupted && !cancelled)
+		{
+			PGcancel   *cancel = PQgetCancel(conn);
+			char		errbuf[256];
+
+			if (cancel == NULL || !PQcancel(cancel, errbuf, sizeof(errbuf)))
+				pg_log_warning("could not cancel the statement: %s",
+							   cancel ? errbuf : "out of memory");
+			if (cancel)
+				PQfreeCancel(cancel);
+			cancelled = true;
+		}
+		FD_ZERO(&fds);
+		FD_SET(sock, &fds);
+		tv.tv_sec = 0;
+		tv.tv_usec = 100 * 1000;
+		/* EINTR (a signal) is fine: the loop looks at job_interrupted */
+		(void) select(sock + 1, &fds, NULL, NULL, &tv);
+	}
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		PQclear(last);
+		last = res;
+	}
+	return last ? last : PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR);
 }
 
 void

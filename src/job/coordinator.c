@@ -295,11 +295,21 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 		PGconn	   *conn = job_connect(c->opts->target, "target", false, false);
 		int			code = EXIT_CONNECTION;
 
+		/*
+		 * A worker that cannot connect (the target's max_connections) ends
+		 * the session like a lost connection: *result holds the previous
+		 * worker's APPLY_OK here, and a session with unconnected workers
+		 * must not go on.
+		 */
 		if (conn == NULL)
+		{
+			*result = APPLY_RECONNECT;
 			return c;
+		}
 		if (!job_set_apply_role(conn, &code))
 		{
 			PQfinish(conn);
+			*result = APPLY_RECONNECT;
 			if (code != EXIT_CONNECTION)
 			{
 				*result = coord_fail(c, APPLY_STOP, code, "could not set session_replication_role on the target");

@@ -17,7 +17,8 @@
 
 /* success; for "stream --until-caught-up": caught up */
 #define EXIT_OK					0
-/* bad command line: unknown subcommand or option, missing argument */
+/* bad command line: unknown subcommand or option, missing argument, a
+ * connection string that libpq cannot parse */
 #define EXIT_USAGE				1
 /* a server could not be reached or refused the login (retrying may help) */
 #define EXIT_CONNECTION			2

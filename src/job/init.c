@@ -392,10 +392,16 @@ check_target_fresh(PGconn *tgt, const char *target_schema)
 		pg_log_error_hint("Use --target-schema to choose another schema, or drop these tables.");
 		exit(EXIT_TARGET);
 	}
-	if (PQgetvalue(res, 0, 2)[0] != 't' &&
-		(PQgetisnull(res, 0, 3) || PQgetvalue(res, 0, 4)[0] != 't'))
+	/*
+	 * CREATE on the database, even when the target schema and the job's
+	 * state exist already: init runs CREATE SCHEMA IF NOT EXISTS for both,
+	 * which the server refuses without it before looking for the schema.
+	 */
+	if (PQgetvalue(res, 0, 2)[0] != 't')
 	{
 		pg_log_error("permission denied to create schemas in the target database");
+		pg_log_error_detail("init creates the target schema and the job's state schema \"%s\" if they do not exist, and PostgreSQL requires the privilege even when they do.",
+							MS_STATE_SCHEMA);
 		pg_log_error_hint("GRANT CREATE ON DATABASE ... to the role of --target.");
 		exit(EXIT_PRIVILEGE);
 	}

@@ -265,6 +265,10 @@ extern void job_deadline_disarm(void);
 extern void job_connect_setup(void);
 extern PGconn *job_connect(const char *conninfo, const char *what,
 						   bool replication, bool fatal);
+extern PGresult *job_exec_interruptible(PGconn *conn, const char *sql,
+										int nparams, const char *const *params);
+extern PGconn *job_try_connect(const char *conninfo, const char *what,
+							   bool replication, bool as_error);
 extern char *job_describe_conninfo(const char *conninfo);
 extern int	job_exit_code_for(const PGresult *res, PGconn *conn);
 extern PGresult *job_query(PGconn *conn, const char *what, const char *sql,

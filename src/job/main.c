@@ -403,6 +403,65 @@ parse_int_option(const char *arg, const char *name, int min, int max)
 }
 
 /*
+ * --target-schema: a name the target can create and keep as given, so that
+ * a mistake is a usage error (exit 1) and not a server error after the
+ * checks (exit 8): not empty, at most 63 bytes (the server would cut a
+ * longer name), and without the prefix "pg_" that the server reserves.
+ */
+static void
+check_target_schema_name(const char *name)
+{
+	if (name[0] == '\0' || strlen(name) > 63)
+	{
+		pg_log_error("invalid target schema name \"%s\"", name);
+		pg_log_error_detail("Schema names are 1 to 63 bytes long.");
+		exit(EXIT_USAGE);
+	}
+	if (strncmp(name, "pg_", 3) == 0)
+	{
+		pg_log_error("invalid target schema name \"%s\"", name);
+		pg_log_error_detail("The prefix \"pg_\" is reserved for system schemas.");
+		exit(EXIT_USAGE);
+	}
+}
+
+/*
+ * A connection string that libpq cannot parse is a mistake on the command
+ * line (exit 1), not a server that cannot be reached (exit 2): retrying
+ * will not fix it.  libpq's message may quote a URI, password included:
+ * it is cut before the quote.
+ */
+static void
+check_conninfo(const char *conninfo, const char *option)
+{
+	PQconninfoOption *parsed;
+	char	   *err = NULL;
+	char	   *quoted;
+
+	if (conninfo == NULL)
+		return;
+	parsed = PQconninfoParse(conninfo, &err);
+	if (parsed != NULL)
+	{
+		PQconninfoFree(parsed);
+		return;
+	}
+	if (err == NULL)
+		pg_fatal("out of memory");
+	quoted = strstr(err, conninfo);
+	if (quoted != NULL)
+	{
+		*quoted = '\0';
+		while (quoted > err && strchr(": \"", quoted[-1]) != NULL)
+			*--quoted = '\0';
+	}
+	pg_log_error("invalid connection string for %s: %s", option, err);
+	pg_log_error_hint("Pass a libpq connection string (\"host=db1 dbname=shop\") or URI (\"postgresql://db1/shop\").");
+	PQfreemem(err);
+	exit(EXIT_USAGE);
+}
+
+/*
  * A slot name of a domain: prefix and the domain when that fits in
  * NAMEDATALEN - 1 (63) bytes.  A longer domain name (up to 63) is cut to
  * fit and followed by a hash of the whole name, so that two long names
@@ -715,6 +774,8 @@ main(int argc, char **argv)
 		pg_log_error("options --html and --markdown are only valid for report");
 		exit(EXIT_USAGE);
 	}
+	check_conninfo(opts.source, "--source");
+	check_conninfo(opts.target, "--target");
 	if (strcmp(command, "report") == 0)
 	{
 		if (opts.target || opts.target_schema_given || opts.slot_given)
@@ -781,9 +842,10 @@ main(int argc, char **argv)
 	}
 	if (opts.target_schema == NULL)
 		opts.target_schema = opts.domain;
+	check_target_schema_name(opts.target_schema);
 	if (opts.slot == NULL)
 		opts.slot = job_slot_name("migration_split_", opts.domain);
-	if (strlen(opts.slot) > 63 ||
+	if (opts.slot[0] == '\0' || strlen(opts.slot) > 63 ||
 		strspn(opts.slot, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(opts.slot))
 	{
 		pg_log_error("invalid replication slot name \"%s\"", opts.slot);

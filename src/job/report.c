@@ -280,6 +280,15 @@ read_report(PGconn *conn, ReportData *rd)
 		pg_log_error_hint("Run CREATE EXTENSION migration_split on the source database first.");
 		exit(EXIT_DOMAIN);
 	}
+	/* 1.0 has none of the views the report reads (domain_crossings, ...) */
+	if (strcmp(PQgetvalue(res, 0, 0), "1.0") == 0)
+	{
+		pg_log_error("extension migration_split %s in database \"%s\" is too old for report",
+					 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		pg_log_error_detail("The report reads views added in version 1.1.");
+		pg_log_error_hint("Run ALTER EXTENSION migration_split UPDATE in the source database.");
+		exit(EXIT_DOMAIN);
+	}
 	rd->ext_version = pg_strdup(PQgetvalue(res, 0, 0));
 	rd->database = pg_strdup(PQgetvalue(res, 0, 1));
 	rd->generated_at = pg_strdup(PQgetvalue(res, 0, 2));

@@ -93,6 +93,12 @@ static const char *state_ddl_apply =
 "  PRIMARY KEY (domain, commit_lsn)\n"
 ");\n";
 
+/*
+ * Whether the job's state exists on the target.  Looked up in the catalogs,
+ * not with to_regclass, which fails on a schema the role may not use: such
+ * a role (not the one that ran init, nor granted the state) gets a message
+ * saying so, exit 6, instead of a failed query.
+ */
 bool
 state_schema_exists(PGconn *tgt)
 {
@@ -100,9 +106,23 @@ state_schema_exists(PGconn *tgt)
 	bool		exists;
 
 	res = job_query(tgt, "target",
-					"SELECT pg_catalog.to_regclass('" MS_STATE_SCHEMA ".jobs') IS NOT NULL",
+					"SELECT c.oid IS NOT NULL, pg_catalog.has_schema_privilege(n.oid, 'USAGE')"
+					" FROM pg_catalog.pg_namespace n"
+					" LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = 'jobs'"
+					" WHERE n.nspname = '" MS_STATE_SCHEMA "'",
 					0, NULL);
-	exists = PQgetvalue(res, 0, 0)[0] == 't';
+	exists = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 't';
+	if (exists && PQgetvalue(res, 0, 1)[0] != 't')
+	{
+		pg_log_error("permission denied for the job's state schema \"%s\" in database \"%s\"",
+					 MS_STATE_SCHEMA, PQdb(tgt));
+		pg_log_error_detail("The state of every domain's job is kept in this schema.");
+		pg_log_error_hint("Connect as the role that created it (the first init), or GRANT USAGE ON SCHEMA %s and SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s to the connecting role.",
+						  MS_STATE_SCHEMA, MS_STATE_SCHEMA);
+		PQclear(res);
+		PQfinish(tgt);
+		exit(EXIT_PRIVILEGE);
+	}
 	PQclear(res);
 	return exists;
 }

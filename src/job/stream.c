@@ -96,6 +96,7 @@ typedef struct StreamRun
 	ApplyShared shared;			/* the apply workers' */
 	unsigned long long stop_lsn;	/* --until-caught-up target */
 	unsigned long long position;	/* applied, as the last session ended */
+	bool		connected;		/* a session reached both servers */
 } StreamRun;
 
 /* One session: the connections and what is in flight. */
@@ -529,14 +530,22 @@ session_open(StreamSession *s)
 	int			attempt;
 	ApplyResult rc;
 
-	s->tgt = job_connect(opts->target, "target", false, false);
+	/*
+	 * Until a session of this run has reached both servers, a connection
+	 * that fails ends the run (exit 2), as in every other subcommand: a
+	 * mistyped connection string, an unknown role or database, a wrong
+	 * password or a server that is down when the command starts is not
+	 * retried for ever.  Afterwards a lost server is reconnected with
+	 * backoff.
+	 */
+	s->tgt = job_try_connect(opts->target, "target", false, !run->connected);
 	if (s->tgt == NULL)
-		return APPLY_RECONNECT;
+		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
 	if (!job_set_apply_role(s->tgt, &code))
 		return code == EXIT_CONNECTION ? APPLY_RECONNECT : session_exit(s, code);
-	s->hold.ctl = job_connect(opts->target, "target", false, false);
+	s->hold.ctl = job_try_connect(opts->target, "target", false, !run->connected);
 	if (s->hold.ctl == NULL)
-		return APPLY_RECONNECT;
+		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
 	state_ensure_columns(s->hold.ctl);
 	if (!state_read_job(s->tgt, opts->domain, &s->js))
 	{
@@ -563,9 +572,10 @@ session_open(StreamSession *s)
 		return session_exit(s, EXIT_USAGE);
 	}
 
-	s->repl = job_connect(opts->source, "source", true, false);
+	s->repl = job_try_connect(opts->source, "source", true, !run->connected);
 	if (s->repl == NULL)
-		return APPLY_RECONNECT;
+		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
+	run->connected = true;
 	res = PQexec(s->repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -698,6 +708,19 @@ session_open(StreamSession *s)
 }
 
 /*
+ * Interrupted while the target had not committed the batch (the apply
+ * waited for a lock and was cancelled, see apply.c's wait_for_result, or
+ * the target went away): the batch was rolled back and nothing of it is
+ * recorded, so the next run applies it again.  Not an error of the job.
+ */
+static ApplyResult
+session_interrupted_rolled_back(StreamSession *s)
+{
+	pg_log_info("interrupted; the changes not yet committed on the target were rolled back, the next run applies them");
+	return session_exit(s, EXIT_INTERRUPTED);
+}
+
+/*
  * The apply failed: a lost target connection (or a deadlock or
  * serialization failure, see apply.c's transient_error) ends the session, a replay
  * starts the next one at once, anything else ends the job after the error
@@ -708,6 +731,8 @@ session_apply_failed(StreamSession *s, ApplyResult arc)
 {
 	const char *err = coord_error(s->apply);
 
+	if (arc == APPLY_RECONNECT && job_interrupted)
+		return session_interrupted_rolled_back(s);
 	if (arc == APPLY_RECONNECT)
 	{
 		pg_log_warning("streaming again from the applied position after a failure on the target: %s", err);
@@ -896,13 +921,20 @@ session_keepalive(StreamSession *s, char *buf)
 }
 
 /*
- * Interrupted: commit what is received, report it, stop.
+ * Interrupted: commit what is received, report it, stop.  A commit that
+ * waits too long is cancelled (apply.c's wait_for_result); a change that
+ * cannot be applied is reported as without the interrupt.
  */
 static ApplyResult
 session_interrupted(StreamSession *s)
 {
-	if (coord_flush(s->apply) == APPLY_OK)
-		send_feedback(s, true);
+	ApplyResult arc = coord_flush(s->apply);
+
+	if (arc == APPLY_STOP)
+		return session_apply_failed(s, arc);
+	if (arc != APPLY_OK)
+		return session_interrupted_rolled_back(s);
+	send_feedback(s, true);
 	pg_log_info("interrupted; everything received so far is applied");
 	return session_exit(s, EXIT_INTERRUPTED);
 }

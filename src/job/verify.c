@@ -198,6 +198,7 @@ typedef struct VerifyShared
 	int			running;
 	volatile bool failed;
 	char	   *error;
+	int			exit_code;		/* of the first error: EXIT_CONNECTION or 0 */
 } VerifyShared;
 
 /* one worker thread; its cancel handles are used on an interrupt */
@@ -1888,7 +1889,13 @@ verify_worker(void *arg)
 	if (src)
 		tgt = job_connect(vs->opts->target, "target", false, false);
 	if (src == NULL || tgt == NULL)
+	{
 		err = pg_strdup("a worker could not connect");
+		pthread_mutex_lock(&vs->lock);
+		if (vs->error == NULL)
+			vs->exit_code = EXIT_CONNECTION;
+		pthread_mutex_unlock(&vs->lock);
+	}
 	else
 	{
 		pthread_mutex_lock(&vs->lock);
@@ -2424,6 +2431,11 @@ cmd_verify(const JobOptions *opts)
 	if (vs.failed)
 	{
 		pg_log_error("verification failed: %s", vs.error ? vs.error : "unknown error");
+		if (vs.exit_code == EXIT_CONNECTION)
+		{
+			pg_log_error_hint("Each of the --jobs workers opens a connection to the source and one to the target; use fewer, or allow more connections.");
+			exit(EXIT_CONNECTION);
+		}
 		exit(EXIT_SERVER);
 	}
 
