@@ -406,7 +406,9 @@ parse_int_option(const char *arg, const char *name, int min, int max)
  * --target-schema: a name the target can create and keep as given, so that
  * a mistake is a usage error (exit 1) and not a server error after the
  * checks (exit 8): not empty, at most 63 bytes (the server would cut a
- * longer name), and without the prefix "pg_" that the server reserves.
+ * longer name), without the prefix "pg_" that the server reserves, and not
+ * a schema every database has for another purpose (create_domain()
+ * refuses the same names as domain names, the default target schema).
  */
 static void
 check_target_schema_name(const char *name)
@@ -421,6 +423,15 @@ check_target_schema_name(const char *name)
 	{
 		pg_log_error("invalid target schema name \"%s\"", name);
 		pg_log_error_detail("The prefix \"pg_\" is reserved for system schemas.");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(name, "public") == 0 || strcmp(name, "information_schema") == 0 ||
+		strcmp(name, "migration_split") == 0)
+	{
+		pg_log_error("invalid target schema name \"%s\"", name);
+		pg_log_error_detail("Schema \"%s\" has another purpose in every database (or holds the extension cutover installs there): init would put the service's tables into it, and init --drop would drop it with all it holds.",
+							name);
+		pg_log_error_hint("Give the service's tables a schema of their own with --target-schema.");
 		exit(EXIT_USAGE);
 	}
 }

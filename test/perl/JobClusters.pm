@@ -11,7 +11,7 @@ use Test::More;
 use IPC::Run;
 
 our @EXPORT = qw(source_and_target plugin_libraries_conf orders_job lock_table_for
-  start_stream run_verify);
+  start_stream run_verify run_migration_split table_rows);
 
 # The postgresql.conf line allowing the given output plugins, or "" when the
 # server (postgres on PATH, as in every TAP run) does not know the setting
@@ -25,6 +25,24 @@ sub plugin_libraries_conf
 	die "postgres --describe-config failed" if $? != 0;
 	return '' unless $described =~ /^output_plugin_libraries\t/m;
 	return "output_plugin_libraries = '" . join(', ', @plugins) . "'\n";
+}
+
+# Run migration-split with the given arguments; returns its exit code,
+# stdout and stderr.
+sub run_migration_split
+{
+	my ($stdout, $stderr) = ('', '');
+	PostgreSQL::Test::Utils::run_log([ 'migration-split', @_ ], '>', \$stdout, '2>', \$stderr);
+	return ($? >> 8, $stdout, $stderr);
+}
+
+# Every row of a table of node's database postgres as text, sorted, ';'
+# between rows ('-' for none).
+sub table_rows
+{
+	my ($node, $table) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '-') FROM $table t");
 }
 
 # Start a source (wal_level = logical, the plugin allowed, plus any extra

@@ -15,9 +15,7 @@ my $T = $tgt->connstr('postgres');
 # Run the job; return (exit code, stdout, stderr).
 sub job
 {
-	my ($stdout, $stderr) = ('', '');
-	run_log([ 'migration-split', @_ ], '>', \$stdout, '2>', \$stderr);
-	return ($? >> 8, $stdout, $stderr);
+	return run_migration_split(@_);
 }
 
 # Assert exit code and message of one bad input.

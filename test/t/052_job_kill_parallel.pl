@@ -115,7 +115,7 @@ ALTER TABLE migration_split_job.applied_xacts ENABLE ALWAYS TRIGGER killpoint;
 
 my $log = $src->basedir . '/job.log';
 
-sub start_stream
+sub start_parallel_stream
 {
 	my ($jobs) = @_;
 	return IPC::Run::start(
@@ -135,7 +135,7 @@ sub kill_at
 	$src->safe_psql('postgres', 'CALL gen(1500, 2000)');
 	$changes += 3000;
 	$xacts += 1500;
-	my $h = start_stream($jobs);
+	my $h = start_parallel_stream($jobs);
 	ok($tgt->poll_query_until('postgres',
 		"SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep'"),
 		"kill point $point reached with $jobs workers");

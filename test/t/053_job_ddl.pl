@@ -19,16 +19,7 @@ my $T = $tgt->connstr('postgres');
 sub job
 {
 	my ($cmd, $domain, @args) = @_;
-	my ($stdout, $stderr) = ('', '');
-	run_log([ 'migration-split', $cmd, '--source', $S, '--target', $T, '--domain', $domain, @args ],
-		'>', \$stdout, '2>', \$stderr);
-	return ($? >> 8, $stdout, $stderr);
-}
-
-sub rows
-{
-	my ($node, $table) = @_;
-	return $node->safe_psql('postgres', "SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '-') FROM $table t");
+	return run_migration_split($cmd, '--source', $S, '--target', $T, '--domain', $domain, @args);
 }
 
 $src->safe_psql('postgres', q{
@@ -65,7 +56,7 @@ INSERT INTO shop_item VALUES (2, 1, 'x');
 my ($rc, $out, $err) = job('stream', 'shop', '--until-caught-up');
 is($rc, 0, 'column added next to a deferred foreign key: stream exits 0');
 unlike($err, qr/pending trigger events/, 'no pending trigger events error');
-is(rows($tgt, 'shop.shop_item'), rows($src, 'shop_item'), 'shop_item equal after the added column');
+is(table_rows($tgt, 'shop.shop_item'), table_rows($src, 'shop_item'), 'shop_item equal after the added column');
 
 # ... and the first change after the ALTER in a transaction that already
 # changed another table: a transaction carrying a relation description is
@@ -85,8 +76,8 @@ is($rc, 0, 'column added, first used after another table in the same transaction
 unlike($err, qr/restarting the stream/,
 	'no restart: the transaction was applied alone');
 like($err, qr/added column "qty" integer to table "shop"\."shop_item"/, 'the column was added');
-is(rows($tgt, 'shop.shop_item'), rows($src, 'shop_item'), 'shop_item equal after the second added column');
-is(rows($tgt, 'shop.shop_order'), rows($src, 'shop_order'), 'shop_order equal');
+is(table_rows($tgt, 'shop.shop_item'), table_rows($src, 'shop_item'), 'shop_item equal after the second added column');
+is(table_rows($tgt, 'shop.shop_order'), table_rows($src, 'shop_order'), 'shop_order equal');
 is($tgt->safe_psql('postgres', "SELECT xacts_applied FROM migration_split_job.jobs WHERE domain = 'shop'"),
 	'5', 'every source transaction applied exactly once');
 
@@ -153,7 +144,7 @@ $src->safe_psql('postgres', 'ALTER TABLE k ADD PRIMARY KEY (id)');
 ($rc, $out, $err) = job('init', 'keyloss', '--drop', '--no-progress');
 is($rc, 0, 'init --drop after the key is back');
 unlike($err, qr/NOTICE|drop cascades/, 'init --drop passes no server NOTICE through');
-is(rows($tgt, 'keyloss.k'), rows($src, 'k'), 'k equal after init --drop');
+is(table_rows($tgt, 'keyloss.k'), table_rows($src, 'k'), 'k equal after init --drop');
 
 # 2. TRUNCATE of one partition cannot be applied to the one target table
 $src->safe_psql('postgres', q{
@@ -175,7 +166,7 @@ is($rc, 0, 'init --drop after the partition TRUNCATE');
 $src->safe_psql('postgres', 'TRUNCATE orders_p; INSERT INTO orders_p VALUES (5, 2)');
 ($rc, $out, $err) = job('stream', 'parts', '--until-caught-up');
 is($rc, 0, 'TRUNCATE of the partitioned table itself is applied');
-is(rows($tgt, 'parts.orders_p'), '(5,2)', 'target emptied by the TRUNCATE of the root');
+is(table_rows($tgt, 'parts.orders_p'), '(5,2)', 'target emptied by the TRUNCATE of the root');
 
 $src->stop;
 $tgt->stop;

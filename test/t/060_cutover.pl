@@ -18,12 +18,12 @@ my @common = $job->common;
 
 # the forward stream, in the background
 my $stream_log = $PostgreSQL::Test::Utils::tmp_check . '/stream.log';
-sub start_stream
+sub start_forward_stream
 {
 	return IPC::Run::start([ 'migration-split', 'stream', @common, '--status-interval', '0' ],
 		'>>', $stream_log, '2>>', $stream_log);
 }
-my $stream = start_stream();
+my $stream = start_forward_stream();
 sub slot_active
 {
 	return $src->poll_query_until('postgres',

@@ -23,15 +23,7 @@ my @common = ('--source', $S, '--target', $T, '--domain', 'shop');
 sub job
 {
 	my ($cmd, @args) = @_;
-	my ($stdout, $stderr) = ('', '');
-	run_log([ 'migration-split', $cmd, @common, @args ], '>', \$stdout, '2>', \$stderr);
-	return ($? >> 8, $stdout, $stderr);
-}
-
-sub rows
-{
-	my ($node, $table) = @_;
-	return $node->safe_psql('postgres', "SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '-') FROM $table t");
+	return run_migration_split($cmd, @common, @args);
 }
 
 sub target_tables
@@ -86,7 +78,7 @@ like($text, qr/error: table "public.cart" was renamed to "public.basket" on the 
 	'the error names both names');
 like($text, qr/hint: .*init --drop/, 'the hint says what to do');
 is(target_tables(), 'cart,item', 'no table copied under the new name');
-is(rows($tgt, 'shop.cart'), '(1,a);(2,b);(3,c)', 'the target table holds what came before the rename');
+is(table_rows($tgt, 'shop.cart'), '(1,a);(2,b);(3,c)', 'the target table holds what came before the rename');
 
 # 2. the next stream, which never knew the old name, stops there too
 ($rc, $out, $err) = job('stream', '--until-caught-up');
@@ -101,7 +93,7 @@ is($rc, 0, 'init --drop');
 $src->safe_psql('postgres', q{INSERT INTO basket VALUES (5, 'e')});
 ($rc, $out, $err) = job('stream', '--until-caught-up');
 is($rc, 0, 'stream after init --drop');
-is(rows($tgt, 'shop.basket'), rows($src, 'basket'), 'basket equal');
+is(table_rows($tgt, 'shop.basket'), table_rows($src, 'basket'), 'basket equal');
 
 # 4. a table moved to another schema
 $src->safe_psql('postgres', q{
@@ -112,6 +104,6 @@ INSERT INTO other.item VALUES (2);
 is($rc, 7, 'table moved to another schema: exit 7');
 like($err, qr/table "other.item" is not among the tables the job copied, and table "public.item" of the job no longer exists on the source/,
 	'the error names the moved table');
-is(rows($tgt, 'shop.item'), '(1)', 'the target table keeps its rows');
+is(table_rows($tgt, 'shop.item'), '(1)', 'the target table keeps its rows');
 
 done_testing();

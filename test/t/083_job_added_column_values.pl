@@ -23,16 +23,7 @@ my $T = $tgt->connstr('postgres');
 sub job
 {
 	my ($cmd, $domain, @args) = @_;
-	my ($stdout, $stderr) = ('', '');
-	run_log([ 'migration-split', $cmd, '--source', $S, '--target', $T, '--domain', $domain, @args ],
-		'>', \$stdout, '2>', \$stderr);
-	return ($? >> 8, $stdout, $stderr);
-}
-
-sub rows
-{
-	my ($node, $table) = @_;
-	return $node->safe_psql('postgres', "SELECT coalesce(string_agg(t::text, ';' ORDER BY t::text), '-') FROM $table t");
+	return run_migration_split($cmd, '--source', $S, '--target', $T, '--domain', $domain, @args);
 }
 
 $src->safe_psql('postgres', q{
@@ -76,9 +67,9 @@ INSERT INTO kp VALUES (3, 2, 4);
 });
 my ($rc, $out, $err) = job('stream', 'konst', '--until-caught-up');
 is($rc, 0, 'columns added with constant defaults: stream exits 0');
-is(rows($tgt, 'konst.k'), rows($src, 'k'), 'k: the existing rows have the default on the target too');
-is(rows($tgt, 'konst.kp'), rows($src, 'kp'), 'kp: the existing rows of every partition have the default');
-is(rows($tgt, 'konst.k'), q{(1,a,t,"it's \\\\ ""odd""");(2,b,t,"it's \\\\ ""odd""");(3,c,f,new)},
+is(table_rows($tgt, 'konst.k'), table_rows($src, 'k'), 'k: the existing rows have the default on the target too');
+is(table_rows($tgt, 'konst.kp'), table_rows($src, 'kp'), 'kp: the existing rows of every partition have the default');
+is(table_rows($tgt, 'konst.k'), q{(1,a,t,"it's \\\\ ""odd""");(2,b,t,"it's \\\\ ""odd""");(3,c,f,new)},
 	'k holds the exact values');
 is($tgt->safe_psql('postgres', q{SELECT count(*) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
 	WHERE c.relname IN ('k', 'kp')}), '0', 'no default left behind on the target');
@@ -91,7 +82,7 @@ INSERT INTO p VALUES (3, 30, 'x');
 });
 ($rc, $out, $err) = job('stream', 'plain', '--until-caught-up');
 is($rc, 0, 'plain column and a later rewrite: stream exits 0') or diag($err);
-is(rows($tgt, 'plain.p'), rows($src, 'p'), 'p equal');
+is(table_rows($tgt, 'plain.p'), table_rows($src, 'p'), 'p equal');
 
 # 3. a volatile default: the existing rows got values the stream lacks
 $src->safe_psql('postgres', q{
@@ -104,7 +95,7 @@ is($rc, 7, 'column added with a volatile default: exit 7');
 like($err, qr/column "r" was added to table "public.v" on the source, and an ALTER TABLE that rewrote the table gave the existing rows values in it \(source commit LSN [0-9A-F\/]+\): those values are not in the stream/,
 	'the error names the column and the cause');
 like($err, qr/hint: .*volatile default.*init --drop/, 'the hint says what to do');
-is(rows($tgt, 'vol.v'), '(1);(2);(3)', 'the target holds what came before the ALTER');
+is(table_rows($tgt, 'vol.v'), '(1);(2);(3)', 'the target holds what came before the ALTER');
 is($tgt->safe_psql('postgres', q{SELECT count(*) FROM pg_attribute WHERE attrelid = 'vol.v'::regclass AND attname = 'r'}),
 	'0', 'no column added on the target');
 ($rc, $out, $err) = job('stream', 'vol', '--until-caught-up');
@@ -121,6 +112,6 @@ COMMIT;
 ($rc, $out, $err) = job('stream', 'ser', '--until-caught-up');
 is($rc, 7, 'serial column added: exit 7');
 like($err, qr/column "n" was added to table "public.s"/, 'the error names the serial column');
-is(rows($tgt, 'ser.s'), '(1);(2)', 'nothing of that transaction applied');
+is(table_rows($tgt, 'ser.s'), '(1);(2)', 'nothing of that transaction applied');
 
 done_testing();

@@ -42,7 +42,11 @@ is($out, "migration-split (migration_split) $version\n", "--version names the ex
 for my $case ([ 'empty --slot', [ '--slot=' ], qr/invalid replication slot name ""/ ],
 	[ 'empty --target-schema', [ '--target-schema=' ], qr/invalid target schema name ""/ ],
 	[ 'reserved --target-schema', [ '--target-schema=pg_orders' ],
-	  qr/invalid target schema name "pg_orders"\n.*detail: The prefix "pg_" is reserved for system schemas\./s ])
+	  qr/invalid target schema name "pg_orders"\n.*detail: The prefix "pg_" is reserved for system schemas\./s ],
+	[ 'public as --target-schema', [ '--target-schema=public' ],
+	  qr/invalid target schema name "public"\n.*detail: Schema "public" has another purpose.*init --drop would drop it.*\n.*hint: Give the service's tables a schema of their own/s ],
+	[ 'migration_split as --target-schema', [ '--target-schema=migration_split', '--drop' ],
+	  qr/invalid target schema name "migration_split"/ ])
 {
 	my ($name, $args, $re) = @$case;
 	($rc, $out, $err) = job('init', '--source', $S, '--target', $T, '--domain', 'orders', @$args);
