@@ -42,6 +42,8 @@ trap stop EXIT
 	{ cat "$work/initdb.log"; exit 1; }
 {
 	cat "$top/test/regress.conf"
+	# output_plugin_libraries, as the Makefile gives the test instances
+	bash "$top/test/plugin-libraries-conf.sh" "$bindir" pgoutput test_decoding migration_split
 	echo "listen_addresses = ''"
 	echo "unix_socket_directories = '$work'"
 	echo "max_connections = 20"
