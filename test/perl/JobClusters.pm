@@ -11,7 +11,7 @@ use Test::More;
 use IPC::Run;
 
 our @EXPORT = qw(source_and_target plugin_libraries_conf orders_job lock_table_for
-  start_stream run_verify run_migration_split table_rows);
+  start_stream run_verify run_migration_split table_rows one_table_domain);
 
 # The postgresql.conf line allowing the given output plugins, or "" when the
 # server (postgres on PATH, as in every TAP run) does not know the setting
@@ -25,6 +25,23 @@ sub plugin_libraries_conf
 	die "postgres --describe-config failed" if $? != 0;
 	return '' unless $described =~ /^output_plugin_libraries\t/m;
 	return "output_plugin_libraries = '" . join(', ', @plugins) . "'\n";
+}
+
+# On src: the extension and domain orders with one table orders_t (id int
+# PRIMARY KEY, v text) holding the given rows ("(1, 'a'), ..."); returns
+# the --source, --target and --domain arguments of a job for it.
+sub one_table_domain
+{
+	my ($src, $tgt, $rows) = @_;
+	$src->safe_psql('postgres', qq{
+CREATE EXTENSION migration_split;
+SELECT migration_split.create_domain('orders');
+CREATE TABLE orders_t (id int PRIMARY KEY, v text);
+SELECT migration_split.assign_table('orders_t', 'orders');
+INSERT INTO orders_t VALUES $rows;
+});
+	return ('--source', $src->connstr('postgres'), '--target', $tgt->connstr('postgres'),
+		'--domain', 'orders');
 }
 
 # Run migration-split with the given arguments; returns its exit code,

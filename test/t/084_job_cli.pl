@@ -71,13 +71,7 @@ for my $case ([ 'source', '--source', 'host=x port', qr/invalid connection strin
 	}
 }
 
-$src->safe_psql('postgres', q{
-CREATE EXTENSION migration_split;
-SELECT migration_split.create_domain('orders');
-CREATE TABLE orders_t (id int PRIMARY KEY, v text);
-SELECT migration_split.assign_table('orders_t', 'orders');
-INSERT INTO orders_t VALUES (1, 'a');
-});
+one_table_domain($src, $tgt, q{(1, 'a')});
 ($rc, $out, $err) = job('init', '--source', $S, '--target', $T, '--domain', 'orders', '--no-progress');
 is($rc, 0, 'init') or diag($err);
 

@@ -15,16 +15,7 @@ use Time::HiRes qw(time);
 use JobClusters;
 
 my ($src, $tgt) = source_and_target();
-my @common = ('--source', $src->connstr('postgres'), '--target', $tgt->connstr('postgres'),
-	'--domain', 'orders');
-
-$src->safe_psql('postgres', q{
-CREATE EXTENSION migration_split;
-SELECT migration_split.create_domain('orders');
-CREATE TABLE orders_t (id int PRIMARY KEY, v text);
-SELECT migration_split.assign_table('orders_t', 'orders');
-INSERT INTO orders_t VALUES (1, 'a'), (2, 'b');
-});
+my @common = one_table_domain($src, $tgt, q{(1, 'a'), (2, 'b')});
 command_ok([ 'migration-split', 'init', @common, '--no-progress' ], 'init');
 
 my $n = 0;

@@ -13,16 +13,7 @@ use IPC::Run;
 use JobClusters;
 
 my ($src, $tgt) = source_and_target();
-my @common = ('--source', $src->connstr('postgres'), '--target', $tgt->connstr('postgres'),
-	'--domain', 'orders');
-
-$src->safe_psql('postgres', q{
-CREATE EXTENSION migration_split;
-SELECT migration_split.create_domain('orders');
-CREATE TABLE orders_t (id int PRIMARY KEY, v text);
-SELECT migration_split.assign_table('orders_t', 'orders');
-INSERT INTO orders_t VALUES (1, 'a');
-});
+my @common = one_table_domain($src, $tgt, q{(1, 'a')});
 command_ok([ 'migration-split', 'init', @common, '--no-progress' ], 'init');
 
 # 10 connections in all (3 of them reserved for superusers, which the
