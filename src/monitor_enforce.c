@@ -58,6 +58,7 @@
 #include "access/xact.h"
 #include "catalog/heap.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
 #include "catalog/index.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_attrdef.h"
@@ -870,26 +871,21 @@ ms_enforce_drop_seen(Oid relid)
 }
 
 /*
- * The row of catalog classId whose oid (column oidcol, index indexId) is
- * objectId: the value of its oid column relcol, InvalidOid when there is
- * no such row or, with skip_internal, when its boolean column
- * internalcol is true.
+ * The oid column relcol of the row of catalog classId whose oid is
+ * objectId (found as PostgreSQL's object addresses find it); InvalidOid
+ * when there is no such row or when its boolean column internalcol (unless
+ * InvalidAttrNumber) is true.
  */
 static Oid
-ms_catalog_row_relid(Oid classId, Oid indexId, AttrNumber oidcol,
-					 Oid objectId, AttrNumber relcol, AttrNumber internalcol)
+ms_catalog_row_relid(Oid classId, Oid objectId, AttrNumber relcol,
+					 AttrNumber internalcol)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
+	Relation	rel = table_open(classId, AccessShareLock);
+	HeapTuple	tup = get_catalog_object_by_oid(rel, get_object_attnum_oid(classId),
+												objectId);
 	Oid			result = InvalidOid;
 
-	rel = table_open(classId, AccessShareLock);
-	ScanKeyInit(&key, oidcol, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(objectId));
-	scan = systable_beginscan(rel, indexId, true, NULL, 1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	if (HeapTupleIsValid(tup))
 	{
 		TupleDesc	desc = RelationGetDescr(rel);
 		bool		isnull;
@@ -903,7 +899,6 @@ ms_catalog_row_relid(Oid classId, Oid indexId, AttrNumber oidcol,
 				result = DatumGetObjectId(d);
 		}
 	}
-	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
 }
@@ -939,24 +934,19 @@ ms_dropped_object_table(Oid classId, Oid objectId)
 			return GetAttrDefaultColumnAddress(objectId).objectId;
 		case ConstraintRelationId:
 			/* conrelid is 0 for a constraint of a domain type */
-			return ms_catalog_row_relid(ConstraintRelationId,
-										ConstraintOidIndexId,
-										Anum_pg_constraint_oid, objectId,
+			return ms_catalog_row_relid(ConstraintRelationId, objectId,
 										Anum_pg_constraint_conrelid,
 										InvalidAttrNumber);
 		case TriggerRelationId:
-			return ms_catalog_row_relid(TriggerRelationId, TriggerOidIndexId,
-										Anum_pg_trigger_oid, objectId,
+			return ms_catalog_row_relid(TriggerRelationId, objectId,
 										Anum_pg_trigger_tgrelid,
 										Anum_pg_trigger_tgisinternal);
 		case RewriteRelationId:
-			return ms_catalog_row_relid(RewriteRelationId, RewriteOidIndexId,
-										Anum_pg_rewrite_oid, objectId,
+			return ms_catalog_row_relid(RewriteRelationId, objectId,
 										Anum_pg_rewrite_ev_class,
 										InvalidAttrNumber);
 		case PolicyRelationId:
-			return ms_catalog_row_relid(PolicyRelationId, PolicyOidIndexId,
-										Anum_pg_policy_oid, objectId,
+			return ms_catalog_row_relid(PolicyRelationId, objectId,
 										Anum_pg_policy_polrelid,
 										InvalidAttrNumber);
 		default:
