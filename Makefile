@@ -67,6 +67,7 @@ REGRESS = \
 	loose_foreign_keys_ddl \
 	loose_foreign_keys_errors \
 	extraction_plan \
+	reports_settings \
 	suggest_moves \
 	monitor \
 	enforcement \

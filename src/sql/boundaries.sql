@@ -63,8 +63,8 @@ AS $$
 		   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
 		  CROSS JOIN LATERAL (VALUES
 			(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
-			(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', '\1_object_id')),
-			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', '\1_id'))) AS cand(prio, name)
+			(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', E'\\1_object_id')),
+			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', E'\\1_id'))) AS cand(prio, name)
 		  JOIN pg_catalog.pg_attribute ia
 			ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
 		   AND ia.attname OPERATOR(pg_catalog.=) cand.name
@@ -514,7 +514,7 @@ AS $$
 		'^( MATCH FULL)?'
 		OPERATOR(pg_catalog.||) ' ON UPDATE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
 		OPERATOR(pg_catalog.||) ' ON DELETE (NO ACTION|RESTRICT|CASCADE|SET NULL|SET DEFAULT)'
-		OPERATOR(pg_catalog.||) '( \(([a-z_][a-z0-9_]*|"([^"]|"")+")(, ([a-z_][a-z0-9_]*|"([^"]|"")+"))*\))?'
+		OPERATOR(pg_catalog.||) E'( \\(([a-z_][a-z0-9_]*|"([^"]|"")+")(, ([a-z_][a-z0-9_]*|"([^"]|"")+"))*\\))?'
 		OPERATOR(pg_catalog.||) '( DEFERRABLE( INITIALLY DEFERRED)?)?$')
 $$;
 
@@ -1802,7 +1802,7 @@ AS $$
 		   pg_catalog.replace(pg_catalog.replace(
 		   pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
 		   COALESCE(value, ''),
-		   '\', '\\'), '|', '\|'), '[', '\['), ']', '\]'),
+		   E'\\', E'\\\\'), '|', E'\\|'), '[', E'\\['), ']', E'\\]'),
 		   '&', '&amp;'), '<', '&lt;'),
 		   E'\r\n|\n|\r', '<br>', 'g')
 $$;

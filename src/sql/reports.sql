@@ -699,10 +699,10 @@ BEGIN
 			|| coalesce((SELECT string_agg(E'\t' || n.dot_id
 								 || CASE WHEN n.domain IS NULL
 										 THEN E' [style="rounded,dashed", fillcolor="#ffffff"];\n'
-										 ELSE ' [label="' || n.name || '\n' || n.info || E'"];\n' END,
+										 ELSE ' [label="' || n.name || E'\\n' || n.info || E'"];\n' END,
 								 '' ORDER BY n.ord) FROM n), '')
 			|| coalesce((SELECT string_agg(E'\t' || e.s_dot || ' -> ' || e.d_dot
-								 || ' [label="' || array_to_string(e.texts, '\n') || '"'
+								 || ' [label="' || array_to_string(e.texts, E'\\n') || '"'
 								 || ', color="' || e.color || '", fontcolor="' || e.color || '"'
 								 || ', penwidth=' || e.width
 								 || CASE WHEN e.directed THEN '' ELSE ', dir=none, style=dashed' END

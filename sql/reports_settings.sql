@@ -1,0 +1,48 @@
+-- The static reports and the loose foreign keys under a reader's hostile
+-- settings: standard_conforming_strings = off (a backslash in a plain
+-- literal of a function body is then an escape), DateStyle 'SQL, DMY',
+-- IntervalStyle sql_standard, extra_float_digits 0.  Each must give what
+-- it gives with the defaults, without warnings.  A database of its own.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CREATE DATABASE regress_ms_settings;
+\c regress_ms_settings
+SET client_min_messages = warning;
+CREATE EXTENSION migration_split;
+RESET client_min_messages;
+
+SELECT migration_split.create_domain(d) FROM unnest(ARRAY['orders', 'users']) d;
+CREATE TABLE users_user (id int PRIMARY KEY, born date, UNIQUE (id, born));
+CREATE TABLE django_content_type (id int PRIMARY KEY, app_label text, model text);
+CREATE TABLE orders_order (id int PRIMARY KEY, user_id int, user_born date,
+	CONSTRAINT order_user_fkey FOREIGN KEY (user_id, user_born)
+		REFERENCES users_user (id, born) ON DELETE SET NULL (user_born),
+	target_content_type_id int REFERENCES django_content_type, target_object_id int);
+SELECT migration_split.assign_table(t, d)
+  FROM (VALUES ('users_user', 'users'), ('orders_order', 'orders')) v(t, d);
+INSERT INTO django_content_type VALUES (1, 'users', 'user');
+INSERT INTO users_user VALUES (1, '2001-02-03');
+INSERT INTO orders_order VALUES (1, 1, '2001-02-03', 1, 1);
+
+SET standard_conforming_strings = off;
+SET escape_string_warning = on;
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = sql_standard;
+SET extra_float_digits = 0;
+
+-- a generic relation named <name>_content_type_id / <name>_object_id
+SELECT from_table, type_column, id_column, to_table, rows
+  FROM migration_split.cross_domain_generic_relations;
+-- the domain graph's labels have two lines (a DOT \n)
+SELECT migration_split.boundary_graph('dot', 'domain', 'orders');
+-- the Markdown plan, and a cell with a backslash
+SELECT migration_split.markdown_cell(E'a\\b|c');
+SELECT detail FROM migration_split.extraction_plan('users', 'markdown');
+-- a key with ON DELETE SET NULL (columns) is loosened and tightened
+SELECT migration_split.loosen_foreign_key('orders_order', 'order_user_fkey', 'none');
+SELECT options FROM migration_split.loose_foreign_key_definitions;
+SELECT migration_split.tighten_foreign_key('orders_order', 'order_user_fkey');
+SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'order_user_fkey';
+
+\c contrib_regression
+DROP DATABASE regress_ms_settings;
