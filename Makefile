@@ -68,6 +68,7 @@ REGRESS = \
 	loose_foreign_keys_errors \
 	extraction_plan \
 	reports_settings \
+	reports_identifiers \
 	suggest_moves \
 	monitor \
 	enforcement \

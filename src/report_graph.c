@@ -157,7 +157,11 @@ append_dot_escaped(StringInfo buf, const char *s)
 	}
 }
 
-/* Mermaid label text: #, ", < and > as entities, newline as a space. */
+/*
+ * Mermaid label text: #, ", <, >, \ and ` as entities (Mermaid reads a
+ * label that starts with ` as Markdown, and \n in one as a line break),
+ * CR and LF as a space.
+ */
 static void
 append_mermaid_escaped(StringInfo buf, const char *s)
 {
@@ -177,7 +181,14 @@ append_mermaid_escaped(StringInfo buf, const char *s)
 			case '>':
 				appendStringInfoString(buf, "#gt;");
 				break;
+			case '\\':
+				appendStringInfoString(buf, "#92;");
+				break;
+			case '`':
+				appendStringInfoString(buf, "#96;");
+				break;
 			case '\n':
+			case '\r':
 				appendStringInfoChar(buf, ' ');
 				break;
 			default:

@@ -137,6 +137,7 @@ md_escape(PQExpBuffer out, const char *s)
 			case '`':
 			case '*':
 			case '_':
+			case '~':
 			case '[':
 			case ']':
 				appendPQExpBufferChar(out, '\\');

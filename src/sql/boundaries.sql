@@ -1790,9 +1790,12 @@ COMMENT ON FUNCTION migration_split.extraction_plan(text, text) IS
 	'the ordered steps to extract a domain: readiness, ties to cut, runtime crossings, then init, stream, verify, cutover (''table'' or ''markdown'')';
 
 -- Text for one cell of a Markdown table, shown as text whatever it holds
--- (names and query texts are written by other users): \ | [ ] escaped
--- with a backslash, & < as HTML entities (no HTML, link or image), line
--- breaks (CR LF, LF, CR) as <br>.
+-- (names and query texts are written by other users): \ ` * ~ [ ] | and
+-- _ escaped with a backslash (no code span, emphasis, strikethrough, link
+-- or broken cell), & < as HTML entities (no HTML), line breaks (CR LF,
+-- LF, CR) as <br>.  An _ between two letters or digits is left as it is:
+-- it can neither open nor close emphasis there (CommonMark), and names
+-- like orders_order stay readable.
 CREATE FUNCTION migration_split.markdown_cell(value text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -1800,9 +1803,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT pg_catalog.regexp_replace(
 		   pg_catalog.replace(pg_catalog.replace(
-		   pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
-		   COALESCE(value, ''),
-		   E'\\', E'\\\\'), '|', E'\\|'), '[', E'\\['), ']', E'\\]'),
+		   pg_catalog.regexp_replace(
+		   pg_catalog.regexp_replace(COALESCE(value, ''), E'[\\\\`*~|[\\]]', E'\\\\\\&', 'g'),
+		   '(?<![[:alnum:]])_|_(?![[:alnum:]])', E'\\\\\\&', 'g'),
 		   '&', '&amp;'), '<', '&lt;'),
 		   E'\r\n|\n|\r', '<br>', 'g')
 $$;

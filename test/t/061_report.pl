@@ -25,11 +25,12 @@ CREATE TABLE accounts_user (id int PRIMARY KEY, name text);
 CREATE TABLE "<script>alert(1)</script>" (id int PRIMARY KEY, user_id int REFERENCES accounts_user);
 CREATE TABLE orders_order (id int PRIMARY KEY, user_id int REFERENCES accounts_user);
 CREATE TABLE lonely_thing (id int PRIMARY KEY);
+CREATE TABLE "~~struck~~ *em*" (id int PRIMARY KEY);
 CREATE TABLE unowned_log (id int, order_id int REFERENCES orders_order);
 CREATE VIEW order_users AS SELECT o.id, u.name FROM orders_order o JOIN accounts_user u ON u.id = o.user_id;
 INSERT INTO migration_split.ownership (rel, domain) VALUES
 	('accounts_user', 'accounts'), ('"<script>alert(1)</script>"', 'orders'),
-	('orders_order', 'orders'), ('lonely_thing', 'lonely');
+	('orders_order', 'orders'), ('lonely_thing', 'lonely'), ('"~~struck~~ *em*"', 'lonely');
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO app;
 SQL
 # runtime crossings: one by the superuser with a hostile text, one by app
@@ -121,6 +122,8 @@ like($md, qr/^```mermaid\nflowchart LR\n/m, 'Markdown graph as Mermaid');
 like($md, qr/^<a id="domain-lonely"><\/a>\n\n## Domain lonely$/m, 'a Markdown section per domain');
 like($md, qr/public\."&lt;script&gt;alert\(1\)&lt;\/script&gt;"/, 'hostile names escaped in Markdown');
 unlike($md, qr/<script/i, 'no <script in the Markdown');
+like($md, qr/^\| public\."\\~\\~struck\\~\\~ \\\*em\\\*" \|/m,
+	'no strikethrough or emphasis from a name in Markdown');
 
 # the optional parts, when the installed version has them: lifecycle
 # states, extraction plans and generic relations (made here with the shapes
