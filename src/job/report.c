@@ -87,12 +87,26 @@ typedef struct ReportData
  * Escaping
  * ------------------------------------------------------------------------ */
 
-/* Append text escaped for HTML/XML text and attribute values. */
+/*
+ * Append text escaped for HTML/XML text and attribute values.  The text is
+ * UTF-8 (client_encoding is pinned); of what PostgreSQL accepts there, the
+ * control characters and U+FFFE, U+FFFF are no XML 1.0 characters: control
+ * characters other than tab and newline become spaces, U+FFFE and U+FFFF
+ * the replacement character U+FFFD, so that the page stays well-formed
+ * whatever a name holds.
+ */
 static void
 html_escape(PQExpBuffer out, const char *s)
 {
 	for (; s && *s; s++)
 	{
+		if ((unsigned char) s[0] == 0xEF && (unsigned char) s[1] == 0xBF &&
+			((unsigned char) s[2] == 0xBE || (unsigned char) s[2] == 0xBF))
+		{
+			appendPQExpBufferStr(out, "\xEF\xBF\xBD");
+			s += 2;
+			continue;
+		}
 		switch (*s)
 		{
 			case '&':

@@ -26,11 +26,13 @@ CREATE TABLE "<script>alert(1)</script>" (id int PRIMARY KEY, user_id int REFERE
 CREATE TABLE orders_order (id int PRIMARY KEY, user_id int REFERENCES accounts_user);
 CREATE TABLE lonely_thing (id int PRIMARY KEY);
 CREATE TABLE "~~struck~~ *em*" (id int PRIMARY KEY);
+CREATE TABLE U&"non\FFFFchar" (id int PRIMARY KEY);
 CREATE TABLE unowned_log (id int, order_id int REFERENCES orders_order);
 CREATE VIEW order_users AS SELECT o.id, u.name FROM orders_order o JOIN accounts_user u ON u.id = o.user_id;
 INSERT INTO migration_split.ownership (rel, domain) VALUES
 	('accounts_user', 'accounts'), ('"<script>alert(1)</script>"', 'orders'),
-	('orders_order', 'orders'), ('lonely_thing', 'lonely'), ('"~~struck~~ *em*"', 'lonely');
+	('orders_order', 'orders'), ('lonely_thing', 'lonely'), ('"~~struck~~ *em*"', 'lonely'),
+	(U&'"non\FFFFchar"', 'lonely');
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO app;
 SQL
 # runtime crossings: one by the superuser with a hostile text, one by app
@@ -78,6 +80,8 @@ ok((grep { $_ eq 'overview' } @{ $c->{ids} }) && (grep { $_ eq 'runtime' } @{ $c
 # escaping: hostile table name, description and query text are text, not markup
 unlike($html, qr/<script/i, 'no <script anywhere in the markup');
 like($html, qr/public\.&quot;&lt;script&gt;alert\(1\)&lt;\/script&gt;&quot;/, 'the hostile table name is escaped');
+# U+FFFF is no XML character (a PostgreSQL name may hold it): shown as U+FFFD
+like($html, qr/public\.&quot;non\x{ef}\x{bf}\x{bd}char&quot;/, 'a name with U+FFFF shows U+FFFD in its place');
 like($c->{text}, qr/public\."<script>alert\(1\)<\/script>"/, 'and reads as its name');
 like($html, qr/Customers &amp; &lt;b&gt;logins&lt;\/b&gt;/, 'the domain description is escaped');
 
