@@ -23,6 +23,29 @@ SELECT migration_split.assign_table(t, d)
 INSERT INTO django_content_type VALUES (1, 'users', 'user');
 INSERT INTO users_user VALUES (1, '2001-02-03');
 INSERT INTO orders_order VALUES (1, 1, '2001-02-03', 1, 1);
+-- a trigger function with a backslash in a literal before its write
+CREATE FUNCTION orders_touch_user() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE note text := 'C:\';
+BEGIN
+	INSERT INTO users_user VALUES (2, NULL);
+	note := '\';
+	RETURN NULL;
+END $$;
+CREATE TRIGGER orders_touch_user AFTER INSERT ON orders_order
+	FOR EACH STATEMENT EXECUTE FUNCTION orders_touch_user();
+-- one compiled with standard_conforming_strings off (its own SET): the
+-- INSERT is inside a literal (with the setting on, it would be a
+-- statement), and no write is made
+SET check_function_bodies = off;
+CREATE FUNCTION orders_no_write() RETURNS void LANGUAGE plpgsql
+SET standard_conforming_strings = off SET escape_string_warning = off AS $$
+DECLARE note text := 'it\'s; INSERT INTO users_user VALUES (3, NULL); ok'; -- '
+BEGIN
+	RAISE NOTICE '%', note;
+END $$;
+RESET check_function_bodies;
+SELECT * FROM migration_split.function_writes('orders_touch_user()');
+SELECT * FROM migration_split.function_writes('orders_no_write()');
 
 SET standard_conforming_strings = off;
 SET escape_string_warning = on;
@@ -30,6 +53,13 @@ SET DateStyle = 'SQL, DMY';
 SET IntervalStyle = sql_standard;
 SET extra_float_digits = 0;
 
+-- function bodies are read as they are compiled, whatever the reader set
+SELECT * FROM migration_split.function_writes('orders_touch_user()');
+SELECT * FROM migration_split.function_writes('orders_no_write()');
+SELECT kind, from_object, to_object, detail FROM migration_split.cross_domain_dependencies;
+SET standard_conforming_strings = on;
+SELECT orders_no_write();
+SET standard_conforming_strings = off;
 -- a generic relation named <name>_content_type_id / <name>_object_id
 SELECT from_table, type_column, id_column, to_table, rows
   FROM migration_split.cross_domain_generic_relations;

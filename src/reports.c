@@ -27,7 +27,9 @@
  *	  DELETE FROM [ONLY] t, MERGE INTO [ONLY] t, TRUNCATE [TABLE] [ONLY] t,
  *	  ....  Unqualified names are resolved with the function's own SET
  *	  search_path when it has one, else with the default search_path (not
- *	  the one the reader SET), without privilege checks.
+ *	  the one the reader SET), without privilege checks; string literals are
+ *	  read with the function's own standard_conforming_strings, else the
+ *	  default one, likewise.
  *	  Dynamic SQL (EXECUTE of a string) and writes done by other functions
  *	  it calls are invisible.
  *	- Other languages: nothing is visible.
@@ -115,11 +117,12 @@ typedef struct BodyToken
 
 static void collect(WriteCollector *wc, Oid relid, const char *command);
 static bool parse_tree_walker(Node *node, WriteCollector *wc);
-static void scan_source(const char *source, const char *search_path,
+static void scan_source(const char *source, bool standard_strings,
+						const char *search_path,
 						WriteCollector *wc);
 static int	scan_qualified_name(BodyToken *tokens, int ntokens, int pos,
 								List **names);
-static const char *function_search_path(HeapTuple proctup);
+static const char *function_setting(HeapTuple proctup, const char *name);
 static Oid	resolve_table_name(List *names, const char *search_path);
 
 static void
@@ -265,7 +268,8 @@ resolve_table_name(List *names, const char *search_path)
  * static statements write.
  */
 static void
-scan_source(const char *source, const char *search_path, WriteCollector *wc)
+scan_source(const char *source, bool standard_strings, const char *search_path,
+			WriteCollector *wc)
 {
 	core_yy_extra_type yyextra;
 	core_yyscan_t scanner;
@@ -278,6 +282,14 @@ scan_source(const char *source, const char *search_path, WriteCollector *wc)
 
 	tokens = palloc(sizeof(BodyToken) * capacity);
 	scanner = scanner_init(source, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	/*
+	 * Read string literals as the function's body is compiled (the reader's
+	 * standard_conforming_strings would move the end of a literal holding a
+	 * backslash, and hide or make up statements), without the warnings
+	 * about backslashes meant for whoever writes a query.
+	 */
+	yyextra.standard_conforming_strings = standard_strings;
+	yyextra.escape_string_warning = false;
 	for (;;)
 	{
 		int			token = core_yylex(&yylval, &yylloc, scanner);
@@ -384,17 +396,19 @@ scan_source(const char *source, const char *search_path, WriteCollector *wc)
 }
 
 /*
- * The search_path the function runs with, as far as we can know: its own
- * SET search_path, else the default one (the reset value: server, database
- * and role settings), never whatever the report's reader happens to have
- * SET, so that the report does not depend on it.
+ * A setting the function runs with, as far as we can know: its own SET
+ * clause, else the default (the reset value: server, database and role
+ * settings), never whatever the report's reader happens to have SET, so
+ * that the report does not depend on it.  Asked for search_path and
+ * standard_conforming_strings.
  */
 static const char *
-function_search_path(HeapTuple proctup)
+function_setting(HeapTuple proctup, const char *name)
 {
 	bool		isnull;
 	Datum		config;
-	const char *path = GetConfigOptionResetString("search_path");
+	const char *value = GetConfigOptionResetString(name);
+	size_t		namelen = strlen(name);
 
 	config = SysCacheGetAttr(PROCOID, proctup, Anum_pg_proc_proconfig, &isnull);
 	if (!isnull)
@@ -410,11 +424,11 @@ function_search_path(HeapTuple proctup)
 		{
 			char	   *setting = TextDatumGetCString(values[i]);
 
-			if (strncmp(setting, "search_path=", 12) == 0)
-				path = setting + 12;
+			if (strncmp(setting, name, namelen) == 0 && setting[namelen] == '=')
+				value = setting + namelen + 1;
 		}
 	}
-	return path;
+	return value;
 }
 
 /*
@@ -464,7 +478,12 @@ ms_function_writes(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcontext);
 		PG_TRY();
 		{
-			scan_source(source, function_search_path(proctup), &wc);
+			bool		standard_strings = true;
+
+			(void) parse_bool(function_setting(proctup, "standard_conforming_strings"),
+							  &standard_strings);
+			scan_source(source, standard_strings,
+						function_setting(proctup, "search_path"), &wc);
 
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcontext);
