@@ -28,6 +28,11 @@ SELECT migration_split.assign_table(t, d)
 SELECT migration_split.markdown_cell(E'|`*_~[]\\<&>\r\nx\ry\nz');
 -- an _ between letters or digits cannot start or end emphasis: left as it is
 SELECT migration_split.markdown_cell('_a_ b_c 1_2 x_ _y');
+-- a table named with Unicode escapes is not visible to function_writes()
+-- (README: Not visible)
+CREATE FUNCTION uescape_write() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO U&"orders\005Forder" (id) VALUES (1); END $$;
+SELECT count(*) FROM migration_split.function_writes('uescape_write()');
 \pset format unaligned
 \pset tuples_only on
 SELECT detail FROM migration_split.extraction_plan('users', 'markdown');
