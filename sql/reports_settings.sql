@@ -76,3 +76,21 @@ SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'order_user_
 
 \c contrib_regression
 DROP DATABASE regress_ms_settings;
+
+-- A database whose default collation lowercases I to a dotless i (ICU,
+-- Turkish): arguments are case-insensitive and names from upper-case
+-- schemas or app labels make the same domain names as anywhere else.
+CREATE DATABASE regress_ms_settings_tr TEMPLATE template0 ENCODING UTF8
+	LOCALE_PROVIDER icu ICU_LOCALE 'tr-TR' LOCALE 'C';
+\c regress_ms_settings_tr
+SET client_min_messages = warning;
+CREATE EXTENSION migration_split;
+RESET client_min_messages;
+SELECT pg_catalog.lower('INVOICE') AS lower_in_this_database;
+SELECT migration_split.domain_name_from('INVOICE'), migration_split.domain_name_from('Billing_Items');
+SELECT migration_split.create_domain('billing');
+SELECT migration_split.boundary_graph('MERMAID', 'DOMAIN');
+SELECT count(*) FROM migration_split.extraction_plan('billing', 'TABLE');
+SELECT migration_split.boundary_graph(domain => 'BILLING');
+\c contrib_regression
+DROP DATABASE regress_ms_settings_tr;

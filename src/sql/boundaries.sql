@@ -912,7 +912,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	con			record;
-	action		text := pg_catalog.lower(on_delete);
+	action		text := pg_catalog.lower(on_delete COLLATE "C");
 	from_dom	text;
 	to_dom		text;
 	notnull_col	name;
@@ -1598,7 +1598,7 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
 DECLARE
-	fmt		text := pg_catalog.lower(format);
+	fmt		text := pg_catalog.lower(format COLLATE "C");
 	dom		text := extraction_plan.domain;
 	md		text;
 	kinds	text[];

@@ -26,3 +26,7 @@
 
 -- suggestions never name a domain create_domain() refuses as reserved
 --@insert domain_name_from
+
+-- require_domain(): its hint lowercases as the C locale does, whatever
+-- the database's collation
+--@insert require_domain

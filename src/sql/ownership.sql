@@ -320,8 +320,10 @@ BEGIN
 END
 $$;
 
--- Raise the error for a domain that does not exist.
-CREATE FUNCTION migration_split.require_domain(domain text)
+--@begin require_domain
+-- Raise the error for a domain that does not exist (the hint lowercases
+-- as the C locale does, whatever the database's collation).
+CREATE OR REPLACE FUNCTION migration_split.require_domain(domain text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -334,14 +336,15 @@ BEGIN
 			USING ERRCODE = 'undefined_object',
 				  HINT = CASE
 					WHEN EXISTS (SELECT FROM migration_split.domains d
-								 WHERE d.domain OPERATOR(pg_catalog.=) pg_catalog.lower(require_domain.domain))
+								 WHERE d.domain OPERATOR(pg_catalog.=) pg_catalog.lower(require_domain.domain COLLATE "C"))
 					THEN pg_catalog.format('Domain names are lower case: did you mean "%s"?',
-										   pg_catalog.lower(domain))
+										   pg_catalog.lower(domain COLLATE "C"))
 					ELSE 'Create it with migration_split.create_domain().'
 				  END;
 	END IF;
 END
 $$;
+--@end require_domain
 
 -- Raise the error for a caller who may not create or drop domains.
 CREATE FUNCTION migration_split.require_admin(action text)
@@ -763,7 +766,9 @@ ALTER EVENT TRIGGER migration_split_follow_sequence_owner ENABLE ALWAYS;
 --@begin domain_name_from
 -- A valid domain name made from a Django app label, schema or prefix; one
 -- that create_domain() refuses as reserved (tables named public_*) gets an
--- underscore in front, as one beginning with a digit does.
+-- underscore in front, as one beginning with a digit does.  Lower case as
+-- in the C locale (A-Z only; other characters become _), so that the
+-- database's collation (tr-TR lowercases I to a dotless i) changes nothing.
 CREATE OR REPLACE FUNCTION migration_split.domain_name_from(name text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -773,7 +778,7 @@ AS $$
 					 OR pg_catalog.left(s, 3) OPERATOR(pg_catalog.=) 'pg_'
 					 OR s IN ('public', 'information_schema', 'migration_split', 'migration_split_job')
 				THEN '_' OPERATOR(pg_catalog.||) s ELSE s END
-	  FROM (SELECT pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(name),
+	  FROM (SELECT pg_catalog.left(pg_catalog.regexp_replace(pg_catalog.lower(name COLLATE "C"),
 									'[^a-z0-9_]', '_', 'g'), 62) AS s) t
 	 WHERE s OPERATOR(pg_catalog.<>) ''
 $$;

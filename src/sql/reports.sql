@@ -745,8 +745,10 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $function$
 DECLARE
-	fmt			text := lower(format);
-	lvl			text := lower(level);
+	-- lower case as in the C locale, whatever the database's collation
+	-- (tr-TR lowercases 'MERMAID' to 'mermaıd')
+	fmt			text := lower(format COLLATE "C");
+	lvl			text := lower(level COLLATE "C");
 BEGIN
 	IF format IS NULL THEN
 		RAISE EXCEPTION 'graph format must not be null'
