@@ -80,6 +80,7 @@ REGRESS = \
 	monitor_multibyte \
 	monitor_privileges \
 	monitor_dictionary \
+	monitor_retag \
 	analyze_statements \
 	decoder_actions \
 	decoder_types \

@@ -95,13 +95,15 @@ extern void ms_stats_shmem_startup(void);
 extern bool ms_stats_available(void);
 extern void ms_stats_require(void);
 extern uint16 ms_shared_domain(MsDomainId local);
-extern bool ms_stats_count_query(uint64 queryid, CmdType kind,
-								 const MsDomainSet *domains);
+extern bool ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
+								 const MsDomainSet *remote);
 extern void ms_stats_create_query(uint64 queryid, CmdType kind,
 								  const MsDomainSet *domains,
 								  const MsDomainSet *remote,
 								  const char *tables, const char *text);
-extern void ms_stats_add_remote_call(uint64 queryid, Oid userid, uint64 rows,
+extern void ms_stats_add_remote_call(uint64 queryid, Oid userid,
+									 const MsDomainSet *domains,
+									 const MsDomainSet *remote, uint64 rows,
 									 double time_ms);
 extern bool ms_stats_xact_count_known(const MsDomainSet *domains,
 									  const uint64 *queryids, int n,

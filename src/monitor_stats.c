@@ -13,8 +13,9 @@
  *	  Only names of domains that exist (rows of migration_split.domains of
  *	  the database that records them) enter it; when it is full, names are
  *	  not recorded and monitor_info counts them;
- *	- the statement hash: one entry per (userid, dbid, queryid) of a
- *	  statement that reached tables of two or more domains, or the read
+ *	- the statement hash: one entry per (userid, dbid, queryid, domains
+ *	  reached, domains reached through a read path) of a statement that
+ *	  reached tables of two or more domains, or the read
  *	  path of a domain (a foreign table the domain owns: a remote call into
  *	  the service, whose rows and time are added up too), with its
  *	  normalized text (at most migration_split.max_query_text bytes, kept
@@ -82,7 +83,7 @@ PG_FUNCTION_INFO_V1(ms_allowlist_usage);
 
 #define MS_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/migration_split.stat"
 #define MS_STATS_MAGIC		0x4d534d31	/* "MSM1" */
-#define MS_STATS_VERSION	3
+#define MS_STATS_VERSION	4	/* 4: domain sets in the statement key */
 
 #define MS_EVENT_MAX		2048
 #define MS_EVENT_VIOLATION	1
@@ -92,11 +93,21 @@ PG_FUNCTION_INFO_V1(ms_allowlist_usage);
 #define EVICT_PERCENT			5
 #define EVICT_MIN				10
 
+/*
+ * A statement entry counts the calls of one statement, by one user in one
+ * database, that crossed one set of domains: like pg_stat_statements'
+ * toplevel, the domain sets are part of the key.  A table that changes
+ * domain (re-tag, merge, rename or drop of a domain) sends the later calls
+ * of the same statement to another entry, or to none, instead of counting
+ * them under domains they no longer cross.
+ */
 typedef struct MsQueryKey
 {
 	Oid			userid;
 	Oid			dbid;
 	uint64		queryid;
+	MsDomainSet domains;		/* domains reached */
+	MsDomainSet remote;			/* domains reached through their read path */
 } MsQueryKey;
 
 typedef struct MsQueryEntry
@@ -110,9 +121,7 @@ typedef struct MsQueryEntry
 	char		appname[NAMEDATALEN];
 	/* set at creation, then read-only: */
 	CmdType		kind;
-	MsDomainSet domains;
 	char		tables[MS_TABLES_LEN];	/* NUL-separated, ends with "" */
-	MsDomainSet remote;			/* domains reached through their read path */
 	/* protected by mutex: */
 	int64		rows;			/* remote calls: rows processed */
 	double		total_time;		/* remote calls: milliseconds */
@@ -405,19 +414,39 @@ ms_shared_domain(MsDomainId local)
 }
 
 /*
- * Count one more call of an existing statement entry.  Returns false when
- * the entry does not exist; the caller then gathers text and table names
- * (outside any lock) and calls ms_stats_create_query.
+ * The key of the entry of a statement run by userid in this database that
+ * crossed the given domains (sets made by ms_to_shared_set: unused slots
+ * zero, so equal sets hash alike).
+ */
+static inline void
+ms_query_key(MsQueryKey *key, Oid userid, uint64 queryid,
+			 const MsDomainSet *domains, const MsDomainSet *remote)
+{
+	/* every byte is a field: nothing left for memset */
+	StaticAssertStmt(sizeof(MsQueryKey) ==
+					 2 * sizeof(Oid) + sizeof(uint64) + 2 * sizeof(MsDomainSet),
+					 "MsQueryKey has padding");
+	key->userid = userid;
+	key->dbid = MyDatabaseId;
+	key->queryid = queryid;
+	key->domains = *domains;
+	key->remote = *remote;
+}
+
+/*
+ * Count one more call of an existing statement entry: the statement's
+ * entry for the domains this call crossed.  Returns false when the entry
+ * does not exist; the caller then gathers text and table names (outside
+ * any lock) and calls ms_stats_create_query.
  */
 bool
-ms_stats_count_query(uint64 queryid, CmdType kind, const MsDomainSet *domains)
+ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
+					 const MsDomainSet *remote)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
 
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
+	ms_query_key(&key, GetUserId(), queryid, domains, remote);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	entry = hash_search(ms_query_hash, &key, HASH_FIND, NULL);
@@ -449,9 +478,7 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 	MsQueryEntry *entry;
 	bool		found;
 
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
+	ms_query_key(&key, GetUserId(), queryid, domains, remote);
 
 	LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
 	if (hash_get_num_entries(ms_query_hash) >= ms_max)
@@ -468,8 +495,6 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 		entry->rows = 0;
 		entry->total_time = 0;
 		entry->kind = kind;
-		entry->domains = *domains;
-		entry->remote = *remote;
 		/* tables: copy whole names while they fit, always terminate */
 		len = 0;
 		while (tables[len] != '\0')
@@ -498,19 +523,19 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 
 /*
  * Add the rows and the time of one execution of a remote call to its entry
- * (ExecutorEnd); nothing when the entry was evicted meanwhile.
+ * (ExecutorEnd): the entry its ExecutorStart counted the call in; nothing
+ * when the entry was evicted meanwhile.
  */
 void
-ms_stats_add_remote_call(uint64 queryid, Oid userid, uint64 rows, double time_ms)
+ms_stats_add_remote_call(uint64 queryid, Oid userid, const MsDomainSet *domains,
+						 const MsDomainSet *remote, uint64 rows, double time_ms)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
 
 	if (ms_shared == NULL)
 		return;
-	key.userid = userid;
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
+	ms_query_key(&key, userid, queryid, domains, remote);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	entry = hash_search(ms_query_hash, &key, HASH_FIND, NULL);
@@ -891,8 +916,18 @@ ms_load_file(void)
 	}
 
 	if (fread(header, sizeof(header), 1, file) != 1 ||
-		header[0] != MS_STATS_MAGIC || header[1] != MS_STATS_VERSION)
+		header[0] != MS_STATS_MAGIC)
 		goto data_error;
+	/* another layout (an older version of the library): start empty */
+	if (header[1] != MS_STATS_VERSION)
+	{
+		ereport(LOG,
+				(errmsg("ignoring file \"%s\" of format version %u",
+						MS_STATS_FILE, header[1]),
+				 errdetail("This version of migration_split reads format version %d only; the runtime statistics start empty.",
+						   MS_STATS_VERSION)));
+		goto fail;
+	}
 	if (fread(&ndomains, sizeof(int), 1, file) != 1 ||
 		ndomains < 0 || ndomains > MS_MAX_SHARED_DOMAINS ||
 		fread(ms_shared->domains, sizeof(NameData), ndomains + 1, file) != ndomains + 1)
@@ -916,8 +951,8 @@ ms_load_file(void)
 		bool		found;
 
 		if (fread(tmp, offsetof(MsQueryEntry, text), 1, file) != 1 ||
-			!ms_domain_set_valid(&tmp->domains, ndomains) ||
-			!ms_domain_set_valid(&tmp->remote, ndomains) ||
+			!ms_domain_set_valid(&tmp->key.domains, ndomains) ||
+			!ms_domain_set_valid(&tmp->key.remote, ndomains) ||
 			!ms_tables_valid(tmp->tables) ||
 			fread(&len, sizeof(int32), 1, file) != 1 || len < 0 || len > 1024 * 1024)
 			goto data_error;
@@ -1128,7 +1163,7 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
 		values[i++] = ObjectIdGetDatum(entry->key.userid);
 		values[i++] = ObjectIdGetDatum(entry->key.dbid);
-		values[i++] = ms_domain_array(&entry->domains);
+		values[i++] = ms_domain_array(&entry->key.domains);
 		nulls[i] = !visible;
 		values[i++] = visible ?
 			PointerGetDatum(construct_array(tables, ntables, TEXTOID,
@@ -1144,10 +1179,10 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		else
 			values[i++] = CStringGetTextDatum("<insufficient privilege>");
 		/* 1.1: remote calls, their rows and time (NULL for other entries) */
-		values[i++] = ms_domain_array(&entry->remote);
-		nulls[i] = (entry->remote.count == 0);
+		values[i++] = ms_domain_array(&entry->key.remote);
+		nulls[i] = (entry->key.remote.count == 0);
 		values[i++] = Int64GetDatumFast(rows);
-		nulls[i] = (entry->remote.count == 0);
+		nulls[i] = (entry->key.remote.count == 0);
 		values[i++] = Float8GetDatumFast(total_time);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -1354,18 +1389,18 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 		t = qe->total_time;
 		SpinLockRelease(&qe->mutex);
 		/* a remote call into one domain only crosses nothing else */
-		if (qe->domains.count >= 2)
-			for (i = 0; i < qe->domains.count; i++)
+		if (qe->key.domains.count >= 2)
+			for (i = 0; i < qe->key.domains.count; i++)
 			{
-				queries[qe->domains.ids[i]]++;
-				calls[qe->domains.ids[i]] += c;
+				queries[qe->key.domains.ids[i]]++;
+				calls[qe->key.domains.ids[i]] += c;
 			}
-		for (i = 0; i < qe->remote.count; i++)
+		for (i = 0; i < qe->key.remote.count; i++)
 		{
-			rqueries[qe->remote.ids[i]]++;
-			rcalls[qe->remote.ids[i]] += c;
-			rrows[qe->remote.ids[i]] += r;
-			rtime[qe->remote.ids[i]] += t;
+			rqueries[qe->key.remote.ids[i]]++;
+			rcalls[qe->key.remote.ids[i]] += c;
+			rrows[qe->key.remote.ids[i]] += r;
+			rtime[qe->key.remote.ids[i]] += t;
 		}
 	}
 	hash_seq_init(&seq, ms_xact_hash);

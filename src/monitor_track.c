@@ -127,6 +127,8 @@ typedef struct MsRemotePending
 	QueryDesc  *queryDesc;
 	uint64		queryid;
 	Oid			userid;
+	MsDomainSet domains;		/* with queryid and userid, the entry's key */
+	MsDomainSet remote;
 	SubTransactionId subid;
 } MsRemotePending;
 
@@ -240,7 +242,8 @@ static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
 								int ndomains, const MsDomainId *remote,
 								int nremote);
-static void ms_time_remote_call(QueryDesc *queryDesc);
+static void ms_time_remote_call(QueryDesc *queryDesc, const MsDomainSet *domains,
+								const MsDomainSet *remote);
 static void ms_remember_writer(QueryDesc *queryDesc);
 static void ms_count_crossing_xact(void);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
@@ -1015,8 +1018,8 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	if (set.count < 2 && rset.count == 0)
 		return;
 	if (rset.count > 0)
-		ms_time_remote_call(queryDesc);
-	if (ms_stats_count_query(ps->queryId, ps->commandType, &set))
+		ms_time_remote_call(queryDesc, &set, &rset);
+	if (ms_stats_count_query(ps->queryId, &set, &rset))
 		return;
 
 	/* First sight: gather text and table names outside any lock. */
@@ -1049,7 +1052,8 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
  * there: transaction and subtransaction aborts forget it.
  */
 static void
-ms_time_remote_call(QueryDesc *queryDesc)
+ms_time_remote_call(QueryDesc *queryDesc, const MsDomainSet *domains,
+					const MsDomainSet *remote)
 {
 	MsRemotePending *p;
 
@@ -1067,6 +1071,8 @@ ms_time_remote_call(QueryDesc *queryDesc)
 	p->queryDesc = queryDesc;
 	p->queryid = queryDesc->plannedstmt->queryId;
 	p->userid = GetUserId();
+	p->domains = *domains;
+	p->remote = *remote;
 	p->subid = GetCurrentSubTransactionId();
 }
 
@@ -1088,7 +1094,8 @@ ms_track_executor_end(QueryDesc *queryDesc)
 		if (queryDesc->totaltime != NULL)
 		{
 			InstrEndLoop(queryDesc->totaltime);
-			ms_stats_add_remote_call(p->queryid, p->userid,
+			ms_stats_add_remote_call(p->queryid, p->userid, &p->domains,
+									 &p->remote,
 									 queryDesc->estate->es_processed,
 									 queryDesc->totaltime->total * 1000.0);
 		}

@@ -1,0 +1,58 @@
+-- A cross_domain_queries entry counts exactly the calls that crossed its
+-- domains: after a table changes domain (re-tag, merge, rename or drop of
+-- a domain, unassign), later calls of the same statement go to the entry
+-- of the domains they cross now, or to none.
+SELECT migration_split.reset();
+INSERT INTO migration_split.domains (domain) VALUES ('rt_a'), ('rt_b'), ('rt_c');
+CREATE TABLE rt_x (id int PRIMARY KEY);
+CREATE TABLE rt_y (id int PRIMARY KEY);
+CREATE TABLE rt_z (id int PRIMARY KEY);
+INSERT INTO migration_split.ownership (rel, domain) VALUES
+	('rt_x', 'rt_a'), ('rt_y', 'rt_b'), ('rt_z', 'rt_c');
+
+CREATE VIEW rt_report AS
+	SELECT domains, tables, calls, query
+	  FROM migration_split.cross_domain_queries
+	 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+	 ORDER BY domains::text COLLATE "C", query COLLATE "C";
+
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 1;
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 2;
+SELECT * FROM rt_report;
+
+-- rt_y re-tagged to rt_c: the statement now crosses {rt_a,rt_c}
+UPDATE migration_split.ownership SET domain = 'rt_c' WHERE rel = 'rt_y'::regclass;
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 3;
+SELECT * FROM rt_report;
+
+-- rt_y joins rt_a (a merge of domains): it crosses nothing, nothing counted
+UPDATE migration_split.ownership SET domain = 'rt_a' WHERE rel = 'rt_y'::regclass;
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 4;
+SELECT * FROM rt_report;
+
+-- a domain renamed (ON UPDATE CASCADE to the tags): the new name
+UPDATE migration_split.ownership SET domain = 'rt_b' WHERE rel = 'rt_y'::regclass;
+UPDATE migration_split.domains SET domain = 'rt_b2' WHERE domain = 'rt_b';
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 5;
+SELECT * FROM rt_report;
+
+-- the domain dropped with its tags: nothing counted
+SELECT migration_split.drop_domain('rt_b2', force => true);
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 6;
+SELECT * FROM rt_report;
+
+-- in another session too (the tag changes reach it by invalidation)
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('rt_y', 'rt_c');
+\c
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 7;
+SELECT * FROM rt_report;
+
+-- domain_runtime_stats adds up the entries of each domain
+SELECT domain, crossing_queries, crossing_calls
+  FROM migration_split.domain_runtime_stats()
+ WHERE domain LIKE 'rt\_%' ORDER BY domain;
+
+DROP VIEW rt_report;
+DELETE FROM migration_split.ownership WHERE rel IN ('rt_x'::regclass, 'rt_y'::regclass, 'rt_z'::regclass);
+DROP TABLE rt_x, rt_y, rt_z;
+DELETE FROM migration_split.domains WHERE domain LIKE 'rt\_%';
