@@ -103,6 +103,7 @@ ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
 	monitor_eviction \
+	monitor_retag_concurrent \
 	allowlist_snapshot \
 	analyze_cancel \
 	decoder_concurrent \
