@@ -47,12 +47,27 @@ INSERT INTO migration_split.ownership (rel, domain) VALUES ('rt_y', 'rt_c');
 SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 7;
 SELECT * FROM rt_report;
 
+-- tables shows the current names of the tables (the catalog's), also
+-- of entries recorded before a rename; a dropped table keeps the name it
+-- had when the entry was recorded; query keeps the first call's text
+SELECT count(*) FROM rt_x JOIN rt_z USING (id);
+CREATE SCHEMA rt_s;
+ALTER TABLE rt_x RENAME TO rt_x2;
+ALTER TABLE rt_y SET SCHEMA rt_s;
+DROP TABLE rt_z;
+SELECT * FROM rt_report;
+ALTER SCHEMA rt_s RENAME TO rt_s2;
+SELECT domains, tables FROM rt_report;
+ALTER TABLE rt_x2 RENAME TO rt_x;
+ALTER TABLE rt_s2.rt_y SET SCHEMA public;
+DROP SCHEMA rt_s2;
+
 -- domain_runtime_stats adds up the entries of each domain
 SELECT domain, crossing_queries, crossing_calls
   FROM migration_split.domain_runtime_stats()
  WHERE domain LIKE 'rt\_%' ORDER BY domain;
 
 DROP VIEW rt_report;
-DELETE FROM migration_split.ownership WHERE rel IN ('rt_x'::regclass, 'rt_y'::regclass, 'rt_z'::regclass);
-DROP TABLE rt_x, rt_y, rt_z;
+DELETE FROM migration_split.ownership WHERE rel IN ('rt_x'::regclass, 'rt_y'::regclass);
+DROP TABLE rt_x, rt_y;
 DELETE FROM migration_split.domains WHERE domain LIKE 'rt\_%';

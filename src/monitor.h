@@ -33,6 +33,8 @@
 #define MS_MAX_SHARED_DOMAINS	4096
 /* Bytes of table names kept per statement entry. */
 #define MS_TABLES_LEN			256
+/* Table oids kept per statement entry (of its first table names). */
+#define MS_ENTRY_TABLES			16
 /* Sample queryids kept per transaction entry. */
 #define MS_XACT_SAMPLES			4
 /* Bytes of normalized text kept per sampled statement of a transaction. */
@@ -100,7 +102,8 @@ extern bool ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
 extern void ms_stats_create_query(uint64 queryid, CmdType kind,
 								  const MsDomainSet *domains,
 								  const MsDomainSet *remote,
-								  const char *tables, const char *text);
+								  const char *tables, const Oid *relids,
+								  const char *text);
 extern void ms_stats_add_remote_call(uint64 queryid, Oid userid,
 									 const MsDomainSet *domains,
 									 const MsDomainSet *remote, uint64 rows,

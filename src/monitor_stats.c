@@ -68,6 +68,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -122,6 +123,8 @@ typedef struct MsQueryEntry
 	/* set at creation, then read-only: */
 	CmdType		kind;
 	char		tables[MS_TABLES_LEN];	/* NUL-separated, ends with "" */
+	/* oids of the first tables (InvalidOid: none, or not kept) */
+	Oid			relids[MS_ENTRY_TABLES];
 	/* protected by mutex: */
 	int64		rows;			/* remote calls: rows processed */
 	double		total_time;		/* remote calls: milliseconds */
@@ -472,7 +475,7 @@ ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
 void
 ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 					  const MsDomainSet *remote, const char *tables,
-					  const char *text)
+					  const Oid *relids, const char *text)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
@@ -507,6 +510,7 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 		}
 		memcpy(entry->tables, tables, len);
 		entry->tables[len] = '\0';
+		memcpy(entry->relids, relids, sizeof(entry->relids));
 		len = pg_mbcliplen(text, strlen(text), ms_max_text - 1);
 		memcpy(entry->text, text, len);
 		entry->text[len] = '\0';
@@ -1102,6 +1106,38 @@ ms_kind_name(CmdType kind)
 }
 
 /*
+ * The current qualified name of table relid of this database, or NULL when
+ * it no longer exists.  Catalog access: never under the LWLock.
+ */
+static char *
+ms_current_table_name(Oid relid)
+{
+	char	   *relname;
+	char	   *nspname;
+
+	if (!OidIsValid(relid))
+		return NULL;
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		return NULL;
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	if (nspname == NULL)
+		return NULL;
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/* One row of cross_domain_queries, copied out of shared memory. */
+typedef struct MsQueryRow
+{
+	Datum		values[14];
+	bool		nulls[14];
+	bool		visible;
+	Oid			dbid;
+	char		tables[MS_TABLES_LEN];
+	Oid			relids[MS_ENTRY_TABLES];
+} MsQueryRow;
+
+/*
  * migration_split.cross_domain_queries: one row per statement entry.
  * pg_stat_statements' rule: superusers and members of pg_read_all_stats
  * see everything; others see their own rows in full, and of other users'
@@ -1110,6 +1146,13 @@ ms_kind_name(CmdType kind)
  * and the query text is "<insufficient privilege>".  The last three
  * columns (1.1) are filled only when the declaration has them: the 1.0
  * one has eleven columns.
+ *
+ * The tables of entries of this database are named as the catalog names
+ * them now (a table renamed or moved to another schema since the entry was
+ * recorded shows its new name); the names recorded with the entry serve
+ * for tables dropped since, tables beyond the MS_ENTRY_TABLES first, and
+ * entries of other databases.  The rows are copied under the LWLock, the
+ * names looked up after it is released.
  */
 Datum
 ms_cross_domain_queries(PG_FUNCTION_ARGS)
@@ -1119,6 +1162,10 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 	MsQueryEntry *entry;
 	Oid			userid = GetUserId();
 	bool		all_texts;
+	MsQueryRow *rows;
+	long		nrows = 0;
+	long		maxrows;
+	long		r;
 
 	ms_stats_require();
 	all_texts = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
@@ -1128,16 +1175,14 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 			 rsinfo->setDesc->natts);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	maxrows = hash_get_num_entries(ms_query_hash);
+	rows = palloc(sizeof(MsQueryRow) * Max(maxrows, 1));
 	hash_seq_init(&seq, ms_query_hash);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[14];
-		bool		nulls[14] = {0};
-		Datum		tables[MS_TABLES_LEN / 2];
-		int			ntables = 0;
-		const char *t;
+		MsQueryRow *row;
 		int64		calls;
-		int64		rows;
+		int64		nrows_processed;
 		double		total_time;
 		TimestampTz first_seen;
 		TimestampTz last_seen;
@@ -1145,49 +1190,84 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		bool		visible;
 		int			i = 0;
 
+		if (nrows >= maxrows)
+		{
+			hash_seq_term(&seq);
+			break;
+		}
+		row = &rows[nrows++];
+		memset(row->nulls, 0, sizeof(row->nulls));
+
 		SpinLockAcquire(&entry->mutex);
 		calls = entry->calls;
 		first_seen = entry->first_seen;
 		last_seen = entry->last_seen;
 		memcpy(appname, entry->appname, NAMEDATALEN);
-		rows = entry->rows;
+		nrows_processed = entry->rows;
 		total_time = entry->total_time;
 		SpinLockRelease(&entry->mutex);
 
 		visible = (all_texts || entry->key.userid == userid);
+		row->visible = visible;
+		row->dbid = entry->key.dbid;
 		if (visible)
-			for (t = entry->tables; *t != '\0'; t += strlen(t) + 1)
-				tables[ntables++] = CStringGetTextDatum(t);
+		{
+			memcpy(row->tables, entry->tables, MS_TABLES_LEN);
+			memcpy(row->relids, entry->relids, sizeof(row->relids));
+		}
 
-		nulls[i] = !visible;
-		values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
-		values[i++] = ObjectIdGetDatum(entry->key.userid);
-		values[i++] = ObjectIdGetDatum(entry->key.dbid);
-		values[i++] = ms_domain_array(&entry->key.domains);
-		nulls[i] = !visible;
-		values[i++] = visible ?
-			PointerGetDatum(construct_array(tables, ntables, TEXTOID,
-											-1, false, TYPALIGN_INT)) : (Datum) 0;
-		values[i++] = CStringGetTextDatum(ms_kind_name(entry->kind));
-		values[i++] = Int64GetDatumFast(calls);
-		values[i++] = TimestampTzGetDatum(first_seen);
-		values[i++] = TimestampTzGetDatum(last_seen);
-		nulls[i] = !visible;
-		values[i++] = visible ? CStringGetTextDatum(appname) : (Datum) 0;
+		row->nulls[i] = !visible;
+		row->values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
+		row->values[i++] = ObjectIdGetDatum(entry->key.userid);
+		row->values[i++] = ObjectIdGetDatum(entry->key.dbid);
+		row->values[i++] = ms_domain_array(&entry->key.domains);
+		/* tables: filled in below */
+		row->nulls[i] = !visible;
+		row->values[i++] = (Datum) 0;
+		row->values[i++] = CStringGetTextDatum(ms_kind_name(entry->kind));
+		row->values[i++] = Int64GetDatumFast(calls);
+		row->values[i++] = TimestampTzGetDatum(first_seen);
+		row->values[i++] = TimestampTzGetDatum(last_seen);
+		row->nulls[i] = !visible;
+		row->values[i++] = visible ? CStringGetTextDatum(appname) : (Datum) 0;
 		if (visible)
-			values[i++] = CStringGetTextDatum(entry->text);
+			row->values[i++] = CStringGetTextDatum(entry->text);
 		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+			row->values[i++] = CStringGetTextDatum("<insufficient privilege>");
 		/* 1.1: remote calls, their rows and time (NULL for other entries) */
-		values[i++] = ms_domain_array(&entry->key.remote);
-		nulls[i] = (entry->key.remote.count == 0);
-		values[i++] = Int64GetDatumFast(rows);
-		nulls[i] = (entry->key.remote.count == 0);
-		values[i++] = Float8GetDatumFast(total_time);
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		row->values[i++] = ms_domain_array(&entry->key.remote);
+		row->nulls[i] = (entry->key.remote.count == 0);
+		row->values[i++] = Int64GetDatumFast(nrows_processed);
+		row->nulls[i] = (entry->key.remote.count == 0);
+		row->values[i++] = Float8GetDatumFast(total_time);
 	}
 	LWLockRelease(ms_shared->lock);
+
+	for (r = 0; r < nrows; r++)
+	{
+		MsQueryRow *row = &rows[r];
+
+		if (row->visible)
+		{
+			Datum		tables[MS_TABLES_LEN / 2];
+			int			ntables = 0;
+			const char *t;
+
+			for (t = row->tables; *t != '\0'; t += strlen(t) + 1)
+			{
+				char	   *name = NULL;
+
+				if (row->dbid == MyDatabaseId && ntables < MS_ENTRY_TABLES)
+					name = ms_current_table_name(row->relids[ntables]);
+				tables[ntables++] = CStringGetTextDatum(name ? name : t);
+			}
+			row->values[4] = PointerGetDatum(construct_array(tables, ntables,
+															 TEXTOID, -1, false,
+															 TYPALIGN_INT));
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row->values,
+							 row->nulls);
+	}
 
 	return (Datum) 0;
 }

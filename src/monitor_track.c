@@ -247,7 +247,7 @@ static void ms_time_remote_call(QueryDesc *queryDesc, const MsDomainSet *domains
 static void ms_remember_writer(QueryDesc *queryDesc);
 static void ms_count_crossing_xact(void);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
-static char *ms_table_list(List *rtable);
+static char *ms_table_list(List *rtable, Oid *relids);
 static int	ms_loc_cmp(const void *a, const void *b);
 
 void
@@ -1008,6 +1008,7 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	MsDomainSet set;
 	MsDomainSet rset;
 	char	   *tables;
+	Oid			relids[MS_ENTRY_TABLES];
 	char	   *text;
 	int			loc = ps->stmt_location;
 	int			len = ps->stmt_len;
@@ -1036,10 +1037,10 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 								  stash_first_param);
 	else
 		text = pnstrdup(src + loc, len);
-	tables = ms_table_list(ps->rtable);
+	tables = ms_table_list(ps->rtable, relids);
 
 	ms_stats_create_query(ps->queryId, ps->commandType, &set, &rset, tables,
-						  text);
+						  relids, text);
 	pfree(text);
 	pfree(tables);
 }
@@ -1249,16 +1250,20 @@ ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set)
 
 /*
  * Qualified names of the owned tables of a range table (partitions shown
- * as their tagged root), NUL-separated and ending with an empty string.
+ * as their tagged root), NUL-separated and ending with an empty string;
+ * the oids of the first MS_ENTRY_TABLES of them in relids, in the same
+ * order (InvalidOid after the last).
  */
 static char *
-ms_table_list(List *rtable)
+ms_table_list(List *rtable, Oid *relids)
 {
 	StringInfoData buf;
 	Oid			seen[64];
 	int			nseen = 0;
+	int			nlisted = 0;
 	ListCell   *lc;
 
+	memset(relids, 0, sizeof(Oid) * MS_ENTRY_TABLES);
 	initStringInfo(&buf);
 	foreach(lc, rtable)
 	{
@@ -1285,6 +1290,8 @@ ms_table_list(List *rtable)
 							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
 														  relname));
 		appendStringInfoChar(&buf, '\0');
+		if (nlisted < MS_ENTRY_TABLES)
+			relids[nlisted++] = root;
 	}
 	appendStringInfoChar(&buf, '\0');
 	return buf.data;

@@ -40,6 +40,13 @@ is($node->safe_psql('postgres', $queries), $expected,
 $node->safe_psql('postgres', $stmt);
 is($node->safe_psql('postgres', $queries), "{a,b}|2|$stmt\n{a,c}|2|$stmt",
 	'a call after restart counts in the entry of the domains it crosses now');
+# the tables' oids are kept too: a table renamed after the restart shows
+# its new name in the restored entries
+$node->safe_psql('postgres', 'ALTER TABLE tb RENAME TO tb2');
+is($node->safe_psql('postgres', q{SELECT domains, tables FROM migration_split.cross_domain_queries ORDER BY domains}),
+	"{a,b}|{public.ta,public.tb2}\n{a,c}|{public.ta,public.tb2}",
+	'restored entries name a table renamed since by its new name');
+$node->safe_psql('postgres', 'ALTER TABLE tb2 RENAME TO tb');
 
 # a file whose header says format version 3 (the previous library's, with
 # the domains outside the statement key): ignored with a LOG line
