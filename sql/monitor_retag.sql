@@ -58,6 +58,12 @@ DROP TABLE rt_z;
 SELECT * FROM rt_report;
 ALTER SCHEMA rt_s RENAME TO rt_s2;
 SELECT domains, tables FROM rt_report;
+-- suggest_moves matches the tables by their current names, and counts a
+-- statement once whatever the number of its entries: moving either
+-- table removes one statement, with all its calls
+SELECT rel, from_domain, to_domain, removed, added, detail
+  FROM migration_split.suggest_moves()
+ WHERE rel::text LIKE '%rt\_%' ORDER BY rel::text COLLATE "C";
 ALTER TABLE rt_x2 RENAME TO rt_x;
 ALTER TABLE rt_s2.rt_y SET SCHEMA public;
 DROP SCHEMA rt_s2;
