@@ -105,6 +105,7 @@ ISOLATION = \
 	monitor_eviction \
 	monitor_retag_concurrent \
 	allowlist_snapshot \
+	allowlist_domain_rename \
 	analyze_cancel \
 	decoder_concurrent \
 	freeze_concurrent \
