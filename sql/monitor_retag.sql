@@ -68,6 +68,30 @@ ALTER TABLE rt_x2 RENAME TO rt_x;
 ALTER TABLE rt_s2.rt_y SET SCHEMA public;
 DROP SCHEMA rt_s2;
 
+-- a tag changed with session_replication_role = replica (a data load, a
+-- logical replication apply) reaches the caches too, and so does an
+-- allowlist entry written that way
+SELECT migration_split.reset();
+SELECT count(*) FROM rt_x JOIN rt_y USING (id);
+SET session_replication_role = replica;
+UPDATE migration_split.ownership SET domain = 'rt_a' WHERE rel = 'rt_y'::regclass;
+RESET session_replication_role;
+SELECT migration_split.table_domain('rt_y');
+SELECT count(*) FROM rt_x JOIN rt_y USING (id);
+SELECT domains, calls FROM rt_report;
+UPDATE migration_split.ownership SET domain = 'rt_c' WHERE rel = 'rt_y'::regclass;
+SET migration_split.service = 'rt_a';
+SET migration_split.enforce = 'warn';
+SELECT count(*) FROM rt_y;
+SET session_replication_role = replica;
+INSERT INTO migration_split.allowed_crossings (from_domain, to_domain, reason)
+	VALUES ('rt_a', 'rt_c', 'replicated');
+RESET session_replication_role;
+SELECT count(*) FROM rt_y;
+RESET migration_split.enforce;
+RESET migration_split.service;
+DELETE FROM migration_split.allowed_crossings WHERE from_domain = 'rt_a';
+
 -- domain_runtime_stats adds up the entries of each domain
 SELECT domain, crossing_queries, crossing_calls
   FROM migration_split.domain_runtime_stats()

@@ -233,6 +233,12 @@ AS 'MODULE_PATHNAME', 'ms_allowlist_changed';
 CREATE TRIGGER allowed_crossings_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migration_split.allowed_crossings
 	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.allowed_crossings_changed();
+--@begin allowed_crossings_changed_always
+-- also under session_replication_role = replica (a data load, a logical
+-- replication apply): an entry written without it was not seen
+ALTER TABLE migration_split.allowed_crossings
+	ENABLE ALWAYS TRIGGER allowed_crossings_changed;
+--@end allowed_crossings_changed_always
 
 REVOKE ALL ON migration_split.allowed_crossings FROM PUBLIC;
 GRANT SELECT ON migration_split.allowed_crossings TO PUBLIC;
