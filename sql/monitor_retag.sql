@@ -30,13 +30,14 @@ UPDATE migration_split.ownership SET domain = 'rt_a' WHERE rel = 'rt_y'::regclas
 SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 4;
 SELECT * FROM rt_report;
 
--- a domain renamed (ON UPDATE CASCADE to the tags): the new name
+-- a domain renamed (ON UPDATE CASCADE to the tags): the new name, also for
+-- the calls before the rename (see below)
 UPDATE migration_split.ownership SET domain = 'rt_b' WHERE rel = 'rt_y'::regclass;
 UPDATE migration_split.domains SET domain = 'rt_b2' WHERE domain = 'rt_b';
 SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 5;
 SELECT * FROM rt_report;
 
--- the domain dropped with its tags: nothing counted
+-- the domain dropped with its tags: nothing counted, its entries forgotten
 SELECT migration_split.drop_domain('rt_b2', force => true);
 SELECT count(*) FROM rt_x JOIN rt_y USING (id) WHERE rt_x.id > 6;
 SELECT * FROM rt_report;
@@ -59,8 +60,14 @@ SELECT * FROM rt_report;
 ALTER SCHEMA rt_s RENAME TO rt_s2;
 SELECT domains, tables FROM rt_report;
 -- suggest_moves matches the tables by their current names, and counts a
--- statement once whatever the number of its entries: moving either
--- table removes one statement, with all its calls
+-- statement once whatever the number of its entries (here {rt_a,rt_c}
+-- and {rt_a,rt_d}): moving either table removes one statement, with all
+-- its calls
+INSERT INTO migration_split.domains (domain) VALUES ('rt_d');
+UPDATE migration_split.ownership SET domain = 'rt_d' WHERE rel = 'rt_s2.rt_y'::regclass;
+SELECT count(*) FROM rt_x2 JOIN rt_s2.rt_y USING (id) WHERE rt_x2.id > 8;
+UPDATE migration_split.ownership SET domain = 'rt_c' WHERE rel = 'rt_s2.rt_y'::regclass;
+SELECT domains, calls FROM rt_report;
 SELECT rel, from_domain, to_domain, removed, added, detail
   FROM migration_split.suggest_moves()
  WHERE rel::text LIKE '%rt\_%' ORDER BY rel::text COLLATE "C";
@@ -96,6 +103,53 @@ DELETE FROM migration_split.allowed_crossings WHERE from_domain = 'rt_a';
 SELECT domain, crossing_queries, crossing_calls
   FROM migration_split.domain_runtime_stats()
  WHERE domain LIKE 'rt\_%' ORDER BY domain;
+
+-- a domain renamed keeps its runtime figures (statements, transactions,
+-- violations) under its new name, once the rename commits; a domain
+-- dropped takes them along, so that a domain created later with its name
+-- starts from none
+SELECT migration_split.reset();
+SELECT count(*) FROM rt_x JOIN rt_y USING (id);
+BEGIN;
+UPDATE rt_x SET id = id;
+UPDATE rt_y SET id = id;
+COMMIT;
+SET migration_split.service = 'rt_c';
+SET migration_split.enforce = 'warn';
+SELECT count(*) FROM rt_x;
+RESET migration_split.enforce;
+RESET migration_split.service;
+CREATE VIEW rt_runtime AS
+	SELECT 'query' AS kind, domains, calls FROM rt_report
+	UNION ALL
+	SELECT 'transaction', domains, count
+	  FROM migration_split.cross_domain_transactions
+	 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+	UNION ALL
+	SELECT 'domain ' || domain, NULL,
+		   crossing_queries + crossing_transactions + (last_violation IS NOT NULL)::int
+	  FROM migration_split.domain_runtime_stats()
+	 WHERE domain LIKE 'rt\_%'
+	 ORDER BY 1, 2;
+SELECT * FROM rt_runtime;
+BEGIN;
+UPDATE migration_split.domains SET domain = 'rt_c2' WHERE domain = 'rt_c';
+ROLLBACK;
+SELECT * FROM rt_runtime;
+BEGIN;
+UPDATE migration_split.domains SET domain = 'rt_c2' WHERE domain = 'rt_c';
+SAVEPOINT s;
+UPDATE migration_split.domains SET domain = 'rt_c3' WHERE domain = 'rt_c2';
+ROLLBACK TO s;
+COMMIT;
+SELECT * FROM rt_runtime;
+SELECT count(*) FROM rt_x JOIN rt_y USING (id);
+SELECT * FROM rt_runtime;
+SELECT migration_split.drop_domain('rt_c2', force => true);
+SELECT * FROM rt_runtime;
+SELECT migration_split.create_domain('rt_c2');
+SELECT * FROM rt_runtime;
+DROP VIEW rt_runtime;
 
 DROP VIEW rt_report;
 DELETE FROM migration_split.ownership WHERE rel IN ('rt_x'::regclass, 'rt_y'::regclass);

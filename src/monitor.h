@@ -116,6 +116,9 @@ extern void ms_stats_count_xact(const MsDomainSet *domains,
 								bool count);
 extern void ms_stats_note_violation(const MsDomainSet *domains);
 extern void ms_stats_note_exemption(int64 allowlist_id);
+extern void ms_stats_apply_domain_changes(void);
+extern void ms_stats_domain_changes_subabort(SubTransactionId subid);
+extern void ms_stats_domain_changes_reset(void);
 
 /* monitor_track.c */
 extern void ms_track_init(void);

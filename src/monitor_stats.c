@@ -29,11 +29,13 @@
  * up (the common case: the entry exists), and in exclusive mode only to add
  * or evict entries or reset.  Counters of an entry are protected by the
  * entry's spinlock; readers copy them under the spinlock.  Nothing in here
- * runs catalog access while holding the LWLock.  Two things allocate under
- * it: the SRFs, which hold it in shared mode, and ms_evict(), which sorts
+ * runs catalog access while holding the LWLock.  Three things allocate
+ * under it: the SRFs, which hold it in shared mode, ms_evict(), which sorts
  * the entries in a palloc'd array under the exclusive lock (as
- * pg_stat_statements' entry_dealloc does); an out-of-memory error there
- * releases the lock at abort like any error.
+ * pg_stat_statements' entry_dealloc does), and the move of a renamed
+ * domain's entries (ms_rename_domain_locked), which copies them out and
+ * back in; an out-of-memory error there releases the lock at abort like
+ * any error.
  *
  * When a hash is full, the least-used 5% of its entries (at least 10) are
  * evicted at once; usage is the number of calls, decayed by 1% at every
@@ -53,6 +55,8 @@
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -81,6 +85,7 @@ PG_FUNCTION_INFO_V1(ms_monitor_reset);
 PG_FUNCTION_INFO_V1(ms_monitor_loaded);
 PG_FUNCTION_INFO_V1(ms_domain_runtime_stats);
 PG_FUNCTION_INFO_V1(ms_allowlist_usage);
+PG_FUNCTION_INFO_V1(ms_domains_changed);
 
 #define MS_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/migration_split.stat"
 #define MS_STATS_MAGIC		0x4d534d31	/* "MSM1" */
@@ -724,6 +729,386 @@ void
 ms_stats_note_exemption(int64 allowlist_id)
 {
 	ms_note_event(MS_EVENT_EXEMPTION, allowlist_id);
+}
+
+/*
+ * Renamed and dropped domains.
+ *
+ * Entries name domains by their index in the shared dictionary, that is by
+ * name.  When a domain of this database is renamed, its figures (the
+ * entries of statements and transactions that involved it, its last
+ * violation) move to the new name, merged with any the new name has; when
+ * it is dropped they go with it, so that a domain created later with the
+ * same name starts from none.  The row trigger on migration_split.domains
+ * (ms_domains_changed) queues each change with its subtransaction; the
+ * queue is applied when the transaction commits (ms_stats_apply_domain_
+ * changes, at pre-commit after the transaction itself is counted) and
+ * forgotten when it or the subtransaction aborts.  The dictionary itself
+ * keeps every name (it is shared by all databases).
+ */
+typedef struct MsDomainChange
+{
+	SubTransactionId subid;
+	NameData	old_name;
+	NameData	new_name;		/* "" when dropped */
+} MsDomainChange;
+
+static MsDomainChange *domain_changes = NULL;	/* in TopTransactionContext */
+static int	ndomain_changes = 0;
+static int	domain_changes_cap = 0;
+
+/* Trigger on migration_split.domains: AFTER UPDATE OF domain OR DELETE. */
+Datum
+ms_domains_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			attnum;
+	bool		isnull;
+	Datum		d;
+	MsDomainChange *change;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "ms_domains_changed: not called by trigger manager");
+	if (ms_shared == NULL)
+		return PointerGetDatum(NULL);
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	attnum = SPI_fnumber(desc, "domain");
+	if (attnum <= 0)
+		elog(ERROR, "column \"domain\" of \"%s\" not found",
+			 RelationGetRelationName(trigdata->tg_relation));
+
+	if (ndomain_changes == domain_changes_cap)
+	{
+		int			newcap = Max(8, domain_changes_cap * 2);
+
+		if (domain_changes == NULL)
+			domain_changes = MemoryContextAlloc(TopTransactionContext,
+												sizeof(MsDomainChange) * newcap);
+		else
+			domain_changes = repalloc(domain_changes,
+									  sizeof(MsDomainChange) * newcap);
+		domain_changes_cap = newcap;
+	}
+	change = &domain_changes[ndomain_changes];
+	memset(change, 0, sizeof(*change));
+	change->subid = GetCurrentSubTransactionId();
+	d = heap_getattr(trigdata->tg_trigtuple, attnum, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+	namestrcpy(&change->old_name, TextDatumGetCString(d));
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		d = heap_getattr(trigdata->tg_newtuple, attnum, desc, &isnull);
+		if (isnull)
+			return PointerGetDatum(NULL);
+		namestrcpy(&change->new_name, TextDatumGetCString(d));
+		if (strcmp(NameStr(change->old_name), NameStr(change->new_name)) == 0)
+			return PointerGetDatum(NULL);
+	}
+	ndomain_changes++;
+	return PointerGetDatum(NULL);
+}
+
+/* A subtransaction aborted: forget the changes it queued. */
+void
+ms_stats_domain_changes_subabort(SubTransactionId subid)
+{
+	while (ndomain_changes > 0 &&
+		   domain_changes[ndomain_changes - 1].subid >= subid)
+		ndomain_changes--;
+}
+
+/* The transaction ended (its memory, the queue's, is gone). */
+void
+ms_stats_domain_changes_reset(void)
+{
+	domain_changes = NULL;
+	ndomain_changes = 0;
+	domain_changes_cap = 0;
+}
+
+/* The dictionary index of a name, 0 when absent; caller holds the lock. */
+static uint16
+ms_find_domain_locked(const char *name)
+{
+	int			i;
+
+	for (i = 1; i <= ms_shared->ndomains; i++)
+		if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
+			return (uint16) i;
+	return 0;
+}
+
+static bool
+ms_set_has(const MsDomainSet *set, uint16 id)
+{
+	int			i;
+
+	for (i = 0; i < set->count; i++)
+		if (set->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Replace id "from" by "to" in a sorted set, keeping it sorted. */
+static void
+ms_set_replace(MsDomainSet *set, uint16 from, uint16 to)
+{
+	MsDomainSet result;
+	int			i;
+
+	memset(&result, 0, sizeof(result));
+	for (i = 0; i < set->count; i++)
+	{
+		uint16		id = (set->ids[i] == from) ? to : set->ids[i];
+		int			j;
+
+		if (ms_set_has(&result, id))
+			continue;
+		for (j = result.count; j > 0 && result.ids[j - 1] > id; j--)
+			result.ids[j] = result.ids[j - 1];
+		result.ids[j] = id;
+		result.count++;
+	}
+	*set = result;
+}
+
+/*
+ * Forget the figures of domain index id in this database.  Caller holds
+ * the lock exclusively.
+ */
+static void
+ms_forget_domain_locked(uint16 id)
+{
+	HASH_SEQ_STATUS seq;
+	MsQueryEntry *qe;
+	MsXactEntry *xe;
+	MsEventEntry *ee;
+
+	hash_seq_init(&seq, ms_query_hash);
+	while ((qe = hash_seq_search(&seq)) != NULL)
+		if (qe->key.dbid == MyDatabaseId &&
+			(ms_set_has(&qe->key.domains, id) || ms_set_has(&qe->key.remote, id)))
+			hash_search(ms_query_hash, &qe->key, HASH_REMOVE, NULL);
+	hash_seq_init(&seq, ms_xact_hash);
+	while ((xe = hash_seq_search(&seq)) != NULL)
+		if (xe->key.dbid == MyDatabaseId && ms_set_has(&xe->key.domains, id))
+			hash_search(ms_xact_hash, &xe->key, HASH_REMOVE, NULL);
+	hash_seq_init(&seq, ms_event_hash);
+	while ((ee = hash_seq_search(&seq)) != NULL)
+		if (ee->key.dbid == MyDatabaseId && ee->key.kind == MS_EVENT_VIOLATION &&
+			ee->key.id == id)
+			hash_search(ms_event_hash, &ee->key, HASH_REMOVE, NULL);
+}
+
+/*
+ * Move the figures of domain index from to index to in this database,
+ * merging them with those already there.  Caller holds the lock
+ * exclusively.  The entries are taken out during the scan and entered
+ * again after it (dynahash allows removing the current element of a scan,
+ * not adding).
+ */
+static void
+ms_rename_domain_locked(uint16 from, uint16 to)
+{
+	HASH_SEQ_STATUS seq;
+	Size		qsize = ms_query_entry_size();
+	char	   *moved;
+	int			nmoved = 0;
+	int			cap;
+	int			i;
+	MsQueryEntry *qe;
+	MsXactEntry *xe;
+	MsEventEntry *ee;
+
+	/* statements */
+	cap = 16;
+	moved = palloc(qsize * cap);
+	hash_seq_init(&seq, ms_query_hash);
+	while ((qe = hash_seq_search(&seq)) != NULL)
+	{
+		if (qe->key.dbid != MyDatabaseId ||
+			(!ms_set_has(&qe->key.domains, from) && !ms_set_has(&qe->key.remote, from)))
+			continue;
+		if (nmoved == cap)
+		{
+			cap *= 2;
+			moved = repalloc(moved, qsize * cap);
+		}
+		memcpy(moved + qsize * nmoved++, qe, qsize);
+		hash_search(ms_query_hash, &qe->key, HASH_REMOVE, NULL);
+	}
+	for (i = 0; i < nmoved; i++)
+	{
+		MsQueryEntry *old = (MsQueryEntry *) (moved + qsize * i);
+		bool		found;
+
+		ms_set_replace(&old->key.domains, from, to);
+		ms_set_replace(&old->key.remote, from, to);
+		if (hash_get_num_entries(ms_query_hash) >= ms_max)
+			ms_evict(ms_query_hash, true);
+		qe = hash_search(ms_query_hash, &old->key, HASH_ENTER, &found);
+		if (!found)
+		{
+			memcpy(qe, old, qsize);
+			SpinLockInit(&qe->mutex);
+			continue;
+		}
+		/* the new name's entry of the same statement: add them up */
+		SpinLockAcquire(&qe->mutex);
+		qe->calls += old->calls;
+		qe->usage += old->usage;
+		qe->rows += old->rows;
+		qe->total_time += old->total_time;
+		qe->first_seen = Min(qe->first_seen, old->first_seen);
+		if (old->last_seen > qe->last_seen)
+		{
+			qe->last_seen = old->last_seen;
+			memcpy(qe->appname, old->appname, NAMEDATALEN);
+		}
+		SpinLockRelease(&qe->mutex);
+	}
+	pfree(moved);
+
+	/* transactions */
+	{
+		MsXactEntry *xmoved;
+
+		nmoved = 0;
+		cap = 16;
+		xmoved = palloc(sizeof(MsXactEntry) * cap);
+		hash_seq_init(&seq, ms_xact_hash);
+		while ((xe = hash_seq_search(&seq)) != NULL)
+		{
+			if (xe->key.dbid != MyDatabaseId || !ms_set_has(&xe->key.domains, from))
+				continue;
+			if (nmoved == cap)
+			{
+				cap *= 2;
+				xmoved = repalloc(xmoved, sizeof(MsXactEntry) * cap);
+			}
+			xmoved[nmoved++] = *xe;
+			hash_search(ms_xact_hash, &xe->key, HASH_REMOVE, NULL);
+		}
+		for (i = 0; i < nmoved; i++)
+		{
+			MsXactEntry *old = &xmoved[i];
+			bool		found;
+			int			k;
+
+			ms_set_replace(&old->key.domains, from, to);
+			if (hash_get_num_entries(ms_xact_hash) >= ms_max)
+				ms_evict(ms_xact_hash, false);
+			xe = hash_search(ms_xact_hash, &old->key, HASH_ENTER, &found);
+			if (!found)
+			{
+				*xe = *old;
+				SpinLockInit(&xe->mutex);
+				continue;
+			}
+			SpinLockAcquire(&xe->mutex);
+			xe->count += old->count;
+			xe->usage += old->usage;
+			xe->first_seen = Min(xe->first_seen, old->first_seen);
+			xe->last_seen = Max(xe->last_seen, old->last_seen);
+			for (k = 0; k < old->nsamples && xe->nsamples < MS_XACT_SAMPLES; k++)
+			{
+				int			j;
+
+				for (j = 0; j < xe->nsamples; j++)
+					if (xe->samples[j].queryid == old->samples[k].queryid)
+						break;
+				if (j == xe->nsamples)
+					xe->samples[xe->nsamples++] = old->samples[k];
+			}
+			SpinLockRelease(&xe->mutex);
+		}
+		pfree(xmoved);
+	}
+
+	/* last violation */
+	{
+		MsEventEntry old;
+		bool		have = false;
+
+		hash_seq_init(&seq, ms_event_hash);
+		while ((ee = hash_seq_search(&seq)) != NULL)
+		{
+			if (ee->key.dbid == MyDatabaseId && ee->key.kind == MS_EVENT_VIOLATION &&
+				ee->key.id == from)
+			{
+				old = *ee;
+				have = true;
+				hash_search(ms_event_hash, &ee->key, HASH_REMOVE, NULL);
+			}
+		}
+		if (have)
+		{
+			bool		found;
+
+			old.key.id = to;
+			ee = hash_search(ms_event_hash, &old.key, HASH_ENTER, &found);
+			if (!found)
+			{
+				*ee = old;
+				SpinLockInit(&ee->mutex);
+			}
+			else
+			{
+				SpinLockAcquire(&ee->mutex);
+				ee->count += old.count;
+				ee->last = Max(ee->last, old.last);
+				SpinLockRelease(&ee->mutex);
+			}
+		}
+	}
+}
+
+/*
+ * The committing transaction renamed or dropped domains: move or forget
+ * their figures (see MsDomainChange), in the order of the changes.
+ */
+void
+ms_stats_apply_domain_changes(void)
+{
+	int			c;
+
+	if (ndomain_changes == 0 || ms_shared == NULL)
+		return;
+	LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+	for (c = 0; c < ndomain_changes; c++)
+	{
+		MsDomainChange *change = &domain_changes[c];
+		uint16		from = ms_find_domain_locked(NameStr(change->old_name));
+		uint16		to;
+
+		if (from == 0)
+			continue;			/* nothing recorded under that name */
+		if (NameStr(change->new_name)[0] == '\0')
+		{
+			ms_forget_domain_locked(from);
+			continue;
+		}
+		to = ms_find_domain_locked(NameStr(change->new_name));
+		if (to == 0 && ms_shared->ndomains < MS_MAX_SHARED_DOMAINS)
+		{
+			to = (uint16) (ms_shared->ndomains + 1);
+			namestrcpy(&ms_shared->domains[to], NameStr(change->new_name));
+			ms_shared->ndomains = to;
+		}
+		if (to == 0)
+		{
+			/* no room for the new name: the figures cannot follow it */
+			ms_forget_domain_locked(from);
+			ms_note_dictionary_full();
+			continue;
+		}
+		ms_rename_domain_locked(from, to);
+	}
+	LWLockRelease(ms_shared->lock);
+	ndomain_changes = 0;
 }
 
 /* qsort comparator: ascending usage */

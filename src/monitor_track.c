@@ -1316,6 +1316,8 @@ ms_xact_callback(XactEvent event, void *arg)
 			if (xact_ndomains >= 2 && ms_stats_available() &&
 				ms_track != MS_TRACK_NONE)
 				ms_count_crossing_xact();
+			/* after the count: it follows a domain renamed here too */
+			ms_stats_apply_domain_changes();
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			break;
@@ -1327,6 +1329,7 @@ ms_xact_callback(XactEvent event, void *arg)
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			ms_remote_npending = 0;
+			ms_stats_domain_changes_reset();
 			ms_reset_nesting_level();
 			break;
 		default:
@@ -1363,6 +1366,7 @@ ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			sub_saves[level].nesting_level = ms_nesting_level;
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
+			ms_stats_domain_changes_subabort(mySubid);
 			if (level < sub_saves_len)
 			{
 				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);
