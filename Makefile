@@ -81,6 +81,7 @@ REGRESS = \
 	monitor_privileges \
 	monitor_dictionary \
 	monitor_retag \
+	monitor_forget \
 	analyze_statements \
 	decoder_actions \
 	decoder_types \

@@ -119,6 +119,7 @@ extern void ms_stats_note_exemption(int64 allowlist_id);
 extern void ms_stats_apply_domain_changes(void);
 extern void ms_stats_domain_changes_subabort(SubTransactionId subid);
 extern void ms_stats_domain_changes_reset(void);
+extern void ms_stats_note_drop(Oid classId, Oid objectId);
 
 /* monitor_track.c */
 extern void ms_track_init(void);

@@ -54,6 +54,9 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -744,18 +747,70 @@ ms_stats_note_exemption(int64 allowlist_id)
  * queue is applied when the transaction commits (ms_stats_apply_domain_
  * changes, at pre-commit after the transaction itself is counted) and
  * forgotten when it or the subtransaction aborts.  The dictionary itself
- * keeps every name (it is shared by all databases).
+ * keeps every name (it is shared by all databases).  A database dropped,
+ * or the extension dropped in one, takes all the figures of that database
+ * along in the same way (ms_stats_note_drop, from the object access
+ * hook).
  */
 typedef struct MsDomainChange
 {
 	SubTransactionId subid;
-	NameData	old_name;
+	NameData	old_name;		/* "" when all of dbid is forgotten */
 	NameData	new_name;		/* "" when dropped */
+	Oid			dbid;			/* the database whose figures change */
 } MsDomainChange;
 
 static MsDomainChange *domain_changes = NULL;	/* in TopTransactionContext */
 static int	ndomain_changes = 0;
 static int	domain_changes_cap = 0;
+
+/*
+ * A new change in the queue (not counted until the caller increments
+ * ndomain_changes).
+ */
+static MsDomainChange *
+ms_new_domain_change(Oid dbid)
+{
+	MsDomainChange *change;
+
+	if (ndomain_changes == domain_changes_cap)
+	{
+		int			newcap = Max(8, domain_changes_cap * 2);
+
+		if (domain_changes == NULL)
+			domain_changes = MemoryContextAlloc(TopTransactionContext,
+												sizeof(MsDomainChange) * newcap);
+		else
+			domain_changes = repalloc(domain_changes,
+									  sizeof(MsDomainChange) * newcap);
+		domain_changes_cap = newcap;
+	}
+	change = &domain_changes[ndomain_changes];
+	memset(change, 0, sizeof(*change));
+	change->subid = GetCurrentSubTransactionId();
+	change->dbid = dbid;
+	return change;
+}
+
+/*
+ * An object is being dropped (object access hook): a database takes its
+ * figures along, and so does the extension, with its domains, in the
+ * current database; both once the transaction commits.
+ */
+void
+ms_stats_note_drop(Oid classId, Oid objectId)
+{
+	if (ms_shared == NULL)
+		return;
+	if (classId == DatabaseRelationId)
+		(void) ms_new_domain_change(objectId);
+	else if (classId == ExtensionRelationId &&
+			 objectId == get_extension_oid("migration_split", true))
+		(void) ms_new_domain_change(MyDatabaseId);
+	else
+		return;
+	ndomain_changes++;
+}
 
 /* Trigger on migration_split.domains: AFTER UPDATE OF domain OR DELETE. */
 Datum
@@ -779,21 +834,7 @@ ms_domains_changed(PG_FUNCTION_ARGS)
 		elog(ERROR, "column \"domain\" of \"%s\" not found",
 			 RelationGetRelationName(trigdata->tg_relation));
 
-	if (ndomain_changes == domain_changes_cap)
-	{
-		int			newcap = Max(8, domain_changes_cap * 2);
-
-		if (domain_changes == NULL)
-			domain_changes = MemoryContextAlloc(TopTransactionContext,
-												sizeof(MsDomainChange) * newcap);
-		else
-			domain_changes = repalloc(domain_changes,
-									  sizeof(MsDomainChange) * newcap);
-		domain_changes_cap = newcap;
-	}
-	change = &domain_changes[ndomain_changes];
-	memset(change, 0, sizeof(*change));
-	change->subid = GetCurrentSubTransactionId();
+	change = ms_new_domain_change(MyDatabaseId);
 	d = heap_getattr(trigdata->tg_trigtuple, attnum, desc, &isnull);
 	if (isnull)
 		return PointerGetDatum(NULL);
@@ -876,11 +917,11 @@ ms_set_replace(MsDomainSet *set, uint16 from, uint16 to)
 }
 
 /*
- * Forget the figures of domain index id in this database.  Caller holds
- * the lock exclusively.
+ * Forget the figures of domain index id in database dbid, or all of them
+ * with id 0 (allowlist use included).  Caller holds the lock exclusively.
  */
 static void
-ms_forget_domain_locked(uint16 id)
+ms_forget_domain_locked(Oid dbid, uint16 id)
 {
 	HASH_SEQ_STATUS seq;
 	MsQueryEntry *qe;
@@ -889,17 +930,18 @@ ms_forget_domain_locked(uint16 id)
 
 	hash_seq_init(&seq, ms_query_hash);
 	while ((qe = hash_seq_search(&seq)) != NULL)
-		if (qe->key.dbid == MyDatabaseId &&
-			(ms_set_has(&qe->key.domains, id) || ms_set_has(&qe->key.remote, id)))
+		if (qe->key.dbid == dbid &&
+			(id == 0 || ms_set_has(&qe->key.domains, id) ||
+			 ms_set_has(&qe->key.remote, id)))
 			hash_search(ms_query_hash, &qe->key, HASH_REMOVE, NULL);
 	hash_seq_init(&seq, ms_xact_hash);
 	while ((xe = hash_seq_search(&seq)) != NULL)
-		if (xe->key.dbid == MyDatabaseId && ms_set_has(&xe->key.domains, id))
+		if (xe->key.dbid == dbid && (id == 0 || ms_set_has(&xe->key.domains, id)))
 			hash_search(ms_xact_hash, &xe->key, HASH_REMOVE, NULL);
 	hash_seq_init(&seq, ms_event_hash);
 	while ((ee = hash_seq_search(&seq)) != NULL)
-		if (ee->key.dbid == MyDatabaseId && ee->key.kind == MS_EVENT_VIOLATION &&
-			ee->key.id == id)
+		if (ee->key.dbid == dbid &&
+			(id == 0 || (ee->key.kind == MS_EVENT_VIOLATION && ee->key.id == id)))
 			hash_search(ms_event_hash, &ee->key, HASH_REMOVE, NULL);
 }
 
@@ -1081,14 +1123,20 @@ ms_stats_apply_domain_changes(void)
 	for (c = 0; c < ndomain_changes; c++)
 	{
 		MsDomainChange *change = &domain_changes[c];
-		uint16		from = ms_find_domain_locked(NameStr(change->old_name));
+		uint16		from;
 		uint16		to;
 
+		if (NameStr(change->old_name)[0] == '\0')
+		{
+			ms_forget_domain_locked(change->dbid, 0);
+			continue;
+		}
+		from = ms_find_domain_locked(NameStr(change->old_name));
 		if (from == 0)
 			continue;			/* nothing recorded under that name */
 		if (NameStr(change->new_name)[0] == '\0')
 		{
-			ms_forget_domain_locked(from);
+			ms_forget_domain_locked(change->dbid, from);
 			continue;
 		}
 		to = ms_find_domain_locked(NameStr(change->new_name));
@@ -1101,7 +1149,7 @@ ms_stats_apply_domain_changes(void)
 		if (to == 0)
 		{
 			/* no room for the new name: the figures cannot follow it */
-			ms_forget_domain_locked(from);
+			ms_forget_domain_locked(change->dbid, from);
 			ms_note_dictionary_full();
 			continue;
 		}
