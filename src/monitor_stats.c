@@ -750,7 +750,9 @@ ms_stats_note_exemption(int64 allowlist_id)
  * keeps every name (it is shared by all databases).  A database dropped,
  * or the extension dropped in one, takes all the figures of that database
  * along in the same way (ms_stats_note_drop, from the object access
- * hook).
+ * hook).  Like the count of a transaction, the queue is applied at
+ * PREPARE TRANSACTION already: a prepared transaction rolled back later
+ * leaves the figures moved or forgotten.
  */
 typedef struct MsDomainChange
 {
