@@ -151,6 +151,23 @@ SELECT migration_split.create_domain('rt_c2');
 SELECT * FROM rt_runtime;
 DROP VIEW rt_runtime;
 
+-- domain_crossings counts a statement once per pair of domains, whatever
+-- the number of its entries (here {rt_a,rt_d} and, once rt_w is tagged,
+-- {rt_a,rt_c2,rt_d}), with the calls of all of them
+SELECT migration_split.reset();
+CREATE TABLE rt_w (id int);
+UPDATE migration_split.ownership SET domain = 'rt_a' WHERE rel = 'rt_x'::regclass;
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('rt_y', 'rt_d');
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) JOIN rt_w USING (id);
+INSERT INTO migration_split.ownership (rel, domain) VALUES ('rt_w', 'rt_c2');
+SELECT count(*) FROM rt_x JOIN rt_y USING (id) JOIN rt_w USING (id);
+SELECT domains, calls FROM rt_report;
+SELECT from_domain, to_domain, objects, calls
+  FROM migration_split.domain_crossings
+ WHERE kind = 'query' AND from_domain LIKE 'rt\_%';
+DELETE FROM migration_split.ownership WHERE rel = 'rt_w'::regclass;
+DROP TABLE rt_w;
+
 DROP VIEW rt_report;
 DELETE FROM migration_split.ownership WHERE rel IN ('rt_x'::regclass, 'rt_y'::regclass);
 DROP TABLE rt_x, rt_y;
