@@ -165,6 +165,10 @@ SELECT domains, calls FROM rt_report;
 SELECT from_domain, to_domain, objects, calls
   FROM migration_split.domain_crossings
  WHERE kind = 'query' AND from_domain LIKE 'rt\_%';
+-- and so does domain_runtime_stats, per domain
+SELECT domain, crossing_queries, crossing_calls
+  FROM migration_split.domain_runtime_stats()
+ WHERE domain LIKE 'rt\_%' ORDER BY domain;
 DELETE FROM migration_split.ownership WHERE rel = 'rt_w'::regclass;
 DROP TABLE rt_w;
 

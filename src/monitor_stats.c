@@ -1849,9 +1849,33 @@ ms_monitor_loaded(PG_FUNCTION_ARGS)
  * involved the domain with another one, cross-domain transactions that
  * wrote to it, the last enforcement violation by or against it, and (1.1)
  * the remote calls into it through its read path: statements, calls, rows
- * and milliseconds.  Returns no rows when the library is not preloaded, so
- * that static reports built on it keep working.
+ * and milliseconds.  A statement counts once per domain however many
+ * entries it has (one per set of domains its calls crossed).  Returns no
+ * rows when the library is not preloaded, so that static reports built on
+ * it keep working.
  */
+typedef struct MsStatementOfDomain
+{
+	uint32		domain;			/* shared index; + MS_MAX_SHARED_DOMAINS + 1
+								 * for a remote call */
+	Oid			userid;
+	uint64		queryid;
+} MsStatementOfDomain;
+
+/* First entry of statement (userid, queryid) seen for this domain? */
+static bool
+ms_first_of_domain(HTAB *seen, uint32 domain, const MsQueryKey *key)
+{
+	MsStatementOfDomain k;
+	bool		found;
+
+	k.domain = domain;
+	k.userid = key->userid;
+	k.queryid = key->queryid;
+	(void) hash_search(seen, &k, HASH_ENTER, &found);
+	return !found;
+}
+
 Datum
 ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 {
@@ -1870,6 +1894,8 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 	TimestampTz *last;
 	int			ndomains;
 	int			i;
+	HTAB	   *seen;
+	HASHCTL		ctl;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != 5 && rsinfo->setDesc->natts != 9)
@@ -1886,6 +1912,11 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 	rtime = palloc0(sizeof(double) * (MS_MAX_SHARED_DOMAINS + 1));
 	xacts = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
 	last = palloc0(sizeof(TimestampTz) * (MS_MAX_SHARED_DOMAINS + 1));
+	ctl.keysize = sizeof(MsStatementOfDomain);
+	ctl.entrysize = sizeof(MsStatementOfDomain);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("migration_split statements of domains", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	ndomains = ms_shared->ndomains;
@@ -1907,12 +1938,15 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 		if (qe->key.domains.count >= 2)
 			for (i = 0; i < qe->key.domains.count; i++)
 			{
-				queries[qe->key.domains.ids[i]]++;
+				if (ms_first_of_domain(seen, qe->key.domains.ids[i], &qe->key))
+					queries[qe->key.domains.ids[i]]++;
 				calls[qe->key.domains.ids[i]] += c;
 			}
 		for (i = 0; i < qe->key.remote.count; i++)
 		{
-			rqueries[qe->key.remote.ids[i]]++;
+			if (ms_first_of_domain(seen, qe->key.remote.ids[i] + MS_MAX_SHARED_DOMAINS + 1,
+								   &qe->key))
+				rqueries[qe->key.remote.ids[i]]++;
 			rcalls[qe->key.remote.ids[i]] += c;
 			rrows[qe->key.remote.ids[i]] += r;
 			rtime[qe->key.remote.ids[i]] += t;
