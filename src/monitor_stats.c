@@ -969,7 +969,7 @@ ms_rename_domain_locked(uint16 from, uint16 to)
 
 	/* statements */
 	cap = 16;
-	moved = palloc(qsize * cap);
+	moved = MemoryContextAllocHuge(CurrentMemoryContext, qsize * cap);
 	hash_seq_init(&seq, ms_query_hash);
 	while ((qe = hash_seq_search(&seq)) != NULL)
 	{
@@ -979,7 +979,7 @@ ms_rename_domain_locked(uint16 from, uint16 to)
 		if (nmoved == cap)
 		{
 			cap *= 2;
-			moved = repalloc(moved, qsize * cap);
+			moved = repalloc_huge(moved, qsize * cap);
 		}
 		memcpy(moved + qsize * nmoved++, qe, qsize);
 		hash_search(ms_query_hash, &qe->key, HASH_REMOVE, NULL);
@@ -1022,7 +1022,8 @@ ms_rename_domain_locked(uint16 from, uint16 to)
 
 		nmoved = 0;
 		cap = 16;
-		xmoved = palloc(sizeof(MsXactEntry) * cap);
+		xmoved = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(MsXactEntry) * cap);
 		hash_seq_init(&seq, ms_xact_hash);
 		while ((xe = hash_seq_search(&seq)) != NULL)
 		{
@@ -1031,7 +1032,7 @@ ms_rename_domain_locked(uint16 from, uint16 to)
 			if (nmoved == cap)
 			{
 				cap *= 2;
-				xmoved = repalloc(xmoved, sizeof(MsXactEntry) * cap);
+				xmoved = repalloc_huge(xmoved, sizeof(MsXactEntry) * cap);
 			}
 			xmoved[nmoved++] = *xe;
 			hash_search(ms_xact_hash, &xe->key, HASH_REMOVE, NULL);
@@ -1611,7 +1612,9 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	maxrows = hash_get_num_entries(ms_query_hash);
-	rows = palloc(sizeof(MsQueryRow) * Max(maxrows, 1));
+	/* about 500 bytes an entry: more than 1 GB past 2 million entries */
+	rows = MemoryContextAllocHuge(CurrentMemoryContext,
+								  sizeof(MsQueryRow) * Max(maxrows, 1));
 	hash_seq_init(&seq, ms_query_hash);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
