@@ -183,7 +183,8 @@ static uint64 ms_front_generation = 0;	/* the slots' generation */
  * in it, the user and the search_path it ran with, and its query id.  A
  * statement whose text equals a template's but for the values of its
  * literals (same kinds: integer that fits int4, that fits int8, other
- * number, string), for the same user and search_path, takes the template's
+ * number, string), for the same user and search_path, whose names resolve
+ * to the same relations (ms_relations_fingerprint), takes the template's
  * query id, as the jumble ignores constant values.  Comparing is a memcmp
  * per stretch of text between literals plus a look at each literal: much
  * cheaper than hashing the text byte by byte, which every statement that
@@ -218,6 +219,7 @@ typedef struct MsTemplate
 	MsLiteral  *lits;
 	int			nlits;
 	char	   *search_path;
+	uint64		relations;		/* ms_relations_fingerprint() of its query */
 	uint64		serial;			/* ms_template_serial at its creation */
 } MsTemplate;
 
@@ -429,12 +431,52 @@ ms_template_matches(const MsTemplate *t, const char *text, int len)
 		memcmp(text + cpos, t->text + tpos, t->len - tpos) == 0;
 }
 
-/* Does template t hold text, run by this user with this search_path? */
+/*
+ * A fingerprint of the relations a query's names resolved to: the oids of
+ * its range table's relations, of its subqueries' and its CTEs', in order
+ * (FNV-1a over the oids).  The same text with the same search_path can
+ * name other relations than when a template was made (a table created
+ * since in a schema earlier on the search_path shadows the one it named),
+ * and the query id then differs: the template must not give its id.
+ * Relations named only in sublinks of expressions are not walked.
+ */
+static uint64
+ms_relations_fingerprint(const Query *query)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+	ListCell   *lc;
+
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			h = (h ^ rte->relid) * UINT64CONST(0x100000001b3);
+		else if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			h = (h ^ ms_relations_fingerprint(rte->subquery)) *
+				UINT64CONST(0x100000001b3);
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query))
+			h = (h ^ ms_relations_fingerprint((Query *) cte->ctequery)) *
+				UINT64CONST(0x100000001b3);
+	}
+	return h;
+}
+
+/*
+ * Does template t hold text, run by this user with this search_path, its
+ * names resolving to the same relations?
+ */
 static inline bool
 ms_template_fits(const MsTemplate *t, Oid userid, const char *search_path,
-				 const char *text, int len)
+				 uint64 relations, const char *text, int len)
 {
-	return t->userid == userid && t->text[0] == text[0] &&
+	return t->userid == userid && t->relations == relations &&
+		t->text[0] == text[0] &&
 		ms_template_matches(t, text, len) &&
 		strcmp(t->search_path, search_path) == 0;
 }
@@ -458,6 +500,7 @@ ms_cached_writer_id(Query *query, const char *source)
 	Oid			userid = GetUserId();
 	int			pos = Min(xact_ndomains, MS_ENTRY_DOMAINS - 1);
 	int			hint = ms_template_hint[pos];
+	uint64		relations;
 	int			i;
 
 	if (source == NULL ||
@@ -466,14 +509,17 @@ ms_cached_writer_id(Query *query, const char *source)
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
 	if (len <= 0)
 		return false;
-	if (!ms_template_fits(&ms_templates[hint], userid, search_path, text, len))
+	relations = ms_relations_fingerprint(query);
+	if (!ms_template_fits(&ms_templates[hint], userid, search_path, relations,
+						  text, len))
 	{
 		for (i = 1; i <= ms_template_count; i++)
 		{
 			int			k = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
 
 			if (k != hint &&
-				ms_template_fits(&ms_templates[k], userid, search_path, text, len))
+				ms_template_fits(&ms_templates[k], userid, search_path,
+								 relations, text, len))
 				break;
 		}
 		if (i > ms_template_count)
@@ -596,6 +642,7 @@ ms_cache_writer_id(Query *query, const char *source)
 	MemoryContextSwitchTo(oldcxt);
 	t->queryid = query->queryId;
 	t->userid = GetUserId();
+	t->relations = ms_relations_fingerprint(query);
 	t->serial = ++ms_template_serial;
 }
 
