@@ -478,7 +478,8 @@ ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
 /*
  * Create the entry of a statement (or count a call if another backend
  * created it meanwhile).  tables is a NUL-separated list ending with an
- * empty string; text is the normalized statement.
+ * empty string, relids the oids of its first MS_ENTRY_TABLES tables
+ * (InvalidOid after the last); text is the normalized statement.
  */
 void
 ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
