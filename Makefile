@@ -82,6 +82,8 @@ REGRESS = \
 	monitor_multibyte \
 	monitor_privileges \
 	monitor_dictionary \
+	monitor_retag \
+	monitor_forget \
 	analyze_statements \
 	decoder_actions \
 	decoder_types \
@@ -104,7 +106,9 @@ ISOLATION = \
 	ownership_concurrency \
 	monitor_concurrent \
 	monitor_eviction \
+	monitor_retag_concurrent \
 	allowlist_snapshot \
+	allowlist_domain_rename \
 	analyze_cancel \
 	decoder_concurrent \
 	freeze_concurrent \

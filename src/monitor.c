@@ -24,7 +24,9 @@
  *	                          changes of bindings (monitor_enforce.c,
  *	                          monitor_service.c)
  *	object_access_hook        enforces each object a DROP removes, CASCADE
- *	                          included, before it goes (monitor_enforce.c)
+ *	                          included, before it goes (monitor_enforce.c);
+ *	                          a database or the extension dropped takes its
+ *	                          runtime figures along (monitor_stats.c)
  *
  * Every hook calls the previous one.  Nothing here takes locks; see
  * monitor_stats.c for the shared memory locking rules.
@@ -205,7 +207,11 @@ ms_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
 	if (access == OAT_DROP)
+	{
 		ms_enforce_drop(classId, objectId);
+		/* a database or the extension takes its runtime figures along */
+		ms_stats_note_drop(classId, objectId);
+	}
 }
 
 static void

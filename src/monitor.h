@@ -33,6 +33,8 @@
 #define MS_MAX_SHARED_DOMAINS	4096
 /* Bytes of table names kept per statement entry. */
 #define MS_TABLES_LEN			256
+/* Table oids kept per statement entry (of its first table names). */
+#define MS_ENTRY_TABLES			16
 /* Sample queryids kept per transaction entry. */
 #define MS_XACT_SAMPLES			4
 /* Bytes of normalized text kept per sampled statement of a transaction. */
@@ -95,13 +97,16 @@ extern void ms_stats_shmem_startup(void);
 extern bool ms_stats_available(void);
 extern void ms_stats_require(void);
 extern uint16 ms_shared_domain(MsDomainId local);
-extern bool ms_stats_count_query(uint64 queryid, CmdType kind,
-								 const MsDomainSet *domains);
+extern bool ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
+								 const MsDomainSet *remote);
 extern void ms_stats_create_query(uint64 queryid, CmdType kind,
 								  const MsDomainSet *domains,
 								  const MsDomainSet *remote,
-								  const char *tables, const char *text);
-extern void ms_stats_add_remote_call(uint64 queryid, Oid userid, uint64 rows,
+								  const char *tables, const Oid *relids,
+								  const char *text);
+extern void ms_stats_add_remote_call(uint64 queryid, Oid userid,
+									 const MsDomainSet *domains,
+									 const MsDomainSet *remote, uint64 rows,
 									 double time_ms);
 extern bool ms_stats_xact_count_known(const MsDomainSet *domains,
 									  const uint64 *queryids, int n,
@@ -111,6 +116,10 @@ extern void ms_stats_count_xact(const MsDomainSet *domains,
 								bool count);
 extern void ms_stats_note_violation(const MsDomainSet *domains);
 extern void ms_stats_note_exemption(int64 allowlist_id);
+extern void ms_stats_apply_domain_changes(void);
+extern void ms_stats_domain_changes_subabort(SubTransactionId subid);
+extern void ms_stats_domain_changes_reset(void);
+extern void ms_stats_note_drop(Oid classId, Oid objectId);
 
 /* monitor_track.c */
 extern void ms_track_init(void);

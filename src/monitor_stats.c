@@ -13,8 +13,9 @@
  *	  Only names of domains that exist (rows of migration_split.domains of
  *	  the database that records them) enter it; when it is full, names are
  *	  not recorded and monitor_info counts them;
- *	- the statement hash: one entry per (userid, dbid, queryid) of a
- *	  statement that reached tables of two or more domains, or the read
+ *	- the statement hash: one entry per (userid, dbid, queryid, domains
+ *	  reached, domains reached through a read path) of a statement that
+ *	  reached tables of two or more domains, or the read
  *	  path of a domain (a foreign table the domain owns: a remote call into
  *	  the service, whose rows and time are added up too), with its
  *	  normalized text (at most migration_split.max_query_text bytes, kept
@@ -28,11 +29,13 @@
  * up (the common case: the entry exists), and in exclusive mode only to add
  * or evict entries or reset.  Counters of an entry are protected by the
  * entry's spinlock; readers copy them under the spinlock.  Nothing in here
- * runs catalog access while holding the LWLock.  Two things allocate under
- * it: the SRFs, which hold it in shared mode, and ms_evict(), which sorts
+ * runs catalog access while holding the LWLock.  Three things allocate
+ * under it: the SRFs, which hold it in shared mode, ms_evict(), which sorts
  * the entries in a palloc'd array under the exclusive lock (as
- * pg_stat_statements' entry_dealloc does); an out-of-memory error there
- * releases the lock at abort like any error.
+ * pg_stat_statements' entry_dealloc does), and the move of a renamed
+ * domain's entries (ms_rename_domain_locked), which copies them out and
+ * back in; an out-of-memory error there releases the lock at abort like
+ * any error.
  *
  * When a hash is full, the least-used 5% of its entries (at least 10) are
  * evicted at once; usage is the number of calls, decayed by 1% at every
@@ -51,7 +54,12 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -67,6 +75,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -79,10 +88,11 @@ PG_FUNCTION_INFO_V1(ms_monitor_reset);
 PG_FUNCTION_INFO_V1(ms_monitor_loaded);
 PG_FUNCTION_INFO_V1(ms_domain_runtime_stats);
 PG_FUNCTION_INFO_V1(ms_allowlist_usage);
+PG_FUNCTION_INFO_V1(ms_domains_changed);
 
 #define MS_STATS_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/migration_split.stat"
 #define MS_STATS_MAGIC		0x4d534d31	/* "MSM1" */
-#define MS_STATS_VERSION	3
+#define MS_STATS_VERSION	4	/* 4: domain sets in the statement key */
 
 #define MS_EVENT_MAX		2048
 #define MS_EVENT_VIOLATION	1
@@ -92,11 +102,21 @@ PG_FUNCTION_INFO_V1(ms_allowlist_usage);
 #define EVICT_PERCENT			5
 #define EVICT_MIN				10
 
+/*
+ * A statement entry counts the calls of one statement, by one user in one
+ * database, that crossed one set of domains: like pg_stat_statements'
+ * toplevel, the domain sets are part of the key.  A table that changes
+ * domain (re-tag, merge, rename or drop of a domain) sends the later calls
+ * of the same statement to another entry, or to none, instead of counting
+ * them under domains they no longer cross.
+ */
 typedef struct MsQueryKey
 {
 	Oid			userid;
 	Oid			dbid;
 	uint64		queryid;
+	MsDomainSet domains;		/* domains reached */
+	MsDomainSet remote;			/* domains reached through their read path */
 } MsQueryKey;
 
 typedef struct MsQueryEntry
@@ -110,9 +130,9 @@ typedef struct MsQueryEntry
 	char		appname[NAMEDATALEN];
 	/* set at creation, then read-only: */
 	CmdType		kind;
-	MsDomainSet domains;
 	char		tables[MS_TABLES_LEN];	/* NUL-separated, ends with "" */
-	MsDomainSet remote;			/* domains reached through their read path */
+	/* oids of the first tables (InvalidOid: none, or not kept) */
+	Oid			relids[MS_ENTRY_TABLES];
 	/* protected by mutex: */
 	int64		rows;			/* remote calls: rows processed */
 	double		total_time;		/* remote calls: milliseconds */
@@ -405,19 +425,39 @@ ms_shared_domain(MsDomainId local)
 }
 
 /*
- * Count one more call of an existing statement entry.  Returns false when
- * the entry does not exist; the caller then gathers text and table names
- * (outside any lock) and calls ms_stats_create_query.
+ * The key of the entry of a statement run by userid in this database that
+ * crossed the given domains (sets made by ms_to_shared_set: unused slots
+ * zero, so equal sets hash alike).
+ */
+static inline void
+ms_query_key(MsQueryKey *key, Oid userid, uint64 queryid,
+			 const MsDomainSet *domains, const MsDomainSet *remote)
+{
+	/* every byte is a field: nothing left for memset */
+	StaticAssertStmt(sizeof(MsQueryKey) ==
+					 2 * sizeof(Oid) + sizeof(uint64) + 2 * sizeof(MsDomainSet),
+					 "MsQueryKey has padding");
+	key->userid = userid;
+	key->dbid = MyDatabaseId;
+	key->queryid = queryid;
+	key->domains = *domains;
+	key->remote = *remote;
+}
+
+/*
+ * Count one more call of an existing statement entry: the statement's
+ * entry for the domains this call crossed.  Returns false when the entry
+ * does not exist; the caller then gathers text and table names (outside
+ * any lock) and calls ms_stats_create_query.
  */
 bool
-ms_stats_count_query(uint64 queryid, CmdType kind, const MsDomainSet *domains)
+ms_stats_count_query(uint64 queryid, const MsDomainSet *domains,
+					 const MsDomainSet *remote)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
 
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
+	ms_query_key(&key, GetUserId(), queryid, domains, remote);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	entry = hash_search(ms_query_hash, &key, HASH_FIND, NULL);
@@ -438,20 +478,19 @@ ms_stats_count_query(uint64 queryid, CmdType kind, const MsDomainSet *domains)
 /*
  * Create the entry of a statement (or count a call if another backend
  * created it meanwhile).  tables is a NUL-separated list ending with an
- * empty string; text is the normalized statement.
+ * empty string, relids the oids of its first MS_ENTRY_TABLES tables
+ * (InvalidOid after the last); text is the normalized statement.
  */
 void
 ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 					  const MsDomainSet *remote, const char *tables,
-					  const char *text)
+					  const Oid *relids, const char *text)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
 	bool		found;
 
-	key.userid = GetUserId();
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
+	ms_query_key(&key, GetUserId(), queryid, domains, remote);
 
 	LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
 	if (hash_get_num_entries(ms_query_hash) >= ms_max)
@@ -468,8 +507,6 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 		entry->rows = 0;
 		entry->total_time = 0;
 		entry->kind = kind;
-		entry->domains = *domains;
-		entry->remote = *remote;
 		/* tables: copy whole names while they fit, always terminate */
 		len = 0;
 		while (tables[len] != '\0')
@@ -482,6 +519,7 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 		}
 		memcpy(entry->tables, tables, len);
 		entry->tables[len] = '\0';
+		memcpy(entry->relids, relids, sizeof(entry->relids));
 		len = pg_mbcliplen(text, strlen(text), ms_max_text - 1);
 		memcpy(entry->text, text, len);
 		entry->text[len] = '\0';
@@ -498,19 +536,19 @@ ms_stats_create_query(uint64 queryid, CmdType kind, const MsDomainSet *domains,
 
 /*
  * Add the rows and the time of one execution of a remote call to its entry
- * (ExecutorEnd); nothing when the entry was evicted meanwhile.
+ * (ExecutorEnd): the entry its ExecutorStart counted the call in; nothing
+ * when the entry was evicted meanwhile.
  */
 void
-ms_stats_add_remote_call(uint64 queryid, Oid userid, uint64 rows, double time_ms)
+ms_stats_add_remote_call(uint64 queryid, Oid userid, const MsDomainSet *domains,
+						 const MsDomainSet *remote, uint64 rows, double time_ms)
 {
 	MsQueryKey	key;
 	MsQueryEntry *entry;
 
 	if (ms_shared == NULL)
 		return;
-	key.userid = userid;
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
+	ms_query_key(&key, userid, queryid, domains, remote);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	entry = hash_search(ms_query_hash, &key, HASH_FIND, NULL);
@@ -695,6 +733,434 @@ void
 ms_stats_note_exemption(int64 allowlist_id)
 {
 	ms_note_event(MS_EVENT_EXEMPTION, allowlist_id);
+}
+
+/*
+ * Renamed and dropped domains.
+ *
+ * Entries name domains by their index in the shared dictionary, that is by
+ * name.  When a domain of this database is renamed, its figures (the
+ * entries of statements and transactions that involved it, its last
+ * violation) move to the new name, merged with any the new name has; when
+ * it is dropped they go with it, so that a domain created later with the
+ * same name starts from none.  The row trigger on migration_split.domains
+ * (ms_domains_changed) queues each change with its subtransaction; the
+ * queue is applied when the transaction commits (ms_stats_apply_domain_
+ * changes, at pre-commit after the transaction itself is counted) and
+ * forgotten when it or the subtransaction aborts.  The dictionary itself
+ * keeps every name (it is shared by all databases).  A database dropped,
+ * or the extension dropped in one, takes all the figures of that database
+ * along in the same way (ms_stats_note_drop, from the object access
+ * hook).  Like the count of a transaction, the queue is applied at
+ * PREPARE TRANSACTION already: a prepared transaction rolled back later
+ * leaves the figures moved or forgotten.
+ */
+typedef struct MsDomainChange
+{
+	SubTransactionId subid;
+	NameData	old_name;		/* "" when all of dbid is forgotten */
+	NameData	new_name;		/* "" when dropped */
+	Oid			dbid;			/* the database whose figures change */
+} MsDomainChange;
+
+static MsDomainChange *domain_changes = NULL;	/* in TopTransactionContext */
+static int	ndomain_changes = 0;
+static int	domain_changes_cap = 0;
+
+/*
+ * A new change in the queue (not counted until the caller increments
+ * ndomain_changes).
+ */
+static MsDomainChange *
+ms_new_domain_change(Oid dbid)
+{
+	MsDomainChange *change;
+
+	if (ndomain_changes == domain_changes_cap)
+	{
+		int			newcap = Max(8, domain_changes_cap * 2);
+
+		if (domain_changes == NULL)
+			domain_changes = MemoryContextAlloc(TopTransactionContext,
+												sizeof(MsDomainChange) * newcap);
+		else
+			domain_changes = repalloc(domain_changes,
+									  sizeof(MsDomainChange) * newcap);
+		domain_changes_cap = newcap;
+	}
+	change = &domain_changes[ndomain_changes];
+	memset(change, 0, sizeof(*change));
+	change->subid = GetCurrentSubTransactionId();
+	change->dbid = dbid;
+	return change;
+}
+
+/*
+ * An object is being dropped (object access hook): a database takes its
+ * figures along, and so does the extension, with its domains, in the
+ * current database; both once the transaction commits.
+ */
+void
+ms_stats_note_drop(Oid classId, Oid objectId)
+{
+	if (ms_shared == NULL)
+		return;
+	if (classId == DatabaseRelationId)
+		(void) ms_new_domain_change(objectId);
+	else if (classId == ExtensionRelationId &&
+			 objectId == get_extension_oid("migration_split", true))
+		(void) ms_new_domain_change(MyDatabaseId);
+	else
+		return;
+	ndomain_changes++;
+}
+
+/* Trigger on migration_split.domains: AFTER UPDATE OF domain OR DELETE. */
+Datum
+ms_domains_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			attnum;
+	bool		isnull;
+	Datum		d;
+	MsDomainChange *change;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "ms_domains_changed: not called by trigger manager");
+	if (ms_shared == NULL)
+		return PointerGetDatum(NULL);
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	attnum = SPI_fnumber(desc, "domain");
+	if (attnum <= 0)
+		elog(ERROR, "column \"domain\" of \"%s\" not found",
+			 RelationGetRelationName(trigdata->tg_relation));
+
+	change = ms_new_domain_change(MyDatabaseId);
+	d = heap_getattr(trigdata->tg_trigtuple, attnum, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+	namestrcpy(&change->old_name, TextDatumGetCString(d));
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		d = heap_getattr(trigdata->tg_newtuple, attnum, desc, &isnull);
+		if (isnull)
+			return PointerGetDatum(NULL);
+		namestrcpy(&change->new_name, TextDatumGetCString(d));
+		if (strcmp(NameStr(change->old_name), NameStr(change->new_name)) == 0)
+			return PointerGetDatum(NULL);
+	}
+	ndomain_changes++;
+	return PointerGetDatum(NULL);
+}
+
+/* A subtransaction aborted: forget the changes it queued. */
+void
+ms_stats_domain_changes_subabort(SubTransactionId subid)
+{
+	while (ndomain_changes > 0 &&
+		   domain_changes[ndomain_changes - 1].subid >= subid)
+		ndomain_changes--;
+}
+
+/* The transaction ended (its memory, the queue's, is gone). */
+void
+ms_stats_domain_changes_reset(void)
+{
+	domain_changes = NULL;
+	ndomain_changes = 0;
+	domain_changes_cap = 0;
+}
+
+/* The dictionary index of a name, 0 when absent; caller holds the lock. */
+static uint16
+ms_find_domain_locked(const char *name)
+{
+	int			i;
+
+	for (i = 1; i <= ms_shared->ndomains; i++)
+		if (strcmp(NameStr(ms_shared->domains[i]), name) == 0)
+			return (uint16) i;
+	return 0;
+}
+
+static bool
+ms_set_has(const MsDomainSet *set, uint16 id)
+{
+	int			i;
+
+	for (i = 0; i < set->count; i++)
+		if (set->ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Replace id "from" by "to" in a sorted set, keeping it sorted. */
+static void
+ms_set_replace(MsDomainSet *set, uint16 from, uint16 to)
+{
+	MsDomainSet result;
+	int			i;
+
+	memset(&result, 0, sizeof(result));
+	for (i = 0; i < set->count; i++)
+	{
+		uint16		id = (set->ids[i] == from) ? to : set->ids[i];
+		int			j;
+
+		if (ms_set_has(&result, id))
+			continue;
+		for (j = result.count; j > 0 && result.ids[j - 1] > id; j--)
+			result.ids[j] = result.ids[j - 1];
+		result.ids[j] = id;
+		result.count++;
+	}
+	*set = result;
+}
+
+/*
+ * Forget the figures of domain index id in database dbid, or all of them
+ * with id 0 (allowlist use included).  Caller holds the lock exclusively.
+ */
+static void
+ms_forget_domain_locked(Oid dbid, uint16 id)
+{
+	HASH_SEQ_STATUS seq;
+	MsQueryEntry *qe;
+	MsXactEntry *xe;
+	MsEventEntry *ee;
+
+	hash_seq_init(&seq, ms_query_hash);
+	while ((qe = hash_seq_search(&seq)) != NULL)
+		if (qe->key.dbid == dbid &&
+			(id == 0 || ms_set_has(&qe->key.domains, id) ||
+			 ms_set_has(&qe->key.remote, id)))
+			hash_search(ms_query_hash, &qe->key, HASH_REMOVE, NULL);
+	hash_seq_init(&seq, ms_xact_hash);
+	while ((xe = hash_seq_search(&seq)) != NULL)
+		if (xe->key.dbid == dbid && (id == 0 || ms_set_has(&xe->key.domains, id)))
+			hash_search(ms_xact_hash, &xe->key, HASH_REMOVE, NULL);
+	hash_seq_init(&seq, ms_event_hash);
+	while ((ee = hash_seq_search(&seq)) != NULL)
+		if (ee->key.dbid == dbid &&
+			(id == 0 || (ee->key.kind == MS_EVENT_VIOLATION && ee->key.id == id)))
+			hash_search(ms_event_hash, &ee->key, HASH_REMOVE, NULL);
+}
+
+/*
+ * Move the figures of domain index from to index to in this database,
+ * merging them with those already there.  Caller holds the lock
+ * exclusively.  The entries are taken out during the scan and entered
+ * again after it (dynahash allows removing the current element of a scan,
+ * not adding).
+ */
+static void
+ms_rename_domain_locked(uint16 from, uint16 to)
+{
+	HASH_SEQ_STATUS seq;
+	Size		qsize = ms_query_entry_size();
+	char	   *moved;
+	int			nmoved = 0;
+	int			cap;
+	int			i;
+	MsQueryEntry *qe;
+	MsXactEntry *xe;
+	MsEventEntry *ee;
+
+	/* statements */
+	cap = 16;
+	moved = MemoryContextAllocHuge(CurrentMemoryContext, qsize * cap);
+	hash_seq_init(&seq, ms_query_hash);
+	while ((qe = hash_seq_search(&seq)) != NULL)
+	{
+		if (qe->key.dbid != MyDatabaseId ||
+			(!ms_set_has(&qe->key.domains, from) && !ms_set_has(&qe->key.remote, from)))
+			continue;
+		if (nmoved == cap)
+		{
+			cap *= 2;
+			moved = repalloc_huge(moved, qsize * cap);
+		}
+		memcpy(moved + qsize * nmoved++, qe, qsize);
+		hash_search(ms_query_hash, &qe->key, HASH_REMOVE, NULL);
+	}
+	for (i = 0; i < nmoved; i++)
+	{
+		MsQueryEntry *old = (MsQueryEntry *) (moved + qsize * i);
+		bool		found;
+
+		ms_set_replace(&old->key.domains, from, to);
+		ms_set_replace(&old->key.remote, from, to);
+		if (hash_get_num_entries(ms_query_hash) >= ms_max)
+			ms_evict(ms_query_hash, true);
+		qe = hash_search(ms_query_hash, &old->key, HASH_ENTER, &found);
+		if (!found)
+		{
+			memcpy(qe, old, qsize);
+			SpinLockInit(&qe->mutex);
+			continue;
+		}
+		/* the new name's entry of the same statement: add them up */
+		SpinLockAcquire(&qe->mutex);
+		qe->calls += old->calls;
+		qe->usage += old->usage;
+		qe->rows += old->rows;
+		qe->total_time += old->total_time;
+		qe->first_seen = Min(qe->first_seen, old->first_seen);
+		if (old->last_seen > qe->last_seen)
+		{
+			qe->last_seen = old->last_seen;
+			memcpy(qe->appname, old->appname, NAMEDATALEN);
+		}
+		SpinLockRelease(&qe->mutex);
+	}
+	pfree(moved);
+
+	/* transactions */
+	{
+		MsXactEntry *xmoved;
+
+		nmoved = 0;
+		cap = 16;
+		xmoved = MemoryContextAllocHuge(CurrentMemoryContext,
+										sizeof(MsXactEntry) * cap);
+		hash_seq_init(&seq, ms_xact_hash);
+		while ((xe = hash_seq_search(&seq)) != NULL)
+		{
+			if (xe->key.dbid != MyDatabaseId || !ms_set_has(&xe->key.domains, from))
+				continue;
+			if (nmoved == cap)
+			{
+				cap *= 2;
+				xmoved = repalloc_huge(xmoved, sizeof(MsXactEntry) * cap);
+			}
+			xmoved[nmoved++] = *xe;
+			hash_search(ms_xact_hash, &xe->key, HASH_REMOVE, NULL);
+		}
+		for (i = 0; i < nmoved; i++)
+		{
+			MsXactEntry *old = &xmoved[i];
+			bool		found;
+			int			k;
+
+			ms_set_replace(&old->key.domains, from, to);
+			if (hash_get_num_entries(ms_xact_hash) >= ms_max)
+				ms_evict(ms_xact_hash, false);
+			xe = hash_search(ms_xact_hash, &old->key, HASH_ENTER, &found);
+			if (!found)
+			{
+				*xe = *old;
+				SpinLockInit(&xe->mutex);
+				continue;
+			}
+			SpinLockAcquire(&xe->mutex);
+			xe->count += old->count;
+			xe->usage += old->usage;
+			xe->first_seen = Min(xe->first_seen, old->first_seen);
+			xe->last_seen = Max(xe->last_seen, old->last_seen);
+			for (k = 0; k < old->nsamples && xe->nsamples < MS_XACT_SAMPLES; k++)
+			{
+				int			j;
+
+				for (j = 0; j < xe->nsamples; j++)
+					if (xe->samples[j].queryid == old->samples[k].queryid)
+						break;
+				if (j == xe->nsamples)
+					xe->samples[xe->nsamples++] = old->samples[k];
+			}
+			SpinLockRelease(&xe->mutex);
+		}
+		pfree(xmoved);
+	}
+
+	/* last violation */
+	{
+		MsEventEntry old;
+		bool		have = false;
+
+		hash_seq_init(&seq, ms_event_hash);
+		while ((ee = hash_seq_search(&seq)) != NULL)
+		{
+			if (ee->key.dbid == MyDatabaseId && ee->key.kind == MS_EVENT_VIOLATION &&
+				ee->key.id == from)
+			{
+				old = *ee;
+				have = true;
+				hash_search(ms_event_hash, &ee->key, HASH_REMOVE, NULL);
+			}
+		}
+		if (have)
+		{
+			bool		found;
+
+			old.key.id = to;
+			ee = hash_search(ms_event_hash, &old.key, HASH_ENTER, &found);
+			if (!found)
+			{
+				*ee = old;
+				SpinLockInit(&ee->mutex);
+			}
+			else
+			{
+				SpinLockAcquire(&ee->mutex);
+				ee->count += old.count;
+				ee->last = Max(ee->last, old.last);
+				SpinLockRelease(&ee->mutex);
+			}
+		}
+	}
+}
+
+/*
+ * The committing transaction renamed or dropped domains: move or forget
+ * their figures (see MsDomainChange), in the order of the changes.
+ */
+void
+ms_stats_apply_domain_changes(void)
+{
+	int			c;
+
+	if (ndomain_changes == 0 || ms_shared == NULL)
+		return;
+	LWLockAcquire(ms_shared->lock, LW_EXCLUSIVE);
+	for (c = 0; c < ndomain_changes; c++)
+	{
+		MsDomainChange *change = &domain_changes[c];
+		uint16		from;
+		uint16		to;
+
+		if (NameStr(change->old_name)[0] == '\0')
+		{
+			ms_forget_domain_locked(change->dbid, 0);
+			continue;
+		}
+		from = ms_find_domain_locked(NameStr(change->old_name));
+		if (from == 0)
+			continue;			/* nothing recorded under that name */
+		if (NameStr(change->new_name)[0] == '\0')
+		{
+			ms_forget_domain_locked(change->dbid, from);
+			continue;
+		}
+		to = ms_find_domain_locked(NameStr(change->new_name));
+		if (to == 0 && ms_shared->ndomains < MS_MAX_SHARED_DOMAINS)
+		{
+			to = (uint16) (ms_shared->ndomains + 1);
+			namestrcpy(&ms_shared->domains[to], NameStr(change->new_name));
+			ms_shared->ndomains = to;
+		}
+		if (to == 0)
+		{
+			/* no room for the new name: the figures cannot follow it */
+			ms_forget_domain_locked(change->dbid, from);
+			ms_note_dictionary_full();
+			continue;
+		}
+		ms_rename_domain_locked(from, to);
+	}
+	LWLockRelease(ms_shared->lock);
+	ndomain_changes = 0;
 }
 
 /* qsort comparator: ascending usage */
@@ -891,8 +1357,18 @@ ms_load_file(void)
 	}
 
 	if (fread(header, sizeof(header), 1, file) != 1 ||
-		header[0] != MS_STATS_MAGIC || header[1] != MS_STATS_VERSION)
+		header[0] != MS_STATS_MAGIC)
 		goto data_error;
+	/* another layout (an older version of the library): start empty */
+	if (header[1] != MS_STATS_VERSION)
+	{
+		ereport(LOG,
+				(errmsg("ignoring file \"%s\" of format version %u",
+						MS_STATS_FILE, header[1]),
+				 errdetail("This version of migration_split reads format version %d only; the runtime statistics start empty.",
+						   MS_STATS_VERSION)));
+		goto fail;
+	}
 	if (fread(&ndomains, sizeof(int), 1, file) != 1 ||
 		ndomains < 0 || ndomains > MS_MAX_SHARED_DOMAINS ||
 		fread(ms_shared->domains, sizeof(NameData), ndomains + 1, file) != ndomains + 1)
@@ -916,8 +1392,8 @@ ms_load_file(void)
 		bool		found;
 
 		if (fread(tmp, offsetof(MsQueryEntry, text), 1, file) != 1 ||
-			!ms_domain_set_valid(&tmp->domains, ndomains) ||
-			!ms_domain_set_valid(&tmp->remote, ndomains) ||
+			!ms_domain_set_valid(&tmp->key.domains, ndomains) ||
+			!ms_domain_set_valid(&tmp->key.remote, ndomains) ||
 			!ms_tables_valid(tmp->tables) ||
 			fread(&len, sizeof(int32), 1, file) != 1 || len < 0 || len > 1024 * 1024)
 			goto data_error;
@@ -1067,6 +1543,38 @@ ms_kind_name(CmdType kind)
 }
 
 /*
+ * The current qualified name of table relid of this database, or NULL when
+ * it no longer exists.  Catalog access: never under the LWLock.
+ */
+static char *
+ms_current_table_name(Oid relid)
+{
+	char	   *relname;
+	char	   *nspname;
+
+	if (!OidIsValid(relid))
+		return NULL;
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		return NULL;
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	if (nspname == NULL)
+		return NULL;
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/* One row of cross_domain_queries, copied out of shared memory. */
+typedef struct MsQueryRow
+{
+	Datum		values[14];
+	bool		nulls[14];
+	bool		visible;
+	Oid			dbid;
+	char		tables[MS_TABLES_LEN];
+	Oid			relids[MS_ENTRY_TABLES];
+} MsQueryRow;
+
+/*
  * migration_split.cross_domain_queries: one row per statement entry.
  * pg_stat_statements' rule: superusers and members of pg_read_all_stats
  * see everything; others see their own rows in full, and of other users'
@@ -1075,6 +1583,13 @@ ms_kind_name(CmdType kind)
  * and the query text is "<insufficient privilege>".  The last three
  * columns (1.1) are filled only when the declaration has them: the 1.0
  * one has eleven columns.
+ *
+ * The tables of entries of this database are named as the catalog names
+ * them now (a table renamed or moved to another schema since the entry was
+ * recorded shows its new name); the names recorded with the entry serve
+ * for tables dropped since, tables beyond the MS_ENTRY_TABLES first, and
+ * entries of other databases.  The rows are copied under the LWLock, the
+ * names looked up after it is released.
  */
 Datum
 ms_cross_domain_queries(PG_FUNCTION_ARGS)
@@ -1084,6 +1599,10 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 	MsQueryEntry *entry;
 	Oid			userid = GetUserId();
 	bool		all_texts;
+	MsQueryRow *rows;
+	long		nrows = 0;
+	long		maxrows;
+	long		r;
 
 	ms_stats_require();
 	all_texts = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
@@ -1093,16 +1612,16 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 			 rsinfo->setDesc->natts);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
+	maxrows = hash_get_num_entries(ms_query_hash);
+	/* about 500 bytes an entry: more than 1 GB past 2 million entries */
+	rows = MemoryContextAllocHuge(CurrentMemoryContext,
+								  sizeof(MsQueryRow) * Max(maxrows, 1));
 	hash_seq_init(&seq, ms_query_hash);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[14];
-		bool		nulls[14] = {0};
-		Datum		tables[MS_TABLES_LEN / 2];
-		int			ntables = 0;
-		const char *t;
+		MsQueryRow *row;
 		int64		calls;
-		int64		rows;
+		int64		nrows_processed;
 		double		total_time;
 		TimestampTz first_seen;
 		TimestampTz last_seen;
@@ -1110,49 +1629,84 @@ ms_cross_domain_queries(PG_FUNCTION_ARGS)
 		bool		visible;
 		int			i = 0;
 
+		if (nrows >= maxrows)
+		{
+			hash_seq_term(&seq);
+			break;
+		}
+		row = &rows[nrows++];
+		memset(row->nulls, 0, sizeof(row->nulls));
+
 		SpinLockAcquire(&entry->mutex);
 		calls = entry->calls;
 		first_seen = entry->first_seen;
 		last_seen = entry->last_seen;
 		memcpy(appname, entry->appname, NAMEDATALEN);
-		rows = entry->rows;
+		nrows_processed = entry->rows;
 		total_time = entry->total_time;
 		SpinLockRelease(&entry->mutex);
 
 		visible = (all_texts || entry->key.userid == userid);
+		row->visible = visible;
+		row->dbid = entry->key.dbid;
 		if (visible)
-			for (t = entry->tables; *t != '\0'; t += strlen(t) + 1)
-				tables[ntables++] = CStringGetTextDatum(t);
+		{
+			memcpy(row->tables, entry->tables, MS_TABLES_LEN);
+			memcpy(row->relids, entry->relids, sizeof(row->relids));
+		}
 
-		nulls[i] = !visible;
-		values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
-		values[i++] = ObjectIdGetDatum(entry->key.userid);
-		values[i++] = ObjectIdGetDatum(entry->key.dbid);
-		values[i++] = ms_domain_array(&entry->domains);
-		nulls[i] = !visible;
-		values[i++] = visible ?
-			PointerGetDatum(construct_array(tables, ntables, TEXTOID,
-											-1, false, TYPALIGN_INT)) : (Datum) 0;
-		values[i++] = CStringGetTextDatum(ms_kind_name(entry->kind));
-		values[i++] = Int64GetDatumFast(calls);
-		values[i++] = TimestampTzGetDatum(first_seen);
-		values[i++] = TimestampTzGetDatum(last_seen);
-		nulls[i] = !visible;
-		values[i++] = visible ? CStringGetTextDatum(appname) : (Datum) 0;
+		row->nulls[i] = !visible;
+		row->values[i++] = Int64GetDatumFast((int64) entry->key.queryid);
+		row->values[i++] = ObjectIdGetDatum(entry->key.userid);
+		row->values[i++] = ObjectIdGetDatum(entry->key.dbid);
+		row->values[i++] = ms_domain_array(&entry->key.domains);
+		/* tables: filled in below */
+		row->nulls[i] = !visible;
+		row->values[i++] = (Datum) 0;
+		row->values[i++] = CStringGetTextDatum(ms_kind_name(entry->kind));
+		row->values[i++] = Int64GetDatumFast(calls);
+		row->values[i++] = TimestampTzGetDatum(first_seen);
+		row->values[i++] = TimestampTzGetDatum(last_seen);
+		row->nulls[i] = !visible;
+		row->values[i++] = visible ? CStringGetTextDatum(appname) : (Datum) 0;
 		if (visible)
-			values[i++] = CStringGetTextDatum(entry->text);
+			row->values[i++] = CStringGetTextDatum(entry->text);
 		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+			row->values[i++] = CStringGetTextDatum("<insufficient privilege>");
 		/* 1.1: remote calls, their rows and time (NULL for other entries) */
-		values[i++] = ms_domain_array(&entry->remote);
-		nulls[i] = (entry->remote.count == 0);
-		values[i++] = Int64GetDatumFast(rows);
-		nulls[i] = (entry->remote.count == 0);
-		values[i++] = Float8GetDatumFast(total_time);
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		row->values[i++] = ms_domain_array(&entry->key.remote);
+		row->nulls[i] = (entry->key.remote.count == 0);
+		row->values[i++] = Int64GetDatumFast(nrows_processed);
+		row->nulls[i] = (entry->key.remote.count == 0);
+		row->values[i++] = Float8GetDatumFast(total_time);
 	}
 	LWLockRelease(ms_shared->lock);
+
+	for (r = 0; r < nrows; r++)
+	{
+		MsQueryRow *row = &rows[r];
+
+		if (row->visible)
+		{
+			Datum		tables[MS_TABLES_LEN / 2];
+			int			ntables = 0;
+			const char *t;
+
+			for (t = row->tables; *t != '\0'; t += strlen(t) + 1)
+			{
+				char	   *name = NULL;
+
+				if (row->dbid == MyDatabaseId && ntables < MS_ENTRY_TABLES)
+					name = ms_current_table_name(row->relids[ntables]);
+				tables[ntables++] = CStringGetTextDatum(name ? name : t);
+			}
+			row->values[4] = PointerGetDatum(construct_array(tables, ntables,
+															 TEXTOID, -1, false,
+															 TYPALIGN_INT));
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row->values,
+							 row->nulls);
+	}
 
 	return (Datum) 0;
 }
@@ -1299,9 +1853,33 @@ ms_monitor_loaded(PG_FUNCTION_ARGS)
  * involved the domain with another one, cross-domain transactions that
  * wrote to it, the last enforcement violation by or against it, and (1.1)
  * the remote calls into it through its read path: statements, calls, rows
- * and milliseconds.  Returns no rows when the library is not preloaded, so
- * that static reports built on it keep working.
+ * and milliseconds.  A statement counts once per domain however many
+ * entries it has (one per set of domains its calls crossed).  Returns no
+ * rows when the library is not preloaded, so that static reports built on
+ * it keep working.
  */
+typedef struct MsStatementOfDomain
+{
+	uint32		domain;			/* shared index; + MS_MAX_SHARED_DOMAINS + 1
+								 * for a remote call */
+	Oid			userid;
+	uint64		queryid;
+} MsStatementOfDomain;
+
+/* First entry of statement (userid, queryid) seen for this domain? */
+static bool
+ms_first_of_domain(HTAB *seen, uint32 domain, const MsQueryKey *key)
+{
+	MsStatementOfDomain k;
+	bool		found;
+
+	k.domain = domain;
+	k.userid = key->userid;
+	k.queryid = key->queryid;
+	(void) hash_search(seen, &k, HASH_ENTER, &found);
+	return !found;
+}
+
 Datum
 ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 {
@@ -1320,6 +1898,8 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 	TimestampTz *last;
 	int			ndomains;
 	int			i;
+	HTAB	   *seen;
+	HASHCTL		ctl;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != 5 && rsinfo->setDesc->natts != 9)
@@ -1336,6 +1916,11 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 	rtime = palloc0(sizeof(double) * (MS_MAX_SHARED_DOMAINS + 1));
 	xacts = palloc0(sizeof(int64) * (MS_MAX_SHARED_DOMAINS + 1));
 	last = palloc0(sizeof(TimestampTz) * (MS_MAX_SHARED_DOMAINS + 1));
+	ctl.keysize = sizeof(MsStatementOfDomain);
+	ctl.entrysize = sizeof(MsStatementOfDomain);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("migration_split statements of domains", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	LWLockAcquire(ms_shared->lock, LW_SHARED);
 	ndomains = ms_shared->ndomains;
@@ -1354,18 +1939,21 @@ ms_domain_runtime_stats(PG_FUNCTION_ARGS)
 		t = qe->total_time;
 		SpinLockRelease(&qe->mutex);
 		/* a remote call into one domain only crosses nothing else */
-		if (qe->domains.count >= 2)
-			for (i = 0; i < qe->domains.count; i++)
+		if (qe->key.domains.count >= 2)
+			for (i = 0; i < qe->key.domains.count; i++)
 			{
-				queries[qe->domains.ids[i]]++;
-				calls[qe->domains.ids[i]] += c;
+				if (ms_first_of_domain(seen, qe->key.domains.ids[i], &qe->key))
+					queries[qe->key.domains.ids[i]]++;
+				calls[qe->key.domains.ids[i]] += c;
 			}
-		for (i = 0; i < qe->remote.count; i++)
+		for (i = 0; i < qe->key.remote.count; i++)
 		{
-			rqueries[qe->remote.ids[i]]++;
-			rcalls[qe->remote.ids[i]] += c;
-			rrows[qe->remote.ids[i]] += r;
-			rtime[qe->remote.ids[i]] += t;
+			if (ms_first_of_domain(seen, qe->key.remote.ids[i] + MS_MAX_SHARED_DOMAINS + 1,
+								   &qe->key))
+				rqueries[qe->key.remote.ids[i]]++;
+			rcalls[qe->key.remote.ids[i]] += c;
+			rrows[qe->key.remote.ids[i]] += r;
+			rtime[qe->key.remote.ids[i]] += t;
 		}
 	}
 	hash_seq_init(&seq, ms_xact_hash);

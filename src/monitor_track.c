@@ -127,6 +127,8 @@ typedef struct MsRemotePending
 	QueryDesc  *queryDesc;
 	uint64		queryid;
 	Oid			userid;
+	MsDomainSet domains;		/* with queryid and userid, the entry's key */
+	MsDomainSet remote;
 	SubTransactionId subid;
 } MsRemotePending;
 
@@ -181,7 +183,8 @@ static uint64 ms_front_generation = 0;	/* the slots' generation */
  * in it, the user and the search_path it ran with, and its query id.  A
  * statement whose text equals a template's but for the values of its
  * literals (same kinds: integer that fits int4, that fits int8, other
- * number, string), for the same user and search_path, takes the template's
+ * number, string), for the same user and search_path, whose names resolve
+ * to the same relations (ms_relations_fingerprint), takes the template's
  * query id, as the jumble ignores constant values.  Comparing is a memcmp
  * per stretch of text between literals plus a look at each literal: much
  * cheaper than hashing the text byte by byte, which every statement that
@@ -216,6 +219,7 @@ typedef struct MsTemplate
 	MsLiteral  *lits;
 	int			nlits;
 	char	   *search_path;
+	uint64		relations;		/* ms_relations_fingerprint() of its query */
 	uint64		serial;			/* ms_template_serial at its creation */
 } MsTemplate;
 
@@ -240,11 +244,12 @@ static void ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 static void ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains,
 								int ndomains, const MsDomainId *remote,
 								int nremote);
-static void ms_time_remote_call(QueryDesc *queryDesc);
+static void ms_time_remote_call(QueryDesc *queryDesc, const MsDomainSet *domains,
+								const MsDomainSet *remote);
 static void ms_remember_writer(QueryDesc *queryDesc);
 static void ms_count_crossing_xact(void);
 static void ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set);
-static char *ms_table_list(List *rtable);
+static char *ms_table_list(List *rtable, Oid *relids);
 static int	ms_loc_cmp(const void *a, const void *b);
 
 void
@@ -426,12 +431,52 @@ ms_template_matches(const MsTemplate *t, const char *text, int len)
 		memcmp(text + cpos, t->text + tpos, t->len - tpos) == 0;
 }
 
-/* Does template t hold text, run by this user with this search_path? */
+/*
+ * A fingerprint of the relations a query's names resolved to: the oids of
+ * its range table's relations, of its subqueries' and its CTEs', in order
+ * (FNV-1a over the oids).  The same text with the same search_path can
+ * name other relations than when a template was made (a table created
+ * since in a schema earlier on the search_path shadows the one it named),
+ * and the query id then differs: the template must not give its id.
+ * Relations named only in sublinks of expressions are not walked.
+ */
+static uint64
+ms_relations_fingerprint(const Query *query)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+	ListCell   *lc;
+
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION)
+			h = (h ^ rte->relid) * UINT64CONST(0x100000001b3);
+		else if (rte->rtekind == RTE_SUBQUERY && rte->subquery != NULL)
+			h = (h ^ ms_relations_fingerprint(rte->subquery)) *
+				UINT64CONST(0x100000001b3);
+	}
+	foreach(lc, query->cteList)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (IsA(cte->ctequery, Query))
+			h = (h ^ ms_relations_fingerprint((Query *) cte->ctequery)) *
+				UINT64CONST(0x100000001b3);
+	}
+	return h;
+}
+
+/*
+ * Does template t hold text, run by this user with this search_path, its
+ * names resolving to the same relations?
+ */
 static inline bool
 ms_template_fits(const MsTemplate *t, Oid userid, const char *search_path,
-				 const char *text, int len)
+				 uint64 relations, const char *text, int len)
 {
-	return t->userid == userid && t->text[0] == text[0] &&
+	return t->userid == userid && t->relations == relations &&
+		t->text[0] == text[0] &&
 		ms_template_matches(t, text, len) &&
 		strcmp(t->search_path, search_path) == 0;
 }
@@ -455,6 +500,7 @@ ms_cached_writer_id(Query *query, const char *source)
 	Oid			userid = GetUserId();
 	int			pos = Min(xact_ndomains, MS_ENTRY_DOMAINS - 1);
 	int			hint = ms_template_hint[pos];
+	uint64		relations;
 	int			i;
 
 	if (source == NULL ||
@@ -463,14 +509,17 @@ ms_cached_writer_id(Query *query, const char *source)
 	ms_statement_text(source, query->stmt_location, query->stmt_len, &text, &len);
 	if (len <= 0)
 		return false;
-	if (!ms_template_fits(&ms_templates[hint], userid, search_path, text, len))
+	relations = ms_relations_fingerprint(query);
+	if (!ms_template_fits(&ms_templates[hint], userid, search_path, relations,
+						  text, len))
 	{
 		for (i = 1; i <= ms_template_count; i++)
 		{
 			int			k = (ms_template_next + MS_TEMPLATES - i) % MS_TEMPLATES;
 
 			if (k != hint &&
-				ms_template_fits(&ms_templates[k], userid, search_path, text, len))
+				ms_template_fits(&ms_templates[k], userid, search_path,
+								 relations, text, len))
 				break;
 		}
 		if (i > ms_template_count)
@@ -593,6 +642,7 @@ ms_cache_writer_id(Query *query, const char *source)
 	MemoryContextSwitchTo(oldcxt);
 	t->queryid = query->queryId;
 	t->userid = GetUserId();
+	t->relations = ms_relations_fingerprint(query);
 	t->serial = ++ms_template_serial;
 }
 
@@ -1005,6 +1055,7 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	MsDomainSet set;
 	MsDomainSet rset;
 	char	   *tables;
+	Oid			relids[MS_ENTRY_TABLES];
 	char	   *text;
 	int			loc = ps->stmt_location;
 	int			len = ps->stmt_len;
@@ -1015,8 +1066,8 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 	if (set.count < 2 && rset.count == 0)
 		return;
 	if (rset.count > 0)
-		ms_time_remote_call(queryDesc);
-	if (ms_stats_count_query(ps->queryId, ps->commandType, &set))
+		ms_time_remote_call(queryDesc, &set, &rset);
+	if (ms_stats_count_query(ps->queryId, &set, &rset))
 		return;
 
 	/* First sight: gather text and table names outside any lock. */
@@ -1033,10 +1084,10 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
 								  stash_first_param);
 	else
 		text = pnstrdup(src + loc, len);
-	tables = ms_table_list(ps->rtable);
+	tables = ms_table_list(ps->rtable, relids);
 
 	ms_stats_create_query(ps->queryId, ps->commandType, &set, &rset, tables,
-						  text);
+						  relids, text);
 	pfree(text);
 	pfree(tables);
 }
@@ -1049,7 +1100,8 @@ ms_record_statement(QueryDesc *queryDesc, const MsDomainId *domains, int ndomain
  * there: transaction and subtransaction aborts forget it.
  */
 static void
-ms_time_remote_call(QueryDesc *queryDesc)
+ms_time_remote_call(QueryDesc *queryDesc, const MsDomainSet *domains,
+					const MsDomainSet *remote)
 {
 	MsRemotePending *p;
 
@@ -1067,6 +1119,8 @@ ms_time_remote_call(QueryDesc *queryDesc)
 	p->queryDesc = queryDesc;
 	p->queryid = queryDesc->plannedstmt->queryId;
 	p->userid = GetUserId();
+	p->domains = *domains;
+	p->remote = *remote;
 	p->subid = GetCurrentSubTransactionId();
 }
 
@@ -1088,7 +1142,8 @@ ms_track_executor_end(QueryDesc *queryDesc)
 		if (queryDesc->totaltime != NULL)
 		{
 			InstrEndLoop(queryDesc->totaltime);
-			ms_stats_add_remote_call(p->queryid, p->userid,
+			ms_stats_add_remote_call(p->queryid, p->userid, &p->domains,
+									 &p->remote,
 									 queryDesc->estate->es_processed,
 									 queryDesc->totaltime->total * 1000.0);
 		}
@@ -1242,16 +1297,20 @@ ms_to_shared_set(const MsDomainId *local, int n, MsDomainSet *set)
 
 /*
  * Qualified names of the owned tables of a range table (partitions shown
- * as their tagged root), NUL-separated and ending with an empty string.
+ * as their tagged root), NUL-separated and ending with an empty string;
+ * the oids of the first MS_ENTRY_TABLES of them in relids, in the same
+ * order (InvalidOid after the last).
  */
 static char *
-ms_table_list(List *rtable)
+ms_table_list(List *rtable, Oid *relids)
 {
 	StringInfoData buf;
 	Oid			seen[64];
 	int			nseen = 0;
+	int			nlisted = 0;
 	ListCell   *lc;
 
+	memset(relids, 0, sizeof(Oid) * MS_ENTRY_TABLES);
 	initStringInfo(&buf);
 	foreach(lc, rtable)
 	{
@@ -1278,6 +1337,8 @@ ms_table_list(List *rtable)
 							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(root)),
 														  relname));
 		appendStringInfoChar(&buf, '\0');
+		if (nlisted < MS_ENTRY_TABLES)
+			relids[nlisted++] = root;
 	}
 	appendStringInfoChar(&buf, '\0');
 	return buf.data;
@@ -1302,6 +1363,8 @@ ms_xact_callback(XactEvent event, void *arg)
 			if (xact_ndomains >= 2 && ms_stats_available() &&
 				ms_track != MS_TRACK_NONE)
 				ms_count_crossing_xact();
+			/* after the count: it follows a domain renamed here too */
+			ms_stats_apply_domain_changes();
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			break;
@@ -1313,6 +1376,7 @@ ms_xact_callback(XactEvent event, void *arg)
 			xact_ndomains = 0;
 			xact_nsamples = 0;
 			ms_remote_npending = 0;
+			ms_stats_domain_changes_reset();
 			ms_reset_nesting_level();
 			break;
 		default:
@@ -1349,6 +1413,7 @@ ms_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			sub_saves[level].nesting_level = ms_nesting_level;
 			break;
 		case SUBXACT_EVENT_ABORT_SUB:
+			ms_stats_domain_changes_subabort(mySubid);
 			if (level < sub_saves_len)
 			{
 				xact_ndomains = Min(xact_ndomains, sub_saves[level].ndomains);

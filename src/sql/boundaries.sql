@@ -1827,6 +1827,8 @@ GRANT EXECUTE ON FUNCTION migration_split.extraction_plan(text, text),
 -- tables of D; ties with unowned tables or a third domain cross either
 -- way.  A statement is removed when all its other tables are in E; no
 -- statement is added (statements within one domain are not recorded).
+-- A statement counts once, with the calls of all its entries (one per set
+-- of domains crossed).
 -- Partitions, inheritance children without a tag of their own, TOAST
 -- tables and sequences move with their table.  One row per table: the
 -- domain with the best net gain, best first.
@@ -1854,13 +1856,27 @@ BEGIN
 			  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.relid
 			  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
 		),
-		st AS (
-			SELECT q.queryid, q.userid, q.calls, rd.node, rd.domain
+		-- a statement has one entry per set of domains its calls crossed
+		-- (a table re-tagged since gives it another): one statement, with
+		-- the calls of all its entries
+		qs AS MATERIALIZED (
+			SELECT q.queryid, q.userid, q.calls, q.tables
 			  FROM migration_split.cross_domain_queries q
-			 CROSS JOIN LATERAL pg_catalog.unnest(q.tables) AS t(name)
-			  JOIN rd ON rd.name OPERATOR(pg_catalog.=) t.name
 			 WHERE q.dbid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d
 												   WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+		),
+		qc AS (
+			SELECT qs.queryid, qs.userid, pg_catalog.sum(qs.calls)::bigint AS calls
+			  FROM qs
+			 GROUP BY 1, 2
+		),
+		st AS (
+			SELECT DISTINCT qs.queryid, qs.userid, qc.calls, rd.node, rd.domain
+			  FROM qs
+			  JOIN qc ON qc.queryid OPERATOR(pg_catalog.=) qs.queryid
+					 AND qc.userid OPERATOR(pg_catalog.=) qs.userid
+			 CROSS JOIN LATERAL pg_catalog.unnest(qs.tables) AS t(name)
+			  JOIN rd ON rd.name OPERATOR(pg_catalog.=) t.name
 		),
 		per_table AS (
 			SELECT a.queryid, a.userid, a.calls, a.node, a.domain AS own,

@@ -7,6 +7,12 @@
 -- new entry the id of a restored one)
 --@insert allowed_crossings_id_seq
 
+-- the allowlist is reloaded whatever session_replication_role says
+--@insert allowed_crossings_changed_always
+
+-- the runtime figures of a domain follow its renames and go with it
+--@insert domains_changed
+
 -- monitor_info: how full the shared dictionary of domain names is
 DROP VIEW migration_split.monitor_info;
 DROP FUNCTION migration_split.monitor_info_internal();

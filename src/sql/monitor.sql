@@ -96,6 +96,21 @@ RETURNS void
 LANGUAGE C STRICT VOLATILE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'ms_monitor_reset';
 
+--@begin domains_changed
+-- A domain renamed or dropped: once the change commits, its runtime
+-- figures follow it to its new name, or go with it (src/monitor_stats.c).
+-- Enabled ALWAYS, like the invalidation of the tags.
+CREATE FUNCTION migration_split.domains_changed()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'ms_domains_changed';
+
+CREATE TRIGGER domains_changed
+	AFTER UPDATE OF domain OR DELETE ON migration_split.domains
+	FOR EACH ROW EXECUTE FUNCTION migration_split.domains_changed();
+ALTER TABLE migration_split.domains ENABLE ALWAYS TRIGGER domains_changed;
+--@end domains_changed
+
 --@begin domain_runtime_stats_internal
 CREATE FUNCTION migration_split.domain_runtime_stats_internal(
 	OUT domain text,
@@ -233,6 +248,12 @@ AS 'MODULE_PATHNAME', 'ms_allowlist_changed';
 CREATE TRIGGER allowed_crossings_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migration_split.allowed_crossings
 	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.allowed_crossings_changed();
+--@begin allowed_crossings_changed_always
+-- also under session_replication_role = replica (a data load, a logical
+-- replication apply): an entry written without it was not seen
+ALTER TABLE migration_split.allowed_crossings
+	ENABLE ALWAYS TRIGGER allowed_crossings_changed;
+--@end allowed_crossings_changed_always
 
 REVOKE ALL ON migration_split.allowed_crossings FROM PUBLIC;
 GRANT SELECT ON migration_split.allowed_crossings TO PUBLIC;

@@ -8,6 +8,8 @@
 -- the event triggers fire under session_replication_role = replica too
 --@insert event_triggers_always_1
 --@insert event_triggers_always_2
+-- and so does the invalidation of the caches at a change of a tag
+--@insert ownership_changed_always
 
 -- suggest_domains() reads only what cannot run its owner's code (security)
 --@insert suggest_domains

@@ -61,6 +61,11 @@ AS 'MODULE_PATHNAME', 'ms_ownership_changed';
 CREATE TRIGGER ownership_changed
 	AFTER INSERT OR UPDATE OR DELETE ON migration_split.ownership
 	FOR EACH ROW EXECUTE FUNCTION migration_split.ownership_changed();
+--@begin ownership_changed_always
+-- also under session_replication_role = replica (a data load, a logical
+-- replication apply): a tag changed without it left every cache stale
+ALTER TABLE migration_split.ownership ENABLE ALWAYS TRIGGER ownership_changed;
+--@end ownership_changed_always
 
 --@begin ownership_refuse_truncate
 -- TRUNCATE is refused: it would give the table a new file, and logical

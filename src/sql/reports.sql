@@ -453,7 +453,7 @@ BEGIN
 			SELECT d.domain FROM migration_split.domains d
 		),
 		q AS (
-			SELECT q.domains, q.calls
+			SELECT q.queryid, q.userid, q.domains, q.calls
 			  FROM migration_split.cross_domain_queries q
 			 WHERE q.dbid = (SELECT oid FROM pg_database
 							  WHERE datname = current_database())
@@ -464,7 +464,13 @@ BEGIN
 			 WHERE x.dbid = (SELECT oid FROM pg_database
 							  WHERE datname = current_database())
 		)
-		SELECT a.a, b.b, 'query'::text, false, count(*), sum(q.calls)::int8
+		-- a statement has an entry per set of domains it crossed: counted
+		-- once per pair (an entry of another user whose query id is hidden
+		-- counts as one)
+		SELECT a.a, b.b, 'query'::text, false,
+			   count(DISTINCT (q.userid, q.queryid)) FILTER (WHERE q.queryid IS NOT NULL) +
+			   count(*) FILTER (WHERE q.queryid IS NULL),
+			   sum(q.calls)::int8
 		  FROM q, unnest(q.domains) a(a), unnest(q.domains) b(b)
 		 WHERE a.a COLLATE "C" < b.b COLLATE "C"
 		   AND a.a IN (SELECT known.domain FROM known)

@@ -108,7 +108,8 @@ open(my $fh, '+<:raw', $statfile) or die "could not open $statfile: $!";
 read($fh, my $head, 12) == 12 or die 'short statistics file';
 my $ndomains = unpack('l', substr($head, 8, 4));
 my $first_entry = 12 + 64 * ($ndomains + 1) + 8 + 8 + 4;
-seek($fh, $first_entry + 124, 0) or die;
+# offset of the domain count of its key (MsQueryKey.domains.count)
+seek($fh, $first_entry + 16, 0) or die;
 print $fh pack('l', 200);
 close($fh);
 $node->start;

@@ -67,5 +67,14 @@ like($stderr, qr/extension "pg_stat_statements" is not installed/,
 is($node->safe_psql('postgres', q{SET migration_split.enforce = 'error'; SET migration_split.service = 'a'; SELECT count(*) FROM tb}),
 	'0', 'no enforcement without preloading');
 
+# a domain renamed and dropped: the trigger that moves the runtime figures
+# does nothing without the shared statistics
+is($node->safe_psql('postgres', q{
+INSERT INTO migration_split.domains (domain) VALUES ('np_old');
+UPDATE migration_split.domains SET domain = 'np_new' WHERE domain = 'np_old';
+SELECT migration_split.drop_domain('np_new');
+SELECT count(*) FROM migration_split.domains WHERE domain LIKE 'np\_%'}),
+	"\n0", 'domains renamed and dropped without preloading');
+
 $node->stop;
 done_testing();
