@@ -46,6 +46,40 @@ SELECT migration_split.tighten_foreign_key('lfe_child', 'lfe_child_p');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM migration_split.loose_foreign_key_orphans('lfe_child', 'lfe_child_p');
 \echo :LAST_ERROR_SQLSTATE
+-- an OID that names no relation (0, a dropped table's): 42P01, as
+-- PostgreSQL says it, before any lookup of the key
+CREATE TABLE lfe_gone (id int);
+SELECT 'lfe_gone'::regclass::oid AS lfe_gone \gset
+DROP TABLE lfe_gone;
+SELECT migration_split.loosen_foreign_key(0, 'lfe_child_p', 'none');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY sqlstate
+SELECT migration_split.loosen_foreign_key(:lfe_gone, 'lfe_child_p', 'none') IS NULL AS gone;
+\set VERBOSITY default
+SELECT :'LAST_ERROR_MESSAGE' = format('relation with OID %s does not exist', :lfe_gone) AS message;
+SELECT migration_split.tighten_foreign_key(0, 'lfe_child_p');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY sqlstate
+SELECT migration_split.tighten_foreign_key(:lfe_gone, 'x') IS NULL AS gone;
+\set VERBOSITY default
+SELECT :'LAST_ERROR_MESSAGE' = format('relation with OID %s does not exist', :lfe_gone) AS message;
+SELECT * FROM migration_split.loose_foreign_key_orphans(0, 'x');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY sqlstate
+SELECT count(*) FROM migration_split.loose_foreign_key_orphans(:lfe_gone, 'x');
+\set VERBOSITY default
+SELECT :'LAST_ERROR_MESSAGE' = format('relation with OID %s does not exist', :lfe_gone) AS message;
+-- NULL arguments: 22004, whichever is NULL
+SELECT migration_split.loosen_foreign_key('lfe_child', NULL, 'none');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.tighten_foreign_key(NULL, 'lfe_child_p');
+\echo :LAST_ERROR_SQLSTATE
+SELECT migration_split.tighten_foreign_key('lfe_child', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM migration_split.loose_foreign_key_orphans(NULL, 'lfe_child_p');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM migration_split.loose_foreign_key_orphans('lfe_child', NULL);
+\echo :LAST_ERROR_SQLSTATE
 
 -- a member of migration_split_admin that owns neither table: 42501
 CREATE ROLE regress_lfe_admin IN ROLE migration_split_admin;

@@ -921,6 +921,7 @@ BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
 	PERFORM migration_split.require_argument(on_delete, 'on_delete');
+	PERFORM migration_split.require_relation(rel);
 	IF action NOT IN ('cascade', 'set null', 'none') THEN
 		RAISE EXCEPTION 'unknown on_delete action "%"', on_delete
 			USING ERRCODE = 'invalid_parameter_value',
@@ -1039,6 +1040,7 @@ DECLARE
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	PERFORM migration_split.require_relation(rel);
 	SELECT d.* INTO l
 	  FROM migration_split.loose_foreign_key_definitions d
 	 WHERE d.rel OPERATOR(pg_catalog.=) tighten_foreign_key.rel
@@ -1352,6 +1354,7 @@ DECLARE
 BEGIN
 	PERFORM migration_split.require_argument(rel, 'rel');
 	PERFORM migration_split.require_argument(constraint_name, 'constraint_name');
+	PERFORM migration_split.require_relation(rel);
 	SELECT d.* INTO l
 	  FROM migration_split.loose_foreign_key_definitions d
 	 WHERE d.rel OPERATOR(pg_catalog.=) loose_foreign_key_orphans.rel

@@ -32,3 +32,7 @@
 -- require_domain(): its hint lowercases as the C locale does, whatever
 -- the database's collation
 --@insert require_domain
+
+-- require_relation(): the error for an OID that names no relation, for
+-- the functions of the loose foreign keys (boundaries)
+--@insert require_relation

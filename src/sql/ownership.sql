@@ -325,6 +325,25 @@ BEGIN
 END
 $$;
 
+--@begin require_relation
+-- Raise the error for an OID that names no relation (0, a dropped
+-- table's), as PostgreSQL words it, instead of looking it up further and
+-- naming it "-" or by number.
+CREATE FUNCTION migration_split.require_relation(rel regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c
+				   WHERE c.oid OPERATOR(pg_catalog.=) rel::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', rel::pg_catalog.oid
+			USING ERRCODE = 'undefined_table';
+	END IF;
+END
+$$;
+--@end require_relation
+
 --@begin require_domain
 -- Raise the error for a domain that does not exist (the hint lowercases
 -- as the C locale does, whatever the database's collation).
