@@ -37,6 +37,14 @@ SELECT count(*) FROM migration_split.cross_domain_queries;
 SELECT count(*) > 0 AS found FROM migration_split.analyze_statements()
  WHERE query LIKE '%ana_gone%';
 
+-- the NOTICE's counts: one in the singular (the reset is the one text,
+-- then one of two crosses domains)
+SELECT pg_stat_statements_reset() IS NOT NULL AS reset;
+SELECT count(*) FROM migration_split.analyze_statements();
+SELECT pg_stat_statements_reset() IS NOT NULL AS reset;
+SELECT count(*) FROM ana_order o JOIN ana_customer c ON c.id = o.customer_id;
+SELECT count(*) FROM migration_split.analyze_statements();
+
 -- without pg_stat_statements in this database
 DROP EXTENSION pg_stat_statements;
 SELECT * FROM migration_split.analyze_statements();

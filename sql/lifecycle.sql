@@ -120,6 +120,31 @@ SELECT migration_split.set_domain_state('empty', NULL);
 SELECT migration_split.set_domain_state('nosuch', 'copying');
 \echo :LAST_ERROR_SQLSTATE
 
+-- the counts of the messages: one in the singular, several in the plural
+SELECT migration_split.create_domain('lc_two');
+CREATE TABLE lc_two_a (id int);
+CREATE TABLE lc_two_b (id int);
+SELECT migration_split.assign_table(t, 'lc_two') FROM unnest(ARRAY['lc_two_a', 'lc_two_b']) t;
+SELECT migration_split.set_domain_state('lc_two', 'copying');
+SET ROLE regress_lc_admin;
+INSERT INTO migration_split.domain_transitions (domain, step, from_state, to_state)
+VALUES ('lc_two', 2, 'monolith', 'copying');
+RESET ROLE;
+SELECT migration_split.set_domain_state('lc_two', 'streaming');
+SET ROLE regress_lc_admin;
+INSERT INTO migration_split.domain_transitions (domain, step, from_state, to_state)
+VALUES ('lc_two', 3, 'monolith', 'copying');
+RESET ROLE;
+SELECT migration_split.set_domain_state('lc_two', 'frozen');
+SELECT migration_split.freeze_domain('lc_two', 'svc');
+DROP TRIGGER migration_split_freeze ON lc_two_b;
+SELECT migration_split.set_domain_state('lc_two', 'streaming');
+CREATE TRIGGER migration_split_freeze BEFORE INSERT OR UPDATE OR DELETE ON lc_two_b
+	FOR EACH STATEMENT EXECUTE FUNCTION migration_split.refuse_frozen_write('lc_two', 'svc');
+SELECT migration_split.set_domain_state('lc_two', 'streaming');
+SELECT migration_split.drop_domain('lc_two', force => true);
+DROP TABLE lc_two_a, lc_two_b;
+
 -- dropping a domain forgets its history
 SELECT migration_split.drop_domain('empty');
 SELECT count(*) FROM migration_split.domain_transitions WHERE domain = 'empty';

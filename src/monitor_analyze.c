@@ -380,8 +380,9 @@ ms_analyze_statements(PG_FUNCTION_ARGS)
 	MemoryContextDelete(work);
 
 	ereport(NOTICE,
-			(errmsg("analyzed %d statement texts: %d cross domains, %d could not be analyzed",
-					analyzed, crossing, skipped)));
+			(errmsg("analyzed %d statement %s: %d %s domains, %d could not be analyzed",
+					analyzed, analyzed == 1 ? "text" : "texts",
+					crossing, crossing == 1 ? "crosses" : "cross", skipped)));
 
 	return (Datum) 0;
 }

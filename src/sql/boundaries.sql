@@ -1555,7 +1555,8 @@ BEGIN
 	SELECT 7, pg_catalog.row_number() OVER (ORDER BY q.calls DESC, q.queryid)::int,
 		   'query', pg_catalog.format('query id %s', q.queryid),
 		   'move the statement''s other tables behind an API, or split the statement',
-		   pg_catalog.format('%s calls, domains %s, tables %s, last seen %s: %s', q.calls,
+		   pg_catalog.format('%s, domains %s, tables %s, last seen %s: %s',
+							 migration_split.count_text(q.calls, 'call', 'calls'),
 							 pg_catalog.array_to_string(q.domains, ', '),
 							 pg_catalog.array_to_string(q.tables, ', '), q.last_seen,
 							 COALESCE(q.query, '<query text not visible>'))
@@ -1567,7 +1568,8 @@ BEGIN
 	SELECT 8, pg_catalog.row_number() OVER (ORDER BY t.count DESC, t.domains::text COLLATE "C")::int,
 		   'transaction', pg_catalog.format('writes to %s', pg_catalog.array_to_string(t.domains, ', ')),
 		   'split the transaction (outbox, saga) or keep its tables in one domain',
-		   pg_catalog.format('%s transactions, last seen %s; statements: %s', t.count, t.last_seen,
+		   pg_catalog.format('%s, last seen %s; statements: %s',
+							 migration_split.count_text(t.count, 'transaction', 'transactions'), t.last_seen,
 							 COALESCE(pg_catalog.array_to_string(t.sample_queryids, ', '), 'unknown'))
 	  FROM migration_split.cross_domain_transactions t
 	 WHERE dom OPERATOR(pg_catalog.=) ANY (t.domains)
@@ -1681,23 +1683,30 @@ BEGIN
 	)
 	SELECT v.* FROM s, LATERAL (VALUES (1, 1, 'readiness', 'blocking items',
 			CASE WHEN s.blockers OPERATOR(pg_catalog.=) 0 THEN 'none left' ELSE 'resolve the steps below' END,
-			pg_catalog.format('%s blocking: %s foreign keys out, %s in, %s other dependencies, %s crossing statements',
-							  s.blockers, s.fks_out, s.fks_in, s.dependencies,
-							  COALESCE(s.crossing_queries::text, 'unknown (monitor not preloaded)'))),
+			pg_catalog.format('%s blocking: %s out, %s in, %s, %s',
+							  s.blockers, migration_split.count_text(s.fks_out, 'foreign key', 'foreign keys'),
+							  s.fks_in, migration_split.count_text(s.dependencies, 'other dependency', 'other dependencies'),
+							  COALESCE(migration_split.count_text(s.crossing_queries, 'crossing statement', 'crossing statements'),
+									   'unknown crossing statements (monitor not preloaded)'))),
 		   (1, 2, 'readiness', 'last violation',
 			CASE WHEN s.last_violation IS NULL THEN 'none seen' ELSE 'check the runtime crossings below' END,
 			COALESCE(s.last_violation::text, 'none recorded since the last reset')),
 		   (1, 3, 'readiness', 'size', 'review',
-			pg_catalog.format('%s tables, %s, %s', s.tables, s.total_size_pretty,
-							  COALESCE('about ' OPERATOR(pg_catalog.||) s.estimated_rows::text OPERATOR(pg_catalog.||) ' rows',
+			pg_catalog.format('%s, %s, %s', migration_split.count_text(s.tables, 'table', 'tables'),
+							  s.total_size_pretty,
+							  COALESCE('about ' OPERATOR(pg_catalog.||) migration_split.count_text(s.estimated_rows, 'row', 'rows'),
 									   'rows not estimated (no table analyzed)'))),
+		   -- rounded to the unit shown: under 119.5 s in seconds, under
+		   -- 119.5 min in minutes, then hours
 		   (1, 4, 'readiness', 'expected copy time', 'plan the init window',
-			(SELECT pg_catalog.format('about %s at 60 MB/s',
-					CASE WHEN c.secs OPERATOR(pg_catalog.<) 120 THEN c.secs::text OPERATOR(pg_catalog.||) ' s'
-						 WHEN c.secs OPERATOR(pg_catalog.<) 7200
-						 THEN pg_catalog.round(c.secs OPERATOR(pg_catalog./) 60)::text OPERATOR(pg_catalog.||) ' min'
-						 ELSE pg_catalog.round(c.secs OPERATOR(pg_catalog./) 3600, 1)::text OPERATOR(pg_catalog.||) ' h' END)
-			   FROM (SELECT pg_catalog.ceil(s.total_size::numeric OPERATOR(pg_catalog./) 60000000) AS secs) c))) v
+			(SELECT pg_catalog.format('%s at 60 MB/s',
+					CASE WHEN c.secs OPERATOR(pg_catalog.<) 1 THEN 'under 1 s'
+						 WHEN c.secs OPERATOR(pg_catalog.<) 119.5
+						 THEN 'about ' OPERATOR(pg_catalog.||) pg_catalog.round(c.secs)::text OPERATOR(pg_catalog.||) ' s'
+						 WHEN c.secs OPERATOR(pg_catalog.<) 7170
+						 THEN 'about ' OPERATOR(pg_catalog.||) pg_catalog.round(c.secs OPERATOR(pg_catalog./) 60)::text OPERATOR(pg_catalog.||) ' min'
+						 ELSE 'about ' OPERATOR(pg_catalog.||) pg_catalog.round(c.secs OPERATOR(pg_catalog./) 3600, 1)::text OPERATOR(pg_catalog.||) ' h' END)
+			   FROM (SELECT s.total_size::numeric OPERATOR(pg_catalog./) 60000000 AS secs) c))) v
 	UNION ALL
 	SELECT CASE WHEN f.from_domain IS NOT DISTINCT FROM dom THEN 2 ELSE 3 END,
 		   pg_catalog.row_number() OVER (ORDER BY f.from_table::text COLLATE "C", f.constraint_name)::int,
@@ -1748,7 +1757,7 @@ BEGIN
 		   CASE WHEN g.from_domain IS NOT DISTINCT FROM dom
 				THEN pg_catalog.format('resolve the objects through an API of %s', COALESCE(g.to_domain, 'their owner'))
 				ELSE pg_catalog.format('publish events from %s for the rows pointed at, or move the table', dom) END,
-		   pg_catalog.format('%s rows', g.rows)
+		   migration_split.count_text(g.rows, 'row', 'rows')
 	  FROM migration_split.cross_domain_generic_relations g
 	 WHERE g.from_domain IS NOT DISTINCT FROM dom OR g.to_domain IS NOT DISTINCT FROM dom
 	UNION ALL
@@ -1965,8 +1974,13 @@ BEGIN
 		  FROM candidates c
 	)
 	SELECT b.node::pg_catalog.regclass, b.own, b.other, b.gain, b.loss, b.gain OPERATOR(pg_catalog.-) b.loss,
-		   pg_catalog.format('removes %s foreign keys, %s generic relations, %s statements (%s calls); adds %s foreign keys, %s generic relations',
-							 b.fks, b.generics, b.statements, b.calls, b.own_fks, b.own_generics)
+		   pg_catalog.format('removes %s, %s, %s (%s); adds %s, %s',
+							 migration_split.count_text(b.fks, 'foreign key', 'foreign keys'),
+							 migration_split.count_text(b.generics, 'generic relation', 'generic relations'),
+							 migration_split.count_text(b.statements, 'statement', 'statements'),
+							 migration_split.count_text(b.calls, 'call', 'calls'),
+							 migration_split.count_text(b.own_fks, 'foreign key', 'foreign keys'),
+							 migration_split.count_text(b.own_generics, 'generic relation', 'generic relations'))
 	  FROM (SELECT DISTINCT ON (s.node) s.*
 			  FROM scored s
 			 WHERE s.gain OPERATOR(pg_catalog.>) s.loss

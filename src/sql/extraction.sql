@@ -164,7 +164,8 @@ BEGIN
 	   OR NEW.step IS DISTINCT FROM last_step OPERATOR(pg_catalog.+) 1 THEN
 		RAISE EXCEPTION 'transition of domain "%" does not follow its last state', NEW.domain
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-				  DETAIL = pg_catalog.format('The domain is in state "%s" after %s transitions.', last_state, last_step),
+				  DETAIL = pg_catalog.format('The domain is in state "%s" after %s.', last_state,
+											 migration_split.count_text(last_step, 'transition', 'transitions')),
 				  HINT = 'Use migration_split.set_domain_state().';
 	END IF;
 	PERFORM migration_split.check_domain_transition(NEW.domain, NEW.from_state, NEW.to_state);
@@ -286,14 +287,18 @@ BEGIN
 
 	SELECT * INTO f FROM migration_split.frozen_table_count(domain);
 	IF state OPERATOR(pg_catalog.=) 'frozen' AND f.frozen OPERATOR(pg_catalog.<) f.tables THEN
-		RAISE EXCEPTION 'cannot mark domain "%" frozen: % of its % tables accept writes',
-			domain, f.tables OPERATOR(pg_catalog.-) f.frozen, f.tables
+		RAISE EXCEPTION 'cannot mark domain "%" frozen: % of its % %',
+			domain, f.tables OPERATOR(pg_catalog.-) f.frozen,
+			migration_split.count_text(f.tables, 'table', 'tables'),
+			CASE WHEN f.tables OPERATOR(pg_catalog.-) f.frozen OPERATOR(pg_catalog.=) 1
+				 THEN 'accepts writes' ELSE 'accept writes' END
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'Freeze the domain with migration_split.freeze_domain().';
 	END IF;
 	IF state IN ('streaming', 'monolith') AND f.frozen OPERATOR(pg_catalog.>) 0 THEN
-		RAISE EXCEPTION 'cannot mark domain "%" %: % of its tables are frozen',
-			domain, state, f.frozen
+		RAISE EXCEPTION 'cannot mark domain "%" %: % of its tables % frozen',
+			domain, state, f.frozen,
+			CASE WHEN f.frozen OPERATOR(pg_catalog.=) 1 THEN 'is' ELSE 'are' END
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  HINT = 'Unfreeze the domain with migration_split.unfreeze_domain().';
 	END IF;

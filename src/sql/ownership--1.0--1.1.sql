@@ -36,3 +36,7 @@
 -- require_relation(): the error for an OID that names no relation, for
 -- the functions of the loose foreign keys (boundaries)
 --@insert require_relation
+
+-- count_text(): a number with its noun in the singular or plural, for
+-- reports, plans and messages
+--@insert count_text

@@ -325,6 +325,20 @@ BEGIN
 END
 $$;
 
+--@begin count_text
+-- "1 table", "0 tables", "2 tables": a number with its noun, in the
+-- singular for exactly one, for the text of reports, plans and messages;
+-- NULL for a NULL number.
+CREATE FUNCTION migration_split.count_text(n numeric, singular text, plural text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.format('%s %s', n,
+		   CASE WHEN n OPERATOR(pg_catalog.=) 1 THEN singular ELSE plural END)
+$$;
+--@end count_text
+
 --@begin require_relation
 -- Raise the error for an OID that names no relation (0, a dropped
 -- table's), as PostgreSQL words it, instead of looking it up further and
