@@ -116,6 +116,14 @@ SELECT migration_split.apply_suggestions();
 SELECT rel, domain FROM migration_split.table_owners WHERE rel::text LIKE 'public\_%' ORDER BY rel::text;
 DROP TABLE public_holiday, public_event;
 
+-- one weighted reference is said in the singular: a table referenced
+-- once (in), by a table of domain orders
+CREATE TABLE colour (id int PRIMARY KEY);
+CREATE TABLE widget (id int, colour_id int REFERENCES colour);
+SELECT migration_split.assign_table('widget', 'orders');
+SELECT rel, domain, reason FROM migration_split.suggest_domains() WHERE rel = 'colour'::regclass;
+DROP TABLE widget, colour;
+
 -- clean up
 DROP TABLE django_admin_log, auth_user_groups, authtoken_token, shipment_event, shipment,
 	tiebreak, rewards_badge, orders_orderitem, orders_order_coupons, orders_order, auth_user, auth_group,

@@ -40,3 +40,6 @@
 -- count_text(): a number with its noun in the singular or plural, for
 -- reports, plans and messages
 --@insert count_text
+
+-- foreign_key_suggestions(): one weighted reference in the singular
+--@insert foreign_key_suggestions

@@ -825,7 +825,8 @@ $$;
 -- Suggestions from foreign keys for the tables in todo, given the tables
 -- placed so far: many-to-many tables by name, then (unless m2m_only) the
 -- domain most neighbours belong to.
-CREATE FUNCTION migration_split.foreign_key_suggestions(
+--@begin foreign_key_suggestions
+CREATE OR REPLACE FUNCTION migration_split.foreign_key_suggestions(
 	known_oids pg_catalog.oid[], known_domains text[], todo pg_catalog.oid[],
 	m2m_only boolean)
 RETURNS TABLE (oid pg_catalog.oid, domain text, reason text)
@@ -895,12 +896,15 @@ AS $$
 	SELECT m2m.me, m2m.domain, m2m.reason FROM m2m
 	UNION ALL
 	SELECT r.me, r.domain,
-		   pg_catalog.format('foreign keys: %s of %s weighted references are with domain %s (%s)',
-							 r.score, r.total, r.domain, r.via)
+		   pg_catalog.format('foreign keys: %s of %s %s with domain %s (%s)',
+							 r.score, migration_split.count_text(r.total, 'weighted reference', 'weighted references'),
+							 CASE WHEN r.score OPERATOR(pg_catalog.=) 1 THEN 'is' ELSE 'are' END,
+							 r.domain, r.via)
 	  FROM ranked r
 	 WHERE r.rnk OPERATOR(pg_catalog.=) 1 AND r.tied OPERATOR(pg_catalog.=) 1
 	   AND NOT EXISTS (SELECT FROM m2m WHERE m2m.me OPERATOR(pg_catalog.=) r.me)
 $$;
+--@end foreign_key_suggestions
 
 -- For every candidate table, the longest prefix of its name in whole words
 -- that it shares with another table, unless a table is named after that
