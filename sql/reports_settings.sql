@@ -92,5 +92,18 @@ SELECT migration_split.create_domain('billing');
 SELECT migration_split.boundary_graph('MERMAID', 'DOMAIN');
 SELECT count(*) FROM migration_split.extraction_plan('billing', 'TABLE');
 SELECT migration_split.boundary_graph(domain => 'BILLING');
+-- a frozen table names every refused command the same here (the words
+-- do not go through lower())
+CREATE TABLE billing_fee (id int);
+SELECT migration_split.assign_table('billing_fee', 'billing');
+SELECT migration_split.set_domain_state('billing', 'copying');
+SELECT migration_split.set_domain_state('billing', 'streaming');
+SELECT migration_split.freeze_domain('billing', 'svc');
+\set VERBOSITY terse
+INSERT INTO billing_fee VALUES (1);
+UPDATE billing_fee SET id = 2;
+DELETE FROM billing_fee;
+TRUNCATE billing_fee;
+\set VERBOSITY default
 \c contrib_regression
 DROP DATABASE regress_ms_settings_tr;

@@ -208,8 +208,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	-- spelled out, not lower(TG_OP): the same words whatever the
+	-- database's collation
 	op			text := CASE TG_OP WHEN 'INSERT' THEN 'insert into' WHEN 'DELETE' THEN 'delete from'
-						 ELSE pg_catalog.lower(TG_OP) END;
+						 WHEN 'UPDATE' THEN 'update' WHEN 'TRUNCATE' THEN 'truncate' END;
 BEGIN
 	IF TG_ARGV[2] IS NOT DISTINCT FROM 'monolith' THEN
 		RAISE EXCEPTION 'cannot % table "%.%": domain "%" was given back to the monolith "%"',
