@@ -129,6 +129,36 @@ DROP TABLE orders_order;
 RESET ROLE;
 SELECT rel, domain FROM migration_split.table_owners ORDER BY rel::text;
 
+-- under session_replication_role = replica (a role may be granted SET on
+-- it, as the job's target role may be) the check still applies: a stranger
+-- may neither tag nor untag another role's table, its own tags are
+-- stamped, and no tag names an OID that is no relation
+SELECT migration_split.assign_table('orders_refund', 'orders');
+GRANT SET ON PARAMETER session_replication_role TO regress_ms_other;
+SET ROLE regress_ms_other;
+SET session_replication_role = replica;
+DELETE FROM migration_split.ownership WHERE rel = 'orders_refund'::regclass;
+\echo :SQLSTATE :ROW_COUNT
+UPDATE migration_split.ownership SET domain = 'billing' WHERE rel = 'orders_refund'::regclass;
+\echo :SQLSTATE :ROW_COUNT
+INSERT INTO migration_split.ownership (rel, domain, assigned_at, assigned_by)
+VALUES ('billing_invoice', 'billing', '2000-01-01', 'regress_ms_owner');
+RESET session_replication_role;
+RESET ROLE;
+SELECT rel, domain, NULLIF(assigned_by, current_user) AS assigned_by_other_role,
+	   assigned_at > '2001-01-01' AS stamped_now
+  FROM migration_split.ownership
+ WHERE rel IN ('orders_refund'::regclass, 'billing_invoice'::regclass) ORDER BY rel::text;
+-- (a superuser)
+SET session_replication_role = replica;
+INSERT INTO migration_split.ownership (rel, domain) VALUES (0, 'orders');
+\echo :SQLSTATE :ROW_COUNT
+RESET session_replication_role;
+SELECT count(*) AS dead_tags FROM migration_split.ownership o
+ WHERE NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = o.rel);
+REVOKE SET ON PARAMETER session_replication_role FROM regress_ms_other;
+SELECT migration_split.unassign_table(t) FROM unnest(ARRAY['orders_refund', 'billing_invoice']::regclass[]) t;
+
 -- clean up
 DROP SCHEMA regress_evil CASCADE;
 DROP TABLE orders_refund, billing_invoice;

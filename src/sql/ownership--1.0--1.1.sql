@@ -10,6 +10,8 @@
 --@insert event_triggers_always_2
 -- and so does the invalidation of the caches at a change of a tag
 --@insert ownership_changed_always
+-- and the check of a change of a tag (who, which relation)
+--@insert ownership_check_always
 
 -- suggest_domains() reads only what cannot run its owner's code (security)
 --@insert suggest_domains

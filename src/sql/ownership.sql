@@ -307,6 +307,15 @@ $$;
 CREATE TRIGGER ownership_check
 	BEFORE INSERT OR UPDATE OR DELETE ON migration_split.ownership
 	FOR EACH ROW EXECUTE FUNCTION migration_split.check_ownership_change();
+--@begin ownership_check_always
+-- also under session_replication_role = replica: a role allowed to set it
+-- (GRANT SET ON PARAMETER) could otherwise tag, move or untag any table
+-- and write history, and a superuser tag a dead OID.  A restore still
+-- loads the tags: it runs as a superuser (an administrator: no
+-- permission check, history kept) into tables that exist, and
+-- pg_restore --disable-triggers disables it (DISABLE TRIGGER ALL).
+ALTER TABLE migration_split.ownership ENABLE ALWAYS TRIGGER ownership_check;
+--@end ownership_check_always
 
 GRANT INSERT, UPDATE, DELETE ON migration_split.ownership TO PUBLIC;
 GRANT INSERT, UPDATE, DELETE ON migration_split.domains TO migration_split_admin;
