@@ -12,6 +12,9 @@
 --@insert ownership_changed_always
 -- and the check of a change of a tag (who, which relation)
 --@insert ownership_check_always
+-- and they stay so after ALTER TABLE ... ENABLE TRIGGER ALL (pg_restore
+-- --data-only --disable-triggers)
+--@insert keep_triggers_always
 
 -- suggest_domains() reads only what cannot run its owner's code (security)
 --@insert suggest_domains

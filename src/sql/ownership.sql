@@ -768,6 +768,48 @@ CREATE EVENT TRIGGER migration_split_follow_sequence_owner ON ddl_command_end
 ALTER EVENT TRIGGER migration_split_follow_sequence_owner ENABLE ALWAYS;
 --@end event_triggers_always_2
 
+--@begin keep_triggers_always
+-- The row and statement triggers below are enabled ALWAYS, so that they
+-- act under session_replication_role = replica too.  ALTER TABLE ...
+-- ENABLE TRIGGER ALL, which pg_restore --data-only --disable-triggers runs
+-- after loading a table, makes them ordinary (origin) triggers again: set
+-- them back.  A trigger disabled (or enabled REPLICA) on purpose is left
+-- as it is.  Runs as the user of the ALTER TABLE, who owns the table.
+CREATE FUNCTION migration_split.keep_triggers_always()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t	record;
+BEGIN
+	FOR t IN
+		SELECT DISTINCT tg.tgrelid::pg_catalog.regclass AS rel, tg.tgname
+		  FROM pg_catalog.pg_event_trigger_ddl_commands() c
+		  JOIN pg_catalog.pg_trigger tg ON tg.tgrelid OPERATOR(pg_catalog.=) c.objid
+		  JOIN (VALUES ('migration_split.ownership', 'ownership_changed'),
+					   ('migration_split.ownership', 'ownership_check'),
+					   ('migration_split.domains', 'domains_changed'),
+					   ('migration_split.allowed_crossings', 'allowed_crossings_changed'),
+					   ('migration_split.loose_foreign_key_definitions', 'loose_foreign_key_check'),
+					   ('migration_split.loose_foreign_key_definitions', 'loose_foreign_key_queue_follow'))
+			   a(tab, trg)
+			ON tg.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(a.tab)
+		   AND tg.tgname OPERATOR(pg_catalog.=) a.trg
+		 WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		   AND tg.tgenabled OPERATOR(pg_catalog.=) 'O'
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.rel, t.tgname);
+	END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER migration_split_keep_triggers_always ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION migration_split.keep_triggers_always();
+ALTER EVENT TRIGGER migration_split_keep_triggers_always ENABLE ALWAYS;
+--@end keep_triggers_always
+
 --------------------------------------------------------------------------
 -- 3. Suggestions
 --------------------------------------------------------------------------
