@@ -769,12 +769,14 @@ ALTER EVENT TRIGGER migration_split_follow_sequence_owner ENABLE ALWAYS;
 --@end event_triggers_always_2
 
 --@begin keep_triggers_always
--- The row and statement triggers below are enabled ALWAYS, so that they
--- act under session_replication_role = replica too.  ALTER TABLE ...
--- ENABLE TRIGGER ALL, which pg_restore --data-only --disable-triggers runs
--- after loading a table, makes them ordinary (origin) triggers again: set
--- them back.  A trigger disabled (or enabled REPLICA) on purpose is left
--- as it is.  Runs as the user of the ALTER TABLE, who owns the table.
+-- The triggers listed in keep_triggers_always() are enabled ALWAYS (each
+-- capability's file says ALTER TABLE ... ENABLE ALWAYS TRIGGER after
+-- creating one; a new one belongs in the list too), so that they act under
+-- session_replication_role = replica.  ALTER TABLE ... ENABLE TRIGGER ALL,
+-- which pg_restore --data-only --disable-triggers runs after loading a
+-- table, makes them ordinary (origin) triggers again: set them back.  A
+-- trigger disabled (or enabled REPLICA) on purpose is left as it is.  Runs
+-- as the user of the ALTER TABLE, who owns the table.
 CREATE FUNCTION migration_split.keep_triggers_always()
 RETURNS event_trigger
 LANGUAGE plpgsql
