@@ -40,6 +40,7 @@ SELECT migration_split.set_domain_state(NULL, 'frozen');
 -- frozen only with the freeze triggers on every table
 SELECT migration_split.set_domain_state('orders', 'frozen');
 SELECT migration_split.freeze_domain('orders', NULL);
+SELECT migration_split.freeze_domain('orders', 'svc', rollback => NULL);
 SELECT migration_split.freeze_domain('empty', 'svc');
 SELECT migration_split.set_domain_state('empty', 'copying');
 SELECT migration_split.set_domain_state('empty', 'streaming');

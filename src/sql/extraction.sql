@@ -347,6 +347,7 @@ BEGIN
 	END IF;
 	PERFORM migration_split.require_domain(domain);
 	PERFORM migration_split.require_argument(service, 'service');
+	PERFORM migration_split.require_argument(rollback, 'rollback');
 	-- one transition at a time per domain (as set_domain_state()), taken
 	-- before the state is read: a second freeze or an unfreeze at once
 	-- waits, then reads the state this one committed (a second freeze
