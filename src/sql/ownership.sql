@@ -337,14 +337,19 @@ $$;
 --@begin count_text
 -- "1 table", "0 tables", "2 tables": a number with its noun, in the
 -- singular for exactly one, for the text of reports, plans and messages;
--- NULL for a NULL number.
+-- NULL for a NULL number.  Written so that PostgreSQL inlines it into the
+-- query that calls it (no SET clause, not STRICT, immutable operators
+-- only): suggest_moves() and extraction_plan() call it for every row, and
+-- a call with a SET clause saves and restores search_path each time.  It
+-- needs no pinned search_path: every name in it is schema-qualified.
 CREATE FUNCTION migration_split.count_text(n numeric, singular text, plural text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT pg_catalog.format('%s %s', n,
-		   CASE WHEN n OPERATOR(pg_catalog.=) 1 THEN singular ELSE plural END)
+	SELECT CASE WHEN n IS NOT NULL THEN
+		   n::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||)
+		   CASE WHEN n OPERATOR(pg_catalog.=) 1 THEN singular ELSE plural END
+		   END
 $$;
 --@end count_text
 
