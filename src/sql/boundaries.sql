@@ -1807,11 +1807,13 @@ COMMENT ON FUNCTION migration_split.extraction_plan(text, text) IS
 -- or broken cell), & < as HTML entities (no HTML), line breaks (CR LF,
 -- LF, CR) as <br>.  An _ between two letters or digits is left as it is:
 -- it can neither open nor close emphasis there (CommonMark), and names
--- like orders_order stay readable.
+-- like orders_order stay readable.  No SET clause, so that PostgreSQL
+-- inlines it into the query that calls it for every cell of a plan (a call
+-- with one saves and restores search_path each time); every name in it is
+-- schema-qualified.
 CREATE FUNCTION migration_split.markdown_cell(value text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT pg_catalog.regexp_replace(
 		   pg_catalog.replace(pg_catalog.replace(
