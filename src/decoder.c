@@ -816,7 +816,12 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 		first = false;
 		appendStringInfoString(&buf, "{\"name\":");
 		ms_json_cstring(&buf, NameStr(att->attname));
-		appendStringInfoString(&buf, ",\"type\":");
+		/*
+		 * Its attnum in the reported relation: with relid, the column's
+		 * identity, so that a consumer tells a column dropped and added
+		 * again under the same name from the one it has.
+		 */
+		appendStringInfo(&buf, ",\"" MS_FLD_ATTNUM "\":%d,\"type\":", att->attnum);
 		ms_json_cstring(&buf, format_type_with_typemod(att->atttypid, att->atttypmod));
 		appendStringInfo(&buf, ",\"typoid\":%u,\"typmod\":%d,\"not_null\":%s,\"key\":%s",
 						 att->atttypid, att->atttypmod,
