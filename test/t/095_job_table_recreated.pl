@@ -75,24 +75,28 @@ sub stream_end
 
 $src->safe_psql('postgres', q{
 CREATE EXTENSION migration_split;
-INSERT INTO migration_split.domains (domain) VALUES ('shop'), ('idle'), ('cols'), ('legacy');
+INSERT INTO migration_split.domains (domain) VALUES ('shop'), ('idle'), ('inh'), ('cols'), ('legacy');
 CREATE TABLE cart (id int PRIMARY KEY, v text);
 CREATE TABLE item (id int PRIMARY KEY);
 CREATE TABLE acct (id int PRIMARY KEY, v text);
 CREATE TABLE prod (id int PRIMARY KEY, v text, n int);
 CREATE TABLE old_t (id int PRIMARY KEY, v text);
+CREATE TABLE par (id int PRIMARY KEY);
+CREATE TABLE kid (PRIMARY KEY (id)) INHERITS (par);
 SELECT migration_split.assign_table('cart', 'shop');
 SELECT migration_split.assign_table('item', 'shop');
 SELECT migration_split.assign_table('acct', 'idle');
 SELECT migration_split.assign_table('prod', 'cols');
 SELECT migration_split.assign_table('old_t', 'legacy');
+SELECT migration_split.assign_table('par', 'inh');
 INSERT INTO cart VALUES (1, 'a'), (2, 'b');
 INSERT INTO item VALUES (1);
 INSERT INTO acct VALUES (1, 'a'), (2, 'b');
 INSERT INTO prod VALUES (1, 'a', 10), (2, 'b', 20);
 INSERT INTO old_t VALUES (1, 'a');
+INSERT INTO kid VALUES (1);
 });
-for my $d ('shop', 'idle', 'cols', 'legacy')
+for my $d ('shop', 'idle', 'inh', 'cols', 'legacy')
 {
 	my ($rc, $out, $err) = job('init', $d, '--no-progress');
 	is($rc, 0, "init of domain $d");
@@ -152,6 +156,23 @@ is($rc, 7, 'table created again between two runs: exit 7');
 like($err, qr/error: table "public\.acct" of the job was dropped and created again on the source/,
 	'the error names the table');
 is(table_rows($tgt, 'idle.acct'), '(1,a);(2,b);(3,c)', 'the target table keeps the old rows, nothing added');
+
+# 2b. an inheritance child of a tagged table dropped and created again as
+# a child: it joins without an O, its first change's R says it
+($rc, $out, $err) = job('stream', 'inh', '--until-caught-up');
+is($rc, 0, 'stream of the domain with an inheritance child');
+is($tgt->safe_psql('postgres', q{SELECT string_agg(source_table, ',' ORDER BY 1) FROM migration_split_job.tables
+	WHERE domain = 'inh' AND state = 'copied'}), 'kid,par', 'the job copied parent and child');
+$src->safe_psql('postgres', q{
+DROP TABLE kid;
+CREATE TABLE kid (PRIMARY KEY (id)) INHERITS (par);
+INSERT INTO kid VALUES (30);
+});
+($rc, $out, $err) = job('stream', 'inh', '--until-caught-up');
+is($rc, 7, 'inheritance child created again: exit 7');
+like($err, qr/error: table "public\.kid" of the job was dropped and created again on the source/,
+	'the error names the table');
+is(table_rows($tgt, 'inh.kid'), '(1)', 'the target table keeps the old rows, nothing added');
 
 # 3. a column dropped and added again under the same name, between runs
 $src->safe_psql('postgres', q{UPDATE prod SET n = 11 WHERE id = 1});
