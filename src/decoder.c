@@ -8,7 +8,8 @@
  * The output format is documented in the README (section "decoder") and is
  * the contract with the replication job, versioned in protocol.h: B/C
  * around each transaction that has at least one message for the
- * domain(s), R (relation metadata) before the first change of a relation
+ * domain(s), R (relation metadata; relid and each column's attnum identify
+ * the source table and its columns) before the first change of a relation
  * and again after it changed, I/U/D/T row changes and truncates, O when a
  * table joins or leaves the domain(s), M for logical messages with prefix
  * "migration_split", and S/E/A plus a streamed C for in-progress

@@ -62,6 +62,15 @@
  * transaction that committed before the table's snapshot is already in the
  * copied data and is skipped.
  *
+ * Source identities: the job copied a source table, not a name.  The state
+ * keeps the table's source OID (tables.source_relid, in the SyncList) and
+ * each column's attnum (migration_split_job.columns, read with the target's
+ * columns in apply_relation; a column the stream adds gets its row in the
+ * same batch).  An R or O naming a table of the job under another OID, or
+ * an R with one of its columns under another attnum, is a table dropped and
+ * created again, or a column dropped and added again, under the same name:
+ * the job stops (check_recreated) instead of mixing old and new rows.
+ *
  * Memory: per-change values are freed once sent; the relation map, the
  * batch's transaction list, the coalescer's buffer and the worker's error
  * message live until apply_reset (which discards the run before the map

@@ -5,9 +5,10 @@
  *
  * One row per domain in migration_split_job.jobs (slot, source system
  * identifier, phase, last applied source commit, counters, last error) and
- * one row per table in migration_split_job.tables (copy state and the LSN of
- * the snapshot the table was copied at).  Source transactions applied
- * beyond the job row's position are recorded in
+ * one row per table in migration_split_job.tables (copy state, the LSN of
+ * the snapshot the table was copied at, its source OID), with one row per
+ * column in migration_split_job.columns (its source attnum).  Source
+ * transactions applied beyond the job row's position are recorded in
  * migration_split_job.applied_xacts in the same target transaction as their
  * changes: that is what makes the stream exactly-once (coordinator.c states
  * the invariant).
