@@ -108,8 +108,10 @@ static bool identity_applies(ApplyWorker *w, int i);
 static ApplyResult check_recreated(ApplyWorker *w, Message *m, int i);
 
 #define RENAME_HINT "The job copies no table under a new name: the target's table would keep the old name and stop changing. Run \"migration-split init --drop\" to copy the domain as it is now."
-#define RECREATED_HINT "The target's table holds the rows of the dropped table, and the new table's changes would be applied on top of them. Run \"migration-split init --drop\" to copy the domain as it is now."
-#define READDED_HINT "The target's rows keep the values of the dropped column, which the source's rows no longer have. Run \"migration-split init --drop\" to copy the domain as it is now."
+/* copying one table again: stream copies it in as a table that joined the domain */
+#define RECOPY_HINT "Run \"migration-split init --drop\" to copy the domain as it is now, or, to copy only this table again, drop it on the target and delete its row from " MS_STATE_SCHEMA ".tables: the next stream copies it as a table that joined the domain."
+#define RECREATED_HINT "The target's table holds the rows of the dropped table, and the new table's changes would be applied on top of them. " RECOPY_HINT
+#define READDED_HINT "The target's rows keep the values of the dropped column, which the source's rows no longer have. " RECOPY_HINT
 
 /*
  * Set the worker's error and return result (with APPLY_STOP, exit_code is

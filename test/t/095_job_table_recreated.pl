@@ -156,6 +156,25 @@ is($rc, 7, 'table created again between two runs: exit 7');
 like($err, qr/error: table "public\.acct" of the job was dropped and created again on the source/,
 	'the error names the table');
 is(table_rows($tgt, 'idle.acct'), '(1,a);(2,b);(3,c)', 'the target table keeps the old rows, nothing added');
+like($err, qr/hint: .*to copy only this table again, drop it on the target and delete its row from migration_split_job\.tables: the next stream copies it as a table that joined the domain/,
+	'the hint says how to copy only this table again');
+
+# the hint's second way: only this table is copied again
+$tgt->safe_psql('postgres', q{
+DROP TABLE idle.acct;
+DELETE FROM migration_split_job.tables WHERE domain = 'idle' AND source_table = 'acct';
+});
+$src->safe_psql('postgres', q{INSERT INTO acct VALUES (21, 'after the tag')});
+($rc, $out, $err) = job('stream', 'idle', '--until-caught-up');
+is($rc, 0, 'stream after the table was dropped on the target and forgotten');
+like($err, qr/table "public\.acct" joined domain "idle": copying it/, 'the stream copies it again');
+is(table_rows($tgt, 'idle.acct'), table_rows($src, 'acct'), 'acct equal to the source');
+is($tgt->safe_psql('postgres', q{SELECT source_relid FROM migration_split_job.tables WHERE domain = 'idle' AND source_table = 'acct'}),
+	$src->safe_psql('postgres', q{SELECT 'acct'::regclass::oid}), 'with the new table\'s OID recorded');
+$src->safe_psql('postgres', q{UPDATE acct SET v = 'changed' WHERE id = 20});
+($rc, $out, $err) = job('stream', 'idle', '--until-caught-up');
+is($rc, 0, 'and streams its changes');
+is(table_rows($tgt, 'idle.acct'), table_rows($src, 'acct'), 'acct still equal');
 
 # 2b. an inheritance child of a tagged table dropped and created again as
 # a child: it joins without an O, its first change's R says it
@@ -190,6 +209,15 @@ like($err, qr/error: column "v" of table "public\.prod" was dropped and added ag
 like($err, qr/hint: The target's rows keep the values of the dropped column, .*init --drop/,
 	'the hint says what the target holds and what to do');
 is(table_rows($tgt, 'cols.prod'), '(1,a,11);(2,b,20)', 'the target table is as before the drop');
+
+# copied again alone, the table is as on the source
+$tgt->safe_psql('postgres', q{
+DROP TABLE cols.prod;
+DELETE FROM migration_split_job.tables WHERE domain = 'cols' AND source_table = 'prod';
+});
+($rc, $out, $err) = job('stream', 'cols', '--until-caught-up');
+is($rc, 0, 'stream after the table was dropped on the target and forgotten');
+is(table_rows($tgt, 'cols.prod'), '(1,12,);(2,20,)', 'prod equal to the source');
 
 # 4. while the stream runs, a column the stream added, added again with
 # another type
