@@ -243,6 +243,11 @@ is($rc, 7, 'column added again with another type while the stream runs: exit 7')
 like($text, qr/error: column "x" of table "public\.prod" was dropped and added again on the source/,
 	'the error names the column');
 is(table_rows($tgt, 'cols.prod'), '(1,12,,1);(2,20,,)', 'the target table is as before the drop');
+($rc, $out, $err) = job('init', 'cols', '--drop', '--no-progress');
+is($rc, 0, 'init --drop after the column was added again');
+($rc, $out, $err) = job('stream', 'cols', '--until-caught-up');
+is($rc, 0, 'stream after init --drop');
+is(table_rows($tgt, 'cols.prod'), table_rows($src, 'prod'), 'prod equal to the source');
 
 # 5. a job state from before the identities (no source_relid, no columns
 # table) keeps working; the stream adds what it lacks
