@@ -369,8 +369,8 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	params[5] = bytesbuf;
 	snprintf(relidbuf, sizeof(relidbuf), "%u", t->relid);
 	{
-		const char *p[8] = {params[0], params[1], params[2], params[3], params[4], params[5], secbuf,
-		relidbuf};
+		const char *p[8] = {params[0], params[1], params[2], params[3], params[4], params[5],
+		secbuf, relidbuf};
 
 		res = PQexecParams(tgt,
 						   "UPDATE " MS_STATE_SCHEMA ".tables SET state = 'copied', sync_lsn = $4,"
@@ -392,25 +392,32 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	 * the stream stops on a column dropped and added again under the same
 	 * name (apply.c).
 	 */
-	resetPQExpBuffer(&sql);
-	resetPQExpBuffer(&batch);
-	appendPQExpBufferChar(&sql, '{');
-	appendPQExpBufferChar(&batch, '{');
-	for (i = 0; i < t->ncolumns; i++)
 	{
-		if (i > 0)
-		{
-			appendPQExpBufferChar(&sql, ',');
-			appendPQExpBufferChar(&batch, ',');
-		}
-		job_append_array_elem(&sql, t->columns[i].name);
-		appendPQExpBuffer(&batch, "%d", t->columns[i].attnum);
-	}
-	appendPQExpBufferChar(&sql, '}');
-	appendPQExpBufferChar(&batch, '}');
-	{
-		const char *p[5] = {params[0], params[1], params[2], sql.data, batch.data};
+		PQExpBufferData names;
+		PQExpBufferData attnums;
+		const char *p[5];
 
+		initPQExpBuffer(&names);
+		initPQExpBuffer(&attnums);
+		appendPQExpBufferChar(&names, '{');
+		appendPQExpBufferChar(&attnums, '{');
+		for (i = 0; i < t->ncolumns; i++)
+		{
+			if (i > 0)
+			{
+				appendPQExpBufferChar(&names, ',');
+				appendPQExpBufferChar(&attnums, ',');
+			}
+			job_append_array_elem(&names, t->columns[i].name);
+			appendPQExpBuffer(&attnums, "%d", t->columns[i].attnum);
+		}
+		appendPQExpBufferChar(&names, '}');
+		appendPQExpBufferChar(&attnums, '}');
+		p[0] = params[0];
+		p[1] = params[1];
+		p[2] = params[2];
+		p[3] = names.data;
+		p[4] = attnums.data;
 		res = PQexecParams(tgt,
 						   "INSERT INTO " MS_STATE_SCHEMA ".columns"
 						   " (domain, source_schema, source_table, source_column, source_attnum)"
@@ -420,6 +427,8 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 						   " ON CONFLICT (domain, source_schema, source_table, source_column)"
 						   " DO UPDATE SET source_attnum = EXCLUDED.source_attnum",
 						   5, NULL, p, NULL, NULL, 0);
+		termPQExpBuffer(&names);
+		termPQExpBuffer(&attnums);
 	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
