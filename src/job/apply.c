@@ -69,7 +69,9 @@
  * same batch).  An R or O naming a table of the job under another OID, or
  * an R with one of its columns under another attnum, is a table dropped and
  * created again, or a column dropped and added again, under the same name:
- * the job stops (check_recreated) instead of mixing old and new rows.
+ * the job stops (check_recreated) instead of mixing old and new rows.  A
+ * table copied by a job that did not record them takes those of its next
+ * R (learn_identity, learn_columns).
  *
  * Memory: per-change values are freed once sent; the relation map, the
  * batch's transaction list, the coalescer's buffer and the worker's error
@@ -104,7 +106,10 @@ static void batch_clear(ApplyWorker *w);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult key_operators(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old);
+static bool identity_in_force(ApplyWorker *w, int i);
 static bool identity_applies(ApplyWorker *w, int i);
+static ApplyResult learn_identity(ApplyWorker *w, Message *m, int i);
+static ApplyResult learn_columns(ApplyWorker *w, Message *m, const PGresult *tcols);
 static ApplyResult check_recreated(ApplyWorker *w, Message *m, int i);
 
 #define RENAME_HINT "The job copies no table under a new name: the target's table would keep the old name and stop changing. Run \"migration-split init --drop\" to copy the domain as it is now."
@@ -729,8 +734,12 @@ apply_relation(ApplyWorker *w, Message *m)
 	if (m->schema == NULL || m->table == NULL)
 		return fail(w, APPLY_STOP, EXIT_APPLY, "relation message without schema or table name");
 
-	/* a table of the job under another OID: dropped and created again */
-	if ((rc = check_recreated(w, m, find_sync(w, m->schema, m->table))) != APPLY_OK)
+	/*
+	 * A table of the job under another OID: dropped and created again.  A
+	 * table copied by a job that did not record its OID gets this one.
+	 */
+	if ((rc = check_recreated(w, m, find_sync(w, m->schema, m->table))) != APPLY_OK ||
+		(rc = learn_identity(w, m, find_sync(w, m->schema, m->table))) != APPLY_OK)
 		return rc;
 
 	/* a table the job lacks: a new one, or one of its own renamed? */
@@ -986,7 +995,10 @@ apply_relation(ApplyWorker *w, Message *m)
 		if (!r->skip[i])
 			r->nsent++;
 	}
+	rc = learn_columns(w, m, res);
 	PQclear(res);
+	if (rc != APPLY_OK)
+		return rc;
 	/*
 	 * Runs of deletes send their keys as one array of the key's type: not
 	 * for a key that is an array itself ("integer[][]" is "integer[]", whose
@@ -1000,20 +1012,124 @@ apply_relation(ApplyWorker *w, Message *m)
 }
 
 /*
- * Whether the source identity of table i of the job (-1: none) is compared
- * with what the current transaction's messages say: not for a transaction
+ * Whether what the current transaction's messages say about table i of the
+ * job (-1: none) is the table the target holds: not for a transaction
  * applied before, nor for one that committed before the table's copy (it
  * is in the copy, or was of an earlier table of that name: the copy holds
- * the later one), nor for a table copied by a job that did not record its
- * identity (source_relid NULL).  A transaction applied before its commit
- * (live.c) is compared: it commits after every copy it may touch.
+ * the later one).  A transaction applied before its commit (live.c) is: it
+ * commits after every copy it may touch.
+ */
+static bool
+identity_in_force(ApplyWorker *w, int i)
+{
+	if (i < 0 || w->xact.skip)
+		return false;
+	return w->in_progress || w->xact.commit_lsn >= w->sync->lsn[i];
+}
+
+/*
+ * Whether the source identity of table i of the job is compared with the
+ * messages of the current transaction: as above, once the job has it
+ * (source_relid not NULL).
  */
 static bool
 identity_applies(ApplyWorker *w, int i)
 {
-	if (i < 0 || w->xact.skip || w->sync->relid[i] == 0)
-		return false;
-	return w->in_progress || w->xact.commit_lsn >= w->sync->lsn[i];
+	return identity_in_force(w, i) && w->sync->relid[i] != 0;
+}
+
+/*
+ * Table i of the job was copied by a job that did not record its source
+ * OID (a state from before): record the one of this R, so that a table
+ * dropped and created again from now on is noticed (one before is not).
+ * What R says is a fact about the source at this transaction's commit,
+ * whether or not the batch holding the UPDATE commits: a session that
+ * receives the transaction again learns the same.
+ */
+static ApplyResult
+learn_identity(ApplyWorker *w, Message *m, int i)
+{
+	PGresult   *res;
+	ApplyResult rc;
+	char		relid[16];
+	const char *params[4];
+
+	if (!identity_in_force(w, i) || w->in_progress || w->sync->relid[i] != 0 || m->relid == 0)
+		return APPLY_OK;
+	snprintf(relid, sizeof(relid), "%u", m->relid);
+	params[0] = w->opts->domain;
+	params[1] = m->schema;
+	params[2] = m->table;
+	params[3] = relid;
+	res = pipe_query(w, "UPDATE " MS_STATE_SCHEMA ".tables SET source_relid = $4"
+					 " WHERE domain = $1 AND source_schema = $2 AND source_table = $3"
+					 " AND source_relid IS NULL",
+					 4, params, &rc);
+	if (res == NULL)
+		return rc;
+	PQclear(res);
+	w->sync->relid[i] = m->relid;
+	return APPLY_OK;
+}
+
+/*
+ * The columns of R that the target's table has (tcols: apply_relation's
+ * query, the recorded attnum in its column 6) without a recorded source
+ * attnum, copied by a job that did not record them: record the attnum of
+ * this R, as learn_identity does for the table.
+ */
+static ApplyResult
+learn_columns(ApplyWorker *w, Message *m, const PGresult *tcols)
+{
+	PQExpBufferData names;
+	PQExpBufferData attnums;
+	PGresult   *res;
+	ApplyResult rc = APPLY_OK;
+	const char *params[5];
+	int			n = 0;
+	int			i,
+				j;
+
+	if (!identity_in_force(w, find_sync(w, m->schema, m->table)) || w->in_progress)
+		return APPLY_OK;
+	initPQExpBuffer(&names);
+	initPQExpBuffer(&attnums);
+	for (i = 0; i < m->ncolumns; i++)
+	{
+		if (m->columns[i].attnum <= 0)
+			continue;
+		for (j = 0; j < PQntuples(tcols); j++)
+			if (strcmp(PQgetvalue(tcols, j, 0), m->columns[i].name) == 0 &&
+				PQgetisnull(tcols, j, 6))
+			{
+				appendPQExpBufferChar(&names, n > 0 ? ',' : '{');
+				appendPQExpBufferChar(&attnums, n > 0 ? ',' : '{');
+				job_append_array_elem(&names, m->columns[i].name);
+				appendPQExpBuffer(&attnums, "%d", m->columns[i].attnum);
+				n++;
+			}
+	}
+	if (n > 0)
+	{
+		appendPQExpBufferChar(&names, '}');
+		appendPQExpBufferChar(&attnums, '}');
+		params[0] = w->opts->domain;
+		params[1] = m->schema;
+		params[2] = m->table;
+		params[3] = names.data;
+		params[4] = attnums.data;
+		res = pipe_query(w, "INSERT INTO " MS_STATE_SCHEMA ".columns"
+						 " (domain, source_schema, source_table, source_column, source_attnum)"
+						 " SELECT $1, $2, $3, c, n"
+						 " FROM ROWS FROM (pg_catalog.unnest($4::pg_catalog.name[]),"
+						 " pg_catalog.unnest($5::pg_catalog.int2[])) AS u(c, n)"
+						 " ON CONFLICT (domain, source_schema, source_table, source_column) DO NOTHING",
+						 5, params, &rc);
+		PQclear(res);
+	}
+	termPQExpBuffer(&names);
+	termPQExpBuffer(&attnums);
+	return rc;
 }
 
 /*

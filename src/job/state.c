@@ -102,8 +102,8 @@ static const char *state_ddl_apply =
  * adds while streaming): a table dropped and created again under the same
  * name on the source, or a column dropped and added again, has another
  * one, which the stream's R and O messages carry (apply.c compares).  A
- * table copied by a job of before (source_relid NULL, no columns rows) is
- * not compared.  Run on targets created before too.
+ * table copied by a job of before (source_relid NULL, no columns rows)
+ * takes them from its next R (apply.c).  Run on targets created before too.
  */
 static const char *state_ddl_identity =
 "ALTER TABLE " MS_STATE_SCHEMA ".tables ADD COLUMN IF NOT EXISTS source_relid pg_catalog.oid;\n"

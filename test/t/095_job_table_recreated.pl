@@ -8,7 +8,8 @@
 # source identity of what it copies (the table's OID, each column's
 # attnum) and must stop (exit 7) naming the table or column, while the
 # stream runs and in a later run, for a column the stream added too.  A
-# job state from before the identities were recorded keeps working.
+# job state from before the identities were recorded keeps working, and
+# takes them from each table's next change.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -250,7 +251,8 @@ is($rc, 0, 'stream after init --drop');
 is(table_rows($tgt, 'cols.prod'), table_rows($src, 'prod'), 'prod equal to the source');
 
 # 5. a job state from before the identities (no source_relid, no columns
-# table) keeps working; the stream adds what it lacks
+# table) keeps working; the stream adds what it lacks, and a table's first
+# change gives it the identity of the source table then
 $tgt->safe_psql('postgres', q{
 ALTER TABLE migration_split_job.tables DROP COLUMN source_relid;
 DROP TABLE migration_split_job.columns;
@@ -263,9 +265,21 @@ INSERT INTO old_t VALUES (3, 'c', 3);
 ($rc, $out, $err) = job('stream', 'legacy', '--until-caught-up');
 is($rc, 0, 'stream on a job state from before the identities');
 is(table_rows($tgt, 'legacy.old_t'), '(1,a,);(2,b,);(3,c,3)', 'the changes are applied');
-is($tgt->safe_psql('postgres', q{SELECT source_relid IS NULL FROM migration_split_job.tables WHERE domain = 'legacy'}),
-	't', 'the table has no recorded identity');
-is($tgt->safe_psql('postgres', q{SELECT source_column FROM migration_split_job.columns WHERE domain = 'legacy'}),
-	'w', 'the column the stream added has one');
+is($tgt->safe_psql('postgres', q{SELECT source_relid FROM migration_split_job.tables WHERE domain = 'legacy'}),
+	$src->safe_psql('postgres', q{SELECT 'old_t'::regclass::oid}), 'the table got the source OID of its first change');
+is($tgt->safe_psql('postgres', q{SELECT string_agg(source_column || ':' || source_attnum, ',' ORDER BY source_attnum)
+	FROM migration_split_job.columns WHERE domain = 'legacy'}),
+	'id:1,v:2,w:3', 'its columns their attnums, the added one too');
+$src->safe_psql('postgres', q{
+DROP TABLE old_t;
+CREATE TABLE old_t (id int PRIMARY KEY, v text, w int);
+SELECT migration_split.assign_table('old_t', 'legacy');
+INSERT INTO old_t VALUES (40, 'new', 40);
+});
+($rc, $out, $err) = job('stream', 'legacy', '--until-caught-up');
+is($rc, 7, 'from then on, a table created again stops the job');
+like($err, qr/error: table "public\.old_t" of the job was dropped and created again on the source/,
+	'the error names the table');
+is(table_rows($tgt, 'legacy.old_t'), '(1,a,);(2,b,);(3,c,3)', 'nothing of the new table is applied');
 
 done_testing();
