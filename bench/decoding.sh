@@ -192,7 +192,7 @@ wal_mb=$(psql_ -c "SELECT round(pg_wal_lsn_diff('$lsn_b', '0/0') / 1048576)")
 
 # Every decoding: KIND WORKLOAD ENDPOS OPTIONS (name=value ...).  The
 # options of migration_split are those of src/job/stream.c.
-job_opts="proto-version=2 include-xids=1 include-lsn=1 include-timestamp=1 stream-changes=1"
+job_opts="proto-version=3 include-xids=1 include-lsn=1 include-timestamp=1 stream-changes=1"
 plan=(
 	"ms a $lsn_a domain=bench $job_opts batch-writes=1"
 	"ms1 a $lsn_a domain=bench $job_opts batch-writes=0"

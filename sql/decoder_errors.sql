@@ -19,8 +19,8 @@ SELECT pg_drop_replication_slot('errs');
 -- protocol versions: the consumer names the one it speaks; any other is
 -- refused, naming both
 SELECT 'init' FROM pg_create_logical_replication_slot('proto', 'migration_split');
-SELECT count(*) FROM pg_logical_slot_peek_changes('proto', NULL, NULL, 'domain', 'x', 'proto-version', '2');
-SELECT count(*) FROM pg_logical_slot_peek_changes('proto', NULL, NULL, 'domain', 'x', 'proto-version', '1');
 SELECT count(*) FROM pg_logical_slot_peek_changes('proto', NULL, NULL, 'domain', 'x', 'proto-version', '3');
+SELECT count(*) FROM pg_logical_slot_peek_changes('proto', NULL, NULL, 'domain', 'x', 'proto-version', '2');
+SELECT count(*) FROM pg_logical_slot_peek_changes('proto', NULL, NULL, 'domain', 'x', 'proto-version', '4');
 SELECT count(*) FROM pg_logical_slot_peek_changes('proto', NULL, NULL, 'domain', 'x', 'proto-version', 'two');
 SELECT pg_drop_replication_slot('proto');

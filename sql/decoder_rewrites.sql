@@ -59,7 +59,30 @@ ALTER TABLE rw_e ADD COLUMN s serial;
 INSERT INTO rw_e VALUES (1);
 SELECT rw_changes();
 
+-- each column's "attnum" in the relation R names (the partitioned root
+-- for a partition's change): a column dropped and added again under the
+-- same name has another one, by which a consumer tells it from the
+-- column it has
+CREATE FUNCTION rw_attnums() RETURNS SETOF text LANGUAGE sql AS $$
+	SELECT concat_ws(' ', 'R', (c.data::jsonb)->>'table',
+					 (SELECT string_agg((x->>'name') || ':' || (x->>'attnum'), ',')
+						FROM jsonb_array_elements((c.data::jsonb)->'columns') x))
+	  FROM pg_logical_slot_get_changes('rw', NULL, NULL, 'domain', 'dec_rw',
+									   'include-xids', '0') c
+	 WHERE c.data LIKE '{"action":"R"%'
+$$;
+CREATE TABLE rw_q (id int, r int, v text, PRIMARY KEY (id, r)) PARTITION BY LIST (r);
+CREATE TABLE rw_q1 (v text, r int NOT NULL, id int NOT NULL);
+ALTER TABLE rw_q ATTACH PARTITION rw_q1 FOR VALUES IN (1);
+SELECT migration_split.assign_table('rw_q', 'dec_rw');
+INSERT INTO rw_q VALUES (1, 1, 'a');
+ALTER TABLE rw_q DROP COLUMN v;
+ALTER TABLE rw_q ADD COLUMN v text;
+INSERT INTO rw_q VALUES (2, 1, 'b');
+SELECT rw_attnums();
+
 SELECT 'dropped' FROM pg_drop_replication_slot('rw');
-DROP TABLE rw_a, rw_o, rw_p, rw_e;
+DROP TABLE rw_a, rw_o, rw_p, rw_e, rw_q;
 DROP FUNCTION rw_changes();
+DROP FUNCTION rw_attnums();
 DELETE FROM migration_split.domains WHERE domain IN ('dec_rw', 'dec_rw_other');

@@ -8,7 +8,8 @@
  * The output format is documented in the README (section "decoder") and is
  * the contract with the replication job, versioned in protocol.h: B/C
  * around each transaction that has at least one message for the
- * domain(s), R (relation metadata) before the first change of a relation
+ * domain(s), R (relation metadata; relid and each column's attnum identify
+ * the source table and its columns) before the first change of a relation
  * and again after it changed, I/U/D/T row changes and truncates, O when a
  * table joins or leaves the domain(s), M for logical messages with prefix
  * "migration_split", and S/E/A plus a streamed C for in-progress
@@ -816,7 +817,12 @@ ms_build_entry(MsDecodingState *state, MsRelEntry *entry, Relation relation,
 		first = false;
 		appendStringInfoString(&buf, "{\"name\":");
 		ms_json_cstring(&buf, NameStr(att->attname));
-		appendStringInfoString(&buf, ",\"type\":");
+		/*
+		 * Its attnum in the reported relation: with relid, the column's
+		 * identity, so that a consumer tells a column dropped and added
+		 * again under the same name from the one it has.
+		 */
+		appendStringInfo(&buf, ",\"" MS_FLD_ATTNUM "\":%d,\"type\":", att->attnum);
 		ms_json_cstring(&buf, format_type_with_typemod(att->atttypid, att->atttypmod));
 		appendStringInfo(&buf, ",\"typoid\":%u,\"typmod\":%d,\"not_null\":%s,\"key\":%s",
 						 att->atttypid, att->atttypmod,

@@ -28,6 +28,10 @@
  *		the value rows that existed when it was added with a constant
  *		default have without storing it; R says "rewritten" when an
  *		ALTER TABLE of the transaction rewrote the table's rows.
+ *	3	a column of R carries its "attnum" in the relation R names
+ *		(with "relid", the source identity of the table and its
+ *		columns: a consumer tells a table or column dropped and created
+ *		again under the same name from the one it copied).
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -36,8 +40,8 @@
 #ifndef MIGRATION_SPLIT_PROTOCOL_H
 #define MIGRATION_SPLIT_PROTOCOL_H
 
-#define MS_PROTOCOL_VERSION		2
-#define MS_PROTOCOL_VERSION_STR	"2"
+#define MS_PROTOCOL_VERSION		3
+#define MS_PROTOCOL_VERSION_STR	"3"
 
 /* Name of the output plugin (the shared library) */
 #define MS_PROTO_PLUGIN_NAME	"migration_split"
@@ -108,5 +112,6 @@
 #define MS_FLD_ROOT_TABLE		"root_table"
 #define MS_FLD_MISSING			"missing"
 #define MS_FLD_REWRITTEN		"rewritten"
+#define MS_FLD_ATTNUM			"attnum"
 
 #endif							/* MIGRATION_SPLIT_PROTOCOL_H */

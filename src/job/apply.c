@@ -62,6 +62,17 @@
  * transaction that committed before the table's snapshot is already in the
  * copied data and is skipped.
  *
+ * Source identities: the job copied a source table, not a name.  The state
+ * keeps the table's source OID (tables.source_relid, in the SyncList) and
+ * each column's attnum (migration_split_job.columns, read with the target's
+ * columns in apply_relation; a column the stream adds gets its row in the
+ * same batch).  An R or O naming a table of the job under another OID, or
+ * an R with one of its columns under another attnum, is a table dropped and
+ * created again, or a column dropped and added again, under the same name:
+ * the job stops (check_recreated) instead of mixing old and new rows.  A
+ * table copied by a job that did not record them takes those of its next
+ * R (learn_identity, learn_columns).
+ *
  * Memory: per-change values are freed once sent; the relation map, the
  * batch's transaction list, the coalescer's buffer and the worker's error
  * message live until apply_reset (which discards the run before the map
@@ -92,12 +103,20 @@ static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *ta
 static int	find_sync(ApplyWorker *w, const char *schema, const char *table);
 static ApplyResult pipe_sync_wait(ApplyWorker *w);
 static void batch_clear(ApplyWorker *w);
-static void append_array_elem(PQExpBuffer buf, const char *value);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult key_operators(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old);
+static bool identity_in_force(ApplyWorker *w, int i);
+static bool identity_applies(ApplyWorker *w, int i);
+static ApplyResult learn_identity(ApplyWorker *w, Message *m, int i);
+static ApplyResult learn_columns(ApplyWorker *w, Message *m, const PGresult *tcols);
+static ApplyResult check_recreated(ApplyWorker *w, Message *m, int i);
 
 #define RENAME_HINT "The job copies no table under a new name: the target's table would keep the old name and stop changing. Run \"migration-split init --drop\" to copy the domain as it is now."
+/* copying one table again: stream copies it in as a table that joined the domain */
+#define RECOPY_HINT "Run \"migration-split init --drop\" to copy the domain as it is now, or, to copy only this table again, drop it on the target and delete its row from " MS_STATE_SCHEMA ".tables: the next stream copies it as a table that joined the domain."
+#define RECREATED_HINT "The target's table holds the rows of the dropped table, and the new table's changes would be applied on top of them. " RECOPY_HINT
+#define READDED_HINT "The target's rows keep the values of the dropped column, which the source's rows no longer have. " RECOPY_HINT
 
 /*
  * Set the worker's error and return result (with APPLY_STOP, exit_code is
@@ -578,7 +597,7 @@ sync_list_load(SyncList *sync, PGconn *conn, const char *domain)
 	int			i;
 
 	res = PQexecParams(conn,
-					   "SELECT source_schema, source_table, sync_lsn FROM " MS_STATE_SCHEMA ".tables"
+					   "SELECT source_schema, source_table, sync_lsn, source_relid FROM " MS_STATE_SCHEMA ".tables"
 					   " WHERE domain = $1 AND state = 'copied'",
 					   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -591,11 +610,14 @@ sync_list_load(SyncList *sync, PGconn *conn, const char *domain)
 	sync->schema = pg_malloc(sizeof(char *) * (sync->n + 1));
 	sync->table = pg_malloc(sizeof(char *) * (sync->n + 1));
 	sync->lsn = pg_malloc(sizeof(unsigned long long) * (sync->n + 1));
+	sync->relid = pg_malloc(sizeof(unsigned int) * (sync->n + 1));
 	for (i = 0; i < sync->n; i++)
 	{
 		sync->schema[i] = pg_strdup(PQgetvalue(res, i, 0));
 		sync->table[i] = pg_strdup(PQgetvalue(res, i, 1));
 		sync->lsn[i] = lsn_parse(PQgetvalue(res, i, 2));
+		sync->relid[i] = PQgetisnull(res, i, 3) ? 0 :
+			(unsigned int) strtoul(PQgetvalue(res, i, 3), NULL, 10);
 	}
 	PQclear(res);
 	return true;
@@ -614,6 +636,7 @@ sync_list_free(SyncList *sync)
 	pg_free(sync->schema);
 	pg_free(sync->table);
 	pg_free(sync->lsn);
+	pg_free(sync->relid);
 	memset(sync, 0, sizeof(SyncList));
 }
 
@@ -702,13 +725,22 @@ apply_relation(ApplyWorker *w, Message *m)
 	ApplyResult rc;
 	int			i,
 				j;
-	const char *params[2];
+	const char *params[4];
 	char	   *qschema;
 	char	   *qtable;
 	char		lsnbuf[32];
+	bool		check_columns;
 
 	if (m->schema == NULL || m->table == NULL)
 		return fail(w, APPLY_STOP, EXIT_APPLY, "relation message without schema or table name");
+
+	/*
+	 * A table of the job under another OID: dropped and created again.  A
+	 * table copied by a job that did not record its OID gets this one.
+	 */
+	if ((rc = check_recreated(w, m, find_sync(w, m->schema, m->table))) != APPLY_OK ||
+		(rc = learn_identity(w, m, find_sync(w, m->schema, m->table))) != APPLY_OK)
+		return rc;
 
 	/* a table the job lacks: a new one, or one of its own renamed? */
 	if (find_sync(w, m->schema, m->table) < 0 && !w->xact.skip &&
@@ -746,9 +778,16 @@ apply_relation(ApplyWorker *w, Message *m)
 	pg_free(qschema);
 	pg_free(qtable);
 
-	/* the target's columns */
+	/*
+	 * The target's columns, with the source attnum the job recorded for each
+	 * (migration_split_job.columns; NULL for a table copied by a job that
+	 * did not record them).
+	 */
+	check_columns = identity_applies(w, find_sync(w, m->schema, m->table));
 	params[0] = job_target_schema_for(w->opts, m->table);
 	params[1] = m->table;
+	params[2] = w->opts->domain;
+	params[3] = m->schema;
 	res = pipe_query(w, "SELECT a.attname, a.attgenerated <> '',"
 					 " CASE WHEN t.typcategory <> 'A' THEN t.typarray ELSE 0 END,"
 					 " CASE WHEN t.typcategory <> 'A' THEN t.typdelim ELSE ',' END,"
@@ -756,13 +795,15 @@ apply_relation(ApplyWorker *w, Message *m)
 					 "  WHERE k.castsource = 'pg_catalog.text'::pg_catalog.regtype"
 					 "  AND k.casttarget IN (t.oid, t.typbasetype))"
 					 "  THEN pg_catalog.format_type(a.atttypid, NULL) END,"
-					 " a.attidentity = 'a'"
+					 " a.attidentity = 'a', sc.source_attnum"
 					 " FROM pg_catalog.pg_attribute a"
 					 " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
 					 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+					 " LEFT JOIN " MS_STATE_SCHEMA ".columns sc ON sc.domain = $3"
+					 "  AND sc.source_schema = $4 AND sc.source_table = $2 AND sc.source_column = a.attname"
 					 " WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
-					 2, params, &rc);
+					 4, params, &rc);
 	if (res == NULL)
 		return rc;
 	if (PQntuples(res) == 0)
@@ -840,6 +881,21 @@ apply_relation(ApplyWorker *w, Message *m)
 				r->delim[i] = PQgetvalue(res, j, 3)[0];
 				if (!PQgetisnull(res, j, 4))
 					r->castname[i] = pg_strdup(PQgetvalue(res, j, 4));
+				if (check_columns && c->attnum > 0 && !PQgetisnull(res, j, 6) &&
+					atoi(PQgetvalue(res, j, 6)) != c->attnum)
+				{
+					/*
+					 * The column the job copied (or added) had another
+					 * attnum on the source: it was dropped, and this one
+					 * added under its name.  Its values in the target's rows
+					 * are the dropped column's.
+					 */
+					PQclear(res);
+					rc = fail(w, APPLY_STOP, EXIT_APPLY, "column \"%s\" of table \"%s.%s\" was dropped and added again on the source (source commit LSN %s)",
+							  c->name, m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf));
+					w->hint = READDED_HINT;
+					return rc;
+				}
 			}
 		if (!found && w->in_progress)
 		{
@@ -901,6 +957,28 @@ apply_relation(ApplyWorker *w, Message *m)
 							c->name, c->type, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf), w->error);
 			}
 			PQclear(ares);
+			if (c->attnum > 0)
+			{
+				/* its source identity, in the same target transaction */
+				char		attnum[16];
+				const char *ip[5] = {w->opts->domain, m->schema, m->table, c->name, attnum};
+
+				snprintf(attnum, sizeof(attnum), "%d", c->attnum);
+				ares = pipe_query(w, "INSERT INTO " MS_STATE_SCHEMA ".columns"
+								  " (domain, source_schema, source_table, source_column, source_attnum)"
+								  " VALUES ($1, $2, $3, $4, $5)"
+								  " ON CONFLICT (domain, source_schema, source_table, source_column)"
+								  " DO UPDATE SET source_attnum = EXCLUDED.source_attnum",
+								  5, ip, &rc);
+				if (ares == NULL)
+				{
+					PQclear(res);
+					pg_free(sql);
+					return fail(w, rc, w->exit_code, "could not record column \"%s\" of table %s in the job's state (source commit LSN %s): %s",
+								c->name, r->qname, lsn_format(w->xact.commit_lsn, lsnbuf), w->error);
+				}
+				PQclear(ares);
+			}
 			if (c->missing)
 				pg_log_info("added column %s %s to table %s, with the value the rows that existed then have on the source%s%s (source commit LSN %s)",
 							r->qcols[i], c->type, r->qname,
@@ -917,7 +995,10 @@ apply_relation(ApplyWorker *w, Message *m)
 		if (!r->skip[i])
 			r->nsent++;
 	}
+	rc = learn_columns(w, m, res);
 	PQclear(res);
+	if (rc != APPLY_OK)
+		return rc;
 	/*
 	 * Runs of deletes send their keys as one array of the key's type: not
 	 * for a key that is an array itself ("integer[][]" is "integer[]", whose
@@ -928,6 +1009,148 @@ apply_relation(ApplyWorker *w, Message *m)
 	if ((rc = key_operators(w, r, m)) != APPLY_OK)
 		return rc;
 	return relation_conflict_scope(w, r, m);
+}
+
+/*
+ * Whether what the current transaction's messages say about table i of the
+ * job (-1: none) is the table the target holds: not for a transaction
+ * applied before, nor for one that committed before the table's copy (it
+ * is in the copy, or was of an earlier table of that name: the copy holds
+ * the later one).  A transaction applied before its commit (live.c) is: it
+ * commits after every copy it may touch.
+ */
+static bool
+identity_in_force(ApplyWorker *w, int i)
+{
+	if (i < 0 || w->xact.skip)
+		return false;
+	return w->in_progress || w->xact.commit_lsn >= w->sync->lsn[i];
+}
+
+/*
+ * Whether the source identity of table i of the job is compared with the
+ * messages of the current transaction: as above, once the job has it
+ * (source_relid not NULL).
+ */
+static bool
+identity_applies(ApplyWorker *w, int i)
+{
+	return identity_in_force(w, i) && w->sync->relid[i] != 0;
+}
+
+/*
+ * Table i of the job was copied by a job that did not record its source
+ * OID (a state from before): record the one of this R, so that a table
+ * dropped and created again from now on is noticed (one before is not).
+ * What R says is a fact about the source at this transaction's commit,
+ * whether or not the batch holding the UPDATE commits: a session that
+ * receives the transaction again learns the same.
+ */
+static ApplyResult
+learn_identity(ApplyWorker *w, Message *m, int i)
+{
+	PGresult   *res;
+	ApplyResult rc;
+	char		relid[16];
+	const char *params[4];
+
+	if (!identity_in_force(w, i) || w->in_progress || w->sync->relid[i] != 0 || m->relid == 0)
+		return APPLY_OK;
+	snprintf(relid, sizeof(relid), "%u", m->relid);
+	params[0] = w->opts->domain;
+	params[1] = m->schema;
+	params[2] = m->table;
+	params[3] = relid;
+	res = pipe_query(w, "UPDATE " MS_STATE_SCHEMA ".tables SET source_relid = $4"
+					 " WHERE domain = $1 AND source_schema = $2 AND source_table = $3"
+					 " AND source_relid IS NULL",
+					 4, params, &rc);
+	if (res == NULL)
+		return rc;
+	PQclear(res);
+	w->sync->relid[i] = m->relid;
+	return APPLY_OK;
+}
+
+/*
+ * The columns of R that the target's table has (tcols: apply_relation's
+ * query, the recorded attnum in its column 6) without a recorded source
+ * attnum, copied by a job that did not record them: record the attnum of
+ * this R, as learn_identity does for the table.
+ */
+static ApplyResult
+learn_columns(ApplyWorker *w, Message *m, const PGresult *tcols)
+{
+	PQExpBufferData names;
+	PQExpBufferData attnums;
+	PGresult   *res;
+	ApplyResult rc = APPLY_OK;
+	const char *params[5];
+	int			n = 0;
+	int			i,
+				j;
+
+	if (!identity_in_force(w, find_sync(w, m->schema, m->table)) || w->in_progress)
+		return APPLY_OK;
+	initPQExpBuffer(&names);
+	initPQExpBuffer(&attnums);
+	for (i = 0; i < m->ncolumns; i++)
+	{
+		if (m->columns[i].attnum <= 0)
+			continue;
+		for (j = 0; j < PQntuples(tcols); j++)
+			if (strcmp(PQgetvalue(tcols, j, 0), m->columns[i].name) == 0 &&
+				PQgetisnull(tcols, j, 6))
+			{
+				appendPQExpBufferChar(&names, n > 0 ? ',' : '{');
+				appendPQExpBufferChar(&attnums, n > 0 ? ',' : '{');
+				job_append_array_elem(&names, m->columns[i].name);
+				appendPQExpBuffer(&attnums, "%d", m->columns[i].attnum);
+				n++;
+			}
+	}
+	if (n > 0)
+	{
+		appendPQExpBufferChar(&names, '}');
+		appendPQExpBufferChar(&attnums, '}');
+		params[0] = w->opts->domain;
+		params[1] = m->schema;
+		params[2] = m->table;
+		params[3] = names.data;
+		params[4] = attnums.data;
+		res = pipe_query(w, "INSERT INTO " MS_STATE_SCHEMA ".columns"
+						 " (domain, source_schema, source_table, source_column, source_attnum)"
+						 " SELECT $1, $2, $3, c, n"
+						 " FROM ROWS FROM (pg_catalog.unnest($4::pg_catalog.name[]),"
+						 " pg_catalog.unnest($5::pg_catalog.int2[])) AS u(c, n)"
+						 " ON CONFLICT (domain, source_schema, source_table, source_column) DO NOTHING",
+						 5, params, &rc);
+		PQclear(res);
+	}
+	termPQExpBuffer(&names);
+	termPQExpBuffer(&attnums);
+	return rc;
+}
+
+/*
+ * R or O of table i of the job (-1: none): a relid other than the one the
+ * job copied is a table dropped and created again on the source under the
+ * same name (and tagged again).  Taking it for the table the job has would
+ * leave the old table's rows on the target and apply the new one's changes
+ * on top of them: stop instead.
+ */
+static ApplyResult
+check_recreated(ApplyWorker *w, Message *m, int i)
+{
+	char		lsnbuf[32];
+	ApplyResult rc;
+
+	if (!identity_applies(w, i) || m->relid == 0 || m->relid == w->sync->relid[i])
+		return APPLY_OK;
+	rc = fail(w, APPLY_STOP, EXIT_APPLY, "table \"%s.%s\" of the job was dropped and created again on the source (source commit LSN %s)",
+			  m->schema, m->table, lsn_format(w->xact.commit_lsn, lsnbuf));
+	w->hint = RECREATED_HINT;
+	return rc;
 }
 
 /*
@@ -981,8 +1204,8 @@ check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old)
 			appendPQExpBufferChar(&schemas, ',');
 			appendPQExpBufferChar(&tables, ',');
 		}
-		append_array_elem(&schemas, w->sync->schema[i]);
-		append_array_elem(&tables, w->sync->table[i]);
+		job_append_array_elem(&schemas, w->sync->schema[i]);
+		job_append_array_elem(&tables, w->sync->table[i]);
 	}
 	appendPQExpBufferChar(&schemas, '}');
 	appendPQExpBufferChar(&tables, '}');
@@ -1301,22 +1524,6 @@ run_discard(ApplyWorker *w)
 	w->run.upd = NULL;
 }
 
-/* append "value" to an array literal, quoted */
-static void
-append_array_elem(PQExpBuffer buf, const char *value)
-{
-	const char *c;
-
-	appendPQExpBufferChar(buf, '"');
-	for (c = value; *c; c++)
-	{
-		if (*c == '"' || *c == '\\')
-			appendPQExpBufferChar(buf, '\\');
-		appendPQExpBufferChar(buf, *c);
-	}
-	appendPQExpBufferChar(buf, '"');
-}
-
 static ApplyResult apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals);
 
 static ApplyResult apply_delete_one(ApplyWorker *w, ApplyRel *r, const char *const *keys);
@@ -1420,7 +1627,7 @@ run_flush(ApplyWorker *w)
 			{
 				if (j)
 					appendPQExpBufferChar(&arr, ',');
-				append_array_elem(&arr, w->run.vals[j]);
+				job_append_array_elem(&arr, w->run.vals[j]);
 			}
 			appendPQExpBufferChar(&arr, '}');
 			param[0] = arr.data;
@@ -1919,7 +2126,7 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 			if (v == NULL)
 				appendPQExpBufferStr(&arrs[j], "NULL");
 			else
-				append_array_elem(&arrs[j], v);
+				job_append_array_elem(&arrs[j], v);
 		}
 		appendPQExpBufferChar(&arrs[j], '}');
 		params[j] = arrs[j].data;
@@ -2297,8 +2504,8 @@ apply_ownership(ApplyWorker *w, Message *m)
 		return rc;
 	}
 
-	if (find_sync(w, m->schema, m->table) >= 0)
-		return APPLY_OK;		/* the job has it */
+	if ((i = find_sync(w, m->schema, m->table)) >= 0)
+		return check_recreated(w, m, i);	/* the job has it: the same? */
 	return join_table(w, m->schema, m->table);
 }
 
@@ -2312,11 +2519,12 @@ static ApplyResult
 join_table(ApplyWorker *w, const char *schema, const char *table)
 {
 	char	   *lsn;
+	unsigned int relid;
 	char	   *err;
 	const char *hint;
 	int			rc;
 
-	rc = tablesync_copy_table(w->opts, schema, table, &lsn, &err, &hint);
+	rc = tablesync_copy_table(w->opts, schema, table, &lsn, &relid, &err, &hint);
 	if (rc != 0)
 	{
 		ApplyResult res;
@@ -2329,9 +2537,11 @@ join_table(ApplyWorker *w, const char *schema, const char *table)
 	w->sync->schema = pg_realloc(w->sync->schema, sizeof(char *) * (w->sync->n + 1));
 	w->sync->table = pg_realloc(w->sync->table, sizeof(char *) * (w->sync->n + 1));
 	w->sync->lsn = pg_realloc(w->sync->lsn, sizeof(unsigned long long) * (w->sync->n + 1));
+	w->sync->relid = pg_realloc(w->sync->relid, sizeof(unsigned int) * (w->sync->n + 1));
 	w->sync->schema[w->sync->n] = pg_strdup(schema);
 	w->sync->table[w->sync->n] = pg_strdup(table);
 	w->sync->lsn[w->sync->n] = lsn_parse(lsn);
+	w->sync->relid[w->sync->n] = relid;
 	w->sync->n++;
 	pg_free(lsn);
 	return APPLY_OK;
@@ -2411,7 +2621,7 @@ apply_commit_send(ApplyWorker *w)
 			appendPQExpBuffer(&rows, "%c%lld", i ? ',' : '{', w->batch.x_rows[i]);
 			appendPQExpBufferChar(&times, i ? ',' : '{');
 			if (w->batch.x_time[i])
-				append_array_elem(&times, w->batch.x_time[i]);
+				job_append_array_elem(&times, w->batch.x_time[i]);
 			else
 				appendPQExpBufferStr(&times, "NULL");
 		}

@@ -60,13 +60,17 @@ typedef struct ApplyShared
 	int			read_ahead_sock;
 } ApplyShared;
 
-/* The tables the job copied, with the LSN of each table's snapshot. */
+/*
+ * The tables the job copied, with the LSN of each table's snapshot and its
+ * source OID (0: copied by a job that did not record it).
+ */
 typedef struct SyncList
 {
 	int			n;
 	char	  **schema;
 	char	  **table;
 	unsigned long long *lsn;
+	unsigned int *relid;
 } SyncList;
 
 /* A statement sent on a worker's connection whose result is not yet read. */
@@ -242,6 +246,7 @@ extern void coord_end(Coordinator *c);
 /* tablesync.c */
 extern int	tablesync_copy_table(const JobOptions *opts, const char *schema,
 								 const char *table, char **sync_lsn,
+								 unsigned int *relid,
 								 char **errmsg, const char **hint);
 
 #endif							/* MS_JOB_APPLY_H */

@@ -151,7 +151,8 @@ static const char *columns_sql =
 "  pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(n.nspname) || '.' ||"
 "                                    pg_catalog.quote_ident(c.relname), a.attname),"
 "  t.typsend <> 0 AND t.typreceive <> 0"
-"   AND (et.oid IS NULL OR (et.typsend <> 0 AND et.typreceive <> 0))"
+"   AND (et.oid IS NULL OR (et.typsend <> 0 AND et.typreceive <> 0)),"
+"  a.attnum"
 " FROM pg_catalog.pg_attribute a"
 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
@@ -404,6 +405,7 @@ read_columns(PGconn *src, Domain *d, DomainTable *t, const char *oids)
 		c->collation = get_str(res, i, 4);
 		c->identity = PQgetvalue(res, i, 7)[0];
 		c->generated = PQgetvalue(res, i, 8)[0];
+		c->attnum = atoi(PQgetvalue(res, i, 11));
 		if (PQgetvalue(res, i, 10)[0] != 't')
 			t->binary = false;
 		if (def != NULL && c->generated == '\0' &&

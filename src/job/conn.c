@@ -532,3 +532,19 @@ job_quote_literal(PGconn *conn, const char *str)
 	PQfreemem(q);
 	return r;
 }
+
+/* append "value" to an array literal, quoted */
+void
+job_append_array_elem(PQExpBuffer buf, const char *value)
+{
+	const char *c;
+
+	appendPQExpBufferChar(buf, '"');
+	for (c = value; *c; c++)
+	{
+		if (*c == '"' || *c == '\\')
+			appendPQExpBufferChar(buf, '\\');
+		appendPQExpBufferChar(buf, *c);
+	}
+	appendPQExpBufferChar(buf, '"');
+}

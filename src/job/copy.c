@@ -212,6 +212,7 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	int			i;
 	const char *params[6];
 	char		rowsbuf[32];
+	char		relidbuf[16];
 	char		bytesbuf[32];
 	char		secbuf[32];
 
@@ -366,18 +367,72 @@ copy_one_table(CopyShared *cs, PGconn *src, PGconn *tgt, DomainTable *t)
 	params[3] = cs->sync_lsn;
 	params[4] = rowsbuf;
 	params[5] = bytesbuf;
+	snprintf(relidbuf, sizeof(relidbuf), "%u", t->relid);
 	{
-		const char *p[7] = {params[0], params[1], params[2], params[3], params[4], params[5], secbuf};
+		const char *p[8] = {params[0], params[1], params[2], params[3], params[4], params[5],
+		secbuf, relidbuf};
 
 		res = PQexecParams(tgt,
 						   "UPDATE " MS_STATE_SCHEMA ".tables SET state = 'copied', sync_lsn = $4,"
-						   " rows_copied = $5, bytes_copied = $6, seconds = $7, copied_at = pg_catalog.now()"
+						   " rows_copied = $5, bytes_copied = $6, seconds = $7, copied_at = pg_catalog.now(),"
+						   " source_relid = $8"
 						   " WHERE domain = $1 AND source_schema = $2 AND source_table = $3",
-						   7, NULL, p, NULL, NULL, 0);
+						   8, NULL, p, NULL, NULL, 0);
 	}
 	if (PQresultStatus(res) != PGRES_COMMAND_OK || strcmp(PQcmdTuples(res), "1") != 0)
 	{
 		t->error = psprintf("target: could not mark table copied: %s", job_error(tgt));
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+
+	/*
+	 * The source identity of its columns (the table's is its OID, above):
+	 * the stream stops on a column dropped and added again under the same
+	 * name (apply.c).
+	 */
+	{
+		PQExpBufferData names;
+		PQExpBufferData attnums;
+		const char *p[5];
+
+		initPQExpBuffer(&names);
+		initPQExpBuffer(&attnums);
+		appendPQExpBufferChar(&names, '{');
+		appendPQExpBufferChar(&attnums, '{');
+		for (i = 0; i < t->ncolumns; i++)
+		{
+			if (i > 0)
+			{
+				appendPQExpBufferChar(&names, ',');
+				appendPQExpBufferChar(&attnums, ',');
+			}
+			job_append_array_elem(&names, t->columns[i].name);
+			appendPQExpBuffer(&attnums, "%d", t->columns[i].attnum);
+		}
+		appendPQExpBufferChar(&names, '}');
+		appendPQExpBufferChar(&attnums, '}');
+		p[0] = params[0];
+		p[1] = params[1];
+		p[2] = params[2];
+		p[3] = names.data;
+		p[4] = attnums.data;
+		res = PQexecParams(tgt,
+						   "INSERT INTO " MS_STATE_SCHEMA ".columns"
+						   " (domain, source_schema, source_table, source_column, source_attnum)"
+						   " SELECT $1, $2, $3, c, n"
+						   " FROM ROWS FROM (pg_catalog.unnest($4::pg_catalog.name[]),"
+						   " pg_catalog.unnest($5::pg_catalog.int2[])) AS u(c, n)"
+						   " ON CONFLICT (domain, source_schema, source_table, source_column)"
+						   " DO UPDATE SET source_attnum = EXCLUDED.source_attnum",
+						   5, NULL, p, NULL, NULL, 0);
+		termPQExpBuffer(&names);
+		termPQExpBuffer(&attnums);
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	{
+		t->error = psprintf("target: could not record the columns of the table: %s", job_error(tgt));
 		PQclear(res);
 		goto fail;
 	}

@@ -118,6 +118,7 @@ typedef struct DomainColumn
 	char		generated;		/* attgenerated: '\0', 's' */
 	char	   *identity_seq;	/* sequence behind an identity column */
 	char	   *owned_seq;		/* sequence owned by this column (serial) */
+	int			attnum;			/* in the source table: its identity */
 } DomainColumn;
 
 typedef enum TableCopyState
@@ -184,6 +185,7 @@ typedef struct MsgColumn
 								 * added with a constant default, or NULL */
 	bool		rewritten;		/* an ALTER TABLE of the transaction rewrote
 								 * the table, giving it non-null values */
+	int			attnum;			/* in the source relation; 0: not sent */
 } MsgColumn;
 
 typedef enum MsgAction
@@ -278,6 +280,7 @@ extern char *job_query_value(PGconn *conn, const char *what, const char *sql,
 							 int nparams, const char *const *params);
 extern char *job_quote_ident(PGconn *conn, const char *ident);
 extern char *job_quote_literal(PGconn *conn, const char *str);
+extern void job_append_array_elem(PQExpBuffer buf, const char *value);
 extern const char *job_error(const PGconn *conn);
 extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,

@@ -262,6 +262,8 @@ ps_scalar(ParseState *ps, char *token, JsonScalar type)
 				c->key = token_bool(token, type);
 			else if (strcmp(sf, MS_FLD_MISSING) == 0 && !isnull)
 				c->missing = token, keep = true;
+			else if (strcmp(sf, MS_FLD_ATTNUM) == 0 && !isnull)
+				c->attnum = atoi(token);
 		}
 		else if (strcmp(f, "relations") == 0 && m->nrelations > 0)
 		{

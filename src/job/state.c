@@ -5,9 +5,10 @@
  *
  * One row per domain in migration_split_job.jobs (slot, source system
  * identifier, phase, last applied source commit, counters, last error) and
- * one row per table in migration_split_job.tables (copy state and the LSN of
- * the snapshot the table was copied at).  Source transactions applied
- * beyond the job row's position are recorded in
+ * one row per table in migration_split_job.tables (copy state, the LSN of
+ * the snapshot the table was copied at, its source OID), with one row per
+ * column in migration_split_job.columns (its source attnum).  Source
+ * transactions applied beyond the job row's position are recorded in
  * migration_split_job.applied_xacts in the same target transaction as their
  * changes: that is what makes the stream exactly-once (coordinator.c states
  * the invariant).
@@ -94,6 +95,30 @@ static const char *state_ddl_apply =
 ");\n";
 
 /*
+ * source identities (1.1): what the job copied is a source object, not a
+ * name.  tables.source_relid is the source OID of the table copied (of the
+ * partitioned root for a partitioned table) and migration_split_job.columns
+ * the attnum of each of its columns (the job adds the row of a column it
+ * adds while streaming): a table dropped and created again under the same
+ * name on the source, or a column dropped and added again, has another
+ * one, which the stream's R and O messages carry (apply.c compares).  A
+ * table copied by a job of before (source_relid NULL, no columns rows)
+ * takes them from its next R (apply.c).  Run on targets created before too.
+ */
+static const char *state_ddl_identity =
+"ALTER TABLE " MS_STATE_SCHEMA ".tables ADD COLUMN IF NOT EXISTS source_relid pg_catalog.oid;\n"
+"CREATE TABLE IF NOT EXISTS " MS_STATE_SCHEMA ".columns (\n"
+"  domain text NOT NULL,\n"
+"  source_schema name NOT NULL,\n"
+"  source_table name NOT NULL,\n"
+"  source_column name NOT NULL,\n"
+"  source_attnum int2 NOT NULL,\n"
+"  PRIMARY KEY (domain, source_schema, source_table, source_column),\n"
+"  FOREIGN KEY (domain, source_schema, source_table)\n"
+"    REFERENCES " MS_STATE_SCHEMA ".tables ON DELETE CASCADE\n"
+");\n";
+
+/*
  * Whether the job's state exists on the target.  Looked up in the catalogs,
  * not with to_regclass, which fails on a schema the role may not use: such
  * a role (not the one that ran init, nor granted the state) gets a message
@@ -162,6 +187,7 @@ state_ensure_columns(PGconn *tgt)
 {
 	PGresult   *res;
 	bool		has_applied;
+	bool		has_identity;
 
 	if (!state_schema_exists(tgt))
 		return;
@@ -174,6 +200,16 @@ state_ensure_columns(PGconn *tgt)
 	PQclear(res);
 	if (!has_applied)
 		job_command(tgt, "target", state_ddl_apply);
+	res = job_query(tgt, "target",
+					"SELECT pg_catalog.to_regclass('" MS_STATE_SCHEMA ".columns') IS NOT NULL"
+					" AND EXISTS (SELECT FROM pg_catalog.pg_attribute"
+					"  WHERE attrelid = '" MS_STATE_SCHEMA ".tables'::pg_catalog.regclass"
+					"  AND attname = 'source_relid' AND NOT attisdropped)",
+					0, NULL);
+	has_identity = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!has_identity)
+		job_command(tgt, "target", state_ddl_identity);
 }
 
 /*

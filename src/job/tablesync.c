@@ -126,14 +126,15 @@ drop_target_table(PGconn *tgt, const char *schema, const char *table)
 
 /*
  * Copy table schema.table, which joined the domain, to the target.  On
- * success returns 0 and the LSN of its snapshot in *sync_lsn; else
+ * success returns 0, the LSN of its snapshot in *sync_lsn and its source
+ * OID in *relid (recorded in the job's state with it); else
  * an exit code (or TABLESYNC_RECONNECT) with *errmsg (allocated, for the
  * caller to free) and, when retrying cannot help, *hint set.
  */
 int
 tablesync_copy_table(const JobOptions *opts, const char *schema,
-					 const char *table, char **sync_lsn, char **errmsg,
-					 const char **hint)
+					 const char *table, char **sync_lsn, unsigned int *relid,
+					 char **errmsg, const char **hint)
 {
 	PGconn	   *src = NULL;
 	PGconn	   *repl = NULL;
@@ -286,6 +287,7 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 	pg_log_info("table \"%s.%s\": %lld rows copied; its changes after %s are streamed",
 				schema, table, (long long) t->rows_done, lsn);
 	*sync_lsn = lsn;
+	*relid = t->relid;
 	lsn = NULL;
 
 done:

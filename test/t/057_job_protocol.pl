@@ -39,9 +39,9 @@ IPC::Run::run([ 'migration-split', 'stream', @common, '--until-caught-up' ],
 	'>', \$out, '2>', \$err);
 is($? >> 8, 8, 'stream refuses a plugin without protocol versions (exit 8)');
 like($err,
-	qr/error: the output plugin of slot "migration_split_pv" does not speak protocol version 2: it predates protocol versions/,
+	qr/error: the output plugin of slot "migration_split_pv" does not speak protocol version 3: it predates protocol versions/,
 	'the error names the versions');
-like($err, qr/detail: The source answered: option "proto-version" = "2" is unknown/,
+like($err, qr/detail: The source answered: option "proto-version" = "3" is unknown/,
 	'the detail quotes the plugin');
 like($err, qr/hint: Install migration_split 1\.1 on the source/, 'the hint says what to do');
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM pv.pv_t'), '1', 'nothing was applied');

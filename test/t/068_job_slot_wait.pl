@@ -271,6 +271,10 @@ $b->quit;
 $tgt->poll_query_until('postgres', "SELECT to_regclass('shop.j') IS NOT NULL AND (SELECT count(*) FROM shop.j) = 50")
   or diag(slurp_file($log));
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM shop.j'), '50', 'stream: the table is copied once the transaction commits');
+# the copy's temporary slot goes when its walsender has ended, which
+# PQfinish() does not wait for: shortly after the copy is visible
+$src->poll_query_until('postgres',
+	"SELECT NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name LIKE 'ms\\_sync\\_%')");
 is(slots(), 'migration_split_shop', 'stream: no slot left after the copy');
 
 $stream->signal('INT');
