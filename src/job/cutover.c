@@ -179,6 +179,34 @@ preflight_verify(CutoverPlan *p)
 		preflight_fail(p, "Run \"migration-split verify\" again, or raise --verify-max-age.",
 					   "the last verification of domain \"%s\" (at %s) is older than %d seconds",
 					   p->opts->domain, PQgetvalue(res, 0, 0), p->opts->verify_max_age);
+
+	/*
+	 * After a rollback, only a verification made since counts: the reverse
+	 * stream rewrote the monolith's tables, and the forward slot was moved
+	 * past its writes.  Every source position after the rollback is past
+	 * the freeze of the cutover it undid (the forward stream cannot run
+	 * while the domain is extracted), so a verification at or before that
+	 * freeze is older than the rollback.
+	 */
+	{
+		const char *vparams[2];
+		PGresult   *prev;
+
+		vparams[0] = p->opts->domain;
+		vparams[1] = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
+		prev = job_query(p->src, "source",
+						 "SELECT pg_catalog.max(source_lsn),"
+						 " $2::pg_catalog.pg_lsn IS NULL OR $2::pg_catalog.pg_lsn <= pg_catalog.max(source_lsn)"
+						 " FROM migration_split.domain_transitions"
+						 " WHERE domain = $1 AND to_state = 'extracted'",
+						 2, vparams);
+		if (!PQgetisnull(prev, 0, 0) && strcmp(PQgetvalue(prev, 0, 1), "t") == 0)
+			preflight_fail(p, "Run \"migration-split verify\" again while the stream runs.",
+						   "the last verification of domain \"%s\" (at %s, source position %s) was made before its last cutover (frozen at %s) and rollback",
+						   p->opts->domain, PQgetvalue(res, 0, 0),
+						   vparams[1] ? vparams[1] : "unknown", PQgetvalue(prev, 0, 0));
+		PQclear(prev);
+	}
 	finding("verified equal at %s (source position %s)",
 		 PQgetvalue(res, 0, 0), PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1));
 	PQclear(res);
