@@ -379,6 +379,7 @@ preflight(CutoverPlan *p)
 		}
 		finding("read path through %s server \"%s\"",
 			 p->server_exists ? "the existing" : "a new", p->server);
+		catalog_warn_default_collation(p->src, p->tgt, opts->domain);
 	}
 }
 

@@ -283,6 +283,8 @@ extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
 extern bool job_set_apply_role(PGconn *conn, int *code);
+extern const char *job_default_collation(PGconn *conn, const char *what,
+										 char **description, char **create_clause);
 
 /* slotcreate.c: a logical slot with an exported snapshot, waited for visibly */
 typedef enum SlotCreateStatus
@@ -338,6 +340,8 @@ extern char *slot_blocker_hint(const SlotCreate *sc);
 extern Domain *catalog_read_domain(PGconn *src, const char *domain);
 extern void catalog_free_domain(Domain *d);
 extern void catalog_check_source(PGconn *src, const char *domain);
+extern void catalog_warn_default_collation(PGconn *src, PGconn *tgt,
+										   const char *domain);
 
 /* schema.c */
 extern void schema_create_target(PGconn *tgt, Domain *d,
