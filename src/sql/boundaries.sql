@@ -1541,6 +1541,7 @@ CREATE FUNCTION migration_split.plan_runtime_crossings(domain text)
 RETURNS TABLE (section integer, ord integer, kind text, object text, action text, detail text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO'
 AS $function$
 DECLARE
 	dom		text := plan_runtime_crossings.domain;
@@ -1590,12 +1591,16 @@ $function$;
 --   query, transaction    crossings the monitor saw (when preloaded)
 --   init, stream, verify, cutover   the migration-split commands
 -- format 'markdown' returns one row (kind 'markdown') whose detail is the
--- whole plan as a Markdown document to paste into a ticket.
+-- whole plan as a Markdown document to paste into a ticket.  Times in detail
+-- are ISO 8601 with the offset of the reader's TimeZone, whatever the
+-- reader's DateStyle (with 'SQL, DMY', 07/12/2026 would be read as July by
+-- others).
 CREATE FUNCTION migration_split.extraction_plan(domain text, format text DEFAULT 'table')
 RETURNS TABLE (step integer, kind text, object text, action text, detail text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET DateStyle = 'ISO'
 AS $function$
 DECLARE
 	fmt		text := pg_catalog.lower(format COLLATE "C");
