@@ -35,11 +35,12 @@
 -- Pairs of columns of a Django generic relation (GenericForeignKey): a
 -- type column with a foreign key to a table named django_content_type and
 -- the id column named after it:
---   content_type_id               object_id
+--   content_type_id               object_id, else object_pk
 --   <name>_content_type_id        <name>_object_id
 --   <name>_type_id                <name>_id
 -- (Django's column names for the fields content_type/object_id,
--- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  The
+-- <name>_content_type/<name>_object_id and <name>_type/<name>_id;
+-- object_pk is django-guardian's and django-contrib-comments'.)  The
 -- inheritance children of such a table (not partitions, whose foreign
 -- keys are clones), at every level, inherit its columns but not its
 -- foreign key: each is a pair too, with its parent's content types.  Read
@@ -63,8 +64,9 @@ AS $$
 		   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
 		  CROSS JOIN LATERAL (VALUES
 			(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
-			(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', E'\\1_object_id')),
-			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', E'\\1_id'))) AS cand(prio, name)
+			(2, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_pk' END),
+			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', E'\\1_object_id')),
+			(4, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', E'\\1_id'))) AS cand(prio, name)
 		  JOIN pg_catalog.pg_attribute ia
 			ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
 		   AND ia.attname OPERATOR(pg_catalog.=) cand.name
