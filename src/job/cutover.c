@@ -508,6 +508,49 @@ create_read_path_server(CutoverPlan *p)
 	termPQExpBuffer(&sql);
 }
 
+/*
+ * The loose foreign keys between the domain and the rest of the monolith
+ * (migration_split.loosen_foreign_key) after a cut-over: their clean-up is
+ * the monolith's process_loose_foreign_keys(), which can no longer do it.
+ * A key from the domain: the monolith's deletes are still queued, but the
+ * clean-up of the domain's rows (archived, frozen) fails with MS002 at every
+ * run, and the service's rows stay.  A key to the domain: its rows are now
+ * deleted in the service, whose deletes queue nothing in the monolith.
+ * Both must be carried by the application (events) from now on.
+ */
+static void
+print_loose_foreign_keys(CutoverPlan *p)
+{
+	const char *params[1] = {p->opts->domain};
+	PGresult   *res;
+	int			i;
+
+	res = job_query(p->src, "source",
+					"SELECT constraint_name, from_table::pg_catalog.text,"
+					" from_domain, to_table::pg_catalog.text, to_domain,"
+					" from_domain IS NOT DISTINCT FROM $1"
+					" FROM migration_split.loose_foreign_keys"
+					" WHERE (from_domain IS NOT DISTINCT FROM $1) <> (to_domain IS NOT DISTINCT FROM $1)"
+					" ORDER BY 6 DESC, from_table::pg_catalog.text COLLATE \"C\", constraint_name",
+					1, params);
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		const char *key = PQgetvalue(res, i, 0);
+		const char *from = PQgetvalue(res, i, 1);
+		const char *to = PQgetvalue(res, i, 3);
+
+		if (PQgetvalue(res, i, 5)[0] == 't')
+			printf("  - loose foreign key \"%s\" of %s references %s (%s): the monolith still queues the deletes there, but cannot clean up the domain's rows (SQLSTATE MS002); the service must delete its rows itself (send it the monolith's deletes);\n",
+				   key, from, to, PQgetisnull(res, i, 4) ? "no domain" :
+				   psprintf("domain \"%s\"", PQgetvalue(res, i, 4)));
+		else
+			printf("  - loose foreign key \"%s\" of %s (%s) references %s: its deletes are made in the service now and queue nothing in the monolith; clean up %s when the service deletes (send the monolith the service's deletes);\n",
+				   key, from, PQgetisnull(res, i, 2) ? "no domain" :
+				   psprintf("domain \"%s\"", PQgetvalue(res, i, 2)), to, from);
+	}
+	PQclear(res);
+}
+
 /* what the application must change, after a cut-over */
 static void
 print_switch(CutoverPlan *p)
@@ -526,6 +569,7 @@ print_switch(CutoverPlan *p)
 			   p->server);
 	else
 		printf("  - read the domain's data from the service (the monolith's copy no longer changes);\n");
+	print_loose_foreign_keys(p);
 	printf("  - stop \"migration-split stream\" for this domain: it has nothing more to apply.\n");
 	if (!p->opts->no_reverse)
 		printf("The service's writes to the domain are kept for \"migration-split rollback\" by slot \"%s\" on the service.\n",
