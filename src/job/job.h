@@ -95,6 +95,8 @@ typedef struct JobOptions
 	bool		drop_archive;	/* finalize */
 	bool		no_reverse;		/* cutover: no reverse stream */
 	bool		reverse;		/* stream: the reverse stream */
+	bool		guard_reverse;	/* stream (forward): reverse_guard_forward at
+								 * every reconnect */
 	/* the reverse stream: target schema of each table (rollback.c) */
 	int			ntable_schemas;
 	char	  **table_schema_names;	/* table names */
@@ -445,7 +447,7 @@ extern void reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 						   const JobState *js);
 extern void reverse_release_service(PGconn *tgt, const JobOptions *opts);
 extern void reverse_drop(PGconn *src, PGconn *tgt, const JobOptions *opts);
-extern void reverse_guard_forward(const JobOptions *opts);
+extern void reverse_guard_forward(const JobOptions *opts, bool reconnect);
 extern void job_crash_point(const char *name);
 extern int	cmd_rollback(const JobOptions *opts);
 extern int	cmd_reverse_stream(const JobOptions *opts);
