@@ -62,6 +62,7 @@ REGRESS = \
 	report_cache \
 	boundary_graph \
 	generic_relations \
+	generic_relations_django \
 	loose_foreign_keys \
 	loose_foreign_keys_trojans \
 	loose_foreign_keys_ddl \

@@ -27,23 +27,10 @@ bindir=$($PG_CONFIG --bindir)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-packages=(python3-django python3-psycopg2 python3-djangorestframework
-	python3-django-allauth python3-django-hyperkitty python3-django-postorius
-	python3-django-celery-beat python3-django-q python3-django-guardian
-	python3-django-oauth-toolkit python3-django-reversion python3-django-taggit
-	python3-django-organizations python3-django-axes python3-django-cas-server
-	python3-django-invitations python3-django-waffle python3-django-tagging
-	python3-django-otp)
+. "$top/bench/django_project.sh"
 if [ "${1:-}" != "--no-install" ]; then
 	bash "$top/test/install-deps.sh"
-	missing=()
-	for p in "${packages[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-	done
-	if [ ${#missing[@]} -gt 0 ]; then
-		$SUDO apt-get update -q
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-	fi
+	django_install
 	[ -w "$($PG_CONFIG --pkglibdir)" ] && SUDO=""
 	make -s -C "$top" PG_CONFIG="$PG_CONFIG" >/dev/null
 	$SUDO make -s -C "$top" install PG_CONFIG="$PG_CONFIG" >/dev/null
@@ -69,57 +56,7 @@ psql() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p 5432 -U postgres 
 psql -d postgres -c 'CREATE DATABASE django'
 
 # The Django project: every candidate app whose Python package is installed.
-mkdir -p "$work/project"
-cat > "$work/project/settings.py" <<PYEOF
-import importlib
-SECRET_KEY = 'bench'
-USE_TZ = True
-SITE_ID = 1
-ROOT_URLCONF = 'urls'
-DEFAULT_AUTO_FIELD = 'django.db.models.AutoField'
-DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'django',
-                         'HOST': '$work', 'PORT': '5432', 'USER': 'postgres'}}
-candidates = [
-    'django.contrib.admin', 'django.contrib.auth', 'django.contrib.contenttypes',
-    'django.contrib.sessions', 'django.contrib.messages', 'django.contrib.sites',
-    'django.contrib.flatpages', 'django.contrib.redirects',
-    'rest_framework', 'rest_framework.authtoken', 'taggit', 'django_celery_beat',
-    'guardian', 'oauth2_provider', 'reversion', 'django_q', 'organizations',
-    'allauth', 'allauth.account', 'allauth.socialaccount',
-    'django_mailman3', 'hyperkitty', 'postorius', 'haystack',
-    'axes', 'cas_server', 'invitations', 'waffle', 'tagging',
-    'django_otp', 'django_otp.plugins.otp_static',
-    'django_otp.plugins.otp_totp', 'django_otp.plugins.otp_hotp',
-    'django_otp.plugins.otp_email',
-]
-def _installed(name):
-    # an app whose package is missing or broken (a missing dependency) is left out
-    try:
-        importlib.import_module(name)
-        return True
-    except Exception as e:
-        return type(e).__name__ in ('AppRegistryNotReady', 'ImproperlyConfigured')
-INSTALLED_APPS = [a for a in candidates if _installed(a)]
-MIDDLEWARE = []
-TEMPLATES = [{'BACKEND': 'django.template.backends.django.DjangoTemplates', 'APP_DIRS': True}]
-HAYSTACK_CONNECTIONS = {'default': {'ENGINE': 'haystack.backends.simple_backend.SimpleEngine'}}
-Q_CLUSTER = {'orm': 'default'}
-SILENCED_SYSTEM_CHECKS = ['admin.E402', 'admin.E404', 'admin.E408', 'admin.E409',
-                          'admin.E410', 'admin.W411', 'guardian.W001']
-PYEOF
-echo "urlpatterns = []" > "$work/project/urls.py"
-# The truth, from Django itself.
-cat > "$work/project/truth.py" <<'PYEOF'
-import django
-django.setup()
-from django.apps import apps
-tables = {}
-for model in apps.get_models(include_auto_created=True):
-    if model._meta.managed and not model._meta.proxy:
-        tables[model._meta.db_table] = model._meta.app_label
-for table, label in sorted(tables.items()):
-    print(f"{table}\t{label}")
-PYEOF
+django_project "$work/project" "$work" 5432 django
 export DJANGO_SETTINGS_MODULE=settings PYTHONPATH="$work/project"
 if ! (cd "$work/project" && $PY -W ignore -m django migrate -v 0 > "$work/migrate.log" 2>&1); then
 	cat "$work/migrate.log" >&2

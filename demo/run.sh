@@ -515,7 +515,15 @@ step_cutover_again() {
 	banner "Cut-over again: the service takes domain orders back"
 	local src="host=$work port=$port user=postgres dbname=shop"
 	local tgt="host=$work port=$port user=postgres dbname=orders_service"
-	local id
+	local id spid
+	# the verification before the first cutover does not count after a
+	# rollback: verify again, with the stream running
+	"$bindir/migration-split" stream --source "$src" --target "$tgt" --domain orders \
+		--status-interval=0 >>"$work/stream.log" 2>&1 &
+	spid=$!
+	job verify --source "$src" --target "$tgt" --domain orders --jobs 2 --no-progress
+	kill -TERM "$spid" 2>/dev/null
+	wait "$spid" || true
 	job cutover --source "$src" --target "$tgt" --domain orders --read-path
 	check "domain orders is extracted again" \
 		"SELECT state = 'extracted' FROM migration_split.domain_lifecycle WHERE domain = 'orders'"

@@ -73,6 +73,23 @@ SELECT migration_split.loosen_foreign_key('orders_order', 'order_user_fkey', 'no
 SELECT options FROM migration_split.loose_foreign_key_definitions;
 SELECT migration_split.tighten_foreign_key('orders_order', 'order_user_fkey');
 SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'order_user_fkey';
+-- the plan's times are ISO 8601 whatever the reader's DateStyle (a plan
+-- pasted into a ticket: 07/12/2026 is July or December), with the offset
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Kathmandu';
+CREATE TABLE orders_note (id int PRIMARY KEY, user_id int REFERENCES users_user);
+SELECT migration_split.assign_table('orders_note', 'orders');
+INSERT INTO users_user VALUES (3, '03/02/2001');
+INSERT INTO orders_note VALUES (1, 3);
+SELECT migration_split.loosen_foreign_key('orders_note', 'orders_note_user_id_fkey', 'cascade');
+DELETE FROM users_user WHERE id = 3;
+SELECT kind, object, regexp_replace(detail, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9.]+[+]05:45$', '<ISO time, +05:45>') AS detail
+  FROM migration_split.extraction_plan('orders') WHERE kind = 'loose foreign key';
+SELECT regexp_replace(detail, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9.]+[+]05:45 ', '<ISO time, +05:45> ') ~ '<ISO time, [+]05:45> [|]' AS markdown_iso
+  FROM migration_split.extraction_plan('orders', 'markdown');
+SELECT migration_split.process_loose_foreign_keys();
+SELECT migration_split.tighten_foreign_key('orders_note', 'orders_note_user_id_fkey');
+RESET TimeZone;
 
 \c contrib_regression
 DROP DATABASE regress_ms_settings;

@@ -385,6 +385,8 @@ wait_for_result(ApplyWorker *w)
 			struct timeval tv;
 			int			n;
 
+			if (sock < 0)
+				return false;	/* the target's connection is gone */
 			FD_ZERO(&fds);
 			FD_SET(sock, &fds);
 			if (ahead)
@@ -395,6 +397,20 @@ wait_for_result(ApplyWorker *w)
 			tv.tv_sec = job_interrupted ? 0 : WAIT_HOOK_SECONDS;
 			tv.tv_usec = job_interrupted ? 100 * 1000 : 0;
 			n = select(maxsock + 1, &fds, NULL, NULL, &tv);
+			if (n < 0 && errno == EBADF && ahead)
+			{
+				/*
+				 * The read-ahead found the source's connection lost, and
+				 * libpq closed its socket.  The target is fine: wait for it
+				 * alone, so that the batch is applied; the session then
+				 * finds the source lost and reconnects.  (Failing here made
+				 * the stream blame the target, and pipe_sync_wait select()
+				 * the closed socket for ever.)
+				 */
+				sh->read_ahead_sock = -1;
+				ahead = false;
+				continue;
+			}
 			if (n < 0 && errno != EINTR)
 				return false;
 			if (n > 0 && ahead && FD_ISSET(sh->read_ahead_sock, &fds))
@@ -481,7 +497,9 @@ pipe_sync_wait(ApplyWorker *w)
 		return rc;
 	for (;;)
 	{
-		res = wait_for_result(w) ? PQgetResult(w->conn) : NULL;
+		if (!wait_for_result(w))
+			return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+		res = PQgetResult(w->conn);
 		if (res == NULL)
 		{
 			if (PQstatus(w->conn) == CONNECTION_BAD)

@@ -39,6 +39,48 @@ get_str(PGresult *res, int row, int col)
 }
 
 /*
+ * Warn when the target database's default collation is not the source's and
+ * the domain has columns of the default collation: in the service they sort
+ * and compare by the target's rules (ORDER BY, <, LIKE ranges, upper() and
+ * lower() of a Turkish ICU locale), and postgres_fdw, which assumes that the
+ * remote default collation is the local one, has the read path's
+ * comparisons of them evaluated there.  Nothing stops: it may be what the
+ * service wants; but it must not come as a surprise.
+ */
+void
+catalog_warn_default_collation(PGconn *src, PGconn *tgt, const char *domain)
+{
+	char	   *src_desc,
+			   *src_clause,
+			   *tgt_desc;
+	const char *params[1] = {domain};
+	char	   *n;
+
+	if (strcmp(job_default_collation(src, "source", &src_desc, &src_clause),
+			   job_default_collation(tgt, "target", &tgt_desc, NULL)) == 0)
+		return;
+	n = job_query_value(src, "source",
+						"SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a"
+						" WHERE a.attrelid IN (SELECT rel FROM migration_split.relation_domains"
+						"  WHERE domain = $1 AND via IN ('tag', 'inheritance'))"
+						" AND a.attnum > 0 AND NOT a.attisdropped"
+						" AND a.attcollation = 'pg_catalog.default'::pg_catalog.regcollation",
+						1, params);
+	if (n == NULL || strcmp(n, "0") == 0)
+		return;
+	pg_log_warning("the default collation of the target database (%s) differs from the source's (%s)",
+				   tgt_desc, src_desc);
+	if (strcmp(n, "1") == 0)
+		pg_log_warning_detail("1 column of domain \"%s\" has the default collation: in the service it sorts and compares by the target's rules, and through a read path (cutover --read-path) the monolith's comparisons of it are evaluated by the service.",
+							  domain);
+	else
+		pg_log_warning_detail("%s columns of domain \"%s\" have the default collation: in the service they sort and compare by the target's rules, and through a read path (cutover --read-path) the monolith's comparisons of them are evaluated by the service.",
+							  n, domain);
+	pg_log_warning_hint("Create the target database with the source's collation (CREATE DATABASE ... TEMPLATE template0 %s), or give those columns an explicit collation in the source.",
+						src_clause);
+}
+
+/*
  * Checks that do not depend on the tables: extension, wal_level, domain.
  */
 void

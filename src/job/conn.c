@@ -548,3 +548,53 @@ job_append_array_elem(PQExpBuffer buf, const char *value)
 	}
 	appendPQExpBufferChar(buf, '"');
 }
+
+/*
+ * The default collation of conn's database (provider, locales) as one
+ * string: where it differs between two databases, text of the default
+ * collation sorts and compares differently in them although the collation
+ * has the same name.  Read from the row as JSON: the columns depend on the
+ * version.  With description, also as words (ICU locale "sv-SE", libc
+ * locale "de_DE.utf8"); with create_clause, as the locale clause of CREATE
+ * DATABASE that gives a database the same default.
+ */
+const char *
+job_default_collation(PGconn *conn, const char *what, char **description,
+					  char **create_clause)
+{
+	PGresult   *res;
+	const char *key;
+
+	res = job_query(conn, what,
+					"SELECT pg_catalog.concat_ws('/', p, c, t, i),"
+					" CASE WHEN p = 'i' THEN pg_catalog.format('ICU locale \"%s\"', i)"
+					"  WHEN c = t THEN pg_catalog.format('libc locale \"%s\"', c)"
+					"  ELSE pg_catalog.format('libc locales \"%s\" (LC_COLLATE) and \"%s\" (LC_CTYPE)',"
+					"   c, t) END,"
+					" CASE WHEN p = 'i' THEN pg_catalog.format('LOCALE_PROVIDER icu ICU_LOCALE %L', i)"
+					"  WHEN c = t THEN pg_catalog.format('LOCALE %L', c)"
+					"  ELSE pg_catalog.format('LC_COLLATE %L LC_CTYPE %L', c, t) END"
+					" FROM (SELECT pg_catalog.json_extract_path_text(j, 'datlocprovider') AS p,"
+					"  pg_catalog.json_extract_path_text(j, 'datcollate') AS c,"
+					"  pg_catalog.json_extract_path_text(j, 'datctype') AS t,"
+					"  pg_catalog.json_extract_path_text(j, 'daticulocale') AS i"
+					"  FROM (SELECT pg_catalog.row_to_json(d) AS j FROM pg_catalog.pg_database d"
+					"   WHERE d.datname = pg_catalog.current_database()) x) y",
+					0, NULL);
+	if (PQntuples(res) != 1)
+	{
+		PQclear(res);
+		if (description)
+			*description = pg_strdup("?");
+		if (create_clause)
+			*create_clause = pg_strdup("?");
+		return "";
+	}
+	key = pg_strdup(PQgetvalue(res, 0, 0));
+	if (description)
+		*description = pg_strdup(PQgetvalue(res, 0, 1));
+	if (create_clause)
+		*create_clause = pg_strdup(PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return key;
+}

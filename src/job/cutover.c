@@ -179,6 +179,34 @@ preflight_verify(CutoverPlan *p)
 		preflight_fail(p, "Run \"migration-split verify\" again, or raise --verify-max-age.",
 					   "the last verification of domain \"%s\" (at %s) is older than %d seconds",
 					   p->opts->domain, PQgetvalue(res, 0, 0), p->opts->verify_max_age);
+
+	/*
+	 * After a rollback, only a verification made since counts: the reverse
+	 * stream rewrote the monolith's tables, and the forward slot was moved
+	 * past its writes.  Every source position after the rollback is past
+	 * the freeze of the cutover it undid (the forward stream cannot run
+	 * while the domain is extracted), so a verification at or before that
+	 * freeze is older than the rollback.
+	 */
+	{
+		const char *vparams[2];
+		PGresult   *prev;
+
+		vparams[0] = p->opts->domain;
+		vparams[1] = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1);
+		prev = job_query(p->src, "source",
+						 "SELECT pg_catalog.max(source_lsn),"
+						 " $2::pg_catalog.pg_lsn IS NULL OR $2::pg_catalog.pg_lsn <= pg_catalog.max(source_lsn)"
+						 " FROM migration_split.domain_transitions"
+						 " WHERE domain = $1 AND to_state = 'extracted'",
+						 2, vparams);
+		if (!PQgetisnull(prev, 0, 0) && strcmp(PQgetvalue(prev, 0, 1), "t") == 0)
+			preflight_fail(p, "Run \"migration-split verify\" again while the stream runs.",
+						   "the last verification of domain \"%s\" (at %s, source position %s) was made before its last cutover (frozen at %s) and rollback",
+						   p->opts->domain, PQgetvalue(res, 0, 0),
+						   vparams[1] ? vparams[1] : "unknown", PQgetvalue(prev, 0, 0));
+		PQclear(prev);
+	}
 	finding("verified equal at %s (source position %s)",
 		 PQgetvalue(res, 0, 0), PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1));
 	PQclear(res);
@@ -351,6 +379,7 @@ preflight(CutoverPlan *p)
 		}
 		finding("read path through %s server \"%s\"",
 			 p->server_exists ? "the existing" : "a new", p->server);
+		catalog_warn_default_collation(p->src, p->tgt, opts->domain);
 	}
 }
 
@@ -479,6 +508,49 @@ create_read_path_server(CutoverPlan *p)
 	termPQExpBuffer(&sql);
 }
 
+/*
+ * The loose foreign keys between the domain and the rest of the monolith
+ * (migration_split.loosen_foreign_key) after a cut-over: their clean-up is
+ * the monolith's process_loose_foreign_keys(), which can no longer do it.
+ * A key from the domain: the monolith's deletes are still queued, but the
+ * clean-up of the domain's rows (archived, frozen) fails with MS002 at every
+ * run, and the service's rows stay.  A key to the domain: its rows are now
+ * deleted in the service, whose deletes queue nothing in the monolith.
+ * Both must be carried by the application (events) from now on.
+ */
+static void
+print_loose_foreign_keys(CutoverPlan *p)
+{
+	const char *params[1] = {p->opts->domain};
+	PGresult   *res;
+	int			i;
+
+	res = job_query(p->src, "source",
+					"SELECT constraint_name, from_table::pg_catalog.text,"
+					" from_domain, to_table::pg_catalog.text, to_domain,"
+					" from_domain IS NOT DISTINCT FROM $1"
+					" FROM migration_split.loose_foreign_keys"
+					" WHERE (from_domain IS NOT DISTINCT FROM $1) <> (to_domain IS NOT DISTINCT FROM $1)"
+					" ORDER BY 6 DESC, from_table::pg_catalog.text COLLATE \"C\", constraint_name",
+					1, params);
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		const char *key = PQgetvalue(res, i, 0);
+		const char *from = PQgetvalue(res, i, 1);
+		const char *to = PQgetvalue(res, i, 3);
+
+		if (PQgetvalue(res, i, 5)[0] == 't')
+			printf("  - loose foreign key \"%s\" of %s references %s (%s): the monolith still queues the deletes there, but cannot clean up the domain's rows (SQLSTATE MS002); the service must delete its rows itself (send it the monolith's deletes);\n",
+				   key, from, to, PQgetisnull(res, i, 4) ? "no domain" :
+				   psprintf("domain \"%s\"", PQgetvalue(res, i, 4)));
+		else
+			printf("  - loose foreign key \"%s\" of %s (%s) references %s: its deletes are made in the service now and queue nothing in the monolith; clean up %s when the service deletes (send the monolith the service's deletes);\n",
+				   key, from, PQgetisnull(res, i, 2) ? "no domain" :
+				   psprintf("domain \"%s\"", PQgetvalue(res, i, 2)), to, from);
+	}
+	PQclear(res);
+}
+
 /* what the application must change, after a cut-over */
 static void
 print_switch(CutoverPlan *p)
@@ -497,6 +569,7 @@ print_switch(CutoverPlan *p)
 			   p->server);
 	else
 		printf("  - read the domain's data from the service (the monolith's copy no longer changes);\n");
+	print_loose_foreign_keys(p);
 	printf("  - stop \"migration-split stream\" for this domain: it has nothing more to apply.\n");
 	if (!p->opts->no_reverse)
 		printf("The service's writes to the domain are kept for \"migration-split rollback\" by slot \"%s\" on the service.\n",

@@ -797,6 +797,7 @@ cmd_init(const JobOptions *given)
 		check_target_fresh(tgt, target_schema);
 		check_slot_free(src, opts->slot);
 		check_apply_role(tgt);
+		catalog_warn_default_collation(src, tgt, opts->domain);
 
 		/* step 2: state and schema, in one transaction */
 		job_command(tgt, "target", "BEGIN");

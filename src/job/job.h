@@ -95,6 +95,8 @@ typedef struct JobOptions
 	bool		drop_archive;	/* finalize */
 	bool		no_reverse;		/* cutover: no reverse stream */
 	bool		reverse;		/* stream: the reverse stream */
+	bool		guard_reverse;	/* stream (forward): reverse_guard_forward at
+								 * every reconnect */
 	/* the reverse stream: target schema of each table (rollback.c) */
 	int			ntable_schemas;
 	char	  **table_schema_names;	/* table names */
@@ -286,6 +288,8 @@ extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
 extern bool job_set_apply_role(PGconn *conn, int *code);
+extern const char *job_default_collation(PGconn *conn, const char *what,
+										 char **description, char **create_clause);
 
 /* slotcreate.c: a logical slot with an exported snapshot, waited for visibly */
 typedef enum SlotCreateStatus
@@ -341,6 +345,8 @@ extern char *slot_blocker_hint(const SlotCreate *sc);
 extern Domain *catalog_read_domain(PGconn *src, const char *domain);
 extern void catalog_free_domain(Domain *d);
 extern void catalog_check_source(PGconn *src, const char *domain);
+extern void catalog_warn_default_collation(PGconn *src, PGconn *tgt,
+										   const char *domain);
 
 /* schema.c */
 extern void schema_create_target(PGconn *tgt, Domain *d,
@@ -444,7 +450,7 @@ extern void reverse_create(PGconn *src, PGconn *tgt, const JobOptions *opts,
 						   const JobState *js);
 extern void reverse_release_service(PGconn *tgt, const JobOptions *opts);
 extern void reverse_drop(PGconn *src, PGconn *tgt, const JobOptions *opts);
-extern void reverse_guard_forward(const JobOptions *opts);
+extern void reverse_guard_forward(const JobOptions *opts, bool reconnect);
 extern void job_crash_point(const char *name);
 extern int	cmd_rollback(const JobOptions *opts);
 extern int	cmd_reverse_stream(const JobOptions *opts);

@@ -872,7 +872,8 @@ main(int argc, char **argv)
 	{
 		if (opts.reverse)
 			return cmd_reverse_stream(&opts);
-		reverse_guard_forward(&opts);
+		reverse_guard_forward(&opts, false);
+		opts.guard_reverse = true;
 		return cmd_stream(&opts);
 	}
 	if (strcmp(command, "rollback") == 0)

@@ -434,16 +434,22 @@ cmd_reverse_stream(const JobOptions *opts)
 /*
  * The forward stream must not run while a reverse stream may write into the
  * monolith: it would send those writes back to the service.  Called before
- * "stream" (forward); exits when the domain is extracted and its reverse
- * slot has moved past its start, or a reverse stream runs.
+ * "stream" (forward), and again at each of its reconnects (reconnect true:
+ * a failed connection is left to the stream's own, which retries): a stream
+ * left running through the cutover must not resume after a restart of the
+ * monolith, maybe while a reverse stream runs.  Exits when the domain is
+ * extracted with a reverse stream.
  */
 void
-reverse_guard_forward(const JobOptions *opts)
+reverse_guard_forward(const JobOptions *opts, bool reconnect)
 {
-	PGconn	   *mono = job_connect(opts->source, "source", false, true);
+	PGconn	   *mono = reconnect ? job_try_connect(opts->source, "source", false, false)
+		: job_connect(opts->source, "source", false, true);
 	const char *params[1] = {opts->domain};
 	char	   *state;
 
+	if (mono == NULL)
+		return;					/* the stream's own connection reports it */
 	if (job_query_value(mono, "source", "SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL ||
 		!state_schema_exists(mono))
 	{

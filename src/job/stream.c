@@ -575,6 +575,9 @@ session_open(StreamSession *s)
 	s->repl = job_try_connect(opts->source, "source", true, !run->connected);
 	if (s->repl == NULL)
 		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
+	/* a reconnect of the forward stream: was the domain cut over meanwhile? */
+	if (run->connected && given->guard_reverse)
+		reverse_guard_forward(given, true);
 	run->connected = true;
 	res = PQexec(s->repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)

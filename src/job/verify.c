@@ -910,28 +910,6 @@ sample_bounds(const JobOptions *opts, PGconn *src, VerifyTable *t)
 }
 
 /*
- * The default collation of conn's database (provider, locales) as one
- * string: where it differs between the sides, a key column of the default
- * collation may sort differently on them although its collation has the
- * same name.  Read from the row as JSON: the columns depend on the version.
- */
-static const char *
-default_collation(PGconn *conn, const char *what)
-{
-	char	   *v = job_query_value(conn, what,
-									"SELECT pg_catalog.concat_ws('/',"
-									" pg_catalog.json_extract_path_text(j, 'datlocprovider'),"
-									" pg_catalog.json_extract_path_text(j, 'datcollate'),"
-									" pg_catalog.json_extract_path_text(j, 'datctype'),"
-									" pg_catalog.json_extract_path_text(j, 'daticulocale'))"
-									" FROM (SELECT pg_catalog.row_to_json(d) AS j FROM pg_catalog.pg_database d"
-									"  WHERE d.datname = pg_catalog.current_database()) x",
-									0, NULL);
-
-	return v ? v : "";
-}
-
-/*
  * The key column of a table scanned once, with an explicit COLLATE of its
  * collation (the bounds parameter has the default collation), as this side
  * names it: a collation of the domain's schema lives in the target schema
@@ -2308,8 +2286,8 @@ cmd_verify(const JobOptions *opts)
 	ctl = job_connect(opts->target, "target", false, true);
 	state_ensure_columns(ctl);
 	hash_template = choose_hash(src, tgt);
-	default_collations_differ = strcmp(default_collation(src, "source"),
-									   default_collation(tgt, "target")) != 0;
+	default_collations_differ = strcmp(job_default_collation(src, "source", NULL, NULL),
+									   job_default_collation(tgt, "target", NULL, NULL)) != 0;
 
 	memset(&hold, 0, sizeof(hold));
 	hold.target = opts->target;

@@ -35,11 +35,12 @@
 -- Pairs of columns of a Django generic relation (GenericForeignKey): a
 -- type column with a foreign key to a table named django_content_type and
 -- the id column named after it:
---   content_type_id               object_id
+--   content_type_id               object_id, else object_pk
 --   <name>_content_type_id        <name>_object_id
 --   <name>_type_id                <name>_id
 -- (Django's column names for the fields content_type/object_id,
--- <name>_content_type/<name>_object_id and <name>_type/<name>_id.)  The
+-- <name>_content_type/<name>_object_id and <name>_type/<name>_id;
+-- object_pk is django-guardian's and django-contrib-comments'.)  The
 -- inheritance children of such a table (not partitions, whose foreign
 -- keys are clones), at every level, inherit its columns but not its
 -- foreign key: each is a pair too, with its parent's content types.  Read
@@ -63,8 +64,9 @@ AS $$
 		   AND ta.attnum OPERATOR(pg_catalog.=) c.conkey[1]
 		  CROSS JOIN LATERAL (VALUES
 			(1, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_id' END),
-			(2, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', E'\\1_object_id')),
-			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', E'\\1_id'))) AS cand(prio, name)
+			(2, CASE WHEN ta.attname OPERATOR(pg_catalog.=) 'content_type_id' THEN 'object_pk' END),
+			(3, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_content_type_id$', E'\\1_object_id')),
+			(4, pg_catalog.regexp_replace(ta.attname::text, '^(.+)_type_id$', E'\\1_id'))) AS cand(prio, name)
 		  JOIN pg_catalog.pg_attribute ia
 			ON ia.attrelid OPERATOR(pg_catalog.=) c.conrelid
 		   AND ia.attname OPERATOR(pg_catalog.=) cand.name
@@ -1544,6 +1546,7 @@ CREATE FUNCTION migration_split.plan_runtime_crossings(domain text)
 RETURNS TABLE (section integer, ord integer, kind text, object text, action text, detail text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO'
 AS $function$
 DECLARE
 	dom		text := plan_runtime_crossings.domain;
@@ -1595,12 +1598,16 @@ $function$;
 --   query, transaction    crossings the monitor saw (when preloaded)
 --   init, stream, verify, cutover   the migration-split commands
 -- format 'markdown' returns one row (kind 'markdown') whose detail is the
--- whole plan as a Markdown document to paste into a ticket.
+-- whole plan as a Markdown document to paste into a ticket.  Times in detail
+-- are ISO 8601 with the offset of the reader's TimeZone, whatever the
+-- reader's DateStyle (with 'SQL, DMY', 07/12/2026 would be read as July by
+-- others).
 CREATE FUNCTION migration_split.extraction_plan(domain text, format text DEFAULT 'table')
 RETURNS TABLE (step integer, kind text, object text, action text, detail text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET DateStyle = 'ISO'
 AS $function$
 DECLARE
 	fmt		text := pg_catalog.lower(format COLLATE "C");
