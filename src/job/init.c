@@ -67,8 +67,9 @@ print_phases(const InitPhases *ph, const Domain *d, int jobs)
 		index_sum += d->tables[i].index_seconds;
 		analyze_sum += d->tables[i].analyze_seconds;
 	}
-	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s, keys and indexes %.2f s and statistics %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
-		   ph->prepare, ph->copy, copy_sum, index_sum, analyze_sum, d->ntables, jobs,
+	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s, keys and indexes %.2f s and statistics %.2f s summed over %d %s, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
+		   ph->prepare, ph->copy, copy_sum, index_sum, analyze_sum, d->ntables,
+		   ngettext("table", "tables", d->ntables), jobs,
 		   ph->foreign_keys, ph->sequences, job_now_seconds() - ph->start);
 }
 
@@ -371,11 +372,7 @@ check_target_fresh(PGconn *tgt, const char *target_schema)
 	const char *params[1] = {target_schema};
 	PGresult   *res;
 
-	if (strcmp(target_schema, MS_STATE_SCHEMA) == 0)
-	{
-		pg_log_error("target schema may not be \"%s\"", MS_STATE_SCHEMA);
-		exit(EXIT_USAGE);
-	}
+	/* the name is checked on the command line (main.c) */
 	res = job_query(tgt, "target",
 					"SELECT count(c.oid), pg_catalog.string_agg(c.relname, ', ' ORDER BY c.relname),"
 					" pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),"
@@ -705,6 +702,7 @@ cmd_init(const JobOptions *given)
 	ph.start = job_now_seconds();
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
+	job_require_writable(tgt, "target", opts->target, "init", EXIT_TARGET);
 	catchup_lock_domain(src, "source", opts->domain, "init");
 
 	check_source_privileges(src);
@@ -748,6 +746,7 @@ cmd_init(const JobOptions *given)
 		{
 			pg_log_error("the job of domain \"%s\" on the target was fed by another source (system identifier %s, this source is %s)",
 						 opts->domain, js.system_id, sysid);
+			pg_log_error_hint("Give --source the database the first init copied from, or run init --drop to start over from this one.");
 			exit(EXIT_TARGET);
 		}
 		if (strcmp(js.phase, "streaming") == 0)
@@ -910,8 +909,8 @@ cmd_init(const JobOptions *given)
 		printf("\ncolumn defaults pointing outside the domain, not created:\n%s",
 			   d->skipped_defaults.data);
 	print_phases(&ph, d, opts->jobs);
-	printf("\ninit of domain \"%s\" done: %d tables in schema \"%s\"; next: migration-split stream\n",
-		   opts->domain, d->ntables, target_schema);
+	printf("\ninit of domain \"%s\" done: %d %s in schema \"%s\"; next: migration-split stream\n",
+		   opts->domain, d->ntables, ngettext("table", "tables", d->ntables), target_schema);
 
 	PQfinish(src);
 	PQfinish(tgt);

@@ -226,6 +226,7 @@ cmd_status(const JobOptions *opts)
 		pg_log_error_hint("Run \"migration-split init\" first.");
 		exit(EXIT_TARGET);
 	}
+	state_check_names(opts, js);
 	tabres = job_query(tgt, "target",
 					   "SELECT source_schema || '.' || source_table, state, rows_copied, sync_lsn"
 					   " FROM " MS_STATE_SCHEMA ".tables WHERE domain = $1 ORDER BY 1",

@@ -205,9 +205,10 @@ print_status(StreamRun *run, unsigned long long position)
 {
 	char		b1[32];
 
-	pg_log_info("domain %s: applied up to %s, %lld transactions and %lld changes in this run",
-				run->given->domain, lsn_format(position, b1), run->shared.stats.xacts,
-				run->shared.stats.rows);
+	pg_log_info("domain %s: applied up to %s, %lld %s and %lld %s in this run",
+				run->given->domain, lsn_format(position, b1),
+				run->shared.stats.xacts, ngettext("transaction", "transactions", run->shared.stats.xacts),
+				run->shared.stats.rows, ngettext("change", "changes", run->shared.stats.rows));
 }
 
 /*
@@ -541,6 +542,7 @@ session_open(StreamSession *s)
 	s->tgt = job_try_connect(opts->target, "target", false, !run->connected);
 	if (s->tgt == NULL)
 		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
+	job_require_writable(s->tgt, "target", opts->target, "stream", EXIT_TARGET);
 	if (!job_set_apply_role(s->tgt, &code))
 		return code == EXIT_CONNECTION ? APPLY_RECONNECT : session_exit(s, code);
 	s->hold.ctl = job_try_connect(opts->target, "target", false, !run->connected);
@@ -744,6 +746,9 @@ session_apply_failed(StreamSession *s, ApplyResult arc)
 		return APPLY_REPLAY;
 	}
 	pg_log_error("%s", err);
+	/* a target that turned read-only: say so; the error cannot be recorded */
+	if (job_explain_read_only(s->hold.ctl, s->opts.target, "stream"))
+		return session_exit(s, EXIT_TARGET);
 	if (coord_hint(s->apply))
 		pg_log_error_hint("%s", coord_hint(s->apply));
 	else
@@ -1055,7 +1060,8 @@ cmd_stream(const JobOptions *opts)
 		failures++;
 		if (opts->max_retries > 0 && failures > opts->max_retries)
 		{
-			pg_log_error("giving up after %d failed attempts to stream", opts->max_retries);
+			pg_log_error("giving up after %d failed %s to stream", opts->max_retries,
+						 ngettext("attempt", "attempts", opts->max_retries));
 			return EXIT_CONNECTION;
 		}
 		pg_log_info("reconnecting in %d s", delay);
