@@ -53,8 +53,8 @@
 #define EXIT_TIMEOUT			11
 /* cutover, rollback, finalize: a preflight check failed (the domain is not
  * in the lifecycle state the command needs, ...); nothing was changed;
- * also init: another init, cutover, rollback or finalize of the domain is
- * running */
+ * also init: the domain is frozen, extracted or final, or another init,
+ * cutover, rollback or finalize of the domain is running */
 #define EXIT_PREFLIGHT			12
 /* cutover: the freeze or the catch-up took longer than --timeout; the
  * domain was unfrozen (or never frozen) and nothing else was changed;

@@ -171,6 +171,48 @@ element_append_literal(const char *element, void *buf)
  * privileges of pg_read_all_settings may read the setting; for others the
  * server's refusal at slot creation is reported the same way (create_slot).
  */
+/*
+ * The domain must not have been handed over to the service: after a
+ * cutover the service's tables hold the domain's writes, and init --drop
+ * dropped them without a word and copied the monolith's frozen tables in
+ * their place (the domain stayed "extracted"; every write of the service
+ * since the cutover was lost).  init is for the states before a cutover
+ * (monolith, copying, streaming); frozen, extracted and final are refused
+ * as a failed preflight, nothing changed.  A source whose extension has no
+ * lifecycle (1.0) has no cutover either.
+ */
+static void
+check_lifecycle(PGconn *src, const char *domain)
+{
+	const char *params[1] = {domain};
+	char	   *state;
+
+	state = job_query_value(src, "source",
+							"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL",
+							0, NULL);
+	if (state == NULL || strcmp(state, "t") != 0)
+		return;
+	state = job_query_value(src, "source",
+							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
+							1, params);
+	if (state == NULL)
+		return;
+	if (strcmp(state, "extracted") == 0)
+		preflight_exit(EXIT_PREFLIGHT,
+					   "Run \"migration-split rollback\" to return the domain to the monolith; its stream then resumes without a new init.",
+					   "domain \"%s\" is extracted: the service's tables hold its writes since the cutover, which init --drop would drop",
+					   domain);
+	if (strcmp(state, "frozen") == 0)
+		preflight_exit(EXIT_PREFLIGHT,
+					   "Run \"migration-split cutover\" again to finish the cutover, or unfreeze the domain with migration_split.unfreeze_domain().",
+					   "domain \"%s\" is frozen: a cutover or rollback of it is in progress or stopped",
+					   domain);
+	if (strcmp(state, "final") == 0)
+		preflight_exit(EXIT_PREFLIGHT, NULL,
+					   "domain \"%s\" is final: its extraction is over and the service owns its data",
+					   domain);
+}
+
 static void
 check_source_privileges(PGconn *src)
 {
@@ -707,6 +749,7 @@ cmd_init(const JobOptions *given)
 
 	check_source_privileges(src);
 	catalog_check_source(src, opts->domain);
+	check_lifecycle(src, opts->domain);
 
 	have_job = state_read_job(tgt, opts->domain, &js);
 

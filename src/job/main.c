@@ -66,7 +66,7 @@ help_exit_codes(void)
 			 " 10 verify: differences found                      11 verify: the stream or the\n"
 			 "                                                      slot not ready in --timeout\n"
 			 " 12 cutover, rollback, finalize: a preflight       13 cutover, rollback: --timeout\n"
-			 "    check failed; init: a handover is running         passed\n"));
+			 "    check failed; init: domain cut over or busy         passed\n"));
 }
 
 static void

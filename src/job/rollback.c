@@ -832,8 +832,9 @@ cmd_rollback(const JobOptions *opts)
 
 		state_read_job(r->mono, opts->domain, &after);
 		rb_cleanup(r);
-		printf("rollback of domain \"%s\": %lld change(s) of the service applied to the monolith in this run; the domain accepted writes nowhere for %.0f ms\n",
-			   opts->domain, after.rows_applied - rows_before, window_ms);
+		printf("rollback of domain \"%s\": %lld %s of the service applied to the monolith in this run; the domain accepted writes nowhere for %.0f ms\n",
+			   opts->domain, after.rows_applied - rows_before,
+			   ngettext("change", "changes", after.rows_applied - rows_before), window_ms);
 	}
 	printf("\nDomain \"%s\" is back in the monolith.  The application must now:\n", opts->domain);
 	printf("  - send every write of the domain's tables to the monolith again;\n");

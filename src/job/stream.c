@@ -589,6 +589,7 @@ session_open(StreamSession *s)
 	{
 		pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
 					 PQgetvalue(res, 0, 0), opts->domain, s->js.system_id);
+		pg_log_error_hint("Give --source the database init copied the domain from, or run init --drop to copy it again from this one.");
 		PQclear(res);
 		return session_exit(s, EXIT_TARGET);
 	}
@@ -1060,8 +1061,8 @@ cmd_stream(const JobOptions *opts)
 		failures++;
 		if (opts->max_retries > 0 && failures > opts->max_retries)
 		{
-			pg_log_error("giving up after %d failed %s to stream", opts->max_retries,
-						 ngettext("attempt", "attempts", opts->max_retries));
+			pg_log_error("giving up after %d failed %s in a row (--max-retries)", opts->max_retries,
+						 ngettext("reconnection", "reconnections", opts->max_retries));
 			return EXIT_CONNECTION;
 		}
 		pg_log_info("reconnecting in %d s", delay);

@@ -538,6 +538,7 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 	{
 		pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
 					 PQgetvalue(res, 0, 0), opts->domain, js->system_id);
+		pg_log_error_hint("Give --source the database init copied the domain from.");
 		exit(EXIT_TARGET);
 	}
 	PQclear(res);
@@ -2251,6 +2252,34 @@ table_selected(const char *want, const DomainTable *dt)
 	return r;
 }
 
+/*
+ * After a cutover the service takes the domain's writes and the monolith's
+ * tables stay as they were at the freeze: there is no stream to hold, and
+ * the two sides differ by design.  verify waited --timeout for a stream
+ * and then said to start one, which stream refuses for a domain with a
+ * reverse stream.  Refused at once, exit 3, as stream refuses it.
+ */
+static void
+check_not_extracted(PGconn *src, const char *domain)
+{
+	const char *params[1] = {domain};
+	char	   *state;
+
+	if (job_query_value(src, "source",
+						"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL)
+		return;
+	state = job_query_value(src, "source",
+							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
+	if (state == NULL || (strcmp(state, "extracted") != 0 && strcmp(state, "final") != 0))
+		return;
+	pg_log_error("domain \"%s\" is %s: the service takes its writes, and the monolith's tables stay as they were at the cutover",
+				 domain, state);
+	pg_log_error_detail("verify compares the target with the source while the domain streams from the monolith.");
+	if (strcmp(state, "extracted") == 0)
+		pg_log_error_hint("To compare again, give the domain back to the monolith first with \"migration-split rollback\".");
+	exit(EXIT_DOMAIN);
+}
+
 int
 cmd_verify(const JobOptions *opts)
 {
@@ -2297,6 +2326,7 @@ cmd_verify(const JobOptions *opts)
 		exit(EXIT_TARGET);
 	}
 	src = job_connect(opts->source, "source", false, true);
+	check_not_extracted(src, opts->domain);
 	d = catalog_read_domain(src, opts->domain);
 
 	/* the tables to verify; progress.c reads the copies in pd */

@@ -5,7 +5,8 @@
 # ("1 table", not "1 tables"); verify says once that it waits for a stream
 # that does not run, not every 5 s; status, verify and cutover refuse a
 # --slot or --target-schema other than the job's (exit 1, as stream does)
-# instead of ignoring it.
+# instead of ignoring it; init --drop of a domain that was cut over is
+# refused (exit 12) instead of dropping the service's tables.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -13,7 +14,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use JobClusters;
 
-my ($src, $tgt) = source_and_target();
+my ($src, $tgt) = source_and_target(target_logical => 1);	# the target as a --source too
 my @common = one_table_domain($src, $tgt, q{(1, 'a')});
 my ($rc, $out, $err);
 
@@ -31,6 +32,16 @@ is($rc, 0, 'stream') or diag($err);
 like($err, qr/domain orders: applied up to [0-9A-F\/]+, 1 transaction and 1 change in this run\n/,
 	'stream summary: "1 transaction and 1 change"');
 unlike($err, qr/\b1 (tables|rows|changes|transactions)\b/, 'stream: no "1" with a plural');
+
+# --- stream from another server than init copied from: says what to give
+($rc, $out, $err) = run_migration_split('stream', '--source', $tgt->connstr('postgres'), @common[2 .. 5], '--until-caught-up');
+is($rc, 4, 'stream from another source: exit 4');
+like($err, qr/error: the source \(system identifier \d+\) is not the one domain "orders" was copied from \(\d+\)\n.*hint: Give --source the database init copied the domain from, or run init --drop to copy it again from this one\.\n/s,
+	'stream from another source: message and hint');
+($rc, $out, $err) = run_migration_split('status', '--source', $tgt->connstr('postgres'), @common[2 .. 5]);
+is($rc, 4, 'status with another source: exit 4 (was: its lag and slot shown)');
+like($err, qr/^migration-split: error: the source \(system identifier \d+\) is not the one domain "orders" was copied from \(\d+\)\n.*hint: Give --source the database init copied the domain from, or leave it out to see the target's view only\.\n\z/s,
+	'status with another source: message and hint');
 
 # --- --slot and --target-schema other than the job's: refused as by stream --
 for my $case ([ 'status', '--slot', 'other' ], [ 'verify', '--target-schema', 'other' ],
@@ -95,8 +106,26 @@ like($err, qr/^migration-split: error: preflight failed: domain "nosuch" does no
 # --- a final domain: finalize again fails its preflight ---------------------
 ($rc, $out, $err) = run_migration_split('cutover', @common, '--skip-verify-check', '--no-reverse');
 is($rc, 0, 'cutover') or diag($err);
+# verify after the cutover: refused at once (before: waited --timeout for a
+# stream, then said to start one)
+($rc, $out, $err) = run_migration_split('verify', @common, '--timeout', '30', '--no-progress');
+is($rc, 3, 'verify of an extracted domain: exit 3');
+like($err, qr/^migration-split: error: domain "orders" is extracted: the service takes its writes, and the monolith's tables stay as they were at the cutover\n.*detail: verify compares the target with the source while the domain streams from the monolith\.\n.*hint: To compare again, give the domain back to the monolith first with "migration-split rollback"\.\n\z/s,
+	'verify of an extracted domain: message');
+
+# init --drop after the cutover: refused, the service's writes are kept
+$tgt->safe_psql('postgres', "INSERT INTO orders.orders_t VALUES (100, 'service')");
+($rc, $out, $err) = run_migration_split('init', @common, '--drop', '--no-progress');
+is($rc, 12, 'init --drop of an extracted domain: exit 12');
+like($err, qr/^migration-split: error: preflight failed: domain "orders" is extracted: the service's tables hold its writes since the cutover, which init --drop would drop\n.*detail: Nothing was changed\.\n.*hint: Run "migration-split rollback" to return the domain to the monolith/s,
+	'init --drop of an extracted domain: message');
+is(table_rows($tgt, 'orders.orders_t'), '(1,a);(100,service);(2,b)', "init --drop of an extracted domain: the service's rows are kept");
 ($rc, $out, $err) = run_migration_split('finalize', @common);
 is($rc, 0, 'finalize') or diag($err);
+($rc, $out, $err) = run_migration_split('init', @common, '--drop', '--no-progress');
+is($rc, 12, 'init --drop of a final domain: exit 12');
+like($err, qr/^migration-split: error: preflight failed: domain "orders" is final: its extraction is over and the service owns its data\n/,
+	'init --drop of a final domain: message');
 ($rc, $out, $err) = run_migration_split('finalize', @common);
 is($rc, 12, 'finalize of a final domain: exit 12');
 like($err, qr/^migration-split: error: preflight failed: domain "orders" is final already: its extraction is over\n.*detail: Nothing was changed\.\n\z/s,
