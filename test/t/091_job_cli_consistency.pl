@@ -103,6 +103,20 @@ is($rc, 3, 'cutover of an unknown domain: exit 3');
 like($err, qr/^migration-split: error: preflight failed: domain "nosuch" does not exist in the source database\n.*detail: Nothing was changed\.\n\z/s,
 	'cutover of an unknown domain: message');
 
+# --- init --drop of a frozen domain (a cutover stopped half-way): refused
+$src->safe_psql('postgres', q{
+SELECT migration_split.set_domain_state('orders', 'copying');
+SELECT migration_split.set_domain_state('orders', 'streaming');
+SELECT migration_split.freeze_domain('orders', 'svc');
+});
+($rc, $out, $err) = run_migration_split('init', @common, '--drop', '--no-progress');
+is($rc, 12, 'init --drop of a frozen domain: exit 12');
+like($err, qr/^migration-split: error: preflight failed: domain "orders" is frozen: a cutover or rollback of it is in progress or stopped\n.*detail: Nothing was changed\.\n.*hint: Run "migration-split cutover" again to finish the cutover, or unfreeze the domain with migration_split\.unfreeze_domain\(\)\.\n\z/s,
+	'init --drop of a frozen domain: message');
+is($src->safe_psql('postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'migration_split_orders'"),
+	'1', 'init --drop of a frozen domain: the slot is kept');
+$src->safe_psql('postgres', "SELECT migration_split.unfreeze_domain('orders')");
+
 # --- a final domain: finalize again fails its preflight ---------------------
 ($rc, $out, $err) = run_migration_split('cutover', @common, '--skip-verify-check', '--no-reverse');
 is($rc, 0, 'cutover') or diag($err);
