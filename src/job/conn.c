@@ -444,6 +444,42 @@ job_require_writable(PGconn *conn, const char *what, const char *conninfo,
 }
 
 /*
+ * Exit with EXIT_DOMAIN when the source is a hot standby: PostgreSQL 15
+ * decodes only on a primary, and init, stream and verify decode (init and
+ * verify create a slot, stream reads one).  Before this check, init failed
+ * at the slot's creation with exit 8, and stream retried for ever ("could
+ * not read the source's WAL position: recovery is in progress").  Exit 3,
+ * with wal_level not logical: the source cannot feed the job as it is.
+ * conn may be a replication connection (replication=database).
+ */
+void
+job_require_primary(PGconn *conn, const char *conninfo, const char *command)
+{
+	PGresult   *res = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
+	bool		standby;
+	char	   *desc;
+	const char *why;
+
+	standby = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!standby)
+		return;
+	if (strcmp(command, "init") == 0)
+		why = "init creates the domain's replication slot on the source";
+	else if (strcmp(command, "verify") == 0)
+		why = "verify creates a temporary replication slot on the source";
+	else
+		why = "stream reads the domain's changes from its replication slot on the source";
+	desc = job_describe_conninfo(conninfo);
+	pg_log_error("the source database (%s) is a hot standby", desc);
+	pg_log_error_detail("PostgreSQL 15 decodes changes only on a primary server; %s.", why);
+	pg_log_error_hint("Give --source the primary server of the monolith database.");
+	PQfinish(conn);
+	exit(EXIT_DOMAIN);
+}
+
+/*
  * After a statement on the target failed (its error printed already): when
  * the target takes no writes (it turned read-only while the command ran),
  * say so as the error's detail and hint and return true; the caller ends

@@ -25,7 +25,8 @@
 #define EXIT_CONNECTION			2
 /* domain unknown (also to cutover, rollback and finalize) or without
  * tables, table without a usable key, extension not installed on the
- * source, wal_level not logical */
+ * source, wal_level not logical, the source a hot standby (init, stream,
+ * verify), verify of a domain extracted or final */
 #define EXIT_DOMAIN				3
 /* the target is not in the expected state: target schema holds other
  * tables, job state belongs to another source, init not done or done; the

@@ -743,6 +743,7 @@ cmd_init(const JobOptions *given)
 	memset(&ph, 0, sizeof(ph));
 	ph.start = job_now_seconds();
 	src = job_connect(opts->source, "source", false, true);
+	job_require_primary(src, opts->source, "init");
 	tgt = job_connect(opts->target, "target", false, true);
 	job_require_writable(tgt, "target", opts->target, "init", EXIT_TARGET);
 	catchup_lock_domain(src, "source", opts->domain, "init");

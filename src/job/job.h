@@ -285,6 +285,8 @@ extern void job_set_search_path(PGconn *conn, const char *what,
 extern void job_require_writable(PGconn *conn, const char *what,
 								 const char *conninfo, const char *command,
 								 int code);
+extern void job_require_primary(PGconn *conn, const char *conninfo,
+								const char *command);
 extern bool job_explain_read_only(PGconn *conn, const char *conninfo,
 								  const char *command);
 extern bool job_set_apply_role(PGconn *conn, int *code);

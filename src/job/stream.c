@@ -578,6 +578,7 @@ session_open(StreamSession *s)
 	if (s->repl == NULL)
 		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
 	run->connected = true;
+	job_require_primary(s->repl, opts->source, "stream");
 	res = PQexec(s->repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{

@@ -2326,6 +2326,7 @@ cmd_verify(const JobOptions *opts)
 		exit(EXIT_TARGET);
 	}
 	src = job_connect(opts->source, "source", false, true);
+	job_require_primary(src, opts->source, "verify");
 	check_not_extracted(src, opts->domain);
 	d = catalog_read_domain(src, opts->domain);
 
