@@ -2382,8 +2382,9 @@ apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *m)
 	if ((rc = run_flush(w)) != APPLY_OK)
 		return rc;
 	if (m->nkey != m->nkeycols)
-		return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" has %d key values for %d key columns (source commit LSN %s)",
-					r->schema, r->table, m->nkey, m->nkeycols, lsn_format(w->xact.commit_lsn, lsnbuf));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" has %d key %s for %d key %s (source commit LSN %s)",
+					r->schema, r->table, m->nkey, ngettext("value", "values", m->nkey),
+					m->nkeycols, ngettext("column", "columns", m->nkeycols), lsn_format(w->xact.commit_lsn, lsnbuf));
 	for (i = 0; i < m->nkeycols; i++)
 		if (m->keycols[i] < 0 || m->keycols[i] >= r->ncols)
 			return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" names key column %d of %d (source commit LSN %s)",
@@ -2683,8 +2684,9 @@ apply_commit_finish(ApplyWorker *w)
 	if ((rc = pipe_sync_wait(w)) != APPLY_OK)
 		return rc;
 
-	pg_log_debug("worker %d committed %lld source transactions, %lld changes, up to %s",
-				 w->id, w->batch.xacts, w->batch.rows, lsn_format(w->batch.lsn, lsnbuf));
+	pg_log_debug("worker %d committed %lld source %s, %lld %s, up to %s",
+				 w->id, w->batch.xacts, ngettext("transaction", "transactions", w->batch.xacts),
+				 w->batch.rows, ngettext("change", "changes", w->batch.rows), lsn_format(w->batch.lsn, lsnbuf));
 	w->shared->stats.rows += w->batch.rows;
 	w->shared->stats.xacts += w->batch.xacts;
 	w->commits++;
@@ -2845,8 +2847,9 @@ handle_change(ApplyWorker *w, Message *m, unsigned long long data_start)
 	if (w->xact.commit_lsn < r->sync_lsn)
 		return APPLY_OK;		/* already in the table's copy */
 	if (m->action != MSG_DELETE && m->nnew != r->ncols)
-		return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" has %d values, its relation message %d columns (source commit LSN %s)",
-					r->schema, r->table, m->nnew, r->ncols, lsn_format(w->xact.commit_lsn, lsnbuf));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change of table \"%s.%s\" has %d %s, its relation message %d %s (source commit LSN %s)",
+					r->schema, r->table, m->nnew, ngettext("value", "values", m->nnew),
+					r->ncols, ngettext("column", "columns", r->ncols), lsn_format(w->xact.commit_lsn, lsnbuf));
 	if (m->action != MSG_INSERT && m->nkeycols > 0 && !m->key_null)
 	{
 		/* a partition's own replica identity */

@@ -816,6 +816,8 @@ catalog_read_domain(PGconn *src, const char *domain)
 	PQExpBufferData path;
 	PQExpBufferData nokey;
 	PQExpBufferData noprivs;
+	int			nnokey = 0;
+	int			nnoprivs = 0;
 	int			i;
 
 	d->name = pg_strdup(domain);
@@ -854,9 +856,15 @@ catalog_read_domain(PGconn *src, const char *domain)
 
 		if (t->replident == 'n' || (t->replident == 'd' && !has_pk) ||
 			(t->replident == 'i' && !has_ri))
+		{
 			appendPQExpBuffer(&nokey, "%s%s.%s", nokey.len ? ", " : "", t->schema, t->name);
+			nnokey++;
+		}
 		if (PQgetvalue(res, i, 9)[0] != 't')
+		{
 			appendPQExpBuffer(&noprivs, "%s%s.%s", noprivs.len ? ", " : "", t->schema, t->name);
+			nnoprivs++;
+		}
 
 		appendPQExpBuffer(&oids, "%s%u", i ? "," : "", t->relid);
 		if (i == 0 || strcmp(d->tables[i - 1].schema, t->schema) != 0)
@@ -893,23 +901,26 @@ catalog_read_domain(PGconn *src, const char *domain)
 
 		res = job_query(src, "source", partitions_nokey_sql, 1, pparams);
 		for (i = 0; i < PQntuples(res); i++)
+		{
 			appendPQExpBuffer(&nokey, "%spartition %s of %s", nokey.len ? ", " : "",
 							  PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+			nnokey++;
+		}
 		PQclear(res);
 	}
 
 	if (nokey.len > 0)
 	{
-		pg_log_error("table without primary key or replica identity in domain \"%s\": %s",
-					 domain, nokey.data);
+		pg_log_error("%s without primary key or replica identity in domain \"%s\": %s",
+					 ngettext("table", "tables", nnokey), domain, nokey.data);
 		pg_log_error_detail("Updates and deletes of such a table cannot be applied to the target. A DEFERRABLE primary key, or one whose index is not valid, is no replica identity.");
 		pg_log_error_hint("Add a primary key that is not DEFERRABLE, or set REPLICA IDENTITY USING INDEX or FULL on the table.");
 		exit(EXIT_DOMAIN);
 	}
 	if (noprivs.len > 0)
 	{
-		pg_log_error("permission denied to read table(s) of domain \"%s\" on the source: %s",
-					 domain, noprivs.data);
+		pg_log_error("permission denied to read %s of domain \"%s\" on the source: %s",
+					 ngettext("table", "tables", nnoprivs), domain, noprivs.data);
 		pg_log_error_hint("GRANT SELECT on these tables to the role of --source.");
 		exit(EXIT_PRIVILEGE);
 	}

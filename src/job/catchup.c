@@ -49,20 +49,38 @@ job_step(const JobOptions *opts, const char *fmt,...)
 }
 
 /*
- * The error of a failed preflight check of cutover or rollback ("preflight
- * failed: " and the message) and its hint, if any; the caller adds the
- * detail (what was changed: nothing, or the freeze undone) and exits with
+ * The error of a failed preflight check of cutover, rollback or finalize
+ * ("preflight failed: " and the message), its detail (what was changed:
+ * "Nothing was changed.", or the freeze undone) and its hint, if any, in
+ * that order as the server reports them; the caller exits with
  * EXIT_PREFLIGHT or the code that fits.
  */
 void
-preflight_report(const char *hint, const char *fmt, va_list ap)
+preflight_report(const char *detail, const char *hint, const char *fmt, va_list ap)
 {
 	char		msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pg_log_error("preflight failed: %s", msg);
+	if (detail)
+		pg_log_error_detail("%s", detail);
 	if (hint)
 		pg_log_error_hint("%s", hint);
+}
+
+/*
+ * A failed check before anything changed: the error, "Nothing was
+ * changed." and the hint, if any; exit with code.
+ */
+void
+preflight_exit(int code, const char *hint, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	preflight_report("Nothing was changed.", hint, fmt, ap);
+	va_end(ap);
+	exit(code);
 }
 
 /*

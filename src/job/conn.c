@@ -289,6 +289,227 @@ job_set_apply_role(PGconn *conn, int *code)
 }
 
 /*
+ * What a command writes in the target database (what: "target") or the
+ * source database ("source"), for the messages about a database that takes
+ * no writes.
+ */
+static const char *
+target_writes(const char *command, const char *what)
+{
+	if (strcmp(what, "source") == 0)
+	{
+		if (strcmp(command, "cutover") == 0)
+			return "cutover freezes the domain and records its lifecycle in the source database";
+		if (strcmp(command, "rollback") == 0)
+			return "rollback applies the service's writes to the domain's tables in the source database and unfreezes them";
+		if (strcmp(command, "finalize") == 0)
+			return "finalize records the domain's lifecycle in the source database";
+		if (strcmp(command, "stream --reverse") == 0)
+			return "stream --reverse applies the service's changes to the domain's tables and writes its state in the source database";
+		return psprintf("%s writes in the source database", command);
+	}
+	if (strcmp(command, "init") == 0)
+		return "init creates the domain's tables and writes its state in the target database";
+	if (strcmp(command, "stream") == 0)
+		return "stream applies the domain's changes and writes its state in the target database";
+	if (strcmp(command, "verify") == 0)
+		return "verify pauses the stream through the job's state in the target database";
+	if (strcmp(command, "cutover") == 0)
+		return "cutover moves the domain's sequences and sets up the reverse stream in the target database";
+	if (strcmp(command, "rollback") == 0)
+		return "rollback freezes the domain in the target database";
+	return psprintf("%s writes in the target database", command);
+}
+
+/*
+ * Whether conn's database takes no writes: a hot standby, or
+ * default_transaction_read_only on (for the server, the database, the role
+ * or in the connection's options).  When it takes none, *reason says why
+ * (NULL for a standby) and *fix what to do.  A query that fails (a
+ * connection gone meanwhile) counts as "takes writes": the caller's own
+ * statement reports that.  Never exits.
+ */
+static bool
+target_read_only(PGconn *conn, const char *what, char **reason, char **fix)
+{
+	PGresult   *res;
+	const char *src;
+	const char *db;
+	const char *role;
+
+	*reason = NULL;
+	*fix = NULL;
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK ||
+		PQtransactionStatus(conn) != PQTRANS_IDLE)
+		return false;
+	res = PQexec(conn,
+				 "SELECT pg_catalog.pg_is_in_recovery(),"
+				 " pg_catalog.current_setting('default_transaction_read_only')::bool,"
+				 " (SELECT source FROM pg_catalog.pg_settings WHERE name = 'default_transaction_read_only'),"
+				 " pg_catalog.quote_ident(pg_catalog.current_database()),"
+				 " pg_catalog.quote_ident(session_user)");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		PQclear(res);
+		return false;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	{
+		PQclear(res);
+		return true;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+	{
+		PQclear(res);
+		return false;
+	}
+	src = PQgetvalue(res, 0, 2);
+	db = PQgetvalue(res, 0, 3);
+	role = PQgetvalue(res, 0, 4);
+	if (strcmp(src, "database") == 0)
+	{
+		*reason = pg_strdup("default_transaction_read_only is on for the database (ALTER DATABASE)");
+		*fix = psprintf("Run ALTER DATABASE %s RESET default_transaction_read_only in the %s database", db, what);
+	}
+	else if (strcmp(src, "user") == 0)
+	{
+		*reason = pg_strdup("default_transaction_read_only is on for the role (ALTER ROLE)");
+		*fix = psprintf("Run ALTER ROLE %s RESET default_transaction_read_only in the %s database", role, what);
+	}
+	else if (strcmp(src, "database user") == 0)
+	{
+		*reason = pg_strdup("default_transaction_read_only is on for the role in this database (ALTER ROLE ... IN DATABASE)");
+		*fix = psprintf("Run ALTER ROLE %s IN DATABASE %s RESET default_transaction_read_only in the %s database", role, db, what);
+	}
+	else if (strcmp(src, "configuration file") == 0)
+	{
+		*reason = pg_strdup("default_transaction_read_only is on for the server (configuration file)");
+		*fix = psprintf("Turn default_transaction_read_only off in the %s server's configuration (ALTER SYSTEM RESET default_transaction_read_only, then reload)", what);
+	}
+	else if (strcmp(src, "client") == 0)
+	{
+		*reason = pg_strdup("default_transaction_read_only is on in the connection's options");
+		*fix = psprintf("Remove -c default_transaction_read_only=on from the options of --%s or from PGOPTIONS", what);
+	}
+	else
+	{
+		*reason = psprintf("default_transaction_read_only is on (source: %s)", src);
+		*fix = psprintf("Turn default_transaction_read_only off for the %s database", what);
+	}
+	PQclear(res);
+	return true;
+}
+
+/*
+ * Exit with code when a database the command writes in takes no writes (a
+ * hot standby, or default_transaction_read_only on), before the command
+ * has changed anything.  Without this check such a database failed at the
+ * command's first write with exit 8 (init, verify, cutover) or 7 (stream),
+ * the server's bare "cannot execute ... in a read-only transaction".  The
+ * database the changes are applied to (the target; the monolith for stream
+ * --reverse): EXIT_TARGET, not EXIT_PRIVILEGE, since no GRANT makes such a
+ * database writable; it is its state.  The monolith of cutover, rollback
+ * and finalize: EXIT_PREFLIGHT, the failed check before anything changes
+ * of those commands ("preflight failed: ...").
+ */
+void
+job_require_writable(PGconn *conn, const char *what, const char *conninfo,
+					 const char *command, int code)
+{
+	char	   *reason;
+	char	   *fix;
+	char	   *desc;
+	bool		source = code == EXIT_PREFLIGHT;
+
+	if (!target_read_only(conn, what, &reason, &fix))
+		return;
+	desc = job_describe_conninfo(conninfo);
+	if (reason == NULL)
+	{
+		pg_log_error("%sthe %s database (%s) is a hot standby", source ? "preflight failed: " : "", what, desc);
+		pg_log_error_detail("%s; a standby server takes no writes.%s", target_writes(command, what),
+							source ? " Nothing was changed." : "");
+		pg_log_error_hint("Give --%s the primary server of the %s database.", what,
+						  strcmp(what, "target") == 0 ? "service" : "monolith");
+	}
+	else
+	{
+		pg_log_error("%sthe %s database (%s) is read-only", source ? "preflight failed: " : "", what, desc);
+		pg_log_error_detail("%s; %s.%s", reason, target_writes(command, what),
+							source ? " Nothing was changed." : "");
+		pg_log_error_hint("%s, or give --%s a database that takes writes.", fix, what);
+	}
+	PQfinish(conn);
+	exit(code);
+}
+
+/*
+ * Exit with EXIT_DOMAIN when the source is a hot standby: PostgreSQL 15
+ * decodes only on a primary, and init, stream and verify decode (init and
+ * verify create a slot, stream reads one).  Before this check, init failed
+ * at the slot's creation with exit 8, and stream retried for ever ("could
+ * not read the source's WAL position: recovery is in progress").  Exit 3,
+ * with wal_level not logical: the source cannot feed the job as it is.
+ * conn may be a replication connection (replication=database).
+ */
+void
+job_require_primary(PGconn *conn, const char *conninfo, const char *command)
+{
+	PGresult   *res = PQexec(conn, "SELECT pg_catalog.pg_is_in_recovery()");
+	bool		standby;
+	char	   *desc;
+	const char *why;
+
+	standby = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+		strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!standby)
+		return;
+	if (strcmp(command, "init") == 0)
+		why = "init creates the domain's replication slot on the source";
+	else if (strcmp(command, "verify") == 0)
+		why = "verify creates a temporary replication slot on the source";
+	else
+		why = "stream reads the domain's changes from its replication slot on the source";
+	desc = job_describe_conninfo(conninfo);
+	pg_log_error("the source database (%s) is a hot standby", desc);
+	pg_log_error_detail("PostgreSQL 15 decodes changes only on a primary server; %s.", why);
+	pg_log_error_hint("Give --source the primary server of the monolith database.");
+	PQfinish(conn);
+	exit(EXIT_DOMAIN);
+}
+
+/*
+ * After a statement on the target failed (its error printed already): when
+ * the target takes no writes (it turned read-only while the command ran),
+ * say so as the error's detail and hint and return true; the caller ends
+ * with EXIT_TARGET.  conn must be idle (an autocommit connection).
+ */
+bool
+job_explain_read_only(PGconn *conn, const char *conninfo, const char *command)
+{
+	char	   *reason;
+	char	   *fix;
+	char	   *desc;
+
+	if (!target_read_only(conn, "target", &reason, &fix))
+		return false;
+	desc = job_describe_conninfo(conninfo);
+	if (reason == NULL)
+	{
+		pg_log_error_detail("The target database (%s) is a hot standby: %s; a standby server takes no writes.",
+							desc, target_writes(command, "target"));
+		pg_log_error_hint("Give --target the primary server of the service database, then run %s again.", command);
+	}
+	else
+	{
+		pg_log_error_detail("The target database (%s) is read-only: %s; %s.", desc, reason, target_writes(command, "target"));
+		pg_log_error_hint("%s, then run %s again.", fix, command);
+	}
+	return true;
+}
+
+/*
  * Server and libpq error texts made fit for one line of a message or the
  * job's last_error: without the "ERROR:  " severity prefix, the trailing
  * newline and line breaks ("DETAIL:  ..." follows on the same line).  The

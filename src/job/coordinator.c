@@ -287,7 +287,9 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 		c->done[i] = lsn_parse(PQgetvalue(res, i, 0));
 	PQclear(res);
 	if (c->ndone > 0)
-		pg_log_info("%d source transactions after %s were applied before: skipping them",
+		pg_log_info(ngettext("%d source transaction after %s was applied before: skipping it",
+							 "%d source transactions after %s were applied before: skipping them",
+							 c->ndone),
 					c->ndone, params[1]);
 
 	for (i = 0; i < c->nworkers; i++)

@@ -118,15 +118,18 @@ preflight_fail(CutoverPlan *p, const char *hint, const char *fmt,...)
 	va_list		ap;
 
 	va_start(ap, fmt);
-	preflight_report(hint, fmt, ap);
-	va_end(ap);
 	if (p->frozen)
 	{
+		/* the error first: unfreeze() exits with its own if it fails */
+		preflight_report(NULL, NULL, fmt, ap);
 		unfreeze(p);
 		pg_log_error_detail("The domain was unfrozen and streams again; nothing else was changed.");
+		if (hint)
+			pg_log_error_hint("%s", hint);
 	}
 	else
-		pg_log_error_detail("Nothing was changed.");
+		preflight_report("Nothing was changed.", hint, fmt, ap);
+	va_end(ap);
 	PQfinish(p->src);
 	PQfinish(p->tgt);
 	exit(EXIT_PREFLIGHT);
@@ -177,8 +180,9 @@ preflight_verify(CutoverPlan *p)
 					   p->opts->domain, PQgetvalue(res, 0, 0));
 	if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
 		preflight_fail(p, "Run \"migration-split verify\" again, or raise --verify-max-age.",
-					   "the last verification of domain \"%s\" (at %s) is older than %d seconds",
-					   p->opts->domain, PQgetvalue(res, 0, 0), p->opts->verify_max_age);
+					   "the last verification of domain \"%s\" (at %s) is older than %d %s",
+					   p->opts->domain, PQgetvalue(res, 0, 0), p->opts->verify_max_age,
+					   ngettext("second", "seconds", p->opts->verify_max_age));
 
 	/*
 	 * After a rollback, only a verification made since counts: the reverse
@@ -266,8 +270,10 @@ plan_sequences(CutoverPlan *p)
 							   "column %s.%s has no sequence on the target", m->table, c->name);
 			if (m->to.kind == SEQUENCE_OUT_OF_BOUNDS)
 				preflight_fail(p, "Lower --sequence-gap, or widen the sequence's bounds on the target.",
-							   "sequence of %s.%s cannot be moved by %d increments past %s: out of its bounds on the target",
-							   m->table, c->name, p->opts->sequence_gap, m->source_last);
+							   "sequence of %s.%s cannot be moved by %d %s past %s: out of its bounds on the target",
+							   m->table, c->name, p->opts->sequence_gap,
+							   ngettext("increment", "increments", p->opts->sequence_gap),
+							   m->source_last);
 		}
 	}
 }
@@ -284,9 +290,21 @@ preflight(CutoverPlan *p)
 	PGresult   *res;
 	char	   *v;
 
+	/* an unknown domain first, with rollback's and finalize's exit code */
+	v = job_query_value(p->src, "source",
+					"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL", 0, NULL);
+	if (v != NULL && strcmp(v, "t") == 0)
+	{
+		params[0] = opts->domain;
+		if (job_query_value(p->src, "source",
+							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
+							1, params) == NULL)
+			preflight_exit(EXIT_DOMAIN, NULL, "domain \"%s\" does not exist in the source database", opts->domain);
+	}
 	if (!state_read_job(p->tgt, opts->domain, &p->js))
 		preflight_fail(p, "Run \"migration-split init\" and \"migration-split stream\" first.",
 					   "domain \"%s\" has not been initialised on the target", opts->domain);
+	state_check_names(opts, &p->js);
 	if (strcmp(p->js.phase, "streaming") != 0)
 		preflight_fail(p, "Run \"migration-split init\" again to finish it.",
 					   "init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, p->js.phase);
@@ -354,8 +372,9 @@ preflight(CutoverPlan *p)
 	p->d = catalog_read_domain(p->src, opts->domain);
 	job_set_search_path(p->src, "source", "pg_catalog");
 	plan_sequences(p);
-	finding("%d sequence(s) of the domain can be moved by %d increments", p->nseqs,
-		 p->opts->sequence_gap);
+	finding("%d %s of the domain can be moved by %d %s", p->nseqs,
+			ngettext("sequence", "sequences", p->nseqs), p->opts->sequence_gap,
+			ngettext("increment", "increments", p->opts->sequence_gap));
 
 	if (opts->read_path)
 	{
@@ -592,6 +611,11 @@ cmd_cutover(const JobOptions *opts)
 	p->opts = opts;
 	p->src = job_connect(opts->source, "source", false, true);
 	p->tgt = job_connect(opts->target, "target", false, true);
+	if (!opts->dry_run)
+	{
+		job_require_writable(p->src, "source", opts->source, "cutover", EXIT_PREFLIGHT);
+		job_require_writable(p->tgt, "target", opts->target, "cutover", EXIT_TARGET);
+	}
 	p->service = job_describe_conninfo(opts->target);
 	p->server = opts->read_path_server ? pg_strdup(opts->read_path_server)
 		: psprintf("migration_split_%s", opts->domain);
@@ -756,20 +780,35 @@ cmd_finalize(const JobOptions *opts)
 
 	src = job_connect(opts->source, "source", false, true);
 	tgt = job_connect(opts->target, "target", false, true);
+	job_require_writable(src, "source", opts->source, "finalize", EXIT_PREFLIGHT);
 	catchup_lock_domain(src, "source", opts->domain, "finalize");
+
+	/*
+	 * The domain's lifecycle state first, with the codes rollback uses: an
+	 * unknown domain is a domain problem (EXIT_DOMAIN), a domain in the
+	 * wrong state for the command a failed preflight (EXIT_PREFLIGHT).
+	 */
+	state = job_query_value(src, "source",
+						"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL", 0, NULL);
+	if (state == NULL || strcmp(state, "t") != 0)
+		preflight_exit(EXIT_PREFLIGHT, "Run ALTER EXTENSION migration_split UPDATE in the source database.",
+					  "the extension migration_split in the source database has no domain lifecycle (version 1.1 is needed)");
+	state = job_query_value(src, "source",
+						"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
+	if (state == NULL)
+		preflight_exit(EXIT_DOMAIN, NULL, "domain \"%s\" does not exist in the source database", opts->domain);
+	if (strcmp(state, "final") == 0)
+		preflight_exit(EXIT_PREFLIGHT, NULL, "domain \"%s\" is final already: its extraction is over", opts->domain);
+	if (strcmp(state, "extracted") != 0)
+		preflight_exit(EXIT_PREFLIGHT, "Only an extracted domain can be finalized: run \"migration-split cutover\" first.",
+					  "domain \"%s\" is not extracted (state \"%s\")", opts->domain, state);
 	if (!state_read_job(tgt, opts->domain, &js))
 	{
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
+		pg_log_error_hint("Give --target the service database the domain was cut over to.");
 		exit(EXIT_TARGET);
 	}
-	state = job_query_value(src, "source",
-						"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
-	if (state == NULL || strcmp(state, "extracted") != 0)
-	{
-		pg_log_error("domain \"%s\" is not extracted (state \"%s\")", opts->domain, state ? state : "none");
-		pg_log_error_hint("Only an extracted domain can be finalized: run \"migration-split cutover\" first.");
-		exit(EXIT_DOMAIN);
-	}
+	state_check_names(opts, &js);
 
 	job_command(src, "source", "BEGIN");
 	params[0] = js.slot_name;

@@ -17,16 +17,21 @@
 
 /* success; for "stream --until-caught-up": caught up */
 #define EXIT_OK					0
-/* bad command line: unknown subcommand or option, missing argument, a
- * connection string that libpq cannot parse */
+/* bad command line: unknown subcommand or option, an option the subcommand
+ * does not take, missing argument, a connection string that libpq cannot
+ * parse, a --slot or --target-schema other than the job's */
 #define EXIT_USAGE				1
 /* a server could not be reached or refused the login (retrying may help) */
 #define EXIT_CONNECTION			2
-/* domain unknown or without tables, table without a usable key,
- * extension not installed on the source, wal_level not logical */
+/* domain unknown (also to cutover, rollback and finalize) or without
+ * tables, table without a usable key, extension not installed on the
+ * source, wal_level not logical, the source a hot standby (init, stream,
+ * verify), verify of a domain extracted or final */
 #define EXIT_DOMAIN				3
 /* the target is not in the expected state: target schema holds other
- * tables, job state belongs to another source, init not done or done */
+ * tables, job state belongs to another source, init not done or done; the
+ * target takes no writes (a hot standby, default_transaction_read_only on:
+ * no GRANT fixes that, so not EXIT_PRIVILEGE) */
 #define EXIT_TARGET				4
 /* replication slot problem: slot in use by another process, slot missing,
  * slot exists without a job that owns it */
@@ -47,9 +52,10 @@
  * (transactions running on the source; the creation was cancelled);
  * nothing was compared */
 #define EXIT_TIMEOUT			11
-/* cutover, rollback: a preflight check failed; nothing was changed; also
- * init, finalize: another init, cutover, rollback or finalize of the domain
- * is running */
+/* cutover, rollback, finalize: a preflight check failed (the domain is not
+ * in the lifecycle state the command needs, ...); nothing was changed;
+ * also init: the domain is frozen, extracted or final, or another init,
+ * cutover, rollback or finalize of the domain is running */
 #define EXIT_PREFLIGHT			12
 /* cutover: the freeze or the catch-up took longer than --timeout; the
  * domain was unfrozen (or never frozen) and nothing else was changed;

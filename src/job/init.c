@@ -67,8 +67,9 @@ print_phases(const InitPhases *ph, const Domain *d, int jobs)
 		index_sum += d->tables[i].index_seconds;
 		analyze_sum += d->tables[i].analyze_seconds;
 	}
-	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s, keys and indexes %.2f s and statistics %.2f s summed over %d tables, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
-		   ph->prepare, ph->copy, copy_sum, index_sum, analyze_sum, d->ntables, jobs,
+	printf("\nphases: prepare %.2f s, copy %.2f s (COPY %.2f s, keys and indexes %.2f s and statistics %.2f s summed over %d %s, %d at a time), foreign keys %.2f s, sequences %.2f s; total %.2f s\n",
+		   ph->prepare, ph->copy, copy_sum, index_sum, analyze_sum, d->ntables,
+		   ngettext("table", "tables", d->ntables), jobs,
 		   ph->foreign_keys, ph->sequences, job_now_seconds() - ph->start);
 }
 
@@ -170,6 +171,48 @@ element_append_literal(const char *element, void *buf)
  * privileges of pg_read_all_settings may read the setting; for others the
  * server's refusal at slot creation is reported the same way (create_slot).
  */
+/*
+ * The domain must not have been handed over to the service: after a
+ * cutover the service's tables hold the domain's writes, and init --drop
+ * dropped them without a word and copied the monolith's frozen tables in
+ * their place (the domain stayed "extracted"; every write of the service
+ * since the cutover was lost).  init is for the states before a cutover
+ * (monolith, copying, streaming); frozen, extracted and final are refused
+ * as a failed preflight, nothing changed.  A source whose extension has no
+ * lifecycle (1.0) has no cutover either.
+ */
+static void
+check_lifecycle(PGconn *src, const char *domain)
+{
+	const char *params[1] = {domain};
+	char	   *state;
+
+	state = job_query_value(src, "source",
+							"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL",
+							0, NULL);
+	if (state == NULL || strcmp(state, "t") != 0)
+		return;
+	state = job_query_value(src, "source",
+							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
+							1, params);
+	if (state == NULL)
+		return;
+	if (strcmp(state, "extracted") == 0)
+		preflight_exit(EXIT_PREFLIGHT,
+					   "Run \"migration-split rollback\" to return the domain to the monolith; its stream then resumes without a new init.",
+					   "domain \"%s\" is extracted: the service's tables hold its writes since the cutover, which init --drop would drop",
+					   domain);
+	if (strcmp(state, "frozen") == 0)
+		preflight_exit(EXIT_PREFLIGHT,
+					   "Run \"migration-split cutover\" again to finish the cutover, or unfreeze the domain with migration_split.unfreeze_domain().",
+					   "domain \"%s\" is frozen: a cutover or rollback of it is in progress or stopped",
+					   domain);
+	if (strcmp(state, "final") == 0)
+		preflight_exit(EXIT_PREFLIGHT, NULL,
+					   "domain \"%s\" is final: its extraction is over and the service owns its data",
+					   domain);
+}
+
 static void
 check_source_privileges(PGconn *src)
 {
@@ -371,11 +414,7 @@ check_target_fresh(PGconn *tgt, const char *target_schema)
 	const char *params[1] = {target_schema};
 	PGresult   *res;
 
-	if (strcmp(target_schema, MS_STATE_SCHEMA) == 0)
-	{
-		pg_log_error("target schema may not be \"%s\"", MS_STATE_SCHEMA);
-		exit(EXIT_USAGE);
-	}
+	/* the name is checked on the command line (main.c) */
 	res = job_query(tgt, "target",
 					"SELECT count(c.oid), pg_catalog.string_agg(c.relname, ', ' ORDER BY c.relname),"
 					" pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CREATE'),"
@@ -704,11 +743,14 @@ cmd_init(const JobOptions *given)
 	memset(&ph, 0, sizeof(ph));
 	ph.start = job_now_seconds();
 	src = job_connect(opts->source, "source", false, true);
+	job_require_primary(src, opts->source, "init");
 	tgt = job_connect(opts->target, "target", false, true);
+	job_require_writable(tgt, "target", opts->target, "init", EXIT_TARGET);
 	catchup_lock_domain(src, "source", opts->domain, "init");
 
 	check_source_privileges(src);
 	catalog_check_source(src, opts->domain);
+	check_lifecycle(src, opts->domain);
 
 	have_job = state_read_job(tgt, opts->domain, &js);
 
@@ -748,6 +790,7 @@ cmd_init(const JobOptions *given)
 		{
 			pg_log_error("the job of domain \"%s\" on the target was fed by another source (system identifier %s, this source is %s)",
 						 opts->domain, js.system_id, sysid);
+			pg_log_error_hint("Give --source the database the first init copied from, or run init --drop to start over from this one.");
 			exit(EXIT_TARGET);
 		}
 		if (strcmp(js.phase, "streaming") == 0)
@@ -911,8 +954,8 @@ cmd_init(const JobOptions *given)
 		printf("\ncolumn defaults pointing outside the domain, not created:\n%s",
 			   d->skipped_defaults.data);
 	print_phases(&ph, d, opts->jobs);
-	printf("\ninit of domain \"%s\" done: %d tables in schema \"%s\"; next: migration-split stream\n",
-		   opts->domain, d->ntables, target_schema);
+	printf("\ninit of domain \"%s\" done: %d %s in schema \"%s\"; next: migration-split stream\n",
+		   opts->domain, d->ntables, ngettext("table", "tables", d->ntables), target_schema);
 
 	PQfinish(src);
 	PQfinish(tgt);

@@ -287,6 +287,13 @@ extern const char *job_error(const PGconn *conn);
 extern const char *job_result_error(const PGresult *res);
 extern void job_set_search_path(PGconn *conn, const char *what,
 								const char *path);
+extern void job_require_writable(PGconn *conn, const char *what,
+								 const char *conninfo, const char *command,
+								 int code);
+extern void job_require_primary(PGconn *conn, const char *conninfo,
+								const char *command);
+extern bool job_explain_read_only(PGconn *conn, const char *conninfo,
+								  const char *command);
 extern bool job_set_apply_role(PGconn *conn, int *code);
 extern const char *job_default_collation(PGconn *conn, const char *what,
 										 char **description, char **create_clause);
@@ -380,6 +387,7 @@ extern void state_ensure_columns(PGconn *tgt);
 extern bool state_schema_exists(PGconn *tgt);
 extern bool state_read_job(PGconn *tgt, const char *domain, JobState *js);
 extern void state_free_job(JobState *js);
+extern void state_check_names(const JobOptions *opts, const JobState *js);
 extern void state_record_error(PGconn *tgt, const char *domain,
 							   const char *error);
 
@@ -424,7 +432,8 @@ typedef struct SequenceTarget
 } SequenceTarget;
 
 extern void job_step(const JobOptions *opts, const char *fmt,...) pg_attribute_printf(2, 3);
-extern void preflight_report(const char *hint, const char *fmt, va_list ap) pg_attribute_printf(2, 0);
+extern void preflight_exit(int code, const char *hint, const char *fmt,...) pg_attribute_printf(3, 4) pg_attribute_noreturn();
+extern void preflight_report(const char *detail, const char *hint, const char *fmt, va_list ap) pg_attribute_printf(3, 0);
 extern void catchup_lock_domain(PGconn *mono, const char *what, const char *domain,
 								const char *command);
 extern char *catchup_freeze(PGconn *conn, const char *what, const char *domain,

@@ -334,8 +334,8 @@ live_commit(LiveApply *l, Coordinator *c, Message *m, unsigned long long lsn,
 		live_fallback(l, l->w.error);
 		return APPLY_OK;
 	}
-	pg_log_info("streamed transaction %llu (%lld changes) was applied while it ran on the source; committed with source commit %s",
-				l->xid, rows, lsn_format(commit_lsn, lsnbuf));
+	pg_log_info("streamed transaction %llu (%lld %s) was applied while it ran on the source; committed with source commit %s",
+				l->xid, rows, ngettext("change", "changes", rows), lsn_format(commit_lsn, lsnbuf));
 	live_close(l);
 	return coord_applied_elsewhere(c, commit_lsn, end_lsn);
 }

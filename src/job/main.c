@@ -65,8 +65,8 @@ help_exit_codes(void)
 			 "  8 unexpected server or protocol error             9 interrupted (rerun resumes)\n"
 			 " 10 verify: differences found                      11 verify: the stream or the\n"
 			 "                                                      slot not ready in --timeout\n"
-			 " 12 cutover, rollback: a preflight check failed    13 cutover, rollback: --timeout\n"
-			 "                                                      passed\n"));
+			 " 12 cutover, rollback, finalize: a preflight       13 cutover, rollback: --timeout\n"
+			 "    check failed; init: domain cut over or busy         passed\n"));
 }
 
 static void
@@ -385,6 +385,111 @@ enum
 	OPT_APPLY_JOBS
 };
 
+/*
+ * The subcommands that take an option beyond the common ones.  An option
+ * given to another subcommand is refused (exit 1), whatever its value: it
+ * would be ignored, and the user would believe it acted.  Checked by what
+ * was given, not by a value that differs from the default, so that
+ * "init --batch-changes 10000" is refused like "init --batch-changes 5".
+ */
+static const struct
+{
+	int			code;
+	const char *name;
+	const char *commands;		/* space-separated */
+}			option_scope[] = {
+	{'t', "--target", "init stream status cutover rollback finalize verify"},
+	{OPT_TARGET_SCHEMA, "--target-schema", "init stream status cutover rollback finalize verify"},
+	{OPT_SLOT, "--slot", "init stream status cutover rollback finalize verify"},
+	{'j', "--jobs", "init verify"},
+	{OPT_PROGRESS, "--progress", "init verify"},
+	{OPT_NO_PROGRESS, "--no-progress", "init verify"},
+	{OPT_DROP, "--drop", "init"},
+	{OPT_UNTIL_CAUGHT_UP, "--until-caught-up", "stream"},
+	{OPT_BATCH_CHANGES, "--batch-changes", "stream"},
+	{OPT_BATCH_TIME, "--batch-time", "stream"},
+	{OPT_APPLY_JOBS, "--apply-jobs", "stream"},
+	{OPT_STATUS_INTERVAL, "--status-interval", "stream"},
+	{OPT_MAX_RETRIES, "--max-retries", "stream"},
+	{OPT_SPOOL_STREAMED, "--spool-streamed", "stream"},
+	{OPT_REVERSE, "--reverse", "stream"},
+	{OPT_JSON, "--json", "status verify"},
+	{OPT_HTML, "--html", "report"},
+	{OPT_MARKDOWN, "--markdown", "report"},
+	{OPT_TIMEOUT, "--timeout", "verify cutover rollback"},
+	{OPT_DRY_RUN, "--dry-run", "cutover rollback"},
+	{OPT_SEQUENCE_GAP, "--sequence-gap", "cutover rollback"},
+	{OPT_READ_PATH, "--read-path", "cutover"},
+	{OPT_READ_PATH_SERVER, "--read-path-server", "cutover"},
+	{OPT_SKIP_VERIFY_CHECK, "--skip-verify-check", "cutover"},
+	{OPT_VERIFY_MAX_AGE, "--verify-max-age", "cutover"},
+	{OPT_MAX_LAG, "--max-lag", "cutover"},
+	{OPT_NO_REVERSE, "--no-reverse", "cutover"},
+	{OPT_DROP_ARCHIVE, "--drop-archive", "finalize"},
+	{OPT_TABLE, "--table", "verify"},
+	{OPT_MAX_DIFFS, "--max-diffs", "verify"},
+	{OPT_CHUNK_ROWS, "--chunk-rows", "verify"},
+};
+
+#define OPT_CODES (OPT_APPLY_JOBS + 1)
+
+/* whether a space-separated list of words holds word */
+static bool
+word_in(const char *list, const char *word)
+{
+	size_t		len = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word)) != NULL)
+	{
+		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/*
+ * Refuse an option the command does not take, naming the commands that do
+ * ("init and verify", "verify, cutover and rollback").
+ */
+static void
+check_option_scope(const char *command, const bool *given)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(option_scope); i++)
+	{
+		PQExpBufferData names;
+		const char *w;
+		int			n = 0;
+		int			k = 0;
+
+		if (!given[option_scope[i].code] || word_in(option_scope[i].commands, command))
+			continue;
+		for (w = option_scope[i].commands; *w; w++)
+			if (*w == ' ')
+				n++;
+		initPQExpBuffer(&names);
+		for (w = option_scope[i].commands; *w; w++)
+		{
+			if (*w != ' ')
+			{
+				appendPQExpBufferChar(&names, *w);
+				continue;
+			}
+			k++;
+			appendPQExpBufferStr(&names, k == n ? " and " : ", ");
+		}
+		if (n >= 5)
+			pg_log_error("option %s is not valid for %s", option_scope[i].name, command);
+		else
+			pg_log_error("option %s is only valid for %s", option_scope[i].name, names.data);
+		pg_log_error_hint("Try \"%s %s --help\" for the options of %s.", progname, command, command);
+		exit(EXIT_USAGE);
+	}
+}
+
 static int
 parse_int_option(const char *arg, const char *name, int min, int max)
 {
@@ -431,6 +536,14 @@ check_target_schema_name(const char *name)
 		pg_log_error("invalid target schema name \"%s\"", name);
 		pg_log_error_detail("Schema \"%s\" has another purpose in every database (or holds the extension cutover installs there): init would put the service's tables into it, and init --drop would drop it with all it holds.",
 							name);
+		pg_log_error_hint("Give the service's tables a schema of their own with --target-schema.");
+		exit(EXIT_USAGE);
+	}
+	if (strcmp(name, MS_STATE_SCHEMA) == 0)
+	{
+		/* before: refused by init only, after connecting; ignored by the rest */
+		pg_log_error("invalid target schema name \"%s\"", name);
+		pg_log_error_detail("Schema \"%s\" holds the state of the jobs feeding the target database.", name);
 		pg_log_error_hint("Give the service's tables a schema of their own with --target-schema.");
 		exit(EXIT_USAGE);
 	}
@@ -540,6 +653,7 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	JobOptions	opts;
+	bool		given[OPT_CODES] = {0};
 	const char *command;
 	void		(*command_usage) (void);
 	int			c;
@@ -618,6 +732,8 @@ main(int argc, char **argv)
 	}
 	while ((c = getopt_long(argc, argv, "s:t:d:j:v", long_options, &optindex)) != -1)
 	{
+		if (c >= 0 && c < OPT_CODES)
+			given[c] = true;
 		switch (c)
 		{
 			case 's':
@@ -739,92 +855,18 @@ main(int argc, char **argv)
 		exit(EXIT_USAGE);
 	}
 
-	/* options that only make sense for one command */
-	if (strcmp(command, "init") != 0 && opts.drop)
-	{
-		pg_log_error("option --drop is only valid for init");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "init") != 0 && strcmp(command, "verify") != 0 &&
-		(opts.progress != -1 || opts.jobs != 4))
-	{
-		pg_log_error("options --jobs, --progress and --no-progress are only valid for init and verify");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "verify") != 0 &&
-		(opts.table || opts.max_diffs != -1 || opts.chunk_rows != -1))
-	{
-		pg_log_error("options --table, --max-diffs and --chunk-rows are only valid for verify");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "verify") != 0 && strcmp(command, "cutover") != 0 &&
-		strcmp(command, "rollback") != 0 && opts.timeout != -1)
-	{
-		pg_log_error("option --timeout is only valid for verify, cutover and rollback");
-		exit(EXIT_USAGE);
-	}
+	/* options that only make sense for some commands */
+	check_option_scope(command, given);
 	if (opts.timeout == -1)
 		opts.timeout = strcmp(command, "verify") != 0 ? 30 : 60;
 	if (opts.max_diffs == -1)
 		opts.max_diffs = 10;
 	if (opts.chunk_rows == -1)
 		opts.chunk_rows = 1000;
-	if (strcmp(command, "stream") != 0 && opts.until_caught_up)
-	{
-		pg_log_error("option --until-caught-up is only valid for stream");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "status") != 0 && strcmp(command, "verify") != 0 && opts.json)
-	{
-		pg_log_error("option --json is only valid for status and verify");
-		exit(EXIT_USAGE);
-	}
-
-	if (strcmp(command, "report") != 0 && (opts.html_file || opts.markdown_file))
-	{
-		pg_log_error("options --html and --markdown are only valid for report");
-		exit(EXIT_USAGE);
-	}
 	check_conninfo(opts.source, "--source");
 	check_conninfo(opts.target, "--target");
 	if (strcmp(command, "report") == 0)
-	{
-		if (opts.target || opts.target_schema_given || opts.slot_given)
-		{
-			pg_log_error("options --target, --target-schema and --slot are not valid for report");
-			exit(EXIT_USAGE);
-		}
 		return cmd_report(&opts);
-	}
-	if (strcmp(command, "cutover") != 0 &&
-		(opts.read_path || opts.skip_verify_check || opts.no_reverse ||
-		 opts.verify_max_age != 3600 || opts.max_lag != 16 * 1024 * 1024))
-	{
-		pg_log_error("options --read-path, --read-path-server, --max-lag, --verify-max-age, --skip-verify-check and --no-reverse are only valid for cutover");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "cutover") != 0 && strcmp(command, "rollback") != 0 &&
-		(opts.dry_run || opts.sequence_gap != 1000))
-	{
-		pg_log_error("options --dry-run and --sequence-gap are only valid for cutover and rollback");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "stream") != 0 && opts.spool_streamed)
-	{
-		pg_log_error("option --spool-streamed is only valid for stream");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "stream") != 0 && opts.reverse)
-	{
-		pg_log_error("option --reverse is only valid for stream");
-		exit(EXIT_USAGE);
-	}
-	if (strcmp(command, "finalize") != 0 && opts.drop_archive)
-	{
-		pg_log_error("option --drop-archive is only valid for finalize");
-		exit(EXIT_USAGE);
-	}
-
 	if (opts.domain == NULL)
 	{
 		pg_log_error("no domain specified");

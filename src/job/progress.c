@@ -146,16 +146,18 @@ progress_update(bool force)
 		if (filled < 30)
 			bar[filled] = '>';
 		bar[30] = '\0';
-		fprintf(stderr, "\r\033[K[%s] %3.0f%% %d/%d tables %lld rows %s %s/s ETA %s%s%s",
-				bar, frac * 100, done, total, rows,
+		fprintf(stderr, "\r\033[K[%s] %3.0f%% %d/%d %s %lld %s %s %s/s ETA %s%s%s",
+				bar, frac * 100, done, total, ngettext("table", "tables", total),
+				rows, ngettext("row", "rows", rows),
 				human_bytes(bytes, b1, sizeof(b1)), human_bytes(rate, b2, sizeof(b2)),
 				human_duration(eta, b3, sizeof(b3)),
 				current.len ? "  " : "", current.data);
 		bar_drawn = true;
 	}
 	else
-		fprintf(stderr, "progress: %d/%d tables, %lld rows, %s, %s/s, elapsed %s, ETA %s%s%s%s%s%s\n",
-				done, total, rows,
+		fprintf(stderr, "progress: %d/%d %s, %lld %s, %s, %s/s, elapsed %s, ETA %s%s%s%s%s%s\n",
+				done, total, ngettext("table", "tables", total),
+				rows, ngettext("row", "rows", rows),
 				human_bytes(bytes, b1, sizeof(b1)), human_bytes(rate, b2, sizeof(b2)),
 				human_duration(now - pstart, b4, sizeof(b4)),
 				human_duration(eta, b3, sizeof(b3)),

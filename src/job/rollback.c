@@ -418,6 +418,8 @@ cmd_reverse_stream(const JobOptions *opts)
 		pg_log_error_hint("The reverse stream is set up by \"migration-split cutover\" and removed by rollback and finalize.");
 		exit(EXIT_TARGET);
 	}
+	/* the monolith is what the reverse stream writes in: named --source */
+	job_require_writable(mono, "source", opts->source, "stream --reverse", EXIT_TARGET);
 	if (state_read_job(svc, opts->domain, &fwd) && forward_active(mono, &fwd, &exists))
 	{
 		pg_log_error("the forward stream of domain \"%s\" is running (slot \"%s\")", opts->domain, fwd.slot_name);
@@ -480,9 +482,8 @@ rb_fail(Rollback *r, int code, const char *hint, const char *fmt,...)
 	va_list		ap;
 
 	va_start(ap, fmt);
-	preflight_report(hint, fmt, ap);
+	preflight_report("Nothing was changed.", hint, fmt, ap);
 	va_end(ap);
-	pg_log_error_detail("Nothing was changed.");
 	PQfinish(r->mono);
 	PQfinish(r->svc);
 	exit(code);
@@ -571,6 +572,7 @@ rb_preflight(Rollback *r)
 				v ? v : "?", opts->domain, r->rev.system_id);
 	if (!state_read_job(r->svc, opts->domain, &r->fwd))
 		rb_fail(r, EXIT_PREFLIGHT, NULL, "the service has no job state of domain \"%s\"", opts->domain);
+	state_check_names(opts, &r->fwd);
 	if (forward_active(r->mono, &r->fwd, &exists))
 		rb_fail(r, EXIT_PREFLIGHT, "Stop \"migration-split stream\" for this domain first; run it again after the rollback.",
 				"the forward stream of domain \"%s\" is running (slot \"%s\"): it would send the service's writes back to the service",
@@ -663,8 +665,9 @@ rb_sequences(Rollback *r)
 					 mtable, column, last);
 		else if (st.kind == SEQUENCE_OUT_OF_BOUNDS)
 		{
-			pg_log_error("sequence of %s.%s cannot be moved by %d increments past %s: out of its bounds in the monolith",
-						 mtable, column, opts->sequence_gap, last);
+			pg_log_error("sequence of %s.%s cannot be moved by %d %s past %s: out of its bounds in the monolith",
+						 mtable, column, opts->sequence_gap,
+						 ngettext("increment", "increments", opts->sequence_gap), last);
 			pg_log_error_detail("The service is frozen and the reverse stream caught up; the domain is still extracted.");
 			pg_log_error_hint("Lower --sequence-gap, or widen the sequence's bounds in the monolith, then run rollback again.");
 			exit(EXIT_SERVER);
@@ -740,6 +743,11 @@ cmd_rollback(const JobOptions *opts)
 	r->opts = opts;
 	r->mono = job_connect(opts->source, "source", false, true);
 	r->svc = job_connect(opts->target, "target", false, true);
+	if (!opts->dry_run)
+	{
+		job_require_writable(r->mono, "source", opts->source, "rollback", EXIT_PREFLIGHT);
+		job_require_writable(r->svc, "target", opts->target, "rollback", EXIT_TARGET);
+	}
 	r->monolith = job_describe_conninfo(opts->source);
 	r->rev_slot = reverse_slot_name(opts->domain);
 
@@ -803,8 +811,8 @@ cmd_rollback(const JobOptions *opts)
 					 "SELECT pg_catalog.count(*) FROM migration_split.read_paths WHERE domain = $1", 1, params);
 	if (strcmp(nread, "0") != 0)
 	{
-		job_step(opts, "read path: migration_split.disable_read_path('%s'): the foreign tables dropped, the %s archived table(s) moved back",
-				opts->domain, nread);
+		job_step(opts, "read path: migration_split.disable_read_path('%s'): the foreign tables dropped, the %s archived %s moved back",
+				opts->domain, nread, strcmp(nread, "1") == 0 ? "table" : "tables");
 		if (!opts->dry_run)
 			PQclear(job_query(r->mono, "source", "SELECT migration_split.disable_read_path($1)", 1, params));
 	}
@@ -830,8 +838,9 @@ cmd_rollback(const JobOptions *opts)
 
 		state_read_job(r->mono, opts->domain, &after);
 		rb_cleanup(r);
-		printf("rollback of domain \"%s\": %lld change(s) of the service applied to the monolith in this run; the domain accepted writes nowhere for %.0f ms\n",
-			   opts->domain, after.rows_applied - rows_before, window_ms);
+		printf("rollback of domain \"%s\": %lld %s of the service applied to the monolith in this run; the domain accepted writes nowhere for %.0f ms\n",
+			   opts->domain, after.rows_applied - rows_before,
+			   ngettext("change", "changes", after.rows_applied - rows_before), window_ms);
 	}
 	printf("\nDomain \"%s\" is back in the monolith.  The application must now:\n", opts->domain);
 	printf("  - send every write of the domain's tables to the monolith again;\n");

@@ -213,6 +213,27 @@ state_ensure_columns(PGconn *tgt)
 }
 
 /*
+ * --slot and --target-schema given to a command that works on the job init
+ * made (status, verify, cutover, rollback, finalize) must name the job's
+ * slot and schema: those commands take them from the job's state, and a
+ * different name was ignored without a word, so that "status --slot other"
+ * showed the job's slot as if it were the one asked for.  Exit 1, as
+ * stream does.
+ */
+void
+state_check_names(const JobOptions *opts, const JobState *js)
+{
+	if ((opts->slot_given && strcmp(opts->slot, js->slot_name) != 0) ||
+		(opts->target_schema_given && strcmp(opts->target_schema, js->target_schema) != 0))
+	{
+		pg_log_error("the job of domain \"%s\" uses slot \"%s\" and target schema \"%s\"",
+					 opts->domain, js->slot_name, js->target_schema);
+		pg_log_error_hint("Pass the same --slot and --target-schema as to init, or leave them out.");
+		exit(EXIT_USAGE);
+	}
+}
+
+/*
  * Free the strings of a JobState filled by state_read_job and zero it, for
  * callers that read the job row again and again (every stream session).
  */

@@ -226,6 +226,7 @@ cmd_status(const JobOptions *opts)
 		pg_log_error_hint("Run \"migration-split init\" first.");
 		exit(EXIT_TARGET);
 	}
+	state_check_names(opts, js);
 	tabres = job_query(tgt, "target",
 					   "SELECT source_schema || '.' || source_table, state, rows_copied, sync_lsn"
 					   " FROM " MS_STATE_SCHEMA ".tables WHERE domain = $1 ORDER BY 1",
@@ -235,7 +236,25 @@ cmd_status(const JobOptions *opts)
 			ncopied++;
 
 	if (opts->source)
+	{
+		char	   *sysid;
+
 		src = job_connect(opts->source, "source", false, true);
+
+		/*
+		 * Another server's slot and WAL position would make the lag and the
+		 * slot's state meaningless: refused, as stream and verify do.
+		 */
+		sysid = job_query_value(src, "source",
+								"SELECT system_identifier::text FROM pg_catalog.pg_control_system()", 0, NULL);
+		if (sysid == NULL || strcmp(sysid, js->system_id) != 0)
+		{
+			pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
+						 sysid ? sysid : "?", opts->domain, js->system_id);
+			pg_log_error_hint("Give --source the database init copied the domain from, or leave it out to see the target's view only.");
+			exit(EXIT_TARGET);
+		}
+	}
 	status_read_stream(tgt, "target", src, "source", &fwd);
 
 	/* the reverse stream: its job row in the monolith, its slot on the service */

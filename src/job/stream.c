@@ -205,9 +205,10 @@ print_status(StreamRun *run, unsigned long long position)
 {
 	char		b1[32];
 
-	pg_log_info("domain %s: applied up to %s, %lld transactions and %lld changes in this run",
-				run->given->domain, lsn_format(position, b1), run->shared.stats.xacts,
-				run->shared.stats.rows);
+	pg_log_info("domain %s: applied up to %s, %lld %s and %lld %s in this run",
+				run->given->domain, lsn_format(position, b1),
+				run->shared.stats.xacts, ngettext("transaction", "transactions", run->shared.stats.xacts),
+				run->shared.stats.rows, ngettext("change", "changes", run->shared.stats.rows));
 }
 
 /*
@@ -541,6 +542,7 @@ session_open(StreamSession *s)
 	s->tgt = job_try_connect(opts->target, "target", false, !run->connected);
 	if (s->tgt == NULL)
 		return run->connected ? APPLY_RECONNECT : session_exit(s, EXIT_CONNECTION);
+	job_require_writable(s->tgt, "target", opts->target, "stream", EXIT_TARGET);
 	if (!job_set_apply_role(s->tgt, &code))
 		return code == EXIT_CONNECTION ? APPLY_RECONNECT : session_exit(s, code);
 	s->hold.ctl = job_try_connect(opts->target, "target", false, !run->connected);
@@ -579,6 +581,7 @@ session_open(StreamSession *s)
 	if (run->connected && given->guard_reverse)
 		reverse_guard_forward(given, true);
 	run->connected = true;
+	job_require_primary(s->repl, opts->source, "stream");
 	res = PQexec(s->repl, "IDENTIFY_SYSTEM");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -590,6 +593,7 @@ session_open(StreamSession *s)
 	{
 		pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
 					 PQgetvalue(res, 0, 0), opts->domain, s->js.system_id);
+		pg_log_error_hint("Give --source the database init copied the domain from, or run init --drop to copy it again from this one.");
 		PQclear(res);
 		return session_exit(s, EXIT_TARGET);
 	}
@@ -747,6 +751,9 @@ session_apply_failed(StreamSession *s, ApplyResult arc)
 		return APPLY_REPLAY;
 	}
 	pg_log_error("%s", err);
+	/* a target that turned read-only: say so; the error cannot be recorded */
+	if (job_explain_read_only(s->hold.ctl, s->opts.target, "stream"))
+		return session_exit(s, EXIT_TARGET);
 	if (coord_hint(s->apply))
 		pg_log_error_hint("%s", coord_hint(s->apply));
 	else
@@ -1058,7 +1065,8 @@ cmd_stream(const JobOptions *opts)
 		failures++;
 		if (opts->max_retries > 0 && failures > opts->max_retries)
 		{
-			pg_log_error("giving up after %d failed attempts to stream", opts->max_retries);
+			pg_log_error("giving up after %d failed %s in a row (--max-retries)", opts->max_retries,
+						 ngettext("reconnection", "reconnections", opts->max_retries));
 			return EXIT_CONNECTION;
 		}
 		pg_log_info("reconnecting in %d s", delay);

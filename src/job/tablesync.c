@@ -284,8 +284,9 @@ tablesync_copy_table(const JobOptions *opts, const char *schema,
 		rc = EXIT_APPLY;
 		goto done;
 	}
-	pg_log_info("table \"%s.%s\": %lld rows copied; its changes after %s are streamed",
-				schema, table, (long long) t->rows_done, lsn);
+	pg_log_info("table \"%s.%s\": %lld %s copied; its changes after %s are streamed",
+				schema, table, (long long) t->rows_done,
+				ngettext("row", "rows", t->rows_done), lsn);
 	*sync_lsn = lsn;
 	*relid = t->relid;
 	lsn = NULL;

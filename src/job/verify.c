@@ -327,7 +327,7 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 	char		tbuf[32];
 	PGresult   *res;
 	double		start = job_now_seconds();
-	double		last_msg = start;
+	int			said = 0;	/* 1: said no stream runs, 2: said waiting */
 	bool		slot_inactive = false;
 
 	snprintf(tbuf, sizeof(tbuf), "%d", opts->timeout * 2 + 60);
@@ -416,14 +416,24 @@ hold_request(const JobOptions *opts, PGconn *ctl, PGconn *src, VerifyHold *h,
 				pg_log_error_hint("The stream is far behind the source; run verify again later or with a larger --timeout.");
 			hold_give_up(ctl, h, EXIT_TIMEOUT);
 		}
-		if (job_now_seconds() - last_msg >= 5)
+		/*
+		 * After 5 s, say what verify waits for; again only when that
+		 * changes (a stream started or stopped meanwhile), not every 5 s.
+		 */
+		if (job_now_seconds() - start >= 5 && said != (slot_inactive ? 1 : 2))
 		{
+			double		left = opts->timeout - (job_now_seconds() - start);
+
 			if (slot_inactive)
 				pg_log_info("no stream is running for domain \"%s\" (slot \"%s\" inactive); waiting up to %d s",
 							opts->domain, slot, opts->timeout);
+			else if (strcmp(lsn, "0/0") == 0)
+				pg_log_info("waiting for the stream to pause (applied up to %s); at most %.0f s more",
+							applied, left);
 			else
-				pg_log_info("waiting for the stream to reach %s (applied up to %s)", lsn, applied);
-			last_msg = job_now_seconds();
+				pg_log_info("waiting for the stream to reach %s (applied up to %s); at most %.0f s more",
+							lsn, applied, left);
+			said = slot_inactive ? 1 : 2;
 		}
 		pg_free(applied);
 		pg_usleep(20000);
@@ -528,6 +538,7 @@ take_consistent_point(const JobOptions *opts, const JobState *js, PGconn *src,
 	{
 		pg_log_error("the source (system identifier %s) is not the one domain \"%s\" was copied from (%s)",
 					 PQgetvalue(res, 0, 0), opts->domain, js->system_id);
+		pg_log_error_hint("Give --source the database init copied the domain from.");
 		exit(EXIT_TARGET);
 	}
 	PQclear(res);
@@ -2093,11 +2104,13 @@ print_text(const JobOptions *opts, VerifyTable *tables, int ntables, const char 
 				   t->missing + t->extra + t->changed - t->ndiffs, opts->max_diffs);
 	}
 	if (ndiffer == 0)
-		printf("domain \"%s\": %d tables, %lld rows equal at source position %s (%.2f s; stream held %.2f s)\n",
-			   opts->domain, ntables, rows, lsn, seconds, held);
+		printf("domain \"%s\": %d %s, %lld %s equal at source position %s (%.2f s; stream held %.2f s)\n",
+			   opts->domain, ntables, ngettext("table", "tables", ntables),
+			   rows, ngettext("row", "rows", rows), lsn, seconds, held);
 	else
-		printf("domain \"%s\": %d of %d tables DIFFER at source position %s (%.2f s; stream held %.2f s)\n",
-			   opts->domain, ndiffer, ntables, lsn, seconds, held);
+		printf("domain \"%s\": %d of %d %s DIFFER at source position %s (%.2f s; stream held %.2f s)\n",
+			   opts->domain, ndiffer, ntables, ngettext("table", "tables", ntables),
+			   lsn, seconds, held);
 }
 
 static void
@@ -2217,6 +2230,34 @@ table_selected(const char *want, const DomainTable *dt)
 	return r;
 }
 
+/*
+ * After a cutover the service takes the domain's writes and the monolith's
+ * tables stay as they were at the freeze: there is no stream to hold, and
+ * the two sides differ by design.  verify waited --timeout for a stream
+ * and then said to start one, which stream refuses for a domain with a
+ * reverse stream.  Refused at once, exit 3, as stream refuses it.
+ */
+static void
+check_not_extracted(PGconn *src, const char *domain)
+{
+	const char *params[1] = {domain};
+	char	   *state;
+
+	if (job_query_value(src, "source",
+						"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle')", 0, NULL) == NULL)
+		return;
+	state = job_query_value(src, "source",
+							"SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1", 1, params);
+	if (state == NULL || (strcmp(state, "extracted") != 0 && strcmp(state, "final") != 0))
+		return;
+	pg_log_error("domain \"%s\" is %s: the service takes its writes, and the monolith's tables stay as they were at the cutover",
+				 domain, state);
+	pg_log_error_detail("verify compares the target with the source while the domain streams from the monolith.");
+	if (strcmp(state, "extracted") == 0)
+		pg_log_error_hint("To compare again, give the domain back to the monolith first with \"migration-split rollback\".");
+	exit(EXIT_DOMAIN);
+}
+
 int
 cmd_verify(const JobOptions *opts)
 {
@@ -2248,12 +2289,14 @@ cmd_verify(const JobOptions *opts)
 	const char *params[3];
 
 	tgt = job_connect(opts->target, "target", false, true);
+	job_require_writable(tgt, "target", opts->target, "verify", EXIT_TARGET);
 	if (!state_read_job(tgt, opts->domain, &js))
 	{
 		pg_log_error("domain \"%s\" has not been initialised on the target", opts->domain);
 		pg_log_error_hint("Run \"migration-split init\" first.");
 		exit(EXIT_TARGET);
 	}
+	state_check_names(opts, &js);
 	if (strcmp(js.phase, "streaming") != 0)
 	{
 		pg_log_error("init of domain \"%s\" is not finished (phase \"%s\")", opts->domain, js.phase);
@@ -2261,6 +2304,8 @@ cmd_verify(const JobOptions *opts)
 		exit(EXIT_TARGET);
 	}
 	src = job_connect(opts->source, "source", false, true);
+	job_require_primary(src, opts->source, "verify");
+	check_not_extracted(src, opts->domain);
 	d = catalog_read_domain(src, opts->domain);
 
 	/* the tables to verify; progress.c reads the copies in pd */
@@ -2278,7 +2323,18 @@ cmd_verify(const JobOptions *opts)
 		}
 	if (pd.ntables == 0)
 	{
+		PQExpBufferData names;
+
+		/* name the tables --table may give (the first 10) */
+		initPQExpBuffer(&names);
+		for (i = 0; i < d->ntables && i < 10; i++)
+			appendPQExpBuffer(&names, "%s%s.%s", i > 0 ? ", " : "",
+							  d->tables[i].schema, d->tables[i].name);
+		if (d->ntables > 10)
+			appendPQExpBuffer(&names, " and %d more", d->ntables - 10);
 		pg_log_error("table \"%s\" is not in domain \"%s\"", opts->table, opts->domain);
+		pg_log_error_detail("The domain's %s: %s.", ngettext("table is", "tables are", d->ntables), names.data);
+		pg_log_error_hint("Give --table a table of the domain, as NAME or SCHEMA.NAME.");
 		exit(EXIT_DOMAIN);
 	}
 	ntables = pd.ntables;
@@ -2314,8 +2370,9 @@ cmd_verify(const JobOptions *opts)
 		if (tables[i].nchunks == 0)
 			pd.tables[i].state = TABLE_COPIED;
 	}
-	pg_log_info("%d tables in one scan per side, %d chunks of the others; point taken in %.2f s, tables prepared in %.2f s",
-				vs.nscans, vs.nchunks, prepare_start - start, job_now_seconds() - prepare_start);
+	pg_log_info("%d %s in one scan per side, %d %s of the others; point taken in %.2f s, tables prepared in %.2f s",
+				vs.nscans, ngettext("table", "tables", vs.nscans),
+				vs.nchunks, ngettext("chunk", "chunks", vs.nchunks), prepare_start - start, job_now_seconds() - prepare_start);
 	vs.scans = pg_malloc0(sizeof(VerifyTable *) * Max(vs.nscans, 1));
 	vs.chunks = pg_malloc0(sizeof(VerifyChunk) * Max(vs.nchunks, 1));
 	vs.nscans = 0;

@@ -103,7 +103,7 @@ nothing_created('table without key');
 # privileges
 bad('no replication privilege', 6, qr/role "norepl" on the source may not use replication/,
 	'init', '--source', "$S user=norepl", '--target', $T, '--domain', 'orders');
-bad('no SELECT privilege', 6, qr/permission denied to read table\(s\) of domain "orders" on the source: public\.secret_t/,
+bad('no SELECT privilege', 6, qr/permission denied to read table of domain "orders" on the source: public\.secret_t/,
 	'init', '--source', "$S user=repl", '--target', $T, '--domain', 'orders');
 nothing_created('missing privileges');
 $tgt->safe_psql('postgres', 'CREATE ROLE weak LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC');

@@ -81,7 +81,7 @@ is($rc, 0, 'with a recent equal verification the preflight passes (dry run)');
 sleep(2);
 ($rc, $out, $err) = $job->run_job('cutover', '--dry-run', '--verify-max-age', '1');
 is($rc, 12, 'a verification older than --verify-max-age fails the preflight');
-like($err, qr/the last verification of domain "orders" \(at .*\) is older than 1 seconds/,
+like($err, qr/the last verification of domain "orders" \(at .*\) is older than 1 second\b/,
 	'the message names its age limit');
 
 # 2. --dry-run changes nothing

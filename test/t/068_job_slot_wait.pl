@@ -220,7 +220,7 @@ $b->quit;
 IPC::Run::run([ 'migration-split', 'verify', @common, '--no-progress', '--timeout', '60' ],
 	'>', \$vout, '2>', \$verr, IPC::Run::timeout(120));
 is($? >> 8, 0, 'verify succeeds once the blocker committed') or diag($vout . $verr);
-like($vout, qr/^domain "shop": 1 tables, 1000 rows equal at source position /m, 'and finds the domain equal') or diag($vout);
+like($vout, qr/^domain "shop": 1 table, 1000 rows equal at source position /m, 'and finds the domain equal') or diag($vout);
 unlike($verr, qr/creating replication slot .* has waited/, 'without a blocker verify reports no wait');
 is(slots(), 'migration_split_shop', 'verify: no slot left after success');
 

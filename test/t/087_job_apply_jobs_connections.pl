@@ -30,7 +30,7 @@ is($status & 127, 0, 'no crash') or diag($err);
 is($status >> 8, 2, 'exit 2 once the retries are used up') or diag($err);
 like($err, qr/warning: could not connect to the target database .*too many clients/,
 	'the refused connection is named');
-like($err, qr/error: giving up after 1 failed attempts to stream/, 'gives up after --max-retries');
+like($err, qr/error: giving up after 1 failed reconnection in a row \(--max-retries\)/, 'gives up after --max-retries');
 is($tgt->safe_psql('postgres', 'SELECT count(*) FROM orders.orders_t'), '1', 'nothing applied');
 
 # with as many workers as the target allows, the same change is applied
