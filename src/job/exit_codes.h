@@ -19,7 +19,8 @@
 #define EXIT_OK					0
 /* bad command line: unknown subcommand or option, an option the subcommand
  * does not take, missing argument, a connection string that libpq cannot
- * parse, a --slot or --target-schema other than the job's */
+ * parse, a --slot or --target-schema other than the job's; report: an
+ * output file that cannot be written */
 #define EXIT_USAGE				1
 /* a server could not be reached or refused the login (retrying may help) */
 #define EXIT_CONNECTION			2
