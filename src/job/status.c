@@ -14,8 +14,10 @@
  * monolith (--source), its slot on the service (--target).  The forward
  * stream must not run then (rollback.c, reverse_guard_forward()): the phase
  * shown is "cut over", with whether the forward stream still runs, and the
- * forward lag is not shown (its slot no longer follows the monolith's WAL).
- * Without --source the target's view cannot tell: the job row's phase.
+ * forward lag is not shown (its slot no longer follows the monolith's WAL);
+ * so too after a cutover without a reverse stream, and "final" after
+ * finalize.  Without --source the target's view cannot tell: the job row's
+ * phase.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -217,6 +219,7 @@ cmd_status(const JobOptions *opts)
 	bool		has_rev = false;
 	bool		cut_over = false;
 	bool		fwd_running = false;
+	bool		final = false;
 	const char *phase;
 	JobState   *js = &fwd.js;
 	PGresult   *tabres;
@@ -263,27 +266,48 @@ cmd_status(const JobOptions *opts)
 		}
 	}
 	status_read_stream(tgt, "target", src, "source", &fwd);
+	phase = js->phase;
 
 	/* the reverse stream: its job row in the monolith, its slot on the service */
 	if (src && state_read_job(src, opts->domain, &rev.js) &&
 		strcmp(rev.js.slot_name, reverse_slot_name(opts->domain)) == 0)
 	{
-		char	   *lstate;
-
 		has_rev = true;
 		status_read_stream(src, "source", tgt, "target", &rev);
-		lstate = job_query_value(src, "source",
-								 "SELECT l.state FROM migration_split.domain_lifecycle l WHERE l.domain = $1",
-								 1, params);
-		cut_over = lstate != NULL && strcmp(lstate, "extracted") == 0;
 	}
-	phase = js->phase;
+
+	/*
+	 * The domain's lifecycle in the monolith: once extracted (or final) the
+	 * forward stream has ended, whatever the job row's phase says.
+	 */
+	if (src)
+	{
+		char	   *lstate = NULL;
+		char	   *haslc = job_query_value(src, "source",
+											"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL",
+											0, NULL);
+
+		if (haslc && strcmp(haslc, "t") == 0)
+			lstate = job_query_value(src, "source",
+									 "SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
+									 1, params);
+		if (lstate && strcmp(lstate, "extracted") == 0)
+		{
+			cut_over = true;
+			phase = "cut over";
+		}
+		else if (lstate && strcmp(lstate, "final") == 0)
+		{
+			cut_over = true;
+			final = true;
+			phase = "final";
+		}
+	}
 	if (cut_over)
 	{
 		const char *active = slot_value(&fwd, SLOT_ACTIVE);
 
 		fwd_running = active != NULL && active[0] == 't';
-		phase = "cut over";
 		fwd.lag_bytes = NULL;
 		fwd.lag_seconds = NULL;
 	}
@@ -335,11 +359,17 @@ cmd_status(const JobOptions *opts)
 		printf("domain:                %s\n", opts->domain);
 		if (!cut_over)
 			printf("phase:                 %s\n", js->phase);
+		else if (final)
+			printf("phase:                 final (domain \"%s\" was cut over and finalized; the forward stream has ended)\n",
+				   opts->domain);
 		else if (fwd_running)
 			printf("phase:                 cut over (domain \"%s\" is extracted; the forward stream still runs and must be stopped)\n",
 				   opts->domain);
-		else
+		else if (has_rev)
 			printf("phase:                 cut over (domain \"%s\" is extracted; the forward stream is stopped, the reverse stream brings the service's writes to the monolith)\n",
+				   opts->domain);
+		else
+			printf("phase:                 cut over (domain \"%s\" is extracted without a reverse stream; the forward stream has nothing more to apply)\n",
 				   opts->domain);
 		printf("target schema:         %s\n", js->target_schema);
 		printf("tables copied:         %d of %d\n", ncopied, PQntuples(tabres));

@@ -65,6 +65,29 @@ is($rc, 0, 'rollback') or diag($err);
 like($out, qr/^phase:\s+streaming$/m, 'after the rollback: phase streaming');
 like($out, qr/^lag:\s+\d+ bytes, /m, 'and the forward lag');
 
+# a cutover without a reverse stream, then finalize
+($rc, $out, $err) = $job->run_job('cutover', '--skip-verify-check', '--no-reverse');
+is($rc, 0, 'cutover --no-reverse') or diag($err);
+$src->safe_psql('postgres', q{UPDATE customer SET name = name || '+'});
+($rc, $out, $err) = $job->run_job('status');
+is($rc, 0, 'status after cutover --no-reverse') or diag($err);
+like($out, qr/^phase:\s+cut over \(domain "orders" is extracted without a reverse stream; the forward stream has nothing more to apply\)$/m,
+	'cut over without a reverse stream');
+like($out, qr/^lag:\s+- \(the forward stream ends at the cutover\)$/m, 'no forward lag');
+like($out, qr/^reverse stream:\s+none$/m, 'no reverse stream');
+($rc, $out, $err) = $job->run_job('status', '--json');
+like($out, qr/^\{"domain": "orders", "phase": "cut over", .*"lag_bytes": null, "lag_seconds": null, .*"forward_stream_running": false, "reverse": null\}$/m,
+	'json: cut over, no lag, no reverse stream');
+($rc, $out, $err) = $job->run_job('finalize');
+is($rc, 0, 'finalize') or diag($err);
+($rc, $out, $err) = $job->run_job('status');
+is($rc, 0, 'status after finalize') or diag($err);
+like($out, qr/^phase:\s+final \(domain "orders" was cut over and finalized; the forward stream has ended\)$/m,
+	'final');
+like($out, qr/^lag:\s+- \(the forward stream ends at the cutover\)$/m, 'no forward lag');
+($rc, $out, $err) = $job->run_job('status', '--json');
+like($out, qr/^\{"domain": "orders", "phase": "final", .*"lag_bytes": null, /m, 'json: final');
+
 sub run_status_target_only
 {
 	my ($j) = @_;
