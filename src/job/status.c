@@ -386,7 +386,10 @@ cmd_status(const JobOptions *opts)
 			else
 				printf("lag:                   %s bytes, %s s\n", fwd.lag_bytes,
 					   fwd.lag_seconds ? fwd.lag_seconds : "-");
-			status_print_slot("slot:                  ", &fwd, "on the source");
+			if (final && !slot_exists(&fwd))
+				printf("slot:                  %s, dropped by finalize\n", js->slot_name);
+			else
+				status_print_slot("slot:                  ", &fwd, "on the source");
 		}
 		if (js->last_verify_at)
 			printf("last verification:     %s at source position %s, on %s\n",

@@ -84,6 +84,7 @@ is($rc, 0, 'finalize') or diag($err);
 is($rc, 0, 'status after finalize') or diag($err);
 like($out, qr/^phase:\s+final \(domain "orders" was cut over and finalized; the forward stream has ended\)$/m,
 	'final');
+like($out, qr/^slot:\s+migration_split_orders, dropped by finalize$/m, 'the forward slot: dropped by finalize, not missing');
 like($out, qr/^lag:\s+- \(the forward stream ends at the cutover\)$/m, 'no forward lag');
 ($rc, $out, $err) = $job->run_job('status', '--json');
 like($out, qr/^\{"domain": "orders", "phase": "final", .*"lag_bytes": null, /m, 'json: final');
