@@ -19,14 +19,16 @@
 #define EXIT_OK					0
 /* bad command line: unknown subcommand or option, an option the subcommand
  * does not take, missing argument, a connection string that libpq cannot
- * parse, a --slot or --target-schema other than the job's */
+ * parse, a --slot or --target-schema other than the job's; report: an
+ * output file that cannot be written */
 #define EXIT_USAGE				1
 /* a server could not be reached or refused the login (retrying may help) */
 #define EXIT_CONNECTION			2
 /* domain unknown (also to cutover, rollback and finalize) or without
  * tables, table without a usable key, extension not installed on the
  * source, wal_level not logical, the source a hot standby (init, stream,
- * verify), verify of a domain extracted or final */
+ * verify), verify of a domain extracted or final, a forward stream of a
+ * domain extracted with a reverse stream (at start and at a reconnect) */
 #define EXIT_DOMAIN				3
 /* the target is not in the expected state: target schema holds other
  * tables, job state belongs to another source, init not done or done; the
@@ -38,7 +40,9 @@
 #define EXIT_SLOT				5
 /* missing privilege on the source or the target */
 #define EXIT_PRIVILEGE			6
-/* a change could not be applied on the target; the job stopped before it */
+/* a change could not be applied on the target; the job stopped before it;
+ * also a table of the job renamed, or dropped and created again, or a
+ * column dropped and added again, on the source */
 #define EXIT_APPLY				7
 /* a server reported an unexpected error, or a protocol error */
 #define EXIT_SERVER				8

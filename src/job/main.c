@@ -166,8 +166,9 @@ usage_status(void)
 	printf(_("%s status shows the state of the job: phase, lag in bytes and seconds,\n"
 			 "rows and transactions applied, the slot's state and retained WAL, and the\n"
 			 "last error.  The source is optional: without it only the target's view is\n"
-			 "shown.  With it, after a cutover, the reverse stream (service to monolith)\n"
-			 "is shown too.\n\n"), progname);
+			 "shown.  With it, after a cutover, the phase is \"cut over\" (the forward\n"
+			 "stream must not run: no forward lag) and the reverse stream (service to\n"
+			 "monolith) is shown too.\n\n"), progname);
 	printf(_("Usage:\n  %s status --target=CONNINFO --domain=NAME [--source=CONNINFO] [OPTION]...\n"),
 		   progname);
 	help_common_options();

@@ -11,7 +11,13 @@
  *
  * After a cutover, the reverse stream (service to monolith, rollback.c)
  * is shown too, the same way with the sides swapped: its job row is in the
- * monolith (--source), its slot on the service (--target).
+ * monolith (--source), its slot on the service (--target).  The forward
+ * stream must not run then (rollback.c, reverse_guard_forward()): the phase
+ * shown is "cut over", with whether the forward stream still runs, and the
+ * forward lag is not shown (its slot no longer follows the monolith's WAL);
+ * so too after a cutover without a reverse stream, and "final" after
+ * finalize.  Without --source the target's view cannot tell: the job row's
+ * phase.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -211,6 +217,10 @@ cmd_status(const JobOptions *opts)
 	StreamStatus fwd;
 	StreamStatus rev;
 	bool		has_rev = false;
+	bool		cut_over = false;
+	bool		fwd_running = false;
+	bool		final = false;
+	const char *phase;
 	JobState   *js = &fwd.js;
 	PGresult   *tabres;
 	const char *params[1] = {opts->domain};
@@ -256,6 +266,7 @@ cmd_status(const JobOptions *opts)
 		}
 	}
 	status_read_stream(tgt, "target", src, "source", &fwd);
+	phase = js->phase;
 
 	/* the reverse stream: its job row in the monolith, its slot on the service */
 	if (src && state_read_job(src, opts->domain, &rev.js) &&
@@ -263,6 +274,42 @@ cmd_status(const JobOptions *opts)
 	{
 		has_rev = true;
 		status_read_stream(src, "source", tgt, "target", &rev);
+	}
+
+	/*
+	 * The domain's lifecycle in the monolith: once extracted (or final) the
+	 * forward stream has ended, whatever the job row's phase says.
+	 */
+	if (src)
+	{
+		char	   *lstate = NULL;
+		char	   *haslc = job_query_value(src, "source",
+											"SELECT pg_catalog.to_regclass('migration_split.domain_lifecycle') IS NOT NULL",
+											0, NULL);
+
+		if (haslc && strcmp(haslc, "t") == 0)
+			lstate = job_query_value(src, "source",
+									 "SELECT state FROM migration_split.domain_lifecycle WHERE domain = $1",
+									 1, params);
+		if (lstate && strcmp(lstate, "extracted") == 0)
+		{
+			cut_over = true;
+			phase = "cut over";
+		}
+		else if (lstate && strcmp(lstate, "final") == 0)
+		{
+			cut_over = true;
+			final = true;
+			phase = "final";
+		}
+	}
+	if (cut_over)
+	{
+		const char *active = slot_value(&fwd, SLOT_ACTIVE);
+
+		fwd_running = active != NULL && active[0] == 't';
+		fwd.lag_bytes = NULL;
+		fwd.lag_seconds = NULL;
 	}
 
 	if (opts->json)
@@ -273,7 +320,7 @@ cmd_status(const JobOptions *opts)
 		initPQExpBuffer(&b);
 		appendPQExpBufferChar(&b, '{');
 		json_str(&b, "domain", opts->domain, false);
-		json_str(&b, "phase", js->phase, true);
+		json_str(&b, "phase", phase, true);
 		json_str(&b, "target_schema", js->target_schema, true);
 		snprintf(num, sizeof(num), "%d", PQntuples(tabres));
 		json_raw(&b, "tables", num, true);
@@ -289,6 +336,7 @@ cmd_status(const JobOptions *opts)
 		if (src)
 		{
 			/* null: no reverse stream (not cut over, or --no-reverse) */
+			json_raw(&b, "forward_stream_running", cut_over ? (fwd_running ? "true" : "false") : NULL, true);
 			appendPQExpBufferStr(&b, ", \"reverse\": ");
 			if (has_rev)
 			{
@@ -309,7 +357,20 @@ cmd_status(const JobOptions *opts)
 	else
 	{
 		printf("domain:                %s\n", opts->domain);
-		printf("phase:                 %s\n", js->phase);
+		if (!cut_over)
+			printf("phase:                 %s\n", js->phase);
+		else if (final)
+			printf("phase:                 final (domain \"%s\" was cut over and finalized; the forward stream has ended)\n",
+				   opts->domain);
+		else if (fwd_running)
+			printf("phase:                 cut over (domain \"%s\" is extracted; the forward stream still runs and must be stopped)\n",
+				   opts->domain);
+		else if (has_rev)
+			printf("phase:                 cut over (domain \"%s\" is extracted; the forward stream is stopped, the reverse stream brings the service's writes to the monolith)\n",
+				   opts->domain);
+		else
+			printf("phase:                 cut over (domain \"%s\" is extracted without a reverse stream; the forward stream has nothing more to apply)\n",
+				   opts->domain);
 		printf("target schema:         %s\n", js->target_schema);
 		printf("tables copied:         %d of %d\n", ncopied, PQntuples(tabres));
 		printf("applied up to:         %s (source commit at %s)\n",
@@ -320,9 +381,15 @@ cmd_status(const JobOptions *opts)
 		if (src)
 		{
 			printf("source WAL position:   %s\n", fwd.source_lsn);
-			printf("lag:                   %s bytes, %s s\n", fwd.lag_bytes,
-				   fwd.lag_seconds ? fwd.lag_seconds : "-");
-			status_print_slot("slot:                  ", &fwd, "on the source");
+			if (cut_over)
+				printf("lag:                   - (the forward stream ends at the cutover)\n");
+			else
+				printf("lag:                   %s bytes, %s s\n", fwd.lag_bytes,
+					   fwd.lag_seconds ? fwd.lag_seconds : "-");
+			if (final && !slot_exists(&fwd))
+				printf("slot:                  %s, dropped by finalize\n", js->slot_name);
+			else
+				status_print_slot("slot:                  ", &fwd, "on the source");
 		}
 		if (js->last_verify_at)
 			printf("last verification:     %s at source position %s, on %s\n",
