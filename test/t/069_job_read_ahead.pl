@@ -67,8 +67,10 @@ sub sent_reaches
 }
 
 wait_same('streaming');
-is($src->safe_psql('postgres', "SELECT count(*) FROM ($sent_sql) r"),
-	'1', 'the job\'s walsender is the only one');
+# init copied the rows, so they can be equal before the stream connects:
+# wait for its walsender (one, and only one)
+ok($src->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($sent_sql) r"),
+	'the job\'s walsender is the only one');
 
 # 1. the target's table locked: the job's INSERT waits, the source goes on
 my $lock = $tgt->background_psql('postgres');
