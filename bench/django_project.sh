@@ -3,6 +3,8 @@
 #
 #   . bench/django_project.sh
 #   django_install                    # the Debian packages (sudo when not root)
+#   django_prepare TOP [--no-install] # those, test/install-deps.sh's, and the
+#                                     # extension built and installed for PG_CONFIG
 #   django_project DIR HOST PORT DB   # settings.py, urls.py, truth.py in DIR
 #
 # truth.py prints every table of the project with its Django app label
@@ -27,6 +29,17 @@ django_install() {
 		$sudo apt-get update -q
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 	fi
+}
+
+django_prepare() {
+	local top=$1 sudo=""
+	[ "${2:-}" = "--no-install" ] && return 0
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	bash "$top/test/install-deps.sh"
+	django_install
+	[ -w "$($PG_CONFIG --pkglibdir)" ] && sudo=""
+	make -s -C "$top" PG_CONFIG="$PG_CONFIG" >/dev/null
+	$sudo make -s -C "$top" install PG_CONFIG="$PG_CONFIG" >/dev/null
 }
 
 django_project() {

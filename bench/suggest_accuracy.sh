@@ -24,17 +24,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
 export PG_CONFIG=${PG_CONFIG:-pg_config}
 bindir=$($PG_CONFIG --bindir)
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-
 . "$top/bench/django_project.sh"
-if [ "${1:-}" != "--no-install" ]; then
-	bash "$top/test/install-deps.sh"
-	django_install
-	[ -w "$($PG_CONFIG --pkglibdir)" ] && SUDO=""
-	make -s -C "$top" PG_CONFIG="$PG_CONFIG" >/dev/null
-	$SUDO make -s -C "$top" install PG_CONFIG="$PG_CONFIG" >/dev/null
-fi
+django_prepare "$top" "${1:-}"
 
 work=$(mktemp -d /tmp/migration_split_suggest.XXXXXX)
 runas=()
