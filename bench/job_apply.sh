@@ -172,8 +172,8 @@ declare -A t_ours
 for n in $APPLY_JOBS; do
 	cost_start
 	start=$(now)
-	"$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench --until-caught-up \
-		--apply-jobs "$n" --status-interval 0 2>"$BENCH_DIR/stream_$n.err"
+	${STREAM_WRAP:-} "$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench --until-caught-up \
+		--apply-jobs "$n" --status-interval 0 ${STREAM_OPTS:-} 2>"$BENCH_DIR/stream_$n.err"
 	t_ours[$n]=$(elapsed "$start")
 	echo "migration-split stream --until-caught-up --apply-jobs $n: ${t_ours[$n]} s"
 	cost_end

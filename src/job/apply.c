@@ -102,6 +102,8 @@ static ApplyResult apply_by_partition_key(ApplyWorker *w, ApplyRel *r, Message *
 static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *table);
 static int	find_sync(ApplyWorker *w, const char *schema, const char *table);
 static ApplyResult pipe_sync_wait(ApplyWorker *w);
+static void queue(ApplyWorker *w, char action, int expect_rows, ApplyRel *rel);
+static void commit_done(ApplyWorker *w, const Pending *p);
 static void batch_clear(ApplyWorker *w);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
 static ApplyResult key_operators(ApplyWorker *w, ApplyRel *r, Message *m);
@@ -264,6 +266,10 @@ check_result(ApplyWorker *w, Pending *p, PGresult *res)
 		if (p->action == 'T')
 			return fail(w, stop, code, "could not apply TRUNCATE (source commit LSN %s, xid %llu): %s",
 						lsn_format(p->commit_lsn, lsnbuf), p->xid, job_result_error(res));
+		if (p->action == 'C')
+			return fail(w, stop, code, "could not commit %lld source %s applied up to source LSN %s: %s",
+						p->batch_xacts, ngettext("transaction", "transactions", p->batch_xacts),
+						lsn_format(p->batch_lsn, lsnbuf), job_result_error(res));
 		return fail(w, stop, code, "target: %s", job_result_error(res));
 	}
 	if (st == PGRES_TUPLES_OK && p->row_lsn != NULL && PQntuples(res) > 0)
@@ -453,16 +459,18 @@ consume_results(ApplyWorker *w, int keep, long keep_rows, bool flush_request)
 
 		if (res == NULL)
 			return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+		if ((PQresultStatus(res) == PGRES_PIPELINE_SYNC) != (p->action == 'Y'))
 		{
 			PQclear(res);
 			return fail(w, APPLY_RECONNECT, 0, "target: lost pipeline results");
 		}
-		rc = check_result(w, p, res);
+		rc = p->action == 'Y' ? APPLY_OK : check_result(w, p, res);
 		PQclear(res);
+		if (rc == APPLY_OK && p->action == 'C')
+			commit_done(w, p);
 		pending_release(p);
-		/* each statement's results end with NULL */
-		while ((extra = PQgetResult(w->conn)) != NULL)
+		/* each statement's results end with NULL (a Sync's do not) */
+		while (p->action != 'Y' && (extra = PQgetResult(w->conn)) != NULL)
 			PQclear(extra);
 		w->pipe.head = (w->pipe.head + 1) % PENDING_RING;
 		w->pipe.n--;
@@ -474,45 +482,63 @@ consume_results(ApplyWorker *w, int keep, long keep_rows, bool flush_request)
 }
 
 /*
+ * Send a Sync.  Its result is read in its place among the statements'
+ * (consume_results), so that a COMMIT's Sync can stay in the pipeline
+ * while the next batch is sent behind it.
+ */
+static ApplyResult
+send_sync(ApplyWorker *w)
+{
+	if (PQpipelineSync(w->conn) != 1)
+		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	queue(w, 'Y', 0, NULL);
+	w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].nrows = 0;
+	return APPLY_OK;
+}
+
+/*
+ * A batch's COMMIT succeeded: its source transactions are applied, and
+ * recorded in applied_xacts (the coordinator moves the position over
+ * them).
+ */
+static void
+commit_done(ApplyWorker *w, const Pending *p)
+{
+	char		lsnbuf[32];
+
+	pg_log_debug("worker %d committed %lld source %s, %lld %s, up to %s",
+				 w->id, p->batch_xacts, ngettext("transaction", "transactions", p->batch_xacts),
+				 p->batch_rows, ngettext("change", "changes", p->batch_rows),
+				 lsn_format(p->batch_lsn, lsnbuf));
+	w->shared->stats.rows += p->batch_rows;
+	w->shared->stats.xacts += p->batch_xacts;
+	w->commits++;
+}
+
+/*
  * Send a Sync and check the results of every queued statement.
  */
 static ApplyResult
 pipe_sync(ApplyWorker *w)
 {
-	if (PQpipelineSync(w->conn) != 1)
-		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
+	ApplyResult rc;
+
+	if ((rc = send_sync(w)) != APPLY_OK)
+		return rc;
 	return pipe_sync_wait(w);
 }
 
 /*
- * Check the results of every queued statement up to the Sync sent last.
+ * Check the results of every queued statement and Sync.
  */
 static ApplyResult
 pipe_sync_wait(ApplyWorker *w)
 {
-	PGresult   *res;
-	int			rc;
+	bool		synced = w->pipe.n > 0 &&
+		w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].action == 'Y';
 
-	if ((rc = consume_results(w, 0, 0, false)) != APPLY_OK)
-		return rc;
-	for (;;)
-	{
-		if (!wait_for_result(w))
-			return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
-		res = PQgetResult(w->conn);
-		if (res == NULL)
-		{
-			if (PQstatus(w->conn) == CONNECTION_BAD)
-				return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
-			continue;
-		}
-		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
-		{
-			PQclear(res);
-			return APPLY_OK;
-		}
-		PQclear(res);
-	}
+	/* without a Sync last, ask the server for the results it has */
+	return consume_results(w, 0, 0, !synced);
 }
 
 static void
@@ -2601,10 +2627,8 @@ apply_commit_start(ApplyWorker *w)
 		return APPLY_OK;
 	if ((rc = begin_batch(w)) != APPLY_OK)
 		return rc;
-	if ((rc = run_flush(w)) != APPLY_OK)
+	if ((rc = run_flush(w)) != APPLY_OK || (rc = send_sync(w)) != APPLY_OK)
 		return rc;
-	if (PQpipelineSync(w->conn) != 1)
-		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	w->commit_step = 1;
 	return APPLY_OK;
 }
@@ -2615,6 +2639,11 @@ apply_commit_send(ApplyWorker *w)
 	ApplyResult rc;
 	char		lsnbuf[32];
 	int			i;
+	long long	rows = w->batch.rows;
+	long long	xacts = w->batch.xacts;
+	unsigned long long lsn = w->batch.lsn;
+	Pending    *p;
+	int			ok;
 
 	if (w->commit_step != 1)
 		return APPLY_OK;
@@ -2629,7 +2658,6 @@ apply_commit_send(ApplyWorker *w)
 		PQExpBufferData rows;
 		PQExpBufferData times;
 		const char *params[4];
-		int			ok;
 
 		initPQExpBuffer(&lsns);
 		initPQExpBuffer(&rows);
@@ -2664,34 +2692,37 @@ apply_commit_send(ApplyWorker *w)
 		if ((rc = send_ok(w, ok)) != APPLY_OK)
 			return rc;
 	}
-	if ((rc = send_statement(w, "COMMIT", 0, NULL)) != APPLY_OK)
+
+	/*
+	 * The next batch may follow in the pipeline at once: this one is number
+	 * w->batches until its COMMIT's result is read (commit_done).
+	 */
+	w->batches++;
+	batch_clear(w);
+	ok = PQsendQueryParams(w->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	queue(w, 'C', 0, NULL);
+	p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
+	p->nrows = 0;
+	p->batch_rows = rows;
+	p->batch_xacts = xacts;
+	p->batch_lsn = lsn;
+	if ((rc = send_ok(w, ok)) != APPLY_OK || (rc = send_sync(w)) != APPLY_OK)
 		return rc;
-	if (PQpipelineSync(w->conn) != 1)
-		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	w->commit_step = 2;
 	return APPLY_OK;
 }
 
+/*
+ * Wait for the COMMIT sent by apply_commit_send (and for whatever was sent
+ * after it).
+ */
 ApplyResult
 apply_commit_finish(ApplyWorker *w)
 {
-	ApplyResult rc;
-	char		lsnbuf[32];
-
 	if (w->commit_step != 2)
 		return APPLY_OK;
 	w->commit_step = 0;
-	if ((rc = pipe_sync_wait(w)) != APPLY_OK)
-		return rc;
-
-	pg_log_debug("worker %d committed %lld source %s, %lld %s, up to %s",
-				 w->id, w->batch.xacts, ngettext("transaction", "transactions", w->batch.xacts),
-				 w->batch.rows, ngettext("change", "changes", w->batch.rows), lsn_format(w->batch.lsn, lsnbuf));
-	w->shared->stats.rows += w->batch.rows;
-	w->shared->stats.xacts += w->batch.xacts;
-	w->commits++;
-	batch_clear(w);
-	return APPLY_OK;
+	return pipe_sync_wait(w);
 }
 
 /* Empty the batch after its commit (or when the session ends). */
@@ -2745,7 +2776,8 @@ apply_batch_age_ms(ApplyWorker *w)
 bool
 apply_idle(ApplyWorker *w)
 {
-	return !w->xact.active && !w->batch.open && w->batch.xacts == 0;
+	return !w->xact.active && !w->batch.open && w->batch.xacts == 0 &&
+		w->commits == w->batches;
 }
 
 /*

@@ -76,7 +76,8 @@ typedef struct SyncList
 /* A statement sent on a worker's connection whose result is not yet read. */
 typedef struct Pending
 {
-	char		action;			/* I, U, D, T, or 'S' for a statement */
+	char		action;			/* I, U, D, T, 'S' for a statement, 'C' for
+								 * a batch's COMMIT, 'Y' for a Sync */
 	int			expect_rows;	/* must affect exactly this many rows; 0: any */
 	int			nrows;			/* source changes in this statement */
 	ApplyRel   *rel;
@@ -86,6 +87,10 @@ typedef struct Pending
 	/* a run of updates: each row's commit LSN and xid (owned), else NULL */
 	unsigned long long *row_lsn;
 	unsigned long long *row_xid;
+	/* C: the batch it commits */
+	long long	batch_rows;
+	long long	batch_xacts;
+	unsigned long long batch_lsn;
 } Pending;
 
 /*
@@ -98,7 +103,10 @@ typedef struct Pending
 #define MAX_PENDING_ROWS 2000
 #define PENDING_RING (MAX_PENDING + 16)
 
-/* The libpq pipeline of a worker: statements whose results are unread. */
+/*
+ * The libpq pipeline of a worker: statements whose results are unread,
+ * with every Sync sent between them (its result comes in their order).
+ */
 typedef struct TargetPipeline
 {
 	Pending		pending[PENDING_RING];
@@ -181,7 +189,12 @@ typedef struct ApplyWorker
 	Coalescer	run;
 	SourceXact	xact;
 	unsigned long long start_lsn;	/* applied position at session start */
-	long long	commits;		/* batches committed in this session */
+	long long	batches;		/* batches whose COMMIT was sent in this
+								 * session; the open batch is number
+								 * batches */
+	long long	commits;		/* of them, committed (COMMIT's result
+								 * read): batch k is committed iff
+								 * commits > k */
 	int			commit_step;	/* 1: Sync sent, 2: COMMIT sent */
 	bool		in_progress;	/* applies a transaction before its commit
 								 * (live.c): plain changes only */

@@ -18,13 +18,15 @@
  * whose key does not name every row a change can conflict with on the
  * target (no key, replica identity full, another unique index or an
  * exclusion constraint, see relation_conflict_scope in apply.c), the
- * relation as a whole.  A table of hashes remembers, for each hash, the
- * worker and the batch of the last transaction that wrote it.  A
+ * relation as a whole.  A hash table (WriteSet: open addressing on the
+ * whole 64-bit hash) remembers, for each hash, the worker and the batch of
+ * the last transaction that wrote it.  A
  * transaction whose hashes were last written in open batches of one worker
  * goes to that worker (applied after them, on the same connection); of
  * several workers, to one of them after the batches of the others
  * committed; of none, to the worker with the fewest statements in flight.
- * Hash collisions only add dependencies.  Transactions that carry a
+ * Two keys with the same 64-bit hash share an entry, which only adds
+ * dependencies.  Transactions that carry a
  * relation description (R: it may add columns or copy a table in), a
  * TRUNCATE, an ownership event (O) or a change by a partition's own
  * replica identity are barriers: every worker commits first, the
@@ -51,8 +53,15 @@
  * of the job row (rows_applied, xacts_applied) are moved from the rows as
  * they are deleted, so they stay exact too.
  *
- * Commits.  When one worker's batch is big or old enough, every open batch
- * commits with it, in three steps over all of them (apply_commit_start,
+ * Commits.  A worker's batch commits when it is big or old enough
+ * (commit_due): the worker checks every result of the batch, sends its rows
+ * of applied_xacts and COMMIT, and goes on with its next batch behind them
+ * in its pipeline.  The COMMIT's result is read with the results that
+ * follow it (apply.c); only then does the batch count as committed
+ * (ApplyWorker.commits), and only then does the position move over its
+ * transactions.  Barriers, a transaction that depends on several workers,
+ * and the end of a session commit every batch and wait for the COMMITs
+ * (coord_flush), in three steps over all of them (apply_commit_start,
  * _send, _finish) so that their waits overlap.  The position's statement
  * runs with synchronous_commit off: losing it in a crash of the target
  * loses the deletion of the rows with it, and the rows still tell.
@@ -62,7 +71,9 @@
  *
  * Memory: the messages of the transaction being received (at most
  * XACT_BUFFER_MAX), the routed transactions not yet below the position,
- * and the hash table (WRITESET_SLOTS entries); all freed by coord_end.
+ * and the hash table, which is rebuilt without the entries of committed
+ * batches when half full (at least four times as many entries as the
+ * uncommitted batches' keys); all freed by coord_end.
  *
  * Copyright (c) 2026, migration_split developers
  *
@@ -78,8 +89,8 @@
 /* messages of one source transaction kept before it is applied directly */
 #define XACT_BUFFER_MAX		10000
 
-/* entries of the writeset hash table (a power of two) */
-#define WRITESET_SLOTS		(1 << 18)
+/* entries of the writeset hash table at first (a power of two) */
+#define WRITESET_MIN_SLOTS	(1 << 16)
 
 /* a transaction routed to a worker, in source order */
 typedef struct RoutedXact
@@ -87,16 +98,25 @@ typedef struct RoutedXact
 	unsigned long long commit_lsn;
 	unsigned long long end_lsn;
 	int			worker;			/* -1: applied before (skipped) */
-	long long	batch;			/* committed once the worker's commits
-								 * exceed this */
+	long long	batch;			/* the worker's batch that holds it
+								 * (ApplyWorker.batches when routed) */
 } RoutedXact;
 
 /* the last writer of a hash */
 typedef struct WriteSlot
 {
-	int			worker;			/* -1: none */
-	long long	batch;
+	unsigned long long hash;	/* 0: a free entry */
+	int			worker;
+	long long	batch;			/* the worker's batch number */
 } WriteSlot;
+
+/* the last writer of each hash written in this session */
+typedef struct WriteSet
+{
+	WriteSlot  *slots;
+	int			cap;			/* a power of two */
+	int			used;			/* entries not free */
+} WriteSet;
 
 typedef struct KeptMessage
 {
@@ -138,7 +158,7 @@ struct Coordinator
 	int			rn;
 	int			rcap;
 
-	WriteSlot  *slots;
+	WriteSet	writeset;
 	unsigned long long *hashes; /* writeset of the transaction */
 	int			nhashes;
 	int			caphashes;
@@ -245,9 +265,8 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 	c->workers = pg_malloc0(sizeof(ApplyWorker) * c->nworkers);
 	for (i = 0; i < c->nworkers; i++)
 		c->workers[i].id = i;
-	c->slots = pg_malloc(sizeof(WriteSlot) * WRITESET_SLOTS);
-	for (i = 0; i < WRITESET_SLOTS; i++)
-		c->slots[i].worker = -1;
+	c->writeset.cap = WRITESET_MIN_SLOTS;
+	c->writeset.slots = pg_malloc0(sizeof(WriteSlot) * c->writeset.cap);
 	*result = APPLY_RECONNECT;
 
 	if (!sync_list_load(&c->sync, ctl, c->opts->domain))
@@ -420,11 +439,38 @@ flush_workers(Coordinator *c, const bool *which)
 	return advance_position(c);
 }
 
-/* Commit every worker's batch and move the position. */
+/* Commit every worker's batch, wait for the COMMITs, move the position. */
 ApplyResult
 coord_flush(Coordinator *c)
 {
 	return flush_workers(c, NULL);
+}
+
+/*
+ * Commit the batches that are big or old enough without waiting for their
+ * COMMITs: such a worker checks its batch's results, sends COMMIT, and
+ * goes on with its next batch behind it in its pipeline.  The other
+ * workers' targets meanwhile apply what they were sent: batches commit
+ * one at a time as they become due, not all together, so that the targets
+ * do not all run dry at once.  A COMMIT's result is read with the results
+ * after it; the position moves over the batches known committed.
+ */
+static ApplyResult
+commit_due(Coordinator *c)
+{
+	ApplyResult rc;
+	int			i;
+
+	for (i = 0; i < c->nworkers; i++)
+	{
+		ApplyWorker *w = &c->workers[i];
+
+		if (apply_batch_due(w) &&
+			((rc = take_error(c, w, apply_commit_start(w))) != APPLY_OK ||
+			 (rc = take_error(c, w, apply_commit_send(w))) != APPLY_OK))
+			return rc;
+	}
+	return advance_position(c);
 }
 
 /* Remember a routed transaction, in source order. */
@@ -452,7 +498,7 @@ route_push(Coordinator *c, unsigned long long commit_lsn,
 	x->commit_lsn = commit_lsn;
 	x->end_lsn = end_lsn;
 	x->worker = worker;
-	x->batch = worker >= 0 ? c->workers[worker].commits : 0;
+	x->batch = worker >= 0 ? c->workers[worker].batches : 0;
 }
 
 static void
@@ -553,6 +599,9 @@ hash_bytes(unsigned long long h, const void *data, size_t len)
 static void
 add_hash(Coordinator *c, unsigned long long h)
 {
+	/* 0 marks a free entry of the hash table */
+	if (h == 0)
+		h = 1;
 	if (c->nhashes == c->caphashes)
 	{
 		c->caphashes = c->caphashes ? c->caphashes * 2 : 256;
@@ -637,6 +686,70 @@ build_writeset(Coordinator *c)
 	return true;
 }
 
+/* Whether the batch of a slot's writer is not known committed yet. */
+static bool
+slot_live(Coordinator *c, const WriteSlot *s)
+{
+	return c->workers[s->worker].commits <= s->batch;
+}
+
+/* The entry of hash h, or the free one where it would go. */
+static WriteSlot *
+writeset_find(WriteSet *ws, unsigned long long h)
+{
+	unsigned int i = (unsigned int) (h ^ (h >> 32)) & (ws->cap - 1);
+
+	while (ws->slots[i].hash != 0 && ws->slots[i].hash != h)
+		i = (i + 1) & (ws->cap - 1);
+	return &ws->slots[i];
+}
+
+/*
+ * Rebuild the hash table with only the entries of uncommitted batches, at
+ * least four times as large as they need.
+ */
+static void
+writeset_rebuild(Coordinator *c)
+{
+	WriteSet   *ws = &c->writeset;
+	WriteSet	old = *ws;
+	int			live = 0;
+	int			i;
+
+	for (i = 0; i < old.cap; i++)
+		if (old.slots[i].hash != 0 && slot_live(c, &old.slots[i]))
+			live++;
+	ws->cap = WRITESET_MIN_SLOTS;
+	while (ws->cap < 4 * live)
+		ws->cap *= 2;
+	ws->slots = pg_malloc0(sizeof(WriteSlot) * ws->cap);
+	ws->used = 0;
+	for (i = 0; i < old.cap; i++)
+		if (old.slots[i].hash != 0 && slot_live(c, &old.slots[i]))
+		{
+			*writeset_find(ws, old.slots[i].hash) = old.slots[i];
+			ws->used++;
+		}
+	pg_free(old.slots);
+}
+
+/* Record that the open batch of worker w wrote hash h. */
+static void
+writeset_set(Coordinator *c, unsigned long long h, int w)
+{
+	WriteSlot  *s = writeset_find(&c->writeset, h);
+
+	if (s->hash == 0)
+	{
+		s->hash = h;
+		c->writeset.used++;
+	}
+	s->worker = w;
+	s->batch = c->workers[w].batches;
+	if (c->writeset.used > c->writeset.cap / 2)
+		writeset_rebuild(c);
+}
+
 /*
  * Route the kept transaction (writeset in c->hashes) to a worker: the one
  * whose open batch it depends on, after committing the batches of any
@@ -653,9 +766,9 @@ route(Coordinator *c, ApplyWorker **chosen)
 
 	for (i = 0; i < c->nhashes; i++)
 	{
-		WriteSlot  *s = &c->slots[c->hashes[i] & (WRITESET_SLOTS - 1)];
+		WriteSlot  *s = writeset_find(&c->writeset, c->hashes[i]);
 
-		if (s->worker >= 0 && c->workers[s->worker].commits <= s->batch && !dep[s->worker])
+		if (s->hash != 0 && slot_live(c, s) && !dep[s->worker])
 		{
 			dep[s->worker] = true;
 			ndeps++;
@@ -685,12 +798,7 @@ route(Coordinator *c, ApplyWorker **chosen)
 		c->next_worker = (best + 1) % c->nworkers;
 	}
 	for (i = 0; i < c->nhashes; i++)
-	{
-		WriteSlot  *s = &c->slots[c->hashes[i] & (WRITESET_SLOTS - 1)];
-
-		s->worker = best;
-		s->batch = c->workers[best].commits;
-	}
+		writeset_set(c, c->hashes[i], best);
 	*chosen = &c->workers[best];
 	return APPLY_OK;
 }
@@ -755,14 +863,8 @@ handle_commit(Coordinator *c, Message *m, unsigned long long lsn)
 		(rc = take_error(c, w, apply_push(w))) != APPLY_OK)
 		return rc;
 
-	/*
-	 * A batch big or old enough: commit it, and every other open batch
-	 * with it, their waits overlapping (one wait for all instead of one
-	 * per worker).
-	 */
-	if (coord_batch_due(c))
-		return coord_flush(c);
-	return APPLY_OK;
+	/* a batch big or old enough: commit it */
+	return commit_due(c);
 }
 
 /*
@@ -985,7 +1087,7 @@ coord_end(Coordinator *c)
 	pg_free(c->workers);
 	pg_free(c->done);
 	pg_free(c->routed);
-	pg_free(c->slots);
+	pg_free(c->writeset.slots);
 	pg_free(c->hashes);
 	pg_free(c->error);
 	sync_list_free(&c->sync);
