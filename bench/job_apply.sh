@@ -22,6 +22,9 @@
 # PEERS (default "native pglogical pgcopydb") selects the peers;
 # APPLY_JOBS (default "1 2 4"): stream runs once per number of apply
 # workers (--apply-jobs), each into a database and slot of its own;
+# STREAM_OPTS: more options for each "migration-split stream" (e.g.
+# "--batch-changes 100000"); STREAM_WRAP: a command line each stream runs
+# under (e.g. "perf record -a -o /tmp/perf.data --"), to profile it alone;
 # PGCOPYDB_TIMEOUT (default 600 s): pgcopydb follow is stopped after that
 # long and reported as a lower bound, with how much of the WAL it had
 # replayed (the replication origin's position against the WAL to replay)
