@@ -47,7 +47,10 @@
  * WAIT_HOOK_SECONDS of waiting.  The same select() watches the source's
  * socket (apply_set_read_ahead): what arrives meanwhile is read ahead
  * (receive.c says why), so that the walsender goes on decoding while the
- * target applies.
+ * target applies.  Sending does not block either (the connections are
+ * non-blocking): what a socket does not take stays in libpq's buffer and is
+ * sent during these waits, for every worker of the coordinator, so that
+ * one worker's wait does not starve the others' targets.
  *
  * A worker in in_progress mode (live.c) applies one streamed transaction
  * while it still runs on the source: apply_begin_in_progress opens it
@@ -337,9 +340,32 @@ apply_set_read_ahead(ApplyShared *shared, int sock, bool (*read_ahead) (void *ar
 }
 
 /*
+ * Send what libpq holds for one target connection (it does not block, see
+ * apply_start); when some is left, watch its socket for room in wfds.
+ * Returns false when the connection failed.
+ */
+static bool
+flush_output(PGconn *conn, fd_set *wfds, int *maxsock)
+{
+	int			r = PQflush(conn);
+	int			sock = PQsocket(conn);
+
+	if (r < 0 || sock < 0)
+		return false;
+	if (r > 0)
+	{
+		FD_SET(sock, wfds);
+		*maxsock = Max(*maxsock, sock);
+	}
+	return true;
+}
+
+/*
  * Wait until PQgetResult on the worker's connection would not block,
  * running the wait hook when it is due, and reading the source ahead when
- * it has data.  Returns false when the connection fails.
+ * it has data.  Meanwhile the output of every worker of the coordinator is
+ * sent as its socket takes it, so that the others' targets do not run dry.
+ * Returns false when the connection fails.
  */
 static bool
 wait_for_result(ApplyWorker *w)
@@ -388,21 +414,30 @@ wait_for_result(ApplyWorker *w)
 			int			sock = PQsocket(w->conn);
 			int			maxsock = sock;
 			fd_set		fds;
+			fd_set		wfds;
 			struct timeval tv;
 			int			n;
+			int			i;
 
 			if (sock < 0)
 				return false;	/* the target's connection is gone */
 			FD_ZERO(&fds);
+			FD_ZERO(&wfds);
 			FD_SET(sock, &fds);
+			if (!flush_output(w->conn, &wfds, &maxsock))
+				return false;
+			/* another worker's failure shows when it is next waited for */
+			for (i = 0; i < sh->nworkers; i++)
+				if (&sh->workers[i] != w && sh->workers[i].conn != NULL)
+					(void) flush_output(sh->workers[i].conn, &wfds, &maxsock);
 			if (ahead)
 			{
 				FD_SET(sh->read_ahead_sock, &fds);
-				maxsock = Max(sock, sh->read_ahead_sock);
+				maxsock = Max(maxsock, sh->read_ahead_sock);
 			}
 			tv.tv_sec = job_interrupted ? 0 : WAIT_HOOK_SECONDS;
 			tv.tv_usec = job_interrupted ? 100 * 1000 : 0;
-			n = select(maxsock + 1, &fds, NULL, NULL, &tv);
+			n = select(maxsock + 1, &fds, &wfds, NULL, &tv);
 			if (n < 0 && errno == EBADF && ahead)
 			{
 				/*
@@ -726,6 +761,15 @@ apply_start(ApplyWorker *w, PGconn *conn, ApplyShared *shared, SyncList *sync,
 
 	if (PQenterPipelineMode(conn) != 1)
 		return fail(w, APPLY_RECONNECT, 0, "target: could not enter pipeline mode: %s", job_error(conn));
+
+	/*
+	 * Sending never blocks: a send that blocked would stop the job, its
+	 * read-ahead and its keepalives, and SIGTERM, while the target waits
+	 * (for a lock, say).  What the socket does not take is sent in the
+	 * waits (wait_for_result).
+	 */
+	if (PQsetnonblocking(conn, 1) != 0)
+		return fail(w, APPLY_RECONNECT, 0, "target: could not make the connection non-blocking: %s", job_error(conn));
 	return APPLY_OK;
 }
 
@@ -2742,14 +2786,15 @@ batch_clear(ApplyWorker *w)
 }
 
 /*
- * Send what libpq holds for the target now.  In pipeline mode libpq sends
- * only when its buffer is full: without this, a worker's target would sit
- * idle while the coordinator feeds the others.
+ * Send what libpq holds for the target now, as far as the socket takes it
+ * (the rest goes in the next wait).  In pipeline mode libpq sends only when
+ * its buffer is full: without this, a worker's target would sit idle while
+ * the coordinator feeds the others.
  */
 ApplyResult
 apply_push(ApplyWorker *w)
 {
-	if (PQflush(w->conn) != 0)
+	if (PQflush(w->conn) < 0)
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	return APPLY_OK;
 }

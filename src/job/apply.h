@@ -58,6 +58,9 @@ typedef struct ApplyShared
 	/* called with wait_hook_arg when read_ahead_sock is readable meanwhile */
 	bool		(*read_ahead) (void *arg);
 	int			read_ahead_sock;
+	/* the coordinator's workers, whose output is sent while one waits */
+	struct ApplyWorker *workers;
+	int			nworkers;
 } ApplyShared;
 
 /*
@@ -95,12 +98,16 @@ typedef struct Pending
 
 /*
  * statements sent but not yet checked: at most MAX_PENDING, holding at most
- * MAX_PENDING_ROWS changes (a run is one statement of many changes; the
- * bound keeps what waits in the sockets, where a send blocks without the
- * wait hook, as small as with one statement per change)
+ * MAX_PENDING_ROWS changes (a run is one statement of many changes).  The
+ * target connections do not block (PQsetnonblocking): what the socket does
+ * not take waits in libpq's buffer, sent while the job waits for any
+ * worker (wait_for_result).  The bound keeps that buffer to a few MB, and
+ * deep enough that a worker's target does not run dry while the job waits
+ * for another worker: with 2,000, two workers together applied no faster
+ * than one (bench/job_apply.sh).
  */
-#define MAX_PENDING 2000
-#define MAX_PENDING_ROWS 2000
+#define MAX_PENDING 8000
+#define MAX_PENDING_ROWS 8000
 #define PENDING_RING (MAX_PENDING + 16)
 
 /*

@@ -342,6 +342,8 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 								  apply_start(&c->workers[i], conn, shared, &c->sync, applied))) != APPLY_OK)
 			return c;
 	}
+	shared->workers = c->workers;
+	shared->nworkers = c->nworkers;
 	*result = APPLY_OK;
 	return c;
 }
@@ -1079,6 +1081,8 @@ coord_end(Coordinator *c)
 
 	if (c == NULL)
 		return;
+	c->shared->workers = NULL;
+	c->shared->nworkers = 0;
 	for (i = 0; i < c->nworkers; i++)
 		apply_reset(&c->workers[i]);
 	kept_free(c);
