@@ -154,8 +154,12 @@ if has_peer pgcopydb; then
 	psql_tgt -c "CREATE DATABASE pcd"
 	copy_initial pcd
 	rm -rf "$BENCH_DIR/pgcopydb"
-	pgcopydb stream setup --source "$SRC_URI" --target "$TGT_URI_PCD" --dir "$BENCH_DIR/pgcopydb" \
-		--not-consistent >"$BENCH_DIR/pgcopydb-setup.log" 2>&1
+	if ! pgcopydb stream setup --source "$SRC_URI" --target "$TGT_URI_PCD" --dir "$BENCH_DIR/pgcopydb" \
+		--not-consistent >"$BENCH_DIR/pgcopydb-setup.log" 2>&1; then
+		echo "pgcopydb stream setup failed; the end of its log:"
+		tail -20 "$BENCH_DIR/pgcopydb-setup.log"
+		exit 1
+	fi
 fi
 until [ "$(psql_src -At -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 0 ]; do sleep 0.2; done
 
