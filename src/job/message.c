@@ -166,10 +166,19 @@ ps_scalar(ParseState *ps, char *token, JsonScalar type)
 
 	if (ps->obj_depth == 1 && ps->arr_depth == 0)
 	{
+		/* the fields of every change and commit first: one strcmp() each */
 		if (strcmp(f, "action") == 0)
 			m->action = (MsgAction) token[0];
+		else if (strcmp(f, "relid") == 0)
+			m->relid = (unsigned int) strtoul(token, NULL, 10);
 		else if (strcmp(f, MS_FLD_XID) == 0)
 			m->xid = strtoull(token, NULL, 10);
+		else if (strcmp(f, "commit_lsn") == 0 && !isnull)
+			m->commit_lsn = token, keep = true;
+		else if (strcmp(f, "end_lsn") == 0 && !isnull)
+			m->end_lsn = token, keep = true;
+		else if (strcmp(f, "commit_time") == 0 && !isnull)
+			m->commit_time = token, keep = true;
 		else if (strcmp(f, MS_FLD_SUBXID) == 0)
 			m->subxid = strtoull(token, NULL, 10);
 		else if (strcmp(f, MS_FLD_IN_DOMAIN) == 0)
@@ -180,14 +189,6 @@ ps_scalar(ParseState *ps, char *token, JsonScalar type)
 			m->root_schema = token, keep = true;
 		else if (strcmp(f, MS_FLD_ROOT_TABLE) == 0 && !isnull)
 			m->root_table = token, keep = true;
-		else if (strcmp(f, "relid") == 0)
-			m->relid = (unsigned int) strtoul(token, NULL, 10);
-		else if (strcmp(f, "commit_lsn") == 0 && !isnull)
-			m->commit_lsn = token, keep = true;
-		else if (strcmp(f, "end_lsn") == 0 && !isnull)
-			m->end_lsn = token, keep = true;
-		else if (strcmp(f, "commit_time") == 0 && !isnull)
-			m->commit_time = token, keep = true;
 		else if (strcmp(f, "schema") == 0 && !isnull)
 			m->schema = token, keep = true;
 		else if (strcmp(f, "table") == 0 && !isnull)
