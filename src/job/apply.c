@@ -106,6 +106,7 @@ static ApplyResult join_table(ApplyWorker *w, const char *schema, const char *ta
 static int	find_sync(ApplyWorker *w, const char *schema, const char *table);
 static ApplyResult pipe_sync_wait(ApplyWorker *w);
 static void queue(ApplyWorker *w, char action, int expect_rows, ApplyRel *rel);
+static inline Pending *last_pending(ApplyWorker *w);
 static void commit_done(ApplyWorker *w, const Pending *p);
 static void batch_clear(ApplyWorker *w);
 static ApplyResult relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m);
@@ -555,7 +556,7 @@ send_sync(ApplyWorker *w)
 	if (PQpipelineSync(w->conn) != 1)
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	queue(w, 'Y', 0, NULL);
-	w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].nrows = 0;
+	last_pending(w)->nrows = 0;
 	return APPLY_OK;
 }
 
@@ -598,10 +599,17 @@ static ApplyResult
 pipe_sync_wait(ApplyWorker *w)
 {
 	bool		synced = w->pipe.n > 0 &&
-		w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].action == 'Y';
+		last_pending(w)->action == 'Y';
 
 	/* without a Sync last, ask the server for the results it has */
 	return consume_results(w, 0, 0, !synced);
+}
+
+/* The statement (or Sync) queued last. */
+static inline Pending *
+last_pending(ApplyWorker *w)
+{
+	return &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
 }
 
 static void
@@ -625,7 +633,7 @@ send_ok(ApplyWorker *w, int ok)
 	if (ok != 1)
 		return fail(w, APPLY_RECONNECT, 0, "target: %s", job_error(w->conn));
 	/* the statement just queued, with its final row count */
-	w->pipe.rows += w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING].nrows;
+	w->pipe.rows += last_pending(w)->nrows;
 	/* keep the queue bounded without ever letting the target run dry */
 	if (w->pipe.n >= MAX_PENDING || w->pipe.rows >= MAX_PENDING_ROWS)
 		return consume_results(w, MAX_PENDING / 4, MAX_PENDING_ROWS / 2, true);
@@ -1713,7 +1721,7 @@ run_flush(ApplyWorker *w)
 			rc = PQsendQueryPrepared(w->conn, name, n * r->nsent, (const char *const *) w->run.vals,
 									 NULL, NULL, 0);
 			queue(w, 'I', 0, r);
-			p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
+			p = last_pending(w);
 			p->nrows = n;
 			p->last_lsn = save_lsn;
 			rc = send_ok(w, rc);
@@ -1750,7 +1758,7 @@ run_flush(ApplyWorker *w)
 			rc = PQsendQueryPrepared(w->conn, name, 1, param, NULL, NULL, 0);
 			termPQExpBuffer(&arr);
 			queue(w, 'D', n, r);
-			p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
+			p = last_pending(w);
 			p->nrows = n;
 			p->last_lsn = save_lsn;
 			rc = send_ok(w, rc);
@@ -2245,7 +2253,7 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 	pg_free(arrs);
 	pg_free(params);
 	queue(w, 'U', 0, r);
-	p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
+	p = last_pending(w);
 	p->nrows = n;
 	p->last_lsn = last_lsn;
 	/* the Pending owns the rows' LSNs now */
@@ -2763,7 +2771,7 @@ apply_commit_send(ApplyWorker *w)
 	batch_clear(w);
 	ok = PQsendQueryParams(w->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
 	queue(w, 'C', 0, NULL);
-	p = &w->pipe.pending[(w->pipe.head + w->pipe.n - 1) % PENDING_RING];
+	p = last_pending(w);
 	p->nrows = 0;
 	p->batch_rows = rows;
 	p->batch_xacts = xacts;
