@@ -21,11 +21,15 @@
  * Statements are prepared once per relation (and per set of unchanged TOAST
  * columns for UPDATE) and sent in libpq pipeline mode: the worker does not
  * wait for one change to be applied before sending the next.  Runs of
- * inserts into one table become one multi-row INSERT, runs of deletes by a
- * one-column key one DELETE ... = ANY (array) whose row count is checked,
- * runs of updates of one table that set the same columns and keep their
- * key one UPDATE ... FROM the rows' values in arrays, which names the
- * first row that did not match exactly one target row (run_flush_update).
+ * inserts into one table become one INSERT ... SELECT unnest() of one
+ * array per column (a multi-row INSERT ... VALUES when a column's type has
+ * no array type), runs of deletes by a one-column key one DELETE ... =
+ * ANY (array) whose row count is checked, runs of updates of one table
+ * that set the same columns and keep their key one UPDATE ... FROM the
+ * rows' values in arrays, which names the first row that did not match
+ * exactly one target row (run_flush_update).  Values of a few built-in
+ * types go in binary where the target column has the source's type
+ * (binparam.c; ParamSet): the target then does not parse them.
  * Results are checked in order at every synchronisation point; an error,
  * or an UPDATE or DELETE that finds no row, stops the job with the table
  * and the source LSN, and the batch is rolled back.  The check happens
@@ -919,7 +923,7 @@ apply_relation(ApplyWorker *w, Message *m)
 					 "  WHERE k.castsource = 'pg_catalog.text'::pg_catalog.regtype"
 					 "  AND k.casttarget IN (t.oid, t.typbasetype))"
 					 "  THEN pg_catalog.format_type(a.atttypid, NULL) END,"
-					 " a.attidentity = 'a', sc.source_attnum"
+					 " a.attidentity = 'a', sc.source_attnum, a.atttypid"
 					 " FROM pg_catalog.pg_attribute a"
 					 " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
 					 " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
@@ -981,6 +985,7 @@ apply_relation(ApplyWorker *w, Message *m)
 	r->always = pg_malloc0(sizeof(bool) * (m->ncolumns + 1));
 	r->keypos = pg_malloc0(sizeof(int) * (m->ncolumns + 1));
 	r->arraytype = pg_malloc0(sizeof(unsigned int) * (m->ncolumns + 1));
+	r->binkind = pg_malloc0(sizeof(unsigned char) * (m->ncolumns + 1));
 	r->delim = pg_malloc0(sizeof(char) * (m->ncolumns + 1));
 	r->castname = pg_malloc0(sizeof(char *) * (m->ncolumns + 1));
 	for (i = 0; i < m->ncolumns; i++)
@@ -1003,6 +1008,9 @@ apply_relation(ApplyWorker *w, Message *m)
 				r->always[i] = PQgetvalue(res, j, 5)[0] == 't';
 				r->arraytype[i] = (unsigned int) strtoul(PQgetvalue(res, j, 2), NULL, 10);
 				r->delim[i] = PQgetvalue(res, j, 3)[0];
+				/* the same built-in type on both sides: binary values */
+				if (strtoul(PQgetvalue(res, j, 7), NULL, 10) == c->typoid)
+					r->binkind[i] = (unsigned char) binparam_kind(c->typoid);
 				if (!PQgetisnull(res, j, 4))
 					r->castname[i] = pg_strdup(PQgetvalue(res, j, 4));
 				if (check_columns && c->attnum > 0 && !PQgetisnull(res, j, 6) &&
@@ -1130,6 +1138,10 @@ apply_relation(ApplyWorker *w, Message *m)
 	 */
 	if (r->nkey == 1 && r->replident != 'f' && r->arraytype[r->keypos[0]] != 0)
 		r->keytype = pg_strdup(m->columns[r->keypos[0]].type);
+	r->ins_unnest = true;
+	for (i = 0; i < r->ncols; i++)
+		if (!r->skip[i] && r->arraytype[i] == 0)
+			r->ins_unnest = false;
 	if ((rc = key_operators(w, r, m)) != APPLY_OK)
 		return rc;
 	return relation_conflict_scope(w, r, m);
@@ -1620,6 +1632,188 @@ prepare(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql)
 	return send_ok(w, ok);
 }
 
+/* The same, with the types of the first n parameters (0: inferred). */
+static ApplyResult
+prepare_typed(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql,
+			  int n, const Oid *types)
+{
+	int			ok = PQsendPrepare(w->conn, name, sql, n, types);
+
+	queue(w, 'P', false, r);
+	return send_ok(w, ok);
+}
+
+/*
+ * The declared types of an INSERT's parameters, nrows rows of r's sent
+ * columns: a column whose values may go in binary has its parameters
+ * declared with the source's type (binparam.c), others are inferred from
+ * the column as before.  Allocated; the caller frees it.
+ */
+static Oid *
+insert_param_types(ApplyRel *r, int nrows)
+{
+	Oid		   *types = pg_malloc(sizeof(Oid) * Max(nrows * r->nsent, 1));
+	int			k = 0;
+	int			i,
+				j;
+
+	for (j = 0; j < nrows; j++)
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i])
+				types[k++] = binparam_typoid((BinKind) r->binkind[i]);
+	return types;
+}
+
+/* Empty the worker's parameter set for a statement of n parameters. */
+static ParamSet *
+params_reset(ApplyWorker *w, int n)
+{
+	ParamSet   *ps = &w->params;
+
+	if (n > ps->cap)
+	{
+		ps->cap = Max(n, 64);
+		ps->values = pg_realloc(ps->values, sizeof(char *) * ps->cap);
+		ps->lengths = pg_realloc(ps->lengths, sizeof(int) * ps->cap);
+		ps->formats = pg_realloc(ps->formats, sizeof(int) * ps->cap);
+		ps->offsets = pg_realloc(ps->offsets, sizeof(size_t) * ps->cap);
+	}
+	if (ps->bin.data == NULL)
+		initPQExpBuffer(&ps->bin);
+	else
+		resetPQExpBuffer(&ps->bin);
+	ps->n = 0;
+	ps->any_binary = false;
+	return ps;
+}
+
+/* Free the worker's parameter set. */
+static void
+params_free(ApplyWorker *w)
+{
+	ParamSet   *ps = &w->params;
+
+	pg_free(ps->values);
+	pg_free(ps->lengths);
+	pg_free(ps->formats);
+	pg_free(ps->offsets);
+	if (ps->bin.data)
+		termPQExpBuffer(&ps->bin);
+	memset(ps, 0, sizeof(ParamSet));
+}
+
+/*
+ * Add a value of kind (NULL: SQL null): in binary when binparam.c converts
+ * it, else its text, which the caller keeps until the statement is sent.
+ */
+static void
+params_add(ParamSet *ps, BinKind kind, const char *value)
+{
+	int			k = ps->n++;
+	size_t		start = ps->bin.len;
+
+	ps->values[k] = value;
+	ps->lengths[k] = 0;
+	ps->formats[k] = 0;
+	ps->offsets[k] = (size_t) -1;
+	if (value != NULL && kind != BIN_NONE && binparam_append(&ps->bin, kind, value))
+	{
+		ps->formats[k] = 1;
+		ps->offsets[k] = start;
+		ps->lengths[k] = (int) (ps->bin.len - start);
+		ps->any_binary = true;
+	}
+}
+
+/*
+ * Add a one-dimensional array of n values of kind, the i-th at
+ * vals[i * stride]: in binary when every value converts, else as the text
+ * of an array literal (elements quoted, separated by delim, NULL for a
+ * null), which array_in reads.
+ */
+static void
+params_add_array(ParamSet *ps, BinKind kind, const char *const *vals, int n,
+				 int stride, char delim)
+{
+	int			k = ps->n++;
+	size_t		start = ps->bin.len;
+	int			i;
+
+	ps->offsets[k] = start;
+	ps->values[k] = NULL;
+	if (kind != BIN_NONE && binparam_array(&ps->bin, kind, vals, n, stride))
+	{
+		ps->formats[k] = 1;
+		ps->lengths[k] = (int) (ps->bin.len - start);
+		ps->any_binary = true;
+		return;
+	}
+	appendPQExpBufferChar(&ps->bin, '{');
+	for (i = 0; i < n; i++)
+	{
+		const char *v = vals[i * stride];
+
+		if (i)
+			appendPQExpBufferChar(&ps->bin, delim);
+		if (v == NULL)
+			appendPQExpBufferStr(&ps->bin, "NULL");
+		else
+			job_append_array_elem(&ps->bin, v);
+	}
+	appendPQExpBufferStr(&ps->bin, "}");
+	appendPQExpBufferChar(&ps->bin, '\0');	/* the text's end, kept */
+	ps->formats[k] = 0;
+	ps->lengths[k] = 0;
+}
+
+/*
+ * Send the prepared statement name with the parameter set (values added
+ * to bin are only placed now: bin may have moved while it grew).
+ */
+static int
+params_send(ApplyWorker *w, const char *name)
+{
+	ParamSet   *ps = &w->params;
+	int			k;
+
+	if (PQExpBufferBroken(&ps->bin))
+		pg_fatal("out of memory");
+	for (k = 0; k < ps->n; k++)
+		if (ps->offsets[k] != (size_t) -1)
+			ps->values[k] = ps->bin.data + ps->offsets[k];
+	return PQsendQueryPrepared(w->conn, name, ps->n, ps->values, ps->lengths,
+							   ps->any_binary ? ps->formats : NULL, 0);
+}
+
+/* How many of the set's parameters are in binary (for -v). */
+static int
+params_binary(const ParamSet *ps)
+{
+	int			n = 0;
+	int			k;
+
+	for (k = 0; k < ps->n; k++)
+		n += ps->formats[k];
+	return n;
+}
+
+/* Send the prepared INSERT name with nrows rows of r's sent columns. */
+static int
+send_insert(ApplyWorker *w, ApplyRel *r, const char *name, int nrows,
+			const char *const *vals)
+{
+	ParamSet   *ps = params_reset(w, nrows * r->nsent);
+	int			k = 0;
+	int			i,
+				j;
+
+	for (j = 0; j < nrows; j++)
+		for (i = 0; i < r->ncols; i++)
+			if (!r->skip[i])
+				params_add(ps, (BinKind) r->binkind[i], vals[k++]);
+	return params_send(w, name);
+}
+
 /* the run being collected */
 
 /* values per row of the run */
@@ -1690,6 +1884,56 @@ run_flush(ApplyWorker *w)
 	}
 	else if (w->run.action == 'U')
 		rc = run_flush_update(w, r, w->run.upd, save_lsn);
+	else if (w->run.action == 'I' && r->ins_unnest)
+	{
+		snprintf(name, sizeof(name), "iu%d", r->version);
+		rc = APPLY_OK;
+		if (!r->ins_unnest_ready)
+		{
+			PQExpBufferData sql;
+			Oid		   *types = pg_malloc(sizeof(Oid) * r->nsent);
+			int			k = 0;
+
+			initPQExpBuffer(&sql);
+			appendPQExpBuffer(&sql, "INSERT INTO %s (", r->qname);
+			for (i = 0; i < r->ncols; i++)
+				if (!r->skip[i])
+					appendPQExpBuffer(&sql, "%s%s", k++ ? ", " : "", r->qcols[i]);
+			appendPQExpBufferStr(&sql, ") OVERRIDING SYSTEM VALUE SELECT ");
+			for (i = 0, k = 0; i < r->ncols; i++)
+				if (!r->skip[i])
+				{
+					types[k] = r->arraytype[i];
+					appendPQExpBuffer(&sql, "%spg_catalog.unnest($%d)", k ? ", " : "", k + 1);
+					k++;
+				}
+			rc = prepare_typed(w, r, name, sql.data, r->nsent, types);
+			pg_free(types);
+			termPQExpBuffer(&sql);
+			r->ins_unnest_ready = (rc == APPLY_OK);
+		}
+		if (rc == APPLY_OK)
+		{
+			ParamSet   *ps = params_reset(w, r->nsent);
+			int			k = 0;
+
+			for (i = 0; i < r->ncols; i++)
+				if (!r->skip[i])
+				{
+					params_add_array(ps, (BinKind) r->binkind[i], (const char *const *) &w->run.vals[k],
+									 n, r->nsent, r->delim[i]);
+					k++;
+				}
+			rc = params_send(w, name);
+			pg_log_debug("worker %d: %d inserts of table \"%s.%s\" in one statement (%d of %d parameters in binary)",
+						 w->id, n, r->schema, r->table, params_binary(ps), ps->n);
+			queue(w, 'I', 0, r);
+			p = last_pending(w);
+			p->nrows = n;
+			p->last_lsn = save_lsn;
+			rc = send_ok(w, rc);
+		}
+	}
 	else if (w->run.action == 'I')
 	{
 		snprintf(name, sizeof(name), "i%d_%d", r->version, n);
@@ -1697,6 +1941,7 @@ run_flush(ApplyWorker *w)
 		if (!r->ins_run_ready[n])
 		{
 			PQExpBufferData sql;
+			Oid		   *types;
 			int			k = 0;
 
 			initPQExpBuffer(&sql);
@@ -1712,14 +1957,17 @@ run_flush(ApplyWorker *w)
 					appendPQExpBuffer(&sql, "%s$%d", i ? ", " : "", k + 1);
 				appendPQExpBufferChar(&sql, ')');
 			}
-			rc = prepare(w, r, name, sql.data);
+			types = insert_param_types(r, n);
+			rc = prepare_typed(w, r, name, sql.data, n * r->nsent, types);
+			pg_free(types);
 			termPQExpBuffer(&sql);
 			r->ins_run_ready[n] = (rc == APPLY_OK);
 		}
 		if (rc == APPLY_OK)
 		{
-			rc = PQsendQueryPrepared(w->conn, name, n * r->nsent, (const char *const *) w->run.vals,
-									 NULL, NULL, 0);
+			rc = send_insert(w, r, name, n, (const char *const *) w->run.vals);
+			pg_log_debug("worker %d: %d inserts of table \"%s.%s\" in one statement (%d of %d parameters in binary)",
+						 w->id, n, r->schema, r->table, params_binary(&w->params), w->params.n);
 			queue(w, 'I', 0, r);
 			p = last_pending(w);
 			p->nrows = n;
@@ -1729,34 +1977,30 @@ run_flush(ApplyWorker *w)
 	}
 	else
 	{
-		PQExpBufferData arr;
-		const char *param[1];
+		int			key = r->keypos[0];
+		BinKind		kind = (BinKind) r->binkind[key];
 
 		snprintf(name, sizeof(name), "da%d", r->version);
 		rc = APPLY_OK;
 		if (!r->del_run_ready)
 		{
 			char	   *sql = psprintf("DELETE FROM %s WHERE %s %s ANY ($1::%s[])",
-									   r->qname, r->qcols[r->keypos[0]], r->keyop[0], r->keytype);
+									   r->qname, r->qcols[key], r->keyop[0], r->keytype);
+			/* a binary array is read as the key column's array type */
+			Oid			type = kind != BIN_NONE ? (Oid) r->arraytype[key] : 0;
 
-			rc = prepare(w, r, name, sql);
+			rc = prepare_typed(w, r, name, sql, 1, &type);
 			pg_free(sql);
 			r->del_run_ready = (rc == APPLY_OK);
 		}
 		if (rc == APPLY_OK)
 		{
-			initPQExpBuffer(&arr);
-			appendPQExpBufferChar(&arr, '{');
-			for (j = 0; j < n; j++)
-			{
-				if (j)
-					appendPQExpBufferChar(&arr, ',');
-				job_append_array_elem(&arr, w->run.vals[j]);
-			}
-			appendPQExpBufferChar(&arr, '}');
-			param[0] = arr.data;
-			rc = PQsendQueryPrepared(w->conn, name, 1, param, NULL, NULL, 0);
-			termPQExpBuffer(&arr);
+			ParamSet   *ps = params_reset(w, 1);
+
+			params_add_array(ps, kind, (const char *const *) w->run.vals, n, 1, r->delim[key]);
+			rc = params_send(w, name);
+			pg_log_debug("worker %d: %d deletes of table \"%s.%s\" in one statement (%d of %d parameters in binary)",
+						 w->id, n, r->schema, r->table, params_binary(ps), ps->n);
 			queue(w, 'D', n, r);
 			p = last_pending(w);
 			p->nrows = n;
@@ -1778,7 +2022,13 @@ static ApplyResult
 run_add(ApplyWorker *w, ApplyRel *r, char action, Message *m)
 {
 	int			width = action == 'I' ? r->nsent : 1;
-	int			max_rows = Min(RUN_MAX, 65535 / Max(width, 1));
+	/*
+	 * A run sent in arrays (deletes, inserts through unnest) may be as long
+	 * as a run of updates; one sent as VALUES has a statement per length.
+	 */
+	int			max_rows = (action == 'D' || r->ins_unnest) ?
+		Min(UPD_RUN_MAX, RUN_VALUES / Max(width, 1)) :
+		Min(RUN_MAX, 65535 / Max(width, 1));
 	int			rc;
 	int			i;
 
@@ -1834,6 +2084,7 @@ apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
 	if (!r->ins_ready)
 	{
 		PQExpBufferData sql;
+		Oid		   *types;
 		int			p = 0;
 
 		initPQExpBuffer(&sql);
@@ -1849,13 +2100,15 @@ apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
 				p++;
 			}
 		appendPQExpBufferChar(&sql, ')');
-		rc = prepare(w, r, name, sql.data);
+		types = insert_param_types(r, 1);
+		rc = prepare_typed(w, r, name, sql.data, r->nsent, types);
+		pg_free(types);
 		termPQExpBuffer(&sql);
 		if (rc != APPLY_OK)
 			return rc;
 		r->ins_ready = true;
 	}
-	rc = PQsendQueryPrepared(w->conn, name, r->nsent, vals, NULL, NULL, 0);
+	rc = send_insert(w, r, name, 1, vals);
 	queue(w, 'I', 0, r);
 	return send_ok(w, rc);
 }
@@ -2169,12 +2422,10 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 {
 	int			n = w->run.n;
 	int			width = u->width;
-	const char **params;
-	PQExpBufferData *arrs;
+	ParamSet   *ps;
 	Pending    *p;
 	int			rc = APPLY_OK;
-	int			i,
-				j;
+	int			j;
 
 	if (!u->run_ready)
 	{
@@ -2223,35 +2474,18 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 		u->run_ready = true;
 	}
 
-	params = pg_malloc(sizeof(char *) * width);
-	arrs = pg_malloc(sizeof(PQExpBufferData) * width);
+	ps = params_reset(w, width);
 	for (j = 0; j < width; j++)
 	{
-		char		delim = r->delim[u->cols[j]];
+		int			col = u->cols[j];
 
-		initPQExpBuffer(&arrs[j]);
-		appendPQExpBufferChar(&arrs[j], '{');
-		for (i = 0; i < n; i++)
-		{
-			const char *v = w->run.vals[i * width + j];
-
-			if (i)
-				appendPQExpBufferChar(&arrs[j], delim);
-			if (v == NULL)
-				appendPQExpBufferStr(&arrs[j], "NULL");
-			else
-				job_append_array_elem(&arrs[j], v);
-		}
-		appendPQExpBufferChar(&arrs[j], '}');
-		params[j] = arrs[j].data;
+		/* a text[] parameter whose elements are cast: text only */
+		params_add_array(ps, r->arraytype[col] ? (BinKind) r->binkind[col] : BIN_NONE,
+						 (const char *const *) &w->run.vals[j], n, width, r->delim[col]);
 	}
-	rc = PQsendQueryPrepared(w->conn, u->run_name, width, params, NULL, NULL, 0);
-	pg_log_debug("worker %d: %d updates of table \"%s.%s\" in one statement",
-				 w->id, n, r->schema, r->table);
-	for (j = 0; j < width; j++)
-		termPQExpBuffer(&arrs[j]);
-	pg_free(arrs);
-	pg_free(params);
+	rc = params_send(w, u->run_name);
+	pg_log_debug("worker %d: %d updates of table \"%s.%s\" in one statement (%d of %d parameters in binary)",
+				 w->id, n, r->schema, r->table, params_binary(ps), width);
 	queue(w, 'U', 0, r);
 	p = last_pending(w);
 	p->nrows = n;
@@ -3080,6 +3314,7 @@ apply_reset(ApplyWorker *w)
 	/* before the map: run_discard reads the run's entry and statement */
 	run_discard(w);
 	relmap_clear(&w->relmap);
+	params_free(w);
 	pg_free(w->run.vals);
 	pg_free(w->run.row_lsn);
 	pg_free(w->run.row_xid);

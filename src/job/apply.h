@@ -21,6 +21,7 @@
 
 #include "job.h"
 #include "relmap.h"
+#include "binparam.h"
 
 typedef enum ApplyResult
 {
@@ -171,6 +172,24 @@ typedef struct Coalescer
 	int		   *key_slots;		/* U: row + 1 by hash of its key, 0: free */
 } Coalescer;
 
+/*
+ * The parameters of the statement being sent: values as text, or in binary
+ * where binparam.c converts them (their bytes in bin, one after the other:
+ * values[] points into it once all are added).  Reused by every statement
+ * of the worker; grown to the most parameters one statement had.
+ */
+typedef struct ParamSet
+{
+	int			n;
+	int			cap;
+	const char **values;
+	int		   *lengths;
+	int		   *formats;		/* 0: text, 1: binary */
+	size_t	   *offsets;		/* of a binary value in bin */
+	bool		any_binary;
+	PQExpBufferData bin;
+} ParamSet;
+
 /* The source transaction a worker is receiving. */
 typedef struct SourceXact
 {
@@ -194,6 +213,7 @@ typedef struct ApplyWorker
 	TargetPipeline pipe;
 	ApplyBatch	batch;
 	Coalescer	run;
+	ParamSet	params;
 	SourceXact	xact;
 	unsigned long long start_lsn;	/* applied position at session start */
 	long long	batches;		/* batches whose COMMIT was sent in this

@@ -66,8 +66,9 @@
  * runs with synchronous_commit off: losing it in a crash of the target
  * loses the deletion of the rows with it, and the rows still tell.
  *
- * With --apply-jobs 1 the same path runs with one worker (each batch then
- * costs one more small target transaction, for the position).
+ * With --apply-jobs 1 the same path runs with one worker, without the
+ * writeset: every transaction goes to worker 0, after the ones before it
+ * (each batch costs one more small target transaction, for the position).
  *
  * Memory: the messages of the transaction being received (at most
  * XACT_BUFFER_MAX), the routed transactions not yet below the position,
@@ -842,7 +843,8 @@ handle_commit(Coordinator *c, Message *m, unsigned long long lsn)
 		return advance_position(c);
 	}
 
-	if (!c->barrier && !c->direct && !build_writeset(c))
+	/* one worker: nothing to route, so no writeset to keep */
+	if (!c->barrier && !c->direct && c->nworkers > 1 && !build_writeset(c))
 		c->barrier = true;
 	if (c->barrier || c->direct)
 	{
@@ -857,7 +859,9 @@ handle_commit(Coordinator *c, Message *m, unsigned long long lsn)
 		return learn_relations(c);
 	}
 
-	if ((rc = route(c, &w)) != APPLY_OK)
+	if (c->nworkers == 1)
+		w = w0;
+	else if ((rc = route(c, &w)) != APPLY_OK)
 		return rc;
 	route_push(c, c->commit_lsn, end_lsn, w->id);
 	if ((rc = feed_kept(c, w)) != APPLY_OK ||

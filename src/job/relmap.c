@@ -56,6 +56,7 @@ relmap_free_contents(ApplyRel *r)
 	pg_free(r->always);
 	pg_free(r->keypos);
 	pg_free(r->arraytype);
+	pg_free(r->binkind);
 	pg_free(r->delim);
 	pg_free(r->keytype);
 	pg_free(r->schema);

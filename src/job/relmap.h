@@ -63,6 +63,9 @@ typedef struct ApplyRel
 								 * parameter, 0: none usable */
 	char	  **castname;		/* else the type a text element is cast to
 								 * (an array type), or NULL: no runs */
+	unsigned char *binkind;		/* BinKind: the target column has the
+								 * source's built-in type, whose values go
+								 * in binary (binparam.c); 0: as text */
 	char	   *delim;			/* the parameter's element delimiter */
 	unsigned long long sync_lsn;
 	int			version;
@@ -70,6 +73,8 @@ typedef struct ApplyRel
 	bool		del_ready;
 	bool		ins_run_ready[RELMAP_RUN_MAX + 1];
 	bool		del_run_ready;
+	bool		ins_unnest;
+	bool		ins_unnest_ready;
 	char	   *keytype;		/* type of a one-column key, for "= ANY" */
 	char	  **keyop;			/* per key column, its equality operator,
 								 * schema-qualified (key_operators) */
