@@ -3168,9 +3168,8 @@ handle_change(ApplyWorker *w, Message *m, unsigned long long data_start)
 		return APPLY_OK;
 	r = relmap_lookup(&w->relmap, m->relid);
 	if (r == NULL)
-		return fail(w, APPLY_STOP, EXIT_APPLY, "change of relation %u (\"%s.%s\") without relation message (source commit LSN %s)",
-					m->relid, m->schema ? m->schema : "?", m->table ? m->table : "?",
-					lsn_format(w->xact.commit_lsn, lsnbuf));
+		return fail(w, APPLY_STOP, EXIT_APPLY, "change of relation %u without relation message (source commit LSN %s)",
+					m->relid, lsn_format(w->xact.commit_lsn, lsnbuf));
 	/*
 	 * A transaction still running on the source (live.c) cannot tell yet:
 	 * a table copied from a snapshot later than this change may hold it

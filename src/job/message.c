@@ -14,9 +14,12 @@
  * PostgreSQL 15's lexer appends every character of every string to a
  * StringInfo one call at a time and copies every field name, and parsing
  * was two thirds of the job's instructions in a catch-up.  This reader
- * copies a string without escapes with one memcpy() into an allocation of
- * its exact size, and reads field names into the ParseState without
- * allocating.  It accepts what that parser accepts (with the database
+ * names each field once (field_lookup), reads numbers, literals and the
+ * strings the Message does not keep in place, copies a string it keeps
+ * with one memcpy() into an allocation of its exact size (unless it has
+ * escapes), and reads field names into the ParseState without allocating.
+ * A row change (I, U, D) keeps no schema and table: its relid names the
+ * relation its R message described.  It accepts what that parser accepts (with the database
  * encoding UTF-8): a \u escape becomes UTF-8, a surrogate pair one code
  * point, and \u0000, a lone surrogate, an unescaped control character, a
  * bad number or literal, trailing text and nesting deeper than
@@ -36,6 +39,48 @@
 
 #include "job.h"
 
+/*
+ * The fields the job reads, named by the reader once per field so that the
+ * callbacks compare numbers, not strings; F_OTHER: a field it ignores.
+ */
+typedef enum MsgField
+{
+	F_OTHER = 0,
+	F_ACTION,
+	F_ATTNUM,
+	F_CASCADE,
+	F_COLUMNS,
+	F_COMMIT_LSN,
+	F_COMMIT_TIME,
+	F_CONTENT,
+	F_DOMAIN,
+	F_END_LSN,
+	F_IN_DOMAIN,
+	F_KEY,
+	F_KEY_COLUMNS,
+	F_MISSING,
+	F_NAME,
+	F_NEW,
+	F_PARTITION,
+	F_PREFIX,
+	F_RELATIONS,
+	F_RELID,
+	F_REPLICA_IDENTITY,
+	F_RESTART_IDENTITY,
+	F_REWRITTEN,
+	F_ROOT_SCHEMA,
+	F_ROOT_TABLE,
+	F_SCHEMA,
+	F_STREAMED,
+	F_SUBXID,
+	F_TABLE,
+	F_TRANSACTIONAL,
+	F_TYPE,
+	F_TYPOID,
+	F_UNCHANGED,
+	F_XID
+} MsgField;
+
 typedef struct ParseState
 {
 	Message    *msg;
@@ -44,6 +89,9 @@ typedef struct ParseState
 	char		field[32];		/* current field of the top-level object */
 	char		subfield[32];	/* current field of a nested object */
 	char		subsubfield[32];	/* field of an object nested in that */
+	MsgField	field_id;		/* the same three, named */
+	MsgField	subfield_id;
+	MsgField	subsubfield_id;
 	int			cap_new;
 	int			cap_key;
 	int			cap_unchanged;
@@ -62,6 +110,82 @@ typedef struct ParseState
 		} \
 	} while (0)
 
+/*
+ * The field called name: by its first letter, then the few names that
+ * begin with it (the names of src/protocol.h).
+ */
+static MsgField
+field_lookup(const char *name)
+{
+#define IS(s, id) if (strcmp(name, (s)) == 0) return (id)
+	switch (name[0])
+	{
+		case 'a':
+			IS(MS_FLD_ACTION, F_ACTION);
+			IS(MS_FLD_ATTNUM, F_ATTNUM);
+			break;
+		case 'c':
+			IS(MS_FLD_COMMIT_LSN, F_COMMIT_LSN);
+			IS(MS_FLD_COMMIT_TIME, F_COMMIT_TIME);
+			IS(MS_FLD_COLUMNS, F_COLUMNS);
+			IS(MS_FLD_CASCADE, F_CASCADE);
+			IS(MS_FLD_CONTENT, F_CONTENT);
+			break;
+		case 'd':
+			IS(MS_FLD_DOMAIN, F_DOMAIN);
+			break;
+		case 'e':
+			IS(MS_FLD_END_LSN, F_END_LSN);
+			break;
+		case 'i':
+			IS(MS_FLD_IN_DOMAIN, F_IN_DOMAIN);
+			break;
+		case 'k':
+			IS(MS_FLD_KEY, F_KEY);
+			IS(MS_FLD_KEY_COLUMNS, F_KEY_COLUMNS);
+			break;
+		case 'm':
+			IS(MS_FLD_MISSING, F_MISSING);
+			break;
+		case 'n':
+			IS(MS_FLD_NEW, F_NEW);
+			IS("name", F_NAME);
+			break;
+		case 'p':
+			IS(MS_FLD_PREFIX, F_PREFIX);
+			IS(MS_FLD_PARTITION, F_PARTITION);
+			break;
+		case 'r':
+			IS(MS_FLD_RELID, F_RELID);
+			IS(MS_FLD_REPLICA_IDENTITY, F_REPLICA_IDENTITY);
+			IS(MS_FLD_RELATIONS, F_RELATIONS);
+			IS(MS_FLD_RESTART_IDENTITY, F_RESTART_IDENTITY);
+			IS(MS_FLD_REWRITTEN, F_REWRITTEN);
+			IS(MS_FLD_ROOT_SCHEMA, F_ROOT_SCHEMA);
+			IS(MS_FLD_ROOT_TABLE, F_ROOT_TABLE);
+			break;
+		case 's':
+			IS(MS_FLD_SCHEMA, F_SCHEMA);
+			IS(MS_FLD_SUBXID, F_SUBXID);
+			IS(MS_FLD_STREAMED, F_STREAMED);
+			break;
+		case 't':
+			IS(MS_FLD_TABLE, F_TABLE);
+			IS("type", F_TYPE);
+			IS("typoid", F_TYPOID);
+			IS(MS_FLD_TRANSACTIONAL, F_TRANSACTIONAL);
+			break;
+		case 'u':
+			IS(MS_FLD_UNCHANGED, F_UNCHANGED);
+			break;
+		case 'x':
+			IS(MS_FLD_XID, F_XID);
+			break;
+	}
+#undef IS
+	return F_OTHER;
+}
+
 static void
 ps_object_start(ParseState *ps)
 {
@@ -70,13 +194,13 @@ ps_object_start(ParseState *ps)
 	ps->obj_depth++;
 	if (ps->obj_depth == 2 && ps->arr_depth == 1)
 	{
-		if (strcmp(ps->field, "columns") == 0)
+		if (ps->field_id == F_COLUMNS)
 		{
 			GROW(m->columns, m->ncolumns, ps->cap_columns, MsgColumn);
 			memset(&m->columns[m->ncolumns], 0, sizeof(MsgColumn));
 			m->ncolumns++;
 		}
-		else if (strcmp(ps->field, "relations") == 0)
+		else if (ps->field_id == F_RELATIONS)
 		{
 			GROW(m->trunc_relids, m->nrelations, ps->cap_relations, unsigned int);
 			m->trunc_schemas = pg_realloc(m->trunc_schemas, sizeof(char *) * ps->cap_relations);
@@ -106,12 +230,12 @@ ps_array_start(ParseState *ps)
 	if (ps->obj_depth == 1 && ps->arr_depth == 1)
 	{
 		/* an empty "key" array is a key, not a JSON null */
-		if (strcmp(ps->field, "key") == 0 && ps->msg->keyvals == NULL)
+		if (ps->field_id == F_KEY && ps->msg->keyvals == NULL)
 		{
 			ps->cap_key = 16;
 			ps->msg->keyvals = pg_malloc(sizeof(char *) * ps->cap_key);
 		}
-		else if (strcmp(ps->field, "new") == 0 && ps->msg->newvals == NULL)
+		else if (ps->field_id == F_NEW && ps->msg->newvals == NULL)
 		{
 			ps->cap_new = 16;
 			ps->msg->newvals = pg_malloc(sizeof(char *) * ps->cap_new);
@@ -136,6 +260,18 @@ ps_field_buffer(ParseState *ps)
 	return ps->subsubfield;
 }
 
+/* Name the field just read into ps_field_buffer(). */
+static void
+ps_field_read(ParseState *ps)
+{
+	if (ps->obj_depth == 1)
+		ps->field_id = field_lookup(ps->field);
+	else if (ps->obj_depth == 2)
+		ps->subfield_id = field_lookup(ps->subfield);
+	else
+		ps->subsubfield_id = field_lookup(ps->subsubfield);
+}
+
 /* The kinds of scalar the reader passes to ps_scalar(). */
 typedef enum JsonScalar
 {
@@ -146,152 +282,260 @@ typedef enum JsonScalar
 	JSON_SCALAR_NULL
 } JsonScalar;
 
-static bool
-token_bool(const char *token, JsonScalar type)
+/*
+ * A scalar as the reader found it: a string without escapes, a number or a
+ * literal is a view into the message (text[0..len), not NUL-terminated); a
+ * string with escapes is de-escaped into an allocation (owned), which the
+ * Message takes or the reader frees.  So only what the Message keeps is
+ * allocated, once.
+ */
+typedef struct JsonToken
 {
-	return type == JSON_SCALAR_TRUE;
+	const char *text;
+	int			len;
+	char	   *owned;			/* text, when allocated */
+	JsonScalar	type;
+} JsonToken;
+
+/* The token's text in an allocation of its own, for the Message. */
+static char *
+token_keep(JsonToken *tok)
+{
+	char	   *s = tok->owned;
+
+	if (s == NULL)
+	{
+		s = pg_malloc(tok->len + 1);
+		memcpy(s, tok->text, tok->len);
+		s[tok->len] = '\0';
+	}
+	tok->owned = NULL;
+	return s;
 }
 
 /*
- * One scalar: token (allocated, its text: a string de-escaped, a number or
- * literal as written) is kept by the Message or freed here.
+ * The token's number, as strtoull() reads its text (the plugin writes
+ * these fields as JSON numbers; a longer text is no number of the format).
  */
+static unsigned long long
+token_ull(const JsonToken *tok)
+{
+	char		buf[32];
+
+	if (tok->len >= (int) sizeof(buf))
+		return 0;
+	memcpy(buf, tok->text, tok->len);
+	buf[tok->len] = '\0';
+	return strtoull(buf, NULL, 10);
+}
+
+static int
+token_int(const JsonToken *tok)
+{
+	return (int) (long long) token_ull(tok);
+}
+
+/* Whether the token's text is the string s. */
+static bool
+token_is(const JsonToken *tok, const char *s)
+{
+	return strncmp(tok->text, s, tok->len) == 0 && s[tok->len] == '\0';
+}
+
+/* Whether m is a change of a row, whose relation an R message named. */
+static bool
+is_row_change(const Message *m)
+{
+	return m->action == MSG_INSERT || m->action == MSG_UPDATE || m->action == MSG_DELETE;
+}
+
+/* One scalar: its text is kept by the Message (token_keep) or dropped. */
 static void
-ps_scalar(ParseState *ps, char *token, JsonScalar type)
+ps_scalar(ParseState *ps, JsonToken *tok)
 {
 	Message    *m = ps->msg;
-	bool		isnull = (type == JSON_SCALAR_NULL);
-	const char *f = ps->field;
-	bool		keep = false;
+	bool		isnull = (tok->type == JSON_SCALAR_NULL);
+	bool		istrue = (tok->type == JSON_SCALAR_TRUE);
 
 	if (ps->obj_depth == 1 && ps->arr_depth == 0)
 	{
-		/* the fields of every change and commit first: one strcmp() each */
-		if (strcmp(f, "action") == 0)
-			m->action = (MsgAction) token[0];
-		else if (strcmp(f, "relid") == 0)
-			m->relid = (unsigned int) strtoul(token, NULL, 10);
-		else if (strcmp(f, MS_FLD_XID) == 0)
-			m->xid = strtoull(token, NULL, 10);
-		else if (strcmp(f, "commit_lsn") == 0 && !isnull)
-			m->commit_lsn = token, keep = true;
-		else if (strcmp(f, "end_lsn") == 0 && !isnull)
-			m->end_lsn = token, keep = true;
-		else if (strcmp(f, "commit_time") == 0 && !isnull)
-			m->commit_time = token, keep = true;
-		else if (strcmp(f, MS_FLD_SUBXID) == 0)
-			m->subxid = strtoull(token, NULL, 10);
-		else if (strcmp(f, MS_FLD_IN_DOMAIN) == 0)
-			m->in_domain = token_bool(token, type);
-		else if (strcmp(f, MS_FLD_DOMAIN) == 0 && !isnull)
-			m->domain = token, keep = true;
-		else if (strcmp(f, MS_FLD_ROOT_SCHEMA) == 0 && !isnull)
-			m->root_schema = token, keep = true;
-		else if (strcmp(f, MS_FLD_ROOT_TABLE) == 0 && !isnull)
-			m->root_table = token, keep = true;
-		else if (strcmp(f, "schema") == 0 && !isnull)
-			m->schema = token, keep = true;
-		else if (strcmp(f, "table") == 0 && !isnull)
-			m->table = token, keep = true;
-		else if (strcmp(f, "replica_identity") == 0 && !isnull)
-			m->replica_identity = token[0];
-		else if (strcmp(f, "key") == 0 && isnull)
-			m->key_null = true;
-		else if (strcmp(f, "cascade") == 0)
-			m->cascade = token_bool(token, type);
-		else if (strcmp(f, "restart_identity") == 0)
-			m->restart_identity = token_bool(token, type);
-		else if (strcmp(f, "transactional") == 0)
-			m->transactional = token_bool(token, type);
-		else if (strcmp(f, "streamed") == 0)
-			m->streamed = token_bool(token, type);
-
-		else if (strcmp(f, "prefix") == 0 && !isnull)
-			m->prefix = token, keep = true;
-		else if (strcmp(f, "content") == 0 && !isnull)
-			m->content = token, keep = true;
+		switch (ps->field_id)
+		{
+			case F_ACTION:
+				m->action = (MsgAction) (tok->len > 0 ? tok->text[0] : '\0');
+				break;
+			case F_RELID:
+				m->relid = (unsigned int) token_ull(tok);
+				break;
+			case F_XID:
+				m->xid = token_ull(tok);
+				break;
+			case F_COMMIT_LSN:
+				if (!isnull)
+					m->commit_lsn = token_keep(tok);
+				break;
+			case F_END_LSN:
+				if (!isnull)
+					m->end_lsn = token_keep(tok);
+				break;
+			case F_COMMIT_TIME:
+				if (!isnull)
+					m->commit_time = token_keep(tok);
+				break;
+			case F_SUBXID:
+				m->subxid = token_ull(tok);
+				break;
+			case F_IN_DOMAIN:
+				m->in_domain = istrue;
+				break;
+			case F_DOMAIN:
+				if (!isnull)
+					m->domain = token_keep(tok);
+				break;
+			case F_ROOT_SCHEMA:
+				if (!isnull)
+					m->root_schema = token_keep(tok);
+				break;
+			case F_ROOT_TABLE:
+				if (!isnull)
+					m->root_table = token_keep(tok);
+				break;
+			case F_SCHEMA:
+				/* a row change names its relation by relid alone */
+				if (!isnull && !is_row_change(m))
+					m->schema = token_keep(tok);
+				break;
+			case F_TABLE:
+				if (!isnull && !is_row_change(m))
+					m->table = token_keep(tok);
+				break;
+			case F_REPLICA_IDENTITY:
+				if (!isnull)
+					m->replica_identity = tok->len > 0 ? tok->text[0] : '\0';
+				break;
+			case F_KEY:
+				if (isnull)
+					m->key_null = true;
+				break;
+			case F_CASCADE:
+				m->cascade = istrue;
+				break;
+			case F_RESTART_IDENTITY:
+				m->restart_identity = istrue;
+				break;
+			case F_TRANSACTIONAL:
+				m->transactional = istrue;
+				break;
+			case F_STREAMED:
+				m->streamed = istrue;
+				break;
+			case F_PREFIX:
+				if (!isnull)
+					m->prefix = token_keep(tok);
+				break;
+			case F_CONTENT:
+				if (!isnull)
+					m->content = token_keep(tok);
+				break;
+			default:
+				break;
+		}
 	}
 	else if (ps->obj_depth == 1 && ps->arr_depth == 1)
 	{
-		if (strcmp(f, "new") == 0)
+		switch (ps->field_id)
 		{
-			GROW(m->newvals, m->nnew, ps->cap_new, char *);
-			m->newvals[m->nnew++] = isnull ? NULL : token;
-			keep = !isnull;
-		}
-		else if (strcmp(f, "key") == 0)
-		{
-			GROW(m->keyvals, m->nkey, ps->cap_key, char *);
-			m->keyvals[m->nkey++] = isnull ? NULL : token;
-			keep = !isnull;
-		}
-		else if (strcmp(f, "unchanged") == 0)
-		{
-			GROW(m->unchanged, m->nunchanged, ps->cap_unchanged, int);
-			m->unchanged[m->nunchanged++] = atoi(token);
-		}
-		else if (strcmp(f, MS_FLD_KEY_COLUMNS) == 0)
-		{
-			GROW(m->keycols, m->nkeycols, ps->cap_keycols, int);
-			m->keycols[m->nkeycols++] = atoi(token);
-		}
-		else if (strcmp(f, MS_FLD_REWRITTEN) == 0 && !isnull)
-		{
-			int			i;
+			case F_NEW:
+				GROW(m->newvals, m->nnew, ps->cap_new, char *);
+				m->newvals[m->nnew++] = isnull ? NULL : token_keep(tok);
+				break;
+			case F_KEY:
+				GROW(m->keyvals, m->nkey, ps->cap_key, char *);
+				m->keyvals[m->nkey++] = isnull ? NULL : token_keep(tok);
+				break;
+			case F_UNCHANGED:
+				GROW(m->unchanged, m->nunchanged, ps->cap_unchanged, int);
+				m->unchanged[m->nunchanged++] = token_int(tok);
+				break;
+			case F_KEY_COLUMNS:
+				GROW(m->keycols, m->nkeycols, ps->cap_keycols, int);
+				m->keycols[m->nkeycols++] = token_int(tok);
+				break;
+			case F_REWRITTEN:
+				if (!isnull)
+				{
+					int			i;
 
-			/* the plugin writes this list after "columns" */
-			for (i = 0; i < m->ncolumns; i++)
-				if (m->columns[i].name && strcmp(m->columns[i].name, token) == 0)
-					m->columns[i].rewritten = true;
+					/* the plugin writes this list after "columns" */
+					for (i = 0; i < m->ncolumns; i++)
+						if (m->columns[i].name && token_is(tok, m->columns[i].name))
+							m->columns[i].rewritten = true;
+				}
+				break;
+			default:
+				break;
 		}
 	}
 	else if (ps->obj_depth == 2 && ps->arr_depth == 1)
 	{
-		const char *sf = ps->subfield;
-
-		if (strcmp(f, "columns") == 0 && m->ncolumns > 0)
+		if (ps->field_id == F_COLUMNS && m->ncolumns > 0)
 		{
 			MsgColumn  *c = &m->columns[m->ncolumns - 1];
 
-			if (strcmp(sf, "name") == 0 && !isnull)
-				c->name = token, keep = true;
-			else if (strcmp(sf, "type") == 0 && !isnull)
-				c->type = token, keep = true;
-			else if (strcmp(sf, "typoid") == 0)
-				c->typoid = (unsigned int) strtoul(token, NULL, 10);
-			else if (strcmp(sf, "key") == 0)
-				c->key = token_bool(token, type);
-			else if (strcmp(sf, MS_FLD_MISSING) == 0 && !isnull)
-				c->missing = token, keep = true;
-			else if (strcmp(sf, MS_FLD_ATTNUM) == 0 && !isnull)
-				c->attnum = atoi(token);
+			switch (ps->subfield_id)
+			{
+				case F_NAME:
+					if (!isnull)
+						c->name = token_keep(tok);
+					break;
+				case F_TYPE:
+					if (!isnull)
+						c->type = token_keep(tok);
+					break;
+				case F_TYPOID:
+					c->typoid = (unsigned int) token_ull(tok);
+					break;
+				case F_KEY:
+					c->key = istrue;
+					break;
+				case F_MISSING:
+					if (!isnull)
+						c->missing = token_keep(tok);
+					break;
+				case F_ATTNUM:
+					if (!isnull)
+						c->attnum = token_int(tok);
+					break;
+				default:
+					break;
+			}
 		}
-		else if (strcmp(f, "relations") == 0 && m->nrelations > 0)
+		else if (ps->field_id == F_RELATIONS && m->nrelations > 0)
 		{
 			int			i = m->nrelations - 1;
 
-			if (strcmp(sf, "relid") == 0)
-				m->trunc_relids[i] = (unsigned int) strtoul(token, NULL, 10);
-			else if (strcmp(sf, "schema") == 0 && !isnull)
-				m->trunc_schemas[i] = token, keep = true;
-			else if (strcmp(sf, "table") == 0 && !isnull)
-				m->trunc_tables[i] = token, keep = true;
+			if (ps->subfield_id == F_RELID)
+				m->trunc_relids[i] = (unsigned int) token_ull(tok);
+			else if (ps->subfield_id == F_SCHEMA && !isnull)
+				m->trunc_schemas[i] = token_keep(tok);
+			else if (ps->subfield_id == F_TABLE && !isnull)
+				m->trunc_tables[i] = token_keep(tok);
 		}
 	}
 	else if (ps->obj_depth == 3 && ps->arr_depth == 1 &&
-			 strcmp(f, "relations") == 0 && strcmp(ps->subfield, "partition") == 0 &&
+			 ps->field_id == F_RELATIONS && ps->subfield_id == F_PARTITION &&
 			 m->nrelations > 0 && !isnull)
 	{
 		/* the partition a TRUNCATE named, when not the root itself */
 		int			i = m->nrelations - 1;
 
-		if (strcmp(ps->subsubfield, "schema") == 0 && m->trunc_part_schemas[i] == NULL)
-			m->trunc_part_schemas[i] = token, keep = true;
-		else if (strcmp(ps->subsubfield, "table") == 0 && m->trunc_part_tables[i] == NULL)
-			m->trunc_part_tables[i] = token, keep = true;
+		if (ps->subsubfield_id == F_SCHEMA && m->trunc_part_schemas[i] == NULL)
+			m->trunc_part_schemas[i] = token_keep(tok);
+		else if (ps->subsubfield_id == F_TABLE && m->trunc_part_tables[i] == NULL)
+			m->trunc_part_tables[i] = token_keep(tok);
 	}
-	if (!keep)
-		pfree(token);
+	pg_free(tok->owned);
+	tok->owned = NULL;
 }
 
 /*
@@ -453,13 +697,14 @@ jr_unescape(JsonReader *jr, const char *raw, int len, char *dst)
 }
 
 /*
- * Read a string at jr->p (its opening quote).  With out, its text is
- * returned in an allocation of its own; otherwise it goes into
+ * Read a string at jr->p (its opening quote).  With tok, its text is
+ * returned there: a view of the message when it has no escape, else
+ * de-escaped into an allocation (tok->owned).  Otherwise it goes into
  * name[0..namesize), cut short if longer (a field name: no field of the
  * format is that long).
  */
 static bool
-jr_string(JsonReader *jr, char **out, char *name, size_t namesize)
+jr_string(JsonReader *jr, JsonToken *tok, char *name, size_t namesize)
 {
 	const char *body = ++jr->p;
 	const char *p = body;
@@ -497,21 +742,25 @@ jr_string(JsonReader *jr, char **out, char *name, size_t namesize)
 	rawlen = p - body;
 	jr->p = p + 1;
 
-	if (out != NULL)
+	if (tok != NULL)
 	{
-		dst = pg_malloc(rawlen + 1);
+		tok->type = JSON_SCALAR_STRING;
+		tok->owned = NULL;
 		if (!escaped)
 		{
-			len = rawlen;
-			memcpy(dst, body, rawlen);
+			tok->text = body;
+			tok->len = rawlen;
+			return true;
 		}
-		else if ((len = jr_unescape(jr, body, rawlen, dst)) < 0)
+		dst = pg_malloc(rawlen + 1);
+		if ((len = jr_unescape(jr, body, rawlen, dst)) < 0)
 		{
 			pg_free(dst);
 			return false;
 		}
 		dst[len] = '\0';
-		*out = dst;
+		tok->text = tok->owned = dst;
+		tok->len = len;
 		return true;
 	}
 
@@ -536,13 +785,12 @@ jr_string(JsonReader *jr, char **out, char *name, size_t namesize)
 	return true;
 }
 
-/* Read a number at jr->p, as RFC 8259 writes one, into an allocation. */
+/* Read a number at jr->p, as RFC 8259 writes one, as a view. */
 static bool
-jr_number(JsonReader *jr, char **out)
+jr_number(JsonReader *jr, JsonToken *tok)
 {
 	const char *p = jr->p;
 	const char *e = jr->end;
-	char	   *dst;
 
 	if (p < e && *p == '-')
 		p++;
@@ -572,11 +820,11 @@ jr_number(JsonReader *jr, char **out)
 	}
 	if (p < e && (isalnum((unsigned char) *p) || *p == '_'))
 		return jr_fail(jr, "invalid number");
-	dst = pg_malloc(p - jr->p + 1);
-	memcpy(dst, jr->p, p - jr->p);
-	dst[p - jr->p] = '\0';
+	tok->type = JSON_SCALAR_NUMBER;
+	tok->text = jr->p;
+	tok->len = p - jr->p;
+	tok->owned = NULL;
 	jr->p = p;
-	*out = dst;
 	return true;
 }
 
@@ -585,13 +833,18 @@ static bool
 jr_literal(JsonReader *jr, const char *word, JsonScalar type, ParseState *ps)
 {
 	size_t		len = strlen(word);
+	JsonToken	tok;
 
 	if ((size_t) (jr->end - jr->p) < len || memcmp(jr->p, word, len) != 0 ||
 		(jr->p + len < jr->end &&
 		 (isalnum((unsigned char) jr->p[len]) || jr->p[len] == '_')))
 		return jr_fail(jr, "invalid token");
 	jr->p += len;
-	ps_scalar(ps, pg_strdup(word), type);
+	tok.type = type;
+	tok.text = word;
+	tok.len = (int) len;
+	tok.owned = NULL;
+	ps_scalar(ps, &tok);
 	return true;
 }
 
@@ -623,6 +876,7 @@ jr_object(JsonReader *jr, ParseState *ps)
 				return jr_fail(jr, "expected a field name");
 			if (!jr_string(jr, NULL, ps_field_buffer(ps), sizeof(ps->field)))
 				return false;
+			ps_field_read(ps);
 			if (!jr_accept(jr, ':'))
 				return jr_fail(jr, "expected \":\"");
 			if (!jr_value(jr, ps))
@@ -659,7 +913,7 @@ jr_array(JsonReader *jr, ParseState *ps)
 static bool
 jr_value(JsonReader *jr, ParseState *ps)
 {
-	char	   *token;
+	JsonToken	tok;
 	bool		ok;
 
 	jr_skip_ws(jr);
@@ -675,9 +929,9 @@ jr_value(JsonReader *jr, ParseState *ps)
 			jr->depth--;
 			return ok;
 		case '"':
-			if (!jr_string(jr, &token, NULL, 0))
+			if (!jr_string(jr, &tok, NULL, 0))
 				return false;
-			ps_scalar(ps, token, JSON_SCALAR_STRING);
+			ps_scalar(ps, &tok);
 			return true;
 		case 't':
 			return jr_literal(jr, "true", JSON_SCALAR_TRUE, ps);
@@ -686,9 +940,9 @@ jr_value(JsonReader *jr, ParseState *ps)
 		case 'n':
 			return jr_literal(jr, "null", JSON_SCALAR_NULL, ps);
 		default:
-			if (!jr_number(jr, &token))
+			if (!jr_number(jr, &tok))
 				return false;
-			ps_scalar(ps, token, JSON_SCALAR_NUMBER);
+			ps_scalar(ps, &tok);
 			return true;
 	}
 }

@@ -33,8 +33,11 @@ command_ok(
 # input line, expected output line, what it shows (<TAB> stands for a tab)
 my @cases = (
 	[ '{"action":"I","relid":7,"schema":"s","table":"t","new":["1",null,""],"key":["1"]}',
-	  'ok action=I relid=7 schema=[s] table=[t] new(3) v=[1] v=NULL v=[] key(1) v=[1]',
-	  'a change: values, a JSON null, an empty string' ],
+	  'ok action=I relid=7 new(3) v=[1] v=NULL v=[] key(1) v=[1]',
+	  'a change: values, a JSON null, an empty string; its relid names the relation, not schema and table' ],
+	[ '{"action":"O","relid":7,"schema":"s","table":"t\\u00e9","in_domain":true}',
+	  'ok action=O relid=7 schema=[s] table=[t\xc3\xa9] in_domain',
+	  'an ownership event keeps schema and table (one with an escape)' ],
 	[ ' { "action" : "D" , "relid" : 7 , "key" : [ "a" , "b" ] } ',
 	  'ok action=D relid=7 key(2) v=[a] v=[b]',
 	  'white space everywhere' ],
