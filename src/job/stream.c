@@ -69,8 +69,13 @@
 
 #define SPOOL_FAILED		(-10)	/* spool file or spooled message unusable */
 
-/* a batch younger than this waits for more data before committing */
-#define QUIET_MS			20
+/*
+ * A batch younger than this waits for more data before committing: at most
+ * one commit per QUIET_MS under a trickle.  The worker goes on while its
+ * COMMIT is in flight, so a short wait costs little apply time; with 20 ms
+ * the lag of bench/job_lag.sh was 29 ms at p50, with 5 ms 17 ms.
+ */
+#define QUIET_MS			5
 
 /* how often the job row is read for a hold of verify, at most */
 #define HOLD_POLL_MS		100
