@@ -1643,6 +1643,20 @@ prepare_typed(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql,
 	return send_ok(w, ok);
 }
 
+/* "INSERT INTO table (its sent columns) OVERRIDING SYSTEM VALUE " */
+static void
+append_insert_head(PQExpBuffer sql, ApplyRel *r)
+{
+	int			i;
+	int			k = 0;
+
+	appendPQExpBuffer(sql, "INSERT INTO %s (", r->qname);
+	for (i = 0; i < r->ncols; i++)
+		if (!r->skip[i])
+			appendPQExpBuffer(sql, "%s%s", k++ ? ", " : "", r->qcols[i]);
+	appendPQExpBufferStr(sql, ") OVERRIDING SYSTEM VALUE ");
+}
+
 /*
  * The declared types of an INSERT's parameters, nrows rows of r's sent
  * columns: a column whose values may go in binary has its parameters
@@ -1895,12 +1909,9 @@ run_flush(ApplyWorker *w)
 			int			k = 0;
 
 			initPQExpBuffer(&sql);
-			appendPQExpBuffer(&sql, "INSERT INTO %s (", r->qname);
+			append_insert_head(&sql, r);
+			appendPQExpBufferStr(&sql, "SELECT ");
 			for (i = 0; i < r->ncols; i++)
-				if (!r->skip[i])
-					appendPQExpBuffer(&sql, "%s%s", k++ ? ", " : "", r->qcols[i]);
-			appendPQExpBufferStr(&sql, ") OVERRIDING SYSTEM VALUE SELECT ");
-			for (i = 0, k = 0; i < r->ncols; i++)
 				if (!r->skip[i])
 				{
 					types[k] = r->arraytype[i];
@@ -1945,12 +1956,9 @@ run_flush(ApplyWorker *w)
 			int			k = 0;
 
 			initPQExpBuffer(&sql);
-			appendPQExpBuffer(&sql, "INSERT INTO %s (", r->qname);
-			for (i = 0; i < r->ncols; i++)
-				if (!r->skip[i])
-					appendPQExpBuffer(&sql, "%s%s", k++ ? ", " : "", r->qcols[i]);
-			appendPQExpBufferStr(&sql, ") OVERRIDING SYSTEM VALUE VALUES ");
-			for (j = 0, k = 0; j < n; j++)
+			append_insert_head(&sql, r);
+			appendPQExpBufferStr(&sql, "VALUES ");
+			for (j = 0; j < n; j++)
 			{
 				appendPQExpBuffer(&sql, "%s(", j ? ", " : "");
 				for (i = 0; i < r->nsent; i++, k++)
@@ -2088,12 +2096,9 @@ apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals)
 		int			p = 0;
 
 		initPQExpBuffer(&sql);
-		appendPQExpBuffer(&sql, "INSERT INTO %s (", r->qname);
+		append_insert_head(&sql, r);
+		appendPQExpBufferStr(&sql, "VALUES (");
 		for (i = 0; i < r->ncols; i++)
-			if (!r->skip[i])
-				appendPQExpBuffer(&sql, "%s%s", p++ ? ", " : "", r->qcols[i]);
-		appendPQExpBufferStr(&sql, ") OVERRIDING SYSTEM VALUE VALUES (");
-		for (i = 0, p = 0; i < r->ncols; i++)
 			if (!r->skip[i])
 			{
 				appendPQExpBuffer(&sql, "%s$%d", p ? ", " : "", p + 1);
