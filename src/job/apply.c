@@ -1620,19 +1620,10 @@ append_where(ApplyWorker *w, PQExpBuffer buf, ApplyRel *r, int first)
 }
 
 /*
- * Prepare a statement of relation r (its failure names the table and the
- * change it was prepared for).
+ * Prepare a statement of relation r, with the types of its first n
+ * parameters (0: inferred); its failure names the table and the change it
+ * was prepared for.
  */
-static ApplyResult
-prepare(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql)
-{
-	int			ok = PQsendPrepare(w->conn, name, sql, 0, NULL);
-
-	queue(w, 'P', false, r);
-	return send_ok(w, ok);
-}
-
-/* The same, with the types of the first n parameters (0: inferred). */
 static ApplyResult
 prepare_typed(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql,
 			  int n, const Oid *types)
@@ -1641,6 +1632,13 @@ prepare_typed(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql,
 
 	queue(w, 'P', false, r);
 	return send_ok(w, ok);
+}
+
+/* The same, every parameter's type inferred. */
+static ApplyResult
+prepare(ApplyWorker *w, ApplyRel *r, const char *name, const char *sql)
+{
+	return prepare_typed(w, r, name, sql, 0, NULL);
 }
 
 /* "INSERT INTO table (its sent columns) OVERRIDING SYSTEM VALUE " */
@@ -2469,9 +2467,7 @@ run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, unsigned long long las
 				appendPQExpBuffer(&sql, "::%s", r->castname[u->cols[j]]);
 		}
 		appendPQExpBufferStr(&sql, " RETURNING ms_v.o");
-		rc = PQsendPrepare(w->conn, u->run_name, sql.data, width, types);
-		queue(w, 'P', false, r);
-		rc = send_ok(w, rc);
+		rc = prepare_typed(w, r, u->run_name, sql.data, width, types);
 		termPQExpBuffer(&sql);
 		pg_free(types);
 		if (rc != APPLY_OK)

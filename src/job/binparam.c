@@ -305,33 +305,27 @@ binparam_append(PQExpBuffer buf, BinKind kind, const char *text)
 			appendPQExpBufferChar(buf, text[0] == 't' ? 1 : 0);
 			return true;
 		case BIN_INT2:
-			if (!parse_int(text, PG_INT16_MIN, PG_INT16_MAX, &v))
-				return false;
-			append_be(buf, (uint64) v, 2);
-			return true;
 		case BIN_INT4:
-			if (!parse_int(text, PG_INT32_MIN, PG_INT32_MAX, &v))
-				return false;
-			append_be(buf, (uint64) v, 4);
-			return true;
 		case BIN_INT8:
-			if (!parse_int(text, PG_INT64_MIN, PG_INT64_MAX, &v))
-				return false;
-			append_be(buf, (uint64) v, 8);
-			return true;
+			{
+				int			nbytes = kind == BIN_INT2 ? 2 : kind == BIN_INT4 ? 4 : 8;
+				int64		max = (int64) (((uint64) 1 << (8 * nbytes - 1)) - 1);
+
+				if (!parse_int(text, -max - 1, max, &v))
+					return false;
+				append_be(buf, (uint64) v, nbytes);
+				return true;
+			}
 		case BIN_DATE:
 			if (!parse_date(&p, &v) || *p != '\0')
 				return false;
 			append_be(buf, (uint64) v, 4);
 			return true;
 		case BIN_TIMESTAMP:
-			if (!parse_timestamp(&p, &v) || *p != '\0')
-				return false;
-			append_be(buf, (uint64) v, 8);
-			return true;
 		case BIN_TIMESTAMPTZ:
-			/* TimeZone UTC: every value is written with "+00" */
-			if (!parse_timestamp(&p, &v) || strcmp(p, "+00") != 0)
+			/* TimeZone UTC: every timestamptz is written with "+00" */
+			if (!parse_timestamp(&p, &v) ||
+				strcmp(p, kind == BIN_TIMESTAMPTZ ? "+00" : "") != 0)
 				return false;
 			append_be(buf, (uint64) v, 8);
 			return true;

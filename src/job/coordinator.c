@@ -651,7 +651,7 @@ build_writeset(Coordinator *c)
 		Message    *m = &c->kept[i].m;
 		ApplyRel   *r;
 
-		if (m->action != MSG_INSERT && m->action != MSG_UPDATE && m->action != MSG_DELETE)
+		if (!message_is_row_change(m))
 			continue;
 		r = relmap_lookup(map, m->relid);
 		if (r == NULL || (m->action != MSG_INSERT && m->nkeycols > 0))

@@ -468,6 +468,7 @@ extern int	cmd_reverse_stream(const JobOptions *opts);
 extern bool message_parse(const char *data, int len, Message *msg,
 						  char **errmsg);
 extern void message_free(Message *msg);
+extern bool message_is_row_change(const Message *m);
 
 /* lsn helpers (stream.c) */
 extern unsigned long long lsn_parse(const char *str);

@@ -342,12 +342,6 @@ token_is(const JsonToken *tok, const char *s)
 	return strncmp(tok->text, s, tok->len) == 0 && s[tok->len] == '\0';
 }
 
-/* Whether m is a change of a row, whose relation an R message named. */
-static bool
-is_row_change(const Message *m)
-{
-	return m->action == MSG_INSERT || m->action == MSG_UPDATE || m->action == MSG_DELETE;
-}
 
 /* One scalar: its text is kept by the Message (token_keep) or dropped. */
 static void
@@ -402,11 +396,11 @@ ps_scalar(ParseState *ps, JsonToken *tok)
 				break;
 			case F_SCHEMA:
 				/* a row change names its relation by relid alone */
-				if (!isnull && !is_row_change(m))
+				if (!isnull && !message_is_row_change(m))
 					m->schema = token_keep(tok);
 				break;
 			case F_TABLE:
-				if (!isnull && !is_row_change(m))
+				if (!isnull && !message_is_row_change(m))
 					m->table = token_keep(tok);
 				break;
 			case F_REPLICA_IDENTITY:
@@ -976,6 +970,13 @@ message_parse(const char *data, int len, Message *msg, char **errmsg)
 					   jr.error, (int) (jr.error_at - jr.start));
 	message_free(msg);
 	return false;
+}
+
+/* Whether m is a change of a row (I, U, D), whose relid names its relation. */
+bool
+message_is_row_change(const Message *m)
+{
+	return m->action == MSG_INSERT || m->action == MSG_UPDATE || m->action == MSG_DELETE;
 }
 
 void
