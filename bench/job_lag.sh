@@ -6,6 +6,7 @@
 # native subscription and pglogical (PEERS, default "native pglogical").
 #
 #   RATE=2000 DURATION=60 SCALE=10 PG_CONFIG=... bash bench/job_lag.sh
+#   ACCOUNTS=100 RATE=1000 PG_CONFIG=... bash bench/job_lag.sh
 #
 # Each tool runs alone under the same load: its target database is set up
 # (init, or a subscription with its initial sync) just before its run, the
@@ -27,13 +28,15 @@
 # The load commits with synchronous_commit = LOAD_SYNC_COMMIT (default off):
 # with on, the source's WAL flushes cap pgbench near 500 tps here, a rate
 # one apply connection keeps up with easily.
-# RATE: the load should be one that one apply connection cannot keep up
-# with (its lag grows through the run: the mean lag of the last 5 s above
-# that of the first 5 s).  On the README's 2-core machine the source itself
-# is the limit: about 2,800 to 3,200 tps unthrottled (synchronous_commit
-# off) on the quiet machine, 400-540 tps with it shared, and one apply
-# connection of the job, like the native worker, keeps up with that.  On a
-# larger machine, raise RATE until the native worker's lag grows.
+# RATE and ACCOUNTS: the load should be one that one apply connection
+# cannot keep up with (its lag grows through the run: the mean lag of the
+# last 5 s above that of the first 5 s).  With pgbench's own TPC-B
+# (ACCOUNTS=1) the source itself is the limit on the README's 2-core
+# machine: about 2,800 to 3,200 tps unthrottled (synchronous_commit off),
+# and the native worker keeps up with that.  ACCOUNTS=100 RATE=1000 (202
+# row changes per transaction, 200,000 a second) is such a load there: the
+# native worker's lag grows through the run.  On a larger machine, raise
+# RATE until the native worker's lag grows.
 # Before each tool's run, VACUUM ANALYZE on both sides (so that autovacuum
 # has nothing left from the load and the copies before, the same for every
 # tool) and a CHECKPOINT on the target.  MS_APPLY_JOBS, when set, is passed to
@@ -48,6 +51,7 @@ log_autovacuum_min_duration = 0"
 . "$here/job_lib.sh"
 
 RATE=${RATE:-2000}
+ACCOUNTS=${ACCOUNTS:-1}
 DURATION=${DURATION:-60}
 SCALE=${SCALE:-10}
 CLIENTS=${CLIENTS:-8}
@@ -123,6 +127,29 @@ BEGIN
 END
 \$\$;"
 
+# The load: pgbench's own TPC-B, or with ACCOUNTS > 1 the same transaction
+# moving money for ACCOUNTS consecutive accounts at once (one UPDATE of
+# the accounts, one of a teller, one of a branch, one INSERT ... SELECT of
+# ACCOUNTS history rows): 2 * ACCOUNTS + 2 row changes per transaction,
+# made by four statements, so that the source makes changes faster than one
+# apply connection applies them row by row.
+load_script=()
+if [ "$ACCOUNTS" -gt 1 ]; then
+	cat >"$BENCH_DIR/tpcb_multi.sql" <<SQL
+\\set aid random(1, 100000 * $SCALE - $ACCOUNTS + 1)
+\\set bid random(1, $SCALE)
+\\set tid random(1, 10 * $SCALE)
+\\set delta random(-5000, 5000)
+BEGIN;
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid BETWEEN :aid AND :aid + $ACCOUNTS - 1;
+UPDATE pgbench_tellers SET tbalance = tbalance + :delta * $ACCOUNTS WHERE tid = :tid;
+UPDATE pgbench_branches SET bbalance = bbalance + :delta * $ACCOUNTS WHERE bid = :bid;
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) SELECT :tid, :bid, a, :delta, CURRENT_TIMESTAMP FROM generate_series(:aid, :aid + $ACCOUNTS - 1) a;
+END;
+SQL
+	load_script=(-f "$BENCH_DIR/tpcb_multi.sql")
+fi
+
 results=()
 run=0
 
@@ -141,8 +168,8 @@ run_load()
 	psql_src -c "CALL heartbeat($run, $beats)" &
 	local hb_pid=$!
 	PGOPTIONS="-c synchronous_commit=$LOAD_SYNC_COMMIT" \
-		"$BIN/pgbench" -n -M prepared -R "$RATE" -T "$DURATION" -c "$CLIENTS" -j 2 -h "$BENCH_DIR" -p "$SRC_PORT" -U postgres postgres \
-		>"$BENCH_DIR/pgbench.$name" 2>&1
+		"$BIN/pgbench" -n -M prepared -R "$RATE" -T "$DURATION" -c "$CLIENTS" -j 2 "${load_script[@]}" \
+		-h "$BENCH_DIR" -p "$SRC_PORT" -U postgres postgres >"$BENCH_DIR/pgbench.$name" 2>&1
 	wait $hb_pid
 	psql_src -c "INSERT INTO hb VALUES ($run, $beats + 1, clock_timestamp())"
 	wait $watch_pid || true
@@ -190,10 +217,11 @@ for _ in $(seq 600); do
 	kill -0 $stream_pid 2>/dev/null || { cat "$BENCH_DIR/stream.err" >&2; exit 1; }
 	sleep 0.1
 done
-echo "load: pgbench TPC-B, -R $RATE for $DURATION s, $CLIENTS clients, scale $SCALE; heartbeats every 100 ms"
+echo "load: pgbench TPC-B$([ "$ACCOUNTS" -gt 1 ] && echo " with $ACCOUNTS accounts per transaction"), -R $RATE for $DURATION s, $CLIENTS clients, scale $SCALE; heartbeats every 100 ms"
 # segments for the target WAL of a run, so that the tool run first does not
 # create them for the others
-bench_warm_wal tgt $((DURATION * RATE * 4 / 1024 + 64))
+wal_mb=$((DURATION * RATE * (ACCOUNTS + 1) / 2048 + 64))
+bench_warm_wal tgt $((wal_mb < 2048 ? wal_mb : 2048))
 run_load ours bank.hb "migration-split stream${MS_APPLY_JOBS:+ -j$MS_APPLY_JOBS}"
 kill -INT $stream_pid; wait $stream_pid || true
 stream_pid=""

@@ -788,11 +788,14 @@ apply_start(ApplyWorker *w, PGconn *conn, ApplyShared *shared, SyncList *sync,
 	 * thousand rows would scan (or hash) the whole table once per run, where
 	 * index probes take a fraction of a millisecond.  Tables without a usable
 	 * index are still scanned (disabling a plan type only makes it costly).
+	 * A COMMIT does not wait for its WAL flush: the coordinator confirms to
+	 * the source only what is flushed (coordinator.c, Durability).
 	 */
-	res = PQexec(conn, "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off");
+	res = PQexec(conn, "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off;"
+				 " SET synchronous_commit = off");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
-		rc = fail(w, APPLY_RECONNECT, 0, "target: could not set the planner settings of the apply session: %s",
+		rc = fail(w, APPLY_RECONNECT, 0, "target: could not set the settings of the apply session: %s",
 				  job_error(conn));
 		PQclear(res);
 		return rc;

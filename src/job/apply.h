@@ -271,6 +271,8 @@ extern double coord_batch_age_ms(Coordinator *c);
 extern bool coord_idle(Coordinator *c);
 extern bool coord_in_xact(Coordinator *c);
 extern unsigned long long coord_position(Coordinator *c);
+extern unsigned long long coord_durable(Coordinator *c);
+extern ApplyResult coord_make_durable(Coordinator *c);
 extern bool coord_applied_before(Coordinator *c, unsigned long long commit_lsn);
 extern ApplyResult coord_applied_elsewhere(Coordinator *c,
 										   unsigned long long commit_lsn,

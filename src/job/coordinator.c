@@ -48,10 +48,26 @@
  * the last of them and deletes their rows, in one statement (both or
  * neither).  A session starts streaming at jobs.applied_lsn and skips the
  * transactions below it and those with a row: whatever moment the job was
- * killed at, nothing is lost or applied twice.  The source is told that
- * everything up to jobs.applied_lsn is flushed, never more.  The counters
- * of the job row (rows_applied, xacts_applied) are moved from the rows as
- * they are deleted, so they stay exact too.
+ * killed at, nothing is lost or applied twice.  The counters of the job row
+ * (rows_applied, xacts_applied) are moved from the rows as they are
+ * deleted, so they stay exact too.
+ *
+ * Durability.  Every target transaction of the job (the workers' batches,
+ * the position's statement) commits with synchronous_commit off, as
+ * PostgreSQL's apply worker does: a batch's COMMIT does not wait for its
+ * WAL flush, so the target applies the next batch meanwhile.  A crash of the
+ * target loses a suffix of its WAL, and whatever suffix it loses, the
+ * invariant above holds in what is left: a batch's rows of applied_xacts
+ * go with its changes, and a position's statement comes after the
+ * commits of the batches it covers.  The source must then still have what
+ * was lost: it is told that everything up to a position is flushed only
+ * once the target's WAL is flushed past that position's statement's start
+ * (the "durable" position; its statement reads pg_current_wal_insert_lsn(),
+ * which is past the COMMITs of every batch it covers, and
+ * pg_current_wal_flush_lsn()).  Never more than the durable position is
+ * confirmed (coord_durable); the target's WAL writer flushes within a few
+ * hundred milliseconds, and coord_make_durable forces it when a session
+ * ends caught up.
  *
  * Commits.  A worker's batch commits when it is big or old enough
  * (commit_due): the worker checks every result of the batch, sends its rows
@@ -62,9 +78,7 @@
  * transactions.  Barriers, a transaction that depends on several workers,
  * and the end of a session commit every batch and wait for the COMMITs
  * (coord_flush), in three steps over all of them (apply_commit_start,
- * _send, _finish) so that their waits overlap.  The position's statement
- * runs with synchronous_commit off: losing it in a crash of the target
- * loses the deletion of the rows with it, and the rows still tell.
+ * _send, _finish) so that their waits overlap.
  *
  * With --apply-jobs 1 the same path runs with one worker, without the
  * writeset: every transaction goes to worker 0, after the ones before it
@@ -103,6 +117,22 @@ typedef struct RoutedXact
 								 * (ApplyWorker.batches when routed) */
 } RoutedXact;
 
+/*
+ * A position and the target's WAL insert position read by its statement:
+ * the position is durable once the target's WAL is flushed up to "wal".
+ */
+typedef struct DurableMark
+{
+	unsigned long long position;
+	unsigned long long wal;
+} DurableMark;
+
+/* marks kept; when full, the newest absorbs the next (it only waits longer) */
+#define DURABLE_MARKS		16
+
+/* how often an idle session asks the target how far its WAL is flushed */
+#define FLUSH_POLL_MS		50
+
 /* the last writer of a hash */
 typedef struct WriteSlot
 {
@@ -139,6 +169,12 @@ struct Coordinator
 	unsigned long long *done;
 	unsigned long long start;	/* jobs.applied_lsn at session start */
 	unsigned long long position;	/* jobs.applied_lsn now */
+	unsigned long long durable; /* a position flushed on the target (0:
+								 * none known yet) */
+	DurableMark marks[DURABLE_MARKS];	/* positions not yet durable, in
+										 * order */
+	int			nmarks;
+	double		flush_polled;	/* when coord_durable last asked */
 
 	/* the source transaction being received */
 	bool		in_xact;
@@ -170,6 +206,9 @@ struct Coordinator
 	int			exit_code;
 };
 
+static void durable_mark(Coordinator *c, unsigned long long position,
+						 unsigned long long wal, unsigned long long flushed);
+
 /* Copy the error of a worker that failed; returns its result. */
 static ApplyResult
 take_error(Coordinator *c, ApplyWorker *w, ApplyResult rc)
@@ -192,6 +231,21 @@ coord_fail(Coordinator *c, ApplyResult rc, int exit_code, const char *msg)
 	c->error = pg_strdup(msg);
 	c->hint = NULL;
 	c->exit_code = exit_code;
+	return rc;
+}
+
+/*
+ * A statement on the job row's connection failed: the session ends (to
+ * retry when the connection was lost).
+ */
+static ApplyResult
+ctl_failed(Coordinator *c)
+{
+	char	   *msg = psprintf("target: %s", job_error(c->ctl));
+	ApplyResult rc = PQstatus(c->ctl) == CONNECTION_BAD ? APPLY_RECONNECT : APPLY_STOP;
+
+	coord_fail(c, rc, EXIT_APPLY, msg);
+	pg_free(msg);
 	return rc;
 }
 
@@ -273,13 +327,7 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 	if (!sync_list_load(&c->sync, ctl, c->opts->domain))
 		return c;
 
-	/*
-	 * The position's statement need not wait for its WAL flush: if the
-	 * target loses it in a crash, it loses the deletion of the rows with
-	 * it, and those rows (committed durably by the workers) still say which
-	 * transactions were applied.  A source position confirmed meanwhile is
-	 * below only transactions that have rows.  One fsync per batch less.
-	 */
+	/* no WAL flush waits (see Durability above) */
 	res = PQexec(ctl, "SET synchronous_commit = off");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
@@ -287,6 +335,21 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 		PQclear(res);
 		return c;
 	}
+	PQclear(res);
+
+	/*
+	 * The start position was read committed, not necessarily flushed (the
+	 * previous session may have ended just after moving it): it is durable
+	 * once the WAL written before now is.
+	 */
+	res = PQexec(ctl, "SELECT pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.pg_current_wal_flush_lsn()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		pg_log_warning("could not read the target's WAL position: %s", job_error(ctl));
+		PQclear(res);
+		return c;
+	}
+	durable_mark(c, c->start, lsn_parse(PQgetvalue(res, 0, 0)), lsn_parse(PQgetvalue(res, 0, 1)));
 	PQclear(res);
 
 	params[0] = c->opts->domain;
@@ -349,10 +412,39 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 	return c;
 }
 
+/* The target's WAL is flushed up to "flushed": every mark at or below it is durable. */
+static void
+durable_flushed(Coordinator *c, unsigned long long flushed)
+{
+	int			n = 0;
+
+	while (n < c->nmarks && c->marks[n].wal <= flushed)
+		c->durable = c->marks[n++].position;
+	c->nmarks -= n;
+	memmove(c->marks, c->marks + n, sizeof(DurableMark) * c->nmarks);
+}
+
+/*
+ * "position" is durable once the target's WAL is flushed up to "wal"; it is
+ * flushed up to "flushed" now.
+ */
+static void
+durable_mark(Coordinator *c, unsigned long long position, unsigned long long wal,
+			 unsigned long long flushed)
+{
+	if (c->nmarks == DURABLE_MARKS)
+		c->marks[c->nmarks - 1] = (DurableMark) {position, wal};
+	else
+		c->marks[c->nmarks++] = (DurableMark) {position, wal};
+	durable_flushed(c, flushed);
+}
+
 /*
  * Move jobs.applied_lsn over every routed transaction whose batch has
  * committed, without a gap, and delete their rows of applied_xacts (one
- * statement: both or neither).
+ * statement: both or neither).  Its result is the target's WAL insert
+ * position (past every COMMIT of the batches it covers) and flush position
+ * (durable_mark).
  */
 static ApplyResult
 advance_position(Coordinator *c)
@@ -385,23 +477,20 @@ advance_position(Coordinator *c)
 					   " applied_at = pg_catalog.now(),"
 					   " rows_applied = rows_applied + COALESCE((SELECT sum(rows) FROM d), 0),"
 					   " xacts_applied = xacts_applied + (SELECT count(*) FROM d),"
-					   " last_error = NULL, last_error_at = NULL WHERE domain = $1",
+					   " last_error = NULL, last_error_at = NULL WHERE domain = $1"
+					   " RETURNING pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.pg_current_wal_flush_lsn()",
 					   2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		char	   *msg = psprintf("target: %s", job_error(c->ctl));
-		bool		lost = PQstatus(c->ctl) == CONNECTION_BAD;
-
 		PQclear(res);
-		coord_fail(c, lost ? APPLY_RECONNECT : APPLY_STOP, EXIT_APPLY, msg);
-		pg_free(msg);
-		return lost ? APPLY_RECONNECT : APPLY_STOP;
+		return ctl_failed(c);
 	}
-	if (atoi(PQcmdTuples(res)) != 1)
+	if (PQntuples(res) != 1)
 	{
 		PQclear(res);
 		return coord_fail(c, APPLY_STOP, EXIT_APPLY, "the job's state row on the target is missing");
 	}
+	durable_mark(c, pos, lsn_parse(PQgetvalue(res, 0, 0)), lsn_parse(PQgetvalue(res, 0, 1)));
 	PQclear(res);
 	c->position = pos;
 	return APPLY_OK;
@@ -1034,6 +1123,63 @@ unsigned long long
 coord_position(Coordinator *c)
 {
 	return c->position;
+}
+
+/*
+ * The position the source may be told is flushed (see Durability): the
+ * latest position whose batches are flushed on the target; 0 while none is
+ * known.  While a later one is not, asks the target how far its WAL is
+ * flushed, at most every FLUSH_POLL_MS (a failure shows in the next
+ * statement on the connection).
+ */
+unsigned long long
+coord_durable(Coordinator *c)
+{
+	if (c->nmarks > 0 && job_now_seconds() - c->flush_polled >= FLUSH_POLL_MS / 1000.0)
+	{
+		PGresult   *res = PQexec(c->ctl, "SELECT pg_catalog.pg_current_wal_flush_lsn()");
+
+		c->flush_polled = job_now_seconds();
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			durable_flushed(c, lsn_parse(PQgetvalue(res, 0, 0)));
+		PQclear(res);
+	}
+	return c->durable;
+}
+
+/*
+ * Make the position durable now: a transaction committed with
+ * synchronous_commit on waits for the flush of the WAL before its commit
+ * record, and so of every batch and position before it.
+ */
+ApplyResult
+coord_make_durable(Coordinator *c)
+{
+	const char *params[1] = {c->opts->domain};
+	PGresult   *res;
+	bool		ok;
+
+	if (c->nmarks == 0)
+		return APPLY_OK;
+	res = PQexec(c->ctl, "BEGIN; SET LOCAL synchronous_commit = on");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (ok)
+	{
+		res = PQexecParams(c->ctl,
+						   "UPDATE " MS_STATE_SCHEMA ".jobs SET applied_at = applied_at WHERE domain = $1",
+						   1, NULL, params, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		res = PQexec(c->ctl, ok ? "COMMIT" : "ROLLBACK");
+		ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (!ok)
+		return ctl_failed(c);
+	c->durable = c->marks[c->nmarks - 1].position;
+	c->nmarks = 0;
+	return APPLY_OK;
 }
 
 /*

@@ -14,10 +14,11 @@
  * target connection of its own and committed at its streamed commit
  * (live.c).
  * Standby status updates report as flushed the end of the last source
- * commit that is committed on the target, or, when nothing is in flight,
- * the server's own WAL end from keepalives (everything before it that
- * concerned the domain has been applied), so the slot releases WAL even when
- * the domain is quiet.
+ * commit that is committed on the target and whose commit there is flushed
+ * to its WAL (coordinator.c, Durability), or, when nothing is in flight and
+ * all is flushed, the server's own WAL end from keepalives (everything
+ * before it that concerned the domain has been applied), so the slot
+ * releases WAL even when the domain is quiet.
  *
  * When a session ends because a server went away, the next one starts
  * after a backoff (1 s doubling to 30 s); when apply.c asks to receive the
@@ -120,7 +121,8 @@ typedef struct StreamSession
 	StreamHold	hold;
 	unsigned long long server_end;	/* WAL end seen while idle */
 	unsigned long long received_lsn;
-	unsigned long long last_reported;
+	unsigned long long last_reported;	/* the flushed position reported */
+	unsigned long long last_written;	/* the written position reported */
 	double		last_status;
 	double		last_feedback;
 	bool		progress;		/* something was applied */
@@ -170,9 +172,13 @@ get64(const char *p)
 	return pg_ntoh64(v);
 }
 
-/* the position that may be confirmed as flushed */
+/*
+ * The position up to which the source's transactions of the domain are
+ * applied: when nothing is in flight, the server's WAL end (all before it
+ * that concerned the domain is applied).
+ */
 static unsigned long long
-confirmable_position(StreamSession *s)
+applied_position(StreamSession *s)
 {
 	unsigned long long pos = coord_position(s->apply);
 
@@ -181,17 +187,39 @@ confirmable_position(StreamSession *s)
 	return pos;
 }
 
+/*
+ * The position that may be confirmed as flushed: as applied_position, but
+ * only once what was applied is flushed on the target (coord_durable).
+ */
+static unsigned long long
+confirmable_position(StreamSession *s)
+{
+	unsigned long long durable = coord_durable(s->apply);
+
+	return durable == coord_position(s->apply) ? applied_position(s) : durable;
+}
+
 static bool
 send_feedback(StreamSession *s, bool force)
 {
 	char		buf[1 + 8 * 4 + 1];
 	unsigned long long flush = confirmable_position(s);
+	unsigned long long write = Max(s->received_lsn, applied_position(s));
 	PGconn	   *repl = s->repl;
 
-	if (!force && flush == s->last_reported)
+	if (!force && flush == s->last_reported && write == s->last_written)
 		return true;
+
+	/*
+	 * Written: received, or applied (committed on the target, perhaps not
+	 * yet flushed there).  A walsender with nothing to send pings a client
+	 * whose written and flushed positions are both behind what it has read
+	 * (WalSndWaitForWal); the pings would keep the stream from ever seeing a
+	 * pause to commit in (session_idle) while the target's WAL writer takes
+	 * its time to flush.
+	 */
 	buf[0] = 'r';
-	put64(buf + 1, s->received_lsn > flush ? s->received_lsn : flush);	/* write */
+	put64(buf + 1, write);		/* write */
 	put64(buf + 9, flush);		/* flush */
 	put64(buf + 17, flush);		/* apply */
 	put64(buf + 25, (unsigned long long) pg_now_usec());
@@ -202,6 +230,7 @@ send_feedback(StreamSession *s, bool force)
 		return false;
 	}
 	s->last_reported = flush;
+	s->last_written = write;
 	return true;
 }
 
@@ -713,7 +742,7 @@ session_open(StreamSession *s)
 	apply_set_read_ahead(&run->shared, PQsocket(s->repl), apply_wait_read_ahead);
 	if (!hold_poll(&s->hold))
 		return APPLY_RECONNECT;
-	s->last_reported = 0;
+	s->last_reported = s->last_written = 0;
 	s->server_end = 0;
 	send_feedback(s, true);
 	return APPLY_OK;
@@ -826,7 +855,7 @@ session_idle(StreamSession *s)
 			return session_apply_failed(s, arc);
 	}
 	send_feedback(s, false);
-	if (coord_idle(s->apply) && hold_due(s, confirmable_position(s), &hold_ok))
+	if (coord_idle(s->apply) && hold_due(s, applied_position(s), &hold_ok))
 	{
 		/* nothing in flight, and everything before the hold applied */
 		return hold_wait(s) ? APPLY_OK : APPLY_RECONNECT;
@@ -834,8 +863,10 @@ session_idle(StreamSession *s)
 	if (!hold_ok)
 		return APPLY_RECONNECT;
 	if (opts->until_caught_up && s->run->stop_lsn > 0 && coord_idle(s->apply) &&
-		confirmable_position(s) >= s->run->stop_lsn)
+		applied_position(s) >= s->run->stop_lsn)
 	{
+		if ((arc = coord_make_durable(s->apply)) != APPLY_OK)
+			return session_apply_failed(s, arc);
 		send_feedback(s, true);
 		pg_log_info("caught up: applied everything up to %s", lsn_format(confirmable_position(s), lsnbuf));
 		return session_exit(s, EXIT_OK);
