@@ -52,10 +52,10 @@
  * (rows_applied, xacts_applied) are moved from the rows as they are
  * deleted, so they stay exact too.
  *
- * Durability.  Every target transaction of the job (the workers' batches,
- * the position's statement) commits with synchronous_commit off, as
- * PostgreSQL's apply worker does: a batch's COMMIT does not wait for its
- * WAL flush, so the target applies the next batch meanwhile.  A crash of the
+ * Durability.  The workers' batches and the position's statement commit
+ * with synchronous_commit off, as PostgreSQL's apply worker does: a batch's
+ * COMMIT does not wait for its WAL flush, so the target applies the next
+ * batch meanwhile (a transaction applied live, live.c, still waits).  A crash of the
  * target loses a suffix of its WAL, and whatever suffix it loses, the
  * invariant above holds in what is left: a batch's rows of applied_xacts
  * go with its changes, and a position's statement comes after the
@@ -130,7 +130,10 @@ typedef struct DurableMark
 /* marks kept; when full, the newest absorbs the next (it only waits longer) */
 #define DURABLE_MARKS		16
 
-/* how often an idle session asks the target how far its WAL is flushed */
+/*
+ * how often coord_durable asks the target how far its WAL is flushed, while
+ * a position is not known to be durable
+ */
 #define FLUSH_POLL_MS		50
 
 /* the last writer of a hash */
