@@ -209,9 +209,6 @@ struct Coordinator
 	int			exit_code;
 };
 
-static void durable_mark(Coordinator *c, unsigned long long position,
-						 unsigned long long wal, unsigned long long flushed);
-
 /* Copy the error of a worker that failed; returns its result. */
 static ApplyResult
 take_error(Coordinator *c, ApplyWorker *w, ApplyResult rc)
@@ -250,6 +247,35 @@ ctl_failed(Coordinator *c)
 	coord_fail(c, rc, EXIT_APPLY, msg);
 	pg_free(msg);
 	return rc;
+}
+
+/* The target's WAL is flushed up to "flushed": every mark at or below it is durable. */
+static void
+durable_flushed(Coordinator *c, unsigned long long flushed)
+{
+	int			n = 0;
+
+	while (n < c->nmarks && c->marks[n].wal <= flushed)
+		c->durable = c->marks[n++].position;
+	c->nmarks -= n;
+	memmove(c->marks, c->marks + n, sizeof(DurableMark) * c->nmarks);
+}
+
+/*
+ * "position" is durable once the target's WAL is flushed up to the first
+ * column of res (its insert position when the position was recorded); the
+ * second is how far it is flushed now.
+ */
+static void
+durable_mark(Coordinator *c, unsigned long long position, const PGresult *res)
+{
+	DurableMark m = {position, lsn_parse(PQgetvalue(res, 0, 0))};
+
+	if (c->nmarks == DURABLE_MARKS)
+		c->marks[c->nmarks - 1] = m;
+	else
+		c->marks[c->nmarks++] = m;
+	durable_flushed(c, lsn_parse(PQgetvalue(res, 0, 1)));
 }
 
 /* Set the session's error from outside the workers (live.c). */
@@ -352,7 +378,7 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 		PQclear(res);
 		return c;
 	}
-	durable_mark(c, c->start, lsn_parse(PQgetvalue(res, 0, 0)), lsn_parse(PQgetvalue(res, 0, 1)));
+	durable_mark(c, c->start, res);
 	PQclear(res);
 
 	params[0] = c->opts->domain;
@@ -415,33 +441,6 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 	return c;
 }
 
-/* The target's WAL is flushed up to "flushed": every mark at or below it is durable. */
-static void
-durable_flushed(Coordinator *c, unsigned long long flushed)
-{
-	int			n = 0;
-
-	while (n < c->nmarks && c->marks[n].wal <= flushed)
-		c->durable = c->marks[n++].position;
-	c->nmarks -= n;
-	memmove(c->marks, c->marks + n, sizeof(DurableMark) * c->nmarks);
-}
-
-/*
- * "position" is durable once the target's WAL is flushed up to "wal"; it is
- * flushed up to "flushed" now.
- */
-static void
-durable_mark(Coordinator *c, unsigned long long position, unsigned long long wal,
-			 unsigned long long flushed)
-{
-	if (c->nmarks == DURABLE_MARKS)
-		c->marks[c->nmarks - 1] = (DurableMark) {position, wal};
-	else
-		c->marks[c->nmarks++] = (DurableMark) {position, wal};
-	durable_flushed(c, flushed);
-}
-
 /*
  * Move jobs.applied_lsn over every routed transaction whose batch has
  * committed, without a gap, and delete their rows of applied_xacts (one
@@ -493,7 +492,7 @@ advance_position(Coordinator *c)
 		PQclear(res);
 		return coord_fail(c, APPLY_STOP, EXIT_APPLY, "the job's state row on the target is missing");
 	}
-	durable_mark(c, pos, lsn_parse(PQgetvalue(res, 0, 0)), lsn_parse(PQgetvalue(res, 0, 1)));
+	durable_mark(c, pos, res);
 	PQclear(res);
 	c->position = pos;
 	return APPLY_OK;
