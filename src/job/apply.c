@@ -27,7 +27,10 @@
  * ANY (array) whose row count is checked, runs of updates of one table
  * that set the same columns and keep their key one UPDATE ... FROM the
  * rows' values in arrays, which names the first row that did not match
- * exactly one target row (run_flush_update).  Values of a few built-in
+ * exactly one target row (run_flush_update).  A worker keeps a run open
+ * per table and kind while it collects the others (Coalescer; run_open),
+ * for tables where only the key orders changes (run_parkable), and sends a
+ * run early when a change of one of its keys comes (run_key_conflict).  Values of a few built-in
  * types go in binary where the target column has the source's type
  * (binparam.c; ParamSet): the target then does not parse them.
  * Results are checked in order at every synchronisation point; an error,
@@ -1392,6 +1395,13 @@ check_renamed(ApplyWorker *w, Message *m, const ApplyRel *old)
  * type (of a domain's base type), else OPERATOR(pg_catalog.=), which
  * resolves pg_catalog's polymorphic operators (enums, arrays, composite
  * types, ranges) and those of types binary-coercible to a built-in one.
+ *
+ * r->key_image: that index exists, each key column has the source's type
+ * (the same OID: a built-in type), and its operator class's equalimage
+ * function says equal values are equal images (btequalimage, or
+ * btvarstrequalimage under a deterministic collation; the functions are
+ * compared by name, none is called).  Then two keys are one row on the
+ * target if and only if their text is the same.
  */
 static ApplyResult
 key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
@@ -1443,7 +1453,15 @@ key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
 	if (r->nkey == 0 || r->replident == 'f')
 		return APPLY_OK;
 	res = pipe_query(w, "SELECT i.indexrelid, i.indnkeyatts, a.attname,"
-					 " pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname)"
+					 " pg_catalog.format('OPERATOR(%I.%s)', n.nspname, o.oprname),"
+					 " a.atttypid,"
+					 " COALESCE((SELECT p.amproc OPERATOR(pg_catalog.=) 'pg_catalog.btequalimage'::pg_catalog.regproc"
+					 "   OR (p.amproc OPERATOR(pg_catalog.=) 'pg_catalog.btvarstrequalimage'::pg_catalog.regproc"
+					 "    AND COALESCE((SELECT co.collisdeterministic FROM pg_catalog.pg_collation co"
+					 "     WHERE co.oid OPERATOR(pg_catalog.=) i.indcollation[x.k]), true))"
+					 "  FROM pg_catalog.pg_amproc p WHERE p.amprocfamily OPERATOR(pg_catalog.=) oc.opcfamily"
+					 "   AND p.amproclefttype OPERATOR(pg_catalog.=) oc.opcintype"
+					 "   AND p.amprocrighttype OPERATOR(pg_catalog.=) oc.opcintype AND p.amprocnum OPERATOR(pg_catalog.=) 4), false)"
 					 " FROM pg_catalog.pg_index i"
 					 " JOIN pg_catalog.pg_class c ON c.oid = i.indrelid"
 					 " JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace"
@@ -1488,6 +1506,7 @@ key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
 		}
 		if (matched == r->nkey)
 		{
+			r->key_image = true;
 			for (k = 0; k < r->nkey; k++)
 			{
 				int			j;
@@ -1497,6 +1516,9 @@ key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
 					{
 						pg_free(r->keyop[k]);
 						r->keyop[k] = pg_strdup(PQgetvalue(res, j, 3));
+						if (strtoul(PQgetvalue(res, j, 4), NULL, 10) != m->columns[r->keypos[k]].typoid ||
+							PQgetvalue(res, j, 5)[0] != 't')
+							r->key_image = false;
 					}
 			}
 			break;
@@ -1511,12 +1533,15 @@ key_operators(ApplyWorker *w, ApplyRel *r, Message *m)
  * Whether the key of r names every row a change of r can conflict with on
  * the target; if not, r->table_level.  The coordinator (which reads the
  * relation map of worker 0) lets transactions on different workers touch
- * the same table only when their keys differ, which is safe when the key is
- * the only unique index: another unique index, an exclusion constraint,
- * replica identity full or no key at all would let two transactions with
- * different keys conflict (or wait for each other) on the target.  Another
- * unique index or an exclusion constraint also sets r->other_unique, which
- * every worker needs (update_statement).
+ * the same table only when their keys differ, and a worker sends the runs
+ * of a table in any order when their keys differ (run_parkable), which is
+ * safe when the key is the only unique index and two keys of different
+ * text are different rows: another unique index, an exclusion constraint,
+ * replica identity full, no key at all, or a key without image equality
+ * (r->key_image, key_operators) would let two changes with different keys
+ * conflict (or wait for each other) on the target.  Another unique index or
+ * an exclusion constraint also sets r->other_unique, which every worker
+ * needs (update_statement).
  */
 static ApplyResult
 relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
@@ -1527,7 +1552,7 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 	int			i,
 				k;
 
-	r->table_level = (r->nkey == 0 || r->replident == 'f');
+	r->table_level = (r->nkey == 0 || r->replident == 'f' || !r->key_image);
 	r->other_unique = false;
 	if (r->table_level)
 		return APPLY_OK;
@@ -1844,6 +1869,7 @@ run_width(ApplyWorker *w)
 	return 1;
 }
 
+/* forget the run being collected, freeing its values */
 static void
 run_discard(ApplyWorker *w)
 {
@@ -1857,6 +1883,30 @@ run_discard(ApplyWorker *w)
 	w->run.upd = NULL;
 }
 
+static void
+run_swap(Coalescer *a, Coalescer *b)
+{
+	Coalescer	t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* forget every open run (the batch is given up) */
+static void
+run_discard_all(ApplyWorker *w)
+{
+	int			i;
+
+	run_discard(w);
+	for (i = 0; i < RUN_PARKED; i++)
+	{
+		run_swap(&w->run, &w->parked[i]);
+		run_discard(w);
+		run_swap(&w->run, &w->parked[i]);
+	}
+}
+
 static ApplyResult apply_insert_one(ApplyWorker *w, ApplyRel *r, const char *const *vals);
 
 static ApplyResult apply_delete_one(ApplyWorker *w, ApplyRel *r, const char *const *keys);
@@ -1866,12 +1916,13 @@ static ApplyResult apply_update_one(ApplyWorker *w, ApplyRel *r, UpdStmt *u,
 
 static ApplyResult run_flush_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u,
 									unsigned long long last_lsn);
+static ApplyResult run_flush(ApplyWorker *w);
 
 /*
- * Send the collected run as one statement.
+ * Send the run being collected as one statement.
  */
 static ApplyResult
-run_flush(ApplyWorker *w)
+run_send(ApplyWorker *w)
 {
 	ApplyRel   *r = w->run.rel;
 	int			n = w->run.n;
@@ -1898,7 +1949,7 @@ run_flush(ApplyWorker *w)
 			: apply_delete_one(w, r, (const char *const *) w->run.vals);
 	}
 	else if (w->run.action == 'U')
-		rc = run_flush_update(w, r, w->run.upd, save_lsn);
+		rc = run_flush_update(w, r, w->run.upd, w->run.last_lsn);
 	else if (w->run.action == 'I' && r->ins_unnest)
 	{
 		snprintf(name, sizeof(name), "iu%d", r->version);
@@ -1942,7 +1993,7 @@ run_flush(ApplyWorker *w)
 			queue(w, 'I', 0, r);
 			p = last_pending(w);
 			p->nrows = n;
-			p->last_lsn = save_lsn;
+			p->last_lsn = w->run.last_lsn;
 			rc = send_ok(w, rc);
 		}
 	}
@@ -1980,7 +2031,7 @@ run_flush(ApplyWorker *w)
 			queue(w, 'I', 0, r);
 			p = last_pending(w);
 			p->nrows = n;
-			p->last_lsn = save_lsn;
+			p->last_lsn = w->run.last_lsn;
 			rc = send_ok(w, rc);
 		}
 	}
@@ -2013,7 +2064,7 @@ run_flush(ApplyWorker *w)
 			queue(w, 'D', n, r);
 			p = last_pending(w);
 			p->nrows = n;
-			p->last_lsn = save_lsn;
+			p->last_lsn = w->run.last_lsn;
 			rc = send_ok(w, rc);
 		}
 	}
@@ -2023,9 +2074,192 @@ run_flush(ApplyWorker *w)
 	return rc;
 }
 
+/* send parked run i */
+static ApplyResult
+run_send_parked(ApplyWorker *w, int i)
+{
+	ApplyResult rc;
+
+	run_swap(&w->run, &w->parked[i]);
+	rc = run_send(w);
+	run_swap(&w->run, &w->parked[i]);
+	return rc;
+}
+
 /*
- * Add an insert or a delete to the run, sending the run first when the
- * change does not continue it.  Takes the values out of the message.
+ * Send every open run: what comes next (a statement of its own, COMMIT)
+ * must follow all of them.  Their keys are disjoint (OpenKeys), so the
+ * order they go in does not matter.
+ */
+static ApplyResult
+run_flush(ApplyWorker *w)
+{
+	ApplyResult rc = run_send(w);
+	int			i;
+
+	for (i = 0; i < RUN_PARKED && rc == APPLY_OK; i++)
+		if (w->parked[i].n > 0)
+			rc = run_send_parked(w, i);
+	return rc;
+}
+
+/*
+ * Whether r's runs may wait while runs of other tables or kinds are
+ * collected: its key is the only thing a change of it can conflict with on
+ * the target (not r->table_level, which another unique index, an exclusion
+ * constraint, or a key whose equality is not that of its text also set,
+ * see relation_conflict_scope).  Deferred checks and triggers do not run:
+ * the session's session_replication_role is replica.
+ */
+static bool
+run_parkable(const ApplyRel *r)
+{
+	return r != NULL && !r->table_level;
+}
+
+/* the parked run of r, action and u (NULL r: a free slot), else -1 */
+static int
+run_find(ApplyWorker *w, const ApplyRel *r, char action, const UpdStmt *u)
+{
+	int			i;
+
+	for (i = 0; i < RUN_PARKED; i++)
+	{
+		Coalescer  *c = &w->parked[i];
+
+		if (r == NULL ? c->n == 0 :
+			(c->n > 0 && c->rel == r && c->action == action && c->upd == u))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * FNV-1a hash (64 bits) of a key of r's target table: the quoted name,
+ * then each value (a NULL as a byte of its own).  Never 0.
+ */
+static unsigned long long
+open_key_hash(const ApplyRel *r, char *const *vals, const int *pos, int nkey)
+{
+	unsigned long long h = 14695981039346656037ULL;
+	const unsigned char *c;
+	int			k;
+
+	for (c = (const unsigned char *) r->qname; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	for (k = 0; k < nkey; k++)
+	{
+		const char *v = vals[pos ? pos[k] : k];
+
+		h = (h ^ 0xfe) * 1099511628211ULL;
+		if (v == NULL)
+			h = (h ^ 0xff) * 1099511628211ULL;
+		else
+			for (c = (const unsigned char *) v; *c; c++)
+				h = (h ^ *c) * 1099511628211ULL;
+	}
+	return h ? h : 1;
+}
+
+/*
+ * Before a change with key hash h is added to a run: send the open run
+ * that holds that key (the change must see its result), and return the
+ * slot of OpenKeys where h goes.  Empties OpenKeys, after sending every
+ * open run, when it is half full.
+ */
+static ApplyResult
+run_key_conflict(ApplyWorker *w, unsigned long long h, int *slot)
+{
+	OpenKeys   *ok = &w->open_keys;
+	ApplyResult rc;
+	unsigned int i;
+
+	if (ok->hash == NULL)
+	{
+		ok->hash = pg_malloc0(sizeof(unsigned long long) * OPEN_KEY_SLOTS);
+		ok->gen = pg_malloc0(sizeof(unsigned int) * OPEN_KEY_SLOTS);
+	}
+	if (ok->filled >= OPEN_KEY_MAX)
+	{
+		if ((rc = run_flush(w)) != APPLY_OK)
+			return rc;
+		memset(ok->hash, 0, sizeof(unsigned long long) * OPEN_KEY_SLOTS);
+		ok->filled = 0;
+	}
+	for (i = (unsigned int) (h ^ (h >> 32)) & (OPEN_KEY_SLOTS - 1);;
+		 i = (i + 1) & (OPEN_KEY_SLOTS - 1))
+	{
+		int			j;
+
+		if (ok->hash[i] == 0)
+		{
+			ok->filled++;
+			break;
+		}
+		if (ok->hash[i] != h)
+			continue;
+		/* the run that holds the key, if it is still open */
+		if (w->run.n > 0 && w->run.gen == ok->gen[i])
+			rc = run_send(w);
+		else
+		{
+			rc = APPLY_OK;
+			for (j = 0; j < RUN_PARKED; j++)
+				if (w->parked[j].n > 0 && w->parked[j].gen == ok->gen[i])
+					rc = run_send_parked(w, j);
+		}
+		if (rc != APPLY_OK)
+			return rc;
+		break;
+	}
+	ok->hash[i] = h;
+	*slot = (int) i;
+	return APPLY_OK;
+}
+
+/*
+ * Make w->run the open run of r, action and u with room for a row: park
+ * the run being collected when it is of another table or kind (send it
+ * when it cannot wait or no slot is free), take up a parked one, send it
+ * when it is full.  The run's gen is set when it starts (n == 0).
+ */
+static ApplyResult
+run_open(ApplyWorker *w, ApplyRel *r, char action, UpdStmt *u, int max_rows)
+{
+	ApplyResult rc;
+	int			i;
+
+	if (w->run.n > 0 && (w->run.rel != r || w->run.action != action || w->run.upd != u))
+	{
+		i = run_parkable(w->run.rel) ? run_find(w, NULL, 0, NULL) : -1;
+		if (i >= 0)
+			run_swap(&w->run, &w->parked[i]);
+		else if ((rc = run_send(w)) != APPLY_OK)
+			return rc;
+	}
+	if (w->run.n == 0 && (i = run_find(w, r, action, u)) >= 0)
+		run_swap(&w->run, &w->parked[i]);
+	if (w->run.n >= max_rows && (rc = run_send(w)) != APPLY_OK)
+		return rc;
+	if (w->run.vals == NULL)
+		w->run.vals = pg_malloc(sizeof(char *) * RUN_VALUES);
+	if (w->run.n == 0)
+	{
+		w->run.rel = r;
+		w->run.action = action;
+		w->run.upd = u;
+		w->run.gen = ++w->run_gen;
+		w->run.first_lsn = w->xact.commit_lsn;
+		w->run.first_xid = w->xact.xid;
+	}
+	w->run.last_lsn = w->xact.commit_lsn;
+	return APPLY_OK;
+}
+
+/*
+ * Add an insert or a delete to the open run of its table and kind (a run
+ * of a table whose changes cannot wait is sent first when the change does
+ * not continue it).  Takes the values out of the message.
  */
 static ApplyResult
 run_add(ApplyWorker *w, ApplyRel *r, char action, Message *m)
@@ -2038,23 +2272,23 @@ run_add(ApplyWorker *w, ApplyRel *r, char action, Message *m)
 	int			max_rows = (action == 'D' || r->ins_unnest) ?
 		Min(UPD_RUN_MAX, RUN_VALUES / Max(width, 1)) :
 		Min(RUN_MAX, 65535 / Max(width, 1));
+	int			slot = -1;
 	int			rc;
 	int			i;
 
-	if (w->run.n > 0 && (w->run.rel != r || w->run.action != action || w->run.n >= max_rows))
+	if (run_parkable(r))
 	{
-		if ((rc = run_flush(w)) != APPLY_OK)
+		unsigned long long h = action == 'I' ?
+			open_key_hash(r, m->newvals, r->keypos, r->nkey) :
+			open_key_hash(r, m->keyvals, NULL, r->nkey);
+
+		if ((rc = run_key_conflict(w, h, &slot)) != APPLY_OK)
 			return rc;
 	}
-	if (w->run.vals == NULL)
-		w->run.vals = pg_malloc(sizeof(char *) * RUN_VALUES);
-	if (w->run.n == 0)
-	{
-		w->run.rel = r;
-		w->run.action = action;
-		w->run.first_lsn = w->xact.commit_lsn;
-		w->run.first_xid = w->xact.xid;
-	}
+	if ((rc = run_open(w, r, action, NULL, max_rows)) != APPLY_OK)
+		return rc;
+	if (slot >= 0)
+		w->open_keys.gen[slot] = w->run.gen;
 	if (action == 'I')
 	{
 		int			k = w->run.n * width;
@@ -2269,110 +2503,29 @@ update_changes_key(ApplyRel *r, Message *m)
 	return false;
 }
 
-/* FNV-1a hash of a key's values (NULL hashes as a value of its own) */
-static unsigned int
-key_hash(char *const *key, int nkey)
-{
-	unsigned int h = 2166136261u;
-	int			k;
-
-	for (k = 0; k < nkey; k++)
-	{
-		const unsigned char *c = (const unsigned char *) key[k];
-
-		if (c == NULL)
-			h = (h ^ 0xff) * 16777619u;
-		else
-			for (; *c; c++)
-				h = (h ^ *c) * 16777619u;
-		h = (h ^ 0xfe) * 16777619u;
-	}
-	return h;
-}
-
 /*
- * Whether the run of updates already holds a row with m's old key; if not,
- * the slot where the row about to be added (w->run.n) goes, in *slot.  The
- * run's keys are in an open-addressing hash (key_slots) filled as rows are
- * added.
- */
-static bool
-run_has_key(ApplyWorker *w, Message *m, int *slot)
-{
-	UpdStmt    *u = w->run.upd;
-	int			nkey = u->width - u->nset;
-	unsigned int i = key_hash(m->keyvals, nkey) & (RUN_KEY_SLOTS - 1);
-
-	for (;; i = (i + 1) & (RUN_KEY_SLOTS - 1))
-	{
-		int			row = w->run.key_slots[i] - 1;
-		char	  **key;
-		bool		same = true;
-		int			k;
-
-		if (row < 0)
-		{
-			*slot = i;
-			return false;
-		}
-		key = w->run.vals + row * u->width + u->nset;
-		for (k = 0; k < nkey && same; k++)
-		{
-			const char *a = key[k];
-			const char *b = m->keyvals[k];
-
-			if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0))
-				same = false;
-		}
-		if (same)
-			return true;
-	}
-}
-
-/*
- * Add an update to the run of its statement, sending the run first when
- * the update does not continue it: another table or column set, the run
- * full, or a second update of a row the run holds (the later one must see
- * the earlier one's result).  Takes the values out of the message.
+ * Add an update to the open run of its statement (UpdStmt), sending first
+ * the open run that holds a change of the row (the update must see its
+ * result: OpenKeys).  Takes the values out of the message.
  */
 static ApplyResult
 run_add_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, Message *m)
 {
 	int			max_rows = Min(UPD_RUN_MAX, RUN_VALUES / u->width);
 	int			rc;
-	int			slot = -1;
+	int			slot;
 	int			k;
 	int			i;
 
-	if (w->run.n > 0 &&
-		(w->run.rel != r || w->run.action != 'U' || w->run.upd != u ||
-		 w->run.n >= max_rows || run_has_key(w, m, &slot)))
-	{
-		if ((rc = run_flush(w)) != APPLY_OK)
-			return rc;
-	}
-	if (w->run.vals == NULL)
-		w->run.vals = pg_malloc(sizeof(char *) * RUN_VALUES);
+	if ((rc = run_key_conflict(w, open_key_hash(r, m->keyvals, NULL, r->nkey), &slot)) != APPLY_OK ||
+		(rc = run_open(w, r, 'U', u, max_rows)) != APPLY_OK)
+		return rc;
+	w->open_keys.gen[slot] = w->run.gen;
 	if (w->run.row_lsn == NULL)
 	{
 		w->run.row_lsn = pg_malloc(sizeof(unsigned long long) * UPD_RUN_MAX);
 		w->run.row_xid = pg_malloc(sizeof(unsigned long long) * UPD_RUN_MAX);
 	}
-	if (w->run.key_slots == NULL)
-		w->run.key_slots = pg_malloc(sizeof(int) * RUN_KEY_SLOTS);
-	if (w->run.n == 0)
-	{
-		w->run.rel = r;
-		w->run.action = 'U';
-		w->run.upd = u;
-		w->run.first_lsn = w->xact.commit_lsn;
-		w->run.first_xid = w->xact.xid;
-		memset(w->run.key_slots, 0, sizeof(int) * RUN_KEY_SLOTS);
-		slot = key_hash(m->keyvals, r->nkey) & (RUN_KEY_SLOTS - 1);
-	}
-	else if (slot < 0)
-		(void) run_has_key(w, m, &slot);
-	w->run.key_slots[slot] = w->run.n + 1;
 	k = w->run.n * u->width;
 	for (i = 0; i < u->nset; i++)
 	{
@@ -3260,8 +3413,8 @@ apply_message(ApplyWorker *w, Message *m, unsigned long long data_start)
 {
 	ApplyResult rc;
 
-	/* a run continues only through changes and transaction ends */
-	if (w->run.n > 0 && m->action != MSG_INSERT && m->action != MSG_DELETE &&
+	/* runs continue only through changes and transaction ends */
+	if (m->action != MSG_INSERT && m->action != MSG_DELETE &&
 		m->action != MSG_UPDATE && m->action != MSG_BEGIN && m->action != MSG_COMMIT &&
 		(rc = run_flush(w)) != APPLY_OK)
 		return rc;
@@ -3314,17 +3467,27 @@ apply_learn_relation(ApplyWorker *w, Message *m)
 void
 apply_reset(ApplyWorker *w)
 {
-	/* before the map: run_discard reads the run's entry and statement */
-	run_discard(w);
+	int			i;
+
+	/* before the map: run_discard reads the runs' entries and statements */
+	run_discard_all(w);
 	relmap_clear(&w->relmap);
 	params_free(w);
-	pg_free(w->run.vals);
-	pg_free(w->run.row_lsn);
-	pg_free(w->run.row_xid);
-	pg_free(w->run.key_slots);
-	w->run.key_slots = NULL;
-	w->run.vals = NULL;
-	w->run.row_lsn = w->run.row_xid = NULL;
+	for (i = -1; i < RUN_PARKED; i++)
+	{
+		Coalescer  *c = i < 0 ? &w->run : &w->parked[i];
+
+		pg_free(c->vals);
+		pg_free(c->row_lsn);
+		pg_free(c->row_xid);
+		c->vals = NULL;
+		c->row_lsn = c->row_xid = NULL;
+	}
+	pg_free(w->open_keys.hash);
+	pg_free(w->open_keys.gen);
+	w->open_keys.hash = NULL;
+	w->open_keys.gen = NULL;
+	w->open_keys.filled = 0;
 	batch_clear(w);
 	pg_free(w->batch.x_commit);
 	pg_free(w->batch.x_rows);

@@ -148,14 +148,25 @@ typedef struct ApplyBatch
 #define UPD_RUN_MAX RELMAP_UPD_RUN_MAX
 /* values a run holds at most */
 #define RUN_VALUES 65536
-/* slots of the hash of a run's keys (a power of 2, > 2 * UPD_RUN_MAX) */
-#define RUN_KEY_SLOTS 1024
+/* runs a worker keeps open besides the one it adds to (see Coalescer) */
+#define RUN_PARKED 7
+/* slots of the hash of the open runs' keys (a power of 2) */
+#define OPEN_KEY_SLOTS 16384
+/* keys entered before it is emptied (after every open run is sent) */
+#define OPEN_KEY_MAX (OPEN_KEY_SLOTS / 2)
 
 /*
  * The coalescer: a run of inserts into one table, of deletes from one
  * table with a one-column key, or of updates of one table that set the
  * same columns (UpdStmt) and do not change the key, each row's key
  * distinct, sent as one statement.
+ *
+ * A worker adds to one run (ApplyWorker.run) and may keep up to RUN_PARKED
+ * more open (ApplyWorker.parked) for tables whose key names every row a
+ * change can conflict with (run_parkable): no two open runs hold the same
+ * key of the same table (OpenKeys), so the statements of the runs of a
+ * batch may be sent in any order and leave the target as the source's
+ * order would.
  */
 typedef struct Coalescer
 {
@@ -163,14 +174,28 @@ typedef struct Coalescer
 	char		action;
 	UpdStmt    *upd;			/* U: the statement of the run */
 	int			n;
+	unsigned int gen;			/* a number no other run of the worker had */
 	char	  **vals;			/* n rows of nsent values (I), 1 key (D) or
 								 * upd->width values (U) */
 	unsigned long long first_lsn;
 	unsigned long long first_xid;
+	unsigned long long last_lsn;	/* commit LSN of its last change */
 	unsigned long long *row_lsn;	/* U: each row's source commit LSN */
 	unsigned long long *row_xid;	/* U: and xid */
-	int		   *key_slots;		/* U: row + 1 by hash of its key, 0: free */
 } Coalescer;
+
+/*
+ * The keys of the open runs: open addressing on a 64-bit hash of (target
+ * table, key), each with the gen of the run that holds it.  An entry whose
+ * run was sent since stays until the hash is emptied: its gen is no open
+ * run's.  Two keys with the same hash only make a run be sent earlier.
+ */
+typedef struct OpenKeys
+{
+	unsigned long long *hash;	/* 0: free slot */
+	unsigned int *gen;
+	int			filled;
+} OpenKeys;
 
 /*
  * The parameters of the statement being sent: values as text, or in binary
@@ -213,6 +238,9 @@ typedef struct ApplyWorker
 	TargetPipeline pipe;
 	ApplyBatch	batch;
 	Coalescer	run;
+	Coalescer	parked[RUN_PARKED]; /* n == 0: a free slot */
+	unsigned int run_gen;		/* the last run's gen */
+	OpenKeys	open_keys;
 	ParamSet	params;
 	SourceXact	xact;
 	unsigned long long start_lsn;	/* applied position at session start */

@@ -17,8 +17,8 @@
  * its new one when the key changed, the key of a delete; for a relation
  * whose key does not name every row a change can conflict with on the
  * target (no key, replica identity full, another unique index or an
- * exclusion constraint, see relation_conflict_scope in apply.c), the
- * relation as a whole.  A hash table (WriteSet: open addressing on the
+ * exclusion constraint, a key whose equality is not that of its text; see
+ * relation_conflict_scope in apply.c), the relation as a whole.  A hash table (WriteSet: open addressing on the
  * whole 64-bit hash) remembers, for each hash, the worker and the batch of
  * the last transaction that wrote it.  A
  * transaction whose hashes were last written in open batches of one worker

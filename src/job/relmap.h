@@ -100,6 +100,18 @@ typedef struct ApplyRel
 	 * order of the plan, not the source's, so updates go one by one.
 	 */
 	bool		other_unique;
+
+	/*
+	 * The target's unique index on the key compares its columns as their
+	 * text does: each column has the source's type, and its btree equality
+	 * is image equality (the operator class's equalimage function is
+	 * btequalimage, or btvarstrequalimage under a deterministic collation).
+	 * Not so for numeric (1.0 = 1.00), float (0 = -0), citext, a
+	 * nondeterministic collation: two keys of different text may then be
+	 * one row, which the job's hashes of keys (OpenKeys, the coordinator's
+	 * writesets) would not see, so the table is table_level.
+	 */
+	bool		key_image;
 } ApplyRel;
 
 typedef struct RelMap
