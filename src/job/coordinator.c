@@ -444,7 +444,10 @@ coord_start(PGconn *ctl, ApplyShared *shared, const char *applied,
 /*
  * Move jobs.applied_lsn over every routed transaction whose batch has
  * committed, without a gap, and delete their rows of applied_xacts (one
- * statement: both or neither).  Its result is the target's WAL insert
+ * statement: both or neither).  It looks only at the rows from the
+ * previous position on: those below it went with the statements before,
+ * and their index entries, dead but not removable while another worker's
+ * batch is open, made each statement visit all of them again.  Its result is the target's WAL insert
  * position (past every COMMIT of the batches it covers) and flush position
  * (durable_mark).
  */
@@ -452,8 +455,9 @@ static ApplyResult
 advance_position(Coordinator *c)
 {
 	unsigned long long pos = c->position;
-	const char *params[2];
+	const char *params[3];
 	char		lsnbuf[32];
+	char		lsnbuf2[32];
 	PGresult   *res;
 
 	while (c->rn > 0)
@@ -470,9 +474,12 @@ advance_position(Coordinator *c)
 		return APPLY_OK;
 	params[0] = c->opts->domain;
 	params[1] = lsn_format(pos, lsnbuf);
+	/* the first one of a session also takes what an earlier one left */
+	params[2] = lsn_format(c->position > c->start ? c->position : 0, lsnbuf2);
 	res = PQexecParams(c->ctl,
 					   "WITH d AS (DELETE FROM " MS_STATE_SCHEMA ".applied_xacts"
 					   "  WHERE domain = $1 AND commit_lsn < $2::pg_catalog.pg_lsn"
+					   "  AND commit_lsn >= $3::pg_catalog.pg_lsn"
 					   "  RETURNING rows, commit_time)"
 					   " UPDATE " MS_STATE_SCHEMA ".jobs SET applied_lsn = $2,"
 					   " applied_commit_time = COALESCE((SELECT max(commit_time) FROM d), applied_commit_time),"
@@ -481,7 +488,7 @@ advance_position(Coordinator *c)
 					   " xacts_applied = xacts_applied + (SELECT count(*) FROM d),"
 					   " last_error = NULL, last_error_at = NULL WHERE domain = $1"
 					   " RETURNING pg_catalog.pg_current_wal_insert_lsn(), pg_catalog.pg_current_wal_flush_lsn()",
-					   2, NULL, params, NULL, NULL, 0);
+					   3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		PQclear(res);
