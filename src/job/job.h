@@ -51,15 +51,11 @@
 #define MS_MESSAGE_PREFIX	MS_PROTO_MESSAGE_PREFIX
 
 /*
- * stream: apply workers by default.  With one, the target waits at every
- * batch's end while the job checks the batch's results and sends COMMIT
- * (about 1 to 2 ms per batch of 10,000 changes, 15 % of its time in the
- * 1M-change catch-up); a second worker applies meanwhile.
- * bench/job_apply.sh on the 2-core development machine measured two
- * faster than one in every interleaved run of 2026-12-07 (README,
- * "Performance").
+ * stream: apply workers by default.  bench/job_apply.sh on the 2-core
+ * development machine measured no gain from more (README, "Performance"),
+ * so one; more pay when the target's apply is what limits the stream.
  */
-#define DEFAULT_APPLY_JOBS	2
+#define DEFAULT_APPLY_JOBS	1
 
 /* Options common to every subcommand, plus per-subcommand ones. */
 typedef struct JobOptions
