@@ -44,6 +44,9 @@
 #     native and pglogical starts at their apply worker's backend_start
 #     (the launcher takes seconds to start a worker after ENABLE, which is
 #     not apply work); pgcopydb's clock starts when the command starts.
+# autovacuum is off on both clusters: the vacuum of the source's table after
+# the workload, and of an earlier method's target table, would otherwise run
+# during whichever method comes first or next.
 # After each method, "cost:" gives the CPU seconds of the source's server
 # processes (the walsender decoding, mostly), of the target's (the apply)
 # and of the client (the job; pgcopydb's processes), over the whole catch-up
@@ -51,7 +54,8 @@
 here=$(cd "$(dirname "$0")" && pwd)
 BENCH_PLUGINS="wal2json pglogical_output"
 EXTRA_CONF="shared_preload_libraries = 'pglogical'
-track_commit_timestamp = on"
+track_commit_timestamp = on
+autovacuum = off"
 . "$here/job_lib.sh"
 
 CHANGES=${CHANGES:-1000000}
@@ -175,8 +179,19 @@ psql_src -c "CHECKPOINT"
 # it, so that the first method does not create them for the others
 bench_warm_wal tgt $((CHANGES * 256 / 1048576 + 64))
 
+# Before each method, outside its time: the kernel writes back what the
+# workload, the WAL segments above and the method before left dirty in the
+# page cache, so that no method pays for another's writes (without it the
+# first method took 0.15 to 0.25 s longer, autovacuum off or on).
+settle()
+{
+	sync
+	sleep 1
+}
+
 declare -A t_ours
 for n in $APPLY_JOBS; do
+	settle
 	cost_start
 	start=$(now)
 	${STREAM_WRAP:-} "$BIN/migration-split" stream --source "$SRC" --target "$TGT dbname=ours_$n" --domain bench --until-caught-up \
@@ -199,6 +214,7 @@ worker_seconds()
 
 t_native="" t_pgl="" t_pcd="" pcd_done=true
 if has_peer native; then
+	settle
 	cost_start
 	psql_tgt -d native -c "ALTER SUBSCRIPTION sub ENABLE"
 	psql_tgt -d native -c "$wait_marker"
@@ -210,6 +226,7 @@ if has_peer native; then
 fi
 
 if has_peer pglogical; then
+	settle
 	cost_start
 	psql_tgt -d pgl -c "SELECT pglogical.alter_subscription_enable('pgl', true)" >/dev/null
 	psql_tgt -d pgl -c "$wait_marker"
@@ -222,6 +239,7 @@ fi
 
 if has_peer pgcopydb; then
 	pgcopydb stream sentinel set apply --source "$SRC_URI" >/dev/null 2>&1
+	settle
 	cost_start
 	start=$(now)
 	pgcopydb follow --source "$SRC_URI" --target "$TGT_URI_PCD" --dir "$BENCH_DIR/pgcopydb" \
