@@ -30,9 +30,10 @@
  * exactly one target row (run_flush_update).  A worker keeps a run open
  * per table and kind while it collects the others (Coalescer; run_open),
  * for tables where only the key orders changes (run_parkable), and sends a
- * run early when a change of one of its keys comes (run_key_conflict).  Values of a few built-in
- * types go in binary where the target column has the source's type
- * (binparam.c; ParamSet): the target then does not parse them.
+ * run early when a change of one of its keys comes (run_key_conflict).
+ * Values of a few built-in types go in binary where the target column has
+ * the source's type (binparam.c; ParamSet): the target then does not parse
+ * them.
  * Results are checked in order at every synchronisation point; an error,
  * or an UPDATE or DELETE that finds no row, stops the job with the table
  * and the source LSN, and the batch is rolled back.  The check happens
@@ -2135,33 +2136,6 @@ run_find(ApplyWorker *w, const ApplyRel *r, char action, const UpdStmt *u)
 }
 
 /*
- * FNV-1a hash (64 bits) of a key of r's target table: the quoted name,
- * then each value (a NULL as a byte of its own).  Never 0.
- */
-static unsigned long long
-open_key_hash(const ApplyRel *r, char *const *vals, const int *pos, int nkey)
-{
-	unsigned long long h = 14695981039346656037ULL;
-	const unsigned char *c;
-	int			k;
-
-	for (c = (const unsigned char *) r->qname; *c; c++)
-		h = (h ^ *c) * 1099511628211ULL;
-	for (k = 0; k < nkey; k++)
-	{
-		const char *v = vals[pos ? pos[k] : k];
-
-		h = (h ^ 0xfe) * 1099511628211ULL;
-		if (v == NULL)
-			h = (h ^ 0xff) * 1099511628211ULL;
-		else
-			for (c = (const unsigned char *) v; *c; c++)
-				h = (h ^ *c) * 1099511628211ULL;
-	}
-	return h ? h : 1;
-}
-
-/*
  * Before a change with key hash h is added to a run: send the open run
  * that holds that key (the change must see its result), and return the
  * slot of OpenKeys where h goes.  Empties OpenKeys, after sending every
@@ -2279,8 +2253,8 @@ run_add(ApplyWorker *w, ApplyRel *r, char action, Message *m)
 	if (run_parkable(r))
 	{
 		unsigned long long h = action == 'I' ?
-			open_key_hash(r, m->newvals, r->keypos, r->nkey) :
-			open_key_hash(r, m->keyvals, NULL, r->nkey);
+			relmap_key_hash(r, m->newvals, r->keypos, r->nkey) :
+			relmap_key_hash(r, m->keyvals, NULL, r->nkey);
 
 		if ((rc = run_key_conflict(w, h, &slot)) != APPLY_OK)
 			return rc;
@@ -2517,7 +2491,7 @@ run_add_update(ApplyWorker *w, ApplyRel *r, UpdStmt *u, Message *m)
 	int			k;
 	int			i;
 
-	if ((rc = run_key_conflict(w, open_key_hash(r, m->keyvals, NULL, r->nkey), &slot)) != APPLY_OK ||
+	if ((rc = run_key_conflict(w, relmap_key_hash(r, m->keyvals, NULL, r->nkey), &slot)) != APPLY_OK ||
 		(rc = run_open(w, r, 'U', u, max_rows)) != APPLY_OK)
 		return rc;
 	w->open_keys.gen[slot] = w->run.gen;

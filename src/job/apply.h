@@ -186,7 +186,7 @@ typedef struct Coalescer
 
 /*
  * The keys of the open runs: open addressing on a 64-bit hash of (target
- * table, key), each with the gen of the run that holds it.  An entry whose
+ * table, key) (relmap_key_hash), each with the gen of the run that holds it.  An entry whose
  * run was sent since stays until the hash is emptied: its gen is no open
  * run's.  Two keys with the same hash only make a run be sent earlier.
  */

@@ -12,13 +12,14 @@
  * order; what keeps the target right is:
  *
  * Dependencies (writeset-based, as MySQL's parallel replication).  The
- * writeset of a transaction is the set of hashes of (relation, key) of
- * every row it changes: the key of an insert, the old key of an update and
- * its new one when the key changed, the key of a delete; for a relation
- * whose key does not name every row a change can conflict with on the
- * target (no key, replica identity full, another unique index or an
- * exclusion constraint, a key whose equality is not that of its text; see
- * relation_conflict_scope in apply.c), the relation as a whole.  A hash table (WriteSet: open addressing on the
+ * writeset of a transaction is the set of hashes of (target table, key)
+ * (relmap_key_hash) of every row it changes: the key of an insert, the old
+ * key of an update and its new one when the key changed, the key of a
+ * delete; for a relation whose key does not name every row a change can
+ * conflict with on the target (no key, replica identity full, another
+ * unique index or an exclusion constraint, a key whose equality is not that
+ * of its text; see relation_conflict_scope in apply.c), the relation as a
+ * whole.  A hash table (WriteSet: open addressing on the
  * whole 64-bit hash) remembers, for each hash, the worker and the batch of
  * the last transaction that wrote it.  A
  * transaction whose hashes were last written in open batches of one worker
@@ -682,53 +683,15 @@ learn_relations(Coordinator *c)
 	return APPLY_OK;
 }
 
-/* FNV-1a, continued from h */
-static unsigned long long
-hash_bytes(unsigned long long h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-	{
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static void
 add_hash(Coordinator *c, unsigned long long h)
 {
-	/* 0 marks a free entry of the hash table */
-	if (h == 0)
-		h = 1;
 	if (c->nhashes == c->caphashes)
 	{
 		c->caphashes = c->caphashes ? c->caphashes * 2 : 256;
 		c->hashes = pg_realloc(c->hashes, sizeof(unsigned long long) * c->caphashes);
 	}
 	c->hashes[c->nhashes++] = h;
-}
-
-/* The hash of (relation, key values at the positions pos, or vals in order). */
-static unsigned long long
-key_hash(unsigned int relid, char **vals, const int *pos, int n)
-{
-	unsigned long long h = 14695981039346656037ULL;
-	int			k;
-
-	h = hash_bytes(h, &relid, sizeof(relid));
-	for (k = 0; k < n; k++)
-	{
-		const char *v = vals[pos ? pos[k] : k];
-
-		if (v == NULL)
-			h = hash_bytes(h, "\001N", 2);
-		else
-			h = hash_bytes(h, v, strlen(v) + 1);
-	}
-	return h;
 }
 
 /*
@@ -756,14 +719,14 @@ build_writeset(Coordinator *c)
 			return false;
 		if (r->table_level || r->nkey == 0)
 		{
-			add_hash(c, key_hash(m->relid, NULL, NULL, 0));
+			add_hash(c, relmap_key_hash(r, NULL, NULL, 0));
 			continue;
 		}
 		if (m->action != MSG_INSERT)
 		{
 			if (m->keyvals == NULL || m->nkey != r->nkey)
 				return false;	/* worker 0 reports it */
-			add_hash(c, key_hash(m->relid, m->keyvals, NULL, r->nkey));
+			add_hash(c, relmap_key_hash(r, m->keyvals, NULL, r->nkey));
 		}
 		if (m->action != MSG_DELETE)
 		{
@@ -781,7 +744,7 @@ build_writeset(Coordinator *c)
 			}
 			/* an unchanged key column: the new key is the old one */
 			if (!unchanged)
-				add_hash(c, key_hash(m->relid, m->newvals, r->keypos, r->nkey));
+				add_hash(c, relmap_key_hash(r, m->newvals, r->keypos, r->nkey));
 		}
 	}
 	return true;

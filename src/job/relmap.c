@@ -122,3 +122,33 @@ relmap_clear(RelMap *map)
 	pg_free(map->rels);
 	memset(map, 0, sizeof(RelMap));
 }
+
+/*
+ * FNV-1a hash (64 bits) of a key of r's target table: the quoted target
+ * name, then each value (at the positions pos, or vals in order; a NULL
+ * as a byte of its own); nkey 0 hashes the table as a whole.  Never 0,
+ * which marks a free entry in the hash tables that keep these (the
+ * coordinator's writesets, a worker's open runs).
+ */
+unsigned long long
+relmap_key_hash(const ApplyRel *r, char *const *vals, const int *pos, int nkey)
+{
+	unsigned long long h = 14695981039346656037ULL;
+	const unsigned char *c;
+	int			k;
+
+	for (c = (const unsigned char *) r->qname; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	for (k = 0; k < nkey; k++)
+	{
+		const char *v = vals[pos ? pos[k] : k];
+
+		h = (h ^ 0xfe) * 1099511628211ULL;
+		if (v == NULL)
+			h = (h ^ 0xff) * 1099511628211ULL;
+		else
+			for (c = (const unsigned char *) v; *c; c++)
+				h = (h ^ *c) * 1099511628211ULL;
+	}
+	return h ? h : 1;
+}

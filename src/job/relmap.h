@@ -126,5 +126,7 @@ typedef struct RelMap
 extern ApplyRel *relmap_lookup(RelMap *map, unsigned int relid);
 extern ApplyRel *relmap_enter(RelMap *map, unsigned int relid);
 extern void relmap_clear(RelMap *map);
+extern unsigned long long relmap_key_hash(const ApplyRel *r, char *const *vals,
+										  const int *pos, int nkey);
 
 #endif							/* MS_JOB_RELMAP_H */
