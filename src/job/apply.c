@@ -1553,7 +1553,7 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 	int			i,
 				k;
 
-	r->table_level = (r->nkey == 0 || r->replident == 'f' || !r->key_image);
+	r->table_level = (r->nkey == 0 || r->replident == 'f');
 	r->other_unique = false;
 	if (r->table_level)
 		return APPLY_OK;
@@ -1608,6 +1608,9 @@ relation_conflict_scope(ApplyWorker *w, ApplyRel *r, Message *m)
 		}
 	}
 	PQclear(res);
+	/* other_unique is known first: update_statement needs it either way */
+	if (!r->key_image)
+		r->table_level = true;
 	return APPLY_OK;
 }
 
